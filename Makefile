@@ -1,0 +1,64 @@
+# mod_sharedcache: build, install, test, demo.  See README.md.
+
+APXS      ?= apxs
+PROVE     ?= prove
+CC        ?= cc
+MPMS      ?= prefork event
+
+SRC        = mod_sharedcache.c src/sc_config.c src/sc_key.c src/sc_entry.c \
+             src/sc_policy.c src/sc_store.c src/sc_handler.c src/sc_capture.c
+HDRS       = $(wildcard src/*.h)
+PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c
+WARN       = -Wall -Wextra -Werror
+comma     := ,
+LIBS       = -lmemcached -lmemcachedutil
+MODULE     = .libs/mod_sharedcache.so
+
+APR_CFLAGS = $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
+             $(shell apu-1-config --includes 2>/dev/null)
+APR_LIBS   = $(shell apu-1-config --link-ld --libs 2>/dev/null) \
+             $(shell apr-1-config --link-ld --libs 2>/dev/null)
+UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
+
+MODS_AVAILABLE ?= /etc/apache2/mods-available
+
+.PHONY: all install test unit prove demo deps clean format
+
+all: $(MODULE)
+
+$(MODULE): $(SRC) $(HDRS)
+	$(APXS) -c -n sharedcache $(addprefix -Wc$(comma),$(WARN)) -Wc,-std=gnu99 \
+	    $(LIBS) -o mod_sharedcache.la $(SRC)
+
+install: $(MODULE)
+	$(APXS) -i -n sharedcache mod_sharedcache.la
+	install -m 644 conf/sharedcache.load conf/sharedcache.conf \
+	    $(MODS_AVAILABLE)/
+
+# C unit tests of the pure files (cmocka).
+t/unit/bin/%: t/unit/%.c $(PURE) $(HDRS) t/unit/unit.h
+	@mkdir -p t/unit/bin
+	$(CC) $(WARN) -g -O1 -Isrc $(APR_CFLAGS) -o $@ $< $(PURE) \
+	    -lcmocka $(APR_LIBS)
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
+
+# The suite against a real Apache and memcached, once per MPM.
+prove: $(MODULE)
+	@for mpm in $(MPMS); do \
+	    echo "== prove under the $$mpm MPM"; \
+	    SC_MPM=$$mpm $(PROVE) -I t/lib t/ || exit 1; \
+	done
+
+test: unit prove
+
+deps:
+	./tools/install-deps
+
+demo: $(MODULE)
+	./demo/run
+
+clean:
+	rm -rf .libs *.la *.lo *.o *.slo src/*.lo src/*.o src/*.slo \
+	    src/.libs t/unit/bin

@@ -1,0 +1,84 @@
+/*
+ * mod_sharedcache: a page cache for Apache httpd 2.4 stored in memcached,
+ * shared by every process, thread and host.
+ *
+ * This file is glue only: the module record and the hooks.  The data path
+ * (see README "How it works"):
+ *
+ *   request -> sc_handler (src/sc_handler.c): key (sc_key) -> memcached
+ *              (sc_store) -> entry (sc_entry) -> hit: serve, done
+ *           -> miss: SHAREDCACHE_SAVE (src/sc_capture.c) copies the
+ *              response on its way to the client and, if sc_policy allows,
+ *              stores it at EOS.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_mpm.h"
+
+#include "src/sc_config.h"
+#include "src/sc_log.h"
+#include "src/sc_request.h"
+#include "src/sc_store.h"
+
+
+
+/* post_config (runs twice at start-up, in the parent): fill directory
+ * defaults and describe each server's memcached backend.  No connection
+ * is made here: a socket opened before fork would be shared by every
+ * child (THREATS 6). */
+static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    return sc_config_post(pconf, s);
+}
+
+/* child_init: each child opens its own pool of memcached handles, sized
+ * for its threads (mod_http2 may run more than ThreadsPerChild). */
+static void sc_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int threads = 1;
+    unsigned int max;
+
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    max = (unsigned int)(threads > 0 ? threads : 1) * 2 + 2;
+    for (; s; s = s->next) {
+        sc_server_conf_t *c = ap_get_module_config(s->module_config,
+                                                   &sharedcache_module);
+        const char *err = NULL;
+
+        if (c->backend && sc_store_open(c->backend, pchild, max, &err)
+                          != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0102)
+                         "cannot set up memcached access (%s): serving "
+                         "uncached", err);
+        }
+    }
+}
+
+static void sc_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_post_config(sc_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(sc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* First content handler: after authentication, authorization and
+     * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
+    ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* After resource filters such as INCLUDES, before DEFLATE, so the
+     * stored body is what the application produced. */
+    sc_save_filter_handle = ap_register_output_filter(
+        SC_FILTER_SAVE, sc_capture_filter, NULL, AP_FTYPE_CONTENT_SET - 2);
+}
+
+AP_DECLARE_MODULE(sharedcache) = {
+    STANDARD20_MODULE_STUFF,
+    sc_config_create_dir,
+    sc_config_merge_dir,
+    sc_config_create_server,
+    sc_config_merge_server,
+    sc_config_cmds,
+    sc_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

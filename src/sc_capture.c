@@ -1,0 +1,403 @@
+/*
+ * sc_capture.c: the SHAREDCACHE_SAVE output filter.
+ *
+ * Added by the handler on a miss.  On its first call it decides from the
+ * status and headers whether the response may be stored; if so it keeps a
+ * copy of every body bucket while passing the buckets on at once (the
+ * client is never delayed), gives up past SharedCacheMaxSize, and at EOS
+ * stores the entry only if the body is complete.
+ */
+#include "sc_request.h"
+#include "sc_key.h"
+#include "sc_log.h"
+#include "sc_store.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_strings.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+ap_filter_rec_t *sc_save_filter_handle;
+
+/* Never stored: hop-by-hop (RFC 9110 7.6.1), recomputed on every hit, or
+ * meant for this cache only. */
+static const char *const unstored[] = {
+    "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+    "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    "Content-Length", "Date", "Age", "Set-Cookie", "Set-Cookie2",
+    "X-SharedCache", "Surrogate-Control", "CDN-Cache-Control", NULL
+};
+
+/* Removed from what the client sees: they target this cache. */
+static const char *const cache_only[] = {
+    "Surrogate-Control", "CDN-Cache-Control", NULL
+};
+
+typedef struct {
+    request_rec *r;
+    apr_array_header_t *out;
+    const char *connection;      /* value of Connection: names more hops */
+} collect_t;
+
+static int listed(const char *name, const char *const *list)
+{
+    for (; *list; list++) {
+        if (!strcasecmp(name, *list)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int named_in(const char *name, const char *tokens)
+{
+    apr_size_t n = strlen(name);
+    const char *s = tokens;
+
+    while (s && *s) {
+        while (*s == ' ' || *s == ',' || *s == '\t') {
+            s++;
+        }
+        if (!strncasecmp(s, name, n)
+            && (s[n] == '\0' || s[n] == ',' || s[n] == ' ')) {
+            return 1;
+        }
+        while (*s && *s != ',') {
+            s++;
+        }
+    }
+    return 0;
+}
+
+static int collect_header(void *data, const char *name, const char *value)
+{
+    collect_t *c = data;
+    sc_header_t *h;
+
+    if (listed(name, unstored) || named_in(name, c->connection)) {
+        return 1;
+    }
+    h = apr_array_push(c->out);
+    h->name = name;
+    h->value = value;
+    return 1;
+}
+
+static int any_header(void *data, const char *name, const char *value)
+{
+    (void)name;
+    (void)value;
+    *(int *)data = 1;
+    return 0;
+}
+
+static int has_set_cookie(request_rec *r)
+{
+    int found = 0;
+
+    apr_table_do(any_header, &found, r->headers_out, "Set-Cookie",
+                 "Set-Cookie2", NULL);
+    apr_table_do(any_header, &found, r->err_headers_out, "Set-Cookie",
+                 "Set-Cookie2", NULL);
+    return found;
+}
+
+/* First call: may this response be stored?  Also strips the headers that
+ * target this cache from what the client will see. */
+static int decide(request_rec *r, sc_req_t *ctx)
+{
+    sc_policy_in_t in;
+    const char *cl;
+    const char *const *h;
+    collect_t coll;
+
+    memset(&in, 0, sizeof(in));
+    in.status = r->status;
+    in.cache_control = apr_table_getm(r->pool, r->headers_out,
+                                      "Cache-Control");
+    in.surrogate_control = apr_table_getm(r->pool, r->headers_out,
+                                          "Surrogate-Control");
+    in.cdn_cache_control = apr_table_getm(r->pool, r->headers_out,
+                                          "CDN-Cache-Control");
+    in.expires = apr_table_get(r->headers_out, "Expires");
+    in.date = apr_table_get(r->headers_out, "Date");
+    in.age = apr_table_get(r->headers_out, "Age");
+    in.vary = apr_table_getm(r->pool, r->headers_out, "Vary");
+    in.has_set_cookie = has_set_cookie(r);
+    in.now = apr_time_sec(apr_time_now());
+    in.default_ttl = ctx->dconf->ttl;
+    in.force_ttl = ctx->dconf->force_ttl;
+    in.max_ttl = ctx->dconf->max_ttl;
+    in.statuses = ctx->dconf->statuses;
+    sc_policy_decide(&in, &ctx->policy);
+
+    for (h = cache_only; *h; h++) {
+        apr_table_unset(r->headers_out, *h);
+        apr_table_unset(r->err_headers_out, *h);
+    }
+    if (!ctx->policy.storable) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
+                      "not stored: %s", ctx->policy.reason);
+        return 0;
+    }
+    if (r->no_cache) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0302)
+                      "not stored: r->no_cache is set");
+        return 0;
+    }
+    cl = apr_table_get(r->headers_out, "Content-Length");
+    ctx->expect_len = -1;
+    if (cl) {
+        char *end;
+        apr_off_t n;
+        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
+            return 0;
+        }
+        if (n > ctx->dconf->max_size) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0303)
+                          "not stored: Content-Length above "
+                          "SharedCacheMaxSize");
+            return 0;
+        }
+        ctx->expect_len = n;
+    }
+
+    ctx->status = r->status;
+    ctx->headers = apr_array_make(r->pool, 16, sizeof(sc_header_t));
+    if (r->content_type) {
+        sc_header_t *ct = apr_array_push(ctx->headers);
+        ct->name = "Content-Type";
+        ct->value = r->content_type;
+    }
+    coll.r = r;
+    coll.out = ctx->headers;
+    coll.connection = apr_table_get(r->headers_out, "Connection");
+    apr_table_do(collect_header, &coll, r->headers_out, NULL);
+    apr_pool_create(&ctx->cpool, r->pool);
+    apr_pool_tag(ctx->cpool, "sharedcache_capture");
+    ctx->pieces = apr_array_make(ctx->cpool, 16, sizeof(sc_piece_t));
+    return 1;
+}
+
+static void stop_capture(sc_req_t *ctx)
+{
+    ctx->capturing = 0;
+    if (ctx->cpool) {
+        apr_pool_destroy(ctx->cpool);
+        ctx->cpool = NULL;
+    }
+}
+
+/* Copy pieces [from, from + len) of the captured body into dst. */
+static void copy_body(const sc_req_t *ctx, apr_off_t from, char *dst,
+                      apr_size_t len)
+{
+    apr_off_t pos = 0;
+    int i;
+
+    for (i = 0; i < ctx->pieces->nelts && len > 0; i++) {
+        const sc_piece_t *pc = &APR_ARRAY_IDX(ctx->pieces, i, sc_piece_t);
+        apr_off_t end = pos + (apr_off_t)pc->len;
+        if (end > from) {
+            apr_size_t skip = (apr_size_t)(from - pos);
+            apr_size_t n = pc->len - skip;
+            if (n > len) {
+                n = len;
+            }
+            memcpy(dst, pc->data + skip, n);
+            dst += n;
+            from += (apr_off_t)n;
+            len -= n;
+        }
+        pos = end;
+    }
+}
+
+static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                               sc_entry_t *e, apr_int64_t exptime)
+{
+    char *buf = apr_palloc(ctx->cpool, SC_ITEM_MAX);
+    apr_off_t off = 0;
+    apr_uint32_t i;
+
+    apr_generate_random_bytes((unsigned char *)&e->version,
+                              sizeof(e->version));
+    e->body_kind = SC_BODY_CHUNKED;
+    e->chunk_size = SC_ITEM_MAX - SC_CHUNK_HEAD_LEN;
+    e->nchunks = sc_chunk_count(e->body_len, e->chunk_size);
+    for (i = 0; i < e->nchunks; i++) {
+        apr_size_t n = (apr_size_t)(ctx->captured - off);
+        const char *key;
+        if (n > e->chunk_size) {
+            n = e->chunk_size;
+        }
+        sc_chunk_head(buf, e->version, i);
+        copy_body(ctx, off, buf + SC_CHUNK_HEAD_LEN, n);
+        key = apr_psprintf(r->pool, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
+                           ctx->chunk_base, e->version, i);
+        if (sc_store_set(c, key, buf, SC_CHUNK_HEAD_LEN + n, exptime)
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        off += (apr_off_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+static void store(request_rec *r, sc_req_t *ctx)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    apr_int64_t exptime;
+    sc_entry_t e;
+    sc_conn_t *c;
+    char *head;
+    apr_size_t head_len;
+    apr_status_t rv;
+
+    memset(&e, 0, sizeof(e));
+    e.type = SC_REC_ENTRY;
+    e.status = ctx->status;
+    e.stored_at = now - ctx->policy.age;
+    e.fresh_until = now + ctx->policy.ttl;
+    e.stale_until = e.fresh_until;
+    e.flags = ctx->policy.no_stale ? SC_EF_NO_STALE : 0;
+    e.key = ctx->key;
+    e.key_len = ctx->key_len;
+    e.headers = ctx->headers;
+    e.deps = NULL;
+    e.body_kind = SC_BODY_INLINE;
+    e.body_len = (apr_uint64_t)ctx->captured;
+    exptime = sc_policy_exptime(e.stale_until - now, now);
+
+    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    if (!c) {
+        sc_log_backend(r, "store", NULL);
+        return;
+    }
+    rv = sc_entry_encode_head(ctx->cpool, &e, &head, &head_len);
+    if (rv == APR_SUCCESS && head_len + e.body_len > SC_ITEM_MAX) {
+        /* Chunks first, the entry last: a reader that sees the entry finds
+         * all its chunks, and the fresh version keeps two writers of the
+         * same URL from mixing their chunks. */
+        rv = put_chunks(r, ctx, c, &e, exptime);
+        if (rv == APR_SUCCESS) {
+            rv = sc_entry_encode_head(ctx->cpool, &e, &head, &head_len);
+            if (rv == APR_SUCCESS) {
+                rv = sc_store_set(c, ctx->entry_key, head, head_len,
+                                  exptime);
+            }
+        }
+    }
+    else if (rv == APR_SUCCESS) {
+        char *rec = apr_palloc(ctx->cpool, head_len + (apr_size_t)e.body_len);
+        memcpy(rec, head, head_len);
+        copy_body(ctx, 0, rec + head_len, (apr_size_t)e.body_len);
+        rv = sc_store_set(c, ctx->entry_key, rec,
+                          head_len + (apr_size_t)e.body_len, exptime);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0304)
+                      "not stored: a header cannot be stored safely");
+        sc_store_return(c, r->pool);
+        return;
+    }
+    if (rv != APR_SUCCESS) {
+        sc_log_backend(r, "store", c->error);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0305)
+                      "stored %s: %" APR_UINT64_T_FMT " bytes, fresh %"
+                      APR_INT64_T_FMT " s", ctx->entry_key, e.body_len,
+                      ctx->policy.ttl);
+    }
+    sc_store_return(c, r->pool);
+}
+
+/* Keep a copy of the data buckets of bb; stop capturing on error, on an
+ * error bucket or past the size limit.  Returns true when bb holds EOS. */
+static int capture(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+        sc_piece_t *pc;
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            return 1;
+        }
+        if (!ctx->capturing) {
+            continue;
+        }
+        if (AP_BUCKET_IS_ERROR(b)) {
+            stop_capture(ctx);
+            continue;
+        }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            continue;
+        }
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ)
+            != APR_SUCCESS) {
+            stop_capture(ctx);
+            continue;
+        }
+        if (ctx->captured + (apr_off_t)len > ctx->dconf->max_size) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0306)
+                          "not stored: body above SharedCacheMaxSize");
+            stop_capture(ctx);
+            continue;
+        }
+        if (len > 0) {
+            pc = apr_array_push(ctx->pieces);
+            pc->data = apr_pmemdup(ctx->cpool, data, len);
+            pc->len = len;
+            ctx->captured += (apr_off_t)len;
+        }
+    }
+    return 0;
+}
+
+apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    sc_req_t *ctx = f->ctx;
+    apr_status_t rv;
+    int eos;
+
+    if (!ctx->started) {
+        ctx->started = 1;
+        ctx->capturing = decide(r, ctx);
+        sc_set_status(r, ctx->dconf,
+                      ctx->capturing ? SC_MISS : SC_UNCACHEABLE);
+        /* A HEAD response has no body to store. */
+        if (r->header_only) {
+            stop_capture(ctx);
+        }
+    }
+    if (!ctx->capturing) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    eos = capture(r, ctx, bb);
+    rv = ap_pass_brigade(f->next, bb);
+    if (eos && ctx->capturing) {
+        /* Store only a whole body that reached the client side intact. */
+        if (rv == APR_SUCCESS && !r->connection->aborted
+            && r->status == ctx->status
+            && (ctx->expect_len < 0 || ctx->expect_len == ctx->captured)) {
+            store(r, ctx);
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SC_LOGNO(0307)
+                          "not stored: response incomplete or aborted");
+        }
+        stop_capture(ctx);
+    }
+    return rv;
+}

@@ -1,0 +1,353 @@
+/*
+ * sc_config.c: directives, create/merge, validation (see sc_config.h).
+ */
+#include "sc_config.h"
+#include "sc_key.h"
+#include "sc_log.h"
+
+#include "http_log.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+#define MERGE(field) \
+    (add->field != SC_UNSET ? add->field : base->field)
+
+static const apr_int64_t ttl_limit = (apr_int64_t)10 * 365 * 24 * 3600;
+
+/* The default SharedCacheStatuses. */
+static const int default_statuses[] = {
+    200, 203, 204, 300, 301, 308, 404, 410
+};
+
+void *sc_config_create_server(apr_pool_t *p, server_rec *s)
+{
+    sc_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->timeout_ms = SC_UNSET;
+    c->retry_s = SC_UNSET;
+    return c;
+}
+
+void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    sc_server_conf_t *base = basev, *add = addv;
+    sc_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->servers = add->servers ? add->servers : base->servers;
+    c->timeout_ms = MERGE(timeout_ms);
+    c->retry_s = MERGE(retry_s);
+    c->prefix = add->prefix ? add->prefix : base->prefix;
+    return c;
+}
+
+void *sc_config_create_dir(apr_pool_t *p, char *dir)
+{
+    sc_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    (void)dir;
+    d->enabled = SC_UNSET;
+    d->ttl = SC_UNSET;
+    d->force_ttl = SC_UNSET;
+    d->max_ttl = SC_UNSET;
+    d->statuses = NULL;
+    d->max_size = SC_UNSET;
+    d->header = SC_UNSET;
+    return d;
+}
+
+void sc_config_resolve(sc_dir_conf_t *d)
+{
+    if (d->enabled == SC_UNSET) {
+        d->enabled = 0;
+    }
+    if (d->ttl == SC_UNSET) {
+        d->ttl = 0;
+    }
+    if (d->force_ttl == SC_UNSET) {
+        d->force_ttl = 0;
+    }
+    if (d->max_ttl == SC_UNSET) {
+        d->max_ttl = SC_DEFAULT_MAX_TTL;
+    }
+    if (d->max_size == SC_UNSET) {
+        d->max_size = SC_DEFAULT_MAX_SIZE;
+    }
+    if (d->header == SC_UNSET) {
+        d->header = 1;
+    }
+}
+
+static unsigned char *default_status_table(apr_pool_t *p)
+{
+    unsigned char *t = apr_pcalloc(p, SC_MAX_STATUS + 1);
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(default_statuses) / sizeof(int); i++) {
+        t[default_statuses[i]] = 1;
+    }
+    return t;
+}
+
+void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    sc_dir_conf_t *base = basev, *add = addv;
+    sc_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->enabled = MERGE(enabled);
+    d->ttl = MERGE(ttl);
+    d->force_ttl = MERGE(force_ttl);
+    d->max_ttl = MERGE(max_ttl);
+    d->statuses = add->statuses ? add->statuses : base->statuses;
+    d->max_size = MERGE(max_size);
+    d->header = MERGE(header);
+    sc_config_resolve(d);
+    if (!d->statuses) {
+        d->statuses = default_status_table(p);
+    }
+    return d;
+}
+
+/* ---- setters ---------------------------------------------------------- */
+
+static const char *parse_int(cmd_parms *cmd, const char *arg,
+                             apr_int64_t min, apr_int64_t max,
+                             apr_int64_t *out)
+{
+    char *end;
+    apr_int64_t v = 0;
+
+    if (!*arg) {
+        return apr_psprintf(cmd->pool, "%s: a number is required",
+                            cmd->cmd->name);
+    }
+    v = apr_strtoi64(arg, &end, 10);
+    if (*end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number "
+                            "from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
+static sc_server_conf_t *server_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &sharedcache_module);
+}
+
+static const char *set_servers(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_array_header_t *list;
+    const char *err = sc_store_parse(cmd->pool, arg, &list);
+
+    (void)dummy;
+    if (err) {
+        return apr_psprintf(cmd->pool, "SharedCacheServers: %s", err);
+    }
+    server_conf(cmd)->servers = arg;
+    return NULL;
+}
+
+static const char *set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t v = 0;
+    const char *err = parse_int(cmd, arg, 1, 60000, &v);
+
+    (void)dummy;
+    if (!err) {
+        server_conf(cmd)->timeout_ms = (int)v;
+    }
+    return err;
+}
+
+static const char *set_retry(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t v = 0;
+    const char *err = parse_int(cmd, arg, 0, 3600, &v);
+
+    (void)dummy;
+    if (!err) {
+        server_conf(cmd)->retry_s = (int)v;
+    }
+    return err;
+}
+
+static const char *set_prefix(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (!sc_key_prefix_ok(arg)) {
+        return apr_psprintf(cmd->pool, "SharedCachePrefix: '%s' must be 1 "
+                            "to %d printable characters without spaces",
+                            arg, SC_PREFIX_MAX);
+    }
+    server_conf(cmd)->prefix = arg;
+    return NULL;
+}
+
+static const char *set_ttl(cmd_parms *cmd, void *dv, const char *arg)
+{
+    sc_dir_conf_t *d = dv;
+
+    return parse_int(cmd, arg, 0, ttl_limit, &d->ttl);
+}
+
+static const char *set_max_ttl(cmd_parms *cmd, void *dv, const char *arg)
+{
+    sc_dir_conf_t *d = dv;
+
+    return parse_int(cmd, arg, 1, ttl_limit, &d->max_ttl);
+}
+
+static const char *set_statuses(cmd_parms *cmd, void *dv, const char *arg)
+{
+    sc_dir_conf_t *d = dv;
+    apr_int64_t code = 0;
+    const char *err = parse_int(cmd, arg, 100, SC_MAX_STATUS, &code);
+
+    if (err) {
+        return err;
+    }
+    /* Errors the cache must never store, whatever is configured
+     * (THREATS 12): 5xx, 206 Partial Content, 304 Not Modified. */
+    if (code >= 500 || code == 206 || code == 304) {
+        return apr_psprintf(cmd->pool, "SharedCacheStatuses: %s may never "
+                            "be stored (5xx, 206 and 304 are refused)", arg);
+    }
+    if (!d->statuses) {
+        d->statuses = apr_pcalloc(cmd->pool, SC_MAX_STATUS + 1);
+    }
+    d->statuses[code] = 1;
+    return NULL;
+}
+
+static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
+{
+    sc_dir_conf_t *d = dv;
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t unit = 1;
+
+    if (end != arg && *end) {
+        switch (*end) {
+        case 'k': case 'K': unit = 1024; end++; break;
+        case 'm': case 'M': unit = 1024 * 1024; end++; break;
+        case 'g': case 'G': unit = 1024 * 1024 * 1024; end++; break;
+        }
+    }
+    if (end == arg || *end || v < 1 || v > ((apr_int64_t)1 << 40) / unit) {
+        return apr_psprintf(cmd->pool, "SharedCacheMaxSize: '%s' is not a "
+                            "size in bytes (a number, optionally with K, M "
+                            "or G)", arg);
+    }
+    d->max_size = (apr_off_t)(v * unit);
+    return NULL;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dv, int on)
+{
+    sc_dir_conf_t *d = dv;
+    int *field = (int *)((char *)d + (apr_size_t)cmd->info);
+
+    *field = on ? 1 : 0;
+    return NULL;
+}
+
+#define DIR_FLAG(name, field, help) \
+    AP_INIT_FLAG(name, set_flag, \
+                 (void *)APR_OFFSETOF(sc_dir_conf_t, field), \
+                 RSRC_CONF | ACCESS_CONF, help)
+
+const command_rec sc_config_cmds[] = {
+    /* server context */
+    AP_INIT_RAW_ARGS("SharedCacheServers", set_servers, NULL, RSRC_CONF,
+                     "memcached servers: host:port ... or a unix socket "
+                     "path"),
+    AP_INIT_TAKE1("SharedCacheTimeout", set_timeout, NULL, RSRC_CONF,
+                  "memcached connect and I/O timeout in milliseconds"),
+    AP_INIT_TAKE1("SharedCacheRetryInterval", set_retry, NULL, RSRC_CONF,
+                  "seconds a failed memcached server is skipped"),
+    AP_INIT_TAKE1("SharedCachePrefix", set_prefix, NULL, RSRC_CONF,
+                  "prefix of every memcached key"),
+    /* directory context */
+    DIR_FLAG("SharedCache", enabled, "cache responses here: On or Off"),
+    AP_INIT_TAKE1("SharedCacheTTL", set_ttl, NULL, RSRC_CONF | ACCESS_CONF,
+                  "seconds of freshness when the response gives none"),
+    DIR_FLAG("SharedCacheForceTTL", force_ttl,
+             "use SharedCacheTTL even when the response gives freshness"),
+    AP_INIT_TAKE1("SharedCacheMaxTTL", set_max_ttl, NULL,
+                  RSRC_CONF | ACCESS_CONF, "cap on any freshness, seconds"),
+    AP_INIT_ITERATE("SharedCacheStatuses", set_statuses, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "HTTP statuses that may be stored"),
+    AP_INIT_TAKE1("SharedCacheMaxSize", set_max_size, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest response body stored, bytes (K, M, G allowed)"),
+    DIR_FLAG("SharedCacheHeader", header,
+             "add the X-SharedCache decision header: On or Off"),
+    { NULL }
+};
+
+/* ---- post_config ------------------------------------------------------ */
+
+static sc_backend_t *find_or_make_backend(apr_pool_t *p,
+                                          apr_array_header_t *made,
+                                          const sc_server_conf_t *c)
+{
+    const char *spec = c->servers ? c->servers : SC_DEFAULT_SERVERS;
+    int timeout = c->timeout_ms != SC_UNSET ? c->timeout_ms
+                                            : SC_DEFAULT_TIMEOUT_MS;
+    int retry = c->retry_s != SC_UNSET ? c->retry_s : SC_DEFAULT_RETRY_S;
+    sc_backend_t *b;
+    int i;
+
+    for (i = 0; i < made->nelts; i++) {
+        b = APR_ARRAY_IDX(made, i, sc_backend_t *);
+        if (!strcmp(b->spec, spec) && b->timeout_ms == timeout
+            && b->retry_s == retry) {
+            return b;
+        }
+    }
+    b = apr_pcalloc(p, sizeof(*b));
+    b->spec = spec;
+    b->timeout_ms = timeout;
+    b->retry_s = retry;
+    /* validated when the directive was read */
+    if (sc_store_parse(p, spec, &b->servers) != NULL) {
+        return NULL;
+    }
+    APR_ARRAY_PUSH(made, sc_backend_t *) = b;
+    return b;
+}
+
+int sc_config_post(apr_pool_t *pconf, server_rec *s)
+{
+    apr_array_header_t *made = apr_array_make(pconf, 2,
+                                              sizeof(sc_backend_t *));
+
+    for (; s; s = s->next) {
+        sc_server_conf_t *c = ap_get_module_config(s->module_config,
+                                                   &sharedcache_module);
+        sc_dir_conf_t *d = ap_get_module_config(s->lookup_defaults,
+                                                &sharedcache_module);
+
+        if (!c->prefix) {
+            c->prefix = SC_DEFAULT_PREFIX;
+        }
+        c->backend = find_or_make_backend(pconf, made, c);
+        if (!c->backend) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SC_LOGNO(0101)
+                         "SharedCacheServers: cannot be parsed");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (d) {
+            sc_config_resolve(d);
+            if (!d->statuses) {
+                d->statuses = default_status_table(pconf);
+            }
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,58 @@
+/*
+ * sc_config: server and directory configuration of mod_sharedcache.
+ *
+ * Every field starts unset; merges take the more specific value; the
+ * defaults are filled in by sc_config_resolve(), which runs on each
+ * server's base directory config in post_config and at the end of every
+ * merge, so request code reads plain values.
+ */
+#ifndef SC_CONFIG_H
+#define SC_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "sc_store.h"
+#include "sc_policy.h"
+
+#define SC_UNSET (-1)
+
+#define SC_DEFAULT_PREFIX "sc"
+#define SC_DEFAULT_TIMEOUT_MS 100
+#define SC_DEFAULT_RETRY_S 2
+#define SC_DEFAULT_MAX_TTL 86400
+#define SC_DEFAULT_MAX_SIZE (8 * 1024 * 1024)
+
+typedef struct {
+    const char *servers;         /* NULL: unset */
+    int timeout_ms;
+    int retry_s;
+    const char *prefix;
+    sc_backend_t *backend;       /* built in post_config, opened per child */
+} sc_server_conf_t;
+
+typedef struct {
+    int enabled;
+    apr_int64_t ttl;
+    int force_ttl;
+    apr_int64_t max_ttl;
+    unsigned char *statuses;     /* [SC_MAX_STATUS + 1] or NULL: unset */
+    apr_off_t max_size;
+    int header;
+} sc_dir_conf_t;
+
+extern module AP_MODULE_DECLARE_DATA sharedcache_module;
+extern const command_rec sc_config_cmds[];
+
+void *sc_config_create_server(apr_pool_t *p, server_rec *s);
+void *sc_config_merge_server(apr_pool_t *p, void *base, void *add);
+void *sc_config_create_dir(apr_pool_t *p, char *dir);
+void *sc_config_merge_dir(apr_pool_t *p, void *base, void *add);
+
+/* Fill the defaults of unset fields. */
+void sc_config_resolve(sc_dir_conf_t *d);
+
+/* post_config: resolve every server's base directory config and give
+ * each server a backend (servers with equal settings share one). */
+int sc_config_post(apr_pool_t *pconf, server_rec *s);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * sc_entry.c: encode and decode the entry record (see sc_entry.h).
+ */
+#include "sc_entry.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+static const char entry_magic[4] = { 'S', 'C', 'E', SC_ENTRY_FORMAT };
+static const char chunk_magic[4] = { 'S', 'C', 'C', SC_ENTRY_FORMAT };
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    apr_size_t len;
+} writer_t;
+
+static void put_bytes(writer_t *w, const void *src, apr_size_t n)
+{
+    if (w->buf) {
+        memcpy(w->buf + w->len, src, n);
+    }
+    w->len += n;
+}
+
+static void put_uint(writer_t *w, apr_uint64_t v, int width)
+{
+    unsigned char b[8];
+    int i;
+
+    for (i = width - 1; i >= 0; i--) {
+        b[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+    put_bytes(w, b, (apr_size_t)width);
+}
+
+static int field_ok(const char *s, int is_name)
+{
+    for (; *s; s++) {
+        if (*s == '\r' || *s == '\n' || (is_name && (*s == ':'
+                                                     || *s == ' '))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Two passes over the same code: the first (buf NULL) measures. */
+static void write_head(writer_t *w, const sc_entry_t *e)
+{
+    int i;
+    int nh = e->headers ? e->headers->nelts : 0;
+    int nd = e->deps ? e->deps->nelts : 0;
+
+    put_bytes(w, entry_magic, 4);
+    put_uint(w, (apr_uint64_t)e->type, 1);
+    put_uint(w, 0, 1);
+    put_uint(w, (apr_uint64_t)e->status, 2);
+    put_uint(w, (apr_uint64_t)e->stored_at, 8);
+    put_uint(w, (apr_uint64_t)e->fresh_until, 8);
+    put_uint(w, (apr_uint64_t)e->stale_until, 8);
+    put_uint(w, e->flags, 4);
+    put_uint(w, e->key_len, 4);
+    put_bytes(w, e->key, e->key_len);
+    put_uint(w, (apr_uint64_t)nh, 2);
+    for (i = 0; i < nh; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        apr_size_t nl = strlen(h->name), vl = strlen(h->value);
+        put_uint(w, nl, 2);
+        put_bytes(w, h->name, nl);
+        put_uint(w, vl, 4);
+        put_bytes(w, h->value, vl);
+    }
+    put_uint(w, (apr_uint64_t)nd, 2);
+    for (i = 0; i < nd; i++) {
+        const sc_dep_t *d = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        apr_size_t nl = strlen(d->name);
+        put_uint(w, nl, 2);
+        put_bytes(w, d->name, nl);
+        put_uint(w, d->gen, 8);
+    }
+    put_uint(w, (apr_uint64_t)e->body_kind, 1);
+    put_uint(w, e->body_len, 8);
+    if (e->body_kind == SC_BODY_CHUNKED) {
+        put_uint(w, e->chunk_size, 4);
+        put_uint(w, e->nchunks, 4);
+        put_uint(w, e->version, 8);
+    }
+}
+
+apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
+                                  char **out, apr_size_t *len)
+{
+    writer_t w = { NULL, 0 };
+    int i;
+
+    if (e->key_len > 0xffffffffu
+        || (e->headers && e->headers->nelts > SC_ENTRY_MAX_HEADERS)
+        || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)) {
+        return SC_EBADREC;
+    }
+    for (i = 0; e->headers && i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!*h->name || !field_ok(h->name, 1) || !field_ok(h->value, 0)
+            || strlen(h->name) > 0xffff) {
+            return SC_EBADREC;
+        }
+    }
+    for (i = 0; e->deps && i < e->deps->nelts; i++) {
+        const sc_dep_t *d = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        if (strlen(d->name) > 0xffff) {
+            return SC_EBADREC;
+        }
+    }
+    write_head(&w, e);
+    w.buf = apr_palloc(p, w.len);
+    w.len = 0;
+    write_head(&w, e);
+    *out = w.buf;
+    *len = w.len;
+    return APR_SUCCESS;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+typedef struct {
+    const unsigned char *p;
+    apr_size_t left;
+    int bad;
+} reader_t;
+
+static apr_uint64_t get_uint(reader_t *r, int width)
+{
+    apr_uint64_t v = 0;
+    int i;
+
+    if (r->bad || r->left < (apr_size_t)width) {
+        r->bad = 1;
+        return 0;
+    }
+    for (i = 0; i < width; i++) {
+        v = (v << 8) | r->p[i];
+    }
+    r->p += width;
+    r->left -= (apr_size_t)width;
+    return v;
+}
+
+static const char *get_bytes(reader_t *r, apr_size_t n)
+{
+    const char *s = (const char *)r->p;
+
+    if (r->bad || r->left < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->p += n;
+    r->left -= n;
+    return s;
+}
+
+/* A copied string that holds no NUL (and, for header fields, no CR/LF). */
+static const char *get_string(reader_t *r, apr_pool_t *p, int width,
+                              int check)
+{
+    apr_size_t n = (apr_size_t)get_uint(r, width);
+    const char *s = get_bytes(r, n);
+
+    if (!s) {
+        return NULL;
+    }
+    if (memchr(s, '\0', n) || (check && (memchr(s, '\r', n)
+                                         || memchr(s, '\n', n)))) {
+        r->bad = 1;
+        return NULL;
+    }
+    return apr_pstrmemdup(p, s, n);
+}
+
+apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
+                             sc_entry_t *e)
+{
+    reader_t r = { (const unsigned char *)buf, len, 0 };
+    const char *magic = get_bytes(&r, 4);
+    int i, n;
+
+    memset(e, 0, sizeof(*e));
+    if (!magic || memcmp(magic, entry_magic, 4) != 0) {
+        return SC_EBADREC;
+    }
+    e->type = (int)get_uint(&r, 1);
+    (void)get_uint(&r, 1);
+    e->status = (int)get_uint(&r, 2);
+    e->stored_at = (apr_int64_t)get_uint(&r, 8);
+    e->fresh_until = (apr_int64_t)get_uint(&r, 8);
+    e->stale_until = (apr_int64_t)get_uint(&r, 8);
+    e->flags = (apr_uint32_t)get_uint(&r, 4);
+    e->key_len = (apr_size_t)get_uint(&r, 4);
+    e->key = get_bytes(&r, e->key_len);
+    if (r.bad || (e->type != SC_REC_ENTRY && e->type != SC_REC_VARY)
+        || e->status < 100 || e->status > 599) {
+        return SC_EBADREC;
+    }
+    e->key = apr_pstrmemdup(p, e->key, e->key_len);
+
+    n = (int)get_uint(&r, 2);
+    if (n > SC_ENTRY_MAX_HEADERS) {
+        return SC_EBADREC;
+    }
+    e->headers = apr_array_make(p, n ? n : 1, sizeof(sc_header_t));
+    for (i = 0; i < n && !r.bad; i++) {
+        sc_header_t *h = apr_array_push(e->headers);
+        h->name = get_string(&r, p, 2, 1);
+        h->value = get_string(&r, p, 4, 1);
+        if (h->name && (!*h->name || !field_ok(h->name, 1))) {
+            r.bad = 1;
+        }
+    }
+    n = (int)get_uint(&r, 2);
+    if (n > SC_ENTRY_MAX_DEPS) {
+        return SC_EBADREC;
+    }
+    e->deps = apr_array_make(p, n ? n : 1, sizeof(sc_dep_t));
+    for (i = 0; i < n && !r.bad; i++) {
+        sc_dep_t *d = apr_array_push(e->deps);
+        d->name = get_string(&r, p, 2, 1);
+        d->gen = get_uint(&r, 8);
+    }
+    e->body_kind = (int)get_uint(&r, 1);
+    e->body_len = get_uint(&r, 8);
+    if (r.bad) {
+        return SC_EBADREC;
+    }
+    if (e->body_kind == SC_BODY_INLINE) {
+        if (e->body_len != r.left) {
+            return SC_EBADREC;
+        }
+        e->body = get_bytes(&r, r.left);
+        return APR_SUCCESS;
+    }
+    if (e->body_kind != SC_BODY_CHUNKED) {
+        return SC_EBADREC;
+    }
+    e->chunk_size = (apr_uint32_t)get_uint(&r, 4);
+    e->nchunks = (apr_uint32_t)get_uint(&r, 4);
+    e->version = get_uint(&r, 8);
+    if (r.bad || r.left != 0 || e->chunk_size == 0
+        || e->nchunks != sc_chunk_count(e->body_len, e->chunk_size)) {
+        return SC_EBADREC;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- chunks ----------------------------------------------------------- */
+
+apr_uint32_t sc_chunk_count(apr_uint64_t body_len, apr_uint32_t chunk_size)
+{
+    apr_uint64_t n;
+
+    if (chunk_size == 0) {
+        return 0;
+    }
+    n = (body_len + chunk_size - 1) / chunk_size;
+    return n > 0xffffffffu ? 0 : (apr_uint32_t)n;
+}
+
+void sc_chunk_head(char out[SC_CHUNK_HEAD_LEN], apr_uint64_t version,
+                   apr_uint32_t index)
+{
+    writer_t w = { out, 0 };
+
+    put_bytes(&w, chunk_magic, 4);
+    put_uint(&w, version, 8);
+    put_uint(&w, index, 4);
+}
+
+apr_status_t sc_chunk_check(const char *buf, apr_size_t len,
+                            apr_uint64_t version, apr_uint32_t index,
+                            apr_size_t expect, const char **data)
+{
+    char head[SC_CHUNK_HEAD_LEN];
+
+    sc_chunk_head(head, version, index);
+    if (len != SC_CHUNK_HEAD_LEN + expect
+        || memcmp(buf, head, SC_CHUNK_HEAD_LEN) != 0) {
+        return SC_EBADREC;
+    }
+    *data = buf + SC_CHUNK_HEAD_LEN;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,100 @@
+/*
+ * sc_entry: the versioned binary record stored in memcached.
+ *
+ * Pure code (APR only).  Never a raw C struct: every field is written
+ * big-endian with explicit lengths, and sc_entry_decode() checks every
+ * length against the buffer, so a truncated, foreign or hostile record is
+ * reported as SC_EBADREC (a miss), never a crash.
+ *
+ * Layout (format 1):
+ *   magic "SCE" version(1)  type(1) reserved(1) status(2)
+ *   stored_at(8) fresh_until(8) stale_until(8)   [unix seconds, signed]
+ *   flags(4)
+ *   key_len(4) key
+ *   nheaders(2) { name_len(2) name value_len(4) value }
+ *   ndeps(2)    { name_len(2) name generation(8) }
+ *   body_kind(1)
+ *     SC_BODY_INLINE:  body_len(8) body            (ends the record)
+ *     SC_BODY_CHUNKED: body_len(8) chunk_size(4) nchunks(4) version(8)
+ *
+ * A chunk is "SCC" version(1) entry-version(8) index(4) data.
+ */
+#ifndef SC_ENTRY_H
+#define SC_ENTRY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_errno.h>
+
+#define SC_EBADREC (APR_OS_START_USERERR + 1701)
+
+#define SC_ENTRY_FORMAT 1
+#define SC_REC_ENTRY 1          /* a stored response */
+#define SC_REC_VARY  2          /* reserved: which headers a URL varies on */
+
+#define SC_BODY_INLINE  0
+#define SC_BODY_CHUNKED 1
+
+/* flags */
+#define SC_EF_NO_STALE 0x01     /* must-revalidate, proxy-revalidate, s-maxage */
+
+#define SC_CHUNK_HEAD_LEN 16
+#define SC_ENTRY_MAX_HEADERS 1000
+#define SC_ENTRY_MAX_DEPS 1000
+
+typedef struct {
+    const char *name;
+    const char *value;
+} sc_header_t;
+
+/* A generation the entry depends on: a tag, its URL, its namespace. */
+typedef struct {
+    const char *name;
+    apr_uint64_t gen;
+} sc_dep_t;
+
+typedef struct {
+    int type;
+    int status;
+    apr_int64_t stored_at;
+    apr_int64_t fresh_until;
+    apr_int64_t stale_until;
+    apr_uint32_t flags;
+    const char *key;
+    apr_size_t key_len;
+    apr_array_header_t *headers;   /* of sc_header_t */
+    apr_array_header_t *deps;      /* of sc_dep_t */
+    int body_kind;
+    apr_uint64_t body_len;
+    const char *body;              /* SC_BODY_INLINE: points into the buffer */
+    apr_uint32_t chunk_size;       /* SC_BODY_CHUNKED */
+    apr_uint32_t nchunks;
+    apr_uint64_t version;
+} sc_entry_t;
+
+/* Encode everything but an inline body's bytes.  For SC_BODY_INLINE the
+ * record is the returned head followed by body_len body bytes; for
+ * SC_BODY_CHUNKED the head is the whole record.  Fails with SC_EBADREC
+ * if a header name or value holds CR, LF or NUL. */
+apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
+                                  char **out, apr_size_t *len);
+
+/* Decode buf.  Names, values and the key are copied into p; an inline
+ * body points into buf. */
+apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
+                             sc_entry_t *e);
+
+/* Write the head of chunk index of an entry version into out. */
+void sc_chunk_head(char out[SC_CHUNK_HEAD_LEN], apr_uint64_t version,
+                   apr_uint32_t index);
+
+/* Check that buf is chunk index of version with the expected data length;
+ * on success *data points at the data inside buf. */
+apr_status_t sc_chunk_check(const char *buf, apr_size_t len,
+                            apr_uint64_t version, apr_uint32_t index,
+                            apr_size_t expect, const char **data);
+
+/* Number of chunks for a body. */
+apr_uint32_t sc_chunk_count(apr_uint64_t body_len, apr_uint32_t chunk_size);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * sc_key.c: canonical cache key and memcached key digests (see sc_key.h).
+ */
+#include "sc_key.h"
+
+#include <apr_fnmatch.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *param;         /* "name=value" or "name" */
+    apr_size_t len;
+    apr_size_t name_len;
+    int order;                 /* position in the request: keeps sort stable */
+} sc_param_t;
+
+static int param_cmp(const void *a, const void *b)
+{
+    const sc_param_t *x = a, *y = b;
+    apr_size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->param, y->param, n);
+
+    if (c != 0) {
+        return c;
+    }
+    if (x->name_len != y->name_len) {
+        return x->name_len < y->name_len ? -1 : 1;
+    }
+    return x->order - y->order;
+}
+
+static int ignored(const char *name, const apr_array_header_t *ignore)
+{
+    int i;
+
+    for (i = 0; ignore && i < ignore->nelts; i++) {
+        const char *glob = APR_ARRAY_IDX(ignore, i, const char *);
+        if (apr_fnmatch(glob, name, 0) == APR_SUCCESS) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *sc_key_query(apr_pool_t *p, const char *query,
+                         const apr_array_header_t *ignore)
+{
+    apr_array_header_t *params;
+    const char *s = query;
+    char *out, *o;
+    int i;
+
+    if (!query || !*query) {
+        return "";
+    }
+    params = apr_array_make(p, 8, sizeof(sc_param_t));
+    while (*s) {
+        const char *end = strchr(s, '&');
+        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
+
+        if (len > 0) {
+            const char *eq = memchr(s, '=', len);
+            sc_param_t *prm = apr_array_push(params);
+            prm->param = s;
+            prm->len = len;
+            prm->name_len = eq ? (apr_size_t)(eq - s) : len;
+            prm->order = params->nelts;
+            if (ignore && ignore->nelts
+                && ignored(apr_pstrmemdup(p, s, prm->name_len), ignore)) {
+                params->nelts--;
+            }
+        }
+        s += len + (end ? 1 : 0);
+    }
+    if (params->nelts == 0) {
+        return "";
+    }
+    qsort(params->elts, params->nelts, sizeof(sc_param_t), param_cmp);
+    o = out = apr_palloc(p, strlen(query) + 1);
+    for (i = 0; i < params->nelts; i++) {
+        const sc_param_t *prm = &APR_ARRAY_IDX(params, i, sc_param_t);
+        if (i > 0) {
+            *o++ = '&';
+        }
+        memcpy(o, prm->param, prm->len);
+        o += prm->len;
+    }
+    *o = '\0';
+    return out;
+}
+
+static void append(sc_key_t *k, const char *data, apr_size_t len)
+{
+    if (k->len + len + 1 > k->cap) {
+        apr_size_t cap = k->cap ? k->cap : 256;
+        char *grown;
+
+        while (k->len + len + 1 > cap) {
+            cap *= 2;
+        }
+        grown = apr_palloc(k->pool, cap);
+        memcpy(grown, k->data, k->len);
+        k->data = grown;
+        k->cap = cap;
+    }
+    memcpy(k->data + k->len, data, len);
+    k->len += len;
+    k->data[k->len] = '\0';
+}
+
+static void append_field(sc_key_t *k, const char *a, apr_size_t alen,
+                         const char *b, apr_size_t blen)
+{
+    char num[32];
+    int n = apr_snprintf(num, sizeof(num), "%" APR_SIZE_T_FMT ":",
+                         alen + blen);
+
+    append(k, num, (apr_size_t)n);
+    append(k, a, alen);
+    append(k, b, blen);
+    append(k, "\n", 1);
+}
+
+void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
+                 const apr_array_header_t *ignore)
+{
+    const char *query = sc_key_query(p, url->query, ignore);
+    const char *head = apr_psprintf(p, "%s://%s:%u", url->scheme,
+                                    url->host, url->port);
+    const char *tail = *query ? apr_pstrcat(p, url->path, "?", query, NULL)
+                              : url->path;
+
+    k->pool = p;
+    k->data = NULL;
+    k->len = k->cap = 0;
+    append(k, "SCK1\n", 5);
+    append_field(k, head, strlen(head), tail, strlen(tail));
+}
+
+void sc_key_add(sc_key_t *k, char kind, const char *name,
+                const char *value)
+{
+    /* An absent value is written without '=' so it differs from "". */
+    const char *a = value ? apr_psprintf(k->pool, "%c:%s=", kind, name)
+                          : apr_psprintf(k->pool, "%c:%s", kind, name);
+
+    append_field(k, a, strlen(a), value ? value : "",
+                 value ? strlen(value) : 0);
+}
+
+const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len)
+{
+    *len = k->len;
+    return k->data;
+}
+
+const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
+                          const char *data, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    apr_sha1_ctx_t ctx;
+    apr_size_t plen = strlen(prefix);
+    char *out = apr_palloc(p, plen + 3 + SC_DIGEST_HEX_LEN + 1);
+    char *o = out;
+    int i;
+
+    apr_sha1_init(&ctx);
+    /* apr_sha1_update takes an unsigned int length: feed large keys in
+     * pieces so nothing is silently cut. */
+    while (len > 0) {
+        unsigned int n = len > 65536 ? 65536 : (unsigned int)len;
+        apr_sha1_update_binary(&ctx, (const unsigned char *)data, n);
+        data += n;
+        len -= n;
+    }
+    apr_sha1_final(digest, &ctx);
+
+    memcpy(o, prefix, plen);
+    o += plen;
+    *o++ = ':';
+    *o++ = kind;
+    *o++ = ':';
+    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
+        *o++ = hex[digest[i] >> 4];
+        *o++ = hex[digest[i] & 15];
+    }
+    *o = '\0';
+    return out;
+}
+
+int sc_key_prefix_ok(const char *prefix)
+{
+    apr_size_t len = strlen(prefix);
+    const char *s;
+
+    if (len == 0 || len > SC_PREFIX_MAX) {
+        return 0;
+    }
+    for (s = prefix; *s; s++) {
+        if (!apr_isgraph(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}

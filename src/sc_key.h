@@ -1,0 +1,75 @@
+/*
+ * sc_key: the canonical cache key and the memcached keys derived from it.
+ *
+ * Pure code (APR only): linked by the module, the unit tests and
+ * sharedcachectl, and mirrored by the Python helper (same test vectors).
+ *
+ * The canonical key is a sequence of length-prefixed fields, so no byte
+ * of a path, query or variance value can be mistaken for a separator:
+ *
+ *     "SCK1\n" ( <decimal length> ":" <bytes> "\n" )*
+ *
+ * The first field is the URL "scheme://host:port/path?query" with the query
+ * parameters stably sorted by name and the ignored ones removed; later
+ * fields are variance values ("c:name=value", "h:name=value", ...).  The
+ * memcached key is "<prefix>:<kind>:<sha1 hex of the canonical key>", so it
+ * has a fixed length and never holds a raw request byte.
+ */
+#ifndef SC_KEY_H
+#define SC_KEY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_sha1.h>
+
+/* Kinds of memcached keys (one letter after the prefix). */
+#define SC_KIND_ENTRY 'e'   /* an entry (or, later, a Vary record) */
+#define SC_KIND_CHUNK 'c'   /* one chunk of a large body */
+#define SC_KIND_LOCK  'l'   /* fill lock (lease) of an entry */
+#define SC_KIND_GEN   'g'   /* generation counter of a tag/URL/namespace */
+
+#define SC_DIGEST_HEX_LEN (APR_SHA1_DIGESTSIZE * 2)
+#define SC_PREFIX_MAX 64
+
+typedef struct {
+    const char *scheme;
+    const char *host;
+    unsigned int port;
+    const char *path;          /* as the handler sees it */
+    const char *query;         /* raw query string, NULL when absent */
+} sc_url_t;
+
+typedef struct {
+    apr_pool_t *pool;
+    char *data;                /* the canonical key so far */
+    apr_size_t len;
+    apr_size_t cap;
+} sc_key_t;
+
+/* The query with parameters stably sorted by name and those whose name
+ * matches a glob in ignore (of const char *; "*" drops the query) removed.
+ * Returns "" when nothing is left. */
+const char *sc_key_query(apr_pool_t *p, const char *query,
+                         const apr_array_header_t *ignore);
+
+/* Start a canonical key with the URL field. */
+void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
+                 const apr_array_header_t *ignore);
+
+/* Append one variance field: kind letter, name and value, as
+ * "<kind>:<name>=<value>"; value may be NULL (absent, distinct from ""). */
+void sc_key_add(sc_key_t *k, char kind, const char *name,
+                const char *value);
+
+/* The canonical key (not NUL terminated inside; a NUL is appended). */
+const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len);
+
+/* "<prefix>:<kind>:<sha1 hex of data>". */
+const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
+                          const char *data, apr_size_t len);
+
+/* True when prefix is usable in memcached keys (1..SC_PREFIX_MAX bytes,
+ * printable ASCII, no whitespace). */
+int sc_key_prefix_ok(const char *prefix);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * sc_policy.c: cacheability and freshness rules (see sc_policy.h).
+ */
+#include "sc_policy.h"
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_date.h>
+#include <string.h>
+
+#define DELTA_MAX ((apr_int64_t)1 << 31)   /* RFC 9111 1.2.2 */
+
+/* Parse a delta-seconds value; -1 if not a number. */
+static apr_int64_t delta(const char *s, apr_size_t n)
+{
+    apr_int64_t v = 0;
+    apr_size_t i;
+
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s++;
+        n -= 2;
+    }
+    if (n == 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if (!apr_isdigit(s[i])) {
+            return -1;
+        }
+        if (v < DELTA_MAX) {
+            v = v * 10 + (s[i] - '0');
+        }
+    }
+    return v > DELTA_MAX ? DELTA_MAX : v;
+}
+
+apr_int64_t sc_policy_directive(const char *list, const char *name,
+                                int *has)
+{
+    apr_size_t nlen = strlen(name);
+    const char *s = list;
+
+    if (has) {
+        *has = 0;
+    }
+    while (s && *s) {
+        const char *end, *eq;
+        apr_size_t len;
+
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
+        }
+        /* a directive ends at a comma outside quotes */
+        end = s;
+        while (*end && *end != ',') {
+            if (*end == '"') {
+                end++;
+                while (*end && *end != '"') {
+                    end += (end[0] == '\\' && end[1]) ? 2 : 1;
+                }
+                if (!*end) {
+                    break;
+                }
+            }
+            end++;
+        }
+        len = (apr_size_t)(end - s);
+        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
+            len--;
+        }
+        eq = memchr(s, '=', len);
+        {
+            apr_size_t klen = eq ? (apr_size_t)(eq - s) : len;
+            while (klen > 0 && s[klen - 1] == ' ') {
+                klen--;
+            }
+            if (klen == nlen && strncasecmp(s, name, nlen) == 0) {
+                if (has) {
+                    *has = 1;
+                }
+                if (!eq) {
+                    return 0;
+                }
+                eq++;
+                while (*eq == ' ') {
+                    eq++;
+                }
+                {
+                    apr_int64_t v = delta(eq, (apr_size_t)(s + len - eq));
+                    return v < 0 ? 0 : v;
+                }
+            }
+        }
+        s = end;
+    }
+    return -1;
+}
+
+static int has_directive(const char *list, const char *name)
+{
+    int has;
+
+    sc_policy_directive(list, name, &has);
+    return has;
+}
+
+static int vary_star(const char *vary)
+{
+    const char *s = vary;
+
+    while (s && *s) {
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
+        }
+        if (*s == '*') {
+            const char *t = s + 1;
+            while (*t == ' ' || *t == '\t') {
+                t++;
+            }
+            if (*t == ',' || *t == '\0') {
+                return 1;
+            }
+        }
+        while (*s && *s != ',') {
+            s++;
+        }
+    }
+    return 0;
+}
+
+static int refuse(sc_policy_out_t *out, const char *reason)
+{
+    out->storable = 0;
+    out->reason = reason;
+    return 0;
+}
+
+/* Freshness lifetime given by the response, -1 when it gives none. */
+static apr_int64_t response_lifetime(const sc_policy_in_t *in,
+                                     const char *targeted)
+{
+    apr_int64_t v;
+
+    if (targeted) {
+        v = sc_policy_directive(targeted, "max-age", NULL);
+        if (v >= 0) {
+            return v;
+        }
+    }
+    v = sc_policy_directive(in->cache_control, "s-maxage", NULL);
+    if (v >= 0) {
+        return v;
+    }
+    v = sc_policy_directive(in->cache_control, "max-age", NULL);
+    if (v >= 0) {
+        return v;
+    }
+    if (in->expires) {
+        apr_time_t exp = apr_date_parse_http(in->expires);
+        apr_time_t date = in->date ? apr_date_parse_http(in->date)
+                                   : APR_DATE_BAD;
+        apr_int64_t base = date != APR_DATE_BAD ? apr_time_sec(date)
+                                                : in->now;
+        /* An invalid Expires means "already expired" (RFC 9111 5.3). */
+        if (exp == APR_DATE_BAD) {
+            return 0;
+        }
+        v = apr_time_sec(exp) - base;
+        return v < 0 ? 0 : v;
+    }
+    return -1;
+}
+
+int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
+{
+    const char *cc = in->cache_control;
+    /* RFC 9213: a targeted field replaces Cache-Control for freshness.
+     * Surrogate-Control is the older name of the same idea. */
+    const char *targeted = in->surrogate_control ? in->surrogate_control
+                                                 : in->cdn_cache_control;
+    apr_int64_t lifetime;
+
+    memset(out, 0, sizeof(*out));
+    out->stale_while_revalidate = -1;
+    out->stale_if_error = -1;
+
+    if (in->status < 100 || in->status > SC_MAX_STATUS
+        || !in->statuses[in->status]) {
+        return refuse(out, "status not in SharedCacheStatuses");
+    }
+    if (in->has_set_cookie) {
+        return refuse(out, "Set-Cookie");
+    }
+    if (vary_star(in->vary)) {
+        return refuse(out, "Vary: *");
+    }
+    /* no-store and private in Cache-Control always win, even over a
+     * targeted field: failing safe beats sharing a private page. */
+    if (has_directive(cc, "no-store") || has_directive(cc, "private")) {
+        return refuse(out, "Cache-Control: no-store or private");
+    }
+    if (targeted && (has_directive(targeted, "no-store")
+                     || has_directive(targeted, "private"))) {
+        return refuse(out, "targeted Cache-Control: no-store or private");
+    }
+    /* no-cache means "revalidate every time": we do not revalidate. */
+    if (!targeted && has_directive(cc, "no-cache")) {
+        return refuse(out, "Cache-Control: no-cache");
+    }
+
+    lifetime = response_lifetime(in, targeted);
+    if (in->force_ttl && in->default_ttl > 0) {
+        lifetime = in->default_ttl;
+    }
+    else if (lifetime < 0) {
+        lifetime = in->default_ttl;
+    }
+    if (lifetime > in->max_ttl) {
+        lifetime = in->max_ttl;
+    }
+    out->age = 0;
+    if (in->age) {
+        apr_int64_t a = delta(in->age, strlen(in->age));
+        out->age = a < 0 ? 0 : a;
+    }
+    out->ttl = lifetime - out->age;
+    if (out->ttl <= 0) {
+        return refuse(out, "no freshness");
+    }
+
+    out->no_stale = has_directive(cc, "must-revalidate")
+                    || has_directive(cc, "proxy-revalidate")
+                    || has_directive(cc, "s-maxage")
+                    || (targeted && has_directive(targeted,
+                                                  "must-revalidate"));
+    out->stale_while_revalidate = sc_policy_directive(
+        targeted ? targeted : cc, "stale-while-revalidate", NULL);
+    out->stale_if_error = sc_policy_directive(
+        targeted ? targeted : cc, "stale-if-error", NULL);
+    out->storable = 1;
+    out->reason = "storable";
+    return 1;
+}
+
+apr_int64_t sc_policy_exptime(apr_int64_t lifetime, apr_int64_t now)
+{
+    if (lifetime <= 0) {
+        return -1;            /* memcached: a negative exptime expires now */
+    }
+    if (lifetime > SC_MEMCACHED_RELATIVE_MAX) {
+        return now + lifetime;
+    }
+    return lifetime;
+}

@@ -1,0 +1,57 @@
+/*
+ * sc_policy: may a response be stored, and for how long (RFC 9111 as
+ * narrowed by DESIGN.md section 4).  Pure code (APR only): it sees header
+ * values as strings, never a request_rec, so a table of cases tests it.
+ */
+#ifndef SC_POLICY_H
+#define SC_POLICY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#define SC_MAX_STATUS 599
+#define SC_MEMCACHED_RELATIVE_MAX (30 * 24 * 3600)
+
+typedef struct {
+    /* the response */
+    int status;
+    const char *cache_control;      /* all field lines joined with ", " */
+    const char *surrogate_control;
+    const char *cdn_cache_control;
+    const char *expires;
+    const char *date;
+    const char *age;
+    const char *vary;
+    int has_set_cookie;
+    apr_int64_t now;                /* unix seconds */
+    /* the configuration */
+    apr_int64_t default_ttl;        /* SharedCacheTTL */
+    int force_ttl;                  /* SharedCacheForceTTL */
+    apr_int64_t max_ttl;            /* SharedCacheMaxTTL */
+    const unsigned char *statuses;  /* [SC_MAX_STATUS + 1], 1 = storable */
+} sc_policy_in_t;
+
+typedef struct {
+    int storable;
+    const char *reason;             /* why not, for the log */
+    apr_int64_t ttl;                /* seconds fresh from now */
+    apr_int64_t age;                /* Age the response arrived with */
+    apr_int64_t stale_while_revalidate;
+    apr_int64_t stale_if_error;
+    int no_stale;                   /* must-revalidate & co. */
+} sc_policy_out_t;
+
+/* Decide; always fills out, returns out->storable. */
+int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out);
+
+/* Value of a directive in a Cache-Control style list: -1 when absent,
+ * 0 when present without a (numeric) value, else the value (delta-seconds,
+ * saturated).  has tells presence for valueless directives. */
+apr_int64_t sc_policy_directive(const char *list, const char *name,
+                                int *has);
+
+/* The exptime to give memcached for an item that must live lifetime
+ * seconds: above 30 days memcached reads it as an absolute unix time. */
+apr_int64_t sc_policy_exptime(apr_int64_t lifetime, apr_int64_t now);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * sc_request: what the handler (lookup) hands to the capture filter
+ * (store) for one request, and the helpers both use.
+ */
+#ifndef SC_REQUEST_H
+#define SC_REQUEST_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "util_filter.h"
+
+#include "sc_config.h"
+#include "sc_entry.h"
+#include "sc_policy.h"
+
+/* Decisions, as X-SharedCache and the sharedcache-status env/note. */
+#define SC_HIT         "HIT"
+#define SC_MISS        "MISS"
+#define SC_STALE       "STALE"
+#define SC_BYPASS      "BYPASS"
+#define SC_UNCACHEABLE "UNCACHEABLE"
+#define SC_ERROR       "ERROR"
+
+#define SC_FILTER_SAVE "SHAREDCACHE_SAVE"
+
+typedef struct {
+    const char *data;
+    apr_size_t len;
+} sc_piece_t;
+
+typedef struct {
+    sc_dir_conf_t *dconf;
+    sc_server_conf_t *sconf;
+    const char *key;             /* canonical key */
+    apr_size_t key_len;
+    const char *entry_key;       /* memcached key of the entry */
+    const char *chunk_base;      /* memcached key stem of its chunks */
+
+    /* capture state */
+    int capturing;
+    int started;
+    apr_pool_t *cpool;           /* captured body; freed after the store */
+    apr_array_header_t *pieces;  /* of sc_piece_t */
+    apr_off_t captured;
+    apr_off_t expect_len;        /* Content-Length, -1 if none */
+    int status;
+    apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
+    sc_policy_out_t policy;
+} sc_req_t;
+
+extern ap_filter_rec_t *sc_save_filter_handle;
+
+/* Record the decision: header (if on), env var and note. */
+void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st);
+
+/* Log a memcached failure as a rate-limited warning. */
+void sc_log_backend(request_rec *r, const char *what, const char *error);
+
+int sc_handler(request_rec *r);
+apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+#endif

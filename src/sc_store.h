@@ -1,0 +1,84 @@
+/*
+ * sc_store: memcached access through libmemcached.
+ *
+ * No httpd headers: the module and sharedcachectl both link it.  A backend
+ * is one server list with its timeouts; each child process opens it in
+ * child_init (never before fork) as a libmemcachedutil pool of handles,
+ * one per concurrent request.  A borrowed handle goes back to the pool by
+ * a cleanup on the request pool.  After any error or timeout the handle's
+ * connections are closed (memcached_quit) so a late reply can never be
+ * read as the answer to the next request (THREATS 5).
+ */
+#ifndef SC_STORE_H
+#define SC_STORE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <libmemcached/memcached.h>
+#include <libmemcachedutil-1.0/pool.h>
+
+#define SC_DEFAULT_SERVERS "127.0.0.1:11211"
+
+/* Largest value we give memcached in one item (its default -I is 1 MiB,
+ * which also has to hold the key and item header). */
+#define SC_ITEM_MAX (1000 * 1000)
+
+typedef struct {
+    const char *host;           /* or a unix socket path */
+    unsigned int port;          /* 0 for a unix socket */
+} sc_server_t;
+
+typedef struct {
+    const char *spec;           /* as configured, for logs and comparison */
+    apr_array_header_t *servers;/* of sc_server_t */
+    int timeout_ms;
+    int retry_s;
+    /* per child */
+    memcached_st *master;
+    memcached_pool_st *pool;
+} sc_backend_t;
+
+typedef struct {
+    sc_backend_t *backend;
+    memcached_st *mc;
+    int failed;
+    const char *error;          /* last error, for the log */
+} sc_conn_t;
+
+typedef struct {
+    const char *key;
+    char *data;                 /* malloc'd; NULL when missing */
+    apr_size_t len;
+    apr_uint32_t flags;
+} sc_value_t;
+
+/* Parse "host:port host2 /path/sock" into b->servers; NULL or an error
+ * message naming the bad part. */
+const char *sc_store_parse(apr_pool_t *p, const char *spec,
+                           apr_array_header_t **servers);
+
+/* Open the per-process handle pool (call in the child). */
+apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
+                           unsigned int max_handles, const char **err);
+
+/* Borrow a handle until p is cleared; NULL when the pool is exhausted or
+ * closed (the caller then serves uncached, never blocks). */
+sc_conn_t *sc_store_borrow(sc_backend_t *b, apr_pool_t *p);
+
+/* Give a borrowed handle back now rather than when its pool is cleared. */
+void sc_store_return(sc_conn_t *c, apr_pool_t *p);
+
+/* Fetch n keys in one round trip.  values[i] corresponds to keys[i];
+ * data of each found value is freed by a cleanup on p unless taken with
+ * sc_value_take().  APR_SUCCESS even when some keys are missing. */
+apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
+                           const char *const *keys, apr_size_t n,
+                           sc_value_t **values);
+
+/* Own a fetched value's buffer from now on (free() it). */
+char *sc_value_take(sc_value_t *v);
+
+apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
+                          apr_size_t len, apr_int64_t exptime);
+
+#endif

@@ -1,0 +1,72 @@
+"""WSGI test application for the mod_sharedcache suite.
+
+Every render appends one line to renders.log beside this file, so a test
+can count how often the backend really ran, across all daemon processes.
+The query string chooses what the response looks like:
+
+  cc=VALUE       Cache-Control header      sc=VALUE   Surrogate-Control
+  expires=VALUE  Expires header            vary=VALUE Vary header
+  cookie=1       a Set-Cookie header       status=N   the status code
+  size=N         body of N bytes           sleep=MS   render slowly
+  etag=VALUE     ETag header               lm=VALUE   Last-Modified
+  reflect=NAME   echo a request header into the body
+"""
+import hashlib
+import os
+import time
+import uuid
+from urllib.parse import parse_qs
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RENDERS = os.path.join(HERE, "renders.log")
+
+
+def record(environ):
+    line = environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", "")
+    with open(RENDERS, "a") as f:
+        f.write(line.replace("\n", "\\n") + "\n")
+
+
+def body_of(size, token):
+    """A deterministic filler of exactly size bytes after a unique token."""
+    head = ("token=%s\n" % token).encode()
+    if size <= len(head):
+        return head[:max(size, 0)] if size else head
+    block = hashlib.sha256(b"mod_sharedcache").hexdigest().encode() + b"\n"
+    fill = (block * (size // len(block) + 1))[: size - len(head)]
+    return head + fill
+
+
+def application(environ, start_response):
+    q = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", ""),
+                                       keep_blank_values=True).items()}
+    record(environ)
+    if "sleep" in q:
+        time.sleep(int(q["sleep"]) / 1000.0)
+    status = int(q.get("status", "200"))
+    token = uuid.uuid4().hex
+    if "size" in q:
+        body = body_of(int(q["size"]), token)
+    else:
+        body = ("<html><body>path=%s token=%s</body></html>\n"
+                % (environ.get("PATH_INFO"), token)).encode()
+    if "reflect" in q:
+        name = "HTTP_" + q["reflect"].upper().replace("-", "_")
+        body += ("reflected=%s\n" % environ.get(name, "")).encode()
+    headers = [("Content-Type", "text/html; charset=utf-8"),
+               ("Content-Length", str(len(body))),
+               ("X-Render-Token", token)]
+    for param, header in (("cc", "Cache-Control"), ("sc", "Surrogate-Control"),
+                          ("expires", "Expires"), ("vary", "Vary"),
+                          ("etag", "ETag"), ("lm", "Last-Modified")):
+        if param in q:
+            headers.append((header, q[param]))
+    if q.get("cookie"):
+        headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
+    reasons = {200: "OK", 203: "Non-Authoritative Information",
+               404: "Not Found", 410: "Gone", 500: "Internal Server Error",
+               503: "Service Unavailable", 301: "Moved Permanently"}
+    if status in (301, 308):
+        headers.append(("Location", "/app/elsewhere"))
+    start_response("%d %s" % (status, reasons.get(status, "Status")), headers)
+    return [body]

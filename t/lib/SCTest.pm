@@ -1,0 +1,452 @@
+package SCTest;
+
+# Test harness of mod_sharedcache: starts a real memcached and a real
+# Apache (with the built module, mod_wsgi and the test app) on free
+# loopback ports, talks HTTP to them, and stops them by PID.
+#
+#   my $mc = SCTest::Memcached->start;
+#   my $ap = SCTest::Apache->start(memcached => [$mc], conf => '...');
+#   my $res = $ap->get('/app/page');     # { status, cache, body, ... }
+#   $ap->renders('/app/page');           # how often the app really ran
+#   $ap->stop;                           # also checks the error log
+#
+# The MPM comes from SC_MPM (prefork or event).  SC_KEEP=1 keeps the
+# temporary directories for a look after a failure.
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use Digest::MD5 qw(md5_hex);
+use File::Basename qw(dirname);
+use File::Copy qw(copy);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+our $ROOT = abs_path(dirname(__FILE__) . '/../..');
+our $MODULES = '/usr/lib/apache2/modules';
+our $HTTPD = $ENV{SC_HTTPD} || '/usr/sbin/apache2';
+
+sub mpm { $ENV{SC_MPM} || 'event' }
+
+sub is_root { $> == 0 }
+
+sub free_port {
+    my $s = IO::Socket::INET->new(
+        Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0,
+        Proto => 'tcp', ReuseAddr => 1) or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub wait_port {
+    my ($port, $seconds, $pid) = @_;
+    my $until = time + ($seconds || 10);
+    while (time < $until) {
+        return 0 if $pid && waitpid($pid, WNOHANG) == $pid;
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp');
+        if ($s) { close $s; return 1 }
+        sleep 0.05;
+    }
+    return 0;
+}
+
+sub workdir {
+    my $dir = tempdir('sctest-XXXXXX', TMPDIR => 1,
+                      CLEANUP => !$ENV{SC_KEEP});
+    chmod 0755, $dir;
+    return $dir;
+}
+
+sub spawn {
+    my ($log, @cmd) = @_;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        setpgrp(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log or die "$log: $!";
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or die "exec $cmd[0]: $!";
+    }
+    return $pid;
+}
+
+sub stop_pid {
+    my ($pid, $signal) = @_;
+    return unless $pid;
+    kill $signal || 'TERM', $pid;
+    my $until = time + 15;
+    while (time < $until) {
+        return if waitpid($pid, WNOHANG) == $pid;
+        sleep 0.05;
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+}
+
+# ---- memcached --------------------------------------------------------
+
+package SCTest::Memcached;
+
+sub start {
+    my ($class, %o) = @_;
+    my $self = bless { port => $o{port} || SCTest::free_port(),
+                       dir => SCTest::workdir(), verbose => $o{verbose},
+                       mem => $o{mem} || 64 }, $class;
+    $self->_run;
+    return $self;
+}
+
+sub _run {
+    my ($self) = @_;
+    my @cmd = ('memcached', '-l', '127.0.0.1', '-p', $self->{port},
+               '-U', '0', '-m', $self->{mem}, '-t', '2', '-c', '1024');
+    push @cmd, '-u', 'nobody' if SCTest::is_root();
+    push @cmd, '-vv' if $self->{verbose};
+    $self->{log} = "$self->{dir}/memcached.log";
+    $self->{pid} = SCTest::spawn($self->{log}, @cmd);
+    SCTest::wait_port($self->{port}) or die "memcached did not start";
+}
+
+sub port { $_[0]{port} }
+sub addr { "127.0.0.1:$_[0]{port}" }
+sub log_text {
+    my ($self) = @_;
+    open my $fh, '<', $self->{log} or return '';
+    local $/;
+    return <$fh>;
+}
+
+sub stop {
+    my ($self) = @_;
+    SCTest::stop_pid(delete $self->{pid});
+}
+
+# Start again on the same port (after stop).
+sub restart {
+    my ($self) = @_;
+    $self->stop if $self->{pid};
+    $self->_run;
+}
+
+# Send one text-protocol command, return the reply up to END/terminator.
+sub command {
+    my ($self, $cmd) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}) or return;
+    print $s "$cmd\r\n";
+    my $out = '';
+    while (my $line = <$s>) {
+        $out .= $line;
+        last if $line =~ /^(END|OK|ERROR|STORED|DELETED|NOT_FOUND|\d+)\r\n$/
+                || $line =~ /^(CLIENT_|SERVER_)ERROR/;
+    }
+    close $s;
+    return $out;
+}
+
+sub stats {
+    my ($self) = @_;
+    my %s = ($self->command('stats') // '') =~ /^STAT (\S+) (\S+)\r$/mg;
+    return \%s;
+}
+
+sub DESTROY { $_[0]->stop if $_[0]{pid} }
+
+# ---- Apache -----------------------------------------------------------
+
+package SCTest::Apache;
+
+use Digest::MD5 qw(md5_hex);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $DEFAULT_CONF = <<'CONF';
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+CONF
+
+sub start {
+    my ($class, %o) = @_;
+    my $self = bless { %o }, $class;
+    $self->{dir} = SCTest::workdir();
+    $self->{port} = $o{port} || SCTest::free_port();
+    $self->{mpm} = $o{mpm} || SCTest::mpm();
+    $self->_setup;
+    $self->_write_conf($o{conf} // $DEFAULT_CONF);
+    $self->{pid} = SCTest::spawn("$self->{dir}/stderr.log", $SCTest::HTTPD,
+                                 '-f', "$self->{dir}/httpd.conf",
+                                 '-DFOREGROUND');
+    unless (SCTest::wait_port($self->{port}, 20, $self->{pid})) {
+        delete $self->{pid};
+        diag($self->error_log);
+        die "Apache did not start";
+    }
+    $self->_wait_children;
+    return $self;
+}
+
+sub _setup {
+    my ($self) = @_;
+    my $d = $self->{dir};
+    mkdir "$d/$_" for qw(app htdocs wsgi logs);
+    File::Copy::copy("$SCTest::ROOT/t/app/app.py", "$d/app/app.py")
+        or die "copy app: $!";
+    # The app runs as the unprivileged User and must append to this.
+    open my $fh, '>', "$d/app/renders.log" or die $!;
+    close $fh;
+    chmod 0666, "$d/app/renders.log";
+    chmod 0755, "$d/app", "$d/htdocs", "$d/wsgi";
+    if ($self->{files}) {
+        for my $name (keys %{ $self->{files} }) {
+            open my $f, '>', "$d/htdocs/$name" or die "$name: $!";
+            print $f $self->{files}{$name};
+            close $f;
+            chmod 0644, "$d/htdocs/$name";
+        }
+    }
+}
+
+sub mpm_conf {
+    my ($mpm) = @_;
+    return <<"PREFORK" if $mpm eq 'prefork';
+StartServers 8
+MinSpareServers 8
+MaxSpareServers 16
+MaxRequestWorkers 32
+PREFORK
+    return <<"THREADED";
+ServerLimit 4
+StartServers 2
+ThreadsPerChild 16
+MinSpareThreads 16
+MaxSpareThreads 64
+MaxRequestWorkers 64
+THREADED
+}
+
+sub _write_conf {
+    my ($self, $conf) = @_;
+    my $d = $self->{dir};
+    my $mods = $SCTest::MODULES;
+    my $mpm = $self->{mpm};
+    my $servers = join ' ', map { ref $_ ? $_->addr : $_ }
+                            @{ $self->{memcached} || [] };
+    my $user = SCTest::is_root() ? "User www-data\nGroup www-data\n" : '';
+    my $mpmconf = mpm_conf($mpm);
+    my $extra_modules = join '', map {
+        "LoadModule ${_}_module $mods/mod_$_.so\n"
+    } @{ $self->{modules} || [] };
+    my $wsgi_procs = $self->{wsgi_processes} || 2;
+    $conf =~ s/\@DIR\@/$d/g;
+    $conf =~ s/\@PORT\@/$self->{port}/g;
+    open my $fh, '>', "$d/httpd.conf" or die $!;
+    print $fh <<"CONF";
+ServerRoot $d
+ServerName 127.0.0.1
+Listen 127.0.0.1:$self->{port}
+PidFile $d/httpd.pid
+ErrorLog $d/error_log
+LogLevel warn sharedcache:debug
+$user
+LoadModule mpm_${mpm}_module $mods/mod_mpm_$mpm.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_host_module $mods/mod_authz_host.so
+LoadModule mime_module $mods/mod_mime.so
+LoadModule setenvif_module $mods/mod_setenvif.so
+LoadModule headers_module $mods/mod_headers.so
+LoadModule alias_module $mods/mod_alias.so
+LoadModule wsgi_module $mods/mod_wsgi.so
+$extra_modules
+LoadModule sharedcache_module $SCTest::ROOT/.libs/mod_sharedcache.so
+$mpmconf
+TypesConfig /etc/mime.types
+DocumentRoot $d/htdocs
+<Directory $d/htdocs>
+    Require all granted
+</Directory>
+<Directory $d/app>
+    Require all granted
+</Directory>
+KeepAlive On
+MaxKeepAliveRequests 0
+LogFormat "%h \\"%r\\" %>s %b %{sharedcache-status}e %D" sharedcache
+CustomLog $d/access_log sharedcache
+WSGISocketPrefix $d/wsgi/sock
+WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app
+WSGIScriptAlias /app $d/app/app.py process-group=scapp application-group=%{GLOBAL}
+SharedCacheServers $servers
+SharedCacheTimeout 100
+SharedCacheRetryInterval 1
+
+$conf
+CONF
+    close $fh;
+}
+
+sub _wait_children {
+    my ($self) = @_;
+    # The app must answer before a test measures anything.
+    my $until = time + 20;
+    while (time < $until) {
+        my $r = HTTP::Tiny->new(timeout => 5)
+            ->get("http://127.0.0.1:$self->{port}/app/__ready__");
+        return if $r->{status} < 500 && $r->{status} != 599;
+        sleep 0.1;
+    }
+    diag($self->error_log);
+    die "the test app did not answer";
+}
+
+sub port { $_[0]{port} }
+sub dir { $_[0]{dir} }
+sub url { "http://127.0.0.1:$_[0]{port}$_[1]" }
+sub parent_pid { $_[0]{pid} }
+
+sub _client {
+    my ($self) = @_;
+    return $self->{client} ||= HTTP::Tiny->new(timeout => 30,
+                                               max_redirect => 0);
+}
+
+# GET (or another method) a path; returns a summary hash.
+sub request {
+    my ($self, $method, $path, %headers) = @_;
+    my $t0 = time;
+    my $r = $self->_client->request($method, $self->url($path),
+                                    { headers => \%headers });
+    my $h = $r->{headers};
+    return {
+        status => $r->{status},
+        cache => $h->{'x-sharedcache'} // '',
+        body => $r->{content} // '',
+        md5 => md5_hex($r->{content} // ''),
+        headers => $h,
+        ms => (time - $t0) * 1000,
+        raw => $r,
+    };
+}
+
+sub get { my ($self, $path, %h) = @_; $self->request('GET', $path, %h) }
+
+# How often the app rendered path (optionally with query): counts lines of
+# renders.log that start with it.
+sub renders {
+    my ($self, $what) = @_;
+    open my $fh, '<', "$self->{dir}/app/renders.log" or return 0;
+    my $n = 0;
+    while (my $line = <$fh>) {
+        chomp $line;
+        $line =~ s/^\/app//;   # WSGI sees PATH_INFO below the mount
+        $n++ if !defined $what || index("/app$line", $what) == 0
+                || index($line, $what) == 0;
+    }
+    return $n;
+}
+
+# Fetch path total times over conns parallel keep-alive connections.
+# Returns a list of { status, cache, md5, ms }.
+sub parallel_get {
+    my ($self, $path, %o) = @_;
+    my $total = $o{total} || 100;
+    my $conns = $o{conns} || 10;
+    my @pipes;
+    for my $c (0 .. $conns - 1) {
+        my $n = int($total / $conns) + ($c < $total % $conns ? 1 : 0);
+        next unless $n;
+        pipe(my $rd, my $wr) or die "pipe: $!";
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            close $rd;
+            my $ua = HTTP::Tiny->new(timeout => 60, keep_alive => 1);
+            for (1 .. $n) {
+                my $t0 = time;
+                my $r = $ua->get($self->url($path),
+                                 { headers => $o{headers} || {} });
+                printf $wr "%d %s %s %.3f\n", $r->{status},
+                    $r->{headers}{'x-sharedcache'} || '-',
+                    md5_hex($r->{content} // ''), (time - $t0) * 1000;
+            }
+            close $wr;
+            POSIX::_exit(0);
+        }
+        close $wr;
+        push @pipes, [$pid, $rd];
+    }
+    my @out;
+    for my $p (@pipes) {
+        my $fh = $p->[1];
+        while (my $line = <$fh>) {
+            my ($status, $cache, $md5, $ms) = split ' ', $line;
+            push @out, { status => $status, cache => $cache, md5 => $md5,
+                         ms => $ms };
+        }
+        waitpid($p->[0], 0);
+    }
+    return @out;
+}
+
+sub error_log {
+    my ($self) = @_;
+    my $text = '';
+    for my $f ("$self->{dir}/error_log", "$self->{dir}/stderr.log") {
+        open my $fh, '<', $f or next;
+        local $/;
+        $text .= <$fh>;
+    }
+    return $text;
+}
+
+# Error-log lines that no test expected: errors, crashes, or warnings of
+# our own module other than those listed in allow (regexps).
+sub unexpected_errors {
+    my ($self, @allow) = @_;
+    my @bad;
+    for my $line (split /\n/, $self->error_log) {
+        next unless $line =~ /\[(?:\w+:)?(?:error|crit|alert|emerg)\]/
+                 || $line =~ /exit signal|Segmentation fault|AddressSanit/
+                 || $line =~ /\[sharedcache:warn\]/;
+        next if grep { $line =~ $_ } @allow;
+        push @bad, $line;
+    }
+    return @bad;
+}
+
+# Stop Apache, then check its error log (one test).
+sub stop {
+    my ($self, %o) = @_;
+    return unless $self->{pid};
+    SCTest::stop_pid(delete $self->{pid});
+    my @bad = $self->unexpected_errors(@{ $o{allow} || [] });
+    ok(!@bad, 'error log has no unexpected errors')
+        or diag(join "\n", @bad[0 .. ($#bad > 20 ? 20 : $#bad)]);
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    SCTest::stop_pid(delete $self->{pid}) if $self->{pid};
+}
+
+# Run "apache2 -t" on a configuration; returns (exit code, output).
+sub configtest {
+    my ($class, $conf, %o) = @_;
+    my $self = bless { memcached => [], %o }, $class;
+    $self->{dir} = SCTest::workdir();
+    $self->{port} = SCTest::free_port();
+    $self->{mpm} = SCTest::mpm();
+    $self->_setup;
+    $self->_write_conf($conf);
+    my $out = `$SCTest::HTTPD -t -f $self->{dir}/httpd.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+1;
