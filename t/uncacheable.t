@@ -1,0 +1,60 @@
+# Responses that must never be stored: Set-Cookie, private, no-store,
+# no-cache, Vary: *, 5xx, statuses outside SharedCacheStatuses, and
+# responses without freshness when SharedCacheTTL is 0.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /app/rfc>
+    SharedCacheTTL 0
+</Location>
+CONF
+
+my $items_before = $mc->stats->{curr_items};
+my @cases = (
+    [ 'Set-Cookie',                 '/app/u1?cookie=1' ],
+    [ 'Set-Cookie with max-age',    '/app/u2?cookie=1&cc=public,max-age%3D60' ],
+    [ 'Cache-Control: private',     '/app/u3?cc=private' ],
+    [ 'Cache-Control: no-store',    '/app/u4?cc=no-store' ],
+    [ 'Cache-Control: no-cache',    '/app/u5?cc=no-cache' ],
+    [ 'private beats Surrogate-Control', '/app/u6?cc=private&sc=max-age%3D60' ],
+    [ 'Vary: *',                    '/app/u7?vary=*' ],
+    [ '500',                        '/app/u8?status=500' ],
+    [ '503',                        '/app/u9?status=503' ],
+    [ 'status not in the list (302 is not)', '/app/u10?status=302' ],
+    [ 'no freshness with SharedCacheTTL 0', '/app/rfc/u11' ],
+    [ 'Expires in the past',        '/app/rfc/u12?expires=Thu,%2001%20Jan%201970%2000:00:00%20GMT' ],
+);
+for my $c (@cases) {
+    my ($name, $path) = @$c;
+    my $a = $ap->get($path);
+    my $b = $ap->get($path);
+    is($b->{cache}, 'UNCACHEABLE', "$name: UNCACHEABLE");
+    isnt($a->{body}, $b->{body}, "$name: rendered anew each time");
+}
+my $cookie = $ap->get('/app/u1?cookie=1');
+like($cookie->{headers}{'set-cookie'} // '', qr/sessionid=/,
+     'the Set-Cookie still reaches its own client');
+is($mc->stats->{curr_items}, $items_before,
+   'memcached holds no new item at all');
+
+# The positive control: the same harness does store a plain page.
+$ap->get('/app/u0');
+is($ap->get('/app/u0')->{cache}, 'HIT', 'a plain page is stored (control)');
+cmp_ok($mc->stats->{curr_items}, '>', $items_before,
+       'memcached now holds it');
+
+# RFC freshness with SharedCacheTTL 0.
+$ap->get('/app/rfc/fresh?cc=max-age%3D30');
+is($ap->get('/app/rfc/fresh?cc=max-age%3D30')->{cache}, 'HIT',
+   'with TTL 0 a response with its own max-age is stored');
+
+$ap->stop;
+done_testing;
