@@ -240,6 +240,7 @@ sub _write_conf {
     my $mpm = $self->{mpm};
     my $servers = join ' ', map { ref $_ ? $_->addr : $_ }
                             @{ $self->{memcached} || [] };
+    $servers = "SharedCacheServers $servers" if $servers;
     my $user = SCTest::is_root() ? "User www-data\nGroup www-data\n" : '';
     my $mpmconf = mpm_conf($mpm);
     my $extra_modules = join '', map {
@@ -283,7 +284,7 @@ CustomLog $d/access_log sharedcache
 WSGISocketPrefix $d/wsgi/sock
 WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app
 WSGIScriptAlias /app $d/app/app.py process-group=scapp application-group=%{GLOBAL}
-SharedCacheServers $servers
+$servers
 SharedCacheTimeout 100
 SharedCacheRetryInterval 1
 

@@ -1,0 +1,100 @@
+# Configuration: bad values fail "apachectl configtest" naming the
+# directive; conf/sharedcache.conf documents exactly the module's
+# directives and is itself valid.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my @bad = (
+    [ 'SharedCacheServers 127.0.0.1:99999',     'SharedCacheServers' ],
+    [ 'SharedCacheServers host:port',           'SharedCacheServers' ],
+    [ 'SharedCacheServers fe80::1:11211',       'SharedCacheServers' ],
+    [ 'SharedCacheTimeout 0',                   'SharedCacheTimeout' ],
+    [ 'SharedCacheTimeout 100ms',               'SharedCacheTimeout' ],
+    [ 'SharedCacheRetryInterval -1',            'SharedCacheRetryInterval' ],
+    [ 'SharedCachePrefix "a b"',                'SharedCachePrefix' ],
+    [ 'SharedCachePrefix ' . ('p' x 65),        'SharedCachePrefix' ],
+    [ "<Location />\nSharedCache Maybe\n</Location>", 'SharedCache' ],
+    [ "<Location />\nSharedCacheTTL -5\n</Location>", 'SharedCacheTTL' ],
+    [ "<Location />\nSharedCacheTTL ten\n</Location>", 'SharedCacheTTL' ],
+    [ "<Location />\nSharedCacheMaxTTL 0\n</Location>", 'SharedCacheMaxTTL' ],
+    [ "<Location />\nSharedCacheStatuses 200 500\n</Location>",
+      'SharedCacheStatuses' ],
+    [ "<Location />\nSharedCacheStatuses 206\n</Location>",
+      'SharedCacheStatuses' ],
+    [ "<Location />\nSharedCacheStatuses 2000\n</Location>",
+      'SharedCacheStatuses' ],
+    [ "<Location />\nSharedCacheMaxSize 8X\n</Location>",
+      'SharedCacheMaxSize' ],
+    [ "<Location />\nSharedCacheMaxSize 0\n</Location>",
+      'SharedCacheMaxSize' ],
+    [ "<Location />\nSharedCacheHeader yes\n</Location>",
+      'SharedCacheHeader' ],
+    [ "<Location />\nSharedCacheServers 127.0.0.1:1\n</Location>",
+      'SharedCacheServers' ],
+);
+for my $case (@bad) {
+    my ($conf, $directive) = @$case;
+    my ($rc, $out) = SCTest::Apache->configtest($conf);
+    (my $label = $conf) =~ s/\n/ /g;
+    isnt($rc, 0, "configtest fails: $label");
+    like($out, qr/\Q$directive\E/, "  and names $directive");
+}
+
+my ($rc, $out) = SCTest::Apache->configtest(<<'CONF');
+SharedCacheServers 127.0.0.1:11211 127.0.0.2:11212 [::1]:11213 /run/mc.sock
+SharedCacheTimeout 250
+SharedCacheRetryInterval 0
+SharedCachePrefix site1
+<Location />
+    SharedCache On
+    SharedCacheTTL 2592001
+    SharedCacheForceTTL On
+    SharedCacheMaxTTL 31536000
+    SharedCacheStatuses 200 404
+    SharedCacheMaxSize 512K
+    SharedCacheHeader Off
+</Location>
+CONF
+is($rc, 0, 'a configuration using every directive is valid') or diag $out;
+
+# conf/sharedcache.conf against the module's command table (its source).
+open my $src, '<', "$SCTest::ROOT/src/sc_config.c" or die $!;
+my $code = do { local $/; <$src> };
+my %table = map { $_ => 1 }
+    $code =~ /(?:AP_INIT_\w+|DIR_FLAG)\(\s*"(SharedCache\w*)"/g;
+open my $fh, '<', "$SCTest::ROOT/conf/sharedcache.conf" or die $!;
+my $text = do { local $/; <$fh> };
+my %documented;
+# A block: "# Directive syntax" then "#   ..." lines with Default and Context.
+while ($text =~ /^# (SharedCache\w*) .*\n((?:#   .*\n)+)/mg) {
+    my ($name, $block) = ($1, $2);
+    $documented{$name} = 1
+        if $block =~ /Default: \S/ && $block =~ /Context: \S/;
+}
+cmp_ok(scalar keys %table, '>=', 11, 'the command table was found');
+is_deeply([sort keys %documented], [sort keys %table],
+          'conf/sharedcache.conf documents exactly the module\'s directives,'
+          . ' each with a default and a context');
+
+($rc, $out) = SCTest::Apache->configtest(
+    "Include $SCTest::ROOT/conf/sharedcache.conf\n");
+is($rc, 0, 'conf/sharedcache.conf itself is valid') or diag $out;
+
+# Every example line (#SharedCacheX default), uncommented, is accepted by
+# the loaded module: the documented defaults are valid values.
+my @examples = $text =~ /^#(SharedCache\w* .*)$/mg;
+my %example_of = map { (split ' ', $_)[0] => 1 } @examples;
+my @server = grep { /^SharedCache(Servers|Timeout|RetryInterval|Prefix) / }
+             @examples;
+my @dir = grep { !/^SharedCache(Servers|Timeout|RetryInterval|Prefix) / }
+          @examples;
+($rc, $out) = SCTest::Apache->configtest(join("\n", @server,
+    '<Location />', @dir, '</Location>', ''));
+is($rc, 0, 'every documented default, uncommented, is accepted')
+    or diag $out;
+is_deeply([sort keys %example_of],
+          [sort grep { $_ ne 'SharedCacheServers' } keys %table],
+          'every directive but SharedCacheServers (set above) has an example');
+done_testing;
