@@ -22,7 +22,7 @@ UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
-.PHONY: all install test unit prove demo deps clean format
+.PHONY: all install test unit prove demo demo-stop deps clean
 
 all: $(MODULE)
 
@@ -56,8 +56,11 @@ test: unit prove
 deps:
 	./tools/install-deps
 
-demo: $(MODULE)
+demo: deps $(MODULE)
 	./demo/run
+
+demo-stop:
+	./demo/stop
 
 clean:
 	rm -rf .libs *.la *.lo *.o *.slo src/*.lo src/*.o src/*.slo \

@@ -57,7 +57,8 @@ sub wait_port {
 }
 
 sub workdir {
-    my $dir = tempdir('sctest-XXXXXX', TMPDIR => 1,
+    # Under /tmp (not $TMPDIR): Apache's unprivileged User must reach it.
+    my $dir = tempdir('sctest-XXXXXX', DIR => $ENV{SC_TMPDIR} || '/tmp',
                       CLEANUP => !$ENV{SC_KEEP});
     chmod 0755, $dir;
     return $dir;
