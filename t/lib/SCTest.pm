@@ -158,6 +158,49 @@ sub stats {
     return \%s;
 }
 
+# All keys memcached holds (memcached 1.5+: lru_crawler metadump).
+sub keys {
+    my ($self) = @_;
+    my $out = $self->command('lru_crawler metadump all') // '';
+    my @keys = map { /^key=(\S+)/ ? $1 : () } split /\n/, $out;
+    s/%([0-9A-Fa-f]{2})/chr hex $1/ge for @keys;    # it URL-encodes them
+    return @keys;
+}
+
+sub _conn {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port})
+        or die "connect memcached: $!";
+    return $s;
+}
+
+# Binary-safe get and set.
+sub get_raw {
+    my ($self, $key) = @_;
+    my $s = $self->_conn;
+    binmode $s;
+    print $s "get $key\r\n";
+    my $head = <$s>;
+    return undef unless $head =~ /^VALUE \S+ \d+ (\d+)/;
+    my $len = $1;
+    my $data = '';
+    while (length $data < $len + 2) {
+        read($s, $data, $len + 2 - length $data, length $data) or last;
+    }
+    return substr($data, 0, $len);
+}
+
+sub set_raw {
+    my ($self, $key, $data, $exptime) = @_;
+    my $s = $self->_conn;
+    binmode $s;
+    printf $s "set %s 0 %d %d\r\n", $key, $exptime // 0, length $data;
+    print $s $data, "\r\n";
+    my $reply = <$s>;
+    return $reply =~ /^STORED/;
+}
+
 sub DESTROY { $_[0]->stop if $_[0]{pid} }
 
 # ---- Apache -----------------------------------------------------------
