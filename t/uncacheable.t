@@ -17,7 +17,7 @@ my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
 </Location>
 CONF
 
-my $items_before = $mc->stats->{curr_items};
+my $items_before = $mc->stats->{curr_items};   # nothing stored yet
 my @cases = (
     [ 'Set-Cookie',                 '/app/u1?cookie=1' ],
     [ 'Set-Cookie with max-age',    '/app/u2?cookie=1&cc=public,max-age%3D60' ],

@@ -22,6 +22,7 @@ use File::Copy qw(copy);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
+use IO::Socket::UNIX;
 use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -99,24 +100,37 @@ sub start {
     my ($class, %o) = @_;
     my $self = bless { port => $o{port} || SCTest::free_port(),
                        dir => SCTest::workdir(), verbose => $o{verbose},
-                       mem => $o{mem} || 64 }, $class;
+                       mem => $o{mem} || 64, socket => $o{socket} }, $class;
+    if ($o{socket}) {
+        # memcached runs as nobody and creates the socket here.
+        chmod 01777, $self->{dir};
+        $self->{socket} = "$self->{dir}/memcached.sock";
+    }
     $self->_run;
     return $self;
 }
 
 sub _run {
     my ($self) = @_;
-    my @cmd = ('memcached', '-l', '127.0.0.1', '-p', $self->{port},
-               '-U', '0', '-m', $self->{mem}, '-t', '2', '-c', '1024');
+    my @listen = $self->{socket}
+        ? ('-s', $self->{socket}, '-a', '0777')
+        : ('-l', '127.0.0.1', '-p', $self->{port});
+    my @cmd = ('memcached', @listen, '-U', '0', '-m', $self->{mem},
+               '-t', '2', '-c', '1024');
     push @cmd, '-u', 'nobody' if SCTest::is_root();
     push @cmd, '-vv' if $self->{verbose};
     $self->{log} = "$self->{dir}/memcached.log";
     $self->{pid} = SCTest::spawn($self->{log}, @cmd);
+    if ($self->{socket}) {
+        for (1 .. 100) { last if -S $self->{socket}; Time::HiRes::sleep(0.05) }
+        -S $self->{socket} or die "memcached did not start";
+        return;
+    }
     SCTest::wait_port($self->{port}) or die "memcached did not start";
 }
 
 sub port { $_[0]{port} }
-sub addr { "127.0.0.1:$_[0]{port}" }
+sub addr { $_[0]{socket} || "127.0.0.1:$_[0]{port}" }
 sub log_text {
     my ($self) = @_;
     open my $fh, '<', $self->{log} or return '';
@@ -139,8 +153,7 @@ sub restart {
 # Send one text-protocol command, return the reply up to END/terminator.
 sub command {
     my ($self, $cmd) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $self->{port}) or return;
+    my $s = eval { $self->_conn } or return;
     print $s "$cmd\r\n";
     my $out = '';
     while (my $line = <$s>) {
@@ -169,9 +182,11 @@ sub keys {
 
 sub _conn {
     my ($self) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $self->{port})
-        or die "connect memcached: $!";
+    my $s = $self->{socket}
+        ? IO::Socket::UNIX->new(Peer => $self->{socket})
+        : IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                PeerPort => $self->{port});
+    die "connect memcached: $!" unless $s;
     return $s;
 }
 
@@ -343,7 +358,7 @@ sub _wait_children {
     my $until = time + 20;
     while (time < $until) {
         my $r = HTTP::Tiny->new(timeout => 5)
-            ->get("http://127.0.0.1:$self->{port}/app/__ready__");
+            ->get("http://127.0.0.1:$self->{port}/app/__ready__?cc=no-store");
         return if $r->{status} < 500 && $r->{status} != 599;
         sleep 0.1;
     }
