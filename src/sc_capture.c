@@ -87,29 +87,14 @@ static int collect_header(void *data, const char *name, const char *value)
     return 1;
 }
 
-static int any_header(void *data, const char *name, const char *value)
-{
-    (void)name;
-    (void)value;
-    *(int *)data = 1;
-    return 0;
-}
-
-static int has_set_cookie(request_rec *r)
-{
-    int found = 0;
-
-    apr_table_do(any_header, &found, r->headers_out, "Set-Cookie",
-                 "Set-Cookie2", NULL);
-    apr_table_do(any_header, &found, r->err_headers_out, "Set-Cookie",
-                 "Set-Cookie2", NULL);
-    return found;
-}
-
 /* First call: may this response be stored?  Also strips the headers that
  * target this cache from what the client will see. */
 static int decide(request_rec *r, sc_req_t *ctx)
 {
+    /* What the client will get: httpd sends err_headers_out too, and
+     * CGI, FastCGI and mod_asis put the script's headers there. */
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
     sc_policy_in_t in;
     const char *cl;
     const char *const *h;
@@ -117,17 +102,15 @@ static int decide(request_rec *r, sc_req_t *ctx)
 
     memset(&in, 0, sizeof(in));
     in.status = r->status;
-    in.cache_control = apr_table_getm(r->pool, r->headers_out,
-                                      "Cache-Control");
-    in.surrogate_control = apr_table_getm(r->pool, r->headers_out,
-                                          "Surrogate-Control");
-    in.cdn_cache_control = apr_table_getm(r->pool, r->headers_out,
-                                          "CDN-Cache-Control");
-    in.expires = apr_table_get(r->headers_out, "Expires");
-    in.date = apr_table_get(r->headers_out, "Date");
-    in.age = apr_table_get(r->headers_out, "Age");
-    in.vary = apr_table_getm(r->pool, r->headers_out, "Vary");
-    in.has_set_cookie = has_set_cookie(r);
+    in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
+    in.surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
+    in.cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
+    in.expires = apr_table_get(out, "Expires");
+    in.date = apr_table_get(out, "Date");
+    in.age = apr_table_get(out, "Age");
+    in.vary = apr_table_getm(r->pool, out, "Vary");
+    in.has_set_cookie = apr_table_get(out, "Set-Cookie")
+                        || apr_table_get(out, "Set-Cookie2");
     in.now = apr_time_sec(apr_time_now());
     in.default_ttl = ctx->dconf->ttl;
     in.force_ttl = ctx->dconf->force_ttl;
@@ -149,7 +132,7 @@ static int decide(request_rec *r, sc_req_t *ctx)
                       "not stored: r->no_cache is set");
         return 0;
     }
-    cl = apr_table_get(r->headers_out, "Content-Length");
+    cl = apr_table_get(out, "Content-Length");
     ctx->expect_len = -1;
     if (cl) {
         char *end;
@@ -175,8 +158,8 @@ static int decide(request_rec *r, sc_req_t *ctx)
     }
     coll.r = r;
     coll.out = ctx->headers;
-    coll.connection = apr_table_get(r->headers_out, "Connection");
-    apr_table_do(collect_header, &coll, r->headers_out, NULL);
+    coll.connection = apr_table_get(out, "Connection");
+    apr_table_do(collect_header, &coll, out, NULL);
     apr_pool_create(&ctx->cpool, r->pool);
     apr_pool_tag(ctx->cpool, "sharedcache_capture");
     ctx->pieces = apr_array_make(ctx->cpool, 16, sizeof(sc_piece_t));

@@ -8,8 +8,15 @@ use SCTest;
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(
     memcached => [$mc],
-    files => { 'page.html' => "<p>static page</p>\n" x 100 },
+    files => {
+        'page.html' => "<p>static page</p>\n" x 100,
+        'hop.asis' => "Status: 200 OK\nContent-Type: text/plain\n"
+            . "Connection: X-Hop\nX-Hop: per-connection\n"
+            . "Proxy-Authenticate: Basic realm=x\nX-Kept: yes\n\nhop body\n",
+    },
+    modules => ['asis'],
     conf => <<'CONF');
+AddHandler send-as-is asis
 SetEnvIf Request_URI "/app/noenv" no-sharedcache
 <Location /app>
     SharedCache On
@@ -24,6 +31,10 @@ SetEnvIf Request_URI "/app/noenv" no-sharedcache
 <Location /app/month>
     SharedCacheTTL 2600000
     SharedCacheMaxTTL 3000000
+</Location>
+<Location /hop.asis>
+    SharedCache On
+    SharedCacheTTL 60
 </Location>
 <Location /page.html>
     SharedCache On
@@ -131,6 +142,15 @@ my $s2 = $ap->get('/page.html');
 is($s2->{cache}, 'HIT', 'a static file is cached like any response');
 is($s2->{body}, $s1->{body}, 'byte-identical');
 is($s2->{headers}{'content-type'}, 'text/html', 'with its Content-Type');
+
+# Hop-by-hop headers, and those named in Connection, are never stored.
+$ap->get('/hop.asis');
+my $hop = $ap->get('/hop.asis');
+is($hop->{cache}, 'HIT', 'a response with hop-by-hop headers is a HIT');
+is($hop->{headers}{'x-kept'}, 'yes', 'end-to-end headers are replayed');
+ok(!exists $hop->{headers}{'x-hop'}, 'a header named in Connection is not');
+ok(!exists $hop->{headers}{'proxy-authenticate'},
+   'Proxy-Authenticate is not');
 
 $ap->stop;
 

@@ -7,7 +7,22 @@ use Test::More;
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+# mod_asis, like CGI and FastCGI, hands its headers to httpd in
+# err_headers_out: they must count as much as any other.
+my %asis = (
+    'private.asis' => "Cache-Control: private\n",
+    'cookie.asis'  => "Set-Cookie: sessionid=s3cret\n",
+    'nostore.asis' => "Cache-Control: no-store\n",
+    'public.asis'  => "Cache-Control: max-age=60\n",
+);
+$_ = "Status: 200 OK\nContent-Type: text/plain\n${_}\nbody\n" for values %asis;
+my $ap = SCTest::Apache->start(memcached => [$mc], files => \%asis,
+                               modules => ['asis'], conf => <<'CONF');
+AddHandler send-as-is asis
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
 <Location /app>
     SharedCache On
     SharedCacheTTL 60
@@ -39,11 +54,20 @@ for my $c (@cases) {
     is($b->{cache}, 'UNCACHEABLE', "$name: UNCACHEABLE");
     isnt($a->{body}, $b->{body}, "$name: rendered anew each time");
 }
+for my $f ('private.asis', 'cookie.asis', 'nostore.asis') {
+    $ap->get("/$f");
+    is($ap->get("/$f")->{cache}, 'UNCACHEABLE',
+       "a CGI-style response ($f) is not stored");
+}
 my $cookie = $ap->get('/app/u1?cookie=1');
 like($cookie->{headers}{'set-cookie'} // '', qr/sessionid=/,
      'the Set-Cookie still reaches its own client');
 is($mc->stats->{curr_items}, $items_before,
    'memcached holds no new item at all');
+
+$ap->get('/public.asis');
+is($ap->get('/public.asis')->{cache}, 'HIT',
+   'a CGI-style cacheable response is stored (control)');
 
 # The positive control: the same harness does store a plain page.
 $ap->get('/app/u0');
