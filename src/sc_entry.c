@@ -96,7 +96,7 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
     writer_t w = { NULL, 0 };
     int i;
 
-    if (e->key_len > 0xffffffffu
+    if (e->key_len > 0xffffffffu || e->status < 100 || e->status > 599
         || (e->headers && e->headers->nelts > SC_ENTRY_MAX_HEADERS)
         || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)) {
         return SC_EBADREC;
@@ -110,7 +110,7 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
     }
     for (i = 0; e->deps && i < e->deps->nelts; i++) {
         const sc_dep_t *d = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
-        if (strlen(d->name) > 0xffff) {
+        if (strlen(d->name) > 0xffff || !field_ok(d->name, 0)) {
             return SC_EBADREC;
         }
     }
@@ -230,7 +230,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     }
     e->body_kind = (int)get_uint(&r, 1);
     e->body_len = get_uint(&r, 8);
-    if (r.bad) {
+    if (r.bad || e->body_len > SC_ENTRY_MAX_BODY) {
         return SC_EBADREC;
     }
     if (e->body_kind == SC_BODY_INLINE) {
@@ -246,7 +246,9 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     e->chunk_size = (apr_uint32_t)get_uint(&r, 4);
     e->nchunks = (apr_uint32_t)get_uint(&r, 4);
     e->version = get_uint(&r, 8);
-    if (r.bad || r.left != 0 || e->chunk_size == 0
+    /* sc_chunk_count() is 0 for a body that cannot be chunked: never a
+     * valid count, so an empty or overflowing chunk list is refused. */
+    if (r.bad || r.left != 0 || e->chunk_size == 0 || e->nchunks == 0
         || e->nchunks != sc_chunk_count(e->body_len, e->chunk_size)) {
         return SC_EBADREC;
     }

@@ -41,6 +41,7 @@
 #define SC_CHUNK_HEAD_LEN 16
 #define SC_ENTRY_MAX_HEADERS 1000
 #define SC_ENTRY_MAX_DEPS 1000
+#define SC_ENTRY_MAX_BODY ((apr_uint64_t)1 << 40)
 
 typedef struct {
     const char *name;

@@ -101,7 +101,9 @@ static void append(sc_key_t *k, const char *data, apr_size_t len)
             cap *= 2;
         }
         grown = apr_palloc(k->pool, cap);
-        memcpy(grown, k->data, k->len);
+        if (k->len > 0) {
+            memcpy(grown, k->data, k->len);
+        }
         k->data = grown;
         k->cap = cap;
     }
@@ -127,16 +129,18 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
                  const apr_array_header_t *ignore)
 {
     const char *query = sc_key_query(p, url->query, ignore);
-    const char *head = apr_psprintf(p, "%s://%s:%u", url->scheme,
-                                    url->host, url->port);
-    const char *tail = *query ? apr_pstrcat(p, url->path, "?", query, NULL)
-                              : url->path;
+    const char *origin = apr_psprintf(p, "%s://%s:%u", url->scheme,
+                                      url->host, url->port);
 
     k->pool = p;
     k->data = NULL;
     k->len = k->cap = 0;
-    append(k, "SCK1\n", 5);
-    append_field(k, head, strlen(head), tail, strlen(tail));
+    append(k, "SCK2\n", 5);
+    /* Path and query are fields of their own: the path is decoded, so it
+     * may hold a '?' that must not read as the start of a query. */
+    append_field(k, origin, strlen(origin), "", 0);
+    append_field(k, url->path, strlen(url->path), "", 0);
+    append_field(k, query, strlen(query), "", 0);
 }
 
 void sc_key_add(sc_key_t *k, char kind, const char *name,

@@ -7,11 +7,12 @@
  * The canonical key is a sequence of length-prefixed fields, so no byte
  * of a path, query or variance value can be mistaken for a separator:
  *
- *     "SCK1\n" ( <decimal length> ":" <bytes> "\n" )*
+ *     "SCK2\n" ( <decimal length> ":" <bytes> "\n" )*
  *
- * The first field is the URL "scheme://host:port/path?query" with the query
- * parameters stably sorted by name and the ignored ones removed; later
- * fields are variance values ("c:name=value", "h:name=value", ...).  The
+ * The first three fields are the origin "scheme://host:port", the path as
+ * the handler sees it (decoded) and the query with its parameters stably
+ * sorted by name and the ignored ones removed ("" when none); later fields
+ * are variance values ("c:name=value", "h:name=value", ...).  The
  * memcached key is "<prefix>:<kind>:<sha1 hex of the canonical key>", so it
  * has a fixed length and never holds a raw request byte.
  */

@@ -128,6 +128,13 @@ static int vary_star(const char *vary)
     return 0;
 }
 
+static int refuses(const char *list)
+{
+    return list && (has_directive(list, "no-store")
+                    || has_directive(list, "private")
+                    || has_directive(list, "no-cache"));
+}
+
 static int refuse(sc_policy_out_t *out, const char *reason)
 {
     out->storable = 0;
@@ -194,16 +201,17 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
     if (vary_star(in->vary)) {
         return refuse(out, "Vary: *");
     }
-    /* no-store and private in Cache-Control always win, even over a
-     * targeted field: failing safe beats sharing a private page. */
+    /* no-store and private anywhere always win, even over a targeted
+     * field that allows storing: failing safe beats sharing a private
+     * page.  no-cache means "revalidate every time", and we do not
+     * revalidate, so it refuses too. */
     if (has_directive(cc, "no-store") || has_directive(cc, "private")) {
         return refuse(out, "Cache-Control: no-store or private");
     }
-    if (targeted && (has_directive(targeted, "no-store")
-                     || has_directive(targeted, "private"))) {
-        return refuse(out, "targeted Cache-Control: no-store or private");
+    if (refuses(in->surrogate_control) || refuses(in->cdn_cache_control)) {
+        return refuse(out, "targeted Cache-Control: no-store, private or "
+                      "no-cache");
     }
-    /* no-cache means "revalidate every time": we do not revalidate. */
     if (!targeted && has_directive(cc, "no-cache")) {
         return refuse(out, "Cache-Control: no-cache");
     }

@@ -1,0 +1,83 @@
+# Run: python3 t/unit/gen_vectors.py > t/unit/vectors.txt
+# Independent computation of mod_sharedcache key vectors (from the spec in
+# src/sc_key.h, not from the C code).
+import fnmatch, hashlib
+
+def query(q, ignore):
+    if not q:
+        return b""
+    params = []
+    for i, p in enumerate(q.split(b"&")):
+        if not p:
+            continue
+        name = p.split(b"=", 1)[0]
+        if any(fnmatch.fnmatchcase(name.decode('latin-1'), g.decode('latin-1')) for g in ignore):
+            continue
+        params.append((name, i, p))
+    params.sort(key=lambda t: (t[0], t[1]))
+    return b"&".join(p for _, _, p in params)
+
+def field(b):
+    return str(len(b)).encode() + b":" + b + b"\n"
+
+def canonical(scheme, host, port, path, q, ignore, variance):
+    qq = query(q, ignore)
+    origin = scheme + b"://" + host + b":" + str(port).encode()
+    out = b"SCK2\n" + field(origin) + field(path) + field(qq)
+    for kind, name, value in variance:
+        if value is None:
+            out += field(kind + b":" + name)
+        else:
+            out += field(kind + b":" + name + b"=" + value)
+    return out
+
+def esc(b):
+    out = []
+    for c in b:
+        if c == 0x5c: out.append("\\\\")
+        elif c == 9: out.append("\\t")
+        elif c == 10: out.append("\\n")
+        elif c == 13: out.append("\\r")
+        elif 0x20 <= c < 0x7f: out.append(chr(c))
+        else: out.append("\\x%02x" % c)
+    return "".join(out)
+
+vectors = [
+    (b"sc", b"http", b"example.com", 80, b"/", None, [], []),
+    (b"sc", b"https", b"shop.example.org", 443, b"/search",
+     b"q=caf%C3%A9&utm_source=news&b=2&&a=1&b=1&utm_medium=mail&fbclid=XYZ&",
+     [b"utm_*", b"fbclid"], [(b"c", b"sessionid", b"abc123"), (b"s", b"vhost", b"shop.example.org:443")]),
+    (b"site-1", b"http", b"h", 8080, b"/a\nb/\xc3\xa9 x\\y", b"", [],
+     [(b"h", b"accept-language", None), (b"h", b"x-empty", b""), (b"c", b"v", b"a=b\n3:c:x")]),
+    (b"sc", b"http", b"example.com", 80, b"/p", b"a=1&b=2", [b"*"], []),
+    (b"sc", b"http", b"example.com", 80, b"/p", None, [], []),
+    (b"p" * 64, b"http", b"example.com", 8443, b"/1:2/3", b"z&y=&x=1&y=0", [],
+     [(b"u", b"user", b"alice"), (b"u", b"user2", None)]),
+]
+
+print("# mod_sharedcache canonical key test vectors, shared by t/unit/test_key.c")
+print("# and the Python helper.  Computed independently of the C code (python3")
+print("# hashlib/fnmatch from the rules in src/sc_key.h).")
+print("#")
+print("# Lines starting with '#' and empty lines are ignored.  A vector is one line")
+print("# of TAB-separated fields, at least 9:")
+print("#   1 prefix      2 scheme    3 host    4 port (decimal)")
+print("#   5 path        6 query: '-' = absent (NULL); a literal '-' is written \\x2d")
+print("#   7 ignore: globs separated by ',' (empty field = none)")
+print("#   8 canonical key: the exact bytes of sc_key_bytes()")
+print("#   9 digest: sc_key_digest(prefix, 'e', canonical key)")
+print("#   10... variance fields in order, 'K:name=value', or 'K:name' when the")
+print("#         value is absent (NULL); K is one letter, name holds no '='")
+print("# Every field is escaped: \\\\ \\t \\n \\r \\xHH (lowercase hex); the file is")
+print("# ASCII, any other byte is written \\xHH.  Split on TAB (and the ignore field")
+print("# on ',') first, then unescape; in Python:")
+print("#   codecs.escape_decode(field.encode('ascii'))[0]")
+for (pre, sch, host, port, path, q, ign, var) in vectors:
+    c = canonical(sch, host, port, path, q, ign, var)
+    d = pre + b":e:" + hashlib.sha1(c).hexdigest().encode()
+    cols = [esc(pre), esc(sch), esc(host), str(port), esc(path),
+            "-" if q is None else esc(q), ",".join(esc(g) for g in ign),
+            esc(c), esc(d)]
+    for k, n, v in var:
+        cols.append(esc(k + b":" + n) if v is None else esc(k + b":" + n + b"=" + v))
+    print("\t".join(cols))
