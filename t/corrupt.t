@@ -9,10 +9,16 @@ use SCTest;
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc]);
 
+# The entry is stored just after the response is sent: wait for it.
 sub new_keys {
     my ($before) = @_;
     my %seen = map { $_ => 1 } @$before;
-    return grep { !$seen{$_} && /:e:/ } $mc->keys;
+    for (1 .. 100) {
+        my @new = grep { !$seen{$_} && /:e:/ } $mc->keys;
+        return @new if @new;
+        select undef, undef, undef, 0.02;
+    }
+    return;
 }
 
 my @before = $mc->keys;
