@@ -6,6 +6,7 @@
 #include "sc_log.h"
 
 #include "http_log.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -102,10 +103,11 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->statuses = add->statuses ? add->statuses : base->statuses;
     d->max_size = MERGE(max_size);
     d->header = MERGE(header);
-    sc_config_resolve(d);
-    if (!d->statuses) {
-        d->statuses = default_status_table(p);
-    }
+    /* No defaults here: httpd merges matching sections with each other
+     * before merging the result over the server's base, and a default
+     * filled in that first merge would override what the base sets.  The
+     * bases get their defaults in post_config, so every request's final
+     * merge is complete. */
     return d;
 }
 
@@ -289,6 +291,44 @@ const command_rec sc_config_cmds[] = {
              "add the X-SharedCache decision header: On or Off"),
     { NULL }
 };
+
+static const char *statuses_text(apr_pool_t *p, const unsigned char *t)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 100; t && i <= SC_MAX_STATUS; i++) {
+        if (t[i]) {
+            out = apr_psprintf(p, "%s%s%d", out, *out ? "," : "", i);
+        }
+    }
+    return out;
+}
+
+const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
+                               const sc_dir_conf_t *d)
+{
+    const sc_backend_t *b = s->backend;
+    char *servers = apr_pstrdup(p, b ? b->spec : "-"), *c;
+
+    for (c = servers; *c; c++) {
+        if (apr_isspace(*c)) {
+            *c = ',';
+        }
+    }
+    return apr_psprintf(p,
+        "SharedCacheServers=%s SharedCacheTimeout=%d "
+        "SharedCacheRetryInterval=%d SharedCachePrefix=%s "
+        "SharedCache=%s SharedCacheTTL=%" APR_INT64_T_FMT " "
+        "SharedCacheForceTTL=%s SharedCacheMaxTTL=%" APR_INT64_T_FMT " "
+        "SharedCacheStatuses=%s SharedCacheMaxSize=%" APR_OFF_T_FMT " "
+        "SharedCacheHeader=%s",
+        servers,
+        b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix,
+        d->enabled ? "On" : "Off", d->ttl, d->force_ttl ? "On" : "Off",
+        d->max_ttl, statuses_text(p, d->statuses), d->max_size,
+        d->header ? "On" : "Off");
+}
 
 /* ---- post_config ------------------------------------------------------ */
 

@@ -2,9 +2,9 @@
  * sc_config: server and directory configuration of mod_sharedcache.
  *
  * Every field starts unset; merges take the more specific value; the
- * defaults are filled in by sc_config_resolve(), which runs on each
- * server's base directory config in post_config and at the end of every
- * merge, so request code reads plain values.
+ * defaults are filled in by sc_config_resolve() on each server's base
+ * directory config in post_config.  Every request's directory config is a
+ * merge over that base, so request code reads plain values.
  */
 #ifndef SC_CONFIG_H
 #define SC_CONFIG_H
@@ -50,6 +50,10 @@ void *sc_config_merge_dir(apr_pool_t *p, void *base, void *add);
 
 /* Fill the defaults of unset fields. */
 void sc_config_resolve(sc_dir_conf_t *d);
+
+/* The effective settings, as "Directive=value ..." (trace logs, tests). */
+const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
+                               const sc_dir_conf_t *d);
 
 /* post_config: resolve every server's base directory config and give
  * each server a backend (servers with equal settings share one). */

@@ -273,7 +273,13 @@ int sc_handler(request_rec *r)
     lookup_t found;
     const char *why;
 
-    if (!d || !d->enabled || r->method_number != M_GET
+    if (d && APLOGrtrace2(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "config for %s: %s",
+                      r->uri, sc_config_describe(r->pool,
+                          ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module), d));
+    }
+    if (!d || d->enabled != 1 || r->method_number != M_GET
         || r->proxyreq == PROXYREQ_PROXY) {
         return DECLINED;
     }

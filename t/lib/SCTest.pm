@@ -223,6 +223,7 @@ sub DESTROY { $_[0]->stop if $_[0]{pid} }
 package SCTest::Apache;
 
 use Digest::MD5 qw(md5_hex);
+use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -396,6 +397,55 @@ sub request {
 }
 
 sub get { my ($self, $path, %h) = @_; $self->request('GET', $path, %h) }
+
+# A request written byte for byte on its own connection (any Host, any
+# target, any header), for what HTTP::Tiny will not send.  Returns the
+# same summary as request().
+sub raw {
+    my ($self, $method, $target, %headers) = @_;
+    my $body = delete $headers{_body} // '';
+    my $t0 = time;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}, Timeout => 30)
+        or die "connect: $!";
+    binmode $s;
+    $headers{Host} //= "127.0.0.1:$self->{port}";
+    $headers{Connection} = 'close';
+    $headers{'Content-Length'} = length $body if length $body;
+    my $req = "$method $target HTTP/1.1\r\n"
+        . join('', map { "$_: $headers{$_}\r\n" } sort keys %headers)
+        . "\r\n" . $body;
+    print $s $req;
+    my $resp = do { local $/; <$s> } // '';
+    close $s;
+    my ($head, $content) = split /\r\n\r\n/, $resp, 2;
+    $content //= '';
+    my ($status_line, @lines) = split /\r\n/, $head // '';
+    my ($status) = ($status_line // '') =~ m{^HTTP/\S+ (\d{3})};
+    my %h;
+    for (@lines) {
+        my ($n, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $n = lc $n;
+        $h{$n} = exists $h{$n} ? (ref $h{$n} ? [@{ $h{$n} }, $v]
+                                             : [$h{$n}, $v]) : $v;
+    }
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $decoded = '';
+        while ($content =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $n = hex $1;
+            last if $n == 0;
+            $decoded .= substr($content, 0, $n, '');
+            $content =~ s/^\r\n//;
+        }
+        $content = $decoded;
+    }
+    $content = '' if $method eq 'HEAD';
+    return {
+        status => $status // 0, cache => $h{'x-sharedcache'} // '',
+        body => $content, md5 => md5_hex($content), headers => \%h,
+        ms => (time - $t0) * 1000,
+    };
+}
 
 # How often the app rendered path (optionally with query): counts lines of
 # renders.log that start with it.

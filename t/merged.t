@@ -1,0 +1,84 @@
+# Directive inheritance: server -> virtual host -> <Location> -> a deeper
+# <Location>.  Each level overrides some settings and inherits the rest;
+# the handler logs the effective settings at trace2.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my @mc = map { SCTest::Memcached->start } 1 .. 2;
+my $mc2 = $mc[1]->addr;
+my $ap = SCTest::Apache->start(memcached => [$mc[0]], conf => <<"CONF");
+LogLevel warn sharedcache:trace2
+SharedCache On
+SharedCacheTTL 11
+SharedCacheMaxSize 1M
+<VirtualHost *:\@PORT\@>
+    ServerName main.test
+</VirtualHost>
+<VirtualHost *:\@PORT\@>
+    ServerName vhost.test
+    SharedCacheServers $mc2
+    SharedCacheTimeout 200
+    SharedCacheRetryInterval 3
+    SharedCachePrefix vh
+    SharedCacheTTL 22
+    SharedCacheForceTTL On
+    <Location /app/loc>
+        SharedCacheTTL 33
+        SharedCacheMaxTTL 1000
+        SharedCacheStatuses 200 404
+        SharedCacheHeader Off
+    </Location>
+    <Location /app/loc/deeper>
+        SharedCache Off
+        SharedCacheMaxSize 2K
+        SharedCacheStatuses 410
+    </Location>
+</VirtualHost>
+CONF
+
+$ap->raw(GET => '/app/m', Host => 'main.test');
+$ap->raw(GET => '/app/v', Host => 'vhost.test');
+$ap->raw(GET => '/app/loc/l', Host => 'vhost.test');
+$ap->raw(GET => '/app/loc/deeper/d', Host => 'vhost.test');
+$ap->stop;
+
+my %seen;
+for (split /\n/, $ap->error_log) {
+    $seen{$1} = { map { split /=/, $_, 2 } split ' ', $2 }
+        if /config for (\S+): (.*)$/;
+}
+my $mc1 = $mc[0]->addr;
+my %server = (
+    SharedCacheServers => $mc1, SharedCacheTimeout => 100,
+    SharedCacheRetryInterval => 1, SharedCachePrefix => 'sc',
+    SharedCache => 'On', SharedCacheTTL => 11, SharedCacheForceTTL => 'Off',
+    SharedCacheMaxTTL => 86400,
+    SharedCacheStatuses => '200,203,204,300,301,308,404,410',
+    SharedCacheMaxSize => 1048576, SharedCacheHeader => 'On',
+);
+my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
+             SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
+             SharedCacheTTL => 22, SharedCacheForceTTL => 'On');
+my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
+           SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off');
+my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
+              SharedCacheStatuses => '410');
+
+is_deeply($seen{'/app/m'}, \%server,
+          'a virtual host without settings inherits the server\'s');
+is_deeply($seen{'/app/v'}, \%vhost,
+          'a virtual host overrides some and inherits the rest');
+is_deeply($seen{'/app/loc/l'}, \%loc,
+          'a <Location> overrides some and inherits the virtual host\'s');
+is_deeply($seen{'/app/loc/deeper/d'}, \%deeper,
+          'a deeper <Location> overrides some and inherits the rest');
+
+# Every directive of the command table appears in the checked settings.
+open my $src, '<', "$SCTest::ROOT/src/sc_config.c" or die $!;
+my $code = do { local $/; <$src> };
+my @table = $code =~ /(?:AP_INIT_\w+|DIR_FLAG)\(\s*"(SharedCache\w*)"/g;
+is_deeply([sort keys %server], [sort @table],
+          'every directive is covered by this test');
+done_testing;
