@@ -63,6 +63,9 @@ static void sc_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_config(sc_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(sc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* SharedCacheQuickHandler: serve public entries before everything
+     * else (sc_quick_handler says what it may serve). */
+    ap_hook_quick_handler(sc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);

@@ -158,6 +158,7 @@ static int decide(request_rec *r, sc_req_t *ctx)
     }
     coll.r = r;
     coll.out = ctx->headers;
+    ctx->vary = sc_policy_vary_names(r->pool, in.vary);
     coll.connection = apr_table_get(out, "Connection");
     apr_table_do(collect_header, &coll, out, NULL);
     apr_pool_create(&ctx->cpool, r->pool);
@@ -220,8 +221,8 @@ static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         }
         sc_chunk_head(buf, e->version, i);
         copy_body(ctx, off, buf + SC_CHUNK_HEAD_LEN, n);
-        key = apr_psprintf(r->pool, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
-                           ctx->chunk_base, e->version, i);
+        key = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key, e->key_len,
+                           e->version, i);
         if (sc_store_set(c, key, buf, SC_CHUNK_HEAD_LEN + n, exptime)
             != APR_SUCCESS) {
             return APR_EGENERAL;
@@ -231,14 +232,88 @@ static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return APR_SUCCESS;
 }
 
+/* Write the entry (and its chunks) under mkey. */
+static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                              sc_entry_t *e, const char *mkey,
+                              apr_int64_t exptime)
+{
+    char *head, *rec;
+    apr_size_t head_len;
+    apr_status_t rv = sc_entry_encode_head(ctx->cpool, e, &head, &head_len);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0304)
+                      "not stored: a header cannot be stored safely");
+        return rv;
+    }
+    if (head_len + e->body_len > SC_ITEM_MAX) {
+        /* Chunks first, the entry last: a reader that sees the entry finds
+         * all its chunks, and the fresh version keeps two writers of the
+         * same URL from mixing their chunks. */
+        rv = put_chunks(r, ctx, c, e, exptime);
+        if (rv == APR_SUCCESS) {
+            rv = sc_entry_encode_head(ctx->cpool, e, &head, &head_len);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = sc_store_set(c, mkey, head, head_len, exptime);
+        }
+        return rv;
+    }
+    rec = apr_palloc(ctx->cpool, head_len + (apr_size_t)e->body_len);
+    memcpy(rec, head, head_len);
+    copy_body(ctx, 0, rec + head_len, (apr_size_t)e->body_len);
+    return sc_store_set(c, mkey, rec, head_len + (apr_size_t)e->body_len,
+                        exptime);
+}
+
+/* The Vary record at level 1: which request headers select the entry. */
+static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
+                             const sc_entry_t *entry, apr_int64_t exptime)
+{
+    sc_entry_t v = *entry;
+    char *head;
+    apr_size_t head_len;
+    apr_status_t rv;
+    int i;
+
+    v.type = SC_REC_VARY;
+    v.key = ctx->key;
+    v.key_len = ctx->key_len;
+    v.headers = apr_array_make(ctx->cpool, ctx->vary->nelts,
+                               sizeof(sc_header_t));
+    for (i = 0; i < ctx->vary->nelts; i++) {
+        sc_header_t *h = apr_array_push(v.headers);
+        h->name = APR_ARRAY_IDX(ctx->vary, i, const char *);
+        h->value = "";
+    }
+    v.deps = NULL;
+    v.body_kind = SC_BODY_INLINE;
+    v.body_len = 0;
+    rv = sc_entry_encode_head(ctx->cpool, &v, &head, &head_len);
+    return rv == APR_SUCCESS ? sc_store_set(c, ctx->entry_key, head,
+                                            head_len, exptime)
+                             : rv;
+}
+
+/* May the quick handler serve this entry?  Only if the location asked for
+ * it and keys exactly as the virtual host does (what the quick handler
+ * sees), and nobody had to authenticate for it. */
+static int quick_servable(request_rec *r, const sc_req_t *ctx)
+{
+    const sc_dir_conf_t *base = ap_get_module_config(
+        r->server->lookup_defaults, &sharedcache_module);
+
+    return ctx->dconf->quick == 1 && !r->user
+           && sc_config_same_variance(ctx->dconf, base);
+}
+
 static void store(request_rec *r, sc_req_t *ctx)
 {
     apr_int64_t now = apr_time_sec(apr_time_now());
     apr_int64_t exptime;
+    const char *mkey = ctx->entry_key;
     sc_entry_t e;
     sc_conn_t *c;
-    char *head;
-    apr_size_t head_len;
     apr_status_t rv;
 
     memset(&e, 0, sizeof(e));
@@ -247,7 +322,8 @@ static void store(request_rec *r, sc_req_t *ctx)
     e.stored_at = now - ctx->policy.age;
     e.fresh_until = now + ctx->policy.ttl;
     e.stale_until = e.fresh_until;
-    e.flags = ctx->policy.no_stale ? SC_EF_NO_STALE : 0;
+    e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0)
+              | (quick_servable(r, ctx) ? SC_EF_QUICK : 0);
     e.key = ctx->key;
     e.key_len = ctx->key_len;
     e.headers = ctx->headers;
@@ -255,47 +331,29 @@ static void store(request_rec *r, sc_req_t *ctx)
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
     exptime = sc_policy_exptime(e.stale_until - now, now);
+    if (ctx->vary) {
+        e.key = sc_variant_key(r, ctx, ctx->vary, &e.key_len);
+        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                             e.key, e.key_len);
+    }
 
     c = sc_store_borrow(ctx->sconf->backend, r->pool);
     if (!c) {
         sc_log_backend(r, "store", NULL);
         return;
     }
-    rv = sc_entry_encode_head(ctx->cpool, &e, &head, &head_len);
-    if (rv == APR_SUCCESS && head_len + e.body_len > SC_ITEM_MAX) {
-        /* Chunks first, the entry last: a reader that sees the entry finds
-         * all its chunks, and the fresh version keeps two writers of the
-         * same URL from mixing their chunks. */
-        rv = put_chunks(r, ctx, c, &e, exptime);
-        if (rv == APR_SUCCESS) {
-            rv = sc_entry_encode_head(ctx->cpool, &e, &head, &head_len);
-            if (rv == APR_SUCCESS) {
-                rv = sc_store_set(c, ctx->entry_key, head, head_len,
-                                  exptime);
-            }
-        }
+    rv = put_entry(r, ctx, c, &e, mkey, exptime);
+    if (rv == APR_SUCCESS && ctx->vary) {
+        rv = put_vary(ctx, c, &e, exptime);
     }
-    else if (rv == APR_SUCCESS) {
-        char *rec = apr_palloc(ctx->cpool, head_len + (apr_size_t)e.body_len);
-        memcpy(rec, head, head_len);
-        copy_body(ctx, 0, rec + head_len, (apr_size_t)e.body_len);
-        rv = sc_store_set(c, ctx->entry_key, rec,
-                          head_len + (apr_size_t)e.body_len, exptime);
-    }
-    else {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0304)
-                      "not stored: a header cannot be stored safely");
-        sc_store_return(c, r->pool);
-        return;
-    }
-    if (rv != APR_SUCCESS) {
-        sc_log_backend(r, "store", c->error);
-    }
-    else {
+    if (rv == APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0305)
                       "stored %s: %" APR_UINT64_T_FMT " bytes, fresh %"
-                      APR_INT64_T_FMT " s", ctx->entry_key, e.body_len,
+                      APR_INT64_T_FMT " s", mkey, e.body_len,
                       ctx->policy.ttl);
+    }
+    else if (c->failed) {
+        sc_log_backend(r, "store", c->error);
     }
     sc_store_return(c, r->pool);
 }

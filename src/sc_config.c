@@ -40,6 +40,7 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->timeout_ms = MERGE(timeout_ms);
     c->retry_s = MERGE(retry_s);
     c->prefix = add->prefix ? add->prefix : base->prefix;
+    c->quick = add->quick || base->quick;
     return c;
 }
 
@@ -55,6 +56,8 @@ void *sc_config_create_dir(apr_pool_t *p, char *dir)
     d->statuses = NULL;
     d->max_size = SC_UNSET;
     d->header = SC_UNSET;
+    d->vary_user = SC_UNSET;
+    d->quick = SC_UNSET;
     return d;
 }
 
@@ -77,6 +80,12 @@ void sc_config_resolve(sc_dir_conf_t *d)
     }
     if (d->header == SC_UNSET) {
         d->header = 1;
+    }
+    if (d->vary_user == SC_UNSET) {
+        d->vary_user = 0;
+    }
+    if (d->quick == SC_UNSET) {
+        d->quick = 0;
     }
 }
 
@@ -103,6 +112,15 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->statuses = add->statuses ? add->statuses : base->statuses;
     d->max_size = MERGE(max_size);
     d->header = MERGE(header);
+    d->vary_user = MERGE(vary_user);
+    d->quick = MERGE(quick);
+#define MERGE_LIST(field) d->field = add->field ? add->field : base->field
+    MERGE_LIST(vary_cookies);
+    MERGE_LIST(vary_headers);
+    MERGE_LIST(vary_exprs);
+    MERGE_LIST(bypass_cookies);
+    MERGE_LIST(ignore_query);
+#undef MERGE_LIST
     /* No defaults here: httpd merges matching sections with each other
      * before merging the result over the server's base, and a default
      * filled in that first merge would override what the base sets.  The
@@ -257,6 +275,139 @@ static const char *set_flag(cmd_parms *cmd, void *dv, int on)
     return NULL;
 }
 
+static int is_token(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!apr_isalnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The list a directive fills; each use of the directive in a section
+ * starts a new list, so a section replaces what it inherits. */
+/* In a section, quick mode and the section's own variance exclude each
+ * other: the quick handler runs before sections are merged. */
+static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
+{
+    if (!cmd->path) {
+        return NULL;
+    }
+    if (d->quick == 1 && (d->vary_cookies || d->vary_headers
+                          || d->vary_exprs || d->bypass_cookies
+                          || d->ignore_query || d->vary_user != SC_UNSET)) {
+        return apr_psprintf(cmd->pool, "%s: a section with "
+                            "SharedCacheQuickHandler On cannot set its own "
+                            "SharedCacheVaryBy*, SharedCacheVary, "
+                            "SharedCacheBypassCookie or "
+                            "SharedCacheIgnoreQuery: the quick handler runs "
+                            "before sections are merged.  Set them for the "
+                            "whole virtual host instead", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+static apr_array_header_t *list_of(cmd_parms *cmd, sc_dir_conf_t *d)
+{
+    apr_array_header_t **field =
+        (apr_array_header_t **)((char *)d + (apr_size_t)cmd->info);
+
+    if (!*field) {
+        *field = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    return *field;
+}
+
+static const char *add_cookie(cmd_parms *cmd, void *dv, const char *arg)
+{
+    if (!is_token(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a cookie name",
+                            cmd->cmd->name, arg);
+    }
+    APR_ARRAY_PUSH(list_of(cmd, dv), const char *) = arg;
+    return quick_conflict(cmd, dv);
+}
+
+static const char *add_header(cmd_parms *cmd, void *dv, const char *arg)
+{
+    if (!is_token(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
+                            cmd->cmd->name, arg);
+    }
+    APR_ARRAY_PUSH(list_of(cmd, dv), const char *) =
+        apr_pstrdup(cmd->pool, arg);
+    ap_str_tolower(APR_ARRAY_IDX(list_of(cmd, dv),
+                                 list_of(cmd, dv)->nelts - 1, char *));
+    return quick_conflict(cmd, dv);
+}
+
+static const char *add_glob(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const char *s;
+
+    for (s = arg; *s; s++) {
+        if (!apr_isgraph(*s) || *s == '&' || *s == '=') {
+            return apr_psprintf(cmd->pool, "SharedCacheIgnoreQuery: '%s' "
+                                "is not a parameter name or glob", arg);
+        }
+    }
+    APR_ARRAY_PUSH(list_of(cmd, dv), const char *) = arg;
+    return quick_conflict(cmd, dv);
+}
+
+static const char *add_expr(cmd_parms *cmd, void *dv, const char *arg)
+{
+    sc_dir_conf_t *d = dv;
+    const char *err = NULL;
+    sc_vary_expr_t *v;
+
+    if (!d->vary_exprs) {
+        d->vary_exprs = apr_array_make(cmd->pool, 2, sizeof(sc_vary_expr_t));
+    }
+    v = apr_array_push(d->vary_exprs);
+    v->text = arg;
+    v->expr = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT, &err,
+                                NULL);
+    if (err) {
+        return apr_psprintf(cmd->pool, "SharedCacheVary: cannot parse "
+                            "'%s': %s", arg, err);
+    }
+    return quick_conflict(cmd, dv);
+}
+
+static const char *set_quick(cmd_parms *cmd, void *dv, int on)
+{
+    sc_dir_conf_t *d = dv;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY
+                                                | NOT_IN_FILES);
+
+    if (err) {
+        return apr_pstrcat(cmd->pool, err, " (the quick handler runs "
+                           "before the URL is mapped to a file)", NULL);
+    }
+    d->quick = on;
+    if (on) {
+        server_conf(cmd)->quick = 1;
+    }
+    return quick_conflict(cmd, d);
+}
+
+static const char *set_vary_user(cmd_parms *cmd, void *dv, int on)
+{
+    sc_dir_conf_t *d = dv;
+
+    d->vary_user = on;
+    return quick_conflict(cmd, d);
+}
+
+#define DIR_LIST(name, fn, field, help) \
+    AP_INIT_ITERATE(name, fn, (void *)APR_OFFSETOF(sc_dir_conf_t, field), \
+                    RSRC_CONF | ACCESS_CONF, help)
+
 #define DIR_FLAG(name, field, help) \
     AP_INIT_FLAG(name, set_flag, \
                  (void *)APR_OFFSETOF(sc_dir_conf_t, field), \
@@ -289,8 +440,37 @@ const command_rec sc_config_cmds[] = {
                   "largest response body stored, bytes (K, M, G allowed)"),
     DIR_FLAG("SharedCacheHeader", header,
              "add the X-SharedCache decision header: On or Off"),
+    DIR_LIST("SharedCacheVaryByCookie", add_cookie, vary_cookies,
+             "cookies whose values are part of the key"),
+    DIR_LIST("SharedCacheVaryByHeader", add_header, vary_headers,
+             "request headers whose values are part of the key"),
+    AP_INIT_FLAG("SharedCacheVaryByUser", set_vary_user, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "the authenticated user is part of the key: On or Off"),
+    AP_INIT_ITERATE("SharedCacheVary", add_expr, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "ap_expr strings whose values are part of the key"),
+    DIR_LIST("SharedCacheBypassCookie", add_cookie, bypass_cookies,
+             "cookies whose presence bypasses the cache"),
+    DIR_LIST("SharedCacheIgnoreQuery", add_glob, ignore_query,
+             "query parameters (globs) left out of the key; * drops all"),
+    AP_INIT_FLAG("SharedCacheQuickHandler", set_quick, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "serve hits of this location before access control: "
+                 "On or Off"),
     { NULL }
 };
+
+int sc_config_same_variance(const sc_dir_conf_t *d,
+                            const sc_dir_conf_t *base)
+{
+    return d->vary_cookies == base->vary_cookies
+           && d->vary_headers == base->vary_headers
+           && d->vary_exprs == base->vary_exprs
+           && d->bypass_cookies == base->bypass_cookies
+           && d->ignore_query == base->ignore_query
+           && d->vary_user == base->vary_user;
+}
 
 static const char *statuses_text(apr_pool_t *p, const unsigned char *t)
 {
@@ -303,6 +483,30 @@ static const char *statuses_text(apr_pool_t *p, const unsigned char *t)
         }
     }
     return out;
+}
+
+static const char *list_text(apr_pool_t *p, const apr_array_header_t *a)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        out = apr_pstrcat(p, out, i ? "," : "",
+                          APR_ARRAY_IDX(a, i, const char *), NULL);
+    }
+    return *out ? out : "-";
+}
+
+static const char *exprs_text(apr_pool_t *p, const apr_array_header_t *a)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        out = apr_pstrcat(p, out, i ? "," : "",
+                          APR_ARRAY_IDX(a, i, sc_vary_expr_t).text, NULL);
+    }
+    return *out ? out : "-";
 }
 
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
@@ -322,12 +526,18 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         "SharedCache=%s SharedCacheTTL=%" APR_INT64_T_FMT " "
         "SharedCacheForceTTL=%s SharedCacheMaxTTL=%" APR_INT64_T_FMT " "
         "SharedCacheStatuses=%s SharedCacheMaxSize=%" APR_OFF_T_FMT " "
-        "SharedCacheHeader=%s",
+        "SharedCacheHeader=%s SharedCacheVaryByCookie=%s "
+        "SharedCacheVaryByHeader=%s SharedCacheVaryByUser=%s "
+        "SharedCacheVary=%s SharedCacheBypassCookie=%s "
+        "SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s",
         servers,
         b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix,
         d->enabled ? "On" : "Off", d->ttl, d->force_ttl ? "On" : "Off",
         d->max_ttl, statuses_text(p, d->statuses), d->max_size,
-        d->header ? "On" : "Off");
+        d->header ? "On" : "Off", list_text(p, d->vary_cookies),
+        list_text(p, d->vary_headers), d->vary_user == 1 ? "On" : "Off",
+        exprs_text(p, d->vary_exprs), list_text(p, d->bypass_cookies),
+        list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off");
 }
 
 /* ---- post_config ------------------------------------------------------ */

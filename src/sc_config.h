@@ -11,6 +11,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "ap_expr.h"
 #include "sc_store.h"
 #include "sc_policy.h"
 
@@ -28,6 +29,8 @@ typedef struct {
     int retry_s;
     const char *prefix;
     sc_backend_t *backend;       /* built in post_config, opened per child */
+    int quick;                   /* a section of this server set
+                                    SharedCacheQuickHandler On */
 } sc_server_conf_t;
 
 typedef struct {
@@ -38,7 +41,20 @@ typedef struct {
     unsigned char *statuses;     /* [SC_MAX_STATUS + 1] or NULL: unset */
     apr_off_t max_size;
     int header;
+    /* variance: NULL arrays are unset; a set array replaces the parent's */
+    apr_array_header_t *vary_cookies;   /* of const char * */
+    apr_array_header_t *vary_headers;   /* of const char *, lower case */
+    apr_array_header_t *vary_exprs;     /* of sc_vary_expr_t */
+    int vary_user;
+    apr_array_header_t *bypass_cookies; /* of const char * */
+    apr_array_header_t *ignore_query;   /* of const char * (globs) */
+    int quick;                          /* SharedCacheQuickHandler */
 } sc_dir_conf_t;
+
+typedef struct {
+    const char *text;                   /* as written: part of the key */
+    ap_expr_info_t *expr;
+} sc_vary_expr_t;
 
 extern module AP_MODULE_DECLARE_DATA sharedcache_module;
 extern const command_rec sc_config_cmds[];
@@ -50,6 +66,12 @@ void *sc_config_merge_dir(apr_pool_t *p, void *base, void *add);
 
 /* Fill the defaults of unset fields. */
 void sc_config_resolve(sc_dir_conf_t *d);
+
+/* True when d keys and bypasses exactly as the virtual host base does
+ * (inherited, not set by a section): only then can the quick handler,
+ * which sees the base alone, compute the same key. */
+int sc_config_same_variance(const sc_dir_conf_t *d,
+                            const sc_dir_conf_t *base);
 
 /* The effective settings, as "Directive=value ..." (trace logs, tests). */
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,

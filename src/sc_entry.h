@@ -37,6 +37,8 @@
 
 /* flags */
 #define SC_EF_NO_STALE 0x01     /* must-revalidate, proxy-revalidate, s-maxage */
+#define SC_EF_QUICK    0x02     /* stored where SharedCacheQuickHandler is On:
+                                   may be served before access control */
 
 #define SC_CHUNK_HEAD_LEN 16
 #define SC_ENTRY_MAX_HEADERS 1000

@@ -1,10 +1,10 @@
 /*
  * sc_handler.c: the first content handler.  Decides whether a request may
- * use the cache, looks the entry up in memcached and serves a hit; on a
- * miss it adds the capture filter and lets the real handler run.
+ * use the cache, builds its key, looks the entry up in memcached and serves
+ * a hit; on a miss it adds the capture filter and lets the real handler
+ * run.
  */
 #include "sc_request.h"
-#include "sc_key.h"
 #include "sc_log.h"
 #include "sc_store.h"
 
@@ -17,6 +17,15 @@
 #include <stdlib.h>
 
 APLOG_USE_MODULE(sharedcache);
+
+/* Request headers that applications commonly reflect into pages: a
+ * request carrying one bypasses the cache unless the location keys on it
+ * (SharedCacheVaryByHeader), or it could poison the page for everyone. */
+static const char *const reflected[] = {
+    "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Scheme",
+    "X-Forwarded-Server", "X-Host", "X-Original-URL", "X-Rewrite-URL",
+    "X-HTTP-Method-Override", NULL
+};
 
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st)
 {
@@ -47,15 +56,33 @@ void sc_log_backend(request_rec *r, const char *what, const char *error)
     }
 }
 
+static int listed_ci(const apr_array_header_t *list, const char *name)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        if (!strcasecmp(APR_ARRAY_IDX(list, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Why this request may not use the cache at all, or NULL. */
-static const char *bypass_reason(request_rec *r)
+static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    const char *const *h;
+    int i;
 
     if (apr_table_get(r->subprocess_env, "no-sharedcache")) {
         return "no-sharedcache is set";
     }
-    if (apr_table_get(r->headers_in, "Authorization")) {
+    /* Credentials: only a location keyed on the authenticated user may
+     * cache them, and only once httpd has authenticated someone. */
+    if (apr_table_get(r->headers_in, "Authorization")
+        && !(d->vary_user && r->user)) {
         return "request has Authorization";
     }
     /* A GET with a body: never cache (THREATS 11, 13). */
@@ -67,15 +94,33 @@ static const char *bypass_reason(request_rec *r)
     if (r->prev && ap_is_HTTP_ERROR(r->status)) {
         return "error document";
     }
+    for (i = 0; cookies && d->bypass_cookies
+                && i < d->bypass_cookies->nelts; i++) {
+        if (sc_key_cookie(r->pool, cookies, APR_ARRAY_IDX(d->bypass_cookies,
+                                                          i, const char *))) {
+            return "a SharedCacheBypassCookie is present";
+        }
+    }
+    for (h = reflected; *h; h++) {
+        if (apr_table_get(r->headers_in, *h)
+            && !listed_ci(d->vary_headers, *h)) {
+            return "an unkeyed, commonly reflected header is present";
+        }
+    }
     return NULL;
 }
 
-static void build_key(request_rec *r, sc_req_t *ctx)
+/* Level 1 of the key: the URL as the handler sees it and the location's
+ * variance.  Returns an error message if an expression fails. */
+static const char *build_key(request_rec *r, sc_req_t *ctx)
 {
-    sc_url_t url;
-    sc_key_t k;
+    const sc_dir_conf_t *d = ctx->dconf;
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
     apr_port_t port = r->server->port ? r->server->port
                                       : r->connection->local_addr->port;
+    sc_key_t *k = &ctx->key1;
+    sc_url_t url;
+    int i;
 
     url.scheme = ap_http_scheme(r);
     /* r->hostname is the Host header as httpd normalised it; the virtual
@@ -85,15 +130,67 @@ static void build_key(request_rec *r, sc_req_t *ctx)
     url.port = port;
     url.path = r->uri;
     url.query = r->args;
-    sc_key_init(&k, r->pool, &url, NULL);
-    sc_key_add(&k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
-                                              r->server->server_hostname,
-                                              (unsigned)port));
-    ctx->key = sc_key_bytes(&k, &ctx->key_len);
+    sc_key_init(k, r->pool, &url, d->ignore_query);
+    sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
+                                             r->server->server_hostname,
+                                             (unsigned)port));
+    for (i = 0; d->vary_cookies && i < d->vary_cookies->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(d->vary_cookies, i, const char *);
+        sc_key_add(k, 'c', name, sc_key_cookie(r->pool, cookies, name));
+    }
+    for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
+        sc_key_add(k, 'h', name, apr_table_getm(r->pool, r->headers_in,
+                                                name));
+    }
+    if (d->vary_user) {
+        sc_key_add(k, 'u', "user", r->user);
+    }
+    for (i = 0; d->vary_exprs && i < d->vary_exprs->nelts; i++) {
+        const sc_vary_expr_t *v = &APR_ARRAY_IDX(d->vary_exprs, i,
+                                                 sc_vary_expr_t);
+        const char *err = NULL;
+        const char *val = ap_expr_str_exec(r, v->expr, &err);
+        if (err) {
+            return apr_psprintf(r->pool, "SharedCacheVary '%s': %s",
+                                v->text, err);
+        }
+        sc_key_add(k, 'x', v->text, val);
+    }
+    ctx->key = sc_key_bytes(k, &ctx->key_len);
     ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix,
                                    SC_KIND_ENTRY, ctx->key, ctx->key_len);
-    ctx->chunk_base = sc_key_digest(r->pool, ctx->sconf->prefix,
-                                    SC_KIND_CHUNK, ctx->key, ctx->key_len);
+    return NULL;
+}
+
+const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
+                           const apr_array_header_t *names,
+                           apr_size_t *len)
+{
+    sc_key_t k;
+    int i;
+
+    sc_key_copy(&k, &ctx->key1);
+    for (i = 0; i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        /* Vary: Cookie is narrowed to the cookies the location keys on
+         * (already in level 1), so analytics cookies do not split it. */
+        if (!strcmp(name, "cookie") && ctx->dconf->vary_cookies) {
+            continue;
+        }
+        sc_key_add(&k, 'V', name, apr_table_getm(r->pool, r->headers_in,
+                                                 name));
+    }
+    return sc_key_bytes(&k, len);
+}
+
+const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
+                         apr_size_t key_len, apr_uint64_t version,
+                         apr_uint32_t index)
+{
+    return apr_psprintf(p, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
+                        sc_key_digest(p, prefix, SC_KIND_CHUNK, key, key_len),
+                        version, index);
 }
 
 /* Fetch a chunked body in one multi-get; NULL if any chunk is missing or
@@ -109,8 +206,8 @@ static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
     apr_uint32_t i;
 
     for (i = 0; i < e->nchunks; i++) {
-        keys[i] = apr_psprintf(r->pool, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
-                               ctx->chunk_base, e->version, i);
+        keys[i] = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key,
+                               e->key_len, e->version, i);
     }
     if (sc_store_mget(c, r->pool, keys, e->nchunks, &vals) != APR_SUCCESS) {
         sc_log_backend(r, "get of chunks", c->error);
@@ -204,6 +301,50 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
 
 typedef enum { LOOKUP_MISS, LOOKUP_ERROR, LOOKUP_FOUND } lookup_t;
 
+/* Get the record stored for a canonical key: a miss unless it decodes and
+ * holds exactly this key.  The digest is only an address: a hash
+ * collision or a misdirected reply can never serve another page. */
+static lookup_t get_record(request_rec *r, sc_conn_t *c, const char *mkey,
+                           const char *key, apr_size_t key_len,
+                           sc_value_t **val, sc_entry_t *e)
+{
+    if (sc_store_mget(c, r->pool, &mkey, 1, val) != APR_SUCCESS) {
+        sc_log_backend(r, "lookup", c->error);
+        return LOOKUP_ERROR;
+    }
+    if (!(*val)[0].data) {
+        return LOOKUP_MISS;
+    }
+    if (sc_entry_decode(r->pool, (*val)[0].data, (*val)[0].len, e)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
+                      "corrupt entry %s: treated as a miss", mkey);
+        return LOOKUP_MISS;
+    }
+    if (e->key_len != key_len || memcmp(e->key, key, key_len) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0205)
+                      "entry %s holds another key: treated as a miss",
+                      mkey);
+        return LOOKUP_MISS;
+    }
+    return LOOKUP_FOUND;
+}
+
+/* Vary record names, as stored in its header list. */
+static apr_array_header_t *vary_record_names(apr_pool_t *p,
+                                             const sc_entry_t *e)
+{
+    apr_array_header_t *names = apr_array_make(p, e->headers->nelts + 1,
+                                               sizeof(const char *));
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        APR_ARRAY_PUSH(names, const char *) =
+            APR_ARRAY_IDX(e->headers, i, sc_header_t).name;
+    }
+    return names;
+}
+
 /* Find a fresh entry and its body.  Everything that talks to memcached is
  * here, so the handle goes back to the pool before a (possibly slow)
  * client is served. */
@@ -212,32 +353,30 @@ static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                        apr_bucket_brigade **body)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    sc_value_t *vals;
+    sc_value_t *val;
+    lookup_t found = get_record(r, c, ctx->entry_key, ctx->key,
+                                ctx->key_len, &val, e);
 
-    if (sc_store_mget(c, r->pool, &ctx->entry_key, 1, &vals)
-        != APR_SUCCESS) {
-        sc_log_backend(r, "lookup", c->error);
-        return LOOKUP_ERROR;
+    if (found != LOOKUP_FOUND) {
+        return found;
     }
-    if (!vals[0].data) {
-        return LOOKUP_MISS;
+    if (e->type == SC_REC_VARY) {
+        apr_size_t len;
+        const char *key;
+
+        if (now >= e->stale_until) {
+            return LOOKUP_MISS;
+        }
+        key = sc_variant_key(r, ctx, vary_record_names(r->pool, e), &len);
+        found = get_record(r, c, sc_key_digest(r->pool, ctx->sconf->prefix,
+                                               SC_KIND_ENTRY, key, len),
+                           key, len, &val, e);
+        if (found != LOOKUP_FOUND) {
+            return found;
+        }
     }
-    if (sc_entry_decode(r->pool, vals[0].data, vals[0].len, e)
-        != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
-                      "corrupt entry %s: treated as a miss",
-                      ctx->entry_key);
-        return LOOKUP_MISS;
-    }
-    /* The digest is only an address: the full key must match, so a hash
-     * collision or a misdirected reply can never serve another page. */
-    if (e->key_len != ctx->key_len || memcmp(e->key, ctx->key, e->key_len)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0205)
-                      "entry %s holds another key: treated as a miss",
-                      ctx->entry_key);
-        return LOOKUP_MISS;
-    }
-    if (e->type != SC_REC_ENTRY || now >= e->fresh_until) {
+    if (e->type != SC_REC_ENTRY || now >= e->fresh_until
+        || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
         return LOOKUP_MISS;
     }
     if (e->body_kind == SC_BODY_CHUNKED) {
@@ -250,10 +389,10 @@ static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     *body = apr_brigade_create(r->pool, ba);
     if (e->body_len > 0) {
         /* Zero copy: the bucket owns libmemcached's buffer. */
-        apr_size_t off = (apr_size_t)(e->body - vals[0].data);
-        apr_bucket *b = apr_bucket_heap_create(vals[0].data, vals[0].len,
+        apr_size_t off = (apr_size_t)(e->body - val[0].data);
+        apr_bucket *b = apr_bucket_heap_create(val[0].data, val[0].len,
                                                free, ba);
-        sc_value_take(&vals[0]);
+        sc_value_take(&val[0]);
         b->start = off;
         b->length = (apr_size_t)e->body_len;
         APR_BRIGADE_INSERT_TAIL(*body, b);
@@ -261,10 +400,10 @@ static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return LOOKUP_FOUND;
 }
 
-int sc_handler(request_rec *r)
+/* Look up and serve, or DECLINED with the capture filter added (normal
+ * mode) or nothing done (quick mode: the normal handler runs later). */
+static int run(request_rec *r, sc_dir_conf_t *d, int quick)
 {
-    sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
-                                            &sharedcache_module);
     sc_req_t *ctx;
     sc_conn_t *c;
     sc_entry_t e;
@@ -272,6 +411,63 @@ int sc_handler(request_rec *r)
     apr_int64_t now;
     lookup_t found;
     const char *why;
+
+    why = bypass_reason(r, d);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "bypass: %s", why);
+        if (!quick) {
+            sc_set_status(r, d, SC_BYPASS);
+        }
+        return DECLINED;
+    }
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->dconf = d;
+    ctx->quick = quick;
+    ctx->sconf = ap_get_module_config(r->server->module_config,
+                                      &sharedcache_module);
+    why = build_key(r, ctx);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0206)
+                      "%s: serving uncached", why);
+        if (!quick) {
+            sc_set_status(r, d, SC_BYPASS);
+        }
+        return DECLINED;
+    }
+
+    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    if (!c) {
+        sc_log_backend(r, "lookup", NULL);
+        if (!quick) {
+            sc_set_status(r, d, SC_ERROR);
+        }
+        return DECLINED;
+    }
+    now = apr_time_sec(apr_time_now());
+    found = lookup(r, ctx, c, now, &e, &body);
+    sc_store_return(c, r->pool);
+
+    if (found == LOOKUP_FOUND) {
+        return serve(r, ctx, &e, body, now);
+    }
+    if (quick) {
+        return DECLINED;
+    }
+    if (found == LOOKUP_ERROR) {
+        /* memcached is down or slow: render uncached, and do not pay a
+         * second timeout trying to store. */
+        sc_set_status(r, d, SC_ERROR);
+        return DECLINED;
+    }
+    ap_add_output_filter_handle(sc_save_filter_handle, ctx, r,
+                                r->connection);
+    return DECLINED;
+}
+
+int sc_handler(request_rec *r)
+{
+    sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &sharedcache_module);
 
     if (d && APLOGrtrace2(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "config for %s: %s",
@@ -283,40 +479,26 @@ int sc_handler(request_rec *r)
         || r->proxyreq == PROXYREQ_PROXY) {
         return DECLINED;
     }
-    why = bypass_reason(r);
-    if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "bypass: %s", why);
-        sc_set_status(r, d, SC_BYPASS);
-        return DECLINED;
-    }
-    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-    ctx->dconf = d;
-    ctx->sconf = ap_get_module_config(r->server->module_config,
-                                      &sharedcache_module);
-    build_key(r, ctx);
+    return run(r, d, 0);
+}
 
-    c = sc_store_borrow(ctx->sconf->backend, r->pool);
-    if (!c) {
-        sc_log_backend(r, "lookup", NULL);
-        sc_set_status(r, d, SC_ERROR);
-        return DECLINED;
-    }
-    now = apr_time_sec(apr_time_now());
-    found = lookup(r, ctx, c, now, &e, &body);
-    sc_store_return(c, r->pool);
+/* Quick mode runs before <Location> sections are merged and before access
+ * control.  It uses the virtual host's settings for the key (startup makes
+ * sure quick sections do not set their own variance) and serves only
+ * entries stored where SharedCacheQuickHandler is On, that is where the
+ * administrator declared the content public.  A request with credentials
+ * is never served here. */
+int sc_quick_handler(request_rec *r, int lookup_uri)
+{
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &sharedcache_module);
 
-    switch (found) {
-    case LOOKUP_FOUND:
-        return serve(r, ctx, &e, body, now);
-    case LOOKUP_ERROR:
-        /* memcached is down or slow: render uncached, and do not pay a
-         * second timeout trying to store. */
-        sc_set_status(r, d, SC_ERROR);
+    if (lookup_uri || !s->quick || !d || r->method_number != M_GET
+        || r->main || r->proxyreq == PROXYREQ_PROXY
+        || apr_table_get(r->headers_in, "Authorization")) {
         return DECLINED;
-    case LOOKUP_MISS:
-        break;
     }
-    ap_add_output_filter_handle(sc_save_filter_handle, ctx, r,
-                                r->connection);
-    return DECLINED;
+    return run(r, d, 1);
 }

@@ -107,7 +107,9 @@ static void append(sc_key_t *k, const char *data, apr_size_t len)
         k->data = grown;
         k->cap = cap;
     }
-    memcpy(k->data + k->len, data, len);
+    if (len > 0) {
+        memcpy(k->data + k->len, data, len);
+    }
     k->len += len;
     k->data[k->len] = '\0';
 }
@@ -143,8 +145,33 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
     append_field(k, query, strlen(query), "", 0);
 }
 
-void sc_key_add(sc_key_t *k, char kind, const char *name,
-                const char *value)
+static void sha1_hex(const char *data, apr_size_t len,
+                     char out[SC_DIGEST_HEX_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    apr_sha1_ctx_t ctx;
+    int i;
+
+    apr_sha1_init(&ctx);
+    /* apr_sha1_update takes an unsigned int length: feed large inputs in
+     * pieces so nothing is silently cut. */
+    while (len > 0) {
+        unsigned int n = len > 65536 ? 65536 : (unsigned int)len;
+        apr_sha1_update_binary(&ctx, (const unsigned char *)data, n);
+        data += n;
+        len -= n;
+    }
+    apr_sha1_final(digest, &ctx);
+    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    out[SC_DIGEST_HEX_LEN] = '\0';
+}
+
+static void add_field(sc_key_t *k, char kind, const char *name,
+                      const char *value)
 {
     /* An absent value is written without '=' so it differs from "". */
     const char *a = value ? apr_psprintf(k->pool, "%c:%s=", kind, name)
@@ -154,45 +181,64 @@ void sc_key_add(sc_key_t *k, char kind, const char *name,
                  value ? strlen(value) : 0);
 }
 
+void sc_key_add(sc_key_t *k, char kind, const char *name,
+                const char *value)
+{
+    char hex[SC_DIGEST_HEX_LEN + 1];
+
+    if (value) {
+        sha1_hex(value, strlen(value), hex);
+    }
+    add_field(k, kind, name, value ? hex : NULL);
+}
+
+void sc_key_copy(sc_key_t *dst, const sc_key_t *src)
+{
+    dst->pool = src->pool;
+    dst->data = NULL;
+    dst->len = dst->cap = 0;
+    append(dst, src->data, src->len);
+}
+
 const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len)
 {
     *len = k->len;
     return k->data;
 }
 
+const char *sc_key_cookie(apr_pool_t *p, const char *header,
+                          const char *name)
+{
+    apr_size_t nlen = strlen(name);
+    const char *s = header, *found = NULL;
+
+    while (s && *s) {
+        const char *end, *eq;
+        apr_size_t len;
+
+        while (*s == ' ' || *s == '\t' || *s == ';') {
+            s++;
+        }
+        end = strchr(s, ';');
+        len = end ? (apr_size_t)(end - s) : strlen(s);
+        eq = memchr(s, '=', len);
+        if (eq && (apr_size_t)(eq - s) == nlen && !strncmp(s, name, nlen)) {
+            const char *v = apr_pstrmemdup(p, eq + 1,
+                                           (apr_size_t)(s + len - eq - 1));
+            found = found ? apr_pstrcat(p, found, "\n", v, NULL) : v;
+        }
+        s += len;
+    }
+    return found;
+}
+
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char digest[APR_SHA1_DIGESTSIZE];
-    apr_sha1_ctx_t ctx;
-    apr_size_t plen = strlen(prefix);
-    char *out = apr_palloc(p, plen + 3 + SC_DIGEST_HEX_LEN + 1);
-    char *o = out;
-    int i;
+    char hex[SC_DIGEST_HEX_LEN + 1];
 
-    apr_sha1_init(&ctx);
-    /* apr_sha1_update takes an unsigned int length: feed large keys in
-     * pieces so nothing is silently cut. */
-    while (len > 0) {
-        unsigned int n = len > 65536 ? 65536 : (unsigned int)len;
-        apr_sha1_update_binary(&ctx, (const unsigned char *)data, n);
-        data += n;
-        len -= n;
-    }
-    apr_sha1_final(digest, &ctx);
-
-    memcpy(o, prefix, plen);
-    o += plen;
-    *o++ = ':';
-    *o++ = kind;
-    *o++ = ':';
-    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
-        *o++ = hex[digest[i] >> 4];
-        *o++ = hex[digest[i] & 15];
-    }
-    *o = '\0';
-    return out;
+    sha1_hex(data, len, hex);
+    return apr_psprintf(p, "%s:%c:%s", prefix, kind, hex);
 }
 
 int sc_key_prefix_ok(const char *prefix)

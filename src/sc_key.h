@@ -12,7 +12,10 @@
  * The first three fields are the origin "scheme://host:port", the path as
  * the handler sees it (decoded) and the query with its parameters stably
  * sorted by name and the ignored ones removed ("" when none); later fields
- * are variance values ("c:name=value", "h:name=value", ...).  The
+ * are variance fields "<kind>:<name>=<sha1 hex of the value>" (or
+ * "<kind>:<name>" when the value is absent): values are hashed because the
+ * canonical key is stored in the entry, and a session cookie must never be
+ * readable in memcached.  The
  * memcached key is "<prefix>:<kind>:<sha1 hex of the canonical key>", so it
  * has a fixed length and never holds a raw request byte.
  */
@@ -57,13 +60,23 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
 void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
                  const apr_array_header_t *ignore);
 
-/* Append one variance field: kind letter, name and value, as
- * "<kind>:<name>=<value>"; value may be NULL (absent, distinct from ""). */
+/* Append one variance field: kind letter, name and the SHA-1 of the value,
+ * as "<kind>:<name>=<hex>"; value may be NULL (absent: "<kind>:<name>",
+ * distinct from ""). */
 void sc_key_add(sc_key_t *k, char kind, const char *name,
                 const char *value);
 
+/* An independent copy of src (extended later without touching src). */
+void sc_key_copy(sc_key_t *dst, const sc_key_t *src);
+
 /* The canonical key (not NUL terminated inside; a NUL is appended). */
 const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len);
+
+/* All values of cookie name in a Cookie header, in order, joined by "\n"
+ * (so repeating a cookie cannot make two requests look alike); NULL when
+ * the cookie is absent. */
+const char *sc_key_cookie(apr_pool_t *p, const char *header,
+                          const char *name);
 
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,

@@ -8,6 +8,16 @@
 #include <apr_date.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+/* Lower-case in place (APR only: no httpd in the pure files). */
+static void lower_in_place(char *s)
+{
+    for (; *s; s++) {
+        *s = (char)apr_tolower(*s);
+    }
+}
+
 #define DELTA_MAX ((apr_int64_t)1 << 31)   /* RFC 9111 1.2.2 */
 
 /* Parse a delta-seconds value; -1 if not a number. */
@@ -248,6 +258,44 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
     out->storable = 1;
     out->reason = "storable";
     return 1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+apr_array_header_t *sc_policy_vary_names(apr_pool_t *p, const char *vary)
+{
+    apr_array_header_t *names;
+    char *copy, *tok, *last;
+    int i, j;
+
+    if (!vary) {
+        return NULL;
+    }
+    names = apr_array_make(p, 4, sizeof(const char *));
+    copy = apr_pstrdup(p, vary);
+    for (tok = apr_strtok(copy, ", \t", &last); tok;
+         tok = apr_strtok(NULL, ", \t", &last)) {
+        if (strcmp(tok, "*") != 0) {
+            lower_in_place(tok);
+            APR_ARRAY_PUSH(names, const char *) = tok;
+        }
+    }
+    if (names->nelts == 0) {
+        return NULL;
+    }
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), name_cmp);
+    for (i = 1, j = 1; i < names->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(names, i, const char *),
+                   APR_ARRAY_IDX(names, j - 1, const char *)) != 0) {
+            APR_ARRAY_IDX(names, j++, const char *) =
+                APR_ARRAY_IDX(names, i, const char *);
+        }
+    }
+    names->nelts = j;
+    return names;
 }
 
 apr_int64_t sc_policy_exptime(apr_int64_t lifetime, apr_int64_t now)

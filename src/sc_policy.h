@@ -50,6 +50,11 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out);
 apr_int64_t sc_policy_directive(const char *list, const char *name,
                                 int *has);
 
+/* The header names a Vary value lists: lower case, sorted, each once;
+ * NULL when it lists none (or is NULL).  "*" is not a name: policy
+ * refuses such responses before this is asked. */
+apr_array_header_t *sc_policy_vary_names(apr_pool_t *p, const char *vary);
+
 /* The exptime to give memcached for an item that must live lifetime
  * seconds: above 30 days memcached reads it as an absolute unix time. */
 apr_int64_t sc_policy_exptime(apr_int64_t lifetime, apr_int64_t now);

@@ -11,6 +11,7 @@
 
 #include "sc_config.h"
 #include "sc_entry.h"
+#include "sc_key.h"
 #include "sc_policy.h"
 
 /* Decisions, as X-SharedCache and the sharedcache-status env/note. */
@@ -31,10 +32,14 @@ typedef struct {
 typedef struct {
     sc_dir_conf_t *dconf;
     sc_server_conf_t *sconf;
-    const char *key;             /* canonical key */
+    int quick;                   /* looking up in the quick handler */
+    /* Level 1: the URL with this location's variance.  The record there is
+     * the entry itself or, when responses carry Vary, a Vary record naming
+     * the request headers that select the entry (level 2). */
+    sc_key_t key1;
+    const char *key;             /* canonical key of the level-1 record */
     apr_size_t key_len;
-    const char *entry_key;       /* memcached key of the entry */
-    const char *chunk_base;      /* memcached key stem of its chunks */
+    const char *entry_key;       /* its memcached key */
 
     /* capture state */
     int capturing;
@@ -45,6 +50,7 @@ typedef struct {
     apr_off_t expect_len;        /* Content-Length, -1 if none */
     int status;
     apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
+    apr_array_header_t *vary;    /* response Vary names, or NULL */
     sc_policy_out_t policy;
 } sc_req_t;
 
@@ -53,10 +59,22 @@ extern ap_filter_rec_t *sc_save_filter_handle;
 /* Record the decision: header (if on), env var and note. */
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st);
 
+/* The canonical key of the variant selected by the Vary names (key1
+ * extended with the request's values of those headers). */
+const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
+                           const apr_array_header_t *names,
+                           apr_size_t *len);
+
+/* Memcached key of chunk index of an entry version. */
+const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
+                         apr_size_t key_len, apr_uint64_t version,
+                         apr_uint32_t index);
+
 /* Log a memcached failure as a rate-limited warning. */
 void sc_log_backend(request_rec *r, const char *what, const char *error);
 
 int sc_handler(request_rec *r);
+int sc_quick_handler(request_rec *r, int lookup_uri);
 apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
 #endif

@@ -63,7 +63,7 @@ is($rc, 0, 'a configuration using every directive is valid') or diag $out;
 open my $src, '<', "$SCTest::ROOT/src/sc_config.c" or die $!;
 my $code = do { local $/; <$src> };
 my %table = map { $_ => 1 }
-    $code =~ /(?:AP_INIT_\w+|DIR_FLAG)\(\s*"(SharedCache\w*)"/g;
+    $code =~ /(?:AP_INIT_\w+|DIR_FLAG|DIR_LIST)\(\s*"(SharedCache\w*)"/g;
 open my $fh, '<', "$SCTest::ROOT/conf/sharedcache.conf" or die $!;
 my $text = do { local $/; <$fh> };
 my %documented;

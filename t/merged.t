@@ -13,6 +13,8 @@ LogLevel warn sharedcache:trace2
 SharedCache On
 SharedCacheTTL 11
 SharedCacheMaxSize 1M
+SharedCacheVaryByCookie lang
+SharedCacheIgnoreQuery utm_*
 <VirtualHost *:\@PORT\@>
     ServerName main.test
 </VirtualHost>
@@ -24,16 +26,24 @@ SharedCacheMaxSize 1M
     SharedCachePrefix vh
     SharedCacheTTL 22
     SharedCacheForceTTL On
+    SharedCacheVaryByHeader Accept-Language
+    SharedCacheQuickHandler On
     <Location /app/loc>
         SharedCacheTTL 33
         SharedCacheMaxTTL 1000
         SharedCacheStatuses 200 404
         SharedCacheHeader Off
+        SharedCacheVaryByCookie sessionid csrftoken
+        SharedCacheVary "%{ENV:role}"
+        SharedCacheQuickHandler Off
     </Location>
     <Location /app/loc/deeper>
         SharedCache Off
         SharedCacheMaxSize 2K
         SharedCacheStatuses 410
+        SharedCacheVaryByUser On
+        SharedCacheBypassCookie sessionid
+        SharedCacheIgnoreQuery *
     </Location>
 </VirtualHost>
 CONF
@@ -57,14 +67,24 @@ my %server = (
     SharedCacheMaxTTL => 86400,
     SharedCacheStatuses => '200,203,204,300,301,308,404,410',
     SharedCacheMaxSize => 1048576, SharedCacheHeader => 'On',
+    SharedCacheVaryByCookie => 'lang', SharedCacheVaryByHeader => '-',
+    SharedCacheVaryByUser => 'Off', SharedCacheVary => '-',
+    SharedCacheBypassCookie => '-', SharedCacheIgnoreQuery => 'utm_*',
+    SharedCacheQuickHandler => 'Off',
 );
 my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
-             SharedCacheTTL => 22, SharedCacheForceTTL => 'On');
+             SharedCacheTTL => 22, SharedCacheForceTTL => 'On',
+             SharedCacheVaryByHeader => 'accept-language',
+             SharedCacheQuickHandler => 'On');
 my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
-           SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off');
+           SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off',
+           SharedCacheVaryByCookie => 'sessionid,csrftoken',
+           SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off');
 my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
-              SharedCacheStatuses => '410');
+              SharedCacheStatuses => '410', SharedCacheVaryByUser => 'On',
+              SharedCacheBypassCookie => 'sessionid',
+              SharedCacheIgnoreQuery => '*');
 
 is_deeply($seen{'/app/m'}, \%server,
           'a virtual host without settings inherits the server\'s');
@@ -78,7 +98,7 @@ is_deeply($seen{'/app/loc/deeper/d'}, \%deeper,
 # Every directive of the command table appears in the checked settings.
 open my $src, '<', "$SCTest::ROOT/src/sc_config.c" or die $!;
 my $code = do { local $/; <$src> };
-my @table = $code =~ /(?:AP_INIT_\w+|DIR_FLAG)\(\s*"(SharedCache\w*)"/g;
+my @table = $code =~ /(?:AP_INIT_\w+|DIR_FLAG|DIR_LIST)\(\s*"(SharedCache\w*)"/g;
 is_deeply([sort keys %server], [sort @table],
           'every directive is covered by this test');
 done_testing;

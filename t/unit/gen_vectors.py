@@ -28,6 +28,7 @@ def canonical(scheme, host, port, path, q, ignore, variance):
         if value is None:
             out += field(kind + b":" + name)
         else:
+            value = hashlib.sha1(value).hexdigest().encode()
             out += field(kind + b":" + name + b"=" + value)
     return out
 
@@ -67,7 +68,8 @@ print("#   7 ignore: globs separated by ',' (empty field = none)")
 print("#   8 canonical key: the exact bytes of sc_key_bytes()")
 print("#   9 digest: sc_key_digest(prefix, 'e', canonical key)")
 print("#   10... variance fields in order, 'K:name=value', or 'K:name' when the")
-print("#         value is absent (NULL); K is one letter, name holds no '='")
+print("#         value is absent (NULL); K is one letter, name holds no '='.")
+print("#         The key holds 'K:name=' + sha1 hex of the value.")
 print("# Every field is escaped: \\\\ \\t \\n \\r \\xHH (lowercase hex); the file is")
 print("# ASCII, any other byte is written \\xHH.  Split on TAB (and the ignore field")
 print("# on ',') first, then unescape; in Python:")

@@ -161,9 +161,10 @@ static void test_key_is_version_tag_then_length_prefixed_fields(void **state)
                                "22:https://h.example:8443\n"
                                "2:/p\n"
                                "7:a=2&b=1\n"
-                               "9:c:sid=abc\n"
+                               /* values enter hashed (SHA-1) */
+                               "46:c:sid=a9993e364706816aba3e25717850c26c9cd0d89d\n"
                                "5:h:acc\n"
-                               "5:h:ua=\n";
+                               "45:h:ua=da39a3ee5e6b4b0d3255bfef95601890afd80709\n";
     sc_key_t k;
     const char *key;
     apr_size_t len;
@@ -340,6 +341,46 @@ static void test_key_path_with_question_mark_differs_from_query(
     assert_false(same_bytes(k1, l1, k2, l2));
 }
 
+/* The canonical key is stored inside the entry: a session cookie in it
+ * would be readable by anyone who can read memcached. */
+static void test_key_never_holds_a_variance_value_in_clear(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_url_t u = url_of("http", "h", 80, "/", NULL);
+    sc_key_t k;
+    const char *key;
+    apr_size_t len;
+
+    sc_key_init(&k, p, &u, NULL);
+    sc_key_add(&k, 'c', "sessionid", "s3cr3t-session-value");
+    key = sc_key_bytes(&k, &len);
+    assert_null(strstr(key, "s3cr3t"));
+    assert_non_null(strstr(key, "c:sessionid="));
+}
+
+static void test_key_copy_is_independent(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_url_t u = url_of("http", "h", 80, "/", NULL);
+    sc_key_t k1, k2;
+    const char *b1, *b2;
+    char *before;
+    apr_size_t l1, l2, lb;
+
+    sc_key_init(&k1, p, &u, NULL);
+    sc_key_add(&k1, 'c', "a", "1");
+    b1 = sc_key_bytes(&k1, &lb);
+    before = apr_pstrmemdup(p, b1, lb);
+    sc_key_copy(&k2, &k1);
+    sc_key_add(&k2, 'V', "accept", "x");
+    b1 = sc_key_bytes(&k1, &l1);
+    b2 = sc_key_bytes(&k2, &l2);
+    assert_int_equal(l1, lb);
+    assert_memory_equal(b1, before, l1);
+    assert_true(l2 > l1);
+    assert_memory_equal(b2, before, l1);
+}
+
 static void test_key_absent_variance_value_differs_from_empty(void **state)
 {
     apr_pool_t *p = unit_pool(state);
@@ -383,9 +424,11 @@ static void test_key_grows_for_long_path_and_many_fields(void **state)
     key = sc_key_bytes(&k, &len);
     want = apr_psprintf(p, "SCK2\n11:http://h:80\n%d:%s\n0:\n", 8192, path);
     assert_memory_equal(key, want, strlen(want));
-    assert_memory_equal(key + len - 10, "7:h:n99=v\n", 10);
+    assert_memory_equal(key + len - 50,
+                        "46:h:n99=7a38d8cbd20d9932ba948efaa364bb62651d5ad4\n",
+                        50);
     assert_int_equal(key[len], '\0');
-    assert_int_equal(len, strlen(want) + 10 * 9 + 90 * 10);
+    assert_int_equal(len, strlen(want) + 10 * 49 + 90 * 50);
 }
 
 /* ---- digests ----------------------------------------------------------- */
@@ -536,8 +579,8 @@ static void test_fixed_vector_sorted_query_with_variance(void **state)
         "28:https://shop.example.org:443\n"
         "7:/search\n"
         "23:a=1&b=2&b=1&q=caf%C3%A9\n"
-        "18:c:sessionid=abc123\n"
-        "28:s:vhost=shop.example.org:443\n";
+        "52:c:sessionid=6367c48dd193d56ea7b0baad25b19455e529f5ee\n"
+        "48:s:vhost=bb4af04b272dbbe8807e179639d71389d9626a0c\n";
     sc_key_t k;
     const char *key;
     apr_size_t len;
@@ -549,7 +592,7 @@ static void test_fixed_vector_sorted_query_with_variance(void **state)
     assert_int_equal(len, sizeof(want) - 1);
     assert_memory_equal(key, want, len);
     assert_string_equal(sc_key_digest(p, "sc", SC_KIND_ENTRY, key, len),
-                        "sc:e:b2ce98e4dcc34bf374791ebb6ce31113c075f108");
+                        "sc:e:e303da7416abce30fa4a7cb80c2ad08fcb148b02");
 }
 
 typedef struct {
@@ -694,6 +737,8 @@ int main(void)
         UNIT_TEST(test_key_path_with_newline_cannot_forge_variance_field),
         UNIT_TEST(test_key_digits_and_colons_cannot_shift_field_bounds),
         UNIT_TEST(test_key_path_with_question_mark_differs_from_query),
+        UNIT_TEST(test_key_never_holds_a_variance_value_in_clear),
+        UNIT_TEST(test_key_copy_is_independent),
         UNIT_TEST(test_key_absent_variance_value_differs_from_empty),
         UNIT_TEST(test_key_grows_for_long_path_and_many_fields),
         UNIT_TEST(test_digest_is_prefix_kind_and_lowercase_sha1_hex),
