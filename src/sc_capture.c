@@ -159,6 +159,21 @@ static int decide(request_rec *r, sc_req_t *ctx)
     coll.r = r;
     coll.out = ctx->headers;
     ctx->vary = sc_policy_vary_names(r->pool, in.vary);
+    if (ctx->vary && ctx->dconf->vary_cookies) {
+        /* Vary: Cookie is narrowed to the keyed cookies, which level 1
+         * already holds: it adds nothing to the variant key. */
+        int i, j;
+        for (i = 0, j = 0; i < ctx->vary->nelts; i++) {
+            const char *n = APR_ARRAY_IDX(ctx->vary, i, const char *);
+            if (strcmp(n, "cookie") != 0) {
+                APR_ARRAY_IDX(ctx->vary, j++, const char *) = n;
+            }
+        }
+        ctx->vary->nelts = j;
+        if (j == 0) {
+            ctx->vary = NULL;
+        }
+    }
     coll.connection = apr_table_get(out, "Connection");
     apr_table_do(collect_header, &coll, out, NULL);
     apr_pool_create(&ctx->cpool, r->pool);

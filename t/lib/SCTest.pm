@@ -265,6 +265,7 @@ sub _setup {
     close $fh;
     chmod 0666, "$d/app/renders.log";
     chmod 0755, "$d/app", "$d/htdocs", "$d/wsgi";
+    $self->_setup_django if $self->{django};
     if ($self->{files}) {
         for my $name (keys %{ $self->{files} }) {
             open my $f, '>', "$d/htdocs/$name" or die "$name: $!";
@@ -272,6 +273,25 @@ sub _setup {
             close $f;
             chmod 0644, "$d/htdocs/$name";
         }
+    }
+}
+
+# A copy of t/django with its sqlite database migrated and two users,
+# alice and bob (password "pw"), writable by the unprivileged User.
+sub _setup_django {
+    my ($self) = @_;
+    my $d = "$self->{dir}/django";
+    system('cp', '-r', "$SCTest::ROOT/t/django", $d) == 0 or die "cp django";
+    # Debian's python3, the one mod_wsgi embeds and python3-django serves.
+    my $py = "cd $d && /usr/bin/python3 manage.py";
+    system("$py migrate -v 0 >/dev/null") == 0 or die "django migrate";
+    system("$py shell -c \"from django.contrib.auth.models import User;"
+           . " [User.objects.create_user(n, password='pw')"
+           . " for n in ('alice', 'bob')]\"") == 0 or die "django users";
+    system('chmod', '-R', 'a+rX', $d);
+    if (SCTest::is_root()) {
+        # sqlite writes the database and a journal beside it.
+        system('chown', '-R', 'www-data:www-data', $d);
     }
 }
 
@@ -307,6 +327,17 @@ sub _write_conf {
         "LoadModule ${_}_module $mods/mod_$_.so\n"
     } @{ $self->{modules} || [] };
     my $wsgi_procs = $self->{wsgi_processes} || 2;
+    # The Django site, mounted three times so tests can give each mount
+    # its own cache settings.
+    my $django = !$self->{django} ? '' : <<"DJANGO";
+WSGIDaemonProcess djapp processes=2 threads=8 python-path=$d/django display-name=sc-django
+<Directory $d/django/scsite>
+    Require all granted
+</Directory>
+WSGIScriptAlias /dj $d/django/scsite/wsgi.py process-group=djapp application-group=%{GLOBAL}
+WSGIScriptAlias /djv $d/django/scsite/wsgi.py process-group=djapp application-group=%{GLOBAL}
+WSGIScriptAlias /djb $d/django/scsite/wsgi.py process-group=djapp application-group=%{GLOBAL}
+DJANGO
     $conf =~ s/\@DIR\@/$d/g;
     $conf =~ s/\@PORT\@/$self->{port}/g;
     open my $fh, '>', "$d/httpd.conf" or die $!;
@@ -344,6 +375,7 @@ CustomLog $d/access_log sharedcache
 WSGISocketPrefix $d/wsgi/sock
 WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app
 WSGIScriptAlias /app $d/app/app.py process-group=scapp application-group=%{GLOBAL}
+$django
 $servers
 SharedCacheTimeout 100
 SharedCacheRetryInterval 1
