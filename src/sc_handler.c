@@ -275,6 +275,10 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
         }
     }
     sc_set_status(r, ctx->dconf, SC_HIT);
+    if (ctx->quick) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "hit for %s served by the quick handler", r->uri);
+    }
 
     /* Conditional requests are answered from the stored validators; a
      * 304 is sent only for a matching conditional request. */

@@ -33,6 +33,29 @@ my @bad = (
       'SharedCacheHeader' ],
     [ "<Location />\nSharedCacheServers 127.0.0.1:1\n</Location>",
       'SharedCacheServers' ],
+    [ "<Location />\nSharedCacheVaryByCookie a=b\n</Location>",
+      'SharedCacheVaryByCookie' ],
+    [ "<Location />\nSharedCacheVaryByHeader \"X Y\"\n</Location>",
+      'SharedCacheVaryByHeader' ],
+    [ "<Location />\nSharedCacheVary \"%{ENV:x\"\n</Location>",
+      'SharedCacheVary' ],
+    [ "<Location />\nSharedCacheIgnoreQuery a&b\n</Location>",
+      'SharedCacheIgnoreQuery' ],
+    [ "<Location />\nSharedCacheBypassCookie \"\"\n</Location>",
+      'SharedCacheBypassCookie' ],
+    # The quick handler runs before sections are merged: a quick section
+    # cannot set its own variance, in either order.
+    [ "<Location /q>\nSharedCacheQuickHandler On\n"
+      . "SharedCacheVaryByCookie sessionid\n</Location>",
+      'SharedCacheQuickHandler' ],
+    [ "<Location /q>\nSharedCacheBypassCookie sessionid\n"
+      . "SharedCacheQuickHandler On\n</Location>",
+      'SharedCacheQuickHandler' ],
+    [ "<Location /q>\nSharedCacheQuickHandler On\n"
+      . "SharedCacheVaryByUser On\n</Location>",
+      'SharedCacheQuickHandler' ],
+    [ "<Directory /tmp>\nSharedCacheQuickHandler On\n</Directory>",
+      'SharedCacheQuickHandler' ],
 );
 for my $case (@bad) {
     my ($conf, $directive) = @$case;
@@ -55,6 +78,16 @@ SharedCachePrefix site1
     SharedCacheStatuses 200 404
     SharedCacheMaxSize 512K
     SharedCacheHeader Off
+    SharedCacheVaryByCookie sessionid csrftoken
+    SharedCacheVaryByHeader Accept-Language X-Forwarded-Proto
+    SharedCacheVaryByUser On
+    SharedCacheVary "%{ENV:role}" "%{HTTP:X-Tenant}"
+    SharedCacheBypassCookie wordpress_logged_in
+    SharedCacheIgnoreQuery utm_* fbclid
+</Location>
+SharedCacheVaryByCookie lang
+<Location /public>
+    SharedCacheQuickHandler On
 </Location>
 CONF
 is($rc, 0, 'a configuration using every directive is valid') or diag $out;
