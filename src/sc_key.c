@@ -241,6 +241,33 @@ const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
     return apr_psprintf(p, "%s:%c:%s", prefix, kind, hex);
 }
 
+const char *sc_key_dep(apr_pool_t *p, char kind, const char *name)
+{
+    return apr_psprintf(p, "%c:%s", kind, name);
+}
+
+const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url)
+{
+    return apr_psprintf(p, "%c:%s://%s:%u%s", SC_DEP_URL, url->scheme,
+                        url->host, url->port, url->path);
+}
+
+int sc_key_tag_ok(const char *tag)
+{
+    apr_size_t len = strlen(tag);
+    const char *s;
+
+    if (len == 0 || len > SC_TAG_MAX) {
+        return 0;
+    }
+    for (s = tag; *s; s++) {
+        if (!apr_isgraph(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int sc_key_prefix_ok(const char *prefix)
 {
     apr_size_t len = strlen(prefix);

@@ -78,6 +78,30 @@ const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len);
 const char *sc_key_cookie(apr_pool_t *p, const char *header,
                           const char *name);
 
+/*
+ * Generation counters (DESIGN section 6).  An entry depends on counters
+ * named by "dependencies":
+ *     "u:<scheme>://<host>:<port><path>"   its URL, all queries and variants
+ *     "n:<namespace>"                      its SharedCacheNamespace
+ *     "t:<tag>"                            each tag of the response
+ * A counter lives at "<prefix>:g:<sha1 hex of the dependency>" and holds a
+ * decimal number: created with a random value, incremented to invalidate.
+ */
+#define SC_DEP_URL 'u'
+#define SC_DEP_NAMESPACE 'n'
+#define SC_DEP_TAG 't'
+#define SC_TAG_MAX 128
+
+/* "<kind>:<name>". */
+const char *sc_key_dep(apr_pool_t *p, char kind, const char *name);
+
+/* The URL dependency of a URL: "u:<scheme>://<host>:<port><path>" (the
+ * query is left out: purging a page purges all its queries). */
+const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url);
+
+/* True when a tag is 1..SC_TAG_MAX printable ASCII bytes, no space. */
+int sc_key_tag_ok(const char *tag);
+
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len);

@@ -1,7 +1,8 @@
 # Run: python3 t/unit/gen_vectors.py > t/unit/vectors.txt
+#      python3 t/unit/gen_vectors.py deps > t/unit/dep_vectors.txt
 # Independent computation of mod_sharedcache key vectors (from the spec in
 # src/sc_key.h, not from the C code).
-import fnmatch, hashlib
+import fnmatch, hashlib, sys
 
 def query(q, ignore):
     if not q:
@@ -56,30 +57,58 @@ vectors = [
      [(b"u", b"user", b"alice"), (b"u", b"user2", None)]),
 ]
 
-print("# mod_sharedcache canonical key test vectors, shared by t/unit/test_key.c")
-print("# and the Python helper.  Computed independently of the C code (python3")
-print("# hashlib/fnmatch from the rules in src/sc_key.h).")
-print("#")
-print("# Lines starting with '#' and empty lines are ignored.  A vector is one line")
-print("# of TAB-separated fields, at least 9:")
-print("#   1 prefix      2 scheme    3 host    4 port (decimal)")
-print("#   5 path        6 query: '-' = absent (NULL); a literal '-' is written \\x2d")
-print("#   7 ignore: globs separated by ',' (empty field = none)")
-print("#   8 canonical key: the exact bytes of sc_key_bytes()")
-print("#   9 digest: sc_key_digest(prefix, 'e', canonical key)")
-print("#   10... variance fields in order, 'K:name=value', or 'K:name' when the")
-print("#         value is absent (NULL); K is one letter, name holds no '='.")
-print("#         The key holds 'K:name=' + sha1 hex of the value.")
-print("# Every field is escaped: \\\\ \\t \\n \\r \\xHH (lowercase hex); the file is")
-print("# ASCII, any other byte is written \\xHH.  Split on TAB (and the ignore field")
-print("# on ',') first, then unescape; in Python:")
-print("#   codecs.escape_decode(field.encode('ascii'))[0]")
-for (pre, sch, host, port, path, q, ign, var) in vectors:
-    c = canonical(sch, host, port, path, q, ign, var)
-    d = pre + b":e:" + hashlib.sha1(c).hexdigest().encode()
-    cols = [esc(pre), esc(sch), esc(host), str(port), esc(path),
-            "-" if q is None else esc(q), ",".join(esc(g) for g in ign),
-            esc(c), esc(d)]
-    for k, n, v in var:
-        cols.append(esc(k + b":" + n) if v is None else esc(k + b":" + n + b"=" + v))
-    print("\t".join(cols))
+def entry_vectors():
+    print("# mod_sharedcache canonical key test vectors, shared by t/unit/test_key.c")
+    print("# and the Python helper.  Computed independently of the C code (python3")
+    print("# hashlib/fnmatch from the rules in src/sc_key.h).")
+    print("#")
+    print("# Lines starting with '#' and empty lines are ignored.  A vector is one line")
+    print("# of TAB-separated fields, at least 9:")
+    print("#   1 prefix      2 scheme    3 host    4 port (decimal)")
+    print("#   5 path        6 query: '-' = absent (NULL); a literal '-' is written \\x2d")
+    print("#   7 ignore: globs separated by ',' (empty field = none)")
+    print("#   8 canonical key: the exact bytes of sc_key_bytes()")
+    print("#   9 digest: sc_key_digest(prefix, 'e', canonical key)")
+    print("#   10... variance fields in order, 'K:name=value', or 'K:name' when the")
+    print("#         value is absent (NULL); K is one letter, name holds no '='.")
+    print("#         The key holds 'K:name=' + sha1 hex of the value.")
+    print("# Every field is escaped: \\\\ \\t \\n \\r \\xHH (lowercase hex); the file is")
+    print("# ASCII, any other byte is written \\xHH.  Split on TAB (and the ignore field")
+    print("# on ',') first, then unescape; in Python:")
+    print("#   codecs.escape_decode(field.encode('ascii'))[0]")
+    for (pre, sch, host, port, path, q, ign, var) in vectors:
+        c = canonical(sch, host, port, path, q, ign, var)
+        d = pre + b":e:" + hashlib.sha1(c).hexdigest().encode()
+        cols = [esc(pre), esc(sch), esc(host), str(port), esc(path),
+                "-" if q is None else esc(q), ",".join(esc(g) for g in ign),
+                esc(c), esc(d)]
+        for k, n, v in var:
+            cols.append(esc(k + b":" + n) if v is None else esc(k + b":" + n + b"=" + v))
+        print("\t".join(cols))
+
+
+# ---- dependency (generation counter) vectors: t/unit/dep_vectors.txt ----
+def dep_vectors():
+    """Lines: prefix, dependency name (escaped), memcached key of its
+    counter.  URL dependencies: u:<scheme>://<host>:<port><path>."""
+    deps = [
+        (b"sc", b"t:post-5"),
+        (b"sc", b"t:comments-5"),
+        (b"sc", b"n:default"),
+        (b"site-1", b"n:blog"),
+        (b"sc", b"u:http://example.com:80/blog/post/5"),
+        (b"sc", b"u:https://shop.example.org:443/caf\xc3\xa9 menu"),
+    ]
+    out = ["# mod_sharedcache generation counter vectors (see gen_vectors.py):",
+           "# prefix TAB dependency TAB memcached key; escaped as vectors.txt"]
+    for pre, dep in deps:
+        key = pre + b":g:" + hashlib.sha1(dep).hexdigest().encode()
+        out.append("\t".join([esc(pre), esc(dep), esc(key)]))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["deps"]:
+        sys.stdout.write(dep_vectors())
+    else:
+        entry_vectors()

@@ -719,6 +719,70 @@ static void test_vectors_file_keys_and_digests_match(void **state)
     assert_true(checked >= 5);
 }
 
+/* Generation counter keys: t/unit/dep_vectors.txt, shared with the Python
+ * package and sharedcachectl. */
+static void test_dep_vectors_file_counter_keys_match(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    FILE *fp = fopen("t/unit/dep_vectors.txt", "r");
+    char line[4096];
+    int checked = 0;
+
+    if (!fp) {
+        fail_msg("cannot open t/unit/dep_vectors.txt (run from the repo root)");
+    }
+    while (fgets(line, sizeof(line), fp)) {
+        char *prefix, *dep, *want, *last;
+        field_t d;
+
+        line[strcspn(line, "\n")] = '\0';
+        if (!line[0] || line[0] == '#') {
+            continue;
+        }
+        prefix = apr_strtok(line, "\t", &last);
+        dep = apr_strtok(NULL, "\t", &last);
+        want = apr_strtok(NULL, "\t", &last);
+        assert_non_null(want);
+        d = unescape(dep);
+        assert_string_equal(sc_key_digest(p, prefix, SC_KIND_GEN, d.s, d.len),
+                            want);
+        checked++;
+    }
+    fclose(fp);
+    assert_true(checked >= 5);
+}
+
+static void test_dep_names_of_url_tag_and_namespace(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_url_t u = url_of("https", "shop.example.org", 443, "/a b", "x=1");
+
+    assert_string_equal(sc_key_url_dep(p, &u),
+                        "u:https://shop.example.org:443/a b");
+    assert_string_equal(sc_key_dep(p, SC_DEP_TAG, "post-5"), "t:post-5");
+    assert_string_equal(sc_key_dep(p, SC_DEP_NAMESPACE, "default"),
+                        "n:default");
+}
+
+static void test_tag_ok_accepts_printable_up_to_128_bytes(void **state)
+{
+    char long_tag[SC_TAG_MAX + 2];
+
+    (void)state;
+    assert_true(sc_key_tag_ok("post-5"));
+    assert_true(sc_key_tag_ok("node:1/rev=2"));
+    assert_false(sc_key_tag_ok(""));
+    assert_false(sc_key_tag_ok("a b"));
+    assert_false(sc_key_tag_ok("a\nb"));
+    assert_false(sc_key_tag_ok("caf\xc3\xa9"));
+    memset(long_tag, 't', SC_TAG_MAX);
+    long_tag[SC_TAG_MAX] = '\0';
+    assert_true(sc_key_tag_ok(long_tag));
+    long_tag[SC_TAG_MAX] = 't';
+    long_tag[SC_TAG_MAX + 1] = '\0';
+    assert_false(sc_key_tag_ok(long_tag));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -751,6 +815,9 @@ int main(void)
         UNIT_TEST(test_prefix_ok_rejects_empty_space_control_and_long),
         UNIT_TEST(test_fixed_vector_sorted_query_with_variance),
         UNIT_TEST(test_vectors_file_keys_and_digests_match),
+        UNIT_TEST(test_dep_vectors_file_counter_keys_match),
+        UNIT_TEST(test_dep_names_of_url_tag_and_namespace),
+        UNIT_TEST(test_tag_ok_accepts_printable_up_to_128_bytes),
     };
 
     return UNIT_RUN(tests);
