@@ -23,7 +23,8 @@ APLOG_USE_MODULE(sharedcache);
  * (SharedCacheVaryByHeader), or it could poison the page for everyone. */
 static const char *const reflected[] = {
     "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Scheme",
-    "X-Forwarded-Server", "X-Host", "X-Original-URL", "X-Rewrite-URL",
+    "X-Forwarded-Server", "X-Forwarded-Port", "X-Forwarded-Prefix",
+    "Forwarded", "X-Host", "X-Original-URL", "X-Rewrite-URL",
     "X-HTTP-Method-Override", NULL
 };
 
@@ -134,6 +135,9 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
                                              r->server->server_hostname,
                                              (unsigned)port));
+    /* The Host header exactly as sent: the application sees all of it
+     * (port, trailing dot, case) and may reflect it into the page. */
+    sc_key_add(k, 'H', "host", apr_table_get(r->headers_in, "Host"));
     for (i = 0; d->vary_cookies && i < d->vary_cookies->nelts; i++) {
         const char *name = APR_ARRAY_IDX(d->vary_cookies, i, const char *);
         sc_key_add(k, 'c', name, sc_key_cookie(r->pool, cookies, name));

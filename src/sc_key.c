@@ -206,6 +206,17 @@ const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len)
     return k->data;
 }
 
+/* Trim blanks around [s, e) as Django and Python's http.cookies do. */
+static void trim(const char **s, const char **e)
+{
+    while (*s < *e && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+    }
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t')) {
+        (*e)--;
+    }
+}
+
 const char *sc_key_cookie(apr_pool_t *p, const char *header,
                           const char *name)
 {
@@ -213,21 +224,20 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
     const char *s = header, *found = NULL;
 
     while (s && *s) {
-        const char *end, *eq;
-        apr_size_t len;
+        const char *end = strchr(s, ';');
+        const char *stop = end ? end : s + strlen(s);
+        const char *eq = memchr(s, '=', (apr_size_t)(stop - s));
 
-        while (*s == ' ' || *s == '\t' || *s == ';') {
-            s++;
+        if (eq) {
+            const char *ns = s, *ne = eq, *vs = eq + 1, *ve = stop;
+            trim(&ns, &ne);
+            trim(&vs, &ve);
+            if ((apr_size_t)(ne - ns) == nlen && !strncmp(ns, name, nlen)) {
+                const char *v = apr_pstrmemdup(p, vs, (apr_size_t)(ve - vs));
+                found = found ? apr_pstrcat(p, found, "\n", v, NULL) : v;
+            }
         }
-        end = strchr(s, ';');
-        len = end ? (apr_size_t)(end - s) : strlen(s);
-        eq = memchr(s, '=', len);
-        if (eq && (apr_size_t)(eq - s) == nlen && !strncmp(s, name, nlen)) {
-            const char *v = apr_pstrmemdup(p, eq + 1,
-                                           (apr_size_t)(s + len - eq - 1));
-            found = found ? apr_pstrcat(p, found, "\n", v, NULL) : v;
-        }
-        s += len;
+        s = end ? end + 1 : stop;
     }
     return found;
 }

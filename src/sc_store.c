@@ -259,3 +259,42 @@ apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
 
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
+
+apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
+                          apr_size_t len, apr_int64_t exptime)
+{
+    memcached_return_t rc = memcached_add(c->mc, key, strlen(key), data,
+                                          len, (time_t)exptime, 0);
+
+    if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
+        return SC_EEXISTS;
+    }
+    return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
+}
+
+apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
+                           apr_uint64_t *value)
+{
+    uint64_t v = 0;
+    memcached_return_t rc = memcached_increment(c->mc, key, strlen(key), 1,
+                                                &v);
+
+    if (rc == MEMCACHED_NOTFOUND) {
+        return SC_ENOTFOUND;
+    }
+    if (rc != MEMCACHED_SUCCESS) {
+        return fail(c, rc);
+    }
+    *value = v;
+    return APR_SUCCESS;
+}
+
+apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
+{
+    memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);
+
+    if (rc == MEMCACHED_NOTFOUND) {
+        return SC_ENOTFOUND;
+    }
+    return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
+}

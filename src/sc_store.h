@@ -81,4 +81,19 @@ char *sc_value_take(sc_value_t *v);
 apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime);
 
+/* Results besides APR_SUCCESS that are not failures of memcached. */
+#define SC_ENOTFOUND (APR_OS_START_USERERR + 1702)  /* incr/delete: no key */
+#define SC_EEXISTS   (APR_OS_START_USERERR + 1703)  /* add: key exists */
+
+/* Store only if absent: SC_EEXISTS when the key exists. */
+apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
+                          apr_size_t len, apr_int64_t exptime);
+
+/* Increment a decimal counter: SC_ENOTFOUND when it does not exist. */
+apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
+                           apr_uint64_t *value);
+
+/* Delete a key: SC_ENOTFOUND when it did not exist. */
+apr_status_t sc_store_delete(sc_conn_t *c, const char *key);
+
 #endif

@@ -783,6 +783,22 @@ static void test_tag_ok_accepts_printable_up_to_128_bytes(void **state)
     assert_false(sc_key_tag_ok(long_tag));
 }
 
+/* Django and http.cookies trim blanks around names and values: so must
+ * the key, or "sessionid =x" would slip past a bypass cookie. */
+static void test_cookie_names_and_values_are_trimmed(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+
+    assert_string_equal(sc_key_cookie(p, "a=1; sessionid =abc", "sessionid"),
+                        "abc");
+    assert_string_equal(sc_key_cookie(p, "\tsessionid\t= abc ;b=2",
+                                      "sessionid"), "abc");
+    assert_string_equal(sc_key_cookie(p, "x=1;x=2; x =3", "x"), "1\n2\n3");
+    assert_string_equal(sc_key_cookie(p, "x=", "x"), "");
+    assert_null(sc_key_cookie(p, "xx=1; x1=2; x", "x"));
+    assert_null(sc_key_cookie(p, NULL, "x"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +832,7 @@ int main(void)
         UNIT_TEST(test_fixed_vector_sorted_query_with_variance),
         UNIT_TEST(test_vectors_file_keys_and_digests_match),
         UNIT_TEST(test_dep_vectors_file_counter_keys_match),
+        UNIT_TEST(test_cookie_names_and_values_are_trimmed),
         UNIT_TEST(test_dep_names_of_url_tag_and_namespace),
         UNIT_TEST(test_tag_ok_accepts_printable_up_to_128_bytes),
     };
