@@ -73,6 +73,10 @@ static void sc_register_hooks(apr_pool_t *p)
      * stored body is what the application produced. */
     sc_save_filter_handle = ap_register_output_filter(
         SC_FILTER_SAVE, sc_capture_filter, NULL, AP_FTYPE_CONTENT_SET - 2);
+    /* After every content filter (mod_headers, mod_deflate), before
+     * HTTP_HEADER: decides on the headers the client really gets. */
+    sc_decide_filter_handle = ap_register_output_filter(
+        SC_FILTER_DECIDE, sc_decide_filter, NULL, AP_FTYPE_CONTENT_SET + 5);
 }
 
 AP_DECLARE_MODULE(sharedcache) = {

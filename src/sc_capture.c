@@ -22,6 +22,7 @@
 APLOG_USE_MODULE(sharedcache);
 
 ap_filter_rec_t *sc_save_filter_handle;
+ap_filter_rec_t *sc_decide_filter_handle;
 
 /* Never stored: hop-by-hop (RFC 9110 7.6.1), recomputed on every hit, or
  * meant for this cache only. */
@@ -87,18 +88,93 @@ static int collect_header(void *data, const char *name, const char *value)
     return 1;
 }
 
-/* First call: may this response be stored?  Also strips the headers that
- * target this cache from what the client will see. */
-static int decide(request_rec *r, sc_req_t *ctx)
+/* Vary names without those the location's keyed cookies or a content
+ * encoding filter account for. */
+static apr_array_header_t *effective_vary(request_rec *r, sc_req_t *ctx,
+                                          const char *vary)
 {
-    /* What the client will get: httpd sends err_headers_out too, and
-     * CGI, FastCGI and mod_asis put the script's headers there. */
+    apr_array_header_t *names = sc_policy_vary_names(r->pool, vary);
+    int i, j;
+
+    for (i = 0, j = 0; names && i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        /* Vary: Cookie is narrowed to the keyed cookies, which level 1
+         * already holds. */
+        if (!strcmp(n, "cookie") && ctx->dconf->vary_cookies) {
+            continue;
+        }
+        /* mod_deflate & co. add Accept-Encoding; the stored body is the
+         * one before them, and they run again on every hit. */
+        if (!strcmp(n, "accept-encoding") && !ctx->handler_varies_encoding) {
+            continue;
+        }
+        APR_ARRAY_IDX(names, j++, const char *) = n;
+    }
+    return j ? (names->nelts = j, names) : NULL;
+}
+
+/* SHAREDCACHE_SAVE's first call: keep the response's status and headers
+ * as the handler made them (filters after this one run again on every
+ * hit) and say whether the body is worth capturing.  Whether it may be
+ * stored is decided by SHAREDCACHE_DECIDE, which sees the final headers. */
+static int snapshot(request_rec *r, sc_req_t *ctx)
+{
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
-    sc_policy_in_t in;
-    const char *cl;
-    const char *const *h;
+    const char *cl = apr_table_get(out, "Content-Length");
+    const char *vary = apr_table_getm(r->pool, out, "Vary");
     collect_t coll;
+
+    ctx->expect_len = -1;
+    if (r->header_only || r->status < 100 || r->status > SC_MAX_STATUS
+        || !ctx->dconf->statuses[r->status]) {
+        return 0;
+    }
+    if (cl) {
+        char *end;
+        apr_off_t n;
+        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
+            return 0;
+        }
+        if (n > ctx->dconf->max_size) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0303)
+                          "not stored: Content-Length above "
+                          "SharedCacheMaxSize");
+            return 0;
+        }
+        ctx->expect_len = n;
+    }
+    ctx->status = r->status;
+    ctx->handler_varies_encoding =
+        vary && ap_strcasestr(vary, "accept-encoding") != NULL;
+    ctx->headers = apr_array_make(r->pool, 16, sizeof(sc_header_t));
+    if (r->content_type) {
+        sc_header_t *ct = apr_array_push(ctx->headers);
+        ct->name = "Content-Type";
+        ct->value = r->content_type;
+    }
+    coll.r = r;
+    coll.out = ctx->headers;
+    coll.connection = apr_table_get(out, "Connection");
+    apr_table_do(collect_header, &coll, out, NULL);
+    apr_pool_create(&ctx->cpool, r->pool);
+    apr_pool_tag(ctx->cpool, "sharedcache_capture");
+    ctx->pieces = apr_array_make(ctx->cpool, 16, sizeof(sc_piece_t));
+    return 1;
+}
+
+/* SHAREDCACHE_DECIDE: placed after every content filter (mod_headers,
+ * mod_deflate) and before HTTP_HEADER, it sees the headers the client
+ * will get: a "Header set Cache-Control private" must stop the store as
+ * surely as the application's own. */
+apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    sc_req_t *ctx = f->ctx;
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    const char *const *h;
+    sc_policy_in_t in;
 
     memset(&in, 0, sizeof(in));
     in.status = r->status;
@@ -117,69 +193,29 @@ static int decide(request_rec *r, sc_req_t *ctx)
     in.max_ttl = ctx->dconf->max_ttl;
     in.statuses = ctx->dconf->statuses;
     sc_policy_decide(&in, &ctx->policy);
+    ctx->vary = effective_vary(r, ctx, in.vary);
 
+    ctx->decided = 1;
+    /* SHAREDCACHE_SAVE ran first: it may already have given up on the
+     * body (size); a HEAD is a miss that simply has no body to keep. */
+    ctx->storable = ctx->policy.storable && !r->no_cache
+                    && (ctx->capturing || r->header_only);
+    if (!ctx->policy.storable) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
+                      "not stored: %s", ctx->policy.reason);
+    }
+    else if (r->no_cache) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0302)
+                      "not stored: r->no_cache is set");
+    }
+    /* Headers that target this cache never reach the client. */
     for (h = cache_only; *h; h++) {
         apr_table_unset(r->headers_out, *h);
         apr_table_unset(r->err_headers_out, *h);
     }
-    if (!ctx->policy.storable) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
-                      "not stored: %s", ctx->policy.reason);
-        return 0;
-    }
-    if (r->no_cache) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0302)
-                      "not stored: r->no_cache is set");
-        return 0;
-    }
-    cl = apr_table_get(out, "Content-Length");
-    ctx->expect_len = -1;
-    if (cl) {
-        char *end;
-        apr_off_t n;
-        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
-            return 0;
-        }
-        if (n > ctx->dconf->max_size) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0303)
-                          "not stored: Content-Length above "
-                          "SharedCacheMaxSize");
-            return 0;
-        }
-        ctx->expect_len = n;
-    }
-
-    ctx->status = r->status;
-    ctx->headers = apr_array_make(r->pool, 16, sizeof(sc_header_t));
-    if (r->content_type) {
-        sc_header_t *ct = apr_array_push(ctx->headers);
-        ct->name = "Content-Type";
-        ct->value = r->content_type;
-    }
-    coll.r = r;
-    coll.out = ctx->headers;
-    ctx->vary = sc_policy_vary_names(r->pool, in.vary);
-    if (ctx->vary && ctx->dconf->vary_cookies) {
-        /* Vary: Cookie is narrowed to the keyed cookies, which level 1
-         * already holds: it adds nothing to the variant key. */
-        int i, j;
-        for (i = 0, j = 0; i < ctx->vary->nelts; i++) {
-            const char *n = APR_ARRAY_IDX(ctx->vary, i, const char *);
-            if (strcmp(n, "cookie") != 0) {
-                APR_ARRAY_IDX(ctx->vary, j++, const char *) = n;
-            }
-        }
-        ctx->vary->nelts = j;
-        if (j == 0) {
-            ctx->vary = NULL;
-        }
-    }
-    coll.connection = apr_table_get(out, "Connection");
-    apr_table_do(collect_header, &coll, out, NULL);
-    apr_pool_create(&ctx->cpool, r->pool);
-    apr_pool_tag(ctx->cpool, "sharedcache_capture");
-    ctx->pieces = apr_array_make(ctx->cpool, 16, sizeof(sc_piece_t));
-    return 1;
+    sc_set_status(r, ctx->dconf, ctx->storable ? SC_MISS : SC_UNCACHEABLE);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
 }
 
 static void stop_capture(sc_req_t *ctx)
@@ -428,28 +464,25 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (!ctx->started) {
         ctx->started = 1;
-        ctx->capturing = decide(r, ctx);
-        sc_set_status(r, ctx->dconf,
-                      ctx->capturing ? SC_MISS : SC_UNCACHEABLE);
-        /* A HEAD response has no body to store. */
-        if (r->header_only) {
-            stop_capture(ctx);
-        }
+        ctx->capturing = snapshot(r, ctx);
     }
-    if (!ctx->capturing) {
+    if (!ctx->capturing || (ctx->decided && !ctx->storable)) {
+        stop_capture(ctx);
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
     eos = capture(r, ctx, bb);
     rv = ap_pass_brigade(f->next, bb);
     if (eos && ctx->capturing) {
-        /* Store only a whole body that reached the client side intact. */
-        if (rv == APR_SUCCESS && !r->connection->aborted
-            && r->status == ctx->status
+        /* Store only a whole body that reached the client side intact,
+         * when SHAREDCACHE_DECIDE (which this brigade went through) said
+         * the response may be stored. */
+        if (rv == APR_SUCCESS && ctx->decided && ctx->storable
+            && !r->connection->aborted && r->status == ctx->status
             && (ctx->expect_len < 0 || ctx->expect_len == ctx->captured)) {
             store(r, ctx);
         }
-        else {
+        else if (!ctx->decided || ctx->storable) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SC_LOGNO(0307)
                           "not stored: response incomplete or aborted");
         }

@@ -469,6 +469,8 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     }
     ap_add_output_filter_handle(sc_save_filter_handle, ctx, r,
                                 r->connection);
+    ap_add_output_filter_handle(sc_decide_filter_handle, ctx, r,
+                                r->connection);
     return DECLINED;
 }
 

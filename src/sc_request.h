@@ -23,6 +23,7 @@
 #define SC_ERROR       "ERROR"
 
 #define SC_FILTER_SAVE "SHAREDCACHE_SAVE"
+#define SC_FILTER_DECIDE "SHAREDCACHE_DECIDE"
 
 typedef struct {
     const char *data;
@@ -44,6 +45,10 @@ typedef struct {
     /* capture state */
     int capturing;
     int started;
+    int decided;                 /* SHAREDCACHE_DECIDE has run */
+    int storable;                /* and said the response may be stored */
+    int handler_varies_encoding; /* the handler's Vary named
+                                    Accept-Encoding */
     apr_pool_t *cpool;           /* captured body; freed after the store */
     apr_array_header_t *pieces;  /* of sc_piece_t */
     apr_off_t captured;
@@ -55,6 +60,7 @@ typedef struct {
 } sc_req_t;
 
 extern ap_filter_rec_t *sc_save_filter_handle;
+extern ap_filter_rec_t *sc_decide_filter_handle;
 
 /* Record the decision: header (if on), env var and note. */
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st);
@@ -76,5 +82,6 @@ void sc_log_backend(request_rec *r, const char *what, const char *error);
 int sc_handler(request_rec *r);
 int sc_quick_handler(request_rec *r, int lookup_uri);
 apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
 #endif

@@ -1,0 +1,63 @@
+# Other output filters: headers set by mod_headers count for the decision,
+# and with mod_deflate the stored body is the application's, compressed
+# again for each client that asks.
+use strict;
+use warnings;
+use IO::Uncompress::Gunzip qw(gunzip);
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['deflate'],
+                               conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /app/private>
+    Header set Cache-Control private
+</Location>
+<Location /app/maxage>
+    Header set Cache-Control "max-age=2"
+</Location>
+<Location /app/cookie>
+    Header add Set-Cookie "tracking=1"
+</Location>
+<Location /app/gz>
+    SetOutputFilter DEFLATE
+</Location>
+CONF
+
+# mod_headers runs after the capture filter: its headers still count.
+$ap->get('/app/private/p');
+my $p = $ap->get('/app/private/p');
+is($p->{cache}, 'UNCACHEABLE', 'Header set Cache-Control private: not stored');
+is($p->{headers}{'cache-control'}, 'private', 'and the client sees private');
+$ap->get('/app/cookie/p');
+is($ap->get('/app/cookie/p')->{cache}, 'UNCACHEABLE',
+   'a Set-Cookie added by mod_headers: not stored');
+$ap->get('/app/maxage/p');
+is($ap->get('/app/maxage/p')->{cache}, 'HIT',
+   'a max-age set by mod_headers is a freshness like any other');
+sleep 3;
+is($ap->get('/app/maxage/p')->{cache}, 'MISS',
+   'and it expires after that max-age, not SharedCacheTTL');
+
+# mod_deflate: the entry is stored uncompressed, served to both kinds of
+# client correctly.
+my $path = '/app/gz/page?size=20000';
+my $plain1 = $ap->get($path);
+my $gz = $ap->get($path, 'Accept-Encoding' => 'gzip');
+my $plain2 = $ap->get($path);
+is($gz->{cache}, 'HIT', 'a gzip client after a plain one: a HIT');
+is($gz->{headers}{'content-encoding'}, 'gzip', 'compressed for it');
+my $unzipped;
+gunzip(\$gz->{body} => \$unzipped);
+is($unzipped, $plain1->{body}, 'and it decompresses to the page');
+is($plain2->{cache}, 'HIT', 'a plain client after it: a HIT');
+ok(!$plain2->{headers}{'content-encoding'}, 'not compressed for it');
+is($plain2->{body}, $plain1->{body}, 'byte-identical page');
+is($ap->renders('/app/gz/page'), 1, 'one render for both encodings');
+
+$ap->stop;
+done_testing;
