@@ -6,6 +6,7 @@ CC        ?= cc
 MPMS      ?= prefork event
 
 SRC        = mod_sharedcache.c src/sc_config.c src/sc_key.c src/sc_entry.c \
+             src/sc_gen.c src/sc_invalidate.c \
              src/sc_policy.c src/sc_store.c src/sc_handler.c src/sc_capture.c
 HDRS       = $(wildcard src/*.h)
 PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c
@@ -22,18 +23,27 @@ UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
-.PHONY: all install test unit prove demo demo-stop deps clean
+.PHONY: all install test unit prove pytest demo demo-stop deps clean
 
-all: $(MODULE)
+CTL        = tools/sharedcachectl
+PYTHON     = /usr/bin/python3
+
+all: $(MODULE) $(CTL)
 
 $(MODULE): $(SRC) $(HDRS)
 	$(APXS) -c -n sharedcache $(addprefix -Wc$(comma),$(WARN)) -Wc,-std=gnu99 \
 	    $(LIBS) -o mod_sharedcache.la $(SRC)
 
-install: $(MODULE)
+# sharedcachectl links the same pure key/entry code and memcached layer.
+$(CTL): tools/sharedcachectl.c $(PURE) src/sc_store.c $(HDRS)
+	$(CC) $(WARN) -g -O2 -Isrc $(APR_CFLAGS) -o $@ tools/sharedcachectl.c \
+	    $(PURE) src/sc_store.c $(LIBS) $(APR_LIBS)
+
+install: $(MODULE) $(CTL)
 	$(APXS) -i -n sharedcache mod_sharedcache.la
 	install -m 644 conf/sharedcache.load conf/sharedcache.conf \
 	    $(MODS_AVAILABLE)/
+	install -m 755 $(CTL) /usr/local/bin/
 
 # C unit tests of the pure files (cmocka).
 t/unit/bin/%: t/unit/%.c $(PURE) $(HDRS) t/unit/unit.h
@@ -45,13 +55,17 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
 
 # The suite against a real Apache and memcached, once per MPM.
-prove: $(MODULE)
+prove: $(MODULE) $(CTL)
 	@for mpm in $(MPMS); do \
 	    echo "== prove under the $$mpm MPM"; \
 	    SC_MPM=$$mpm $(PROVE) -I t/lib t/ || exit 1; \
 	done
 
-test: unit prove
+# The Python package's tests (Debian's python3, the one with Django).
+pytest:
+	$(PYTHON) -m unittest discover -s t/python -t . -v
+
+test: unit pytest prove
 
 deps:
 	./tools/install-deps
@@ -64,4 +78,4 @@ demo-stop:
 
 clean:
 	rm -rf .libs *.la *.lo *.o *.slo src/*.lo src/*.o src/*.slo \
-	    src/.libs t/unit/bin
+	    src/.libs t/unit/bin $(CTL)

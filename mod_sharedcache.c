@@ -15,6 +15,8 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "ap_mpm.h"
+#include "http_protocol.h"
+#include "http_request.h"
 
 #include "src/sc_config.h"
 #include "src/sc_log.h"
@@ -32,6 +34,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     (void)ptemp;
+    sc_purge_method = ap_method_register(pconf, "PURGE");
     return sc_config_post(pconf, s);
 }
 
@@ -66,6 +69,9 @@ static void sc_register_hooks(apr_pool_t *p)
     /* SharedCacheQuickHandler: serve public entries before everything
      * else (sc_quick_handler says what it may serve). */
     ap_hook_quick_handler(sc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
+    /* SHAREDCACHE_DECIDE on every request of a cached location: it sees
+     * the final headers of misses, invalidations and unsafe methods. */
+    ap_hook_insert_filter(sc_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);

@@ -42,6 +42,7 @@ typedef struct {
     request_rec *r;
     apr_array_header_t *out;
     const char *connection;      /* value of Connection: names more hops */
+    const sc_dir_conf_t *d;
 } collect_t;
 
 static int listed(const char *name, const char *const *list)
@@ -79,7 +80,9 @@ static int collect_header(void *data, const char *name, const char *value)
     collect_t *c = data;
     sc_header_t *h;
 
-    if (listed(name, unstored) || named_in(name, c->connection)) {
+    if (listed(name, unstored) || named_in(name, c->connection)
+        || !strcasecmp(name, c->d->tag_header)
+        || !strcasecmp(name, c->d->invalidate_header)) {
         return 1;
     }
     h = apr_array_push(c->out);
@@ -155,6 +158,7 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
     }
     coll.r = r;
     coll.out = ctx->headers;
+    coll.d = ctx->dconf;
     coll.connection = apr_table_get(out, "Connection");
     apr_table_do(collect_header, &coll, out, NULL);
     apr_pool_create(&ctx->cpool, r->pool);
@@ -167,14 +171,36 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
  * mod_deflate) and before HTTP_HEADER, it sees the headers the client
  * will get: a "Header set Cache-Control private" must stop the store as
  * surely as the application's own. */
-apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+/* The response's tags, or NULL with *bad set when one is invalid or there
+ * are too many to depend on. */
+static apr_array_header_t *response_tags(request_rec *r, const char *list,
+                                         int *bad)
 {
-    request_rec *r = f->r;
-    sc_req_t *ctx = f->ctx;
-    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
-                                         r->headers_out);
-    const char *const *h;
+    apr_array_header_t *tags = apr_array_make(r->pool, 4,
+                                              sizeof(const char *));
+    char *copy, *last, *tag;
+
+    *bad = 0;
+    if (!list) {
+        return tags;
+    }
+    copy = apr_pstrdup(r->pool, list);
+    for (tag = apr_strtok(copy, ", \t", &last); tag;
+         tag = apr_strtok(NULL, ", \t", &last)) {
+        if (!sc_key_tag_ok(tag) || tags->nelts >= SC_MAX_TAGS) {
+            *bad = 1;
+            return NULL;
+        }
+        APR_ARRAY_PUSH(tags, const char *) = tag;
+    }
+    return tags;
+}
+
+/* The storing side of SHAREDCACHE_DECIDE, for a GET miss. */
+static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
+{
     sc_policy_in_t in;
+    int bad_tags;
 
     memset(&in, 0, sizeof(in));
     in.status = r->status;
@@ -195,10 +221,14 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     sc_policy_decide(&in, &ctx->policy);
     ctx->vary = effective_vary(r, ctx, in.vary);
 
+    ctx->tags = response_tags(r, apr_table_getm(r->pool, out,
+                                                 ctx->dconf->tag_header),
+                              &bad_tags);
+
     ctx->decided = 1;
     /* SHAREDCACHE_SAVE ran first: it may already have given up on the
      * body (size); a HEAD is a miss that simply has no body to keep. */
-    ctx->storable = ctx->policy.storable && !r->no_cache
+    ctx->storable = ctx->policy.storable && !r->no_cache && !bad_tags
                     && (ctx->capturing || r->header_only);
     if (!ctx->policy.storable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
@@ -208,13 +238,47 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0302)
                       "not stored: r->no_cache is set");
     }
-    /* Headers that target this cache never reach the client. */
+    else if (bad_tags) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0308)
+                      "not stored: %s holds an invalid tag or more than %d",
+                      ctx->dconf->tag_header, SC_MAX_TAGS);
+    }
+    sc_set_status(r, ctx->dconf, ctx->storable ? SC_MISS : SC_UNCACHEABLE);
+}
+
+/* SHAREDCACHE_DECIDE, inserted for every request of a location with
+ * SharedCache On: acts on the invalidate header and unsafe methods,
+ * decides for a GET miss, and keeps the headers meant for this cache from
+ * the client. */
+apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &sharedcache_module);
+    sc_req_t *ctx = ap_get_module_config(r->request_config,
+                                         &sharedcache_module);
+    const char *status = apr_table_get(r->notes, "sharedcache-status");
+    const char *const *h;
+    apr_table_t *out;
+
+    ap_remove_output_filter(f);
+    /* A hit carries none of these headers: nothing to do. */
+    if (status && !strcmp(status, SC_HIT)) {
+        return ap_pass_brigade(f->next, bb);
+    }
+    out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
+    if (ctx) {
+        decide(r, ctx, out);
+    }
+    sc_invalidate_response(r, d, out);
     for (h = cache_only; *h; h++) {
         apr_table_unset(r->headers_out, *h);
         apr_table_unset(r->err_headers_out, *h);
     }
-    sc_set_status(r, ctx->dconf, ctx->storable ? SC_MISS : SC_UNCACHEABLE);
-    ap_remove_output_filter(f);
+    apr_table_unset(r->headers_out, d->tag_header);
+    apr_table_unset(r->err_headers_out, d->tag_header);
+    apr_table_unset(r->headers_out, d->invalidate_header);
+    apr_table_unset(r->err_headers_out, d->invalidate_header);
     return ap_pass_brigade(f->next, bb);
 }
 
@@ -358,6 +422,42 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && sc_config_same_variance(ctx->dconf, base);
 }
 
+/* The generations the entry depends on: its URL's and namespace's (read
+ * before the render) and its tags' (read now, created if missing). */
+static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
+                                      sc_conn_t *c)
+{
+    int ntags = ctx->tags ? ctx->tags->nelts : 0;
+    sc_gen_t *g = apr_palloc(r->pool, (apr_size_t)(ntags + 2)
+                                      * sizeof(sc_gen_t));
+    apr_array_header_t *deps = apr_array_make(r->pool, ntags + 2,
+                                              sizeof(sc_dep_t));
+    int i;
+
+    g[0] = ctx->gens[SC_GEN_URL];
+    g[1] = ctx->gens[SC_GEN_NAMESPACE];
+    if (!g[0].have || !g[1].have) {
+        return NULL;
+    }
+    for (i = 0; i < ntags; i++) {
+        sc_gen_init(r->pool, ctx->sconf->prefix,
+                    sc_key_dep(r->pool, SC_DEP_TAG,
+                               APR_ARRAY_IDX(ctx->tags, i, const char *)),
+                    &g[i + 2]);
+    }
+    if (ntags > 0 && (sc_gen_fetch(c, r->pool, g + 2, ntags) != APR_SUCCESS
+                      || sc_gen_ensure(c, r->pool, g + 2, ntags)
+                         != APR_SUCCESS)) {
+        return NULL;
+    }
+    for (i = 0; i < ntags + 2; i++) {
+        sc_dep_t *dep = apr_array_push(deps);
+        dep->name = g[i].dep;
+        dep->gen = g[i].gen;
+    }
+    return deps;
+}
+
 static void store(request_rec *r, sc_req_t *ctx)
 {
     apr_int64_t now = apr_time_sec(apr_time_now());
@@ -378,7 +478,6 @@ static void store(request_rec *r, sc_req_t *ctx)
     e.key = ctx->key;
     e.key_len = ctx->key_len;
     e.headers = ctx->headers;
-    e.deps = NULL;
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
     exptime = sc_policy_exptime(e.stale_until - now, now);
@@ -391,6 +490,12 @@ static void store(request_rec *r, sc_req_t *ctx)
     c = sc_store_borrow(ctx->sconf->backend, r->pool);
     if (!c) {
         sc_log_backend(r, "store", NULL);
+        return;
+    }
+    e.deps = entry_deps(r, ctx, c);
+    if (!e.deps) {
+        sc_log_backend(r, "store (counters)", c->error);
+        sc_store_return(c, r->pool);
         return;
     }
     rv = put_entry(r, ctx, c, &e, mkey, exptime);

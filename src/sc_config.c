@@ -58,6 +58,8 @@ void *sc_config_create_dir(apr_pool_t *p, char *dir)
     d->header = SC_UNSET;
     d->vary_user = SC_UNSET;
     d->quick = SC_UNSET;
+    d->invalidate_unsafe = SC_UNSET;
+    d->purge = SC_UNSET;
     return d;
 }
 
@@ -87,6 +89,21 @@ void sc_config_resolve(sc_dir_conf_t *d)
     if (d->quick == SC_UNSET) {
         d->quick = 0;
     }
+    if (!d->tag_header) {
+        d->tag_header = SC_DEFAULT_TAG_HEADER;
+    }
+    if (!d->invalidate_header) {
+        d->invalidate_header = SC_DEFAULT_INVALIDATE_HEADER;
+    }
+    if (d->invalidate_unsafe == SC_UNSET) {
+        d->invalidate_unsafe = 1;
+    }
+    if (d->purge == SC_UNSET) {
+        d->purge = 0;
+    }
+    if (!d->namespace) {
+        d->namespace = SC_DEFAULT_NAMESPACE;
+    }
 }
 
 static unsigned char *default_status_table(apr_pool_t *p)
@@ -114,6 +131,13 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->header = MERGE(header);
     d->vary_user = MERGE(vary_user);
     d->quick = MERGE(quick);
+    d->invalidate_unsafe = MERGE(invalidate_unsafe);
+    d->purge = MERGE(purge);
+#define MERGE_STR(field) d->field = add->field ? add->field : base->field
+    MERGE_STR(tag_header);
+    MERGE_STR(invalidate_header);
+    MERGE_STR(namespace);
+#undef MERGE_STR
 #define MERGE_LIST(field) d->field = add->field ? add->field : base->field
     MERGE_LIST(vary_cookies);
     MERGE_LIST(vary_headers);
@@ -404,6 +428,32 @@ static const char *set_vary_user(cmd_parms *cmd, void *dv, int on)
     return quick_conflict(cmd, d);
 }
 
+static const char *set_header_name(cmd_parms *cmd, void *dv,
+                                   const char *arg)
+{
+    const char **field = (const char **)((char *)dv + (apr_size_t)cmd->info);
+
+    if (!is_token(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
+                            cmd->cmd->name, arg);
+    }
+    *field = arg;
+    return NULL;
+}
+
+static const char *set_namespace(cmd_parms *cmd, void *dv, const char *arg)
+{
+    sc_dir_conf_t *d = dv;
+
+    if (!sc_key_tag_ok(arg)) {
+        return apr_psprintf(cmd->pool, "SharedCacheNamespace: '%s' must be "
+                            "1 to %d printable characters without spaces",
+                            arg, SC_TAG_MAX);
+    }
+    d->namespace = arg;
+    return NULL;
+}
+
 #define DIR_LIST(name, fn, field, help) \
     AP_INIT_ITERATE(name, fn, (void *)APR_OFFSETOF(sc_dir_conf_t, field), \
                     RSRC_CONF | ACCESS_CONF, help)
@@ -454,6 +504,20 @@ const command_rec sc_config_cmds[] = {
              "cookies whose presence bypasses the cache"),
     DIR_LIST("SharedCacheIgnoreQuery", add_glob, ignore_query,
              "query parameters (globs) left out of the key; * drops all"),
+    AP_INIT_TAKE1("SharedCacheTagHeader", set_header_name,
+                  (void *)APR_OFFSETOF(sc_dir_conf_t, tag_header),
+                  RSRC_CONF | ACCESS_CONF,
+                  "response header listing the entry's tags"),
+    AP_INIT_TAKE1("SharedCacheInvalidateHeader", set_header_name,
+                  (void *)APR_OFFSETOF(sc_dir_conf_t, invalidate_header),
+                  RSRC_CONF | ACCESS_CONF,
+                  "response header listing tags to invalidate"),
+    DIR_FLAG("SharedCacheInvalidateOnUnsafe", invalidate_unsafe,
+             "a successful POST/PUT/PATCH/DELETE invalidates its URL"),
+    DIR_FLAG("SharedCachePurge", purge, "accept the PURGE method: On or Off"),
+    AP_INIT_TAKE1("SharedCacheNamespace", set_namespace, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "namespace of the entries; flushing it drops them all"),
     AP_INIT_FLAG("SharedCacheQuickHandler", set_quick, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "serve hits of this location before access control: "
@@ -529,7 +593,10 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         "SharedCacheHeader=%s SharedCacheVaryByCookie=%s "
         "SharedCacheVaryByHeader=%s SharedCacheVaryByUser=%s "
         "SharedCacheVary=%s SharedCacheBypassCookie=%s "
-        "SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s",
+        "SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s "
+        "SharedCacheTagHeader=%s SharedCacheInvalidateHeader=%s "
+        "SharedCacheInvalidateOnUnsafe=%s SharedCachePurge=%s "
+        "SharedCacheNamespace=%s",
         servers,
         b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix,
         d->enabled ? "On" : "Off", d->ttl, d->force_ttl ? "On" : "Off",
@@ -537,7 +604,10 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         d->header ? "On" : "Off", list_text(p, d->vary_cookies),
         list_text(p, d->vary_headers), d->vary_user == 1 ? "On" : "Off",
         exprs_text(p, d->vary_exprs), list_text(p, d->bypass_cookies),
-        list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off");
+        list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off",
+        d->tag_header, d->invalidate_header,
+        d->invalidate_unsafe == 1 ? "On" : "Off",
+        d->purge == 1 ? "On" : "Off", d->namespace);
 }
 
 /* ---- post_config ------------------------------------------------------ */

@@ -22,6 +22,9 @@
 #define SC_DEFAULT_RETRY_S 2
 #define SC_DEFAULT_MAX_TTL 86400
 #define SC_DEFAULT_MAX_SIZE (8 * 1024 * 1024)
+#define SC_DEFAULT_TAG_HEADER "Surrogate-Key"
+#define SC_DEFAULT_INVALIDATE_HEADER "X-SharedCache-Invalidate"
+#define SC_DEFAULT_NAMESPACE "default"
 
 typedef struct {
     const char *servers;         /* NULL: unset */
@@ -49,6 +52,12 @@ typedef struct {
     apr_array_header_t *bypass_cookies; /* of const char * */
     apr_array_header_t *ignore_query;   /* of const char * (globs) */
     int quick;                          /* SharedCacheQuickHandler */
+    /* invalidation */
+    const char *tag_header;             /* NULL: unset */
+    const char *invalidate_header;
+    int invalidate_unsafe;
+    int purge;
+    const char *namespace;
 } sc_dir_conf_t;
 
 typedef struct {

@@ -110,7 +110,8 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
     }
     for (i = 0; e->deps && i < e->deps->nelts; i++) {
         const sc_dep_t *d = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
-        if (strlen(d->name) > 0xffff || !field_ok(d->name, 0)) {
+        /* A dependency may name a decoded path: any byte but NUL. */
+        if (strlen(d->name) > 0xffff) {
             return SC_EBADREC;
         }
     }
@@ -225,7 +226,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     e->deps = apr_array_make(p, n ? n : 1, sizeof(sc_dep_t));
     for (i = 0; i < n && !r.bad; i++) {
         sc_dep_t *d = apr_array_push(e->deps);
-        d->name = get_string(&r, p, 2, 1);
+        d->name = get_string(&r, p, 2, 0);
         d->gen = get_uint(&r, 8);
     }
     e->body_kind = (int)get_uint(&r, 1);

@@ -111,30 +111,40 @@ static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
     return NULL;
 }
 
+void sc_request_url(request_rec *r, sc_url_t *url)
+{
+    url->scheme = ap_http_scheme(r);
+    /* r->hostname is the Host header as httpd normalised it; the virtual
+     * host's own name is a field of its own in the key, so two virtual
+     * hosts never share an entry. */
+    url->host = r->hostname ? r->hostname : r->server->server_hostname;
+    url->port = r->server->port ? r->server->port
+                                : r->connection->local_addr->port;
+    url->path = r->uri;
+    url->query = r->args;
+}
+
 /* Level 1 of the key: the URL as the handler sees it and the location's
  * variance.  Returns an error message if an expression fails. */
 static const char *build_key(request_rec *r, sc_req_t *ctx)
 {
     const sc_dir_conf_t *d = ctx->dconf;
+    const char *prefix = ctx->sconf->prefix;
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
-    apr_port_t port = r->server->port ? r->server->port
-                                      : r->connection->local_addr->port;
     sc_key_t *k = &ctx->key1;
     sc_url_t url;
     int i;
 
-    url.scheme = ap_http_scheme(r);
-    /* r->hostname is the Host header as httpd normalised it; the virtual
-     * host's own name is a field of its own, so two virtual hosts never
-     * share an entry and a forged Host only reaches its own entries. */
-    url.host = r->hostname ? r->hostname : r->server->server_hostname;
-    url.port = port;
-    url.path = r->uri;
-    url.query = r->args;
+    sc_request_url(r, &url);
+    sc_gen_init(r->pool, prefix, sc_key_url_dep(r->pool, &url),
+                &ctx->gens[SC_GEN_URL]);
+    sc_gen_init(r->pool, prefix, sc_key_dep(r->pool, SC_DEP_NAMESPACE,
+                                            d->namespace),
+                &ctx->gens[SC_GEN_NAMESPACE]);
     sc_key_init(k, r->pool, &url, d->ignore_query);
     sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
                                              r->server->server_hostname,
-                                             (unsigned)port));
+                                             url.port));
     /* The Host header exactly as sent: the application sees all of it
      * (port, trailing dot, case) and may reflect it into the page. */
     sc_key_add(k, 'H', "host", apr_table_get(r->headers_in, "Host"));
@@ -309,22 +319,17 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
 
 typedef enum { LOOKUP_MISS, LOOKUP_ERROR, LOOKUP_FOUND } lookup_t;
 
-/* Get the record stored for a canonical key: a miss unless it decodes and
- * holds exactly this key.  The digest is only an address: a hash
- * collision or a misdirected reply can never serve another page. */
-static lookup_t get_record(request_rec *r, sc_conn_t *c, const char *mkey,
-                           const char *key, apr_size_t key_len,
-                           sc_value_t **val, sc_entry_t *e)
+/* Check a fetched record: a miss unless it decodes and holds exactly
+ * this key.  The digest is only an address: a hash collision or a
+ * misdirected reply can never serve another page. */
+static lookup_t check_record(request_rec *r, const sc_value_t *val,
+                             const char *mkey, const char *key,
+                             apr_size_t key_len, sc_entry_t *e)
 {
-    if (sc_store_mget(c, r->pool, &mkey, 1, val) != APR_SUCCESS) {
-        sc_log_backend(r, "lookup", c->error);
-        return LOOKUP_ERROR;
-    }
-    if (!(*val)[0].data) {
+    if (!val->data) {
         return LOOKUP_MISS;
     }
-    if (sc_entry_decode(r->pool, (*val)[0].data, (*val)[0].len, e)
-        != APR_SUCCESS) {
+    if (sc_entry_decode(r->pool, val->data, val->len, e) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
                       "corrupt entry %s: treated as a miss", mkey);
         return LOOKUP_MISS;
@@ -334,6 +339,60 @@ static lookup_t get_record(request_rec *r, sc_conn_t *c, const char *mkey,
                       "entry %s holds another key: treated as a miss",
                       mkey);
         return LOOKUP_MISS;
+    }
+    return LOOKUP_FOUND;
+}
+
+/* Is every generation the entry was stored under unchanged?  The URL's
+ * and the namespace's were fetched with the entry; the tags' take one
+ * more multi-get. */
+static lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                           const sc_entry_t *e)
+{
+    sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
+                                         * sizeof(sc_gen_t));
+    int i, j, ntags = 0, seen = 0;
+
+    for (i = 0; i < e->deps->nelts; i++) {
+        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        for (j = 0; j < 2; j++) {
+            if (!strcmp(dep->name, ctx->gens[j].dep)) {
+                if (!ctx->gens[j].have || ctx->gens[j].gen != dep->gen) {
+                    return LOOKUP_MISS;
+                }
+                seen |= 1 << j;
+                break;
+            }
+        }
+        if (j == 2) {
+            if (dep->name[0] != SC_DEP_TAG) {
+                return LOOKUP_MISS;
+            }
+            sc_gen_init(r->pool, ctx->sconf->prefix, dep->name,
+                        &tags[ntags]);
+            tags[ntags++].gen = dep->gen;
+        }
+    }
+    /* Stored under another namespace (the configuration changed): that
+     * namespace's flushes would not reach it. */
+    if (seen != 3) {
+        return LOOKUP_MISS;
+    }
+    if (ntags > 0) {
+        apr_uint64_t *want = apr_palloc(r->pool, (apr_size_t)ntags
+                                                 * sizeof(apr_uint64_t));
+        for (i = 0; i < ntags; i++) {
+            want[i] = tags[i].gen;
+        }
+        if (sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
+            sc_log_backend(r, "lookup of tags", c->error);
+            return LOOKUP_ERROR;
+        }
+        for (i = 0; i < ntags; i++) {
+            if (!tags[i].have || tags[i].gen != want[i]) {
+                return LOOKUP_MISS;
+            }
+        }
     }
     return LOOKUP_FOUND;
 }
@@ -361,24 +420,42 @@ static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                        apr_bucket_brigade **body)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    sc_value_t *val;
-    lookup_t found = get_record(r, c, ctx->entry_key, ctx->key,
-                                ctx->key_len, &val, e);
+    const char *keys[3];
+    sc_value_t *val, *vals;
+    lookup_t found;
+    int i;
 
+    /* One round trip: the entry and the counters it must match. */
+    keys[0] = ctx->entry_key;
+    keys[1] = ctx->gens[SC_GEN_URL].key;
+    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
+    if (sc_store_mget(c, r->pool, keys, 3, &vals) != APR_SUCCESS) {
+        sc_log_backend(r, "lookup", c->error);
+        return LOOKUP_ERROR;
+    }
+    for (i = 0; i < 2; i++) {
+        ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
+    }
+    val = &vals[0];
+    found = check_record(r, val, ctx->entry_key, ctx->key, ctx->key_len, e);
     if (found != LOOKUP_FOUND) {
         return found;
     }
     if (e->type == SC_REC_VARY) {
         apr_size_t len;
-        const char *key;
+        const char *key, *mkey;
 
         if (now >= e->stale_until) {
             return LOOKUP_MISS;
         }
         key = sc_variant_key(r, ctx, vary_record_names(r->pool, e), &len);
-        found = get_record(r, c, sc_key_digest(r->pool, ctx->sconf->prefix,
-                                               SC_KIND_ENTRY, key, len),
-                           key, len, &val, e);
+        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                             key, len);
+        if (sc_store_mget(c, r->pool, &mkey, 1, &val) != APR_SUCCESS) {
+            sc_log_backend(r, "lookup", c->error);
+            return LOOKUP_ERROR;
+        }
+        found = check_record(r, val, mkey, key, len, e);
         if (found != LOOKUP_FOUND) {
             return found;
         }
@@ -386,6 +463,10 @@ static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     if (e->type != SC_REC_ENTRY || now >= e->fresh_until
         || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
         return LOOKUP_MISS;
+    }
+    found = deps_valid(r, ctx, c, e);
+    if (found != LOOKUP_FOUND) {
+        return found;
     }
     if (e->body_kind == SC_BODY_CHUNKED) {
         *body = fetch_chunks(r, ctx, c, e);
@@ -397,10 +478,10 @@ static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     *body = apr_brigade_create(r->pool, ba);
     if (e->body_len > 0) {
         /* Zero copy: the bucket owns libmemcached's buffer. */
-        apr_size_t off = (apr_size_t)(e->body - val[0].data);
-        apr_bucket *b = apr_bucket_heap_create(val[0].data, val[0].len,
-                                               free, ba);
-        sc_value_take(&val[0]);
+        apr_size_t off = (apr_size_t)(e->body - val->data);
+        apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free,
+                                               ba);
+        sc_value_take(val);
         b->start = off;
         b->length = (apr_size_t)e->body_len;
         APR_BRIGADE_INSERT_TAIL(*body, b);
@@ -453,6 +534,11 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     }
     now = apr_time_sec(apr_time_now());
     found = lookup(r, ctx, c, now, &e, &body);
+    if (found == LOOKUP_MISS && !quick
+        && sc_gen_ensure(c, r->pool, ctx->gens, 2) != APR_SUCCESS) {
+        sc_log_backend(r, "creating counters", c->error);
+        found = LOOKUP_ERROR;
+    }
     sc_store_return(c, r->pool);
 
     if (found == LOOKUP_FOUND) {
@@ -467,11 +553,22 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         sc_set_status(r, d, SC_ERROR);
         return DECLINED;
     }
+    /* SHAREDCACHE_DECIDE (inserted for every request here) finds ctx. */
+    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
     ap_add_output_filter_handle(sc_save_filter_handle, ctx, r,
                                 r->connection);
-    ap_add_output_filter_handle(sc_decide_filter_handle, ctx, r,
-                                r->connection);
     return DECLINED;
+}
+
+void sc_insert_filter(request_rec *r)
+{
+    sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &sharedcache_module);
+
+    if (d && d->enabled == 1) {
+        ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
+                                    r->connection);
+    }
 }
 
 int sc_handler(request_rec *r)
@@ -484,6 +581,11 @@ int sc_handler(request_rec *r)
                       r->uri, sc_config_describe(r->pool,
                           ap_get_module_config(r->server->module_config,
                                                &sharedcache_module), d));
+    }
+    if (d && d->purge == 1 && r->method_number == sc_purge_method
+        && sc_purge_method >= 0) {
+        return sc_purge(r, d, ap_get_module_config(r->server->module_config,
+                                                   &sharedcache_module));
     }
     if (!d || d->enabled != 1 || r->method_number != M_GET
         || r->proxyreq == PROXYREQ_PROXY) {

@@ -11,6 +11,7 @@
 
 #include "sc_config.h"
 #include "sc_entry.h"
+#include "sc_gen.h"
 #include "sc_key.h"
 #include "sc_policy.h"
 
@@ -41,6 +42,11 @@ typedef struct {
     const char *key;             /* canonical key of the level-1 record */
     apr_size_t key_len;
     const char *entry_key;       /* its memcached key */
+    /* The URL's and the namespace's counters, fetched with the entry and
+     * created before a miss renders, so an invalidation during the
+     * render is never lost. */
+    sc_gen_t gens[2];
+    apr_array_header_t *tags;    /* of const char *: the response's tags */
 
     /* capture state */
     int capturing;
@@ -64,6 +70,28 @@ extern ap_filter_rec_t *sc_decide_filter_handle;
 
 /* Record the decision: header (if on), env var and note. */
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st);
+
+#define SC_MAX_TAGS 256           /* per entry */
+
+#define SC_GEN_URL 0
+#define SC_GEN_NAMESPACE 1
+
+/* The URL of the request as keys and URL dependencies see it. */
+void sc_request_url(request_rec *r, sc_url_t *url);
+
+/* PURGE: the method number registered in post_config. */
+extern int sc_purge_method;
+int sc_purge(request_rec *r, const sc_dir_conf_t *d,
+             const sc_server_conf_t *s);
+
+/* Act on a response's invalidate header and, for a successful unsafe
+ * method, invalidate its URL and its Location and Content-Location. */
+void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
+                            apr_table_t *out);
+
+/* insert_filter: SHAREDCACHE_DECIDE on every request of a location with
+ * SharedCache On. */
+void sc_insert_filter(request_rec *r);
 
 /* The canonical key of the variant selected by the Vary names (key1
  * extended with the request's values of those headers). */

@@ -24,28 +24,34 @@ const char *sc_store_parse(apr_pool_t *p, const char *spec,
             s->port = 0;
             continue;
         }
-        colon = strrchr(tok, ':');
-        s->host = tok;
         s->port = 11211;
-        if (colon && !strchr(tok, ']') && strchr(tok, ':') != colon) {
-            return apr_psprintf(p, "'%s': write IPv6 addresses as "
-                                "[addr]:port", tok);
+        if (tok[0] == '[') {
+            /* [IPv6] or [IPv6]:port */
+            char *close = strchr(tok, ']');
+            if (!close || close == tok + 1
+                || (close[1] && close[1] != ':')) {
+                return apr_psprintf(p, "'%s': bad address", tok);
+            }
+            *close = '\0';
+            s->host = tok + 1;
+            colon = close[1] == ':' ? close + 1 : NULL;
+        }
+        else {
+            colon = strchr(tok, ':');
+            if (colon && strchr(colon + 1, ':')) {
+                return apr_psprintf(p, "'%s': write IPv6 addresses as "
+                                    "[addr]:port", tok);
+            }
+            s->host = tok;
         }
         if (colon) {
             char *end;
             long port = strtol(colon + 1, &end, 10);
-            if (*end || port < 1 || port > 65535) {
+            if (*end || colon[1] == '\0' || port < 1 || port > 65535) {
                 return apr_psprintf(p, "'%s': bad port", tok);
             }
             *colon = '\0';
             s->port = (unsigned int)port;
-        }
-        if (s->host[0] == '[') {
-            apr_size_t n = strlen(s->host);
-            if (n < 3 || s->host[n - 1] != ']') {
-                return apr_psprintf(p, "'%s': bad address", tok);
-            }
-            s->host = apr_pstrmemdup(p, s->host + 1, n - 2);
         }
         if (!*s->host) {
             return apr_psprintf(p, "'%s': missing host", tok);

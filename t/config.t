@@ -10,6 +10,7 @@ my @bad = (
     [ 'SharedCacheServers 127.0.0.1:99999',     'SharedCacheServers' ],
     [ 'SharedCacheServers host:port',           'SharedCacheServers' ],
     [ 'SharedCacheServers fe80::1:11211',       'SharedCacheServers' ],
+    [ 'SharedCacheServers [::1',              'SharedCacheServers' ],
     [ 'SharedCacheTimeout 0',                   'SharedCacheTimeout' ],
     [ 'SharedCacheTimeout 100ms',               'SharedCacheTimeout' ],
     [ 'SharedCacheRetryInterval -1',            'SharedCacheRetryInterval' ],
@@ -66,7 +67,7 @@ for my $case (@bad) {
 }
 
 my ($rc, $out) = SCTest::Apache->configtest(<<'CONF');
-SharedCacheServers 127.0.0.1:11211 127.0.0.2:11212 [::1]:11213 /run/mc.sock
+SharedCacheServers 127.0.0.1:11211 127.0.0.2:11212 [::1]:11213 [::2] /run/mc.sock
 SharedCacheTimeout 250
 SharedCacheRetryInterval 0
 SharedCachePrefix site1

@@ -15,6 +15,7 @@ SharedCacheTTL 11
 SharedCacheMaxSize 1M
 SharedCacheVaryByCookie lang
 SharedCacheIgnoreQuery utm_*
+SharedCacheNamespace site
 <VirtualHost *:\@PORT\@>
     ServerName main.test
 </VirtualHost>
@@ -28,6 +29,8 @@ SharedCacheIgnoreQuery utm_*
     SharedCacheForceTTL On
     SharedCacheVaryByHeader Accept-Language
     SharedCacheQuickHandler On
+    SharedCacheTagHeader X-Tags
+    SharedCachePurge On
     <Location /app/loc>
         SharedCacheTTL 33
         SharedCacheMaxTTL 1000
@@ -36,6 +39,8 @@ SharedCacheIgnoreQuery utm_*
         SharedCacheVaryByCookie sessionid csrftoken
         SharedCacheVary "%{ENV:role}"
         SharedCacheQuickHandler Off
+        SharedCacheInvalidateHeader X-Purge-Tags
+        SharedCacheNamespace loc
     </Location>
     <Location /app/loc/deeper>
         SharedCache Off
@@ -44,6 +49,8 @@ SharedCacheIgnoreQuery utm_*
         SharedCacheVaryByUser On
         SharedCacheBypassCookie sessionid
         SharedCacheIgnoreQuery *
+        SharedCacheInvalidateOnUnsafe Off
+        SharedCachePurge Off
     </Location>
 </VirtualHost>
 CONF
@@ -71,20 +78,29 @@ my %server = (
     SharedCacheVaryByUser => 'Off', SharedCacheVary => '-',
     SharedCacheBypassCookie => '-', SharedCacheIgnoreQuery => 'utm_*',
     SharedCacheQuickHandler => 'Off',
+    SharedCacheTagHeader => 'Surrogate-Key',
+    SharedCacheInvalidateHeader => 'X-SharedCache-Invalidate',
+    SharedCacheInvalidateOnUnsafe => 'On', SharedCachePurge => 'Off',
+    SharedCacheNamespace => 'site',
 );
 my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
              SharedCacheTTL => 22, SharedCacheForceTTL => 'On',
              SharedCacheVaryByHeader => 'accept-language',
-             SharedCacheQuickHandler => 'On');
+             SharedCacheQuickHandler => 'On',
+             SharedCacheTagHeader => 'X-Tags', SharedCachePurge => 'On');
 my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
            SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off',
            SharedCacheVaryByCookie => 'sessionid,csrftoken',
-           SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off');
+           SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off',
+           SharedCacheInvalidateHeader => 'X-Purge-Tags',
+           SharedCacheNamespace => 'loc');
 my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheStatuses => '410', SharedCacheVaryByUser => 'On',
               SharedCacheBypassCookie => 'sessionid',
-              SharedCacheIgnoreQuery => '*');
+              SharedCacheIgnoreQuery => '*',
+              SharedCacheInvalidateOnUnsafe => 'Off',
+              SharedCachePurge => 'Off');
 
 is_deeply($seen{'/app/m'}, \%server,
           'a virtual host without settings inherits the server\'s');

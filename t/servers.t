@@ -7,11 +7,12 @@ use SCTest;
 
 my @mc = map { SCTest::Memcached->start } 1 .. 2;
 my $ap = SCTest::Apache->start(memcached => \@mc);
-my @before = map { $_->stats->{curr_items} } @mc;
+sub entries { scalar grep { /^sc:e:/ } $_[0]->keys }
+my @before = map { entries($_) } @mc;
 $ap->get("/app/spread/$_") for 1 .. 40;
 my @hits = grep { $ap->get("/app/spread/$_")->{cache} eq 'HIT' } 1 .. 40;
 is(scalar @hits, 40, 'with two servers all 40 pages are HITs');
-my @added = map { $mc[$_]->stats->{curr_items} - $before[$_] } 0 .. 1;
+my @added = map { entries($mc[$_]) - $before[$_] } 0 .. 1;
 cmp_ok($added[0], '>', 5, "server 1 holds some entries ($added[0])");
 cmp_ok($added[1], '>', 5, "server 2 holds some entries ($added[1])");
 is($added[0] + $added[1], 40, 'each entry is stored once');

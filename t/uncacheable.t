@@ -32,7 +32,9 @@ AddHandler send-as-is asis
 </Location>
 CONF
 
-my $items_before = $mc->stats->{curr_items};   # nothing stored yet
+# Entries only: generation counters are created before any miss renders.
+sub entries { scalar grep { /^sc:e:/ } $mc->keys }
+my $items_before = entries();
 my @cases = (
     [ 'Set-Cookie',                 '/app/u1?cookie=1' ],
     [ 'Set-Cookie with max-age',    '/app/u2?cookie=1&cc=public,max-age%3D60' ],
@@ -62,8 +64,7 @@ for my $f ('private.asis', 'cookie.asis', 'nostore.asis') {
 my $cookie = $ap->get('/app/u1?cookie=1');
 like($cookie->{headers}{'set-cookie'} // '', qr/sessionid=/,
      'the Set-Cookie still reaches its own client');
-is($mc->stats->{curr_items}, $items_before,
-   'memcached holds no new item at all');
+is(entries(), $items_before, 'memcached holds no new entry at all');
 
 $ap->get('/public.asis');
 is($ap->get('/public.asis')->{cache}, 'HIT',
@@ -72,8 +73,7 @@ is($ap->get('/public.asis')->{cache}, 'HIT',
 # The positive control: the same harness does store a plain page.
 $ap->get('/app/u0');
 is($ap->get('/app/u0')->{cache}, 'HIT', 'a plain page is stored (control)');
-cmp_ok($mc->stats->{curr_items}, '>', $items_before,
-       'memcached now holds it');
+cmp_ok(entries(), '>', $items_before, 'memcached now holds it');
 
 # RFC freshness with SharedCacheTTL 0.
 $ap->get('/app/rfc/fresh?cc=max-age%3D30');

@@ -82,6 +82,7 @@ sub spawn {
 sub stop_pid {
     my ($pid, $signal) = @_;
     return unless $pid;
+    local $?;    # waitpid must not become the test's exit status
     kill $signal || 'TERM', $pid;
     my $until = time + 15;
     while (time < $until) {
@@ -138,9 +139,11 @@ sub log_text {
     return <$fh>;
 }
 
+# SIGKILL: memcached acts on SIGTERM only at its next clock tick (up to
+# a second), and its data is throwaway here.
 sub stop {
     my ($self) = @_;
-    SCTest::stop_pid(delete $self->{pid});
+    SCTest::stop_pid(delete $self->{pid}, 'KILL');
 }
 
 # Start again on the same port (after stop).

@@ -1,0 +1,330 @@
+"""Django helpers for mod_sharedcache: tag pages, invalidate them.
+
+Settings (all optional)::
+
+    SHAREDCACHE_SERVERS = "127.0.0.1:11211"    # as SharedCacheServers
+    SHAREDCACHE_PREFIX = "sc"                  # as SharedCachePrefix
+    SHAREDCACHE_TIMEOUT = 100                  # ms, as SharedCacheTimeout
+    SHAREDCACHE_TAG_HEADER = "Surrogate-Key"
+    SHAREDCACHE_INVALIDATE_HEADER = "X-SharedCache-Invalidate"
+
+Tag the pages a view renders (tags may be computed from the view's
+arguments)::
+
+    from sharedcache.django import cache_tags
+
+    @cache_tags("posts", lambda request, pk: f"post-{pk}")
+    def post_detail(request, pk):
+        ...                   # response gets "Surrogate-Key: posts post-5"
+
+    # class-based views
+    from django.utils.decorators import method_decorator
+
+    @method_decorator(cache_tags("posts"), name="dispatch")
+    class PostList(ListView):
+        ...
+
+Invalidate whenever a model changes, once the transaction has committed::
+
+    # apps.py
+    from sharedcache.django import invalidate_on_change
+
+    class BlogConfig(AppConfig):
+        def ready(self):
+            from .models import Post, Comment
+            invalidate_on_change(Post, "post-{pk}")
+            invalidate_on_change(Comment, lambda c: [f"post-{c.post_id}",
+                                                     "comments"])
+
+Or let Apache do it: any response may carry the tags to invalidate, and
+the module increments their counters when it sees it::
+
+    from sharedcache.django import invalidate_in_response
+
+    def edit_post(request, pk):
+        ...
+        return invalidate_in_response(redirect(post), f"post-{pk}")
+
+Direct calls: ``invalidate("post-5")``, ``purge(url)``, ``flush(name)``.
+
+Where the response is out of reach (templates, mixins), collect tags on
+the request with ``tag_request(request, ...)`` or
+``invalidate_after_request(request, ...)`` and add
+``"sharedcache.django.SharedCacheMiddleware"`` to ``MIDDLEWARE``.
+"""
+
+import asyncio
+import collections
+import functools
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+import sharedcache
+from sharedcache import SharedCacheError, flatten_tags, merge_tags
+
+__all__ = [
+    "cache_tags", "add_tags", "invalidate_in_response", "invalidate_on_change",
+    "invalidate", "purge", "flush", "get_client", "tag_request",
+    "invalidate_after_request", "SharedCacheMiddleware", "Receivers",
+]
+
+logger = logging.getLogger("sharedcache")
+
+DEFAULT_TAG_HEADER = "Surrogate-Key"
+DEFAULT_INVALIDATE_HEADER = "X-SharedCache-Invalidate"
+
+
+def tag_header():
+    """The response header listing a page's tags."""
+    return getattr(settings, "SHAREDCACHE_TAG_HEADER", DEFAULT_TAG_HEADER)
+
+
+def invalidate_header():
+    """The response header asking the module to invalidate tags."""
+    return getattr(settings, "SHAREDCACHE_INVALIDATE_HEADER",
+                   DEFAULT_INVALIDATE_HEADER)
+
+
+def get_client():
+    """The client for these settings (sharedcache.default_client)."""
+    return sharedcache.default_client()
+
+
+def invalidate(*tags):
+    """Invalidate every page tagged with any of tags now (returns how
+    many counters existed).  Inside a transaction, prefer
+    invalidate_on_change or transaction.on_commit: a page rendered before
+    the commit would otherwise be cached again with the old data."""
+    return get_client().invalidate(*tags)
+
+
+def purge(url):
+    """Invalidate every cached variant of an absolute URL."""
+    return get_client().purge(url)
+
+
+def flush(namespace=sharedcache.DEFAULT_NAMESPACE):
+    """Invalidate a whole SharedCacheNamespace."""
+    return get_client().flush(namespace)
+
+
+# ---- responses ----------------------------------------------------------
+
+def _merge(response, header, tags):
+    tags = flatten_tags(tags)
+    if tags:
+        response[header] = merge_tags(response.get(header), tags)
+    return response
+
+
+def add_tags(response, *tags):
+    """Add tags to the response's Surrogate-Key header (merged with the
+    tags already there, without duplicates).  Returns the response::
+
+        response = add_tags(HttpResponse("hi"), "post-5", ["comments-5"])
+        response["Surrogate-Key"]        # 'post-5 comments-5'
+    """
+    return _merge(response, tag_header(), tags)
+
+
+def invalidate_in_response(response, *tags):
+    """Ask mod_sharedcache to invalidate tags when it sees this response
+    (X-SharedCache-Invalidate: post-5): every cached page tagged post-5
+    is then invalid on every host.  Returns the response::
+
+        def publish(request, pk):
+            Post.objects.filter(pk=pk).update(published=True)
+            return invalidate_in_response(redirect("post", pk), f"post-{pk}")
+    """
+    return _merge(response, invalidate_header(), tags)
+
+
+def _resolve(tags, request, args, kwargs):
+    out = []
+    for tag in tags:
+        if callable(tag):
+            tag = tag(request, *args, **kwargs)
+            if tag is None:
+                continue
+        out.append(tag)
+    return out
+
+
+def cache_tags(*tags):
+    """View decorator: add tags to the response's Surrogate-Key header.
+
+    Each tag is a string, an iterable of strings, or a callable taking the
+    view's arguments (request, *args, **kwargs) and returning a tag, an
+    iterable of tags, or None::
+
+        @cache_tags("posts", lambda request, pk: f"post-{pk}")
+        def post_detail(request, pk): ...
+
+    Works on sync and async views, and on class-based views through
+    method_decorator.  Fixed tags are checked when the view is decorated,
+    computed ones on each response (ValueError when invalid).
+    """
+    flatten_tags(t for t in tags if not callable(t))   # fail early
+
+    def decorator(view):
+        if asyncio.iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def async_wrapper(request, *args, **kwargs):
+                response = await view(request, *args, **kwargs)
+                return add_tags(response,
+                                *_resolve(tags, request, args, kwargs))
+            return async_wrapper
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            return add_tags(response, *_resolve(tags, request, args, kwargs))
+        return wrapper
+    return decorator
+
+
+# ---- request-scoped tags and the middleware ----------------------------
+
+def tag_request(request, *tags):
+    """Remember tags for this request's response (SharedCacheMiddleware
+    adds them to Surrogate-Key)."""
+    tags = flatten_tags(tags)
+    request._sharedcache_tags = getattr(request, "_sharedcache_tags", []) + tags
+
+
+def invalidate_after_request(request, *tags):
+    """Remember tags for this request's X-SharedCache-Invalidate
+    (SharedCacheMiddleware adds them)."""
+    tags = flatten_tags(tags)
+    request._sharedcache_invalidate = (
+        getattr(request, "_sharedcache_invalidate", []) + tags)
+
+
+class SharedCacheMiddleware:
+    """Adds the tags collected with tag_request() and
+    invalidate_after_request() to the response::
+
+        MIDDLEWARE = [..., "sharedcache.django.SharedCacheMiddleware"]
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        tags = getattr(request, "_sharedcache_tags", None)
+        if tags:
+            add_tags(response, tags)
+        tags = getattr(request, "_sharedcache_invalidate", None)
+        if tags:
+            invalidate_in_response(response, tags)
+        return response
+
+
+# ---- models -------------------------------------------------------------
+
+class _InstanceFields(dict):
+    """format_map() mapping: {pk}, {field}, {instance.attr}."""
+
+    def __init__(self, instance):
+        super().__init__(instance=instance, pk=instance.pk)
+        self.instance = instance
+
+    def __missing__(self, key):
+        return getattr(self.instance, key)
+
+
+def _tag_function(tags):
+    if callable(tags):
+        return tags
+    if isinstance(tags, (str, bytes)):
+        tags = [tags]
+    tags = list(tags)
+
+    def compute(instance):
+        out = []
+        for tag in tags:
+            if callable(tag):
+                tag = tag(instance)
+                if tag is not None:
+                    out.append(tag)
+            else:
+                if isinstance(tag, bytes):
+                    tag = tag.decode("ascii")
+                out.append(tag.format_map(_InstanceFields(instance)))
+        return out
+    return compute
+
+
+class Receivers(collections.namedtuple("Receivers",
+                                       "model post_save post_delete")):
+    """The signal receivers invalidate_on_change connected."""
+
+    def disconnect(self):
+        """Disconnect both receivers."""
+        post_save.disconnect(self.post_save, sender=self.model)
+        post_delete.disconnect(self.post_delete, sender=self.model)
+
+
+def invalidate_on_change(model, tags, client=None, raise_errors=False):
+    """Invalidate tags whenever an instance of model is saved or deleted.
+
+    tags: a format string ("post-{pk}"; any field or attribute of the
+    instance may be named, or "{instance.attr}"), a callable taking the
+    instance and returning a tag or an iterable of tags, or a list of
+    such format strings and callables.  The tags are computed when the
+    signal fires (a deleted instance still has its pk then) and
+    invalidated once the transaction commits (transaction.on_commit, on
+    the database that saved it; at once outside a transaction): a request
+    arriving between an earlier invalidation and the commit would render
+    the old data and cache it again.  Nothing is invalidated when the
+    transaction rolls back.
+
+    When memcached fails, the error is logged (logger "sharedcache") and
+    swallowed: the data is already committed and the request should not
+    fail for it.  raise_errors=True raises SharedCacheError instead.
+    client: a sharedcache.Client (default: the one from settings).
+
+    Django sends no such signal for QuerySet.update(), bulk_create(),
+    bulk_update() or many-to-many changes (m2m_changed): invalidate
+    those yourself, e.g. transaction.on_commit(lambda: invalidate("posts")).
+
+    Returns a Receivers tuple; receivers.disconnect() undoes this::
+
+        receivers = invalidate_on_change(Post, ["post-{pk}", "posts"])
+        ...
+        receivers.disconnect()
+    """
+    compute = _tag_function(tags)
+
+    def on_change(sender, instance, using=None, **kwargs):
+        changed = flatten_tags([compute(instance)])
+        if not changed:
+            return
+
+        def run():
+            try:
+                if client is not None:
+                    client.invalidate(*changed)
+                else:
+                    invalidate(*changed)
+            except SharedCacheError:
+                logger.exception("sharedcache: could not invalidate %s",
+                                 " ".join(changed))
+                if raise_errors:
+                    raise
+
+        transaction.on_commit(run, using=using)
+
+    def on_save(sender, instance, using=None, **kwargs):
+        on_change(sender, instance, using=using, **kwargs)
+
+    def on_delete(sender, instance, using=None, **kwargs):
+        on_change(sender, instance, using=using, **kwargs)
+
+    post_save.connect(on_save, sender=model, weak=False)
+    post_delete.connect(on_delete, sender=model, weak=False)
+    return Receivers(model, on_save, on_delete)

@@ -1,0 +1,43 @@
+/*
+ * sc_gen: generation counters in memcached (DESIGN section 6).
+ *
+ * No httpd headers.  A counter is named by a dependency ("u:<url>",
+ * "n:<namespace>", "t:<tag>", see sc_key.h) and holds a decimal number.
+ * An entry records the values of its counters when it was stored and is
+ * valid only while they are unchanged and present: invalidating is one
+ * incr, whatever the number of entries, and a counter that memcached
+ * evicted is recreated with a fresh random value, so eviction can only
+ * cause misses, never a stale hit.
+ */
+#ifndef SC_GEN_H
+#define SC_GEN_H
+
+#include "sc_store.h"
+
+typedef struct {
+    const char *dep;            /* dependency name */
+    const char *key;            /* memcached key of its counter */
+    apr_uint64_t gen;
+    int have;                   /* gen is known (fetched or created) */
+} sc_gen_t;
+
+/* Fill g for a dependency under a key prefix. */
+void sc_gen_init(apr_pool_t *p, const char *prefix, const char *dep,
+                 sc_gen_t *g);
+
+/* Read a counter's value from a fetched memcached value. */
+int sc_gen_parse(const sc_value_t *v, apr_uint64_t *gen);
+
+/* Fetch n counters in one multi-get. */
+apr_status_t sc_gen_fetch(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n);
+
+/* Create the counters of g that are not known yet, with random values
+ * (add, so a concurrent creator wins and its value is read back). */
+apr_status_t sc_gen_ensure(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n);
+
+/* Invalidate: increment a counter.  *existed tells whether it did (a
+ * missing counter means nothing depends on it). */
+apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
+                         const char *dep, int *existed);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * sc_invalidate.c: invalidation from within requests (DESIGN section 6):
+ * the PURGE method, the invalidate response header (tags) and unsafe
+ * methods (RFC 9111 section 4.4).  Each is one memcached incr per URL or
+ * tag, whatever the number of entries.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+int sc_purge_method = -1;
+
+/* Increment the counter of each dependency; returns how many existed, or
+ * -1 when memcached failed. */
+static int bump_all(request_rec *r, const sc_server_conf_t *s,
+                    apr_array_header_t *deps, const char *why)
+{
+    sc_conn_t *c = sc_store_borrow(s->backend, r->pool);
+    int i, found = 0;
+
+    if (!c) {
+        sc_log_backend(r, why, NULL);
+        return -1;
+    }
+    for (i = 0; i < deps->nelts; i++) {
+        const char *dep = APR_ARRAY_IDX(deps, i, const char *);
+        int existed;
+        if (sc_gen_bump(c, r->pool, s->prefix, dep, &existed)
+            != APR_SUCCESS) {
+            sc_log_backend(r, why, c->error);
+            sc_store_return(c, r->pool);
+            return -1;
+        }
+        found += existed;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0401)
+                      "invalidated %s (%s)", dep,
+                      existed ? "was cached" : "nothing depended on it");
+    }
+    sc_store_return(c, r->pool);
+    return found;
+}
+
+int sc_purge(request_rec *r, const sc_dir_conf_t *d,
+             const sc_server_conf_t *s)
+{
+    apr_array_header_t *deps = apr_array_make(r->pool, 1,
+                                              sizeof(const char *));
+    sc_url_t url;
+    int found;
+
+    (void)d;
+    sc_request_url(r, &url);
+    APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool, &url);
+    found = bump_all(r, s, deps, "purge");
+    if (found < 0) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (found == 0) {
+        return HTTP_NOT_FOUND;
+    }
+    ap_set_content_type(r, "text/plain");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_rputs("purged\n", r);
+    return OK;
+}
+
+/* The URL dependency of a Location/Content-Location value, when it names
+ * this same host and port; NULL otherwise. */
+static const char *target_dep(request_rec *r, const sc_url_t *self,
+                              const char *target)
+{
+    apr_uri_t uri;
+    sc_url_t url = *self;
+    char *path;
+
+    if (apr_uri_parse(r->pool, target, &uri) != APR_SUCCESS || !uri.path) {
+        return NULL;
+    }
+    if (uri.hostname) {
+        apr_port_t port = uri.port_str ? uri.port
+                          : apr_uri_port_of_scheme(uri.scheme);
+        if (strcasecmp(uri.hostname, self->host) || port != self->port
+            || (uri.scheme && strcasecmp(uri.scheme, self->scheme))) {
+            return NULL;
+        }
+    }
+    path = uri.path[0] == '/' ? apr_pstrdup(r->pool, uri.path)
+           : apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool, self->path),
+                         uri.path, NULL);
+    if (ap_unescape_url(path) != OK) {
+        return NULL;
+    }
+    ap_getparents(path);
+    url.path = path;
+    return sc_key_url_dep(r->pool, &url);
+}
+
+void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
+                            apr_table_t *out)
+{
+    const sc_server_conf_t *s = ap_get_module_config(
+        r->server->module_config, &sharedcache_module);
+    const char *tags = apr_table_getm(r->pool, out, d->invalidate_header);
+    apr_array_header_t *deps = apr_array_make(r->pool, 4,
+                                              sizeof(const char *));
+    int m = r->method_number;
+
+    if (tags) {
+        char *copy = apr_pstrdup(r->pool, tags), *last, *tag;
+        for (tag = apr_strtok(copy, ", \t", &last); tag;
+             tag = apr_strtok(NULL, ", \t", &last)) {
+            if (!sc_key_tag_ok(tag)) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0402)
+                              "%s: ignoring an invalid tag",
+                              d->invalidate_header);
+                continue;
+            }
+            APR_ARRAY_PUSH(deps, const char *) =
+                sc_key_dep(r->pool, SC_DEP_TAG, tag);
+        }
+    }
+    if (d->invalidate_unsafe == 1 && r->status >= 200 && r->status < 400
+        && (m == M_POST || m == M_PUT || m == M_PATCH || m == M_DELETE)) {
+        const char *const fields[] = { "Location", "Content-Location" };
+        sc_url_t self;
+        int i;
+
+        sc_request_url(r, &self);
+        APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool, &self);
+        for (i = 0; i < 2; i++) {
+            const char *v = apr_table_get(out, fields[i]);
+            const char *dep = v ? target_dep(r, &self, v) : NULL;
+            if (dep) {
+                APR_ARRAY_PUSH(deps, const char *) = dep;
+            }
+        }
+    }
+    if (deps->nelts > 0) {
+        bump_all(r, s, deps, "invalidation");
+    }
+}

@@ -1,0 +1,397 @@
+"""sharedcache.Client against real memcached servers."""
+
+import ctypes
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sc_support  # noqa: E402  (puts python/ on sys.path)
+
+import pylibmc  # noqa: E402
+
+import sharedcache  # noqa: E402
+from sharedcache import keys  # noqa: E402
+
+
+def unique(name):
+    return "%s-%s" % (name, uuid.uuid4().hex[:12])
+
+
+def tag_key(tag, prefix="sc"):
+    return keys.counter_key(prefix, keys.tag_dep(tag))
+
+
+class ModuleRouting:
+    """Which server libmemcached picks for a key when configured exactly as
+    sc_store_open() configures it (the module's own calls, via ctypes)."""
+
+    # enum memcached_behavior_t (libmemcached-1.0/types/behavior.h)
+    NO_BLOCK, TCP_NODELAY, KETAMA = 0, 1, 3
+    POLL_TIMEOUT, VERIFY_KEY, CONNECT_TIMEOUT, RETRY_TIMEOUT = 8, 13, 14, 15
+    BINARY_PROTOCOL, SND_TIMEOUT, RCV_TIMEOUT = 18, 19, 20
+    SERVER_FAILURE_LIMIT, AUTO_EJECT_HOSTS = 21, 28
+
+    def __init__(self, servers):
+        lib = ctypes.CDLL("libmemcached.so.11")
+        lib.memcached_create.restype = ctypes.c_void_p
+        lib.memcached_create.argtypes = [ctypes.c_void_p]
+        lib.memcached_server_add.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                             ctypes.c_uint16]
+        lib.memcached_behavior_set.argtypes = [ctypes.c_void_p, ctypes.c_int,
+                                               ctypes.c_uint64]
+        lib.memcached_server_by_key.restype = ctypes.c_void_p
+        lib.memcached_server_by_key.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_int)]
+        lib.memcached_server_name.restype = ctypes.c_char_p
+        lib.memcached_server_name.argtypes = [ctypes.c_void_p]
+        lib.memcached_server_port.restype = ctypes.c_uint16
+        lib.memcached_server_port.argtypes = [ctypes.c_void_p]
+        lib.memcached_free.argtypes = [ctypes.c_void_p]
+        self.lib = lib
+        self.mc = lib.memcached_create(None)
+        for host, port in servers:
+            assert lib.memcached_server_add(self.mc, host.encode(), port) == 0
+        b = lambda k, v: lib.memcached_behavior_set(self.mc, k, v)  # noqa
+        b(self.KETAMA, 1)
+        b(self.BINARY_PROTOCOL, 0)
+        b(self.VERIFY_KEY, 1)
+        b(self.NO_BLOCK, 1)
+        b(self.TCP_NODELAY, 1)
+        b(self.CONNECT_TIMEOUT, 100)
+        b(self.POLL_TIMEOUT, 100)
+        b(self.SND_TIMEOUT, 100000)
+        b(self.RCV_TIMEOUT, 100000)
+        b(self.RETRY_TIMEOUT, 2)
+        b(self.SERVER_FAILURE_LIMIT, 1)
+        b(self.AUTO_EJECT_HOSTS, 0)
+
+    def server(self, key):
+        rc = ctypes.c_int(0)
+        key = key.encode()
+        inst = self.lib.memcached_server_by_key(self.mc, key, len(key),
+                                                ctypes.byref(rc))
+        assert inst, "no server for %r (rc %d)" % (key, rc.value)
+        return (self.lib.memcached_server_name(inst).decode(),
+                self.lib.memcached_server_port(inst))
+
+    def close(self):
+        self.lib.memcached_free(self.mc)
+
+
+class ClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = sc_support.Memcached()
+        try:
+            cls.b = sc_support.Memcached()
+        except Exception:
+            cls.a.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.stop()
+        cls.b.stop()
+
+    def client(self, **kw):
+        return sharedcache.Client([self.a.address], **kw)
+
+    # ---- one server ----------------------------------------------------
+
+    def test_invalidate_increments_existing_counter(self):
+        tag = unique("post")
+        self.a.set(tag_key(tag), b"41")
+        self.assertEqual(self.client().invalidate(tag), 1)
+        self.assertEqual(self.a.get(tag_key(tag)), b"42")
+
+    def test_missing_counter_stays_missing(self):
+        tag = unique("nobody")
+        self.assertEqual(self.client().invalidate(tag), 0)
+        self.assertIsNone(self.a.get(tag_key(tag)))
+
+    def test_counts_existing_counters_once(self):
+        t1, t2, t3 = unique("a"), unique("b"), unique("c")
+        self.a.set(tag_key(t1), b"7")
+        self.a.set(tag_key(t3), b"18446744073709551615")   # wraps to 0
+        client = self.client()
+        self.assertEqual(client.invalidate(t1, [t2, t3], t1), 2)
+        self.assertEqual(self.a.get(tag_key(t1)), b"8")
+        self.assertIsNone(self.a.get(tag_key(t2)))
+        # memcached pads a shrunk number with spaces in place
+        self.assertEqual(self.a.get(tag_key(t3)), b"0" + b" " * 19)
+
+    def test_invalid_tag_raises_before_anything(self):
+        good = unique("good")
+        self.a.set(tag_key(good), b"1")
+        client = self.client()
+        for bad in ["has space", "", "x" * 129, "caf\u00e9"]:
+            with self.subTest(tag=bad):
+                with self.assertRaises(ValueError):
+                    client.invalidate(good, bad)
+        with self.assertRaises(TypeError):
+            client.invalidate(good, 5)
+        self.assertEqual(self.a.get(tag_key(good)), b"1")
+
+    def test_purge(self):
+        path = "/" + unique("page")
+        key = keys.counter_key("sc", "u:https://example.com:443" + path)
+        client = self.client()
+        self.assertFalse(client.purge("https://example.com" + path))
+        self.assertIsNone(self.a.get(key))
+        self.a.set(key, b"100")
+        self.assertTrue(client.purge("https://EXAMPLE.com:443%s?x=1" % path))
+        self.assertEqual(self.a.get(key), b"101")
+        with self.assertRaises(ValueError):
+            client.purge(path)
+
+    def test_flush(self):
+        ns = unique("ns")
+        key = keys.counter_key("sc", keys.namespace_dep(ns))
+        client = self.client()
+        self.assertFalse(client.flush(ns))
+        self.a.set(key, b"5")
+        self.assertTrue(client.flush(ns))
+        self.assertEqual(self.a.get(key), b"6")
+        default = keys.counter_key("sc", b"n:default")
+        self.assertEqual(default,
+                         "sc:g:71ba13d182a27f1c0cfae04559f19366aa73485f")
+        self.a.set(default, b"9")
+        try:
+            self.assertTrue(client.flush())
+            self.assertEqual(self.a.get(default), b"10")
+        finally:
+            self.a.delete(default)
+
+    def test_prefix(self):
+        tag = unique("p")
+        self.a.set(tag_key(tag, "site-1"), b"1")
+        self.assertEqual(self.client().invalidate(tag), 0)
+        self.assertEqual(self.client(prefix="site-1").invalidate(tag), 1)
+        self.assertEqual(self.a.get(tag_key(tag, "site-1")), b"2")
+        for bad in ["", "a b", "p" * 65]:
+            with self.assertRaises(ValueError):
+                self.client(prefix=bad)
+
+    def test_non_numeric_counter_is_an_error(self):
+        tag = unique("junk")
+        self.a.set(tag_key(tag), b"abc")
+        with self.assertRaises(sharedcache.SharedCacheError):
+            self.client().invalidate(tag)
+        # the client is usable afterwards
+        tag2 = unique("after")
+        self.a.set(tag_key(tag2), b"1")
+        client = self.client()
+        self.assertEqual(client.invalidate(tag2), 1)
+
+    def test_threads(self):
+        tag = unique("threads")
+        self.a.set(tag_key(tag), b"1000")
+        client = self.client()
+        errors = []
+
+        def work():
+            try:
+                for _ in range(50):
+                    client.invalidate(tag)
+            except Exception as e:      # pragma: no cover
+                errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(self.a.get(tag_key(tag)), b"1400")
+
+    def test_fork(self):
+        tag = unique("fork")
+        self.a.set(tag_key(tag), b"1")
+        client = self.client()
+        self.assertEqual(client.invalidate(tag), 1)      # parent connects
+        pid = os.fork()
+        if pid == 0:                                     # pragma: no cover
+            code = 1
+            try:
+                code = 0 if client.invalidate(tag) == 1 else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertEqual(client.invalidate(tag), 1)
+        self.assertEqual(self.a.get(tag_key(tag)), b"4")
+
+    # ---- server lists --------------------------------------------------
+
+    def test_parse_servers(self):
+        self.assertEqual(
+            sharedcache.parse_servers("h1, h2:1234\t[::1]:5 [fe80::1] /s.sock"),
+            ["h1:11211", "h2:1234", "[::1]:5", "[fe80::1]:11211", "/s.sock"])
+        self.assertEqual(sharedcache.parse_servers(["a:1", "b:2 c:3"]),
+                         ["a:1", "b:2", "c:3"])
+        for bad in ["", " , ", "::1", "h:0", "h:70000", "h:x", "[::1", ":11211",
+                    "[::1]x"]:
+            with self.subTest(spec=bad):
+                with self.assertRaises(ValueError):
+                    sharedcache.parse_servers(bad)
+
+    def test_string_server_list(self):
+        tag = unique("str")
+        self.a.set(tag_key(tag), b"1")
+        client = sharedcache.Client("%s" % self.a.address)
+        self.assertEqual(client.invalidate(tag), 1)
+
+    def test_unix_socket(self):
+        mc = sc_support.Memcached(unix=True)
+        self.addCleanup(mc.stop)
+        tag = unique("unix")
+        mc.set(tag_key(tag), b"1")
+        client = sharedcache.Client(mc.socket_path)
+        self.assertEqual(client.servers, [mc.socket_path])
+        self.assertEqual(client.invalidate(tag), 1)
+        self.assertEqual(mc.get(tag_key(tag)), b"2")
+
+    # ---- two servers: the counter is where the module looks -----------
+
+    def two(self):
+        return [self.a, self.b]
+
+    def holders(self, key):
+        return [m for m in self.two() if m.get(key) is not None]
+
+    def test_same_server_as_libmemcached_configured_like_the_module(self):
+        try:
+            routing = ModuleRouting([("127.0.0.1", m.port) for m in self.two()])
+        except OSError as e:
+            self.skipTest("libmemcached.so.11 not loadable: %s" % e)
+        try:
+            by_port = {m.port: m for m in self.two()}
+            client = sharedcache.Client([m.address for m in self.two()])
+            used = set()
+            for i in range(60):
+                tag = unique("k%d" % i)
+                key = tag_key(tag)
+                host, port = routing.server(key)
+                self.assertEqual(host, "127.0.0.1")
+                used.add(port)
+                by_port[port].set(key, b"41")
+                self.assertEqual(client.invalidate(tag), 1, key)
+                self.assertEqual(by_port[port].get(key), b"42")
+                self.assertEqual(len(self.holders(key)), 1)
+            self.assertEqual(used, set(by_port), "one server got every key")
+        finally:
+            routing.close()
+
+    def test_same_server_as_pylibmc_with_the_same_behaviors(self):
+        client = sharedcache.Client([m.address for m in self.two()])
+        mc = pylibmc.Client([m.address for m in self.two()], binary=False,
+                            behaviors=client.behaviors)
+        for i in range(40):
+            tag = unique("q%d" % i)
+            key = tag_key(tag)
+            mc.set(key, b"41")
+            self.assertEqual(client.invalidate(tag), 1)
+            holders = self.holders(key)
+            self.assertEqual(len(holders), 1)
+            self.assertEqual(holders[0].get(key), b"42")
+
+    def test_server_order_does_not_matter_for_ketama(self):
+        forward = sharedcache.Client([m.address for m in self.two()])
+        backward = sharedcache.Client([m.address for m in reversed(self.two())])
+        for i in range(40):
+            tag = unique("o%d" % i)
+            key = tag_key(tag)
+            self.a.set(key, b"1")
+            self.b.set(key, b"1")
+            forward.invalidate(tag)
+            backward.invalidate(tag)
+            values = sorted(m.get(key) for m in self.two())
+            self.assertEqual(values, [b"1", b"3"])
+
+    # ---- failures ------------------------------------------------------
+
+    def test_refused_server_raises_clearly(self):
+        port = sc_support.free_port()              # nothing listens there
+        client = sharedcache.Client("127.0.0.1:%d" % port)
+        start = time.monotonic()
+        with self.assertRaises(sharedcache.SharedCacheError) as cm:
+            client.invalidate("post-5")
+        self.assertLess(time.monotonic() - start, 1.0)
+        self.assertIn("127.0.0.1:%d" % port, str(cm.exception))
+        self.assertIn("t:post-5", str(cm.exception))
+        with self.assertRaises(sharedcache.SharedCacheError):
+            client.purge("http://example.com/")
+        with self.assertRaises(sharedcache.SharedCacheError):
+            client.flush()
+
+    def test_silent_server_times_out(self):
+        # accepts connections (the kernel does) but never answers
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(16)
+            client = sharedcache.Client(
+                "127.0.0.1:%d" % silent.getsockname()[1], timeout_ms=100)
+            for _ in range(3):
+                start = time.monotonic()
+                with self.assertRaises(sharedcache.SharedCacheError):
+                    client.invalidate("post-5")
+                self.assertLess(time.monotonic() - start, 1.0)
+
+    def test_one_server_down_does_not_move_keys(self):
+        port = sc_support.free_port()
+        down = "127.0.0.1:%d" % port
+        client = sharedcache.Client([self.a.address, down])
+        failures = successes = 0
+        for i in range(40):
+            tag = unique("d%d" % i)
+            self.a.set(tag_key(tag), b"1")
+            try:
+                client.invalidate(tag)
+                successes += 1
+                self.assertEqual(self.a.get(tag_key(tag)), b"2")
+            except sharedcache.SharedCacheError:
+                failures += 1
+                # its server is the dead one: nothing rehashed onto a
+                self.assertEqual(self.a.get(tag_key(tag)), b"1")
+        self.assertGreater(failures, 0)
+        self.assertGreater(successes, 0)
+
+    # ---- module-level functions ---------------------------------------
+
+    def test_module_functions_use_the_environment(self):
+        tag = unique("env")
+        saved = {k: os.environ.get(k) for k in
+                 ("SHAREDCACHE_SERVERS", "SHAREDCACHE_PREFIX")}
+        os.environ["SHAREDCACHE_SERVERS"] = self.a.address
+        os.environ["SHAREDCACHE_PREFIX"] = "envp"
+        try:
+            self.a.set(tag_key(tag, "envp"), b"1")
+            self.assertEqual(sharedcache.invalidate(tag), 1)
+            self.assertEqual(self.a.get(tag_key(tag, "envp")), b"2")
+            self.assertEqual(sharedcache.default_client().servers,
+                             [self.a.address])
+            self.assertFalse(sharedcache.purge("http://example.com/"
+                                               + unique("x")))
+            self.assertFalse(sharedcache.flush(unique("ns")))
+            explicit = sharedcache.Client([self.a.address], prefix="expl")
+            sharedcache.set_default_client(explicit)
+            try:
+                self.assertIs(sharedcache.default_client(), explicit)
+            finally:
+                sharedcache.set_default_client(None)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+if __name__ == "__main__":
+    unittest.main()
