@@ -182,11 +182,13 @@ void sc_store_return(sc_conn_t *c, apr_pool_t *p)
 /* Any error other than a plain miss: close the handle's connections now. */
 static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
 {
+    const char *msg = memcached_last_error_message(c->mc);
+
+    /* Copied: memcached_quit() frees libmemcached's error state. */
+    apr_cpystrn(c->errbuf, msg && *msg ? msg : memcached_strerror(c->mc, rc),
+                sizeof(c->errbuf));
+    c->error = c->errbuf;
     c->failed = 1;
-    c->error = memcached_last_error_message(c->mc);
-    if (!c->error || !*c->error) {
-        c->error = memcached_strerror(c->mc, rc);
-    }
     memcached_quit(c->mc);
     return APR_EGENERAL;
 }

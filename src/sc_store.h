@@ -42,7 +42,8 @@ typedef struct {
     sc_backend_t *backend;
     memcached_st *mc;
     int failed;
-    const char *error;          /* last error, for the log */
+    const char *error;          /* last error, for the log (errbuf) */
+    char errbuf[256];
 } sc_conn_t;
 
 typedef struct {

@@ -10,6 +10,8 @@ The query string chooses what the response looks like:
   size=N         body of N bytes           sleep=MS   render slowly
   etag=VALUE     ETag header               lm=VALUE   Last-Modified
   reflect=NAME   echo a request header into the body
+  sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
+  loc=URL        Location header
 """
 import hashlib
 import os
@@ -58,15 +60,17 @@ def application(environ, start_response):
                ("X-Render-Token", token)]
     for param, header in (("cc", "Cache-Control"), ("sc", "Surrogate-Control"),
                           ("expires", "Expires"), ("vary", "Vary"),
-                          ("etag", "ETag"), ("lm", "Last-Modified")):
+                          ("etag", "ETag"), ("lm", "Last-Modified"),
+                          ("sk", "Surrogate-Key"), ("loc", "Location"),
+                          ("inv", "X-SharedCache-Invalidate")):
         if param in q:
             headers.append((header, q[param]))
     if q.get("cookie"):
         headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
-    reasons = {200: "OK", 203: "Non-Authoritative Information",
+    reasons = {200: "OK", 203: "Non-Authoritative Information", 303: "See Other",
                404: "Not Found", 410: "Gone", 500: "Internal Server Error",
                503: "Service Unavailable", 301: "Moved Permanently"}
-    if status in (301, 308):
+    if status in (301, 308) and "loc" not in q:
         headers.append(("Location", "/app/elsewhere"))
     start_response("%d %s" % (status, reasons.get(status, "Status")), headers)
     return [body]

@@ -285,6 +285,14 @@ sub _setup_django {
     my ($self) = @_;
     my $d = "$self->{dir}/django";
     system('cp', '-r', "$SCTest::ROOT/t/django", $d) == 0 or die "cp django";
+    # The site uses the repository's Python package, and the test memcached.
+    system('cp', '-r', "$SCTest::ROOT/python/sharedcache", $d) == 0
+        or die "cp sharedcache";
+    my $servers = join ' ', map { ref $_ ? $_->addr : $_ }
+                            @{ $self->{memcached} || [] };
+    open my $ls, '>', "$d/scsite/local_settings.py" or die $!;
+    print $ls "SHAREDCACHE_SERVERS = '$servers'\n";
+    close $ls;
     # Debian's python3, the one mod_wsgi embeds and python3-django serves.
     my $py = "cd $d && /usr/bin/python3 manage.py";
     system("$py migrate -v 0 >/dev/null") == 0 or die "django migrate";
@@ -296,6 +304,21 @@ sub _setup_django {
         # sqlite writes the database and a journal beside it.
         system('chown', '-R', 'www-data:www-data', $d);
     }
+}
+
+# Run a Django management command in the test site, as the User Apache's
+# children run as (the sqlite database belongs to it).
+sub django_manage {
+    my ($self, @args) = @_;
+    my @as = SCTest::is_root() ? ('runuser', '-u', 'www-data', '--') : ();
+    my $pid = fork // die $!;
+    if (!$pid) {
+        chdir "$self->{dir}/django" or die $!;
+        exec @as, '/usr/bin/python3', 'manage.py', @args;
+        die "exec: $!";
+    }
+    waitpid $pid, 0;
+    return $? >> 8;
 }
 
 sub mpm_conf {

@@ -13,6 +13,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "blog.apps.BlogConfig",
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -28,3 +29,10 @@ TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates",
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
+
+# The harness writes local_settings.py with SHAREDCACHE_SERVERS (the test
+# memcached) and puts the repository's python/ on the path.
+try:
+    from .local_settings import *  # noqa: F401,F403
+except ImportError:
+    pass
