@@ -72,6 +72,12 @@ static void sc_register_hooks(apr_pool_t *p)
     /* SHAREDCACHE_DECIDE on every request of a cached location: it sees
      * the final headers of misses, invalidations and unsafe methods. */
     ap_hook_insert_filter(sc_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    /* An error page (the handler failed) that a stale copy may replace. */
+    ap_hook_insert_error_filter(sc_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    /* When the request is over: release the fill lease. */
+    ap_hook_log_transaction(sc_log_transaction, NULL, NULL,
+                            APR_HOOK_FIRST);
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);

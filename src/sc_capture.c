@@ -246,6 +246,37 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     sc_set_status(r, ctx->dconf, ctx->storable ? SC_MISS : SC_UNCACHEABLE);
 }
 
+/* After a substitution: the failed response's own buckets go nowhere. */
+static apr_status_t swallow(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    (void)f;
+    apr_brigade_cleanup(bb);
+    return APR_SUCCESS;
+}
+
+/* Stale-on-error: the backend answered 5xx (or failed and httpd made an
+ * error page); before its headers leave, send the stale copy instead. */
+static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
+                               apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket_brigade *out = ctx->stale->body;
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0309)
+                  "backend answered %d: serving the stale copy instead",
+                  r->status);
+    ctx->substituting = 1;
+    ctx->decided = 1;
+    ctx->storable = 0;
+    apr_table_clear(r->err_headers_out);
+    sc_restore_response(r, ctx, &ctx->stale->entry,
+                        apr_time_sec(apr_time_now()), SC_STALE);
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_eos_create(
+                                     r->connection->bucket_alloc));
+    return ap_pass_brigade(f->next, out);
+}
+
 /* SHAREDCACHE_DECIDE, inserted for every request of a location with
  * SharedCache On: acts on the invalidate header and unsafe methods,
  * decides for a GET miss, and keeps the headers meant for this cache from
@@ -261,9 +292,15 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     const char *const *h;
     apr_table_t *out;
 
+    if (ctx && ctx->substituting) {
+        return swallow(f, bb);
+    }
+    if (ctx && ctx->stale && r->status >= 500 && !r->main) {
+        return substitute(f, ctx, bb);
+    }
     ap_remove_output_filter(f);
-    /* A hit carries none of these headers: nothing to do. */
-    if (status && !strcmp(status, SC_HIT)) {
+    /* A response served from the cache carries none of these headers. */
+    if (status && (!strcmp(status, SC_HIT) || !strcmp(status, SC_STALE))) {
         return ap_pass_brigade(f->next, bb);
     }
     out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
@@ -422,6 +459,30 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && sc_config_same_variance(ctx->dconf, base);
 }
 
+/* How long after expiry the entry may still be served: while one request
+ * refreshes it (SharedCacheGrace, stale-while-revalidate=) and in place of
+ * an error (SharedCacheStaleOnError, stale-if-error=).  must-revalidate,
+ * proxy-revalidate and s-maxage forbid both (RFC 9111 4.2.4). */
+static void stale_windows(const sc_req_t *ctx, sc_entry_t *e)
+{
+    const sc_dir_conf_t *d = ctx->dconf;
+    apr_int64_t grace = d->grace, error = d->stale_on_error;
+
+    if (ctx->policy.stale_while_revalidate > grace) {
+        grace = ctx->policy.stale_while_revalidate;
+    }
+    if (ctx->policy.stale_if_error > error) {
+        error = ctx->policy.stale_if_error;
+    }
+    if (ctx->policy.no_stale) {
+        grace = error = 0;
+    }
+    e->stale_until = e->fresh_until + (grace < d->max_ttl ? grace
+                                                          : d->max_ttl);
+    e->error_until = e->fresh_until + (error < d->max_ttl ? error
+                                                          : d->max_ttl);
+}
+
 /* The generations the entry depends on: its URL's and namespace's (read
  * before the render) and its tags' (read now, created if missing). */
 static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
@@ -472,7 +533,7 @@ static void store(request_rec *r, sc_req_t *ctx)
     e.status = ctx->status;
     e.stored_at = now - ctx->policy.age;
     e.fresh_until = now + ctx->policy.ttl;
-    e.stale_until = e.fresh_until;
+    stale_windows(ctx, &e);
     e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0)
               | (quick_servable(r, ctx) ? SC_EF_QUICK : 0);
     e.key = ctx->key;
@@ -480,7 +541,8 @@ static void store(request_rec *r, sc_req_t *ctx)
     e.headers = ctx->headers;
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
-    exptime = sc_policy_exptime(e.stale_until - now, now);
+    exptime = sc_policy_exptime((e.stale_until > e.error_until
+                                 ? e.stale_until : e.error_until) - now, now);
     if (ctx->vary) {
         e.key = sc_variant_key(r, ctx, ctx->vary, &e.key_len);
         mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,

@@ -60,6 +60,11 @@ void *sc_config_create_dir(apr_pool_t *p, char *dir)
     d->quick = SC_UNSET;
     d->invalidate_unsafe = SC_UNSET;
     d->purge = SC_UNSET;
+    d->lock = SC_UNSET;
+    d->lock_timeout = SC_UNSET;
+    d->grace = SC_UNSET;
+    d->stale_on_error = SC_UNSET;
+    d->soft_invalidate = SC_UNSET;
     return d;
 }
 
@@ -104,6 +109,21 @@ void sc_config_resolve(sc_dir_conf_t *d)
     if (!d->namespace) {
         d->namespace = SC_DEFAULT_NAMESPACE;
     }
+    if (d->lock == SC_UNSET) {
+        d->lock = 1;
+    }
+    if (d->lock_timeout == SC_UNSET) {
+        d->lock_timeout = SC_DEFAULT_LOCK_TIMEOUT;
+    }
+    if (d->grace == SC_UNSET) {
+        d->grace = 0;
+    }
+    if (d->stale_on_error == SC_UNSET) {
+        d->stale_on_error = 0;
+    }
+    if (d->soft_invalidate == SC_UNSET) {
+        d->soft_invalidate = 0;
+    }
 }
 
 static unsigned char *default_status_table(apr_pool_t *p)
@@ -133,6 +153,11 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->quick = MERGE(quick);
     d->invalidate_unsafe = MERGE(invalidate_unsafe);
     d->purge = MERGE(purge);
+    d->lock = MERGE(lock);
+    d->lock_timeout = MERGE(lock_timeout);
+    d->grace = MERGE(grace);
+    d->stale_on_error = MERGE(stale_on_error);
+    d->soft_invalidate = MERGE(soft_invalidate);
 #define MERGE_STR(field) d->field = add->field ? add->field : base->field
     MERGE_STR(tag_header);
     MERGE_STR(invalidate_header);
@@ -243,6 +268,21 @@ static const char *set_max_ttl(cmd_parms *cmd, void *dv, const char *arg)
     sc_dir_conf_t *d = dv;
 
     return parse_int(cmd, arg, 1, ttl_limit, &d->max_ttl);
+}
+
+/* A seconds directive of the directory config (cmd->info: the field). */
+static const char *set_seconds(cmd_parms *cmd, void *dv, const char *arg)
+{
+    apr_int64_t *field = (apr_int64_t *)((char *)dv
+                                         + (apr_size_t)cmd->info);
+    apr_int64_t v = 0;
+    apr_int64_t min = field == &((sc_dir_conf_t *)dv)->lock_timeout ? 1 : 0;
+    const char *err = parse_int(cmd, arg, min, ttl_limit, &v);
+
+    if (!err) {
+        *field = v;
+    }
+    return err;
 }
 
 static const char *set_statuses(cmd_parms *cmd, void *dv, const char *arg)
@@ -518,6 +558,24 @@ const command_rec sc_config_cmds[] = {
     AP_INIT_TAKE1("SharedCacheNamespace", set_namespace, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "namespace of the entries; flushing it drops them all"),
+    DIR_FLAG("SharedCacheLock", lock,
+             "only one request in the farm renders a missing entry"),
+    AP_INIT_TAKE1("SharedCacheLockTimeout", set_seconds,
+                  (void *)APR_OFFSETOF(sc_dir_conf_t, lock_timeout),
+                  RSRC_CONF | ACCESS_CONF,
+                  "longest a waiter waits for the render, seconds"),
+    AP_INIT_TAKE1("SharedCacheGrace", set_seconds,
+                  (void *)APR_OFFSETOF(sc_dir_conf_t, grace),
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds an expired entry is served while one request "
+                  "refreshes it"),
+    AP_INIT_TAKE1("SharedCacheStaleOnError", set_seconds,
+                  (void *)APR_OFFSETOF(sc_dir_conf_t, stale_on_error),
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds a stale entry may replace a 5xx or failure"),
+    DIR_FLAG("SharedCacheSoftInvalidate", soft_invalidate,
+             "entries invalidated by tag or URL are served stale within "
+             "the grace period while one request refreshes them"),
     AP_INIT_FLAG("SharedCacheQuickHandler", set_quick, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "serve hits of this location before access control: "
@@ -596,7 +654,11 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         "SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s "
         "SharedCacheTagHeader=%s SharedCacheInvalidateHeader=%s "
         "SharedCacheInvalidateOnUnsafe=%s SharedCachePurge=%s "
-        "SharedCacheNamespace=%s",
+        "SharedCacheNamespace=%s SharedCacheLock=%s "
+        "SharedCacheLockTimeout=%" APR_INT64_T_FMT " "
+        "SharedCacheGrace=%" APR_INT64_T_FMT " "
+        "SharedCacheStaleOnError=%" APR_INT64_T_FMT " "
+        "SharedCacheSoftInvalidate=%s",
         servers,
         b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix,
         d->enabled ? "On" : "Off", d->ttl, d->force_ttl ? "On" : "Off",
@@ -607,7 +669,9 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off",
         d->tag_header, d->invalidate_header,
         d->invalidate_unsafe == 1 ? "On" : "Off",
-        d->purge == 1 ? "On" : "Off", d->namespace);
+        d->purge == 1 ? "On" : "Off", d->namespace,
+        d->lock == 1 ? "On" : "Off", d->lock_timeout, d->grace,
+        d->stale_on_error, d->soft_invalidate == 1 ? "On" : "Off");
 }
 
 /* ---- post_config ------------------------------------------------------ */

@@ -25,6 +25,7 @@
 #define SC_DEFAULT_TAG_HEADER "Surrogate-Key"
 #define SC_DEFAULT_INVALIDATE_HEADER "X-SharedCache-Invalidate"
 #define SC_DEFAULT_NAMESPACE "default"
+#define SC_DEFAULT_LOCK_TIMEOUT 10
 
 typedef struct {
     const char *servers;         /* NULL: unset */
@@ -58,6 +59,12 @@ typedef struct {
     int invalidate_unsafe;
     int purge;
     const char *namespace;
+    /* one render per page: lease, grace, stale on error */
+    int lock;
+    apr_int64_t lock_timeout;
+    apr_int64_t grace;
+    apr_int64_t stale_on_error;
+    int soft_invalidate;
 } sc_dir_conf_t;
 
 typedef struct {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char entry_magic[4] = { 'S', 'C', 'E', SC_ENTRY_FORMAT };
-static const char chunk_magic[4] = { 'S', 'C', 'C', SC_ENTRY_FORMAT };
+static const char chunk_magic[4] = { 'S', 'C', 'C', SC_CHUNK_FORMAT };
 
 /* ---- writing ---------------------------------------------------------- */
 
@@ -61,6 +61,7 @@ static void write_head(writer_t *w, const sc_entry_t *e)
     put_uint(w, (apr_uint64_t)e->stored_at, 8);
     put_uint(w, (apr_uint64_t)e->fresh_until, 8);
     put_uint(w, (apr_uint64_t)e->stale_until, 8);
+    put_uint(w, (apr_uint64_t)e->error_until, 8);
     put_uint(w, e->flags, 4);
     put_uint(w, e->key_len, 4);
     put_bytes(w, e->key, e->key_len);
@@ -197,6 +198,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     e->stored_at = (apr_int64_t)get_uint(&r, 8);
     e->fresh_until = (apr_int64_t)get_uint(&r, 8);
     e->stale_until = (apr_int64_t)get_uint(&r, 8);
+    e->error_until = (apr_int64_t)get_uint(&r, 8);
     e->flags = (apr_uint32_t)get_uint(&r, 4);
     e->key_len = (apr_size_t)get_uint(&r, 4);
     e->key = get_bytes(&r, e->key_len);

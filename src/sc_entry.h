@@ -6,9 +6,10 @@
  * length against the buffer, so a truncated, foreign or hostile record is
  * reported as SC_EBADREC (a miss), never a crash.
  *
- * Layout (format 1):
+ * Layout (format 2):
  *   magic "SCE" version(1)  type(1) reserved(1) status(2)
- *   stored_at(8) fresh_until(8) stale_until(8)   [unix seconds, signed]
+ *   stored_at(8) fresh_until(8) stale_until(8) error_until(8)
+ *                                                 [unix seconds, signed]
  *   flags(4)
  *   key_len(4) key
  *   nheaders(2) { name_len(2) name value_len(4) value }
@@ -16,6 +17,9 @@
  *   body_kind(1)
  *     SC_BODY_INLINE:  body_len(8) body            (ends the record)
  *     SC_BODY_CHUNKED: body_len(8) chunk_size(4) nchunks(4) version(8)
+ *
+ * stale_until ends the grace period (served STALE while one request
+ * refreshes), error_until the stale-on-error window.
  *
  * A chunk is "SCC" version(1) entry-version(8) index(4) data.
  */
@@ -28,7 +32,8 @@
 
 #define SC_EBADREC (APR_OS_START_USERERR + 1701)
 
-#define SC_ENTRY_FORMAT 1
+#define SC_ENTRY_FORMAT 2
+#define SC_CHUNK_FORMAT 1
 #define SC_REC_ENTRY 1          /* a stored response */
 #define SC_REC_VARY  2          /* reserved: which headers a URL varies on */
 
@@ -62,6 +67,7 @@ typedef struct {
     apr_int64_t stored_at;
     apr_int64_t fresh_until;
     apr_int64_t stale_until;
+    apr_int64_t error_until;
     apr_uint32_t flags;
     const char *key;
     apr_size_t key_len;

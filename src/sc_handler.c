@@ -207,52 +207,6 @@ const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
                         version, index);
 }
 
-/* Fetch a chunked body in one multi-get; NULL if any chunk is missing or
- * fails its check (then the whole entry is a miss). */
-static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
-                                        sc_conn_t *c, const sc_entry_t *e)
-{
-    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    const char **keys = apr_palloc(r->pool, e->nchunks * sizeof(char *));
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, ba);
-    apr_uint64_t left = e->body_len;
-    sc_value_t *vals;
-    apr_uint32_t i;
-
-    for (i = 0; i < e->nchunks; i++) {
-        keys[i] = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key,
-                               e->key_len, e->version, i);
-    }
-    if (sc_store_mget(c, r->pool, keys, e->nchunks, &vals) != APR_SUCCESS) {
-        sc_log_backend(r, "get of chunks", c->error);
-        return NULL;
-    }
-    for (i = 0; i < e->nchunks; i++) {
-        apr_size_t want = left > e->chunk_size ? e->chunk_size
-                                               : (apr_size_t)left;
-        const char *data;
-        apr_bucket *b;
-
-        if (!vals[i].data
-            || sc_chunk_check(vals[i].data, vals[i].len, e->version, i,
-                              want, &data) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0203)
-                          "chunk %u of %s missing or corrupt: miss", i,
-                          ctx->entry_key);
-            apr_brigade_destroy(bb);
-            return NULL;
-        }
-        /* Zero copy: the bucket owns libmemcached's buffer. */
-        b = apr_bucket_heap_create(vals[i].data, vals[i].len, free, ba);
-        sc_value_take(&vals[i]);
-        b->start = SC_CHUNK_HEAD_LEN;
-        b->length = want;
-        APR_BRIGADE_INSERT_TAIL(bb, b);
-        left -= want;
-    }
-    return bb;
-}
-
 static void restore_headers(request_rec *r, const sc_entry_t *e)
 {
     int i;
@@ -269,16 +223,16 @@ static void restore_headers(request_rec *r, const sc_entry_t *e)
     }
 }
 
-/* Serve a fresh entry.  Returns OK or an HTTP status for ap_die. */
-static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
-                 apr_bucket_brigade *body, apr_int64_t now)
+void sc_restore_response(request_rec *r, const sc_req_t *ctx,
+                         const sc_entry_t *e, apr_int64_t now,
+                         const char *status)
 {
     const char *lm;
     apr_int64_t age = now - e->stored_at;
-    int rv;
 
     restore_headers(r, e);
     r->status = e->status;
+    r->status_line = NULL;
     apr_table_setn(r->headers_out, "Age", apr_psprintf(r->pool,
                    "%" APR_INT64_T_FMT, age < 0 ? 0 : age));
     lm = apr_table_get(r->headers_out, "Last-Modified");
@@ -288,7 +242,18 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
             r->mtime = t;
         }
     }
-    sc_set_status(r, ctx->dconf, SC_HIT);
+    ap_set_content_length(r, (apr_off_t)e->body_len);
+    sc_set_status(r, ctx->dconf, status);
+}
+
+/* Serve a stored entry.  Returns OK or an HTTP status for ap_die. */
+static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
+                 apr_bucket_brigade *body, apr_int64_t now,
+                 const char *status)
+{
+    int rv;
+
+    sc_restore_response(r, ctx, e, now, status);
     if (ctx->quick) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "hit for %s served by the quick handler", r->uri);
@@ -307,9 +272,6 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
             return rv;
         }
     }
-    if (r->status != HTTP_NOT_MODIFIED) {
-        ap_set_content_length(r, (apr_off_t)e->body_len);
-    }
     APR_BRIGADE_INSERT_TAIL(body, apr_bucket_eos_create(
                                       r->connection->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, body);
@@ -317,176 +279,52 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                                                        : AP_FILTER_ERROR;
 }
 
-typedef enum { LOOKUP_MISS, LOOKUP_ERROR, LOOKUP_FOUND } lookup_t;
-
-/* Check a fetched record: a miss unless it decodes and holds exactly
- * this key.  The digest is only an address: a hash collision or a
- * misdirected reply can never serve another page. */
-static lookup_t check_record(request_rec *r, const sc_value_t *val,
-                             const char *mkey, const char *key,
-                             apr_size_t key_len, sc_entry_t *e)
+/* Wait for another request's render (it holds the lease): poll with
+ * short, growing sleeps until the entry is stored, the lease is released
+ * or marked uncacheable, or SharedCacheLockTimeout passes.  Returns the
+ * last lookup's result; *res then tells what was found. */
+static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
+                                   sc_found_t *res, apr_int64_t *now)
 {
-    if (!val->data) {
-        return LOOKUP_MISS;
+    apr_time_t start = apr_time_now();
+    apr_time_t until = start + apr_time_from_sec(ctx->dconf->lock_timeout);
+    apr_interval_time_t pause = 2000;
+    sc_lookup_t found = SC_LOOKUP_MISS;
+
+    while (apr_time_now() + pause < until) {
+        sc_conn_t *c;
+
+        apr_sleep(pause);
+        pause = pause * 2 > 25000 ? 25000 : pause * 2;
+        c = sc_store_borrow(ctx->sconf->backend, r->pool);
+        if (!c) {
+            return SC_LOOKUP_ERROR;
+        }
+        *now = apr_time_sec(apr_time_now());
+        found = sc_lookup(r, ctx, c, *now, res);
+        if (found == SC_LOOKUP_MISS && res->lock == SC_LOCK_NONE) {
+            /* The holder let go without storing: take over. */
+            sc_lock_try(r, ctx, c, res->lock_key);
+        }
+        sc_store_return(c, r->pool);
+        if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR
+            || (found == SC_LOOKUP_STALE && res->grace_ok)
+            || ctx->lease_key || res->lock == SC_LOCK_UNCACHEABLE) {
+            break;
+        }
     }
-    if (sc_entry_decode(r->pool, val->data, val->len, e) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
-                      "corrupt entry %s: treated as a miss", mkey);
-        return LOOKUP_MISS;
-    }
-    if (e->key_len != key_len || memcmp(e->key, key, key_len) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0205)
-                      "entry %s holds another key: treated as a miss",
-                      mkey);
-        return LOOKUP_MISS;
-    }
-    return LOOKUP_FOUND;
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "waited %" APR_TIME_T_FMT
+                  " ms for another render", (apr_time_now() - start) / 1000);
+    return found;
 }
 
-/* Is every generation the entry was stored under unchanged?  The URL's
- * and the namespace's were fetched with the entry; the tags' take one
- * more multi-get. */
-static lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                           const sc_entry_t *e)
+/* memcached is down or slow: render uncached, and do not pay a second
+ * timeout trying to store. */
+static int uncached(request_rec *r, const sc_dir_conf_t *d)
 {
-    sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
-                                         * sizeof(sc_gen_t));
-    int i, j, ntags = 0, seen = 0;
-
-    for (i = 0; i < e->deps->nelts; i++) {
-        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
-        for (j = 0; j < 2; j++) {
-            if (!strcmp(dep->name, ctx->gens[j].dep)) {
-                if (!ctx->gens[j].have || ctx->gens[j].gen != dep->gen) {
-                    return LOOKUP_MISS;
-                }
-                seen |= 1 << j;
-                break;
-            }
-        }
-        if (j == 2) {
-            if (dep->name[0] != SC_DEP_TAG) {
-                return LOOKUP_MISS;
-            }
-            sc_gen_init(r->pool, ctx->sconf->prefix, dep->name,
-                        &tags[ntags]);
-            tags[ntags++].gen = dep->gen;
-        }
-    }
-    /* Stored under another namespace (the configuration changed): that
-     * namespace's flushes would not reach it. */
-    if (seen != 3) {
-        return LOOKUP_MISS;
-    }
-    if (ntags > 0) {
-        apr_uint64_t *want = apr_palloc(r->pool, (apr_size_t)ntags
-                                                 * sizeof(apr_uint64_t));
-        for (i = 0; i < ntags; i++) {
-            want[i] = tags[i].gen;
-        }
-        if (sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
-            sc_log_backend(r, "lookup of tags", c->error);
-            return LOOKUP_ERROR;
-        }
-        for (i = 0; i < ntags; i++) {
-            if (!tags[i].have || tags[i].gen != want[i]) {
-                return LOOKUP_MISS;
-            }
-        }
-    }
-    return LOOKUP_FOUND;
-}
-
-/* Vary record names, as stored in its header list. */
-static apr_array_header_t *vary_record_names(apr_pool_t *p,
-                                             const sc_entry_t *e)
-{
-    apr_array_header_t *names = apr_array_make(p, e->headers->nelts + 1,
-                                               sizeof(const char *));
-    int i;
-
-    for (i = 0; i < e->headers->nelts; i++) {
-        APR_ARRAY_PUSH(names, const char *) =
-            APR_ARRAY_IDX(e->headers, i, sc_header_t).name;
-    }
-    return names;
-}
-
-/* Find a fresh entry and its body.  Everything that talks to memcached is
- * here, so the handle goes back to the pool before a (possibly slow)
- * client is served. */
-static lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                       apr_int64_t now, sc_entry_t *e,
-                       apr_bucket_brigade **body)
-{
-    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    const char *keys[3];
-    sc_value_t *val, *vals;
-    lookup_t found;
-    int i;
-
-    /* One round trip: the entry and the counters it must match. */
-    keys[0] = ctx->entry_key;
-    keys[1] = ctx->gens[SC_GEN_URL].key;
-    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
-    if (sc_store_mget(c, r->pool, keys, 3, &vals) != APR_SUCCESS) {
-        sc_log_backend(r, "lookup", c->error);
-        return LOOKUP_ERROR;
-    }
-    for (i = 0; i < 2; i++) {
-        ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
-    }
-    val = &vals[0];
-    found = check_record(r, val, ctx->entry_key, ctx->key, ctx->key_len, e);
-    if (found != LOOKUP_FOUND) {
-        return found;
-    }
-    if (e->type == SC_REC_VARY) {
-        apr_size_t len;
-        const char *key, *mkey;
-
-        if (now >= e->stale_until) {
-            return LOOKUP_MISS;
-        }
-        key = sc_variant_key(r, ctx, vary_record_names(r->pool, e), &len);
-        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
-                             key, len);
-        if (sc_store_mget(c, r->pool, &mkey, 1, &val) != APR_SUCCESS) {
-            sc_log_backend(r, "lookup", c->error);
-            return LOOKUP_ERROR;
-        }
-        found = check_record(r, val, mkey, key, len, e);
-        if (found != LOOKUP_FOUND) {
-            return found;
-        }
-    }
-    if (e->type != SC_REC_ENTRY || now >= e->fresh_until
-        || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
-        return LOOKUP_MISS;
-    }
-    found = deps_valid(r, ctx, c, e);
-    if (found != LOOKUP_FOUND) {
-        return found;
-    }
-    if (e->body_kind == SC_BODY_CHUNKED) {
-        *body = fetch_chunks(r, ctx, c, e);
-        if (!*body) {
-            return c->failed ? LOOKUP_ERROR : LOOKUP_MISS;
-        }
-        return LOOKUP_FOUND;
-    }
-    *body = apr_brigade_create(r->pool, ba);
-    if (e->body_len > 0) {
-        /* Zero copy: the bucket owns libmemcached's buffer. */
-        apr_size_t off = (apr_size_t)(e->body - val->data);
-        apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free,
-                                               ba);
-        sc_value_take(val);
-        b->start = off;
-        b->length = (apr_size_t)e->body_len;
-        APR_BRIGADE_INSERT_TAIL(*body, b);
-    }
-    return LOOKUP_FOUND;
+    sc_set_status(r, d, SC_ERROR);
+    ap_set_module_config(r->request_config, &sharedcache_module, NULL);
+    return DECLINED;
 }
 
 /* Look up and serve, or DECLINED with the capture filter added (normal
@@ -495,10 +333,9 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
 {
     sc_req_t *ctx;
     sc_conn_t *c;
-    sc_entry_t e;
-    apr_bucket_brigade *body = NULL;
+    sc_found_t *res, *later;
     apr_int64_t now;
-    lookup_t found;
+    sc_lookup_t found;
     const char *why;
 
     why = bypass_reason(r, d);
@@ -523,38 +360,70 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         }
         return DECLINED;
     }
-
     c = sc_store_borrow(ctx->sconf->backend, r->pool);
     if (!c) {
         sc_log_backend(r, "lookup", NULL);
-        if (!quick) {
-            sc_set_status(r, d, SC_ERROR);
-        }
-        return DECLINED;
+        return quick ? DECLINED : uncached(r, d);
     }
+    res = apr_palloc(r->pool, sizeof(*res));
     now = apr_time_sec(apr_time_now());
-    found = lookup(r, ctx, c, now, &e, &body);
-    if (found == LOOKUP_MISS && !quick
-        && sc_gen_ensure(c, r->pool, ctx->gens, 2) != APR_SUCCESS) {
+    found = sc_lookup(r, ctx, c, now, res);
+    if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR || quick) {
+        sc_store_return(c, r->pool);
+        if (found == SC_LOOKUP_FOUND) {
+            return serve(r, ctx, &res->entry, res->body, now, SC_HIT);
+        }
+        return quick ? DECLINED : uncached(r, d);
+    }
+    /* log_transaction finds ctx to release a lease, SHAREDCACHE_DECIDE
+     * to decide on the response. */
+    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
+
+    if (found == SC_LOOKUP_STALE && res->grace_ok
+        && res->lock != SC_LOCK_UNCACHEABLE) {
+        /* Grace: one request refreshes (it takes the lease), the others
+         * get the stale copy at once. */
+        if (res->lock == SC_LOCK_LEASE
+            || !sc_lock_try(r, ctx, c, res->lock_key)) {
+            sc_store_return(c, r->pool);
+            return serve(r, ctx, &res->entry, res->body, now, SC_STALE);
+        }
+    }
+    else if (d->lock && res->lock != SC_LOCK_UNCACHEABLE
+             && (res->lock == SC_LOCK_LEASE
+                 || !sc_lock_try(r, ctx, c, res->lock_key))) {
+        /* Another request in the farm renders it: wait for its store. */
+        sc_store_return(c, r->pool);
+        later = apr_palloc(r->pool, sizeof(*later));
+        found = wait_for_render(r, ctx, later, &now);
+        if (found == SC_LOOKUP_FOUND) {
+            return serve(r, ctx, &later->entry, later->body, now, SC_HIT);
+        }
+        if (found == SC_LOOKUP_STALE && later->grace_ok) {
+            return serve(r, ctx, &later->entry, later->body, now,
+                         SC_STALE);
+        }
+        if (found == SC_LOOKUP_STALE) {
+            res = later;
+        }
+        c = found == SC_LOOKUP_ERROR
+            ? NULL : sc_store_borrow(ctx->sconf->backend, r->pool);
+        if (!c) {
+            return uncached(r, d);
+        }
+    }
+
+    /* This request renders.  Its counters exist before it does, so an
+     * invalidation during the render is never lost. */
+    if (sc_gen_ensure(c, r->pool, ctx->gens, 2) != APR_SUCCESS) {
         sc_log_backend(r, "creating counters", c->error);
-        found = LOOKUP_ERROR;
+        sc_store_return(c, r->pool);
+        return uncached(r, d);
     }
     sc_store_return(c, r->pool);
-
-    if (found == LOOKUP_FOUND) {
-        return serve(r, ctx, &e, body, now);
+    if (res->body && res->error_ok) {
+        ctx->stale = res;        /* may replace a 5xx */
     }
-    if (quick) {
-        return DECLINED;
-    }
-    if (found == LOOKUP_ERROR) {
-        /* memcached is down or slow: render uncached, and do not pay a
-         * second timeout trying to store. */
-        sc_set_status(r, d, SC_ERROR);
-        return DECLINED;
-    }
-    /* SHAREDCACHE_DECIDE (inserted for every request here) finds ctx. */
-    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
     ap_add_output_filter_handle(sc_save_filter_handle, ctx, r,
                                 r->connection);
     return DECLINED;
@@ -569,6 +438,30 @@ void sc_insert_filter(request_rec *r)
         ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
                                     r->connection);
     }
+}
+
+void sc_insert_error_filter(request_rec *r)
+{
+    sc_req_t *ctx = ap_get_module_config(r->request_config,
+                                         &sharedcache_module);
+
+    /* The handler failed (e.g. the mod_wsgi daemon is down) and httpd
+     * builds an error page: a stale copy may replace it. */
+    if (ctx && ctx->stale && r->status >= 500) {
+        ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
+                                    r->connection);
+    }
+}
+
+int sc_log_transaction(request_rec *r)
+{
+    sc_req_t *ctx = ap_get_module_config(r->request_config,
+                                         &sharedcache_module);
+
+    if (ctx) {
+        sc_lock_release(r, ctx);
+    }
+    return DECLINED;
 }
 
 int sc_handler(request_rec *r)

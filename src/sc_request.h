@@ -31,6 +31,25 @@ typedef struct {
     apr_size_t len;
 } sc_piece_t;
 
+typedef enum {
+    SC_LOOKUP_MISS, SC_LOOKUP_ERROR, SC_LOOKUP_FOUND, SC_LOOKUP_STALE
+} sc_lookup_t;
+
+/* The fill lease of an entry, as a lookup found it. */
+typedef enum {
+    SC_LOCK_NONE, SC_LOCK_LEASE, SC_LOCK_UNCACHEABLE
+} sc_lock_t;
+
+/* What a lookup found. */
+typedef struct {
+    sc_entry_t entry;
+    apr_bucket_brigade *body;
+    int grace_ok;                /* STALE: may be served while refreshing */
+    int error_ok;                /* STALE: may replace a 5xx */
+    const char *lock_key;        /* lease of the entry looked for */
+    sc_lock_t lock;
+} sc_found_t;
+
 typedef struct {
     sc_dir_conf_t *dconf;
     sc_server_conf_t *sconf;
@@ -47,6 +66,9 @@ typedef struct {
      * render is never lost. */
     sc_gen_t gens[2];
     apr_array_header_t *tags;    /* of const char *: the response's tags */
+    const char *lease_key;       /* the fill lease this request holds */
+    sc_found_t *stale;           /* a stale copy kept for stale-on-error */
+    int substituting;            /* SHAREDCACHE_DECIDE replaced a 5xx */
 
     /* capture state */
     int capturing;
@@ -67,6 +89,20 @@ typedef struct {
 
 extern ap_filter_rec_t *sc_save_filter_handle;
 extern ap_filter_rec_t *sc_decide_filter_handle;
+
+/* sc_lookup.c: one to three round trips to memcached. */
+sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                      apr_int64_t now, sc_found_t *res);
+/* Take the fill lease (memcached add); true when this request holds it. */
+int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                const char *key);
+/* When the request ends: drop the lease, or leave the uncacheable marker. */
+void sc_lock_release(request_rec *r, sc_req_t *ctx);
+
+/* sc_handler.c: prepare status and headers of a stored response. */
+void sc_restore_response(request_rec *r, const sc_req_t *ctx,
+                         const sc_entry_t *e, apr_int64_t now,
+                         const char *status);
 
 /* Record the decision: header (if on), env var and note. */
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st);
@@ -90,8 +126,13 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
                             apr_table_t *out);
 
 /* insert_filter: SHAREDCACHE_DECIDE on every request of a location with
- * SharedCache On. */
+ * SharedCache On; insert_error_filter: again for an error response that
+ * a stale copy may replace. */
 void sc_insert_filter(request_rec *r);
+void sc_insert_error_filter(request_rec *r);
+
+/* log_transaction: release the fill lease. */
+int sc_log_transaction(request_rec *r);
 
 /* The canonical key of the variant selected by the Vary names (key1
  * extended with the request's values of those headers). */

@@ -44,6 +44,16 @@ my @bad = (
       'SharedCacheIgnoreQuery' ],
     [ "<Location />\nSharedCacheBypassCookie \"\"\n</Location>",
       'SharedCacheBypassCookie' ],
+    [ "<Location />\nSharedCacheLockTimeout 0\n</Location>",
+      'SharedCacheLockTimeout' ],
+    [ "<Location />\nSharedCacheGrace -1\n</Location>", 'SharedCacheGrace' ],
+    [ "<Location />\nSharedCacheStaleOnError 1h\n</Location>",
+      'SharedCacheStaleOnError' ],
+    [ "<Location />\nSharedCacheLock maybe\n</Location>", 'SharedCacheLock' ],
+    [ "<Location />\nSharedCacheNamespace \"a b\"\n</Location>",
+      'SharedCacheNamespace' ],
+    [ "<Location />\nSharedCacheTagHeader \"X Y\"\n</Location>",
+      'SharedCacheTagHeader' ],
     # The quick handler runs before sections are merged: a quick section
     # cannot set its own variance, in either order.
     [ "<Location /q>\nSharedCacheQuickHandler On\n"

@@ -27,7 +27,7 @@ my ($key_a) = new_keys(\@before);
 ok($key_a, 'the entry key of /app/corrupt-a is found');
 like($key_a // '', qr/^sc:e:[0-9a-f]{40}$/, 'keys are <prefix>:e:<sha1 hex>');
 my $record_a = $mc->get_raw($key_a);
-like($record_a, qr/^SCE\x01/, 'the record starts with its magic and format');
+like($record_a, qr/^SCE\x02/, 'the record starts with its magic and format');
 
 my @before_b = $mc->keys;
 $ap->get('/app/corrupt-b');

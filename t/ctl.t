@@ -218,10 +218,10 @@ sub record {
     my (%e) = @_;
     my $now = time;
     my $body = $e{body} // 'hello';
-    my $rec = pack('a4 C C n q> q> q> N N/a*', "SCE\x01", 1, 0,
+    my $rec = pack('a4 C C n q> q> q> q> N N/a*', "SCE\x02", 1, 0,
                    $e{status} // 200, int($now) - 5,
                    int($now) + ($e{fresh} // 55), int($now) + 100,
-                   0, $e{key});
+                   int($now) + 100, 0, $e{key});
     my @h = @{ $e{headers} || [] };
     $rec .= pack('n', @h / 2);
     while (my ($n, $v) = splice @h, 0, 2) {
@@ -306,7 +306,7 @@ $r = run_ctl(@S, 'inspect', 'http://example.com/dep');
 is($r->{rc}, 1, 'a record holding another key: not cached');
 like($r->{out}, qr/another key/, 'and says so');
 
-ok($mc->set_raw($dmkey, "SCE\x01garbage"), 'a corrupt record');
+ok($mc->set_raw($dmkey, "SCE\x02garbage"), 'a corrupt record');
 $r = run_ctl(@S, 'inspect', 'http://example.com/dep');
 is($r->{rc}, 1, 'a corrupt record: not cached');
 like($r->{out}, qr/corrupt/, 'and says so');

@@ -16,6 +16,7 @@ SharedCacheMaxSize 1M
 SharedCacheVaryByCookie lang
 SharedCacheIgnoreQuery utm_*
 SharedCacheNamespace site
+SharedCacheGrace 5
 <VirtualHost *:\@PORT\@>
     ServerName main.test
 </VirtualHost>
@@ -31,6 +32,7 @@ SharedCacheNamespace site
     SharedCacheQuickHandler On
     SharedCacheTagHeader X-Tags
     SharedCachePurge On
+    SharedCacheLockTimeout 3
     <Location /app/loc>
         SharedCacheTTL 33
         SharedCacheMaxTTL 1000
@@ -41,6 +43,8 @@ SharedCacheNamespace site
         SharedCacheQuickHandler Off
         SharedCacheInvalidateHeader X-Purge-Tags
         SharedCacheNamespace loc
+        SharedCacheStaleOnError 60
+        SharedCacheSoftInvalidate On
     </Location>
     <Location /app/loc/deeper>
         SharedCache Off
@@ -51,6 +55,7 @@ SharedCacheNamespace site
         SharedCacheIgnoreQuery *
         SharedCacheInvalidateOnUnsafe Off
         SharedCachePurge Off
+        SharedCacheLock Off
     </Location>
 </VirtualHost>
 CONF
@@ -82,25 +87,30 @@ my %server = (
     SharedCacheInvalidateHeader => 'X-SharedCache-Invalidate',
     SharedCacheInvalidateOnUnsafe => 'On', SharedCachePurge => 'Off',
     SharedCacheNamespace => 'site',
+    SharedCacheLock => 'On', SharedCacheLockTimeout => 10,
+    SharedCacheGrace => 5, SharedCacheStaleOnError => 0,
+    SharedCacheSoftInvalidate => 'Off',
 );
 my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
              SharedCacheTTL => 22, SharedCacheForceTTL => 'On',
              SharedCacheVaryByHeader => 'accept-language',
              SharedCacheQuickHandler => 'On',
-             SharedCacheTagHeader => 'X-Tags', SharedCachePurge => 'On');
+             SharedCacheTagHeader => 'X-Tags', SharedCachePurge => 'On',
+             SharedCacheLockTimeout => 3);
 my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
            SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off',
            SharedCacheVaryByCookie => 'sessionid,csrftoken',
            SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off',
            SharedCacheInvalidateHeader => 'X-Purge-Tags',
-           SharedCacheNamespace => 'loc');
+           SharedCacheNamespace => 'loc', SharedCacheStaleOnError => 60,
+           SharedCacheSoftInvalidate => 'On');
 my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheStatuses => '410', SharedCacheVaryByUser => 'On',
               SharedCacheBypassCookie => 'sessionid',
               SharedCacheIgnoreQuery => '*',
               SharedCacheInvalidateOnUnsafe => 'Off',
-              SharedCachePurge => 'Off');
+              SharedCachePurge => 'Off', SharedCacheLock => 'Off');
 
 is_deeply($seen{'/app/m'}, \%server,
           'a virtual host without settings inherits the server\'s');

@@ -152,7 +152,7 @@ typedef struct {
 typedef struct {
     char magic[4];
     int type, reserved, status;
-    apr_int64_t stored_at, fresh_until, stale_until;
+    apr_int64_t stored_at, fresh_until, stale_until, error_until;
     apr_uint32_t flags;
     const char *key;
     apr_size_t key_len;
@@ -196,12 +196,13 @@ static rec_t good_rec(void)
     rec_t r;
 
     memset(&r, 0, sizeof(r));
-    memcpy(r.magic, "SCE\x01", 4);
+    memcpy(r.magic, "SCE\x02", 4);
     r.type = SC_REC_ENTRY;
     r.status = 200;
     r.stored_at = 1700000000;
     r.fresh_until = 1700000060;
     r.stale_until = 1700000120;
+    r.error_until = 1700000180;
     r.key = "k";
     r.key_len = 1;
     r.nheaders = r.nheaders_real = 1;
@@ -215,7 +216,7 @@ static rec_t good_rec(void)
 /* Malloc'd, exactly sized; free() it. */
 static char *build(const rec_t *r, apr_size_t *len)
 {
-    apr_size_t cap = 96 + r->key_len + r->body_size;
+    apr_size_t cap = 104 + r->key_len + r->body_size;
     raw_t w;
     int i;
 
@@ -235,6 +236,7 @@ static char *build(const rec_t *r, apr_size_t *len)
     raw_uint(&w, (apr_uint64_t)r->stored_at, 8);
     raw_uint(&w, (apr_uint64_t)r->fresh_until, 8);
     raw_uint(&w, (apr_uint64_t)r->stale_until, 8);
+    raw_uint(&w, (apr_uint64_t)r->error_until, 8);
     raw_uint(&w, r->flags, 4);
     raw_uint(&w, r->key_len, 4);
     raw_bytes(&w, r->key, r->key_len);
@@ -303,6 +305,7 @@ static void assert_same_entry(const sc_entry_t *a, const sc_entry_t *b)
     assert_true(a->stored_at == b->stored_at);
     assert_true(a->fresh_until == b->fresh_until);
     assert_true(a->stale_until == b->stale_until);
+    assert_true(a->error_until == b->error_until);
     assert_int_equal(a->flags, b->flags);
     assert_int_equal(a->key_len, b->key_len);
     assert_memory_equal(a->key, b->key, a->key_len);
@@ -468,6 +471,7 @@ static void test_encode_matches_documented_layout(void **state)
     e.stored_at = r.stored_at;
     e.fresh_until = r.fresh_until;
     e.stale_until = r.stale_until;
+    e.error_until = r.error_until;
     e.flags = r.flags;
     e.key = r.key;
     e.key_len = r.key_len;
@@ -522,7 +526,7 @@ static void test_decode_accepts_hand_built_record(void **state)
 static void test_decode_rejects_wrong_magic(void **state)
 {
     apr_pool_t *p = unit_pool(state);
-    static const char *bad[] = { "XCE\x01", "SXE\x01", "SCX\x01", "sce\x01",
+    static const char *bad[] = { "XCE\x02", "SXE\x02", "SCX\x02", "sce\x02",
                                  "SCC\x01", "\0\0\0\0" };
     int i;
 
@@ -536,10 +540,10 @@ static void test_decode_rejects_wrong_magic(void **state)
 static void test_decode_rejects_wrong_format_version(void **state)
 {
     apr_pool_t *p = unit_pool(state);
-    static const int versions[] = { 0, 2, 0x7f, 0xff };
+    static const int versions[] = { 0, 1, 3, 0x7f, 0xff };
     int i;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         rec_t r = good_rec();
         r.magic[3] = (char)versions[i];
         assert_int_equal(decode_rec(p, &r), SC_EBADREC);
@@ -788,10 +792,10 @@ static void test_decode_rejects_lengths_past_the_buffer(void **state)
     char *rec = build(&r, &len);
     /* key_len, first header's name_len and value_len */
     static const struct { apr_size_t off; int width; } fields[] = {
-        { 36, 4 }, { 43, 2 }, { 57, 4 },
+        { 44, 4 }, { 51, 2 }, { 65, 4 },
     };
 
-    assert_memory_equal(rec + 45, "Content-Type", 12);
+    assert_memory_equal(rec + 53, "Content-Type", 12);
     for (i = 0; i < 3; i++) {
         char *copy = malloc(len);
         assert_non_null(copy);

@@ -1,0 +1,337 @@
+/*
+ * sc_lookup.c: finding what memcached holds for a request, in as few round
+ * trips as possible: the level-1 record with the URL's and namespace's
+ * counters and the fill lease in one multi-get, the variant (if the
+ * response varies) and the tags' counters in at most one more each, and a
+ * chunked body in one more.  Also the lease itself: taken with add,
+ * released (or turned into an "uncacheable" marker) when the request ends.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+#include "sc_store.h"
+
+#include "http_log.h"
+#include <apr_strings.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* Lease values: a render in progress, or "the last render was not
+ * storable: do not wait". */
+#define LEASE "lease"
+#define UNCACHEABLE "uncacheable"
+
+static sc_lock_t lock_state(const sc_value_t *v)
+{
+    if (!v->data) {
+        return SC_LOCK_NONE;
+    }
+    if (v->len == sizeof(UNCACHEABLE) - 1
+        && !memcmp(v->data, UNCACHEABLE, v->len)) {
+        return SC_LOCK_UNCACHEABLE;
+    }
+    return SC_LOCK_LEASE;
+}
+
+/* Fetch a chunked body in one multi-get; NULL if any chunk is missing or
+ * fails its check (then the whole entry is a miss). */
+static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
+                                        sc_conn_t *c, const sc_entry_t *e)
+{
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    const char **keys = apr_palloc(r->pool, e->nchunks * sizeof(char *));
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, ba);
+    apr_uint64_t left = e->body_len;
+    sc_value_t *vals;
+    apr_uint32_t i;
+
+    for (i = 0; i < e->nchunks; i++) {
+        keys[i] = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key,
+                               e->key_len, e->version, i);
+    }
+    if (sc_store_mget(c, r->pool, keys, e->nchunks, &vals) != APR_SUCCESS) {
+        sc_log_backend(r, "get of chunks", c->error);
+        return NULL;
+    }
+    for (i = 0; i < e->nchunks; i++) {
+        apr_size_t want = left > e->chunk_size ? e->chunk_size
+                                               : (apr_size_t)left;
+        const char *data;
+        apr_bucket *b;
+
+        if (!vals[i].data
+            || sc_chunk_check(vals[i].data, vals[i].len, e->version, i,
+                              want, &data) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0203)
+                          "chunk %u of %s missing or corrupt: miss", i,
+                          ctx->entry_key);
+            apr_brigade_destroy(bb);
+            return NULL;
+        }
+        /* Zero copy: the bucket owns libmemcached's buffer. */
+        b = apr_bucket_heap_create(vals[i].data, vals[i].len, free, ba);
+        sc_value_take(&vals[i]);
+        b->start = SC_CHUNK_HEAD_LEN;
+        b->length = want;
+        APR_BRIGADE_INSERT_TAIL(bb, b);
+        left -= want;
+    }
+    return bb;
+}
+
+
+/* Check a fetched record: a miss unless it decodes and holds exactly
+ * this key.  The digest is only an address: a hash collision or a
+ * misdirected reply can never serve another page. */
+static sc_lookup_t check_record(request_rec *r, const sc_value_t *val,
+                             const char *mkey, const char *key,
+                             apr_size_t key_len, sc_entry_t *e)
+{
+    if (!val->data) {
+        return SC_LOOKUP_MISS;
+    }
+    if (sc_entry_decode(r->pool, val->data, val->len, e) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
+                      "corrupt entry %s: treated as a miss", mkey);
+        return SC_LOOKUP_MISS;
+    }
+    if (e->key_len != key_len || memcmp(e->key, key, key_len) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0205)
+                      "entry %s holds another key: treated as a miss",
+                      mkey);
+        return SC_LOOKUP_MISS;
+    }
+    return SC_LOOKUP_FOUND;
+}
+
+/* Is every generation the entry was stored under unchanged?  The URL's
+ * and the namespace's were fetched with the entry; the tags' take one
+ * more multi-get.  *soft tells that only URL or tag counters moved (a
+ * soft invalidation may serve it stale); a missing counter or another
+ * namespace is always a miss. */
+static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                              const sc_entry_t *e, int *soft)
+{
+    sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
+                                         * sizeof(sc_gen_t));
+    apr_uint64_t *want = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
+                                             * sizeof(apr_uint64_t));
+    int i, j, ntags = 0, seen = 0, moved = 0;
+
+    *soft = 0;
+    for (i = 0; i < e->deps->nelts; i++) {
+        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        for (j = 0; j < 2; j++) {
+            if (!strcmp(dep->name, ctx->gens[j].dep)) {
+                if (!ctx->gens[j].have
+                    || (j == SC_GEN_NAMESPACE
+                        && ctx->gens[j].gen != dep->gen)) {
+                    return SC_LOOKUP_MISS;
+                }
+                moved |= ctx->gens[j].gen != dep->gen;
+                seen |= 1 << j;
+                break;
+            }
+        }
+        if (j == 2) {
+            if (dep->name[0] != SC_DEP_TAG) {
+                return SC_LOOKUP_MISS;
+            }
+            sc_gen_init(r->pool, ctx->sconf->prefix, dep->name,
+                        &tags[ntags]);
+            want[ntags++] = dep->gen;
+        }
+    }
+    /* Stored under another namespace (the configuration changed): that
+     * namespace's flushes would not reach it. */
+    if (seen != 3) {
+        return SC_LOOKUP_MISS;
+    }
+    if (ntags > 0) {
+        if (sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
+            sc_log_backend(r, "lookup of tags", c->error);
+            return SC_LOOKUP_ERROR;
+        }
+        for (i = 0; i < ntags; i++) {
+            if (!tags[i].have) {
+                return SC_LOOKUP_MISS;
+            }
+            moved |= tags[i].gen != want[i];
+        }
+    }
+    *soft = moved;
+    return moved ? SC_LOOKUP_MISS : SC_LOOKUP_FOUND;
+}
+
+/* Vary record names, as stored in its header list. */
+static apr_array_header_t *vary_record_names(apr_pool_t *p,
+                                             const sc_entry_t *e)
+{
+    apr_array_header_t *names = apr_array_make(p, e->headers->nelts + 1,
+                                               sizeof(const char *));
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        APR_ARRAY_PUSH(names, const char *) =
+            APR_ARRAY_IDX(e->headers, i, sc_header_t).name;
+    }
+    return names;
+}
+
+/* The body of an entry as a brigade (zero copy: buckets own libmemcached's
+ * buffers). */
+static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                             sc_value_t *val, const sc_entry_t *e,
+                             apr_bucket_brigade **body)
+{
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+
+    if (e->body_kind == SC_BODY_CHUNKED) {
+        *body = fetch_chunks(r, ctx, c, e);
+        if (!*body) {
+            return c->failed ? SC_LOOKUP_ERROR : SC_LOOKUP_MISS;
+        }
+        return SC_LOOKUP_FOUND;
+    }
+    *body = apr_brigade_create(r->pool, ba);
+    if (e->body_len > 0) {
+        apr_size_t off = (apr_size_t)(e->body - val->data);
+        apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free,
+                                               ba);
+        sc_value_take(val);
+        b->start = off;
+        b->length = (apr_size_t)e->body_len;
+        APR_BRIGADE_INSERT_TAIL(*body, b);
+    }
+    return SC_LOOKUP_FOUND;
+}
+
+static const char *lock_key(request_rec *r, const sc_req_t *ctx,
+                            const char *key, apr_size_t len)
+{
+    return sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_LOCK, key,
+                         len);
+}
+
+sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                      apr_int64_t now, sc_found_t *res)
+{
+    sc_entry_t *e = &res->entry;
+    const char *keys[4];
+    sc_value_t *val, *vals;
+    sc_lookup_t found;
+    int i, soft, expired;
+
+    memset(res, 0, sizeof(*res));
+    /* One round trip: the entry, the counters it must match, the lease. */
+    keys[0] = ctx->entry_key;
+    keys[1] = ctx->gens[SC_GEN_URL].key;
+    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
+    keys[3] = res->lock_key = lock_key(r, ctx, ctx->key, ctx->key_len);
+    if (sc_store_mget(c, r->pool, keys, 4, &vals) != APR_SUCCESS) {
+        sc_log_backend(r, "lookup", c->error);
+        return SC_LOOKUP_ERROR;
+    }
+    for (i = 0; i < 2; i++) {
+        ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
+    }
+    res->lock = lock_state(&vals[3]);
+    val = &vals[0];
+    found = check_record(r, val, ctx->entry_key, ctx->key, ctx->key_len, e);
+    if (found != SC_LOOKUP_FOUND) {
+        return found;
+    }
+    if (e->type == SC_REC_VARY) {
+        apr_size_t len;
+        const char *key;
+
+        if (now >= e->stale_until) {
+            return SC_LOOKUP_MISS;
+        }
+        /* The variant has its own entry and its own lease. */
+        key = sc_variant_key(r, ctx, vary_record_names(r->pool, e), &len);
+        keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                                key, len);
+        keys[1] = res->lock_key = lock_key(r, ctx, key, len);
+        if (sc_store_mget(c, r->pool, keys, 2, &vals) != APR_SUCCESS) {
+            sc_log_backend(r, "lookup", c->error);
+            return SC_LOOKUP_ERROR;
+        }
+        res->lock = lock_state(&vals[1]);
+        val = &vals[0];
+        found = check_record(r, val, keys[0], key, len, e);
+        if (found != SC_LOOKUP_FOUND) {
+            return found;
+        }
+    }
+    if (e->type != SC_REC_ENTRY
+        || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
+        return SC_LOOKUP_MISS;
+    }
+    found = deps_valid(r, ctx, c, e, &soft);
+    if (found == SC_LOOKUP_ERROR || (found == SC_LOOKUP_MISS && !soft)) {
+        return found;
+    }
+    expired = now >= e->fresh_until;
+    if (!expired && !soft) {
+        return load_body(r, ctx, c, val, e, &res->body);
+    }
+    /* Stale: expired, or invalidated by URL or tag with
+     * SharedCacheSoftInvalidate.  must-revalidate & co. forbid it. */
+    if (ctx->quick || (e->flags & SC_EF_NO_STALE)
+        || (soft && !ctx->dconf->soft_invalidate)) {
+        return SC_LOOKUP_MISS;
+    }
+    res->grace_ok = e->stale_until > e->fresh_until && now < e->stale_until;
+    res->error_ok = now < e->error_until;
+    if (!res->grace_ok && !res->error_ok) {
+        return SC_LOOKUP_MISS;
+    }
+    found = load_body(r, ctx, c, val, e, &res->body);
+    return found == SC_LOOKUP_FOUND ? SC_LOOKUP_STALE : found;
+}
+
+int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                const char *key)
+{
+    apr_status_t rv = sc_store_add(c, key, LEASE, sizeof(LEASE) - 1,
+                                   ctx->dconf->lock_timeout);
+
+    if (rv == APR_SUCCESS) {
+        ctx->lease_key = key;
+        return 1;
+    }
+    if (rv != SC_EEXISTS) {
+        sc_log_backend(r, "taking the fill lease", c->error);
+    }
+    return 0;
+}
+
+void sc_lock_release(request_rec *r, sc_req_t *ctx)
+{
+    sc_conn_t *c;
+    apr_status_t rv;
+
+    if (!ctx->lease_key) {
+        return;
+    }
+    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    if (!c) {
+        return;           /* the lease expires by itself */
+    }
+    /* An uncacheable response leaves a marker: waiters stop waiting and
+     * later requests render at once, nobody queues behind the URL. */
+    if (ctx->decided && !ctx->storable && r->status < 500) {
+        rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
+                          sizeof(UNCACHEABLE) - 1, ctx->dconf->lock_timeout);
+    }
+    else {
+        rv = sc_store_delete(c, ctx->lease_key);
+        rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+    }
+    if (rv != APR_SUCCESS) {
+        sc_log_backend(r, "releasing the fill lease", c->error);
+    }
+    ctx->lease_key = NULL;
+    sc_store_return(c, r->pool);
+}
