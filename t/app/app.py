@@ -12,6 +12,7 @@ The query string chooses what the response looks like:
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header
+  failable=1     answer 503 while a file named "fail" exists beside the app
 """
 import hashlib
 import os
@@ -46,6 +47,8 @@ def application(environ, start_response):
     if "sleep" in q:
         time.sleep(int(q["sleep"]) / 1000.0)
     status = int(q.get("status", "200"))
+    if q.get("failable") and os.path.exists(os.path.join(HERE, "fail")):
+        status = 503
     token = uuid.uuid4().hex
     if "size" in q:
         body = body_of(int(q["size"]), token)

@@ -353,6 +353,7 @@ sub _write_conf {
         "LoadModule ${_}_module $mods/mod_$_.so\n"
     } @{ $self->{modules} || [] };
     my $wsgi_procs = $self->{wsgi_processes} || 2;
+    my $wsgi_opts = $self->{wsgi_options} || '';
     # The Django site, mounted three times so tests can give each mount
     # its own cache settings.
     my $django = !$self->{django} ? '' : <<"DJANGO";
@@ -399,7 +400,7 @@ MaxKeepAliveRequests 0
 LogFormat "%h \\"%r\\" %>s %b %{sharedcache-status}e %D" sharedcache
 CustomLog $d/access_log sharedcache
 WSGISocketPrefix $d/wsgi/sock
-WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app
+WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app $wsgi_opts
 WSGIScriptAlias /app $d/app/app.py process-group=scapp application-group=%{GLOBAL}
 $django
 $servers
@@ -561,6 +562,63 @@ sub parallel_get {
         waitpid($p->[0], 0);
     }
     return @out;
+}
+
+# N simultaneous requests: all sockets are opened and written first, then
+# read together.  targets: [[$apache, $path, %headers], ...] (one request
+# each).  Returns, in order, { status, cache, md5, body, ms } where ms is
+# from the start of the burst to the end of that response.
+sub burst {
+    my ($class, @targets) = @_;
+    require IO::Select;
+    my $t0 = time;
+    my (@socks, %slot);
+    for my $i (0 .. $#targets) {
+        my ($ap, $path, %h) = @{ $targets[$i] };
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $ap->port, Timeout => 30)
+            or die "connect: $!";
+        $h{Host} //= "127.0.0.1:" . $ap->port;
+        $h{Connection} = 'close';
+        print $s "GET $path HTTP/1.1\r\n"
+            . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n";
+        push @socks, $s;
+        $slot{fileno $s} = $i;
+    }
+    my $sel = IO::Select->new(@socks);
+    my @raw = ('') x @targets;
+    my @ms;
+    my $until = time + 120;
+    while ($sel->count && time < $until) {
+        for my $s ($sel->can_read(1)) {
+            my $i = $slot{fileno $s};
+            my $n = sysread($s, my $buf, 65536);
+            if ($n) {
+                $raw[$i] .= $buf;
+                next;
+            }
+            $ms[$i] = (time - $t0) * 1000;
+            $sel->remove($s);
+            close $s;
+        }
+    }
+    return map {
+        my ($head, $body) = split /\r\n\r\n/, $raw[$_], 2;
+        $body //= '';
+        my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d+)};
+        my ($cache) = ($head // '') =~ /^X-SharedCache: (\S+)/mi;
+        if (($head // '') =~ /^Transfer-Encoding: chunked/mi) {
+            my $d = '';
+            while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+                last unless hex $1;
+                $d .= substr($body, 0, hex $1, '');
+                $body =~ s/^\r\n//;
+            }
+            $body = $d;
+        }
+        { status => $status // 0, cache => $cache // '', body => $body,
+          md5 => md5_hex($body), ms => $ms[$_] // 999999 }
+    } 0 .. $#targets;
 }
 
 sub error_log {

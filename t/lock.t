@@ -1,0 +1,76 @@
+# One render per page across the farm (SharedCacheLock): a cold URL hit by
+# 100 simultaneous requests renders once; waiters are served as soon as it
+# is stored; two Apache hosts share the lease; an uncacheable response
+# does not serialise anyone.
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(time);
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $site = <<'CONF';
+<VirtualHost *:@PORT@>
+    ServerName www.test:80
+    <Location /app>
+        SharedCache On
+        SharedCacheTTL 60
+    </Location>
+</VirtualHost>
+CONF
+my %opt = (memcached => [$mc], conf => $site, wsgi_processes => 4);
+my ($ap1, $ap2) = map { SCTest::Apache->start(%opt) } 1, 2;
+
+sub cold_burst {
+    my ($name, $n, @apaches) = @_;
+    my @res = SCTest::Apache->burst(map {
+        [ $apaches[$_ % @apaches], $name, Host => 'www.test' ]
+    } 0 .. $n - 1);
+    return @res;
+}
+
+for my $case ([ 'fast', '' ], [ '200 ms', '&sleep=200' ]) {
+    my ($label, $q) = @$case;
+    my $path = "/app/cold-" . ($q ? 'slow' : 'fast') . "?size=2048$q";
+    my @res = cold_burst($path, 100, $ap1);
+    my @miss = grep { $_->{cache} eq 'MISS' } @res;
+    is(scalar(grep { $_->{status} == 200 } @res), 100,
+       "$label app: 100 simultaneous requests, all 200");
+    is($ap1->renders($path =~ s/\?.*//r), 1, "$label app: rendered once");
+    is(scalar @miss, 1, "$label app: one MISS, the rest served from it");
+    my %bodies = map { $_->{md5} => 1 } @res;
+    is(scalar keys %bodies, 1, "$label app: all bodies identical");
+    my $render = $miss[0]{ms};
+    my $last = (sort { $b <=> $a } map { $_->{ms} } @res)[0];
+    cmp_ok($last, '<=', $render + 50,
+           sprintf("$label app: last answer %.0f ms, the render %.0f ms",
+                   $last, $render));
+}
+
+# Two hosts, 50 requests each, one memcached: one render in the farm.
+my $path = '/app/farm?sleep=200';
+my @res = cold_burst($path, 100, $ap1, $ap2);
+is(scalar(grep { $_->{status} == 200 } @res), 100,
+   'two hosts: 100 requests, all 200');
+is($ap1->renders('/app/farm') + $ap2->renders('/app/farm'), 1,
+   'two hosts: one render in total');
+is(scalar(grep { $_->{cache} eq 'MISS' } @res), 1, 'two hosts: one MISS');
+
+# An uncacheable response: the marker stops the waiting at once, so 100
+# requests take about one render each in parallel, not 100 in a row.
+my $t0 = time;
+@res = cold_burst('/app/nostore?cc=no-store&sleep=200', 100, $ap1);
+my $wall = (time - $t0) * 1000;
+is(scalar(grep { $_->{status} == 200 } @res), 100,
+   'uncacheable: 100 requests, all 200');
+is(scalar(grep { $_->{cache} eq 'UNCACHEABLE' } @res), 100,
+   'all UNCACHEABLE');
+cmp_ok($wall, '<', 5000, sprintf('uncacheable: wall time %.0f ms, not 100 x'
+                                 . ' 200 ms in a row', $wall));
+my $t1 = time;
+$ap1->get('/app/nostore?cc=no-store&sleep=200');
+cmp_ok((time - $t1) * 1000, '<', 400,
+       'a later request skips the lock (one render, no wait)');
+
+$_->stop for $ap1, $ap2;
+done_testing;

@@ -1,0 +1,117 @@
+# Grace, stale-on-error and a lease holder that dies or hangs.
+use strict;
+use warnings;
+use Test::More;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
+                               wsgi_options => 'connect-timeout=1',
+                               conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 1
+    SharedCacheGrace 30
+    SharedCacheStaleOnError 60
+    SharedCacheLockTimeout 1
+</Location>
+<Location /app/nograce>
+    SharedCacheGrace 0
+</Location>
+CONF
+my $fail = $ap->dir . '/app/fail';
+
+# Grace: an expired page is served STALE to concurrent requests while
+# exactly one refresh runs.
+my $g = '/app/grace?sleep=300';
+$ap->get($g);
+sleep 1.5;
+my @res = SCTest::Apache->burst(map { [ $ap, $g ] } 1 .. 20);
+my @stale = grep { $_->{cache} eq 'STALE' } @res;
+my @miss = grep { $_->{cache} eq 'MISS' } @res;
+is(scalar @stale, 19, 'expired: 19 of 20 concurrent requests get STALE');
+is(scalar @miss, 1, 'and one refreshes it');
+cmp_ok((sort { $b <=> $a } map { $_->{ms} } @stale)[0], '<', 250,
+       'STALE answers come at once, not after the 300 ms render');
+is($ap->renders('/app/grace'), 2, 'exactly one refresh ran');
+is($ap->get($g)->{cache}, 'HIT', 'then the fresh copy is a HIT');
+
+# Stale-on-error: the app answers 503; the stale copy is served with 200.
+my $e = '/app/error?failable=1';
+my $good = $ap->get($e);
+sleep 1.5;
+open my $fh, '>', $fail or die $!;
+close $fh;
+my $r = $ap->get($e);
+is($r->{status}, 200, 'the app answers 503: the stale copy is served, 200');
+is($r->{cache}, 'STALE', 'marked STALE');
+is($r->{body}, $good->{body}, 'the stored page');
+# must-revalidate forbids it.
+my $mr = '/app/error-mr?failable=1&cc=max-age%3D1,%20must-revalidate';
+unlink $fail;
+$ap->get($mr);
+sleep 1.5;
+open $fh, '>', $fail or die $!;
+close $fh;
+is($ap->get($mr)->{status}, 503,
+   'with must-revalidate the error is passed through');
+unlink $fail;
+
+# A lease holder that hangs past SharedCacheLockTimeout (1 s): the waiters
+# go on to the backend themselves; no request fails because of the lock.
+my $h = '/app/hang/hung?sleep=2500&cc=max-age%3D60';
+my $t0 = time;
+@res = SCTest::Apache->burst(map { [ $ap, $h ] } 1 .. 5);
+is(scalar(grep { $_->{status} == 200 } @res), 5,
+   'holder hangs: all 5 requests answered 200');
+my $worst = (sort { $b <=> $a } map { $_->{ms} } @res)[0];
+cmp_ok($worst, '<', 1000 + 2500 + 1000,
+       sprintf('within lock timeout + render (worst %.0f ms)', $worst));
+
+# The lease holder's app process is killed while it renders: it fails,
+# its lease is released, and the waiters render or wait on; none of them
+# fails because of the lock.
+sub app_pids {
+    return map { m{/proc/(\d+)/} ? $1 : () } grep {
+        open my $f, '<', $_ or next;
+        my $cmd = <$f> // '';
+        $cmd =~ /sc-app/;
+    } glob '/proc/[0-9]*/cmdline';
+}
+my $k = '/app/killed/k?sleep=1500&cc=max-age%3D60';
+my $pid = fork // die $!;
+if (!$pid) {
+    sleep 0.4;
+    kill 'KILL', app_pids();
+    POSIX::_exit(0);
+}
+@res = SCTest::Apache->burst(map { [ $ap, $k ] } 1 .. 6);
+waitpid $pid, 0;
+my @ok = grep { $_->{status} == 200 } @res;
+my @failed = grep { $_->{status} != 200 } @res;
+cmp_ok(scalar @ok, '>=', 4, 'holder killed: the waiters get 200')
+    or diag(join ' ', map { "$_->{status}/$_->{cache}/" . int($_->{ms}) }
+                      @res);
+# A failure can only be a render that was in the app when it was killed
+# (at 0.4 s), never a request left waiting on the lock.
+is(scalar(grep { $_->{ms} > 1000 } @failed), 0,
+   'every failure is a render the kill interrupted');
+cmp_ok((sort { $b <=> $a } map { $_->{ms} } @res)[0], '<', 8000,
+       'nobody waited for ever');
+
+# The mod_wsgi daemon is down (its socket is gone): httpd answers 503, and
+# the stale copy replaces that error page.
+my $d = '/app/daemon?x=1';
+my $before = $ap->get($d);
+sleep 1.5;
+unlink glob($ap->dir . '/wsgi/*');
+my $down = $ap->get($d);
+is($down->{status}, 200, 'daemon down: the stale copy is served, 200');
+is($down->{cache}, 'STALE', 'marked STALE');
+is($down->{body}, $before->{body}, 'the stored page');
+
+$ap->stop(allow => [qr/SC0309/, qr/\[wsgi:error\]/, qr/AH01075/,
+                    qr/Truncated or oversized|daemon process/]);
+done_testing;
