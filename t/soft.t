@@ -1,0 +1,61 @@
+# SharedCacheSoftInvalidate: an entry invalidated by tag or URL is served
+# STALE within its grace period while exactly one request refreshes it;
+# without it (the default) the invalidation is a plain miss; namespace
+# flushes are always hard.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
+                               conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheGrace 30
+</Location>
+<Location /app/soft>
+    SharedCacheSoftInvalidate On
+</Location>
+CONF
+my $ctl = "$SCTest::ROOT/tools/sharedcachectl";
+my @servers = ('--servers', $mc->addr);
+
+my $p = '/app/soft/page?sk=soft-tag&sleep=300';
+my $old = $ap->get($p);
+is($ap->get($p)->{cache}, 'HIT', 'soft: cached');
+system($ctl, @servers, 'invalidate', 'soft-tag') == 0 or die;
+my @res = SCTest::Apache->burst(map { [ $ap, $p ] } 1 .. 10);
+is(scalar(grep { $_->{cache} eq 'STALE' } @res), 9,
+   'soft: after invalidation 9 of 10 concurrent requests get STALE');
+is(scalar(grep { $_->{cache} eq 'MISS' } @res), 1, 'and one refreshes');
+is(scalar(grep { $_->{body} eq $old->{body} } grep { $_->{cache} eq 'STALE' }
+          @res), 9, 'STALE is the old page');
+is($ap->renders('/app/soft/page'), 2, 'one refresh ran');
+my $new = $ap->get($p);
+is($new->{cache}, 'HIT', 'then the refreshed page is a HIT');
+isnt($new->{body}, $old->{body}, 'and it is new');
+
+# The default: an invalidation is a miss for everyone (one renders, the
+# others wait for it under the lock).
+my $h = '/app/hard/page?sk=hard-tag&sleep=300';
+my $hard_old = $ap->get($h);
+system($ctl, @servers, 'invalidate', 'hard-tag') == 0 or die;
+@res = SCTest::Apache->burst(map { [ $ap, $h ] } 1 .. 10);
+is(scalar(grep { $_->{cache} eq 'STALE' } @res), 0,
+   'hard: nobody gets the invalidated page');
+is(scalar(grep { $_->{body} eq $hard_old->{body} } @res), 0,
+   'the old page is never served');
+is($ap->renders('/app/hard/page'), 2, 'one render for all of them');
+
+# A namespace flush is hard even with SoftInvalidate.
+my $n = '/app/soft/ns?sleep=100';
+my $ns_old = $ap->get($n);
+system($ctl, @servers, 'flush') == 0 or die;
+my $after = $ap->get($n);
+is($after->{cache}, 'MISS', 'a namespace flush is a MISS even here');
+isnt($after->{body}, $ns_old->{body}, 'with a fresh page');
+
+$ap->stop;
+done_testing;
