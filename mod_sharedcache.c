@@ -21,6 +21,7 @@
 #include "src/sc_config.h"
 #include "src/sc_log.h"
 #include "src/sc_request.h"
+#include "src/sc_status.h"
 #include "src/sc_store.h"
 
 
@@ -35,6 +36,11 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     (void)ptemp;
     sc_purge_method = ap_method_register(pconf, "PURGE");
+    if (sc_status_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0103)
+                     "no shared memory for the status counters: the status"
+                     " page will show zeros");
+    }
     return sc_config_post(pconf, s);
 }
 
@@ -81,6 +87,8 @@ static void sc_register_hooks(apr_pool_t *p)
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* SetHandler sharedcache-status */
+    ap_hook_handler(sc_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* After resource filters such as INCLUDES, before DEFLATE, so the
      * stored body is what the application produced. */
     sc_save_filter_handle = ap_register_output_filter(

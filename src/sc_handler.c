@@ -6,6 +6,7 @@
  */
 #include "sc_request.h"
 #include "sc_log.h"
+#include "sc_status.h"
 #include "sc_store.h"
 
 #include "http_core.h"
@@ -30,6 +31,7 @@ static const char *const reflected[] = {
 
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st)
 {
+    sc_stat_decision(st);
     apr_table_setn(r->notes, "sharedcache-status", st);
     apr_table_setn(r->subprocess_env, "sharedcache-status", st);
     if (d->header && !r->main) {
@@ -254,6 +256,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     int rv;
 
     sc_restore_response(r, ctx, e, now, status);
+    sc_stat_add(SC_STAT_SERVED_BYTES, e->body_len);
     if (ctx->quick) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "hit for %s served by the quick handler", r->uri);
@@ -313,6 +316,7 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
             break;
         }
     }
+    sc_stat_add(SC_STAT_LOCK_WAITS, 1);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "waited %" APR_TIME_T_FMT
                   " ms for another render", (apr_time_now() - start) / 1000);
     return found;

@@ -6,6 +6,7 @@
  */
 #include "sc_request.h"
 #include "sc_log.h"
+#include "sc_status.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -39,6 +40,7 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
             return -1;
         }
         found += existed;
+        sc_stat_add(SC_STAT_INVALIDATIONS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0401)
                       "invalidated %s (%s)", dep,
                       existed ? "was cached" : "nothing depended on it");

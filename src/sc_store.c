@@ -306,3 +306,43 @@ apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
     }
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
+
+apr_status_t sc_store_stats(sc_conn_t *c, apr_pool_t *p,
+                            apr_array_header_t **out)
+{
+    sc_backend_t *b = c->backend;
+    memcached_return_t rc;
+    memcached_stat_st *st = memcached_stat(c->mc, NULL, &rc);
+    int i;
+
+    *out = apr_array_make(p, b->servers->nelts, sizeof(sc_server_stats_t));
+    for (i = 0; i < b->servers->nelts; i++) {
+        const sc_server_t *s = &APR_ARRAY_IDX(b->servers, i, sc_server_t);
+        sc_server_stats_t *o = apr_array_push(*out);
+        memset(o, 0, sizeof(*o));
+        o->name = s->port ? apr_psprintf(p, "%s:%u", s->host, s->port)
+                          : s->host;
+        /* memcached_stat() fills one slot per server, in order; a server
+         * that did not answer keeps a zero pid. */
+        if (st && st[i].pid > 0) {
+            o->up = 1;
+            o->curr_items = st[i].curr_items;
+            o->bytes = st[i].bytes;
+            o->limit_maxbytes = st[i].limit_maxbytes;
+            o->evictions = st[i].evictions;
+            o->get_hits = st[i].get_hits;
+            o->get_misses = st[i].get_misses;
+            o->curr_connections = st[i].curr_connections;
+            o->uptime = st[i].uptime;
+        }
+    }
+    if (st) {
+        memcached_stat_free(c->mc, st);
+    }
+    if (rc != MEMCACHED_SUCCESS) {
+        /* Some server did not answer: its connections are suspect. */
+        c->failed = 1;
+        memcached_quit(c->mc);
+    }
+    return APR_SUCCESS;
+}

@@ -82,6 +82,19 @@ char *sc_value_take(sc_value_t *v);
 apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime);
 
+/* One server's state, for the status page and sharedcachectl. */
+typedef struct {
+    const char *name;           /* host:port or socket path */
+    int up;
+    apr_uint64_t curr_items, bytes, limit_maxbytes, evictions;
+    apr_uint64_t get_hits, get_misses, curr_connections, uptime;
+} sc_server_stats_t;
+
+/* Ask every server for its statistics (memcached "stats"); a server that
+ * does not answer is reported down. */
+apr_status_t sc_store_stats(sc_conn_t *c, apr_pool_t *p,
+                            apr_array_header_t **out);
+
 /* Results besides APR_SUCCESS that are not failures of memcached. */
 #define SC_ENOTFOUND (APR_OS_START_USERERR + 1702)  /* incr/delete: no key */
 #define SC_EEXISTS   (APR_OS_START_USERERR + 1703)  /* add: key exists */

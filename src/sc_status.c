@@ -1,0 +1,215 @@
+/*
+ * sc_status.c: shared counters and the status page (see sc_status.h).
+ */
+#include "sc_status.h"
+#include "sc_config.h"
+#include "sc_log.h"
+#include "sc_store.h"
+
+#include "http_log.h"
+#include "http_protocol.h"
+#include <apr_atomic.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+typedef struct {
+    volatile apr_uint64_t n[SC_STAT_COUNT];
+} sc_counters_t;
+
+static sc_counters_t *counters;
+
+static const struct {
+    const char *name;       /* JSON and HTML */
+    const char *metric;     /* Prometheus */
+    const char *label;      /* status="..." for decisions, else NULL */
+    const char *help;
+} stat_info[SC_STAT_COUNT] = {
+    { "hits", "sharedcache_responses_total", "HIT",
+      "responses by cache decision" },
+    { "misses", "sharedcache_responses_total", "MISS", NULL },
+    { "stale", "sharedcache_responses_total", "STALE", NULL },
+    { "bypass", "sharedcache_responses_total", "BYPASS", NULL },
+    { "uncacheable", "sharedcache_responses_total", "UNCACHEABLE", NULL },
+    { "errors", "sharedcache_responses_total", "ERROR", NULL },
+    { "stores", "sharedcache_stores_total", NULL,
+      "entries stored in memcached" },
+    { "stored_bytes", "sharedcache_stored_bytes_total", NULL,
+      "body bytes stored" },
+    { "served_bytes", "sharedcache_served_bytes_total", NULL,
+      "body bytes served from the cache" },
+    { "lock_waits", "sharedcache_lock_waits_total", NULL,
+      "requests that waited for another's render" },
+    { "invalidations", "sharedcache_invalidations_total", NULL,
+      "counters incremented (tags, URLs, namespaces)" },
+};
+
+apr_status_t sc_status_init(apr_pool_t *pconf)
+{
+    apr_shm_t *shm;
+    apr_status_t rv = apr_shm_create(&shm, sizeof(sc_counters_t), NULL,
+                                     pconf);
+
+    if (rv != APR_SUCCESS) {
+        counters = NULL;
+        return rv;
+    }
+    counters = apr_shm_baseaddr_get(shm);
+    memset((void *)counters, 0, sizeof(*counters));
+    return APR_SUCCESS;
+}
+
+void sc_stat_add(sc_stat_t which, apr_uint64_t n)
+{
+    if (counters) {
+        apr_atomic_add64(&counters->n[which], n);
+    }
+}
+
+void sc_stat_decision(const char *status)
+{
+    int i;
+
+    for (i = SC_STAT_HIT; i <= SC_STAT_ERROR; i++) {
+        if (!strcmp(status, stat_info[i].label)) {
+            sc_stat_add((sc_stat_t)i, 1);
+            return;
+        }
+    }
+}
+
+static apr_uint64_t get(int i)
+{
+    return counters ? apr_atomic_read64(&counters->n[i]) : 0;
+}
+
+static apr_array_header_t *server_states(request_rec *r)
+{
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    sc_conn_t *c = sc_store_borrow(s->backend, r->pool);
+    apr_array_header_t *out = NULL;
+
+    if (c) {
+        sc_store_stats(c, r->pool, &out);
+        sc_store_return(c, r->pool);
+    }
+    return out ? out : apr_array_make(r->pool, 1, sizeof(sc_server_stats_t));
+}
+
+static void json(request_rec *r, apr_array_header_t *servers)
+{
+    int i;
+
+    ap_set_content_type(r, "application/json");
+    ap_rputs("{", r);
+    for (i = 0; i < SC_STAT_COUNT; i++) {
+        ap_rprintf(r, "\"%s\": %" APR_UINT64_T_FMT ", ", stat_info[i].name,
+                   get(i));
+    }
+    ap_rputs("\"servers\": [", r);
+    for (i = 0; i < servers->nelts; i++) {
+        const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
+                                                    sc_server_stats_t);
+        ap_rprintf(r, "%s{\"server\": \"%s\", \"up\": %s, \"items\": %"
+                   APR_UINT64_T_FMT ", \"bytes\": %" APR_UINT64_T_FMT
+                   ", \"limit_bytes\": %" APR_UINT64_T_FMT
+                   ", \"evictions\": %" APR_UINT64_T_FMT "}",
+                   i ? ", " : "", ap_escape_html(r->pool, s->name),
+                   s->up ? "true" : "false", s->curr_items, s->bytes,
+                   s->limit_maxbytes, s->evictions);
+    }
+    ap_rputs("]}\n", r);
+}
+
+static void prometheus(request_rec *r, apr_array_header_t *servers)
+{
+    int i;
+
+    ap_set_content_type(r, "text/plain; version=0.0.4");
+    for (i = 0; i < SC_STAT_COUNT; i++) {
+        if (stat_info[i].help) {
+            ap_rprintf(r, "# HELP %s %s\n# TYPE %s counter\n",
+                       stat_info[i].metric, stat_info[i].help,
+                       stat_info[i].metric);
+        }
+        if (stat_info[i].label) {
+            ap_rprintf(r, "%s{status=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                       stat_info[i].metric, stat_info[i].label, get(i));
+        }
+        else {
+            ap_rprintf(r, "%s %" APR_UINT64_T_FMT "\n", stat_info[i].metric,
+                       get(i));
+        }
+    }
+    ap_rputs("# HELP sharedcache_memcached_up memcached server answering\n"
+             "# TYPE sharedcache_memcached_up gauge\n", r);
+    for (i = 0; i < servers->nelts; i++) {
+        const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
+                                                    sc_server_stats_t);
+        ap_rprintf(r, "sharedcache_memcached_up{server=\"%s\"} %d\n",
+                   s->name, s->up);
+    }
+}
+
+static void html(request_rec *r, apr_array_header_t *servers)
+{
+    apr_uint64_t looked = get(SC_STAT_HIT) + get(SC_STAT_MISS)
+                          + get(SC_STAT_STALE);
+    int i;
+
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_rputs("<!DOCTYPE html>\n<html><head><title>mod_sharedcache status"
+             "</title></head><body>\n<h1>mod_sharedcache</h1>\n"
+             "<p>Counters of all processes since the last (re)start.</p>\n"
+             "<table>\n", r);
+    for (i = 0; i < SC_STAT_COUNT; i++) {
+        ap_rprintf(r, "<tr><th>%s</th><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   stat_info[i].name, get(i));
+    }
+    ap_rprintf(r, "<tr><th>hit ratio</th><td>%.1f%%</td></tr>\n</table>\n",
+               looked ? 100.0 * (double)(get(SC_STAT_HIT)
+                                         + get(SC_STAT_STALE))
+                        / (double)looked : 0.0);
+    ap_rputs("<h2>memcached</h2>\n<table>\n<tr><th>server</th><th>state"
+             "</th><th>items</th><th>bytes</th><th>evictions</th></tr>\n",
+             r);
+    for (i = 0; i < servers->nelts; i++) {
+        const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
+                                                    sc_server_stats_t);
+        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%"
+                   APR_UINT64_T_FMT "</td></tr>\n",
+                   ap_escape_html(r->pool, s->name), s->up ? "up" : "DOWN",
+                   s->curr_items, s->bytes, s->evictions);
+    }
+    ap_rputs("</table>\n</body></html>\n", r);
+}
+
+int sc_status_handler(request_rec *r)
+{
+    apr_array_header_t *servers;
+
+    if (!r->handler || strcmp(r->handler, SC_STATUS_HANDLER)) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only) {
+        return OK;
+    }
+    servers = server_states(r);
+    if (r->args && !strcmp(r->args, "json")) {
+        json(r, servers);
+    }
+    else if (r->args && !strcmp(r->args, "prometheus")) {
+        prometheus(r, servers);
+    }
+    else {
+        html(r, servers);
+    }
+    return OK;
+}

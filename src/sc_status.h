@@ -1,0 +1,32 @@
+/*
+ * sc_status: counters shared by every child (one anonymous shared memory
+ * segment created in post_config, inherited across fork) and the status
+ * handler (SetHandler sharedcache-status): HTML, ?json and ?prometheus.
+ */
+#ifndef SC_STATUS_H
+#define SC_STATUS_H
+
+#include "httpd.h"
+#include <apr_pools.h>
+
+typedef enum {
+    SC_STAT_HIT, SC_STAT_MISS, SC_STAT_STALE, SC_STAT_BYPASS,
+    SC_STAT_UNCACHEABLE, SC_STAT_ERROR,
+    SC_STAT_STORES, SC_STAT_STORED_BYTES, SC_STAT_SERVED_BYTES,
+    SC_STAT_LOCK_WAITS, SC_STAT_INVALIDATIONS,
+    SC_STAT_COUNT
+} sc_stat_t;
+
+#define SC_STATUS_HANDLER "sharedcache-status"
+
+/* post_config: the shared segment (counters restart with the server). */
+apr_status_t sc_status_init(apr_pool_t *pconf);
+
+void sc_stat_add(sc_stat_t which, apr_uint64_t n);
+
+/* Count a decision ("HIT", "MISS", ...). */
+void sc_stat_decision(const char *status);
+
+int sc_status_handler(request_rec *r);
+
+#endif
