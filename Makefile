@@ -36,9 +36,9 @@ $(MODULE): $(SRC) $(HDRS)
 	    $(LIBS) -o mod_sharedcache.la $(SRC)
 
 # sharedcachectl links the same pure key/entry code and memcached layer.
-$(CTL): tools/sharedcachectl.c $(PURE) src/sc_store.c $(HDRS)
+$(CTL): tools/sharedcachectl.c $(PURE) src/sc_store.c src/sc_gen.c $(HDRS)
 	$(CC) $(WARN) -g -O2 -Isrc $(APR_CFLAGS) -o $@ tools/sharedcachectl.c \
-	    $(PURE) src/sc_store.c $(LIBS) $(APR_LIBS)
+	    $(PURE) src/sc_store.c src/sc_gen.c $(LIBS) $(APR_LIBS)
 
 install: $(MODULE) $(CTL)
 	$(APXS) -i -n sharedcache mod_sharedcache.la

@@ -22,7 +22,9 @@ int sc_gen_parse(const sc_value_t *v, apr_uint64_t *gen)
     char buf[24];
     char *end;
 
-    if (!v->data || v->len == 0 || v->len >= sizeof(buf)) {
+    /* strtoull would also take blanks and a sign: a counter is digits. */
+    if (!v->data || v->len == 0 || v->len >= sizeof(buf)
+        || v->data[0] < '0' || v->data[0] > '9') {
         return 0;
     }
     memcpy(buf, v->data, v->len);

@@ -200,15 +200,6 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
     return sc_key_bytes(&k, len);
 }
 
-const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
-                         apr_size_t key_len, apr_uint64_t version,
-                         apr_uint32_t index)
-{
-    return apr_psprintf(p, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
-                        sc_key_digest(p, prefix, SC_KIND_CHUNK, key, key_len),
-                        version, index);
-}
-
 static void restore_headers(request_rec *r, const sc_entry_t *e)
 {
     int i;

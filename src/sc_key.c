@@ -278,6 +278,15 @@ int sc_key_tag_ok(const char *tag)
     return 1;
 }
 
+const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
+                         apr_size_t key_len, apr_uint64_t version,
+                         apr_uint32_t index)
+{
+    return apr_psprintf(p, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
+                        sc_key_digest(p, prefix, SC_KIND_CHUNK, key, key_len),
+                        version, index);
+}
+
 int sc_key_prefix_ok(const char *prefix)
 {
     apr_size_t len = strlen(prefix);

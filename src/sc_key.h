@@ -106,6 +106,12 @@ int sc_key_tag_ok(const char *tag);
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len);
 
+/* Memcached key of chunk index of an entry version:
+ * "<prefix>:c:<sha1 hex of the canonical key>:<version, 16 hex>:<index>". */
+const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
+                         apr_size_t key_len, apr_uint64_t version,
+                         apr_uint32_t index);
+
 /* True when prefix is usable in memcached keys (1..SC_PREFIX_MAX bytes,
  * printable ASCII, no whitespace). */
 int sc_key_prefix_ok(const char *prefix);

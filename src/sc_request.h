@@ -140,10 +140,6 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
                            const apr_array_header_t *names,
                            apr_size_t *len);
 
-/* Memcached key of chunk index of an entry version. */
-const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
-                         apr_size_t key_len, apr_uint64_t version,
-                         apr_uint32_t index);
 
 /* Log a memcached failure as a rate-limited warning. */
 void sc_log_backend(request_rec *r, const char *what, const char *error);

@@ -12,6 +12,7 @@
  */
 #include "sc_key.h"
 #include "sc_entry.h"
+#include "sc_gen.h"
 #include "sc_store.h"
 
 #include <apr_general.h>
@@ -717,24 +718,6 @@ static const char *when(apr_pool_t *p, apr_int64_t t)
     return buf;
 }
 
-/* A counter's value: decimal digits, maybe padded with spaces (memcached
- * pads a number that became shorter). */
-static int parse_counter(apr_pool_t *p, const sc_value_t *v,
-                         apr_uint64_t *out)
-{
-    char *s = apr_pstrmemdup(p, v->data, v->len), *end;
-
-    if (!apr_isdigit(*s)) {
-        return 0;
-    }
-    errno = 0;
-    *out = (apr_uint64_t)strtoull(s, &end, 10);
-    while (*end == ' ') {
-        end++;
-    }
-    return errno == 0 && *end == '\0';
-}
-
 static const char *dep_label(const char *name)
 {
     if (name[0] && name[1] == ':') {
@@ -779,7 +762,7 @@ static int check_deps(ctl_t *ctl, const sc_entry_t *e)
         if (!vals[i].data) {
             state = "INVALIDATED (counter missing)";
         }
-        else if (!parse_counter(ctl->pool, &vals[i], &cur)) {
+        else if (!sc_gen_parse(&vals[i], &cur)) {
             state = "INVALID (counter is not a number)";
         }
         else if (cur != d->gen) {
@@ -798,13 +781,10 @@ static int check_deps(ctl_t *ctl, const sc_entry_t *e)
     return invalid;
 }
 
-/* Check that every chunk of a large body is there (one multi-get).  The
- * chunk keys are those of sc_chunk_key() in sc_handler.c.  Returns the
- * number missing or corrupt, -1 on a memcached error. */
+/* Check that every chunk of a large body is there (one multi-get).
+ * Returns the number missing or corrupt, -1 on a memcached error. */
 static int check_chunks(ctl_t *ctl, const sc_entry_t *e)
 {
-    const char *base = sc_key_digest(ctl->pool, ctl->prefix, SC_KIND_CHUNK,
-                                     e->key, e->key_len);
     const char **keys;
     apr_uint64_t left = e->body_len;
     sc_value_t *vals;
@@ -816,8 +796,8 @@ static int check_chunks(ctl_t *ctl, const sc_entry_t *e)
     }
     keys = apr_palloc(ctl->pool, sizeof(char *) * e->nchunks);
     for (i = 0; i < e->nchunks; i++) {
-        keys[i] = apr_psprintf(ctl->pool, "%s:%016" APR_UINT64_T_HEX_FMT
-                               ":%u", base, e->version, i);
+        keys[i] = sc_chunk_key(ctl->pool, ctl->prefix, e->key, e->key_len,
+                               e->version, i);
     }
     if (sc_store_mget(ctl->conn, ctl->pool, keys, e->nchunks, &vals)
         != APR_SUCCESS) {
