@@ -84,8 +84,8 @@ static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
  * this key.  The digest is only an address: a hash collision or a
  * misdirected reply can never serve another page. */
 static sc_lookup_t check_record(request_rec *r, const sc_value_t *val,
-                             const char *mkey, const char *key,
-                             apr_size_t key_len, sc_entry_t *e)
+                                const char *mkey, const char *key,
+                                apr_size_t key_len, sc_entry_t *e)
 {
     if (!val->data) {
         return SC_LOOKUP_MISS;
