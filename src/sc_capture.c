@@ -245,6 +245,10 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
                       ctx->dconf->tag_header, SC_MAX_TAGS);
     }
     sc_set_status(r, ctx->dconf, ctx->storable ? SC_MISS : SC_UNCACHEABLE);
+    if (!ctx->storable) {
+        /* Waiters need not wait for the end of this response. */
+        sc_lock_release(r, ctx, !r->header_only);
+    }
 }
 
 /* After a substitution: the failed response's own buckets go nowhere. */
@@ -304,6 +308,19 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (status && (!strcmp(status, SC_HIT) || !strcmp(status, SC_STALE))) {
         return ap_pass_brigade(f->next, bb);
     }
+    if (d->enabled != 1) {
+        /* Not cached here: only what the application asks for explicitly
+         * (a POST here invalidates nothing by itself). */
+        if (apr_table_get(r->headers_out, d->invalidate_header)
+            || apr_table_get(r->err_headers_out, d->invalidate_header)) {
+            out = apr_table_overlay(r->pool, r->err_headers_out,
+                                    r->headers_out);
+            sc_invalidate_tags(r, d, out);
+            apr_table_unset(r->headers_out, d->invalidate_header);
+            apr_table_unset(r->err_headers_out, d->invalidate_header);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
     out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
     if (ctx) {
         decide(r, ctx, out);
@@ -323,6 +340,7 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 static void stop_capture(sc_req_t *ctx)
 {
     ctx->capturing = 0;
+    ctx->store_pending = 0;
     if (ctx->cpool) {
         apr_pool_destroy(ctx->cpool);
         ctx->cpool = NULL;
@@ -457,7 +475,9 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
         r->server->lookup_defaults, &sharedcache_module);
 
     return ctx->dconf->quick == 1 && !r->user
-           && sc_config_same_variance(ctx->dconf, base);
+           && sc_config_same_variance(ctx->dconf, base)
+           && sc_key_path_plain(r->parsed_uri.path)
+           && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri);
 }
 
 /* How long after expiry the entry may still be served: while one request
@@ -579,84 +599,140 @@ static void store(request_rec *r, sc_req_t *ctx)
     sc_store_return(c, r->pool);
 }
 
-/* Keep a copy of the data buckets of bb; stop capturing on error, on an
- * error bucket or past the size limit.  Returns true when bb holds EOS. */
-static int capture(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
+/* Keep a copy of the data of bb while passing it on.  Data not there yet
+ * (a CGI pipe, a proxied socket) is never waited for with the earlier
+ * data held back: what came before is sent with a FLUSH first.  Returns
+ * the EOS bucket, with what precedes it still in bb, or NULL when all of
+ * bb was passed on (*rv says how that went). */
+static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
+                           apr_bucket_brigade *bb, apr_status_t *rv)
 {
-    apr_bucket *b;
+    request_rec *r = f->r;
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
 
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
-         b = APR_BUCKET_NEXT(b)) {
+    *rv = APR_SUCCESS;
+    while (b != APR_BRIGADE_SENTINEL(bb)) {
         const char *data;
         apr_size_t len;
-        sc_piece_t *pc;
+        apr_status_t st;
 
         if (APR_BUCKET_IS_EOS(b)) {
-            return 1;
+            return b;
         }
-        if (!ctx->capturing) {
-            continue;
-        }
-        if (AP_BUCKET_IS_ERROR(b)) {
+        if (ctx->capturing && AP_BUCKET_IS_ERROR(b)) {
             stop_capture(ctx);
+            sc_lock_release(r, ctx, 0);
+        }
+        if (!ctx->capturing || APR_BUCKET_IS_METADATA(b)) {
+            b = APR_BUCKET_NEXT(b);
             continue;
         }
-        if (APR_BUCKET_IS_METADATA(b)) {
-            continue;
+        st = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
+        if (APR_STATUS_IS_EAGAIN(st)) {
+            apr_bucket_brigade *rest = apr_brigade_split_ex(bb, b, NULL);
+            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(
+                                            r->connection->bucket_alloc));
+            *rv = ap_pass_brigade(f->next, bb);
+            apr_brigade_cleanup(bb);
+            APR_BRIGADE_CONCAT(bb, rest);
+            if (*rv != APR_SUCCESS) {
+                stop_capture(ctx);
+                sc_lock_release(r, ctx, 0);
+                return NULL;
+            }
+            b = APR_BRIGADE_FIRST(bb);
+            st = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
         }
-        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ)
-            != APR_SUCCESS) {
+        if (st != APR_SUCCESS) {
             stop_capture(ctx);
-            continue;
+            sc_lock_release(r, ctx, 0);
         }
-        if (ctx->captured + (apr_off_t)len > ctx->dconf->max_size) {
+        else if (ctx->captured + (apr_off_t)len > ctx->dconf->max_size) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0306)
                           "not stored: body above SharedCacheMaxSize");
             stop_capture(ctx);
-            continue;
+            sc_lock_release(r, ctx, 1);
         }
-        if (len > 0) {
-            pc = apr_array_push(ctx->pieces);
+        else if (len > 0) {
+            sc_piece_t *pc = apr_array_push(ctx->pieces);
             pc->data = apr_pmemdup(ctx->cpool, data, len);
             pc->len = len;
             ctx->captured += (apr_off_t)len;
         }
+        b = APR_BUCKET_NEXT(b);
     }
-    return 0;
+    *rv = ap_pass_brigade(f->next, bb);
+    return NULL;
+}
+
+/* The response is complete: store it (if it may be) and let go of the
+ * lease. */
+void sc_capture_finish(request_rec *r, sc_req_t *ctx)
+{
+    int complete = ctx->capturing && ctx->decided && ctx->storable
+                   && !r->connection->aborted && r->status == ctx->status
+                   && (ctx->expect_len < 0
+                       || ctx->expect_len == ctx->captured);
+
+    ctx->store_pending = 0;
+    if (complete) {
+        store(r, ctx);
+    }
+    else if (ctx->capturing) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0307)
+                      "not stored: response incomplete or aborted");
+    }
+    sc_lock_release(r, ctx, 0);
+    stop_capture(ctx);
 }
 
 apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     sc_req_t *ctx = f->ctx;
+    apr_bucket_brigade *tail;
+    apr_bucket *eos;
     apr_status_t rv;
-    int eos;
 
+    if (!ctx) {                 /* added by hand (SetOutputFilter) */
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
     if (!ctx->started) {
         ctx->started = 1;
         ctx->capturing = snapshot(r, ctx);
     }
     if (!ctx->capturing || (ctx->decided && !ctx->storable)) {
         stop_capture(ctx);
+        sc_lock_release(r, ctx, ctx->decided && !r->header_only);
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
-    eos = capture(r, ctx, bb);
-    rv = ap_pass_brigade(f->next, bb);
-    if (eos && ctx->capturing) {
-        /* Store only a whole body that reached the client side intact,
-         * when SHAREDCACHE_DECIDE (which this brigade went through) said
-         * the response may be stored. */
-        if (rv == APR_SUCCESS && ctx->decided && ctx->storable
-            && !r->connection->aborted && r->status == ctx->status
-            && (ctx->expect_len < 0 || ctx->expect_len == ctx->captured)) {
-            store(r, ctx);
-        }
-        else if (!ctx->decided || ctx->storable) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SC_LOGNO(0307)
-                          "not stored: response incomplete or aborted");
-        }
-        stop_capture(ctx);
+    eos = capture(f, ctx, bb, &rv);
+    if (!eos) {
+        return rv;
     }
-    return rv;
+    /* EOS: send what precedes it (SHAREDCACHE_DECIDE decides on the first
+     * data it sees), store, let go of the lease, then end the response.
+     * The store does not wait for a slow client, nor the waiters for the
+     * download. */
+    tail = apr_brigade_split_ex(bb, eos, NULL);
+    rv = ap_pass_brigade(f->next, bb);
+    if (rv == APR_SUCCESS && ctx->capturing && ctx->expect_len < 0
+        && !r->main) {
+        /* No Content-Length: only a handler that finished without failing
+         * vouches for the body (mod_wsgi ends a broken stream cleanly). */
+        ctx->store_pending = 1;
+    }
+    else if (rv == APR_SUCCESS) {
+        sc_capture_finish(r, ctx);
+    }
+    else {
+        stop_capture(ctx);
+        sc_lock_release(r, ctx, 0);
+    }
+    if (!ctx->store_pending) {
+        ap_remove_output_filter(f);
+    }
+    return ap_pass_brigade(f->next, tail);
 }

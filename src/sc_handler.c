@@ -97,6 +97,12 @@ static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
     if (r->prev && ap_is_HTTP_ERROR(r->status)) {
         return "error document";
     }
+    /* Cookies drive the key or the bypass here: a header that another
+     * parser (Django's) might read differently is not trusted. */
+    if (cookies && (d->vary_cookies || d->bypass_cookies)
+        && !sc_key_cookie_header_ok(cookies)) {
+        return "a Cookie header that is not plain RFC 6265";
+    }
     for (i = 0; cookies && d->bypass_cookies
                 && i < d->bypass_cookies->nelts; i++) {
         if (sc_key_cookie(r->pool, cookies, APR_ARRAY_IDX(d->bypass_cookies,
@@ -273,43 +279,41 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                                                        : AP_FILTER_ERROR;
 }
 
-/* Wait for another request's render (it holds the lease): poll with
- * short, growing sleeps until the entry is stored, the lease is released
- * or marked uncacheable, or SharedCacheLockTimeout passes.  Returns the
- * last lookup's result; *res then tells what was found. */
+/* Wait for another request's render (it holds the lease): poll the lease
+ * alone (a few bytes) with short, growing sleeps; when it is released,
+ * marked uncacheable or SharedCacheLockTimeout has passed, look up once
+ * more.  Returns that lookup's result; *res tells what was found. */
 static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
-                                   sc_found_t *res, apr_int64_t *now)
+                                   const char *lock_key, sc_found_t *res,
+                                   apr_int64_t *now)
 {
     apr_time_t start = apr_time_now();
     apr_time_t until = start + apr_time_from_sec(ctx->dconf->lock_timeout);
     apr_interval_time_t pause = 2000;
-    sc_lookup_t found = SC_LOOKUP_MISS;
+    sc_lookup_t found;
+    sc_conn_t *c;
 
     while (apr_time_now() + pause < until) {
-        sc_conn_t *c;
-
         apr_sleep(pause);
         pause = pause * 2 > 25000 ? 25000 : pause * 2;
-        c = sc_store_borrow(ctx->sconf->backend, r->pool);
-        if (!c) {
-            return SC_LOOKUP_ERROR;
-        }
-        *now = apr_time_sec(apr_time_now());
-        found = sc_lookup(r, ctx, c, *now, res);
-        if (found == SC_LOOKUP_MISS && res->lock == SC_LOCK_NONE) {
-            /* The holder let go without storing: take over. */
-            sc_lock_try(r, ctx, c, res->lock_key);
-        }
-        sc_store_return(c, r->pool);
-        if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR
-            || (found == SC_LOOKUP_STALE && res->grace_ok)
-            || ctx->lease_key || res->lock == SC_LOCK_UNCACHEABLE) {
+        if (sc_lock_probe(r, ctx, lock_key) != SC_LOCK_LEASE) {
             break;
         }
     }
     sc_stat_add(SC_STAT_LOCK_WAITS, 1);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "waited %" APR_TIME_T_FMT
                   " ms for another render", (apr_time_now() - start) / 1000);
+    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    if (!c) {
+        return SC_LOOKUP_ERROR;
+    }
+    *now = apr_time_sec(apr_time_now());
+    found = sc_lookup(r, ctx, c, *now, res);
+    if (found == SC_LOOKUP_MISS && res->lock == SC_LOCK_NONE) {
+        /* The holder let go without storing: this request renders. */
+        sc_lock_try(r, ctx, c, res->lock_key);
+    }
+    sc_store_return(c, r->pool);
     return found;
 }
 
@@ -390,7 +394,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         /* Another request in the farm renders it: wait for its store. */
         sc_store_return(c, r->pool);
         later = apr_palloc(r->pool, sizeof(*later));
-        found = wait_for_render(r, ctx, later, &now);
+        found = wait_for_render(r, ctx, res->lock_key, later, &now);
         if (found == SC_LOOKUP_FOUND) {
             return serve(r, ctx, &later->entry, later->body, now, SC_HIT);
         }
@@ -429,7 +433,9 @@ void sc_insert_filter(request_rec *r)
     sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                             &sharedcache_module);
 
-    if (d && d->enabled == 1) {
+    /* Everywhere: a response may invalidate even where nothing is
+     * cached (an admin section with SharedCache Off, say). */
+    if (d) {
         ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
                                     r->connection);
     }
@@ -450,11 +456,16 @@ void sc_insert_error_filter(request_rec *r)
 
 int sc_log_transaction(request_rec *r)
 {
-    sc_req_t *ctx = ap_get_module_config(r->request_config,
-                                         &sharedcache_module);
+    request_rec *last = r;
+    sc_req_t *ctx;
 
-    if (ctx) {
-        sc_lock_release(r, ctx);
+    /* After internal redirects the response is the last request's. */
+    while (last->next) {
+        last = last->next;
+    }
+    ctx = ap_get_module_config(last->request_config, &sharedcache_module);
+    if (ctx && ctx->store_pending) {
+        sc_capture_finish(last, ctx);
     }
     return DECLINED;
 }
@@ -495,9 +506,12 @@ int sc_quick_handler(request_rec *r, int lookup_uri)
     sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                             &sharedcache_module);
 
+    /* Before translation r->uri is the raw path: only a path that httpd
+     * will not decode or normalise keys the same as in the normal phase. */
     if (lookup_uri || !s->quick || !d || r->method_number != M_GET
         || r->main || r->proxyreq == PROXYREQ_PROXY
-        || apr_table_get(r->headers_in, "Authorization")) {
+        || apr_table_get(r->headers_in, "Authorization")
+        || !sc_key_path_plain(r->uri)) {
         return DECLINED;
     }
     return run(r, d, 1);

@@ -104,15 +104,14 @@ static const char *target_dep(request_rec *r, const sc_url_t *self,
     return sc_key_url_dep(r->pool, &url);
 }
 
-void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
-                            apr_table_t *out)
+/* The tags of the invalidate header, as dependencies. */
+static apr_array_header_t *header_deps(request_rec *r,
+                                       const sc_dir_conf_t *d,
+                                       apr_table_t *out)
 {
-    const sc_server_conf_t *s = ap_get_module_config(
-        r->server->module_config, &sharedcache_module);
     const char *tags = apr_table_getm(r->pool, out, d->invalidate_header);
     apr_array_header_t *deps = apr_array_make(r->pool, 4,
                                               sizeof(const char *));
-    int m = r->method_number;
 
     if (tags) {
         char *copy = apr_pstrdup(r->pool, tags), *last, *tag;
@@ -128,6 +127,31 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
                 sc_key_dep(r->pool, SC_DEP_TAG, tag);
         }
     }
+    return deps;
+}
+
+static void bump_deps(request_rec *r, apr_array_header_t *deps)
+{
+    const sc_server_conf_t *s = ap_get_module_config(
+        r->server->module_config, &sharedcache_module);
+
+    if (deps->nelts > 0) {
+        bump_all(r, s, deps, "invalidation");
+    }
+}
+
+void sc_invalidate_tags(request_rec *r, const sc_dir_conf_t *d,
+                        apr_table_t *out)
+{
+    bump_deps(r, header_deps(r, d, out));
+}
+
+void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
+                            apr_table_t *out)
+{
+    apr_array_header_t *deps = header_deps(r, d, out);
+    int m = r->method_number;
+
     if (d->invalidate_unsafe == 1 && r->status >= 200 && r->status < 400
         && (m == M_POST || m == M_PUT || m == M_PATCH || m == M_DELETE)) {
         const char *const fields[] = { "Location", "Content-Location" };
@@ -144,7 +168,5 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
             }
         }
     }
-    if (deps->nelts > 0) {
-        bump_all(r, s, deps, "invalidation");
-    }
+    bump_deps(r, deps);
 }

@@ -242,6 +242,56 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
     return found;
 }
 
+static int is_tchar(char ch)
+{
+    return apr_isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+int sc_key_cookie_header_ok(const char *header)
+{
+    const char *s;
+
+    for (s = header; *s; s++) {
+        if ((*s < 0x20 && *s != '\t') || (unsigned char)*s >= 0x7f) {
+            return 0;
+        }
+    }
+    s = header;
+    while (*s) {
+        const char *end = strchr(s, ';');
+        const char *stop = end ? end : s + strlen(s);
+        const char *eq = memchr(s, '=', (apr_size_t)(stop - s));
+        const char *ns = s, *ne = eq ? eq : stop;
+
+        trim(&ns, &ne);
+        for (; ns < ne; ns++) {
+            if (!is_tchar(*ns)) {
+                return 0;
+            }
+        }
+        s = end ? end + 1 : stop;
+    }
+    return 1;
+}
+
+int sc_key_path_plain(const char *path)
+{
+    const char *s;
+
+    if (!path || path[0] != '/' || strchr(path, '%')) {
+        return 0;
+    }
+    for (s = path; *s; s++) {
+        if (s[0] == '/' && (s[1] == '/'
+                            || (s[1] == '.' && (s[2] == '/' || !s[2]))
+                            || (s[1] == '.' && s[2] == '.'
+                                && (s[3] == '/' || !s[3])))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len)
 {

@@ -102,6 +102,15 @@ const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url);
 /* True when a tag is 1..SC_TAG_MAX printable ASCII bytes, no space. */
 int sc_key_tag_ok(const char *tag);
 
+/* True when every cookie name in a Cookie header is an RFC 6265 token
+ * (blanks around it aside) and the header holds nothing but printable
+ * ASCII: only then do all applications read the same names from it. */
+int sc_key_cookie_header_ok(const char *header);
+
+/* True when a request path is already in the form httpd decodes and
+ * normalises it to: no %-escape, no empty or dot segment. */
+int sc_key_path_plain(const char *path);
+
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len);

@@ -291,14 +291,48 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return found == SC_LOOKUP_FOUND ? SC_LOOKUP_STALE : found;
 }
 
+sc_lock_t sc_lock_probe(request_rec *r, sc_req_t *ctx, const char *key)
+{
+    sc_conn_t *c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    sc_value_t *v;
+    sc_lock_t state = SC_LOCK_NONE;
+
+    if (!c) {
+        return SC_LOCK_NONE;
+    }
+    if (sc_store_mget(c, r->pool, &key, 1, &v) == APR_SUCCESS) {
+        state = lock_state(&v[0]);
+    }
+    sc_store_return(c, r->pool);
+    return state;
+}
+
+/* Backstop: a request that ends while still holding the lease (its
+ * handler failed before any output, say) lets go of it then.  Uses the
+ * connection pool: the request pool is being destroyed. */
+static apr_status_t release_at_end(void *data)
+{
+    sc_req_t *ctx = data;
+
+    if (ctx->lease_key) {
+        sc_lock_release(ctx->r, ctx, 0);
+    }
+    return APR_SUCCESS;
+}
+
 int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 const char *key)
 {
     apr_status_t rv = sc_store_add(c, key, LEASE, sizeof(LEASE) - 1,
-                                   ctx->dconf->lock_timeout);
+                                   sc_policy_exptime(ctx->dconf->lock_timeout,
+                                                     apr_time_sec(
+                                                         apr_time_now())));
 
     if (rv == APR_SUCCESS) {
         ctx->lease_key = key;
+        ctx->r = r;
+        apr_pool_cleanup_register(r->pool, ctx, release_at_end,
+                                  apr_pool_cleanup_null);
         return 1;
     }
     if (rv != SC_EEXISTS) {
@@ -307,23 +341,28 @@ int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return 0;
 }
 
-void sc_lock_release(request_rec *r, sc_req_t *ctx)
+void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
 {
+    apr_pool_t *p = r->connection->pool;
     sc_conn_t *c;
     apr_status_t rv;
 
     if (!ctx->lease_key) {
         return;
     }
-    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    c = sc_store_borrow(ctx->sconf->backend, p);
     if (!c) {
+        ctx->lease_key = NULL;
         return;           /* the lease expires by itself */
     }
-    /* An uncacheable response leaves a marker: waiters stop waiting and
-     * later requests render at once, nobody queues behind the URL. */
-    if (ctx->decided && !ctx->storable && r->status < 500) {
+    /* Uncacheable (or too large): leave a marker, so waiters stop waiting
+     * at once and later requests do not queue behind the URL one by one.
+     * Otherwise (stored, or a failure worth retrying) just let go. */
+    if (uncacheable && r->status < 500) {
         rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
-                          sizeof(UNCACHEABLE) - 1, ctx->dconf->lock_timeout);
+                          sizeof(UNCACHEABLE) - 1,
+                          sc_policy_exptime(ctx->dconf->lock_timeout,
+                                            apr_time_sec(apr_time_now())));
     }
     else {
         rv = sc_store_delete(c, ctx->lease_key);
@@ -333,5 +372,5 @@ void sc_lock_release(request_rec *r, sc_req_t *ctx)
         sc_log_backend(r, "releasing the fill lease", c->error);
     }
     ctx->lease_key = NULL;
-    sc_store_return(c, r->pool);
+    sc_store_return(c, p);
 }

@@ -67,6 +67,9 @@ typedef struct {
     sc_gen_t gens[2];
     apr_array_header_t *tags;    /* of const char *: the response's tags */
     const char *lease_key;       /* the fill lease this request holds */
+    request_rec *r;              /* the request that holds it */
+    int store_pending;           /* no Content-Length: store once the
+                                    handler has finished (log_transaction) */
     sc_found_t *stale;           /* a stale copy kept for stale-on-error */
     int substituting;            /* SHAREDCACHE_DECIDE replaced a 5xx */
 
@@ -96,8 +99,10 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 /* Take the fill lease (memcached add); true when this request holds it. */
 int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 const char *key);
-/* When the request ends: drop the lease, or leave the uncacheable marker. */
-void sc_lock_release(request_rec *r, sc_req_t *ctx);
+/* Let go of the lease, leaving the "uncacheable" marker if asked. */
+void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable);
+/* The state of a lease, fetched alone (cheap: what waiters poll). */
+sc_lock_t sc_lock_probe(request_rec *r, sc_req_t *ctx, const char *key);
 
 /* sc_handler.c: prepare status and headers of a stored response. */
 void sc_restore_response(request_rec *r, const sc_req_t *ctx,
@@ -120,6 +125,10 @@ extern int sc_purge_method;
 int sc_purge(request_rec *r, const sc_dir_conf_t *d,
              const sc_server_conf_t *s);
 
+/* Act on a response's invalidate header only. */
+void sc_invalidate_tags(request_rec *r, const sc_dir_conf_t *d,
+                        apr_table_t *out);
+
 /* Act on a response's invalidate header and, for a successful unsafe
  * method, invalidate its URL and its Location and Content-Location. */
 void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
@@ -131,8 +140,11 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
 void sc_insert_filter(request_rec *r);
 void sc_insert_error_filter(request_rec *r);
 
-/* log_transaction: release the fill lease. */
+/* log_transaction: the deferred store of a response without
+ * Content-Length, once the handler has finished without failing. */
 int sc_log_transaction(request_rec *r);
+/* sc_capture.c: store the captured response now and release the lease. */
+void sc_capture_finish(request_rec *r, sc_req_t *ctx);
 
 /* The canonical key of the variant selected by the Vary names (key1
  * extended with the request's values of those headers). */
