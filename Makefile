@@ -66,7 +66,7 @@ prove: $(MODULE) $(CTL)
 pytest:
 	$(PYTHON) -m unittest discover -s t/python -t . -v
 
-test: unit pytest prove
+test: unit sanitize pytest prove
 
 deps:
 	./tools/install-deps
@@ -80,3 +80,113 @@ demo-stop:
 clean:
 	rm -rf .libs *.la *.lo *.o *.slo src/*.lo src/*.o src/*.slo \
 	    src/.libs t/unit/bin $(CTL)
+
+# ---------------------------------------------------------------------------
+# Fuzzing and sanitizers (THREATS.md 29; see t/fuzz/README.md).
+#
+#   make fuzz [FUZZ_SECONDS=N]   libFuzzer targets of the pure files, N
+#                                seconds each (skipped without clang's
+#                                -fsanitize=fuzzer)
+#   make fuzz-regress            each target once over its corpus and the
+#                                reproducers in t/fuzz/crashes/
+#   make fuzz-corpus             rewrite the seed corpora
+#   make sanitize                the unit tests under ASan and UBSan
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS  = fuzz_entry fuzz_policy fuzz_key
+FUZZ_BIN      = t/fuzz/bin
+FUZZ_WORK     = t/fuzz/work
+FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_DEFS    ?=
+FUZZ_CFLAGS   = -Wall -Wextra -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+                $(FUZZ_DEFS)
+FUZZ_BINS     = $(addprefix $(FUZZ_BIN)/,$(FUZZ_TARGETS))
+FUZZ_PROBE    = mkdir -p $(FUZZ_BIN) && printf '%s\n' \
+    '\#include <stddef.h>' '\#include <stdint.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)' \
+    '{ (void)d; (void)n; return 0; }' >$(FUZZ_BIN)/probe.c && \
+    $(FUZZ_CC) $(FUZZ_SAN) -o $(FUZZ_BIN)/probe $(FUZZ_BIN)/probe.c \
+    >/dev/null 2>&1
+SAN_CC       ?= $(CC)
+SAN_FLAGS     = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all
+SAN_BIN       = t/fuzz/bin-san
+SAN_TESTS     = $(patsubst t/unit/%.c,$(SAN_BIN)/%,$(wildcard t/unit/test_*.c))
+SAN_ENV       = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: fuzz fuzz-run fuzz-build fuzz-regress fuzz-corpus fuzz-clean \
+        fuzz-force sanitize
+
+# Rebuilt when the compiler or flags change (FUZZ_DEFS=-D...).
+$(FUZZ_BIN)/flags: fuzz-force
+	@mkdir -p $(FUZZ_BIN)
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ \
+	    || echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' >$@
+
+$(FUZZ_BINS): $(FUZZ_BIN)/%: t/fuzz/%.c t/fuzz/fuzz.h $(PURE) $(HDRS) \
+              $(FUZZ_BIN)/flags
+	@mkdir -p $(FUZZ_BIN)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(APR_CFLAGS) -o $@ $< $(PURE) \
+	    $(APR_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@if $(FUZZ_PROBE); then \
+	    $(MAKE) --no-print-directory fuzz-run; \
+	else \
+	    echo "SKIP fuzz: $(FUZZ_CC) -fsanitize=fuzzer does not link here"; \
+	fi
+
+fuzz-run: $(FUZZ_BINS)
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	    echo "== $$t for $(FUZZ_SECONDS)s"; \
+	    mkdir -p $(FUZZ_WORK)/$$t || exit 1; \
+	    $(FUZZ_BIN)/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 -artifact_prefix=$(FUZZ_WORK)/$$t- \
+	        $(FUZZ_WORK)/$$t t/fuzz/corpus/$$t >$(FUZZ_WORK)/$$t.log 2>&1; \
+	    rc=$$?; \
+	    grep -E '^#[0-9]+[[:space:]]+DONE|^stat::average_exec_per_sec' \
+	        $(FUZZ_WORK)/$$t.log; \
+	    if [ $$rc -ne 0 ]; then \
+	        fail=1; \
+	        grep -E 'invariant failed|ERROR: (AddressSanitizer|libFuzzer)|runtime error|Test unit written' \
+	            $(FUZZ_WORK)/$$t.log | head -n 5; \
+	        echo "FAIL $$t: see $(FUZZ_WORK)/$$t.log"; \
+	    fi; \
+	done; exit $$fail
+
+fuzz-regress: $(FUZZ_BINS)
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	    for f in t/fuzz/corpus/$$t/* t/fuzz/crashes/$$t-*; do \
+	        [ -f "$$f" ] || continue; \
+	        if $(FUZZ_BIN)/$$t "$$f" >$(FUZZ_BIN)/regress.log 2>&1; then \
+	            echo "ok   $$t $$f"; \
+	        else \
+	            echo "FAIL $$t $$f"; fail=1; \
+	            grep -E 'invariant failed|ERROR: AddressSanitizer|runtime error' \
+	                $(FUZZ_BIN)/regress.log | head -n 3; \
+	        fi; \
+	    done; \
+	done; exit $$fail
+
+fuzz-corpus: t/fuzz/gen_corpus.c $(PURE) $(HDRS)
+	@mkdir -p $(FUZZ_BIN) $(addprefix t/fuzz/corpus/,$(FUZZ_TARGETS))
+	$(CC) $(WARN) -g -Isrc $(APR_CFLAGS) -o $(FUZZ_BIN)/gen_corpus \
+	    t/fuzz/gen_corpus.c $(PURE) $(APR_LIBS)
+	$(FUZZ_BIN)/gen_corpus t/fuzz/corpus
+
+$(SAN_BIN)/%: t/unit/%.c $(PURE) $(HDRS) t/unit/unit.h
+	@mkdir -p $(SAN_BIN)
+	$(SAN_CC) $(WARN) $(SAN_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $< $(PURE) \
+	    -lcmocka $(APR_LIBS)
+
+sanitize: $(SAN_TESTS)
+	@for t in $(SAN_TESTS); do echo "== $$t"; $(SAN_ENV) ./$$t || exit 1; done
+
+fuzz-clean:
+	rm -rf $(FUZZ_BIN) $(FUZZ_WORK) $(SAN_BIN)
+
+clean: fuzz-clean

@@ -201,7 +201,7 @@ static apr_array_header_t *response_tags(request_rec *r, const char *list,
 static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
 {
     sc_policy_in_t in;
-    int bad_tags;
+    int bad_tags, unverifiable;
 
     memset(&in, 0, sizeof(in));
     in.status = r->status;
@@ -229,8 +229,16 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     ctx->decided = 1;
     /* SHAREDCACHE_SAVE ran first: it may already have given up on the
      * body (size); a HEAD is a miss that simply has no body to keep. */
+    /* Without a Content-Length, a body mod_wsgi's daemon mode cut short
+     * (the application failed mid-stream) ends like a whole one; other
+     * handlers report a broken body with an error bucket. */
+    unverifiable = ctx->expect_len < 0 && !r->header_only
+                   && (ctx->dconf->require_length == 1
+                       || (ctx->dconf->require_length == SC_AUTO
+                           && r->handler
+                           && !strcmp(r->handler, "wsgi-script")));
     ctx->storable = ctx->policy.storable && !r->no_cache && !bad_tags
-                    && (ctx->capturing || r->header_only);
+                    && !unverifiable && (ctx->capturing || r->header_only);
     if (!ctx->policy.storable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
                       "not stored: %s", ctx->policy.reason);
@@ -243,6 +251,11 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0308)
                       "not stored: %s holds an invalid tag or more than %d",
                       ctx->dconf->tag_header, SC_MAX_TAGS);
+    }
+    else if (unverifiable) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0310)
+                      "not stored: no Content-Length to verify the body "
+                      "against (SharedCacheRequireLength On)");
     }
     sc_set_status(r, ctx->dconf, ctx->storable ? SC_MISS : SC_UNCACHEABLE);
     if (!ctx->storable) {

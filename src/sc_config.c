@@ -65,6 +65,7 @@ void *sc_config_create_dir(apr_pool_t *p, char *dir)
     d->grace = SC_UNSET;
     d->stale_on_error = SC_UNSET;
     d->soft_invalidate = SC_UNSET;
+    d->require_length = SC_UNSET;
     return d;
 }
 
@@ -124,6 +125,9 @@ void sc_config_resolve(sc_dir_conf_t *d)
     if (d->soft_invalidate == SC_UNSET) {
         d->soft_invalidate = 0;
     }
+    if (d->require_length == SC_UNSET) {
+        d->require_length = SC_AUTO;
+    }
 }
 
 static unsigned char *default_status_table(apr_pool_t *p)
@@ -158,6 +162,7 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->grace = MERGE(grace);
     d->stale_on_error = MERGE(stale_on_error);
     d->soft_invalidate = MERGE(soft_invalidate);
+    d->require_length = MERGE(require_length);
 #define MERGE_STR(field) d->field = add->field ? add->field : base->field
     MERGE_STR(tag_header);
     MERGE_STR(invalidate_header);
@@ -576,6 +581,8 @@ const command_rec sc_config_cmds[] = {
     DIR_FLAG("SharedCacheSoftInvalidate", soft_invalidate,
              "entries invalidated by tag or URL are served stale within "
              "the grace period while one request refreshes them"),
+    DIR_FLAG("SharedCacheRequireLength", require_length,
+             "store only responses whose Content-Length was verified"),
     AP_INIT_FLAG("SharedCacheQuickHandler", set_quick, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "serve hits of this location before access control: "
@@ -658,7 +665,7 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         "SharedCacheLockTimeout=%" APR_INT64_T_FMT " "
         "SharedCacheGrace=%" APR_INT64_T_FMT " "
         "SharedCacheStaleOnError=%" APR_INT64_T_FMT " "
-        "SharedCacheSoftInvalidate=%s",
+        "SharedCacheSoftInvalidate=%s SharedCacheRequireLength=%s",
         servers,
         b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix,
         d->enabled ? "On" : "Off", d->ttl, d->force_ttl ? "On" : "Off",
@@ -671,7 +678,9 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         d->invalidate_unsafe == 1 ? "On" : "Off",
         d->purge == 1 ? "On" : "Off", d->namespace,
         d->lock == 1 ? "On" : "Off", d->lock_timeout, d->grace,
-        d->stale_on_error, d->soft_invalidate == 1 ? "On" : "Off");
+        d->stale_on_error, d->soft_invalidate == 1 ? "On" : "Off",
+        d->require_length == SC_AUTO ? "auto"
+        : d->require_length == 1 ? "On" : "Off");
 }
 
 /* ---- post_config ------------------------------------------------------ */

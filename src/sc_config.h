@@ -16,6 +16,7 @@
 #include "sc_policy.h"
 
 #define SC_UNSET (-1)
+#define SC_AUTO 2
 
 #define SC_DEFAULT_PREFIX "sc"
 #define SC_DEFAULT_TIMEOUT_MS 100
@@ -65,6 +66,8 @@ typedef struct {
     apr_int64_t grace;
     apr_int64_t stale_on_error;
     int soft_invalidate;
+    int require_length;                 /* SharedCacheRequireLength:
+                                           1, 0 or SC_AUTO (mod_wsgi) */
 } sc_dir_conf_t;
 
 typedef struct {

@@ -91,12 +91,25 @@ static void write_head(writer_t *w, const sc_entry_t *e)
     }
 }
 
+/* Times are unix seconds in [0, SC_TIME_MAX]: their differences can never
+ * overflow, whatever a record holds. */
+static int times_ok(const sc_entry_t *e)
+{
+    return e->stored_at >= 0 && e->stored_at <= SC_TIME_MAX
+           && e->fresh_until >= 0 && e->fresh_until <= SC_TIME_MAX
+           && e->stale_until >= 0 && e->stale_until <= SC_TIME_MAX
+           && e->error_until >= 0 && e->error_until <= SC_TIME_MAX;
+}
+
 apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
                                   char **out, apr_size_t *len)
 {
     writer_t w = { NULL, 0 };
     int i;
 
+    if (!times_ok(e)) {
+        return SC_EBADREC;
+    }
     if (e->key_len > 0xffffffffu || e->status < 100 || e->status > 599
         || (e->headers && e->headers->nelts > SC_ENTRY_MAX_HEADERS)
         || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)) {
@@ -203,7 +216,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     e->key_len = (apr_size_t)get_uint(&r, 4);
     e->key = get_bytes(&r, e->key_len);
     if (r.bad || (e->type != SC_REC_ENTRY && e->type != SC_REC_VARY)
-        || e->status < 100 || e->status > 599) {
+        || e->status < 100 || e->status > 599 || !times_ok(e)) {
         return SC_EBADREC;
     }
     e->key = apr_pstrmemdup(p, e->key, e->key_len);
@@ -251,7 +264,8 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     e->version = get_uint(&r, 8);
     /* sc_chunk_count() is 0 for a body that cannot be chunked: never a
      * valid count, so an empty or overflowing chunk list is refused. */
-    if (r.bad || r.left != 0 || e->chunk_size == 0 || e->nchunks == 0
+    if (r.bad || r.left != 0 || e->chunk_size < SC_CHUNK_MIN
+        || e->nchunks == 0 || e->nchunks > SC_ENTRY_MAX_CHUNKS
         || e->nchunks != sc_chunk_count(e->body_len, e->chunk_size)) {
         return SC_EBADREC;
     }

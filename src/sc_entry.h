@@ -49,6 +49,9 @@
 #define SC_ENTRY_MAX_HEADERS 1000
 #define SC_ENTRY_MAX_DEPS 1000
 #define SC_ENTRY_MAX_BODY ((apr_uint64_t)1 << 40)
+#define SC_CHUNK_MIN (64 * 1024)          /* chunks are this large at least */
+#define SC_ENTRY_MAX_CHUNKS 65536
+#define SC_TIME_MAX ((apr_int64_t)1 << 40)  /* unix seconds, 34,000 years */
 
 typedef struct {
     const char *name;

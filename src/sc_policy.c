@@ -114,6 +114,8 @@ static int has_directive(const char *list, const char *name)
     return has;
 }
 
+/* "*" anywhere in Vary, as its own member (commas or blanks around it):
+ * the response varies on things no key can hold. */
 static int vary_star(const char *vary)
 {
     const char *s = vary;
@@ -122,20 +124,32 @@ static int vary_star(const char *vary)
         while (*s == ' ' || *s == '\t' || *s == ',') {
             s++;
         }
-        if (*s == '*') {
-            const char *t = s + 1;
-            while (*t == ' ' || *t == '\t') {
-                t++;
-            }
-            if (*t == ',' || *t == '\0') {
-                return 1;
-            }
+        if (*s == '*' && (s[1] == '\0' || s[1] == ' ' || s[1] == '\t'
+                          || s[1] == ',')) {
+            return 1;
         }
-        while (*s && *s != ',') {
+        while (*s && *s != ' ' && *s != '\t' && *s != ',') {
             s++;
         }
     }
     return 0;
+}
+
+/* A quoted string that never closes would hide every directive after it
+ * (a "private" among them): such a list is refused, not guessed at. */
+static int unbalanced(const char *list)
+{
+    int open = 0;
+
+    for (; list && *list; list++) {
+        if (*list == '\\' && open && list[1]) {
+            list++;
+        }
+        else if (*list == '"') {
+            open = !open;
+        }
+    }
+    return open;
 }
 
 static int refuses(const char *list)
@@ -210,6 +224,10 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
     }
     if (vary_star(in->vary)) {
         return refuse(out, "Vary: *");
+    }
+    if (unbalanced(cc) || unbalanced(in->surrogate_control)
+        || unbalanced(in->cdn_cache_control)) {
+        return refuse(out, "a cache directive list with an unclosed quote");
     }
     /* no-store and private anywhere always win, even over a targeted
      * field that allows storing: failing safe beats sharing a private

@@ -56,6 +56,7 @@ SharedCacheGrace 5
         SharedCacheInvalidateOnUnsafe Off
         SharedCachePurge Off
         SharedCacheLock Off
+        SharedCacheRequireLength Off
     </Location>
 </VirtualHost>
 CONF
@@ -89,7 +90,7 @@ my %server = (
     SharedCacheNamespace => 'site',
     SharedCacheLock => 'On', SharedCacheLockTimeout => 10,
     SharedCacheGrace => 5, SharedCacheStaleOnError => 0,
-    SharedCacheSoftInvalidate => 'Off',
+    SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
 );
 my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
@@ -110,7 +111,8 @@ my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheBypassCookie => 'sessionid',
               SharedCacheIgnoreQuery => '*',
               SharedCacheInvalidateOnUnsafe => 'Off',
-              SharedCachePurge => 'Off', SharedCacheLock => 'Off');
+              SharedCachePurge => 'Off', SharedCacheLock => 'Off',
+              SharedCacheRequireLength => 'Off');
 
 is_deeply($seen{'/app/m'}, \%server,
           'a virtual host without settings inherits the server\'s');

@@ -13,6 +13,8 @@ The query string chooses what the response looks like:
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header
   failable=1     answer 503 while a file named "fail" exists beside the app
+  stream=N       body of N pieces of 100,000 bytes without Content-Length,
+                 chunkms=MS apart; crash=1: fail after the first piece
 """
 import hashlib
 import os
@@ -59,8 +61,9 @@ def application(environ, start_response):
         name = "HTTP_" + q["reflect"].upper().replace("-", "_")
         body += ("reflected=%s\n" % environ.get(name, "")).encode()
     headers = [("Content-Type", "text/html; charset=utf-8"),
-               ("Content-Length", str(len(body))),
                ("X-Render-Token", token)]
+    if "stream" not in q:
+        headers.append(("Content-Length", str(len(body))))
     for param, header in (("cc", "Cache-Control"), ("sc", "Surrogate-Control"),
                           ("expires", "Expires"), ("vary", "Vary"),
                           ("etag", "ETag"), ("lm", "Last-Modified"),
@@ -76,4 +79,17 @@ def application(environ, start_response):
     if status in (301, 308) and "loc" not in q:
         headers.append(("Location", "/app/elsewhere"))
     start_response("%d %s" % (status, reasons.get(status, "Status")), headers)
+    if "stream" in q:
+        return streamed(body, int(q["stream"]), int(q.get("chunkms", "0")),
+                        q.get("crash"))
     return [body]
+
+
+def streamed(head, pieces, chunkms, crash):
+    yield head
+    for i in range(pieces):
+        if chunkms:
+            time.sleep(chunkms / 1000.0)
+        if crash and i == 1:
+            raise RuntimeError("the backend failed in the middle of the body")
+        yield b"x" * 100000

@@ -190,8 +190,12 @@ static void check_cookie(apr_pool_t *p, const char *header, const char *name)
 
 #pragma weak sc_key_cookie_header_ok
 #pragma weak sc_key_path_plain
+#pragma weak sc_chunk_key
 int sc_key_cookie_header_ok(const char *header);
 int sc_key_path_plain(const char *path);
+const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
+                         apr_size_t key_len, apr_uint64_t version,
+                         apr_uint32_t index);
 
 static int model_tchar(unsigned char c)
 {
@@ -365,6 +369,24 @@ static void check_digest(apr_pool_t *p, const char *prefix, char kind,
         FUZZ_CHECK(strlen(d) <= 250);
         for (c = d; *c; c++) {
             FUZZ_CHECK(*c > ' ' && *c < 0x7f);
+        }
+    }
+    if (sc_chunk_key) {
+        /* "<prefix>:c:<sha1 hex>:<16 hex digits>:<index>" */
+        apr_uint64_t version = (apr_uint64_t)len * 0x9e3779b97f4a7c15ull;
+        apr_uint32_t index = (apr_uint32_t)(len * 2654435761u);
+        const char *ck = sc_chunk_key(p, pre, data, len, version, index);
+        const char *want = apr_psprintf(
+            p, "%s:%016" APR_UINT64_T_HEX_FMT ":%u",
+            sc_key_digest(p, pre, SC_KIND_CHUNK, data, len), version, index);
+
+        FUZZ_CHECK(strcmp(ck, want) == 0);
+        if (sc_key_prefix_ok(pre)) {
+            const char *c;
+            FUZZ_CHECK(strlen(ck) <= 250);
+            for (c = ck; *c; c++) {
+                FUZZ_CHECK(*c > ' ' && *c < 0x7f);
+            }
         }
     }
     free(pre);

@@ -18,6 +18,8 @@
 /* ---- helpers ----------------------------------------------------------- */
 
 static const char bin_key[] = "SCK1\n9:k\0e\r\ny\xff\x80\n";
+/* Chunk sizes of the hand-built records: at least SC_CHUNK_MIN. */
+#define CH(x) ((apr_uint64_t)(x) * SC_CHUNK_MIN / 4)
 #define BIN_KEY_LEN (sizeof(bin_key) - 1)
 static const char body_bytes[] = "<p>\0body\r\n\xff</p>";
 #define BODY_LEN (sizeof(body_bytes) - 1)
@@ -46,9 +48,10 @@ static sc_entry_t full_entry(apr_pool_t *p, int body_kind)
     memset(&e, 0, sizeof(e));
     e.type = SC_REC_ENTRY;
     e.status = 203;
-    e.stored_at = -1;
-    e.fresh_until = APR_INT64_MAX;
-    e.stale_until = APR_INT64_MIN;
+    e.stored_at = 0;
+    e.fresh_until = SC_TIME_MAX;
+    e.stale_until = 1;
+    e.error_until = 1700000000;
     e.flags = 0xdeadbee0u | SC_EF_NO_STALE;
     e.key = bin_key;
     e.key_len = BIN_KEY_LEN;
@@ -360,12 +363,12 @@ static void test_roundtrip_chunked_keeps_chunk_meta(void **state)
     free(rec);
 }
 
-static void test_roundtrip_times_negative_zero_and_extreme(void **state)
+static void test_roundtrip_times_zero_and_extreme(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     static const apr_int64_t times[] = {
-        0, -1, 1, APR_INT64_MIN, APR_INT64_MAX, -1700000000,
-        (apr_int64_t)1 << 40, 2147483648ll, -2147483649ll,
+        0, 1, SC_TIME_MAX, 1700000000, SC_TIME_MAX - 1, 2147483648ll,
+        4294967296ll,
     };
     apr_size_t i, n = sizeof(times) / sizeof(times[0]);
 
@@ -383,6 +386,30 @@ static void test_roundtrip_times_negative_zero_and_extreme(void **state)
         assert_true(out.fresh_until == in.fresh_until);
         assert_true(out.stale_until == in.stale_until);
         free(rec);
+    }
+}
+
+/* Negative or absurd times could overflow the differences callers take
+ * (now - stored_at): refused on both sides. */
+static void test_times_out_of_range_are_refused(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    static const apr_int64_t bad[] = {
+        -1, APR_INT64_MIN, APR_INT64_MAX, SC_TIME_MAX + 1,
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sc_entry_t in = full_entry(p, SC_BODY_INLINE);
+        rec_t r = good_rec();
+        char *head;
+        apr_size_t hl;
+
+        in.stored_at = bad[i];
+        assert_int_equal(sc_entry_encode_head(p, &in, &head, &hl),
+                         SC_EBADREC);
+        r.error_until = bad[i];
+        assert_int_equal(decode_rec(p, &r), SC_EBADREC);
     }
 }
 
@@ -489,13 +516,13 @@ static void test_encode_matches_documented_layout(void **state)
     free(enc);
     free(raw);
 
-    r = chunked_rec(10, 4, 3);
+    r = chunked_rec(CH(10), SC_CHUNK_MIN, 3);
     e.headers = NULL;
     e.deps = NULL;
     r.nheaders = r.nheaders_real = 0;
     e.body_kind = SC_BODY_CHUNKED;
-    e.body_len = 10;
-    e.chunk_size = 4;
+    e.body_len = CH(10);
+    e.chunk_size = SC_CHUNK_MIN;
     e.nchunks = 3;
     e.version = 42;
     e.flags = 0;
@@ -516,10 +543,10 @@ static void test_decode_accepts_hand_built_record(void **state)
 
     /* the baseline every rejection below departs from by one field */
     assert_int_equal(decode_rec(p, &r), APR_SUCCESS);
-    r = chunked_rec(10, 4, 3);
+    r = chunked_rec(CH(10), SC_CHUNK_MIN, 3);
     assert_int_equal(decode_rec(p, &r), APR_SUCCESS);
     /* an empty body is always stored inline: zero chunks is never valid */
-    r = chunked_rec(0, 4, 0);
+    r = chunked_rec(CH(0), SC_CHUNK_MIN, 0);
     assert_int_equal(decode_rec(p, &r), SC_EBADREC);
 }
 
@@ -647,15 +674,15 @@ static void test_decode_rejects_nchunks_inconsistent(void **state)
     apr_pool_t *p = unit_pool(state);
     rec_t r;
 
-    r = chunked_rec(10, 4, 2);
+    r = chunked_rec(CH(10), SC_CHUNK_MIN, 2);
     assert_int_equal(decode_rec(p, &r), SC_EBADREC);
-    r = chunked_rec(10, 4, 4);
+    r = chunked_rec(CH(10), SC_CHUNK_MIN, 4);
     assert_int_equal(decode_rec(p, &r), SC_EBADREC);
-    r = chunked_rec(8, 4, 3);
+    r = chunked_rec(CH(8), SC_CHUNK_MIN, 3);
     assert_int_equal(decode_rec(p, &r), SC_EBADREC);
-    r = chunked_rec(0, 4, 1);
+    r = chunked_rec(CH(0), SC_CHUNK_MIN, 1);
     assert_int_equal(decode_rec(p, &r), SC_EBADREC);
-    r = chunked_rec(1, 4, 0);
+    r = chunked_rec(CH(1), SC_CHUNK_MIN, 0);
     assert_int_equal(decode_rec(p, &r), SC_EBADREC);
 }
 
@@ -670,6 +697,19 @@ static void test_decode_rejects_zero_chunks_for_huge_body(void **state)
 
     assert_int_equal(decode_rec(p, &big), SC_EBADREC);
     assert_int_equal(decode_rec(p, &wrap), SC_EBADREC);
+}
+
+/* A forged record must not make a reader fetch billions of chunks. */
+static void test_decode_rejects_tiny_chunks_and_too_many(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    rec_t tiny = chunked_rec(1000, 1, 1000);
+    rec_t many = chunked_rec((apr_uint64_t)SC_CHUNK_MIN
+                             * (SC_ENTRY_MAX_CHUNKS + 1), SC_CHUNK_MIN,
+                             SC_ENTRY_MAX_CHUNKS + 1);
+
+    assert_int_equal(decode_rec(p, &tiny), SC_EBADREC);
+    assert_int_equal(decode_rec(p, &many), SC_EBADREC);
 }
 
 static void test_decode_rejects_chunk_size_zero(void **state)
@@ -974,7 +1014,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_roundtrip_inline_keeps_every_field),
         UNIT_TEST(test_roundtrip_chunked_keeps_chunk_meta),
-        UNIT_TEST(test_roundtrip_times_negative_zero_and_extreme),
+        UNIT_TEST(test_roundtrip_times_zero_and_extreme),
+        UNIT_TEST(test_times_out_of_range_are_refused),
         UNIT_TEST(test_roundtrip_minimal_entry_gives_empty_arrays),
         UNIT_TEST(test_roundtrip_status_bounds_and_vary_type),
         UNIT_TEST(test_roundtrip_max_headers_and_deps),
@@ -989,6 +1030,7 @@ int main(void)
         UNIT_TEST(test_decode_rejects_inline_body_len_mismatch),
         UNIT_TEST(test_decode_rejects_nchunks_inconsistent),
         UNIT_TEST(test_decode_rejects_zero_chunks_for_huge_body),
+        UNIT_TEST(test_decode_rejects_tiny_chunks_and_too_many),
         UNIT_TEST(test_decode_rejects_chunk_size_zero),
         UNIT_TEST(test_decode_rejects_cr_lf_nul_in_header_value),
         UNIT_TEST(test_decode_rejects_bad_bytes_in_header_name),

@@ -100,6 +100,16 @@ static const pcase_t cases[] = {
     { .name = "Vary: * never stored", .cc = "max-age=60", .vary = "*" },
     { .name = "Vary: Accept, * never stored", .cc = "max-age=60",
       .vary = "Accept, *" },
+    /* found by fuzzing: a star after a blank, not a comma */
+    { .name = "Vary: Accept-Encoding * never stored", .cc = "max-age=60",
+      .vary = "Accept-Encoding *" },
+    /* found by fuzzing: an unclosed quote hid the private after it */
+    { .name = "unclosed quote before private: refused",
+      .cc = "max-age=60, x=\"a, private" },
+    { .name = "unclosed quote in Surrogate-Control: refused",
+      .sc = "max-age=60, x=\"a" },
+    { .name = "balanced quotes with an escaped quote are fine",
+      .cc = "max-age=60, x=\"a\\\"b\"", .storable = 1, .want_ttl = 60 },
     { .name = "Vary: Accept,* never stored", .cc = "max-age=60",
       .vary = "Accept,*" },
     { .name = "Vary: *, Accept never stored", .cc = "max-age=60",

@@ -1,0 +1,118 @@
+# Regressions for defects an independent review found (each reproduced
+# against an earlier build before it was fixed).
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use SCTest;
+
+my $mc = SCTest::Memcached->start(mem => 256);
+my $ap = SCTest::Apache->start(
+    memcached => [$mc], modules => ['include', 'rewrite'],
+    files => {
+        'page.shtml' => "before\n<!--#include virtual=\"/app/frag?cc=no-store\""
+                      . " -->\nafter\n",
+    },
+    conf => <<'CONF');
+LogLevel warn sharedcache:trace1
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheLockTimeout 4
+</Location>
+<Location /app/pub>
+    SharedCacheQuickHandler On
+</Location>
+<Location /app/admin>
+    SharedCache Off
+</Location>
+<Location /app/nolen>
+    SharedCacheRequireLength Off
+</Location>
+<Location /filtered>
+    SetOutputFilter SHAREDCACHE_SAVE
+</Location>
+<Directory @DIR@/htdocs>
+    Options +Includes
+    AddOutputFilter INCLUDES .shtml
+    RewriteEngine On
+    RewriteRule ^go$ /app/target?cc=no-store [L]
+</Directory>
+CONF
+
+# 1. Waiters do not fetch the stale body on every poll (they polled a
+# 2 MB stale copy every 25 ms: 500 MB in 4 s).
+my $p = '/app/big?size=2000000&sleep=2000&cc=max-age%3D1,%20stale-if-error%3D600';
+$ap->get($p);
+sleep 1.5;
+my $sent = $mc->stats->{bytes_written};
+my @r = SCTest::Apache->burst(map { [ $ap, $p ] } 1 .. 3);
+my $mb = ($mc->stats->{bytes_written} - $sent) / 1e6;
+is(scalar(grep { $_->{status} == 200 } @r), 3, 'stale-if-error page: 3 x 200');
+cmp_ok($mb, '<', 20, sprintf('waiters polled the lease, not the body '
+                             . '(%.1f MB from memcached)', $mb));
+
+# 2. Quick mode never keys on a raw, undecoded path.
+$ap->raw(GET => '/app/pub/caf%25C3%25A9?status=404');
+my $victim = $ap->raw(GET => '/app/pub/caf%C3%A9?status=404');
+isnt($victim->{cache}, 'HIT', 'a double-encoded path does not fill the quick'
+                              . ' entry of the decoded one');
+unlike($victim->{body}, qr{caf%C3%A9}, 'the victim gets its own page');
+
+# 3. The lease is released for subrequests and internal redirects.
+for my $i (1 .. 3) {
+    my $t0 = time;
+    my $r = $ap->get('/page.shtml');
+    cmp_ok((time - $t0) * 1000, '<', 1500,
+           "SSI page with an uncacheable fragment, load $i: no lock wait");
+}
+for my $i (1 .. 3) {
+    my $t0 = time;
+    $ap->get('/go');
+    cmp_ok((time - $t0) * 1000, '<', 1500,
+           "internally redirected request $i: no lock wait");
+}
+
+# 4. A storable response that turns out too large (streamed past
+# SharedCacheMaxSize, no Content-Length) does not make requests queue.
+my $big = '/app/stream-big?stream=90&chunkms=10';
+@r = SCTest::Apache->burst(map { [ $ap, $big ] } 1 .. 5);
+my $worst = (sort { $b <=> $a } map { $_->{ms} } @r)[0];
+is(scalar(grep { $_->{status} == 200 } @r), 5, 'too large: 5 x 200');
+cmp_ok($worst, '<', 3500, sprintf('not one after another (worst %.0f ms)',
+                                  $worst));
+
+# 5. A body the backend broke off is never stored as complete.
+my $crash = '/app/crash?stream=3&crash=1';
+$ap->raw(GET => $crash);
+my $again = $ap->raw(GET => $crash);
+isnt($again->{cache}, 'HIT', 'a truncated stream is not served as a HIT');
+is($again->{cache}, 'UNCACHEABLE',
+   'SharedCacheRequireLength: without Content-Length, not stored');
+my $ok = '/app/streamed-ok?stream=2';
+$ap->raw(GET => $ok, 'X-Len' => 1);
+is($ap->raw(GET => $ok)->{cache}, 'UNCACHEABLE',
+   'a whole stream without Content-Length is not stored either');
+my $off = '/app/nolen/streamed?stream=2';
+$ap->raw(GET => $off);
+is($ap->raw(GET => $off)->{cache}, 'HIT',
+   'with SharedCacheRequireLength Off it is stored once the handler ends');
+
+# 6. The invalidate header works where SharedCache is Off, and never
+# reaches the client.
+my $tagged = '/app/tagged?sk=post-5';
+$ap->get($tagged);
+is($ap->get($tagged)->{cache}, 'HIT', 'tagged page cached');
+my $post = $ap->raw(POST => '/app/admin/save?inv=post-5&cc=no-store',
+                    _body => 'x=1');
+ok(!exists $post->{headers}{'x-sharedcache-invalidate'},
+   'the invalidate header is removed where SharedCache is Off');
+is($ap->get($tagged)->{cache}, 'MISS', 'and it invalidated the tag');
+
+# 7. SHAREDCACHE_SAVE added by hand is harmless.
+is($ap->get('/filtered')->{status}, 404, 'SetOutputFilter SHAREDCACHE_SAVE:'
+                                         . ' no crash');
+
+$ap->stop(allow => [qr/wsgi:error|RuntimeError|Traceback|backend failed|
+                       ^\s|mod_wsgi|Exception/x]);
+done_testing;
