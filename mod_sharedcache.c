@@ -11,6 +11,9 @@
  *              response on its way to the client and, if sc_policy allows,
  *              stores it at EOS.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -34,7 +37,12 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
-    (void)ptemp;
+    const char *err = sc_config_check_quick(ptemp, s);
+
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SC_LOGNO(0105) "%s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     sc_purge_method = ap_method_register(pconf, "PURGE");
     if (sc_status_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0103)
@@ -67,10 +75,23 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
+/* apachectl configtest: the same check, failing the test (post_config
+ * does not run then). */
+static void sc_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    const char *err = sc_config_check_quick(pconf, s);
+
+    if (err) {
+        fprintf(stderr, "mod_sharedcache: %s\n", err);
+        exit(1);
+    }
+}
+
 static void sc_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(sc_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(sc_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(sc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* SharedCacheQuickHandler: serve public entries before everything
      * else (sc_quick_handler says what it may serve). */

@@ -96,6 +96,10 @@ int sc_config_same_variance(const sc_dir_conf_t *d,
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
                                const sc_dir_conf_t *d);
 
+/* SharedCacheQuickHandler next to access rules for the same URLs: an
+ * error message, or NULL (src/sc_quickcheck.c). */
+const char *sc_config_check_quick(apr_pool_t *p, server_rec *s);
+
 /* post_config: resolve every server's base directory config and give
  * each server a backend (servers with equal settings share one). */
 int sc_config_post(apr_pool_t *pconf, server_rec *s);

@@ -67,6 +67,17 @@ my @bad = (
       'SharedCacheQuickHandler' ],
     [ "<Directory /tmp>\nSharedCacheQuickHandler On\n</Directory>",
       'SharedCacheQuickHandler' ],
+    # Quick mode serves before access control: a protected part of a quick
+    # space would be served to anyone.
+    [ "<Location /pub>\nSharedCacheQuickHandler On\n</Location>\n"
+      . "<Location /pub/internal>\nRequire ip 10.0.0.0/8\n</Location>",
+      'SharedCacheQuickHandler' ],
+    [ "<Location /pub/x>\nRequire env allowed\n</Location>\n"
+      . "<Location /pub>\nSharedCacheQuickHandler On\n</Location>",
+      'SharedCacheQuickHandler' ],
+    [ "<VirtualHost *:80>\nSharedCacheQuickHandler On\n"
+      . "<Location /admin>\nRequire host intranet.example\n"
+      . "</Location>\n</VirtualHost>", 'SharedCacheQuickHandler' ],
 );
 for my $case (@bad) {
     my ($conf, $directive) = @$case;
@@ -99,6 +110,12 @@ SharedCachePrefix site1
 SharedCacheVaryByCookie lang
 <Location /public>
     SharedCacheQuickHandler On
+</Location>
+<Location /private>
+    Require ip 10.0.0.0/8
+</Location>
+<Location /public/open>
+    Require all granted
 </Location>
 CONF
 is($rc, 0, 'a configuration using every directive is valid') or diag $out;
