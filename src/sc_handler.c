@@ -309,9 +309,10 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
     }
     *now = apr_time_sec(apr_time_now());
     found = sc_lookup(r, ctx, c, *now, res);
-    if (found == SC_LOOKUP_MISS && res->lock == SC_LOCK_NONE) {
-        /* The holder let go without storing: this request renders. */
-        sc_lock_try(r, ctx, c, res->lock_key);
+    if (found == SC_LOOKUP_MISS) {
+        /* The holder let go without storing: this request renders, with
+         * the lease if it is free. */
+        sc_lock_claim(r, ctx, c, res);
     }
     sc_store_return(c, r->pool);
     return found;
@@ -378,37 +379,60 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
      * to decide on the response. */
     ap_set_module_config(r->request_config, &sharedcache_module, ctx);
 
-    if (found == SC_LOOKUP_STALE && res->grace_ok
-        && res->lock != SC_LOCK_UNCACHEABLE) {
+    if (found == SC_LOOKUP_STALE && res->grace_ok) {
         /* Grace: one request refreshes (it takes the lease), the others
          * get the stale copy at once. */
-        if (res->lock == SC_LOCK_LEASE
-            || !sc_lock_try(r, ctx, c, res->lock_key)) {
+        sc_lock_t lock = sc_lock_claim(r, ctx, c, res);
+
+        if (lock == SC_LOCK_LEASE) {
             sc_store_return(c, r->pool);
             return serve(r, ctx, &res->entry, res->body, now, SC_STALE);
         }
-    }
-    else if (d->lock && res->lock != SC_LOCK_UNCACHEABLE
-             && (res->lock == SC_LOCK_LEASE
-                 || !sc_lock_try(r, ctx, c, res->lock_key))) {
-        /* Another request in the farm renders it: wait for its store. */
-        sc_store_return(c, r->pool);
         later = apr_palloc(r->pool, sizeof(*later));
-        found = wait_for_render(r, ctx, res->lock_key, later, &now);
-        if (found == SC_LOOKUP_FOUND) {
+        if (lock == SC_LOCK_NONE
+            && sc_lookup(r, ctx, c, now, later) == SC_LOOKUP_FOUND) {
+            /* Refreshed by the previous holder meanwhile. */
+            sc_store_return(c, r->pool);
+            sc_lock_release(r, ctx, 0);
             return serve(r, ctx, &later->entry, later->body, now, SC_HIT);
         }
-        if (found == SC_LOOKUP_STALE && later->grace_ok) {
-            return serve(r, ctx, &later->entry, later->body, now,
-                         SC_STALE);
+    }
+    else if (d->lock) {
+        sc_lock_t lock = sc_lock_claim(r, ctx, c, res);
+
+        if (lock == SC_LOCK_NONE) {
+            /* The lease is ours, but the previous holder may have stored
+             * and let go between our lookup and our claim: look again. */
+            later = apr_palloc(r->pool, sizeof(*later));
+            if (sc_lookup(r, ctx, c, now, later) == SC_LOOKUP_FOUND) {
+                sc_store_return(c, r->pool);
+                sc_lock_release(r, ctx, 0);
+                return serve(r, ctx, &later->entry, later->body, now,
+                             SC_HIT);
+            }
         }
-        if (found == SC_LOOKUP_STALE) {
-            res = later;
-        }
-        c = found == SC_LOOKUP_ERROR
-            ? NULL : sc_store_borrow(ctx->sconf->backend, r->pool);
-        if (!c) {
-            return uncached(r, d);
+        else if (lock == SC_LOCK_LEASE) {
+            /* Another request in the farm renders it: wait for its store. */
+            sc_store_return(c, r->pool);
+            later = apr_palloc(r->pool, sizeof(*later));
+            found = wait_for_render(r, ctx, sc_lock_key(r, ctx, res), later,
+                                    &now);
+            if (found == SC_LOOKUP_FOUND) {
+                return serve(r, ctx, &later->entry, later->body, now,
+                             SC_HIT);
+            }
+            if (found == SC_LOOKUP_STALE && later->grace_ok) {
+                return serve(r, ctx, &later->entry, later->body, now,
+                             SC_STALE);
+            }
+            if (found == SC_LOOKUP_STALE) {
+                res = later;
+            }
+            c = found == SC_LOOKUP_ERROR
+                ? NULL : sc_store_borrow(ctx->sconf->backend, r->pool);
+            if (!c) {
+                return uncached(r, d);
+            }
         }
     }
 

@@ -206,11 +206,15 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return SC_LOOKUP_FOUND;
 }
 
-static const char *lock_key(request_rec *r, const sc_req_t *ctx,
-                            const char *key, apr_size_t len)
+const char *sc_lock_key(request_rec *r, const sc_req_t *ctx,
+                        sc_found_t *res)
 {
-    return sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_LOCK, key,
-                         len);
+    if (!res->lock_key) {
+        res->lock_key = sc_key_digest(r->pool, ctx->sconf->prefix,
+                                      SC_KIND_LOCK, res->lock_of,
+                                      res->lock_of_len);
+    }
+    return res->lock_key;
 }
 
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
@@ -223,19 +227,20 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     int i, soft, expired;
 
     memset(res, 0, sizeof(*res));
-    /* One round trip: the entry, the counters it must match, the lease. */
+    /* One round trip: the entry and the counters it must match.  (The
+     * lease matters on a miss only: the miss asks for it.) */
     keys[0] = ctx->entry_key;
     keys[1] = ctx->gens[SC_GEN_URL].key;
     keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
-    keys[3] = res->lock_key = lock_key(r, ctx, ctx->key, ctx->key_len);
-    if (sc_store_mget(c, r->pool, keys, 4, &vals) != APR_SUCCESS) {
+    res->lock_of = ctx->key;
+    res->lock_of_len = ctx->key_len;
+    if (sc_store_mget(c, r->pool, keys, 3, &vals) != APR_SUCCESS) {
         sc_log_backend(r, "lookup", c->error);
         return SC_LOOKUP_ERROR;
     }
     for (i = 0; i < 2; i++) {
         ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
     }
-    res->lock = lock_state(&vals[3]);
     val = &vals[0];
     found = check_record(r, val, ctx->entry_key, ctx->key, ctx->key_len, e);
     if (found != SC_LOOKUP_FOUND) {
@@ -252,12 +257,12 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         key = sc_variant_key(r, ctx, vary_record_names(r->pool, e), &len);
         keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                 key, len);
-        keys[1] = res->lock_key = lock_key(r, ctx, key, len);
-        if (sc_store_mget(c, r->pool, keys, 2, &vals) != APR_SUCCESS) {
+        res->lock_of = key;
+        res->lock_of_len = len;
+        if (sc_store_mget(c, r->pool, keys, 1, &vals) != APR_SUCCESS) {
             sc_log_backend(r, "lookup", c->error);
             return SC_LOOKUP_ERROR;
         }
-        res->lock = lock_state(&vals[1]);
         val = &vals[0];
         found = check_record(r, val, keys[0], key, len, e);
         if (found != SC_LOOKUP_FOUND) {
@@ -341,11 +346,35 @@ int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return 0;
 }
 
+sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                        sc_found_t *res)
+{
+    const char *key = sc_lock_key(r, ctx, res);
+    sc_value_t *v;
+    int tries;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (sc_lock_try(r, ctx, c, key)) {
+            return SC_LOCK_NONE;          /* this request holds it now */
+        }
+        if (c->failed
+            || sc_store_mget(c, r->pool, &key, 1, &v) != APR_SUCCESS) {
+            return SC_LOCK_UNCACHEABLE;   /* render without the lock */
+        }
+        if (v[0].data) {
+            return lock_state(&v[0]);
+        }
+        /* released between the add and the get: try again */
+    }
+    return SC_LOCK_LEASE;
+}
+
 void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
 {
     apr_pool_t *p = r->connection->pool;
     sc_conn_t *c;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
+    int tries;
 
     if (!ctx->lease_key) {
         return;
@@ -357,19 +386,32 @@ void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
     }
     /* Uncacheable (or too large): leave a marker, so waiters stop waiting
      * at once and later requests do not queue behind the URL one by one.
-     * Otherwise (stored, or a failure worth retrying) just let go. */
-    if (uncacheable && r->status < 500) {
-        rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
-                          sizeof(UNCACHEABLE) - 1,
-                          sc_policy_exptime(ctx->dconf->lock_timeout,
-                                            apr_time_sec(apr_time_now())));
-    }
-    else {
-        rv = sc_store_delete(c, ctx->lease_key);
-        rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+     * Otherwise (stored, or a failure worth retrying) just let go.  A
+     * reply out of step with its command closes the connection; the
+     * release is tried once more on a fresh one (an unreleased lease
+     * would hold waiters until it expires). */
+    for (tries = 0; tries < 2; tries++) {
+        if (uncacheable && r->status < 500) {
+            rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
+                              sizeof(UNCACHEABLE) - 1,
+                              sc_policy_exptime(ctx->dconf->lock_timeout,
+                                                apr_time_sec(
+                                                    apr_time_now())));
+        }
+        else {
+            rv = sc_store_delete(c, ctx->lease_key);
+            rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+        }
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0207)
+                      "fill lease: %s", c->error);
     }
     if (rv != APR_SUCCESS) {
-        sc_log_backend(r, "releasing the fill lease", c->error);
+        sc_log_backend(r, uncacheable && r->status < 500
+                          ? "marking the fill lease uncacheable"
+                          : "releasing the fill lease", c->error);
     }
     ctx->lease_key = NULL;
     sc_store_return(c, p);

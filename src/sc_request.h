@@ -46,8 +46,9 @@ typedef struct {
     apr_bucket_brigade *body;
     int grace_ok;                /* STALE: may be served while refreshing */
     int error_ok;                /* STALE: may replace a 5xx */
-    const char *lock_key;        /* lease of the entry looked for */
-    sc_lock_t lock;
+    const char *lock_of;         /* canonical key whose lease applies */
+    apr_size_t lock_of_len;
+    const char *lock_key;        /* its memcached key, once computed */
 } sc_found_t;
 
 typedef struct {
@@ -96,6 +97,13 @@ extern ap_filter_rec_t *sc_decide_filter_handle;
 /* sc_lookup.c: one to three round trips to memcached. */
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res);
+/* The memcached key of the lease of what a lookup looked for. */
+const char *sc_lock_key(request_rec *r, const sc_req_t *ctx,
+                        sc_found_t *res);
+/* Claim the lease: SC_LOCK_NONE when this request now holds it, else the
+ * state found (another's lease, or the uncacheable marker). */
+sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                        sc_found_t *res);
 /* Take the fill lease (memcached add); true when this request holds it. */
 int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 const char *key);

@@ -111,7 +111,7 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_VERIFY_KEY, 1);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 0);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
                            (uint64_t)b->timeout_ms);
@@ -184,9 +184,10 @@ static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
 {
     const char *msg = memcached_last_error_message(c->mc);
 
-    /* Copied: memcached_quit() frees libmemcached's error state. */
-    apr_cpystrn(c->errbuf, msg && *msg ? msg : memcached_strerror(c->mc, rc),
-                sizeof(c->errbuf));
+    /* Copied: memcached_quit() frees libmemcached's error state.  The
+     * return code's own name first: the last error may be older. */
+    apr_snprintf(c->errbuf, sizeof(c->errbuf), "%s (%s)",
+                 memcached_strerror(c->mc, rc), msg && *msg ? msg : "-");
     c->error = c->errbuf;
     c->failed = 1;
     memcached_quit(c->mc);

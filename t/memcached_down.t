@@ -10,6 +10,7 @@ use SCTest;
 my $timeout_ms = 100;
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+SharedCacheTimeout 100
 <Location /app>
     SharedCache On
     SharedCacheTTL 60
@@ -55,7 +56,10 @@ $ap->stop(allow => [qr/SC0201/]);
 my $stall = IO::Socket::INET->new(Listen => 128, LocalAddr => '127.0.0.1',
                                   LocalPort => 0, Proto => 'tcp')
     or die "listen: $!";
-my $ap2 = SCTest::Apache->start(memcached => ['127.0.0.1:' . $stall->sockport]);
+my $ap2 = SCTest::Apache->start(memcached => ['127.0.0.1:' . $stall->sockport],
+                                conf => "SharedCacheTimeout 100\n"
+                                        . "<Location /app>\nSharedCache On\n"
+                                        . "SharedCacheTTL 60\n</Location>\n");
 my @stalled = map { $ap2->get("/app/stalled?n=$_") } 1 .. 10;
 is(scalar(grep { $_->{status} == 200 } @stalled), 10,
    'memcached stalled: every request is answered 200');

@@ -74,7 +74,7 @@ for (split /\n/, $ap->error_log) {
 }
 my $mc1 = $mc[0]->addr;
 my %server = (
-    SharedCacheServers => $mc1, SharedCacheTimeout => 100,
+    SharedCacheServers => $mc1, SharedCacheTimeout => 500,
     SharedCacheRetryInterval => 1, SharedCachePrefix => 'sc',
     SharedCache => 'On', SharedCacheTTL => 11, SharedCacheForceTTL => 'Off',
     SharedCacheMaxTTL => 86400,

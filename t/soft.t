@@ -7,7 +7,7 @@ use warnings;
 use Test::More;
 use SCTest;
 
-my $mc = SCTest::Memcached->start;
+my $mc = SCTest::Memcached->start(verbose => $ENV{SC_MCV});
 my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
                                conf => <<'CONF');
 <Location /app>
@@ -41,6 +41,7 @@ isnt($new->{body}, $old->{body}, 'and it is new');
 # others wait for it under the lock).
 my $h = '/app/hard/page?sk=hard-tag&sleep=300';
 my $hard_old = $ap->get($h);
+is($ap->get($h)->{cache}, 'HIT', 'hard: cached (the store is done)');
 system($ctl, @servers, 'invalidate', 'hard-tag') == 0 or die;
 @res = SCTest::Apache->burst(map { [ $ap, $h ] } 1 .. 10);
 is(scalar(grep { $_->{cache} eq 'STALE' } @res), 0,
@@ -52,6 +53,7 @@ is($ap->renders('/app/hard/page'), 2, 'one render for all of them');
 # A namespace flush is hard even with SoftInvalidate.
 my $n = '/app/soft/ns?sleep=100';
 my $ns_old = $ap->get($n);
+is($ap->get($n)->{cache}, 'HIT', 'namespace: cached');
 system($ctl, @servers, 'flush') == 0 or die;
 my $after = $ap->get($n);
 is($after->{cache}, 'MISS', 'a namespace flush is a MISS even here');

@@ -404,7 +404,7 @@ WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app $ws
 WSGIScriptAlias /app $d/app/app.py process-group=scapp application-group=%{GLOBAL}
 $django
 $servers
-SharedCacheTimeout 100
+SharedCacheTimeout 500
 SharedCacheRetryInterval 1
 
 $conf
