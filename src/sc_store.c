@@ -63,21 +63,6 @@ const char *sc_store_parse(apr_pool_t *p, const char *spec,
     return NULL;
 }
 
-static apr_status_t close_backend(void *data)
-{
-    sc_backend_t *b = data;
-
-    if (b->pool) {
-        memcached_pool_destroy(b->pool);
-        b->pool = NULL;
-    }
-    if (b->master) {
-        memcached_free(b->master);
-        b->master = NULL;
-    }
-    return APR_SUCCESS;
-}
-
 apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
                            unsigned int max_handles, const char **err)
 {
@@ -134,8 +119,10 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
         b->master = NULL;
         return APR_ENOMEM;
     }
-    apr_pool_cleanup_register(pchild, b, close_backend,
-                              apr_pool_cleanup_null);
+    /* Not destroyed with the child pool: at an immediate stop, worker
+     * threads may still be giving handles back while that pool is torn
+     * down, and a freed pool would crash them.  The process is exiting;
+     * its sockets close with it. */
     return APR_SUCCESS;
 }
 

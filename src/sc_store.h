@@ -4,7 +4,7 @@
  * No httpd headers: the module and sharedcachectl both link it.  A backend
  * is one server list with its timeouts; each child process opens it in
  * child_init (never before fork) as a libmemcachedutil pool of handles,
- * one per concurrent request.  A borrowed handle goes back to the pool by
+ * one per concurrent request, which lives as long as the process.  A borrowed handle goes back to the pool by
  * a cleanup on the request pool.  After any error or timeout the handle's
  * connections are closed (memcached_quit) so a late reply can never be
  * read as the answer to the next request (THREATS 5).

@@ -297,6 +297,7 @@ DocumentRoot $dir/htdocs
 KeepAlive On
 MaxKeepAliveRequests 0
 WSGISocketPrefix $dir/wsgi/sock
+WSGIRestrictEmbedded On
 WSGIDaemonProcess scapp $wsgi display-name=sc-app
 WSGIScriptAlias /app $dir/app/app.py process-group=scapp application-group=%{GLOBAL}
 SharedCacheServers 127.0.0.1:$mc{port}

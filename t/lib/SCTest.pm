@@ -245,7 +245,10 @@ sub start {
     $self->{mpm} = $o{mpm} || SCTest::mpm();
     $self->_setup;
     $self->_write_conf($o{conf} // $DEFAULT_CONF);
-    $self->{pid} = SCTest::spawn("$self->{dir}/stderr.log", $SCTest::HTTPD,
+    # Core dumps of crashed children land in the test directory.
+    $self->{pid} = SCTest::spawn("$self->{dir}/stderr.log", '/bin/sh', '-c',
+                                 'ulimit -c unlimited 2>/dev/null; exec "$@"',
+                                 'sh', $SCTest::HTTPD,
                                  '-f', "$self->{dir}/httpd.conf",
                                  '-DFOREGROUND');
     unless (SCTest::wait_port($self->{port}, 20, $self->{pid})) {
@@ -260,7 +263,8 @@ sub start {
 sub _setup {
     my ($self) = @_;
     my $d = $self->{dir};
-    mkdir "$d/$_" for qw(app htdocs wsgi logs);
+    mkdir "$d/$_" for qw(app htdocs wsgi logs cores);
+    chmod 01777, "$d/cores";
     File::Copy::copy("$SCTest::ROOT/t/app/app.py", "$d/app/app.py")
         or die "copy app: $!";
     # The app runs as the unprivileged User and must append to this.
@@ -374,6 +378,7 @@ ServerName 127.0.0.1
 Listen 127.0.0.1:$self->{port}
 PidFile $d/httpd.pid
 ErrorLog $d/error_log
+CoreDumpDirectory $d/cores
 LogLevel warn sharedcache:debug
 $user
 LoadModule mpm_${mpm}_module $mods/mod_mpm_$mpm.so
@@ -400,6 +405,8 @@ MaxKeepAliveRequests 0
 LogFormat "%h \\"%r\\" %>s %b %{sharedcache-status}e %D" sharedcache
 CustomLog $d/access_log sharedcache
 WSGISocketPrefix $d/wsgi/sock
+# Daemon mode only: no Python in the Apache children themselves.
+WSGIRestrictEmbedded On
 WSGIDaemonProcess scapp processes=$wsgi_procs threads=16 display-name=sc-app $wsgi_opts
 WSGIScriptAlias /app $d/app/app.py process-group=scapp application-group=%{GLOBAL}
 $django
