@@ -24,7 +24,7 @@ UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
-.PHONY: all install test unit prove pytest demo demo-stop deps clean
+.PHONY: all install test check unit prove pytest demo demo-stop deps clean
 
 CTL        = tools/sharedcachectl
 PYTHON     = /usr/bin/python3
@@ -66,7 +66,12 @@ prove: $(MODULE) $(CTL)
 pytest:
 	$(PYTHON) -m unittest discover -s t/python -t . -v
 
-test: unit sanitize pytest prove
+# On a fresh machine: install what is missing first, then build and test in
+# a new make (the APR flags above are read when the Makefile is parsed).
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: unit sanitize pytest prove
 
 deps:
 	./tools/install-deps
