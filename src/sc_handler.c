@@ -195,11 +195,8 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
     sc_key_copy(&k, &ctx->key1);
     for (i = 0; i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
-        /* Vary: Cookie is narrowed to the cookies the location keys on
-         * (already in level 1), so analytics cookies do not split it. */
-        if (!strcmp(name, "cookie") && ctx->dconf->vary_cookies) {
-            continue;
-        }
+        /* names were narrowed when stored (effective_vary in
+         * sc_capture.c): a later configuration change can only miss. */
         sc_key_add(&k, 'V', name, apr_table_getm(r->pool, r->headers_in,
                                                  name));
     }
