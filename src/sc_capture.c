@@ -220,6 +220,7 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     in.max_ttl = ctx->dconf->max_ttl;
     in.statuses = ctx->dconf->statuses;
     sc_policy_decide(&in, &ctx->policy);
+    ctx->vary_raw = in.vary;
     ctx->vary = effective_vary(r, ctx, in.vary);
 
     ctx->tags = response_tags(r, apr_table_getm(r->pool, out,
@@ -238,7 +239,8 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
                            && r->handler
                            && !strcmp(r->handler, "wsgi-script")));
     ctx->storable = ctx->policy.storable && !r->no_cache && !bad_tags
-                    && !unverifiable && (ctx->capturing || r->header_only);
+                    && !unverifiable && !ctx->request_no_store
+                    && (ctx->capturing || r->header_only);
     if (!ctx->policy.storable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
                       "not stored: %s", ctx->policy.reason);
@@ -251,6 +253,11 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0308)
                       "not stored: %s holds an invalid tag or more than %d",
                       ctx->dconf->tag_header, SC_MAX_TAGS);
+    }
+    else if (ctx->request_no_store) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0320)
+                      "not stored: the request said Cache-Control: "
+                      "no-store");
     }
     else if (unverifiable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0310)
@@ -295,6 +302,64 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
     return ap_pass_brigade(f->next, out);
 }
 
+/* A fragment (a subrequest: an SSI include) of a page being captured:
+ * what would keep the fragment from being shared keeps the page from
+ * being stored, and what the fragment varies on the page varies on
+ * (THREATS 35).  Runs on the fragment's final headers, hit or miss. */
+static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d)
+{
+    request_rec *top = r->main;
+    const char *st = apr_table_get(r->notes, "sharedcache-status");
+    apr_table_t *out;
+    sc_policy_in_t in;
+    sc_req_t *page;
+    const char *why = NULL;
+    int has;
+
+    while (top->main) {
+        top = top->main;
+    }
+    page = ap_get_module_config(top->request_config, &sharedcache_module);
+    if (!page || page->fragment_refused) {
+        return;
+    }
+    out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
+    memset(&in, 0, sizeof(in));
+    in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
+    in.surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
+    in.cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
+    in.vary = apr_table_getm(r->pool, out, "Vary");
+    in.has_set_cookie = apr_table_get(out, "Set-Cookie")
+                        || apr_table_get(out, "Set-Cookie2");
+    if (st && !strcmp(st, SC_BYPASS)) {
+        why = "a fragment bypassed the cache for this request";
+    }
+    else if (r->status >= 400) {
+        why = "a fragment failed";
+    }
+    else if (r->no_cache) {
+        why = "a fragment set r->no_cache";
+    }
+    else if (!sc_config_variance_within(d, page->dconf)) {
+        why = "a fragment's location keys on what the page's does not";
+    }
+    else if ((why = sc_policy_personal(&in)) == NULL) {
+        sc_policy_directive(in.cache_control, "no-cache", &has);
+        why = has ? "Cache-Control: no-cache" : NULL;
+    }
+    if (why) {
+        page->fragment_refused = apr_psprintf(top->pool, "%s (%s: %s)",
+                                              "a fragment forbids it",
+                                              r->uri, why);
+    }
+    else if (in.vary) {
+        page->fragment_vary = page->fragment_vary
+            ? apr_pstrcat(top->pool, page->fragment_vary, ", ", in.vary,
+                          NULL)
+            : apr_pstrdup(top->pool, in.vary);
+    }
+}
+
 /* SHAREDCACHE_DECIDE, inserted for every request of a location with
  * SharedCache On: acts on the invalidate header and unsafe methods,
  * decides for a GET miss, and keeps the headers meant for this cache from
@@ -310,6 +375,10 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     const char *const *h;
     apr_table_t *out;
 
+    if (r->main && f->ctx == NULL) {
+        f->ctx = f;             /* once per fragment */
+        fragment_reaches_page(r, d);
+    }
     if (ctx && ctx->substituting) {
         return swallow(f, bb);
     }
@@ -688,14 +757,25 @@ void sc_capture_finish(request_rec *r, sc_req_t *ctx)
                        || ctx->expect_len == ctx->captured);
 
     ctx->store_pending = 0;
-    if (complete) {
+    if (complete && ctx->fragment_refused) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0321)
+                      "not stored: %s", ctx->fragment_refused);
+        complete = 0;
+    }
+    else if (complete) {
+        if (ctx->fragment_vary) {
+            ctx->vary = effective_vary(r, ctx, ctx->vary_raw
+                ? apr_pstrcat(r->pool, ctx->vary_raw, ", ",
+                              ctx->fragment_vary, NULL)
+                : ctx->fragment_vary);
+        }
         store(r, ctx);
     }
     else if (ctx->capturing) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0307)
                       "not stored: response incomplete or aborted");
     }
-    sc_lock_release(r, ctx, 0);
+    sc_lock_release(r, ctx, ctx->fragment_refused != NULL);
     stop_capture(ctx);
 }
 

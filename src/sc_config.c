@@ -141,6 +141,67 @@ static unsigned char *default_status_table(apr_pool_t *p)
     return t;
 }
 
+static int has_name(const apr_array_header_t *a, const char *name)
+{
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* base followed by what add has that base lacks; an unset side (NULL)
+ * leaves the other as it is, so an untouched section keeps the very
+ * array it inherits (sc_config_same_variance compares pointers). */
+static apr_array_header_t *union_list(apr_pool_t *p,
+                                      apr_array_header_t *base,
+                                      apr_array_header_t *add)
+{
+    apr_array_header_t *out;
+    int i;
+
+    if (!add || !base || add == base) {
+        return add ? add : base;
+    }
+    out = apr_array_copy(p, base);
+    for (i = 0; i < add->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(add, i, const char *);
+        if (!has_name(out, name)) {
+            APR_ARRAY_PUSH(out, const char *) = name;
+        }
+    }
+    return out;
+}
+
+static apr_array_header_t *union_exprs(apr_pool_t *p,
+                                       apr_array_header_t *base,
+                                       apr_array_header_t *add)
+{
+    apr_array_header_t *out;
+    int i, j;
+
+    if (!add || !base || add == base) {
+        return add ? add : base;
+    }
+    out = apr_array_copy(p, base);
+    for (i = 0; i < add->nelts; i++) {
+        const sc_vary_expr_t *v = &APR_ARRAY_IDX(add, i, sc_vary_expr_t);
+        for (j = 0; j < base->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(base, j, sc_vary_expr_t).text,
+                        v->text)) {
+                break;
+            }
+        }
+        if (j == base->nelts) {
+            *(sc_vary_expr_t *)apr_array_push(out) = *v;
+        }
+    }
+    return out;
+}
+
 void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
 {
     sc_dir_conf_t *base = basev, *add = addv;
@@ -168,13 +229,19 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_STR(invalidate_header);
     MERGE_STR(namespace);
 #undef MERGE_STR
-#define MERGE_LIST(field) d->field = add->field ? add->field : base->field
-    MERGE_LIST(vary_cookies);
-    MERGE_LIST(vary_headers);
-    MERGE_LIST(vary_exprs);
-    MERGE_LIST(bypass_cookies);
-    MERGE_LIST(ignore_query);
-#undef MERGE_LIST
+    /* A section adds to the variance and bypass lists it inherits: a
+     * <Location> keying on "currency" must not stop keying on the site's
+     * "sessionid" (one user's page would reach another). */
+    d->vary_cookies = union_list(p, base->vary_cookies, add->vary_cookies);
+    d->vary_headers = union_list(p, base->vary_headers, add->vary_headers);
+    d->vary_exprs = union_exprs(p, base->vary_exprs, add->vary_exprs);
+    d->bypass_cookies = union_list(p, base->bypass_cookies,
+                                   add->bypass_cookies);
+    d->bypass_headers = union_list(p, base->bypass_headers,
+                                   add->bypass_headers);
+    /* Ignoring is the narrowing direction: a section's list replaces. */
+    d->ignore_query = add->ignore_query ? add->ignore_query
+                                        : base->ignore_query;
     /* No defaults here: httpd merges matching sections with each other
      * before merging the result over the server's base, and a default
      * filled in that first merge would override what the base sets.  The
@@ -357,8 +424,6 @@ static int is_token(const char *s)
     return 1;
 }
 
-/* The list a directive fills; each use of the directive in a section
- * starts a new list, so a section replaces what it inherits. */
 /* In a section, quick mode and the section's own variance exclude each
  * other: the quick handler runs before sections are merged. */
 static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
@@ -368,11 +433,11 @@ static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
     }
     if (d->quick == 1 && (d->vary_cookies || d->vary_headers
                           || d->vary_exprs || d->bypass_cookies
-                          || d->ignore_query || d->vary_user != SC_UNSET)) {
+                          || d->bypass_headers || d->ignore_query || d->vary_user != SC_UNSET)) {
         return apr_psprintf(cmd->pool, "%s: a section with "
                             "SharedCacheQuickHandler On cannot set its own "
                             "SharedCacheVaryBy*, SharedCacheVary, "
-                            "SharedCacheBypassCookie or "
+                            "SharedCacheBypassCookie/Header or "
                             "SharedCacheIgnoreQuery: the quick handler runs "
                             "before sections are merged.  Set them for the "
                             "whole virtual host instead", cmd->cmd->name);
@@ -547,6 +612,9 @@ const command_rec sc_config_cmds[] = {
                     "ap_expr strings whose values are part of the key"),
     DIR_LIST("SharedCacheBypassCookie", add_cookie, bypass_cookies,
              "cookies whose presence bypasses the cache"),
+    DIR_LIST("SharedCacheBypassHeader", add_header, bypass_headers,
+             "request headers whose presence bypasses the cache, in "
+             "addition to the built-in list of reflected headers"),
     DIR_LIST("SharedCacheIgnoreQuery", add_glob, ignore_query,
              "query parameters (globs) left out of the key; * drops all"),
     AP_INIT_TAKE1("SharedCacheTagHeader", set_header_name,
@@ -597,8 +665,52 @@ int sc_config_same_variance(const sc_dir_conf_t *d,
            && d->vary_headers == base->vary_headers
            && d->vary_exprs == base->vary_exprs
            && d->bypass_cookies == base->bypass_cookies
+           && d->bypass_headers == base->bypass_headers
            && d->ignore_query == base->ignore_query
            && d->vary_user == base->vary_user;
+}
+
+/* Is every name of list also in within? */
+static int names_within(const apr_array_header_t *list,
+                        const apr_array_header_t *within)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        if (!within || !has_name(within, APR_ARRAY_IDX(list, i,
+                                                       const char *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int sc_config_variance_within(const sc_dir_conf_t *frag,
+                              const sc_dir_conf_t *page)
+{
+    int i, j;
+
+    if (frag->vary_user == 1 && page->vary_user != 1) {
+        return 0;
+    }
+    if (!names_within(frag->vary_cookies, page->vary_cookies)
+        || !names_within(frag->vary_headers, page->vary_headers)) {
+        return 0;
+    }
+    for (i = 0; frag->vary_exprs && i < frag->vary_exprs->nelts; i++) {
+        const char *text = APR_ARRAY_IDX(frag->vary_exprs, i,
+                                         sc_vary_expr_t).text;
+        for (j = 0; page->vary_exprs && j < page->vary_exprs->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(page->vary_exprs, j,
+                                      sc_vary_expr_t).text, text)) {
+                break;
+            }
+        }
+        if (!page->vary_exprs || j == page->vary_exprs->nelts) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static const char *statuses_text(apr_pool_t *p, const unsigned char *t)
@@ -658,7 +770,7 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         "SharedCacheHeader=%s SharedCacheVaryByCookie=%s "
         "SharedCacheVaryByHeader=%s SharedCacheVaryByUser=%s "
         "SharedCacheVary=%s SharedCacheBypassCookie=%s "
-        "SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s "
+        "SharedCacheBypassHeader=%s SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s "
         "SharedCacheTagHeader=%s SharedCacheInvalidateHeader=%s "
         "SharedCacheInvalidateOnUnsafe=%s SharedCachePurge=%s "
         "SharedCacheNamespace=%s SharedCacheLock=%s "
@@ -673,7 +785,7 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         d->header ? "On" : "Off", list_text(p, d->vary_cookies),
         list_text(p, d->vary_headers), d->vary_user == 1 ? "On" : "Off",
         exprs_text(p, d->vary_exprs), list_text(p, d->bypass_cookies),
-        list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off",
+        list_text(p, d->bypass_headers), list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off",
         d->tag_header, d->invalidate_header,
         d->invalidate_unsafe == 1 ? "On" : "Off",
         d->purge == 1 ? "On" : "Off", d->namespace,

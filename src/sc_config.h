@@ -46,13 +46,17 @@ typedef struct {
     unsigned char *statuses;     /* [SC_MAX_STATUS + 1] or NULL: unset */
     apr_off_t max_size;
     int header;
-    /* variance: NULL arrays are unset; a set array replaces the parent's */
+    /* variance and bypass lists: NULL arrays are unset; a section adds to
+     * what it inherits (never drops a cookie or header the site keys or
+     * bypasses on) */
     apr_array_header_t *vary_cookies;   /* of const char * */
     apr_array_header_t *vary_headers;   /* of const char *, lower case */
     apr_array_header_t *vary_exprs;     /* of sc_vary_expr_t */
     int vary_user;
     apr_array_header_t *bypass_cookies; /* of const char * */
-    apr_array_header_t *ignore_query;   /* of const char * (globs) */
+    apr_array_header_t *bypass_headers; /* of const char *, lower case */
+    apr_array_header_t *ignore_query;   /* of const char * (globs): a set
+                                           list replaces the parent's */
     int quick;                          /* SharedCacheQuickHandler */
     /* invalidation */
     const char *tag_header;             /* NULL: unset */
@@ -91,6 +95,12 @@ void sc_config_resolve(sc_dir_conf_t *d);
  * which sees the base alone, compute the same key. */
 int sc_config_same_variance(const sc_dir_conf_t *d,
                             const sc_dir_conf_t *base);
+
+/* True when a fragment's location keys on nothing the page's does not
+ * (cookies, headers, user, expressions): only then may a page that
+ * includes it be stored as one entry. */
+int sc_config_variance_within(const sc_dir_conf_t *frag,
+                              const sc_dir_conf_t *page);
 
 /* The effective settings, as "Directive=value ..." (trace logs, tests). */
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,

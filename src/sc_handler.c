@@ -14,19 +14,28 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include <apr_date.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <stdlib.h>
 
 APLOG_USE_MODULE(sharedcache);
 
-/* Request headers that applications commonly reflect into pages: a
- * request carrying one bypasses the cache unless the location keys on it
- * (SharedCacheVaryByHeader), or it could poison the page for everyone. */
+/* Request headers that applications, frameworks and proxies commonly
+ * reflect into pages (host, scheme, client address, method and URL
+ * overrides), in lower case.  A request carrying one, in this spelling or
+ * with '_' for '-' (mod_proxy forwards those, many WSGI servers read them
+ * as dashes), bypasses the cache unless the location keys on exactly that
+ * header (SharedCacheVaryByHeader); SharedCacheBypassHeader adds more. */
 static const char *const reflected[] = {
-    "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Scheme",
-    "X-Forwarded-Server", "X-Forwarded-Port", "X-Forwarded-Prefix",
-    "Forwarded", "X-Host", "X-Original-URL", "X-Rewrite-URL",
-    "X-HTTP-Method-Override", NULL
+    "forwarded", "x-forwarded-host", "x-forwarded-proto",
+    "x-forwarded-scheme", "x-forwarded-server", "x-forwarded-port",
+    "x-forwarded-prefix", "x-forwarded-for", "x-forwarded-ssl",
+    "x-forwarded-uri", "x-forwarded-path", "x-forwarded-protocol",
+    "x-host", "x-original-host", "x-original-url", "x-original-uri",
+    "x-rewrite-url", "x-http-method-override", "x-http-method",
+    "x-method-override", "x-real-ip", "x-client-ip", "x-cluster-client-ip",
+    "true-client-ip", "cf-connecting-ip", "fastly-client-ip",
+    "x-url-scheme", "front-end-https", NULL
 };
 
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st)
@@ -59,24 +68,82 @@ void sc_log_backend(request_rec *r, const char *what, const char *error)
     }
 }
 
-static int listed_ci(const apr_array_header_t *list, const char *name)
+/* A request header name as the bypass lists hold it: lower case, '_'
+ * read as '-'.  Returns NULL for names too long to be one of them. */
+static const char *header_key(const char *name, char *buf, apr_size_t size)
+{
+    apr_size_t i;
+
+    for (i = 0; name[i]; i++) {
+        if (i + 1 >= size) {
+            return NULL;
+        }
+        buf[i] = name[i] == '_' ? '-' : apr_tolower(name[i]);
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+static int in_list(const apr_array_header_t *list, const char *name)
 {
     int i;
 
     for (i = 0; list && i < list->nelts; i++) {
-        if (!strcasecmp(APR_ARRAY_IDX(list, i, const char *), name)) {
+        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), name)) {
             return 1;
         }
     }
     return 0;
 }
 
-/* Why this request may not use the cache at all, or NULL. */
+typedef struct {
+    const sc_dir_conf_t *d;
+    const char *found;
+} reflect_scan_t;
+
+static int reflected_header(void *data, const char *name, const char *value)
+{
+    reflect_scan_t *scan = data;
+    const char *const *h;
+    char buf[64], exact[64];
+    const char *k = header_key(name, buf, sizeof(buf));
+
+    (void)value;
+    if (!k) {
+        return 1;
+    }
+    for (h = reflected; *h && strcmp(*h, k); h++) {
+    }
+    if (!*h && !in_list(scan->d->bypass_headers, k)) {
+        return 1;
+    }
+    /* Keyed only under its exact spelling: X_Forwarded_Host is not in a
+     * key that holds X-Forwarded-Host. */
+    apr_cpystrn(exact, name, sizeof(exact));
+    ap_str_tolower(exact);
+    if (!strcmp(exact, k) && in_list(scan->d->vary_headers, k)) {
+        return 1;
+    }
+    scan->found = name;
+    return 0;
+}
+
+/* Is the request asking to switch protocols (a WebSocket handshake)? */
+static int upgrading(request_rec *r)
+{
+    const char *conn = apr_table_get(r->headers_in, "Connection");
+
+    return apr_table_get(r->headers_in, "Upgrade")
+           || (conn && ap_find_token(r->pool, conn, "upgrade"));
+}
+
+/* Why this request may not use the cache at all, or NULL.  Each rule is
+ * one line of the README's "What is never shared". */
 static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
-    const char *const *h;
+    reflect_scan_t scan;
     int i;
 
     if (apr_table_get(r->subprocess_env, "no-sharedcache")) {
@@ -88,20 +155,29 @@ static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
         && !(d->vary_user && r->user)) {
         return "request has Authorization";
     }
+    /* Authenticated without Authorization (TLS client certificates with
+     * SSLUserName, Kerberos, form login): the same rule. */
+    if (r->user && d->vary_user != 1) {
+        return "request is authenticated (r->user)";
+    }
     /* A GET with a body: never cache (THREATS 11, 13). */
     if (apr_table_get(r->headers_in, "Transfer-Encoding")
         || (cl && strcmp(cl, "0") != 0)) {
         return "request has a body";
+    }
+    /* A WebSocket handshake is not a page. */
+    if (upgrading(r)) {
+        return "request asks for a protocol upgrade";
     }
     /* An ErrorDocument's internal redirect carries the error status. */
     if (r->prev && ap_is_HTTP_ERROR(r->status)) {
         return "error document";
     }
     /* Cookies drive the key or the bypass here: a header that another
-     * parser (Django's) might read differently is not trusted. */
+     * parser might read differently is not trusted. */
     if (cookies && (d->vary_cookies || d->bypass_cookies)
         && !sc_key_cookie_header_ok(cookies)) {
-        return "a Cookie header that is not plain RFC 6265";
+        return "a Cookie header that parsers may read differently";
     }
     for (i = 0; cookies && d->bypass_cookies
                 && i < d->bypass_cookies->nelts; i++) {
@@ -110,17 +186,29 @@ static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
             return "a SharedCacheBypassCookie is present";
         }
     }
-    for (h = reflected; *h; h++) {
-        if (apr_table_get(r->headers_in, *h)
-            && !listed_ci(d->vary_headers, *h)) {
-            return "an unkeyed, commonly reflected header is present";
-        }
+    scan.d = d;
+    scan.found = NULL;
+    apr_table_do(reflected_header, &scan, r->headers_in, NULL);
+    if (scan.found) {
+        return "an unkeyed, commonly reflected header is present";
     }
     return NULL;
 }
 
+/* The request the client sent: internal redirects (front controllers,
+ * FallbackResource) keep it as the first of r->prev. */
+static const request_rec *client_request(const request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return r;
+}
+
 void sc_request_url(request_rec *r, sc_url_t *url)
 {
+    const request_rec *c = client_request(r);
+
     url->scheme = ap_http_scheme(r);
     /* r->hostname is the Host header as httpd normalised it; the virtual
      * host's own name is a field of its own in the key, so two virtual
@@ -128,8 +216,48 @@ void sc_request_url(request_rec *r, sc_url_t *url)
     url->host = r->hostname ? r->hostname : r->server->server_hostname;
     url->port = r->server->port ? r->server->port
                                 : r->connection->local_addr->port;
-    url->path = r->uri;
-    url->query = r->args;
+    /* What the client asked for, decoded and normalised by httpd: URL
+     * invalidation (PURGE, unsafe methods, sharedcachectl, Python) names
+     * pages this way. */
+    url->path = c->uri;
+    url->query = c->args;
+}
+
+/* The path and query of the request-target exactly as the client sent
+ * them.  httpd normalises r->parsed_uri.path in place (dot segments,
+ * slashes, unreserved %XX), so only r->unparsed_uri still holds them. */
+static void client_target(request_rec *r, const request_rec *client,
+                          sc_url_t *url)
+{
+    apr_uri_t u;
+
+    if (client->unparsed_uri
+        && apr_uri_parse(r->pool, client->unparsed_uri, &u) == APR_SUCCESS
+        && (u.path || u.hostname)) {
+        url->path = u.path ? u.path : "/";
+        url->query = u.query;
+    }
+}
+
+/* The addresses and ports a virtual host is declared on ("*:port" for a
+ * wildcard, the same on every host of a farm; "" for the main server):
+ * two virtual hosts with one ServerName on different addresses or ports
+ * never share an entry. */
+static const char *vhost_addresses(request_rec *r)
+{
+    const server_addr_rec *a;
+    const char *out = "";
+
+    for (a = r->server->is_virtual ? r->server->addrs : NULL; a;
+         a = a->next) {
+        char *ip = NULL;
+        if (a->host_addr && !apr_sockaddr_is_wildcard(a->host_addr)) {
+            apr_sockaddr_ip_get(&ip, a->host_addr);
+        }
+        out = apr_psprintf(r->pool, "%s%s%s:%u", out, *out ? " " : "",
+                           ip ? ip : "*", (unsigned int)a->host_port);
+    }
+    return out;
 }
 
 /* Level 1 of the key: the URL as the handler sees it and the location's
@@ -139,6 +267,8 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     const sc_dir_conf_t *d = ctx->dconf;
     const char *prefix = ctx->sconf->prefix;
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    const request_rec *client = client_request(r);
+    const char *addrs = vhost_addresses(r);
     sc_key_t *k = &ctx->key1;
     sc_url_t url;
     int i;
@@ -146,6 +276,11 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     sc_request_url(r, &url);
     sc_gen_init(r->pool, prefix, sc_key_url_dep(r->pool, &url),
                 &ctx->gens[SC_GEN_URL]);
+    /* The key holds the path and query exactly as the client sent them:
+     * what a front controller routes on (REQUEST_URI) and what a
+     * "ProxyPass ... nocanon" backend receives.  Spellings that httpd
+     * would normalise alike only cost extra entries. */
+    client_target(r, client, &url);
     sc_gen_init(r->pool, prefix, sc_key_dep(r->pool, SC_DEP_NAMESPACE,
                                             d->namespace),
                 &ctx->gens[SC_GEN_NAMESPACE]);
@@ -153,6 +288,9 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
                                              r->server->server_hostname,
                                              url.port));
+    if (*addrs) {
+        sc_key_add(k, 'a', "vhost-addresses", addrs);
+    }
     /* The Host header exactly as sent: the application sees all of it
      * (port, trailing dot, case) and may reflect it into the page. */
     sc_key_add(k, 'H', "host", apr_table_get(r->headers_in, "Host"));
@@ -315,6 +453,22 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
     return found;
 }
 
+/* The lookup an earlier request of this chain of internal redirects
+ * made, if any. */
+static sc_req_t *earlier_lookup(request_rec *r)
+{
+    request_rec *p;
+
+    for (p = r->prev; p; p = p->prev) {
+        sc_req_t *ctx = ap_get_module_config(p->request_config,
+                                             &sharedcache_module);
+        if (ctx) {
+            return ctx;
+        }
+    }
+    return NULL;
+}
+
 /* memcached is down or slow: render uncached, and do not pay a second
  * timeout trying to store. */
 static int uncached(request_rec *r, const sc_dir_conf_t *d)
@@ -328,12 +482,12 @@ static int uncached(request_rec *r, const sc_dir_conf_t *d)
  * mode) or nothing done (quick mode: the normal handler runs later). */
 static int run(request_rec *r, sc_dir_conf_t *d, int quick)
 {
-    sc_req_t *ctx;
+    sc_req_t *ctx, *earlier;
     sc_conn_t *c;
     sc_found_t *res, *later;
     apr_int64_t now;
     sc_lookup_t found;
-    const char *why;
+    const char *why, *cc;
 
     why = bypass_reason(r, d);
     if (why) {
@@ -348,6 +502,8 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     ctx->quick = quick;
     ctx->sconf = ap_get_module_config(r->server->module_config,
                                       &sharedcache_module);
+    cc = apr_table_get(r->headers_in, "Cache-Control");
+    ctx->request_no_store = cc && ap_find_token(r->pool, cc, "no-store");
     why = build_key(r, ctx);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0206)
@@ -356,6 +512,10 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
             sc_set_status(r, d, SC_BYPASS);
         }
         return DECLINED;
+    }
+    earlier = quick ? NULL : earlier_lookup(r);
+    if (earlier) {
+        sc_lock_adopt(r, ctx, earlier);
     }
     c = sc_store_borrow(ctx->sconf->backend, r->pool);
     if (!c) {
@@ -379,7 +539,8 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (found == SC_LOOKUP_STALE && res->grace_ok) {
         /* Grace: one request refreshes (it takes the lease), the others
          * get the stale copy at once. */
-        sc_lock_t lock = sc_lock_claim(r, ctx, c, res);
+        sc_lock_t lock = ctx->lease_key ? SC_LOCK_NONE
+                                        : sc_lock_claim(r, ctx, c, res);
 
         if (lock == SC_LOCK_LEASE) {
             sc_store_return(c, r->pool);
@@ -394,7 +555,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
             return serve(r, ctx, &later->entry, later->body, now, SC_HIT);
         }
     }
-    else if (d->lock) {
+    else if (d->lock && !ctx->lease_key) {
         sc_lock_t lock = sc_lock_claim(r, ctx, c, res);
 
         if (lock == SC_LOCK_NONE) {

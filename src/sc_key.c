@@ -10,17 +10,49 @@
 #include <string.h>
 
 typedef struct {
-    const char *param;         /* "name=value" or "name" */
+    const char *param;         /* "name=value" or "name", raw */
     apr_size_t len;
+    apr_size_t raw_name_len;
+    const char *name;          /* the name as applications decode it */
     apr_size_t name_len;
     int order;                 /* position in the request: keeps sort stable */
 } sc_param_t;
+
+static int hexval(char c)
+{
+    return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
+}
+
+/* A parameter name as form decoders (Django, Werkzeug, PHP) read it:
+ * '+' is a blank and %XX a byte.  Sorting and SharedCacheIgnoreQuery use
+ * this, so "%73tatus" and "status" are one name to the key as to the
+ * application. */
+static const char *decoded_name(apr_pool_t *p, const char *s,
+                                apr_size_t len, apr_size_t *out_len)
+{
+    char *out = apr_palloc(p, len + 1), *o = out;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len
+            && apr_isxdigit(s[i + 1]) && apr_isxdigit(s[i + 2])) {
+            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        }
+        else {
+            *o++ = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    *o = '\0';
+    *out_len = (apr_size_t)(o - out);
+    return out;
+}
 
 static int param_cmp(const void *a, const void *b)
 {
     const sc_param_t *x = a, *y = b;
     apr_size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(x->param, y->param, n);
+    int c = memcmp(x->name, y->name, n);
 
     if (c != 0) {
         return c;
@@ -31,17 +63,50 @@ static int param_cmp(const void *a, const void *b)
     return x->order - y->order;
 }
 
-static int ignored(const char *name, const apr_array_header_t *ignore)
+/* May the parameter be left out of the key?  Only when its decoded name
+ * matches a glob, and only when no parser could read another parameter
+ * out of it: a ';' inside ("utm_source=x;callback=y") is a separator to
+ * some applications, so such a parameter always stays in the key. */
+static int ignored(const sc_param_t *prm, const apr_array_header_t *ignore)
 {
     int i;
 
-    for (i = 0; ignore && i < ignore->nelts; i++) {
+    if (!ignore || memchr(prm->param, ';', prm->len)
+        || memchr(prm->name, '\0', prm->name_len)) {
+        return 0;
+    }
+    for (i = 0; i < ignore->nelts; i++) {
         const char *glob = APR_ARRAY_IDX(ignore, i, const char *);
-        if (apr_fnmatch(glob, name, 0) == APR_SUCCESS) {
+        if (apr_fnmatch(glob, prm->name, 0) == APR_SUCCESS) {
             return 1;
         }
     }
     return 0;
+}
+
+/* May the parameters be put in order?  Only when every parser reads the
+ * same names from them: no ';' anywhere (a separator to some), and names
+ * of letters, digits, '_' and '-' only (PHP reads "a.b" as "a_b", decoders
+ * turn different invalid %XX alike).  Otherwise the query keeps its order:
+ * a reordered copy only costs a miss. */
+static int sortable(const char *query, const apr_array_header_t *params)
+{
+    int i;
+
+    if (strchr(query, ';')) {
+        return 0;
+    }
+    for (i = 0; i < params->nelts; i++) {
+        const sc_param_t *prm = &APR_ARRAY_IDX(params, i, sc_param_t);
+        apr_size_t j;
+        for (j = 0; j < prm->raw_name_len; j++) {
+            char ch = prm->param[j];
+            if (!apr_isalnum(ch) && ch != '_' && ch != '-') {
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 const char *sc_key_query(apr_pool_t *p, const char *query,
@@ -65,10 +130,11 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
             sc_param_t *prm = apr_array_push(params);
             prm->param = s;
             prm->len = len;
-            prm->name_len = eq ? (apr_size_t)(eq - s) : len;
+            prm->raw_name_len = eq ? (apr_size_t)(eq - s) : len;
+            prm->name = decoded_name(p, s, prm->raw_name_len,
+                                     &prm->name_len);
             prm->order = params->nelts;
-            if (ignore && ignore->nelts
-                && ignored(apr_pstrmemdup(p, s, prm->name_len), ignore)) {
+            if (ignore && ignore->nelts && ignored(prm, ignore)) {
                 params->nelts--;
             }
         }
@@ -77,7 +143,9 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
     if (params->nelts == 0) {
         return "";
     }
-    qsort(params->elts, params->nelts, sizeof(sc_param_t), param_cmp);
+    if (sortable(query, params)) {
+        qsort(params->elts, params->nelts, sizeof(sc_param_t), param_cmp);
+    }
     o = out = apr_palloc(p, strlen(query) + 1);
     for (i = 0; i < params->nelts; i++) {
         const sc_param_t *prm = &APR_ARRAY_IDX(params, i, sc_param_t);
@@ -247,6 +315,31 @@ static int is_tchar(char ch)
     return apr_isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
+/* RFC 6265 cookie-octet: no blank, '"', ',', ';' or '\\'. */
+static int is_cookie_octet(char ch)
+{
+    return ch >= 0x21 && ch <= 0x7e && ch != '"' && ch != ','
+           && ch != ';' && ch != '\\';
+}
+
+/* A cookie value that every common parser reads the same way: cookie
+ * octets, optionally in double quotes.  "1 sessionid=S" is one value to
+ * Django but two cookies to Python's http.cookies; "1,sessionid=S" two
+ * to others. */
+static int cookie_value_ok(const char *s, const char *e)
+{
+    if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+        s++;
+        e--;
+    }
+    for (; s < e; s++) {
+        if (!is_cookie_octet(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int sc_key_cookie_header_ok(const char *header)
 {
     const char *s;
@@ -266,6 +359,13 @@ int sc_key_cookie_header_ok(const char *header)
         trim(&ns, &ne);
         for (; ns < ne; ns++) {
             if (!is_tchar(*ns)) {
+                return 0;
+            }
+        }
+        if (eq) {
+            const char *vs = eq + 1, *ve = stop;
+            trim(&vs, &ve);
+            if (!cookie_value_ok(vs, ve)) {
                 return 0;
             }
         }

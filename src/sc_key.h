@@ -52,7 +52,10 @@ typedef struct {
 
 /* The query with parameters stably sorted by name and those whose name
  * matches a glob in ignore (of const char *; "*" drops the query) removed.
- * Returns "" when nothing is left. */
+ * Names are compared as applications decode them ('+' a blank, %XX a
+ * byte); the parameters themselves stay raw.  A parameter holding a ';'
+ * is never ignored (some applications split on it).  Returns "" when
+ * nothing is left. */
 const char *sc_key_query(apr_pool_t *p, const char *query,
                          const apr_array_header_t *ignore);
 
@@ -102,9 +105,10 @@ const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url);
 /* True when a tag is 1..SC_TAG_MAX printable ASCII bytes, no space. */
 int sc_key_tag_ok(const char *tag);
 
-/* True when every cookie name in a Cookie header is an RFC 6265 token
- * (blanks around it aside) and the header holds nothing but printable
- * ASCII: only then do all applications read the same names from it. */
+/* True when every cookie name in a Cookie header is an RFC 6265 token,
+ * every value is RFC 6265 cookie octets (optionally quoted; blanks around
+ * names and values aside) and the header holds nothing but printable
+ * ASCII: only then do all applications read the same cookies from it. */
 int sc_key_cookie_header_ok(const char *header);
 
 /* True when a request path is already in the form httpd decodes and

@@ -202,9 +202,36 @@ static apr_int64_t response_lifetime(const sc_policy_in_t *in,
     return -1;
 }
 
+const char *sc_policy_personal(const sc_policy_in_t *in)
+{
+    const char *cc = in->cache_control;
+
+    if (in->has_set_cookie) {
+        return "Set-Cookie";
+    }
+    if (vary_star(in->vary)) {
+        return "Vary: *";
+    }
+    if (unbalanced(cc) || unbalanced(in->surrogate_control)
+        || unbalanced(in->cdn_cache_control)) {
+        return "a cache directive list with an unclosed quote";
+    }
+    /* no-store and private anywhere always win, even over a targeted
+     * field that allows storing: failing safe beats sharing a private
+     * page. */
+    if (has_directive(cc, "no-store") || has_directive(cc, "private")) {
+        return "Cache-Control: no-store or private";
+    }
+    if (refuses(in->surrogate_control) || refuses(in->cdn_cache_control)) {
+        return "targeted Cache-Control: no-store, private or no-cache";
+    }
+    return NULL;
+}
+
 int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
 {
     const char *cc = in->cache_control;
+    const char *reason;
     /* RFC 9213: a targeted field replaces Cache-Control for freshness.
      * Surrogate-Control is the older name of the same idea. */
     const char *targeted = in->surrogate_control ? in->surrogate_control
@@ -219,27 +246,12 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
         || !in->statuses[in->status]) {
         return refuse(out, "status not in SharedCacheStatuses");
     }
-    if (in->has_set_cookie) {
-        return refuse(out, "Set-Cookie");
+    reason = sc_policy_personal(in);
+    if (reason) {
+        return refuse(out, reason);
     }
-    if (vary_star(in->vary)) {
-        return refuse(out, "Vary: *");
-    }
-    if (unbalanced(cc) || unbalanced(in->surrogate_control)
-        || unbalanced(in->cdn_cache_control)) {
-        return refuse(out, "a cache directive list with an unclosed quote");
-    }
-    /* no-store and private anywhere always win, even over a targeted
-     * field that allows storing: failing safe beats sharing a private
-     * page.  no-cache means "revalidate every time", and we do not
-     * revalidate, so it refuses too. */
-    if (has_directive(cc, "no-store") || has_directive(cc, "private")) {
-        return refuse(out, "Cache-Control: no-store or private");
-    }
-    if (refuses(in->surrogate_control) || refuses(in->cdn_cache_control)) {
-        return refuse(out, "targeted Cache-Control: no-store, private or "
-                      "no-cache");
-    }
+    /* no-cache means "revalidate every time", and we do not revalidate,
+     * so it refuses too (a targeted field may allow storing). */
     if (!targeted && has_directive(cc, "no-cache")) {
         return refuse(out, "Cache-Control: no-cache");
     }

@@ -41,6 +41,13 @@ typedef struct {
     int no_stale;                   /* must-revalidate & co. */
 } sc_policy_out_t;
 
+/* Why the response must never be shared whatever its freshness or status
+ * (Set-Cookie, Vary: *, no-store or private, a targeted no-cache, a
+ * malformed directive list), or NULL.  Part of every decision, and what
+ * a fragment (SSI include) is checked against before the page that
+ * includes it may be stored. */
+const char *sc_policy_personal(const sc_policy_in_t *in);
+
 /* Decide; always fills out, returns out->storable. */
 int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out);
 

@@ -67,6 +67,13 @@ typedef struct {
      * render is never lost. */
     sc_gen_t gens[2];
     apr_array_header_t *tags;    /* of const char *: the response's tags */
+    /* What the page's fragments (subrequests: SSI includes) decided: the
+     * page takes the most restrictive decision of its parts. */
+    const char *fragment_refused;   /* why a fragment forbids storing */
+    const char *fragment_vary;      /* their Vary values, joined */
+    const char *vary_raw;           /* the page's own Vary value */
+    int request_no_store;        /* the request said Cache-Control:
+                                    no-store (RFC 9111 5.2.1.5) */
     const char *lease_key;       /* the fill lease this request holds */
     request_rec *r;              /* the request that holds it */
     int store_pending;           /* no Content-Length: store once the
@@ -107,6 +114,11 @@ sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 /* Take the fill lease (memcached add); true when this request holds it. */
 int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 const char *key);
+/* An internal redirect (mod_rewrite in a directory, mod_actions) runs the
+ * handler again for the same client request: this request takes over the
+ * lease an earlier request of the chain holds for the same entry (true),
+ * or that lease is let go (another entry; false). */
+int sc_lock_adopt(request_rec *r, sc_req_t *ctx, sc_req_t *earlier);
 /* Let go of the lease, leaving the "uncacheable" marker if asked. */
 void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable);
 /* The state of a lease, fetched alone (cheap: what waiters poll). */

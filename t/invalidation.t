@@ -35,7 +35,10 @@ my $site = <<'CONF';
     </Location>
 </VirtualHost>
 CONF
-my @ap = map { SCTest::Apache->start(memcached => [$mc], conf => $site) } 1, 2;
+# Two hosts of a farm: the same port on two addresses.
+my @ap = (SCTest::Apache->start(memcached => [$mc], conf => $site));
+push @ap, SCTest::Apache->start(memcached => [$mc], conf => $site,
+                                addr => '127.0.0.2', port => $ap[0]->port);
 my ($a, $b) = @ap;
 sub on { my ($ap, $path, %h) = @_; $ap->raw(GET => $path, Host => 'www.test', %h) }
 

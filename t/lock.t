@@ -19,7 +19,10 @@ my $site = <<'CONF';
 </VirtualHost>
 CONF
 my %opt = (memcached => [$mc], conf => $site, wsgi_processes => 4);
-my ($ap1, $ap2) = map { SCTest::Apache->start(%opt) } 1, 2;
+# Two hosts of a farm: the same port on two addresses.
+my $ap1 = SCTest::Apache->start(%opt);
+my $ap2 = SCTest::Apache->start(%opt, addr => '127.0.0.2',
+                                port => $ap1->port);
 
 sub cold_burst {
     my ($name, $n, @apaches) = @_;

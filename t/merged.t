@@ -29,6 +29,7 @@ SharedCacheGrace 5
     SharedCacheTTL 22
     SharedCacheForceTTL On
     SharedCacheVaryByHeader Accept-Language
+    SharedCacheBypassHeader X-Tenant
     SharedCacheQuickHandler On
     SharedCacheTagHeader X-Tags
     SharedCachePurge On
@@ -52,6 +53,7 @@ SharedCacheGrace 5
         SharedCacheStatuses 410
         SharedCacheVaryByUser On
         SharedCacheBypassCookie sessionid
+        SharedCacheBypassHeader X-Debug
         SharedCacheIgnoreQuery *
         SharedCacheInvalidateOnUnsafe Off
         SharedCachePurge Off
@@ -82,7 +84,8 @@ my %server = (
     SharedCacheMaxSize => 1048576, SharedCacheHeader => 'On',
     SharedCacheVaryByCookie => 'lang', SharedCacheVaryByHeader => '-',
     SharedCacheVaryByUser => 'Off', SharedCacheVary => '-',
-    SharedCacheBypassCookie => '-', SharedCacheIgnoreQuery => 'utm_*',
+    SharedCacheBypassCookie => '-', SharedCacheBypassHeader => '-',
+    SharedCacheIgnoreQuery => 'utm_*',
     SharedCacheQuickHandler => 'Off',
     SharedCacheTagHeader => 'Surrogate-Key',
     SharedCacheInvalidateHeader => 'X-SharedCache-Invalidate',
@@ -96,12 +99,14 @@ my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
              SharedCacheTTL => 22, SharedCacheForceTTL => 'On',
              SharedCacheVaryByHeader => 'accept-language',
+             SharedCacheBypassHeader => 'x-tenant',
              SharedCacheQuickHandler => 'On',
              SharedCacheTagHeader => 'X-Tags', SharedCachePurge => 'On',
              SharedCacheLockTimeout => 3);
 my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
            SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off',
-           SharedCacheVaryByCookie => 'sessionid,csrftoken',
+           # a section adds to the variance it inherits
+           SharedCacheVaryByCookie => 'lang,sessionid,csrftoken',
            SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off',
            SharedCacheInvalidateHeader => 'X-Purge-Tags',
            SharedCacheNamespace => 'loc', SharedCacheStaleOnError => 60,
@@ -109,6 +114,7 @@ my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
 my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheStatuses => '410', SharedCacheVaryByUser => 'On',
               SharedCacheBypassCookie => 'sessionid',
+              SharedCacheBypassHeader => 'x-tenant,x-debug',
               SharedCacheIgnoreQuery => '*',
               SharedCacheInvalidateOnUnsafe => 'Off',
               SharedCachePurge => 'Off', SharedCacheLock => 'Off',

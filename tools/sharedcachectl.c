@@ -45,7 +45,8 @@ static const char usage_text[] =
 "                      path (the query of URL is ignored)\n"
 "  invalidate TAG...   invalidate every entry tagged TAG (Surrogate-Key)\n"
 "  flush [NAMESPACE]   invalidate a whole namespace (default \"default\")\n"
-"  inspect URL [--vhost NAME:PORT] [--host-header VALUE]\n"
+"  inspect URL [--vhost NAME:PORT] [--vhost-addresses LIST]\n"
+"              [--host-header VALUE]\n"
 "              [-H 'Name: value']...\n"
 "                      show the entry stored for URL and whether it is\n"
 "                      valid; -H gives request headers a response varies\n"
@@ -65,12 +66,16 @@ static const char usage_text[] =
 "inspect options:\n"
 "  --vhost NAME:PORT   ServerName and port of the virtual host that serves\n"
 "                      URL (default: the URL's host and port)\n"
+"  --vhost-addresses LIST  for a <VirtualHost>: its addresses as declared,\n"
+"                      \"*:80\" or \"192.0.2.1:80 [2001:db8::1]:80\"\n"
+"                      (IPs as httpd prints them, space separated)\n"
 "  --host-header VALUE the Host header clients send (default: the URL's\n"
 "                      host, with :port only if the URL names a port)\n"
 "  -H 'Name: value'    a request header (repeat a name for several values)\n"
 "\n"
 "URLs are http:// or https://; host and port are those of the request\n"
-"(the port defaults to 80 or 443), the path is percent-decoded.\n"
+"(the port defaults to 80 or 443); purge takes the path percent-decoded\n"
+"and normalised, inspect exactly as written (as clients send it).\n"
 "\n"
 "Exit status: 0 done (inspect: cached and valid), 1 nothing was cached\n"
 "(purge) or not cached / invalid (inspect), 2 usage or bad input,\n"
@@ -89,11 +94,15 @@ typedef struct {
 typedef struct {
     sc_url_t url;
     const char *authority;      /* host[:port] as written: default Host */
+    const char *raw_path;       /* the path as written: what entries are
+                                   keyed on (url.path is decoded, as URL
+                                   invalidation names pages) */
 } ctl_url_t;
 
 typedef struct {
     ctl_url_t u;
     const char *vhost;
+    const char *vhost_addresses;
     const char *host_header;
     apr_table_t *headers;       /* -H, for Vary */
 } inspect_t;
@@ -358,8 +367,8 @@ static const char *parse_url(apr_pool_t *p, const char *s, ctl_url_t *out)
     if (uri.path && *uri.path && *uri.path != '/') {
         return "the path must start with '/'";
     }
-    out->url.path = unescape_path(p, uri.path && *uri.path ? uri.path : "/",
-                                  &err);
+    out->raw_path = uri.path && *uri.path ? uri.path : "/";
+    out->url.path = unescape_path(p, out->raw_path, &err);
     out->url.query = uri.query;
     return out->url.path ? NULL : err;
 }
@@ -612,6 +621,10 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
     for (i = 0; i < argc; i++) {
         if ((r = option(argc, argv, &i, "--vhost", &val)) != 0) {
             in->vhost = val;
+        }
+        else if ((r = option(argc, argv, &i, "--vhost-addresses", &val))
+                 != 0) {
+            in->vhost_addresses = val;
         }
         else if ((r = option(argc, argv, &i, "--host-header", &val)) != 0) {
             in->host_header = val;
@@ -929,6 +942,7 @@ static int cmd_inspect(ctl_t *ctl, int argc, const char *const *argv)
     inspect_t in;
     sc_entry_t e;
     sc_key_t k;
+    sc_url_t raw;
     apr_size_t len;
     rec_t rec;
     int rc;
@@ -936,8 +950,13 @@ static int cmd_inspect(ctl_t *ctl, int argc, const char *const *argv)
     if ((rc = parse_inspect(ctl, argc, argv, &in)) != EXIT_OK) {
         return rc;
     }
-    sc_key_init(&k, ctl->pool, &in.u.url, NULL);
+    raw = in.u.url;
+    raw.path = in.u.raw_path;
+    sc_key_init(&k, ctl->pool, &raw, NULL);
     sc_key_add(&k, 's', "vhost", in.vhost);
+    if (in.vhost_addresses && *in.vhost_addresses) {
+        sc_key_add(&k, 'a', "vhost-addresses", in.vhost_addresses);
+    }
     sc_key_add(&k, 'H', "host", in.host_header);
     key = sc_key_bytes(&k, &len);
     if ((rc = connect_backend(ctl)) != EXIT_OK) {

@@ -227,13 +227,29 @@ def fnmatch(pattern, name):
 
 # ---- canonical key ----------------------------------------------------
 
+def _decoded_name(name):
+    """A parameter name as form decoders read it: '+' a blank, %XX a byte
+    (malformed escapes left as they are)."""
+    return urllib.parse.unquote_to_bytes(name.replace(b"+", b" "))
+
+
+_PLAIN_NAME = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        b"0123456789_-")
+
+
 def query_string(query, ignore=()):
-    """The query as sc_key_query() keys it: parameters stably sorted by
-    name (bytes order), empty ones dropped, those whose name matches a
-    glob of ignore removed ("*" drops them all).  None -> b"".
+    """The query as sc_key_query() keys it: empty parameters dropped,
+    those whose name (as applications decode it: '+' a blank, %XX a byte)
+    matches a glob of ignore removed ("*" drops them all) unless they hold
+    a ';' (a separator to some applications); the rest stably sorted by
+    name (bytes order) only when the query holds no ';' and every name is
+    letters, digits, '_' and '-', else left in order.  The parameters stay
+    raw.  None -> b"".
 
     >>> query_string("utm_source=x&b=2&a=1&b=1", ["utm_*"])
     b'a=1&b=2&b=1'
+    >>> query_string("utm_source=x;cb=1&%61=2&b=1", ["utm_*"])
+    b'utm_source=x;cb=1&%61=2&b=1'
     """
     if query is None:
         return b""
@@ -242,14 +258,19 @@ def query_string(query, ignore=()):
         return b""
     globs = [_b(g, "ignore glob") for g in ignore or ()]
     params = []
+    plain = b";" not in q
     for order, param in enumerate(q.split(b"&")):
         if not param:
             continue
-        name = param.split(b"=", 1)[0]
-        if globs and any(fnmatch(g, name) for g in globs):
+        raw_name = param.split(b"=", 1)[0]
+        name = _decoded_name(raw_name)
+        if (globs and b";" not in param and b"\0" not in name
+                and any(fnmatch(g, name) for g in globs)):
             continue
+        plain = plain and all(c in _PLAIN_NAME for c in raw_name)
         params.append((name, order, param))
-    params.sort(key=lambda t: (t[0], t[1]))
+    if plain:
+        params.sort(key=lambda t: (t[0], t[1]))
     return b"&".join(t[2] for t in params)
 
 

@@ -45,11 +45,11 @@ sub free_port {
 }
 
 sub wait_port {
-    my ($port, $seconds, $pid) = @_;
+    my ($port, $seconds, $pid, $addr) = @_;
     my $until = time + ($seconds || 10);
     while (time < $until) {
         return 0 if $pid && waitpid($pid, WNOHANG) == $pid;
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        my $s = IO::Socket::INET->new(PeerAddr => $addr || '127.0.0.1',
                                       PeerPort => $port, Proto => 'tcp');
         if ($s) { close $s; return 1 }
         sleep 0.05;
@@ -242,6 +242,9 @@ sub start {
     my $self = bless { %o }, $class;
     $self->{dir} = SCTest::workdir();
     $self->{port} = $o{port} || SCTest::free_port();
+    # Another loopback address (127.0.0.2) with the same port: a second
+    # host of a farm, as real farms run them (one port on every host).
+    $self->{addr} = $o{addr} || '127.0.0.1';
     $self->{mpm} = $o{mpm} || SCTest::mpm();
     $self->_setup;
     $self->_write_conf($o{conf} // $DEFAULT_CONF);
@@ -251,7 +254,8 @@ sub start {
                                  'sh', $SCTest::HTTPD,
                                  '-f', "$self->{dir}/httpd.conf",
                                  '-DFOREGROUND');
-    unless (SCTest::wait_port($self->{port}, 20, $self->{pid})) {
+    unless (SCTest::wait_port($self->{port}, 20, $self->{pid},
+                              $self->{addr})) {
         delete $self->{pid};
         diag($self->error_log);
         die "Apache did not start";
@@ -375,7 +379,7 @@ DJANGO
     print $fh <<"CONF";
 ServerRoot $d
 ServerName 127.0.0.1
-Listen 127.0.0.1:$self->{port}
+Listen $self->{addr}:$self->{port}
 PidFile $d/httpd.pid
 ErrorLog $d/error_log
 CoreDumpDirectory $d/cores
@@ -425,7 +429,7 @@ sub _wait_children {
     my $until = time + 20;
     while (time < $until) {
         my $r = HTTP::Tiny->new(timeout => 5)
-            ->get("http://127.0.0.1:$self->{port}/app/__ready__?cc=no-store");
+            ->get("http://$self->{addr}:$self->{port}/app/__ready__?cc=no-store");
         return if $r->{status} < 500 && $r->{status} != 599;
         sleep 0.1;
     }
@@ -435,7 +439,8 @@ sub _wait_children {
 
 sub port { $_[0]{port} }
 sub dir { $_[0]{dir} }
-sub url { "http://127.0.0.1:$_[0]{port}$_[1]" }
+sub url { "http://$_[0]{addr}:$_[0]{port}$_[1]" }
+sub address { $_[0]{addr} }
 sub parent_pid { $_[0]{pid} }
 
 sub _client {
@@ -471,7 +476,7 @@ sub raw {
     my ($self, $method, $target, %headers) = @_;
     my $body = delete $headers{_body} // '';
     my $t0 = time;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    my $s = IO::Socket::INET->new(PeerAddr => $self->{addr},
                                   PeerPort => $self->{port}, Timeout => 30)
         or die "connect: $!";
     binmode $s;
@@ -582,7 +587,7 @@ sub burst {
     my (@socks, %slot);
     for my $i (0 .. $#targets) {
         my ($ap, $path, %h) = @{ $targets[$i] };
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        my $s = IO::Socket::INET->new(PeerAddr => $ap->address,
                                       PeerPort => $ap->port, Timeout => 30)
             or die "connect: $!";
         $h{Host} //= "127.0.0.1:" . $ap->port;
@@ -675,6 +680,7 @@ sub configtest {
     my $self = bless { memcached => [], %o }, $class;
     $self->{dir} = SCTest::workdir();
     $self->{port} = SCTest::free_port();
+    $self->{addr} = '127.0.0.1';
     $self->{mpm} = SCTest::mpm();
     $self->_setup;
     $self->_write_conf($conf);

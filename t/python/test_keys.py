@@ -97,8 +97,21 @@ class Query(unittest.TestCase):
 
     def test_bytes_order_and_prefix_names(self):
         # memcmp order, shorter name first when one is a prefix
-        self.assertEqual(keys.query_string("ab=1&a=2&B=3&a%20=4"),
-                         b"B=3&a=2&a%20=4&ab=1")
+        self.assertEqual(keys.query_string("ab=1&a=2&B=3&a-=4"),
+                         b"B=3&a=2&a-=4&ab=1")
+
+    def test_unsorted_unless_every_parser_reads_the_same_names(self):
+        # ';' anywhere, or a name other than letters, digits, '_', '-'
+        self.assertEqual(keys.query_string("b=1&a=2;v=e"), b"b=1&a=2;v=e")
+        self.assertEqual(keys.query_string("page_id=7&page.id=1"),
+                         b"page_id=7&page.id=1")
+        self.assertEqual(keys.query_string("b=1&a%20=4"), b"b=1&a%20=4")
+
+    def test_ignored_by_decoded_name_unless_it_holds_a_semicolon(self):
+        self.assertEqual(keys.query_string("%75tm_id=1&b=2&a=1", ["utm_*"]),
+                         b"a=1&b=2")
+        self.assertEqual(keys.query_string("utm_id=1;cb=x&a=1", ["utm_*"]),
+                         b"utm_id=1;cb=x&a=1")
 
     def test_empty_parameters_dropped(self):
         self.assertEqual(keys.query_string("&&a=1&&"), b"a=1")

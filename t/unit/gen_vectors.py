@@ -2,20 +2,28 @@
 #      python3 t/unit/gen_vectors.py deps > t/unit/dep_vectors.txt
 # Independent computation of mod_sharedcache key vectors (from the spec in
 # src/sc_key.h, not from the C code).
-import fnmatch, hashlib, sys
+import fnmatch, hashlib, sys, urllib.parse
 
 def query(q, ignore):
     if not q:
         return b""
     params = []
+    plain = b";" not in q
     for i, p in enumerate(q.split(b"&")):
         if not p:
             continue
-        name = p.split(b"=", 1)[0]
-        if any(fnmatch.fnmatchcase(name.decode('latin-1'), g.decode('latin-1')) for g in ignore):
+        # names compare as applications decode them; a ';' keeps a
+        # parameter in the key whatever its name
+        raw = p.split(b"=", 1)[0]
+        name = urllib.parse.unquote_to_bytes(raw.replace(b"+", b" "))
+        if b";" not in p and b"\0" not in name and any(
+                fnmatch.fnmatchcase(name.decode('latin-1'), g.decode('latin-1')) for g in ignore):
             continue
+        # sorted only when every parser reads the same names
+        plain = plain and all(chr(c).isascii() and (chr(c).isalnum() or c in b"_-") for c in raw)
         params.append((name, i, p))
-    params.sort(key=lambda t: (t[0], t[1]))
+    if plain:
+        params.sort(key=lambda t: (t[0], t[1]))
     return b"&".join(p for _, _, p in params)
 
 def field(b):
@@ -55,6 +63,12 @@ vectors = [
     (b"sc", b"http", b"example.com", 80, b"/p", None, [], []),
     (b"p" * 64, b"http", b"example.com", 8443, b"/1:2/3", b"z&y=&x=1&y=0", [],
      [(b"u", b"user", b"alice"), (b"u", b"user2", None)]),
+    # names sort as applications decode them; a ';' keeps an ignored one
+    (b"sc", b"http", b"example.com", 80, b"/q",
+     b"status=2&%73tatus=1&a+b=3&a%20a=4&%75tm_id=5&utm_source=x;cb=1&utm_x=y",
+     [b"utm_*"], []),
+    (b"sc", b"http", b"example.com", 80, b"/q", b"page_id=7&page.id=1", [], []),
+    (b"sc", b"http", b"example.com", 80, b"/q", b"b=2&a=1&utm_x=1", [b"utm_*"], []),
 ]
 
 def entry_vectors():

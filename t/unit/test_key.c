@@ -799,6 +799,50 @@ static void test_cookie_names_and_values_are_trimmed(void **state)
     assert_null(sc_key_cookie(p, NULL, "x"));
 }
 
+/* A header that lenient parsers (Python's http.cookies, comma-splitting
+ * ones) read as more cookies than Django does is refused (THREATS 37). */
+static void test_cookie_header_with_ambiguous_values_is_refused(void **state)
+{
+    (void)state;
+    assert_true(sc_key_cookie_header_ok("a=1; sessionid=abc"));
+    assert_true(sc_key_cookie_header_ok("a=\"q=1\";b=x%2Cy; c"));
+    assert_true(sc_key_cookie_header_ok(" sessionid = abc "));
+    assert_false(sc_key_cookie_header_ok("x=1 sessionid=S"));
+    assert_false(sc_key_cookie_header_ok("x=1,sessionid=S"));
+    assert_false(sc_key_cookie_header_ok("x=\"a b\"; sessionid=S"));
+    assert_false(sc_key_cookie_header_ok("x=\"a;b\"; y=1"));
+    assert_false(sc_key_cookie_header_ok("x=a\\b"));
+    assert_false(sc_key_cookie_header_ok("x=\"open"));
+    assert_false(sc_key_cookie_header_ok("a b=1"));
+}
+
+/* Ignoring compares names as applications decode them; a parameter
+ * holding ';' is kept whatever its name (an application splitting on ';'
+ * sees more); parameters are put in order only when every parser reads
+ * the same names from them (plain names, no ';'). */
+static void test_query_decoded_names_and_semicolons(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_array_header_t *ign = apr_array_make(p, 1, sizeof(const char *));
+
+    APR_ARRAY_PUSH(ign, const char *) = "utm_*";
+    assert_string_equal(sc_key_query(p, "status=2&%73tatus=1", NULL),
+                        "status=2&%73tatus=1");
+    assert_string_equal(sc_key_query(p, "%73tatus=1&status=2", NULL),
+                        "%73tatus=1&status=2");
+    assert_string_equal(sc_key_query(p, "utm_source=x;cb=1&a=1", ign),
+                        "utm_source=x;cb=1&a=1");
+    assert_string_equal(sc_key_query(p, "b=1&a=2;v=e&v=g", NULL),
+                        "b=1&a=2;v=e&v=g");
+    assert_string_equal(sc_key_query(p, "page_id=7&page.id=1", NULL),
+                        "page_id=7&page.id=1");
+    assert_string_equal(sc_key_query(p, "%75tm_id=1&u+tm=2&a=1", ign),
+                        "u+tm=2&a=1");
+    assert_string_equal(sc_key_query(p, "utm_id=1&b=2&a=1", ign),
+                        "a=1&b=2");
+    assert_string_equal(sc_key_query(p, "utm_%00x=1", ign), "utm_%00x=1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -808,6 +852,8 @@ int main(void)
         UNIT_TEST(test_query_empty_params_dropped),
         UNIT_TEST(test_query_ignore_globs_remove_params),
         UNIT_TEST(test_query_star_drops_whole_query),
+        UNIT_TEST(test_query_decoded_names_and_semicolons),
+        UNIT_TEST(test_cookie_header_with_ambiguous_values_is_refused),
         UNIT_TEST(test_key_is_version_tag_then_length_prefixed_fields),
         UNIT_TEST(test_key_without_query_has_an_empty_query_field),
         UNIT_TEST(test_key_query_order_does_not_matter),

@@ -1,0 +1,90 @@
+# Pages assembled by mod_include from subrequests take the most
+# restrictive decision of their parts (THREATS 35): a private fragment, a
+# fragment that sets a cookie, bypassed the cache, failed or keys on what
+# the page does not keeps the page out of the cache; a fragment's Vary
+# becomes the page's.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my %pages = (
+    'public.shtml'  => '/app/frag?cc=max-age%3D60',
+    'private.shtml' => '/app/frag?cc=private',
+    'nostore.shtml' => '/app/frag?sc=no-store',
+    'cookie.shtml'  => '/app/frag?cookie=1',
+    'varies.shtml'  => '/app/frag?vary=Cookie',
+    'failed.shtml'  => '/app/frag?status=500',
+    'user.shtml'    => '/app/peruser/frag',
+    'bypass.shtml'  => '/app/anon/frag',
+);
+my %files = map {
+    $_ => "<html>page $_ <!--#include virtual=\"$pages{$_}\" --> end\n"
+} keys %pages;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
+                               files => \%files, conf => <<'CONF');
+<Directory @DIR@/htdocs>
+    Options +Includes
+    AddOutputFilter INCLUDES .shtml
+</Directory>
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /app/peruser>
+    SharedCacheVaryByCookie sessionid
+</Location>
+<Location /app/anon>
+    SharedCacheBypassCookie sessionid
+</Location>
+CONF
+
+sub twice {
+    my ($path, %h) = @_;
+    my $a = $ap->get($path, %h);
+    my $b = $ap->get($path, %h);
+    return ($a, $b);
+}
+
+my ($a, $b) = twice('/public.shtml');
+like($a->{body}, qr/page public.shtml .*token=/s, 'the page holds the fragment');
+is($b->{cache}, 'HIT', 'a page whose fragments are public is stored');
+is($b->{body}, $a->{body}, 'and served whole');
+
+for my $case (['private.shtml', 'Cache-Control: private'],
+              ['nostore.shtml', 'Surrogate-Control: no-store'],
+              ['cookie.shtml', 'Set-Cookie'],
+              ['failed.shtml', 'a 500']) {
+    my ($page, $what) = @$case;
+    ($a, $b) = twice("/$page");
+    is($a->{status}, 200, "$page answers");
+    isnt($b->{cache}, 'HIT', "a fragment with $what keeps the page out");
+    isnt($b->{body}, $a->{body}, "$page: each visitor gets their own render");
+}
+
+# The fragment varies on Cookie: so does the page.
+my ($alice1, $alice2) = twice('/varies.shtml', Cookie => 'sessionid=alice');
+my $bob = $ap->get('/varies.shtml', Cookie => 'sessionid=bob');
+my $anon = $ap->get('/varies.shtml');
+is($alice2->{cache}, 'HIT', 'a page with a varying fragment is stored');
+is($alice2->{body}, $alice1->{body}, 'per cookie');
+isnt($bob->{body}, $alice1->{body}, 'another cookie never gets it');
+isnt($anon->{body}, $alice1->{body}, 'nor a visitor without cookies');
+
+# The fragment's location keys on the session; the page's does not.
+my ($u1, $u2) = twice('/user.shtml', Cookie => 'sessionid=alice');
+$anon = $ap->get('/user.shtml');
+isnt($u2->{cache}, 'HIT', 'a fragment keyed per user keeps the page out');
+isnt($anon->{body}, $u1->{body}, 'the anonymous visitor never gets alice\'s');
+
+# The fragment's location bypasses for sessions; the page's does not.
+my ($s1) = twice('/bypass.shtml', Cookie => 'sessionid=alice');
+$anon = $ap->get('/bypass.shtml');
+isnt($anon->{body}, $s1->{body},
+     'a fragment that bypassed the cache keeps the page out');
+is($anon->{cache}, 'MISS', 'the anonymous visitor renders the page');
+
+$ap->stop;
+done_testing;

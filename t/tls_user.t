@@ -1,0 +1,209 @@
+# Authentication without Authorization (THREATS 3, 33): a TLS client
+# certificate makes httpd set r->user (SSLUserName) with no header the
+# cache could see.  A request with an authenticated user must BYPASS unless
+# the location varies by user (SharedCacheVaryByUser On); then each user
+# gets an entry of their own.  Nobody ever gets a page rendered for alice.
+#
+# The CA, the server certificate and the client certificates of alice and
+# bob are made here with the openssl CLI; requests are sent with curl.
+# mod_headers copies r->user into X-User (RequestHeader runs after mod_ssl's
+# fixup, which sets r->user), and the app reflects it (reflect=X-User).
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use SCTest;
+
+my $pki = SCTest::workdir();
+# Run a command quietly (openssl chats on stderr); die if it fails.
+sub run {
+    open my $err, '>&', \*STDERR or die $!;
+    open STDERR, '>', "$pki/openssl.log" or die $!;
+    my $rc = system(@_);
+    open STDERR, '>&', $err or die $!;
+    $rc == 0 or die "failed (see $pki/openssl.log): @_";
+}
+sub ext_file {
+    my ($name, $text) = @_;
+    open my $fh, '>', "$pki/$name.ext" or die $!;
+    print $fh $text;
+    close $fh;
+    return "$pki/$name.ext";
+}
+my @ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+          '-nodes');
+run(qw(openssl req -x509 -new -days 2 -subj /CN=sc-test-ca), @ec,
+    '-keyout', "$pki/ca.key", '-out', "$pki/ca.crt");
+for ([server => '127.0.0.1', "subjectAltName=IP:127.0.0.1\n"
+                             . "extendedKeyUsage=serverAuth\n"],
+     [alice => 'alice', "extendedKeyUsage=clientAuth\n"],
+     [bob => 'bob', "extendedKeyUsage=clientAuth\n"]) {
+    my ($name, $cn, $ext) = @$_;
+    run(qw(openssl req -new), @ec, '-subj', "/CN=$cn",
+        '-keyout', "$pki/$name.key", '-out', "$pki/$name.csr");
+    run(qw(openssl x509 -req -days 2 -CAcreateserial),
+        '-in', "$pki/$name.csr", '-CA', "$pki/ca.crt", '-CAkey',
+        "$pki/ca.key", '-out', "$pki/$name.crt",
+        '-extfile', ext_file($name, "basicConstraints=CA:FALSE\n$ext"));
+}
+chmod 0644, glob "$pki/*";
+
+my $tls = SCTest::free_port();
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(
+    memcached => [$mc],
+    modules => [qw(ssl socache_shmcb)],
+    conf => <<"CONF");
+Listen 127.0.0.1:$tls
+SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
+<VirtualHost 127.0.0.1:$tls>
+    ServerName 127.0.0.1
+    SSLEngine on
+    SSLCertificateFile $pki/server.crt
+    SSLCertificateKeyFile $pki/server.key
+    SSLCACertificateFile $pki/ca.crt
+    SSLVerifyClient optional
+    SSLVerifyDepth 2
+    SSLUserName SSL_CLIENT_S_DN_CN
+    SSLOptions +StdEnvVars
+    RequestHeader set X-User "expr=%{REMOTE_USER}"
+    <Location /app>
+        SharedCache On
+        SharedCacheTTL 60
+    </Location>
+    <Location /app/peruser>
+        SharedCacheVaryByUser On
+    </Location>
+    <Location /app/quick>
+        SharedCacheQuickHandler On
+    </Location>
+</VirtualHost>
+CONF
+
+sub log_lines {
+    open my $fh, '<', $ap->dir . '/access_log' or return 0;
+    my $n = 0;
+    $n++ while <$fh>;
+    return $n;
+}
+
+# GET over TLS as alice, bob or nobody (no certificate).  curl stops at the
+# end of the body; waiting for the access log line makes sure the request
+# (and the store after a MISS) is over before the next one is sent.
+sub tls_get {
+    my ($path, $who) = @_;
+    my @cert = $who ? ('--cert', "$pki/$who.crt", '--key', "$pki/$who.key")
+                    : ();
+    my $before = log_lines();
+    open my $fh, '-|', 'curl', '-sS', '-i', '--http1.1', '--max-time', '30',
+        '--cacert', "$pki/ca.crt", @cert, "https://127.0.0.1:$tls$path"
+        or die "curl: $!";
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    my $until = time + 5;
+    sleep 0.02 while log_lines() <= $before && time < $until;
+    my ($head, $body) = split /\r\n\r\n/, $out, 2;
+    my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d{3})};
+    my ($cache) = ($head // '') =~ /^X-SharedCache: (\S+)/mi;
+    return { status => $status // 0, cache => $cache // '',
+             body => $body // '' };
+}
+
+sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
+
+# ---- the certificates work and httpd knows the user (controls) ---------
+
+my $c = tls_get('/app/control?reflect=X-User&cc=no-store', 'alice');
+is($c->{status}, 200, 'alice\'s certificate is accepted');
+like($c->{body}, qr/^reflected=alice$/m, 'r->user is alice (control)');
+like(tls_get('/app/control?reflect=X-User&cc=no-store', 'bob')->{body},
+     qr/^reflected=bob$/m, 'r->user is bob (control)');
+my $anon = tls_get('/app/control?reflect=X-User&cc=no-store');
+is($anon->{status}, 200, 'a client without a certificate is let in');
+like($anon->{body}, qr/^reflected=$/m, 'with no user (control)');
+
+# ---- no SharedCacheVaryByUser: an authenticated user bypasses ---------
+
+{
+    my $p = '/app/u1?reflect=X-User';
+    my $a1 = tls_get($p, 'alice');
+    like($a1->{body}, qr/^reflected=alice$/m, 'alice: rendered for alice');
+    is($a1->{cache}, 'BYPASS', 'alice (certificate, no Authorization): '
+                               . 'BYPASS');
+    my $b1 = tls_get($p, 'bob');
+    is($b1->{cache}, 'BYPASS', 'bob after alice: BYPASS');
+    unlike($b1->{body}, qr/alice/, 'bob never gets alice\'s page');
+    like($b1->{body}, qr/^reflected=bob$/m, 'bob gets a page rendered for him');
+    my $n1 = tls_get($p);
+    isnt($n1->{cache}, 'HIT', 'anonymous after alice and bob: not a HIT');
+    unlike($n1->{body}, qr/alice|bob/, 'anonymous never gets alice\'s or '
+                                       . 'bob\'s page');
+    isnt(token($n1), token($a1), 'anonymous: not alice\'s render');
+    my $n2 = tls_get($p);
+    unlike($n2->{body}, qr/alice|bob/, 'the next anonymous request neither');
+    my $a2 = tls_get($p, 'alice');
+    is($a2->{cache}, 'BYPASS', 'alice again: BYPASS');
+    isnt(token($a2), token($a1), 'alice again: a fresh render');
+}
+
+# An anonymous entry exists: alice is not served it (she is authenticated:
+# the page the app renders for her may differ), and it stays anonymous.
+{
+    my $p = '/app/u2?reflect=X-User';
+    my $n1 = tls_get($p);
+    is($n1->{cache}, 'MISS', 'anonymous first: MISS (control)');
+    my $n2 = tls_get($p);
+    is($n2->{cache}, 'HIT', 'anonymous again: HIT (control)');
+    is(token($n2), token($n1), 'of the anonymous entry (control)');
+    my $a1 = tls_get($p, 'alice');
+    is($a1->{cache}, 'BYPASS', 'alice with an anonymous entry stored: '
+                               . 'BYPASS');
+    like($a1->{body}, qr/^reflected=alice$/m,
+         'alice gets a page rendered for her, not the anonymous one');
+    my $n3 = tls_get($p);
+    is(token($n3), token($n1), 'the anonymous entry is untouched');
+    unlike($n3->{body}, qr/alice/, 'and has nothing of alice');
+}
+
+# ---- quick mode: alice's page must not be stored for the quick phase --
+# (the quick handler runs before mod_ssl sets r->user)
+
+{
+    my $p = '/app/quick/q?reflect=X-User';
+    my $a1 = tls_get($p, 'alice');
+    is($a1->{cache}, 'BYPASS', 'quick location, alice first: BYPASS');
+    my $n1 = tls_get($p);
+    unlike($n1->{body}, qr/alice/, 'quick location: anonymous never gets '
+                                   . 'alice\'s page');
+    isnt(token($n1), token($a1), 'quick location: not alice\'s render');
+    my $b1 = tls_get($p, 'bob');
+    unlike($b1->{body}, qr/alice/, 'quick location: bob never gets '
+                                   . 'alice\'s page');
+}
+
+# ---- SharedCacheVaryByUser On: one entry per user ---------------------
+
+{
+    my $p = '/app/peruser/p?reflect=X-User';
+    my $a1 = tls_get($p, 'alice');
+    is($a1->{cache}, 'MISS', 'VaryByUser: alice: MISS');
+    like($a1->{body}, qr/^reflected=alice$/m, 'VaryByUser: rendered for alice');
+    my $b1 = tls_get($p, 'bob');
+    is($b1->{cache}, 'MISS', 'VaryByUser: bob after alice: MISS');
+    like($b1->{body}, qr/^reflected=bob$/m, 'VaryByUser: rendered for bob');
+    my $a2 = tls_get($p, 'alice');
+    is($a2->{cache}, 'HIT', 'VaryByUser: alice again: HIT');
+    is(token($a2), token($a1), 'VaryByUser: of alice\'s entry');
+    my $b2 = tls_get($p, 'bob');
+    is($b2->{cache}, 'HIT', 'VaryByUser: bob again: HIT');
+    is(token($b2), token($b1), 'VaryByUser: of bob\'s entry');
+    my $n1 = tls_get($p);
+    isnt($n1->{cache}, 'HIT', 'VaryByUser: anonymous: not a HIT');
+    unlike($n1->{body}, qr/alice|bob/, 'VaryByUser: anonymous never gets '
+                                       . 'a user\'s page');
+}
+
+# mod_ssl warns (AH02227) when SSLUserName finds no certificate: a
+# warning, not an error.
+$ap->stop;
+done_testing;
