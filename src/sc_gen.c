@@ -107,3 +107,15 @@ apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
     *existed = rv == APR_SUCCESS;
     return rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
 }
+
+apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,
+                         const char *dep, int *existed)
+{
+    sc_gen_t g;
+    apr_status_t rv;
+
+    sc_gen_init(p, prefix, dep, &g);
+    rv = sc_store_delete(c, g.key);
+    *existed = rv == APR_SUCCESS;
+    return rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+}

@@ -40,4 +40,10 @@ apr_status_t sc_gen_ensure(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n);
 apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
                          const char *dep, int *existed);
 
+/* Invalidate hard: delete a counter.  Entries that recorded it are misses
+ * (never STALE, whatever SharedCacheSoftInvalidate says) and the next
+ * render recreates it with a fresh random value. */
+apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,
+                         const char *dep, int *existed);
+
 #endif

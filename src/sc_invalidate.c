@@ -18,10 +18,18 @@ APLOG_USE_MODULE(sharedcache);
 
 int sc_purge_method = -1;
 
-/* Increment the counter of each dependency; returns how many existed, or
- * -1 when memcached failed. */
+typedef enum {
+    SC_INVALIDATE_SOFT,   /* increment: SharedCacheSoftInvalidate may serve
+                             the old entry STALE while one request
+                             refreshes it */
+    SC_INVALIDATE_HARD    /* delete: the old entry is gone (PURGE) */
+} sc_invalidate_how_t;
+
+/* Invalidate each dependency; returns how many counters existed, or -1
+ * when memcached failed. */
 static int bump_all(request_rec *r, const sc_server_conf_t *s,
-                    apr_array_header_t *deps, const char *why)
+                    apr_array_header_t *deps, const char *why,
+                    sc_invalidate_how_t how)
 {
     sc_conn_t *c = sc_store_borrow(s->backend, r->pool);
     int i, found = 0;
@@ -33,8 +41,10 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
     for (i = 0; i < deps->nelts; i++) {
         const char *dep = APR_ARRAY_IDX(deps, i, const char *);
         int existed;
-        if (sc_gen_bump(c, r->pool, s->prefix, dep, &existed)
-            != APR_SUCCESS) {
+        apr_status_t rv = how == SC_INVALIDATE_HARD
+                          ? sc_gen_drop(c, r->pool, s->prefix, dep, &existed)
+                          : sc_gen_bump(c, r->pool, s->prefix, dep, &existed);
+        if (rv != APR_SUCCESS) {
             sc_log_backend(r, why, c->error);
             sc_store_return(c, r->pool);
             return -1;
@@ -60,7 +70,8 @@ int sc_purge(request_rec *r, const sc_dir_conf_t *d,
     (void)d;
     sc_request_url(r, &url);
     APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool, &url);
-    found = bump_all(r, s, deps, "purge");
+    /* PURGE is hard: a purged page never comes back STALE. */
+    found = bump_all(r, s, deps, "purge", SC_INVALIDATE_HARD);
     if (found < 0) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
@@ -136,7 +147,7 @@ static void bump_deps(request_rec *r, apr_array_header_t *deps)
         r->server->module_config, &sharedcache_module);
 
     if (deps->nelts > 0) {
-        bump_all(r, s, deps, "invalidation");
+        bump_all(r, s, deps, "invalidation", SC_INVALIDATE_SOFT);
     }
 }
 

@@ -17,6 +17,11 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 </Location>
 <Location /app/soft>
     SharedCacheSoftInvalidate On
+    SharedCacheStaleOnError 60
+    SharedCachePurge On
+    <Limit PURGE>
+        Require ip 127.0.0.1
+    </Limit>
 </Location>
 CONF
 my $ctl = "$SCTest::ROOT/tools/sharedcachectl";
@@ -58,6 +63,23 @@ system($ctl, @servers, 'flush') == 0 or die;
 my $after = $ap->get($n);
 is($after->{cache}, 'MISS', 'a namespace flush is a MISS even here');
 isnt($after->{body}, $ns_old->{body}, 'with a fresh page');
+
+# PURGE is hard even here: a purged page never comes back STALE, not even
+# in place of an error.
+my $pg = '/app/soft/purged?failable=1';
+my $before = $ap->get($pg);
+is($ap->get($pg)->{cache}, 'HIT', 'purge: cached');
+my $fail = $ap->dir . '/app/fail';
+open my $fh, '>', $fail or die $!;
+close $fh;
+is($ap->request('PURGE', $pg)->{status}, 200, 'purge: PURGE accepted');
+my $gone = $ap->get($pg);
+isnt($gone->{cache}, 'STALE', 'a purged page is not served STALE');
+is($gone->{status}, 503, 'the backend\'s error is what the client gets');
+unlink $fail;
+my $back = $ap->get($pg);
+is($back->{cache}, 'MISS', 'then a fresh render');
+isnt($back->{body}, $before->{body}, 'of a new page');
 
 $ap->stop;
 done_testing;
