@@ -197,6 +197,31 @@ static apr_array_header_t *response_tags(request_rec *r, const char *list,
     return tags;
 }
 
+int sc_handler_reports_broken_body(const request_rec *r)
+{
+    const char *h = r->handler, *ct = r->content_type;
+    apr_size_t n;
+
+    /* Files (the default handler, with or without INCLUDES; mod_asis) and
+     * mod_proxy end a broken body with an error bucket.  mod_wsgi's daemon
+     * mode, CGI (mod_cgi, mod_cgid), PHP and the rest end it like a whole
+     * one. */
+    if (!h || !strcmp(h, "default-handler") || !strcmp(h, "send-as-is")
+        || !strcmp(h, "proxy-server") || !strncmp(h, "proxy:", 6)) {
+        return 1;
+    }
+    /* Without a handler of its own, httpd names the handler after the
+     * content type of the file (the default handler serves it); a module
+     * that produced the content has a name of its own, or changed the
+     * type (PHP's application/x-httpd-php answers text/html). */
+    if (!ct || !strchr(h, '/')) {
+        return 0;
+    }
+    n = strlen(h);
+    return !strncasecmp(ct, h, n) && (ct[n] == '\0' || ct[n] == ';'
+                                       || ct[n] == ' ');
+}
+
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss. */
 static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
 {
@@ -230,14 +255,13 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     ctx->decided = 1;
     /* SHAREDCACHE_SAVE ran first: it may already have given up on the
      * body (size); a HEAD is a miss that simply has no body to keep. */
-    /* Without a Content-Length, a body mod_wsgi's daemon mode cut short
-     * (the application failed mid-stream) ends like a whole one; other
-     * handlers report a broken body with an error bucket. */
+    /* Without a Content-Length, a body that mod_wsgi's daemon mode or a
+     * CGI cut short (the application failed mid-stream) ends like a whole
+     * one: only handlers that report a broken body are trusted. */
     unverifiable = ctx->expect_len < 0 && !r->header_only
                    && (ctx->dconf->require_length == 1
                        || (ctx->dconf->require_length == SC_AUTO
-                           && r->handler
-                           && !strcmp(r->handler, "wsgi-script")));
+                           && !sc_handler_reports_broken_body(r)));
     ctx->storable = ctx->policy.storable && !r->no_cache && !bad_tags
                     && !unverifiable && !ctx->request_no_store
                     && (ctx->capturing || r->header_only);
@@ -340,6 +364,12 @@ static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d)
     else if (r->no_cache) {
         why = "a fragment set r->no_cache";
     }
+    else if (!apr_table_get(out, "Content-Length")
+             && page->dconf->require_length != 0
+             && !sc_handler_reports_broken_body(r)) {
+        why = "a fragment without Content-Length from a handler that "
+              "cannot report a broken body";
+    }
     else if (!sc_config_variance_within(d, page->dconf)) {
         why = "a fragment's location keys on what the page's does not";
     }
@@ -358,6 +388,90 @@ static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d)
                           NULL)
             : apr_pstrdup(top->pool, in.vary);
     }
+}
+
+/* Did the body reach this filter as it left the handler (or the cache)?
+ * -1: no data yet; 1: the same first bytes; 0: other bytes. */
+static int same_body(apr_bucket_brigade *bb, const sc_req_t *ctx)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_METADATA(b) || b->length == 0) {
+            continue;
+        }
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            return 0;
+        }
+        if (len == 0) {
+            continue;
+        }
+        if (len > ctx->first_len) {
+            len = ctx->first_len;
+        }
+        return len > 0 && !memcmp(data, ctx->first, len);
+    }
+    return -1;
+}
+
+/* Once the first bytes are seen: a hit keeps the Content-Encoding it was
+ * stored with unless a filter transformed its body; a miss whose body
+ * only got labelled stores the label, and keeps Accept-Encoding in its
+ * Vary (THREATS 39).  Returns false while no data has been seen. */
+static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
+                       int hit)
+{
+    int same = same_body(bb, ctx);
+    const char *ce;
+
+    if (same < 0) {
+        return 0;
+    }
+    ctx->label_checked = 1;
+    if (!same) {
+        return 1;
+    }
+    if (hit) {
+        apr_table_unset(r->err_headers_out, "Content-Encoding");
+        if (ctx->served_encoding) {
+            apr_table_setn(r->headers_out, "Content-Encoding",
+                           ctx->served_encoding);
+        }
+        else {
+            apr_table_unset(r->headers_out, "Content-Encoding");
+        }
+        r->content_encoding = ctx->served_encoding;
+        return 1;
+    }
+    ce = apr_table_get(r->headers_out, "Content-Encoding");
+    if (!ce) {
+        ce = apr_table_get(r->err_headers_out, "Content-Encoding");
+    }
+    if (!ce) {
+        return 1;       /* unlabelled: a Vary of a compression filter that
+                           chose not to compress runs again on hits */
+    }
+    if (ctx->capturing && ctx->headers) {
+        int i;
+        for (i = 0; i < ctx->headers->nelts; i++) {
+            sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, i, sc_header_t);
+            if (!strcasecmp(h->name, "Content-Encoding")) {
+                break;
+            }
+        }
+        if (i == ctx->headers->nelts) {
+            sc_header_t *h = apr_array_push(ctx->headers);
+            h->name = "Content-Encoding";
+            h->value = ce;
+        }
+    }
+    ctx->handler_varies_encoding = 1;
+    ctx->vary = effective_vary(r, ctx, ctx->vary_raw);
+    return 1;
 }
 
 /* SHAREDCACHE_DECIDE, inserted for every request of a location with
@@ -385,12 +499,22 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (ctx && ctx->stale && r->status >= 500 && !r->main) {
         return substitute(f, ctx, bb);
     }
-    ap_remove_output_filter(f);
+    if (ctx && f->ctx == &ctx->label_checked) {
+        /* decided already, waiting for the first bytes */
+        if (check_label(r, ctx, bb, 0)) {
+            ap_remove_output_filter(f);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
     /* A response served from the cache carries none of these headers. */
     if (status && (!strcmp(status, SC_HIT) || !strcmp(status, SC_STALE))) {
+        if (!ctx || !ctx->first_len || check_label(r, ctx, bb, 1)) {
+            ap_remove_output_filter(f);
+        }
         return ap_pass_brigade(f->next, bb);
     }
     if (d->enabled != 1) {
+        ap_remove_output_filter(f);
         /* Not cached here: only what the application asks for explicitly
          * (a POST here invalidates nothing by itself). */
         if (apr_table_get(r->headers_out, d->invalidate_header)
@@ -406,6 +530,14 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
     if (ctx) {
         decide(r, ctx, out);
+    }
+    if (ctx && ctx->storable && ctx->capturing
+        && !check_label(r, ctx, bb, 0)) {
+        /* no data yet: stay until the first bytes come by */
+        f->ctx = &ctx->label_checked;
+    }
+    else {
+        ap_remove_output_filter(f);
     }
     sc_invalidate_response(r, d, out);
     for (h = cache_only; *h; h++) {
@@ -646,6 +778,13 @@ static void store(request_rec *r, sc_req_t *ctx)
     e.body_len = (apr_uint64_t)ctx->captured;
     exptime = sc_policy_exptime((e.stale_until > e.error_until
                                  ? e.stale_until : e.error_until) - now, now);
+    if (!ctx->vary && ctx->stored_vary) {
+        /* The URL's other responses vary (pre-compressed files with a
+         * conditional Vary): this one is stored as one of the variants, so
+         * it never replaces the record that keeps them apart (THREATS
+         * 39). */
+        ctx->vary = ctx->stored_vary;
+    }
     if (ctx->vary) {
         e.key = sc_variant_key(r, ctx, ctx->vary, &e.key_len);
         mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
@@ -681,6 +820,40 @@ static void store(request_rec *r, sc_req_t *ctx)
     sc_store_return(c, r->pool);
 }
 
+/* Of a response being stored, this much goes to the client at once;
+ * past it, the rest is held back until the handler has finished and the
+ * entry is stored (bounded by SharedCacheMaxSize, as the copy is).  A
+ * client that reads slowly then holds neither the store nor the requests
+ * waiting for it (the fill lease).  httpd writes this much to a client
+ * without blocking the handler (the core output filter's threshold). */
+#define SC_PASS_AHEAD (64 * 1024)
+
+static int holding(const sc_req_t *ctx)
+{
+    return ctx->capturing && ctx->decided && ctx->storable
+           && ctx->passed >= SC_PASS_AHEAD;
+}
+
+/* Pass bb on, after whatever was held back. */
+static apr_status_t pass_on(ap_filter_t *f, sc_req_t *ctx,
+                            apr_bucket_brigade *bb)
+{
+    if (ctx->held && !APR_BRIGADE_EMPTY(ctx->held)) {
+        APR_BRIGADE_PREPEND(bb, ctx->held);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Hold bb back (it stays valid after this call returns). */
+static apr_status_t hold(ap_filter_t *f, sc_req_t *ctx,
+                         apr_bucket_brigade *bb)
+{
+    if (!ctx->held) {
+        ctx->held = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
+    }
+    return ap_save_brigade(f, &ctx->held, &bb, f->r->pool);
+}
+
 /* Keep a copy of the data of bb while passing it on.  Data not there yet
  * (a CGI pipe, a proxied socket) is never waited for with the earlier
  * data held back: what came before is sent with a FLUSH first.  Returns
@@ -710,11 +883,15 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
             continue;
         }
         st = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
-        if (APR_STATUS_IS_EAGAIN(st)) {
+        if (APR_STATUS_IS_EAGAIN(st) && holding(ctx)) {
+            st = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        }
+        else if (APR_STATUS_IS_EAGAIN(st)) {
             apr_bucket_brigade *rest = apr_brigade_split_ex(bb, b, NULL);
             APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(
                                             r->connection->bucket_alloc));
-            *rv = ap_pass_brigade(f->next, bb);
+            ctx->passed = ctx->captured;
+            *rv = pass_on(f, ctx, bb);
             apr_brigade_cleanup(bb);
             APR_BRIGADE_CONCAT(bb, rest);
             if (*rv != APR_SUCCESS) {
@@ -737,13 +914,23 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
         }
         else if (len > 0) {
             sc_piece_t *pc = apr_array_push(ctx->pieces);
+            if (ctx->first_len == 0) {
+                ctx->first_len = len < sizeof(ctx->first) ? len
+                                                          : sizeof(ctx->first);
+                memcpy(ctx->first, data, ctx->first_len);
+            }
             pc->data = apr_pmemdup(ctx->cpool, data, len);
             pc->len = len;
             ctx->captured += (apr_off_t)len;
         }
         b = APR_BUCKET_NEXT(b);
     }
-    *rv = ap_pass_brigade(f->next, bb);
+    if (holding(ctx)) {
+        *rv = hold(f, ctx, bb);
+        return NULL;
+    }
+    ctx->passed = ctx->captured;
+    *rv = pass_on(f, ctx, bb);
     return NULL;
 }
 
@@ -799,22 +986,33 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         stop_capture(ctx);
         sc_lock_release(r, ctx, ctx->decided && !r->header_only);
         ap_remove_output_filter(f);
-        return ap_pass_brigade(f->next, bb);
+        return pass_on(f, ctx, bb);
     }
     eos = capture(f, ctx, bb, &rv);
     if (!eos) {
         return rv;
     }
-    /* EOS: send what precedes it (SHAREDCACHE_DECIDE decides on the first
-     * data it sees), store, let go of the lease, then end the response.
-     * The store does not wait for a slow client, nor the waiters for the
-     * download. */
+    /* EOS.  Once SHAREDCACHE_DECIDE has decided: store, let go of the
+     * lease, then send the rest, so neither the store nor the waiters
+     * wait for a slow client.  Before (a short response): send it first,
+     * so that the decision is made on the final headers. */
     tail = apr_brigade_split_ex(bb, eos, NULL);
-    rv = ap_pass_brigade(f->next, bb);
+    rv = APR_SUCCESS;
+    if (!ctx->decided) {
+        /* A filter between here and SHAREDCACHE_DECIDE may hold a small
+         * body back until it sees more (mod_deflate does): a FLUSH makes
+         * it pass what it has. */
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(
+                                        r->connection->bucket_alloc));
+        ctx->passed = ctx->captured;
+        rv = pass_on(f, ctx, bb);
+        apr_brigade_cleanup(bb);
+    }
     if (rv == APR_SUCCESS && ctx->capturing && ctx->expect_len < 0
-        && !r->main) {
-        /* No Content-Length: only a handler that finished without failing
-         * vouches for the body (mod_wsgi ends a broken stream cleanly). */
+        && !r->main && !sc_handler_reports_broken_body(r)) {
+        /* No Content-Length, from a handler that ends a broken body like
+         * a whole one (SharedCacheRequireLength Off): only a handler that
+         * finished without failing vouches for it. */
         ctx->store_pending = 1;
     }
     else if (rv == APR_SUCCESS) {
@@ -827,5 +1025,6 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!ctx->store_pending) {
         ap_remove_output_filter(f);
     }
-    return ap_pass_brigade(f->next, tail);
+    APR_BRIGADE_CONCAT(bb, tail);
+    return pass_on(f, ctx, bb);
 }

@@ -380,6 +380,32 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
     sc_set_status(r, ctx->dconf, status);
 }
 
+/* What SHAREDCACHE_DECIDE needs to keep a hit's body and its
+ * Content-Encoding together: the stored label and the first bytes. */
+static void remember_label(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
+                           apr_bucket_brigade *body)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(body);
+    const char *data;
+    apr_size_t len;
+    int i;
+
+    ctx->served_encoding = NULL;
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "Content-Encoding")) {
+            ctx->served_encoding = h->value;
+        }
+    }
+    ctx->first_len = 0;
+    if (b != APR_BRIGADE_SENTINEL(body)
+        && apr_bucket_read(b, &data, &len, APR_BLOCK_READ) == APR_SUCCESS) {
+        ctx->first_len = len < sizeof(ctx->first) ? len : sizeof(ctx->first);
+        memcpy(ctx->first, data, ctx->first_len);
+    }
+    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
+}
+
 /* Serve a stored entry.  Returns OK or an HTTP status for ap_die. */
 static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                  apr_bucket_brigade *body, apr_int64_t now,
@@ -389,6 +415,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
 
     sc_restore_response(r, ctx, e, now, status);
     sc_stat_add(SC_STAT_SERVED_BYTES, e->body_len);
+    remember_label(r, ctx, e, body);
     if (ctx->quick) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "hit for %s served by the quick handler", r->uri);

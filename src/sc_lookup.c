@@ -227,6 +227,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     int i, soft, expired;
 
     memset(res, 0, sizeof(*res));
+    ctx->stored_vary = NULL;
     /* One round trip: the entry and the counters it must match.  (The
      * lease matters on a miss only: the miss asks for it.) */
     keys[0] = ctx->entry_key;
@@ -254,7 +255,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             return SC_LOOKUP_MISS;
         }
         /* The variant has its own entry and its own lease. */
-        key = sc_variant_key(r, ctx, vary_record_names(r->pool, e), &len);
+        ctx->stored_vary = vary_record_names(r->pool, e);
+        key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
         keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                 key, len);
         res->lock_of = key;

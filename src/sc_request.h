@@ -72,7 +72,17 @@ typedef struct {
     const char *fragment_refused;   /* why a fragment forbids storing */
     const char *fragment_vary;      /* their Vary values, joined */
     const char *vary_raw;           /* the page's own Vary value */
-    int request_no_store;        /* the request said Cache-Control:
+    int request_no_store;
+    /* The body's label (THREATS 39): its first bytes, as captured or as
+     * served from the cache, compared with what reaches
+     * SHAREDCACHE_DECIDE.  The same bytes there mean the filters between
+     * only labelled the body (mod_headers' Content-Encoding on a
+     * pre-compressed file), so the label belongs to the entry; other
+     * bytes mean a filter transformed it (mod_deflate). */
+    char first[32];
+    apr_size_t first_len;
+    int label_checked;
+    const char *served_encoding; /* a hit's stored Content-Encoding */        /* the request said Cache-Control:
                                     no-store (RFC 9111 5.2.1.5) */
     const char *lease_key;       /* the fill lease this request holds */
     request_rec *r;              /* the request that holds it */
@@ -91,10 +101,15 @@ typedef struct {
     apr_pool_t *cpool;           /* captured body; freed after the store */
     apr_array_header_t *pieces;  /* of sc_piece_t */
     apr_off_t captured;
+    apr_off_t passed;            /* bytes passed on to the client */
+    apr_bucket_brigade *held;    /* held back until the store (see
+                                    SC_PASS_AHEAD in sc_capture.c) */
     apr_off_t expect_len;        /* Content-Length, -1 if none */
     int status;
     apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
     apr_array_header_t *vary;    /* response Vary names, or NULL */
+    apr_array_header_t *stored_vary; /* names of the Vary record the
+                                        lookup found at level 1, or NULL */
     sc_policy_out_t policy;
 } sc_req_t;
 
@@ -172,6 +187,10 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
                            const apr_array_header_t *names,
                            apr_size_t *len);
 
+
+/* Does the request's handler end a broken body with an error bucket (files,
+ * mod_proxy), so that a body without Content-Length can be trusted? */
+int sc_handler_reports_broken_body(const request_rec *r);
 
 /* Log a memcached failure as a rate-limited warning. */
 void sc_log_backend(request_rec *r, const char *what, const char *error);

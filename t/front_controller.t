@@ -18,9 +18,12 @@ my $CGI = <<'CGI';
 #!/usr/bin/perl
 my $uri = $ENV{REQUEST_URI} // '';
 my $token = join '', map { sprintf '%04x', int rand 65536 } 1 .. 8;
+my $body = "uri=$uri\nquery=" . ($ENV{QUERY_STRING} // '') . "\ntoken=$token\n";
+# With a Content-Length: a CGI's body is stored only when it can be
+# checked (a CGI that dies mid-body ends it like a whole one).
 print "Status: 404 Not Found\r\n" if $uri =~ m{^/no-such};
-print "Content-Type: text/plain\r\n\r\n";
-print "uri=$uri\nquery=", $ENV{QUERY_STRING} // '', "\ntoken=$token\n";
+print "Content-Type: text/plain\r\nContent-Length: ", length($body),
+    "\r\n\r\n", $body;
 CGI
 
 my $WSGI = <<'WSGI';
@@ -42,9 +45,12 @@ my $CACHE = <<'CONF';
 </Location>
 CONF
 
+# httpd drops a CGI's own Content-Length unless ap_trust_cgilike_cl is
+# set; without a length a CGI body cannot be checked and is not stored.
 my $CGI_DIR = <<'CONF';
     Options +ExecCGI +FollowSymLinks
     AddHandler cgi-script .cgi
+    SetEnvIf Request_URI . ap_trust_cgilike_cl=1
 CONF
 
 my $WSGI_MOUNT = 'WSGIScriptAlias /front @DIR@/htdocs/front.wsgi '
