@@ -66,6 +66,9 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
                                                    &sharedcache_module);
         const char *err = NULL;
 
+        if (c->backend) {
+            c->backend->exhausted = sc_stat_no_handle;
+        }
         if (c->backend && sc_store_open(c->backend, pchild, max, &err)
                           != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0102)

@@ -138,6 +138,9 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b)
     }
     mc = memcached_pool_fetch(b->pool, &no_wait, &rc);
     if (!mc) {
+        if (rc == MEMCACHED_NOTFOUND && b->exhausted) {
+            b->exhausted();     /* every handle is lent out */
+        }
         return NULL;
     }
     /* The handle's own sc_conn_t, made the first time it is lent out

@@ -39,6 +39,7 @@ typedef struct {
     /* per child */
     memcached_st *master;
     memcached_pool_st *pool;
+    void (*exhausted)(void);    /* called when no handle is free, or NULL */
 } sc_backend_t;
 
 #define SC_CONN_MAGIC 0x5343636eU   /* "SCcn" */
