@@ -173,10 +173,18 @@ void sc_store_release(sc_conn_t *c)
     memcached_pool_release(c->backend->pool, c->mc);
 }
 
-/* The borrower's pool is cleared and it never gave the handle back. */
+/* The borrower's pool is cleared and it never gave the handle back: that
+ * pool may be destroyed in the middle of a command (prefork's SIGTERM
+ * handler destroys the child pool, THREATS 40), with a reply still to be
+ * read.  Close the connections before anyone else uses the handle: the
+ * lease release that the same cleanups run next would get it, and read
+ * that reply ("STORED" for its delete). */
 static apr_status_t give_back_late(void *data)
 {
-    sc_store_release(data);
+    sc_conn_t *c = data;
+
+    c->failed = 1;
+    sc_store_release(c);
     return APR_SUCCESS;
 }
 

@@ -29,31 +29,6 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 </Location>
 CONF
 
-# The Apache child whose socket is the other end of $sock.
-sub serving_child {
-    my ($sock) = @_;
-    my ($inode, @pids);
-    open my $tcp, '<', '/proc/net/tcp' or die $!;
-    while (<$tcp>) {
-        my @f = split;
-        next unless ($f[1] // '') =~ /:([0-9A-F]{4})$/ && hex($1) == $ap->port;
-        next unless $f[2] =~ /:([0-9A-F]{4})$/ && hex($1) == $sock->sockport;
-        $inode = $f[9];
-    }
-    return unless $inode;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my ($pid, $ppid) = (<$fh> // '') =~ /^(\d+) \(.*\) \S+ (\d+) /
-            or next;
-        next unless $ppid == $ap->parent_pid;
-        for my $fd (glob "/proc/$pid/fd/*") {
-            my $l = readlink $fd // next;
-            push @pids, $pid if $l eq "socket:[$inode]";
-        }
-    }
-    return @pids == 1 ? $pids[0] : undef;
-}
-
 # A holder takes the lease and starts rendering path, then its child is
 # killed; then the waiters come.  Returns their responses.
 sub holder_dies {
@@ -68,7 +43,7 @@ sub holder_dies {
     my $until = time + 5;
     sleep 0.01 while $ap->renders($name) < 1 && time < $until;
     is($ap->renders($name), 1, "$name: the holder renders (with the lease)");
-    my $child = serving_child($holder);
+    my $child = $ap->child_serving($holder);
     ok($child, "$name: the child serving it is found");
     kill 'KILL', $child if $child;
     my $t0 = time;
