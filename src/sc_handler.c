@@ -312,6 +312,7 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
     apr_interval_time_t timeout = apr_time_from_sec(ctx->dconf->lock_timeout);
     apr_time_t until = start + timeout, last = start + 2 * timeout;
     apr_interval_time_t pause = 2000;
+    sc_found_t again;
     sc_lookup_t found;
     sc_lock_t lock;
     sc_conn_t *c;
@@ -332,6 +333,15 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
         }
         /* Not stored: render, with the lease if it is free. */
         lock = sc_lock_claim(r, ctx, c, res);
+        if (lock == SC_LOCK_NONE
+            && sc_lookup(r, ctx, c, *now, &again) == SC_LOOKUP_FOUND) {
+            /* Ours, but stored and let go just before: serve that. */
+            *res = again;
+            found = SC_LOOKUP_FOUND;
+            sc_store_return(c, r->pool);
+            sc_lock_release(r, ctx, 0);
+            break;
+        }
         sc_store_return(c, r->pool);
         if (lock != SC_LOCK_LEASE || apr_time_now() >= last) {
             break;
