@@ -20,6 +20,8 @@
 #include "ap_mpm.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_cfgtree.h"
+#include <apr_strings.h>
 
 #include "src/sc_config.h"
 #include "src/sc_log.h"
@@ -52,20 +54,51 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return sc_config_post(pconf, s);
 }
 
-/* child_init: each child opens its own pool of memcached handles, sized
- * for its threads (mod_http2 may run more than ThreadsPerChild). */
-static void sc_child_init(apr_pool_t *pchild, server_rec *s)
+/* How many threads of a child may run requests at once: the MPM's, and
+ * mod_http2's workers, which run its streams beside them (H2MaxWorkers of
+ * the main server, by default 3/2 of H2MinWorkers, itself the MPM's
+ * thread count: as mod_http2 computes it). */
+static int request_threads(void)
 {
-    int threads = 1;
-    unsigned int max;
+    const ap_directive_t *d;
+    int threads = 1, minw = 0, maxw = 0;
 
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    max = (unsigned int)(threads > 0 ? threads : 1) * 2 + 2;
+    threads = threads > 0 ? threads : 1;
+    if (!ap_find_linked_module("mod_http2.c")) {
+        return threads;
+    }
+    /* <IfModule> and Include are flattened into the tree when read. */
+    for (d = ap_conftree; d; d = d->next) {
+        if (!strcasecmp(d->directive, "H2MinWorkers")) {
+            minw = atoi(d->args);
+        }
+        else if (!strcasecmp(d->directive, "H2MaxWorkers")) {
+            maxw = atoi(d->args);
+        }
+    }
+    minw = minw > 0 ? minw : threads;
+    if (maxw <= 0) {
+        maxw = 3 * minw / 2 > 4 ? 3 * minw / 2 : 4;
+    }
+    return threads + maxw;
+}
+
+/* child_init: each child opens its own pool of memcached handles.  A
+ * request holds at most one at a time; twice as many as the threads that
+ * can run requests, plus two, is headroom (a lease released by a cleanup
+ * of a request whose handle is still out, in a signal handler). */
+static void sc_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    unsigned int max = (unsigned int)request_threads() * 2 + 2;
     for (; s; s = s->next) {
         sc_server_conf_t *c = ap_get_module_config(s->module_config,
                                                    &sharedcache_module);
         const char *err = NULL;
 
+        if (c->backend) {
+            c->backend->exhausted = sc_stat_no_handle;
+        }
         if (c->backend && sc_store_open(c->backend, pchild, max, &err)
                           != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0102)

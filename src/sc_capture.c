@@ -130,7 +130,12 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
     collect_t coll;
 
     ctx->expect_len = -1;
-    if (r->header_only || r->status < 100 || r->status > SC_MAX_STATUS
+    if (r->header_only) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0311)
+                      "not stored: a HEAD request has no body to keep");
+        return 0;
+    }
+    if (r->status < 100 || r->status > SC_MAX_STATUS
         || !ctx->dconf->statuses[r->status]) {
         return 0;
     }
@@ -138,6 +143,8 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
         char *end;
         apr_off_t n;
         if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0312)
+                          "not stored: invalid Content-Length");
             return 0;
         }
         if (n > ctx->dconf->max_size) {
@@ -875,6 +882,8 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
             return b;
         }
         if (ctx->capturing && AP_BUCKET_IS_ERROR(b)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0313)
+                          "not stored: the body ends in an error");
             stop_capture(ctx);
             sc_lock_release(r, ctx, 0);
         }
@@ -895,6 +904,9 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
             apr_brigade_cleanup(bb);
             APR_BRIGADE_CONCAT(bb, rest);
             if (*rv != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, *rv, r,
+                              SC_LOGNO(0314) "not stored: passing the body "
+                              "on failed");
                 stop_capture(ctx);
                 sc_lock_release(r, ctx, 0);
                 return NULL;
@@ -903,6 +915,8 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
             st = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
         }
         if (st != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, SC_LOGNO(0315)
+                          "not stored: reading the body failed");
             stop_capture(ctx);
             sc_lock_release(r, ctx, 0);
         }
@@ -931,6 +945,12 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
     }
     ctx->passed = ctx->captured;
     *rv = pass_on(f, ctx, bb);
+    if (*rv != APR_SUCCESS && ctx->capturing) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, *rv, r, SC_LOGNO(0316)
+                      "not stored: passing the body on failed");
+        stop_capture(ctx);
+        sc_lock_release(r, ctx, 0);
+    }
     return NULL;
 }
 
@@ -1019,6 +1039,11 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         sc_capture_finish(r, ctx);
     }
     else {
+        if (ctx->capturing) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SC_LOGNO(0317)
+                          "not stored: passing the end of the response on "
+                          "failed");
+        }
         stop_capture(ctx);
         sc_lock_release(r, ctx, 0);
     }

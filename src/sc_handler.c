@@ -441,42 +441,83 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                                                        : AP_FILTER_ERROR;
 }
 
-/* Wait for another request's render (it holds the lease): poll the lease
- * alone (a few bytes) with short, growing sleeps; when it is released,
- * marked uncacheable or SharedCacheLockTimeout has passed, look up once
- * more.  Returns that lookup's result; *res tells what was found. */
+/* Poll the lease alone (a few bytes) with short, growing sleeps until it
+ * is released or marked uncacheable, or until the deadline. */
+static void wait_while_leased(request_rec *r, sc_req_t *ctx,
+                              const char *lock_key, apr_time_t until,
+                              apr_interval_time_t *pause)
+{
+    apr_time_t now;
+
+    while ((now = apr_time_now()) < until) {
+        apr_sleep(until - now < *pause ? until - now : *pause);
+        *pause = *pause * 2 > 25000 ? 25000 : *pause * 2;
+        if (sc_lock_probe(r, ctx, lock_key) != SC_LOCK_LEASE) {
+            return;
+        }
+    }
+}
+
+/* Wait for another request's render (it holds the lease), then look up
+ * once more.  When the lease goes without a store (its holder died or
+ * failed) or SharedCacheLockTimeout passes, the waiter tries to take the
+ * lease itself: one waiter renders and the others wait on for its store,
+ * instead of all of them rendering at once.  A waiter waits at most twice
+ * SharedCacheLockTimeout in all (the holder's lease, then one successor's
+ * render); a dead holder's lease may outlive its timeout by up to a
+ * second of memcached's clock, which the second period also covers.
+ * Returns the last lookup's result (*res tells what was found): FOUND or
+ * STALE to serve, or MISS (or STALE, for stale-on-error) to render, with
+ * the lease if it could be taken. */
 static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
                                    const char *lock_key, sc_found_t *res,
                                    apr_int64_t *now)
 {
     apr_time_t start = apr_time_now();
-    apr_time_t until = start + apr_time_from_sec(ctx->dconf->lock_timeout);
+    apr_interval_time_t timeout = apr_time_from_sec(ctx->dconf->lock_timeout);
+    apr_time_t until = start + timeout, last = start + 2 * timeout;
     apr_interval_time_t pause = 2000;
+    sc_found_t again;
     sc_lookup_t found;
+    sc_lock_t lock;
     sc_conn_t *c;
 
-    while (apr_time_now() + pause < until) {
-        apr_sleep(pause);
-        pause = pause * 2 > 25000 ? 25000 : pause * 2;
-        if (sc_lock_probe(r, ctx, lock_key) != SC_LOCK_LEASE) {
+    sc_stat_add(SC_STAT_LOCK_WAITS, 1);
+    for (;;) {
+        wait_while_leased(r, ctx, lock_key, until, &pause);
+        c = sc_store_borrow(ctx->sconf->backend, r->pool);
+        if (!c) {
+            return SC_LOOKUP_ERROR;
+        }
+        *now = apr_time_sec(apr_time_now());
+        found = sc_lookup(r, ctx, c, *now, res);
+        if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR
+            || (found == SC_LOOKUP_STALE && res->grace_ok)) {
+            sc_store_return(c, r->pool);
             break;
         }
+        /* Not stored: render, with the lease if it is free. */
+        lock = sc_lock_claim(r, ctx, c, res);
+        if (lock == SC_LOCK_NONE
+            && sc_lookup(r, ctx, c, *now, &again) == SC_LOOKUP_FOUND) {
+            /* Ours, but stored and let go just before: serve that. */
+            *res = again;
+            found = SC_LOOKUP_FOUND;
+            sc_store_return(c, r->pool);
+            sc_lock_release(r, ctx, 0);
+            break;
+        }
+        sc_store_return(c, r->pool);
+        if (lock != SC_LOCK_LEASE || apr_time_now() >= last) {
+            break;
+        }
+        /* Another waiter took it over first (or the dead holder's lease
+         * is still there): wait for that one. */
+        until = apr_time_now() + timeout;
+        until = until < last ? until : last;
     }
-    sc_stat_add(SC_STAT_LOCK_WAITS, 1);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "waited %" APR_TIME_T_FMT
                   " ms for another render", (apr_time_now() - start) / 1000);
-    c = sc_store_borrow(ctx->sconf->backend, r->pool);
-    if (!c) {
-        return SC_LOOKUP_ERROR;
-    }
-    *now = apr_time_sec(apr_time_now());
-    found = sc_lookup(r, ctx, c, *now, res);
-    if (found == SC_LOOKUP_MISS) {
-        /* The holder let go without storing: this request renders, with
-         * the lease if it is free. */
-        sc_lock_claim(r, ctx, c, res);
-    }
-    sc_store_return(c, r->pool);
     return found;
 }
 

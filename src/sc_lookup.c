@@ -315,8 +315,8 @@ sc_lock_t sc_lock_probe(request_rec *r, sc_req_t *ctx, const char *key)
 }
 
 /* Backstop: a request that ends while still holding the lease (its
- * handler failed before any output, say) lets go of it then.  Uses the
- * connection pool: the request pool is being destroyed. */
+ * handler failed before any output, say) lets go of it then, while its
+ * pool is being destroyed (sc_lock_release borrows without a pool). */
 static apr_status_t release_at_end(void *data)
 {
     sc_req_t *ctx = data;
@@ -373,7 +373,6 @@ sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
 void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
 {
-    apr_pool_t *p = r->connection->pool;
     sc_conn_t *c;
     apr_status_t rv = APR_SUCCESS;
     int tries;
@@ -381,7 +380,10 @@ void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
     if (!ctx->lease_key) {
         return;
     }
-    c = sc_store_borrow(ctx->sconf->backend, p);
+    /* No pool: this may run in a cleanup of r->pool, and any longer-lived
+     * pool (the connection's) would grow by a cleanup per request on a
+     * keep-alive connection. */
+    c = sc_store_acquire(ctx->sconf->backend);
     if (!c) {
         ctx->lease_key = NULL;
         return;           /* the lease expires by itself */
@@ -416,7 +418,7 @@ void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
                           : "releasing the fill lease", c->error);
     }
     ctx->lease_key = NULL;
-    sc_store_return(c, p);
+    sc_store_release(c);
 }
 
 int sc_lock_adopt(request_rec *r, sc_req_t *ctx, sc_req_t *earlier)

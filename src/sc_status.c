@@ -43,6 +43,8 @@ static const struct {
       "requests that waited for another's render" },
     { "invalidations", "sharedcache_invalidations_total", NULL,
       "counters incremented (tags, URLs, namespaces)" },
+    { "no_handle", "sharedcache_handle_pool_exhausted_total", NULL,
+      "memcached accesses that found no free handle (served uncached)" },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pconf)
@@ -65,6 +67,11 @@ void sc_stat_add(sc_stat_t which, apr_uint64_t n)
     if (counters) {
         apr_atomic_add64(&counters->n[which], n);
     }
+}
+
+void sc_stat_no_handle(void)
+{
+    sc_stat_add(SC_STAT_NO_HANDLE, 1);
 }
 
 void sc_stat_decision(const char *status)

@@ -13,7 +13,7 @@ typedef enum {
     SC_STAT_HIT, SC_STAT_MISS, SC_STAT_STALE, SC_STAT_BYPASS,
     SC_STAT_UNCACHEABLE, SC_STAT_ERROR,
     SC_STAT_STORES, SC_STAT_STORED_BYTES, SC_STAT_SERVED_BYTES,
-    SC_STAT_LOCK_WAITS, SC_STAT_INVALIDATIONS,
+    SC_STAT_LOCK_WAITS, SC_STAT_INVALIDATIONS, SC_STAT_NO_HANDLE,
     SC_STAT_COUNT
 } sc_stat_t;
 
@@ -23,6 +23,10 @@ typedef enum {
 apr_status_t sc_status_init(apr_pool_t *pconf);
 
 void sc_stat_add(sc_stat_t which, apr_uint64_t n);
+
+/* Count a borrow that found every memcached handle of the child in use
+ * (the backend's exhausted hook). */
+void sc_stat_no_handle(void);
 
 /* Count a decision ("HIT", "MISS", ...). */
 void sc_stat_decision(const char *status);

@@ -126,21 +126,7 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
     return APR_SUCCESS;
 }
 
-static apr_status_t give_back(void *data)
-{
-    sc_conn_t *c = data;
-
-    if (c->mc && c->backend->pool) {
-        if (c->failed) {
-            memcached_quit(c->mc);
-        }
-        memcached_pool_release(c->backend->pool, c->mc);
-    }
-    c->mc = NULL;
-    return APR_SUCCESS;
-}
-
-sc_conn_t *sc_store_borrow(sc_backend_t *b, apr_pool_t *p)
+sc_conn_t *sc_store_acquire(sc_backend_t *b)
 {
     struct timespec no_wait = { 0, 0 };
     memcached_return_t rc;
@@ -152,18 +138,71 @@ sc_conn_t *sc_store_borrow(sc_backend_t *b, apr_pool_t *p)
     }
     mc = memcached_pool_fetch(b->pool, &no_wait, &rc);
     if (!mc) {
+        if (rc == MEMCACHED_NOTFOUND && b->exhausted) {
+            b->exhausted();     /* every handle is lent out */
+        }
         return NULL;
     }
-    c = apr_pcalloc(p, sizeof(*c));
-    c->backend = b;
-    c->mc = mc;
-    apr_pool_cleanup_register(p, c, give_back, apr_pool_cleanup_null);
+    /* The handle's own sc_conn_t, made the first time it is lent out
+     * (the pool clones handles as it grows) and kept as long as it. */
+    c = memcached_get_user_data(mc);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+            memcached_pool_release(b->pool, mc);
+            return NULL;
+        }
+        c->magic = SC_CONN_MAGIC;
+        c->backend = b;
+        c->mc = mc;
+        memcached_set_user_data(mc, c);
+    }
+    if (c->magic != SC_CONN_MAGIC || c->mc != mc) {
+        abort();                /* someone else's user data: a bug */
+    }
+    c->failed = 0;
+    c->error = NULL;
+    return c;
+}
+
+void sc_store_release(sc_conn_t *c)
+{
+    if (c->failed) {
+        memcached_quit(c->mc);
+    }
+    memcached_pool_release(c->backend->pool, c->mc);
+}
+
+/* The borrower's pool is cleared and it never gave the handle back: that
+ * pool may be destroyed in the middle of a command (prefork's SIGTERM
+ * handler destroys the child pool, THREATS 40), with a reply still to be
+ * read.  Close the connections before anyone else uses the handle: the
+ * lease release that the same cleanups run next would get it, and read
+ * that reply ("STORED" for its delete). */
+static apr_status_t give_back_late(void *data)
+{
+    sc_conn_t *c = data;
+
+    c->failed = 1;
+    sc_store_release(c);
+    return APR_SUCCESS;
+}
+
+sc_conn_t *sc_store_borrow(sc_backend_t *b, apr_pool_t *p)
+{
+    sc_conn_t *c = sc_store_acquire(b);
+
+    if (c) {
+        apr_pool_cleanup_register(p, c, give_back_late,
+                                  apr_pool_cleanup_null);
+    }
     return c;
 }
 
 void sc_store_return(sc_conn_t *c, apr_pool_t *p)
 {
-    apr_pool_cleanup_run(p, c, give_back);
+    apr_pool_cleanup_kill(p, c, give_back_late);
+    sc_store_release(c);
 }
 
 /* Any error other than a plain miss: close the handle's connections now. */

@@ -4,8 +4,11 @@
  * No httpd headers: the module and sharedcachectl both link it.  A backend
  * is one server list with its timeouts; each child process opens it in
  * child_init (never before fork) as a libmemcachedutil pool of handles,
- * one per concurrent request, which lives as long as the process.  A borrowed handle goes back to the pool by
- * a cleanup on the request pool.  After any error or timeout the handle's
+ * one per concurrent request, which lives as long as the process.  Each
+ * handle carries its sc_conn_t, made once with the handle: borrowing
+ * allocates nothing that outlives the borrower (THREATS 30).  A handle
+ * borrowed with a pool goes back by a cleanup on it if the borrower does
+ * not give it back first.  After any error or timeout the handle's
  * connections are closed (memcached_quit) so a late reply can never be
  * read as the answer to the next request (THREATS 5).
  */
@@ -36,9 +39,16 @@ typedef struct {
     /* per child */
     memcached_st *master;
     memcached_pool_st *pool;
+    void (*exhausted)(void);    /* called when no handle is free, or NULL */
 } sc_backend_t;
 
+#define SC_CONN_MAGIC 0x5343636eU   /* "SCcn" */
+
+/* A borrowed handle.  Lives with its memcached_st (libmemcached's user
+ * data) and is reused by every borrower of that handle: nothing in it is
+ * valid once it is given back. */
 typedef struct {
+    unsigned int magic;         /* SC_CONN_MAGIC */
     sc_backend_t *backend;
     memcached_st *mc;
     int failed;
@@ -63,11 +73,21 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
                            unsigned int max_handles, const char **err);
 
 /* Borrow a handle until p is cleared; NULL when the pool is exhausted or
- * closed (the caller then serves uncached, never blocks). */
+ * closed (the caller then serves uncached, never blocks).  p only holds
+ * the cleanup that gives it back (reused once the handle is returned). */
 sc_conn_t *sc_store_borrow(sc_backend_t *b, apr_pool_t *p);
 
-/* Give a borrowed handle back now rather than when its pool is cleared. */
+/* Give a borrowed handle back now rather than when p is cleared (p: the
+ * pool it was borrowed with). */
 void sc_store_return(sc_conn_t *c, apr_pool_t *p);
+
+/* Borrow a handle with no pool at all (usable in a pool's cleanup, while
+ * that pool is being destroyed); the caller must give it back with
+ * sc_store_release.  NULL as for sc_store_borrow. */
+sc_conn_t *sc_store_acquire(sc_backend_t *b);
+
+/* Give back a handle from sc_store_acquire. */
+void sc_store_release(sc_conn_t *c);
 
 /* Fetch n keys in one round trip.  values[i] corresponds to keys[i];
  * data of each found value is freed by a cleanup on p unless taken with

@@ -59,26 +59,35 @@ is($ap->get($mr)->{status}, 503,
    'with must-revalidate the error is passed through');
 unlink $fail;
 
-# A lease holder that hangs past SharedCacheLockTimeout (1 s): the waiters
-# go on to the backend themselves; no request fails because of the lock.
+# A lease holder that hangs past SharedCacheLockTimeout (1 s): one waiter
+# takes the lease over, the others wait for it, at most twice the lock
+# timeout in all, then go on to the backend themselves; no request fails
+# because of the lock.
 my $h = '/app/hang/hung?sleep=2500&cc=max-age%3D60';
 my $t0 = time;
 @res = SCTest::Apache->burst(map { [ $ap, $h ] } 1 .. 5);
 is(scalar(grep { $_->{status} == 200 } @res), 5,
    'holder hangs: all 5 requests answered 200');
 my $worst = (sort { $b <=> $a } map { $_->{ms} } @res)[0];
-cmp_ok($worst, '<', 1000 + 2500 + 1000,
-       sprintf('within lock timeout + render (worst %.0f ms)', $worst));
+cmp_ok($worst, '<', 2 * 1000 + 2500 + 1000,
+       sprintf('within twice the lock timeout + render (worst %.0f ms)',
+               $worst));
 
 # The lease holder's app process is killed while it renders: it fails,
 # its lease is released, and the waiters render or wait on; none of them
 # fails because of the lock.
+# (Only this Apache's daemons: other suites may run on the machine.)
 sub app_pids {
-    return map { m{/proc/(\d+)/} ? $1 : () } grep {
-        open my $f, '<', $_ or next;
+    my @pids;
+    for my $dir (glob '/proc/[0-9]*') {
+        open my $st, '<', "$dir/stat" or next;
+        my ($pid, $ppid) = (<$st> // '') =~ /^(\d+) \(.*\) \S+ (\d+) /
+            or next;
+        open my $f, '<', "$dir/cmdline" or next;
         my $cmd = <$f> // '';
-        $cmd =~ /sc-app/;
-    } glob '/proc/[0-9]*/cmdline';
+        push @pids, $pid if $ppid == $ap->parent_pid && $cmd =~ /sc-app/;
+    }
+    return @pids;
 }
 my $k = '/app/killed/k?sleep=1500&cc=max-age%3D60';
 my $pid = fork // die $!;

@@ -35,6 +35,7 @@ is($d{hits}, 40, '40 hits counted, across all children');
 is($d{uncacheable}, 3, 'three uncacheable');
 is($d{bypass}, 2, 'two bypasses');
 is($d{stores}, 1, 'one store');
+is($after->{no_handle}, 0, 'no request found the handle pool exhausted');
 cmp_ok($d{served_bytes}, '>', 40 * 40, 'bytes served from the cache');
 is($after->{servers}[0]{server}, $mc->addr, 'the memcached server is listed');
 ok($after->{servers}[0]{up}, 'and up');
@@ -46,6 +47,8 @@ like($prom->{body}, qr/^sharedcache_responses_total\{status="HIT"\} \d+$/m,
      'responses by decision');
 like($prom->{body}, qr/^# TYPE sharedcache_stores_total counter$/m,
      'typed counters');
+like($prom->{body}, qr/^sharedcache_handle_pool_exhausted_total 0$/m,
+     'exhausted handle pools');
 like($prom->{body}, qr/^sharedcache_memcached_up\{server="[^"]+"\} 1$/m,
      'server state');
 my $html = $ap->get('/sc-status');

@@ -633,6 +633,34 @@ sub burst {
     } 0 .. $#targets;
 }
 
+# The pid of the Apache child serving the other end of the client socket
+# $sock (reading /proc: needs root), or undef.
+sub child_serving {
+    my ($self, $sock) = @_;
+    my ($inode, @pids);
+    open my $tcp, '<', '/proc/net/tcp' or return;
+    while (<$tcp>) {
+        my @f = split;
+        next unless ($f[1] // '') =~ /:([0-9A-F]{4})$/
+                    && hex($1) == $self->{port};
+        next unless $f[2] =~ /:([0-9A-F]{4})$/
+                    && hex($1) == $sock->sockport;
+        $inode = $f[9];
+    }
+    return unless $inode;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my ($pid, $ppid) = (<$fh> // '') =~ /^(\d+) \(.*\) \S+ (\d+) /
+            or next;
+        next unless $ppid == $self->{pid};
+        for my $fd (glob "/proc/$pid/fd/*") {
+            my $l = readlink $fd // next;
+            push @pids, $pid if $l eq "socket:[$inode]";
+        }
+    }
+    return @pids == 1 ? $pids[0] : undef;
+}
+
 sub error_log {
     my ($self) = @_;
     my $text = '';
