@@ -229,6 +229,39 @@ int sc_handler_reports_broken_body(const request_rec *r)
                                        || ct[n] == ' ');
 }
 
+/* An earlier request of a chain of internal redirects answered first (an
+ * application's "200 + Location: /local" hands over to the file it names):
+ * what made that answer personal makes this one so too. */
+static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
+{
+    request_rec *q;
+
+    for (q = r->prev; q; q = q->prev) {
+        apr_table_t *out = apr_table_overlay(r->pool, q->err_headers_out,
+                                             q->headers_out);
+        sc_policy_in_t in;
+        const char *why;
+
+        memset(&in, 0, sizeof(in));
+        in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
+        in.surrogate_control = apr_table_getm(r->pool, out,
+                                              "Surrogate-Control");
+        in.cdn_cache_control = apr_table_getm(r->pool, out,
+                                              "CDN-Cache-Control");
+        in.vary = apr_table_getm(r->pool, out, "Vary");
+        in.has_set_cookie = apr_table_get(out, "Set-Cookie")
+                            || apr_table_get(out, "Set-Cookie2");
+        why = sc_policy_personal(&in);
+        if (why) {
+            policy->storable = 0;
+            policy->reason = apr_pstrcat(r->pool, "an earlier request of "
+                                         "the redirect chain answered ", why,
+                                         NULL);
+            return;
+        }
+    }
+}
+
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss. */
 static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
 {
@@ -252,6 +285,9 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     in.max_ttl = ctx->dconf->max_ttl;
     in.statuses = ctx->dconf->statuses;
     sc_policy_decide(&in, &ctx->policy);
+    if (ctx->policy.storable) {
+        earlier_forbids(r, &ctx->policy);
+    }
     ctx->vary_raw = in.vary;
     ctx->vary = effective_vary(r, ctx, in.vary);
 
@@ -841,14 +877,31 @@ static int holding(const sc_req_t *ctx)
            && ctx->passed >= SC_PASS_AHEAD;
 }
 
-/* Pass bb on, after whatever was held back. */
+/* Pass bb on, after whatever was held back.  While a response is being
+ * stored, a client that went away does not stop it: the rest of the body
+ * is kept for the store and goes nowhere else (THREATS 38). */
 static apr_status_t pass_on(ap_filter_t *f, sc_req_t *ctx,
                             apr_bucket_brigade *bb)
 {
+    apr_status_t rv;
+
     if (ctx->held && !APR_BRIGADE_EMPTY(ctx->held)) {
         APR_BRIGADE_PREPEND(bb, ctx->held);
     }
-    return ap_pass_brigade(f->next, bb);
+    if (ctx->client_gone) {
+        apr_brigade_cleanup(bb);
+        return ctx->capturing ? APR_SUCCESS : APR_ECONNABORTED;
+    }
+    rv = ap_pass_brigade(f->next, bb);
+    if (rv != APR_SUCCESS && ctx->capturing) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, f->r, SC_LOGNO(0318)
+                      "the client went away: the rest of the response is "
+                      "kept for the store only");
+        ctx->client_gone = 1;
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    return rv;
 }
 
 /* Hold bb back (it stays valid after this call returns). */
@@ -904,12 +957,7 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
             apr_brigade_cleanup(bb);
             APR_BRIGADE_CONCAT(bb, rest);
             if (*rv != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, *rv, r,
-                              SC_LOGNO(0314) "not stored: passing the body "
-                              "on failed");
-                stop_capture(ctx);
-                sc_lock_release(r, ctx, 0);
-                return NULL;
+                return NULL;    /* not capturing (pass_on) */
             }
             b = APR_BRIGADE_FIRST(bb);
             st = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
@@ -945,12 +993,6 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
     }
     ctx->passed = ctx->captured;
     *rv = pass_on(f, ctx, bb);
-    if (*rv != APR_SUCCESS && ctx->capturing) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, *rv, r, SC_LOGNO(0316)
-                      "not stored: passing the body on failed");
-        stop_capture(ctx);
-        sc_lock_release(r, ctx, 0);
-    }
     return NULL;
 }
 
@@ -959,7 +1001,8 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
 void sc_capture_finish(request_rec *r, sc_req_t *ctx)
 {
     int complete = ctx->capturing && ctx->decided && ctx->storable
-                   && !r->connection->aborted && r->status == ctx->status
+                   && (!r->connection->aborted || ctx->client_gone)
+                   && r->status == ctx->status
                    && (ctx->expect_len < 0
                        || ctx->expect_len == ctx->captured);
 
@@ -1039,11 +1082,6 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         sc_capture_finish(r, ctx);
     }
     else {
-        if (ctx->capturing) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SC_LOGNO(0317)
-                          "not stored: passing the end of the response on "
-                          "failed");
-        }
         stop_capture(ctx);
         sc_lock_release(r, ctx, 0);
     }
@@ -1051,5 +1089,6 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ap_remove_output_filter(f);
     }
     APR_BRIGADE_CONCAT(bb, tail);
-    return pass_on(f, ctx, bb);
+    rv = pass_on(f, ctx, bb);
+    return ctx->client_gone ? APR_SUCCESS : rv;
 }

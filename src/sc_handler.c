@@ -195,6 +195,24 @@ static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
     return NULL;
 }
 
+/* The bypass rules of every request of a chain of internal redirects: a
+ * rule of the public URL's location (or an env var set there) holds for
+ * the request it is redirected to as well. */
+static const char *chain_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
+{
+    const char *why = bypass_reason(r, d);
+    request_rec *q;
+
+    for (q = r->prev; q && !why; q = q->prev) {
+        const sc_dir_conf_t *dq = ap_get_module_config(q->per_dir_config,
+                                                       &sharedcache_module);
+        if (dq) {
+            why = bypass_reason(q, dq);
+        }
+    }
+    return why;
+}
+
 /* The request the client sent: internal redirects (front controllers,
  * FallbackResource) keep it as the first of r->prev. */
 static const request_rec *client_request(const request_rec *r)
@@ -260,8 +278,42 @@ static const char *vhost_addresses(request_rec *r)
     return out;
 }
 
-/* Level 1 of the key: the URL as the handler sees it and the location's
- * variance.  Returns an error message if an expression fails. */
+/* A location's variance fields.  q is the request of the chain whose
+ * location d is (expressions run against it). */
+static const char *add_variance(request_rec *q, sc_key_t *k,
+                                const sc_dir_conf_t *d, const char *cookies)
+{
+    int i;
+
+    for (i = 0; d->vary_cookies && i < d->vary_cookies->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(d->vary_cookies, i, const char *);
+        sc_key_add(k, 'c', name, sc_key_cookie(q->pool, cookies, name));
+    }
+    for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
+        sc_key_add(k, 'h', name, apr_table_getm(q->pool, q->headers_in,
+                                                name));
+    }
+    if (d->vary_user == 1) {
+        sc_key_add(k, 'u', "user", q->user);
+    }
+    for (i = 0; d->vary_exprs && i < d->vary_exprs->nelts; i++) {
+        const sc_vary_expr_t *v = &APR_ARRAY_IDX(d->vary_exprs, i,
+                                                 sc_vary_expr_t);
+        const char *err = NULL;
+        const char *val = ap_expr_str_exec(q, v->expr, &err);
+        if (err) {
+            return apr_psprintf(q->pool, "SharedCacheVary '%s': %s",
+                                v->text, err);
+        }
+        sc_key_add(k, 'x', v->text, val);
+    }
+    return NULL;
+}
+
+/* Level 1 of the key: the URL as the client sent it and as httpd routed
+ * it, and the locations' variance.  Returns an error message if an
+ * expression fails. */
 static const char *build_key(request_rec *r, sc_req_t *ctx)
 {
     const sc_dir_conf_t *d = ctx->dconf;
@@ -270,8 +322,8 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     const request_rec *client = client_request(r);
     const char *addrs = vhost_addresses(r);
     sc_key_t *k = &ctx->key1;
+    request_rec *q;
     sc_url_t url;
-    int i;
 
     sc_request_url(r, &url);
     sc_gen_init(r->pool, prefix, sc_key_url_dep(r->pool, &url),
@@ -294,28 +346,27 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     /* The Host header exactly as sent: the application sees all of it
      * (port, trailing dot, case) and may reflect it into the page. */
     sc_key_add(k, 'H', "host", apr_table_get(r->headers_in, "Host"));
-    for (i = 0; d->vary_cookies && i < d->vary_cookies->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(d->vary_cookies, i, const char *);
-        sc_key_add(k, 'c', name, sc_key_cookie(r->pool, cookies, name));
-    }
-    for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
-        sc_key_add(k, 'h', name, apr_table_getm(r->pool, r->headers_in,
-                                                name));
-    }
-    if (d->vary_user) {
-        sc_key_add(k, 'u', "user", r->user);
-    }
-    for (i = 0; d->vary_exprs && i < d->vary_exprs->nelts; i++) {
-        const sc_vary_expr_t *v = &APR_ARRAY_IDX(d->vary_exprs, i,
-                                                 sc_vary_expr_t);
-        const char *err = NULL;
-        const char *val = ap_expr_str_exec(r, v->expr, &err);
-        if (err) {
-            return apr_psprintf(r->pool, "SharedCacheVary '%s': %s",
-                                v->text, err);
+    /* Where httpd routed it: after a rewrite ([PT] with a new query, a
+     * front controller's internal redirect) the application answers for
+     * this, and access control was applied to it.  A request that was not
+     * rewritten routes where its target says, so this splits nothing. */
+    sc_key_add(k, 'r', "route-path", r->uri);
+    sc_key_add(k, 'r', "route-query", sc_key_query(r->pool, r->args,
+                                                   d->ignore_query));
+    /* The variance of every location of a chain of internal redirects:
+     * the public URL's SharedCacheVaryBy* count as much as the target's. */
+    for (q = r; q; q = q->prev) {
+        const sc_dir_conf_t *dq = ap_get_module_config(q->per_dir_config,
+                                                       &sharedcache_module);
+        const char *err;
+
+        if (!dq || (q != r && dq == d)) {
+            continue;
         }
-        sc_key_add(k, 'x', v->text, val);
+        err = add_variance(q, k, dq, cookies);
+        if (err) {
+            return err;
+        }
     }
     ctx->key = sc_key_bytes(k, &ctx->key_len);
     ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix,
@@ -557,7 +608,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     sc_lookup_t found;
     const char *why, *cc;
 
-    why = bypass_reason(r, d);
+    why = chain_bypass_reason(r, d);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "bypass: %s", why);
         if (!quick) {
@@ -738,6 +789,12 @@ int sc_handler(request_rec *r)
     }
     if (!d || d->enabled != 1 || r->method_number != M_GET
         || r->proxyreq == PROXYREQ_PROXY) {
+        return DECLINED;
+    }
+    /* mod_rewrite in a directory redirects this request internally: the
+     * key of the request it becomes names where it is routed, so a
+     * lookup here could never hit. */
+    if (r->handler && !strcmp(r->handler, "redirect-handler")) {
         return DECLINED;
     }
     return run(r, d, 0);

@@ -102,6 +102,7 @@ typedef struct {
     apr_array_header_t *pieces;  /* of sc_piece_t */
     apr_off_t captured;
     apr_off_t passed;            /* bytes passed on to the client */
+    int client_gone;             /* passing on failed: capture only */
     apr_bucket_brigade *held;    /* held back until the store (see
                                     SC_PASS_AHEAD in sc_capture.c) */
     apr_off_t expect_len;        /* Content-Length, -1 if none */

@@ -243,7 +243,8 @@ sub counter {
 }
 
 my $dkey = canonical('http://example.com:80', '/dep', '',
-                     's:vhost' => 'example.com:80', 'H:host' => 'example.com');
+                     's:vhost' => 'example.com:80', 'H:host' => 'example.com',
+                     'r:route-path' => '/dep', 'r:route-query' => '');
 my $dmkey = 'sc:e:' . sha1_hex($dkey);
 my $dep_url = counter_key('sc', 'u:http://example.com:80/dep');
 ok($mc->set_raw($dep_url, '5'), 'URL counter of /dep');

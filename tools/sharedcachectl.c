@@ -958,6 +958,11 @@ static int cmd_inspect(ctl_t *ctl, int argc, const char *const *argv)
         sc_key_add(&k, 'a', "vhost-addresses", in.vhost_addresses);
     }
     sc_key_add(&k, 'H', "host", in.host_header);
+    /* where httpd routes a request that no rewrite touched: its decoded
+     * path and its query */
+    sc_key_add(&k, 'r', "route-path", in.u.url.path);
+    sc_key_add(&k, 'r', "route-query", sc_key_query(ctl->pool,
+                                                    in.u.url.query, NULL));
     key = sc_key_bytes(&k, &len);
     if ((rc = connect_backend(ctl)) != EXIT_OK) {
         return rc;
