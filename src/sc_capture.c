@@ -369,67 +369,103 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
     return ap_pass_brigade(f->next, out);
 }
 
-/* A fragment (a subrequest: an SSI include) of a page being captured:
- * what would keep the fragment from being shared keeps the page from
- * being stored, and what the fragment varies on the page varies on
- * (THREATS 35).  Runs on the fragment's final headers, hit or miss. */
-static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d)
+/* Why a fragment (a subrequest: an SSI include) keeps any page that
+ * includes it from being stored, or NULL; *ttl is how long it stays
+ * fresh.  d is the fragment's location. */
+static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
+                                    apr_table_t *out, apr_int64_t *ttl)
 {
-    request_rec *top = r->main;
     const char *st = apr_table_get(r->notes, "sharedcache-status");
-    apr_table_t *out;
+    sc_policy_out_t policy;
     sc_policy_in_t in;
-    sc_req_t *page;
-    const char *why = NULL;
-    int has;
+    const char *why;
 
-    while (top->main) {
-        top = top->main;
-    }
-    page = ap_get_module_config(top->request_config, &sharedcache_module);
-    if (!page || page->fragment_refused) {
-        return;
-    }
-    out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
     memset(&in, 0, sizeof(in));
+    in.status = r->status;
     in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
     in.surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
     in.cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
+    in.expires = apr_table_get(out, "Expires");
+    in.date = apr_table_get(out, "Date");
+    in.age = apr_table_get(out, "Age");
     in.vary = apr_table_getm(r->pool, out, "Vary");
     in.has_set_cookie = apr_table_get(out, "Set-Cookie")
                         || apr_table_get(out, "Set-Cookie2");
+    in.now = apr_time_sec(apr_time_now());
+    in.default_ttl = d->ttl;
+    in.force_ttl = d->force_ttl;
+    in.max_ttl = d->max_ttl;
+    in.statuses = d->statuses;
     if (st && !strcmp(st, SC_BYPASS)) {
-        why = "a fragment bypassed the cache for this request";
+        return "it bypassed the cache for this request";
     }
-    else if (r->status >= 400) {
-        why = "a fragment failed";
+    if (r->status >= 400) {
+        return "it failed";
     }
-    else if (r->no_cache) {
-        why = "a fragment set r->no_cache";
+    if (r->no_cache) {
+        return "it set r->no_cache";
     }
-    else if (!apr_table_get(out, "Content-Length")
-             && page->dconf->require_length != 0
-             && !sc_handler_reports_broken_body(r)) {
-        why = "a fragment without Content-Length from a handler that "
-              "cannot report a broken body";
+    /* SharedCache Off is how a personal location is kept out: its output
+     * must not reach a shared page either. */
+    if (d->enabled != 1) {
+        return "its location does not have SharedCache On";
     }
-    else if (!sc_config_variance_within(d, page->dconf)) {
-        why = "a fragment's location keys on what the page's does not";
+    if (!apr_table_get(out, "Content-Length") && d->require_length != 0
+        && !sc_handler_reports_broken_body(r)) {
+        return "no Content-Length, from a handler that cannot report a "
+               "broken body";
     }
-    else if ((why = sc_policy_personal(&in)) == NULL) {
-        sc_policy_directive(in.cache_control, "no-cache", &has);
-        why = has ? "Cache-Control: no-cache" : NULL;
-    }
+    why = sc_policy_personal(&in);
     if (why) {
-        page->fragment_refused = apr_psprintf(top->pool, "%s (%s: %s)",
-                                              "a fragment forbids it",
-                                              r->uri, why);
+        return why;
     }
-    else if (in.vary) {
-        page->fragment_vary = page->fragment_vary
-            ? apr_pstrcat(top->pool, page->fragment_vary, ", ", in.vary,
-                          NULL)
-            : apr_pstrdup(top->pool, in.vary);
+    if (!sc_policy_decide(&in, &policy)) {
+        return policy.reason;
+    }
+    *ttl = policy.ttl;
+    return NULL;
+}
+
+/* A fragment of pages being captured (every including page, nested SSI
+ * too): what would keep the fragment from being shared keeps them from
+ * being stored, they stay fresh no longer than it does, and what it
+ * varies on they vary on (THREATS 35).  Runs on the fragment's final
+ * headers, hit or miss. */
+static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d)
+{
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    const char *vary = apr_table_getm(r->pool, out, "Vary");
+    apr_int64_t ttl = 0;
+    const char *why = fragment_refuses(r, d, out, &ttl);
+    request_rec *a;
+
+    for (a = r->main; a; a = a->main) {
+        sc_req_t *page = ap_get_module_config(a->request_config,
+                                              &sharedcache_module);
+        const char *no = why;
+
+        if (!page || page->fragment_refused) {
+            continue;
+        }
+        if (!no && !sc_config_variance_within(d, page->dconf)) {
+            no = "its location keys on what the page's does not";
+        }
+
+        if (no) {
+            page->fragment_refused = apr_psprintf(a->pool, "a fragment "
+                                                  "forbids it (%s: %s)",
+                                                  r->uri, no);
+            continue;
+        }
+        if (!page->fragment_ttl || ttl < page->fragment_ttl) {
+            page->fragment_ttl = ttl;
+        }
+        if (vary) {
+            page->fragment_vary = page->fragment_vary
+                ? apr_pstrcat(a->pool, page->fragment_vary, ", ", vary, NULL)
+                : apr_pstrdup(a->pool, vary);
+        }
     }
 }
 
@@ -731,7 +767,7 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
     const sc_dir_conf_t *base = ap_get_module_config(
         r->server->lookup_defaults, &sharedcache_module);
 
-    return ctx->dconf->quick == 1 && !r->user
+    return ctx->dconf->quick == 1 && !r->user && !sc_client_certificate(r)
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_path_plain(r->parsed_uri.path)
            && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri);
@@ -996,6 +1032,29 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
     return NULL;
 }
 
+/* a followed by the names of b it lacks (either may be NULL). */
+static apr_array_header_t *union_names(apr_pool_t *p,
+                                       apr_array_header_t *a,
+                                       const apr_array_header_t *b)
+{
+    apr_array_header_t *out = a ? apr_array_copy(p, a)
+                                : apr_array_make(p, 4, sizeof(const char *));
+    int i, j;
+
+    for (i = 0; b && i < b->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(b, i, const char *);
+        for (j = 0; j < out->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(out, j, const char *), n)) {
+                break;
+            }
+        }
+        if (j == out->nelts) {
+            APR_ARRAY_PUSH(out, const char *) = n;
+        }
+    }
+    return out->nelts ? out : NULL;
+}
+
 /* The response is complete: store it (if it may be) and let go of the
  * lease. */
 void sc_capture_finish(request_rec *r, sc_req_t *ctx)
@@ -1014,10 +1073,14 @@ void sc_capture_finish(request_rec *r, sc_req_t *ctx)
     }
     else if (complete) {
         if (ctx->fragment_vary) {
-            ctx->vary = effective_vary(r, ctx, ctx->vary_raw
-                ? apr_pstrcat(r->pool, ctx->vary_raw, ", ",
-                              ctx->fragment_vary, NULL)
-                : ctx->fragment_vary);
+            /* the fragments' Vary as they sent it: a page's own
+             * SharedCacheVaryByCookie says nothing of what they read */
+            ctx->vary = union_names(r->pool, ctx->vary,
+                                    sc_policy_vary_names(r->pool,
+                                                         ctx->fragment_vary));
+        }
+        if (ctx->fragment_ttl > 0 && ctx->fragment_ttl < ctx->policy.ttl) {
+            ctx->policy.ttl = ctx->fragment_ttl;
         }
         store(r, ctx);
     }

@@ -468,9 +468,10 @@ static const char *add_cookie(cmd_parms *cmd, void *dv, const char *arg)
 
 static const char *add_header(cmd_parms *cmd, void *dv, const char *arg)
 {
-    if (!is_token(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
-                            cmd->cmd->name, arg);
+    if (!is_token(arg) || strlen(arg) > SC_HEADER_NAME_MAX) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name (a "
+                            "token of at most %d characters)",
+                            cmd->cmd->name, arg, SC_HEADER_NAME_MAX);
     }
     APR_ARRAY_PUSH(list_of(cmd, dv), const char *) =
         apr_pstrdup(cmd->pool, arg);

@@ -28,6 +28,9 @@
 #define SC_DEFAULT_NAMESPACE "default"
 #define SC_DEFAULT_LOCK_TIMEOUT 10
 
+/* Longest header name SharedCacheVaryByHeader/SharedCacheBypassHeader take */
+#define SC_HEADER_NAME_MAX 200
+
 typedef struct {
     const char *servers;         /* NULL: unset */
     int timeout_ms;

@@ -10,6 +10,7 @@
 #include "sc_store.h"
 
 #include "http_core.h"
+#include "http_ssl.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
@@ -35,7 +36,7 @@ static const char *const reflected[] = {
     "x-rewrite-url", "x-http-method-override", "x-http-method",
     "x-method-override", "x-real-ip", "x-client-ip", "x-cluster-client-ip",
     "true-client-ip", "cf-connecting-ip", "fastly-client-ip",
-    "x-url-scheme", "front-end-https", NULL
+    "x-url-scheme", "front-end-https", "x-scheme", "x-script-name", NULL
 };
 
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st)
@@ -105,10 +106,18 @@ static int reflected_header(void *data, const char *name, const char *value)
 {
     reflect_scan_t *scan = data;
     const char *const *h;
-    char buf[64], exact[64];
+    char buf[SC_HEADER_NAME_MAX + 1], exact[SC_HEADER_NAME_MAX + 1];
     const char *k = header_key(name, buf, sizeof(buf));
 
     (void)value;
+    /* A name spelled with '_': mod_proxy forwards it, and WSGI servers,
+     * PHP and others read it as the dashed header that may be keyed or
+     * reflected (X_Forwarded_Host, Accept_Language, SCRIPT_NAME for
+     * gunicorn).  Browsers never send one. */
+    if (strchr(name, '_')) {
+        scan->found = name;
+        return 0;
+    }
     if (!k) {
         return 1;
     }
@@ -126,6 +135,18 @@ static int reflected_header(void *data, const char *name, const char *value)
     }
     scan->found = name;
     return 0;
+}
+
+int sc_client_certificate(request_rec *r)
+{
+    const char *v;
+
+    if (!ap_ssl_conn_is_ssl(r->connection)) {
+        return 0;
+    }
+    v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                          "SSL_CLIENT_VERIFY");
+    return v && (!strcmp(v, "SUCCESS") || !strncmp(v, "GENEROUS", 8));
 }
 
 /* Is the request asking to switch protocols (a WebSocket handshake)? */
@@ -159,6 +180,11 @@ static const char *bypass_reason(request_rec *r, const sc_dir_conf_t *d)
      * SSLUserName, Kerberos, form login): the same rule. */
     if (r->user && d->vary_user != 1) {
         return "request is authenticated (r->user)";
+    }
+    /* A verified client certificate identifies the client even without
+     * SSLUserName (applications read SSL_CLIENT_S_DN_* themselves). */
+    if (!(d->vary_user == 1 && r->user) && sc_client_certificate(r)) {
+        return "request carries a verified client certificate";
     }
     /* A GET with a body: never cache (THREATS 11, 13). */
     if (apr_table_get(r->headers_in, "Transfer-Encoding")
@@ -247,11 +273,18 @@ void sc_request_url(request_rec *r, sc_url_t *url)
 static void client_target(request_rec *r, const request_rec *client,
                           sc_url_t *url)
 {
+    const char *t = client->unparsed_uri;
     apr_uri_t u;
 
-    if (client->unparsed_uri
-        && apr_uri_parse(r->pool, client->unparsed_uri, &u) == APR_SUCCESS
-        && (u.path || u.hostname)) {
+    if (t && t[0] == '/') {
+        /* origin form: all of it up to '?' is the path ("//a/b" too, as
+         * httpd reads it) */
+        const char *q = strchr(t, '?');
+        url->path = q ? apr_pstrmemdup(r->pool, t, (apr_size_t)(q - t)) : t;
+        url->query = q ? q + 1 : NULL;
+    }
+    else if (t && apr_uri_parse(r->pool, t, &u) == APR_SUCCESS
+             && (u.path || u.hostname)) {
         url->path = u.path ? u.path : "/";
         url->query = u.query;
     }

@@ -300,7 +300,10 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
             const char *ns = s, *ne = eq, *vs = eq + 1, *ve = stop;
             trim(&ns, &ne);
             trim(&vs, &ve);
-            if ((apr_size_t)(ne - ns) == nlen && !strncmp(ns, name, nlen)) {
+            /* case-insensitively: some frameworks (ASP.NET) read
+             * "SessionId" as "sessionid" */
+            if ((apr_size_t)(ne - ns) == nlen
+                && !strncasecmp(ns, name, nlen)) {
                 const char *v = apr_pstrmemdup(p, vs, (apr_size_t)(ve - vs));
                 found = found ? apr_pstrcat(p, found, "\n", v, NULL) : v;
             }
@@ -308,11 +311,6 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
         s = end ? end + 1 : stop;
     }
     return found;
-}
-
-static int is_tchar(char ch)
-{
-    return apr_isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
 /* RFC 6265 cookie-octet: no blank, '"', ',', ';' or '\\'. */
@@ -358,7 +356,9 @@ int sc_key_cookie_header_ok(const char *header)
 
         trim(&ns, &ne);
         for (; ns < ne; ns++) {
-            if (!is_tchar(*ns)) {
+            /* names other parsers rewrite (PHP reads "a.b" and "a b" as
+             * "a_b", Rack decodes %XX) are not plain */
+            if (!apr_isalnum(*ns) && *ns != '_' && *ns != '-') {
                 return 0;
             }
         }

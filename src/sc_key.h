@@ -75,7 +75,8 @@ void sc_key_copy(sc_key_t *dst, const sc_key_t *src);
 /* The canonical key (not NUL terminated inside; a NUL is appended). */
 const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len);
 
-/* All values of cookie name in a Cookie header, in order, joined by "\n"
+/* All values of cookie name (compared without case) in a Cookie header,
+ * in order, joined by "\n"
  * (so repeating a cookie cannot make two requests look alike); NULL when
  * the cookie is absent. */
 const char *sc_key_cookie(apr_pool_t *p, const char *header,
@@ -105,8 +106,9 @@ const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url);
 /* True when a tag is 1..SC_TAG_MAX printable ASCII bytes, no space. */
 int sc_key_tag_ok(const char *tag);
 
-/* True when every cookie name in a Cookie header is an RFC 6265 token,
- * every value is RFC 6265 cookie octets (optionally quoted; blanks around
+/* True when every cookie name in a Cookie header is letters, digits, '_'
+ * and '-' (names that no parser rewrites), every value is RFC 6265 cookie
+ * octets (optionally quoted; blanks around
  * names and values aside) and the header holds nothing but printable
  * ASCII: only then do all applications read the same cookies from it. */
 int sc_key_cookie_header_ok(const char *header);

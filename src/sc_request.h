@@ -71,6 +71,7 @@ typedef struct {
      * page takes the most restrictive decision of its parts. */
     const char *fragment_refused;   /* why a fragment forbids storing */
     const char *fragment_vary;      /* their Vary values, joined */
+    apr_int64_t fragment_ttl;       /* the shortest freshness of theirs */
     const char *vary_raw;           /* the page's own Vary value */
     int request_no_store;
     /* The body's label (THREATS 39): its first bytes, as captured or as
@@ -188,6 +189,9 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
                            const apr_array_header_t *names,
                            apr_size_t *len);
 
+
+/* Did the client present a certificate that mod_ssl verified? */
+int sc_client_certificate(request_rec *r);
 
 /* Does the request's handler end a broken body with an error bucket (files,
  * mod_proxy), so that a body without Content-Length can be trusted? */

@@ -796,6 +796,9 @@ static void test_cookie_names_and_values_are_trimmed(void **state)
     assert_string_equal(sc_key_cookie(p, "x=1;x=2; x =3", "x"), "1\n2\n3");
     assert_string_equal(sc_key_cookie(p, "x=", "x"), "");
     assert_null(sc_key_cookie(p, "xx=1; x1=2; x", "x"));
+    /* without case: some frameworks read SessionId as sessionid */
+    assert_string_equal(sc_key_cookie(p, "SessionID=a; sessionid=b",
+                                      "sessionid"), "a\nb");
     assert_null(sc_key_cookie(p, NULL, "x"));
 }
 
@@ -814,6 +817,11 @@ static void test_cookie_header_with_ambiguous_values_is_refused(void **state)
     assert_false(sc_key_cookie_header_ok("x=a\\b"));
     assert_false(sc_key_cookie_header_ok("x=\"open"));
     assert_false(sc_key_cookie_header_ok("a b=1"));
+    /* PHP reads "a.b" as "a_b"; Rack decodes %XX in names */
+    assert_false(sc_key_cookie_header_ok("wordpress.logged.in=1"));
+    assert_false(sc_key_cookie_header_ok("a[b]=1"));
+    assert_false(sc_key_cookie_header_ok("sess%69onid=1"));
+    assert_true(sc_key_cookie_header_ok("__Host-id=1; _ga=GA1.2.3"));
 }
 
 /* Ignoring compares names as applications decode them; a parameter

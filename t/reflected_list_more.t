@@ -1,0 +1,20 @@
+# Headers that common stacks read as the scheme / mount point and that the
+# built-in reflected list does not hold: X-Scheme (Tornado xheaders=True,
+# nginx/uwsgi recipes), X-Script-Name (the Flask "ReverseProxied" recipe).
+# The test app only echoes them (reflect=NAME) as such stacks would into
+# every absolute URL they build.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc]);
+for my $h ('X-Scheme', 'X-Script-Name') {
+    my $e = $ap->raw(GET => "/app/g?reflect=$h", $h => '//evil.example');
+    my $v = $ap->raw(GET => "/app/g?reflect=$h");
+    diag("$h: attacker $e->{cache}, victim $v->{cache}");
+    unlike($v->{body}, qr/evil/, "POISON if failing: $h is neither bypassed nor keyed");
+}
+$ap->stop;
+done_testing;

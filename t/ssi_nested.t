@@ -1,0 +1,37 @@
+# Nested SSI: a private fragment inside a fragment.  fragment_reaches_page
+# reports to the outermost page only; the middle fragment (a .shtml in a
+# SharedCache On location, itself a subrequest that the module captures and
+# stores under its own key) never hears that its part was private, and is
+# stored with alice's private part.  Later: a direct GET of the middle
+# fragment, or the page for bob, is served alice's part.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
+    files => {
+        'nest.shtml' => "page [<!--#include virtual=\"/mid.shtml\" -->]\n",
+        'mid.shtml'  => "mid <!--#include virtual=\"/app/inner?cc=private&reflect=Cookie\" -->\n",
+    }, conf => <<'CONF');
+<Directory @DIR@/htdocs>
+    Options +Includes
+    AddOutputFilter INCLUDES .shtml
+</Directory>
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+CONF
+my $alice = $ap->raw(GET => '/nest.shtml', Cookie => 'sessionid=alice-secret');
+like($alice->{body}, qr/alice-secret/, 'alice sees her private part');
+diag("alice: $alice->{cache}");
+my $bob = $ap->raw(GET => '/nest.shtml', Cookie => 'sessionid=bob');
+diag("bob page: $bob->{cache} $bob->{body}");
+unlike($bob->{body}, qr/alice-secret/, 'LEAK if failing: bob\'s page holds alice\'s private part');
+my $mid = $ap->raw(GET => '/mid.shtml');
+diag("direct mid: $mid->{cache} $mid->{body}");
+unlike($mid->{body}, qr/alice-secret/, 'LEAK if failing: the middle fragment was stored with alice\'s private part');
+$ap->stop;
+done_testing;
