@@ -127,7 +127,7 @@ for my $u (sort keys %spellings) {
     is($r->{cache}, 'MISS', "$show: MISS");
     for my $v (@{ $spellings{$u} }) {
         my $s = get($v);
-        is($s->{cache}, 'MISS', "$v: an entry of its own, not $show's");
+        is($s->{cache}, 'MISS', "$v: an entry of its own, not ${show}'s");
         isnt(token($s), token($r), "$v: with its own body");
         is(get($v)->{cache}, 'HIT', "$v: then a HIT");
     }
