@@ -262,6 +262,68 @@ static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
     }
 }
 
+/* Headers that may differ between what the client got and what is stored
+ * without a quick hit and a normal hit differing: recomputed per response,
+ * or set with the body by a filter that runs on normal hits only and
+ * whose work the label check keeps consistent (mod_deflate). */
+static const char *const parity_ignored[] = {
+    "Content-Type", "Content-Encoding", "Vary", "ETag", "Cache-Status",
+    NULL
+};
+
+typedef struct {
+    const sc_req_t *ctx;
+    int differ;
+    int seen;
+} parity_t;
+
+static int parity_ignores(const sc_req_t *ctx, const char *name)
+{
+    return listed(name, unstored) || listed(name, parity_ignored)
+           || !strcasecmp(name, ctx->dconf->tag_header)
+           || !strcasecmp(name, ctx->dconf->invalidate_header);
+}
+
+static int stored_as(void *data, const char *name, const char *value)
+{
+    parity_t *p = data;
+    int i;
+
+    if (parity_ignores(p->ctx, name)) {
+        return 1;
+    }
+    p->seen++;
+    for (i = 0; i < p->ctx->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(p->ctx->headers, i,
+                                              sc_header_t);
+        if (!strcasecmp(h->name, name) && !strcmp(h->value, value)) {
+            return 1;
+        }
+    }
+    p->differ = 1;
+    return 0;
+}
+
+/* Did filters after SHAREDCACHE_SAVE (mod_headers' Header set/unset) make
+ * the client's headers differ from the stored ones?  A normal hit runs
+ * them again; a quick hit cannot, so such an entry is not quick-servable
+ * (a quick hit and a normal hit carry the same headers). */
+static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
+{
+    parity_t p;
+    int i, stored = 0;
+
+    p.ctx = ctx;
+    p.differ = 0;
+    p.seen = 0;
+    apr_table_do(stored_as, &p, out, NULL);
+    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
+        stored += !parity_ignores(ctx, APR_ARRAY_IDX(ctx->headers, i,
+                                                     sc_header_t).name);
+    }
+    return p.differ || p.seen != stored;
+}
+
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss. */
 static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
 {
@@ -290,6 +352,9 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     }
     ctx->vary_raw = in.vary;
     ctx->vary = effective_vary(r, ctx, in.vary);
+    if (ctx->dconf->quick == 1 && ctx->headers) {
+        ctx->filters_changed_headers = headers_changed(ctx, out);
+    }
 
     ctx->tags = response_tags(r, apr_table_getm(r->pool, out,
                                                  ctx->dconf->tag_header),
@@ -421,6 +486,14 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
     }
     if (!sc_policy_decide(&in, &policy)) {
         return policy.reason;
+    }
+    /* httpd skips access control for a subrequest whose configuration is
+     * its parent's; otherwise the fragment passed rules of its own, for
+     * this client (Require ip, a client certificate ...). */
+    if (r->main && r->per_dir_config != r->main->per_dir_config
+        && !sc_anyone_may(r)) {
+        return "access rules of its own that an anonymous client does not "
+               "pass";
     }
     *ttl = policy.ttl;
     return NULL;
@@ -760,17 +833,23 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
 }
 
 /* May the quick handler serve this entry?  Only if the location asked for
- * it and keys exactly as the virtual host does (what the quick handler
- * sees), and nobody had to authenticate for it. */
+ * it, keys exactly as the virtual host does (what the quick handler sees),
+ * nobody showed an identity for it and an anonymous client would be let
+ * through to it (sc_quickprobe.c). */
 static int quick_servable(request_rec *r, const sc_req_t *ctx)
 {
     const sc_dir_conf_t *base = ap_get_module_config(
         r->server->lookup_defaults, &sharedcache_module);
+    const char *qkey = apr_table_get(r->notes, SC_NOTE_QUICK_KEY);
 
     return ctx->dconf->quick == 1 && !r->user && !sc_client_certificate(r)
+           && qkey && strlen(qkey) == ctx->key_len
+           && !memcmp(qkey, ctx->key, ctx->key_len)
+           && !ctx->filters_changed_headers
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_path_plain(r->parsed_uri.path)
-           && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri);
+           && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri)
+           && !r->prev && !r->main && sc_anyone_may(r);
 }
 
 /* How long after expiry the entry may still be served: while one request

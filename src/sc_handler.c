@@ -682,7 +682,16 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         if (found == SC_LOOKUP_FOUND) {
             return serve(r, ctx, &res->entry, res->body, now, SC_HIT);
         }
-        return quick ? DECLINED : uncached(r, d);
+        if (quick) {
+            /* The key the quick phase saw, from the headers as the client
+             * sent them: an entry is quick-servable only if it is stored
+             * under this very key (a RequestHeader may change a keyed
+             * header before the normal phase). */
+            apr_table_setn(r->notes, SC_NOTE_QUICK_KEY,
+                           apr_pstrmemdup(r->pool, ctx->key, ctx->key_len));
+            return DECLINED;
+        }
+        return uncached(r, d);
     }
     /* log_transaction finds ctx to release a lease, SHAREDCACHE_DECIDE
      * to decide on the response. */

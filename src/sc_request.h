@@ -24,6 +24,8 @@
 #define SC_ERROR       "ERROR"
 
 #define SC_FILTER_SAVE "SHAREDCACHE_SAVE"
+/* note: the level-1 key the quick handler computed for this request */
+#define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
 #define SC_FILTER_DECIDE "SHAREDCACHE_DECIDE"
 
 typedef struct {
@@ -74,6 +76,9 @@ typedef struct {
     apr_int64_t fragment_ttl;       /* the shortest freshness of theirs */
     const char *vary_raw;           /* the page's own Vary value */
     int request_no_store;
+    int filters_changed_headers; /* output filters (mod_headers) made the
+                                    client's headers other than the stored
+                                    ones: a quick hit would differ */
     /* The body's label (THREATS 39): its first bytes, as captured or as
      * served from the cache, compared with what reaches
      * SHAREDCACHE_DECIDE.  The same bytes there mean the filters between
@@ -192,6 +197,11 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
 
 /* Did the client present a certificate that mod_ssl verified? */
 int sc_client_certificate(request_rec *r);
+
+/* sc_quickprobe.c: would httpd let an anonymous client (unknown address,
+ * no headers, no credentials) through every phase up to the handler for
+ * this request's URL? */
+int sc_anyone_may(request_rec *r);
 
 /* Does the request's handler end a broken body with an error bucket (files,
  * mod_proxy), so that a body without Content-Length can be trusted? */

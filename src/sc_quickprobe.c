@@ -1,0 +1,86 @@
+/*
+ * sc_quickprobe.c: may an entry be served in the quick-handler phase,
+ * before access control, to anyone at all?
+ *
+ * Safety must not depend on recognising every form of access rule
+ * (THREATS 36: <Location ~ regex>, <If>, .htaccess, mod_rewrite [F],
+ * SSLRequire ...).  So nothing here reads a rule: when an entry of a quick
+ * location is stored, httpd itself prepares the same URL once more for an
+ * anonymous client, an unknown address with no headers, no cookies and no
+ * credentials, through every phase up to the handler (translation,
+ * mapping, the <Location>, <Directory>, .htaccess and <If> walks, access
+ * control, fixups).  Only when that succeeds may the quick handler serve
+ * the entry; otherwise the normal handler finds it, after access control.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_request.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* TEST-NET-1 (RFC 5737): an address no access rule grants by name. */
+#define SC_ANYONE_IP "192.0.2.1"
+
+int sc_anyone_may(request_rec *r)
+{
+    request_rec *anon = apr_pmemdup(r->pool, r, sizeof(*r));
+    struct ap_logconf *quiet = apr_pcalloc(r->pool, sizeof(*quiet));
+    apr_sockaddr_t *addr;
+    const char *host = apr_table_get(r->headers_in, "Host");
+    int rc;
+
+    if (apr_sockaddr_info_get(&addr, SC_ANYONE_IP, APR_INET, 0, 0, r->pool)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    /* Who asks: nobody in particular. */
+    anon->useragent_addr = addr;
+    anon->useragent_ip = SC_ANYONE_IP;
+    anon->useragent_host = NULL;
+    anon->headers_in = apr_table_make(r->pool, 1);
+    if (host) {
+        apr_table_setn(anon->headers_in, "Host", host);
+    }
+    anon->user = NULL;
+    anon->ap_auth_type = NULL;
+    /* What for: the same URL, prepared from the start. */
+    anon->uri = apr_pstrdup(r->pool, r->uri);
+    anon->parsed_uri.path = apr_pstrdup(r->pool, r->uri);
+    anon->filename = NULL;
+    anon->canonical_filename = NULL;
+    anon->path_info = NULL;
+    memset(&anon->finfo, 0, sizeof(anon->finfo));
+    anon->handler = NULL;
+    anon->content_type = NULL;
+    anon->per_dir_config = r->server->lookup_defaults;
+    anon->request_config = ap_create_request_config(r->pool);
+    anon->htaccess = NULL;
+    anon->subprocess_env = apr_table_make(r->pool, 4);
+    anon->notes = apr_table_make(r->pool, 4);
+    anon->headers_out = apr_table_make(r->pool, 1);
+    anon->err_headers_out = apr_table_make(r->pool, 1);
+    anon->main = anon->prev = anon->next = NULL;
+    anon->status = HTTP_OK;
+    /* Nothing it does reaches the real request's filters or its log (a
+     * denial of the anonymous client is the expected answer, not an
+     * error). */
+    anon->output_filters = anon->proto_output_filters = NULL;
+    anon->input_filters = anon->proto_input_filters = NULL;
+    quiet->level = APLOG_EMERG;
+    anon->log = quiet;
+    /* as for any new request: every module's per-request state */
+    rc = ap_run_create_request(anon);
+    if (rc != OK && rc != DECLINED) {
+        return 0;
+    }
+
+    rc = ap_process_request_internal(anon);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "quick mode: an "
+                  "anonymous client would get %d for %s", rc, r->uri);
+    return rc == OK;
+}

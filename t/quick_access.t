@@ -1,0 +1,96 @@
+# SharedCacheQuickHandler next to access rules that its start-up check
+# does not see (THREATS 36): Require inside <If>, mod_rewrite [F] on the
+# client address (server context and in a <Directory>), a <Location ~>
+# regex, .htaccess.  An allowed client (127.0.0.5) fills the entry in the
+# normal phase; the quick handler must never serve it to anyone else,
+# because an entry is quick-servable only when httpd would let an
+# anonymous client through to it.  A public page still gets quick HITs.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+use IO::Socket::INET;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'],
+    conf => <<'CONF');
+LogLevel warn sharedcache:trace1
+<Location /app/quick>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler On
+</Location>
+<If "%{REQUEST_URI} =~ m#^/app/quick/if/#">
+    Require ip 127.0.0.5
+</If>
+<Location ~ "^/app/quick/rx/">
+    Require ip 127.0.0.5
+</Location>
+RewriteEngine On
+RewriteCond %{REMOTE_ADDR} !=127.0.0.5
+RewriteRule ^/app/quick/rw/ - [F]
+<Location /dq>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler On
+</Location>
+Alias /dq @DIR@/htdocs/dq
+<Directory @DIR@/htdocs/dq>
+    AllowOverride All
+    Require all granted
+</Directory>
+CONF
+mkdir $ap->dir . '/htdocs/dq';
+for my $sub ('ht', 'rwd') {
+    mkdir $ap->dir . "/htdocs/dq/$sub";
+    open my $f, '>', $ap->dir . "/htdocs/dq/$sub/page.html" or die $!;
+    print $f "<p>staff only: $sub</p>\n";
+    close $f;
+}
+open my $h, '>', $ap->dir . '/htdocs/dq/pub.html' or die $!;
+print $h "<p>public</p>\n";
+close $h;
+open $h, '>', $ap->dir . '/htdocs/dq/ht/.htaccess' or die $!;
+print $h "Require ip 127.0.0.5\n";
+close $h;
+open $h, '>', $ap->dir . '/htdocs/dq/rwd/.htaccess' or die $!;
+print $h "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\n"
+    . "RewriteRule ^ - [F]\n";
+close $h;
+chmod 0644, map { $ap->dir . "/htdocs/dq/$_/.htaccess" } 'ht', 'rwd';
+
+sub from {
+    my ($src, $target) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $ap->port, LocalAddr => $src,
+                                  Timeout => 30) or die $!;
+    print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port
+        . "\r\nConnection: close\r\n\r\n";
+    local $/;
+    my $resp = <$s> // '';
+    my ($st) = $resp =~ m{^HTTP/\S+ (\d+)};
+    my ($c) = $resp =~ /^X-SharedCache: (\S+)/mi;
+    return { status => $st // 0, cache => $c // '' };
+}
+
+for my $p ('/app/quick/if/report', '/app/quick/rw/report',
+           '/app/quick/rx/report', '/dq/ht/page.html', '/dq/rwd/page.html') {
+    is(from('127.0.0.1', $p)->{status}, 403, "$p: refused to 127.0.0.1");
+    my $staff = from('127.0.0.5', $p);
+    is($staff->{status}, 200, "$p: allowed to 127.0.0.5 ($staff->{cache})");
+    is(from('127.0.0.5', $p)->{cache}, 'HIT', "$p: stored for it");
+    my $pub = from('127.0.0.1', $p);
+    is($pub->{status}, 403, "$p: the quick handler never serves it to "
+                            . "127.0.0.1 ($pub->{cache})");
+}
+
+# A public page of the same locations: quick HITs.
+for my $p ('/app/quick/open/page', '/dq/pub.html') {
+    from('127.0.0.1', $p);
+    my $n = () = $ap->error_log =~ /served by the quick handler/g;
+    is(from('127.0.0.1', $p)->{cache}, 'HIT', "$p: a HIT");
+    my $m = () = $ap->error_log =~ /served by the quick handler/g;
+    is($m, $n + 1, "$p: served by the quick handler");
+}
+$ap->stop(allow => [qr/AH01630/, qr/AH01797/, qr/forbidden/i]);
+done_testing;

@@ -1,0 +1,74 @@
+# A quick hit carries the same headers as a normal hit, and the quick
+# phase never keys on a header that httpd rewrites before the normal
+# phase.  (1) mod_headers' Header set in a <Location>: every response has
+# it, quick or not.  (2) RequestHeader sets a keyed header from the client
+# address: a client that sends that header itself never gets the entry of
+# the client it names.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+use IO::Socket::INET;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+LogLevel warn sharedcache:trace1
+SharedCacheVaryByHeader X-Tenant
+<Location /app/quick>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler On
+</Location>
+<Location /app/quick/hdr>
+    Header set X-Frame-Options DENY
+</Location>
+<Location /app/quick/t>
+    RequestHeader set X-Tenant "expr=%{REMOTE_ADDR}"
+</Location>
+CONF
+
+sub from {
+    my ($src, $target, %h) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $ap->port, LocalAddr => $src,
+                                  Timeout => 30) or die $!;
+    print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port
+        . "\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
+        . "Connection: close\r\n\r\n";
+    local $/;
+    my $resp = <$s> // '';
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
+    my ($xfo) = $head =~ /^X-Frame-Options: (\S+)/mi;
+    return { cache => $c // '', xfo => $xfo // '', body => $body // '' };
+}
+sub quick_hits { my @n = $ap->error_log =~ /served by the quick handler/g;
+                 scalar @n }
+
+# (1)
+my @r = map { from('127.0.0.1', '/app/quick/hdr/page') } 1 .. 3;
+is($r[0]{cache}, 'MISS', 'Header set: first a MISS');
+is($r[2]{cache}, 'HIT', 'then HITs');
+is(scalar(grep { $_->{xfo} eq 'DENY' } @r), 3,
+   'every response carries the Location\'s Header set');
+
+# (2) The entry for 127.0.0.5, keyed on the X-Tenant that RequestHeader
+# set from its address.
+my $staff = from('127.0.0.5', '/app/quick/t?reflect=X-Tenant');
+like($staff->{body}, qr/127\.0\.0\.5/, 'staff page reflects its tenant');
+is(from('127.0.0.5', '/app/quick/t?reflect=X-Tenant')->{cache}, 'HIT',
+   'stored for it');
+my $before = quick_hits();
+my $evil = from('127.0.0.1', '/app/quick/t?reflect=X-Tenant',
+                'X-Tenant' => '127.0.0.5');
+unlike($evil->{body}, qr/127\.0\.0\.5/,
+       'a client naming another tenant never gets its page');
+is(quick_hits(), $before, 'the quick handler served nothing');
+
+# A public page with nothing changed by filters still gets quick HITs.
+from('127.0.0.1', '/app/quick/plain');
+$before = quick_hits();
+is(from('127.0.0.1', '/app/quick/plain')->{cache}, 'HIT', 'plain: a HIT');
+is(quick_hits(), $before + 1, 'from the quick handler');
+$ap->stop;
+done_testing;
