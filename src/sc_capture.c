@@ -271,6 +271,48 @@ static const char *const parity_ignored[] = {
     NULL
 };
 
+static const char *stored_value(const sc_req_t *ctx, const char *name)
+{
+    int i;
+
+    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* Content-Type and Vary, compared apart: a Content-Type a filter set, and
+ * a Vary other than the one a compression filter adds, differ. */
+static int type_or_vary_changed(request_rec *r, const sc_req_t *ctx,
+                                apr_table_t *out)
+{
+    const char *ct = apr_table_get(out, "Content-Type");
+    const char *stored_ct = stored_value(ctx, "Content-Type");
+    apr_array_header_t *now = effective_vary(r, (sc_req_t *)ctx,
+                                             apr_table_getm(r->pool, out,
+                                                            "Vary"));
+    apr_array_header_t *before = effective_vary(r, (sc_req_t *)ctx,
+                                                stored_value(ctx, "Vary"));
+    int i;
+
+    if (ct && (!stored_ct || strcasecmp(ct, stored_ct))) {
+        return 1;
+    }
+    if ((now ? now->nelts : 0) != (before ? before->nelts : 0)) {
+        return 1;
+    }
+    for (i = 0; now && i < now->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(now, i, const char *),
+                   APR_ARRAY_IDX(before, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 typedef struct {
     const sc_req_t *ctx;
     int differ;
@@ -353,7 +395,8 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     ctx->vary_raw = in.vary;
     ctx->vary = effective_vary(r, ctx, in.vary);
     if (ctx->dconf->quick == 1 && ctx->headers) {
-        ctx->filters_changed_headers = headers_changed(ctx, out);
+        ctx->filters_changed_headers = headers_changed(ctx, out)
+                                       || type_or_vary_changed(r, ctx, out);
     }
 
     ctx->tags = response_tags(r, apr_table_getm(r->pool, out,
@@ -434,11 +477,38 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
     return ap_pass_brigade(f->next, out);
 }
 
+/* Did a subrequest's handler fail without output?  It returns its status
+ * (the default handler's 404, a mod_wsgi daemon that is down) to the
+ * includer without setting r->status: what reaches the filters is a 200
+ * that is nothing but the end of the stream, without a Content-Length (a
+ * real empty answer says Content-Length: 0).  bb: the first brigade. */
+static int subrequest_failed(const request_rec *r, apr_table_t *out,
+                             apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+
+    if (!r->main || apr_table_get(out, "Content-Length")) {
+        return 0;
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            return 0;       /* it produced something */
+        }
+        if (APR_BUCKET_IS_EOS(b) || APR_BUCKET_IS_FLUSH(b)) {
+            return 1;       /* the end (or SHAREDCACHE_SAVE's FLUSH before
+                               it), with nothing before */
+        }
+    }
+    return 0;
+}
+
 /* Why a fragment (a subrequest: an SSI include) keeps any page that
  * includes it from being stored, or NULL; *ttl is how long it stays
  * fresh.  d is the fragment's location. */
 static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
-                                    apr_table_t *out, apr_int64_t *ttl)
+                                    apr_table_t *out, apr_bucket_brigade *bb,
+                                    apr_int64_t *ttl)
 {
     const char *st = apr_table_get(r->notes, "sharedcache-status");
     sc_policy_out_t policy;
@@ -464,7 +534,7 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
     if (st && !strcmp(st, SC_BYPASS)) {
         return "it bypassed the cache for this request";
     }
-    if (r->status >= 400) {
+    if (r->status >= 400 || subrequest_failed(r, out, bb)) {
         return "it failed";
     }
     if (r->no_cache) {
@@ -504,13 +574,14 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
  * being stored, they stay fresh no longer than it does, and what it
  * varies on they vary on (THREATS 35).  Runs on the fragment's final
  * headers, hit or miss. */
-static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d)
+static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
+                                  apr_bucket_brigade *bb)
 {
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     apr_int64_t ttl = 0;
-    const char *why = fragment_refuses(r, d, out, &ttl);
+    const char *why = fragment_refuses(r, d, out, bb, &ttl);
     request_rec *a;
 
     for (a = r->main; a; a = a->main) {
@@ -643,7 +714,7 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (r->main && f->ctx == NULL) {
         f->ctx = f;             /* once per fragment */
-        fragment_reaches_page(r, d);
+        fragment_reaches_page(r, d, bb);
     }
     if (ctx && ctx->substituting) {
         return swallow(f, bb);
@@ -682,6 +753,14 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
     if (ctx) {
         decide(r, ctx, out);
+        if (ctx->storable && subrequest_failed(r, out, bb)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0319)
+                          "not stored: the handler of this subrequest "
+                          "failed without output");
+            ctx->storable = 0;
+            sc_set_status(r, ctx->dconf, SC_UNCACHEABLE);
+            sc_lock_release(r, ctx, 0);
+        }
     }
     if (ctx && ctx->storable && ctx->capturing
         && !check_label(r, ctx, bb, 0)) {

@@ -386,6 +386,11 @@ static const char *build_key(request_rec *r, sc_req_t *ctx)
     sc_key_add(k, 'r', "route-path", r->uri);
     sc_key_add(k, 'r', "route-query", sc_key_query(r->pool, r->args,
                                                    d->ignore_query));
+    /* mod_proxy (ProxyPass, RewriteRule [P]): the backend it was sent to,
+     * which a rewrite may choose by what the key does not hold. */
+    if (r->proxyreq && r->filename && !strncmp(r->filename, "proxy:", 6)) {
+        sc_key_add(k, 'r', "route-backend", r->filename);
+    }
     /* The variance of every location of a chain of internal redirects:
      * the public URL's SharedCacheVaryBy* count as much as the target's. */
     for (q = r; q; q = q->prev) {

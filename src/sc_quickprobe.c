@@ -31,6 +31,7 @@ int sc_anyone_may(request_rec *r)
     request_rec *anon = apr_pmemdup(r->pool, r, sizeof(*r));
     struct ap_logconf *quiet = apr_pcalloc(r->pool, sizeof(*quiet));
     apr_sockaddr_t *addr;
+    conn_rec *conn;
     const char *host = apr_table_get(r->headers_in, "Host");
     int rc;
 
@@ -38,7 +39,14 @@ int sc_anyone_may(request_rec *r)
         != APR_SUCCESS) {
         return 0;
     }
-    /* Who asks: nobody in particular. */
+    /* Who asks: nobody in particular, over a connection of its own (rules
+     * on CONN_REMOTE_ADDR read the peer, not the user agent). */
+    conn = apr_pmemdup(r->pool, r->connection, sizeof(*conn));
+    conn->client_addr = addr;
+    conn->client_ip = SC_ANYONE_IP;
+    conn->remote_host = NULL;
+    conn->notes = apr_table_make(r->pool, 1);
+    anon->connection = conn;
     anon->useragent_addr = addr;
     anon->useragent_ip = SC_ANYONE_IP;
     anon->useragent_host = NULL;

@@ -75,5 +75,5 @@ like($head, qr{^HTTP/1\.1 101 }, 'the handshake switches protocols');
 like($head, qr/^Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r$/m,
      'with the backend\'s answer');
 unlike($head, qr/^X-SharedCache: HIT/mi, 'never from the cache');
-$ap->stop;
+$ap->stop(allow => [qr/\[proxy(?:_http)?:error\]/]);
 done_testing;

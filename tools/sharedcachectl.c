@@ -429,6 +429,26 @@ static int bump(ctl_t *ctl, const char *verb, const char *dep)
     return EXIT_OK;
 }
 
+/* Delete the counter of one dependency (a hard invalidation: what depended
+ * on it is a miss, never STALE) and say what happened, as bump() does. */
+static int drop(ctl_t *ctl, const char *verb, const char *dep)
+{
+    const char *key = counter_key(ctl, dep);
+    apr_status_t rv = sc_store_delete(ctl->conn, key);
+
+    if (rv == SC_ENOTFOUND) {
+        printf("not found %s (%s: no counter, nothing cached depends on "
+               "it)\n", shown(ctl->pool, dep), key);
+        return EXIT_NOTFOUND;
+    }
+    if (rv != APR_SUCCESS) {
+        return backend_error(ctl, apr_psprintf(ctl->pool, "delete %s", key));
+    }
+    printf("%s %s (%s: counter dropped)\n", verb, shown(ctl->pool, dep),
+           key);
+    return EXIT_OK;
+}
+
 /* ---- purge, invalidate, flush ------------------------------------------ */
 
 static int cmd_purge(ctl_t *ctl, int argc, const char *const *argv)
@@ -453,7 +473,8 @@ static int cmd_purge(ctl_t *ctl, int argc, const char *const *argv)
         return rc;
     }
     for (i = 0; i < argc; i++) {
-        rc = bump(ctl, "purged", deps[i]);
+        /* hard, as the PURGE method: never served STALE afterwards */
+        rc = drop(ctl, "purged", deps[i]);
         if (rc == EXIT_BACKEND) {
             return rc;
         }

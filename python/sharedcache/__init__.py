@@ -301,13 +301,26 @@ class Client:
 
     def purge(self, url):
         """Invalidate every entry of a URL: all its queries and variants
-        (keys.url_dep tells which part of the URL counts).  Returns True
-        when the URL's counter existed.
+        (keys.url_dep tells which part of the URL counts).  Hard, as the
+        PURGE method: the URL's counter is deleted, so its entries are
+        misses, never served STALE.  Returns True when the counter
+        existed.
 
         >>> client.purge("https://example.com/blog/post/5")  # doctest: +SKIP
         True
         """
-        return self.bump(keys.url_dep(url)) == 1
+        dependency = keys.url_dep(url)
+        key = self.counter_key(dependency)
+        pylibmc = _pylibmc()
+        with self._connection() as mc:
+            try:
+                return bool(mc.delete(key))
+            except pylibmc.Error as e:
+                raise SharedCacheError(
+                    "cannot delete the counter of %s (%s) on memcached %s: "
+                    "%s: %s" % (dependency.decode("utf-8", "backslashreplace"),
+                                key, " ".join(self.servers),
+                                type(e).__name__, e)) from e
 
     def flush(self, namespace=DEFAULT_NAMESPACE):
         """Invalidate every entry of a namespace (SharedCacheNamespace;

@@ -14,6 +14,8 @@
  */
 #include "fuzz.h"
 
+#include <ctype.h>
+
 #include <apr_fnmatch.h>
 #include <apr_lib.h>
 #include <apr_sha1.h>
@@ -50,17 +52,50 @@ static void hex_sha1(const char *data, size_t len,
 
 typedef struct {
     const char *s;
-    size_t len, name_len;
+    size_t len;
+    const char *name;           /* decoded */
+    size_t name_len;
+    int plain;                  /* raw name of [A-Za-z0-9_-] only */
 } param_t;
 
-static int is_ignored(const char *name, size_t n,
-                      const apr_array_header_t *ignore, apr_pool_t *p)
+static int hexdigit(char c)
 {
-    const char *z = apr_pstrmemdup(p, name, n);
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* '+' a blank, %XX a byte (a malformed escape stays as it is). */
+static const char *decode_name(apr_pool_t *p, const char *s, size_t n,
+                               size_t *out_len)
+{
+    char *out = apr_palloc(p, n + 1);
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexdigit(s[i + 1]) >= 0
+            && hexdigit(s[i + 2]) >= 0) {
+            out[o++] = (char)(hexdigit(s[i + 1]) * 16 + hexdigit(s[i + 2]));
+            i += 2;
+        }
+        else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+static int is_ignored(const param_t *x, const apr_array_header_t *ignore)
+{
     int i;
 
+    if (memchr(x->s, ';', x->len) || memchr(x->name, '\0', x->name_len)) {
+        return 0;
+    }
     for (i = 0; ignore && i < ignore->nelts; i++) {
-        if (apr_fnmatch(APR_ARRAY_IDX(ignore, i, const char *), z, 0)
+        if (apr_fnmatch(APR_ARRAY_IDX(ignore, i, const char *), x->name, 0)
             == APR_SUCCESS) {
             return 1;
         }
@@ -71,40 +106,62 @@ static int is_ignored(const char *name, size_t n,
 static int name_less(const param_t *a, const param_t *b)
 {
     size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
-    int c = memcmp(a->s, b->s, n);
+    int c = memcmp(a->name, b->name, n);
 
     return c < 0 || (c == 0 && a->name_len < b->name_len);
 }
 
-/* An independent model of sc_key_query(): split at '&', drop empty and
- * ignored parameters, stable insertion sort by name, join. */
+/* An independent model of sc_key_query(): split at '&', drop empty
+ * parameters and ignored ones (by decoded name, never one holding ';'),
+ * then, only when the query holds no ';' and every name left is plain,
+ * a stable insertion sort by name; join. */
 static char *model_query(apr_pool_t *p, const char *q,
                          const apr_array_header_t *ignore)
 {
     size_t n = q ? strlen(q) : 0, i = 0, k = 0, np = 0, o = 0;
+    int sort = 1;
     param_t *v;
     char *out;
 
     if (!n) {
         return apr_pstrdup(p, "");
     }
+    sort = !memchr(q, ';', n);
     v = apr_palloc(p, sizeof(*v) * (n + 1));
     while (i <= n) {
         const char *amp = memchr(q + i, '&', n - i);
         size_t len = amp ? (size_t)(amp - (q + i)) : n - i;
         if (len) {
             const char *eq = memchr(q + i, '=', len);
-            param_t x = { q + i, len, eq ? (size_t)(eq - (q + i)) : len };
-            if (!is_ignored(x.s, x.name_len, ignore, p)) {
-                /* insert after every parameter whose name is not greater */
-                for (k = np; k > 0 && name_less(&x, &v[k - 1]); k--) {
-                    v[k] = v[k - 1];
+            size_t raw = eq ? (size_t)(eq - (q + i)) : len, j;
+            param_t x;
+            x.s = q + i;
+            x.len = len;
+            x.name = decode_name(p, x.s, raw, &x.name_len);
+            x.plain = 1;
+            for (j = 0; j < raw; j++) {
+                char c = x.s[j];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+                      || (c >= 'A' && c <= 'Z') || c == '_' || c == '-')) {
+                    x.plain = 0;
                 }
-                v[k] = x;
-                np++;
+            }
+            if (!(ignore && ignore->nelts && is_ignored(&x, ignore))) {
+                sort = sort && x.plain;
+                v[np++] = x;
             }
         }
         i += len + 1;
+    }
+    if (sort) {
+        for (i = 1; i < np; i++) {
+            param_t x = v[i];
+            /* insert after every parameter whose name is not greater */
+            for (k = i; k > 0 && name_less(&x, &v[k - 1]); k--) {
+                v[k] = v[k - 1];
+            }
+            v[k] = x;
+        }
     }
     out = apr_palloc(p, n + 1);
     for (k = 0; k < np; k++) {
@@ -197,46 +254,66 @@ const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
                          apr_size_t key_len, apr_uint64_t version,
                          apr_uint32_t index);
 
-static int model_tchar(unsigned char c)
+static int blank(char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-           || (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
+    return c == ' ' || c == '\t';
 }
 
-/* Every byte printable ASCII or a tab, and in each ';'-separated member
- * the name (before any '=') is blanks around tchars. */
+/* Every byte printable ASCII or a tab; in each ';'-separated member the
+ * name (before any '='), blanks around it aside, is letters, digits, '_'
+ * and '-', and the value (after the first '='), blanks around it and one
+ * pair of enclosing double quotes aside, is RFC 6265 cookie octets. */
 static int model_cookie_header_ok(const char *h)
 {
-    const unsigned char *s;
-    int state = 0;              /* 0 leading blanks, 1 name, 2 trailing
-                                   blanks, 3 after '=' */
+    const char *s, *m = h;
 
-    for (s = (const unsigned char *)h; *s; s++) {
-        if ((*s < 0x20 && *s != '\t') || *s >= 0x7f) {
+    for (s = h; *s; s++) {
+        if (((unsigned char)*s < 0x20 && *s != '\t')
+            || (unsigned char)*s >= 0x7f) {
             return 0;
         }
     }
-    for (s = (const unsigned char *)h; *s; s++) {
-        if (*s == ';') {
-            state = 0;
+    for (;;) {
+        const char *end = strchr(m, ';');
+        size_t len = end ? (size_t)(end - m) : strlen(m);
+        const char *eq = memchr(m, '=', len);
+        const char *a = m, *z = eq ? eq : m + len;
+
+        while (a < z && blank(*a)) {
+            a++;
         }
-        else if (state == 3) {
-            continue;
+        while (z > a && blank(z[-1])) {
+            z--;
         }
-        else if (*s == '=') {
-            state = 3;
+        for (; a < z; a++) {
+            if (!(isalnum((unsigned char)*a) || *a == '_' || *a == '-')) {
+                return 0;
+            }
         }
-        else if (*s == ' ' || *s == '\t') {
-            state = state == 0 ? 0 : 2;
+        if (eq) {
+            a = eq + 1;
+            z = m + len;
+            while (a < z && blank(*a)) {
+                a++;
+            }
+            while (z > a && blank(z[-1])) {
+                z--;
+            }
+            if (z - a >= 2 && *a == '"' && z[-1] == '"') {
+                a++;
+                z--;
+            }
+            for (; a < z; a++) {
+                if (*a < 0x21 || *a > 0x7e || strchr("\",;\\", *a)) {
+                    return 0;
+                }
+            }
         }
-        else if (state == 2 || !model_tchar(*s)) {
-            return 0;
+        if (!end) {
+            return 1;
         }
-        else {
-            state = 1;
-        }
+        m = end + 1;
     }
-    return 1;
 }
 
 /* Starts with '/', no '%', and no segment (but the last) empty, none

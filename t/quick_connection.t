@@ -1,0 +1,79 @@
+# A1: the anonymous probe keeps the storing client's *connection*:
+# %{CONN_REMOTE_ADDR} (the peer, e.g. an allowed load balancer / VPN
+# gateway) is the storer's, so rules on it pass for "anyone".
+# A2: parity ignores Content-Type/Vary/ETag: a Location's `Header set
+# Content-Type text/plain` (XSS guard for an upload area) or `Header set
+# Vary` is applied on normal hits, dropped on quick hits.
+# A3: conditional Header directives: checked only for the storing request.
+use strict; use warnings;
+use Test::More; use SCTest; use IO::Socket::INET;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'],
+    conf => <<'CONF');
+LogLevel warn sharedcache:trace1
+<Location /app/quick>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler On
+</Location>
+<If "%{REQUEST_URI} =~ m#^/app/quick/conn/# && %{CONN_REMOTE_ADDR} != '127.0.0.5'">
+    Require all denied
+</If>
+RewriteEngine On
+RewriteCond %{CONN_REMOTE_ADDR} !=127.0.0.5
+RewriteRule ^/app/quick/connrw/ - [F]
+<Location /app/quick/ct>
+    Header set Content-Type "text/plain"
+</Location>
+<Location /app/quick/vary>
+    Header set Vary "Origin"
+</Location>
+<Location /app/quick/cond>
+    Header set X-Frame-Options DENY "expr=%{HTTP:Sec-Fetch-Dest} == 'iframe'"
+</Location>
+CONF
+
+sub from {
+    my ($src, $target, %h) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
+        LocalAddr => $src, Timeout => 30) or die $!;
+    print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\n"
+        . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "Connection: close\r\n\r\n";
+    local $/; my $resp = <$s> // '';
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    my ($st) = $head =~ m{^HTTP/\S+ (\d+)};
+    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
+    return { status => $st // 0, cache => $c // '', head => $head, body => $body // '' };
+}
+sub qh { my @n = $ap->error_log =~ /served by the quick handler/g; scalar @n }
+
+# A1
+for my $p ('/app/quick/conn/report', '/app/quick/connrw/report') {
+    is(from('127.0.0.1', $p)->{status}, 403, "$p refused to 127.0.0.1");
+    my $s = from('127.0.0.5', $p);
+    is($s->{status}, 200, "$p allowed to .5 ($s->{cache})");
+    is(from('127.0.0.5', $p)->{cache}, 'HIT', 'stored');
+    my $b = qh();
+    my $e = from('127.0.0.1', $p);
+    is($e->{status}, 403, "$p: never served to 127.0.0.1 (got $e->{status} $e->{cache}, quick hits +" . (qh()-$b) . ")");
+}
+# A2
+for my $p ('/app/quick/ct/x', '/app/quick/vary/x') {
+    my @r; my @q; for (1..3) { my $b0 = qh(); push @r, from('127.0.0.1', $p); push @q, qh()-$b0 }
+    diag("$p quick per request: @q");
+    diag("$p: $_->{cache} " . join(' | ', grep { /^(Content-Type|Vary)/i } split /\r\n/, $_->{head})) for @r;
+    my ($ct0) = $r[0]{head} =~ /^Content-Type: (.*)$/mi;
+    my ($ct2) = $r[2]{head} =~ /^Content-Type: (.*)$/mi;
+    my ($v0) = $r[0]{head} =~ /^Vary: (.*)$/mi; my ($v2) = $r[2]{head} =~ /^Vary: (.*)$/mi;
+    is($ct2, $ct0, "$p: same Content-Type on hit");
+    is($v2 // '', $v0 // '', "$p: same Vary on hit");
+}
+# A3
+from('127.0.0.1', '/app/quick/cond/x');
+my $b = qh();
+my $r = from('127.0.0.1', '/app/quick/cond/x', 'Sec-Fetch-Dest' => 'iframe');
+diag("cond: $r->{cache} quick+" . (qh()-$b));
+like($r->{head}, qr/^X-Frame-Options: DENY/mi, 'cond: framed request gets XFO');
+$ap->stop(allow => [qr/AH01630/, qr/AH01797/, qr/forbidden/i]);
+done_testing;
