@@ -253,15 +253,20 @@ my @MODS = qw(authz_core authz_host mime setenvif headers alias wsgi
               cache cache_socache socache_memcache);
 
 # The configuration of one instance.  Options: mpm (the MPM settings,
-# with any comment above them; required), wsgi (WSGIDaemonProcess options), htaccess (true:
-# leave AllowOverride unset, so .htaccess is probed).  In block, @PORT@
-# and @DIR@ stand for the instance's port and directory.
+# with any comment above them; required), mpm_module (event, the default,
+# prefork or worker: the MPM those settings are for), wsgi
+# (WSGIDaemonProcess options), htaccess (true: leave AllowOverride unset,
+# so .htaccess is probed).  In block, @PORT@ and @DIR@ stand for the
+# instance's port and directory.
 sub apache_conf {
     my ($dir, $port, $block, %o) = @_;
     $block =~ s/\@PORT\@/$port/g;
     $block =~ s/\@DIR\@/$dir/g;
     my $mpm = $o{mpm} // die "apache_conf: no MPM settings\n";
     chomp $mpm;
+    my $mpm_module = $o{mpm_module} || 'event';
+    $mpm_module =~ /^(?:event|prefork|worker)$/
+        or die "apache_conf: unknown MPM '$mpm_module'\n";
     my $wsgi = $o{wsgi} // 'processes=2 threads=16';
     my $htaccess = $o{htaccess} ? '# AllowOverride: not set'
         : "<Directory />\n    AllowOverride None\n</Directory>";
@@ -277,7 +282,7 @@ DefaultRuntimeDir $dir/logs
 ErrorLog $dir/logs/error_log
 LogLevel warn
 $user
-LoadModule mpm_event_module $MODULES/mod_mpm_event.so
+LoadModule mpm_${mpm_module}_module $MODULES/mod_mpm_$mpm_module.so
 $mods
 LoadModule sharedcache_module $dir/mod_sharedcache.so
 
