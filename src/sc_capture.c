@@ -229,6 +229,33 @@ int sc_handler_reports_broken_body(const request_rec *r)
                                        || ct[n] == ' ');
 }
 
+/* What the policy decides on: a response's final headers (out) and the
+ * settings of its location (d; NULL: the headers only). */
+static void policy_input(request_rec *r, apr_table_t *out,
+                         const sc_dir_conf_t *d, sc_policy_in_t *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->status = r->status;
+    in->cache_control = apr_table_getm(r->pool, out, "Cache-Control");
+    in->surrogate_control = apr_table_getm(r->pool, out,
+                                           "Surrogate-Control");
+    in->cdn_cache_control = apr_table_getm(r->pool, out,
+                                           "CDN-Cache-Control");
+    in->expires = apr_table_get(out, "Expires");
+    in->date = apr_table_get(out, "Date");
+    in->age = apr_table_get(out, "Age");
+    in->vary = apr_table_getm(r->pool, out, "Vary");
+    in->has_set_cookie = apr_table_get(out, "Set-Cookie")
+                         || apr_table_get(out, "Set-Cookie2");
+    in->now = apr_time_sec(apr_time_now());
+    if (d) {
+        in->default_ttl = d->ttl;
+        in->force_ttl = d->force_ttl;
+        in->max_ttl = d->max_ttl;
+        in->statuses = d->statuses;
+    }
+}
+
 /* An earlier request of a chain of internal redirects answered first (an
  * application's "200 + Location: /local" hands over to the file it names):
  * what made that answer personal makes this one so too. */
@@ -242,15 +269,7 @@ static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
         sc_policy_in_t in;
         const char *why;
 
-        memset(&in, 0, sizeof(in));
-        in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
-        in.surrogate_control = apr_table_getm(r->pool, out,
-                                              "Surrogate-Control");
-        in.cdn_cache_control = apr_table_getm(r->pool, out,
-                                              "CDN-Cache-Control");
-        in.vary = apr_table_getm(r->pool, out, "Vary");
-        in.has_set_cookie = apr_table_get(out, "Set-Cookie")
-                            || apr_table_get(out, "Set-Cookie2");
+        policy_input(q, out, NULL, &in);
         why = sc_policy_personal(&in);
         if (why) {
             policy->storable = 0;
@@ -372,22 +391,7 @@ static void decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     sc_policy_in_t in;
     int bad_tags, unverifiable;
 
-    memset(&in, 0, sizeof(in));
-    in.status = r->status;
-    in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
-    in.surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
-    in.cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
-    in.expires = apr_table_get(out, "Expires");
-    in.date = apr_table_get(out, "Date");
-    in.age = apr_table_get(out, "Age");
-    in.vary = apr_table_getm(r->pool, out, "Vary");
-    in.has_set_cookie = apr_table_get(out, "Set-Cookie")
-                        || apr_table_get(out, "Set-Cookie2");
-    in.now = apr_time_sec(apr_time_now());
-    in.default_ttl = ctx->dconf->ttl;
-    in.force_ttl = ctx->dconf->force_ttl;
-    in.max_ttl = ctx->dconf->max_ttl;
-    in.statuses = ctx->dconf->statuses;
+    policy_input(r, out, ctx->dconf, &in);
     sc_policy_decide(&in, &ctx->policy);
     if (ctx->policy.storable) {
         earlier_forbids(r, &ctx->policy);
@@ -515,22 +519,7 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
     sc_policy_in_t in;
     const char *why;
 
-    memset(&in, 0, sizeof(in));
-    in.status = r->status;
-    in.cache_control = apr_table_getm(r->pool, out, "Cache-Control");
-    in.surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
-    in.cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
-    in.expires = apr_table_get(out, "Expires");
-    in.date = apr_table_get(out, "Date");
-    in.age = apr_table_get(out, "Age");
-    in.vary = apr_table_getm(r->pool, out, "Vary");
-    in.has_set_cookie = apr_table_get(out, "Set-Cookie")
-                        || apr_table_get(out, "Set-Cookie2");
-    in.now = apr_time_sec(apr_time_now());
-    in.default_ttl = d->ttl;
-    in.force_ttl = d->force_ttl;
-    in.max_ttl = d->max_ttl;
-    in.statuses = d->statuses;
+    policy_input(r, out, d, &in);
     if (st && !strcmp(st, SC_BYPASS)) {
         return "it bypassed the cache for this request";
     }

@@ -111,5 +111,18 @@ for my $p (@pairs) {
     is($o1->{status}, 404, 'with the backend\'s status (404)');
 }
 
+# sharedcachectl inspect finds a proxied page given its backend URL.
+{
+    my $port = $ap->port;
+    my $ctl = "$SCTest::ROOT/tools/sharedcachectl";
+    my @common = ('--servers', $mc->addr, 'inspect',
+                  "http://127.0.0.1:$port/x/page5",
+                  '--vhost', "127.0.0.1:$port");
+    my $with = `$ctl @common --backend http://127.0.0.1:$backend_port/page5`;
+    is($? >> 8, 0, 'inspect --backend: cached') or diag($with);
+    my $without = `$ctl @common`;
+    is($? >> 8, 1, 'inspect without the backend cannot name the entry');
+}
+
 $ap->stop;
 done_testing;

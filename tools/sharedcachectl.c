@@ -46,7 +46,7 @@ static const char usage_text[] =
 "  invalidate TAG...   invalidate every entry tagged TAG (Surrogate-Key)\n"
 "  flush [NAMESPACE]   invalidate a whole namespace (default \"default\")\n"
 "  inspect URL [--vhost NAME:PORT] [--vhost-addresses LIST]\n"
-"              [--host-header VALUE]\n"
+"              [--host-header VALUE] [--backend URL]\n"
 "              [-H 'Name: value']...\n"
 "                      show the entry stored for URL and whether it is\n"
 "                      valid; -H gives request headers a response varies\n"
@@ -69,6 +69,9 @@ static const char usage_text[] =
 "  --vhost-addresses LIST  for a <VirtualHost>: its addresses as declared,\n"
 "                      \"*:80\" or \"192.0.2.1:80 [2001:db8::1]:80\"\n"
 "                      (IPs as httpd prints them, space separated)\n"
+"  --backend URL       for a page mod_proxy serves: the backend URL it is\n"
+"                      sent to (ProxyPass / http://b:8080/ makes /x\n"
+"                      http://b:8080/x)\n"
 "  --host-header VALUE the Host header clients send (default: the URL's\n"
 "                      host, with :port only if the URL names a port)\n"
 "  -H 'Name: value'    a request header (repeat a name for several values)\n"
@@ -103,6 +106,7 @@ typedef struct {
     ctl_url_t u;
     const char *vhost;
     const char *vhost_addresses;
+    const char *backend;
     const char *host_header;
     apr_table_t *headers;       /* -H, for Vary */
 } inspect_t;
@@ -647,6 +651,9 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
                  != 0) {
             in->vhost_addresses = val;
         }
+        else if ((r = option(argc, argv, &i, "--backend", &val)) != 0) {
+            in->backend = val;
+        }
         else if ((r = option(argc, argv, &i, "--host-header", &val)) != 0) {
             in->host_header = val;
         }
@@ -984,6 +991,10 @@ static int cmd_inspect(ctl_t *ctl, int argc, const char *const *argv)
     sc_key_add(&k, 'r', "route-path", in.u.url.path);
     sc_key_add(&k, 'r', "route-query", sc_key_query(ctl->pool,
                                                     in.u.url.query, NULL));
+    if (in.backend) {
+        sc_key_add(&k, 'r', "route-backend",
+                   apr_pstrcat(ctl->pool, "proxy:", in.backend, NULL));
+    }
     key = sc_key_bytes(&k, &len);
     if ((rc = connect_backend(ctl)) != EXIT_OK) {
         return rc;
