@@ -135,6 +135,9 @@ static void sc_register_hooks(apr_pool_t *p)
     /* An error page (the handler failed) that a stale copy may replace. */
     ap_hook_insert_error_filter(sc_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    /* Subrequests that should run into a page being captured (SSI
+     * includes) are counted, so one refused before it runs is noticed. */
+    ap_hook_create_request(sc_fragment_asked, NULL, NULL, APR_HOOK_MIDDLE);
     /* When the request is over: release the fill lease. */
     ap_hook_log_transaction(sc_log_transaction, NULL, NULL,
                             APR_HOOK_FIRST);

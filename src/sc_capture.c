@@ -563,6 +563,28 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
  * being stored, they stay fresh no longer than it does, and what it
  * varies on they vary on (THREATS 35).  Runs on the fragment's final
  * headers, hit or miss. */
+int sc_fragment_asked(request_rec *r)
+{
+    request_rec *a;
+
+    /* Made to run into its includer's output (a lookup only, such as
+     * mod_dir's or mod_include's #fsize, is given no filters), by an
+     * includer whose own handler runs: ours set its context first. */
+    if (!r->main || r->output_filters == r->proto_output_filters
+        || !ap_get_module_config(r->main->request_config,
+                                 &sharedcache_module)) {
+        return DECLINED;
+    }
+    for (a = r->main; a; a = a->main) {
+        sc_req_t *page = ap_get_module_config(a->request_config,
+                                              &sharedcache_module);
+        if (page) {
+            page->fragments_asked++;
+        }
+    }
+    return DECLINED;
+}
+
 static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                                   apr_bucket_brigade *bb)
 {
@@ -578,6 +600,9 @@ static void fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                                               &sharedcache_module);
         const char *no = why;
 
+        if (page) {
+            page->fragments_ran++;
+        }
         if (!page || page->fragment_refused) {
             continue;
         }
@@ -1213,6 +1238,10 @@ void sc_capture_finish(request_rec *r, sc_req_t *ctx)
                        || ctx->expect_len == ctx->captured);
 
     ctx->store_pending = 0;
+    if (!ctx->fragment_refused && ctx->fragments_ran < ctx->fragments_asked) {
+        ctx->fragment_refused = "a fragment was refused before it ran "
+                                "(access control, a missing path)";
+    }
     if (complete && ctx->fragment_refused) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0321)
                       "not stored: %s", ctx->fragment_refused);

@@ -74,6 +74,9 @@ typedef struct {
     const char *fragment_refused;   /* why a fragment forbids storing */
     const char *fragment_vary;      /* their Vary values, joined */
     apr_int64_t fragment_ttl;       /* the shortest freshness of theirs */
+    int fragments_asked;            /* subrequests created to run into
+                                       the page (sc_fragment_asked) */
+    int fragments_ran;              /* of those, how many ran */
     const char *vary_raw;           /* the page's own Vary value */
     int request_no_store;
     int filters_changed_headers; /* output filters (mod_headers) made the
@@ -202,6 +205,12 @@ int sc_client_certificate(request_rec *r);
  * no headers, no credentials) through every phase up to the handler for
  * this request's URL? */
 int sc_anyone_may(request_rec *r);
+
+/* create_request: a subrequest made to run into a page being captured
+ * (an SSI include) is counted there; one refused before it runs (access
+ * control, a bad path) never reaches SHAREDCACHE_DECIDE, and the page,
+ * which then holds mod_include's error text, is not stored. */
+int sc_fragment_asked(request_rec *r);
 
 /* Does the request's handler end a broken body with an error bucket (files,
  * mod_proxy), so that a body without Content-Length can be trusted? */
