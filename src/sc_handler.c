@@ -670,9 +670,12 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         }
         return DECLINED;
     }
+    /* An earlier request of this chain of internal redirects (mod_actions)
+     * may hold a lease: its key names another route, so nobody will fill
+     * it; let go of it now rather than when the chain ends. */
     earlier = quick ? NULL : earlier_lookup(r);
     if (earlier) {
-        sc_lock_adopt(r, ctx, earlier);
+        sc_lock_release(earlier->r, earlier, 0);
     }
     c = sc_store_borrow(ctx->sconf->backend, r->pool);
     if (!c) {
@@ -705,8 +708,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (found == SC_LOOKUP_STALE && res->grace_ok) {
         /* Grace: one request refreshes (it takes the lease), the others
          * get the stale copy at once. */
-        sc_lock_t lock = ctx->lease_key ? SC_LOCK_NONE
-                                        : sc_lock_claim(r, ctx, c, res);
+        sc_lock_t lock = sc_lock_claim(r, ctx, c, res);
 
         if (lock == SC_LOCK_LEASE) {
             sc_store_return(c, r->pool);
@@ -721,7 +723,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
             return serve(r, ctx, &later->entry, later->body, now, SC_HIT);
         }
     }
-    else if (d->lock && !ctx->lease_key) {
+    else if (d->lock) {
         sc_lock_t lock = sc_lock_claim(r, ctx, c, res);
 
         if (lock == SC_LOCK_NONE) {

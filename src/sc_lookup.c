@@ -420,22 +420,3 @@ void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
     ctx->lease_key = NULL;
     sc_store_release(c);
 }
-
-int sc_lock_adopt(request_rec *r, sc_req_t *ctx, sc_req_t *earlier)
-{
-    if (!earlier->lease_key) {
-        return 0;
-    }
-    if (earlier->key_len != ctx->key_len
-        || memcmp(earlier->key, ctx->key, ctx->key_len) != 0) {
-        /* Another entry: the earlier request will never fill it. */
-        sc_lock_release(earlier->r, earlier, 0);
-        return 0;
-    }
-    ctx->lease_key = earlier->lease_key;
-    ctx->r = r;
-    earlier->lease_key = NULL;
-    apr_pool_cleanup_register(r->pool, ctx, release_at_end,
-                              apr_pool_cleanup_null);
-    return 1;
-}

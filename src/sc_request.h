@@ -139,11 +139,6 @@ sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 /* Take the fill lease (memcached add); true when this request holds it. */
 int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 const char *key);
-/* An internal redirect (mod_rewrite in a directory, mod_actions) runs the
- * handler again for the same client request: this request takes over the
- * lease an earlier request of the chain holds for the same entry (true),
- * or that lease is let go (another entry; false). */
-int sc_lock_adopt(request_rec *r, sc_req_t *ctx, sc_req_t *earlier);
 /* Let go of the lease, leaving the "uncacheable" marker if asked. */
 void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable);
 /* The state of a lease, fetched alone (cheap: what waiters poll). */

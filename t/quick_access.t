@@ -59,18 +59,10 @@ print $h "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\n"
 close $h;
 chmod 0644, map { $ap->dir . "/htdocs/dq/$_/.htaccess" } 'ht', 'rwd';
 
+# From a client address of its own (rules on the address).
 sub from {
-    my ($src, $target) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $ap->port, LocalAddr => $src,
-                                  Timeout => 30) or die $!;
-    print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port
-        . "\r\nConnection: close\r\n\r\n";
-    local $/;
-    my $resp = <$s> // '';
-    my ($st) = $resp =~ m{^HTTP/\S+ (\d+)};
-    my ($c) = $resp =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $st // 0, cache => $c // '' };
+    my ($src, $target, %h) = @_;
+    return $ap->raw(GET => $target, _from => $src, %h);
 }
 
 for my $p ('/app/quick/if/report', '/app/quick/rw/report',

@@ -34,17 +34,10 @@ RewriteRule ^/app/quick/connrw/ - [F]
 </Location>
 CONF
 
+# From a client address of its own (rules on the address).
 sub from {
     my ($src, $target, %h) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
-        LocalAddr => $src, Timeout => 30) or die $!;
-    print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\n"
-        . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "Connection: close\r\n\r\n";
-    local $/; my $resp = <$s> // '';
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($st) = $head =~ m{^HTTP/\S+ (\d+)};
-    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $st // 0, cache => $c // '', head => $head, body => $body // '' };
+    return $ap->raw(GET => $target, _from => $src, %h);
 }
 sub qh { my @n = $ap->error_log =~ /served by the quick handler/g; scalar @n }
 

@@ -28,19 +28,10 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'],
 </Location>
 CONF
 
+# From a client address of its own (rules on the address).
 sub from {
     my ($src, $target, %h) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
-                                  LocalAddr => $src, Timeout => 30) or die $!;
-    $h{Host} //= '127.0.0.1:' . $ap->port;
-    print $s "GET $target HTTP/1.1\r\n", (map {"$_: $h{$_}\r\n"} sort keys %h),
-             "Connection: close\r\n\r\n";
-    local $/;
-    my $resp = <$s> // '';
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($st) = $head =~ m{^HTTP/\S+ (\d+)};
-    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $st, cache => $c // '', body => $body // '' };
+    return $ap->raw(GET => $target, _from => $src, %h);
 }
 
 is(from('127.0.0.1', '/app/internal/dash')->{status}, 403,

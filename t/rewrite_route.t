@@ -34,19 +34,10 @@ RewriteRule ^/app/qlang$ /app/qlang?size=%{HTTP:X-Size} [PT]
 CONF
 
 # One request on its own connection from a chosen loopback source address.
+# From a client address of its own (rules on the address).
 sub from {
     my ($src, $target, %h) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
-                                  LocalAddr => $src, Timeout => 30) or die $!;
-    $h{Host} //= '127.0.0.1:' . $ap->port;
-    print $s "GET $target HTTP/1.1\r\n", (map {"$_: $h{$_}\r\n"} sort keys %h),
-             "Connection: close\r\n\r\n";
-    local $/;
-    my $resp = <$s> // '';
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($st) = $head =~ m{^HTTP/\S+ (\d+)};
-    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $st, cache => $c // '', body => $body // '' };
+    return $ap->raw(GET => $target, _from => $src, %h);
 }
 
 # (1) controls: the internal page is refused to the public

@@ -49,27 +49,10 @@ for my $f (keys %files) {
     open my $fh, '>', $ap->dir . "/htdocs/$f" or die; print $fh $files{$f}; close $fh;
 }
 
+# From a client address of its own (rules on the address).
 sub from {
     my ($src, $target, %h) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
-                                  LocalAddr => $src, Timeout => 30) or die $!;
-    $h{Host} //= '127.0.0.1:' . $ap->port;
-    print $s "GET $target HTTP/1.1\r\n", (map {"$_: $h{$_}\r\n"} sort keys %h),
-             "Connection: close\r\n\r\n";
-    local $/;
-    my $resp = <$s> // '';
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($st) = $head =~ m{^HTTP/\S+ (\d+)};
-    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
-    $body //= '';
-    if ($head =~ /^Transfer-Encoding: chunked/mi) {
-        my $d = '';
-        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            last unless hex $1; $d .= substr($body, 0, hex $1, ''); $body =~ s/^\r\n//;
-        }
-        $body = $d;
-    }
-    return { status => $st, cache => $c // '', body => $body };
+    return $ap->raw(GET => $target, _from => $src, %h);
 }
 
 # (1)

@@ -23,15 +23,10 @@ CONF
 my %files = ('acl.shtml' => "page <!--#include virtual=\"/app/intranet/box\" --> end\n",
              'missing.shtml' => "page <!--#include virtual=\"/nope.html\" --> end\n");
 for (keys %files) { open my $f, '>', $ap->dir . "/htdocs/$_" or die; print $f $files{$_}; close $f }
+# From a client address of its own (rules on the address).
 sub from {
-    my ($src, $target) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
-        LocalAddr => $src, Timeout => 30) or die $!;
-    print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\nConnection: close\r\n\r\n";
-    local $/; my $resp = <$s> // '';
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { cache => $c // '', body => $body // '' };
+    my ($src, $target, %h) = @_;
+    return $ap->raw(GET => $target, _from => $src, %h);
 }
 my $e = from('127.0.0.1', '/acl.shtml');
 like($e->{body}, qr/error occurred/, "outsider gets the error text ($e->{cache})");

@@ -470,14 +470,18 @@ sub request {
 sub get { my ($self, $path, %h) = @_; $self->request('GET', $path, %h) }
 
 # A request written byte for byte on its own connection (any Host, any
-# target, any header), for what HTTP::Tiny will not send.  Returns the
+# target, any header; _from => address to send it from), for what
+# HTTP::Tiny will not send.  Returns the
 # same summary as request().
 sub raw {
     my ($self, $method, $target, %headers) = @_;
     my $body = delete $headers{_body} // '';
+    # _from: the client's own address (127.0.0.5 ...), for rules on it
+    my $from = delete $headers{_from};
     my $t0 = time;
     my $s = IO::Socket::INET->new(PeerAddr => $self->{addr},
-                                  PeerPort => $self->{port}, Timeout => 30)
+                                  PeerPort => $self->{port}, Timeout => 30,
+                                  $from ? (LocalAddr => $from) : ())
         or die "connect: $!";
     binmode $s;
     $headers{Host} //= "127.0.0.1:$self->{port}";
@@ -514,7 +518,7 @@ sub raw {
     return {
         status => $status // 0, cache => $h{'x-sharedcache'} // '',
         body => $content, md5 => md5_hex($content), headers => \%h,
-        ms => (time - $t0) * 1000,
+        head => $head // '', ms => (time - $t0) * 1000,
     };
 }
 
