@@ -14,39 +14,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use SCTest;
 
-my $pki = SCTest::workdir();
-# Run a command quietly (openssl chats on stderr); die if it fails.
-sub run {
-    open my $err, '>&', \*STDERR or die $!;
-    open STDERR, '>', "$pki/openssl.log" or die $!;
-    my $rc = system(@_);
-    open STDERR, '>&', $err or die $!;
-    $rc == 0 or die "failed (see $pki/openssl.log): @_";
-}
-sub ext_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$pki/$name.ext" or die $!;
-    print $fh $text;
-    close $fh;
-    return "$pki/$name.ext";
-}
-my @ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-          '-nodes');
-run(qw(openssl req -x509 -new -days 2 -subj /CN=sc-test-ca), @ec,
-    '-keyout', "$pki/ca.key", '-out', "$pki/ca.crt");
-for ([server => '127.0.0.1', "subjectAltName=IP:127.0.0.1\n"
-                             . "extendedKeyUsage=serverAuth\n"],
-     [alice => 'alice', "extendedKeyUsage=clientAuth\n"],
-     [bob => 'bob', "extendedKeyUsage=clientAuth\n"]) {
-    my ($name, $cn, $ext) = @$_;
-    run(qw(openssl req -new), @ec, '-subj', "/CN=$cn",
-        '-keyout', "$pki/$name.key", '-out', "$pki/$name.csr");
-    run(qw(openssl x509 -req -days 2 -CAcreateserial),
-        '-in', "$pki/$name.csr", '-CA', "$pki/ca.crt", '-CAkey',
-        "$pki/ca.key", '-out', "$pki/$name.crt",
-        '-extfile', ext_file($name, "basicConstraints=CA:FALSE\n$ext"));
-}
-chmod 0644, glob "$pki/*";
+my $pki = SCTest::test_pki();   # CA, server 127.0.0.1, alice, bob
 
 my $tls = SCTest::free_port();
 my $mc = SCTest::Memcached->start;
