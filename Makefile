@@ -5,10 +5,13 @@ PROVE     ?= prove
 CC        ?= cc
 MPMS      ?= prefork event
 
-SRC        = mod_sharedcache.c src/sc_config.c src/sc_key.c src/sc_entry.c \
-             src/sc_lookup.c src/sc_status.c src/sc_quickcheck.c \
-             src/sc_gen.c src/sc_invalidate.c src/sc_quickprobe.c \
-             src/sc_policy.c src/sc_store.c src/sc_handler.c src/sc_capture.c
+# In the order a request meets them (README, "Layout").
+SRC        = mod_sharedcache.c src/sc_config.c src/sc_quickcheck.c \
+             src/sc_bypass.c src/sc_request.c src/sc_key.c src/sc_lookup.c \
+             src/sc_store.c src/sc_gen.c src/sc_entry.c src/sc_lease.c \
+             src/sc_handler.c src/sc_quickprobe.c src/sc_capture.c \
+             src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_write.c \
+             src/sc_invalidate.c src/sc_status.c
 HDRS       = $(wildcard src/*.h)
 PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c
 WARN       = -Wall -Wextra -Werror
@@ -24,7 +27,8 @@ UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
-.PHONY: all install test check unit prove pytest demo demo-stop deps clean
+.PHONY: all install test check unit prove pytest demo demo-stop deps clean \
+        callgraph
 
 CTL        = tools/sharedcachectl
 PYTHON     = /usr/bin/python3
@@ -71,7 +75,12 @@ pytest:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: unit sanitize pytest prove
+check: unit sanitize callgraph pytest prove
+
+# The calls between the module's files form a DAG (src/sc_request.h).
+OBJS       = $(join $(dir $(SRC)),$(addprefix .libs/,$(notdir $(SRC:.c=.o))))
+callgraph: $(MODULE)
+	./tools/callgraph-check $(OBJS)
 
 deps:
 	./tools/install-deps

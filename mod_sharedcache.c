@@ -2,14 +2,11 @@
  * mod_sharedcache: a page cache for Apache httpd 2.4 stored in memcached,
  * shared by every process, thread and host.
  *
- * This file is glue only: the module record and the hooks.  The data path
- * (see README "How it works"):
- *
- *   request -> sc_handler (src/sc_handler.c): key (sc_key) -> memcached
- *              (sc_store) -> entry (sc_entry) -> hit: serve, done
- *           -> miss: SHAREDCACHE_SAVE (src/sc_capture.c) copies the
- *              response on its way to the client and, if sc_policy allows,
- *              stores it at EOS.
+ * This file is glue only: the module record, the hooks and the filters.
+ * The data path, file by file, is in src/sc_request.h and README "How it
+ * works": sc_bypass -> sc_request (key) -> sc_lookup -> sc_handler (hit:
+ * serve; miss: sc_lease, then the real handler) -> SHAREDCACHE_SAVE
+ * (sc_capture) -> SHAREDCACHE_DECIDE (sc_decide, sc_fragment) -> sc_write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +135,8 @@ static void sc_register_hooks(apr_pool_t *p)
     /* Subrequests that should run into a page being captured (SSI
      * includes) are counted, so one refused before it runs is noticed. */
     ap_hook_create_request(sc_fragment_asked, NULL, NULL, APR_HOOK_MIDDLE);
-    /* When the request is over: release the fill lease. */
+    /* When the request is over: the deferred store of a body without
+     * Content-Length, once its handler has finished without failing. */
     ap_hook_log_transaction(sc_log_transaction, NULL, NULL,
                             APR_HOOK_FIRST);
     /* First content handler: after authentication, authorization and

@@ -1,10 +1,11 @@
 /*
  * sc_lookup.c: finding what memcached holds for a request, in as few round
  * trips as possible: the level-1 record with the URL's and namespace's
- * counters and the fill lease in one multi-get, the variant (if the
- * response varies) and the tags' counters in at most one more each, and a
- * chunked body in one more.  Also the lease itself: taken with add,
- * released (or turned into an "uncacheable" marker) when the request ends.
+ * counters in one multi-get, the variant (if the response varies) and the
+ * tags' counters in at most one more each, and a chunked body in one
+ * more.  A record is a hit only if it decodes, holds exactly this key and
+ * its counters are unchanged.  (The fill lease is sc_lease.c's: a miss
+ * asks for it separately.)
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -15,23 +16,6 @@
 #include <stdlib.h>
 
 APLOG_USE_MODULE(sharedcache);
-
-/* Lease values: a render in progress, or "the last render was not
- * storable: do not wait". */
-#define LEASE "lease"
-#define UNCACHEABLE "uncacheable"
-
-static sc_lock_t lock_state(const sc_value_t *v)
-{
-    if (!v->data) {
-        return SC_LOCK_NONE;
-    }
-    if (v->len == sizeof(UNCACHEABLE) - 1
-        && !memcmp(v->data, UNCACHEABLE, v->len)) {
-        return SC_LOCK_UNCACHEABLE;
-    }
-    return SC_LOCK_LEASE;
-}
 
 /* Fetch a chunked body in one multi-get; NULL if any chunk is missing or
  * fails its check (then the whole entry is a miss). */
@@ -206,17 +190,6 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return SC_LOOKUP_FOUND;
 }
 
-const char *sc_lock_key(request_rec *r, const sc_req_t *ctx,
-                        sc_found_t *res)
-{
-    if (!res->lock_key) {
-        res->lock_key = sc_key_digest(r->pool, ctx->sconf->prefix,
-                                      SC_KIND_LOCK, res->lock_of,
-                                      res->lock_of_len);
-    }
-    return res->lock_key;
-}
-
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res)
 {
@@ -233,8 +206,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     keys[0] = ctx->entry_key;
     keys[1] = ctx->gens[SC_GEN_URL].key;
     keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
-    res->lock_of = ctx->key;
-    res->lock_of_len = ctx->key_len;
+    res->lease_of = ctx->key;
+    res->lease_of_len = ctx->key_len;
     if (sc_store_mget(c, r->pool, keys, 3, &vals) != APR_SUCCESS) {
         sc_log_backend(r, "lookup", c->error);
         return SC_LOOKUP_ERROR;
@@ -259,8 +232,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
         keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                 key, len);
-        res->lock_of = key;
-        res->lock_of_len = len;
+        res->lease_of = key;
+        res->lease_of_len = len;
         if (sc_store_mget(c, r->pool, keys, 1, &vals) != APR_SUCCESS) {
             sc_log_backend(r, "lookup", c->error);
             return SC_LOOKUP_ERROR;
@@ -296,127 +269,4 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     }
     found = load_body(r, ctx, c, val, e, &res->body);
     return found == SC_LOOKUP_FOUND ? SC_LOOKUP_STALE : found;
-}
-
-sc_lock_t sc_lock_probe(request_rec *r, sc_req_t *ctx, const char *key)
-{
-    sc_conn_t *c = sc_store_borrow(ctx->sconf->backend, r->pool);
-    sc_value_t *v;
-    sc_lock_t state = SC_LOCK_NONE;
-
-    if (!c) {
-        return SC_LOCK_NONE;
-    }
-    if (sc_store_mget(c, r->pool, &key, 1, &v) == APR_SUCCESS) {
-        state = lock_state(&v[0]);
-    }
-    sc_store_return(c, r->pool);
-    return state;
-}
-
-/* Backstop: a request that ends while still holding the lease (its
- * handler failed before any output, say) lets go of it then, while its
- * pool is being destroyed (sc_lock_release borrows without a pool). */
-static apr_status_t release_at_end(void *data)
-{
-    sc_req_t *ctx = data;
-
-    if (ctx->lease_key) {
-        sc_lock_release(ctx->r, ctx, 0);
-    }
-    return APR_SUCCESS;
-}
-
-int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                const char *key)
-{
-    apr_status_t rv = sc_store_add(c, key, LEASE, sizeof(LEASE) - 1,
-                                   sc_policy_exptime(ctx->dconf->lock_timeout,
-                                                     apr_time_sec(
-                                                         apr_time_now())));
-
-    if (rv == APR_SUCCESS) {
-        ctx->lease_key = key;
-        ctx->r = r;
-        apr_pool_cleanup_register(r->pool, ctx, release_at_end,
-                                  apr_pool_cleanup_null);
-        return 1;
-    }
-    if (rv != SC_EEXISTS) {
-        sc_log_backend(r, "taking the fill lease", c->error);
-    }
-    return 0;
-}
-
-sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                        sc_found_t *res)
-{
-    const char *key = sc_lock_key(r, ctx, res);
-    sc_value_t *v;
-    int tries;
-
-    for (tries = 0; tries < 2; tries++) {
-        if (sc_lock_try(r, ctx, c, key)) {
-            return SC_LOCK_NONE;          /* this request holds it now */
-        }
-        if (c->failed
-            || sc_store_mget(c, r->pool, &key, 1, &v) != APR_SUCCESS) {
-            return SC_LOCK_UNCACHEABLE;   /* render without the lock */
-        }
-        if (v[0].data) {
-            return lock_state(&v[0]);
-        }
-        /* released between the add and the get: try again */
-    }
-    return SC_LOCK_LEASE;
-}
-
-void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable)
-{
-    sc_conn_t *c;
-    apr_status_t rv = APR_SUCCESS;
-    int tries;
-
-    if (!ctx->lease_key) {
-        return;
-    }
-    /* No pool: this may run in a cleanup of r->pool, and any longer-lived
-     * pool (the connection's) would grow by a cleanup per request on a
-     * keep-alive connection. */
-    c = sc_store_acquire(ctx->sconf->backend);
-    if (!c) {
-        ctx->lease_key = NULL;
-        return;           /* the lease expires by itself */
-    }
-    /* Uncacheable (or too large): leave a marker, so waiters stop waiting
-     * at once and later requests do not queue behind the URL one by one.
-     * Otherwise (stored, or a failure worth retrying) just let go.  A
-     * reply out of step with its command closes the connection; the
-     * release is tried once more on a fresh one (an unreleased lease
-     * would hold waiters until it expires). */
-    for (tries = 0; tries < 2; tries++) {
-        if (uncacheable && r->status < 500) {
-            rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
-                              sizeof(UNCACHEABLE) - 1,
-                              sc_policy_exptime(ctx->dconf->lock_timeout,
-                                                apr_time_sec(
-                                                    apr_time_now())));
-        }
-        else {
-            rv = sc_store_delete(c, ctx->lease_key);
-            rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
-        }
-        if (rv == APR_SUCCESS) {
-            break;
-        }
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0207)
-                      "fill lease: %s", c->error);
-    }
-    if (rv != APR_SUCCESS) {
-        sc_log_backend(r, uncacheable && r->status < 500
-                          ? "marking the fill lease uncacheable"
-                          : "releasing the fill lease", c->error);
-    }
-    ctx->lease_key = NULL;
-    sc_store_release(c);
 }

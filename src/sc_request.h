@@ -1,6 +1,22 @@
 /*
- * sc_request: what the handler (lookup) hands to the capture filter
- * (store) for one request, and the helpers both use.
+ * sc_request.h: the request side of the module.  What one request carries
+ * from stage to stage (sc_req_t) and the entry points of each stage, in
+ * the order a request meets them:
+ *
+ *   sc_bypass.c    may this request use the cache at all?
+ *   sc_request.c   its key, its decision, and restoring a stored response
+ *   sc_lookup.c    the entry in memcached (one to three round trips)
+ *   sc_lease.c     the fill lease: one render per URL in the farm
+ *   sc_handler.c   bypass -> key -> lookup -> serve, wait, or render
+ *   sc_capture.c   SHAREDCACHE_SAVE: copies the body on its way out
+ *   sc_decide.c    SHAREDCACHE_DECIDE: decides on the final headers
+ *   sc_fragment.c  what SSI includes impose on their page
+ *   sc_write.c     writes the entry (chunks, Vary record)
+ *   sc_invalidate.c  PURGE, the invalidate header, unsafe methods
+ *
+ * The stages call the helpers (request, lease, write, invalidate) and
+ * never the other way round: the call graph between the files is a DAG,
+ * which tools/callgraph-check verifies in make check.
  */
 #ifndef SC_REQUEST_H
 #define SC_REQUEST_H
@@ -15,18 +31,26 @@
 #include "sc_key.h"
 #include "sc_policy.h"
 
-/* Decisions, as X-SharedCache and the sharedcache-status env/note. */
-#define SC_HIT         "HIT"
-#define SC_MISS        "MISS"
-#define SC_STALE       "STALE"
-#define SC_BYPASS      "BYPASS"
-#define SC_UNCACHEABLE "UNCACHEABLE"
-#define SC_ERROR       "ERROR"
+/* Decisions, as X-SharedCache and the sharedcache-status env/note (the
+ * names are sc_decision_name[]).  The order is sc_stat_t's. */
+typedef enum {
+    SC_HIT, SC_MISS, SC_STALE, SC_BYPASS, SC_UNCACHEABLE, SC_ERROR,
+    SC_DECISION_COUNT,
+    SC_UNDECIDED = -1
+} sc_decision_t;
+
+extern const char *const sc_decision_name[SC_DECISION_COUNT];
 
 #define SC_FILTER_SAVE "SHAREDCACHE_SAVE"
+#define SC_FILTER_DECIDE "SHAREDCACHE_DECIDE"
 /* note: the level-1 key the quick handler computed for this request */
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
-#define SC_FILTER_DECIDE "SHAREDCACHE_DECIDE"
+#define SC_NOTE_STATUS "sharedcache-status"
+
+#define SC_MAX_TAGS 256           /* per entry */
+
+#define SC_GEN_URL 0
+#define SC_GEN_NAMESPACE 1
 
 typedef struct {
     const char *data;
@@ -37,10 +61,20 @@ typedef enum {
     SC_LOOKUP_MISS, SC_LOOKUP_ERROR, SC_LOOKUP_FOUND, SC_LOOKUP_STALE
 } sc_lookup_t;
 
-/* The fill lease of an entry, as a lookup found it. */
+/* The fill lease of an entry, as this request sees it. */
 typedef enum {
-    SC_LOCK_NONE, SC_LOCK_LEASE, SC_LOCK_UNCACHEABLE
-} sc_lock_t;
+    SC_LEASE_OURS,          /* this request holds it: it renders */
+    SC_LEASE_FREE,          /* nobody holds it (what a probe may find) */
+    SC_LEASE_THEIRS,        /* another request renders: wait for it */
+    SC_LEASE_UNCACHEABLE,   /* the last render could not be stored */
+    SC_LEASE_UNAVAILABLE    /* memcached failed: render without it */
+} sc_lease_t;
+
+/* How a lease is let go of. */
+typedef enum {
+    SC_LEASE_LET_GO,        /* stored, or a failure worth a retry */
+    SC_LEASE_MARK_UNCACHEABLE /* waiters should not wait (below 500) */
+} sc_lease_end_t;
 
 /* What a lookup found. */
 typedef struct {
@@ -48,16 +82,46 @@ typedef struct {
     apr_bucket_brigade *body;
     int grace_ok;                /* STALE: may be served while refreshing */
     int error_ok;                /* STALE: may replace a 5xx */
-    const char *lock_of;         /* canonical key whose lease applies */
-    apr_size_t lock_of_len;
-    const char *lock_key;        /* its memcached key, once computed */
+    const char *lease_of;        /* canonical key whose lease applies */
+    apr_size_t lease_of_len;
+    const char *lease_key;       /* its memcached key, once computed */
 } sc_found_t;
 
+/* The capture and the decision on a miss (SHAREDCACHE_SAVE runs first,
+ * SHAREDCACHE_DECIDE later in the chain, on the same brigades).  Allowed
+ * transitions:
+ *
+ *   NEW -> COPYING       SAVE's first call: the body is worth copying
+ *   NEW -> PASSING       ... or it is not (status, size, HEAD)
+ *   COPYING -> STORING   DECIDE: the final headers allow the store
+ *   COPYING -> REFUSED   DECIDE: they do not; SAVE stops at its next call
+ *   STORING -> REFUSED   DECIDE: a subrequest failed without output
+ *   STORING -> PENDING   EOS without Content-Length from a handler that
+ *                        cannot report a broken body: store at
+ *                        log_transaction, once the handler has finished
+ *   COPYING, STORING, PENDING, REFUSED -> PASSING
+ *                        stored, given up (size, error bucket, read
+ *                        failure, client gone before the decision)
+ *   any -> SUBSTITUTED   DECIDE replaced a 5xx with the stale copy: the
+ *                        failed response's buckets are swallowed
+ */
+typedef enum {
+    SC_CAP_NEW, SC_CAP_COPYING, SC_CAP_STORING, SC_CAP_PENDING,
+    SC_CAP_REFUSED, SC_CAP_PASSING, SC_CAP_SUBSTITUTED
+} sc_cap_state_t;
+
+#define SC_REQ_MAGIC 0x53437271U   /* "SCrq" */
+
 typedef struct {
+    unsigned int magic;          /* SC_REQ_MAGIC */
     sc_dir_conf_t *dconf;
     sc_server_conf_t *sconf;
     int quick;                   /* looking up in the quick handler */
-    /* Level 1: the URL with this location's variance.  The record there is
+    int request_no_store;        /* the request said Cache-Control:
+                                    no-store (RFC 9111 5.2.1.5) */
+
+    /* --- key (sc_request.c) ---
+     * Level 1: the URL with this location's variance.  The record there is
      * the entry itself or, when responses carry Vary, a Vary record naming
      * the request headers that select the entry (level 2). */
     sc_key_t key1;
@@ -68,17 +132,36 @@ typedef struct {
      * created before a miss renders, so an invalidation during the
      * render is never lost. */
     sc_gen_t gens[2];
+
+    /* --- lookup (sc_lookup.c) --- */
+    apr_array_header_t *stored_vary; /* names of the Vary record the
+                                        lookup found at level 1, or NULL */
+    sc_found_t *stale;           /* a stale copy kept for stale-on-error */
+
+    /* --- lease (sc_lease.c) --- */
+    const char *lease_key;       /* the fill lease this request holds */
+    request_rec *lease_holder;   /* the request that holds it */
+
+    /* --- capture (sc_capture.c) --- */
+    sc_cap_state_t state;
+    apr_pool_t *cpool;           /* captured body; freed after the store */
+    apr_array_header_t *pieces;  /* of sc_piece_t */
+    apr_off_t captured;
+    apr_off_t passed;            /* bytes passed on to the client */
+    int client_gone;             /* passing on failed: capture only */
+    apr_bucket_brigade *held;    /* held back until the store (see
+                                    SC_PASS_AHEAD in sc_capture.c) */
+    apr_off_t expect_len;        /* Content-Length, -1 if none */
+    int status;
+    apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
+    int handler_varies_encoding; /* the handler's Vary named
+                                    Accept-Encoding */
+
+    /* --- decision (sc_decide.c) --- */
+    sc_policy_out_t policy;
     apr_array_header_t *tags;    /* of const char *: the response's tags */
-    /* What the page's fragments (subrequests: SSI includes) decided: the
-     * page takes the most restrictive decision of its parts. */
-    const char *fragment_refused;   /* why a fragment forbids storing */
-    const char *fragment_vary;      /* their Vary values, joined */
-    apr_int64_t fragment_ttl;       /* the shortest freshness of theirs */
-    int fragments_asked;            /* subrequests created to run into
-                                       the page (sc_fragment_asked) */
-    int fragments_ran;              /* of those, how many ran */
-    const char *vary_raw;           /* the page's own Vary value */
-    int request_no_store;
+    apr_array_header_t *vary;    /* response Vary names, or NULL */
+    const char *vary_raw;        /* the page's own Vary value */
     int filters_changed_headers; /* output filters (mod_headers) made the
                                     client's headers other than the stored
                                     ones: a quick hit would differ */
@@ -91,74 +174,152 @@ typedef struct {
     char first[32];
     apr_size_t first_len;
     int label_checked;
-    const char *served_encoding; /* a hit's stored Content-Encoding */        /* the request said Cache-Control:
-                                    no-store (RFC 9111 5.2.1.5) */
-    const char *lease_key;       /* the fill lease this request holds */
-    request_rec *r;              /* the request that holds it */
-    int store_pending;           /* no Content-Length: store once the
-                                    handler has finished (log_transaction) */
-    sc_found_t *stale;           /* a stale copy kept for stale-on-error */
-    int substituting;            /* SHAREDCACHE_DECIDE replaced a 5xx */
+    const char *served_encoding; /* a hit's stored Content-Encoding */
 
-    /* capture state */
-    int capturing;
-    int started;
-    int decided;                 /* SHAREDCACHE_DECIDE has run */
-    int storable;                /* and said the response may be stored */
-    int handler_varies_encoding; /* the handler's Vary named
-                                    Accept-Encoding */
-    apr_pool_t *cpool;           /* captured body; freed after the store */
-    apr_array_header_t *pieces;  /* of sc_piece_t */
-    apr_off_t captured;
-    apr_off_t passed;            /* bytes passed on to the client */
-    int client_gone;             /* passing on failed: capture only */
-    apr_bucket_brigade *held;    /* held back until the store (see
-                                    SC_PASS_AHEAD in sc_capture.c) */
-    apr_off_t expect_len;        /* Content-Length, -1 if none */
-    int status;
-    apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
-    apr_array_header_t *vary;    /* response Vary names, or NULL */
-    apr_array_header_t *stored_vary; /* names of the Vary record the
-                                        lookup found at level 1, or NULL */
-    sc_policy_out_t policy;
+    /* --- fragments (sc_decide.c): what the page's subrequests (SSI
+     * includes) decided; the page takes the most restrictive decision of
+     * its parts. --- */
+    const char *fragment_refused;   /* why a fragment forbids storing */
+    const char *fragment_vary;      /* their Vary values, joined */
+    apr_int64_t fragment_ttl;       /* the shortest freshness of theirs */
+    int fragments_asked;            /* subrequests created to run into
+                                       the page (sc_fragment_asked) */
+    int fragments_ran;              /* of those, how many ran */
 } sc_req_t;
+
+/* Is the body being copied (not yet stored or given up)? */
+#define SC_COPYING(ctx) ((ctx)->state == SC_CAP_COPYING \
+                         || (ctx)->state == SC_CAP_STORING \
+                         || (ctx)->state == SC_CAP_PENDING)
 
 extern ap_filter_rec_t *sc_save_filter_handle;
 extern ap_filter_rec_t *sc_decide_filter_handle;
 
-/* sc_lookup.c: one to three round trips to memcached. */
-sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                      apr_int64_t now, sc_found_t *res);
-/* The memcached key of the lease of what a lookup looked for. */
-const char *sc_lock_key(request_rec *r, const sc_req_t *ctx,
-                        sc_found_t *res);
-/* Claim the lease: SC_LOCK_NONE when this request now holds it, else the
- * state found (another's lease, or the uncacheable marker). */
-sc_lock_t sc_lock_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                        sc_found_t *res);
-/* Take the fill lease (memcached add); true when this request holds it. */
-int sc_lock_try(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                const char *key);
-/* Let go of the lease, leaving the "uncacheable" marker if asked. */
-void sc_lock_release(request_rec *r, sc_req_t *ctx, int uncacheable);
-/* The state of a lease, fetched alone (cheap: what waiters poll). */
-sc_lock_t sc_lock_probe(request_rec *r, sc_req_t *ctx, const char *key);
+/* --- sc_bypass.c --- */
 
-/* sc_handler.c: prepare status and headers of a stored response. */
-void sc_restore_response(request_rec *r, const sc_req_t *ctx,
-                         const sc_entry_t *e, apr_int64_t now,
-                         const char *status);
+/* Why this request (or an earlier one of its chain of internal
+ * redirects) may not use the cache at all, or NULL. */
+const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d);
+
+/* Did the client present a certificate that mod_ssl verified? */
+int sc_client_certificate(request_rec *r);
+
+/* --- sc_request.c --- */
+
+/* The request's context, or NULL; aborts on a context that is not one
+ * (memory corruption must not reach memcached). */
+sc_req_t *sc_req_get(const request_rec *r);
+
+/* A new context for r, registered where the filters find it. */
+sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, int quick);
 
 /* Record the decision: header (if on), env var and note. */
-void sc_set_status(request_rec *r, const sc_dir_conf_t *d, const char *st);
+void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st);
 
-#define SC_MAX_TAGS 256           /* per entry */
+/* The decision recorded for r, or SC_UNDECIDED. */
+sc_decision_t sc_decision_of(const request_rec *r);
 
-#define SC_GEN_URL 0
-#define SC_GEN_NAMESPACE 1
+/* Log a memcached failure as a rate-limited warning. */
+void sc_log_backend(request_rec *r, const char *what, const char *error);
 
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);
+
+/* Level 1 of the key and the URL's and namespace's counters; an error
+ * message if an expression fails. */
+const char *sc_build_key(request_rec *r, sc_req_t *ctx);
+
+/* The canonical key of the variant selected by the Vary names (key1
+ * extended with the request's values of those headers). */
+const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
+                           const apr_array_header_t *names,
+                           apr_size_t *len);
+
+/* Prepare status and headers of a stored response. */
+void sc_restore_response(request_rec *r, const sc_req_t *ctx,
+                         const sc_entry_t *e, apr_int64_t now,
+                         sc_decision_t status);
+
+/* What the policy decides on: a response's final headers (out) and the
+ * settings of its location (d; NULL: the headers only). */
+void sc_policy_input(request_rec *r, apr_table_t *out,
+                     const sc_dir_conf_t *d, sc_policy_in_t *in);
+
+/* Does the request's handler end a broken body with an error bucket (files,
+ * mod_proxy), so that a body without Content-Length can be trusted? */
+int sc_handler_reports_broken_body(const request_rec *r);
+
+/* --- sc_lookup.c --- */
+
+sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                      apr_int64_t now, sc_found_t *res);
+
+/* --- sc_lease.c --- */
+
+/* The memcached key of the lease of what a lookup looked for. */
+const char *sc_lease_key(request_rec *r, const sc_req_t *ctx,
+                         sc_found_t *res);
+/* Claim the lease: OURS when this request now holds it, else what holds
+ * it (THEIRS, UNCACHEABLE) or UNAVAILABLE. */
+sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                          sc_found_t *res);
+/* Let go of the lease this request holds, if any. */
+void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how);
+/* The state of a lease, fetched alone (cheap: what waiters poll): FREE,
+ * THEIRS, UNCACHEABLE or UNAVAILABLE. */
+sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key);
+
+/* --- sc_handler.c --- */
+
+int sc_handler(request_rec *r);
+int sc_quick_handler(request_rec *r, int lookup_uri);
+
+/* sc_quickprobe.c: would httpd let an anonymous client (unknown address,
+ * no headers, no credentials) through every phase up to the handler for
+ * this request's URL? */
+int sc_anyone_may(request_rec *r);
+
+/* --- sc_capture.c --- */
+
+apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* log_transaction: the deferred store of a response without
+ * Content-Length, once the handler has finished without failing. */
+int sc_log_transaction(request_rec *r);
+
+/* --- sc_decide.c --- */
+
+apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* insert_filter: SHAREDCACHE_DECIDE on every request of a location with
+ * SharedCache On; insert_error_filter: again for an error response that
+ * a stale copy may replace. */
+void sc_insert_filter(request_rec *r);
+void sc_insert_error_filter(request_rec *r);
+
+/* --- sc_fragment.c --- */
+
+/* create_request: a subrequest made to run into a page being captured
+ * (an SSI include) is counted there; one refused before it runs (access
+ * control, a bad path) never reaches SHAREDCACHE_DECIDE, and the page,
+ * which then holds mod_include's error text, is not stored. */
+int sc_fragment_asked(request_rec *r);
+/* A fragment's final headers reach SHAREDCACHE_DECIDE (bb: its first
+ * brigade): impose them on every page that includes it. */
+void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
+                              apr_bucket_brigade *bb);
+/* Did a subrequest's handler fail without output?  (bb: its first
+ * brigade.) */
+int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
+                         apr_bucket_brigade *bb);
+
+/* --- sc_write.c --- */
+
+/* Write the captured response: entry, chunks, Vary record. */
+void sc_write(request_rec *r, sc_req_t *ctx);
+/* Is this response header never stored (hop-by-hop, per response, or
+ * meant for this cache)? */
+int sc_header_unstored(const sc_req_t *ctx, const char *name);
+
+/* --- sc_invalidate.c --- */
 
 /* PURGE: the method number registered in post_config. */
 extern int sc_purge_method;
@@ -173,50 +334,5 @@ void sc_invalidate_tags(request_rec *r, const sc_dir_conf_t *d,
  * method, invalidate its URL and its Location and Content-Location. */
 void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
                             apr_table_t *out);
-
-/* insert_filter: SHAREDCACHE_DECIDE on every request of a location with
- * SharedCache On; insert_error_filter: again for an error response that
- * a stale copy may replace. */
-void sc_insert_filter(request_rec *r);
-void sc_insert_error_filter(request_rec *r);
-
-/* log_transaction: the deferred store of a response without
- * Content-Length, once the handler has finished without failing. */
-int sc_log_transaction(request_rec *r);
-/* sc_capture.c: store the captured response now and release the lease. */
-void sc_capture_finish(request_rec *r, sc_req_t *ctx);
-
-/* The canonical key of the variant selected by the Vary names (key1
- * extended with the request's values of those headers). */
-const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
-                           const apr_array_header_t *names,
-                           apr_size_t *len);
-
-
-/* Did the client present a certificate that mod_ssl verified? */
-int sc_client_certificate(request_rec *r);
-
-/* sc_quickprobe.c: would httpd let an anonymous client (unknown address,
- * no headers, no credentials) through every phase up to the handler for
- * this request's URL? */
-int sc_anyone_may(request_rec *r);
-
-/* create_request: a subrequest made to run into a page being captured
- * (an SSI include) is counted there; one refused before it runs (access
- * control, a bad path) never reaches SHAREDCACHE_DECIDE, and the page,
- * which then holds mod_include's error text, is not stored. */
-int sc_fragment_asked(request_rec *r);
-
-/* Does the request's handler end a broken body with an error bucket (files,
- * mod_proxy), so that a body without Content-Length can be trusted? */
-int sc_handler_reports_broken_body(const request_rec *r);
-
-/* Log a memcached failure as a rate-limited warning. */
-void sc_log_backend(request_rec *r, const char *what, const char *error);
-
-int sc_handler(request_rec *r);
-int sc_quick_handler(request_rec *r, int lookup_uri);
-apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
-apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
 #endif

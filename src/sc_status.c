@@ -74,18 +74,6 @@ void sc_stat_no_handle(void)
     sc_stat_add(SC_STAT_NO_HANDLE, 1);
 }
 
-void sc_stat_decision(const char *status)
-{
-    int i;
-
-    for (i = SC_STAT_HIT; i <= SC_STAT_ERROR; i++) {
-        if (!strcmp(status, stat_info[i].label)) {
-            sc_stat_add((sc_stat_t)i, 1);
-            return;
-        }
-    }
-}
-
 static apr_uint64_t get(int i)
 {
     return counters ? apr_atomic_read64(&counters->n[i]) : 0;

@@ -9,6 +9,7 @@
 #include "httpd.h"
 #include <apr_pools.h>
 
+/* The first six count decisions, in sc_decision_t's order. */
 typedef enum {
     SC_STAT_HIT, SC_STAT_MISS, SC_STAT_STALE, SC_STAT_BYPASS,
     SC_STAT_UNCACHEABLE, SC_STAT_ERROR,
@@ -27,9 +28,6 @@ void sc_stat_add(sc_stat_t which, apr_uint64_t n);
 /* Count a borrow that found every memcached handle of the child in use
  * (the backend's exhausted hook). */
 void sc_stat_no_handle(void);
-
-/* Count a decision ("HIT", "MISS", ...). */
-void sc_stat_decision(const char *status);
 
 int sc_status_handler(request_rec *r);
 

@@ -1,0 +1,202 @@
+/*
+ * sc_bypass.c: the first stage of a request.  Owns the rules that keep a
+ * request away from the cache altogether (credentials, a body, an upgrade,
+ * reflected headers, untrustworthy cookies); each rule is one line of the
+ * README's "What is never shared".
+ */
+#include "sc_request.h"
+
+#include "http_core.h"
+#include "http_ssl.h"
+#include "http_protocol.h"
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+/* Request headers that applications, frameworks and proxies commonly
+ * reflect into pages (host, scheme, client address, method and URL
+ * overrides), in lower case.  A request carrying one, in this spelling or
+ * with '_' for '-' (mod_proxy forwards those, many WSGI servers read them
+ * as dashes), bypasses the cache unless the location keys on exactly that
+ * header (SharedCacheVaryByHeader); SharedCacheBypassHeader adds more. */
+static const char *const reflected[] = {
+    "forwarded", "x-forwarded-host", "x-forwarded-proto",
+    "x-forwarded-scheme", "x-forwarded-server", "x-forwarded-port",
+    "x-forwarded-prefix", "x-forwarded-for", "x-forwarded-ssl",
+    "x-forwarded-uri", "x-forwarded-path", "x-forwarded-protocol",
+    "x-host", "x-original-host", "x-original-url", "x-original-uri",
+    "x-rewrite-url", "x-http-method-override", "x-http-method",
+    "x-method-override", "x-real-ip", "x-client-ip", "x-cluster-client-ip",
+    "true-client-ip", "cf-connecting-ip", "fastly-client-ip",
+    "x-url-scheme", "front-end-https", "x-scheme", "x-script-name", NULL
+};
+
+/* A request header name as the bypass lists hold it: lower case, '_'
+ * read as '-'.  Returns NULL for names too long to be one of them. */
+static const char *header_key(const char *name, char *buf, apr_size_t size)
+{
+    apr_size_t i;
+
+    for (i = 0; name[i]; i++) {
+        if (i + 1 >= size) {
+            return NULL;
+        }
+        buf[i] = name[i] == '_' ? '-' : apr_tolower(name[i]);
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+static int in_list(const apr_array_header_t *list, const char *name)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    const sc_dir_conf_t *d;
+    const char *found;
+} reflect_scan_t;
+
+static int reflected_header(void *data, const char *name, const char *value)
+{
+    reflect_scan_t *scan = data;
+    const char *const *h;
+    char buf[SC_HEADER_NAME_MAX + 1], exact[SC_HEADER_NAME_MAX + 1];
+    const char *k = header_key(name, buf, sizeof(buf));
+
+    (void)value;
+    /* A name spelled with '_': mod_proxy forwards it, and WSGI servers,
+     * PHP and others read it as the dashed header that may be keyed or
+     * reflected (X_Forwarded_Host, Accept_Language, SCRIPT_NAME for
+     * gunicorn).  Browsers never send one. */
+    if (strchr(name, '_')) {
+        scan->found = name;
+        return 0;
+    }
+    if (!k) {
+        return 1;
+    }
+    for (h = reflected; *h && strcmp(*h, k); h++) {
+    }
+    if (!*h && !in_list(scan->d->bypass_headers, k)) {
+        return 1;
+    }
+    /* Keyed only under its exact spelling: X_Forwarded_Host is not in a
+     * key that holds X-Forwarded-Host. */
+    apr_cpystrn(exact, name, sizeof(exact));
+    ap_str_tolower(exact);
+    if (!strcmp(exact, k) && in_list(scan->d->vary_headers, k)) {
+        return 1;
+    }
+    scan->found = name;
+    return 0;
+}
+
+int sc_client_certificate(request_rec *r)
+{
+    const char *v;
+
+    if (!ap_ssl_conn_is_ssl(r->connection)) {
+        return 0;
+    }
+    v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                          "SSL_CLIENT_VERIFY");
+    return v && (!strcmp(v, "SUCCESS") || !strncmp(v, "GENEROUS", 8));
+}
+
+/* Is the request asking to switch protocols (a WebSocket handshake)? */
+static int upgrading(request_rec *r)
+{
+    const char *conn = apr_table_get(r->headers_in, "Connection");
+
+    return apr_table_get(r->headers_in, "Upgrade")
+           || (conn && ap_find_token(r->pool, conn, "upgrade"));
+}
+
+/* Why this request may not use the cache at all, or NULL.  Each rule is
+ * one line of the README's "What is never shared". */
+static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    reflect_scan_t scan;
+    int i;
+
+    if (apr_table_get(r->subprocess_env, "no-sharedcache")) {
+        return "no-sharedcache is set";
+    }
+    /* Credentials: only a location keyed on the authenticated user may
+     * cache them, and only once httpd has authenticated someone. */
+    if (apr_table_get(r->headers_in, "Authorization")
+        && !(d->vary_user && r->user)) {
+        return "request has Authorization";
+    }
+    /* Authenticated without Authorization (TLS client certificates with
+     * SSLUserName, Kerberos, form login): the same rule. */
+    if (r->user && d->vary_user != 1) {
+        return "request is authenticated (r->user)";
+    }
+    /* A verified client certificate identifies the client even without
+     * SSLUserName (applications read SSL_CLIENT_S_DN_* themselves). */
+    if (!(d->vary_user == 1 && r->user) && sc_client_certificate(r)) {
+        return "request carries a verified client certificate";
+    }
+    /* A GET with a body: never cache (THREATS 11, 13). */
+    if (apr_table_get(r->headers_in, "Transfer-Encoding")
+        || (cl && strcmp(cl, "0") != 0)) {
+        return "request has a body";
+    }
+    /* A WebSocket handshake is not a page. */
+    if (upgrading(r)) {
+        return "request asks for a protocol upgrade";
+    }
+    /* An ErrorDocument's internal redirect carries the error status. */
+    if (r->prev && ap_is_HTTP_ERROR(r->status)) {
+        return "error document";
+    }
+    /* Cookies drive the key or the bypass here: a header that another
+     * parser might read differently is not trusted. */
+    if (cookies && (d->vary_cookies || d->bypass_cookies)
+        && !sc_key_cookie_header_ok(cookies)) {
+        return "a Cookie header that parsers may read differently";
+    }
+    for (i = 0; cookies && d->bypass_cookies
+                && i < d->bypass_cookies->nelts; i++) {
+        if (sc_key_cookie(r->pool, cookies, APR_ARRAY_IDX(d->bypass_cookies,
+                                                          i, const char *))) {
+            return "a SharedCacheBypassCookie is present";
+        }
+    }
+    scan.d = d;
+    scan.found = NULL;
+    apr_table_do(reflected_header, &scan, r->headers_in, NULL);
+    if (scan.found) {
+        return "an unkeyed, commonly reflected header is present";
+    }
+    return NULL;
+}
+
+/* The bypass rules of every request of a chain of internal redirects: a
+ * rule of the public URL's location (or an env var set there) holds for
+ * the request it is redirected to as well. */
+const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
+{
+    const char *why = own_bypass_reason(r, d);
+    request_rec *q;
+
+    for (q = r->prev; q && !why; q = q->prev) {
+        const sc_dir_conf_t *dq = ap_get_module_config(q->per_dir_config,
+                                                       &sharedcache_module);
+        if (dq) {
+            why = own_bypass_reason(q, dq);
+        }
+    }
+    return why;
+}
+

@@ -1,0 +1,505 @@
+/*
+ * sc_decide.c: the SHAREDCACHE_DECIDE output filter.  Placed after every
+ * content filter (mod_headers, mod_deflate) and before HTTP_HEADER, it
+ * sees the headers the client will get: a "Header set Cache-Control
+ * private" must stop the store as surely as the application's own.  It
+ * owns the storing decision of a miss (policy, tags, earlier hops of a
+ * redirect chain, quick-mode header parity), what fragments (SSI
+ * includes) impose on their page, the body's label (Content-Encoding),
+ * stale-on-error substitution, and acting on the invalidate header.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+ap_filter_rec_t *sc_decide_filter_handle;
+
+/* Removed from what the client sees: they target this cache. */
+static const char *const cache_only[] = {
+    "Surrogate-Control", "CDN-Cache-Control", NULL
+};
+
+static int listed(const char *name, const char *const *list)
+{
+    for (; *list; list++) {
+        if (!strcasecmp(name, *list)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Vary names without those the location's keyed cookies or a content
+ * encoding filter account for. */
+static apr_array_header_t *effective_vary(request_rec *r, sc_req_t *ctx,
+                                          const char *vary)
+{
+    apr_array_header_t *names = sc_policy_vary_names(r->pool, vary);
+    int i, j;
+
+    for (i = 0, j = 0; names && i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        /* Vary: Cookie is narrowed to the keyed cookies, which level 1
+         * already holds. */
+        if (!strcmp(n, "cookie") && ctx->dconf->vary_cookies) {
+            continue;
+        }
+        /* mod_deflate & co. add Accept-Encoding; the stored body is the
+         * one before them, and they run again on every hit. */
+        if (!strcmp(n, "accept-encoding") && !ctx->handler_varies_encoding) {
+            continue;
+        }
+        APR_ARRAY_IDX(names, j++, const char *) = n;
+    }
+    return j ? (names->nelts = j, names) : NULL;
+}
+
+/* The response's tags, or NULL with *bad set when one is invalid or there
+ * are too many to depend on. */
+static apr_array_header_t *response_tags(request_rec *r, const char *list,
+                                         int *bad)
+{
+    apr_array_header_t *tags = apr_array_make(r->pool, 4,
+                                              sizeof(const char *));
+    char *copy, *last, *tag;
+
+    *bad = 0;
+    if (!list) {
+        return tags;
+    }
+    copy = apr_pstrdup(r->pool, list);
+    for (tag = apr_strtok(copy, ", \t", &last); tag;
+         tag = apr_strtok(NULL, ", \t", &last)) {
+        if (!sc_key_tag_ok(tag) || tags->nelts >= SC_MAX_TAGS) {
+            *bad = 1;
+            return NULL;
+        }
+        APR_ARRAY_PUSH(tags, const char *) = tag;
+    }
+    return tags;
+}
+
+/* An earlier request of a chain of internal redirects answered first (an
+ * application's "200 + Location: /local" hands over to the file it names):
+ * what made that answer personal makes this one so too. */
+static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
+{
+    request_rec *q;
+
+    for (q = r->prev; q; q = q->prev) {
+        apr_table_t *out = apr_table_overlay(r->pool, q->err_headers_out,
+                                             q->headers_out);
+        sc_policy_in_t in;
+        const char *why;
+
+        sc_policy_input(q, out, NULL, &in);
+        why = sc_policy_personal(&in);
+        if (why) {
+            policy->storable = 0;
+            policy->reason = apr_pstrcat(r->pool, "an earlier request of "
+                                         "the redirect chain answered ", why,
+                                         NULL);
+            return;
+        }
+    }
+}
+
+/* Headers that may differ between what the client got and what is stored
+ * without a quick hit and a normal hit differing: recomputed per response,
+ * or set with the body by a filter that runs on normal hits only and
+ * whose work the label check keeps consistent (mod_deflate). */
+static const char *const parity_ignored[] = {
+    "Content-Type", "Content-Encoding", "Vary", "ETag", "Cache-Status",
+    NULL
+};
+
+static const char *stored_value(const sc_req_t *ctx, const char *name)
+{
+    int i;
+
+    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* Content-Type and Vary, compared apart: a Content-Type a filter set, and
+ * a Vary other than the one a compression filter adds, differ. */
+static int type_or_vary_changed(request_rec *r, const sc_req_t *ctx,
+                                apr_table_t *out)
+{
+    const char *ct = apr_table_get(out, "Content-Type");
+    const char *stored_ct = stored_value(ctx, "Content-Type");
+    apr_array_header_t *now = effective_vary(r, (sc_req_t *)ctx,
+                                             apr_table_getm(r->pool, out,
+                                                            "Vary"));
+    apr_array_header_t *before = effective_vary(r, (sc_req_t *)ctx,
+                                                stored_value(ctx, "Vary"));
+    int i;
+
+    if (ct && (!stored_ct || strcasecmp(ct, stored_ct))) {
+        return 1;
+    }
+    if ((now ? now->nelts : 0) != (before ? before->nelts : 0)) {
+        return 1;
+    }
+    for (i = 0; now && i < now->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(now, i, const char *),
+                   APR_ARRAY_IDX(before, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    const sc_req_t *ctx;
+    int differ;
+    int seen;
+} parity_t;
+
+static int parity_ignores(const sc_req_t *ctx, const char *name)
+{
+    return sc_header_unstored(ctx, name) || listed(name, parity_ignored);
+}
+
+static int stored_as(void *data, const char *name, const char *value)
+{
+    parity_t *p = data;
+    int i;
+
+    if (parity_ignores(p->ctx, name)) {
+        return 1;
+    }
+    p->seen++;
+    for (i = 0; i < p->ctx->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(p->ctx->headers, i,
+                                              sc_header_t);
+        if (!strcasecmp(h->name, name) && !strcmp(h->value, value)) {
+            return 1;
+        }
+    }
+    p->differ = 1;
+    return 0;
+}
+
+/* Did filters after SHAREDCACHE_SAVE (mod_headers' Header set/unset) make
+ * the client's headers differ from the stored ones?  A normal hit runs
+ * them again; a quick hit cannot, so such an entry is not quick-servable
+ * (a quick hit and a normal hit carry the same headers). */
+static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
+{
+    parity_t p;
+    int i, stored = 0;
+
+    p.ctx = ctx;
+    p.differ = 0;
+    p.seen = 0;
+    apr_table_do(stored_as, &p, out, NULL);
+    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
+        stored += !parity_ignores(ctx, APR_ARRAY_IDX(ctx->headers, i,
+                                                     sc_header_t).name);
+    }
+    return p.differ || p.seen != stored;
+}
+
+/* The storing side of SHAREDCACHE_DECIDE, for a GET miss: may the
+ * response be stored? */
+static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
+{
+    sc_policy_in_t in;
+    int bad_tags, unverifiable, storable;
+
+    sc_policy_input(r, out, ctx->dconf, &in);
+    sc_policy_decide(&in, &ctx->policy);
+    if (ctx->policy.storable) {
+        earlier_forbids(r, &ctx->policy);
+    }
+    ctx->vary_raw = in.vary;
+    ctx->vary = effective_vary(r, ctx, in.vary);
+    if (ctx->dconf->quick == 1 && ctx->headers) {
+        ctx->filters_changed_headers = headers_changed(ctx, out)
+                                       || type_or_vary_changed(r, ctx, out);
+    }
+
+    ctx->tags = response_tags(r, apr_table_getm(r->pool, out,
+                                                 ctx->dconf->tag_header),
+                              &bad_tags);
+
+    /* SHAREDCACHE_SAVE ran first: it may already have given up on the
+     * body (size); a HEAD is a miss that simply has no body to keep. */
+    /* Without a Content-Length, a body that mod_wsgi's daemon mode or a
+     * CGI cut short (the application failed mid-stream) ends like a whole
+     * one: only handlers that report a broken body are trusted. */
+    unverifiable = ctx->expect_len < 0 && !r->header_only
+                   && (ctx->dconf->require_length == 1
+                       || (ctx->dconf->require_length == SC_AUTO
+                           && !sc_handler_reports_broken_body(r)));
+    storable = ctx->policy.storable && !r->no_cache && !bad_tags
+               && !unverifiable && !ctx->request_no_store
+               && (SC_COPYING(ctx) || r->header_only);
+    if (ctx->state == SC_CAP_COPYING) {
+        ctx->state = storable ? SC_CAP_STORING : SC_CAP_REFUSED;
+    }
+    if (!ctx->policy.storable) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
+                      "not stored: %s", ctx->policy.reason);
+    }
+    else if (r->no_cache) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0302)
+                      "not stored: r->no_cache is set");
+    }
+    else if (bad_tags) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0308)
+                      "not stored: %s holds an invalid tag or more than %d",
+                      ctx->dconf->tag_header, SC_MAX_TAGS);
+    }
+    else if (ctx->request_no_store) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0320)
+                      "not stored: the request said Cache-Control: "
+                      "no-store");
+    }
+    else if (unverifiable) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0310)
+                      "not stored: no Content-Length to verify the body "
+                      "against (SharedCacheRequireLength On)");
+    }
+    sc_set_status(r, ctx->dconf, storable ? SC_MISS : SC_UNCACHEABLE);
+    if (!storable) {
+        /* Waiters need not wait for the end of this response. */
+        sc_lease_release(r, ctx, r->header_only ? SC_LEASE_LET_GO
+                                                : SC_LEASE_MARK_UNCACHEABLE);
+    }
+    return storable;
+}
+
+/* After a substitution: the failed response's own buckets go nowhere. */
+static apr_status_t swallow(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    (void)f;
+    apr_brigade_cleanup(bb);
+    return APR_SUCCESS;
+}
+
+/* Stale-on-error: the backend answered 5xx (or failed and httpd made an
+ * error page); before its headers leave, send the stale copy instead. */
+static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
+                               apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket_brigade *out = ctx->stale->body;
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0309)
+                  "backend answered %d: serving the stale copy instead",
+                  r->status);
+    ctx->state = SC_CAP_SUBSTITUTED;
+    apr_table_clear(r->err_headers_out);
+    sc_restore_response(r, ctx, &ctx->stale->entry,
+                        apr_time_sec(apr_time_now()), SC_STALE);
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_eos_create(
+                                     r->connection->bucket_alloc));
+    return ap_pass_brigade(f->next, out);
+}
+
+/* Did the body reach this filter as it left the handler (or the cache)?
+ * -1: no data yet; 1: the same first bytes; 0: other bytes. */
+static int same_body(apr_bucket_brigade *bb, const sc_req_t *ctx)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_METADATA(b) || b->length == 0) {
+            continue;
+        }
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            return 0;
+        }
+        if (len == 0) {
+            continue;
+        }
+        if (len > ctx->first_len) {
+            len = ctx->first_len;
+        }
+        return len > 0 && !memcmp(data, ctx->first, len);
+    }
+    return -1;
+}
+
+/* Once the first bytes are seen: a hit keeps the Content-Encoding it was
+ * stored with unless a filter transformed its body; a miss whose body
+ * only got labelled stores the label, and keeps Accept-Encoding in its
+ * Vary (THREATS 39).  Returns false while no data has been seen. */
+static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
+                       int hit)
+{
+    int same = same_body(bb, ctx);
+    const char *ce;
+
+    if (same < 0) {
+        return 0;
+    }
+    ctx->label_checked = 1;
+    if (!same) {
+        return 1;
+    }
+    if (hit) {
+        apr_table_unset(r->err_headers_out, "Content-Encoding");
+        if (ctx->served_encoding) {
+            apr_table_setn(r->headers_out, "Content-Encoding",
+                           ctx->served_encoding);
+        }
+        else {
+            apr_table_unset(r->headers_out, "Content-Encoding");
+        }
+        r->content_encoding = ctx->served_encoding;
+        return 1;
+    }
+    ce = apr_table_get(r->headers_out, "Content-Encoding");
+    if (!ce) {
+        ce = apr_table_get(r->err_headers_out, "Content-Encoding");
+    }
+    if (!ce) {
+        return 1;       /* unlabelled: a Vary of a compression filter that
+                           chose not to compress runs again on hits */
+    }
+    if (SC_COPYING(ctx) && ctx->headers) {
+        int i;
+        for (i = 0; i < ctx->headers->nelts; i++) {
+            sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, i, sc_header_t);
+            if (!strcasecmp(h->name, "Content-Encoding")) {
+                break;
+            }
+        }
+        if (i == ctx->headers->nelts) {
+            sc_header_t *h = apr_array_push(ctx->headers);
+            h->name = "Content-Encoding";
+            h->value = ce;
+        }
+    }
+    ctx->handler_varies_encoding = 1;
+    ctx->vary = effective_vary(r, ctx, ctx->vary_raw);
+    return 1;
+}
+
+/* SHAREDCACHE_DECIDE, inserted for every request of a location with
+ * SharedCache On: acts on the invalidate header and unsafe methods,
+ * decides for a GET miss, and keeps the headers meant for this cache from
+ * the client. */
+apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &sharedcache_module);
+    sc_req_t *ctx = sc_req_get(r);
+    sc_decision_t status = sc_decision_of(r);
+    const char *const *h;
+    apr_table_t *out;
+
+    if (r->main && f->ctx == NULL) {
+        f->ctx = f;             /* once per fragment */
+        sc_fragment_reaches_page(r, d, bb);
+    }
+    if (ctx && ctx->state == SC_CAP_SUBSTITUTED) {
+        return swallow(f, bb);
+    }
+    if (ctx && ctx->stale && r->status >= 500 && !r->main) {
+        return substitute(f, ctx, bb);
+    }
+    if (ctx && f->ctx == &ctx->label_checked) {
+        /* decided already, waiting for the first bytes */
+        if (check_label(r, ctx, bb, 0)) {
+            ap_remove_output_filter(f);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
+    /* A response served from the cache carries none of these headers. */
+    if (status == SC_HIT || status == SC_STALE) {
+        if (!ctx || !ctx->first_len || check_label(r, ctx, bb, 1)) {
+            ap_remove_output_filter(f);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (d->enabled != 1) {
+        ap_remove_output_filter(f);
+        /* Not cached here: only what the application asks for explicitly
+         * (a POST here invalidates nothing by itself). */
+        if (apr_table_get(r->headers_out, d->invalidate_header)
+            || apr_table_get(r->err_headers_out, d->invalidate_header)) {
+            out = apr_table_overlay(r->pool, r->err_headers_out,
+                                    r->headers_out);
+            sc_invalidate_tags(r, d, out);
+            apr_table_unset(r->headers_out, d->invalidate_header);
+            apr_table_unset(r->err_headers_out, d->invalidate_header);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
+    out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
+    if (ctx && decide(r, ctx, out) && sc_subrequest_failed(r, out, bb)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0319)
+                      "not stored: the handler of this subrequest "
+                      "failed without output");
+        if (ctx->state == SC_CAP_STORING) {
+            ctx->state = SC_CAP_REFUSED;
+        }
+        sc_set_status(r, ctx->dconf, SC_UNCACHEABLE);
+        sc_lease_release(r, ctx, SC_LEASE_LET_GO);
+    }
+    if (ctx && ctx->state == SC_CAP_STORING && !check_label(r, ctx, bb, 0)) {
+        /* no data yet: stay until the first bytes come by */
+        f->ctx = &ctx->label_checked;
+    }
+    else {
+        ap_remove_output_filter(f);
+    }
+    sc_invalidate_response(r, d, out);
+    for (h = cache_only; *h; h++) {
+        apr_table_unset(r->headers_out, *h);
+        apr_table_unset(r->err_headers_out, *h);
+    }
+    apr_table_unset(r->headers_out, d->tag_header);
+    apr_table_unset(r->err_headers_out, d->tag_header);
+    apr_table_unset(r->headers_out, d->invalidate_header);
+    apr_table_unset(r->err_headers_out, d->invalidate_header);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void sc_insert_filter(request_rec *r)
+{
+    sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &sharedcache_module);
+
+    /* Everywhere: a response may invalidate even where nothing is
+     * cached (an admin section with SharedCache Off, say). */
+    if (d) {
+        ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
+                                    r->connection);
+    }
+}
+
+void sc_insert_error_filter(request_rec *r)
+{
+    sc_req_t *ctx = sc_req_get(r);
+
+    /* The handler failed (e.g. the mod_wsgi daemon is down) and httpd
+     * builds an error page: a stale copy may replace it. */
+    if (ctx && ctx->stale && r->status >= 500) {
+        ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
+                                    r->connection);
+    }
+}
+

@@ -1,0 +1,156 @@
+/*
+ * sc_fragment.c: fragments of a page, that is subrequests made to run into
+ * it (SSI includes).  A page takes the most restrictive decision of its
+ * parts: what would keep a fragment from being shared keeps every page
+ * that includes it from being stored, the page stays fresh no longer than
+ * its fragments, and varies on what they vary on (THREATS 35).  Runs from
+ * SHAREDCACHE_DECIDE on the fragment's final headers, hit or miss, and
+ * from create_request for fragments refused before they run.
+ */
+#include "sc_request.h"
+
+#include "http_core.h"
+#include "http_request.h"
+#include <apr_strings.h>
+
+/* Did a subrequest's handler fail without output?  It returns its status
+ * (the default handler's 404, a mod_wsgi daemon that is down) to the
+ * includer without setting r->status: what reaches the filters is a 200
+ * that is nothing but the end of the stream, without a Content-Length (a
+ * real empty answer says Content-Length: 0).  bb: the first brigade. */
+int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
+                         apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+
+    if (!r->main || apr_table_get(out, "Content-Length")) {
+        return 0;
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            return 0;       /* it produced something */
+        }
+        if (APR_BUCKET_IS_EOS(b) || APR_BUCKET_IS_FLUSH(b)) {
+            return 1;       /* the end (or SHAREDCACHE_SAVE's FLUSH before
+                               it), with nothing before */
+        }
+    }
+    return 0;
+}
+
+/* Why a fragment (a subrequest: an SSI include) keeps any page that
+ * includes it from being stored, or NULL; *ttl is how long it stays
+ * fresh.  d is the fragment's location. */
+static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
+                                    apr_table_t *out, apr_bucket_brigade *bb,
+                                    apr_int64_t *ttl)
+{
+    sc_policy_out_t policy;
+    sc_policy_in_t in;
+    const char *why;
+
+    sc_policy_input(r, out, d, &in);
+    if (sc_decision_of(r) == SC_BYPASS) {
+        return "it bypassed the cache for this request";
+    }
+    if (r->status >= 400 || sc_subrequest_failed(r, out, bb)) {
+        return "it failed";
+    }
+    if (r->no_cache) {
+        return "it set r->no_cache";
+    }
+    /* SharedCache Off is how a personal location is kept out: its output
+     * must not reach a shared page either. */
+    if (d->enabled != 1) {
+        return "its location does not have SharedCache On";
+    }
+    if (!apr_table_get(out, "Content-Length") && d->require_length != 0
+        && !sc_handler_reports_broken_body(r)) {
+        return "no Content-Length, from a handler that cannot report a "
+               "broken body";
+    }
+    why = sc_policy_personal(&in);
+    if (why) {
+        return why;
+    }
+    if (!sc_policy_decide(&in, &policy)) {
+        return policy.reason;
+    }
+    /* httpd skips access control for a subrequest whose configuration is
+     * its parent's; otherwise the fragment passed rules of its own, for
+     * this client (Require ip, a client certificate ...). */
+    if (r->main && r->per_dir_config != r->main->per_dir_config
+        && !sc_anyone_may(r)) {
+        return "access rules of its own that an anonymous client does not "
+               "pass";
+    }
+    *ttl = policy.ttl;
+    return NULL;
+}
+
+/* A fragment of pages being captured (every including page, nested SSI
+ * too): what would keep the fragment from being shared keeps them from
+ * being stored, they stay fresh no longer than it does, and what it
+ * varies on they vary on (THREATS 35).  Runs on the fragment's final
+ * headers, hit or miss. */
+int sc_fragment_asked(request_rec *r)
+{
+    request_rec *a;
+
+    /* Made to run into its includer's output (a lookup only, such as
+     * mod_dir's or mod_include's #fsize, is given no filters), by an
+     * includer whose own handler runs: ours set its context first. */
+    if (!r->main || r->output_filters == r->proto_output_filters
+        || !sc_req_get(r->main)) {
+        return DECLINED;
+    }
+    for (a = r->main; a; a = a->main) {
+        sc_req_t *page = sc_req_get(a);
+        if (page) {
+            page->fragments_asked++;
+        }
+    }
+    return DECLINED;
+}
+
+void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
+                              apr_bucket_brigade *bb)
+{
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    const char *vary = apr_table_getm(r->pool, out, "Vary");
+    apr_int64_t ttl = 0;
+    const char *why = fragment_refuses(r, d, out, bb, &ttl);
+    request_rec *a;
+
+    for (a = r->main; a; a = a->main) {
+        sc_req_t *page = sc_req_get(a);
+        const char *no = why;
+
+        if (page) {
+            page->fragments_ran++;
+        }
+        if (!page || page->fragment_refused) {
+            continue;
+        }
+        if (!no && !sc_config_variance_within(d, page->dconf)) {
+            no = "its location keys on what the page's does not";
+        }
+
+        if (no) {
+            page->fragment_refused = apr_psprintf(a->pool, "a fragment "
+                                                  "forbids it (%s: %s)",
+                                                  r->uri, no);
+            continue;
+        }
+        if (!page->fragment_ttl || ttl < page->fragment_ttl) {
+            page->fragment_ttl = ttl;
+        }
+        if (vary) {
+            page->fragment_vary = page->fragment_vary
+                ? apr_pstrcat(a->pool, page->fragment_vary, ", ", vary, NULL)
+                : apr_pstrdup(a->pool, vary);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+/*
+ * sc_lease.c: the fill lease (DESIGN section 8), one render per URL in
+ * the farm.  A miss takes the lease with memcached add; other requests for
+ * the URL then wait for its store instead of rendering too.  The holder
+ * lets go when its response is stored or given up: a plain delete, or an
+ * "uncacheable" marker that tells waiters and later requests not to wait.
+ * A request that ends still holding it lets go from a cleanup of its
+ * pool.  The lease expires by itself after SharedCacheLockTimeout.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+#include "sc_store.h"
+
+#include "http_log.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* Lease values: a render in progress, or "the last render was not
+ * storable: do not wait". */
+#define LEASE "lease"
+#define UNCACHEABLE "uncacheable"
+
+static sc_lease_t lease_state(const sc_value_t *v)
+{
+    if (!v->data) {
+        return SC_LEASE_FREE;
+    }
+    if (v->len == sizeof(UNCACHEABLE) - 1
+        && !memcmp(v->data, UNCACHEABLE, v->len)) {
+        return SC_LEASE_UNCACHEABLE;
+    }
+    return SC_LEASE_THEIRS;
+}
+
+static apr_int64_t lease_exptime(const sc_req_t *ctx)
+{
+    return sc_policy_exptime(ctx->dconf->lock_timeout,
+                             apr_time_sec(apr_time_now()));
+}
+
+const char *sc_lease_key(request_rec *r, const sc_req_t *ctx,
+                         sc_found_t *res)
+{
+    if (!res->lease_key) {
+        res->lease_key = sc_key_digest(r->pool, ctx->sconf->prefix,
+                                       SC_KIND_LOCK, res->lease_of,
+                                       res->lease_of_len);
+    }
+    return res->lease_key;
+}
+
+sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key)
+{
+    sc_conn_t *c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    sc_value_t *v;
+    sc_lease_t state = SC_LEASE_UNAVAILABLE;
+
+    if (!c) {
+        return state;
+    }
+    if (sc_store_mget(c, r->pool, &key, 1, &v) == APR_SUCCESS) {
+        state = lease_state(&v[0]);
+    }
+    sc_store_return(c, r->pool);
+    return state;
+}
+
+/* Backstop: a request that ends while still holding the lease (its
+ * handler failed before any output, say) lets go of it then, while its
+ * pool is being destroyed (sc_lease_release borrows without a pool). */
+static apr_status_t release_at_end(void *data)
+{
+    sc_req_t *ctx = data;
+
+    if (ctx->lease_key) {
+        sc_lease_release(ctx->lease_holder, ctx, SC_LEASE_LET_GO);
+    }
+    return APR_SUCCESS;
+}
+
+/* Take the lease (memcached add); true when this request holds it. */
+static int lease_take(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                      const char *key)
+{
+    apr_status_t rv = sc_store_add(c, key, LEASE, sizeof(LEASE) - 1,
+                                   lease_exptime(ctx));
+
+    if (rv == APR_SUCCESS) {
+        ctx->lease_key = key;
+        ctx->lease_holder = r;
+        apr_pool_cleanup_register(r->pool, ctx, release_at_end,
+                                  apr_pool_cleanup_null);
+        return 1;
+    }
+    if (rv != SC_EEXISTS) {
+        sc_log_backend(r, "taking the fill lease", c->error);
+    }
+    return 0;
+}
+
+sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                          sc_found_t *res)
+{
+    const char *key = sc_lease_key(r, ctx, res);
+    sc_value_t *v;
+    int tries;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (lease_take(r, ctx, c, key)) {
+            return SC_LEASE_OURS;
+        }
+        if (c->failed
+            || sc_store_mget(c, r->pool, &key, 1, &v) != APR_SUCCESS) {
+            return SC_LEASE_UNAVAILABLE;
+        }
+        if (v[0].data) {
+            return lease_state(&v[0]);
+        }
+        /* released between the add and the get: try again */
+    }
+    return SC_LEASE_THEIRS;
+}
+
+void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
+{
+    int mark = how == SC_LEASE_MARK_UNCACHEABLE && r->status < 500;
+    apr_status_t rv = APR_SUCCESS;
+    sc_conn_t *c;
+    int tries;
+
+    if (!ctx->lease_key) {
+        return;
+    }
+    /* No pool: this may run in a cleanup of r->pool, and any longer-lived
+     * pool (the connection's) would grow by a cleanup per request on a
+     * keep-alive connection. */
+    c = sc_store_acquire(ctx->sconf->backend);
+    if (!c) {
+        ctx->lease_key = NULL;
+        return;           /* the lease expires by itself */
+    }
+    /* Uncacheable (or too large): leave a marker, so waiters stop waiting
+     * at once and later requests do not queue behind the URL one by one.
+     * A 5xx never leaves it: a failing backend is worth trying again at
+     * the next request.  Otherwise (stored, or a failure worth retrying)
+     * just let go.  A reply out of step with its command closes the
+     * connection; the release is tried once more on a fresh one (an
+     * unreleased lease would hold waiters until it expires). */
+    for (tries = 0; tries < 2; tries++) {
+        if (mark) {
+            rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
+                              sizeof(UNCACHEABLE) - 1, lease_exptime(ctx));
+        }
+        else {
+            rv = sc_store_delete(c, ctx->lease_key);
+            rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+        }
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0207)
+                      "fill lease: %s", c->error);
+    }
+    if (rv != APR_SUCCESS) {
+        sc_log_backend(r, mark ? "marking the fill lease uncacheable"
+                               : "releasing the fill lease", c->error);
+    }
+    ctx->lease_key = NULL;
+    sc_store_release(c);
+}

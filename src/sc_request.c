@@ -1,0 +1,375 @@
+/*
+ * sc_request.c: what every stage of a request shares.  Owns the request's
+ * context (sc_req_t, checked by its magic number), its decision
+ * (X-SharedCache, the note and env var), the rate-limited memcached
+ * warning, the request's URL and key (level 1 and the Vary variant), and
+ * restoring a stored response's status and headers.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+#include "sc_status.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include <apr_date.h>
+#include <apr_strings.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+const char *const sc_decision_name[SC_DECISION_COUNT] = {
+    "HIT", "MISS", "STALE", "BYPASS", "UNCACHEABLE", "ERROR"
+};
+
+sc_req_t *sc_req_get(const request_rec *r)
+{
+    sc_req_t *ctx = ap_get_module_config(r->request_config,
+                                         &sharedcache_module);
+
+    if (ctx && ctx->magic != SC_REQ_MAGIC) {
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, SC_LOGNO(0208)
+                      "request context corrupt (magic %08x)", ctx->magic);
+        abort();
+    }
+    return ctx;
+}
+
+sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, int quick)
+{
+    sc_req_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->magic = SC_REQ_MAGIC;
+    ctx->dconf = d;
+    ctx->quick = quick;
+    ctx->sconf = ap_get_module_config(r->server->module_config,
+                                      &sharedcache_module);
+    ctx->state = SC_CAP_NEW;
+    return ctx;
+}
+
+sc_decision_t sc_decision_of(const request_rec *r)
+{
+    const char *st = apr_table_get(r->notes, SC_NOTE_STATUS);
+    int i;
+
+    for (i = 0; st && i < SC_DECISION_COUNT; i++) {
+        if (!strcmp(st, sc_decision_name[i])) {
+            return (sc_decision_t)i;
+        }
+    }
+    return SC_UNDECIDED;
+}
+
+void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st)
+{
+    const char *name = sc_decision_name[st];
+
+    sc_stat_add((sc_stat_t)(SC_STAT_HIT + (int)st), 1);
+    apr_table_setn(r->notes, SC_NOTE_STATUS, name);
+    apr_table_setn(r->subprocess_env, SC_NOTE_STATUS, name);
+    if (d->header && !r->main) {
+        apr_table_setn(r->err_headers_out, "X-SharedCache", name);
+    }
+}
+
+void sc_log_backend(request_rec *r, const char *what, const char *error)
+{
+    /* One warning per 10 s per process: memcached being down must not
+     * flood the log with one line per request. */
+    static apr_time_t last;
+    apr_time_t now = apr_time_now();
+
+    if (now - last > apr_time_from_sec(10)) {
+        last = now;
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0201)
+                      "memcached %s failed, serving uncached: %s", what,
+                      error ? error : "no handle available");
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0202)
+                      "memcached %s failed: %s", what,
+                      error ? error : "no handle available");
+    }
+}
+
+/* The request the client sent: internal redirects (front controllers,
+ * FallbackResource) keep it as the first of r->prev. */
+static const request_rec *client_request(const request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return r;
+}
+
+void sc_request_url(request_rec *r, sc_url_t *url)
+{
+    const request_rec *c = client_request(r);
+
+    url->scheme = ap_http_scheme(r);
+    /* r->hostname is the Host header as httpd normalised it; the virtual
+     * host's own name is a field of its own in the key, so two virtual
+     * hosts never share an entry. */
+    url->host = r->hostname ? r->hostname : r->server->server_hostname;
+    url->port = r->server->port ? r->server->port
+                                : r->connection->local_addr->port;
+    /* What the client asked for, decoded and normalised by httpd: URL
+     * invalidation (PURGE, unsafe methods, sharedcachectl, Python) names
+     * pages this way. */
+    url->path = c->uri;
+    url->query = c->args;
+}
+
+/* The path and query of the request-target exactly as the client sent
+ * them.  httpd normalises r->parsed_uri.path in place (dot segments,
+ * slashes, unreserved %XX), so only r->unparsed_uri still holds them. */
+static void client_target(request_rec *r, const request_rec *client,
+                          sc_url_t *url)
+{
+    const char *t = client->unparsed_uri;
+    apr_uri_t u;
+
+    if (t && t[0] == '/') {
+        /* origin form: all of it up to '?' is the path ("//a/b" too, as
+         * httpd reads it) */
+        const char *q = strchr(t, '?');
+        url->path = q ? apr_pstrmemdup(r->pool, t, (apr_size_t)(q - t)) : t;
+        url->query = q ? q + 1 : NULL;
+    }
+    else if (t && apr_uri_parse(r->pool, t, &u) == APR_SUCCESS
+             && (u.path || u.hostname)) {
+        url->path = u.path ? u.path : "/";
+        url->query = u.query;
+    }
+}
+
+/* The addresses and ports a virtual host is declared on ("*:port" for a
+ * wildcard, the same on every host of a farm; "" for the main server):
+ * two virtual hosts with one ServerName on different addresses or ports
+ * never share an entry. */
+static const char *vhost_addresses(request_rec *r)
+{
+    const server_addr_rec *a;
+    const char *out = "";
+
+    for (a = r->server->is_virtual ? r->server->addrs : NULL; a;
+         a = a->next) {
+        char *ip = NULL;
+        if (a->host_addr && !apr_sockaddr_is_wildcard(a->host_addr)) {
+            apr_sockaddr_ip_get(&ip, a->host_addr);
+        }
+        out = apr_psprintf(r->pool, "%s%s%s:%u", out, *out ? " " : "",
+                           ip ? ip : "*", (unsigned int)a->host_port);
+    }
+    return out;
+}
+
+/* A location's variance fields.  q is the request of the chain whose
+ * location d is (expressions run against it). */
+static const char *add_variance(request_rec *q, sc_key_t *k,
+                                const sc_dir_conf_t *d, const char *cookies)
+{
+    int i;
+
+    for (i = 0; d->vary_cookies && i < d->vary_cookies->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(d->vary_cookies, i, const char *);
+        sc_key_add(k, 'c', name, sc_key_cookie(q->pool, cookies, name));
+    }
+    for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
+        sc_key_add(k, 'h', name, apr_table_getm(q->pool, q->headers_in,
+                                                name));
+    }
+    if (d->vary_user == 1) {
+        sc_key_add(k, 'u', "user", q->user);
+    }
+    for (i = 0; d->vary_exprs && i < d->vary_exprs->nelts; i++) {
+        const sc_vary_expr_t *v = &APR_ARRAY_IDX(d->vary_exprs, i,
+                                                 sc_vary_expr_t);
+        const char *err = NULL;
+        const char *val = ap_expr_str_exec(q, v->expr, &err);
+        if (err) {
+            return apr_psprintf(q->pool, "SharedCacheVary '%s': %s",
+                                v->text, err);
+        }
+        sc_key_add(k, 'x', v->text, val);
+    }
+    return NULL;
+}
+
+/* Level 1 of the key: the URL as the client sent it and as httpd routed
+ * it, and the locations' variance. */
+const char *sc_build_key(request_rec *r, sc_req_t *ctx)
+{
+    const sc_dir_conf_t *d = ctx->dconf;
+    const char *prefix = ctx->sconf->prefix;
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    const request_rec *client = client_request(r);
+    const char *addrs = vhost_addresses(r);
+    sc_key_t *k = &ctx->key1;
+    request_rec *q;
+    sc_url_t url;
+
+    sc_request_url(r, &url);
+    sc_gen_init(r->pool, prefix, sc_key_url_dep(r->pool, &url),
+                &ctx->gens[SC_GEN_URL]);
+    /* The key holds the path and query exactly as the client sent them:
+     * what a front controller routes on (REQUEST_URI) and what a
+     * "ProxyPass ... nocanon" backend receives.  Spellings that httpd
+     * would normalise alike only cost extra entries. */
+    client_target(r, client, &url);
+    sc_gen_init(r->pool, prefix, sc_key_dep(r->pool, SC_DEP_NAMESPACE,
+                                            d->namespace),
+                &ctx->gens[SC_GEN_NAMESPACE]);
+    sc_key_init(k, r->pool, &url, d->ignore_query);
+    sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
+                                             r->server->server_hostname,
+                                             url.port));
+    if (*addrs) {
+        sc_key_add(k, 'a', "vhost-addresses", addrs);
+    }
+    /* The Host header exactly as sent: the application sees all of it
+     * (port, trailing dot, case) and may reflect it into the page. */
+    sc_key_add(k, 'H', "host", apr_table_get(r->headers_in, "Host"));
+    /* Where httpd routed it: after a rewrite ([PT] with a new query, a
+     * front controller's internal redirect) the application answers for
+     * this, and access control was applied to it.  A request that was not
+     * rewritten routes where its target says, so this splits nothing. */
+    sc_key_add(k, 'r', "route-path", r->uri);
+    sc_key_add(k, 'r', "route-query", sc_key_query(r->pool, r->args,
+                                                   d->ignore_query));
+    /* mod_proxy (ProxyPass, RewriteRule [P]): the backend it was sent to,
+     * which a rewrite may choose by what the key does not hold. */
+    if (r->proxyreq && r->filename && !strncmp(r->filename, "proxy:", 6)) {
+        sc_key_add(k, 'r', "route-backend", r->filename);
+    }
+    /* The variance of every location of a chain of internal redirects:
+     * the public URL's SharedCacheVaryBy* count as much as the target's. */
+    for (q = r; q; q = q->prev) {
+        const sc_dir_conf_t *dq = ap_get_module_config(q->per_dir_config,
+                                                       &sharedcache_module);
+        const char *err;
+
+        if (!dq || (q != r && dq == d)) {
+            continue;
+        }
+        err = add_variance(q, k, dq, cookies);
+        if (err) {
+            return err;
+        }
+    }
+    ctx->key = sc_key_bytes(k, &ctx->key_len);
+    ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix,
+                                   SC_KIND_ENTRY, ctx->key, ctx->key_len);
+    return NULL;
+}
+
+const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
+                           const apr_array_header_t *names,
+                           apr_size_t *len)
+{
+    sc_key_t k;
+    int i;
+
+    sc_key_copy(&k, &ctx->key1);
+    for (i = 0; i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        /* names were narrowed when stored (effective_vary in
+         * sc_capture.c): a later configuration change can only miss. */
+        sc_key_add(&k, 'V', name, apr_table_getm(r->pool, r->headers_in,
+                                                 name));
+    }
+    return sc_key_bytes(&k, len);
+}
+
+static void restore_headers(request_rec *r, const sc_entry_t *e)
+{
+    int i;
+
+    apr_table_clear(r->headers_out);
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "Content-Type")) {
+            ap_set_content_type(r, h->value);
+        }
+        else {
+            apr_table_addn(r->headers_out, h->name, h->value);
+        }
+    }
+}
+
+void sc_restore_response(request_rec *r, const sc_req_t *ctx,
+                         const sc_entry_t *e, apr_int64_t now,
+                         sc_decision_t status)
+{
+    const char *lm;
+    apr_int64_t age = now - e->stored_at;
+
+    restore_headers(r, e);
+    r->status = e->status;
+    r->status_line = NULL;
+    apr_table_setn(r->headers_out, "Age", apr_psprintf(r->pool,
+                   "%" APR_INT64_T_FMT, age < 0 ? 0 : age));
+    lm = apr_table_get(r->headers_out, "Last-Modified");
+    if (lm) {
+        apr_time_t t = apr_date_parse_http(lm);
+        if (t != APR_DATE_BAD) {
+            r->mtime = t;
+        }
+    }
+    ap_set_content_length(r, (apr_off_t)e->body_len);
+    sc_set_status(r, ctx->dconf, status);
+}
+
+int sc_handler_reports_broken_body(const request_rec *r)
+{
+    const char *h = r->handler, *ct = r->content_type;
+    apr_size_t n;
+
+    /* Files (the default handler, with or without INCLUDES; mod_asis) and
+     * mod_proxy end a broken body with an error bucket.  mod_wsgi's daemon
+     * mode, CGI (mod_cgi, mod_cgid), PHP and the rest end it like a whole
+     * one. */
+    if (!h || !strcmp(h, "default-handler") || !strcmp(h, "send-as-is")
+        || !strcmp(h, "proxy-server") || !strncmp(h, "proxy:", 6)) {
+        return 1;
+    }
+    /* Without a handler of its own, httpd names the handler after the
+     * content type of the file (the default handler serves it); a module
+     * that produced the content has a name of its own, or changed the
+     * type (PHP's application/x-httpd-php answers text/html). */
+    if (!ct || !strchr(h, '/')) {
+        return 0;
+    }
+    n = strlen(h);
+    return !strncasecmp(ct, h, n) && (ct[n] == '\0' || ct[n] == ';'
+                                       || ct[n] == ' ');
+}
+
+/* What the policy decides on: a response's final headers (out) and the
+ * settings of its location (d; NULL: the headers only). */
+void sc_policy_input(request_rec *r, apr_table_t *out,
+                     const sc_dir_conf_t *d, sc_policy_in_t *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->status = r->status;
+    in->cache_control = apr_table_getm(r->pool, out, "Cache-Control");
+    in->surrogate_control = apr_table_getm(r->pool, out,
+                                           "Surrogate-Control");
+    in->cdn_cache_control = apr_table_getm(r->pool, out,
+                                           "CDN-Cache-Control");
+    in->expires = apr_table_get(out, "Expires");
+    in->date = apr_table_get(out, "Date");
+    in->age = apr_table_get(out, "Age");
+    in->vary = apr_table_getm(r->pool, out, "Vary");
+    in->has_set_cookie = apr_table_get(out, "Set-Cookie")
+                         || apr_table_get(out, "Set-Cookie2");
+    in->now = apr_time_sec(apr_time_now());
+    if (d) {
+        in->default_ttl = d->ttl;
+        in->force_ttl = d->force_ttl;
+        in->max_ttl = d->max_ttl;
+        in->statuses = d->statuses;
+    }
+}

@@ -1,0 +1,307 @@
+/*
+ * sc_write.c: writing a captured response to memcached.  Owns what an
+ * entry holds (the headers never stored, freshness and the stale windows,
+ * the counters it depends on, whether the quick handler may serve it) and
+ * how it is laid out: one record, or a head and chunks past SC_ITEM_MAX,
+ * and the Vary record that selects among variants.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+#include "sc_status.h"
+#include "sc_store.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* Never stored: hop-by-hop (RFC 9110 7.6.1), recomputed on every hit, or
+ * meant for this cache only. */
+static const char *const unstored[] = {
+    "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+    "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    "Content-Length", "Date", "Age", "Set-Cookie", "Set-Cookie2",
+    "X-SharedCache", "Surrogate-Control", "CDN-Cache-Control", NULL
+};
+
+int sc_header_unstored(const sc_req_t *ctx, const char *name)
+{
+    const char *const *h;
+
+    for (h = unstored; *h; h++) {
+        if (!strcasecmp(name, *h)) {
+            return 1;
+        }
+    }
+    return !strcasecmp(name, ctx->dconf->tag_header)
+           || !strcasecmp(name, ctx->dconf->invalidate_header);
+}
+
+/* Copy pieces [from, from + len) of the captured body into dst. */
+static void copy_body(const sc_req_t *ctx, apr_off_t from, char *dst,
+                      apr_size_t len)
+{
+    apr_off_t pos = 0;
+    int i;
+
+    for (i = 0; i < ctx->pieces->nelts && len > 0; i++) {
+        const sc_piece_t *pc = &APR_ARRAY_IDX(ctx->pieces, i, sc_piece_t);
+        apr_off_t end = pos + (apr_off_t)pc->len;
+        if (end > from) {
+            apr_size_t skip = (apr_size_t)(from - pos);
+            apr_size_t n = pc->len - skip;
+            if (n > len) {
+                n = len;
+            }
+            memcpy(dst, pc->data + skip, n);
+            dst += n;
+            from += (apr_off_t)n;
+            len -= n;
+        }
+        pos = end;
+    }
+}
+
+static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                               sc_entry_t *e, apr_int64_t exptime)
+{
+    char *buf = apr_palloc(ctx->cpool, SC_ITEM_MAX);
+    apr_off_t off = 0;
+    apr_uint32_t i;
+
+    apr_generate_random_bytes((unsigned char *)&e->version,
+                              sizeof(e->version));
+    e->body_kind = SC_BODY_CHUNKED;
+    e->chunk_size = SC_ITEM_MAX - SC_CHUNK_HEAD_LEN;
+    e->nchunks = sc_chunk_count(e->body_len, e->chunk_size);
+    for (i = 0; i < e->nchunks; i++) {
+        apr_size_t n = (apr_size_t)(ctx->captured - off);
+        const char *key;
+        if (n > e->chunk_size) {
+            n = e->chunk_size;
+        }
+        sc_chunk_head(buf, e->version, i);
+        copy_body(ctx, off, buf + SC_CHUNK_HEAD_LEN, n);
+        key = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key, e->key_len,
+                           e->version, i);
+        if (sc_store_set(c, key, buf, SC_CHUNK_HEAD_LEN + n, exptime)
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        off += (apr_off_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+/* Write the entry (and its chunks) under mkey. */
+static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                              sc_entry_t *e, const char *mkey,
+                              apr_int64_t exptime)
+{
+    char *head, *rec;
+    apr_size_t head_len;
+    apr_status_t rv = sc_entry_encode_head(ctx->cpool, e, &head, &head_len);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0304)
+                      "not stored: a header cannot be stored safely");
+        return rv;
+    }
+    if (head_len + e->body_len > SC_ITEM_MAX) {
+        /* Chunks first, the entry last: a reader that sees the entry finds
+         * all its chunks, and the fresh version keeps two writers of the
+         * same URL from mixing their chunks. */
+        rv = put_chunks(r, ctx, c, e, exptime);
+        if (rv == APR_SUCCESS) {
+            rv = sc_entry_encode_head(ctx->cpool, e, &head, &head_len);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = sc_store_set(c, mkey, head, head_len, exptime);
+        }
+        return rv;
+    }
+    rec = apr_palloc(ctx->cpool, head_len + (apr_size_t)e->body_len);
+    memcpy(rec, head, head_len);
+    copy_body(ctx, 0, rec + head_len, (apr_size_t)e->body_len);
+    return sc_store_set(c, mkey, rec, head_len + (apr_size_t)e->body_len,
+                        exptime);
+}
+
+/* The Vary record at level 1: which request headers select the entry. */
+static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
+                             const sc_entry_t *entry, apr_int64_t exptime)
+{
+    sc_entry_t v = *entry;
+    char *head;
+    apr_size_t head_len;
+    apr_status_t rv;
+    int i;
+
+    v.type = SC_REC_VARY;
+    v.key = ctx->key;
+    v.key_len = ctx->key_len;
+    v.headers = apr_array_make(ctx->cpool, ctx->vary->nelts,
+                               sizeof(sc_header_t));
+    for (i = 0; i < ctx->vary->nelts; i++) {
+        sc_header_t *h = apr_array_push(v.headers);
+        h->name = APR_ARRAY_IDX(ctx->vary, i, const char *);
+        h->value = "";
+    }
+    v.deps = NULL;
+    v.body_kind = SC_BODY_INLINE;
+    v.body_len = 0;
+    rv = sc_entry_encode_head(ctx->cpool, &v, &head, &head_len);
+    return rv == APR_SUCCESS ? sc_store_set(c, ctx->entry_key, head,
+                                            head_len, exptime)
+                             : rv;
+}
+
+/* May the quick handler serve this entry?  Only if the location asked for
+ * it, keys exactly as the virtual host does (what the quick handler sees),
+ * nobody showed an identity for it and an anonymous client would be let
+ * through to it (sc_quickprobe.c). */
+static int quick_servable(request_rec *r, const sc_req_t *ctx)
+{
+    const sc_dir_conf_t *base = ap_get_module_config(
+        r->server->lookup_defaults, &sharedcache_module);
+    const char *qkey = apr_table_get(r->notes, SC_NOTE_QUICK_KEY);
+
+    return ctx->dconf->quick == 1 && !r->user && !sc_client_certificate(r)
+           && qkey && strlen(qkey) == ctx->key_len
+           && !memcmp(qkey, ctx->key, ctx->key_len)
+           && !ctx->filters_changed_headers
+           && sc_config_same_variance(ctx->dconf, base)
+           && sc_key_path_plain(r->parsed_uri.path)
+           && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri)
+           && !r->prev && !r->main && sc_anyone_may(r);
+}
+
+/* How long after expiry the entry may still be served: while one request
+ * refreshes it (SharedCacheGrace, stale-while-revalidate=) and in place of
+ * an error (SharedCacheStaleOnError, stale-if-error=).  must-revalidate,
+ * proxy-revalidate and s-maxage forbid both (RFC 9111 4.2.4).  Both are
+ * capped at SharedCacheMaxTTL: the administrator's bound on how old a
+ * served page may be holds for what an application's header asks too. */
+static void stale_windows(const sc_req_t *ctx, sc_entry_t *e)
+{
+    const sc_dir_conf_t *d = ctx->dconf;
+    apr_int64_t grace = d->grace, error = d->stale_on_error;
+
+    if (ctx->policy.stale_while_revalidate > grace) {
+        grace = ctx->policy.stale_while_revalidate;
+    }
+    if (ctx->policy.stale_if_error > error) {
+        error = ctx->policy.stale_if_error;
+    }
+    if (ctx->policy.no_stale) {
+        grace = error = 0;
+    }
+    e->stale_until = e->fresh_until + (grace < d->max_ttl ? grace
+                                                          : d->max_ttl);
+    e->error_until = e->fresh_until + (error < d->max_ttl ? error
+                                                          : d->max_ttl);
+}
+
+/* The generations the entry depends on: its URL's and namespace's (read
+ * before the render) and its tags' (read now, created if missing). */
+static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
+                                      sc_conn_t *c)
+{
+    int ntags = ctx->tags ? ctx->tags->nelts : 0;
+    sc_gen_t *g = apr_palloc(r->pool, (apr_size_t)(ntags + 2)
+                                      * sizeof(sc_gen_t));
+    apr_array_header_t *deps = apr_array_make(r->pool, ntags + 2,
+                                              sizeof(sc_dep_t));
+    int i;
+
+    g[0] = ctx->gens[SC_GEN_URL];
+    g[1] = ctx->gens[SC_GEN_NAMESPACE];
+    if (!g[0].have || !g[1].have) {
+        return NULL;
+    }
+    for (i = 0; i < ntags; i++) {
+        sc_gen_init(r->pool, ctx->sconf->prefix,
+                    sc_key_dep(r->pool, SC_DEP_TAG,
+                               APR_ARRAY_IDX(ctx->tags, i, const char *)),
+                    &g[i + 2]);
+    }
+    if (ntags > 0 && (sc_gen_fetch(c, r->pool, g + 2, ntags) != APR_SUCCESS
+                      || sc_gen_ensure(c, r->pool, g + 2, ntags)
+                         != APR_SUCCESS)) {
+        return NULL;
+    }
+    for (i = 0; i < ntags + 2; i++) {
+        sc_dep_t *dep = apr_array_push(deps);
+        dep->name = g[i].dep;
+        dep->gen = g[i].gen;
+    }
+    return deps;
+}
+
+void sc_write(request_rec *r, sc_req_t *ctx)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    apr_int64_t exptime;
+    const char *mkey = ctx->entry_key;
+    sc_entry_t e;
+    sc_conn_t *c;
+    apr_status_t rv;
+
+    memset(&e, 0, sizeof(e));
+    e.type = SC_REC_ENTRY;
+    e.status = ctx->status;
+    e.stored_at = now - ctx->policy.age;
+    e.fresh_until = now + ctx->policy.ttl;
+    stale_windows(ctx, &e);
+    e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0)
+              | (quick_servable(r, ctx) ? SC_EF_QUICK : 0);
+    e.key = ctx->key;
+    e.key_len = ctx->key_len;
+    e.headers = ctx->headers;
+    e.body_kind = SC_BODY_INLINE;
+    e.body_len = (apr_uint64_t)ctx->captured;
+    exptime = sc_policy_exptime((e.stale_until > e.error_until
+                                 ? e.stale_until : e.error_until) - now, now);
+    if (!ctx->vary && ctx->stored_vary) {
+        /* The URL's other responses vary (pre-compressed files with a
+         * conditional Vary): this one is stored as one of the variants, so
+         * it never replaces the record that keeps them apart (THREATS
+         * 39). */
+        ctx->vary = ctx->stored_vary;
+    }
+    if (ctx->vary) {
+        e.key = sc_variant_key(r, ctx, ctx->vary, &e.key_len);
+        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                             e.key, e.key_len);
+    }
+
+    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    if (!c) {
+        sc_log_backend(r, "store", NULL);
+        return;
+    }
+    e.deps = entry_deps(r, ctx, c);
+    if (!e.deps) {
+        sc_log_backend(r, "store (counters)", c->error);
+        sc_store_return(c, r->pool);
+        return;
+    }
+    rv = put_entry(r, ctx, c, &e, mkey, exptime);
+    if (rv == APR_SUCCESS && ctx->vary) {
+        rv = put_vary(ctx, c, &e, exptime);
+    }
+    if (rv == APR_SUCCESS) {
+        sc_stat_add(SC_STAT_STORES, 1);
+        sc_stat_add(SC_STAT_STORED_BYTES, e.body_len);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0305)
+                      "stored %s: %" APR_UINT64_T_FMT " bytes, fresh %"
+                      APR_INT64_T_FMT " s", mkey, e.body_len,
+                      ctx->policy.ttl);
+    }
+    else if (c->failed) {
+        sc_log_backend(r, "store", c->error);
+    }
+    sc_store_return(c, r->pool);
+}
+
