@@ -85,9 +85,29 @@ static int request_threads(void)
  * request holds at most one at a time; twice as many as the threads that
  * can run requests, plus two, is headroom (a lease released by a cleanup
  * of a request whose handle is still out, in a signal handler). */
+static server_rec *main_server;
+
+/* A memcached server was marked down in this child, or answers again:
+ * said once per change, not once per request. */
+static void server_event(const char *server, int up, const char *error)
+{
+    if (up) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, main_server,
+                     SC_LOGNO(0210) "memcached %s answers again", server);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_server,
+                     SC_LOGNO(0209) "memcached %s marked down (%s): its "
+                     "URLs are served uncached until it answers again",
+                     server, error ? error : "-");
+    }
+}
+
 static void sc_child_init(apr_pool_t *pchild, server_rec *s)
 {
     unsigned int max = (unsigned int)request_threads() * 2 + 2;
+
+    main_server = s;
     for (; s; s = s->next) {
         sc_server_conf_t *c = ap_get_module_config(s->module_config,
                                                    &sharedcache_module);
@@ -95,6 +115,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
 
         if (c->backend) {
             c->backend->exhausted = sc_stat_no_handle;
+            c->backend->event = server_event;
         }
         if (c->backend && sc_store_open(c->backend, pchild, max, &err)
                           != APR_SUCCESS) {

@@ -119,3 +119,44 @@ apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,
     *existed = rv == APR_SUCCESS;
     return rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
 }
+
+apr_status_t sc_gen_invalidate(sc_backend_t *b, apr_pool_t *p,
+                               const char *prefix, const char *dep, int hard,
+                               int *existed, apr_array_header_t *unreached,
+                               const char **error)
+{
+    apr_status_t result = APR_SUCCESS;
+    int i, from = 0, to = sc_store_count(b);
+    sc_gen_t g;
+
+    *existed = 0;
+    sc_gen_init(p, prefix, dep, &g);
+    if (dep[0] == SC_DEP_URL) {
+        from = sc_store_place(b, g.key);
+        to = from + 1;
+    }
+    for (i = from; i < to; i++) {
+        sc_conn_t *c = sc_store_acquire(b, i);
+        apr_status_t rv;
+        int here = 0;
+
+        rv = !c ? APR_EGENERAL
+             : hard ? sc_gen_drop(c, p, prefix, dep, &here)
+             : sc_gen_bump(c, p, prefix, dep, &here);
+        if (rv != APR_SUCCESS) {
+            result = rv;
+            *error = c && c->error
+                     ? apr_psprintf(p, "%s: %s", b->names[i], c->error)
+                     : apr_psprintf(p, "%s: marked down or no free handle",
+                                    b->names[i]);
+            if (unreached) {
+                APR_ARRAY_PUSH(unreached, int) = i;
+            }
+        }
+        *existed |= here;
+        if (c) {
+            sc_store_release(c);
+        }
+    }
+    return result;
+}

@@ -46,4 +46,15 @@ apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
 apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,
                          const char *dep, int *existed);
 
+/* Invalidate a dependency wherever its counter lives: a URL's on the
+ * server that holds the URL's keys, a namespace's or tag's copy on every
+ * server (an entry reads the copy on its own server).  Soft: increment;
+ * hard: delete.  *existed: some copy existed.  The index of each server
+ * that could not be reached is pushed to unreached (of int) if not NULL;
+ * the result is then not APR_SUCCESS and *error says why. */
+apr_status_t sc_gen_invalidate(sc_backend_t *b, apr_pool_t *p,
+                               const char *prefix, const char *dep, int hard,
+                               int *existed, apr_array_header_t *unreached,
+                               const char **error);
+
 #endif

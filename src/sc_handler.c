@@ -127,7 +127,7 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
     sc_stat_add(SC_STAT_LOCK_WAITS, 1);
     for (;;) {
         wait_while_leased(r, ctx, lease_key, until, &pause);
-        c = sc_store_borrow(ctx->sconf->backend, r->pool);
+        c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
         if (!c) {
             return SC_LOOKUP_ERROR;
         }
@@ -249,7 +249,7 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
         *res = later;
     }
     *c = found == SC_LOOKUP_ERROR
-         ? NULL : sc_store_borrow(ctx->sconf->backend, r->pool);
+         ? NULL : sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
     return DECLINED;
 }
 
@@ -323,7 +323,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         sc_lease_release(earlier->lease_holder, earlier, SC_LEASE_LET_GO);
     }
 
-    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
     if (!c) {
         sc_log_backend(r, "lookup", NULL);
         return quick ? DECLINED : uncached(r, d);

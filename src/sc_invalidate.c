@@ -25,29 +25,24 @@ typedef enum {
     SC_INVALIDATE_HARD    /* delete: the old entry is gone (PURGE) */
 } sc_invalidate_how_t;
 
-/* Invalidate each dependency; returns how many counters existed, or -1
- * when memcached failed. */
+/* Invalidate each dependency wherever its counter lives (sc_gen.h);
+ * returns how many existed, or -1 when a server could not be reached. */
 static int bump_all(request_rec *r, const sc_server_conf_t *s,
                     apr_array_header_t *deps, const char *why,
                     sc_invalidate_how_t how)
 {
-    sc_conn_t *c = sc_store_borrow(s->backend, r->pool);
-    int i, found = 0;
+    int i, found = 0, failed = 0;
 
-    if (!c) {
-        sc_log_backend(r, why, NULL);
-        return -1;
-    }
     for (i = 0; i < deps->nelts; i++) {
         const char *dep = APR_ARRAY_IDX(deps, i, const char *);
+        const char *error = NULL;
         int existed;
-        apr_status_t rv = how == SC_INVALIDATE_HARD
-                          ? sc_gen_drop(c, r->pool, s->prefix, dep, &existed)
-                          : sc_gen_bump(c, r->pool, s->prefix, dep, &existed);
+        apr_status_t rv = sc_gen_invalidate(s->backend, r->pool, s->prefix,
+                                            dep, how == SC_INVALIDATE_HARD,
+                                            &existed, NULL, &error);
         if (rv != APR_SUCCESS) {
-            sc_log_backend(r, why, c->error);
-            sc_store_return(c, r->pool);
-            return -1;
+            sc_log_backend(r, why, error);
+            failed = 1;
         }
         found += existed;
         sc_stat_add(SC_STAT_INVALIDATIONS, 1);
@@ -55,8 +50,7 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
                       "invalidated %s (%s)", dep,
                       existed ? "was cached" : "nothing depended on it");
     }
-    sc_store_return(c, r->pool);
-    return found;
+    return failed ? -1 : found;
 }
 
 int sc_purge(request_rec *r, const sc_dir_conf_t *d,

@@ -52,7 +52,7 @@ const char *sc_lease_key(request_rec *r, const sc_req_t *ctx,
 
 sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key)
 {
-    sc_conn_t *c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    sc_conn_t *c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
     sc_value_t *v;
     sc_lease_t state = SC_LEASE_UNAVAILABLE;
 
@@ -135,7 +135,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
     /* No pool: this may run in a cleanup of r->pool, and any longer-lived
      * pool (the connection's) would grow by a cleanup per request on a
      * keep-alive connection. */
-    c = sc_store_acquire(ctx->sconf->backend);
+    c = sc_store_acquire(ctx->sconf->backend, ctx->server);
     if (!c) {
         ctx->lease_key = NULL;
         return;           /* the lease expires by itself */

@@ -214,6 +214,10 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     sc_request_url(r, &url);
     sc_gen_init(r->pool, prefix, sc_key_url_dep(r->pool, &url),
                 &ctx->gens[SC_GEN_URL]);
+    /* Every key of the URL (entries, variants, chunks, lease, counters'
+     * copies) lives on the server its URL counter's key is placed on. */
+    ctx->server = sc_store_place(ctx->sconf->backend,
+                                 ctx->gens[SC_GEN_URL].key);
     /* The key holds the path and query exactly as the client sent them:
      * what a front controller routes on (REQUEST_URI) and what a
      * "ProxyPass ... nocanon" backend receives.  Spellings that httpd

@@ -128,6 +128,8 @@ typedef struct {
     const char *key;             /* canonical key of the level-1 record */
     apr_size_t key_len;
     const char *entry_key;       /* its memcached key */
+    int server;                  /* the memcached server of the URL's keys
+                                    (sc_place.h) */
     /* The URL's and the namespace's counters, fetched with the entry and
      * created before a miss renders, so an invalidation during the
      * render is never lost. */

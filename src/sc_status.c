@@ -83,14 +83,36 @@ static apr_array_header_t *server_states(request_rec *r)
 {
     sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                &sharedcache_module);
-    sc_conn_t *c = sc_store_borrow(s->backend, r->pool);
     apr_array_header_t *out = NULL;
 
-    if (c) {
-        sc_store_stats(c, r->pool, &out);
-        sc_store_return(c, r->pool);
+    if (s->backend) {
+        sc_store_stats(s->backend, r->pool, &out);
     }
     return out ? out : apr_array_make(r->pool, 1, sizeof(sc_server_stats_t));
+}
+
+/* Seconds since / until a time in microseconds (0 for none). */
+static apr_time_t since_s(apr_uint64_t t)
+{
+    return t ? apr_time_sec(apr_time_now() - (apr_time_t)t) : 0;
+}
+
+static apr_time_t until_s(apr_uint64_t t)
+{
+    apr_time_t now = apr_time_now();
+
+    return t && (apr_time_t)t > now ? apr_time_sec((apr_time_t)t - now) : 0;
+}
+
+/* The server's state as this child sees it. */
+static const char *state(request_rec *r, const sc_server_stats_t *s)
+{
+    if (s->down_since) {
+        return apr_psprintf(r->pool, "marked down %" APR_TIME_T_FMT " s ago"
+                            ", retried in %" APR_TIME_T_FMT " s",
+                            since_s(s->down_since), until_s(s->retry_at));
+    }
+    return s->up ? "up" : "DOWN";
 }
 
 static void json(request_rec *r, apr_array_header_t *servers)
@@ -110,10 +132,14 @@ static void json(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "%s{\"server\": \"%s\", \"up\": %s, \"items\": %"
                    APR_UINT64_T_FMT ", \"bytes\": %" APR_UINT64_T_FMT
                    ", \"limit_bytes\": %" APR_UINT64_T_FMT
-                   ", \"evictions\": %" APR_UINT64_T_FMT "}",
+                   ", \"evictions\": %" APR_UINT64_T_FMT
+                   ", \"marked_down\": %s, \"down_for_s\": %" APR_TIME_T_FMT
+                   ", \"retry_in_s\": %" APR_TIME_T_FMT "}",
                    i ? ", " : "", ap_escape_html(r->pool, s->name),
                    s->up ? "true" : "false", s->curr_items, s->bytes,
-                   s->limit_maxbytes, s->evictions);
+                   s->limit_maxbytes, s->evictions,
+                   s->down_since ? "true" : "false", since_s(s->down_since),
+                   until_s(s->retry_at));
     }
     ap_rputs("]}\n", r);
 }
@@ -176,7 +202,7 @@ static void html(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
                    "</td><td>%" APR_UINT64_T_FMT "</td><td>%"
                    APR_UINT64_T_FMT "</td></tr>\n",
-                   ap_escape_html(r->pool, s->name), s->up ? "up" : "DOWN",
+                   ap_escape_html(r->pool, s->name), state(r, s),
                    s->curr_items, s->bytes, s->evictions);
     }
     ap_rputs("</table>\n</body></html>\n", r);

@@ -2,11 +2,26 @@
  * sc_store.c: libmemcached pool, get/set and error mapping (see sc_store.h).
  */
 #include "sc_store.h"
+#include "sc_place.h"
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* How deep this thread is inside a libmemcached or handle pool call.  The
+ * module never nests them; a cleanup that runs while it is not zero was
+ * entered from a signal handler that interrupted the call (prefork's
+ * SIGTERM handler destroys the child pool, THREATS 40): it must not touch
+ * memcached, the handle or the pool, which are in the middle of that
+ * call (the process is exiting; the lease expires by itself). */
+static __thread int depth;
+
+int sc_store_interrupted(void)
+{
+    return depth > 0;
+}
 
 const char *sc_store_parse(apr_pool_t *p, const char *spec,
                            apr_array_header_t **servers)
@@ -63,37 +78,60 @@ const char *sc_store_parse(apr_pool_t *p, const char *spec,
     return NULL;
 }
 
-apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
-                           unsigned int max_handles, const char **err)
+const char **sc_store_names(apr_pool_t *p, const apr_array_header_t *servers)
 {
-    memcached_st *mc;
+    const char **names = apr_palloc(p, (apr_size_t)(servers->nelts + 1)
+                                       * sizeof(char *));
     int i;
 
-    if (b->pool) {
-        return APR_SUCCESS;     /* shared by several virtual hosts */
+    for (i = 0; i < servers->nelts; i++) {
+        const sc_server_t *s = &APR_ARRAY_IDX(servers, i, sc_server_t);
+        names[i] = !s->port ? s->host
+                   : strchr(s->host, ':')
+                   ? apr_psprintf(p, "[%s]:%u", s->host, s->port)
+                   : apr_psprintf(p, "%s:%u", s->host, s->port);
     }
-    mc = memcached_create(NULL);
+    names[i] = NULL;
+    return names;
+}
+
+int sc_store_count(const sc_backend_t *b)
+{
+    return b->servers->nelts;
+}
+
+int sc_store_place(const sc_backend_t *b, const char *group)
+{
+    return sc_place(b->names, b->servers->nelts, group, strlen(group));
+}
+
+static apr_uint64_t now_us(void)
+{
+    return (apr_uint64_t)apr_time_now();
+}
+
+/* A handle for one server. */
+static memcached_st *make_handle(const sc_backend_t *b, const sc_server_t *s,
+                                 apr_pool_t *p, const char **err)
+{
+    memcached_st *mc = memcached_create(NULL);
+    memcached_return_t rc;
+
     if (!mc) {
         *err = "memcached_create failed";
-        return APR_ENOMEM;
+        return NULL;
     }
-    for (i = 0; i < b->servers->nelts; i++) {
-        const sc_server_t *s = &APR_ARRAY_IDX(b->servers, i, sc_server_t);
-        memcached_return_t rc = s->port
-            ? memcached_server_add(mc, s->host, (in_port_t)s->port)
-            : memcached_server_add_unix_socket(mc, s->host);
-        if (rc != MEMCACHED_SUCCESS) {
-            *err = apr_psprintf(pchild, "adding server %s: %s", s->host,
-                                memcached_strerror(mc, rc));
-            memcached_free(mc);
-            return APR_EGENERAL;
-        }
+    rc = s->port ? memcached_server_add(mc, s->host, (in_port_t)s->port)
+                 : memcached_server_add_unix_socket(mc, s->host);
+    if (rc != MEMCACHED_SUCCESS) {
+        *err = apr_psprintf(p, "adding server %s: %s", s->host,
+                            memcached_strerror(mc, rc));
+        memcached_free(mc);
+        return NULL;
     }
-    /* Consistent hashing so adding a server moves few keys; text protocol
-     * (THREATS 28); keys checked by libmemcached as well as by us; short
-     * timeouts everywhere (THREATS 19); a failed server is skipped for the
-     * retry interval but its keys are not silently rehashed (THREATS 20). */
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA, 1);
+    /* Text protocol (THREATS 28); keys checked by libmemcached as well as
+     * by us; short timeouts everywhere (THREATS 19); a failed server is
+     * skipped for the retry interval (here and in sc_node_t). */
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_VERIFY_KEY, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 0);
@@ -110,33 +148,117 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
                            (uint64_t)b->retry_s);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS, 0);
+    return mc;
+}
 
-    b->master = mc;
-    b->pool = memcached_pool_create(mc, 1, max_handles ? max_handles : 1);
-    if (!b->pool) {
-        *err = "memcached_pool_create failed";
-        memcached_free(mc);
-        b->master = NULL;
-        return APR_ENOMEM;
+apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
+                           unsigned int max_handles, const char **err)
+{
+    int i, n = b->servers->nelts;
+    sc_node_t *nodes;
+
+    if (b->nodes) {
+        return APR_SUCCESS;     /* shared by several virtual hosts */
+    }
+    if (!b->names) {
+        b->names = sc_store_names(pchild, b->servers);
+    }
+    nodes = apr_pcalloc(pchild, (apr_size_t)n * sizeof(*nodes));
+    for (i = 0; i < n; i++) {
+        sc_node_t *node = &nodes[i];
+
+        node->name = b->names[i];
+        node->master = make_handle(b, &APR_ARRAY_IDX(b->servers, i,
+                                                     sc_server_t),
+                                   pchild, err);
+        if (!node->master) {
+            return APR_EGENERAL;
+        }
+        node->pool = memcached_pool_create(node->master, 1,
+                                           max_handles ? max_handles : 1);
+        if (!node->pool) {
+            *err = "memcached_pool_create failed";
+            return APR_ENOMEM;
+        }
     }
     /* Not destroyed with the child pool: at an immediate stop, worker
      * threads may still be giving handles back while that pool is torn
      * down, and a freed pool would crash them.  The process is exiting;
      * its sockets close with it. */
+    b->nodes = nodes;
     return APR_SUCCESS;
 }
 
-sc_conn_t *sc_store_acquire(sc_backend_t *b)
+int sc_store_down(const sc_backend_t *b, int server, apr_uint64_t *since,
+                  apr_uint64_t *retry)
+{
+    sc_node_t *node = b->nodes ? &b->nodes[server] : NULL;
+    apr_uint64_t d = node ? apr_atomic_read64(&node->down_since) : 0;
+
+    if (since) {
+        *since = d;
+    }
+    if (retry) {
+        *retry = d ? apr_atomic_read64(&node->retry_at) : 0;
+    }
+    return d != 0;
+}
+
+/* The server failed: skip it in this process for the retry interval. */
+static void mark_down(sc_conn_t *c)
+{
+    sc_backend_t *b = c->backend;
+    sc_node_t *node = &b->nodes[c->server];
+    apr_uint64_t now = now_us();
+
+    apr_atomic_set64(&node->retry_at,
+                     now + (apr_uint64_t)b->retry_s * APR_USEC_PER_SEC);
+    if (apr_atomic_cas64(&node->down_since, now, 0) == 0 && b->event) {
+        b->event(node->name, 0, c->error);
+    }
+}
+
+/* A call on the server succeeded. */
+static void mark_up(sc_conn_t *c)
+{
+    sc_backend_t *b = c->backend;
+    sc_node_t *node = &b->nodes[c->server];
+
+    if (apr_atomic_read64(&node->down_since)
+        && apr_atomic_xchg64(&node->down_since, 0) != 0 && b->event) {
+        b->event(node->name, 1, NULL);
+    }
+}
+
+sc_conn_t *sc_store_acquire(sc_backend_t *b, int server)
 {
     struct timespec no_wait = { 0, 0 };
     memcached_return_t rc;
     memcached_st *mc;
+    sc_node_t *node;
     sc_conn_t *c;
 
-    if (!b || !b->pool) {
+    if (!b || !b->nodes || server < 0 || server >= b->servers->nelts
+        || depth) {
         return NULL;
     }
-    mc = memcached_pool_fetch(b->pool, &no_wait, &rc);
+    node = &b->nodes[server];
+    if (apr_atomic_read64(&node->down_since)) {
+        apr_uint64_t retry = apr_atomic_read64(&node->retry_at);
+        apr_uint64_t now = now_us();
+
+        /* Marked down: nobody before the retry time, then one borrower
+         * (the one that moves the retry time on) tries it. */
+        if (now < retry
+            || apr_atomic_cas64(&node->retry_at,
+                                now + (apr_uint64_t)b->retry_s
+                                      * APR_USEC_PER_SEC, retry) != retry) {
+            return NULL;
+        }
+    }
+    depth++;
+    mc = memcached_pool_fetch(node->pool, &no_wait, &rc);
+    depth--;
     if (!mc) {
         if (rc == MEMCACHED_NOTFOUND && b->exhausted) {
             b->exhausted();     /* every handle is lent out */
@@ -149,15 +271,16 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b)
     if (!c) {
         c = calloc(1, sizeof(*c));
         if (!c) {
-            memcached_pool_release(b->pool, mc);
+            memcached_pool_release(node->pool, mc);
             return NULL;
         }
         c->magic = SC_CONN_MAGIC;
         c->backend = b;
+        c->server = server;
         c->mc = mc;
         memcached_set_user_data(mc, c);
     }
-    if (c->magic != SC_CONN_MAGIC || c->mc != mc) {
+    if (c->magic != SC_CONN_MAGIC || c->mc != mc || c->server != server) {
         abort();                /* someone else's user data: a bug */
     }
     c->failed = 0;
@@ -167,18 +290,25 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b)
 
 void sc_store_release(sc_conn_t *c)
 {
+    if (depth) {
+        return;     /* interrupted a call: leave the handle as it is */
+    }
+    depth++;
     if (c->failed) {
         memcached_quit(c->mc);
     }
-    memcached_pool_release(c->backend->pool, c->mc);
+    else {
+        mark_up(c);
+    }
+    memcached_pool_release(c->backend->nodes[c->server].pool, c->mc);
+    depth--;
 }
 
-/* The borrower's pool is cleared and it never gave the handle back: that
- * pool may be destroyed in the middle of a command (prefork's SIGTERM
- * handler destroys the child pool, THREATS 40), with a reply still to be
- * read.  Close the connections before anyone else uses the handle: the
- * lease release that the same cleanups run next would get it, and read
- * that reply ("STORED" for its delete). */
+/* The borrower's pool is cleared and it never gave the handle back.  If
+ * that happens in the middle of a call on it (a signal handler destroying
+ * the pool: depth), sc_store_release leaves the handle alone; otherwise its
+ * connections are closed before anyone else uses it, in case a reply is
+ * still unread. */
 static apr_status_t give_back_late(void *data)
 {
     sc_conn_t *c = data;
@@ -188,9 +318,9 @@ static apr_status_t give_back_late(void *data)
     return APR_SUCCESS;
 }
 
-sc_conn_t *sc_store_borrow(sc_backend_t *b, apr_pool_t *p)
+sc_conn_t *sc_store_borrow(sc_backend_t *b, int server, apr_pool_t *p)
 {
-    sc_conn_t *c = sc_store_acquire(b);
+    sc_conn_t *c = sc_store_acquire(b, server);
 
     if (c) {
         apr_pool_cleanup_register(p, c, give_back_late,
@@ -205,6 +335,29 @@ void sc_store_return(sc_conn_t *c, apr_pool_t *p)
     sc_store_release(c);
 }
 
+/* Does this error say the server itself is unreachable or broken (rather
+ * than this command failing: an item too large, out of memory)? */
+static int server_trouble(memcached_return_t rc)
+{
+    switch (rc) {
+    case MEMCACHED_TIMEOUT:
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+    case MEMCACHED_HOST_LOOKUP_FAILURE:
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_PROTOCOL_ERROR:
+    case MEMCACHED_SERVER_MARKED_DEAD:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_NO_SERVERS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Any error other than a plain miss: close the handle's connections now. */
 static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
 {
@@ -217,6 +370,9 @@ static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
     c->error = c->errbuf;
     c->failed = 1;
     memcached_quit(c->mc);
+    if (server_trouble(rc)) {
+        mark_down(c);
+    }
     return APR_EGENERAL;
 }
 
@@ -237,9 +393,9 @@ char *sc_value_take(sc_value_t *v)
     return d;
 }
 
-apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
-                           const char *const *keys, apr_size_t n,
-                           sc_value_t **values)
+static apr_status_t do_mget(sc_conn_t *c, apr_pool_t *p,
+                            const char *const *keys, apr_size_t n,
+                            sc_value_t **values)
 {
     size_t *lens = apr_palloc(p, n * sizeof(size_t));
     sc_value_t *vals = apr_pcalloc(p, n * sizeof(sc_value_t));
@@ -286,7 +442,7 @@ apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
+static apr_status_t do_set(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime)
 {
     memcached_return_t rc = memcached_set(c->mc, key, strlen(key), data,
@@ -295,7 +451,7 @@ apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
 
-apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
+static apr_status_t do_add(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime)
 {
     memcached_return_t rc = memcached_add(c->mc, key, strlen(key), data,
@@ -307,8 +463,8 @@ apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
 
-apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
-                           apr_uint64_t *value)
+static apr_status_t do_incr(sc_conn_t *c, const char *key,
+                            apr_uint64_t *value)
 {
     uint64_t v = 0;
     memcached_return_t rc = memcached_increment(c->mc, key, strlen(key), 1,
@@ -324,7 +480,7 @@ apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
     return APR_SUCCESS;
 }
 
-apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
+static apr_status_t do_delete(sc_conn_t *c, const char *key)
 {
     memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);
 
@@ -334,42 +490,118 @@ apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
 
-apr_status_t sc_store_stats(sc_conn_t *c, apr_pool_t *p,
+apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
+                           const char *const *keys, apr_size_t n,
+                           sc_value_t **values)
+{
+    apr_status_t rv;
+
+    if (depth) {
+        return APR_EGENERAL;    /* interrupted a call: see depth */
+    }
+    depth++;
+    rv = do_mget(c, p, keys, n, values);
+    depth--;
+    return rv;
+}
+
+apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
+                          apr_size_t len, apr_int64_t exptime)
+{
+    apr_status_t rv;
+
+    if (depth) {
+        return APR_EGENERAL;    /* interrupted a call: see depth */
+    }
+    depth++;
+    rv = do_set(c, key, data, len, exptime);
+    depth--;
+    return rv;
+}
+
+apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
+                          apr_size_t len, apr_int64_t exptime)
+{
+    apr_status_t rv;
+
+    if (depth) {
+        return APR_EGENERAL;    /* interrupted a call: see depth */
+    }
+    depth++;
+    rv = do_add(c, key, data, len, exptime);
+    depth--;
+    return rv;
+}
+
+apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
+                           apr_uint64_t *value)
+{
+    apr_status_t rv;
+
+    if (depth) {
+        return APR_EGENERAL;    /* interrupted a call: see depth */
+    }
+    depth++;
+    rv = do_incr(c, key, value);
+    depth--;
+    return rv;
+}
+
+apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
+{
+    apr_status_t rv;
+
+    if (depth) {
+        return APR_EGENERAL;    /* interrupted a call: see depth */
+    }
+    depth++;
+    rv = do_delete(c, key);
+    depth--;
+    return rv;
+}
+
+apr_status_t sc_store_stats(sc_backend_t *b, apr_pool_t *p,
                             apr_array_header_t **out)
 {
-    sc_backend_t *b = c->backend;
-    memcached_return_t rc;
-    memcached_stat_st *st = memcached_stat(c->mc, NULL, &rc);
     int i;
 
     *out = apr_array_make(p, b->servers->nelts, sizeof(sc_server_stats_t));
     for (i = 0; i < b->servers->nelts; i++) {
-        const sc_server_t *s = &APR_ARRAY_IDX(b->servers, i, sc_server_t);
         sc_server_stats_t *o = apr_array_push(*out);
+        sc_conn_t *c = sc_store_acquire(b, i);
+        memcached_stat_st *st = NULL;
+        memcached_return_t rc = MEMCACHED_FAILURE;
+
         memset(o, 0, sizeof(*o));
-        o->name = s->port ? apr_psprintf(p, "%s:%u", s->host, s->port)
-                          : s->host;
-        /* memcached_stat() fills one slot per server, in order; a server
-         * that did not answer keeps a zero pid. */
-        if (st && st[i].pid > 0) {
-            o->up = 1;
-            o->curr_items = st[i].curr_items;
-            o->bytes = st[i].bytes;
-            o->limit_maxbytes = st[i].limit_maxbytes;
-            o->evictions = st[i].evictions;
-            o->get_hits = st[i].get_hits;
-            o->get_misses = st[i].get_misses;
-            o->curr_connections = st[i].curr_connections;
-            o->uptime = st[i].uptime;
+        o->name = b->names[i];
+        if (c) {
+            depth++;
+            st = memcached_stat(c->mc, NULL, &rc);
+            depth--;
         }
-    }
-    if (st) {
-        memcached_stat_free(c->mc, st);
-    }
-    if (rc != MEMCACHED_SUCCESS) {
-        /* Some server did not answer: its connections are suspect. */
-        c->failed = 1;
-        memcached_quit(c->mc);
+        /* memcached_stat() fills one slot per server; a server that did
+         * not answer keeps a zero pid. */
+        if (st && rc == MEMCACHED_SUCCESS && st[0].pid > 0) {
+            o->up = 1;
+            o->curr_items = st[0].curr_items;
+            o->bytes = st[0].bytes;
+            o->limit_maxbytes = st[0].limit_maxbytes;
+            o->evictions = st[0].evictions;
+            o->get_hits = st[0].get_hits;
+            o->get_misses = st[0].get_misses;
+            o->curr_connections = st[0].curr_connections;
+            o->uptime = st[0].uptime;
+        }
+        if (st) {
+            memcached_stat_free(c->mc, st);
+        }
+        if (c && !o->up) {
+            fail(c, rc == MEMCACHED_SUCCESS ? MEMCACHED_FAILURE : rc);
+        }
+        if (c) {
+            sc_store_release(c);
+        }
+        sc_store_down(b, i, &o->down_since, &o->retry_at);
     }
     return APR_SUCCESS;
 }

@@ -276,7 +276,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
                              e.key, e.key_len);
     }
 
-    c = sc_store_borrow(ctx->sconf->backend, r->pool);
+    c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
     if (!c) {
         sc_log_backend(r, "store", NULL);
         return;

@@ -30,6 +30,9 @@ SharedCacheRetryInterval 1
     SharedCache On
     SharedCacheTTL 300
 </Location>
+<Location /sc-status>
+    SetHandler sharedcache-status
+</Location>
 CONF
 
 my @paths = map { "/app/failover/$_" } 1 .. $URLS;
@@ -68,6 +71,15 @@ cmp_ok($worst->{ms}, '<', $TIMEOUT_MS + $MARGIN_MS,
                . '(worst %.0f ms, %s)', $MARGIN_MS, $worst->{ms},
                $worst->{path}));
 
+# The status page says which server the child sees down, and since when.
+my $status = $ap->get('/sc-status?json')->{body};
+my $dead_addr = $mc[$dead]->addr;
+like($status, qr/\{"server": "\Q$dead_addr\E", "up": false,[^}]*"marked_down": true/,
+     'the status page shows the stopped server marked down');
+my @up_addrs = map { $mc[$_]->addr } @alive;
+like($status, qr/"server": "\Q$up_addrs[0]\E", "up": true,[^}]*"marked_down": false/,
+     'and a live one up');
+
 # A second pass changes nothing: the pages of live servers stay HITs.
 my @again = map { $ap->get($_) } @paths;
 cmp_ok(scalar(grep { $_->{cache} eq 'HIT' } @again), '>=', $surviving,
@@ -90,5 +102,5 @@ is(scalar(grep { $_->{cache} eq 'HIT' } @second), scalar @lost,
    scalar(@lost) . ' pages lost in the outage: requested twice, the second '
    . 'is a HIT, without restarting Apache');
 
-$ap->stop(allow => [qr/SC0201/]);
+$ap->stop(allow => [qr/SC020[19]/]);
 done_testing;

@@ -119,7 +119,7 @@ sub scenario {
     is(scalar @again, $URLS, 'requested twice more: every page is a HIT '
        . '(stored after the flush)');
 
-    $ap->stop(allow => [qr/SC0201/]);
+    $ap->stop(allow => [qr/SC020[19]/]);
     $_->stop for @srv, @mc;
 }
 

@@ -187,7 +187,7 @@ sub scenario {
     is(scalar keys %hit, scalar keys %kept,
        'the pages nobody invalidated are HITs again');
 
-    $ap->stop(allow => [qr/SC0201/]);
+    $ap->stop(allow => [qr/SC020[19]/]);
     $_->stop for @srv, @mc;
 }
 

@@ -60,5 +60,5 @@ my $after = status();
 is(($after->{no_handle} // -1) - ($before->{no_handle} // 0), 0,
    'no request found the handle pool exhausted');
 
-$ap->stop(allow => [qr/SC0201/]);
+$ap->stop(allow => [qr/SC020[19]/]);
 done_testing;

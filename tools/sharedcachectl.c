@@ -180,7 +180,7 @@ static const char *tidy(apr_pool_t *p, const char *msg)
  * libmemcached's message while it is valid. */
 static const char *failure(ctl_t *ctl)
 {
-    memcached_st *mc = memcached_clone(NULL, ctl->backend.master);
+    memcached_st *mc = memcached_clone(NULL, ctl->backend.nodes[0].master);
     memcached_return_t rc;
     const char *msg;
 
@@ -397,7 +397,7 @@ static int connect_backend(ctl_t *ctl)
         return complain(EXIT_BACKEND, "memcached (%s): %s", ctl->servers,
                         err ? err : "cannot open");
     }
-    ctl->conn = sc_store_borrow(&ctl->backend, ctl->pool);
+    ctl->conn = sc_store_borrow(&ctl->backend, 0, ctl->pool);
     if (!ctl->conn) {
         return complain(EXIT_BACKEND, "memcached (%s): no handle",
                         ctl->servers);
@@ -556,7 +556,7 @@ static int server_stats(ctl_t *ctl, const sc_server_t *s)
     b->servers = apr_array_make(ctl->pool, 1, sizeof(sc_server_t));
     *(sc_server_t *)apr_array_push(b->servers) = *s;
     if (sc_store_open(b, ctl->pool, 1, &err) != APR_SUCCESS
-        || !(c = sc_store_borrow(b, ctl->pool))) {
+        || !(c = sc_store_borrow(b, 0, ctl->pool))) {
         printf("%s unreachable\n", name);
         return complain(EXIT_BACKEND, "memcached %s: %s", name,
                         err ? err : "cannot open");

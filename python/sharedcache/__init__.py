@@ -25,20 +25,23 @@ order, from Django settings (``SHAREDCACHE_SERVERS``,
 ``SHAREDCACHE_PREFIX``, ``SHAREDCACHE_TIMEOUT``) when Django is in use,
 else the environment variables of the same names, else the module's
 defaults (``127.0.0.1:11211``, ``sc``, 100 ms).  They must match the
-server's ``SharedCacheServers`` and ``SharedCachePrefix``: a key's server
-is picked by consistent (ketama) hashing of the servers' names as
-written, so use the same names ("localhost" and "127.0.0.1" are
-different servers to it; the order does not matter).  For anything
-else, make a client::
+server's ``SharedCacheServers`` and ``SharedCachePrefix``: a URL's
+counter is on the server that rendezvous hashing of the servers' names
+picks for it (``keys.place``, as the module does), and tags' and
+namespaces' counters have a copy on every server, so use the same names
+("localhost" and "127.0.0.1" are different servers to it; the order does
+not matter).  For anything else, make a client::
 
     client = sharedcache.Client("10.0.0.5:11211 10.0.0.6:11211",
                                 prefix="site1", timeout_ms=200)
     client.invalidate("post-5")       # -> number of counters that existed
 
 A counter that does not exist means no cached entry depends on it: there
-is nothing to invalidate and nothing is created.  When memcached cannot
-be reached, ``SharedCacheError`` is raised (after at most about the
-timeout): invalidation never fails silently.
+is nothing to invalidate and nothing is created.  When a memcached server
+that holds a copy cannot be reached, the other copies are still
+invalidated and ``SharedCacheError`` is raised (after at most about the
+timeout), naming the servers (its ``unreachable`` attribute lists them):
+invalidation never fails silently.
 
 Clients hold no connection between calls: they are safe to share between
 threads and across ``fork()``.
@@ -65,7 +68,10 @@ DEFAULT_NAMESPACE = "default"
 
 
 class SharedCacheError(Exception):
-    """memcached could not be reached or refused an operation."""
+    """memcached could not be reached or refused an operation.
+    unreachable: the servers (as in Client.servers) that failed."""
+
+    unreachable = ()
 
 
 # ---- servers ----------------------------------------------------------
@@ -196,12 +202,12 @@ class Client:
     connect and I/O timeout, like SharedCacheTimeout.
 
     memcached is reached with pylibmc (libmemcached, the library the
-    module uses) configured as the module configures it: text protocol
-    and consistent (ketama) hashing of the servers' names, so each
-    counter is on the server where the module looks for it, provided the
-    servers are written as in SharedCacheServers.  A failed server is
-    never replaced by another (keys are not rehashed): the call raises
-    SharedCacheError instead.
+    module uses) configured as the module configures it (text protocol),
+    one server at a time: a URL's counter on the server keys.place picks
+    for it, a tag's or namespace's copy on every server, where the module
+    looks for them, provided the servers are written as in
+    SharedCacheServers.  A failed server is never replaced by another
+    (keys are not rehashed): the call raises SharedCacheError instead.
     """
 
     def __init__(self, servers=None, prefix=DEFAULT_PREFIX,
@@ -219,7 +225,6 @@ class Client:
             raise ValueError("timeout_ms must be 1 to 60000")
         self.timeout_ms = timeout_ms
         self.behaviors = {
-            "ketama": True,              # MEMCACHED_BEHAVIOR_KETAMA, 1
             "tcp_nodelay": True,
             "no_block": True,
             "verify_keys": True,
@@ -236,18 +241,18 @@ class Client:
             self.servers, self.prefix, self.timeout_ms)
 
     @contextlib.contextmanager
-    def _connection(self):
+    def _connection(self, server):
         # A connection per call (about 60 us on loopback): invalidation is
         # rare, and nothing is then shared between threads or with a
         # forked child, and no late reply can be read as the answer to a
         # later command after an error.
         pylibmc = _pylibmc()
         try:
-            mc = pylibmc.Client(self.servers, binary=False,
+            mc = pylibmc.Client([self.servers[server]], binary=False,
                                 behaviors=self.behaviors)
         except pylibmc.Error as e:
             raise SharedCacheError("cannot use memcached %s: %s: %s" % (
-                " ".join(self.servers), type(e).__name__, e)) from e
+                self.servers[server], type(e).__name__, e)) from e
         try:
             yield mc
         finally:
@@ -261,30 +266,64 @@ class Client:
         e.g. keys.tag_dep("post-5"))."""
         return keys.counter_key(self.prefix, dependency)
 
-    def _bump(self, mc, dependency):
+    def servers_of(self, dependency):
+        """The indexes in self.servers of the servers that hold a copy of
+        a dependency's counter: a URL's on the server of the URL's keys,
+        a tag's or namespace's on every server."""
+        dependency = keys._b(dependency, "dependency")
+        if dependency.startswith(keys.DEP_URL.encode("ascii") + b":"):
+            return [keys.place(self.servers, self.counter_key(dependency))]
+        return list(range(len(self.servers)))
+
+    def _apply(self, dependency, command):
+        """Run command ("incr" or "delete") on every copy of a
+        dependency's counter.  Returns (existed, failures)."""
         pylibmc = _pylibmc()
         key = self.counter_key(dependency)
-        try:
-            mc.incr(key, 1)
-            return True
-        except pylibmc.NotFound:
-            return False
-        except pylibmc.Error as e:
-            if isinstance(dependency, bytes):
-                dependency = dependency.decode("utf-8", "backslashreplace")
-            raise SharedCacheError(
-                "cannot increment the counter of %s (%s) on memcached %s: "
-                "%s: %s" % (dependency, key, " ".join(self.servers),
-                            type(e).__name__, e)) from e
+        existed, failures = False, []
+        for server in self.servers_of(dependency):
+            try:
+                with self._connection(server) as mc:
+                    if command == "incr":
+                        mc.incr(key, 1)
+                        existed = True
+                    else:
+                        existed = bool(mc.delete(key)) or existed
+            except pylibmc.NotFound:
+                pass
+            except (pylibmc.Error, SharedCacheError) as e:
+                failures.append((self.servers[server], e))
+        return existed, failures
+
+    def _run(self, command, dependencies):
+        count, failures = 0, []
+        for d in dependencies:
+            existed, failed = self._apply(d, command)
+            count += existed
+            failures += [(d, server, e) for server, e in failed]
+        if failures:
+            unreachable = sorted({server for _, server, _ in failures})
+            d, server, e = failures[0]
+            if isinstance(d, bytes):
+                d = d.decode("utf-8", "backslashreplace")
+            error = SharedCacheError(
+                "cannot %s the counter of %s (%s) on memcached %s "
+                "(unreachable: %s): %s: %s"
+                % ("increment" if command == "incr" else "delete", d,
+                   self.counter_key(d), server, " ".join(unreachable),
+                   type(e).__name__, e))
+            error.unreachable = unreachable
+            raise error
+        return count
 
     def bump(self, *dependencies):
         """Increment dependencies' counters (bytes such as
-        keys.tag_dep("post-5")).  Returns how many existed (a missing
-        counter means nothing depends on it; it is not created).  Raises
-        SharedCacheError when memcached fails; counters incremented
-        before the failure stay incremented."""
-        with self._connection() as mc:
-            return sum(1 for d in dependencies if self._bump(mc, d))
+        keys.tag_dep("post-5")), every copy of each.  Returns how many
+        existed (a missing counter means nothing depends on it; it is not
+        created).  Raises SharedCacheError, naming the servers, when a
+        server that holds a copy fails; the copies on the others are
+        incremented all the same."""
+        return self._run("incr", dependencies)
 
     def invalidate(self, *tags):
         """Invalidate every entry tagged with any of tags (each a tag or
@@ -309,23 +348,12 @@ class Client:
         >>> client.purge("https://example.com/blog/post/5")  # doctest: +SKIP
         True
         """
-        dependency = keys.url_dep(url)
-        key = self.counter_key(dependency)
-        pylibmc = _pylibmc()
-        with self._connection() as mc:
-            try:
-                return bool(mc.delete(key))
-            except pylibmc.Error as e:
-                raise SharedCacheError(
-                    "cannot delete the counter of %s (%s) on memcached %s: "
-                    "%s: %s" % (dependency.decode("utf-8", "backslashreplace"),
-                                key, " ".join(self.servers),
-                                type(e).__name__, e)) from e
+        return self._run("delete", [keys.url_dep(url)]) == 1
 
     def flush(self, namespace=DEFAULT_NAMESPACE):
         """Invalidate every entry of a namespace (SharedCacheNamespace;
-        "default" unless configured).  Returns True when its counter
-        existed."""
+        "default" unless configured): its counter's copy on every server.
+        Returns True when a copy existed."""
         return self.bump(keys.namespace_dep(namespace)) == 1
 
 

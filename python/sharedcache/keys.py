@@ -493,3 +493,19 @@ def counter_key(prefix, dependency):
     """The memcached key of a dependency's generation counter:
     digest(prefix, "g", dependency)."""
     return digest(prefix, KIND_GEN, dependency)
+
+
+def place(servers, group):
+    """The index in servers of the memcached server that holds the keys of
+    group (the memcached key of a URL's counter): rendezvous hashing, as
+    src/sc_place.h states it.  servers: names as written in
+    SharedCacheServers ("host:port", or a socket path)."""
+    group = _b(group, "group")
+    best, at = -1, 0
+    for i, name in enumerate(servers):
+        score = int.from_bytes(
+            hashlib.sha1(_b(name, "server") + b"\n" + group).digest()[:8],
+            "big")
+        if score > best:
+            best, at = score, i
+    return at

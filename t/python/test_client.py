@@ -1,6 +1,5 @@
 """sharedcache.Client against real memcached servers."""
 
-import ctypes
 import os
 import socket
 import sys
@@ -24,64 +23,6 @@ def unique(name):
 
 def tag_key(tag, prefix="sc"):
     return keys.counter_key(prefix, keys.tag_dep(tag))
-
-
-class ModuleRouting:
-    """Which server libmemcached picks for a key when configured exactly as
-    sc_store_open() configures it (the module's own calls, via ctypes)."""
-
-    # enum memcached_behavior_t (libmemcached-1.0/types/behavior.h)
-    NO_BLOCK, TCP_NODELAY, KETAMA = 0, 1, 3
-    POLL_TIMEOUT, VERIFY_KEY, CONNECT_TIMEOUT, RETRY_TIMEOUT = 8, 13, 14, 15
-    BINARY_PROTOCOL, SND_TIMEOUT, RCV_TIMEOUT = 18, 19, 20
-    SERVER_FAILURE_LIMIT, AUTO_EJECT_HOSTS = 21, 28
-
-    def __init__(self, servers):
-        lib = ctypes.CDLL("libmemcached.so.11")
-        lib.memcached_create.restype = ctypes.c_void_p
-        lib.memcached_create.argtypes = [ctypes.c_void_p]
-        lib.memcached_server_add.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
-                                             ctypes.c_uint16]
-        lib.memcached_behavior_set.argtypes = [ctypes.c_void_p, ctypes.c_int,
-                                               ctypes.c_uint64]
-        lib.memcached_server_by_key.restype = ctypes.c_void_p
-        lib.memcached_server_by_key.argtypes = [
-            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
-            ctypes.POINTER(ctypes.c_int)]
-        lib.memcached_server_name.restype = ctypes.c_char_p
-        lib.memcached_server_name.argtypes = [ctypes.c_void_p]
-        lib.memcached_server_port.restype = ctypes.c_uint16
-        lib.memcached_server_port.argtypes = [ctypes.c_void_p]
-        lib.memcached_free.argtypes = [ctypes.c_void_p]
-        self.lib = lib
-        self.mc = lib.memcached_create(None)
-        for host, port in servers:
-            assert lib.memcached_server_add(self.mc, host.encode(), port) == 0
-        b = lambda k, v: lib.memcached_behavior_set(self.mc, k, v)  # noqa
-        b(self.KETAMA, 1)
-        b(self.BINARY_PROTOCOL, 0)
-        b(self.VERIFY_KEY, 1)
-        b(self.NO_BLOCK, 1)
-        b(self.TCP_NODELAY, 1)
-        b(self.CONNECT_TIMEOUT, 100)
-        b(self.POLL_TIMEOUT, 100)
-        b(self.SND_TIMEOUT, 100000)
-        b(self.RCV_TIMEOUT, 100000)
-        b(self.RETRY_TIMEOUT, 2)
-        b(self.SERVER_FAILURE_LIMIT, 1)
-        b(self.AUTO_EJECT_HOSTS, 0)
-
-    def server(self, key):
-        rc = ctypes.c_int(0)
-        key = key.encode()
-        inst = self.lib.memcached_server_by_key(self.mc, key, len(key),
-                                                ctypes.byref(rc))
-        assert inst, "no server for %r (rc %d)" % (key, rc.value)
-        return (self.lib.memcached_server_name(inst).decode(),
-                self.lib.memcached_server_port(inst))
-
-    def close(self):
-        self.lib.memcached_free(self.mc)
 
 
 class ClientTest(unittest.TestCase):
@@ -257,7 +198,7 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(client.invalidate(tag), 1)
         self.assertEqual(mc.get(tag_key(tag)), b"2")
 
-    # ---- two servers: the counter is where the module looks -----------
+    # ---- two servers: each counter copy is where the module looks -------
 
     def two(self):
         return [self.a, self.b]
@@ -265,54 +206,46 @@ class ClientTest(unittest.TestCase):
     def holders(self, key):
         return [m for m in self.two() if m.get(key) is not None]
 
-    def test_same_server_as_libmemcached_configured_like_the_module(self):
-        try:
-            routing = ModuleRouting([("127.0.0.1", m.port) for m in self.two()])
-        except OSError as e:
-            self.skipTest("libmemcached.so.11 not loadable: %s" % e)
-        try:
-            by_port = {m.port: m for m in self.two()}
-            client = sharedcache.Client([m.address for m in self.two()])
-            used = set()
-            for i in range(60):
-                tag = unique("k%d" % i)
-                key = tag_key(tag)
-                host, port = routing.server(key)
-                self.assertEqual(host, "127.0.0.1")
-                used.add(port)
-                by_port[port].set(key, b"41")
-                self.assertEqual(client.invalidate(tag), 1, key)
-                self.assertEqual(by_port[port].get(key), b"42")
-                self.assertEqual(len(self.holders(key)), 1)
-            self.assertEqual(used, set(by_port), "one server got every key")
-        finally:
-            routing.close()
-
-    def test_same_server_as_pylibmc_with_the_same_behaviors(self):
+    def test_url_counter_on_the_server_of_the_urls_keys(self):
         client = sharedcache.Client([m.address for m in self.two()])
-        mc = pylibmc.Client([m.address for m in self.two()], binary=False,
-                            behaviors=client.behaviors)
+        used = set()
         for i in range(40):
-            tag = unique("q%d" % i)
-            key = tag_key(tag)
-            mc.set(key, b"41")
-            self.assertEqual(client.invalidate(tag), 1)
-            holders = self.holders(key)
-            self.assertEqual(len(holders), 1)
-            self.assertEqual(holders[0].get(key), b"42")
+            url = "http://example.com/page/%s" % unique("u%d" % i)
+            key = client.counter_key(sharedcache.keys.url_dep(url))
+            at = sharedcache.keys.place(client.servers, key)
+            used.add(at)
+            self.two()[at].set(key, b"7")
+            self.assertEqual(client.servers_of(
+                sharedcache.keys.url_dep(url)), [at])
+            self.assertTrue(client.purge(url), url)
+            self.assertEqual(self.holders(key), [], "deleted where it was")
+        self.assertEqual(used, {0, 1}, "both servers hold some URLs")
 
-    def test_server_order_does_not_matter_for_ketama(self):
+    def test_tag_and_namespace_copies_on_every_server(self):
+        client = sharedcache.Client([m.address for m in self.two()])
+        tag = unique("copies")
+        for m in self.two():
+            m.set(tag_key(tag), b"1")
+        self.assertEqual(client.invalidate(tag), 1)
+        self.assertEqual([m.get(tag_key(tag)) for m in self.two()],
+                         [b"2", b"2"])
+        ns = unique("ns")
+        key = client.counter_key(sharedcache.keys.namespace_dep(ns))
+        self.a.set(key, b"5")
+        self.assertTrue(client.flush(ns))
+        self.assertEqual(self.a.get(key), b"6")
+        self.assertIsNone(self.b.get(key), "a missing copy is not created")
+
+    def test_server_order_does_not_matter(self):
         forward = sharedcache.Client([m.address for m in self.two()])
-        backward = sharedcache.Client([m.address for m in reversed(self.two())])
+        backward = sharedcache.Client([m.address
+                                       for m in reversed(self.two())])
         for i in range(40):
-            tag = unique("o%d" % i)
-            key = tag_key(tag)
-            self.a.set(key, b"1")
-            self.b.set(key, b"1")
-            forward.invalidate(tag)
-            backward.invalidate(tag)
-            values = sorted(m.get(key) for m in self.two())
-            self.assertEqual(values, [b"1", b"3"])
+            url = "http://example.com/o/%s" % unique("o%d" % i)
+            dep = sharedcache.keys.url_dep(url)
+            self.assertEqual(
+                forward.servers[forward.servers_of(dep)[0]],
+                backward.servers[backward.servers_of(dep)[0]])
 
     # ---- failures ------------------------------------------------------
 
@@ -347,18 +280,29 @@ class ClientTest(unittest.TestCase):
         port = sc_support.free_port()
         down = "127.0.0.1:%d" % port
         client = sharedcache.Client([self.a.address, down])
+        # a tag's copies: the live one is incremented, the call raises
+        # naming the server that holds the other
+        tag = unique("d")
+        self.a.set(tag_key(tag), b"1")
+        with self.assertRaises(sharedcache.SharedCacheError) as cm:
+            client.invalidate(tag)
+        self.assertEqual(cm.exception.unreachable, [down])
+        self.assertIn(down, str(cm.exception))
+        self.assertEqual(self.a.get(tag_key(tag)), b"2")
+        # a URL's counter: on its own server only, never moved
         failures = successes = 0
         for i in range(40):
-            tag = unique("d%d" % i)
-            self.a.set(tag_key(tag), b"1")
+            url = "http://example.com/d/%s" % unique("d%d" % i)
+            key = client.counter_key(sharedcache.keys.url_dep(url))
+            self.a.set(key, b"1")
             try:
-                client.invalidate(tag)
+                client.purge(url)
                 successes += 1
-                self.assertEqual(self.a.get(tag_key(tag)), b"2")
+                self.assertIsNone(self.a.get(key))
             except sharedcache.SharedCacheError:
                 failures += 1
                 # its server is the dead one: nothing rehashed onto a
-                self.assertEqual(self.a.get(tag_key(tag)), b"1")
+                self.assertEqual(self.a.get(key), b"1")
         self.assertGreater(failures, 0)
         self.assertGreater(successes, 0)
 

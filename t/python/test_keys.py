@@ -16,6 +16,8 @@ from sharedcache import keys  # noqa: E402
 
 VECTORS = os.path.join(sc_support.ROOT, "t", "unit", "vectors.txt")
 DEP_VECTORS = os.path.join(sc_support.ROOT, "t", "unit", "dep_vectors.txt")
+PLACE_VECTORS = os.path.join(sc_support.ROOT, "t", "unit",
+                             "place_vectors.txt")
 
 
 def unescape(field):
@@ -173,6 +175,21 @@ class FnmatchLikeApr(unittest.TestCase):
             string = bytes(rnd.choice(alphabet)
                            for _ in range(rnd.randint(0, 6)))
             self.check(pattern, string)
+
+
+class PlacementVectors(unittest.TestCase):
+    """The server of a URL's keys, as the module and sharedcachectl
+    compute it (t/unit/test_place.c checks the same file)."""
+
+    def test_every_vector(self):
+        count = 0
+        for number, cols in read_vectors(PLACE_VECTORS):
+            with self.subTest(line=number):
+                servers, group, index = cols
+                self.assertEqual(keys.place(servers.split(" "), group),
+                                 int(index))
+                count += 1
+        self.assertGreaterEqual(count, 40, "too few vectors")
 
 
 class DependencyVectors(unittest.TestCase):

@@ -1,5 +1,6 @@
 # Run: python3 t/unit/gen_vectors.py > t/unit/vectors.txt
 #      python3 t/unit/gen_vectors.py deps > t/unit/dep_vectors.txt
+#      python3 t/unit/gen_vectors.py place > t/unit/place_vectors.txt
 # Independent computation of mod_sharedcache key vectors (from the spec in
 # src/sc_key.h, not from the C code).
 import fnmatch, hashlib, sys, urllib.parse
@@ -121,8 +122,44 @@ def dep_vectors():
     return "\n".join(out) + "\n"
 
 
+# ---- placement vectors: t/unit/place_vectors.txt ----
+def place(servers, group):
+    """Rendezvous hashing as src/sc_place.h states it."""
+    best, at = -1, 0
+    for i, name in enumerate(servers):
+        s = int.from_bytes(hashlib.sha1(name + b"\n" + group).digest()[:8],
+                           "big")
+        if s > best:
+            best, at = s, i
+    return at
+
+
+def place_vectors():
+    """Lines: servers (space separated), group, index of its server."""
+    sets = [
+        [b"127.0.0.1:11211"],
+        [b"127.0.0.1:11211", b"127.0.0.1:11212"],
+        [b"127.0.0.1:11211", b"127.0.0.1:11212", b"127.0.0.1:11213"],
+        [b"mc1.example:11211", b"mc2.example:11211", b"/run/memcached.sock",
+         b"[::1]:11211"],
+    ]
+    out = ["# mod_sharedcache placement vectors (see gen_vectors.py and",
+           "# src/sc_place.h): servers (space separated) TAB group TAB index",
+           "# of the server that holds the group's keys"]
+    for servers in sets:
+        for n in range(12):
+            dep = b"u:http://example.com:80/page/%d" % n
+            group = b"sc:g:" + hashlib.sha1(dep).hexdigest().encode()
+            out.append("\t".join([" ".join(s.decode() for s in servers),
+                                  group.decode(),
+                                  str(place(servers, group))]))
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["deps"]:
         sys.stdout.write(dep_vectors())
+    elif sys.argv[1:] == ["place"]:
+        sys.stdout.write(place_vectors())
     else:
         entry_vectors()
