@@ -141,12 +141,20 @@ static unsigned char *default_status_table(apr_pool_t *p)
     return t;
 }
 
+/* The text of element i of a list: the elements are names (const char *)
+ * or structs whose first member is their text as written (sc_vary_expr_t),
+ * so lists of either kind merge, compare and print alike. */
+static const char *elt_text(const apr_array_header_t *a, int i)
+{
+    return *(const char *const *)(a->elts + (apr_size_t)i * a->elt_size);
+}
+
 static int has_name(const apr_array_header_t *a, const char *name)
 {
     int i;
 
     for (i = 0; i < a->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), name)) {
+        if (!strcmp(elt_text(a, i), name)) {
             return 1;
         }
     }
@@ -168,35 +176,9 @@ static apr_array_header_t *union_list(apr_pool_t *p,
     }
     out = apr_array_copy(p, base);
     for (i = 0; i < add->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(add, i, const char *);
-        if (!has_name(out, name)) {
-            APR_ARRAY_PUSH(out, const char *) = name;
-        }
-    }
-    return out;
-}
-
-static apr_array_header_t *union_exprs(apr_pool_t *p,
-                                       apr_array_header_t *base,
-                                       apr_array_header_t *add)
-{
-    apr_array_header_t *out;
-    int i, j;
-
-    if (!add || !base || add == base) {
-        return add ? add : base;
-    }
-    out = apr_array_copy(p, base);
-    for (i = 0; i < add->nelts; i++) {
-        const sc_vary_expr_t *v = &APR_ARRAY_IDX(add, i, sc_vary_expr_t);
-        for (j = 0; j < base->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(base, j, sc_vary_expr_t).text,
-                        v->text)) {
-                break;
-            }
-        }
-        if (j == base->nelts) {
-            *(sc_vary_expr_t *)apr_array_push(out) = *v;
+        if (!has_name(out, elt_text(add, i))) {
+            memcpy(apr_array_push(out),
+                   add->elts + (apr_size_t)i * add->elt_size, add->elt_size);
         }
     }
     return out;
@@ -234,7 +216,7 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
      * "sessionid" (one user's page would reach another). */
     d->vary_cookies = union_list(p, base->vary_cookies, add->vary_cookies);
     d->vary_headers = union_list(p, base->vary_headers, add->vary_headers);
-    d->vary_exprs = union_exprs(p, base->vary_exprs, add->vary_exprs);
+    d->vary_exprs = union_list(p, base->vary_exprs, add->vary_exprs);
     d->bypass_cookies = union_list(p, base->bypass_cookies,
                                    add->bypass_cookies);
     d->bypass_headers = union_list(p, base->bypass_headers,
@@ -678,8 +660,7 @@ static int names_within(const apr_array_header_t *list,
     int i;
 
     for (i = 0; list && i < list->nelts; i++) {
-        if (!within || !has_name(within, APR_ARRAY_IDX(list, i,
-                                                       const char *))) {
+        if (!within || !has_name(within, elt_text(list, i))) {
             return 0;
         }
     }
@@ -689,29 +670,12 @@ static int names_within(const apr_array_header_t *list,
 int sc_config_variance_within(const sc_dir_conf_t *frag,
                               const sc_dir_conf_t *page)
 {
-    int i, j;
-
     if (frag->vary_user == 1 && page->vary_user != 1) {
         return 0;
     }
-    if (!names_within(frag->vary_cookies, page->vary_cookies)
-        || !names_within(frag->vary_headers, page->vary_headers)) {
-        return 0;
-    }
-    for (i = 0; frag->vary_exprs && i < frag->vary_exprs->nelts; i++) {
-        const char *text = APR_ARRAY_IDX(frag->vary_exprs, i,
-                                         sc_vary_expr_t).text;
-        for (j = 0; page->vary_exprs && j < page->vary_exprs->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(page->vary_exprs, j,
-                                      sc_vary_expr_t).text, text)) {
-                break;
-            }
-        }
-        if (!page->vary_exprs || j == page->vary_exprs->nelts) {
-            return 0;
-        }
-    }
-    return 1;
+    return names_within(frag->vary_cookies, page->vary_cookies)
+           && names_within(frag->vary_headers, page->vary_headers)
+           && names_within(frag->vary_exprs, page->vary_exprs);
 }
 
 static const char *statuses_text(apr_pool_t *p, const unsigned char *t)
@@ -733,20 +697,7 @@ static const char *list_text(apr_pool_t *p, const apr_array_header_t *a)
     int i;
 
     for (i = 0; a && i < a->nelts; i++) {
-        out = apr_pstrcat(p, out, i ? "," : "",
-                          APR_ARRAY_IDX(a, i, const char *), NULL);
-    }
-    return *out ? out : "-";
-}
-
-static const char *exprs_text(apr_pool_t *p, const apr_array_header_t *a)
-{
-    const char *out = "";
-    int i;
-
-    for (i = 0; a && i < a->nelts; i++) {
-        out = apr_pstrcat(p, out, i ? "," : "",
-                          APR_ARRAY_IDX(a, i, sc_vary_expr_t).text, NULL);
+        out = apr_pstrcat(p, out, i ? "," : "", elt_text(a, i), NULL);
     }
     return *out ? out : "-";
 }
@@ -785,7 +736,7 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         d->max_ttl, statuses_text(p, d->statuses), d->max_size,
         d->header ? "On" : "Off", list_text(p, d->vary_cookies),
         list_text(p, d->vary_headers), d->vary_user == 1 ? "On" : "Off",
-        exprs_text(p, d->vary_exprs), list_text(p, d->bypass_cookies),
+        list_text(p, d->vary_exprs), list_text(p, d->bypass_cookies),
         list_text(p, d->bypass_headers), list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off",
         d->tag_header, d->invalidate_header,
         d->invalidate_unsafe == 1 ? "On" : "Off",
