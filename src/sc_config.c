@@ -1,5 +1,16 @@
 /*
- * sc_config.c: directives, create/merge, validation (see sc_config.h).
+ * sc_config.c: the directives, their defaults, merges and validation, the
+ * "Directive=value" text (see sc_config.h), and the backends made in
+ * post_config.
+ *
+ * The directory directives are the table in sc_directives.def; to add
+ * one, add its entry there (that file says how).  Here that table becomes
+ * the array "directives" (one sc_directive_t each) and the command table,
+ * whose entries point at them (cmd->info); creating, resolving, merging
+ * and describing a directory config, and the variance checks, are loops
+ * over the array that go by each entry's kind.  A word with rules of its
+ * own is read by a .parse function of the "one word" part below.  The
+ * four server directives are written out: they fill sc_server_conf_t.
  */
 #include "sc_config.h"
 #include "sc_key.h"
@@ -11,15 +22,16 @@
 
 APLOG_USE_MODULE(sharedcache);
 
-#define MERGE(field) \
-    (add->field != SC_UNSET ? add->field : base->field)
-
 static const apr_int64_t ttl_limit = (apr_int64_t)10 * 365 * 24 * 3600;
 
-/* The default SharedCacheStatuses. */
-static const int default_statuses[] = {
-    200, 203, 204, 300, 301, 308, 404, 410
+/* The default SharedCacheStatuses (never written: a section that sets
+ * statuses makes its own table). */
+static unsigned char default_statuses[SC_MAX_STATUS + 1] = {
+    [200] = 1, [203] = 1, [204] = 1, [300] = 1, [301] = 1, [308] = 1,
+    [404] = 1, [410] = 1
 };
+
+/* ---- server config ---------------------------------------------------- */
 
 void *sc_config_create_server(apr_pool_t *p, server_rec *s)
 {
@@ -37,220 +49,13 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     sc_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->servers = add->servers ? add->servers : base->servers;
-    c->timeout_ms = MERGE(timeout_ms);
-    c->retry_s = MERGE(retry_s);
+    c->timeout_ms = add->timeout_ms != SC_UNSET ? add->timeout_ms
+                                                : base->timeout_ms;
+    c->retry_s = add->retry_s != SC_UNSET ? add->retry_s : base->retry_s;
     c->prefix = add->prefix ? add->prefix : base->prefix;
     c->quick = add->quick || base->quick;
     return c;
 }
-
-void *sc_config_create_dir(apr_pool_t *p, char *dir)
-{
-    sc_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
-
-    (void)dir;
-    d->enabled = SC_UNSET;
-    d->ttl = SC_UNSET;
-    d->force_ttl = SC_UNSET;
-    d->max_ttl = SC_UNSET;
-    d->statuses = NULL;
-    d->max_size = SC_UNSET;
-    d->header = SC_UNSET;
-    d->vary_user = SC_UNSET;
-    d->quick = SC_UNSET;
-    d->invalidate_unsafe = SC_UNSET;
-    d->purge = SC_UNSET;
-    d->lock = SC_UNSET;
-    d->lock_timeout = SC_UNSET;
-    d->grace = SC_UNSET;
-    d->stale_on_error = SC_UNSET;
-    d->soft_invalidate = SC_UNSET;
-    d->require_length = SC_UNSET;
-    return d;
-}
-
-void sc_config_resolve(sc_dir_conf_t *d)
-{
-    if (d->enabled == SC_UNSET) {
-        d->enabled = 0;
-    }
-    if (d->ttl == SC_UNSET) {
-        d->ttl = 0;
-    }
-    if (d->force_ttl == SC_UNSET) {
-        d->force_ttl = 0;
-    }
-    if (d->max_ttl == SC_UNSET) {
-        d->max_ttl = SC_DEFAULT_MAX_TTL;
-    }
-    if (d->max_size == SC_UNSET) {
-        d->max_size = SC_DEFAULT_MAX_SIZE;
-    }
-    if (d->header == SC_UNSET) {
-        d->header = 1;
-    }
-    if (d->vary_user == SC_UNSET) {
-        d->vary_user = 0;
-    }
-    if (d->quick == SC_UNSET) {
-        d->quick = 0;
-    }
-    if (!d->tag_header) {
-        d->tag_header = SC_DEFAULT_TAG_HEADER;
-    }
-    if (!d->invalidate_header) {
-        d->invalidate_header = SC_DEFAULT_INVALIDATE_HEADER;
-    }
-    if (d->invalidate_unsafe == SC_UNSET) {
-        d->invalidate_unsafe = 1;
-    }
-    if (d->purge == SC_UNSET) {
-        d->purge = 0;
-    }
-    if (!d->namespace) {
-        d->namespace = SC_DEFAULT_NAMESPACE;
-    }
-    if (d->lock == SC_UNSET) {
-        d->lock = 1;
-    }
-    if (d->lock_timeout == SC_UNSET) {
-        d->lock_timeout = SC_DEFAULT_LOCK_TIMEOUT;
-    }
-    if (d->grace == SC_UNSET) {
-        d->grace = 0;
-    }
-    if (d->stale_on_error == SC_UNSET) {
-        d->stale_on_error = 0;
-    }
-    if (d->soft_invalidate == SC_UNSET) {
-        d->soft_invalidate = 0;
-    }
-    if (d->require_length == SC_UNSET) {
-        d->require_length = SC_AUTO;
-    }
-}
-
-static unsigned char *default_status_table(apr_pool_t *p)
-{
-    unsigned char *t = apr_pcalloc(p, SC_MAX_STATUS + 1);
-    apr_size_t i;
-
-    for (i = 0; i < sizeof(default_statuses) / sizeof(int); i++) {
-        t[default_statuses[i]] = 1;
-    }
-    return t;
-}
-
-static int has_name(const apr_array_header_t *a, const char *name)
-{
-    int i;
-
-    for (i = 0; i < a->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), name)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* base followed by what add has that base lacks; an unset side (NULL)
- * leaves the other as it is, so an untouched section keeps the very
- * array it inherits (sc_config_same_variance compares pointers). */
-static apr_array_header_t *union_list(apr_pool_t *p,
-                                      apr_array_header_t *base,
-                                      apr_array_header_t *add)
-{
-    apr_array_header_t *out;
-    int i;
-
-    if (!add || !base || add == base) {
-        return add ? add : base;
-    }
-    out = apr_array_copy(p, base);
-    for (i = 0; i < add->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(add, i, const char *);
-        if (!has_name(out, name)) {
-            APR_ARRAY_PUSH(out, const char *) = name;
-        }
-    }
-    return out;
-}
-
-static apr_array_header_t *union_exprs(apr_pool_t *p,
-                                       apr_array_header_t *base,
-                                       apr_array_header_t *add)
-{
-    apr_array_header_t *out;
-    int i, j;
-
-    if (!add || !base || add == base) {
-        return add ? add : base;
-    }
-    out = apr_array_copy(p, base);
-    for (i = 0; i < add->nelts; i++) {
-        const sc_vary_expr_t *v = &APR_ARRAY_IDX(add, i, sc_vary_expr_t);
-        for (j = 0; j < base->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(base, j, sc_vary_expr_t).text,
-                        v->text)) {
-                break;
-            }
-        }
-        if (j == base->nelts) {
-            *(sc_vary_expr_t *)apr_array_push(out) = *v;
-        }
-    }
-    return out;
-}
-
-void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
-{
-    sc_dir_conf_t *base = basev, *add = addv;
-    sc_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
-
-    d->enabled = MERGE(enabled);
-    d->ttl = MERGE(ttl);
-    d->force_ttl = MERGE(force_ttl);
-    d->max_ttl = MERGE(max_ttl);
-    d->statuses = add->statuses ? add->statuses : base->statuses;
-    d->max_size = MERGE(max_size);
-    d->header = MERGE(header);
-    d->vary_user = MERGE(vary_user);
-    d->quick = MERGE(quick);
-    d->invalidate_unsafe = MERGE(invalidate_unsafe);
-    d->purge = MERGE(purge);
-    d->lock = MERGE(lock);
-    d->lock_timeout = MERGE(lock_timeout);
-    d->grace = MERGE(grace);
-    d->stale_on_error = MERGE(stale_on_error);
-    d->soft_invalidate = MERGE(soft_invalidate);
-    d->require_length = MERGE(require_length);
-#define MERGE_STR(field) d->field = add->field ? add->field : base->field
-    MERGE_STR(tag_header);
-    MERGE_STR(invalidate_header);
-    MERGE_STR(namespace);
-#undef MERGE_STR
-    /* A section adds to the variance and bypass lists it inherits: a
-     * <Location> keying on "currency" must not stop keying on the site's
-     * "sessionid" (one user's page would reach another). */
-    d->vary_cookies = union_list(p, base->vary_cookies, add->vary_cookies);
-    d->vary_headers = union_list(p, base->vary_headers, add->vary_headers);
-    d->vary_exprs = union_exprs(p, base->vary_exprs, add->vary_exprs);
-    d->bypass_cookies = union_list(p, base->bypass_cookies,
-                                   add->bypass_cookies);
-    d->bypass_headers = union_list(p, base->bypass_headers,
-                                   add->bypass_headers);
-    /* Ignoring is the narrowing direction: a section's list replaces. */
-    d->ignore_query = add->ignore_query ? add->ignore_query
-                                        : base->ignore_query;
-    /* No defaults here: httpd merges matching sections with each other
-     * before merging the result over the server's base, and a default
-     * filled in that first merge would override what the base sets.  The
-     * bases get their defaults in post_config, so every request's final
-     * merge is complete. */
-    return d;
-}
-
-/* ---- setters ---------------------------------------------------------- */
 
 static const char *parse_int(cmd_parms *cmd, const char *arg,
                              apr_int64_t min, apr_int64_t max,
@@ -328,88 +133,7 @@ static const char *set_prefix(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_ttl(cmd_parms *cmd, void *dv, const char *arg)
-{
-    sc_dir_conf_t *d = dv;
-
-    return parse_int(cmd, arg, 0, ttl_limit, &d->ttl);
-}
-
-static const char *set_max_ttl(cmd_parms *cmd, void *dv, const char *arg)
-{
-    sc_dir_conf_t *d = dv;
-
-    return parse_int(cmd, arg, 1, ttl_limit, &d->max_ttl);
-}
-
-/* A seconds directive of the directory config (cmd->info: the field). */
-static const char *set_seconds(cmd_parms *cmd, void *dv, const char *arg)
-{
-    apr_int64_t *field = (apr_int64_t *)((char *)dv
-                                         + (apr_size_t)cmd->info);
-    apr_int64_t v = 0;
-    apr_int64_t min = field == &((sc_dir_conf_t *)dv)->lock_timeout ? 1 : 0;
-    const char *err = parse_int(cmd, arg, min, ttl_limit, &v);
-
-    if (!err) {
-        *field = v;
-    }
-    return err;
-}
-
-static const char *set_statuses(cmd_parms *cmd, void *dv, const char *arg)
-{
-    sc_dir_conf_t *d = dv;
-    apr_int64_t code = 0;
-    const char *err = parse_int(cmd, arg, 100, SC_MAX_STATUS, &code);
-
-    if (err) {
-        return err;
-    }
-    /* Errors the cache must never store, whatever is configured
-     * (THREATS 12): 5xx, 206 Partial Content, 304 Not Modified. */
-    if (code >= 500 || code == 206 || code == 304) {
-        return apr_psprintf(cmd->pool, "SharedCacheStatuses: %s may never "
-                            "be stored (5xx, 206 and 304 are refused)", arg);
-    }
-    if (!d->statuses) {
-        d->statuses = apr_pcalloc(cmd->pool, SC_MAX_STATUS + 1);
-    }
-    d->statuses[code] = 1;
-    return NULL;
-}
-
-static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
-{
-    sc_dir_conf_t *d = dv;
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
-    apr_int64_t unit = 1;
-
-    if (end != arg && *end) {
-        switch (*end) {
-        case 'k': case 'K': unit = 1024; end++; break;
-        case 'm': case 'M': unit = 1024 * 1024; end++; break;
-        case 'g': case 'G': unit = 1024 * 1024 * 1024; end++; break;
-        }
-    }
-    if (end == arg || *end || v < 1 || v > ((apr_int64_t)1 << 40) / unit) {
-        return apr_psprintf(cmd->pool, "SharedCacheMaxSize: '%s' is not a "
-                            "size in bytes (a number, optionally with K, M "
-                            "or G)", arg);
-    }
-    d->max_size = (apr_off_t)(v * unit);
-    return NULL;
-}
-
-static const char *set_flag(cmd_parms *cmd, void *dv, int on)
-{
-    sc_dir_conf_t *d = dv;
-    int *field = (int *)((char *)d + (apr_size_t)cmd->info);
-
-    *field = on ? 1 : 0;
-    return NULL;
-}
+/* ---- one word of a directory directive -------------------------------- */
 
 static int is_token(const char *s)
 {
@@ -424,99 +148,151 @@ static int is_token(const char *s)
     return 1;
 }
 
-/* In a section, quick mode and the section's own variance exclude each
- * other: the quick handler runs before sections are merged. */
-static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
+static const char *parse_size(cmd_parms *cmd, const char *arg,
+                              apr_off_t *out)
 {
-    if (!cmd->path) {
-        return NULL;
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t unit = 1;
+
+    if (end != arg && *end) {
+        switch (*end) {
+        case 'k': case 'K': unit = 1024; end++; break;
+        case 'm': case 'M': unit = 1024 * 1024; end++; break;
+        case 'g': case 'G': unit = 1024 * 1024 * 1024; end++; break;
+        }
     }
-    if (d->quick == 1 && (d->vary_cookies || d->vary_headers
-                          || d->vary_exprs || d->bypass_cookies
-                          || d->bypass_headers || d->ignore_query || d->vary_user != SC_UNSET)) {
-        return apr_psprintf(cmd->pool, "%s: a section with "
-                            "SharedCacheQuickHandler On cannot set its own "
-                            "SharedCacheVaryBy*, SharedCacheVary, "
-                            "SharedCacheBypassCookie/Header or "
-                            "SharedCacheIgnoreQuery: the quick handler runs "
-                            "before sections are merged.  Set them for the "
-                            "whole virtual host instead", cmd->cmd->name);
+    if (end == arg || *end || v < 1 || v > ((apr_int64_t)1 << 40) / unit) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a size in bytes (a "
+                            "number, optionally with K, M or G)",
+                            cmd->cmd->name, arg);
     }
+    *out = (apr_off_t)(v * unit);
     return NULL;
 }
 
-static apr_array_header_t *list_of(cmd_parms *cmd, sc_dir_conf_t *d)
+static const char *parse_status(cmd_parms *cmd, const char *arg,
+                                unsigned char **table)
 {
-    apr_array_header_t **field =
-        (apr_array_header_t **)((char *)d + (apr_size_t)cmd->info);
+    apr_int64_t code = 0;
+    const char *err = parse_int(cmd, arg, 100, SC_MAX_STATUS, &code);
 
-    if (!*field) {
-        *field = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    if (err) {
+        return err;
     }
-    return *field;
+    /* Errors the cache must never store, whatever is configured
+     * (THREATS 12): 5xx, 206 Partial Content, 304 Not Modified. */
+    if (code >= 500 || code == 206 || code == 304) {
+        return apr_psprintf(cmd->pool, "%s: %s may never be stored (5xx, "
+                            "206 and 304 are refused)", cmd->cmd->name, arg);
+    }
+    if (!*table) {
+        *table = apr_pcalloc(cmd->pool, SC_MAX_STATUS + 1);
+    }
+    (*table)[code] = 1;
+    return NULL;
 }
 
-static const char *add_cookie(cmd_parms *cmd, void *dv, const char *arg)
+static void push_text(cmd_parms *cmd, void *field, const char *text)
+{
+    apr_array_header_t **list = field;
+
+    if (!*list) {
+        *list = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(*list, const char *) = text;
+}
+
+/* The .parse functions of sc_directives.def: field is the directive's
+ * field in the directory config. */
+
+static const char *add_cookie(cmd_parms *cmd, void *field, const char *arg)
 {
     if (!is_token(arg)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a cookie name",
                             cmd->cmd->name, arg);
     }
-    APR_ARRAY_PUSH(list_of(cmd, dv), const char *) = arg;
-    return quick_conflict(cmd, dv);
+    push_text(cmd, field, arg);
+    return NULL;
 }
 
-static const char *add_header(cmd_parms *cmd, void *dv, const char *arg)
+static const char *add_header(cmd_parms *cmd, void *field, const char *arg)
 {
+    char *name;
+
     if (!is_token(arg) || strlen(arg) > SC_HEADER_NAME_MAX) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a header name (a "
                             "token of at most %d characters)",
                             cmd->cmd->name, arg, SC_HEADER_NAME_MAX);
     }
-    APR_ARRAY_PUSH(list_of(cmd, dv), const char *) =
-        apr_pstrdup(cmd->pool, arg);
-    ap_str_tolower(APR_ARRAY_IDX(list_of(cmd, dv),
-                                 list_of(cmd, dv)->nelts - 1, char *));
-    return quick_conflict(cmd, dv);
+    name = apr_pstrdup(cmd->pool, arg);
+    ap_str_tolower(name);
+    push_text(cmd, field, name);
+    return NULL;
 }
 
-static const char *add_glob(cmd_parms *cmd, void *dv, const char *arg)
+static const char *add_glob(cmd_parms *cmd, void *field, const char *arg)
 {
     const char *s;
 
     for (s = arg; *s; s++) {
         if (!apr_isgraph(*s) || *s == '&' || *s == '=') {
-            return apr_psprintf(cmd->pool, "SharedCacheIgnoreQuery: '%s' "
-                                "is not a parameter name or glob", arg);
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a parameter "
+                                "name or glob", cmd->cmd->name, arg);
         }
     }
-    APR_ARRAY_PUSH(list_of(cmd, dv), const char *) = arg;
-    return quick_conflict(cmd, dv);
+    push_text(cmd, field, arg);
+    return NULL;
 }
 
-static const char *add_expr(cmd_parms *cmd, void *dv, const char *arg)
+static const char *add_expr(cmd_parms *cmd, void *field, const char *arg)
 {
-    sc_dir_conf_t *d = dv;
+    apr_array_header_t **list = field;
     const char *err = NULL;
     sc_vary_expr_t *v;
 
-    if (!d->vary_exprs) {
-        d->vary_exprs = apr_array_make(cmd->pool, 2, sizeof(sc_vary_expr_t));
+    if (!*list) {
+        *list = apr_array_make(cmd->pool, 2, sizeof(sc_vary_expr_t));
     }
-    v = apr_array_push(d->vary_exprs);
+    v = apr_array_push(*list);
     v->text = arg;
     v->expr = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT, &err,
                                 NULL);
     if (err) {
-        return apr_psprintf(cmd->pool, "SharedCacheVary: cannot parse "
-                            "'%s': %s", arg, err);
+        return apr_psprintf(cmd->pool, "%s: cannot parse '%s': %s",
+                            cmd->cmd->name, arg, err);
     }
-    return quick_conflict(cmd, dv);
+    return NULL;
 }
 
-static const char *set_quick(cmd_parms *cmd, void *dv, int on)
+static const char *set_header_name(cmd_parms *cmd, void *field,
+                                   const char *arg)
 {
-    sc_dir_conf_t *d = dv;
+    if (!is_token(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
+                            cmd->cmd->name, arg);
+    }
+    *(const char **)field = arg;
+    return NULL;
+}
+
+static const char *set_namespace(cmd_parms *cmd, void *field,
+                                 const char *arg)
+{
+    if (!sc_key_tag_ok(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be 1 to %d printable "
+                            "characters without spaces", cmd->cmd->name,
+                            arg, SC_TAG_MAX);
+    }
+    *(const char **)field = arg;
+    return NULL;
+}
+
+static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d);
+
+/* The .check of SharedCacheQuickHandler. */
+static const char *check_quick(cmd_parms *cmd, sc_dir_conf_t *d)
+{
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY
                                                 | NOT_IN_FILES);
 
@@ -524,55 +300,197 @@ static const char *set_quick(cmd_parms *cmd, void *dv, int on)
         return apr_pstrcat(cmd->pool, err, " (the quick handler runs "
                            "before the URL is mapped to a file)", NULL);
     }
-    d->quick = on;
-    if (on) {
+    if (d->quick == 1) {
         server_conf(cmd)->quick = 1;
     }
     return quick_conflict(cmd, d);
 }
 
-static const char *set_vary_user(cmd_parms *cmd, void *dv, int on)
-{
-    sc_dir_conf_t *d = dv;
+/* ---- the table of directory directives -------------------------------- */
 
-    d->vary_user = on;
-    return quick_conflict(cmd, d);
+/* The kinds (sc_directives.def): numbers first. */
+enum {
+    SC_KIND_FLAG, SC_KIND_SECONDS, SC_KIND_SIZE,
+    SC_KIND_STRING, SC_KIND_LIST, SC_KIND_LIST_REPLACE, SC_KIND_STATUSES
+};
+
+/* The roles (sc_directives.def): SC_VARIES includes SC_SHAPES_KEY. */
+#define SC_SHAPES_KEY 1
+#define SC_VARIES (2 | SC_SHAPES_KEY)
+
+typedef struct {
+    const char *name;
+    int kind;
+    apr_size_t offset;                  /* of the field in sc_dir_conf_t */
+    apr_int64_t def;
+    const char *def_str;
+    apr_int64_t min;
+    const char *(*parse)(cmd_parms *cmd, void *field, const char *arg);
+    const char *(*check)(cmd_parms *cmd, sc_dir_conf_t *d);
+    int role;
+} sc_directive_t;
+
+enum {
+#define SC_DIR(d_name, d_kind, d_field, d_help, ...) DIR_##d_field,
+#include "sc_directives.def"
+#undef SC_DIR
+    DIR_COUNT
+};
+
+static const sc_directive_t directives[DIR_COUNT] = {
+#define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
+    { .name = d_name, .kind = SC_KIND_##d_kind, \
+      .offset = APR_OFFSETOF(sc_dir_conf_t, d_field), __VA_ARGS__ },
+#include "sc_directives.def"
+#undef SC_DIR
+};
+
+/* The field of directive e in the directory config c, of type t. */
+#define AT(t, c, e) (*(t *)((char *)(c) + (e)->offset))
+
+static int is_number(const sc_directive_t *e)
+{
+    return e->kind <= SC_KIND_SIZE;
 }
 
-static const char *set_header_name(cmd_parms *cmd, void *dv,
-                                   const char *arg)
+static apr_int64_t num_get(const sc_dir_conf_t *d, const sc_directive_t *e)
 {
-    const char **field = (const char **)((char *)dv + (apr_size_t)cmd->info);
-
-    if (!is_token(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
-                            cmd->cmd->name, arg);
+    switch (e->kind) {
+    case SC_KIND_FLAG:    return AT(int, d, e);
+    case SC_KIND_SECONDS: return AT(apr_int64_t, d, e);
+    default:              return AT(apr_off_t, d, e);
     }
-    *field = arg;
+}
+
+static void num_set(sc_dir_conf_t *d, const sc_directive_t *e,
+                    apr_int64_t v)
+{
+    switch (e->kind) {
+    case SC_KIND_FLAG:    AT(int, d, e) = (int)v; break;
+    case SC_KIND_SECONDS: AT(apr_int64_t, d, e) = v; break;
+    default:              AT(apr_off_t, d, e) = (apr_off_t)v; break;
+    }
+}
+
+static const void *ptr_get(const sc_dir_conf_t *d, const sc_directive_t *e)
+{
+    switch (e->kind) {
+    case SC_KIND_STRING:   return AT(const char *, d, e);
+    case SC_KIND_STATUSES: return AT(unsigned char *, d, e);
+    default:               return AT(apr_array_header_t *, d, e);
+    }
+}
+
+static void ptr_set(sc_dir_conf_t *d, const sc_directive_t *e, const void *v)
+{
+    switch (e->kind) {
+    case SC_KIND_STRING:   AT(const char *, d, e) = v; break;
+    case SC_KIND_STATUSES: AT(unsigned char *, d, e) = (void *)v; break;
+    default:               AT(apr_array_header_t *, d, e) = (void *)v;
+    }
+}
+
+static int is_set(const sc_dir_conf_t *d, const sc_directive_t *e)
+{
+    return is_number(e) ? num_get(d, e) != SC_UNSET : ptr_get(d, e) != NULL;
+}
+
+static int same_value(const sc_dir_conf_t *a, const sc_dir_conf_t *b,
+                      const sc_directive_t *e)
+{
+    return is_number(e) ? num_get(a, e) == num_get(b, e)
+                        : ptr_get(a, e) == ptr_get(b, e);
+}
+
+/* In a section, quick mode and the section's own variance exclude each
+ * other: the quick handler runs before sections are merged. */
+static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
+{
+    int i;
+
+    if (!cmd->path || d->quick != 1) {
+        return NULL;
+    }
+    for (i = 0; i < DIR_COUNT; i++) {
+        if ((directives[i].role & SC_SHAPES_KEY)
+            && is_set(d, &directives[i])) {
+            return apr_psprintf(cmd->pool, "%s: a section with "
+                                "SharedCacheQuickHandler On cannot set its "
+                                "own SharedCacheVaryBy*, SharedCacheVary, "
+                                "SharedCacheBypassCookie/Header or "
+                                "SharedCacheIgnoreQuery: the quick handler "
+                                "runs before sections are merged.  Set them "
+                                "for the whole virtual host instead",
+                                cmd->cmd->name);
+        }
+    }
     return NULL;
 }
 
-static const char *set_namespace(cmd_parms *cmd, void *dv, const char *arg)
+/* After directive e is stored in d: its own check, and quick mode. */
+static const char *stored(cmd_parms *cmd, sc_dir_conf_t *d,
+                          const sc_directive_t *e)
 {
-    sc_dir_conf_t *d = dv;
+    const char *err = e->check ? e->check(cmd, d) : NULL;
 
-    if (!sc_key_tag_ok(arg)) {
-        return apr_psprintf(cmd->pool, "SharedCacheNamespace: '%s' must be "
-                            "1 to %d printable characters without spaces",
-                            arg, SC_TAG_MAX);
+    if (!err && (e->role & SC_SHAPES_KEY)) {
+        err = quick_conflict(cmd, d);
     }
-    d->namespace = arg;
-    return NULL;
+    return err;
 }
 
-#define DIR_LIST(name, fn, field, help) \
-    AP_INIT_ITERATE(name, fn, (void *)APR_OFFSETOF(sc_dir_conf_t, field), \
-                    RSRC_CONF | ACCESS_CONF, help)
+/* A FLAG directive (cmd->info: its entry). */
+static const char *set_flag(cmd_parms *cmd, void *dv, int on)
+{
+    const sc_directive_t *e = cmd->info;
 
-#define DIR_FLAG(name, field, help) \
-    AP_INIT_FLAG(name, set_flag, \
-                 (void *)APR_OFFSETOF(sc_dir_conf_t, field), \
-                 RSRC_CONF | ACCESS_CONF, help)
+    AT(int, dv, e) = on ? 1 : 0;
+    return stored(cmd, dv, e);
+}
+
+/* One word of any other directive (cmd->info: its entry). */
+static const char *set_word(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const sc_directive_t *e = cmd->info;
+    void *field = (char *)dv + e->offset;
+    const char *err = NULL;
+
+    if (e->parse) {
+        err = e->parse(cmd, field, arg);
+    }
+    else {
+        switch (e->kind) {
+        case SC_KIND_SECONDS:
+            err = parse_int(cmd, arg, e->min, ttl_limit, field);
+            break;
+        case SC_KIND_SIZE:
+            err = parse_size(cmd, arg, field);
+            break;
+        case SC_KIND_STATUSES:
+            err = parse_status(cmd, arg, field);
+            break;
+        case SC_KIND_STRING:
+            *(const char **)field = arg;
+            break;
+        default:
+            push_text(cmd, field, arg);
+        }
+    }
+    return err ? err : stored(cmd, dv, e);
+}
+
+#define SC_CMD_FLAG(name, info, help) \
+    AP_INIT_FLAG(name, set_flag, info, RSRC_CONF | ACCESS_CONF, help)
+#define SC_CMD_TAKE1(name, info, help) \
+    AP_INIT_TAKE1(name, set_word, info, RSRC_CONF | ACCESS_CONF, help)
+#define SC_CMD_ITERATE(name, info, help) \
+    AP_INIT_ITERATE(name, set_word, info, RSRC_CONF | ACCESS_CONF, help)
+#define SC_CMD_SECONDS      SC_CMD_TAKE1
+#define SC_CMD_SIZE         SC_CMD_TAKE1
+#define SC_CMD_STRING       SC_CMD_TAKE1
+#define SC_CMD_LIST         SC_CMD_ITERATE
+#define SC_CMD_LIST_REPLACE SC_CMD_ITERATE
+#define SC_CMD_STATUSES     SC_CMD_ITERATE
 
 const command_rec sc_config_cmds[] = {
     /* server context */
@@ -586,89 +504,141 @@ const command_rec sc_config_cmds[] = {
     AP_INIT_TAKE1("SharedCachePrefix", set_prefix, NULL, RSRC_CONF,
                   "prefix of every memcached key"),
     /* directory context */
-    DIR_FLAG("SharedCache", enabled, "cache responses here: On or Off"),
-    AP_INIT_TAKE1("SharedCacheTTL", set_ttl, NULL, RSRC_CONF | ACCESS_CONF,
-                  "seconds of freshness when the response gives none"),
-    DIR_FLAG("SharedCacheForceTTL", force_ttl,
-             "use SharedCacheTTL even when the response gives freshness"),
-    AP_INIT_TAKE1("SharedCacheMaxTTL", set_max_ttl, NULL,
-                  RSRC_CONF | ACCESS_CONF, "cap on any freshness, seconds"),
-    AP_INIT_ITERATE("SharedCacheStatuses", set_statuses, NULL,
-                    RSRC_CONF | ACCESS_CONF,
-                    "HTTP statuses that may be stored"),
-    AP_INIT_TAKE1("SharedCacheMaxSize", set_max_size, NULL,
-                  RSRC_CONF | ACCESS_CONF,
-                  "largest response body stored, bytes (K, M, G allowed)"),
-    DIR_FLAG("SharedCacheHeader", header,
-             "add the X-SharedCache decision header: On or Off"),
-    DIR_LIST("SharedCacheVaryByCookie", add_cookie, vary_cookies,
-             "cookies whose values are part of the key"),
-    DIR_LIST("SharedCacheVaryByHeader", add_header, vary_headers,
-             "request headers whose values are part of the key"),
-    AP_INIT_FLAG("SharedCacheVaryByUser", set_vary_user, NULL,
-                 RSRC_CONF | ACCESS_CONF,
-                 "the authenticated user is part of the key: On or Off"),
-    AP_INIT_ITERATE("SharedCacheVary", add_expr, NULL,
-                    RSRC_CONF | ACCESS_CONF,
-                    "ap_expr strings whose values are part of the key"),
-    DIR_LIST("SharedCacheBypassCookie", add_cookie, bypass_cookies,
-             "cookies whose presence bypasses the cache"),
-    DIR_LIST("SharedCacheBypassHeader", add_header, bypass_headers,
-             "request headers whose presence bypasses the cache, in "
-             "addition to the built-in list of reflected headers"),
-    DIR_LIST("SharedCacheIgnoreQuery", add_glob, ignore_query,
-             "query parameters (globs) left out of the key; * drops all"),
-    AP_INIT_TAKE1("SharedCacheTagHeader", set_header_name,
-                  (void *)APR_OFFSETOF(sc_dir_conf_t, tag_header),
-                  RSRC_CONF | ACCESS_CONF,
-                  "response header listing the entry's tags"),
-    AP_INIT_TAKE1("SharedCacheInvalidateHeader", set_header_name,
-                  (void *)APR_OFFSETOF(sc_dir_conf_t, invalidate_header),
-                  RSRC_CONF | ACCESS_CONF,
-                  "response header listing tags to invalidate"),
-    DIR_FLAG("SharedCacheInvalidateOnUnsafe", invalidate_unsafe,
-             "a successful POST/PUT/PATCH/DELETE invalidates its URL"),
-    DIR_FLAG("SharedCachePurge", purge, "accept the PURGE method: On or Off"),
-    AP_INIT_TAKE1("SharedCacheNamespace", set_namespace, NULL,
-                  RSRC_CONF | ACCESS_CONF,
-                  "namespace of the entries; flushing it drops them all"),
-    DIR_FLAG("SharedCacheLock", lock,
-             "only one request in the farm renders a missing entry"),
-    AP_INIT_TAKE1("SharedCacheLockTimeout", set_seconds,
-                  (void *)APR_OFFSETOF(sc_dir_conf_t, lock_timeout),
-                  RSRC_CONF | ACCESS_CONF,
-                  "longest a waiter waits for the render, seconds"),
-    AP_INIT_TAKE1("SharedCacheGrace", set_seconds,
-                  (void *)APR_OFFSETOF(sc_dir_conf_t, grace),
-                  RSRC_CONF | ACCESS_CONF,
-                  "seconds an expired entry is served while one request "
-                  "refreshes it"),
-    AP_INIT_TAKE1("SharedCacheStaleOnError", set_seconds,
-                  (void *)APR_OFFSETOF(sc_dir_conf_t, stale_on_error),
-                  RSRC_CONF | ACCESS_CONF,
-                  "seconds a stale entry may replace a 5xx or failure"),
-    DIR_FLAG("SharedCacheSoftInvalidate", soft_invalidate,
-             "entries invalidated by tag or URL are served stale within "
-             "the grace period while one request refreshes them"),
-    DIR_FLAG("SharedCacheRequireLength", require_length,
-             "store only responses whose Content-Length was verified"),
-    AP_INIT_FLAG("SharedCacheQuickHandler", set_quick, NULL,
-                 RSRC_CONF | ACCESS_CONF,
-                 "serve hits of this location before access control: "
-                 "On or Off"),
+#define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
+    SC_CMD_##d_kind(d_name, (void *)&directives[DIR_##d_field], d_help),
+#include "sc_directives.def"
+#undef SC_DIR
     { NULL }
 };
+
+/* ---- directory config: create, resolve, merge ------------------------- */
+
+void *sc_config_create_dir(apr_pool_t *p, char *dir)
+{
+    sc_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+    int i;
+
+    (void)dir;
+    for (i = 0; i < DIR_COUNT; i++) {
+        if (is_number(&directives[i])) {
+            num_set(d, &directives[i], SC_UNSET);
+        }
+    }
+    return d;
+}
+
+void sc_config_resolve(sc_dir_conf_t *d)
+{
+    int i;
+
+    for (i = 0; i < DIR_COUNT; i++) {
+        const sc_directive_t *e = &directives[i];
+
+        if (is_set(d, e)) {
+            continue;
+        }
+        if (is_number(e)) {
+            num_set(d, e, e->def);
+        }
+        else if (e->kind == SC_KIND_STRING) {
+            ptr_set(d, e, e->def_str);
+        }
+        else if (e->kind == SC_KIND_STATUSES) {
+            ptr_set(d, e, default_statuses);
+        }
+        /* an unset list is an empty one */
+    }
+}
+
+/* The text of element i of a list: the elements are names (const char *)
+ * or structs whose first member is their text as written (sc_vary_expr_t),
+ * so lists of either kind merge, compare and print alike. */
+static const char *elt_text(const apr_array_header_t *a, int i)
+{
+    return *(const char *const *)(a->elts + (apr_size_t)i * a->elt_size);
+}
+
+static int has_name(const apr_array_header_t *a, const char *name)
+{
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        if (!strcmp(elt_text(a, i), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* base followed by what add has that base lacks; an unset side (NULL)
+ * leaves the other as it is, so an untouched section keeps the very
+ * array it inherits (sc_config_same_variance compares pointers). */
+static apr_array_header_t *union_list(apr_pool_t *p,
+                                      apr_array_header_t *base,
+                                      apr_array_header_t *add)
+{
+    apr_array_header_t *out;
+    int i;
+
+    if (!add || !base || add == base) {
+        return add ? add : base;
+    }
+    out = apr_array_copy(p, base);
+    for (i = 0; i < add->nelts; i++) {
+        if (!has_name(out, elt_text(add, i))) {
+            memcpy(apr_array_push(out),
+                   add->elts + (apr_size_t)i * add->elt_size, add->elt_size);
+        }
+    }
+    return out;
+}
+
+void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    sc_dir_conf_t *base = basev, *add = addv;
+    sc_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+    int i;
+
+    for (i = 0; i < DIR_COUNT; i++) {
+        const sc_directive_t *e = &directives[i];
+
+        if (e->kind == SC_KIND_LIST) {
+            /* A section adds to the variance and bypass lists it
+             * inherits: a <Location> keying on "currency" must not stop
+             * keying on the site's "sessionid" (one user's page would
+             * reach another). */
+            ptr_set(d, e, union_list(p, AT(apr_array_header_t *, base, e),
+                                     AT(apr_array_header_t *, add, e)));
+        }
+        else if (is_number(e)) {
+            num_set(d, e, num_get(is_set(add, e) ? add : base, e));
+        }
+        else {
+            ptr_set(d, e, ptr_get(is_set(add, e) ? add : base, e));
+        }
+    }
+    /* No defaults here: httpd merges matching sections with each other
+     * before merging the result over the server's base, and a default
+     * filled in that first merge would override what the base sets.  The
+     * bases get their defaults in post_config, so every request's final
+     * merge is complete. */
+    return d;
+}
+
+/* ---- variance --------------------------------------------------------- */
 
 int sc_config_same_variance(const sc_dir_conf_t *d,
                             const sc_dir_conf_t *base)
 {
-    return d->vary_cookies == base->vary_cookies
-           && d->vary_headers == base->vary_headers
-           && d->vary_exprs == base->vary_exprs
-           && d->bypass_cookies == base->bypass_cookies
-           && d->bypass_headers == base->bypass_headers
-           && d->ignore_query == base->ignore_query
-           && d->vary_user == base->vary_user;
+    int i;
+
+    for (i = 0; i < DIR_COUNT; i++) {
+        if ((directives[i].role & SC_SHAPES_KEY)
+            && !same_value(d, base, &directives[i])) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Is every name of list also in within? */
@@ -678,8 +648,7 @@ static int names_within(const apr_array_header_t *list,
     int i;
 
     for (i = 0; list && i < list->nelts; i++) {
-        if (!within || !has_name(within, APR_ARRAY_IDX(list, i,
-                                                       const char *))) {
+        if (!within || !has_name(within, elt_text(list, i))) {
             return 0;
         }
     }
@@ -689,30 +658,33 @@ static int names_within(const apr_array_header_t *list,
 int sc_config_variance_within(const sc_dir_conf_t *frag,
                               const sc_dir_conf_t *page)
 {
-    int i, j;
+    int i;
 
-    if (frag->vary_user == 1 && page->vary_user != 1) {
-        return 0;
-    }
-    if (!names_within(frag->vary_cookies, page->vary_cookies)
-        || !names_within(frag->vary_headers, page->vary_headers)) {
-        return 0;
-    }
-    for (i = 0; frag->vary_exprs && i < frag->vary_exprs->nelts; i++) {
-        const char *text = APR_ARRAY_IDX(frag->vary_exprs, i,
-                                         sc_vary_expr_t).text;
-        for (j = 0; page->vary_exprs && j < page->vary_exprs->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(page->vary_exprs, j,
-                                      sc_vary_expr_t).text, text)) {
-                break;
+    for (i = 0; i < DIR_COUNT; i++) {
+        const sc_directive_t *e = &directives[i];
+
+        if (e->role != SC_VARIES) {
+            continue;
+        }
+        if (e->kind == SC_KIND_FLAG) {
+            if (num_get(frag, e) == 1 && num_get(page, e) != 1) {
+                return 0;
             }
         }
-        if (!page->vary_exprs || j == page->vary_exprs->nelts) {
+        else if (e->kind == SC_KIND_LIST || e->kind == SC_KIND_LIST_REPLACE) {
+            if (!names_within(AT(apr_array_header_t *, frag, e),
+                              AT(apr_array_header_t *, page, e))) {
+                return 0;
+            }
+        }
+        else if (!same_value(frag, page, e)) {
             return 0;
         }
     }
     return 1;
 }
+
+/* ---- describe --------------------------------------------------------- */
 
 static const char *statuses_text(apr_pool_t *p, const unsigned char *t)
 {
@@ -733,22 +705,28 @@ static const char *list_text(apr_pool_t *p, const apr_array_header_t *a)
     int i;
 
     for (i = 0; a && i < a->nelts; i++) {
-        out = apr_pstrcat(p, out, i ? "," : "",
-                          APR_ARRAY_IDX(a, i, const char *), NULL);
+        out = apr_pstrcat(p, out, i ? "," : "", elt_text(a, i), NULL);
     }
     return *out ? out : "-";
 }
 
-static const char *exprs_text(apr_pool_t *p, const apr_array_header_t *a)
+static const char *value_text(apr_pool_t *p, const sc_dir_conf_t *d,
+                              const sc_directive_t *e)
 {
-    const char *out = "";
-    int i;
-
-    for (i = 0; a && i < a->nelts; i++) {
-        out = apr_pstrcat(p, out, i ? "," : "",
-                          APR_ARRAY_IDX(a, i, sc_vary_expr_t).text, NULL);
+    switch (e->kind) {
+    case SC_KIND_FLAG:
+        return num_get(d, e) == SC_AUTO ? "auto"
+               : num_get(d, e) == 1 ? "On" : "Off";
+    case SC_KIND_STRING:
+        return AT(const char *, d, e);
+    case SC_KIND_STATUSES:
+        return statuses_text(p, AT(unsigned char *, d, e));
+    case SC_KIND_LIST:
+    case SC_KIND_LIST_REPLACE:
+        return list_text(p, AT(apr_array_header_t *, d, e));
+    default:
+        return apr_psprintf(p, "%" APR_INT64_T_FMT, num_get(d, e));
     }
-    return *out ? out : "-";
 }
 
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
@@ -756,44 +734,24 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
 {
     const sc_backend_t *b = s->backend;
     char *servers = apr_pstrdup(p, b ? b->spec : "-"), *c;
+    apr_array_header_t *out = apr_array_make(p, DIR_COUNT + 1,
+                                             sizeof(const char *));
+    int i;
 
     for (c = servers; *c; c++) {
         if (apr_isspace(*c)) {
             *c = ',';
         }
     }
-    return apr_psprintf(p,
+    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p,
         "SharedCacheServers=%s SharedCacheTimeout=%d "
-        "SharedCacheRetryInterval=%d SharedCachePrefix=%s "
-        "SharedCache=%s SharedCacheTTL=%" APR_INT64_T_FMT " "
-        "SharedCacheForceTTL=%s SharedCacheMaxTTL=%" APR_INT64_T_FMT " "
-        "SharedCacheStatuses=%s SharedCacheMaxSize=%" APR_OFF_T_FMT " "
-        "SharedCacheHeader=%s SharedCacheVaryByCookie=%s "
-        "SharedCacheVaryByHeader=%s SharedCacheVaryByUser=%s "
-        "SharedCacheVary=%s SharedCacheBypassCookie=%s "
-        "SharedCacheBypassHeader=%s SharedCacheIgnoreQuery=%s SharedCacheQuickHandler=%s "
-        "SharedCacheTagHeader=%s SharedCacheInvalidateHeader=%s "
-        "SharedCacheInvalidateOnUnsafe=%s SharedCachePurge=%s "
-        "SharedCacheNamespace=%s SharedCacheLock=%s "
-        "SharedCacheLockTimeout=%" APR_INT64_T_FMT " "
-        "SharedCacheGrace=%" APR_INT64_T_FMT " "
-        "SharedCacheStaleOnError=%" APR_INT64_T_FMT " "
-        "SharedCacheSoftInvalidate=%s SharedCacheRequireLength=%s",
-        servers,
-        b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix,
-        d->enabled ? "On" : "Off", d->ttl, d->force_ttl ? "On" : "Off",
-        d->max_ttl, statuses_text(p, d->statuses), d->max_size,
-        d->header ? "On" : "Off", list_text(p, d->vary_cookies),
-        list_text(p, d->vary_headers), d->vary_user == 1 ? "On" : "Off",
-        exprs_text(p, d->vary_exprs), list_text(p, d->bypass_cookies),
-        list_text(p, d->bypass_headers), list_text(p, d->ignore_query), d->quick == 1 ? "On" : "Off",
-        d->tag_header, d->invalidate_header,
-        d->invalidate_unsafe == 1 ? "On" : "Off",
-        d->purge == 1 ? "On" : "Off", d->namespace,
-        d->lock == 1 ? "On" : "Off", d->lock_timeout, d->grace,
-        d->stale_on_error, d->soft_invalidate == 1 ? "On" : "Off",
-        d->require_length == SC_AUTO ? "auto"
-        : d->require_length == 1 ? "On" : "Off");
+        "SharedCacheRetryInterval=%d SharedCachePrefix=%s", servers,
+        b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix);
+    for (i = 0; i < DIR_COUNT; i++) {
+        APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p, "%s=%s",
+            directives[i].name, value_text(p, d, &directives[i]));
+    }
+    return apr_array_pstrcat(p, out, ' ');
 }
 
 /* ---- post_config ------------------------------------------------------ */
@@ -850,9 +808,6 @@ int sc_config_post(apr_pool_t *pconf, server_rec *s)
         }
         if (d) {
             sc_config_resolve(d);
-            if (!d->statuses) {
-                d->statuses = default_status_table(pconf);
-            }
         }
     }
     return OK;

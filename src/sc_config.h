@@ -1,6 +1,11 @@
 /*
  * sc_config: server and directory configuration of mod_sharedcache.
  *
+ * The directory directives are declared in one table, sc_directives.def:
+ * adding one is adding its entry there (that file says how); this header
+ * makes sc_dir_conf_t from it, sc_config.c everything else.  The four
+ * server directives are sc_server_conf_t and sc_config.c alone.
+ *
  * Every field starts unset; merges take the more specific value; the
  * defaults are filled in by sc_config_resolve() on each server's base
  * directory config in post_config.  Every request's directory config is a
@@ -41,44 +46,27 @@ typedef struct {
                                     SharedCacheQuickHandler On */
 } sc_server_conf_t;
 
+/* The C type of each kind of directive (sc_directives.def). */
+#define SC_TYPE_FLAG         int
+#define SC_TYPE_SECONDS      apr_int64_t
+#define SC_TYPE_SIZE         apr_off_t
+#define SC_TYPE_STRING       const char *
+#define SC_TYPE_LIST         apr_array_header_t *
+#define SC_TYPE_LIST_REPLACE apr_array_header_t *
+#define SC_TYPE_STATUSES     unsigned char *
+
+/* One field per directory directive, named and typed in
+ * sc_directives.def (which says what each holds). */
 typedef struct {
-    int enabled;
-    apr_int64_t ttl;
-    int force_ttl;
-    apr_int64_t max_ttl;
-    unsigned char *statuses;     /* [SC_MAX_STATUS + 1] or NULL: unset */
-    apr_off_t max_size;
-    int header;
-    /* variance and bypass lists: NULL arrays are unset; a section adds to
-     * what it inherits (never drops a cookie or header the site keys or
-     * bypasses on) */
-    apr_array_header_t *vary_cookies;   /* of const char * */
-    apr_array_header_t *vary_headers;   /* of const char *, lower case */
-    apr_array_header_t *vary_exprs;     /* of sc_vary_expr_t */
-    int vary_user;
-    apr_array_header_t *bypass_cookies; /* of const char * */
-    apr_array_header_t *bypass_headers; /* of const char *, lower case */
-    apr_array_header_t *ignore_query;   /* of const char * (globs): a set
-                                           list replaces the parent's */
-    int quick;                          /* SharedCacheQuickHandler */
-    /* invalidation */
-    const char *tag_header;             /* NULL: unset */
-    const char *invalidate_header;
-    int invalidate_unsafe;
-    int purge;
-    const char *namespace;
-    /* one render per page: lease, grace, stale on error */
-    int lock;
-    apr_int64_t lock_timeout;
-    apr_int64_t grace;
-    apr_int64_t stale_on_error;
-    int soft_invalidate;
-    int require_length;                 /* SharedCacheRequireLength:
-                                           1, 0 or SC_AUTO (mod_wsgi) */
+#define SC_DIR(name, kind, field, help, ...) SC_TYPE_##kind field;
+#include "sc_directives.def"
+#undef SC_DIR
 } sc_dir_conf_t;
 
 typedef struct {
-    const char *text;                   /* as written: part of the key */
+    const char *text;                   /* as written: part of the key;
+                                           first, so that a list reads it
+                                           as the element's text */
     ap_expr_info_t *expr;
 } sc_vary_expr_t;
 

@@ -120,11 +120,15 @@ SharedCacheVaryByCookie lang
 CONF
 is($rc, 0, 'a configuration using every directive is valid') or diag $out;
 
-# conf/sharedcache.conf against the module's command table (its source).
-open my $src, '<', "$SCTest::ROOT/src/sc_config.c" or die $!;
-my $code = do { local $/; <$src> };
+# conf/sharedcache.conf against the module's command table (its source:
+# the server directives in sc_config.c, the directory ones in the table).
+my $code = '';
+for my $f (qw(sc_config.c sc_directives.def)) {
+    open my $src, '<', "$SCTest::ROOT/src/$f" or die $!;
+    $code .= do { local $/; <$src> };
+}
 my %table = map { $_ => 1 }
-    $code =~ /(?:AP_INIT_\w+|DIR_FLAG|DIR_LIST)\(\s*"(SharedCache\w*)"/g;
+    $code =~ /(?:AP_INIT_\w+|SC_DIR)\(\s*"(SharedCache\w*)"/g;
 open my $fh, '<', "$SCTest::ROOT/conf/sharedcache.conf" or die $!;
 my $text = do { local $/; <$fh> };
 my %documented;

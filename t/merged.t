@@ -130,9 +130,12 @@ is_deeply($seen{'/app/loc/deeper/d'}, \%deeper,
           'a deeper <Location> overrides some and inherits the rest');
 
 # Every directive of the command table appears in the checked settings.
-open my $src, '<', "$SCTest::ROOT/src/sc_config.c" or die $!;
-my $code = do { local $/; <$src> };
-my @table = $code =~ /(?:AP_INIT_\w+|DIR_FLAG|DIR_LIST)\(\s*"(SharedCache\w*)"/g;
+my $code = '';
+for my $f (qw(sc_config.c sc_directives.def)) {
+    open my $src, '<', "$SCTest::ROOT/src/$f" or die $!;
+    $code .= do { local $/; <$src> };
+}
+my @table = $code =~ /(?:AP_INIT_\w+|SC_DIR)\(\s*"(SharedCache\w*)"/g;
 is_deeply([sort keys %server], [sort @table],
           'every directive is covered by this test');
 done_testing;
