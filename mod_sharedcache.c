@@ -22,6 +22,7 @@
 
 #include "src/sc_config.h"
 #include "src/sc_log.h"
+#include "src/sc_pending.h"
 #include "src/sc_request.h"
 #include "src/sc_status.h"
 #include "src/sc_store.h"
@@ -43,6 +44,11 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
+    if (sc_pending_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0106)
+                     "no shared memory for failed invalidations: they are "
+                     "only logged");
+    }
     if (sc_status_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0103)
                      "no shared memory for the status counters: the status"

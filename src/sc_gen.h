@@ -14,6 +14,10 @@
 
 #include "sc_store.h"
 
+/* The dependency every entry has on its own server's incarnation: a
+ * counter on each server, deleted when the server is fenced. */
+#define SC_DEP_SERVER_NAME "s:"
+
 typedef struct {
     const char *dep;            /* dependency name */
     const char *key;            /* memcached key of its counter */
@@ -56,5 +60,39 @@ apr_status_t sc_gen_invalidate(sc_backend_t *b, apr_pool_t *p,
                                const char *prefix, const char *dep, int hard,
                                int *existed, apr_array_header_t *unreached,
                                const char **error);
+
+/* The same by the counter's memcached key (url: it is a URL's). */
+apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
+                                   const char *key, int url, int hard,
+                                   int *existed,
+                                   apr_array_header_t *unreached,
+                                   const char **error);
+
+/* Fences: a server that was unreachable while an invalidation ran (paused,
+ * partitioned) may come back with entries that invalidation should have
+ * reached.  The invalidator leaves a mark for it on every server it can
+ * reach (sc_fence_mark: a fresh random token under the key of dependency
+ * "m:<server>").  sc_fence_reconcile compares the marks with those the
+ * server has applied (its "a:" record); for a new one it fences the
+ * server, deleting its incarnation counter ("s:"), so every entry on it is
+ * a miss, and records the marks as applied.  The module reconciles once
+ * per SharedCacheRetryInterval per child, and at once before reading a
+ * server that owes a fence; until then it does not read that server. */
+
+/* Leave a mark for each server index in unreached (of int) on every other
+ * server.  Returns the number of servers that took the marks. */
+int sc_fence_mark(sc_backend_t *b, apr_pool_t *p, const char *prefix,
+                  const apr_array_header_t *unreached);
+
+/* Read the marks from every server and fence the servers that have new
+ * ones; pending[i] (if not NULL) is set for a server that owes a fence but
+ * could not be given it, cleared otherwise.  Returns the number fenced. */
+int sc_fence_reconcile(sc_backend_t *b, apr_pool_t *p, const char *prefix,
+                       unsigned char *pending);
+
+/* May this process read the server now?  Reconciles when due (see above)
+ * and refuses a server that owes a fence. */
+int sc_fence_allows(sc_backend_t *b, apr_pool_t *p, const char *prefix,
+                    int server);
 
 #endif

@@ -262,7 +262,7 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     if (!c) {
         return uncached(r, ctx->dconf);
     }
-    if (sc_gen_ensure(c, r->pool, ctx->gens, 2) != APR_SUCCESS) {
+    if (sc_gen_ensure(c, r->pool, ctx->gens, SC_GENS) != APR_SUCCESS) {
         sc_log_backend(r, "creating counters", c->error);
         sc_store_return(c, r->pool);
         return uncached(r, ctx->dconf);
@@ -323,7 +323,11 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         sc_lease_release(earlier->lease_holder, earlier, SC_LEASE_LET_GO);
     }
 
-    c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
+    sc_invalidate_retry(r, ctx->sconf);
+    /* A server that missed an invalidation is not read until fenced. */
+    c = sc_fence_allows(ctx->sconf->backend, r->pool, ctx->sconf->prefix,
+                        ctx->server)
+        ? sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool) : NULL;
     if (!c) {
         sc_log_backend(r, "lookup", NULL);
         return quick ? DECLINED : uncached(r, d);

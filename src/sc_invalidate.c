@@ -1,11 +1,18 @@
 /*
  * sc_invalidate.c: invalidation from within requests (DESIGN section 6):
  * the PURGE method, the invalidate response header (tags) and unsafe
- * methods (RFC 9111 section 4.4).  Each is one memcached incr per URL or
- * tag, whatever the number of entries.
+ * methods (RFC 9111 section 4.4).  Each is one memcached incr per copy of
+ * a URL's or tag's counter, whatever the number of entries.
+ *
+ * An invalidation is never lost silently.  A server it could not reach
+ * gets a fence mark on the others (sc_gen.h).  The invalidation itself is
+ * kept for every child of this host (sc_pending.h) and tried again before
+ * lookups; while it has not gone through, no entry that depends on it is
+ * served here.
  */
 #include "sc_request.h"
 #include "sc_log.h"
+#include "sc_pending.h"
 #include "sc_status.h"
 
 #include "http_core.h"
@@ -17,6 +24,62 @@
 APLOG_USE_MODULE(sharedcache);
 
 int sc_purge_method = -1;
+
+typedef struct {
+    request_rec *r;
+    const sc_server_conf_t *s;
+} retry_t;
+
+static int try_again(void *data, const char *key, int url, int hard)
+{
+    retry_t *t = data;
+    apr_array_header_t *unreached = apr_array_make(t->r->pool, 2,
+                                                   sizeof(int));
+    const char *error = NULL;
+    int existed;
+
+    if (sc_gen_invalidate_key(t->s->backend, t->r->pool, key, url, hard,
+                              &existed, unreached, &error) == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r, SC_LOGNO(0404)
+                      "invalidation of %s tried again: done", key);
+        return 0;
+    }
+    if (unreached->nelts > 0) {
+        sc_fence_mark(t->s->backend, t->r->pool, t->s->prefix, unreached);
+    }
+    return -1;
+}
+
+void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s)
+{
+    retry_t t;
+
+    if (!sc_pending_count()) {
+        return;
+    }
+    t.r = r;
+    t.s = s;
+    if (sc_pending_retry(try_again, &t) > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SC_LOGNO(0405)
+                      "an invalidation failed %d times: given up",
+                      SC_PENDING_TRIES);
+    }
+}
+
+/* An invalidation failed: keep it, for every child, to try again. */
+static void keep_pending(request_rec *r, const sc_server_conf_t *s,
+                         const char *dep, int hard)
+{
+    sc_gen_t g;
+
+    sc_gen_init(r->pool, s->prefix, dep, &g);
+    sc_stat_add(SC_STAT_INVALIDATIONS_PENDING, 1);
+    if (!sc_pending_add(g.key, dep[0] == SC_DEP_URL, hard)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SC_LOGNO(0403)
+                      "invalidation of %s failed and %d others wait to be "
+                      "tried again: it is given up", dep, SC_PENDING_SLOTS);
+    }
+}
 
 typedef enum {
     SC_INVALIDATE_SOFT,   /* increment: SharedCacheSoftInvalidate may serve
@@ -31,6 +94,7 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
                     apr_array_header_t *deps, const char *why,
                     sc_invalidate_how_t how)
 {
+    apr_array_header_t *unreached = apr_array_make(r->pool, 2, sizeof(int));
     int i, found = 0, failed = 0;
 
     for (i = 0; i < deps->nelts; i++) {
@@ -39,9 +103,10 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
         int existed;
         apr_status_t rv = sc_gen_invalidate(s->backend, r->pool, s->prefix,
                                             dep, how == SC_INVALIDATE_HARD,
-                                            &existed, NULL, &error);
+                                            &existed, unreached, &error);
         if (rv != APR_SUCCESS) {
             sc_log_backend(r, why, error);
+            keep_pending(r, s, dep, how == SC_INVALIDATE_HARD);
             failed = 1;
         }
         found += existed;
@@ -49,6 +114,10 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0401)
                       "invalidated %s (%s)", dep,
                       existed ? "was cached" : "nothing depended on it");
+    }
+    if (unreached->nelts > 0) {
+        /* Those servers are fenced before they are read again. */
+        sc_fence_mark(s->backend, r->pool, s->prefix, unreached);
     }
     return failed ? -1 : found;
 }

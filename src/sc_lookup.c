@@ -9,6 +9,7 @@
  */
 #include "sc_request.h"
 #include "sc_log.h"
+#include "sc_pending.h"
 #include "sc_store.h"
 
 #include "http_log.h"
@@ -105,11 +106,19 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     *soft = 0;
     for (i = 0; i < e->deps->nelts; i++) {
         const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
-        for (j = 0; j < 2; j++) {
+
+        if (sc_pending_count() > 0) {
+            sc_gen_t g;
+
+            sc_gen_init(r->pool, ctx->sconf->prefix, dep->name, &g);
+            if (sc_pending_has(g.key)) {
+                return SC_LOOKUP_MISS;  /* its invalidation waits */
+            }
+        }
+        for (j = 0; j < SC_GENS; j++) {
             if (!strcmp(dep->name, ctx->gens[j].dep)) {
                 if (!ctx->gens[j].have
-                    || (j == SC_GEN_NAMESPACE
-                        && ctx->gens[j].gen != dep->gen)) {
+                    || (j != SC_GEN_URL && ctx->gens[j].gen != dep->gen)) {
                     return SC_LOOKUP_MISS;
                 }
                 moved |= ctx->gens[j].gen != dep->gen;
@@ -117,7 +126,7 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 break;
             }
         }
-        if (j == 2) {
+        if (j == SC_GENS) {
             if (dep->name[0] != SC_DEP_TAG) {
                 return SC_LOOKUP_MISS;
             }
@@ -127,8 +136,9 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         }
     }
     /* Stored under another namespace (the configuration changed): that
-     * namespace's flushes would not reach it. */
-    if (seen != 3) {
+     * namespace's flushes would not reach it.  Stored before its server
+     * was fenced (sc_gen.h): it may have missed an invalidation. */
+    if (seen != (1 << SC_GENS) - 1) {
         return SC_LOOKUP_MISS;
     }
     if (ntags > 0) {
@@ -194,7 +204,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res)
 {
     sc_entry_t *e = &res->entry;
-    const char *keys[4];
+    const char *keys[1 + SC_GENS];
     sc_value_t *val, *vals;
     sc_lookup_t found;
     int i, soft, expired;
@@ -206,13 +216,14 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     keys[0] = ctx->entry_key;
     keys[1] = ctx->gens[SC_GEN_URL].key;
     keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
+    keys[3] = ctx->gens[SC_GEN_SERVER].key;
     res->lease_of = ctx->key;
     res->lease_of_len = ctx->key_len;
-    if (sc_store_mget(c, r->pool, keys, 3, &vals) != APR_SUCCESS) {
+    if (sc_store_mget(c, r->pool, keys, 1 + SC_GENS, &vals) != APR_SUCCESS) {
         sc_log_backend(r, "lookup", c->error);
         return SC_LOOKUP_ERROR;
     }
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < SC_GENS; i++) {
         ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
     }
     val = &vals[0];

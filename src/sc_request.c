@@ -226,6 +226,8 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     sc_gen_init(r->pool, prefix, sc_key_dep(r->pool, SC_DEP_NAMESPACE,
                                             d->namespace),
                 &ctx->gens[SC_GEN_NAMESPACE]);
+    sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME,
+                &ctx->gens[SC_GEN_SERVER]);
     sc_key_init(k, r->pool, &url, d->ignore_query);
     sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
                                              r->server->server_hostname,

@@ -49,8 +49,11 @@ extern const char *const sc_decision_name[SC_DECISION_COUNT];
 
 #define SC_MAX_TAGS 256           /* per entry */
 
+/* The counters every entry depends on, fetched with it (ctx->gens). */
 #define SC_GEN_URL 0
 #define SC_GEN_NAMESPACE 1
+#define SC_GEN_SERVER 2           /* its server's incarnation (sc_gen.h) */
+#define SC_GENS 3
 
 typedef struct {
     const char *data;
@@ -130,10 +133,10 @@ typedef struct {
     const char *entry_key;       /* its memcached key */
     int server;                  /* the memcached server of the URL's keys
                                     (sc_place.h) */
-    /* The URL's and the namespace's counters, fetched with the entry and
-     * created before a miss renders, so an invalidation during the
-     * render is never lost. */
-    sc_gen_t gens[2];
+    /* The URL's and the namespace's counters and the server's
+     * incarnation, fetched with the entry and created before a miss
+     * renders, so an invalidation during the render is never lost. */
+    sc_gen_t gens[SC_GENS];
 
     /* --- lookup (sc_lookup.c) --- */
     apr_array_header_t *stored_vary; /* names of the Vary record the
@@ -327,6 +330,9 @@ int sc_header_unstored(const sc_req_t *ctx, const char *name);
 extern int sc_purge_method;
 int sc_purge(request_rec *r, const sc_dir_conf_t *d,
              const sc_server_conf_t *s);
+
+/* Try the invalidations that failed again (before a lookup). */
+void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s);
 
 /* Act on a response's invalidate header only. */
 void sc_invalidate_tags(request_rec *r, const sc_dir_conf_t *d,

@@ -45,6 +45,8 @@ static const struct {
       "counters incremented (tags, URLs, namespaces)" },
     { "no_handle", "sharedcache_handle_pool_exhausted_total", NULL,
       "memcached accesses that found no free handle (served uncached)" },
+    { "invalidations_failed", "sharedcache_invalidations_failed_total", NULL,
+      "invalidations that failed and were kept to be tried again" },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pconf)

@@ -185,6 +185,7 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
      * threads may still be giving handles back while that pool is torn
      * down, and a freed pool would crash them.  The process is exiting;
      * its sockets close with it. */
+    b->fence_pending = apr_pcalloc(pchild, (apr_size_t)n);
     b->nodes = nodes;
     return APR_SUCCESS;
 }

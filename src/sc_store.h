@@ -61,6 +61,10 @@ typedef struct {
     /* called once when a server is marked down (up 0, with the error) and
      * once when it answers again (up 1), or NULL */
     void (*event)(const char *server, int up, const char *error);
+    /* fences (sc_gen.h), per child: when the marks were last read (us),
+     * and the servers that owe a fence they could not be given yet */
+    volatile apr_uint64_t fence_checked;
+    unsigned char *fence_pending;   /* [servers->nelts] */
 } sc_backend_t;
 
 #define SC_CONN_MAGIC 0x5343636eU   /* "SCcn" */

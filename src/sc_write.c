@@ -203,35 +203,38 @@ static void stale_windows(const sc_req_t *ctx, sc_entry_t *e)
                                                           : d->max_ttl);
 }
 
-/* The generations the entry depends on: its URL's and namespace's (read
- * before the render) and its tags' (read now, created if missing). */
+/* The generations the entry depends on: its URL's, namespace's and
+ * server's (read before the render) and its tags' (read now, created if
+ * missing), all on the entry's own server. */
 static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
                                       sc_conn_t *c)
 {
     int ntags = ctx->tags ? ctx->tags->nelts : 0;
-    sc_gen_t *g = apr_palloc(r->pool, (apr_size_t)(ntags + 2)
+    sc_gen_t *g = apr_palloc(r->pool, (apr_size_t)(ntags + SC_GENS)
                                       * sizeof(sc_gen_t));
-    apr_array_header_t *deps = apr_array_make(r->pool, ntags + 2,
+    apr_array_header_t *deps = apr_array_make(r->pool, ntags + SC_GENS,
                                               sizeof(sc_dep_t));
     int i;
 
-    g[0] = ctx->gens[SC_GEN_URL];
-    g[1] = ctx->gens[SC_GEN_NAMESPACE];
-    if (!g[0].have || !g[1].have) {
-        return NULL;
+    for (i = 0; i < SC_GENS; i++) {
+        g[i] = ctx->gens[i];
+        if (!g[i].have) {
+            return NULL;
+        }
     }
     for (i = 0; i < ntags; i++) {
         sc_gen_init(r->pool, ctx->sconf->prefix,
                     sc_key_dep(r->pool, SC_DEP_TAG,
                                APR_ARRAY_IDX(ctx->tags, i, const char *)),
-                    &g[i + 2]);
+                    &g[i + SC_GENS]);
     }
-    if (ntags > 0 && (sc_gen_fetch(c, r->pool, g + 2, ntags) != APR_SUCCESS
-                      || sc_gen_ensure(c, r->pool, g + 2, ntags)
-                         != APR_SUCCESS)) {
+    if (ntags > 0
+        && (sc_gen_fetch(c, r->pool, g + SC_GENS, ntags) != APR_SUCCESS
+            || sc_gen_ensure(c, r->pool, g + SC_GENS, ntags)
+               != APR_SUCCESS)) {
         return NULL;
     }
-    for (i = 0; i < ntags + 2; i++) {
+    for (i = 0; i < ntags + SC_GENS; i++) {
         sc_dep_t *dep = apr_array_push(deps);
         dep->name = g[i].dep;
         dep->gen = g[i].gen;

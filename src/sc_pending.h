@@ -1,0 +1,38 @@
+/*
+ * sc_pending: invalidations that failed, shared by every child of this
+ * host (one anonymous shared memory segment created in post_config,
+ * inherited across fork), to be tried again before lookups.  While one
+ * waits, no child serves an entry that depends on its counter.  Slots are
+ * claimed and released with atomic operations only: no lock, no call
+ * that could block a request.
+ */
+#ifndef SC_PENDING_H
+#define SC_PENDING_H
+
+#include <apr_pools.h>
+
+#define SC_PENDING_SLOTS 64
+#define SC_PENDING_TRIES 1000     /* then it is given up (and logged) */
+
+/* post_config: the shared table (empty after a restart). */
+apr_status_t sc_pending_init(apr_pool_t *pconf);
+
+/* Keep an invalidation: the memcached key of the counter, whether it is a
+ * URL's (one server) and whether it is hard (delete).  False when the
+ * table is full (the caller logs it as lost). */
+int sc_pending_add(const char *key, int url, int hard);
+
+/* How many wait (cheap: read before anything else). */
+int sc_pending_count(void);
+
+/* Does an invalidation of this counter wait? */
+int sc_pending_has(const char *key);
+
+/* Try each waiting invalidation again with try(data, key, url, hard),
+ * which returns 0 when it went through.  Returns how many were given up
+ * (tried SC_PENDING_TRIES times). */
+int sc_pending_retry(int (*try)(void *data, const char *key, int url,
+                                int hard),
+                     void *data);
+
+#endif
