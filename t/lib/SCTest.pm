@@ -10,6 +10,7 @@ package SCTest;
 #   SCTest/Process.pm    ports, temporary directories, processes
 #   SCTest/Memcached.pm  SCTest::Memcached, the test memcached
 #   SCTest/Apache.pm     SCTest::Apache, a test Apache and requests to it
+#   SCTest/HTTP.pm       requests and responses on the wire: the one parser
 #   SCTest/Django.pm     the Django test site an Apache can serve
 #   SCTest/PKI.pm        SCTest::test_pki(), certificates for TLS tests
 #
@@ -38,5 +39,6 @@ use SCTest::Process qw(is_root free_port wait_port workdir spawn stop_pid);
 use SCTest::PKI qw(test_pki);
 use SCTest::Memcached;
 use SCTest::Apache;
+use SCTest::HTTP;
 
 1;

@@ -4,7 +4,8 @@ package SCTest::Apache;
 # mod_wsgi with the test app, the test's own configuration), starting it
 # on a free port and stopping it by PID, its error log (stop() checks it),
 # how often the app rendered a page, and the requests tests send it
-# (request/get through HTTP::Tiny, raw, parallel_get, burst).
+# (request/get through HTTP::Tiny, raw, parallel_get, burst; raw and burst
+# read the responses with SCTest::HTTP's parser).
 #
 #   my $ap = SCTest::Apache->start(memcached => [$mc], conf => '...');
 #   my $res = $ap->get('/app/page');     # { status, cache, body, ... }
@@ -21,6 +22,7 @@ use POSIX ();
 use Test::More;
 use Time::HiRes qw(time sleep);
 use SCTest::Django;
+use SCTest::HTTP qw(request_text parse_response);
 use SCTest::Process qw(is_root free_port wait_port workdir spawn stop_pid);
 
 my $DEFAULT_CONF = <<'CONF';
@@ -216,9 +218,9 @@ sub request {
 sub get { my ($self, $path, %h) = @_; $self->request('GET', $path, %h) }
 
 # A request written byte for byte on its own connection (any Host, any
-# target, any header; _from => address to send it from), for what
-# HTTP::Tiny will not send.  Returns the
-# same summary as request().
+# target, any header; _from => address to send it from; _body => a body),
+# for what HTTP::Tiny will not send.  Returns the summary of
+# SCTest::HTTP::parse_response (as request() does, with head) and ms.
 sub raw {
     my ($self, $method, $target, %headers) = @_;
     my $body = delete $headers{_body} // '';
@@ -233,39 +235,12 @@ sub raw {
     $headers{Host} //= "127.0.0.1:$self->{port}";
     $headers{Connection} = 'close';
     $headers{'Content-Length'} = length $body if length $body;
-    my $req = "$method $target HTTP/1.1\r\n"
-        . join('', map { "$_: $headers{$_}\r\n" } sort keys %headers)
-        . "\r\n" . $body;
-    print $s $req;
+    print $s request_text($method, $target, \%headers, $body);
     my $resp = do { local $/; <$s> } // '';
     close $s;
-    my ($head, $content) = split /\r\n\r\n/, $resp, 2;
-    $content //= '';
-    my ($status_line, @lines) = split /\r\n/, $head // '';
-    my ($status) = ($status_line // '') =~ m{^HTTP/\S+ (\d{3})};
-    my %h;
-    for (@lines) {
-        my ($n, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $n = lc $n;
-        $h{$n} = exists $h{$n} ? (ref $h{$n} ? [@{ $h{$n} }, $v]
-                                             : [$h{$n}, $v]) : $v;
-    }
-    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-        my $decoded = '';
-        while ($content =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            my $n = hex $1;
-            last if $n == 0;
-            $decoded .= substr($content, 0, $n, '');
-            $content =~ s/^\r\n//;
-        }
-        $content = $decoded;
-    }
-    $content = '' if $method eq 'HEAD';
-    return {
-        status => $status // 0, cache => $h{'x-sharedcache'} // '',
-        body => $content, md5 => md5_hex($content), headers => \%h,
-        head => $head // '', ms => (time - $t0) * 1000,
-    };
+    my $r = parse_response($resp, method => $method);
+    $r->{ms} = (time - $t0) * 1000;
+    return $r;
 }
 
 # How often the app rendered path (optionally with query): counts lines of
@@ -328,8 +303,9 @@ sub parallel_get {
 
 # N simultaneous requests: all sockets are opened and written first, then
 # read together.  targets: [[$apache, $path, %headers], ...] (one request
-# each).  Returns, in order, { status, cache, md5, body, ms } where ms is
-# from the start of the burst to the end of that response.
+# each).  Returns, in order, the summaries of SCTest::HTTP::parse_response
+# ({ status, cache, body, md5, headers, head }) with ms, from the start of
+# the burst to the end of that response.
 sub burst {
     my ($class, @targets) = @_;
     require IO::Select;
@@ -342,8 +318,7 @@ sub burst {
             or die "connect: $!";
         $h{Host} //= "127.0.0.1:" . $ap->port;
         $h{Connection} = 'close';
-        print $s "GET $path HTTP/1.1\r\n"
-            . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n";
+        print $s request_text('GET', $path, \%h);
         push @socks, $s;
         $slot{fileno $s} = $i;
     }
@@ -365,21 +340,9 @@ sub burst {
         }
     }
     return map {
-        my ($head, $body) = split /\r\n\r\n/, $raw[$_], 2;
-        $body //= '';
-        my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d+)};
-        my ($cache) = ($head // '') =~ /^X-SharedCache: (\S+)/mi;
-        if (($head // '') =~ /^Transfer-Encoding: chunked/mi) {
-            my $d = '';
-            while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-                last unless hex $1;
-                $d .= substr($body, 0, hex $1, '');
-                $body =~ s/^\r\n//;
-            }
-            $body = $d;
-        }
-        { status => $status // 0, cache => $cache // '', body => $body,
-          md5 => md5_hex($body), ms => $ms[$_] // 999999 }
+        my $r = parse_response($raw[$_]);
+        $r->{ms} = $ms[$_] // 999999;
+        $r;
     } 0 .. $#targets;
 }
 
