@@ -62,7 +62,8 @@ my $ap = SCTest::Apache->start(
 </Location>
 CONF
 
-# GET over a connection to ip:port; returns { status, cache, body }.
+# GET over a connection to ip:port; returns the summary of
+# SCTest::HTTP::parse_response ({ status, cache, body, ... }).
 sub fetch {
     my ($ip, $port, $host, $path) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => $ip, PeerPort => $port,
@@ -72,11 +73,7 @@ sub fetch {
     print $s "GET $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n\r\n";
     my $resp = do { local $/; <$s> } // '';
     close $s;
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d{3})};
-    my ($cache) = ($head // '') =~ /^X-SharedCache:\s*(\S+)/mi;
-    return { status => $status // 0, cache => $cache // '',
-             body => $body // '' };
+    return SCTest::HTTP::parse_response($resp);
 }
 
 my $P = $ap->port;

@@ -43,23 +43,11 @@ sub send_get {
     binmode $s;
     print $s "GET $path HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\n"
         . join('', map { "$_\r\n" } @lines) . "\r\n";
-    my $head = '';
-    while ($head !~ /\r\n\r\n/) {
-        sysread($s, $head, 4096, length $head) or last;
-    }
-    my $body;
-    ($head, $body) = split /\r\n\r\n/, $head, 2;
-    $body //= '';
-    my ($len) = $head =~ /^Content-Length: (\d+)/mi;
-    while (defined $len && length $body < $len) {
-        sysread($s, $body, $len - length $body, length $body) or last;
-    }
+    my $resp = SCTest::HTTP::read_response($s);
     close $s;
     my $until = time + 5;
     sleep 0.02 while log_lines() <= $before && time < $until;
-    my ($status) = $head =~ m{^HTTP/\S+ (\d{3})};
-    my ($cache) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $status // 0, cache => $cache // '', body => $body };
+    return SCTest::HTTP::parse_response($resp);
 }
 
 sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
