@@ -11,6 +11,7 @@ package SCTest;
 #   SCTest/Memcached.pm  SCTest::Memcached, the test memcached
 #   SCTest/Apache.pm     SCTest::Apache, a test Apache and requests to it
 #   SCTest/HTTP.pm       requests and responses on the wire: the one parser
+#                        and cache_is (exported: use SCTest; cache_is(...))
 #   SCTest/Django.pm     the Django test site an Apache can serve
 #   SCTest/PKI.pm        SCTest::test_pki(), certificates for TLS tests
 #
@@ -18,6 +19,7 @@ package SCTest;
 #   my $ap = SCTest::Apache->start(memcached => [$mc], conf => '...');
 #   my $res = $ap->get('/app/page');     # { status, cache, body, ... }
 #   $ap->renders('/app/page');           # how often the app really ran
+#   cache_is($res, 'MISS', 'first a MISS');  # the decision header
 #   $ap->stop;                           # also checks the error log
 #
 # The MPM comes from SC_MPM (prefork or event).  SC_KEEP=1 keeps the
@@ -26,6 +28,7 @@ package SCTest;
 use strict;
 use warnings;
 use Cwd qw(abs_path);
+use Exporter 'import';
 use File::Basename qw(dirname);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
@@ -39,6 +42,9 @@ use SCTest::Process qw(is_root free_port wait_port workdir spawn stop_pid);
 use SCTest::PKI qw(test_pki);
 use SCTest::Memcached;
 use SCTest::Apache;
-use SCTest::HTTP;
+use SCTest::HTTP qw(cache_is);
+
+# cache_is($res, 'HIT', 'name'): the X-SharedCache decision (SCTest/HTTP.pm).
+our @EXPORT = qw(cache_is);
 
 1;

@@ -4,14 +4,16 @@ package SCTest::HTTP;
 # (request_text), reading one response off a connection that stays open
 # (read_response), and the one parser of raw HTTP/1.x responses that
 # every caller uses (parse_response: the harness's raw() and burst() and
-# the tests that read a socket or curl -i themselves).
+# the tests that read a socket or curl -i themselves), and cache_is, the
+# assertion on the X-SharedCache decision header (SCTest exports it).
 
 use strict;
 use warnings;
 use Digest::MD5 qw(md5_hex);
 use Exporter 'import';
+use Test::More ();
 
-our @EXPORT_OK = qw(request_text parse_response read_response);
+our @EXPORT_OK = qw(request_text parse_response read_response cache_is);
 
 # A request as written on the wire: the request line, the headers in
 # sorted order, the empty line, then the body if any.
@@ -90,6 +92,18 @@ sub header_text {
     my ($v) = @_;
     return join ', ', @$v if ref $v;
     return $v // '';
+}
+
+# cache_is($response_or_value, $expected, $name): the X-SharedCache
+# decision is $expected.  Takes a response summary (it reads its {cache})
+# or the decision itself, and is exactly is() on that value.  Its
+# prototype is is()'s: the first argument is evaluated in scalar context,
+# as it was in is($r->{cache}, ...).
+sub cache_is ($$;$) {
+    my ($got, $expected, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    $got = $got->{cache} if ref $got eq 'HASH';
+    return Test::More::is($got, $expected, $name);
 }
 
 1;
