@@ -96,8 +96,8 @@ my ($a, $b) = twice('/x.cgi?mode=cl');
 ok(whole($a->{body}), 'cl: the whole body');
 is(length $a->{body}, $a->{headers}{'content-length'} // -1,
    'cl: of the declared length');
-is($a->{cache}, 'MISS', 'cl: the first request is a MISS');
-is($b->{cache}, 'HIT', 'cl: a CGI response with Content-Length is stored');
+cache_is($a, 'MISS', 'cl: the first request is a MISS');
+cache_is($b, 'HIT', 'cl: a CGI response with Content-Length is stored');
 is($b->{md5}, $a->{md5}, 'cl: the HIT is the same whole body');
 
 # A whole body without a Content-Length: nothing tells it from a broken one.

@@ -96,20 +96,20 @@ for my $l (@layouts) {
         $path .= ($path =~ /\?/ ? '&' : '?') . "n=$n" if $kind eq 'WSGI app';
         my $i1 = fetch(@$in, $host, $path);
         is($i1->{status}, 200, "$what, $kind: intranet: 200");
-        is($i1->{cache}, 'MISS', "$what, $kind: intranet: first a MISS");
+        cache_is($i1, 'MISS', "$what, $kind: intranet: first a MISS");
         like($i1->{body}, $intranet, "$what, $kind: intranet content");
         my $i2 = fetch(@$in, $host, $path);
-        is($i2->{cache}, 'HIT', "$what, $kind: intranet: then a HIT");
+        cache_is($i2, 'HIT', "$what, $kind: intranet: then a HIT");
         is($i2->{body}, $i1->{body}, "$what, $kind: intranet: its entry");
 
         my $o1 = fetch(@$out, $host, $path);
-        is($o1->{cache}, 'MISS', "$what, $kind: public host after the "
-                                 . 'intranet cached the page: a MISS');
+        cache_is($o1, 'MISS', "$what, $kind: public host after the "
+                              . 'intranet cached the page: a MISS');
         like($o1->{body}, $public, "$what, $kind: with the public content");
         unlike($o1->{body}, qr/INTRANET|reflected=intranet/,
                "$what, $kind: never the intranet page");
         my $o2 = fetch(@$out, $host, $path);
-        is($o2->{cache}, 'HIT', "$what, $kind: public: then a HIT");
+        cache_is($o2, 'HIT', "$what, $kind: public: then a HIT");
         like($o2->{body}, $public, "$what, $kind: public: of its own entry");
 
         my $i3 = fetch(@$in, $host, $path);

@@ -20,9 +20,9 @@ CONF
 my $size = 1_500_000;
 my $miss = $ap->get("/app/big?size=$size");
 is(length $miss->{body}, $size, '1.5 MB body delivered on the MISS');
-is($miss->{cache}, 'MISS', 'first is a MISS');
+cache_is($miss, 'MISS', 'first is a MISS');
 my $hit = $ap->get("/app/big?size=$size");
-is($hit->{cache}, 'HIT', '1.5 MB response is a HIT');
+cache_is($hit, 'HIT', '1.5 MB response is a HIT');
 is($hit->{md5}, $miss->{md5}, 'and byte-identical');
 is($hit->{headers}{'content-length'}, $size, 'with the right Content-Length');
 is($ap->renders('/app/big'), 1, 'rendered once');
@@ -30,24 +30,24 @@ is($ap->renders('/app/big'), 1, 'rendered once');
 my $huge = 3_500_000;
 my $m2 = $ap->get("/app/huge?size=$huge");
 my $h2 = $ap->get("/app/huge?size=$huge");
-is($h2->{cache}, 'HIT', '3.5 MB (four chunks) is a HIT');
+cache_is($h2, 'HIT', '3.5 MB (four chunks) is a HIT');
 is($h2->{md5}, $m2->{md5}, 'and byte-identical');
 
 my $q = 'q=' . ('x' x 4096);
 my $long1 = $ap->get("/app/long?$q");
 my $long2 = $ap->get("/app/long?$q");
-is($long2->{cache}, 'HIT', 'a URL of 4 KB is cached');
+cache_is($long2, 'HIT', 'a URL of 4 KB is cached');
 is($long2->{body}, $long1->{body}, 'and served identical');
 my $other = $ap->get("/app/long?${q}y");
-is($other->{cache}, 'MISS', 'a URL differing only in its last byte is not');
+cache_is($other, 'MISS', 'a URL differing only in its last byte is not');
 
 $ap->get('/app/small/x?size=20000');
 my $s = $ap->get('/app/small/x?size=20000');
-is($s->{cache}, 'UNCACHEABLE', 'above SharedCacheMaxSize: not stored');
+cache_is($s, 'UNCACHEABLE', 'above SharedCacheMaxSize: not stored');
 is(length $s->{body}, 20000, 'but passed through whole');
 $ap->get('/app/small/y?size=5000');
-is($ap->get('/app/small/y?size=5000')->{cache}, 'HIT',
-   'below SharedCacheMaxSize: stored');
+cache_is($ap->get('/app/small/y?size=5000'), 'HIT',
+         'below SharedCacheMaxSize: stored');
 
 $ap->stop;
 done_testing;

@@ -65,24 +65,24 @@ my @ws = ('Upgrade: websocket', 'Connection: Upgrade',
     is($u->{status}, 200, 'Upgrade GET: the app answers 200 (control)');
     like($u->{body}, qr/^reflected=websocket$/m,
          'Upgrade GET: the app saw the Upgrade header (control)');
-    is($u->{cache}, 'BYPASS', 'Upgrade GET on an empty cache: BYPASS');
+    cache_is($u, 'BYPASS', 'Upgrade GET on an empty cache: BYPASS');
     my $plain = send_get($p);
-    is($plain->{cache}, 'MISS', 'a plain GET after it is a MISS: nothing '
-                                . 'was stored');
+    cache_is($plain, 'MISS', 'a plain GET after it is a MISS: nothing '
+                             . 'was stored');
     unlike($plain->{body}, qr/websocket/, 'and never gets the page rendered '
                                           . 'for the Upgrade');
     isnt(token($plain), token($u), 'nor its render');
-    is(send_get($p)->{cache}, 'HIT', 'then a HIT (control)');
+    cache_is(send_get($p), 'HIT', 'then a HIT (control)');
 }
 {
     # With an entry stored: the Upgrade request is not answered from it.
     my $p = '/app/ws/stored?reflect=Upgrade';
     my $m = send_get($p);
-    is($m->{cache}, 'MISS', 'plain GET: MISS (control)');
-    is(send_get($p)->{cache}, 'HIT', 'plain GET: then a HIT (control)');
+    cache_is($m, 'MISS', 'plain GET: MISS (control)');
+    cache_is(send_get($p), 'HIT', 'plain GET: then a HIT (control)');
     my $before = $ap->renders('/app/ws/stored');
     my $u = send_get($p, @ws);
-    is($u->{cache}, 'BYPASS', 'Upgrade GET with an entry stored: BYPASS');
+    cache_is($u, 'BYPASS', 'Upgrade GET with an entry stored: BYPASS');
     isnt(token($u), token($m), 'Upgrade GET: not the cached page');
     is($ap->renders('/app/ws/stored'), $before + 1,
        'Upgrade GET: passed to the app');
@@ -90,9 +90,10 @@ my @ws = ('Upgrade: websocket', 'Connection: Upgrade',
 
     # Header names and the Connection token in another case, and Upgrade
     # listed among other Connection tokens.
-    is(send_get($p, 'upgrade: WebSocket', 'connection: keep-alive, upgrade')
-       ->{cache}, 'BYPASS', 'Upgrade with "keep-alive, upgrade" in '
-                            . 'Connection: BYPASS');
+    cache_is(send_get($p, 'upgrade: WebSocket',
+                      'connection: keep-alive, upgrade'),
+             'BYPASS', 'Upgrade with "keep-alive, upgrade" in Connection: '
+                       . 'BYPASS');
 }
 
 # ---- Cache-Control: no-store in the request -------------------------------
@@ -107,17 +108,17 @@ for my $cc ('no-store', 'No-Store', 'max-age=0, no-store',
     isnt($r->{cache}, 'MISS', "Cache-Control: $cc: not a MISS (MISS means "
                               . '"will be stored")');
     my $plain = send_get($p);
-    is($plain->{cache}, 'MISS', "Cache-Control: $cc: a plain GET after it "
-                                . 'is a MISS (nothing was stored)');
+    cache_is($plain, 'MISS', "Cache-Control: $cc: a plain GET after it "
+                             . 'is a MISS (nothing was stored)');
     isnt(token($plain), token($r), "Cache-Control: $cc: a render of its own");
 }
 {
     # Control: no-cache alone does not forbid storing.
     my $p = '/app/ns/nocache';
     my $r = send_get($p, 'Cache-Control: no-cache');
-    is($r->{cache}, 'MISS', 'Cache-Control: no-cache: MISS (control)');
+    cache_is($r, 'MISS', 'Cache-Control: no-cache: MISS (control)');
     my $plain = send_get($p);
-    is($plain->{cache}, 'HIT', 'no-cache: the plain GET after it is a HIT');
+    cache_is($plain, 'HIT', 'no-cache: the plain GET after it is a HIT');
     is(token($plain), token($r), 'no-cache: of its entry');
 }
 

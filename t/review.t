@@ -87,27 +87,27 @@ my $crash = '/app/crash?stream=3&crash=1';
 $ap->raw(GET => $crash);
 my $again = $ap->raw(GET => $crash);
 isnt($again->{cache}, 'HIT', 'a truncated stream is not served as a HIT');
-is($again->{cache}, 'UNCACHEABLE',
-   'SharedCacheRequireLength: without Content-Length, not stored');
+cache_is($again, 'UNCACHEABLE',
+         'SharedCacheRequireLength: without Content-Length, not stored');
 my $ok = '/app/streamed-ok?stream=2';
 $ap->raw(GET => $ok, 'X-Len' => 1);
-is($ap->raw(GET => $ok)->{cache}, 'UNCACHEABLE',
-   'a whole stream without Content-Length is not stored either');
+cache_is($ap->raw(GET => $ok), 'UNCACHEABLE',
+         'a whole stream without Content-Length is not stored either');
 my $off = '/app/nolen/streamed?stream=2';
 $ap->raw(GET => $off);
-is($ap->raw(GET => $off)->{cache}, 'HIT',
-   'with SharedCacheRequireLength Off it is stored once the handler ends');
+cache_is($ap->raw(GET => $off), 'HIT',
+         'with SharedCacheRequireLength Off it is stored once the handler ends');
 
 # 6. The invalidate header works where SharedCache is Off, and never
 # reaches the client.
 my $tagged = '/app/tagged?sk=post-5';
 $ap->get($tagged);
-is($ap->get($tagged)->{cache}, 'HIT', 'tagged page cached');
+cache_is($ap->get($tagged), 'HIT', 'tagged page cached');
 my $post = $ap->raw(POST => '/app/admin/save?inv=post-5&cc=no-store',
                     _body => 'x=1');
 ok(!exists $post->{headers}{'x-sharedcache-invalidate'},
    'the invalidate header is removed where SharedCache is Off');
-is($ap->get($tagged)->{cache}, 'MISS', 'and it invalidated the tag');
+cache_is($ap->get($tagged), 'MISS', 'and it invalidated the tag');
 
 # 7. SHAREDCACHE_SAVE added by hand is harmless.
 is($ap->get('/filtered')->{status}, 404, 'SetOutputFilter SHAREDCACHE_SAVE:'

@@ -93,7 +93,7 @@ diag(sprintf 'all five answered after %.0f ms (slow client stalls %d s)',
              $burst_ms, $STALL);
 
 is($s_status, 200, 'the slow client is answered');
-is($s_cache, 'MISS', 'it was the one that rendered (MISS)');
+cache_is($s_cache, 'MISS', 'it was the one that rendered (MISS)');
 is($s_len, $SIZE, 'and it gets the whole page when it finally reads');
 
 for my $i (0 .. $#res) {
@@ -102,7 +102,7 @@ for my $i (0 .. $#res) {
     cmp_ok($r->{ms}, '<', $LIMIT,
            sprintf("other client $i answered in %.0f ms, not after the "
                    . "slow client's download", $r->{ms}));
-    is($r->{cache}, 'HIT', "other client $i: a HIT from the holder's store");
+    cache_is($r, 'HIT', "other client $i: a HIT from the holder's store");
     is(length $r->{body}, $SIZE, "other client $i: the whole page");
     is($r->{md5}, $s_md5 // '', "other client $i: the slow client's page");
 }
@@ -110,7 +110,7 @@ is($ap->renders('/app/slow-reader'), 1, 'the page was rendered once');
 
 # The entry stays: one more client gets it at once.
 my $again = $ap->get($path);
-is($again->{cache}, 'HIT', 'a later client: HIT');
+cache_is($again, 'HIT', 'a later client: HIT');
 is($again->{md5}, $s_md5 // '', 'the same page');
 
 $ap->stop;

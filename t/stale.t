@@ -36,7 +36,7 @@ is(scalar @miss, 1, 'and one refreshes it');
 cmp_ok((sort { $b <=> $a } map { $_->{ms} } @stale)[0], '<', 250,
        'STALE answers come at once, not after the 300 ms render');
 is($ap->renders('/app/grace'), 2, 'exactly one refresh ran');
-is($ap->get($g)->{cache}, 'HIT', 'then the fresh copy is a HIT');
+cache_is($ap->get($g), 'HIT', 'then the fresh copy is a HIT');
 
 # Stale-on-error: the app answers 503; the stale copy is served with 200.
 my $e = '/app/error?failable=1';
@@ -46,7 +46,7 @@ open my $fh, '>', $fail or die $!;
 close $fh;
 my $r = $ap->get($e);
 is($r->{status}, 200, 'the app answers 503: the stale copy is served, 200');
-is($r->{cache}, 'STALE', 'marked STALE');
+cache_is($r, 'STALE', 'marked STALE');
 is($r->{body}, $good->{body}, 'the stored page');
 # must-revalidate forbids it.
 my $mr = '/app/error-mr?failable=1&cc=max-age%3D1,%20must-revalidate';
@@ -118,7 +118,7 @@ sleep 1.5;
 unlink glob($ap->dir . '/wsgi/*');
 my $down = $ap->get($d);
 is($down->{status}, 200, 'daemon down: the stale copy is served, 200');
-is($down->{cache}, 'STALE', 'marked STALE');
+cache_is($down, 'STALE', 'marked STALE');
 is($down->{body}, $before->{body}, 'the stored page');
 
 $ap->stop(allow => [qr/SC0309/, qr/\[wsgi:error\]/, qr/AH01075/,
