@@ -1,4 +1,5 @@
-# Grace, stale-on-error and a lease holder that dies or hangs.
+# Grace, stale-on-error and a lease holder that dies or hangs; waiters for
+# the refresh of a stale-if-error page poll the lease, not the stale body.
 use strict;
 use warnings;
 use Test::More;
@@ -19,6 +20,12 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 </Location>
 <Location /app/nograce>
     SharedCacheGrace 0
+</Location>
+<Location /app/big>
+    SharedCacheTTL 60
+    SharedCacheGrace 0
+    SharedCacheStaleOnError 0
+    SharedCacheLockTimeout 4
 </Location>
 CONF
 my $fail = $ap->dir . '/app/fail';
@@ -58,6 +65,23 @@ close $fh;
 is($ap->get($mr)->{status}, 503,
    'with must-revalidate the error is passed through');
 unlink $fail;
+
+# Waiters do not fetch the stale body on every poll (they polled a
+# 2 MB stale copy every 25 ms: 500 MB in 4 s).  No grace: the waiters
+# wait for the refresh, up to the lock timeout (4 s).
+{
+    my $p = '/app/big?size=2000000&sleep=2000'
+            . '&cc=max-age%3D1,%20stale-if-error%3D600';
+    $ap->get($p);
+    sleep 1.5;
+    my $sent = $mc->stats->{bytes_written};
+    my @r = SCTest::Apache->burst(map { [ $ap, $p ] } 1 .. 3);
+    my $mb = ($mc->stats->{bytes_written} - $sent) / 1e6;
+    is(scalar(grep { $_->{status} == 200 } @r), 3,
+       'stale-if-error page: 3 x 200');
+    cmp_ok($mb, '<', 20, sprintf('waiters polled the lease, not the body '
+                                 . '(%.1f MB from memcached)', $mb));
+}
 
 # A lease holder that hangs past SharedCacheLockTimeout (1 s): one waiter
 # takes the lease over, the others wait for it, at most twice the lock
