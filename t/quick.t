@@ -1,5 +1,6 @@
 # SharedCacheQuickHandler: hits of public locations are served before
-# access control; nothing else ever is.
+# access control; nothing else ever is.  Quick entries are keyed on the
+# decoded path, never on the raw one.
 use strict;
 use warnings;
 use Test::More;
@@ -72,6 +73,15 @@ is($ap->get('/app/pub/lang/x', Cookie => 'lang=fr')->{body}, $fr->{body},
 isnt($de->{body}, $fr->{body}, 'de and fr are different entries');
 is(quick_hits('/app/pub/lang/x'), 0,
    'served by the normal handler, which knows the location\'s variance');
+
+# Quick mode never keys on a raw, undecoded path.
+{
+    $ap->raw(GET => '/app/pub/caf%25C3%25A9?status=404');
+    my $victim = $ap->raw(GET => '/app/pub/caf%C3%A9?status=404');
+    isnt($victim->{cache}, 'HIT', 'a double-encoded path does not fill the'
+                                  . ' quick entry of the decoded one');
+    unlike($victim->{body}, qr{caf%C3%A9}, 'the victim gets its own page');
+}
 
 $ap->stop(allow => [qr/AH01630: client denied/]);
 done_testing;

@@ -40,13 +40,6 @@ LogLevel warn sharedcache:trace1
 </Directory>
 CONF
 
-# 2. Quick mode never keys on a raw, undecoded path.
-$ap->raw(GET => '/app/pub/caf%25C3%25A9?status=404');
-my $victim = $ap->raw(GET => '/app/pub/caf%C3%A9?status=404');
-isnt($victim->{cache}, 'HIT', 'a double-encoded path does not fill the quick'
-                              . ' entry of the decoded one');
-unlike($victim->{body}, qr{caf%C3%A9}, 'the victim gets its own page');
-
 # 3. The lease is released for subrequests and internal redirects.
 for my $i (1 .. 3) {
     my $t0 = time;
