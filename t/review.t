@@ -40,20 +40,6 @@ LogLevel warn sharedcache:trace1
 </Directory>
 CONF
 
-# 3. The lease is released for subrequests and internal redirects.
-for my $i (1 .. 3) {
-    my $t0 = time;
-    my $r = $ap->get('/page.shtml');
-    cmp_ok((time - $t0) * 1000, '<', 1500,
-           "SSI page with an uncacheable fragment, load $i: no lock wait");
-}
-for my $i (1 .. 3) {
-    my $t0 = time;
-    $ap->get('/go');
-    cmp_ok((time - $t0) * 1000, '<', 1500,
-           "internally redirected request $i: no lock wait");
-}
-
 # 4. A storable response that turns out too large (streamed past
 # SharedCacheMaxSize, no Content-Length) does not make requests queue.
 my $big = '/app/stream-big?stream=90&chunkms=10';
