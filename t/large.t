@@ -1,6 +1,7 @@
 # Large bodies and long URLs: a 1.5 MB response is stored in chunks and
 # served byte-identical; a 4 KB URL is cached; bodies above
-# SharedCacheMaxSize pass through uncached.
+# SharedCacheMaxSize pass through uncached, and one that turns out too
+# large only while it streams does not make the requests for it queue.
 use strict;
 use warnings;
 use Test::More;
@@ -14,6 +15,9 @@ my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
 </Location>
 <Location /app/small>
     SharedCacheMaxSize 10K
+</Location>
+<Location /app/stream-big>
+    SharedCacheLockTimeout 4
 </Location>
 CONF
 
@@ -48,6 +52,17 @@ is(length $s->{body}, 20000, 'but passed through whole');
 $ap->get('/app/small/y?size=5000');
 cache_is($ap->get('/app/small/y?size=5000'), 'HIT',
          'below SharedCacheMaxSize: stored');
+
+# A storable response that turns out too large (streamed past
+# SharedCacheMaxSize, no Content-Length) does not make requests queue.
+{
+    my $big = '/app/stream-big?stream=90&chunkms=10';
+    my @r = SCTest::Apache->burst(map { [ $ap, $big ] } 1 .. 5);
+    my $worst = (sort { $b <=> $a } map { $_->{ms} } @r)[0];
+    is(scalar(grep { $_->{status} == 200 } @r), 5, 'too large: 5 x 200');
+    cmp_ok($worst, '<', 3500, sprintf('not one after another (worst %.0f ms)',
+                                      $worst));
+}
 
 $ap->stop;
 done_testing;

@@ -40,15 +40,6 @@ LogLevel warn sharedcache:trace1
 </Directory>
 CONF
 
-# 4. A storable response that turns out too large (streamed past
-# SharedCacheMaxSize, no Content-Length) does not make requests queue.
-my $big = '/app/stream-big?stream=90&chunkms=10';
-my @r = SCTest::Apache->burst(map { [ $ap, $big ] } 1 .. 5);
-my $worst = (sort { $b <=> $a } map { $_->{ms} } @r)[0];
-is(scalar(grep { $_->{status} == 200 } @r), 5, 'too large: 5 x 200');
-cmp_ok($worst, '<', 3500, sprintf('not one after another (worst %.0f ms)',
-                                  $worst));
-
 # 5. A body the backend broke off is never stored as complete.
 my $crash = '/app/crash?stream=3&crash=1';
 $ap->raw(GET => $crash);
