@@ -40,22 +40,6 @@ LogLevel warn sharedcache:trace1
 </Directory>
 CONF
 
-# 5. A body the backend broke off is never stored as complete.
-my $crash = '/app/crash?stream=3&crash=1';
-$ap->raw(GET => $crash);
-my $again = $ap->raw(GET => $crash);
-isnt($again->{cache}, 'HIT', 'a truncated stream is not served as a HIT');
-cache_is($again, 'UNCACHEABLE',
-         'SharedCacheRequireLength: without Content-Length, not stored');
-my $ok = '/app/streamed-ok?stream=2';
-$ap->raw(GET => $ok, 'X-Len' => 1);
-cache_is($ap->raw(GET => $ok), 'UNCACHEABLE',
-         'a whole stream without Content-Length is not stored either');
-my $off = '/app/nolen/streamed?stream=2';
-$ap->raw(GET => $off);
-cache_is($ap->raw(GET => $off), 'HIT',
-         'with SharedCacheRequireLength Off it is stored once the handler ends');
-
 # 6. The invalidate header works where SharedCache is Off, and never
 # reaches the client.
 my $tagged = '/app/tagged?sk=post-5';
