@@ -2,7 +2,8 @@
 # serving the same site from one memcached.  A tag invalidated through one
 # (response header, sharedcachectl, Python) is a MISS on the other; PURGE
 # drops every variant; unsafe methods invalidate their URL; an evicted
-# counter never lets an old entry be served.
+# counter never lets an old entry be served; the invalidate header works
+# where SharedCache is Off too.
 use strict;
 use warnings;
 use Digest::SHA qw(sha1_hex);
@@ -32,6 +33,9 @@ my $site = <<'CONF';
     </Location>
     <Location /app/nopurge>
         SharedCachePurge Off
+    </Location>
+    <Location /app/admin>
+        SharedCache Off
     </Location>
 </VirtualHost>
 CONF
@@ -133,6 +137,19 @@ like($mc->command("delete $counter"), qr/^DELETED/,
      'its tag counter is evicted (deleted)');
 cache_is(on($b, $page), 'MISS', 'the old entry is never served');
 cache_is(on($b, $page), 'HIT', 'a fresh counter, a fresh entry');
+
+# The invalidate header works where SharedCache is Off, and never
+# reaches the client.
+{
+    my $tagged = '/app/tagged?sk=post-5';
+    $a->get($tagged);
+    cache_is($a->get($tagged), 'HIT', 'tagged page cached');
+    my $post = $a->raw(POST => '/app/admin/save?inv=post-5&cc=no-store',
+                       _body => 'x=1');
+    ok(!exists $post->{headers}{'x-sharedcache-invalidate'},
+       'the invalidate header is removed where SharedCache is Off');
+    cache_is($a->get($tagged), 'MISS', 'and it invalidated the tag');
+}
 
 $_->stop(allow => [qr/AH01630: client denied/]) for @ap;
 done_testing;

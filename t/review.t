@@ -40,17 +40,6 @@ LogLevel warn sharedcache:trace1
 </Directory>
 CONF
 
-# 6. The invalidate header works where SharedCache is Off, and never
-# reaches the client.
-my $tagged = '/app/tagged?sk=post-5';
-$ap->get($tagged);
-cache_is($ap->get($tagged), 'HIT', 'tagged page cached');
-my $post = $ap->raw(POST => '/app/admin/save?inv=post-5&cc=no-store',
-                    _body => 'x=1');
-ok(!exists $post->{headers}{'x-sharedcache-invalidate'},
-   'the invalidate header is removed where SharedCache is Off');
-cache_is($ap->get($tagged), 'MISS', 'and it invalidated the tag');
-
 # 7. SHAREDCACHE_SAVE added by hand is harmless.
 is($ap->get('/filtered')->{status}, 404, 'SetOutputFilter SHAREDCACHE_SAVE:'
                                          . ' no crash');
