@@ -1,6 +1,7 @@
 # Other output filters: headers set by mod_headers count for the decision,
 # and with mod_deflate the stored body is the application's, compressed
-# again for each client that asks.
+# again for each client that asks.  SHAREDCACHE_SAVE added by hand
+# (SetOutputFilter) is harmless.
 use strict;
 use warnings;
 use IO::Uncompress::Gunzip qw(gunzip);
@@ -25,6 +26,9 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['deflate'],
 </Location>
 <Location /app/gz>
     SetOutputFilter DEFLATE
+</Location>
+<Location /filtered>
+    SetOutputFilter SHAREDCACHE_SAVE
 </Location>
 CONF
 
@@ -58,6 +62,10 @@ cache_is($plain2, 'HIT', 'a plain client after it: a HIT');
 ok(!$plain2->{headers}{'content-encoding'}, 'not compressed for it');
 is($plain2->{body}, $plain1->{body}, 'byte-identical page');
 is($ap->renders('/app/gz/page'), 1, 'one render for both encodings');
+
+# SHAREDCACHE_SAVE added by hand is harmless.
+is($ap->get('/filtered')->{status}, 404, 'SetOutputFilter SHAREDCACHE_SAVE:'
+                                         . ' no crash');
 
 $ap->stop;
 done_testing;
