@@ -1,10 +1,10 @@
 package SCTest::HTTP;
 
 # Owns HTTP on the wire for the tests: writing a request byte for byte
-# (request_text), reading one response off a connection that stays open
-# (read_response), and the one parser of raw HTTP/1.x responses that
-# every caller uses (parse_response: the harness's raw() and burst() and
-# the tests that read a socket or curl -i themselves), and cache_is, the
+# (request_text); reading one response off a connection that stays open
+# (read_response); the one parser of raw HTTP/1.x responses, which every
+# caller uses (parse_response: the harness's raw() and burst() and the
+# tests that read a socket or curl -i themselves); and cache_is, the
 # assertion on the X-SharedCache decision header (SCTest exports it).
 
 use strict;
@@ -48,7 +48,8 @@ sub parse_response {
         $h{$n} = exists $h{$n} ? (ref $h{$n} ? [@{ $h{$n} }, $v]
                                              : [$h{$n}, $v]) : $v;
     }
-    if (!$o{decoded} && (header_text($h{'transfer-encoding'})) =~ /chunked/i) {
+    my $te = header_text($h{'transfer-encoding'});
+    if (!$o{decoded} && $te =~ /chunked/i) {
         my $decoded = '';
         while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
             my $n = hex $1;
