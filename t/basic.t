@@ -9,11 +9,11 @@ my $ap = SCTest::Apache->start(memcached => [$mc]);
 
 my $first = $ap->get('/app/basic');
 is($first->{status}, 200, 'first request: 200');
-is($first->{cache}, 'MISS', 'first request is a MISS');
+cache_is($first, 'MISS', 'first request is a MISS');
 
 my $second = $ap->get('/app/basic');
 is($second->{status}, 200, 'second request: 200');
-is($second->{cache}, 'HIT', 'second request is a HIT');
+cache_is($second, 'HIT', 'second request is a HIT');
 is($second->{body}, $first->{body}, 'the HIT is byte-identical to the MISS');
 is($ap->renders('/app/basic'), 1, 'the app rendered once');
 like($second->{headers}{age} // '', qr/^\d+$/, 'a HIT carries Age');

@@ -4,7 +4,9 @@
 # Content-Length there is nothing to check it against, so such responses
 # must not be stored (SharedCacheRequireLength's default for handlers that
 # cannot report a broken body).  With a Content-Length the body is checked
-# and a whole one is stored.
+# and a whole one is stored.  The same for a WSGI app (mod_wsgi daemon
+# mode) that streams without a Content-Length or fails mid-body, and
+# SharedCacheRequireLength Off stores a whole stream once the handler ends.
 use strict;
 use warnings;
 use Test::More;
@@ -56,6 +58,9 @@ my $ap = SCTest::Apache->start(memcached => [$mc],
     SharedCache On
     SharedCacheTTL 60
 </Location>
+<Location /app/nolen>
+    SharedCacheRequireLength Off
+</Location>
 CONF
 chmod 0755, $ap->dir . '/htdocs/x.cgi' or die "chmod: $!";
 
@@ -96,8 +101,8 @@ my ($a, $b) = twice('/x.cgi?mode=cl');
 ok(whole($a->{body}), 'cl: the whole body');
 is(length $a->{body}, $a->{headers}{'content-length'} // -1,
    'cl: of the declared length');
-is($a->{cache}, 'MISS', 'cl: the first request is a MISS');
-is($b->{cache}, 'HIT', 'cl: a CGI response with Content-Length is stored');
+cache_is($a, 'MISS', 'cl: the first request is a MISS');
+cache_is($b, 'HIT', 'cl: a CGI response with Content-Length is stored');
 is($b->{md5}, $a->{md5}, 'cl: the HIT is the same whole body');
 
 # A whole body without a Content-Length: nothing tells it from a broken one.
@@ -137,5 +142,27 @@ diag("a page around a whole CGI fragment with Content-Length: second "
 is($b->{md5}, $a->{md5}, 'cl.shtml: if stored, the HIT is that page')
     if $b->{cache} eq 'HIT';
 
-$ap->stop;
+# The WSGI test app: a body the backend broke off is never stored as
+# complete; without a Content-Length nothing is stored unless
+# SharedCacheRequireLength is Off.
+{
+    my $crash = '/app/crash?stream=3&crash=1';
+    $ap->raw(GET => $crash);
+    my $again = $ap->raw(GET => $crash);
+    isnt($again->{cache}, 'HIT', 'a truncated stream is not served as a HIT');
+    cache_is($again, 'UNCACHEABLE',
+             'SharedCacheRequireLength: without Content-Length, not stored');
+    my $ok = '/app/streamed-ok?stream=2';
+    $ap->raw(GET => $ok, 'X-Len' => 1);
+    cache_is($ap->raw(GET => $ok), 'UNCACHEABLE',
+             'a whole stream without Content-Length is not stored either');
+    my $off = '/app/nolen/streamed?stream=2';
+    $ap->raw(GET => $off);
+    cache_is($ap->raw(GET => $off), 'HIT',
+             'with SharedCacheRequireLength Off it is stored once the '
+             . 'handler ends');
+}
+
+# The app's failure mid-body (a RuntimeError) is logged by mod_wsgi.
+$ap->stop(allow => [qr/\[wsgi:error\]/]);
 done_testing;

@@ -11,7 +11,7 @@ my $ap = SCTest::Apache->start(memcached => [$mc]);
 my $path = '/app/concurrent?size=16384';
 
 my $first = $ap->get($path);
-is($first->{cache}, 'MISS', 'the first response is a MISS');
+cache_is($first, 'MISS', 'the first response is a MISS');
 # The second on the same keep-alive connection: it is read only after the
 # first request finished, store included.
 my @res = ($ap->get($path));

@@ -63,10 +63,10 @@ for my $c (@sessions) {
     my $s = get($p, Cookie => $c);
     like($s->{body}, qr/sessionid/, "'$shown': rendered with the cookie "
                                     . '(control)');
-    is($s->{cache}, 'BYPASS', "'$shown': BYPASS");
+    cache_is($s, 'BYPASS', "'$shown': BYPASS");
     my $plain = get($p);
-    is($plain->{cache}, 'MISS', "'$shown': a request without cookies after "
-                                . 'it is a MISS (nothing was stored)');
+    cache_is($plain, 'MISS', "'$shown': a request without cookies after "
+                             . 'it is a MISS (nothing was stored)');
     unlike($plain->{body}, qr/sessionid/, "'$shown': and never gets the page "
                                           . 'rendered for the session');
     isnt(token($plain), token($s), "'$shown': nor its render");
@@ -77,14 +77,14 @@ for my $c (@sessions) {
 {
     my $p = '/app/anon/shared?reflect=Cookie';
     my $a1 = get($p, Cookie => 'x=1');
-    is($a1->{cache}, 'MISS', 'anonymous (x=1): MISS (control)');
+    cache_is($a1, 'MISS', 'anonymous (x=1): MISS (control)');
     my $a2 = get($p);
-    is($a2->{cache}, 'HIT', 'anonymous: then a HIT (control)');
+    cache_is($a2, 'HIT', 'anonymous: then a HIT (control)');
     for my $c (@sessions) {
         my $shown = shown($c);
         my $s = get($p, Cookie => $c);
-        is($s->{cache}, 'BYPASS', "'$shown' with an anonymous entry stored: "
-                                  . 'BYPASS');
+        cache_is($s, 'BYPASS', "'$shown' with an anonymous entry stored: "
+                               . 'BYPASS');
         isnt(token($s), token($a1), "'$shown': not the anonymous page");
     }
     my $a3 = get($p);
@@ -128,11 +128,11 @@ for my $c (@sessions) {
     # "x=1 lang=de" is served neither.
     my $p = '/app/lang/b?reflect=Cookie';
     my $en = get($p, Cookie => 'lang=en');
-    is($en->{cache}, 'MISS', '"lang=en": MISS (control)');
+    cache_is($en, 'MISS', '"lang=en": MISS (control)');
     my $none = get($p, Cookie => 'x=1');
-    is($none->{cache}, 'MISS', '"x=1" (no lang): MISS (control)');
-    is(get($p)->{cache}, 'HIT', 'no cookie: the entry without lang '
-                                . '(control)');
+    cache_is($none, 'MISS', '"x=1" (no lang): MISS (control)');
+    cache_is(get($p), 'HIT', 'no cookie: the entry without lang '
+                             . '(control)');
     my $de = get($p, Cookie => 'x=1 lang=de');
     isnt($de->{cache}, 'HIT', '"x=1 lang=de" with those entries stored: '
                               . 'not a HIT');

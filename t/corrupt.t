@@ -36,7 +36,7 @@ my ($key_b) = new_keys(\@before_b);
 # A valid record of A under B's key: must not be served for B.
 $mc->set_raw($key_b, $record_a);
 my $b = $ap->get('/app/corrupt-b');
-is($b->{cache}, 'MISS', 'A\'s record under B\'s key: a MISS');
+cache_is($b, 'MISS', 'A\'s record under B\'s key: a MISS');
 unlike($b->{body}, qr/path=\/corrupt-a/, 'B never shows A\'s page');
 
 my @bad = (
@@ -53,8 +53,8 @@ for my $case (@bad) {
     $mc->set_raw($key_a, $data);
     my $r = $ap->get('/app/corrupt-a');
     is($r->{status}, 200, "$name: answered 200");
-    is($r->{cache}, 'MISS', "$name: a MISS");
-    is($ap->get('/app/corrupt-a')->{cache}, 'HIT', "$name: then stored anew");
+    cache_is($r, 'MISS', "$name: a MISS");
+    cache_is($ap->get('/app/corrupt-a'), 'HIT', "$name: then stored anew");
 }
 is($ap->get('/app/corrupt-a')->{body} =~ /path=\/corrupt-a/ ? 1 : 0, 1,
    'and A still shows its own page');

@@ -396,8 +396,8 @@ sub fill {
 }
 
 my ($miss, $hit) = fill('/app/x');
-is($miss->{cache}, 'MISS', 'GET /app/x: MISS');
-is($hit->{cache}, 'HIT', 'GET /app/x again: HIT');
+cache_is($miss, 'MISS', 'GET /app/x: MISS');
+cache_is($hit, 'HIT', 'GET /app/x again: HIT');
 
 $r = run_ctl(@S, 'inspect', "$base/app/x", @V);
 is($r->{rc}, 0, 'inspect of a cached page exits 0')
@@ -433,7 +433,7 @@ like($r->{out}, qr/^cached:\s+no \(nothing stored/m, 'nothing stored');
 # Vary: the level-1 Vary record, then the variant the -H values select.
 my $vpath = '/app/v?vary=Accept-Language';
 ($miss, $hit) = fill($vpath, 'Accept-Language' => 'de');
-is($hit->{cache}, 'HIT', 'a response that varies: HIT for the same value');
+cache_is($hit, 'HIT', 'a response that varies: HIT for the same value');
 $r = run_ctl(@S, 'inspect', "$base$vpath", @V, '-H', 'Accept-Language: de');
 is($r->{rc}, 0, 'inspect with -H of the stored variant exits 0')
     or diag("$r->{out}$r->{err}");
@@ -450,7 +450,7 @@ like($r->{out}, qr/^variant:\s+accept-language: \(absent\)$/m,
 # A body stored in chunks.
 my $big = '/app/big?size=2500000';
 ($miss, $hit) = fill($big);
-is($hit->{cache}, 'HIT', 'a large body: HIT');
+cache_is($hit, 'HIT', 'a large body: HIT');
 $r = run_ctl(@S, 'inspect', "$base$big", @V);
 is($r->{rc}, 0, 'inspect of a chunked entry exits 0')
     or diag("$r->{out}$r->{err}");
@@ -478,15 +478,15 @@ $r = run_ctl(@S, 'inspect', "$base/app/x", @V);
 is($r->{rc}, 1, 'after purge inspect says not cached');
 like($r->{out}, qr/^url dep:.*INVALIDATED \(counter missing\)$/m,
      'because the URL counter was dropped');
-is($ap->raw('GET', '/app/x')->{cache}, 'MISS',
-   'after purge the next GET is a MISS');
-is($ap->raw('GET', '/app/x')->{cache}, 'HIT', 'and the one after a HIT');
+cache_is($ap->raw('GET', '/app/x'), 'MISS',
+         'after purge the next GET is a MISS');
+cache_is($ap->raw('GET', '/app/x'), 'HIT', 'and the one after a HIT');
 is(run_ctl(@S, 'inspect', "$base/app/x", @V)->{rc}, 0,
    'inspect says cached again');
 
 # A static file tagged by mod_headers.
 ($miss, $hit) = fill('/tagged.html');
-is($hit->{cache}, 'HIT', 'tagged static file: HIT');
+cache_is($hit, 'HIT', 'tagged static file: HIT');
 $r = run_ctl(@S, 'inspect', "$base/tagged.html", @V);
 is($r->{rc}, 0, 'inspect of the tagged file exits 0')
     or diag("$r->{out}$r->{err}");
@@ -503,19 +503,19 @@ like($r->{out}, qr/^tag:\s+post-5 .*INVALIDATED/m,
      'because of the tag post-5');
 like($r->{out}, qr/^tag:\s+list generation \d+: valid$/m,
      'the other tag is still valid');
-is($ap->raw('GET', '/tagged.html')->{cache}, 'MISS',
-   'after invalidate the next GET is a MISS');
-is($ap->raw('GET', '/app/x')->{cache}, 'HIT', 'an untagged page is not');
+cache_is($ap->raw('GET', '/tagged.html'), 'MISS',
+         'after invalidate the next GET is a MISS');
+cache_is($ap->raw('GET', '/app/x'), 'HIT', 'an untagged page is not');
 
 ($miss, $hit) = fill('/app/flushme');
-is($hit->{cache}, 'HIT', '/app/flushme: HIT');
+cache_is($hit, 'HIT', '/app/flushme: HIT');
 $r = run_ctl(@S, 'flush');
 is($r->{rc}, 0, 'flush exits 0');
 like($r->{out}, qr/^flushed n:default /m, 'the namespace counter existed');
-is($ap->raw('GET', '/app/flushme')->{cache}, 'MISS',
-   'after flush the next GET is a MISS');
-is($ap->raw('GET', '/tagged.html')->{cache}, 'MISS',
-   'and so is every other page of the namespace');
+cache_is($ap->raw('GET', '/app/flushme'), 'MISS',
+         'after flush the next GET is a MISS');
+cache_is($ap->raw('GET', '/tagged.html'), 'MISS',
+         'and so is every other page of the namespace');
 
 $ap->stop;
 $mc->stop;

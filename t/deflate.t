@@ -128,8 +128,8 @@ for my $case (['/small-set.html', $small], ['/small-type.html', $small],
        "$path: the first gzip client gets it compressed");
     ok(defined $page && defined $want && $page eq $want
        && length $page < 1024, "$path: and it decodes to the small page");
-    is($g1->{cache}, 'MISS', "$path: the first gzip client is a MISS");
-    is($g2->{cache}, 'HIT', "$path: the second gzip client is a HIT")
+    cache_is($g1, 'MISS', "$path: the first gzip client is a MISS");
+    cache_is($g2, 'HIT', "$path: the second gzip client is a HIT")
         or diag(describe($g2));
     my ($page2, $why2) = decoded($g2);
     is($page2, $want, "$path: the HIT decodes to the same page $why2");

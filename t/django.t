@@ -43,7 +43,7 @@ sub name_in { $_[0] =~ /Hello, (\w+)/ ? $1 : '' }
 my %session;
 for my $user (qw(alice bob)) {
     my $r = $ap->get("/dj/login?user=$user");
-    is($r->{cache}, 'UNCACHEABLE', "logging $user in (Set-Cookie) is never stored");
+    cache_is($r, 'UNCACHEABLE', "logging $user in (Set-Cookie) is never stored");
     $session{$user} = cookie_of($r, 'sessionid');
     ok($session{$user}, "$user has a session");
 }
@@ -56,7 +56,7 @@ my %as = (
 # Anonymous visitors share one entry.
 my $a1 = $ap->get('/dj/whoami');
 my $a2 = $ap->get('/dj/whoami');
-is($a2->{cache}, 'HIT', 'anonymous visitors share an entry');
+cache_is($a2, 'HIT', 'anonymous visitors share an entry');
 is(name_in($a2->{body}), 'anonymous', 'showing "anonymous"');
 
 # /dj: Django says Vary: Cookie, so each session gets its own variant.
@@ -64,7 +64,7 @@ for my $user (qw(alice bob)) {
     my $m = $ap->get('/dj/whoami', %{ $as{$user} });
     my $h = $ap->get('/dj/whoami', %{ $as{$user} });
     is(name_in($m->{body}), $user, "/dj: $user sees $user");
-    is($h->{cache}, 'HIT', "/dj: the second request of $user is a HIT");
+    cache_is($h, 'HIT', "/dj: the second request of $user is a HIT");
     is(name_in($h->{body}), $user, "/dj: and still shows $user");
 }
 is(name_in($ap->get('/dj/whoami')->{body}), 'anonymous',
@@ -75,16 +75,16 @@ for my $user (qw(alice bob)) {
     $ap->get('/djv/whoami', %{ $as{$user} });
     my $h = $ap->get('/djv/whoami',
                      Cookie => "_ga=GA1.$$; $as{$user}{Cookie}");
-    is($h->{cache}, 'HIT', "/djv: $user with an extra analytics cookie: HIT");
+    cache_is($h, 'HIT', "/djv: $user with an extra analytics cookie: HIT");
     is(name_in($h->{body}), $user, "/djv: showing $user");
 }
 
 # /djb: logged-in users bypass, anonymous ones are cached.
 $ap->get('/djb/whoami');
-is($ap->get('/djb/whoami')->{cache}, 'HIT', '/djb: anonymous is a HIT');
+cache_is($ap->get('/djb/whoami'), 'HIT', '/djb: anonymous is a HIT');
 for my $user (qw(alice bob)) {
     my $r = $ap->get('/djb/whoami', %{ $as{$user} });
-    is($r->{cache}, 'BYPASS', "/djb: $user is a BYPASS");
+    cache_is($r, 'BYPASS', "/djb: $user is a BYPASS");
     is(name_in($r->{body}), $user, "/djb: and sees $user");
 }
 

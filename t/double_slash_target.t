@@ -19,12 +19,12 @@ my $ap = SCTest::Apache->start(memcached => [$mc],
 </Location>
 CONF
 $ap->raw(GET => '/page.html');
-is($ap->raw(GET => '/page.html')->{cache}, 'HIT', 'control: /page.html is cached');
+cache_is($ap->raw(GET => '/page.html'), 'HIT', 'control: /page.html is cached');
 my $evil = $ap->raw(GET => '//app/page.html');
 diag("attacker //app/page.html: $evil->{status} $evil->{cache} $evil->{body}");
 my $v = $ap->raw(GET => '/page.html');
 diag("victim /page.html: $v->{cache} $v->{body}");
 is($v->{body}, "the real page\n", 'POISON if failing: the victim gets /app/page.html');
-is($v->{cache}, 'HIT', 'EVICTION if failing: the attacker\'s request replaced the victim\'s entry');
+cache_is($v, 'HIT', 'EVICTION if failing: the attacker\'s request replaced the victim\'s entry');
 $ap->stop;
 done_testing;

@@ -1,6 +1,7 @@
 # Other output filters: headers set by mod_headers count for the decision,
 # and with mod_deflate the stored body is the application's, compressed
-# again for each client that asks.
+# again for each client that asks.  SHAREDCACHE_SAVE added by hand
+# (SetOutputFilter) is harmless.
 use strict;
 use warnings;
 use IO::Uncompress::Gunzip qw(gunzip);
@@ -26,22 +27,25 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['deflate'],
 <Location /app/gz>
     SetOutputFilter DEFLATE
 </Location>
+<Location /filtered>
+    SetOutputFilter SHAREDCACHE_SAVE
+</Location>
 CONF
 
 # mod_headers runs after the capture filter: its headers still count.
 $ap->get('/app/private/p');
 my $p = $ap->get('/app/private/p');
-is($p->{cache}, 'UNCACHEABLE', 'Header set Cache-Control private: not stored');
+cache_is($p, 'UNCACHEABLE', 'Header set Cache-Control private: not stored');
 is($p->{headers}{'cache-control'}, 'private', 'and the client sees private');
 $ap->get('/app/cookie/p');
-is($ap->get('/app/cookie/p')->{cache}, 'UNCACHEABLE',
-   'a Set-Cookie added by mod_headers: not stored');
+cache_is($ap->get('/app/cookie/p'), 'UNCACHEABLE',
+         'a Set-Cookie added by mod_headers: not stored');
 $ap->get('/app/maxage/p');
-is($ap->get('/app/maxage/p')->{cache}, 'HIT',
-   'a max-age set by mod_headers is a freshness like any other');
+cache_is($ap->get('/app/maxage/p'), 'HIT',
+         'a max-age set by mod_headers is a freshness like any other');
 sleep 3;
-is($ap->get('/app/maxage/p')->{cache}, 'MISS',
-   'and it expires after that max-age, not SharedCacheTTL');
+cache_is($ap->get('/app/maxage/p'), 'MISS',
+         'and it expires after that max-age, not SharedCacheTTL');
 
 # mod_deflate: the entry is stored uncompressed, served to both kinds of
 # client correctly.
@@ -49,15 +53,19 @@ my $path = '/app/gz/page?size=20000';
 my $plain1 = $ap->get($path);
 my $gz = $ap->get($path, 'Accept-Encoding' => 'gzip');
 my $plain2 = $ap->get($path);
-is($gz->{cache}, 'HIT', 'a gzip client after a plain one: a HIT');
+cache_is($gz, 'HIT', 'a gzip client after a plain one: a HIT');
 is($gz->{headers}{'content-encoding'}, 'gzip', 'compressed for it');
 my $unzipped;
 gunzip(\$gz->{body} => \$unzipped);
 is($unzipped, $plain1->{body}, 'and it decompresses to the page');
-is($plain2->{cache}, 'HIT', 'a plain client after it: a HIT');
+cache_is($plain2, 'HIT', 'a plain client after it: a HIT');
 ok(!$plain2->{headers}{'content-encoding'}, 'not compressed for it');
 is($plain2->{body}, $plain1->{body}, 'byte-identical page');
 is($ap->renders('/app/gz/page'), 1, 'one render for both encodings');
+
+# SHAREDCACHE_SAVE added by hand is harmless.
+is($ap->get('/filtered')->{status}, 404, 'SetOutputFilter SHAREDCACHE_SAVE:'
+                                         . ' no crash');
 
 $ap->stop;
 done_testing;

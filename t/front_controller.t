@@ -114,7 +114,7 @@ for my $sc (@scenarios) {
         my $r = $ap->raw(GET => $url);
         $first{$url} = $r;
         is($r->{status}, $status, "$what: $url: status $status");
-        is($r->{cache}, 'MISS', "$what: $url: first request is a MISS");
+        cache_is($r, 'MISS', "$what: $url: first request is a MISS");
         # The internal redirect is part of the same request: it must not
         # wait for the fill lock its own client request holds.
         cmp_ok($r->{ms}, '<', 5000, "$what: $url: answered without waiting "
@@ -129,7 +129,7 @@ for my $sc (@scenarios) {
     for (@pages) {
         my ($url, $status) = @$_;
         my $r = $ap->raw(GET => $url);
-        is($r->{cache}, 'HIT', "$what: $url: second request is a HIT");
+        cache_is($r, 'HIT', "$what: $url: second request is a HIT");
         is($r->{status}, $status, "$what: $url: with status $status");
         is($r->{body}, $first{$url}{body},
            "$what: $url: and the body of its own first render");

@@ -2,7 +2,8 @@
 # serving the same site from one memcached.  A tag invalidated through one
 # (response header, sharedcachectl, Python) is a MISS on the other; PURGE
 # drops every variant; unsafe methods invalidate their URL; an evicted
-# counter never lets an old entry be served.
+# counter never lets an old entry be served; the invalidate header works
+# where SharedCache is Off too.
 use strict;
 use warnings;
 use Digest::SHA qw(sha1_hex);
@@ -33,6 +34,9 @@ my $site = <<'CONF';
     <Location /app/nopurge>
         SharedCachePurge Off
     </Location>
+    <Location /app/admin>
+        SharedCache Off
+    </Location>
 </VirtualHost>
 CONF
 # Two hosts of a farm: the same port on two addresses.
@@ -45,7 +49,7 @@ sub on { my ($ap, $path, %h) = @_; $ap->raw(GET => $path, Host => 'www.test', %h
 # The farm shares entries.
 my $s1 = on($a, '/app/shared');
 my $s2 = on($b, '/app/shared');
-is($s2->{cache}, 'HIT', 'stored through one Apache, a HIT on the other');
+cache_is($s2, 'HIT', 'stored through one Apache, a HIT on the other');
 is($s2->{body}, $s1->{body}, 'the same page');
 
 # Tags, invalidated three ways.
@@ -68,15 +72,15 @@ for my $way (sort keys %how) {
     my $page = "/app/tagged-$way?sk=$tag%20list";
     on($a, $page);
     on($a, "/app/untouched-$way?sk=other");
-    is(on($b, $page)->{cache}, 'HIT', "$way: the tagged page is a HIT on B");
+    cache_is(on($b, $page), 'HIT', "$way: the tagged page is a HIT on B");
     ok(!exists on($b, $page)->{headers}{'surrogate-key'},
        "$way: Surrogate-Key never reaches the client");
     $how{$way}->($tag);
-    is(on($b, $page)->{cache}, 'MISS',
-       "$way: invalidated through A, a MISS on B");
-    is(on($b, $page)->{cache}, 'HIT', "$way: then stored again");
-    is(on($b, "/app/untouched-$way?sk=other")->{cache}, 'HIT',
-       "$way: a page with other tags stays a HIT");
+    cache_is(on($b, $page), 'MISS',
+             "$way: invalidated through A, a MISS on B");
+    cache_is(on($b, $page), 'HIT', "$way: then stored again");
+    cache_is(on($b, "/app/untouched-$way?sk=other"), 'HIT',
+             "$way: a page with other tags stays a HIT");
 }
 my $inv = on($a, '/app/save?cc=no-store&inv=x');
 ok(!exists $inv->{headers}{'x-sharedcache-invalidate'},
@@ -94,45 +98,58 @@ is($purge->{status}, 200, 'PURGE: 200');
 is(scalar(grep { on($b, $v, @$_)->{cache} eq 'MISS' } @variants), 4,
    'every variant is a MISS afterwards, on the other host too');
 on($a, '/app/v/other?x=1');
-is(on($a, '/app/v/other?x=1')->{cache}, 'HIT', 'other URLs untouched');
+cache_is(on($a, '/app/v/other?x=1'), 'HIT', 'other URLs untouched');
 is($a->raw(PURGE => '/app/never-cached', Host => 'www.test')->{status}, 404,
    'PURGE of a URL never cached: 404');
 on($a, '/app/locked/p');
 is($a->raw(PURGE => '/app/locked/p', Host => 'www.test')->{status}, 403,
    'PURGE without permission: 403');
-is(on($b, '/app/locked/p')->{cache}, 'HIT', 'and nothing was purged');
+cache_is(on($b, '/app/locked/p'), 'HIT', 'and nothing was purged');
 on($a, '/app/nopurge/p');
 # The module leaves PURGE alone there: it reaches the application.
 isnt($a->raw(PURGE => '/app/nopurge/p', Host => 'www.test')->{body},
      "purged\n", 'PURGE where SharedCachePurge is Off: not acted on');
-is(on($b, '/app/nopurge/p')->{cache}, 'HIT', 'and nothing was purged');
+cache_is(on($b, '/app/nopurge/p'), 'HIT', 'and nothing was purged');
 
 # A POST invalidates the cached GET of its URL (and its Location).
 on($a, '/app/form');
 on($a, '/app/target');
-is(on($b, '/app/form')->{cache}, 'HIT', 'GET /app/form cached');
+cache_is(on($b, '/app/form'), 'HIT', 'GET /app/form cached');
 my $post = $a->raw(POST => '/app/form?cc=no-store&status=303&loc=/app/target',
                    Host => 'www.test', _body => 'x=1',
                    'Content-Type' => 'application/x-www-form-urlencoded');
 is($post->{status}, 303, 'POST answered');
-is(on($b, '/app/form')->{cache}, 'MISS', 'the GET of the same URL is a MISS');
-is(on($b, '/app/target')->{cache}, 'MISS', 'so is its Location target');
+cache_is(on($b, '/app/form'), 'MISS', 'the GET of the same URL is a MISS');
+cache_is(on($b, '/app/target'), 'MISS', 'so is its Location target');
 my $failed = $a->raw(POST => '/app/form2?status=500', Host => 'www.test',
                      _body => 'x=1');
 on($a, '/app/form2');
 on($a, '/app/form2');
 $a->raw(POST => '/app/form2?status=500', Host => 'www.test', _body => 'x=1');
-is(on($b, '/app/form2')->{cache}, 'HIT', 'a failed POST invalidates nothing');
+cache_is(on($b, '/app/form2'), 'HIT', 'a failed POST invalidates nothing');
 
 # An evicted tag counter can only cause misses.
 my $page = '/app/evict?sk=post-9';
 on($a, $page);
-is(on($b, $page)->{cache}, 'HIT', 'tagged page cached');
+cache_is(on($b, $page), 'HIT', 'tagged page cached');
 my $counter = 'sc:g:' . sha1_hex('t:post-9');
 like($mc->command("delete $counter"), qr/^DELETED/,
      'its tag counter is evicted (deleted)');
-is(on($b, $page)->{cache}, 'MISS', 'the old entry is never served');
-is(on($b, $page)->{cache}, 'HIT', 'a fresh counter, a fresh entry');
+cache_is(on($b, $page), 'MISS', 'the old entry is never served');
+cache_is(on($b, $page), 'HIT', 'a fresh counter, a fresh entry');
+
+# The invalidate header works where SharedCache is Off, and never
+# reaches the client.
+{
+    my $tagged = '/app/tagged?sk=post-5';
+    $a->get($tagged);
+    cache_is($a->get($tagged), 'HIT', 'tagged page cached');
+    my $post = $a->raw(POST => '/app/admin/save?inv=post-5&cc=no-store',
+                       _body => 'x=1');
+    ok(!exists $post->{headers}{'x-sharedcache-invalidate'},
+       'the invalidate header is removed where SharedCache is Off');
+    cache_is($a->get($tagged), 'MISS', 'and it invalidated the tag');
+}
 
 $_->stop(allow => [qr/AH01630: client denied/]) for @ap;
 done_testing;

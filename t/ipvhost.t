@@ -62,7 +62,8 @@ my $ap = SCTest::Apache->start(
 </Location>
 CONF
 
-# GET over a connection to ip:port; returns { status, cache, body }.
+# GET over a connection to ip:port; returns the summary of
+# SCTest::HTTP::parse_response ({ status, cache, body, ... }).
 sub fetch {
     my ($ip, $port, $host, $path) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => $ip, PeerPort => $port,
@@ -72,11 +73,7 @@ sub fetch {
     print $s "GET $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n\r\n";
     my $resp = do { local $/; <$s> } // '';
     close $s;
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d{3})};
-    my ($cache) = ($head // '') =~ /^X-SharedCache:\s*(\S+)/mi;
-    return { status => $status // 0, cache => $cache // '',
-             body => $body // '' };
+    return SCTest::HTTP::parse_response($resp);
 }
 
 my $P = $ap->port;
@@ -99,20 +96,20 @@ for my $l (@layouts) {
         $path .= ($path =~ /\?/ ? '&' : '?') . "n=$n" if $kind eq 'WSGI app';
         my $i1 = fetch(@$in, $host, $path);
         is($i1->{status}, 200, "$what, $kind: intranet: 200");
-        is($i1->{cache}, 'MISS', "$what, $kind: intranet: first a MISS");
+        cache_is($i1, 'MISS', "$what, $kind: intranet: first a MISS");
         like($i1->{body}, $intranet, "$what, $kind: intranet content");
         my $i2 = fetch(@$in, $host, $path);
-        is($i2->{cache}, 'HIT', "$what, $kind: intranet: then a HIT");
+        cache_is($i2, 'HIT', "$what, $kind: intranet: then a HIT");
         is($i2->{body}, $i1->{body}, "$what, $kind: intranet: its entry");
 
         my $o1 = fetch(@$out, $host, $path);
-        is($o1->{cache}, 'MISS', "$what, $kind: public host after the "
-                                 . 'intranet cached the page: a MISS');
+        cache_is($o1, 'MISS', "$what, $kind: public host after the "
+                              . 'intranet cached the page: a MISS');
         like($o1->{body}, $public, "$what, $kind: with the public content");
         unlike($o1->{body}, qr/INTRANET|reflected=intranet/,
                "$what, $kind: never the intranet page");
         my $o2 = fetch(@$out, $host, $path);
-        is($o2->{cache}, 'HIT', "$what, $kind: public: then a HIT");
+        cache_is($o2, 'HIT', "$what, $kind: public: then a HIT");
         like($o2->{body}, $public, "$what, $kind: public: of its own entry");
 
         my $i3 = fetch(@$in, $host, $path);

@@ -82,22 +82,22 @@ for my $u (@distinct) {
                                 . ' bytes)' : $u;
     $show =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
     is($r->{status}, 200, "$show: 200");
-    is($r->{cache}, 'MISS', "$show: MISS first: no other URL's entry");
+    cache_is($r, 'MISS', "$show: MISS first: no other URL's entry");
     ok(!$seen_tok{token($r)}++, "$show: a render of its own");
 }
 for my $u (@distinct) {
     my $r = get($u);
     my $show = length $u > 80 ? substr($u, 0, 60) . '...' : $u;
     $show =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
-    is($r->{cache}, 'HIT', "$show: then a HIT");
+    cache_is($r, 'HIT', "$show: then a HIT");
     is(token($r), token($first{$u}), "$show: of its own entry");
 }
 is($ap->renders('/app/k'), scalar @distinct, 'each URL rendered exactly once');
 
 # Memcached protocol injection attempts did nothing: entries stored before
 # the "flush_all" URLs are still there.
-is(get('/app/k?a=1')->{cache}, 'HIT',
-   'entries survive URLs that spell memcached commands');
+cache_is(get('/app/k?a=1'), 'HIT',
+         'entries survive URLs that spell memcached commands');
 
 # The same query in another order: one entry (plain names, no ';').
 my %same = (
@@ -106,10 +106,10 @@ my %same = (
 );
 for my $u (sort keys %same) {
     my $r = get($u);
-    is($r->{cache}, 'MISS', "$u: MISS");
+    cache_is($r, 'MISS', "$u: MISS");
     for my $v (@{ $same{$u} }) {
         my $s = get($v);
-        is($s->{cache}, 'HIT', "$v: the same entry as $u (HIT)");
+        cache_is($s, 'HIT', "$v: the same entry as $u (HIT)");
         is(token($s), token($r), "$v: with its body");
     }
 }
@@ -124,17 +124,17 @@ my %spellings = (
 for my $u (sort keys %spellings) {
     my $r = get($u);
     (my $show = $u) =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
-    is($r->{cache}, 'MISS', "$show: MISS");
+    cache_is($r, 'MISS', "$show: MISS");
     for my $v (@{ $spellings{$u} }) {
         my $s = get($v);
-        is($s->{cache}, 'MISS', "$v: an entry of its own, not ${show}'s");
+        cache_is($s, 'MISS', "$v: an entry of its own, not ${show}'s");
         isnt(token($s), token($r), "$v: with its own body");
-        is(get($v)->{cache}, 'HIT', "$v: then a HIT");
+        cache_is(get($v), 'HIT', "$v: then a HIT");
     }
 }
 # Repeated parameters keep their order: the sort is stable.
 my $xy = get('/app/s?x=2&x=1&y=0');
-is($xy->{cache}, 'MISS', 'x=2&x=1 is not the same query as x=1&x=2');
+cache_is($xy, 'MISS', 'x=2&x=1 is not the same query as x=1&x=2');
 
 # What httpd itself refuses never comes from the cache.
 for my $u ('/app/k%00x', '/app/k%00x?a=1', '/app/k%zz', '/app/k%2fx') {

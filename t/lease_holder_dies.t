@@ -67,7 +67,7 @@ sub check {
     my $worst = (sort { $b <=> $a } map { $_->{ms} } @res)[0];
     cmp_ok($worst, '<', $limit_ms,
            sprintf("$name: the last waiter answered after %.0f ms", $worst));
-    is($ap->get($path)->{cache}, 'HIT', "$name: then the page is a HIT");
+    cache_is($ap->get($path), 'HIT', "$name: then the page is a HIT");
 }
 
 # The lease expires while they wait: one of them takes it over.  memcached

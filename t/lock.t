@@ -1,7 +1,9 @@
 # One render per page across the farm (SharedCacheLock): a cold URL hit by
 # 100 simultaneous requests renders once; waiters are served as soon as it
 # is stored; two Apache hosts share the lease; an uncacheable response
-# does not serialise anyone.
+# does not serialise anyone, nor does an uncacheable SSI fragment or the
+# uncacheable target of an internal redirect (their subrequest or
+# redirected request lets go of the lease).
 use strict;
 use warnings;
 use Test::More;
@@ -16,9 +18,22 @@ my $site = <<'CONF';
         SharedCache On
         SharedCacheTTL 60
     </Location>
+    <LocationMatch "^/app/(frag|target)$">
+        SharedCacheLockTimeout 4
+    </LocationMatch>
+    <Directory @DIR@/htdocs>
+        Options +Includes
+        AddOutputFilter INCLUDES .shtml
+        RewriteEngine On
+        RewriteRule ^go$ /app/target?cc=no-store [L]
+    </Directory>
 </VirtualHost>
 CONF
-my %opt = (memcached => [$mc], conf => $site, wsgi_processes => 4);
+my %opt = (memcached => [$mc], conf => $site, wsgi_processes => 4,
+           modules => ['include', 'rewrite'],
+           files => { 'page.shtml' => "before\n<!--#include virtual="
+                                      . "\"/app/frag?cc=no-store\" -->\n"
+                                      . "after\n" });
 # Two hosts of a farm: the same port on two addresses.
 my $ap1 = SCTest::Apache->start(%opt);
 my $ap2 = SCTest::Apache->start(%opt, addr => '127.0.0.2',
@@ -74,6 +89,23 @@ my $t1 = time;
 $ap1->get('/app/nostore?cc=no-store&sleep=200');
 cmp_ok((time - $t1) * 1000, '<', 400,
        'a later request skips the lock (one render, no wait)');
+
+# The lease is released for subrequests and internal redirects: an SSI
+# page (outside the cache) with an uncacheable fragment, and a request
+# that a per-directory RewriteRule sends to an uncacheable page, do not
+# wait for the lock (4 s) on the next load.
+for my $i (1 .. 3) {
+    my $t0 = time;
+    my $r = $ap1->get('/page.shtml');
+    cmp_ok((time - $t0) * 1000, '<', 1500,
+           "SSI page with an uncacheable fragment, load $i: no lock wait");
+}
+for my $i (1 .. 3) {
+    my $t0 = time;
+    $ap1->get('/go');
+    cmp_ok((time - $t0) * 1000, '<', 1500,
+           "internally redirected request $i: no lock wait");
+}
 
 $_->stop for $ap1, $ap2;
 done_testing;

@@ -24,7 +24,7 @@ CONF
 my @base = map { $ap->get("/app/plain?b=$_")->{ms} } 1 .. 10;
 my $base = (sort { $a <=> $b } @base)[9];
 
-is($ap->get('/app/down')->{cache}, 'MISS', 'a MISS while memcached is up');
+cache_is($ap->get('/app/down'), 'MISS', 'a MISS while memcached is up');
 $mc->stop;
 
 my @down = map { $ap->get("/app/down?n=$_") } 1 .. 20;
@@ -46,9 +46,9 @@ for (1 .. 20) {
     last if $miss->{cache} eq 'MISS';
     sleep 0.25;
 }
-is($miss->{cache}, 'MISS', 'after memcached restarts: a MISS again');
+cache_is($miss, 'MISS', 'after memcached restarts: a MISS again');
 $hit = $ap->get('/app/recovered');
-is($hit->{cache}, 'HIT', 'and then a HIT, without restarting Apache');
+cache_is($hit, 'HIT', 'and then a HIT, without restarting Apache');
 $ap->stop(allow => [qr/SC020[19]/]);
 
 # A memcached that accepts connections but never answers (a stall a real

@@ -80,10 +80,10 @@ for my $p (@pairs) {
     my $o1 = $ap->raw(GET => $odd);
     is(field($o1, 'target'), $odd_sent,
        "$what: $odd reaches the backend as $odd_sent (control)");
-    is($o1->{cache}, 'MISS', "$what: $odd: a MISS on an empty cache");
+    cache_is($o1, 'MISS', "$what: $odd: a MISS on an empty cache");
 
     my $p1 = $ap->raw(GET => $plain);
-    is($p1->{cache}, 'MISS', "$what: $plain after $odd: a MISS");
+    cache_is($p1, 'MISS', "$what: $plain after $odd: a MISS");
     is($p1->{status}, 200, "$what: $plain: status 200");
     is(field($p1, 'target'), $plain_sent,
        "$what: $plain: the body the backend rendered for $plain_sent");
@@ -91,7 +91,7 @@ for my $p (@pairs) {
          "$what: $plain: a render of its own");
 
     my $p2 = $ap->raw(GET => $plain);
-    is($p2->{cache}, 'HIT', "$what: $plain again: a HIT");
+    cache_is($p2, 'HIT', "$what: $plain again: a HIT");
     is($p2->{body}, $p1->{body}, "$what: $plain again: of its own entry");
 
     my $o2 = $ap->raw(GET => $odd);
@@ -103,7 +103,7 @@ for my $p (@pairs) {
 # must reach the backend, not the plain page's entry.
 {
     my $p1 = $ap->raw(GET => '/x/page5');
-    is($p1->{cache}, 'MISS', 'plain first: /x/page5 is a MISS');
+    cache_is($p1, 'MISS', 'plain first: /x/page5 is a MISS');
     my $o1 = $ap->raw(GET => '/x/y/%2e%2e/page5');
     isnt($o1->{cache}, 'HIT', '/x/y/%2e%2e/page5 after it: not a HIT');
     is(field($o1, 'target'), '/y/%2e%2e/page5',

@@ -65,7 +65,7 @@ like(not_stored(), qr/SC0\d{3}: not stored: .*HEAD/,
      'a HEAD miss logs that it has no body to store');
 
 $r = $ap->get('/badlen.asis');
-is($r->{cache}, 'UNCACHEABLE', 'an invalid Content-Length: UNCACHEABLE');
+cache_is($r, 'UNCACHEABLE', 'an invalid Content-Length: UNCACHEABLE');
 like(not_stored(), qr/SC0\d{3}: not stored: .*Content-Length/,
      'and the log says why');
 
@@ -92,7 +92,7 @@ for (1 .. 100) {
 ok($stored, 'the client went away: the page is stored anyway');
 my $after = $ap->raw(GET => '/app/gone?size=5000000&sleep=100',
                      Host => '127.0.0.1');
-is($after->{cache}, 'HIT', 'and served whole to the next client');
+cache_is($after, 'HIT', 'and served whole to the next client');
 is(length $after->{body}, 5000000, '5,000,000 bytes');
 is($ap->renders('/app/gone'), 1, 'from the one render');
 

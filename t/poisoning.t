@@ -49,80 +49,80 @@ for my $h (@reflected) {
     my $path = "/app/p/$n?reflect=$h";
 
     my $clean = get($path);
-    is($clean->{cache}, 'MISS', "$h: a clean request is a MISS");
+    cache_is($clean, 'MISS', "$h: a clean request is a MISS");
     my $again = get($path);
-    is($again->{cache}, 'HIT', "$h: the next clean request is a HIT (control)");
+    cache_is($again, 'HIT', "$h: the next clean request is a HIT (control)");
     is($again->{body}, $clean->{body}, "$h: with the clean body");
 
     my $evil = get($path, $h => $EVIL);
-    is($evil->{cache}, 'BYPASS', "$h: a request carrying it is a BYPASS");
+    cache_is($evil, 'BYPASS', "$h: a request carrying it is a BYPASS");
     like($evil->{body}, qr/reflected=\Q$EVIL\E/,
          "$h: rendered by the app, which reflects it (control)");
     ok(token($evil) && token($evil) ne token($clean),
        "$h: a fresh render, not the cached page");
 
     my $after = get($path);
-    is($after->{cache}, 'HIT', "$h: a clean request after it is still a HIT");
+    cache_is($after, 'HIT', "$h: a clean request after it is still a HIT");
     is($after->{body}, $clean->{body}, "$h: of the clean entry");
     unlike($after->{body}, qr/\Q$EVIL\E/, "$h: never the evil value");
 
     # The header on a path nobody cached yet: nothing is stored.
     my $first = "/app/p/$n/first?reflect=$h";
-    is(get($first, $h => $EVIL)->{cache}, 'BYPASS',
-       "$h: BYPASS on an empty cache too");
+    cache_is(get($first, $h => $EVIL), 'BYPASS',
+             "$h: BYPASS on an empty cache too");
     my $c1 = get($first);
-    is($c1->{cache}, 'MISS', "$h: the clean request after it is a MISS: "
-                             . 'the bypassed response was not stored');
+    cache_is($c1, 'MISS', "$h: the clean request after it is a MISS: "
+                          . 'the bypassed response was not stored');
     unlike($c1->{body}, qr/\Q$EVIL\E/, "$h: and has no evil value");
     my $c2 = get($first);
-    is($c2->{cache}, 'HIT', "$h: then a HIT");
+    cache_is($c2, 'HIT', "$h: then a HIT");
     unlike($c2->{body}, qr/\Q$EVIL\E/, "$h: still without the evil value");
 }
 
-is(get('/app/p/1?reflect=X-Forwarded-Host',
-       'x-forwarded-host' => $EVIL)->{cache}, 'BYPASS',
-   'header names are matched case-insensitively (x-forwarded-host)');
-is(get('/app/p/1?reflect=X-Forwarded-Host',
-       'X-Forwarded-Host' => '')->{cache}, 'BYPASS',
-   'an empty X-Forwarded-Host still bypasses');
-is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL)->{cache},
-   'HIT', 'an unlisted header does not bypass (control)');
+cache_is(get('/app/p/1?reflect=X-Forwarded-Host',
+             'x-forwarded-host' => $EVIL), 'BYPASS',
+         'header names are matched case-insensitively (x-forwarded-host)');
+cache_is(get('/app/p/1?reflect=X-Forwarded-Host',
+             'X-Forwarded-Host' => ''), 'BYPASS',
+         'an empty X-Forwarded-Host still bypasses');
+cache_is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL),
+         'HIT', 'an unlisted header does not bypass (control)');
 
 # ---- a keyed reflected header: its value is part of the key -----------
 
 {
     my $path = '/app/keyed/x?reflect=X-Forwarded-Host';
     my $clean = get($path);
-    is($clean->{cache}, 'MISS', 'VaryByHeader X-Forwarded-Host: clean MISS');
-    is(get($path)->{cache}, 'HIT', 'VaryByHeader X-Forwarded-Host: clean HIT');
+    cache_is($clean, 'MISS', 'VaryByHeader X-Forwarded-Host: clean MISS');
+    cache_is(get($path), 'HIT', 'VaryByHeader X-Forwarded-Host: clean HIT');
 
     my $e1 = get($path, 'X-Forwarded-Host' => $EVIL);
-    is($e1->{cache}, 'MISS',
-       'with the keyed header the request is cached, under its own key: MISS');
+    cache_is($e1, 'MISS', 'with the keyed header the request is cached, '
+                          . 'under its own key: MISS');
     like($e1->{body}, qr/reflected=\Q$EVIL\E/, 'the app reflected it');
     my $e2 = get($path, 'X-Forwarded-Host' => $EVIL);
-    is($e2->{cache}, 'HIT', 'the same header value again: HIT');
+    cache_is($e2, 'HIT', 'the same header value again: HIT');
     is($e2->{body}, $e1->{body}, 'with that value\'s body');
     my $e3 = get($path, 'x-forwarded-host' => $EVIL);
-    is($e3->{cache}, 'HIT', 'the header name in another case: the same entry');
+    cache_is($e3, 'HIT', 'the header name in another case: the same entry');
     my $o = get($path, 'X-Forwarded-Host' => 'other.example');
-    is($o->{cache}, 'MISS', 'another value: an entry of its own (MISS)');
+    cache_is($o, 'MISS', 'another value: an entry of its own (MISS)');
     like($o->{body}, qr/reflected=other\.example/, 'with its own value');
 
     my $after = get($path);
-    is($after->{cache}, 'HIT', 'a clean request afterwards: HIT');
+    cache_is($after, 'HIT', 'a clean request afterwards: HIT');
     is($after->{body}, $clean->{body}, 'of the clean entry');
     unlike($after->{body}, qr/\Q$EVIL\E/, 'never the evil value');
 
-    is(get($path, 'X-Forwarded-Proto' => 'https')->{cache}, 'BYPASS',
-       'a reflected header that is not keyed still bypasses there');
+    cache_is(get($path, 'X-Forwarded-Proto' => 'https'), 'BYPASS',
+             'a reflected header that is not keyed still bypasses there');
 
     my $f = '/app/keyed/first?reflect=X-Forwarded-Host';
-    is(get($f, 'X-Forwarded-Host' => $EVIL)->{cache}, 'MISS',
-       'keyed header first on an empty path: MISS');
+    cache_is(get($f, 'X-Forwarded-Host' => $EVIL), 'MISS',
+             'keyed header first on an empty path: MISS');
     my $fc = get($f);
-    is($fc->{cache}, 'MISS', 'the clean request after it does not get its '
-                             . 'entry (MISS)');
+    cache_is($fc, 'MISS', 'the clean request after it does not get its '
+                          . 'entry (MISS)');
     unlike($fc->{body}, qr/\Q$EVIL\E/, 'and has no evil value');
 }
 
@@ -131,17 +131,17 @@ is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL)->{cache},
 {
     my $path = '/app/vhost?reflect=Host';
     my $a1 = get($path, Host => 'a.test');
-    is($a1->{cache}, 'MISS', 'vhost a.test: MISS');
+    cache_is($a1, 'MISS', 'vhost a.test: MISS');
     my $a2 = get($path, Host => 'a.test');
-    is($a2->{cache}, 'HIT', 'vhost a.test: HIT (control)');
+    cache_is($a2, 'HIT', 'vhost a.test: HIT (control)');
     is($a2->{body}, $a1->{body}, 'vhost a.test: its body');
     my $b1 = get($path, Host => 'b.test');
-    is($b1->{cache}, 'MISS',
-       'the same path on vhost b.test after a.test cached it: MISS');
+    cache_is($b1, 'MISS',
+             'the same path on vhost b.test after a.test cached it: MISS');
     isnt(token($b1), token($a1), 'with a body of its own');
     like($b1->{body}, qr/reflected=b\.test/, 'rendered for b.test');
     my $b2 = get($path, Host => 'b.test');
-    is($b2->{cache}, 'HIT', 'vhost b.test: then a HIT');
+    cache_is($b2, 'HIT', 'vhost b.test: then a HIT');
     is($b2->{body}, $b1->{body}, 'of b.test\'s entry');
     is(get($path, Host => 'a.test')->{body}, $a1->{body},
        'a.test still gets its own entry');
@@ -149,12 +149,12 @@ is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL)->{cache},
     # The application sees the Host header as sent (case, port): each
     # spelling is an entry of its own, never another's.
     my $up = get($path, Host => 'A.TEST');
-    is($up->{cache}, 'MISS', 'Host in upper case: an entry of its own');
+    cache_is($up, 'MISS', 'Host in upper case: an entry of its own');
     isnt($up->{body}, $a1->{body}, 'not a.test\'s body');
     my $port = get($path, Host => 'a.test:' . $ap->port);
-    is($port->{cache}, 'MISS', 'Host with the port: an entry of its own');
-    is(get($path, Host => 'a.test:' . $ap->port)->{cache}, 'HIT',
-       'which it then hits');
+    cache_is($port, 'MISS', 'Host with the port: an entry of its own');
+    cache_is(get($path, Host => 'a.test:' . $ap->port), 'HIT',
+             'which it then hits');
 
     # An absolute-form target names the host itself; httpd uses it and
     # rewrites Host: never a.test's entry.
@@ -169,29 +169,29 @@ is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL)->{cache},
 {
     my $path = '/app/forged?reflect=Host';
     my $f1 = get($path, Host => 'evil.test');
-    is($f1->{cache}, 'MISS', 'a forged Host (default vhost) is a MISS');
+    cache_is($f1, 'MISS', 'a forged Host (default vhost) is a MISS');
     like($f1->{body}, qr/reflected=evil\.test/, 'the app reflected it');
     my $f2 = get($path, Host => 'evil.test');
-    is($f2->{cache}, 'HIT', 'the forged Host again: a HIT of its own entry '
-                            . '(control: it was stored)');
+    cache_is($f2, 'HIT', 'the forged Host again: a HIT of its own entry '
+                         . '(control: it was stored)');
     my $n1 = get($path, Host => 'a.test');
-    is($n1->{cache}, 'MISS', 'the default vhost\'s own name: MISS, not the '
-                             . 'forged entry');
+    cache_is($n1, 'MISS', 'the default vhost\'s own name: MISS, not the '
+                          . 'forged entry');
     unlike($n1->{body}, qr/evil/, 'never the forged Host\'s body');
     like($n1->{body}, qr/reflected=a\.test/, 'rendered for a.test');
     my $n2 = get($path, Host => 'a.test');
-    is($n2->{cache}, 'HIT', 'then a HIT');
+    cache_is($n2, 'HIT', 'then a HIT');
     unlike($n2->{body}, qr/evil/, 'still without the forged Host');
     my $ip = get($path, Host => '127.0.0.1:' . $ap->port);
-    is($ip->{cache}, 'MISS', 'the address as Host: an entry of its own');
+    cache_is($ip, 'MISS', 'the address as Host: an entry of its own');
     unlike($ip->{body}, qr/evil/, 'without the forged Host');
 
     # Forged first on a path nobody asked for, then a normal request.
     my $g = '/app/forged2?reflect=Host';
     get($g, Host => 'evil.test');
     my $g1 = get($g, Host => 'a.test');
-    is($g1->{cache}, 'MISS', 'forged Host first: the normal request after it '
-                             . 'is a MISS');
+    cache_is($g1, 'MISS', 'forged Host first: the normal request after it '
+                          . 'is a MISS');
     unlike($g1->{body}, qr/evil/, 'and never sees the forged entry');
 }
 
@@ -206,8 +206,8 @@ is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL)->{cache},
     like($f->{body}, qr/reflected=a\.test:6666$/m,
          'the app reflects a forged port in Host (control)');
     my $n1 = get($path, Host => 'a.test');
-    is($n1->{cache}, 'MISS', 'forged port first: the normal request after it '
-                             . 'is a MISS');
+    cache_is($n1, 'MISS', 'forged port first: the normal request after it '
+                          . 'is a MISS');
     unlike($n1->{body}, qr/6666/, 'and never sees the forged port');
     my $n2 = get($path, Host => 'a.test:' . $ap->port);
     unlike($n2->{body}, qr/6666/, 'nor does one naming the real port');
@@ -219,7 +219,7 @@ is(get('/app/p/1?reflect=X-Forwarded-Host', 'X-Unlisted' => $EVIL)->{cache},
     like($a->{body}, qr/reflected=a\.test:6666$/m,
          'absolute-form target with a forged port: reflected (control)');
     my $n3 = get($path2, Host => 'a.test');
-    is($n3->{cache}, 'MISS', 'the normal request after it is a MISS');
+    cache_is($n3, 'MISS', 'the normal request after it is a MISS');
     unlike($n3->{body}, qr/6666/, 'and never sees the forged port');
 }
 

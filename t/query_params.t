@@ -65,27 +65,27 @@ sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
 # to a ';'-splitting application: it is not ignorable.
 {
     my $a1 = get('/app/iq/q?utm_source=x;evil=1');
-    is($a1->{cache}, 'MISS', 'utm_source=x;evil=1: MISS');
+    cache_is($a1, 'MISS', 'utm_source=x;evil=1: MISS');
     my $b1 = get('/app/iq/q?utm_source=y');
-    is($b1->{cache}, 'MISS', 'utm_source=y after utm_source=x;evil=1: a MISS '
-                             . '(evil=1 is in the first key only)');
+    cache_is($b1, 'MISS', 'utm_source=y after utm_source=x;evil=1: a MISS '
+                          . '(evil=1 is in the first key only)');
     isnt(token($b1), token($a1), 'utm_source=y: a render of its own');
     my $c1 = get('/app/iq/q?utm_source=z');
-    is($c1->{cache}, 'HIT', 'utm_source=z: HIT of utm_source=y '
-                            . '(control: utm_* is ignored)');
+    cache_is($c1, 'HIT', 'utm_source=z: HIT of utm_source=y '
+                         . '(control: utm_* is ignored)');
     is(token($c1), token($b1), 'utm_source=z: of that entry');
 
     my $y = get('/app/iq/q2?utm_source=y');
-    is($y->{cache}, 'MISS', 'other order: utm_source=y: MISS');
+    cache_is($y, 'MISS', 'other order: utm_source=y: MISS');
     my $x = get('/app/iq/q2?utm_source=x;evil=1');
-    is($x->{cache}, 'MISS', 'utm_source=x;evil=1 after it: a MISS');
+    cache_is($x, 'MISS', 'utm_source=x;evil=1 after it: a MISS');
     isnt(token($x), token($y), 'with a render of its own');
 
     my $s = get('/params/iq/a?utm_source=x;view=evil');
     is(field($s, 'semi'), 'utm_source=x&view=evil',
        'a ;-splitting parser reads view=evil from it (control)');
     my $t = get('/params/iq/a?utm_source=y');
-    is($t->{cache}, 'MISS', 'utm_source=y after utm_source=x;view=evil: MISS');
+    cache_is($t, 'MISS', 'utm_source=y after utm_source=x;view=evil: MISS');
     is(field($t, 'semi'), 'utm_source=y', 'and no parser reads view from it');
 }
 
@@ -94,14 +94,14 @@ sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
 {
     my $a = get('/app/q?%73tatus=404&status=200');
     is($a->{status}, 200, '%73tatus=404&status=200: the app answers 200');
-    is($a->{cache}, 'MISS', '%73tatus=404&status=200: MISS');
+    cache_is($a, 'MISS', '%73tatus=404&status=200: MISS');
     my $b = get('/app/q?status=200&%73tatus=404');
-    is($b->{cache}, 'MISS',
-       'status=200&%73tatus=404 after it: a MISS (the app reads status=404)');
+    cache_is($b, 'MISS', 'status=200&%73tatus=404 after it: a MISS '
+                         . '(the app reads status=404)');
     is($b->{status}, 404, 'status=200&%73tatus=404: the app\'s own 404');
     isnt(token($b), token($a), 'status=200&%73tatus=404: a render of its own');
     my $c = get('/app/q?status=200&%73tatus=404');
-    is($c->{cache}, 'HIT', 'status=200&%73tatus=404 again: HIT');
+    cache_is($c, 'HIT', 'status=200&%73tatus=404 again: HIT');
     is($c->{status}, 404, 'with its own status');
     is(get('/app/q?%73tatus=404&status=200')->{status}, 200,
        '%73tatus=404&status=200 again: still 200');
@@ -122,11 +122,11 @@ for my $p (@pairs) {
     my ($what, $qa, $qb, $parser, $ra, $rb) = @$p;
     $n++;
     my $a = get("/params/r$n?$qa");
-    is($a->{cache}, 'MISS', "$what: ?$qa: MISS");
+    cache_is($a, 'MISS', "$what: ?$qa: MISS");
     is(field($a, $parser), $ra, "$what: ?$qa: $parser reads $ra (control)");
-    is(get("/params/r$n?$qa")->{cache}, 'HIT', "$what: ?$qa: then a HIT");
+    cache_is(get("/params/r$n?$qa"), 'HIT', "$what: ?$qa: then a HIT");
     my $b = get("/params/r$n?$qb");
-    is($b->{cache}, 'MISS', "$what: ?$qb after ?$qa: a MISS");
+    cache_is($b, 'MISS', "$what: ?$qb after ?$qa: a MISS");
     is(field($b, $parser), $rb, "$what: ?$qb: the page for $rb");
     isnt(token($b), token($a), "$what: ?$qb: a render of its own");
 }
@@ -135,7 +135,7 @@ for my $p (@pairs) {
 {
     my $a = get('/params/same?b=2&a=1');
     my $b = get('/params/same?a=1&b=2');
-    is($b->{cache}, 'HIT', 'a=1&b=2 after b=2&a=1: a HIT (sorted key)');
+    cache_is($b, 'HIT', 'a=1&b=2 after b=2&a=1: a HIT (sorted key)');
     is(token($b), token($a), 'of the same entry');
 }
 

@@ -70,7 +70,7 @@ for my $p ('/app/quick/if/report', '/app/quick/rw/report',
     is(from('127.0.0.1', $p)->{status}, 403, "$p: refused to 127.0.0.1");
     my $staff = from('127.0.0.5', $p);
     is($staff->{status}, 200, "$p: allowed to 127.0.0.5 ($staff->{cache})");
-    is(from('127.0.0.5', $p)->{cache}, 'HIT', "$p: stored for it");
+    cache_is(from('127.0.0.5', $p), 'HIT', "$p: stored for it");
     my $pub = from('127.0.0.1', $p);
     is($pub->{status}, 403, "$p: the quick handler never serves it to "
                             . "127.0.0.1 ($pub->{cache})");
@@ -80,7 +80,7 @@ for my $p ('/app/quick/if/report', '/app/quick/rw/report',
 for my $p ('/app/quick/open/page', '/dq/pub.html') {
     from('127.0.0.1', $p);
     my $n = () = $ap->error_log =~ /served by the quick handler/g;
-    is(from('127.0.0.1', $p)->{cache}, 'HIT', "$p: a HIT");
+    cache_is(from('127.0.0.1', $p), 'HIT', "$p: a HIT");
     my $m = () = $ap->error_log =~ /served by the quick handler/g;
     is($m, $n + 1, "$p: served by the quick handler");
 }

@@ -46,7 +46,7 @@ for my $p ('/app/quick/conn/report', '/app/quick/connrw/report') {
     is(from('127.0.0.1', $p)->{status}, 403, "$p refused to 127.0.0.1");
     my $s = from('127.0.0.5', $p);
     is($s->{status}, 200, "$p allowed to .5 ($s->{cache})");
-    is(from('127.0.0.5', $p)->{cache}, 'HIT', 'stored');
+    cache_is(from('127.0.0.5', $p), 'HIT', 'stored');
     my $b = qh();
     my $e = from('127.0.0.1', $p);
     is($e->{status}, 403, "$p: never served to 127.0.0.1 (got $e->{status} $e->{cache}, quick hits +" . (qh()-$b) . ")");

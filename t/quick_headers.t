@@ -37,8 +37,8 @@ sub quick_hits { my @n = $ap->error_log =~ /served by the quick handler/g;
 
 # (1)
 my @r = map { from('127.0.0.1', '/app/quick/hdr/page') } 1 .. 3;
-is($r[0]{cache}, 'MISS', 'Header set: first a MISS');
-is($r[2]{cache}, 'HIT', 'then HITs');
+cache_is($r[0], 'MISS', 'Header set: first a MISS');
+cache_is($r[2], 'HIT', 'then HITs');
 is(scalar(grep { ($_->{headers}{'x-frame-options'} // '') eq 'DENY' } @r), 3,
    'every response carries the Location\'s Header set');
 
@@ -46,8 +46,8 @@ is(scalar(grep { ($_->{headers}{'x-frame-options'} // '') eq 'DENY' } @r), 3,
 # set from its address.
 my $staff = from('127.0.0.5', '/app/quick/t?reflect=X-Tenant');
 like($staff->{body}, qr/127\.0\.0\.5/, 'staff page reflects its tenant');
-is(from('127.0.0.5', '/app/quick/t?reflect=X-Tenant')->{cache}, 'HIT',
-   'stored for it');
+cache_is(from('127.0.0.5', '/app/quick/t?reflect=X-Tenant'), 'HIT',
+         'stored for it');
 my $before = quick_hits();
 my $evil = from('127.0.0.1', '/app/quick/t?reflect=X-Tenant',
                 'X-Tenant' => '127.0.0.5');
@@ -58,7 +58,7 @@ is(quick_hits(), $before, 'the quick handler served nothing');
 # A public page with nothing changed by filters still gets quick HITs.
 from('127.0.0.1', '/app/quick/plain');
 $before = quick_hits();
-is(from('127.0.0.1', '/app/quick/plain')->{cache}, 'HIT', 'plain: a HIT');
+cache_is(from('127.0.0.1', '/app/quick/plain'), 'HIT', 'plain: a HIT');
 is(quick_hits(), $before + 1, 'from the quick handler');
 $ap->stop;
 done_testing;

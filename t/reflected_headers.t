@@ -66,7 +66,7 @@ sub never_stored {
     like($with->{body}, qr/^reflected=.*\Q$value\E/m,
          "$what: the app reflects it (control)");
     my $plain = get($path);
-    is($plain->{cache}, 'MISS', "$what: a plain request after it is a MISS");
+    cache_is($plain, 'MISS', "$what: a plain request after it is a MISS");
     unlike($plain->{body}, qr/\Q$value\E/, "$what: and never gets its value");
     isnt(token($plain), token($with), "$what: nor its render");
     return $with;
@@ -79,13 +79,13 @@ for my $h (@reflected) {
     $n++;
     my $value = $h eq 'Forwarded' ? "host=$EVIL" : $EVIL;
     my $first = never_stored($h, "/app/r/$n/first?reflect=$h", $h, $value);
-    is($first->{cache}, 'BYPASS', "$h: a request carrying it is a BYPASS");
+    cache_is($first, 'BYPASS', "$h: a request carrying it is a BYPASS");
 
     # A clean entry exists: the request with the header is rendered for it
     # and the clean entry stays clean.
     my $path = "/app/r/$n?reflect=$h";
     my $clean = get($path);
-    is(get($path)->{cache}, 'HIT', "$h: clean entry stored (control)");
+    cache_is(get($path), 'HIT', "$h: clean entry stored (control)");
     my $with = get($path, $h => $value);
     isnt($with->{cache}, 'HIT', "$h: with a clean entry stored: not a HIT");
     like($with->{body}, qr/\Q$value\E/, "$h: rendered for its value");
@@ -100,8 +100,8 @@ for my $h (@reflected) {
     my $ctl = never_stored('proxied, X-Forwarded-Proto (control)',
                            '/px/ctl?reflect=X-Forwarded-Proto',
                            'X-Forwarded-Proto' => 'evilproto');
-    is($ctl->{cache}, 'BYPASS', 'proxied: X-Forwarded-Proto is a BYPASS '
-                                . '(control)');
+    cache_is($ctl, 'BYPASS', 'proxied: X-Forwarded-Proto is a BYPASS '
+                             . '(control)');
     my $i = 0;
     for (['X_Forwarded_Proto', 'X-Forwarded-Proto'],
          ['X_Forwarded_Host', 'X-Forwarded-Host'],
@@ -110,15 +110,15 @@ for my $h (@reflected) {
         $i++;
         my $w = never_stored("proxied, $sent", "/px/u/$i?reflect=$read",
                              $sent => "evil$i");
-        is($w->{cache}, 'BYPASS', "proxied: $sent is a BYPASS");
+        cache_is($w, 'BYPASS', "proxied: $sent is a BYPASS");
     }
     # Keying X-Forwarded-Host keys that spelling only: X_Forwarded_Host,
     # which the backend reads as the same header, is not in the key.
     my $k = never_stored('proxied, keyed X-Forwarded-Host, X_Forwarded_Host '
                          . 'sent', '/px/keyed/u?reflect=X-Forwarded-Host',
                          'X_Forwarded_Host' => 'evilkeyed');
-    is($k->{cache}, 'BYPASS', 'proxied, keyed X-Forwarded-Host: '
-                              . 'X_Forwarded_Host is a BYPASS');
+    cache_is($k, 'BYPASS', 'proxied, keyed X-Forwarded-Host: '
+                           . 'X_Forwarded_Host is a BYPASS');
     my $kk = $ap->raw(GET => '/px/keyed/v?reflect=X-Forwarded-Host',
                       'X-Forwarded-Host' => 'good.example',
                       'X_Forwarded_Host' => 'evilboth');
@@ -135,16 +135,16 @@ for my $h (@reflected) {
 for my $h (qw(X-Forwarded-For X-Forwarded-Host)) {
     my $p = "/app/keyed/$h?reflect=$h";
     my $e1 = get($p, $h => $EVIL);
-    is($e1->{cache}, 'MISS', "VaryByHeader $h: cached under its value (MISS)");
+    cache_is($e1, 'MISS', "VaryByHeader $h: cached under its value (MISS)");
     my $e2 = get($p, $h => $EVIL);
-    is($e2->{cache}, 'HIT', "VaryByHeader $h: the same value: HIT");
+    cache_is($e2, 'HIT', "VaryByHeader $h: the same value: HIT");
     is(token($e2), token($e1), "VaryByHeader $h: of that value's entry");
     my $o = get($p, $h => 'other.example');
-    is($o->{cache}, 'MISS', "VaryByHeader $h: another value: MISS");
+    cache_is($o, 'MISS', "VaryByHeader $h: another value: MISS");
     like($o->{body}, qr/reflected=other\.example$/m,
          "VaryByHeader $h: rendered for it");
     my $c = get($p);
-    is($c->{cache}, 'MISS', "VaryByHeader $h: no header: an entry of its own");
+    cache_is($c, 'MISS', "VaryByHeader $h: no header: an entry of its own");
     unlike($c->{body}, qr/example/, "VaryByHeader $h: without any value");
 }
 never_stored('VaryByHeader location, unkeyed X-Real-IP',
@@ -173,29 +173,30 @@ SKIP: {
     my $tget = sub { my ($p, %h) = @_; $tap->raw(GET => $p, %h) };
     my $p = '/app/tenant?reflect=X-Tenant';
     my $clean = $tget->($p);
-    is($clean->{cache}, 'MISS', 'X-Tenant location: a clean request: MISS');
-    is($tget->($p)->{cache}, 'HIT', 'X-Tenant location: then a HIT');
+    cache_is($clean, 'MISS', 'X-Tenant location: a clean request: MISS');
+    cache_is($tget->($p), 'HIT', 'X-Tenant location: then a HIT');
     my $t = $tget->($p, 'X-Tenant' => 'acme');
-    is($t->{cache}, 'BYPASS', 'a request with X-Tenant: BYPASS');
+    cache_is($t, 'BYPASS', 'a request with X-Tenant: BYPASS');
     like($t->{body}, qr/^reflected=acme$/m, 'rendered for tenant acme');
-    is($tget->($p, 'x-tenant' => 'acme')->{cache}, 'BYPASS',
-       'x-tenant in lower case: BYPASS');
+    cache_is($tget->($p, 'x-tenant' => 'acme'), 'BYPASS',
+             'x-tenant in lower case: BYPASS');
     my $after = $tget->($p);
     is(token($after), token($clean), 'the clean entry is untouched');
     unlike($after->{body}, qr/acme/, 'and never has the tenant');
 
     my $f = '/app/tenant/first?reflect=X-Tenant';
-    is($tget->($f, 'X-Tenant' => 'acme')->{cache}, 'BYPASS',
-       'X-Tenant on an empty cache: BYPASS');
+    cache_is($tget->($f, 'X-Tenant' => 'acme'), 'BYPASS',
+             'X-Tenant on an empty cache: BYPASS');
     my $fc = $tget->($f);
-    is($fc->{cache}, 'MISS', 'the plain request after it: MISS');
+    cache_is($fc, 'MISS', 'the plain request after it: MISS');
     unlike($fc->{body}, qr/acme/, 'without the tenant');
-    is($tget->('/app/tenant/x?reflect=X-Forwarded-Host',
-               'X-Forwarded-Host' => $EVIL)->{cache}, 'BYPASS',
-       'the built-in headers still bypass next to SharedCacheBypassHeader');
-    is($tget->('/app/tenant/x?reflect=X-Forwarded-For',
-               'X-Forwarded-For' => $EVIL)->{cache}, 'BYPASS',
-       'and the new built-in ones too');
+    cache_is($tget->('/app/tenant/x?reflect=X-Forwarded-Host',
+                     'X-Forwarded-Host' => $EVIL), 'BYPASS',
+             'the built-in headers still bypass next to '
+             . 'SharedCacheBypassHeader');
+    cache_is($tget->('/app/tenant/x?reflect=X-Forwarded-For',
+                     'X-Forwarded-For' => $EVIL), 'BYPASS',
+             'and the new built-in ones too');
     $tap->stop;
 }
 done_testing;

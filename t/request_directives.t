@@ -43,23 +43,11 @@ sub send_get {
     binmode $s;
     print $s "GET $path HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\n"
         . join('', map { "$_\r\n" } @lines) . "\r\n";
-    my $head = '';
-    while ($head !~ /\r\n\r\n/) {
-        sysread($s, $head, 4096, length $head) or last;
-    }
-    my $body;
-    ($head, $body) = split /\r\n\r\n/, $head, 2;
-    $body //= '';
-    my ($len) = $head =~ /^Content-Length: (\d+)/mi;
-    while (defined $len && length $body < $len) {
-        sysread($s, $body, $len - length $body, length $body) or last;
-    }
+    my $resp = SCTest::HTTP::read_response($s);
     close $s;
     my $until = time + 5;
     sleep 0.02 while log_lines() <= $before && time < $until;
-    my ($status) = $head =~ m{^HTTP/\S+ (\d{3})};
-    my ($cache) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $status // 0, cache => $cache // '', body => $body };
+    return SCTest::HTTP::parse_response($resp);
 }
 
 sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
@@ -77,24 +65,24 @@ my @ws = ('Upgrade: websocket', 'Connection: Upgrade',
     is($u->{status}, 200, 'Upgrade GET: the app answers 200 (control)');
     like($u->{body}, qr/^reflected=websocket$/m,
          'Upgrade GET: the app saw the Upgrade header (control)');
-    is($u->{cache}, 'BYPASS', 'Upgrade GET on an empty cache: BYPASS');
+    cache_is($u, 'BYPASS', 'Upgrade GET on an empty cache: BYPASS');
     my $plain = send_get($p);
-    is($plain->{cache}, 'MISS', 'a plain GET after it is a MISS: nothing '
-                                . 'was stored');
+    cache_is($plain, 'MISS', 'a plain GET after it is a MISS: nothing '
+                             . 'was stored');
     unlike($plain->{body}, qr/websocket/, 'and never gets the page rendered '
                                           . 'for the Upgrade');
     isnt(token($plain), token($u), 'nor its render');
-    is(send_get($p)->{cache}, 'HIT', 'then a HIT (control)');
+    cache_is(send_get($p), 'HIT', 'then a HIT (control)');
 }
 {
     # With an entry stored: the Upgrade request is not answered from it.
     my $p = '/app/ws/stored?reflect=Upgrade';
     my $m = send_get($p);
-    is($m->{cache}, 'MISS', 'plain GET: MISS (control)');
-    is(send_get($p)->{cache}, 'HIT', 'plain GET: then a HIT (control)');
+    cache_is($m, 'MISS', 'plain GET: MISS (control)');
+    cache_is(send_get($p), 'HIT', 'plain GET: then a HIT (control)');
     my $before = $ap->renders('/app/ws/stored');
     my $u = send_get($p, @ws);
-    is($u->{cache}, 'BYPASS', 'Upgrade GET with an entry stored: BYPASS');
+    cache_is($u, 'BYPASS', 'Upgrade GET with an entry stored: BYPASS');
     isnt(token($u), token($m), 'Upgrade GET: not the cached page');
     is($ap->renders('/app/ws/stored'), $before + 1,
        'Upgrade GET: passed to the app');
@@ -102,9 +90,10 @@ my @ws = ('Upgrade: websocket', 'Connection: Upgrade',
 
     # Header names and the Connection token in another case, and Upgrade
     # listed among other Connection tokens.
-    is(send_get($p, 'upgrade: WebSocket', 'connection: keep-alive, upgrade')
-       ->{cache}, 'BYPASS', 'Upgrade with "keep-alive, upgrade" in '
-                            . 'Connection: BYPASS');
+    cache_is(send_get($p, 'upgrade: WebSocket',
+                      'connection: keep-alive, upgrade'),
+             'BYPASS', 'Upgrade with "keep-alive, upgrade" in Connection: '
+                       . 'BYPASS');
 }
 
 # ---- Cache-Control: no-store in the request -------------------------------
@@ -119,17 +108,17 @@ for my $cc ('no-store', 'No-Store', 'max-age=0, no-store',
     isnt($r->{cache}, 'MISS', "Cache-Control: $cc: not a MISS (MISS means "
                               . '"will be stored")');
     my $plain = send_get($p);
-    is($plain->{cache}, 'MISS', "Cache-Control: $cc: a plain GET after it "
-                                . 'is a MISS (nothing was stored)');
+    cache_is($plain, 'MISS', "Cache-Control: $cc: a plain GET after it "
+                             . 'is a MISS (nothing was stored)');
     isnt(token($plain), token($r), "Cache-Control: $cc: a render of its own");
 }
 {
     # Control: no-cache alone does not forbid storing.
     my $p = '/app/ns/nocache';
     my $r = send_get($p, 'Cache-Control: no-cache');
-    is($r->{cache}, 'MISS', 'Cache-Control: no-cache: MISS (control)');
+    cache_is($r, 'MISS', 'Cache-Control: no-cache: MISS (control)');
     my $plain = send_get($p);
-    is($plain->{cache}, 'HIT', 'no-cache: the plain GET after it is a HIT');
+    cache_is($plain, 'HIT', 'no-cache: the plain GET after it is a HIT');
     is(token($plain), token($r), 'no-cache: of its entry');
 }
 

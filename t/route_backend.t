@@ -32,9 +32,7 @@ sub from {
     print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\n"
         . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "Connection: close\r\n\r\n";
     local $/; my $resp = <$s> // '';
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($c) = $head =~ /^X-SharedCache: (\S+)/mi;
-    return { cache => $c // '', body => $body // '', head => $head };
+    return SCTest::HTTP::parse_response($resp);
 }
 my $a = from('/pub/page.html', 'X-Beta' => 1);
 diag("attacker: $a->{cache} $a->{body}");

@@ -21,6 +21,6 @@ $ap->stop;
 my $sock = SCTest::Memcached->start(socket => 1);
 my $ap2 = SCTest::Apache->start(memcached => [$sock]);
 $ap2->get('/app/unix');
-is($ap2->get('/app/unix')->{cache}, 'HIT', 'through a unix socket: HIT');
+cache_is($ap2->get('/app/unix'), 'HIT', 'through a unix socket: HIT');
 $ap2->stop;
 done_testing;

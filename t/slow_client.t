@@ -12,7 +12,6 @@ use Socket qw(PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF inet_aton
               sockaddr_in);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use Digest::MD5 qw(md5_hex);
 use SCTest;
 
 my $SIZE = 4_000_000;
@@ -29,26 +28,6 @@ my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
     SharedCacheLockTimeout 10
 </Location>
 CONF
-
-# Split a raw HTTP/1.1 response (Connection: close) into its parts.
-sub parse {
-    my ($raw) = @_;
-    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    $body //= '';
-    my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d+)};
-    my ($cache) = ($head // '') =~ /^X-SharedCache: (\S+)/mi;
-    if (($head // '') =~ /^Transfer-Encoding: chunked/mi) {
-        my $d = '';
-        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            last unless hex $1;
-            $d .= substr($body, 0, hex $1, '');
-            $body =~ s/^\r\n//;
-        }
-        $body = $d;
-    }
-    return { status => $status // 0, cache => $cache // '',
-             len => length $body, md5 => md5_hex($body) };
-}
 
 # The slow client, in a child: a socket with a tiny receive buffer, the
 # request, $STALL seconds without reading, then the whole response.
@@ -88,9 +67,9 @@ sub slow_request {
         last unless $n;
         $raw .= $buf;
     }
-    my $r = parse($raw);
+    my $r = SCTest::HTTP::parse_response($raw);
     printf $wr "%d %s %d %s %.0f\n", $r->{status}, $r->{cache} || '-',
-        $r->{len}, $r->{md5}, (time - $t0) * 1000;
+        length $r->{body}, $r->{md5}, (time - $t0) * 1000;
 }
 
 my $path = "/app/slow-reader?size=$SIZE";
@@ -114,7 +93,7 @@ diag(sprintf 'all five answered after %.0f ms (slow client stalls %d s)',
              $burst_ms, $STALL);
 
 is($s_status, 200, 'the slow client is answered');
-is($s_cache, 'MISS', 'it was the one that rendered (MISS)');
+cache_is($s_cache, 'MISS', 'it was the one that rendered (MISS)');
 is($s_len, $SIZE, 'and it gets the whole page when it finally reads');
 
 for my $i (0 .. $#res) {
@@ -123,7 +102,7 @@ for my $i (0 .. $#res) {
     cmp_ok($r->{ms}, '<', $LIMIT,
            sprintf("other client $i answered in %.0f ms, not after the "
                    . "slow client's download", $r->{ms}));
-    is($r->{cache}, 'HIT', "other client $i: a HIT from the holder's store");
+    cache_is($r, 'HIT', "other client $i: a HIT from the holder's store");
     is(length $r->{body}, $SIZE, "other client $i: the whole page");
     is($r->{md5}, $s_md5 // '', "other client $i: the slow client's page");
 }
@@ -131,7 +110,7 @@ is($ap->renders('/app/slow-reader'), 1, 'the page was rendered once');
 
 # The entry stays: one more client gets it at once.
 my $again = $ap->get($path);
-is($again->{cache}, 'HIT', 'a later client: HIT');
+cache_is($again, 'HIT', 'a later client: HIT');
 is($again->{md5}, $s_md5 // '', 'the same page');
 
 $ap->stop;

@@ -29,7 +29,7 @@ my @servers = ('--servers', $mc->addr);
 
 my $p = '/app/soft/page?sk=soft-tag&sleep=300';
 my $old = $ap->get($p);
-is($ap->get($p)->{cache}, 'HIT', 'soft: cached');
+cache_is($ap->get($p), 'HIT', 'soft: cached');
 system($ctl, @servers, 'invalidate', 'soft-tag') == 0 or die;
 my @res = SCTest::Apache->burst(map { [ $ap, $p ] } 1 .. 10);
 is(scalar(grep { $_->{cache} eq 'STALE' } @res), 9,
@@ -39,14 +39,14 @@ is(scalar(grep { $_->{body} eq $old->{body} } grep { $_->{cache} eq 'STALE' }
           @res), 9, 'STALE is the old page');
 is($ap->renders('/app/soft/page'), 2, 'one refresh ran');
 my $new = $ap->get($p);
-is($new->{cache}, 'HIT', 'then the refreshed page is a HIT');
+cache_is($new, 'HIT', 'then the refreshed page is a HIT');
 isnt($new->{body}, $old->{body}, 'and it is new');
 
 # The default: an invalidation is a miss for everyone (one renders, the
 # others wait for it under the lock).
 my $h = '/app/hard/page?sk=hard-tag&sleep=300';
 my $hard_old = $ap->get($h);
-is($ap->get($h)->{cache}, 'HIT', 'hard: cached (the store is done)');
+cache_is($ap->get($h), 'HIT', 'hard: cached (the store is done)');
 system($ctl, @servers, 'invalidate', 'hard-tag') == 0 or die;
 @res = SCTest::Apache->burst(map { [ $ap, $h ] } 1 .. 10);
 is(scalar(grep { $_->{cache} eq 'STALE' } @res), 0,
@@ -58,17 +58,17 @@ is($ap->renders('/app/hard/page'), 2, 'one render for all of them');
 # A namespace flush is hard even with SoftInvalidate.
 my $n = '/app/soft/ns?sleep=100';
 my $ns_old = $ap->get($n);
-is($ap->get($n)->{cache}, 'HIT', 'namespace: cached');
+cache_is($ap->get($n), 'HIT', 'namespace: cached');
 system($ctl, @servers, 'flush') == 0 or die;
 my $after = $ap->get($n);
-is($after->{cache}, 'MISS', 'a namespace flush is a MISS even here');
+cache_is($after, 'MISS', 'a namespace flush is a MISS even here');
 isnt($after->{body}, $ns_old->{body}, 'with a fresh page');
 
 # PURGE is hard even here: a purged page never comes back STALE, not even
 # in place of an error.
 my $pg = '/app/soft/purged?failable=1';
 my $before = $ap->get($pg);
-is($ap->get($pg)->{cache}, 'HIT', 'purge: cached');
+cache_is($ap->get($pg), 'HIT', 'purge: cached');
 my $fail = $ap->dir . '/app/fail';
 open my $fh, '>', $fail or die $!;
 close $fh;
@@ -78,7 +78,7 @@ isnt($gone->{cache}, 'STALE', 'a purged page is not served STALE');
 is($gone->{status}, 503, 'the backend\'s error is what the client gets');
 unlink $fail;
 my $back = $ap->get($pg);
-is($back->{cache}, 'MISS', 'then a fresh render');
+cache_is($back, 'MISS', 'then a fresh render');
 isnt($back->{body}, $before->{body}, 'of a new page');
 
 $ap->stop;

@@ -50,7 +50,7 @@ sub twice {
 
 my ($a, $b) = twice('/public.shtml');
 like($a->{body}, qr/page public.shtml .*token=/s, 'the page holds the fragment');
-is($b->{cache}, 'HIT', 'a page whose fragments are public is stored');
+cache_is($b, 'HIT', 'a page whose fragments are public is stored');
 is($b->{body}, $a->{body}, 'and served whole');
 
 for my $case (['private.shtml', 'Cache-Control: private'],
@@ -68,7 +68,7 @@ for my $case (['private.shtml', 'Cache-Control: private'],
 my ($alice1, $alice2) = twice('/varies.shtml', Cookie => 'sessionid=alice');
 my $bob = $ap->get('/varies.shtml', Cookie => 'sessionid=bob');
 my $anon = $ap->get('/varies.shtml');
-is($alice2->{cache}, 'HIT', 'a page with a varying fragment is stored');
+cache_is($alice2, 'HIT', 'a page with a varying fragment is stored');
 is($alice2->{body}, $alice1->{body}, 'per cookie');
 isnt($bob->{body}, $alice1->{body}, 'another cookie never gets it');
 isnt($anon->{body}, $alice1->{body}, 'nor a visitor without cookies');
@@ -84,7 +84,7 @@ my ($s1) = twice('/bypass.shtml', Cookie => 'sessionid=alice');
 $anon = $ap->get('/bypass.shtml');
 isnt($anon->{body}, $s1->{body},
      'a fragment that bypassed the cache keeps the page out');
-is($anon->{cache}, 'MISS', 'the anonymous visitor renders the page');
+cache_is($anon, 'MISS', 'the anonymous visitor renders the page');
 
 $ap->stop;
 done_testing;

@@ -77,9 +77,8 @@ sub raw {
     print $s "GET $target HTTP/1.1\r\nHost: 127.0.0.1:" . $ap->port . "\r\n"
         . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "Connection: close\r\n\r\n";
     local $/; my $resp = <$s> // '';
-    my ($st) = $resp =~ m{^HTTP/\S+ (\d+)};
-    my ($c) = $resp =~ /^X-SharedCache: (\S+)/mi;
-    return ($st // 0) . ' ' . ($c // '-');
+    my $r = SCTest::HTTP::parse_response($resp);
+    return $r->{status} . ' ' . ($r->{cache} || '-');
 }
 for my $p (@paths) {
     my @r = map { raw($p) } 1..3;

@@ -1,4 +1,5 @@
-# Grace, stale-on-error and a lease holder that dies or hangs.
+# Grace, stale-on-error and a lease holder that dies or hangs; waiters for
+# the refresh of a stale-if-error page poll the lease, not the stale body.
 use strict;
 use warnings;
 use Test::More;
@@ -20,6 +21,12 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 <Location /app/nograce>
     SharedCacheGrace 0
 </Location>
+<Location /app/big>
+    SharedCacheTTL 60
+    SharedCacheGrace 0
+    SharedCacheStaleOnError 0
+    SharedCacheLockTimeout 4
+</Location>
 CONF
 my $fail = $ap->dir . '/app/fail';
 
@@ -36,7 +43,7 @@ is(scalar @miss, 1, 'and one refreshes it');
 cmp_ok((sort { $b <=> $a } map { $_->{ms} } @stale)[0], '<', 250,
        'STALE answers come at once, not after the 300 ms render');
 is($ap->renders('/app/grace'), 2, 'exactly one refresh ran');
-is($ap->get($g)->{cache}, 'HIT', 'then the fresh copy is a HIT');
+cache_is($ap->get($g), 'HIT', 'then the fresh copy is a HIT');
 
 # Stale-on-error: the app answers 503; the stale copy is served with 200.
 my $e = '/app/error?failable=1';
@@ -46,7 +53,7 @@ open my $fh, '>', $fail or die $!;
 close $fh;
 my $r = $ap->get($e);
 is($r->{status}, 200, 'the app answers 503: the stale copy is served, 200');
-is($r->{cache}, 'STALE', 'marked STALE');
+cache_is($r, 'STALE', 'marked STALE');
 is($r->{body}, $good->{body}, 'the stored page');
 # must-revalidate forbids it.
 my $mr = '/app/error-mr?failable=1&cc=max-age%3D1,%20must-revalidate';
@@ -58,6 +65,23 @@ close $fh;
 is($ap->get($mr)->{status}, 503,
    'with must-revalidate the error is passed through');
 unlink $fail;
+
+# Waiters do not fetch the stale body on every poll (they polled a
+# 2 MB stale copy every 25 ms: 500 MB in 4 s).  No grace: the waiters
+# wait for the refresh, up to the lock timeout (4 s).
+{
+    my $p = '/app/big?size=2000000&sleep=2000'
+            . '&cc=max-age%3D1,%20stale-if-error%3D600';
+    $ap->get($p);
+    sleep 1.5;
+    my $sent = $mc->stats->{bytes_written};
+    my @r = SCTest::Apache->burst(map { [ $ap, $p ] } 1 .. 3);
+    my $mb = ($mc->stats->{bytes_written} - $sent) / 1e6;
+    is(scalar(grep { $_->{status} == 200 } @r), 3,
+       'stale-if-error page: 3 x 200');
+    cmp_ok($mb, '<', 20, sprintf('waiters polled the lease, not the body '
+                                 . '(%.1f MB from memcached)', $mb));
+}
 
 # A lease holder that hangs past SharedCacheLockTimeout (1 s): one waiter
 # takes the lease over, the others wait for it, at most twice the lock
@@ -118,7 +142,7 @@ sleep 1.5;
 unlink glob($ap->dir . '/wsgi/*');
 my $down = $ap->get($d);
 is($down->{status}, 200, 'daemon down: the stale copy is served, 200');
-is($down->{cache}, 'STALE', 'marked STALE');
+cache_is($down, 'STALE', 'marked STALE');
 is($down->{body}, $before->{body}, 'the stored page');
 
 $ap->stop(allow => [qr/SC0309/, qr/\[wsgi:error\]/, qr/AH01075/,

@@ -60,11 +60,8 @@ sub tls_get {
     close $fh;
     my $until = time + 5;
     sleep 0.02 while log_lines() <= $before && time < $until;
-    my ($head, $body) = split /\r\n\r\n/, $out, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d{3})};
-    my ($cache) = ($head // '') =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $status // 0, cache => $cache // '',
-             body => $body // '' };
+    # curl has taken the transfer coding off the body already.
+    return SCTest::HTTP::parse_response($out, decoded => 1);
 }
 
 sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }

@@ -70,11 +70,8 @@ sub tls_get {
     close $fh;
     my $until = time + 5;
     sleep 0.02 while log_lines() <= $before && time < $until;
-    my ($head, $body) = split /\r\n\r\n/, $out, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/\S+ (\d{3})};
-    my ($cache) = ($head // '') =~ /^X-SharedCache: (\S+)/mi;
-    return { status => $status // 0, cache => $cache // '',
-             body => $body // '' };
+    # curl has taken the transfer coding off the body already.
+    return SCTest::HTTP::parse_response($out, decoded => 1);
 }
 
 sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
@@ -96,10 +93,10 @@ like($anon->{body}, qr/^reflected=$/m, 'with no user (control)');
     my $p = '/app/u1?reflect=X-User';
     my $a1 = tls_get($p, 'alice');
     like($a1->{body}, qr/^reflected=alice$/m, 'alice: rendered for alice');
-    is($a1->{cache}, 'BYPASS', 'alice (certificate, no Authorization): '
-                               . 'BYPASS');
+    cache_is($a1, 'BYPASS', 'alice (certificate, no Authorization): '
+                            . 'BYPASS');
     my $b1 = tls_get($p, 'bob');
-    is($b1->{cache}, 'BYPASS', 'bob after alice: BYPASS');
+    cache_is($b1, 'BYPASS', 'bob after alice: BYPASS');
     unlike($b1->{body}, qr/alice/, 'bob never gets alice\'s page');
     like($b1->{body}, qr/^reflected=bob$/m, 'bob gets a page rendered for him');
     my $n1 = tls_get($p);
@@ -110,7 +107,7 @@ like($anon->{body}, qr/^reflected=$/m, 'with no user (control)');
     my $n2 = tls_get($p);
     unlike($n2->{body}, qr/alice|bob/, 'the next anonymous request neither');
     my $a2 = tls_get($p, 'alice');
-    is($a2->{cache}, 'BYPASS', 'alice again: BYPASS');
+    cache_is($a2, 'BYPASS', 'alice again: BYPASS');
     isnt(token($a2), token($a1), 'alice again: a fresh render');
 }
 
@@ -119,13 +116,13 @@ like($anon->{body}, qr/^reflected=$/m, 'with no user (control)');
 {
     my $p = '/app/u2?reflect=X-User';
     my $n1 = tls_get($p);
-    is($n1->{cache}, 'MISS', 'anonymous first: MISS (control)');
+    cache_is($n1, 'MISS', 'anonymous first: MISS (control)');
     my $n2 = tls_get($p);
-    is($n2->{cache}, 'HIT', 'anonymous again: HIT (control)');
+    cache_is($n2, 'HIT', 'anonymous again: HIT (control)');
     is(token($n2), token($n1), 'of the anonymous entry (control)');
     my $a1 = tls_get($p, 'alice');
-    is($a1->{cache}, 'BYPASS', 'alice with an anonymous entry stored: '
-                               . 'BYPASS');
+    cache_is($a1, 'BYPASS', 'alice with an anonymous entry stored: '
+                            . 'BYPASS');
     like($a1->{body}, qr/^reflected=alice$/m,
          'alice gets a page rendered for her, not the anonymous one');
     my $n3 = tls_get($p);
@@ -139,7 +136,7 @@ like($anon->{body}, qr/^reflected=$/m, 'with no user (control)');
 {
     my $p = '/app/quick/q?reflect=X-User';
     my $a1 = tls_get($p, 'alice');
-    is($a1->{cache}, 'BYPASS', 'quick location, alice first: BYPASS');
+    cache_is($a1, 'BYPASS', 'quick location, alice first: BYPASS');
     my $n1 = tls_get($p);
     unlike($n1->{body}, qr/alice/, 'quick location: anonymous never gets '
                                    . 'alice\'s page');
@@ -154,16 +151,16 @@ like($anon->{body}, qr/^reflected=$/m, 'with no user (control)');
 {
     my $p = '/app/peruser/p?reflect=X-User';
     my $a1 = tls_get($p, 'alice');
-    is($a1->{cache}, 'MISS', 'VaryByUser: alice: MISS');
+    cache_is($a1, 'MISS', 'VaryByUser: alice: MISS');
     like($a1->{body}, qr/^reflected=alice$/m, 'VaryByUser: rendered for alice');
     my $b1 = tls_get($p, 'bob');
-    is($b1->{cache}, 'MISS', 'VaryByUser: bob after alice: MISS');
+    cache_is($b1, 'MISS', 'VaryByUser: bob after alice: MISS');
     like($b1->{body}, qr/^reflected=bob$/m, 'VaryByUser: rendered for bob');
     my $a2 = tls_get($p, 'alice');
-    is($a2->{cache}, 'HIT', 'VaryByUser: alice again: HIT');
+    cache_is($a2, 'HIT', 'VaryByUser: alice again: HIT');
     is(token($a2), token($a1), 'VaryByUser: of alice\'s entry');
     my $b2 = tls_get($p, 'bob');
-    is($b2->{cache}, 'HIT', 'VaryByUser: bob again: HIT');
+    cache_is($b2, 'HIT', 'VaryByUser: bob again: HIT');
     is(token($b2), token($b1), 'VaryByUser: of bob\'s entry');
     my $n1 = tls_get($p);
     isnt($n1->{cache}, 'HIT', 'VaryByUser: anonymous: not a HIT');

@@ -53,13 +53,13 @@ for my $c (@cases) {
     my ($name, $path) = @$c;
     my $a = $ap->get($path);
     my $b = $ap->get($path);
-    is($b->{cache}, 'UNCACHEABLE', "$name: UNCACHEABLE");
+    cache_is($b, 'UNCACHEABLE', "$name: UNCACHEABLE");
     isnt($a->{body}, $b->{body}, "$name: rendered anew each time");
 }
 for my $f ('private.asis', 'cookie.asis', 'nostore.asis') {
     $ap->get("/$f");
-    is($ap->get("/$f")->{cache}, 'UNCACHEABLE',
-       "a CGI-style response ($f) is not stored");
+    cache_is($ap->get("/$f"), 'UNCACHEABLE',
+             "a CGI-style response ($f) is not stored");
 }
 my $cookie = $ap->get('/app/u1?cookie=1');
 like($cookie->{headers}{'set-cookie'} // '', qr/sessionid=/,
@@ -67,18 +67,18 @@ like($cookie->{headers}{'set-cookie'} // '', qr/sessionid=/,
 is(entries(), $items_before, 'memcached holds no new entry at all');
 
 $ap->get('/public.asis');
-is($ap->get('/public.asis')->{cache}, 'HIT',
-   'a CGI-style cacheable response is stored (control)');
+cache_is($ap->get('/public.asis'), 'HIT',
+         'a CGI-style cacheable response is stored (control)');
 
 # The positive control: the same harness does store a plain page.
 $ap->get('/app/u0');
-is($ap->get('/app/u0')->{cache}, 'HIT', 'a plain page is stored (control)');
+cache_is($ap->get('/app/u0'), 'HIT', 'a plain page is stored (control)');
 cmp_ok(entries(), '>', $items_before, 'memcached now holds it');
 
 # RFC freshness with SharedCacheTTL 0.
 $ap->get('/app/rfc/fresh?cc=max-age%3D30');
-is($ap->get('/app/rfc/fresh?cc=max-age%3D30')->{cache}, 'HIT',
-   'with TTL 0 a response with its own max-age is stored');
+cache_is($ap->get('/app/rfc/fresh?cc=max-age%3D30'), 'HIT',
+         'with TTL 0 a response with its own max-age is stored');
 
 $ap->stop;
 done_testing;

@@ -97,14 +97,14 @@ sub variants {
     my (@first, %tok);
     while (my ($name, $h) = splice @variants, 0, 2) {
         my $r = get($path, %$h);
-        is($r->{cache}, 'MISS', "$what: $name: MISS first");
+        cache_is($r, 'MISS', "$what: $name: MISS first");
         ok(token($r) && !$tok{token($r)}++, "$what: $name: a render of its own");
         push @first, [$name, $h, $r];
     }
     for (@first) {
         my ($name, $h, $r) = @$_;
         my $again = get($path, %$h);
-        is($again->{cache}, 'HIT', "$what: $name: then a HIT");
+        cache_is($again, 'HIT', "$what: $name: then a HIT");
         is(token($again), token($r), "$what: $name: of its own entry");
     }
     return map { $_->[2] } @first;
@@ -124,8 +124,9 @@ sub variants {
     is(get('/app/lang/p?reflect=Accept-Language',
            'accept-language' => 'en')->{body}, $en->{body},
        'the header name in another case: the en entry');
-    is(get('/app/lang/p?reflect=Accept-Language', 'Accept-Language' => 'fr')
-       ->{cache}, 'MISS', 'a third language: a MISS');
+    cache_is(get('/app/lang/p?reflect=Accept-Language',
+                 'Accept-Language' => 'fr'),
+             'MISS', 'a third language: a MISS');
 }
 
 # ---- SharedCacheVaryByCookie lang --------------------------------------
@@ -141,11 +142,11 @@ sub variants {
     for my $c ('_ga=GA1.2.3; lang=de', 'lang=de; _ga=GA1.9.9; _gid=x',
                'lang=de;_fbp=fb.1') {
         my $r = get($p, Cookie => $c);
-        is($r->{cache}, 'HIT', "other cookies do not split ($c): HIT");
+        cache_is($r, 'HIT', "other cookies do not split ($c): HIT");
         is(token($r), token($de), "($c): the lang=de entry");
     }
     my $a = get($p, Cookie => '_ga=GA1.2.3');
-    is($a->{cache}, 'HIT', 'only an analytics cookie: HIT');
+    cache_is($a, 'HIT', 'only an analytics cookie: HIT');
     is(token($a), token($none), 'of the entry without lang');
     my $x = get($p, Cookie => 'xlang=de');
     is(token($x), token($none), 'a cookie whose name ends in lang is not lang');
@@ -187,30 +188,30 @@ sub variants {
         'en, no X-Foo' => { 'Accept-Language' => 'en' });
     my $lc = get('/app/rvary3?vary=accept-language,x-foo',
                  'Accept-Language' => 'en', 'X-Foo' => '1');
-    is($lc->{cache}, 'MISS', 'Vary names in lower case: MISS');
-    is(get('/app/rvary3?vary=accept-language,x-foo',
-           'Accept-Language' => 'en', 'X-Foo' => '2')->{cache}, 'MISS',
-       'Vary names in lower case: another X-Foo is another variant');
+    cache_is($lc, 'MISS', 'Vary names in lower case: MISS');
+    cache_is(get('/app/rvary3?vary=accept-language,x-foo',
+                 'Accept-Language' => 'en', 'X-Foo' => '2'), 'MISS',
+             'Vary names in lower case: another X-Foo is another variant');
 }
 {
     # Vary on two header lines (a static .asis file), merged as one list.
     my %h = ('Accept-Language' => 'en', 'X-Foo' => '1');
-    is(get('/multi.asis', %h)->{cache}, 'MISS', 'Vary on two lines: MISS');
-    is(get('/multi.asis', %h)->{cache}, 'HIT', 'Vary on two lines: HIT');
-    is(get('/multi.asis', %h, 'X-Foo' => '2')->{cache}, 'MISS',
-       'Vary on two lines: the second line\'s header selects a variant');
-    is(get('/multi.asis', %h, 'Accept-Language' => 'fr')->{cache}, 'MISS',
-       'Vary on two lines: the first line\'s header selects a variant');
+    cache_is(get('/multi.asis', %h), 'MISS', 'Vary on two lines: MISS');
+    cache_is(get('/multi.asis', %h), 'HIT', 'Vary on two lines: HIT');
+    cache_is(get('/multi.asis', %h, 'X-Foo' => '2'), 'MISS',
+             'Vary on two lines: the second line\'s header selects a variant');
+    cache_is(get('/multi.asis', %h, 'Accept-Language' => 'fr'), 'MISS',
+             'Vary on two lines: the first line\'s header selects a variant');
 }
 {
     # A Vary added by httpd's configuration (mod_headers) is part of the
     # response the client gets: the cache must honour it as well.
     my $p = '/app/hdrvary/p?reflect=X-Bar';
     my $b1 = get($p, 'X-Bar' => '1');
-    is($b1->{cache}, 'MISS', 'Vary added by mod_headers: MISS');
+    cache_is($b1, 'MISS', 'Vary added by mod_headers: MISS');
     is($b1->{headers}{vary}, 'X-Bar', 'the client sees Vary: X-Bar (control)');
-    is(get($p, 'X-Bar' => '1')->{cache}, 'HIT',
-       'Vary added by mod_headers: the same X-Bar is a HIT');
+    cache_is(get($p, 'X-Bar' => '1'), 'HIT',
+             'Vary added by mod_headers: the same X-Bar is a HIT');
     my $b2 = get($p, 'X-Bar' => '2');
     isnt($b2->{cache}, 'HIT',
          'Vary added by mod_headers: another X-Bar is not a HIT');
@@ -235,14 +236,14 @@ sub variants {
         'sid=2' => { Cookie => 'sid=2; _ga=GA1' },
         'no sid' => { Cookie => '_ga=GA1' });
     my $n = get($p, Cookie => 'sid=1; _ga=GA2; _gid=7');
-    is($n->{cache}, 'HIT', 'narrowed to sid: same sid, other analytics '
-                           . 'cookies: HIT');
+    cache_is($n, 'HIT', 'narrowed to sid: same sid, other analytics '
+                        . 'cookies: HIT');
     is(token($n), token($s1), 'of the sid=1 entry');
     my $m = get($p, Cookie => '_ga=GA3');
     is(token($m), token($none), 'no sid, another analytics cookie: the entry '
                                 . 'without sid');
     my $z = get($p);
-    is($z->{cache}, 'HIT', 'no Cookie header at all: the entry without sid');
+    cache_is($z, 'HIT', 'no Cookie header at all: the entry without sid');
 }
 
 # ---- SharedCacheBypassCookie sessionid ---------------------------------
@@ -250,26 +251,27 @@ sub variants {
 {
     my $p = '/app/anon/p';
     my $a1 = get($p, Cookie => 'lang=de');
-    is($a1->{cache}, 'MISS', 'BypassCookie: an anonymous request is a MISS');
+    cache_is($a1, 'MISS', 'BypassCookie: an anonymous request is a MISS');
     my $a2 = get($p);
-    is($a2->{cache}, 'HIT', 'BypassCookie: the next anonymous request: HIT');
+    cache_is($a2, 'HIT', 'BypassCookie: the next anonymous request: HIT');
     is(token($a2), token($a1), 'of the anonymous entry');
     my $before = $ap->renders('/app/anon/p');
     my $s = get($p, Cookie => 'lang=de; sessionid=abc');
-    is($s->{cache}, 'BYPASS', 'with sessionid after an anonymous store: '
-                              . 'BYPASS');
+    cache_is($s, 'BYPASS', 'with sessionid after an anonymous store: '
+                           . 'BYPASS');
     isnt(token($s), token($a1), 'a fresh render, not the anonymous entry');
     is($ap->renders('/app/anon/p'), $before + 1, 'rendered by the app');
-    is(get($p, Cookie => 'sessionid=')->{cache}, 'BYPASS',
-       'an empty sessionid: BYPASS too');
+    cache_is(get($p, Cookie => 'sessionid='), 'BYPASS',
+             'an empty sessionid: BYPASS too');
     my $x = get($p, Cookie => 'xsessionid=1; sessionidx=2');
-    is($x->{cache}, 'HIT', 'cookies whose names only contain sessionid: HIT');
-    is(get($p, Cookie => ' sessionid=abc')->{cache}, 'BYPASS',
-       'a sessionid after blanks: BYPASS');
+    cache_is($x, 'HIT', 'cookies whose names only contain sessionid: HIT');
+    cache_is(get($p, Cookie => ' sessionid=abc'), 'BYPASS',
+             'a sessionid after blanks: BYPASS');
     # Django's parse_cookie and Python's http.cookies read "sessionid =abc"
     # as the session cookie: the page is rendered for that session.
-    is(get($p, Cookie => 'sessionid =abc')->{cache}, 'BYPASS',
-       '"sessionid =abc" (a blank before =), a session to the app: BYPASS');
+    cache_is(get($p, Cookie => 'sessionid =abc'), 'BYPASS',
+             '"sessionid =abc" (a blank before =), a session to the app: '
+             . 'BYPASS');
     my $a3 = get($p);
     is(token($a3), token($a1), 'the anonymous entry is untouched');
 
@@ -282,40 +284,40 @@ sub variants {
            . '"sessionid =abc"');
 
     my $q = '/app/anon/first';
-    is(get($q, Cookie => 'sessionid=abc')->{cache}, 'BYPASS',
-       'with sessionid on an empty cache: BYPASS');
-    is(get($q)->{cache}, 'MISS', 'the anonymous request after it is a MISS: '
-                                 . 'nothing was stored');
-    is(get($q)->{cache}, 'HIT', 'then a HIT');
+    cache_is(get($q, Cookie => 'sessionid=abc'), 'BYPASS',
+             'with sessionid on an empty cache: BYPASS');
+    cache_is(get($q), 'MISS', 'the anonymous request after it is a MISS: '
+                              . 'nothing was stored');
+    cache_is(get($q), 'HIT', 'then a HIT');
 }
 
 # ---- SharedCacheIgnoreQuery ---------------------------------------------
 
 {
     my $r = get('/app/iq/q?id=1&utm_source=x');
-    is($r->{cache}, 'MISS', 'IgnoreQuery utm_* fbclid: id=1&utm_source: MISS');
+    cache_is($r, 'MISS', 'IgnoreQuery utm_* fbclid: id=1&utm_source: MISS');
     for my $q ('id=1&fbclid=y', 'id=1', 'utm_medium=m&id=1&utm_campaign=c',
                'fbclid=1&id=1&fbclid=2') {
         my $s = get("/app/iq/q?$q");
-        is($s->{cache}, 'HIT', "IgnoreQuery: $q shares id=1's entry");
+        cache_is($s, 'HIT', "IgnoreQuery: $q shares id=1's entry");
         is(token($s), token($r), "IgnoreQuery: $q: the same body");
     }
     for my $q ('id=2', 'id=1&xutm_a=1', 'id=1&fbclidx=1', 'id=1&UTM_source=x') {
-        is(get("/app/iq/q?$q")->{cache}, 'MISS',
-           "IgnoreQuery: $q is an entry of its own");
+        cache_is(get("/app/iq/q?$q"), 'MISS',
+                 "IgnoreQuery: $q is an entry of its own");
     }
     is($ap->renders('/app/iq/q?id=1&utm_source=x'), 1,
        'the app saw the full query, ignored parameters included');
 
     my $all = get('/app/iqall/q?a=1');
-    is($all->{cache}, 'MISS', 'IgnoreQuery *: MISS');
+    cache_is($all, 'MISS', 'IgnoreQuery *: MISS');
     for my $q ('/app/iqall/q?b=2', '/app/iqall/q', '/app/iqall/q?a=1&c=3') {
         my $s = get($q);
-        is($s->{cache}, 'HIT', "IgnoreQuery *: $q shares the entry");
+        cache_is($s, 'HIT', "IgnoreQuery *: $q shares the entry");
         is(token($s), token($all), "IgnoreQuery *: $q: the same body");
     }
-    is(get('/app/iqall/other?a=1')->{cache}, 'MISS',
-       'IgnoreQuery *: another path is still another entry');
+    cache_is(get('/app/iqall/other?a=1'), 'MISS',
+             'IgnoreQuery *: another path is still another entry');
 }
 
 # ---- SharedCacheVaryByUser with basic authentication -------------------
@@ -340,20 +342,20 @@ sub variants {
     for my $i (1, 2) {
         my $r = get($q, Authorization => basic('alice', 'pw'));
         is($r->{status}, 200, "without VaryByUser ($i): alice is let in");
-        is($r->{cache}, 'BYPASS', "without VaryByUser ($i): Authorization "
-                                  . 'is a BYPASS');
+        cache_is($r, 'BYPASS', "without VaryByUser ($i): Authorization "
+                               . 'is a BYPASS');
     }
     is($ap->renders('/app/authonly/p'), 2, 'rendered each time');
 
     # VaryByUser where httpd authenticates nobody: Authorization alone
     # does not make a user.
     for my $i (1, 2) {
-        is(get('/app/nouser/p', Authorization => basic('alice', 'pw'))
-           ->{cache}, 'BYPASS', "VaryByUser, no authentication ($i): "
-                                . 'Authorization is a BYPASS');
+        cache_is(get('/app/nouser/p', Authorization => basic('alice', 'pw')),
+                 'BYPASS', "VaryByUser, no authentication ($i): "
+                           . 'Authorization is a BYPASS');
     }
-    is(get('/app/nouser/p')->{cache}, 'MISS',
-       'and nothing was stored (control: without it, a MISS)');
+    cache_is(get('/app/nouser/p'), 'MISS',
+             'and nothing was stored (control: without it, a MISS)');
 }
 
 # ---- SharedCacheVary "%{ENV:role}" ---------------------------------------
@@ -364,7 +366,7 @@ sub variants {
         admin => { 'X-Role' => 'admin' },
         none => {});
     my $user = get($p, 'X-Role' => 'user');
-    is($user->{cache}, 'HIT', 'a role the SetEnvIf does not set: HIT');
+    cache_is($user, 'HIT', 'a role the SetEnvIf does not set: HIT');
     is(token($user), token($none), 'of the entry without a role');
     is(token(get($p, 'X-Role' => 'admin')), token($admin),
        'admin still gets the admin entry');

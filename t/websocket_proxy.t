@@ -59,8 +59,8 @@ CONF
 
 my $m = $ap->raw(GET => '/ws/chat');
 my $h = $ap->raw(GET => '/ws/chat');
-is($m->{cache}, 'MISS', 'a plain GET of the endpoint: MISS');
-is($h->{cache}, 'HIT', 'then a HIT');
+cache_is($m, 'MISS', 'a plain GET of the endpoint: MISS');
+cache_is($h, 'HIT', 'then a HIT');
 
 my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
                               Timeout => 10) or die $!;

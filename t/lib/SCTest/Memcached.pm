@@ -1,0 +1,143 @@
+package SCTest::Memcached;
+
+# Owns the test memcached: starting one (TCP on a free port or a unix
+# socket), stopping and restarting it, and talking to it directly (text
+# commands, stats, the keys it holds, binary-safe get and set).
+#
+#   my $mc = SCTest::Memcached->start;          # or (socket => 1, mem => 256)
+#   $mc->addr;                                  # for SharedCacheServers
+#   $mc->stats->{bytes_written};
+#   $mc->stop; $mc->restart;
+
+use strict;
+use warnings;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Time::HiRes ();
+use SCTest::Process qw(is_root free_port wait_port workdir spawn stop_pid);
+
+sub start {
+    my ($class, %o) = @_;
+    my $self = bless { port => $o{port} || free_port(),
+                       dir => workdir(), verbose => $o{verbose},
+                       mem => $o{mem} || 64, socket => $o{socket} }, $class;
+    if ($o{socket}) {
+        # memcached runs as nobody and creates the socket here.
+        chmod 01777, $self->{dir};
+        $self->{socket} = "$self->{dir}/memcached.sock";
+    }
+    $self->_run;
+    return $self;
+}
+
+sub _run {
+    my ($self) = @_;
+    my @listen = $self->{socket}
+        ? ('-s', $self->{socket}, '-a', '0777')
+        : ('-l', '127.0.0.1', '-p', $self->{port});
+    my @cmd = ('memcached', @listen, '-U', '0', '-m', $self->{mem},
+               '-t', '2', '-c', '1024');
+    push @cmd, '-u', 'nobody' if is_root();
+    push @cmd, '-vv' if $self->{verbose};
+    $self->{log} = "$self->{dir}/memcached.log";
+    $self->{pid} = spawn($self->{log}, @cmd);
+    if ($self->{socket}) {
+        for (1 .. 100) { last if -S $self->{socket}; Time::HiRes::sleep(0.05) }
+        -S $self->{socket} or die "memcached did not start";
+        return;
+    }
+    wait_port($self->{port}) or die "memcached did not start";
+}
+
+sub port { $_[0]{port} }
+sub addr { $_[0]{socket} || "127.0.0.1:$_[0]{port}" }
+sub log_text {
+    my ($self) = @_;
+    open my $fh, '<', $self->{log} or return '';
+    local $/;
+    return <$fh>;
+}
+
+# SIGKILL: memcached acts on SIGTERM only at its next clock tick (up to
+# a second), and its data is throwaway here.
+sub stop {
+    my ($self) = @_;
+    stop_pid(delete $self->{pid}, 'KILL');
+}
+
+# Start again on the same port (after stop).
+sub restart {
+    my ($self) = @_;
+    $self->stop if $self->{pid};
+    $self->_run;
+}
+
+# Send one text-protocol command, return the reply up to END/terminator.
+sub command {
+    my ($self, $cmd) = @_;
+    my $s = eval { $self->_conn } or return;
+    print $s "$cmd\r\n";
+    my $out = '';
+    while (my $line = <$s>) {
+        $out .= $line;
+        last if $line =~ /^(END|OK|ERROR|STORED|DELETED|NOT_FOUND|\d+)\r\n$/
+                || $line =~ /^(CLIENT_|SERVER_)ERROR/;
+    }
+    close $s;
+    return $out;
+}
+
+sub stats {
+    my ($self) = @_;
+    my %s = ($self->command('stats') // '') =~ /^STAT (\S+) (\S+)\r$/mg;
+    return \%s;
+}
+
+# All keys memcached holds (memcached 1.5+: lru_crawler metadump).
+sub keys {
+    my ($self) = @_;
+    my $out = $self->command('lru_crawler metadump all') // '';
+    my @keys = map { /^key=(\S+)/ ? $1 : () } split /\n/, $out;
+    s/%([0-9A-Fa-f]{2})/chr hex $1/ge for @keys;    # it URL-encodes them
+    return @keys;
+}
+
+sub _conn {
+    my ($self) = @_;
+    my $s = $self->{socket}
+        ? IO::Socket::UNIX->new(Peer => $self->{socket})
+        : IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                PeerPort => $self->{port});
+    die "connect memcached: $!" unless $s;
+    return $s;
+}
+
+# Binary-safe get and set.
+sub get_raw {
+    my ($self, $key) = @_;
+    my $s = $self->_conn;
+    binmode $s;
+    print $s "get $key\r\n";
+    my $head = <$s>;
+    return undef unless $head =~ /^VALUE \S+ \d+ (\d+)/;
+    my $len = $1;
+    my $data = '';
+    while (length $data < $len + 2) {
+        read($s, $data, $len + 2 - length $data, length $data) or last;
+    }
+    return substr($data, 0, $len);
+}
+
+sub set_raw {
+    my ($self, $key, $data, $exptime) = @_;
+    my $s = $self->_conn;
+    binmode $s;
+    printf $s "set %s 0 %d %d\r\n", $key, $exptime // 0, length $data;
+    print $s $data, "\r\n";
+    my $reply = <$s>;
+    return $reply =~ /^STORED/;
+}
+
+sub DESTROY { $_[0]->stop if $_[0]{pid} }
+
+1;

@@ -1,0 +1,54 @@
+package SCTest::PKI;
+
+# Owns the test PKI for TLS tests: SCTest::test_pki() (imported into
+# SCTest from here) makes a CA, a server certificate and two client
+# certificates with the openssl command.
+
+use strict;
+use warnings;
+use Exporter 'import';
+use SCTest::Process qw(workdir);
+
+our @EXPORT_OK = qw(test_pki);
+
+# A test PKI made with the openssl command: a CA (ca.crt), a server
+# certificate for 127.0.0.1 (server.crt/.key) and client certificates with
+# CN alice and bob (alice.crt/.key, bob.crt/.key).  Returns its directory.
+sub test_pki {
+    my $pki = workdir();
+    # Run a command quietly (openssl chats on stderr); die if it fails.
+    my $run = sub {
+        open my $err, '>&', \*STDERR or die $!;
+        open STDERR, '>', "$pki/openssl.log" or die $!;
+        my $rc = system(@_);
+        open STDERR, '>&', $err or die $!;
+        $rc == 0 or die "failed (see $pki/openssl.log): @_";
+    };
+    my $ext_file = sub {
+        my ($name, $text) = @_;
+        open my $fh, '>', "$pki/$name.ext" or die $!;
+        print $fh $text;
+        close $fh;
+        return "$pki/$name.ext";
+    };
+    my @ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+              '-nodes');
+    $run->(qw(openssl req -x509 -new -days 2 -subj /CN=sc-test-ca), @ec,
+        '-keyout', "$pki/ca.key", '-out', "$pki/ca.crt");
+    for ([server => '127.0.0.1', "subjectAltName=IP:127.0.0.1\n"
+                                 . "extendedKeyUsage=serverAuth\n"],
+         [alice => 'alice', "extendedKeyUsage=clientAuth\n"],
+         [bob => 'bob', "extendedKeyUsage=clientAuth\n"]) {
+        my ($name, $cn, $ext) = @$_;
+        $run->(qw(openssl req -new), @ec, '-subj', "/CN=$cn",
+            '-keyout', "$pki/$name.key", '-out', "$pki/$name.csr");
+        $run->(qw(openssl x509 -req -days 2 -CAcreateserial),
+            '-in', "$pki/$name.csr", '-CA', "$pki/ca.crt", '-CAkey',
+            "$pki/ca.key", '-out', "$pki/$name.crt",
+            '-extfile', $ext_file->($name, "basicConstraints=CA:FALSE\n$ext"));
+    }
+    chmod 0644, glob "$pki/*";
+    return $pki;
+}
+
+1;
