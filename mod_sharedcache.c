@@ -123,6 +123,13 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
             c->backend->exhausted = sc_stat_no_handle;
             c->backend->event = server_event;
         }
+        if (c->fallback && sc_store_open(c->fallback, pchild, max, &err)
+                           != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0107)
+                         "cannot set up the fallback memcached (%s): not "
+                         "read", err);
+            c->fallback = NULL;
+        }
         if (c->backend && sc_store_open(c->backend, pchild, max, &err)
                           != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0102)

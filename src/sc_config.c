@@ -49,6 +49,8 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     sc_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->servers = add->servers ? add->servers : base->servers;
+    c->fallback_servers = add->fallback_servers ? add->fallback_servers
+                                                : base->fallback_servers;
     c->timeout_ms = add->timeout_ms != SC_UNSET ? add->timeout_ms
                                                 : base->timeout_ms;
     c->retry_s = add->retry_s != SC_UNSET ? add->retry_s : base->retry_s;
@@ -94,6 +96,19 @@ static const char *set_servers(cmd_parms *cmd, void *dummy, const char *arg)
         return apr_psprintf(cmd->pool, "SharedCacheServers: %s", err);
     }
     server_conf(cmd)->servers = arg;
+    return NULL;
+}
+
+static const char *set_fallback(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_array_header_t *list;
+    const char *err = sc_store_parse(cmd->pool, arg, &list);
+
+    (void)dummy;
+    if (err) {
+        return apr_psprintf(cmd->pool, "SharedCacheFallbackServers: %s", err);
+    }
+    server_conf(cmd)->fallback_servers = arg;
     return NULL;
 }
 
@@ -494,6 +509,9 @@ static const char *set_word(cmd_parms *cmd, void *dv, const char *arg)
 
 const command_rec sc_config_cmds[] = {
     /* server context */
+    AP_INIT_RAW_ARGS("SharedCacheFallbackServers", set_fallback, NULL,
+                     RSRC_CONF, "the old memcached cluster during a "
+                     "migration: read on a miss, never written"),
     AP_INIT_RAW_ARGS("SharedCacheServers", set_servers, NULL, RSRC_CONF,
                      "memcached servers: host:port ... or a unix socket "
                      "path"),
@@ -729,6 +747,19 @@ static const char *value_text(apr_pool_t *p, const sc_dir_conf_t *d,
     }
 }
 
+/* A server list as one word. */
+static char *commas(apr_pool_t *p, const char *spec)
+{
+    char *out = apr_pstrdup(p, spec), *c;
+
+    for (c = out; *c; c++) {
+        if (apr_isspace(*c)) {
+            *c = ',';
+        }
+    }
+    return out;
+}
+
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
                                const sc_dir_conf_t *d)
 {
@@ -747,6 +778,9 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         "SharedCacheServers=%s SharedCacheTimeout=%d "
         "SharedCacheRetryInterval=%d SharedCachePrefix=%s", servers,
         b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix);
+    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p,
+        "SharedCacheFallbackServers=%s",
+        s->fallback ? commas(p, s->fallback->spec) : "-");
     for (i = 0; i < DIR_COUNT; i++) {
         APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p, "%s=%s",
             directives[i].name, value_text(p, d, &directives[i]));
@@ -758,9 +792,9 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
 
 static sc_backend_t *find_or_make_backend(apr_pool_t *p,
                                           apr_array_header_t *made,
-                                          const sc_server_conf_t *c)
+                                          const sc_server_conf_t *c,
+                                          const char *spec)
 {
-    const char *spec = c->servers ? c->servers : SC_DEFAULT_SERVERS;
     int timeout = c->timeout_ms != SC_UNSET ? c->timeout_ms
                                             : SC_DEFAULT_TIMEOUT_MS;
     int retry = c->retry_s != SC_UNSET ? c->retry_s : SC_DEFAULT_RETRY_S;
@@ -782,6 +816,7 @@ static sc_backend_t *find_or_make_backend(apr_pool_t *p,
     if (sc_store_parse(p, spec, &b->servers) != NULL) {
         return NULL;
     }
+    b->names = sc_store_names(p, b->servers);
     APR_ARRAY_PUSH(made, sc_backend_t *) = b;
     return b;
 }
@@ -800,7 +835,15 @@ int sc_config_post(apr_pool_t *pconf, server_rec *s)
         if (!c->prefix) {
             c->prefix = SC_DEFAULT_PREFIX;
         }
-        c->backend = find_or_make_backend(pconf, made, c);
+        c->backend = find_or_make_backend(pconf, made, c, c->servers
+                                          ? c->servers : SC_DEFAULT_SERVERS);
+        c->fallback = c->fallback_servers
+                      ? find_or_make_backend(pconf, made, c,
+                                             c->fallback_servers)
+                      : NULL;
+        if (c->fallback && c->backend) {
+            c->backend->create_missing = 1;
+        }
         if (!c->backend) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SC_LOGNO(0101)
                          "SharedCacheServers: cannot be parsed");

@@ -42,6 +42,9 @@ typedef struct {
     int retry_s;
     const char *prefix;
     sc_backend_t *backend;       /* built in post_config, opened per child */
+    const char *fallback_servers;/* SharedCacheFallbackServers, or NULL */
+    sc_backend_t *fallback;      /* the old cluster: read on a miss, never
+                                    written; NULL when none */
     int quick;                   /* a section of this server set
                                     SharedCacheQuickHandler On */
 } sc_server_conf_t;

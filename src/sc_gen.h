@@ -23,6 +23,9 @@ typedef struct {
     const char *key;            /* memcached key of its counter */
     apr_uint64_t gen;
     int have;                   /* gen is known (fetched or created) */
+    int seeded;                 /* create it with gen, not a random value
+                                   (adopting the old cluster's, see
+                                   SharedCacheFallbackServers) */
 } sc_gen_t;
 
 /* Fill g for a dependency under a key prefix. */

@@ -262,6 +262,7 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     if (!c) {
         return uncached(r, ctx->dconf);
     }
+    sc_fallback_seed(r, ctx, ctx->gens, SC_GEN_SERVER);
     if (sc_gen_ensure(c, r->pool, ctx->gens, SC_GENS) != APR_SUCCESS) {
         sc_log_backend(r, "creating counters", c->error);
         sc_store_return(c, r->pool);
@@ -336,6 +337,12 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     now = apr_time_sec(apr_time_now());
     found = sc_lookup(r, ctx, c, now, res);
 
+    if (found == SC_LOOKUP_MISS && !quick && ctx->sconf->fallback
+        && sc_lookup_fallback(r, ctx, c, now, res) == SC_LOOKUP_FOUND) {
+        /* A migration: the old cluster's copy, now the new one's too. */
+        sc_write_copy(r, ctx, c, &res->entry, res->body);
+        found = SC_LOOKUP_FOUND;
+    }
     if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR || quick) {
         sc_store_return(c, r->pool);
         if (found == SC_LOOKUP_FOUND) {

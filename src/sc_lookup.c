@@ -200,6 +200,105 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return SC_LOOKUP_FOUND;
 }
 
+/* The old cluster's server for this URL, borrowed, or NULL. */
+static sc_conn_t *fallback_conn(request_rec *r, sc_req_t *ctx)
+{
+    sc_backend_t *fb = ctx->sconf->fallback;
+
+    return fb ? sc_store_borrow(fb, sc_store_place(fb,
+                                                   ctx->gens[SC_GEN_URL].key),
+                                r->pool)
+              : NULL;
+}
+
+/* An old entry may be served in the new cluster while every counter it
+ * depends on there is the value it recorded: absent ones (never created
+ * or invalidated in the new cluster) are created with that value, so that
+ * an invalidation from now on moves them away from it.  Its server's
+ * incarnation is the old server's: not compared. */
+static int adopt(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
+                 const sc_entry_t *e)
+{
+    int i, n = e->deps->nelts;
+    sc_gen_t *g = apr_pcalloc(r->pool, (apr_size_t)(n + 1) * sizeof(*g));
+    apr_uint64_t *want = apr_pcalloc(r->pool, (apr_size_t)(n + 1)
+                                              * sizeof(*want));
+    int m = 0;
+
+    for (i = 0; i < n; i++) {
+        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        if (!strcmp(dep->name, SC_DEP_SERVER_NAME)) {
+            continue;
+        }
+        sc_gen_init(r->pool, ctx->sconf->prefix, dep->name, &g[m]);
+        want[m++] = dep->gen;
+    }
+    if (sc_gen_fetch(cn, r->pool, g, m) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < m; i++) {
+        if (!g[i].have) {
+            g[i].gen = want[i];
+            g[i].seeded = 1;
+        }
+    }
+    if (sc_gen_ensure(cn, r->pool, g, m) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < m; i++) {
+        if (g[i].gen != want[i]) {
+            return 0;           /* invalidated (or rendered) in the new one */
+        }
+    }
+    return 1;
+}
+
+sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
+                               apr_int64_t now, sc_found_t *res)
+{
+    sc_gen_t saved[SC_GENS];
+    apr_array_header_t *saved_vary = ctx->stored_vary;
+    sc_conn_t *co = fallback_conn(r, ctx);
+    sc_lookup_t found;
+
+    if (!co) {
+        return SC_LOOKUP_MISS;
+    }
+    /* Looked up as in its own cluster, against its own counters. */
+    memcpy(saved, ctx->gens, sizeof(saved));
+    found = sc_lookup(r, ctx, co, now, res);
+    sc_store_return(co, r->pool);
+    memcpy(ctx->gens, saved, sizeof(saved));
+    ctx->stored_vary = saved_vary;
+    if (found != SC_LOOKUP_FOUND || !adopt(r, ctx, cn, &res->entry)) {
+        return SC_LOOKUP_MISS;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0211)
+                  "served from SharedCacheFallbackServers");
+    return SC_LOOKUP_FOUND;
+}
+
+void sc_fallback_seed(request_rec *r, sc_req_t *ctx, sc_gen_t *g, int n)
+{
+    sc_gen_t *old;
+    sc_conn_t *co;
+    int i;
+
+    if (!ctx->sconf->fallback || !(co = fallback_conn(r, ctx))) {
+        return;
+    }
+    old = apr_pmemdup(r->pool, g, (apr_size_t)n * sizeof(*g));
+    if (sc_gen_fetch(co, r->pool, old, n) == APR_SUCCESS) {
+        for (i = 0; i < n; i++) {
+            if (!g[i].have && old[i].have) {
+                g[i].gen = old[i].gen;
+                g[i].seeded = 1;
+            }
+        }
+    }
+    sc_store_return(co, r->pool);
+}
+
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res)
 {

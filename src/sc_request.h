@@ -259,6 +259,18 @@ int sc_handler_reports_broken_body(const request_rec *r);
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res);
 
+/* SharedCacheFallbackServers: after a miss in the new cluster (cn: its
+ * server for this URL), the old cluster's entry, FOUND only when it is
+ * fresh and valid there and every counter it depends on is the same in
+ * the new cluster (absent ones are created with its values). */
+sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
+                               apr_int64_t now, sc_found_t *res);
+
+/* Before counters g[0..n) that the new cluster lacks are created: take
+ * the old cluster's values (so its entries stay valid until an
+ * invalidation), when SharedCacheFallbackServers is set. */
+void sc_fallback_seed(request_rec *r, sc_req_t *ctx, sc_gen_t *g, int n);
+
 /* --- sc_lease.c --- */
 
 /* The memcached key of the lease of what a lookup looked for. */
@@ -320,6 +332,11 @@ int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
 
 /* Write the captured response: entry, chunks, Vary record. */
 void sc_write(request_rec *r, sc_req_t *ctx);
+/* Write an entry found in the old cluster into the new one (c), with
+ * its server's incarnation there; variants and chunked bodies are not
+ * copied (they are rendered again). */
+void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                   const sc_entry_t *old, apr_bucket_brigade *body);
 /* Is this response header never stored (hop-by-hop, per response, or
  * meant for this cache)? */
 int sc_header_unstored(const sc_req_t *ctx, const char *name);

@@ -228,10 +228,15 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
                                APR_ARRAY_IDX(ctx->tags, i, const char *)),
                     &g[i + SC_GENS]);
     }
+    if (ntags > 0 && sc_gen_fetch(c, r->pool, g + SC_GENS, ntags)
+                     != APR_SUCCESS) {
+        return NULL;
+    }
+    if (ntags > 0) {
+        sc_fallback_seed(r, ctx, g + SC_GENS, ntags);
+    }
     if (ntags > 0
-        && (sc_gen_fetch(c, r->pool, g + SC_GENS, ntags) != APR_SUCCESS
-            || sc_gen_ensure(c, r->pool, g + SC_GENS, ntags)
-               != APR_SUCCESS)) {
+        && sc_gen_ensure(c, r->pool, g + SC_GENS, ntags) != APR_SUCCESS) {
         return NULL;
     }
     for (i = 0; i < ntags + SC_GENS; i++) {
@@ -308,3 +313,47 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     sc_store_return(c, r->pool);
 }
 
+void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                   const sc_entry_t *old, apr_bucket_brigade *body)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    sc_entry_t e = *old;
+    char *head, *rec, *data;
+    apr_size_t head_len, len;
+    int i;
+
+    /* A variant needs its Vary record too, and a chunked body its
+     * chunks: those are rendered again in the new cluster instead. */
+    if (e.type != SC_REC_ENTRY || e.key_len != ctx->key_len
+        || memcmp(e.key, ctx->key, e.key_len) || e.body_kind != SC_BODY_INLINE
+        || apr_brigade_pflatten(body, &data, &len, r->pool) != APR_SUCCESS
+        || (apr_uint64_t)len != e.body_len) {
+        return;
+    }
+    if (sc_gen_ensure(c, r->pool, &ctx->gens[SC_GEN_SERVER], 1)
+        != APR_SUCCESS) {
+        return;
+    }
+    e.deps = apr_array_copy(r->pool, old->deps);
+    for (i = 0; i < e.deps->nelts; i++) {
+        sc_dep_t *dep = &APR_ARRAY_IDX(e.deps, i, sc_dep_t);
+        if (!strcmp(dep->name, SC_DEP_SERVER_NAME)) {
+            dep->gen = ctx->gens[SC_GEN_SERVER].gen;
+        }
+    }
+    if (sc_entry_encode_head(r->pool, &e, &head, &head_len) != APR_SUCCESS
+        || head_len + len > SC_ITEM_MAX) {
+        return;
+    }
+    rec = apr_palloc(r->pool, head_len + len);
+    memcpy(rec, head, head_len);
+    memcpy(rec + head_len, data, len);
+    if (sc_store_set(c, ctx->entry_key, rec, head_len + len,
+                     sc_policy_exptime((e.stale_until > e.error_until
+                                        ? e.stale_until : e.error_until)
+                                       - now, now)) == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0322)
+                      "copied from SharedCacheFallbackServers into %s",
+                      ctx->entry_key);
+    }
+}

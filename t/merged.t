@@ -23,6 +23,7 @@ SharedCacheGrace 5
 <VirtualHost *:\@PORT\@>
     ServerName vhost.test
     SharedCacheServers $mc2
+    SharedCacheFallbackServers @{[ $mc[0]->addr ]}
     SharedCacheTimeout 200
     SharedCacheRetryInterval 3
     SharedCachePrefix vh
@@ -78,6 +79,7 @@ my $mc1 = $mc[0]->addr;
 my %server = (
     SharedCacheServers => $mc1, SharedCacheTimeout => 500,
     SharedCacheRetryInterval => 1, SharedCachePrefix => 'sc',
+    SharedCacheFallbackServers => '-',
     SharedCache => 'On', SharedCacheTTL => 11, SharedCacheForceTTL => 'Off',
     SharedCacheMaxTTL => 86400,
     SharedCacheStatuses => '200,203,204,300,301,308,404,410',
@@ -96,6 +98,7 @@ my %server = (
     SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
 );
 my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
+             SharedCacheFallbackServers => $mc1,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
              SharedCacheTTL => 22, SharedCacheForceTTL => 'On',
              SharedCacheVaryByHeader => 'accept-language',
