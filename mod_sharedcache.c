@@ -122,6 +122,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
         if (c->backend) {
             c->backend->exhausted = sc_stat_no_handle;
             c->backend->event = server_event;
+            c->backend->counted = sc_stat_mc_call;
         }
         if (c->fallback && sc_store_open(c->fallback, pchild, max, &err)
                            != APR_SUCCESS) {

@@ -47,6 +47,8 @@ static const struct {
       "memcached accesses that found no free handle (served uncached)" },
     { "invalidations_failed", "sharedcache_invalidations_failed_total", NULL,
       "invalidations that failed and were kept to be tried again" },
+    { "memcached_calls", "sharedcache_memcached_calls_total", NULL,
+      "memcached round trips (get, multi-get, set, add, incr, delete)" },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pconf)
@@ -74,6 +76,11 @@ void sc_stat_add(sc_stat_t which, apr_uint64_t n)
 void sc_stat_no_handle(void)
 {
     sc_stat_add(SC_STAT_NO_HANDLE, 1);
+}
+
+void sc_stat_mc_call(void)
+{
+    sc_stat_add(SC_STAT_MC_CALLS, 1);
 }
 
 static apr_uint64_t get(int i)

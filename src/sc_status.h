@@ -15,7 +15,7 @@ typedef enum {
     SC_STAT_UNCACHEABLE, SC_STAT_ERROR,
     SC_STAT_STORES, SC_STAT_STORED_BYTES, SC_STAT_SERVED_BYTES,
     SC_STAT_LOCK_WAITS, SC_STAT_INVALIDATIONS, SC_STAT_NO_HANDLE,
-    SC_STAT_INVALIDATIONS_PENDING,
+    SC_STAT_INVALIDATIONS_PENDING, SC_STAT_MC_CALLS,
     SC_STAT_COUNT
 } sc_stat_t;
 
@@ -29,6 +29,9 @@ void sc_stat_add(sc_stat_t which, apr_uint64_t n);
 /* Count a borrow that found every memcached handle of the child in use
  * (the backend's exhausted hook). */
 void sc_stat_no_handle(void);
+
+/* Count a memcached round trip (the backend's counted hook). */
+void sc_stat_mc_call(void);
 
 int sc_status_handler(request_rec *r);
 

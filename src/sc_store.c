@@ -501,6 +501,9 @@ apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
         return APR_EGENERAL;    /* interrupted a call: see depth */
     }
     depth++;
+    if (c->backend->counted) {
+        c->backend->counted();
+    }
     rv = do_mget(c, p, keys, n, values);
     depth--;
     return rv;
@@ -515,6 +518,9 @@ apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
         return APR_EGENERAL;    /* interrupted a call: see depth */
     }
     depth++;
+    if (c->backend->counted) {
+        c->backend->counted();
+    }
     rv = do_set(c, key, data, len, exptime);
     depth--;
     return rv;
@@ -529,6 +535,9 @@ apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
         return APR_EGENERAL;    /* interrupted a call: see depth */
     }
     depth++;
+    if (c->backend->counted) {
+        c->backend->counted();
+    }
     rv = do_add(c, key, data, len, exptime);
     depth--;
     return rv;
@@ -543,6 +552,9 @@ apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
         return APR_EGENERAL;    /* interrupted a call: see depth */
     }
     depth++;
+    if (c->backend->counted) {
+        c->backend->counted();
+    }
     rv = do_incr(c, key, value);
     depth--;
     return rv;
@@ -556,6 +568,9 @@ apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
         return APR_EGENERAL;    /* interrupted a call: see depth */
     }
     depth++;
+    if (c->backend->counted) {
+        c->backend->counted();
+    }
     rv = do_delete(c, key);
     depth--;
     return rv;

@@ -58,6 +58,7 @@ typedef struct {
     /* per child */
     sc_node_t *nodes;           /* [servers->nelts], NULL until opened */
     void (*exhausted)(void);    /* called when no handle is free, or NULL */
+    void (*counted)(void);      /* called per memcached round trip, or NULL */
     /* called once when a server is marked down (up 0, with the error) and
      * once when it answers again (up 1), or NULL */
     void (*event)(const char *server, int up, const char *error);

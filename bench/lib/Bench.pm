@@ -38,7 +38,7 @@ our @EXPORT = qw(
     spawn stop_pid reap_orphans cleanup
     proc_stat apache_ticks system_busy self_child_ticks proc_ticks
     free_port wait_port slurp spew
-    mc_start mc_stats
+    mc_start mc_start_extra mc_stats mc_ticks
     apache_conf apache_start apache_log apache_stop renders get
 );
 
@@ -231,18 +231,45 @@ sub mc_start {
         . slurp("$workdir/memcached.log");
 }
 
-sub mc_stats {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $mc{port}, Timeout => 5)
-        or die "memcached: $!";
-    print $s "stats\r\n";
-    my %st;
-    while (my $line = <$s>) {
-        last if $line =~ /^END/;
-        $st{$1} = $2 if $line =~ /^STAT (\S+) (\S+)/;
+# More memcached servers (for a configuration that uses several):
+# $mc{extra} = [{ port, pid }, ...].
+sub mc_start_extra {
+    my ($n) = @_;
+    for my $i (1 .. $n) {
+        my %m = (port => free_port());
+        my @cmd = ('memcached', '-l', '127.0.0.1', '-p', $m{port}, '-U', '0',
+                   '-m', '64', '-t', '2', '-c', '1024');
+        push @cmd, '-u', 'nobody' if $> == 0;
+        $m{pid} = spawn('memcached', "$workdir/memcached-$i.log", @cmd);
+        wait_port($m{port}, 10, $m{pid}) or die "memcached did not start\n";
+        push @{ $mc{extra} }, \%m;
     }
-    close $s;
+}
+
+# Statistics summed over every memcached started.
+sub mc_stats {
+    my %st;
+    for my $port ($mc{port}, map { $_->{port} } @{ $mc{extra} || [] }) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Timeout => 5)
+            or die "memcached: $!";
+        print $s "stats\r\n";
+        while (my $line = <$s>) {
+            last if $line =~ /^END/;
+            next unless $line =~ /^STAT (\S+) (\S+)/;
+            my ($k, $v) = ($1, $2);
+            $st{$k} = $v =~ /^\d+$/ ? ($st{$k} // 0) + $v : $v;
+        }
+        close $s;
+    }
     return \%st;
+}
+
+# CPU ticks of every memcached started.
+sub mc_ticks {
+    my $t = 0;
+    $t += proc_ticks($_) for $mc{pid}, map { $_->{pid} } @{ $mc{extra} || [] };
+    return $t;
 }
 
 # ---- Apache ---------------------------------------------------------------
