@@ -401,6 +401,12 @@ const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
     return apr_psprintf(p, "%s:%c:%s", prefix, kind, hex);
 }
 
+const char *sc_key_counter(apr_pool_t *p, const char *prefix,
+                           const char *dep)
+{
+    return sc_key_digest(p, prefix, SC_KIND_GEN, dep, strlen(dep));
+}
+
 const char *sc_key_dep(apr_pool_t *p, char kind, const char *name)
 {
     return apr_psprintf(p, "%c:%s", kind, name);

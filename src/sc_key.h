@@ -117,6 +117,11 @@ int sc_key_cookie_header_ok(const char *header);
  * normalises it to: no %-escape, no empty or dot segment. */
 int sc_key_path_plain(const char *path);
 
+/* The memcached key of a dependency's generation counter:
+ * "<prefix>:g:<sha1 hex of dep>". */
+const char *sc_key_counter(apr_pool_t *p, const char *prefix,
+                           const char *dep);
+
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len);

@@ -405,28 +405,24 @@ static int connect_backend(ctl_t *ctl)
     return EXIT_OK;
 }
 
-static const char *counter_key(ctl_t *ctl, const char *dep)
-{
-    return sc_key_digest(ctl->pool, ctl->prefix, SC_KIND_GEN, dep,
-                         strlen(dep));
-}
-
 /* Increment the counter of one dependency and say what happened: EXIT_OK,
  * EXIT_NOTFOUND (no counter: nothing cached depends on it) or
  * EXIT_BACKEND. */
 static int bump(ctl_t *ctl, const char *verb, const char *dep)
 {
-    const char *key = counter_key(ctl, dep);
+    const char *key = sc_key_counter(ctl->pool, ctl->prefix, dep);
     apr_uint64_t gen = 0;
-    apr_status_t rv = sc_store_incr(ctl->conn, key, &gen);
+    int existed = 0;
+    apr_status_t rv = sc_gen_incr(ctl->conn, ctl->pool, ctl->prefix, dep,
+                                  &existed, &gen);
 
-    if (rv == SC_ENOTFOUND) {
+    if (rv != APR_SUCCESS) {
+        return backend_error(ctl, apr_psprintf(ctl->pool, "incr %s", key));
+    }
+    if (!existed) {
         printf("not found %s (%s: no counter, nothing cached depends on "
                "it)\n", shown(ctl->pool, dep), key);
         return EXIT_NOTFOUND;
-    }
-    if (rv != APR_SUCCESS) {
-        return backend_error(ctl, apr_psprintf(ctl->pool, "incr %s", key));
     }
     printf("%s %s (%s: generation %" APR_UINT64_T_FMT ")\n", verb,
            shown(ctl->pool, dep), key, gen);
@@ -437,16 +433,18 @@ static int bump(ctl_t *ctl, const char *verb, const char *dep)
  * on it is a miss, never STALE) and say what happened, as bump() does. */
 static int drop(ctl_t *ctl, const char *verb, const char *dep)
 {
-    const char *key = counter_key(ctl, dep);
-    apr_status_t rv = sc_store_delete(ctl->conn, key);
+    const char *key = sc_key_counter(ctl->pool, ctl->prefix, dep);
+    int existed = 0;
+    apr_status_t rv = sc_gen_drop(ctl->conn, ctl->pool, ctl->prefix, dep,
+                                  &existed);
 
-    if (rv == SC_ENOTFOUND) {
+    if (rv != APR_SUCCESS) {
+        return backend_error(ctl, apr_psprintf(ctl->pool, "delete %s", key));
+    }
+    if (!existed) {
         printf("not found %s (%s: no counter, nothing cached depends on "
                "it)\n", shown(ctl->pool, dep), key);
         return EXIT_NOTFOUND;
-    }
-    if (rv != APR_SUCCESS) {
-        return backend_error(ctl, apr_psprintf(ctl->pool, "delete %s", key));
     }
     printf("%s %s (%s: counter dropped)\n", verb, shown(ctl->pool, dep),
            key);
@@ -788,7 +786,8 @@ static int check_deps(ctl_t *ctl, const sc_entry_t *e)
     }
     keys = apr_palloc(ctl->pool, sizeof(char *) * (apr_size_t)n);
     for (i = 0; i < n; i++) {
-        keys[i] = counter_key(ctl, APR_ARRAY_IDX(e->deps, i, sc_dep_t).name);
+        keys[i] = sc_key_counter(ctl->pool, ctl->prefix,
+                                 APR_ARRAY_IDX(e->deps, i, sc_dep_t).name);
     }
     if (sc_store_mget(ctl->conn, ctl->pool, keys, (apr_size_t)n, &vals)
         != APR_SUCCESS) {
