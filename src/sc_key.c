@@ -434,6 +434,25 @@ int sc_key_tag_ok(const char *tag)
     return 1;
 }
 
+int sc_key_tag_next(apr_pool_t *p, const char **cursor, const char **tag,
+                    int *valid)
+{
+    const char *s = *cursor ? *cursor : "";
+    apr_size_t n;
+
+    s += strspn(s, SC_TAG_SEPARATORS);
+    n = strcspn(s, SC_TAG_SEPARATORS);
+    *cursor = s + n;
+    if (n == 0) {
+        *tag = NULL;
+        *valid = 0;
+        return 0;
+    }
+    *tag = apr_pstrmemdup(p, s, n);
+    *valid = sc_key_tag_ok(*tag);
+    return 1;
+}
+
 const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,
                          apr_size_t key_len, apr_uint64_t version,
                          apr_uint32_t index)

@@ -106,6 +106,19 @@ const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url);
 /* True when a tag is 1..SC_TAG_MAX printable ASCII bytes, no space. */
 int sc_key_tag_ok(const char *tag);
 
+/* Separators of a tag list (the tag response header, Surrogate-Key, and
+ * the invalidate header): a comma, a blank or a tab; runs of them are
+ * one separator and an empty token is never reported. */
+#define SC_TAG_SEPARATORS ", \t"
+
+/* The next token of a tag list: *cursor is where to read from (the list
+ * itself to begin; NULL reads as empty) and moves past the token.
+ * Returns 0 at the end, else 1 with *tag a copy of the token in p and
+ * *valid whether it is a tag (sc_key_tag_ok).  What to do with an
+ * invalid token (refuse the list, skip it) is the caller's choice. */
+int sc_key_tag_next(apr_pool_t *p, const char **cursor, const char **tag,
+                    int *valid);
+
 /* True when every cookie name in a Cookie header is letters, digits, '_'
  * and '-' (names that no parser rewrites), every value is RFC 6265 cookie
  * octets (optionally quoted; blanks around

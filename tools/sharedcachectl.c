@@ -487,6 +487,19 @@ static int cmd_purge(ctl_t *ctl, int argc, const char *const *argv)
     return result;
 }
 
+/* An argument of invalidate names one tag: read as a tag list (what the
+ * module reads from a response's tag and invalidate headers), it is one
+ * token, all of it, and a valid one.  "a,b" is refused rather than taken
+ * as one tag no response can carry or silently as two. */
+static int one_tag(apr_pool_t *p, const char *arg)
+{
+    const char *cursor = arg, *tag;
+    int valid;
+
+    return sc_key_tag_next(p, &cursor, &tag, &valid) && valid
+           && !strcmp(tag, arg);
+}
+
 static int cmd_invalidate(ctl_t *ctl, int argc, const char *const *argv)
 {
     int i, rc;
@@ -495,10 +508,10 @@ static int cmd_invalidate(ctl_t *ctl, int argc, const char *const *argv)
         return usage_error("invalidate: give at least one tag");
     }
     for (i = 0; i < argc; i++) {
-        if (!sc_key_tag_ok(argv[i])) {
+        if (!one_tag(ctl->pool, argv[i])) {
             return complain(EXIT_USAGE, "invalid tag '%s': a tag is 1 to %d "
-                            "printable ASCII characters without spaces",
-                            argv[i], SC_TAG_MAX);
+                            "printable ASCII characters without spaces or "
+                            "commas", argv[i], SC_TAG_MAX);
         }
     }
     if ((rc = connect_backend(ctl)) != EXIT_OK) {

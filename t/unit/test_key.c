@@ -856,6 +856,88 @@ static void test_query_decoded_names_and_semicolons(void **state)
     assert_string_equal(sc_key_query(p, "utm_%00x=1", ign), "utm_%00x=1");
 }
 
+/* ---- tag lists --------------------------------------------------------- */
+
+/* Every token of list as "tag/1" (valid) or "tag/0", joined by '|'. */
+static const char *tokens(apr_pool_t *p, const char *list)
+{
+    const char *cursor = list, *tag, *out = "";
+    int valid, n = 0;
+
+    while (sc_key_tag_next(p, &cursor, &tag, &valid)) {
+        assert_non_null(tag);
+        assert_true(*tag != '\0');
+        out = apr_psprintf(p, "%s%s%s/%d", out, n++ ? "|" : "", tag, valid);
+    }
+    assert_null(tag);
+    /* the end stays the end */
+    assert_int_equal(sc_key_tag_next(p, &cursor, &tag, &valid), 0);
+    return out;
+}
+
+static void test_tag_list_splits_on_commas_blanks_and_tabs(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+
+    assert_string_equal(tokens(p, "post-5"), "post-5/1");
+    assert_string_equal(tokens(p, "a, b\tc,,d  ,e"), "a/1|b/1|c/1|d/1|e/1");
+    assert_string_equal(tokens(p, " ,\t leading, trailing ,\t"),
+                        "leading/1|trailing/1");
+    assert_string_equal(tokens(p, ""), "");
+    assert_string_equal(tokens(p, ", \t,"), "");
+    assert_string_equal(tokens(p, NULL), "");
+    /* a tag may hold any other printable byte */
+    assert_string_equal(tokens(p, "node:1/rev=2;x"), "node:1/rev=2;x/1");
+}
+
+/* Each token says whether it is a tag; the list goes on after a bad one
+ * (the caller decides: the store refuses the list, invalidation skips
+ * the token). */
+static void test_tag_list_reports_invalid_tokens_and_goes_on(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    char list[2 * SC_TAG_MAX + 8];
+
+    assert_string_equal(tokens(p, "ok bad\x01tag x"), "ok/1|bad\x01tag/0|x/1");
+    assert_string_equal(tokens(p, "caf\xc3\xa9,post-5"),
+                        "caf\xc3\xa9/0|post-5/1");
+    /* CR and LF are not separators: they make the token invalid */
+    assert_string_equal(tokens(p, "a\r\nb c"), "a\r\nb/0|c/1");
+    memset(list, 't', SC_TAG_MAX);
+    list[SC_TAG_MAX] = ',';
+    memset(list + SC_TAG_MAX + 1, 'u', SC_TAG_MAX + 1);
+    list[2 * SC_TAG_MAX + 2] = '\0';
+    assert_string_equal(tokens(p, list),
+                        apr_psprintf(p, "%.*s/1|%.*s/0", SC_TAG_MAX, list,
+                                     SC_TAG_MAX + 1, list + SC_TAG_MAX + 1));
+}
+
+/* The tokens are the ones apr_strtok(", \t") gave the module's two
+ * copies of this loop. */
+static void test_tag_list_tokens_are_apr_strtok_ones(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    static const char *const lists[] = {
+        "a,b", " a ", "a,,b", "\t\ta\t,\tb", ",", "x y\tz,w", "a\x01,b",
+        "\xff\xfe fe", "tag1, tag2,tag3 ,tag4"
+    };
+    unsigned int i;
+
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        char *copy = apr_pstrdup(p, lists[i]), *last, *t;
+        const char *cursor = lists[i], *tag;
+        int valid;
+
+        for (t = apr_strtok(copy, SC_TAG_SEPARATORS, &last); t;
+             t = apr_strtok(NULL, SC_TAG_SEPARATORS, &last)) {
+            assert_int_equal(sc_key_tag_next(p, &cursor, &tag, &valid), 1);
+            assert_string_equal(tag, t);
+            assert_int_equal(valid, sc_key_tag_ok(t));
+        }
+        assert_int_equal(sc_key_tag_next(p, &cursor, &tag, &valid), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +976,9 @@ int main(void)
         UNIT_TEST(test_cookie_names_and_values_are_trimmed),
         UNIT_TEST(test_dep_names_of_url_tag_and_namespace),
         UNIT_TEST(test_tag_ok_accepts_printable_up_to_128_bytes),
+        UNIT_TEST(test_tag_list_splits_on_commas_blanks_and_tabs),
+        UNIT_TEST(test_tag_list_reports_invalid_tokens_and_goes_on),
+        UNIT_TEST(test_tag_list_tokens_are_apr_strtok_ones),
     };
 
     return UNIT_RUN(tests);
