@@ -646,6 +646,48 @@ static int add_header(inspect_t *in, apr_pool_t *p, const char *arg)
     return EXIT_OK;
 }
 
+/* A virtual host's addresses as declared ("*:80 192.0.2.1:80
+ * [2001:db8::1]:80", as apachectl -S prints them) written as the module
+ * writes its own in the key (sc_key_vhost_address_add): every address a
+ * name resolves to, as httpd takes them, and a port of "*" as 0. */
+static const char *vhost_addresses(apr_pool_t *p, const char *list,
+                                   const char **out)
+{
+    char *copy = apr_pstrdup(p, list), *last, *tok;
+    const char *addrs = "";
+
+    for (tok = apr_strtok(copy, " \t", &last); tok;
+         tok = apr_strtok(NULL, " \t", &last)) {
+        apr_size_t n = strlen(tok);
+        char *host = NULL, *scope = NULL;
+        apr_port_t port = 0;
+        apr_sockaddr_t *sa = NULL;
+
+        if (n > 2 && !strcmp(tok + n - 2, ":*")) {
+            tok[n - 2] = '\0';
+        }
+        else if (!strchr(tok, ':') || tok[n - 1] == ']') {
+            return apr_psprintf(p, "'%s': give each address as IP:PORT",
+                                tok);
+        }
+        if (apr_parse_addr_port(&host, &scope, &port, tok, p) != APR_SUCCESS
+            || !host || scope) {
+            return apr_psprintf(p, "'%s': not an address and port", tok);
+        }
+        if (strcmp(host, "*") && strcasecmp(host, "_default_")
+            && apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, p)
+               != APR_SUCCESS) {
+            return apr_psprintf(p, "'%s': cannot resolve %s", tok, host);
+        }
+        do {
+            addrs = sc_key_vhost_address_add(p, addrs, sa, port);
+            sa = sa ? sa->next : NULL;
+        } while (sa);
+    }
+    *out = addrs;
+    return NULL;
+}
+
 static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
                          inspect_t *in)
 {
@@ -692,9 +734,13 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
     if ((err = parse_url(ctl->pool, url, &in->u)) != NULL) {
         return complain(EXIT_USAGE, "bad URL '%s': %s", url, err);
     }
+    if (in->vhost_addresses
+        && (err = vhost_addresses(ctl->pool, in->vhost_addresses,
+                                  &in->vhost_addresses)) != NULL) {
+        return complain(EXIT_USAGE, "--vhost-addresses: %s", err);
+    }
     if (!in->vhost) {
-        in->vhost = apr_psprintf(ctl->pool, "%s:%u", in->u.url.host,
-                                 in->u.url.port);
+        in->vhost = sc_key_vhost(ctl->pool, in->u.url.host, in->u.url.port);
     }
     if (!in->host_header) {
         in->host_header = in->u.authority;
@@ -939,35 +985,35 @@ static int follow_vary(ctl_t *ctl, const inspect_t *in, const sc_key_t *k1,
                        const sc_entry_t *vary, const char *vkey,
                        apr_int64_t now)
 {
-    const char *names = "", *key, *mkey;
+    apr_array_header_t *names = apr_array_make(ctl->pool, 4,
+                                               sizeof(const char *));
+    const char *list = "", *key, *mkey;
     sc_entry_t e;
-    sc_key_t k;
     apr_size_t len;
     rec_t rec;
     int i;
 
     for (i = 0; i < vary->headers->nelts; i++) {
-        names = apr_pstrcat(ctl->pool, names, i ? ", " : "",
-                            APR_ARRAY_IDX(vary->headers, i,
-                                          sc_header_t).name, NULL);
+        APR_ARRAY_PUSH(names, const char *) =
+            APR_ARRAY_IDX(vary->headers, i, sc_header_t).name;
+        list = apr_pstrcat(ctl->pool, list, i ? ", " : "",
+                           APR_ARRAY_IDX(names, i, const char *), NULL);
     }
     field("record", "vary %s", vkey);
     field("vary", "%s (for %" APR_INT64_T_FMT " s more)",
-          shown(ctl->pool, names),
+          shown(ctl->pool, list),
           vary->stale_until - now);
     if (now >= vary->stale_until) {
         return verdict("the Vary record expired");
     }
-    sc_key_copy(&k, k1);
-    for (i = 0; i < vary->headers->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(vary->headers, i, sc_header_t).name;
+    for (i = 0; i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
         const char *v = apr_table_getm(ctl->pool, in->headers, name);
 
-        sc_key_add(&k, 'V', name, v);
         field("variant", "%s: %s", shown(ctl->pool, name),
               v ? shown(ctl->pool, v) : "(absent)");
     }
-    key = sc_key_bytes(&k, &len);
+    key = sc_key_variant(k1, names, in->headers, &len);
     rec = fetch_record(ctl, key, len, &mkey, &e);
     if (rec != REC_FOUND) {
         return not_found(ctl, rec, mkey, 2);
@@ -982,7 +1028,7 @@ static int cmd_inspect(ctl_t *ctl, int argc, const char *const *argv)
     inspect_t in;
     sc_entry_t e;
     sc_key_t k;
-    sc_url_t raw;
+    sc_key_request_t rq;
     apr_size_t len;
     rec_t rec;
     int rc;
@@ -990,23 +1036,19 @@ static int cmd_inspect(ctl_t *ctl, int argc, const char *const *argv)
     if ((rc = parse_inspect(ctl, argc, argv, &in)) != EXIT_OK) {
         return rc;
     }
-    raw = in.u.url;
-    raw.path = in.u.raw_path;
-    sc_key_init(&k, ctl->pool, &raw, NULL);
-    sc_key_add(&k, 's', "vhost", in.vhost);
-    if (in.vhost_addresses && *in.vhost_addresses) {
-        sc_key_add(&k, 'a', "vhost-addresses", in.vhost_addresses);
-    }
-    sc_key_add(&k, 'H', "host", in.host_header);
+    memset(&rq, 0, sizeof(rq));
+    rq.url = in.u.url;
+    rq.url.path = in.u.raw_path;
+    rq.vhost = in.vhost;
+    rq.vhost_addresses = in.vhost_addresses;
+    rq.host = in.host_header;
     /* where httpd routes a request that no rewrite touched: its decoded
      * path and its query */
-    sc_key_add(&k, 'r', "route-path", in.u.url.path);
-    sc_key_add(&k, 'r', "route-query", sc_key_query(ctl->pool,
-                                                    in.u.url.query, NULL));
-    if (in.backend) {
-        sc_key_add(&k, 'r', "route-backend",
-                   apr_pstrcat(ctl->pool, "proxy:", in.backend, NULL));
-    }
+    rq.route_path = in.u.url.path;
+    rq.route_query = in.u.url.query;
+    rq.route_backend = in.backend ? apr_pstrcat(ctl->pool, "proxy:",
+                                                in.backend, NULL) : NULL;
+    sc_key_request(&k, ctl->pool, &rq);
     key = sc_key_bytes(&k, &len);
     if ((rc = connect_backend(ctl)) != EXIT_OK) {
         return rc;
