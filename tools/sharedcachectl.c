@@ -758,16 +758,16 @@ static rec_t fetch_record(ctl_t *ctl, const char *key, apr_size_t len,
     if (sc_store_mget(ctl->conn, ctl->pool, mkey, 1, &v) != APR_SUCCESS) {
         return REC_ERROR;
     }
-    if (!v[0].data) {
+    switch (sc_entry_match(ctl->pool, v[0].data, v[0].len, key, len, e)) {
+    case APR_SUCCESS:
+        return REC_FOUND;
+    case APR_ENOENT:
         return REC_MISSING;
-    }
-    if (sc_entry_decode(ctl->pool, v[0].data, v[0].len, e) != APR_SUCCESS) {
+    case SC_EOTHERKEY:
+        return REC_OTHER;
+    default:
         return REC_BAD;
     }
-    if (e->key_len != len || memcmp(e->key, key, len) != 0) {
-        return REC_OTHER;
-    }
-    return REC_FOUND;
 }
 
 /* The verdict line; returns the exit code. */
@@ -857,14 +857,18 @@ static int check_deps(ctl_t *ctl, const sc_entry_t *e)
         const char *label = dep_label(d->name);
         const char *state = "valid";
         apr_uint64_t cur = 0;
+        int have = sc_gen_parse(&vals[i], &cur);
 
-        if (!vals[i].data) {
+        if (sc_entry_dep_state(d, have, cur) == SC_DEP_CURRENT) {
+            state = "valid";
+        }
+        else if (!vals[i].data) {
             state = "INVALIDATED (counter missing)";
         }
-        else if (!sc_gen_parse(&vals[i], &cur)) {
+        else if (!have) {
             state = "INVALID (counter is not a number)";
         }
-        else if (cur != d->gen) {
+        else {
             state = apr_psprintf(ctl->pool, "INVALIDATED (counter now %"
                                  APR_UINT64_T_FMT ")", cur);
         }
@@ -885,7 +889,6 @@ static int check_deps(ctl_t *ctl, const sc_entry_t *e)
 static int check_chunks(ctl_t *ctl, const sc_entry_t *e)
 {
     const char **keys;
-    apr_uint64_t left = e->body_len;
     sc_value_t *vals;
     apr_uint32_t i;
     int bad = 0;
@@ -893,28 +896,22 @@ static int check_chunks(ctl_t *ctl, const sc_entry_t *e)
     if (e->body_kind != SC_BODY_CHUNKED || e->nchunks == 0) {
         return 0;
     }
-    keys = apr_palloc(ctl->pool, sizeof(char *) * e->nchunks);
-    for (i = 0; i < e->nchunks; i++) {
-        keys[i] = sc_chunk_key(ctl->pool, ctl->prefix, e->key, e->key_len,
-                               e->version, i);
-    }
+    keys = sc_entry_chunk_keys(ctl->pool, ctl->prefix, e);
     if (sc_store_mget(ctl->conn, ctl->pool, keys, e->nchunks, &vals)
         != APR_SUCCESS) {
         return -1;
     }
     for (i = 0; i < e->nchunks; i++) {
-        apr_size_t want = left > e->chunk_size ? e->chunk_size
-                                               : (apr_size_t)left;
         const char *data;
+        apr_size_t n;
+        apr_status_t rv = sc_entry_chunk(e, i, vals[i].data, vals[i].len,
+                                         &data, &n);
 
-        if (!vals[i].data
-            || sc_chunk_check(vals[i].data, vals[i].len, e->version, i,
-                              want, &data) != APR_SUCCESS) {
+        if (rv != APR_SUCCESS) {
             field("chunk", "%u of %u %s", i, e->nchunks,
-                  vals[i].data ? "corrupt" : "missing");
+                  rv == APR_ENOENT ? "missing" : "corrupt");
             bad++;
         }
-        left -= want;
     }
     return bad;
 }
@@ -956,6 +953,7 @@ static void print_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
 static int report_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
                         apr_int64_t now)
 {
+    sc_usable_t use;
     int invalid, bad;
 
     if (e->type != SC_REC_ENTRY) {
@@ -970,7 +968,9 @@ static int report_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
     if (invalid) {
         return verdict("invalidated: a generation changed");
     }
-    if (now >= e->fresh_until) {
+    /* what the module serves as a HIT (no generation moved) */
+    sc_entry_usable(e, now, 0, 0, 0, &use);
+    if (!use.fresh) {
         return verdict("expired");
     }
     if (bad) {
@@ -985,17 +985,14 @@ static int follow_vary(ctl_t *ctl, const inspect_t *in, const sc_key_t *k1,
                        const sc_entry_t *vary, const char *vkey,
                        apr_int64_t now)
 {
-    apr_array_header_t *names = apr_array_make(ctl->pool, 4,
-                                               sizeof(const char *));
+    apr_array_header_t *names = sc_entry_vary_names(ctl->pool, vary);
     const char *list = "", *key, *mkey;
     sc_entry_t e;
     apr_size_t len;
     rec_t rec;
     int i;
 
-    for (i = 0; i < vary->headers->nelts; i++) {
-        APR_ARRAY_PUSH(names, const char *) =
-            APR_ARRAY_IDX(vary->headers, i, sc_header_t).name;
+    for (i = 0; i < names->nelts; i++) {
         list = apr_pstrcat(ctl->pool, list, i ? ", " : "",
                            APR_ARRAY_IDX(names, i, const char *), NULL);
     }
@@ -1003,7 +1000,7 @@ static int follow_vary(ctl_t *ctl, const inspect_t *in, const sc_key_t *k1,
     field("vary", "%s (for %" APR_INT64_T_FMT " s more)",
           shown(ctl->pool, list),
           vary->stale_until - now);
-    if (now >= vary->stale_until) {
+    if (!sc_entry_vary_live(vary, now)) {
         return verdict("the Vary record expired");
     }
     for (i = 0; i < names->nelts; i++) {
