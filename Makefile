@@ -40,9 +40,12 @@ $(MODULE): $(SRC) $(HDRS)
 	$(APXS) -c -n sharedcache $(addprefix -Wc$(comma),$(WARN)) -Wc,-std=gnu99 \
 	    $(LIBS) -o mod_sharedcache.la $(SRC)
 
-# sharedcachectl links the same pure key/entry code and memcached layer.
-$(CTL): tools/sharedcachectl.c $(PURE) src/sc_store.c src/sc_gen.c $(HDRS)
-	$(CC) $(WARN) -g -O2 -Isrc $(APR_CFLAGS) -o $@ tools/sharedcachectl.c \
+# sharedcachectl (tools/ctl/, one file per command) links the same pure
+# key/entry code and memcached layer.
+CTL_SRC    = $(wildcard tools/ctl/*.c)
+
+$(CTL): $(CTL_SRC) tools/ctl/ctl.h $(PURE) src/sc_store.c src/sc_gen.c $(HDRS)
+	$(CC) $(WARN) -g -O2 -Isrc $(APR_CFLAGS) -o $@ $(CTL_SRC) \
 	    $(PURE) src/sc_store.c src/sc_gen.c $(LIBS) $(APR_LIBS)
 
 install: $(MODULE) $(CTL)

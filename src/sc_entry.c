@@ -2,6 +2,7 @@
  * sc_entry.c: encode and decode the entry record (see sc_entry.h).
  */
 #include "sc_entry.h"
+#include "sc_key.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -307,5 +308,115 @@ apr_status_t sc_chunk_check(const char *buf, apr_size_t len,
         return SC_EBADREC;
     }
     *data = buf + SC_CHUNK_HEAD_LEN;
+    return APR_SUCCESS;
+}
+
+/* ---- reading a record back -------------------------------------------- */
+
+apr_status_t sc_entry_match(apr_pool_t *p, const char *buf, apr_size_t len,
+                            const char *key, apr_size_t key_len,
+                            sc_entry_t *e)
+{
+    apr_status_t rv;
+
+    if (!buf) {
+        memset(e, 0, sizeof(*e));
+        return APR_ENOENT;
+    }
+    rv = sc_entry_decode(p, buf, len, e);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (e->key_len != key_len || memcmp(e->key, key, key_len) != 0) {
+        return SC_EOTHERKEY;
+    }
+    return APR_SUCCESS;
+}
+
+int sc_entry_vary_live(const sc_entry_t *e, apr_int64_t now)
+{
+    return now < e->stale_until;
+}
+
+apr_array_header_t *sc_entry_vary_names(apr_pool_t *p, const sc_entry_t *e)
+{
+    int n = e->headers ? e->headers->nelts : 0, i;
+    apr_array_header_t *names = apr_array_make(p, n + 1,
+                                               sizeof(const char *));
+
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(names, const char *) =
+            APR_ARRAY_IDX(e->headers, i, sc_header_t).name;
+    }
+    return names;
+}
+
+sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have,
+                                  apr_uint64_t gen)
+{
+    if (!have) {
+        return SC_DEP_GONE;
+    }
+    if (gen == d->gen) {
+        return SC_DEP_CURRENT;
+    }
+    /* A flush is never soft: another namespace's entries must not be
+     * served, not even STALE. */
+    return d->name[0] == SC_DEP_NAMESPACE && d->name[1] == ':'
+           ? SC_DEP_GONE : SC_DEP_MOVED;
+}
+
+void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,
+                     int soft_ok, int quick, sc_usable_t *out)
+{
+    out->fresh = now < e->fresh_until && !moved;
+    out->grace_ok = out->error_ok = 0;
+    if (out->fresh || quick || (e->flags & SC_EF_NO_STALE)
+        || (moved && !soft_ok)) {
+        return;
+    }
+    out->grace_ok = e->stale_until > e->fresh_until && now < e->stale_until;
+    out->error_ok = now < e->error_until;
+}
+
+const char **sc_entry_chunk_keys(apr_pool_t *p, const char *prefix,
+                                 const sc_entry_t *e)
+{
+    const char **keys = apr_palloc(p, (e->nchunks ? e->nchunks : 1)
+                                      * sizeof(char *));
+    apr_uint32_t i;
+
+    for (i = 0; i < e->nchunks; i++) {
+        keys[i] = sc_chunk_key(p, prefix, e->key, e->key_len, e->version, i);
+    }
+    return keys;
+}
+
+apr_size_t sc_entry_chunk_len(const sc_entry_t *e, apr_uint32_t index)
+{
+    apr_uint64_t start = (apr_uint64_t)index * e->chunk_size;
+
+    if (start >= e->body_len) {
+        return 0;
+    }
+    return e->body_len - start > e->chunk_size
+           ? (apr_size_t)e->chunk_size : (apr_size_t)(e->body_len - start);
+}
+
+apr_status_t sc_entry_chunk(const sc_entry_t *e, apr_uint32_t index,
+                            const char *buf, apr_size_t len,
+                            const char **data, apr_size_t *data_len)
+{
+    apr_size_t want = sc_entry_chunk_len(e, index);
+
+    if (!buf) {
+        return APR_ENOENT;
+    }
+    if (index >= e->nchunks
+        || sc_chunk_check(buf, len, e->version, index, want, data)
+           != APR_SUCCESS) {
+        return SC_EBADREC;
+    }
+    *data_len = want;
     return APR_SUCCESS;
 }

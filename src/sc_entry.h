@@ -31,6 +31,8 @@
 #include <apr_errno.h>
 
 #define SC_EBADREC (APR_OS_START_USERERR + 1701)
+/* A well-formed record of another canonical key (sc_entry_match). */
+#define SC_EOTHERKEY (APR_OS_START_USERERR + 1704)
 
 #define SC_ENTRY_FORMAT 2
 #define SC_CHUNK_FORMAT 1
@@ -95,6 +97,76 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
  * body points into buf. */
 apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
                              sc_entry_t *e);
+
+/*
+ * Reading a record back: what a lookup (the module) and an inspection
+ * (sharedcachectl) both decide about it.
+ */
+
+/* Decode the record fetched for canonical key (buf NULL: nothing was
+ * stored) and check that it is that key's: APR_SUCCESS, APR_ENOENT when
+ * buf is NULL, SC_EBADREC when it does not decode, SC_EOTHERKEY when it
+ * holds another key.  The memcached key is only a digest: a hash
+ * collision or a misdirected reply can never serve another page. */
+apr_status_t sc_entry_match(apr_pool_t *p, const char *buf, apr_size_t len,
+                            const char *key, apr_size_t key_len,
+                            sc_entry_t *e);
+
+/* Is a Vary record (SC_REC_VARY) still followed at now?  Until its
+ * stale_until, after which the URL is a miss. */
+int sc_entry_vary_live(const sc_entry_t *e, apr_int64_t now);
+
+/* The request header names a Vary record lists (of const char *, in the
+ * record's order: the order of the variant key's "V" fields). */
+apr_array_header_t *sc_entry_vary_names(apr_pool_t *p, const sc_entry_t *e);
+
+/* One generation an entry recorded, against its counter now. */
+typedef enum {
+    SC_DEP_CURRENT,     /* unchanged */
+    SC_DEP_MOVED,       /* a URL or tag counter was incremented: a soft
+                           invalidation (SharedCacheSoftInvalidate may
+                           still serve the entry STALE) */
+    SC_DEP_GONE         /* the counter is missing or not a number (purged
+                           hard, evicted), or a namespace counter moved
+                           (a flush): the entry is never served */
+} sc_dep_state_t;
+
+/* have: the counter exists and holds a number, gen its value. */
+sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have,
+                                  apr_uint64_t gen);
+
+/* How a stored response (whose dependencies are none GONE) may be
+ * served at now. */
+typedef struct {
+    int fresh;          /* a HIT: not expired and no generation moved */
+    int grace_ok;       /* else STALE while one request refreshes it */
+    int error_ok;       /* else STALE in place of a 5xx */
+} sc_usable_t;
+
+/* moved: some generation is SC_DEP_MOVED; soft_ok: the location has
+ * SharedCacheSoftInvalidate On; quick: asked by the quick handler, which
+ * never serves STALE.  Neither STALE window applies to a fresh entry, to
+ * a quick lookup, to an entry stored with SC_EF_NO_STALE or to a moved
+ * one without soft_ok. */
+void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,
+                     int soft_ok, int quick, sc_usable_t *out);
+
+/* The memcached keys of every chunk of a chunked entry, in order (an
+ * array of e->nchunks keys, sc_chunk_key). */
+const char **sc_entry_chunk_keys(apr_pool_t *p, const char *prefix,
+                                 const sc_entry_t *e);
+
+/* How many body bytes chunk index of a chunked entry holds: chunk_size,
+ * the rest of the body for the last one (0 past the last). */
+apr_size_t sc_entry_chunk_len(const sc_entry_t *e, apr_uint32_t index);
+
+/* Check chunk index of a chunked entry as fetched (buf NULL: missing):
+ * APR_SUCCESS with *data and *data_len the body bytes it holds inside
+ * buf, APR_ENOENT when missing, SC_EBADREC when it is not that chunk of
+ * that version with exactly sc_entry_chunk_len bytes. */
+apr_status_t sc_entry_chunk(const sc_entry_t *e, apr_uint32_t index,
+                            const char *buf, apr_size_t len,
+                            const char **data, apr_size_t *data_len);
 
 /* Write the head of chunk index of an entry version into out. */
 void sc_chunk_head(char out[SC_CHUNK_HEAD_LEN], apr_uint64_t version,

@@ -13,7 +13,7 @@ void sc_gen_init(apr_pool_t *p, const char *prefix, const char *dep,
                  sc_gen_t *g)
 {
     g->dep = dep;
-    g->key = sc_key_digest(p, prefix, SC_KIND_GEN, dep, strlen(dep));
+    g->key = sc_key_counter(p, prefix, dep);
     g->gen = 0;
     g->have = 0;
     g->seeded = 0;
@@ -100,17 +100,26 @@ apr_status_t sc_gen_ensure(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n)
     return rv;
 }
 
-apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
-                         const char *dep, int *existed)
+apr_status_t sc_gen_incr(sc_conn_t *c, apr_pool_t *p, const char *prefix,
+                         const char *dep, int *existed, apr_uint64_t *gen)
 {
     sc_gen_t g;
-    apr_uint64_t v;
+    apr_uint64_t v = 0;
     apr_status_t rv;
 
     sc_gen_init(p, prefix, dep, &g);
     rv = sc_store_incr(c, g.key, &v);
     *existed = rv == APR_SUCCESS;
+    if (gen) {
+        *gen = *existed ? v : 0;
+    }
     return rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+}
+
+apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
+                         const char *dep, int *existed)
+{
+    return sc_gen_incr(c, p, prefix, dep, existed, NULL);
 }
 
 apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,

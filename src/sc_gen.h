@@ -47,6 +47,11 @@ apr_status_t sc_gen_ensure(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n);
 apr_status_t sc_gen_bump(sc_conn_t *c, apr_pool_t *p, const char *prefix,
                          const char *dep, int *existed);
 
+/* sc_gen_bump, also giving the counter's new value (*gen, 0 when it did
+ * not exist; gen may be NULL). */
+apr_status_t sc_gen_incr(sc_conn_t *c, apr_pool_t *p, const char *prefix,
+                         const char *dep, int *existed, apr_uint64_t *gen);
+
 /* Invalidate hard: delete a counter.  Entries that recorded it are misses
  * (never STALE, whatever SharedCacheSoftInvalidate says) and the next
  * render recreates it with a fresh random value. */

@@ -260,6 +260,56 @@ void sc_key_add(sc_key_t *k, char kind, const char *name,
     add_field(k, kind, name, value ? hex : NULL);
 }
 
+void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
+{
+    sc_key_init(k, p, &rq->url, rq->ignore);
+    sc_key_add(k, 's', "vhost", rq->vhost);
+    if (rq->vhost_addresses && *rq->vhost_addresses) {
+        sc_key_add(k, 'a', "vhost-addresses", rq->vhost_addresses);
+    }
+    sc_key_add(k, 'H', "host", rq->host);
+    sc_key_add(k, 'r', "route-path", rq->route_path);
+    sc_key_add(k, 'r', "route-query", sc_key_query(p, rq->route_query,
+                                                   rq->ignore));
+    if (rq->route_backend && !strncmp(rq->route_backend, "proxy:", 6)) {
+        sc_key_add(k, 'r', "route-backend", rq->route_backend);
+    }
+}
+
+const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port)
+{
+    return apr_psprintf(p, "%s:%u", name, port);
+}
+
+const char *sc_key_vhost_address_add(apr_pool_t *p, const char *list,
+                                     apr_sockaddr_t *addr,
+                                     unsigned int port)
+{
+    char *ip = NULL;
+
+    if (addr && !apr_sockaddr_is_wildcard(addr)) {
+        apr_sockaddr_ip_get(&ip, addr);
+    }
+    return apr_psprintf(p, "%s%s%s:%u", list ? list : "",
+                        list && *list ? " " : "", ip ? ip : "*", port);
+}
+
+const char *sc_key_variant(const sc_key_t *level1,
+                           const apr_array_header_t *names,
+                           apr_table_t *headers, apr_size_t *len)
+{
+    sc_key_t k;
+    int i;
+
+    sc_key_copy(&k, level1);
+    for (i = 0; names && i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+
+        sc_key_add(&k, 'V', name, apr_table_getm(k.pool, headers, name));
+    }
+    return sc_key_bytes(&k, len);
+}
+
 void sc_key_copy(sc_key_t *dst, const sc_key_t *src)
 {
     dst->pool = src->pool;
@@ -401,6 +451,12 @@ const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
     return apr_psprintf(p, "%s:%c:%s", prefix, kind, hex);
 }
 
+const char *sc_key_counter(apr_pool_t *p, const char *prefix,
+                           const char *dep)
+{
+    return sc_key_digest(p, prefix, SC_KIND_GEN, dep, strlen(dep));
+}
+
 const char *sc_key_dep(apr_pool_t *p, char kind, const char *name)
 {
     return apr_psprintf(p, "%c:%s", kind, name);
@@ -425,6 +481,25 @@ int sc_key_tag_ok(const char *tag)
             return 0;
         }
     }
+    return 1;
+}
+
+int sc_key_tag_next(apr_pool_t *p, const char **cursor, const char **tag,
+                    int *valid)
+{
+    const char *s = *cursor ? *cursor : "";
+    apr_size_t n;
+
+    s += strspn(s, SC_TAG_SEPARATORS);
+    n = strcspn(s, SC_TAG_SEPARATORS);
+    *cursor = s + n;
+    if (n == 0) {
+        *tag = NULL;
+        *valid = 0;
+        return 0;
+    }
+    *tag = apr_pstrmemdup(p, s, n);
+    *valid = sc_key_tag_ok(*tag);
     return 1;
 }
 

@@ -22,6 +22,7 @@
 #ifndef SC_KEY_H
 #define SC_KEY_H
 
+#include <apr_network_io.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_sha1.h>
@@ -69,6 +70,55 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
 void sc_key_add(sc_key_t *k, char kind, const char *name,
                 const char *value);
 
+/*
+ * The request fields of a level-1 key (all but a location's variance),
+ * in their order.  The module fills this from the request, sharedcachectl
+ * from a URL and its options; neither writes the fields itself.
+ */
+typedef struct {
+    /* scheme, the Host as httpd normalised it and the port; the path and
+     * query exactly as the client sent them */
+    sc_url_t url;
+    const apr_array_header_t *ignore;   /* SharedCacheIgnoreQuery, or NULL */
+    const char *vhost;           /* "<ServerName>:<port>" (sc_key_vhost) */
+    const char *vhost_addresses; /* sc_key_vhost_address_add's list; NULL
+                                    or "" (the main server): no field */
+    const char *host;            /* the Host header as sent; NULL: absent */
+    const char *route_path;      /* where httpd routed it: r->uri */
+    const char *route_query;     /* and its query, raw: r->args */
+    const char *route_backend;   /* mod_proxy's r->filename, "proxy:<the
+                                    backend URL>"; NULL or anything else:
+                                    no field */
+} sc_key_request_t;
+
+/* Start the level-1 key of a request: sc_key_init with the URL fields,
+ * then "s:vhost", "a:vhost-addresses" (only when there are any),
+ * "H:host", "r:route-path", "r:route-query" (normalised as the query, the
+ * same ignore list) and "r:route-backend" (only for a proxied request).
+ * A location's variance fields follow (sc_key_add). */
+void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq);
+
+/* The "s:vhost" value: "<ServerName>:<port>". */
+const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port);
+
+/* list (NULL or "" to start) with one more address of a virtual host
+ * appended, space separated: "<ip>:<port>" with the IP as
+ * apr_sockaddr_ip_get writes it (an IPv6 one without brackets), or
+ * "*:<port>" when addr is NULL or the wildcard address. */
+const char *sc_key_vhost_address_add(apr_pool_t *p, const char *list,
+                                     apr_sockaddr_t *addr,
+                                     unsigned int port);
+
+/* The canonical key of the variant a Vary record selects: level1
+ * extended with one "V:<name>" field for each of names (of const char *,
+ * as the record lists them), valued by all the field lines of that
+ * header in headers, joined by commas as apr_table_getm does (absent:
+ * NULL).
+ * level1 is left as it is; the key is allocated in level1's pool. */
+const char *sc_key_variant(const sc_key_t *level1,
+                           const apr_array_header_t *names,
+                           apr_table_t *headers, apr_size_t *len);
+
 /* An independent copy of src (extended later without touching src). */
 void sc_key_copy(sc_key_t *dst, const sc_key_t *src);
 
@@ -106,6 +156,19 @@ const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url);
 /* True when a tag is 1..SC_TAG_MAX printable ASCII bytes, no space. */
 int sc_key_tag_ok(const char *tag);
 
+/* Separators of a tag list (the tag response header, Surrogate-Key, and
+ * the invalidate header): a comma, a blank or a tab; runs of them are
+ * one separator and an empty token is never reported. */
+#define SC_TAG_SEPARATORS ", \t"
+
+/* The next token of a tag list: *cursor is where to read from (the list
+ * itself to begin; NULL reads as empty) and moves past the token.
+ * Returns 0 at the end, else 1 with *tag a copy of the token in p and
+ * *valid whether it is a tag (sc_key_tag_ok).  What to do with an
+ * invalid token (refuse the list, skip it) is the caller's choice. */
+int sc_key_tag_next(apr_pool_t *p, const char **cursor, const char **tag,
+                    int *valid);
+
 /* True when every cookie name in a Cookie header is letters, digits, '_'
  * and '-' (names that no parser rewrites), every value is RFC 6265 cookie
  * octets (optionally quoted; blanks around
@@ -116,6 +179,11 @@ int sc_key_cookie_header_ok(const char *header);
 /* True when a request path is already in the form httpd decodes and
  * normalises it to: no %-escape, no empty or dot segment. */
 int sc_key_path_plain(const char *path);
+
+/* The memcached key of a dependency's generation counter:
+ * "<prefix>:g:<sha1 hex of dep>". */
+const char *sc_key_counter(apr_pool_t *p, const char *prefix,
+                           const char *dep);
 
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,

@@ -270,6 +270,56 @@ static void check_encode(apr_pool_t *p, const uint8_t *data, size_t size)
     fuzz_free_fields(f, 3);
 }
 
+/* What a lookup and sharedcachectl ask of a decoded entry: it matches its
+ * own key (and no other), its chunks' lengths add up to its body, and the
+ * freshness rules hold for any time. */
+static void check_reading(apr_pool_t *p, const sc_entry_t *e,
+                          const uint8_t *data, size_t size)
+{
+    sc_entry_t again;
+    sc_usable_t u;
+    apr_int64_t times[6];
+    int i;
+
+    FUZZ_CHECK(sc_entry_match(p, (const char *)data, size, e->key,
+                              e->key_len, &again) == APR_SUCCESS);
+    FUZZ_CHECK(sc_entry_match(p, (const char *)data, size, e->key,
+                              e->key_len + 1, &again) == SC_EOTHERKEY);
+    if (e->body_kind == SC_BODY_CHUNKED) {
+        apr_uint64_t sum = 0;
+        apr_uint32_t c;
+
+        for (c = 0; c < e->nchunks; c++) {
+            apr_size_t n = sc_entry_chunk_len(e, c);
+
+            FUZZ_CHECK(n > 0 && n <= e->chunk_size);
+            sum += n;
+        }
+        FUZZ_CHECK(sum == e->body_len);
+        FUZZ_CHECK(sc_entry_chunk_len(e, e->nchunks) == 0);
+    }
+    times[0] = 0;
+    times[1] = e->fresh_until;
+    times[2] = e->fresh_until - 1;
+    times[3] = e->stale_until;
+    times[4] = e->error_until;
+    times[5] = SC_TIME_MAX;
+    for (i = 0; i < 6 * 8; i++) {
+        apr_int64_t now = times[i / 8];
+        int moved = i & 1, soft_ok = i & 2, quick = i & 4;
+
+        sc_entry_usable(e, now, moved, soft_ok, quick, &u);
+        FUZZ_CHECK(u.fresh == (now < e->fresh_until && !moved));
+        if (u.fresh || quick || (e->flags & SC_EF_NO_STALE)
+            || (moved && !soft_ok)) {
+            FUZZ_CHECK(!u.grace_ok && !u.error_ok);
+        }
+        FUZZ_CHECK(!u.grace_ok || now < e->stale_until);
+        FUZZ_CHECK(!u.error_ok || now < e->error_until);
+    }
+    FUZZ_CHECK(!sc_entry_vary_live(e, e->stale_until));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool();
@@ -278,6 +328,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sc_entry_decode(p, (const char *)data, size, &e) == APR_SUCCESS) {
         check_entry(&e, data, size);
         round_trip(p, &e, data, size);
+        check_reading(p, &e, data, size);
 #ifdef FUZZ_CALLER_LIMITS
         check_caller_limits(&e);
 #endif

@@ -356,6 +356,42 @@ static void check_predicates(const char *cookie_header, const char *path)
     }
 }
 
+/* ---- tag lists -------------------------------------------------------- */
+
+/* An independent model of sc_key_tag_next(): tokens between runs of ',',
+ * ' ' and '\t'; a tag is 1..SC_TAG_MAX bytes of 0x21..0x7e. */
+static void check_tags(apr_pool_t *p, const char *list)
+{
+    char *copy = fuzz_strdup(list);
+    const char *cursor = copy, *tag, *s = list;
+    int valid, n = 0;
+
+    while (sc_key_tag_next(p, &cursor, &tag, &valid)) {
+        size_t want, i;
+        int ok;
+
+        while (*s == ',' || *s == ' ' || *s == '\t') {
+            s++;
+        }
+        want = strcspn(s, ", \t");
+        FUZZ_CHECK(want > 0 && strlen(tag) == want);
+        FUZZ_CHECK(memcmp(tag, s, want) == 0);
+        ok = want <= SC_TAG_MAX;
+        for (i = 0; i < want; i++) {
+            ok = ok && (unsigned char)s[i] > 0x20
+                 && (unsigned char)s[i] < 0x7f;
+        }
+        FUZZ_CHECK(!valid == !ok);
+        FUZZ_CHECK(cursor == copy + (s - list) + want);
+        s += want;
+        n++;
+    }
+    FUZZ_CHECK(tag == NULL && !valid);
+    FUZZ_CHECK(s[strspn(s, ", \t")] == '\0');
+    FUZZ_CHECK(n <= (int)strlen(list));
+    free(copy);
+}
+
 /* ---- canonical key ---------------------------------------------------- */
 
 /* Read the next length-prefixed field of a canonical key. */
@@ -521,6 +557,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_query(p, f[F_QUERY], NULL);
     check_cookie(p, f[F_COOKIE], f[F_CNAME]);
     check_predicates(f[F_COOKIE], f[F_PATH]);
+    check_tags(p, f[F_COOKIE]);
 
     url.scheme = (head[2] & 1) ? "https" : "http";
     url.host = f[F_HOST];

@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 
 #include "sc_entry.h"
+#include "sc_key.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -1009,6 +1010,221 @@ static void test_chunk_count_rounds_up(void **state)
     assert_int_equal(sc_chunk_count(10, 0), 0);
 }
 
+/* ---- reading a record back (sc_lookup.c and sharedcachectl) ----------- */
+
+static void test_match_tells_missing_corrupt_other_and_found(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = full_entry(p, SC_BODY_INLINE), got;
+    apr_size_t len;
+    char *rec = encode(p, &e, &len, NULL);
+
+    assert_int_equal(sc_entry_match(p, NULL, 0, bin_key, BIN_KEY_LEN, &got),
+                     APR_ENOENT);
+    assert_int_equal(sc_entry_match(p, rec, len, bin_key, BIN_KEY_LEN, &got),
+                     APR_SUCCESS);
+    assert_int_equal(got.status, 203);
+    assert_int_equal(got.body_len, BODY_LEN);
+    assert_memory_equal(got.key, bin_key, BIN_KEY_LEN);
+    /* one byte more or less, or another byte: another key */
+    assert_int_equal(sc_entry_match(p, rec, len, bin_key, BIN_KEY_LEN - 1,
+                                    &got), SC_EOTHERKEY);
+    assert_int_equal(sc_entry_match(p, rec, len, "SCK1\n9:k\0e\r\ny\xff\x80\nx",
+                                    BIN_KEY_LEN + 1, &got), SC_EOTHERKEY);
+    assert_int_equal(sc_entry_match(p, rec, len, "SCK1\n9:k\0e\r\ny\xff\x81\n",
+                                    BIN_KEY_LEN, &got), SC_EOTHERKEY);
+    /* a truncated record is corrupt, whatever key is asked for */
+    assert_int_equal(sc_entry_match(p, rec, len - 1, bin_key, BIN_KEY_LEN,
+                                    &got), SC_EBADREC);
+    assert_int_equal(sc_entry_match(p, rec, 0, bin_key, BIN_KEY_LEN, &got),
+                     SC_EBADREC);
+    free(rec);
+}
+
+static void test_vary_record_lives_until_stale_until(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = full_entry(p, SC_BODY_INLINE);
+    apr_array_header_t *names;
+
+    e.type = SC_REC_VARY;
+    e.stale_until = 1000;
+    assert_true(sc_entry_vary_live(&e, 0));
+    assert_true(sc_entry_vary_live(&e, 999));
+    assert_false(sc_entry_vary_live(&e, 1000));
+    assert_false(sc_entry_vary_live(&e, 1001));
+    names = sc_entry_vary_names(p, &e);
+    assert_int_equal(names->nelts, 4);
+    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *),
+                        "Content-Type");
+    assert_string_equal(APR_ARRAY_IDX(names, 3, const char *),
+                        "Cache-Control");
+    e.headers = apr_array_make(p, 1, sizeof(sc_header_t));
+    assert_int_equal(sc_entry_vary_names(p, &e)->nelts, 0);
+    e.headers = NULL;
+    assert_int_equal(sc_entry_vary_names(p, &e)->nelts, 0);
+}
+
+static void test_dep_state_missing_moved_and_flushed(void **state)
+{
+    sc_dep_t url = { "u:http://example.com:80/a", 7 };
+    sc_dep_t tag = { "t:post-5", 7 };
+    sc_dep_t ns = { "n:default", 7 };
+    sc_dep_t odd = { "nx", 7 };
+
+    (void)state;
+    assert_int_equal(sc_entry_dep_state(&url, 1, 7), SC_DEP_CURRENT);
+    assert_int_equal(sc_entry_dep_state(&tag, 1, 7), SC_DEP_CURRENT);
+    assert_int_equal(sc_entry_dep_state(&ns, 1, 7), SC_DEP_CURRENT);
+    /* a missing counter (purged, evicted, not a number): never served */
+    assert_int_equal(sc_entry_dep_state(&url, 0, 7), SC_DEP_GONE);
+    assert_int_equal(sc_entry_dep_state(&tag, 0, 7), SC_DEP_GONE);
+    assert_int_equal(sc_entry_dep_state(&ns, 0, 7), SC_DEP_GONE);
+    /* incremented: soft for a URL or a tag, hard for a namespace */
+    assert_int_equal(sc_entry_dep_state(&url, 1, 8), SC_DEP_MOVED);
+    assert_int_equal(sc_entry_dep_state(&tag, 1, 6), SC_DEP_MOVED);
+    assert_int_equal(sc_entry_dep_state(&ns, 1, 8), SC_DEP_GONE);
+    assert_int_equal(sc_entry_dep_state(&odd, 1, 8), SC_DEP_MOVED);
+}
+
+/* One row: the entry's times and flags, then what sc_entry_usable says. */
+typedef struct {
+    apr_int64_t now;
+    int moved, soft_ok, quick;
+    apr_uint32_t flags;
+    int fresh, grace_ok, error_ok;
+} usable_case_t;
+
+static void test_usable_fresh_grace_and_error_windows(void **state)
+{
+    /* fresh until 100, grace until 150, stale-on-error until 200 */
+    static const usable_case_t cases[] = {
+        { 50, 0, 0, 0, 0,              1, 0, 0 },
+        { 99, 0, 0, 0, 0,              1, 0, 0 },
+        { 100, 0, 0, 0, 0,             0, 1, 1 },
+        { 149, 0, 0, 0, 0,             0, 1, 1 },
+        { 150, 0, 0, 0, 0,             0, 0, 1 },
+        { 199, 0, 0, 0, 0,             0, 0, 1 },
+        { 200, 0, 0, 0, 0,             0, 0, 0 },
+        /* must-revalidate & co., and the quick handler: never stale */
+        { 120, 0, 0, 0, SC_EF_NO_STALE, 0, 0, 0 },
+        { 50, 0, 0, 0, SC_EF_NO_STALE, 1, 0, 0 },
+        { 120, 0, 0, 1, 0,             0, 0, 0 },
+        { 50, 0, 0, 1, 0,              1, 0, 0 },
+        /* a soft invalidation: stale only with SharedCacheSoftInvalidate */
+        { 50, 1, 0, 0, 0,              0, 0, 0 },
+        { 50, 1, 1, 0, 0,              0, 1, 1 },
+        { 170, 1, 1, 0, 0,             0, 0, 1 },
+        { 50, 1, 1, 1, 0,              0, 0, 0 },
+        { 50, 1, 1, 0, SC_EF_NO_STALE, 0, 0, 0 },
+    };
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = full_entry(p, SC_BODY_INLINE);
+    unsigned int i;
+
+    e.fresh_until = 100;
+    e.stale_until = 150;
+    e.error_until = 200;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const usable_case_t *c = &cases[i];
+        sc_usable_t u;
+
+        e.flags = c->flags;
+        memset(&u, 0xff, sizeof(u));
+        sc_entry_usable(&e, c->now, c->moved, c->soft_ok, c->quick, &u);
+        if (u.fresh != c->fresh || u.grace_ok != c->grace_ok
+            || u.error_ok != c->error_ok) {
+            fail_msg("case %u: got fresh %d grace %d error %d", i, u.fresh,
+                     u.grace_ok, u.error_ok);
+        }
+    }
+    /* no grace period at all (stale_until == fresh_until) */
+    e.flags = 0;
+    e.stale_until = 100;
+    {
+        sc_usable_t u;
+        sc_entry_usable(&e, 100, 0, 0, 0, &u);
+        assert_false(u.grace_ok);
+        assert_true(u.error_ok);
+    }
+}
+
+static sc_entry_t chunked_entry(apr_pool_t *p, apr_uint64_t body_len)
+{
+    sc_entry_t e = full_entry(p, SC_BODY_CHUNKED);
+
+    e.body_len = body_len;
+    e.chunk_size = SC_CHUNK_MIN;
+    e.nchunks = sc_chunk_count(body_len, e.chunk_size);
+    e.version = 0x1122334455667788ull;
+    return e;
+}
+
+static void test_chunk_keys_and_lengths_of_an_entry(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = chunked_entry(p, 2 * SC_CHUNK_MIN + 5);
+    const char **keys = sc_entry_chunk_keys(p, "site", &e);
+    apr_uint32_t i;
+
+    assert_int_equal(e.nchunks, 3);
+    for (i = 0; i < e.nchunks; i++) {
+        assert_string_equal(keys[i], sc_chunk_key(p, "site", e.key,
+                                                  e.key_len, e.version, i));
+    }
+    assert_int_equal(sc_entry_chunk_len(&e, 0), SC_CHUNK_MIN);
+    assert_int_equal(sc_entry_chunk_len(&e, 1), SC_CHUNK_MIN);
+    assert_int_equal(sc_entry_chunk_len(&e, 2), 5);
+    assert_int_equal(sc_entry_chunk_len(&e, 3), 0);
+    e = chunked_entry(p, 2 * SC_CHUNK_MIN);
+    assert_int_equal(e.nchunks, 2);
+    assert_int_equal(sc_entry_chunk_len(&e, 1), SC_CHUNK_MIN);
+    assert_int_equal(sc_entry_chunk_len(&e, 2), 0);
+    /* the largest body a record may describe */
+    e.chunk_size = 0xffffffffu;
+    e.body_len = SC_ENTRY_MAX_BODY;
+    e.nchunks = sc_chunk_count(e.body_len, e.chunk_size);
+    assert_int_equal(sc_entry_chunk_len(&e, e.nchunks - 1),
+                     SC_ENTRY_MAX_BODY
+                     - (apr_uint64_t)(e.nchunks - 1) * 0xffffffffu);
+}
+
+static void test_chunk_of_an_entry_checked_against_its_slot(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = chunked_entry(p, SC_CHUNK_MIN + 5);
+    char *full = malloc(SC_CHUNK_MIN), *buf;
+    const char *data = NULL;
+    apr_size_t len, n = 0;
+
+    assert_non_null(full);
+    memset(full, 'x', SC_CHUNK_MIN);
+    assert_int_equal(sc_entry_chunk(&e, 0, NULL, 0, &data, &n), APR_ENOENT);
+    buf = make_chunk(e.version, 0, full, SC_CHUNK_MIN, &len);
+    assert_int_equal(sc_entry_chunk(&e, 0, buf, len, &data, &n),
+                     APR_SUCCESS);
+    assert_ptr_equal(data, buf + SC_CHUNK_HEAD_LEN);
+    assert_int_equal(n, SC_CHUNK_MIN);
+    /* the same bytes are not chunk 1, nor chunk 0 of another version */
+    assert_int_equal(sc_entry_chunk(&e, 1, buf, len, &data, &n), SC_EBADREC);
+    e.version++;
+    assert_int_equal(sc_entry_chunk(&e, 0, buf, len, &data, &n), SC_EBADREC);
+    e.version--;
+    free(buf);
+    /* the last chunk holds the rest, exactly */
+    buf = make_chunk(e.version, 1, "12345", 5, &len);
+    assert_int_equal(sc_entry_chunk(&e, 1, buf, len, &data, &n),
+                     APR_SUCCESS);
+    assert_int_equal(n, 5);
+    assert_int_equal(sc_entry_chunk(&e, 1, buf, len - 1, &data, &n),
+                     SC_EBADREC);
+    free(buf);
+    buf = make_chunk(e.version, 2, "", 0, &len);
+    assert_int_equal(sc_entry_chunk(&e, 2, buf, len, &data, &n), SC_EBADREC);
+    free(buf);
+    free(full);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1046,6 +1262,12 @@ int main(void)
         UNIT_TEST(test_chunk_check_accepts_right_version_index_length),
         UNIT_TEST(test_chunk_check_rejects_wrong_version_index_length),
         UNIT_TEST(test_chunk_count_rounds_up),
+        UNIT_TEST(test_match_tells_missing_corrupt_other_and_found),
+        UNIT_TEST(test_vary_record_lives_until_stale_until),
+        UNIT_TEST(test_dep_state_missing_moved_and_flushed),
+        UNIT_TEST(test_usable_fresh_grace_and_error_windows),
+        UNIT_TEST(test_chunk_keys_and_lengths_of_an_entry),
+        UNIT_TEST(test_chunk_of_an_entry_checked_against_its_slot),
     };
 
     return UNIT_RUN(tests);

@@ -746,6 +746,11 @@ static void test_dep_vectors_file_counter_keys_match(void **state)
         d = unescape(dep);
         assert_string_equal(sc_key_digest(p, prefix, SC_KIND_GEN, d.s, d.len),
                             want);
+        /* what sc_gen and sharedcachectl call (a dependency is a C
+         * string: no NUL) */
+        if (strlen(d.s) == d.len) {
+            assert_string_equal(sc_key_counter(p, prefix, d.s), want);
+        }
         checked++;
     }
     fclose(fp);
@@ -851,6 +856,230 @@ static void test_query_decoded_names_and_semicolons(void **state)
     assert_string_equal(sc_key_query(p, "utm_%00x=1", ign), "utm_%00x=1");
 }
 
+/* ---- tag lists --------------------------------------------------------- */
+
+/* Every token of list as "tag/1" (valid) or "tag/0", joined by '|'. */
+static const char *tokens(apr_pool_t *p, const char *list)
+{
+    const char *cursor = list, *tag, *out = "";
+    int valid, n = 0;
+
+    while (sc_key_tag_next(p, &cursor, &tag, &valid)) {
+        assert_non_null(tag);
+        assert_true(*tag != '\0');
+        out = apr_psprintf(p, "%s%s%s/%d", out, n++ ? "|" : "", tag, valid);
+    }
+    assert_null(tag);
+    /* the end stays the end */
+    assert_int_equal(sc_key_tag_next(p, &cursor, &tag, &valid), 0);
+    return out;
+}
+
+static void test_tag_list_splits_on_commas_blanks_and_tabs(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+
+    assert_string_equal(tokens(p, "post-5"), "post-5/1");
+    assert_string_equal(tokens(p, "a, b\tc,,d  ,e"), "a/1|b/1|c/1|d/1|e/1");
+    assert_string_equal(tokens(p, " ,\t leading, trailing ,\t"),
+                        "leading/1|trailing/1");
+    assert_string_equal(tokens(p, ""), "");
+    assert_string_equal(tokens(p, ", \t,"), "");
+    assert_string_equal(tokens(p, NULL), "");
+    /* a tag may hold any other printable byte */
+    assert_string_equal(tokens(p, "node:1/rev=2;x"), "node:1/rev=2;x/1");
+}
+
+/* Each token says whether it is a tag; the list goes on after a bad one
+ * (the caller decides: the store refuses the list, invalidation skips
+ * the token). */
+static void test_tag_list_reports_invalid_tokens_and_goes_on(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    char list[2 * SC_TAG_MAX + 8];
+
+    assert_string_equal(tokens(p, "ok bad\x01tag x"), "ok/1|bad\x01tag/0|x/1");
+    assert_string_equal(tokens(p, "caf\xc3\xa9,post-5"),
+                        "caf\xc3\xa9/0|post-5/1");
+    /* CR and LF are not separators: they make the token invalid */
+    assert_string_equal(tokens(p, "a\r\nb c"), "a\r\nb/0|c/1");
+    memset(list, 't', SC_TAG_MAX);
+    list[SC_TAG_MAX] = ',';
+    memset(list + SC_TAG_MAX + 1, 'u', SC_TAG_MAX + 1);
+    list[2 * SC_TAG_MAX + 2] = '\0';
+    assert_string_equal(tokens(p, list),
+                        apr_psprintf(p, "%.*s/1|%.*s/0", SC_TAG_MAX, list,
+                                     SC_TAG_MAX + 1, list + SC_TAG_MAX + 1));
+}
+
+/* The tokens are the ones apr_strtok(", \t") gave the module's two
+ * copies of this loop. */
+static void test_tag_list_tokens_are_apr_strtok_ones(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    static const char *const lists[] = {
+        "a,b", " a ", "a,,b", "\t\ta\t,\tb", ",", "x y\tz,w", "a\x01,b",
+        "\xff\xfe fe", "tag1, tag2,tag3 ,tag4"
+    };
+    unsigned int i;
+
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        char *copy = apr_pstrdup(p, lists[i]), *last, *t;
+        const char *cursor = lists[i], *tag;
+        int valid;
+
+        for (t = apr_strtok(copy, SC_TAG_SEPARATORS, &last); t;
+             t = apr_strtok(NULL, SC_TAG_SEPARATORS, &last)) {
+            assert_int_equal(sc_key_tag_next(p, &cursor, &tag, &valid), 1);
+            assert_string_equal(tag, t);
+            assert_int_equal(valid, sc_key_tag_ok(t));
+        }
+        assert_int_equal(sc_key_tag_next(p, &cursor, &tag, &valid), 0);
+    }
+}
+
+/* ---- level-1 request fields, vhost addresses, variants ----------------- */
+
+static sc_key_request_t full_request(apr_pool_t *p)
+{
+    sc_key_request_t rq;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.url = url_of("http", "example.com", 80, "/a%20b", "b=2&utm_x=1&a=1");
+    rq.ignore = unit_strs(p, "utm_*", NULL);
+    rq.vhost = "example.com:80";
+    rq.vhost_addresses = "*:80 192.0.2.1:8080";
+    rq.host = "Example.com";
+    rq.route_path = "/a b";
+    rq.route_query = "utm_y=2&b=2&a=1";
+    rq.route_backend = "proxy:http://b:8080/a%20b";
+    return rq;
+}
+
+/* The fields and their order, as the module has always written them
+ * (sha1 values computed with python3 hashlib). */
+static void test_request_key_fields_in_order(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_key_request_t rq = full_request(p);
+    static const char want[] =
+        "SCK2\n"
+        "21:http://example.com:80\n"
+        "6:/a%20b\n"
+        "7:a=1&b=2\n"
+        "48:s:vhost=cdbb1df706ca34066c83edf444a2d603f308e2b4\n"
+        "58:a:vhost-addresses=4c89aa29c99bc60091b7d084c291e886076744d8\n"
+        "47:H:host=7c04225cb2fea6d231887de14a51813da3afc3ae\n"
+        "53:r:route-path=29e31f07757aa0a538876dc215e7306dba0520e6\n"
+        "54:r:route-query=d53cf64e768f4ef09c806bbe12258c78211b2690\n"
+        "56:r:route-backend=672a44ed986e3b1842ba29e6a604b7ee88a6fbfa\n";
+    sc_key_t k;
+    const char *key;
+    apr_size_t len;
+
+    sc_key_request(&k, p, &rq);
+    key = sc_key_bytes(&k, &len);
+    assert_int_equal(len, sizeof(want) - 1);
+    assert_memory_equal(key, want, len);
+}
+
+/* Optional fields: no address field for the main server, an absent Host
+ * is not an empty one, a route backend only for mod_proxy's filename. */
+static void test_request_key_optional_fields(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_key_request_t rq = full_request(p);
+    sc_key_t k, want;
+    const char *a, *b;
+    apr_size_t alen, blen;
+
+    rq.vhost_addresses = "";
+    rq.host = NULL;
+    rq.route_backend = "/var/www/a b";
+    rq.ignore = NULL;
+    sc_key_request(&k, p, &rq);
+    sc_key_init(&want, p, &rq.url, NULL);
+    sc_key_add(&want, 's', "vhost", rq.vhost);
+    sc_key_add(&want, 'H', "host", NULL);
+    sc_key_add(&want, 'r', "route-path", rq.route_path);
+    sc_key_add(&want, 'r', "route-query", "a=1&b=2&utm_y=2");
+    a = sc_key_bytes(&k, &alen);
+    b = sc_key_bytes(&want, &blen);
+    assert_true(same_bytes(a, alen, b, blen));
+    assert_non_null(strstr(a, "6:H:host\n"));
+
+    rq.vhost_addresses = NULL;
+    rq.route_backend = NULL;
+    sc_key_request(&k, p, &rq);
+    a = sc_key_bytes(&k, &alen);
+    assert_true(same_bytes(a, alen, b, blen));
+}
+
+static void test_vhost_field_is_name_colon_port(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+
+    assert_string_equal(sc_key_vhost(p, "www.example.com", 8080),
+                        "www.example.com:8080");
+    assert_string_equal(sc_key_vhost(p, "localhost", 443), "localhost:443");
+}
+
+static void test_vhost_addresses_as_apr_writes_them(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_sockaddr_t *v4, *v6, *any;
+    const char *list;
+
+    assert_int_equal(apr_sockaddr_info_get(&v4, "192.0.2.1", APR_INET, 80,
+                                           0, p), APR_SUCCESS);
+    assert_int_equal(apr_sockaddr_info_get(&any, NULL, APR_INET, 80, 0, p),
+                     APR_SUCCESS);
+    list = sc_key_vhost_address_add(p, NULL, v4, 80);
+    assert_string_equal(list, "192.0.2.1:80");
+    list = sc_key_vhost_address_add(p, list, any, 8080);
+    assert_string_equal(list, "192.0.2.1:80 *:8080");
+    list = sc_key_vhost_address_add(p, list, NULL, 443);
+    assert_string_equal(list, "192.0.2.1:80 *:8080 *:443");
+    assert_string_equal(sc_key_vhost_address_add(p, "", NULL, 80), "*:80");
+    /* IPv6: no brackets, lower case, compressed */
+    if (apr_sockaddr_info_get(&v6, "2001:DB8:0::1", APR_INET6, 80, 0, p)
+        == APR_SUCCESS) {
+        assert_string_equal(sc_key_vhost_address_add(p, NULL, v6, 80),
+                            "2001:db8::1:80");
+    }
+}
+
+static void test_variant_key_extends_level1_with_vary_headers(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_url_t u = url_of("http", "example.com", 80, "/v", NULL);
+    apr_table_t *h = apr_table_make(p, 4);
+    sc_key_t k1, want;
+    const char *before, *key, *w;
+    apr_size_t blen, len, wlen;
+
+    sc_key_init(&k1, p, &u, NULL);
+    sc_key_add(&k1, 's', "vhost", "example.com:80");
+    key = sc_key_bytes(&k1, &blen);
+    before = apr_pstrmemdup(p, key, blen);
+    apr_table_add(h, "Accept-Language", "de");
+    apr_table_add(h, "accept-language", "fr");
+    apr_table_add(h, "X-Other", "1");
+    key = sc_key_variant(&k1, unit_strs(p, "accept-language", "accept",
+                                        NULL), h, &len);
+    sc_key_copy(&want, &k1);
+    sc_key_add(&want, 'V', "accept-language", "de,fr");
+    sc_key_add(&want, 'V', "accept", NULL);
+    w = sc_key_bytes(&want, &wlen);
+    assert_true(same_bytes(key, len, w, wlen));
+    /* level 1 is untouched */
+    key = sc_key_bytes(&k1, &len);
+    assert_true(same_bytes(key, len, before, blen));
+    /* no names: the level-1 key itself */
+    key = sc_key_variant(&k1, unit_strs(p, NULL), h, &len);
+    assert_true(same_bytes(key, len, before, blen));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -889,6 +1118,14 @@ int main(void)
         UNIT_TEST(test_cookie_names_and_values_are_trimmed),
         UNIT_TEST(test_dep_names_of_url_tag_and_namespace),
         UNIT_TEST(test_tag_ok_accepts_printable_up_to_128_bytes),
+        UNIT_TEST(test_tag_list_splits_on_commas_blanks_and_tabs),
+        UNIT_TEST(test_tag_list_reports_invalid_tokens_and_goes_on),
+        UNIT_TEST(test_tag_list_tokens_are_apr_strtok_ones),
+        UNIT_TEST(test_request_key_fields_in_order),
+        UNIT_TEST(test_request_key_optional_fields),
+        UNIT_TEST(test_vhost_field_is_name_colon_port),
+        UNIT_TEST(test_vhost_addresses_as_apr_writes_them),
+        UNIT_TEST(test_variant_key_extends_level1_with_vary_headers),
     };
 
     return UNIT_RUN(tests);
