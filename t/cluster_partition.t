@@ -66,19 +66,20 @@ sub scenario {
     is(scalar(grep { defined } values %url_on), 30,
        'the 30 URL counters exist');
 
-    # The victim: the server with the most candidate tags (two are needed).
-    my @tags_of = map { my $s = $_; [grep { ($tag_on{$_} // -1) == $s } @cand] }
+    # The victim: the server with the most of the plain pages' URL counters
+    # (two are needed).  A tag's counter has a copy on every server that
+    # holds a page with the tag: the pages below spread over all three.
+    my @urls_of = map { my $s = $_; [grep { ($url_on{$_} // -1) == $s } @plain] }
                   0 .. 2;
-    my ($victim) = sort { @{ $tags_of[$b] } <=> @{ $tags_of[$a] } } 0 .. 2;
-    my ($tag_ctl, $tag_hdr) = @{ $tags_of[$victim] };
-    my ($tag_ok) = grep { ($tag_on{$_} // -1) != $victim } @cand;
-    my ($url_purge, $url_ctl) = grep { ($url_on{$_} // -1) == $victim } @plain;
+    my ($victim) = sort { @{ $urls_of[$b] } <=> @{ $urls_of[$a] } } 0 .. 2;
+    my ($tag_ctl, $tag_hdr, $tag_ok) = @cand[0 .. 2];
+    my ($url_purge, $url_ctl) = @{ $urls_of[$victim] };
     my $victim_addr = $srv[$victim]->addr;
     my @others = map { $_->addr } @srv[grep { $_ != $victim } 0 .. 2];
     ok($tag_ctl && $tag_hdr && $tag_ok && $url_purge && $url_ctl,
-       "server $victim ($victim_addr) holds the counters of tags "
-       . "$tag_ctl and $tag_hdr, and of URLs $url_purge and $url_ctl; tag "
-       . "$tag_ok is elsewhere")
+       "server $victim ($victim_addr) holds the counters of URLs "
+       . "$url_purge and $url_ctl; tags $tag_ctl and $tag_hdr are "
+       . "invalidated, $tag_ok is not")
         or return;
 
     # ---- the pages ----------------------------------------------------

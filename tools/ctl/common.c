@@ -66,31 +66,13 @@ const char *ctl_tidy(apr_pool_t *p, const char *msg)
     return s;
 }
 
-/* Why an sc_store call failed.  Its c->error points into libmemcached's
- * error state, which the memcached_quit() that sc_store does after every
- * error frees: ask the servers again on a fresh clone of the handle (the
- * failed one skips the server until its retry time) and copy
- * libmemcached's message while it is valid. */
+/* Why an sc_store call failed: the handle's own message, copied when
+ * the call failed (memcached_quit() then freed libmemcached's). */
 static const char *failure(ctl_t *ctl)
 {
-    memcached_st *mc = memcached_clone(NULL, ctl->backend.nodes[0].master);
-    memcached_return_t rc;
-    const char *msg;
+    sc_conn_t *c = ctl->conn;
 
-    if (!mc) {
-        return "no connection";
-    }
-    rc = memcached_version(mc);
-    if (rc == MEMCACHED_SUCCESS) {
-        msg = "the request failed or timed out (the servers answer now)";
-    }
-    else {
-        msg = memcached_last_error_message(mc);
-        msg = ctl_tidy(ctl->pool, msg && *msg ? msg
-                                              : memcached_strerror(mc, rc));
-    }
-    memcached_free(mc);
-    return msg;
+    return c && c->error ? ctl_tidy(ctl->pool, c->error) : "no connection";
 }
 
 int ctl_backend_error(ctl_t *ctl, const char *what)
@@ -168,7 +150,7 @@ int ctl_option(int argc, const char *const *argv, int *i,
 
 /* ---- memcached --------------------------------------------------------- */
 
-/* Open the servers and borrow the one handle this process uses. */
+/* Open the servers; handles are borrowed per server when first used. */
 int ctl_connect(ctl_t *ctl)
 {
     const char *err = NULL;
@@ -186,10 +168,27 @@ int ctl_connect(ctl_t *ctl)
         return ctl_complain(EXIT_BACKEND, "memcached (%s): %s", ctl->servers,
                             err ? err : "cannot open");
     }
-    ctl->conn = sc_store_borrow(&ctl->backend, 0, ctl->pool);
-    if (!ctl->conn) {
-        return ctl_complain(EXIT_BACKEND, "memcached (%s): no handle",
-                            ctl->servers);
-    }
+    ctl->conns = apr_pcalloc(ctl->pool, (apr_size_t)sc_store_count(
+                                            &ctl->backend) * sizeof(*ctl->conns));
     return EXIT_OK;
+}
+
+void ctl_release_all(ctl_t *ctl)
+{
+    int i;
+
+    for (i = 0; ctl->conns && i < sc_store_count(&ctl->backend); i++) {
+        if (ctl->conns[i]) {
+            sc_store_return(ctl->conns[i], ctl->pool);
+            ctl->conns[i] = NULL;
+        }
+    }
+}
+
+sc_conn_t *ctl_conn(ctl_t *ctl, int i)
+{
+    if (!ctl->conns[i]) {
+        ctl->conns[i] = sc_store_borrow(&ctl->backend, i, ctl->pool);
+    }
+    return ctl->conns[i];
 }

@@ -42,7 +42,8 @@ typedef struct {
     const char *prefix;
     int timeout_ms;
     sc_backend_t backend;
-    sc_conn_t *conn;
+    sc_conn_t **conns;          /* per server, borrowed when first used */
+    sc_conn_t *conn;            /* inspect: the server of the URL's keys */
 } ctl_t;
 
 /* A URL as the module keys it. */
@@ -83,8 +84,14 @@ const char *ctl_shown(apr_pool_t *p, const char *s);
 int ctl_option(int argc, const char *const *argv, int *i, const char *name,
                const char **val);
 
-/* Open the servers and borrow the one handle this process uses. */
+/* Open the servers (handles are borrowed per server, by ctl_conn). */
 int ctl_connect(ctl_t *ctl);
+
+/* The handle for server i (NULL when it cannot be had). */
+sc_conn_t *ctl_conn(ctl_t *ctl, int i);
+
+/* Give every handle back (the next ctl_conn borrows again). */
+void ctl_release_all(ctl_t *ctl);
 
 /* ---- url.c ------------------------------------------------------------- */
 

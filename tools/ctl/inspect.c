@@ -462,6 +462,22 @@ int ctl_inspect(ctl_t *ctl, int argc, const char *const *argv)
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
         return rc;
     }
+    /* Every key of the URL is on the server placement picks for it. */
+    {
+        const char *group = sc_key_counter(ctl->pool, ctl->prefix,
+                                           sc_key_url_dep(ctl->pool,
+                                                          &in.u.url));
+        int at = sc_store_place(&ctl->backend, group);
+
+        ctl->conn = ctl_conn(ctl, at);
+        if (!ctl->conn) {
+            return ctl_complain(EXIT_BACKEND, "memcached %s: no handle",
+                                ctl->backend.names[at]);
+        }
+        if (sc_store_count(&ctl->backend) > 1) {
+            ctl_field("server", "%s", ctl->backend.names[at]);
+        }
+    }
     ctl_field("url", "%s://%s:%u%s%s%s", in.u.url.scheme, in.u.url.host,
               in.u.url.port, ctl_shown(ctl->pool, in.u.url.path),
               in.u.url.query ? "?" : "",

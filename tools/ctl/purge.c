@@ -12,50 +12,78 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Increment the counter of one dependency and say what happened: EXIT_OK,
- * EXIT_NOTFOUND (no counter: nothing cached depends on it) or
- * EXIT_BACKEND. */
-static int bump(ctl_t *ctl, const char *verb, const char *dep)
+/* Invalidate every copy of a dependency's counter (a URL's on the
+ * server of its keys, a tag's or namespace's on every server): soft
+ * increments, hard deletes (what depended on it is a miss, never STALE).
+ * Say what happened: EXIT_OK, EXIT_NOTFOUND (no counter: nothing cached
+ * depends on it) or EXIT_BACKEND, naming the servers that could not be
+ * reached; those get a fence mark on the others, so that they are fenced
+ * before the module reads them again. */
+static int apply(ctl_t *ctl, const char *verb, const char *dep, int hard)
 {
+    sc_backend_t *b = &ctl->backend;
     const char *key = sc_key_counter(ctl->pool, ctl->prefix, dep);
-    apr_uint64_t gen = 0;
-    int existed = 0;
-    apr_status_t rv = sc_gen_incr(ctl->conn, ctl->pool, ctl->prefix, dep,
-                                  &existed, &gen);
+    const char *failed = NULL, *why = NULL;
+    apr_array_header_t *unreached = apr_array_make(ctl->pool, 2,
+                                                   sizeof(int));
+    int i, from = 0, to = sc_store_count(b), found = 0;
 
-    if (rv != APR_SUCCESS) {
-        return ctl_backend_error(ctl, apr_psprintf(ctl->pool, "incr %s", key));
+    if (dep[0] == SC_DEP_URL) {
+        from = sc_store_place(b, key);
+        to = from + 1;
     }
-    if (!existed) {
+    for (i = from; i < to; i++) {
+        sc_conn_t *c = ctl_conn(ctl, i);
+        const char *on = to - from > 1
+                         ? apr_pstrcat(ctl->pool, " on ", b->names[i], NULL)
+                         : "";
+        apr_uint64_t gen = 0;
+        int existed = 0;
+        apr_status_t rv = !c ? APR_EGENERAL
+                          : hard ? sc_gen_drop(c, ctl->pool, ctl->prefix, dep,
+                                               &existed)
+                          : sc_gen_incr(c, ctl->pool, ctl->prefix, dep,
+                                        &existed, &gen);
+
+        if (rv != APR_SUCCESS) {
+            APR_ARRAY_PUSH(unreached, int) = i;
+            failed = failed ? apr_pstrcat(ctl->pool, failed, " ",
+                                          b->names[i], NULL) : b->names[i];
+            why = c && c->error ? ctl_tidy(ctl->pool, c->error)
+                                : "cannot connect";
+            if (c) {
+                sc_store_return(c, ctl->pool);   /* closed: failed */
+                ctl->conns[i] = NULL;
+            }
+            continue;
+        }
+        found += existed;
+        if (existed && hard) {
+            printf("%s %s (%s: counter dropped)%s\n", verb,
+                   ctl_shown(ctl->pool, dep), key, on);
+        }
+        else if (existed) {
+            printf("%s %s (%s: generation %" APR_UINT64_T_FMT ")%s\n", verb,
+                   ctl_shown(ctl->pool, dep), key, gen, on);
+        }
+    }
+    if (failed) {
+        int marked;
+
+        ctl_release_all(ctl);   /* the marks need a handle per server */
+        marked = sc_fence_mark(b, ctl->pool, ctl->prefix, unreached);
+
+        return ctl_complain(EXIT_BACKEND, "memcached %s unreachable (%s): "
+                            "%s not invalidated there%s", failed, why,
+                            ctl_shown(ctl->pool, dep),
+                            marked ? "; it is fenced before it is read again"
+                                   : "");
+    }
+    if (!found) {
         printf("not found %s (%s: no counter, nothing cached depends on "
                "it)\n", ctl_shown(ctl->pool, dep), key);
         return EXIT_NOTFOUND;
     }
-    printf("%s %s (%s: generation %" APR_UINT64_T_FMT ")\n", verb,
-           ctl_shown(ctl->pool, dep), key, gen);
-    return EXIT_OK;
-}
-
-/* Delete the counter of one dependency (a hard invalidation: what depended
- * on it is a miss, never STALE) and say what happened, as bump() does. */
-static int drop(ctl_t *ctl, const char *verb, const char *dep)
-{
-    const char *key = sc_key_counter(ctl->pool, ctl->prefix, dep);
-    int existed = 0;
-    apr_status_t rv = sc_gen_drop(ctl->conn, ctl->pool, ctl->prefix, dep,
-                                  &existed);
-
-    if (rv != APR_SUCCESS) {
-        return ctl_backend_error(ctl, apr_psprintf(ctl->pool, "delete %s",
-                                                   key));
-    }
-    if (!existed) {
-        printf("not found %s (%s: no counter, nothing cached depends on "
-               "it)\n", ctl_shown(ctl->pool, dep), key);
-        return EXIT_NOTFOUND;
-    }
-    printf("%s %s (%s: counter dropped)\n", verb, ctl_shown(ctl->pool, dep),
-           key);
     return EXIT_OK;
 }
 
@@ -82,7 +110,7 @@ int ctl_purge(ctl_t *ctl, int argc, const char *const *argv)
     }
     for (i = 0; i < argc; i++) {
         /* hard, as the PURGE method: never served STALE afterwards */
-        rc = drop(ctl, "purged", deps[i]);
+        rc = apply(ctl, "purged", deps[i], 1);
         if (rc == EXIT_BACKEND) {
             return rc;
         }
@@ -124,8 +152,8 @@ int ctl_invalidate(ctl_t *ctl, int argc, const char *const *argv)
         return rc;
     }
     for (i = 0; i < argc; i++) {
-        rc = bump(ctl, "invalidated",
-                  sc_key_dep(ctl->pool, SC_DEP_TAG, argv[i]));
+        rc = apply(ctl, "invalidated",
+                   sc_key_dep(ctl->pool, SC_DEP_TAG, argv[i]), 0);
         if (rc == EXIT_BACKEND) {
             return rc;
         }
@@ -149,6 +177,7 @@ int ctl_flush(ctl_t *ctl, int argc, const char *const *argv)
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
         return rc;
     }
-    rc = bump(ctl, "flushed", sc_key_dep(ctl->pool, SC_DEP_NAMESPACE, ns));
+    rc = apply(ctl, "flushed", sc_key_dep(ctl->pool, SC_DEP_NAMESPACE, ns),
+               0);
     return rc == EXIT_NOTFOUND ? EXIT_OK : rc;
 }
