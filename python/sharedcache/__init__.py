@@ -303,6 +303,7 @@ class Client:
             failures += [(d, server, e) for server, e in failed]
         if failures:
             unreachable = sorted({server for _, server, _ in failures})
+            self._fence_marks(unreachable)
             d, server, e = failures[0]
             if isinstance(d, bytes):
                 d = d.decode("utf-8", "backslashreplace")
@@ -315,6 +316,23 @@ class Client:
             error.unreachable = unreachable
             raise error
         return count
+
+    def _fence_marks(self, unreachable):
+        """Leave a fence mark for each unreachable server on every other
+        server (as sharedcachectl and the module do): before the module
+        reads such a server again it drops every entry stored there before
+        (README, "A server that comes back")."""
+        pylibmc = _pylibmc()
+        token = os.urandom(12).hex()
+        for i, name in enumerate(self.servers):
+            if name in unreachable:
+                continue
+            try:
+                with self._connection(i) as mc:
+                    for down in unreachable:
+                        mc.set(self.counter_key(b"m:" + down.encode()), token)
+            except (pylibmc.Error, SharedCacheError):
+                pass
 
     def bump(self, *dependencies):
         """Increment dependencies' counters (bytes such as

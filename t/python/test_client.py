@@ -289,6 +289,10 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(cm.exception.unreachable, [down])
         self.assertIn(down, str(cm.exception))
         self.assertEqual(self.a.get(tag_key(tag)), b"2")
+        # and the live server holds a fence mark for it, as sharedcachectl
+        # leaves one (the module fences the server before reading it)
+        mark = client.counter_key(b"m:" + down.encode())
+        self.assertRegex(self.a.get(mark) or b"", rb"^[0-9a-f]{24}$")
         # a URL's counter: on its own server only, never moved
         failures = successes = 0
         for i in range(40):
