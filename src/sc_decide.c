@@ -68,16 +68,13 @@ static apr_array_header_t *response_tags(request_rec *r, const char *list,
 {
     apr_array_header_t *tags = apr_array_make(r->pool, 4,
                                               sizeof(const char *));
-    char *copy, *last, *tag;
+    const char *cursor = list, *tag;
+    int valid;
 
     *bad = 0;
-    if (!list) {
-        return tags;
-    }
-    copy = apr_pstrdup(r->pool, list);
-    for (tag = apr_strtok(copy, ", \t", &last); tag;
-         tag = apr_strtok(NULL, ", \t", &last)) {
-        if (!sc_key_tag_ok(tag) || tags->nelts >= SC_MAX_TAGS) {
+    /* A store refuses the whole list for one bad tag. */
+    while (sc_key_tag_next(r->pool, &cursor, &tag, &valid)) {
+        if (!valid || tags->nelts >= SC_MAX_TAGS) {
             *bad = 1;
             return NULL;
         }

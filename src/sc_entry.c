@@ -361,9 +361,10 @@ sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have,
         return SC_DEP_CURRENT;
     }
     /* A flush is never soft: another namespace's entries must not be
-     * served, not even STALE. */
-    return d->name[0] == SC_DEP_NAMESPACE && d->name[1] == ':'
-           ? SC_DEP_GONE : SC_DEP_MOVED;
+     * served, not even STALE; nor is a server's new incarnation (a fence:
+     * the entry may have missed an invalidation). */
+    return (d->name[0] == SC_DEP_NAMESPACE || d->name[0] == SC_DEP_SERVER)
+           && d->name[1] == ':' ? SC_DEP_GONE : SC_DEP_MOVED;
 }
 
 void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,

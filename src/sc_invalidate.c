@@ -186,20 +186,19 @@ static apr_array_header_t *header_deps(request_rec *r,
     const char *tags = apr_table_getm(r->pool, out, d->invalidate_header);
     apr_array_header_t *deps = apr_array_make(r->pool, 4,
                                               sizeof(const char *));
+    const char *cursor = tags, *tag;
+    int valid;
 
-    if (tags) {
-        char *copy = apr_pstrdup(r->pool, tags), *last, *tag;
-        for (tag = apr_strtok(copy, ", \t", &last); tag;
-             tag = apr_strtok(NULL, ", \t", &last)) {
-            if (!sc_key_tag_ok(tag)) {
-                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0402)
-                              "%s: ignoring an invalid tag",
-                              d->invalidate_header);
-                continue;
-            }
-            APR_ARRAY_PUSH(deps, const char *) =
-                sc_key_dep(r->pool, SC_DEP_TAG, tag);
+    /* An invalidation skips a bad tag and acts on the others. */
+    while (sc_key_tag_next(r->pool, &cursor, &tag, &valid)) {
+        if (!valid) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0402)
+                          "%s: ignoring an invalid tag",
+                          d->invalidate_header);
+            continue;
         }
+        APR_ARRAY_PUSH(deps, const char *) =
+            sc_key_dep(r->pool, SC_DEP_TAG, tag);
     }
     return deps;
 }

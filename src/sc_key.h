@@ -144,6 +144,7 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
 #define SC_DEP_URL 'u'
 #define SC_DEP_NAMESPACE 'n'
 #define SC_DEP_TAG 't'
+#define SC_DEP_SERVER 's'       /* a server's incarnation (sc_gen.h) */
 #define SC_TAG_MAX 128
 
 /* "<kind>:<name>". */

@@ -24,29 +24,22 @@ static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
                                         sc_conn_t *c, const sc_entry_t *e)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    const char **keys = apr_palloc(r->pool, e->nchunks * sizeof(char *));
+    const char **keys = sc_entry_chunk_keys(r->pool, ctx->sconf->prefix, e);
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, ba);
-    apr_uint64_t left = e->body_len;
     sc_value_t *vals;
     apr_uint32_t i;
 
-    for (i = 0; i < e->nchunks; i++) {
-        keys[i] = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key,
-                               e->key_len, e->version, i);
-    }
     if (sc_store_mget(c, r->pool, keys, e->nchunks, &vals) != APR_SUCCESS) {
         sc_log_backend(r, "get of chunks", c->error);
         return NULL;
     }
     for (i = 0; i < e->nchunks; i++) {
-        apr_size_t want = left > e->chunk_size ? e->chunk_size
-                                               : (apr_size_t)left;
         const char *data;
+        apr_size_t want;
         apr_bucket *b;
 
-        if (!vals[i].data
-            || sc_chunk_check(vals[i].data, vals[i].len, e->version, i,
-                              want, &data) != APR_SUCCESS) {
+        if (sc_entry_chunk(e, i, vals[i].data, vals[i].len, &data, &want)
+            != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0203)
                           "chunk %u of %s missing or corrupt: miss", i,
                           ctx->entry_key);
@@ -59,7 +52,6 @@ static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
         b->start = SC_CHUNK_HEAD_LEN;
         b->length = want;
         APR_BRIGADE_INSERT_TAIL(bb, b);
-        left -= want;
     }
     return bb;
 }
@@ -72,21 +64,21 @@ static sc_lookup_t check_record(request_rec *r, const sc_value_t *val,
                                 const char *mkey, const char *key,
                                 apr_size_t key_len, sc_entry_t *e)
 {
-    if (!val->data) {
+    switch (sc_entry_match(r->pool, val->data, val->len, key, key_len, e)) {
+    case APR_SUCCESS:
+        return SC_LOOKUP_FOUND;
+    case APR_ENOENT:
         return SC_LOOKUP_MISS;
-    }
-    if (sc_entry_decode(r->pool, val->data, val->len, e) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
-                      "corrupt entry %s: treated as a miss", mkey);
-        return SC_LOOKUP_MISS;
-    }
-    if (e->key_len != key_len || memcmp(e->key, key, key_len) != 0) {
+    case SC_EOTHERKEY:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0205)
                       "entry %s holds another key: treated as a miss",
                       mkey);
         return SC_LOOKUP_MISS;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
+                      "corrupt entry %s: treated as a miss", mkey);
+        return SC_LOOKUP_MISS;
     }
-    return SC_LOOKUP_FOUND;
 }
 
 /* Is every generation the entry was stored under unchanged?  The URL's
@@ -99,8 +91,9 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 {
     sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
                                          * sizeof(sc_gen_t));
-    apr_uint64_t *want = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
-                                             * sizeof(apr_uint64_t));
+    const sc_dep_t **want = apr_palloc(r->pool,
+                                       (apr_size_t)(e->deps->nelts + 1)
+                                       * sizeof(sc_dep_t *));
     int i, j, ntags = 0, seen = 0, moved = 0;
 
     *soft = 0;
@@ -117,11 +110,13 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         }
         for (j = 0; j < SC_GENS; j++) {
             if (!strcmp(dep->name, ctx->gens[j].dep)) {
-                if (!ctx->gens[j].have
-                    || (j != SC_GEN_URL && ctx->gens[j].gen != dep->gen)) {
+                sc_dep_state_t st = sc_entry_dep_state(dep,
+                                                       ctx->gens[j].have,
+                                                       ctx->gens[j].gen);
+                if (st == SC_DEP_GONE) {
                     return SC_LOOKUP_MISS;
                 }
-                moved |= ctx->gens[j].gen != dep->gen;
+                moved |= st == SC_DEP_MOVED;
                 seen |= 1 << j;
                 break;
             }
@@ -132,7 +127,7 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             }
             sc_gen_init(r->pool, ctx->sconf->prefix, dep->name,
                         &tags[ntags]);
-            want[ntags++] = dep->gen;
+            want[ntags++] = dep;
         }
     }
     /* Stored under another namespace (the configuration changed): that
@@ -147,29 +142,16 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             return SC_LOOKUP_ERROR;
         }
         for (i = 0; i < ntags; i++) {
-            if (!tags[i].have) {
+            sc_dep_state_t st = sc_entry_dep_state(want[i], tags[i].have,
+                                                   tags[i].gen);
+            if (st == SC_DEP_GONE) {
                 return SC_LOOKUP_MISS;
             }
-            moved |= tags[i].gen != want[i];
+            moved |= st == SC_DEP_MOVED;
         }
     }
     *soft = moved;
     return moved ? SC_LOOKUP_MISS : SC_LOOKUP_FOUND;
-}
-
-/* Vary record names, as stored in its header list. */
-static apr_array_header_t *vary_record_names(apr_pool_t *p,
-                                             const sc_entry_t *e)
-{
-    apr_array_header_t *names = apr_array_make(p, e->headers->nelts + 1,
-                                               sizeof(const char *));
-    int i;
-
-    for (i = 0; i < e->headers->nelts; i++) {
-        APR_ARRAY_PUSH(names, const char *) =
-            APR_ARRAY_IDX(e->headers, i, sc_header_t).name;
-    }
-    return names;
 }
 
 /* The body of an entry as a brigade (zero copy: buckets own libmemcached's
@@ -306,7 +288,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     const char *keys[1 + SC_GENS];
     sc_value_t *val, *vals;
     sc_lookup_t found;
-    int i, soft, expired;
+    sc_usable_t use;
+    int i, soft;
 
     memset(res, 0, sizeof(*res));
     ctx->stored_vary = NULL;
@@ -334,11 +317,11 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         apr_size_t len;
         const char *key;
 
-        if (now >= e->stale_until) {
+        if (!sc_entry_vary_live(e, now)) {
             return SC_LOOKUP_MISS;
         }
         /* The variant has its own entry and its own lease. */
-        ctx->stored_vary = vary_record_names(r->pool, e);
+        ctx->stored_vary = sc_entry_vary_names(r->pool, e);
         key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
         keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                 key, len);
@@ -362,18 +345,15 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     if (found == SC_LOOKUP_ERROR || (found == SC_LOOKUP_MISS && !soft)) {
         return found;
     }
-    expired = now >= e->fresh_until;
-    if (!expired && !soft) {
+    sc_entry_usable(e, now, soft, ctx->dconf->soft_invalidate, ctx->quick,
+                    &use);
+    if (use.fresh) {
         return load_body(r, ctx, c, val, e, &res->body);
     }
     /* Stale: expired, or invalidated by URL or tag with
      * SharedCacheSoftInvalidate.  must-revalidate & co. forbid it. */
-    if (ctx->quick || (e->flags & SC_EF_NO_STALE)
-        || (soft && !ctx->dconf->soft_invalidate)) {
-        return SC_LOOKUP_MISS;
-    }
-    res->grace_ok = e->stale_until > e->fresh_until && now < e->stale_until;
-    res->error_ok = now < e->error_until;
+    res->grace_ok = use.grace_ok;
+    res->error_ok = use.error_ok;
     if (!res->grace_ok && !res->error_ok) {
         return SC_LOOKUP_MISS;
     }

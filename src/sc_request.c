@@ -155,12 +155,8 @@ static const char *vhost_addresses(request_rec *r)
 
     for (a = r->server->is_virtual ? r->server->addrs : NULL; a;
          a = a->next) {
-        char *ip = NULL;
-        if (a->host_addr && !apr_sockaddr_is_wildcard(a->host_addr)) {
-            apr_sockaddr_ip_get(&ip, a->host_addr);
-        }
-        out = apr_psprintf(r->pool, "%s%s%s:%u", out, *out ? " " : "",
-                           ip ? ip : "*", (unsigned int)a->host_port);
+        out = sc_key_vhost_address_add(r->pool, out, a->host_addr,
+                                       (unsigned int)a->host_port);
     }
     return out;
 }
@@ -206,8 +202,8 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     const char *prefix = ctx->sconf->prefix;
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
     const request_rec *client = client_request(r);
-    const char *addrs = vhost_addresses(r);
     sc_key_t *k = &ctx->key1;
+    sc_key_request_t rq;
     request_rec *q;
     sc_url_t url;
 
@@ -228,28 +224,23 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
                 &ctx->gens[SC_GEN_NAMESPACE]);
     sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME,
                 &ctx->gens[SC_GEN_SERVER]);
-    sc_key_init(k, r->pool, &url, d->ignore_query);
-    sc_key_add(k, 's', "vhost", apr_psprintf(r->pool, "%s:%u",
-                                             r->server->server_hostname,
-                                             url.port));
-    if (*addrs) {
-        sc_key_add(k, 'a', "vhost-addresses", addrs);
-    }
+    rq.url = url;
+    rq.ignore = d->ignore_query;
+    rq.vhost = sc_key_vhost(r->pool, r->server->server_hostname, url.port);
+    rq.vhost_addresses = vhost_addresses(r);
     /* The Host header exactly as sent: the application sees all of it
      * (port, trailing dot, case) and may reflect it into the page. */
-    sc_key_add(k, 'H', "host", apr_table_get(r->headers_in, "Host"));
+    rq.host = apr_table_get(r->headers_in, "Host");
     /* Where httpd routed it: after a rewrite ([PT] with a new query, a
      * front controller's internal redirect) the application answers for
      * this, and access control was applied to it.  A request that was not
      * rewritten routes where its target says, so this splits nothing. */
-    sc_key_add(k, 'r', "route-path", r->uri);
-    sc_key_add(k, 'r', "route-query", sc_key_query(r->pool, r->args,
-                                                   d->ignore_query));
+    rq.route_path = r->uri;
+    rq.route_query = r->args;
     /* mod_proxy (ProxyPass, RewriteRule [P]): the backend it was sent to,
      * which a rewrite may choose by what the key does not hold. */
-    if (r->proxyreq && r->filename && !strncmp(r->filename, "proxy:", 6)) {
-        sc_key_add(k, 'r', "route-backend", r->filename);
-    }
+    rq.route_backend = r->proxyreq ? r->filename : NULL;
+    sc_key_request(k, r->pool, &rq);
     /* The variance of every location of a chain of internal redirects:
      * the public URL's SharedCacheVaryBy* count as much as the target's. */
     for (q = r; q; q = q->prev) {
@@ -275,18 +266,9 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
                            const apr_array_header_t *names,
                            apr_size_t *len)
 {
-    sc_key_t k;
-    int i;
-
-    sc_key_copy(&k, &ctx->key1);
-    for (i = 0; i < names->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(names, i, const char *);
-        /* names were narrowed when stored (effective_vary in
-         * sc_capture.c): a later configuration change can only miss. */
-        sc_key_add(&k, 'V', name, apr_table_getm(r->pool, r->headers_in,
-                                                 name));
-    }
-    return sc_key_bytes(&k, len);
+    /* names were narrowed when stored (effective_vary in sc_capture.c):
+     * a later configuration change can only miss. */
+    return sc_key_variant(&ctx->key1, names, r->headers_in, len);
 }
 
 static void restore_headers(request_rec *r, const sc_entry_t *e)

@@ -1071,8 +1071,12 @@ static void test_dep_state_missing_moved_and_flushed(void **state)
     sc_dep_t tag = { "t:post-5", 7 };
     sc_dep_t ns = { "n:default", 7 };
     sc_dep_t odd = { "nx", 7 };
+    sc_dep_t server = { "s:", 7 };
 
     (void)state;
+    /* a server's new incarnation (a fence): hard, as a flush */
+    assert_int_equal(sc_entry_dep_state(&server, 1, 7), SC_DEP_CURRENT);
+    assert_int_equal(sc_entry_dep_state(&server, 1, 9), SC_DEP_GONE);
     assert_int_equal(sc_entry_dep_state(&url, 1, 7), SC_DEP_CURRENT);
     assert_int_equal(sc_entry_dep_state(&tag, 1, 7), SC_DEP_CURRENT);
     assert_int_equal(sc_entry_dep_state(&ns, 1, 7), SC_DEP_CURRENT);
