@@ -491,89 +491,56 @@ static apr_status_t do_delete(sc_conn_t *c, const char *key)
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
 
-apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
-                           const char *const *keys, apr_size_t n,
-                           sc_value_t **values)
+/* Every call on a handle: refused at once while another call of this
+ * thread is in progress (see depth), counted (the backend's hook). */
+static int enter(sc_conn_t *c)
 {
-    apr_status_t rv;
-
     if (depth) {
-        return APR_EGENERAL;    /* interrupted a call: see depth */
+        return 0;
     }
     depth++;
     if (c->backend->counted) {
         c->backend->counted();
     }
-    rv = do_mget(c, p, keys, n, values);
+    return 1;
+}
+
+static apr_status_t leave(apr_status_t rv)
+{
     depth--;
     return rv;
+}
+
+#define CALL(c, call) (enter(c) ? leave(call) : APR_EGENERAL)
+
+apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
+                           const char *const *keys, apr_size_t n,
+                           sc_value_t **values)
+{
+    return CALL(c, do_mget(c, p, keys, n, values));
 }
 
 apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime)
 {
-    apr_status_t rv;
-
-    if (depth) {
-        return APR_EGENERAL;    /* interrupted a call: see depth */
-    }
-    depth++;
-    if (c->backend->counted) {
-        c->backend->counted();
-    }
-    rv = do_set(c, key, data, len, exptime);
-    depth--;
-    return rv;
+    return CALL(c, do_set(c, key, data, len, exptime));
 }
 
 apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime)
 {
-    apr_status_t rv;
-
-    if (depth) {
-        return APR_EGENERAL;    /* interrupted a call: see depth */
-    }
-    depth++;
-    if (c->backend->counted) {
-        c->backend->counted();
-    }
-    rv = do_add(c, key, data, len, exptime);
-    depth--;
-    return rv;
+    return CALL(c, do_add(c, key, data, len, exptime));
 }
 
 apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
                            apr_uint64_t *value)
 {
-    apr_status_t rv;
-
-    if (depth) {
-        return APR_EGENERAL;    /* interrupted a call: see depth */
-    }
-    depth++;
-    if (c->backend->counted) {
-        c->backend->counted();
-    }
-    rv = do_incr(c, key, value);
-    depth--;
-    return rv;
+    return CALL(c, do_incr(c, key, value));
 }
 
 apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
 {
-    apr_status_t rv;
-
-    if (depth) {
-        return APR_EGENERAL;    /* interrupted a call: see depth */
-    }
-    depth++;
-    if (c->backend->counted) {
-        c->backend->counted();
-    }
-    rv = do_delete(c, key);
-    depth--;
-    return rv;
+    return CALL(c, do_delete(c, key));
 }
 
 apr_status_t sc_store_stats(sc_backend_t *b, apr_pool_t *p,
