@@ -17,6 +17,69 @@ static int hexval(char c)
     return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
 }
 
+/* The path as httpd's defaults normalise it before decoding (and as the
+ * Python package's keys.normalize_path does): %XX of unreserved
+ * characters decoded, "." and ".." segments resolved (never above the
+ * root), runs of slashes merged (MergeSlashes On).  A URL counter, and so
+ * the server that holds a URL's keys, are named by this path. */
+static char *normalize_path(apr_pool_t *p, const char *in)
+{
+    apr_size_t n = strlen(in);
+    char *dec = apr_palloc(p, n + 2), *d = dec;
+    char *out = apr_palloc(p, n + 3), *o;
+    const char *seg;
+
+    if (*in != '/') {
+        *d++ = '/';
+    }
+    for (; *in; in++) {
+        if (in[0] == '%' && apr_isxdigit(in[1]) && apr_isxdigit(in[2])) {
+            int c = hexval(in[1]) * 16 + hexval(in[2]);
+            if (apr_isalnum(c) || c == '-' || c == '.' || c == '_'
+                || c == '~') {
+                *d++ = (char)c;
+                in += 2;
+                continue;
+            }
+        }
+        *d++ = *in;
+    }
+    *d = '\0';
+    o = out;
+    for (seg = dec + 1;; ) {
+        const char *end = strchr(seg, '/');
+        apr_size_t len = end ? (apr_size_t)(end - seg) : strlen(seg);
+        int last = end == NULL;
+
+        if ((len == 1 && seg[0] == '.') || (len == 2 && !strncmp(seg, "..", 2))) {
+            if (len == 2 && o > out) {
+                while (o > out && *--o != '/') {
+                }
+            }
+            if (last) {
+                *o++ = '/';
+            }
+        }
+        else if (len == 0 && !last) {
+            /* merge slashes */
+        }
+        else {
+            *o++ = '/';
+            memcpy(o, seg, len);
+            o += len;
+        }
+        if (last) {
+            break;
+        }
+        seg = end + 1;
+    }
+    if (o == out) {
+        *o++ = '/';
+    }
+    *o = '\0';
+    return out;
+}
+
 /* Percent-decode a path as httpd does for r->uri; NULL and *err on an
  * invalid escape or an encoded NUL. */
 static char *unescape_path(apr_pool_t *p, const char *in, const char **err)
@@ -108,7 +171,7 @@ const char *ctl_parse_url(apr_pool_t *p, const char *s, ctl_url_t *out)
         return "the path must start with '/'";
     }
     out->raw_path = uri.path && *uri.path ? uri.path : "/";
-    out->url.path = unescape_path(p, out->raw_path, &err);
+    out->url.path = unescape_path(p, normalize_path(p, out->raw_path), &err);
     out->url.query = uri.query;
     return out->url.path ? NULL : err;
 }

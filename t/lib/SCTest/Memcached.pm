@@ -27,6 +27,14 @@ sub start {
         $self->{socket} = "$self->{dir}/memcached.sock";
     }
     $self->_run;
+    # SC_EXTRA_MEMCACHED=N: every memcached a test starts is the first of
+    # N + 1, and addr names them all (SharedCacheServers, sharedcachectl
+    # --servers, the Python client): the whole suite against a cluster.
+    # Tests that look at one server's keys or stop it see one of three.
+    if ($ENV{SC_EXTRA_MEMCACHED} && !$o{socket} && !$o{no_extra}) {
+        $self->{extra} = [map { $class->start(no_extra => 1) }
+                          1 .. $ENV{SC_EXTRA_MEMCACHED}];
+    }
     return $self;
 }
 
@@ -50,7 +58,11 @@ sub _run {
 }
 
 sub port { $_[0]{port} }
-sub addr { $_[0]{socket} || "127.0.0.1:$_[0]{port}" }
+sub addr {
+    my ($self) = @_;
+    return join ' ', $self->{socket} || "127.0.0.1:$self->{port}",
+                     map { $_->addr } @{ $self->{extra} || [] };
+}
 sub log_text {
     my ($self) = @_;
     open my $fh, '<', $self->{log} or return '';
