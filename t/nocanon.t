@@ -115,7 +115,7 @@ for my $p (@pairs) {
 {
     my $port = $ap->port;
     my $ctl = "$SCTest::ROOT/tools/sharedcachectl";
-    my @common = ('--servers', $mc->addr, 'inspect',
+    my @common = ('--servers', "'" . $mc->addr . "'", 'inspect',
                   "http://127.0.0.1:$port/x/page5",
                   '--vhost', "127.0.0.1:$port");
     my $with = `$ctl @common --backend http://127.0.0.1:$backend_port/page5`;
