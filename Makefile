@@ -29,7 +29,7 @@ UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
 .PHONY: all install test check unit prove pytest demo demo-stop deps clean \
-        callgraph
+        callgraph format
 
 CTL        = tools/sharedcachectl
 PYTHON     = /usr/bin/python3
@@ -79,7 +79,11 @@ pytest:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: unit sanitize callgraph pytest prove
+check: format unit sanitize callgraph pytest prove
+
+# The C sources are formatted as .clang-format says (clang-format 14).
+format:
+	./tools/format-check -q
 
 # The calls between the module's files form a DAG (src/sc_request.h).
 OBJS       = $(join $(dir $(SRC)),$(addprefix .libs/,$(notdir $(SRC:.c=.o))))

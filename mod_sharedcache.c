@@ -27,8 +27,6 @@
 #include "src/sc_status.h"
 #include "src/sc_store.h"
 
-
-
 /* post_config (runs twice at start-up, in the parent): fill directory
  * defaults and describe each server's memcached backend.  No connection
  * is made here: a socket opened before fork would be shared by every
@@ -45,14 +43,15 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
     if (sc_pending_init(pconf) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0106)
-                     "no shared memory for failed invalidations: they are "
-                     "only logged");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     SC_LOGNO(0106) "no shared memory for failed "
+                                    "invalidations: they are only logged");
     }
     if (sc_status_init(pconf) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0103)
-                     "no shared memory for the status counters: the status"
-                     " page will show zeros");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     SC_LOGNO(0103) "no shared memory for the status "
+                                    "counters: the status page will show "
+                                    "zeros");
     }
     return sc_config_post(pconf, s);
 }
@@ -102,10 +101,11 @@ static void server_event(const char *server, int up, const char *error)
                      SC_LOGNO(0210) "memcached %s answers again", server);
     }
     else {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_server,
-                     SC_LOGNO(0209) "memcached %s marked down (%s): its "
-                     "URLs are served uncached until it answers again",
-                     server, error ? error : "-");
+        ap_log_error(
+            APLOG_MARK, APLOG_WARNING, 0, main_server,
+            SC_LOGNO(0209) "memcached %s marked down (%s): its "
+                           "URLs are served uncached until it answers again",
+            server, error ? error : "-");
     }
 }
 
@@ -124,18 +124,22 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
             c->backend->event = server_event;
             c->backend->counted = sc_stat_mc_call;
         }
-        if (c->fallback && sc_store_open(c->fallback, pchild, max, &err)
-                           != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0107)
-                         "cannot set up the fallback memcached (%s): not "
-                         "read", err);
+        if (c->fallback
+            && sc_store_open(c->fallback, pchild, max, &err) != APR_SUCCESS) {
+            ap_log_error(
+                APLOG_MARK, APLOG_ERR, 0, s,
+                SC_LOGNO(0107) "cannot set up the fallback memcached (%s): not "
+                               "read",
+                err);
             c->fallback = NULL;
         }
-        if (c->backend && sc_store_open(c->backend, pchild, max, &err)
-                          != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SC_LOGNO(0102)
-                         "cannot set up memcached access (%s): serving "
-                         "uncached", err);
+        if (c->backend
+            && sc_store_open(c->backend, pchild, max, &err) != APR_SUCCESS) {
+            ap_log_error(
+                APLOG_MARK, APLOG_ERR, 0, s,
+                SC_LOGNO(0102) "cannot set up memcached access (%s): serving "
+                               "uncached",
+                err);
         }
     }
 }
@@ -172,8 +176,7 @@ static void sc_register_hooks(apr_pool_t *p)
     ap_hook_create_request(sc_fragment_asked, NULL, NULL, APR_HOOK_MIDDLE);
     /* When the request is over: the deferred store of a body without
      * Content-Length, once its handler has finished without failing. */
-    ap_hook_log_transaction(sc_log_transaction, NULL, NULL,
-                            APR_HOOK_FIRST);
+    ap_hook_log_transaction(sc_log_transaction, NULL, NULL, APR_HOOK_FIRST);
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
@@ -190,12 +193,7 @@ static void sc_register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(sharedcache) = {
-    STANDARD20_MODULE_STUFF,
-    sc_config_create_dir,
-    sc_config_merge_dir,
-    sc_config_create_server,
-    sc_config_merge_server,
-    sc_config_cmds,
-    sc_register_hooks,
-    AP_MODULE_FLAG_NONE
+    STANDARD20_MODULE_STUFF, sc_config_create_dir,   sc_config_merge_dir,
+    sc_config_create_server, sc_config_merge_server, sc_config_cmds,
+    sc_register_hooks,       AP_MODULE_FLAG_NONE
 };

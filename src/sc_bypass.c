@@ -18,17 +18,37 @@
  * with '_' for '-' (mod_proxy forwards those, many WSGI servers read them
  * as dashes), bypasses the cache unless the location keys on exactly that
  * header (SharedCacheVaryByHeader); SharedCacheBypassHeader adds more. */
-static const char *const reflected[] = {
-    "forwarded", "x-forwarded-host", "x-forwarded-proto",
-    "x-forwarded-scheme", "x-forwarded-server", "x-forwarded-port",
-    "x-forwarded-prefix", "x-forwarded-for", "x-forwarded-ssl",
-    "x-forwarded-uri", "x-forwarded-path", "x-forwarded-protocol",
-    "x-host", "x-original-host", "x-original-url", "x-original-uri",
-    "x-rewrite-url", "x-http-method-override", "x-http-method",
-    "x-method-override", "x-real-ip", "x-client-ip", "x-cluster-client-ip",
-    "true-client-ip", "cf-connecting-ip", "fastly-client-ip",
-    "x-url-scheme", "front-end-https", "x-scheme", "x-script-name", NULL
-};
+static const char *const reflected[] = { "forwarded",
+                                         "x-forwarded-host",
+                                         "x-forwarded-proto",
+                                         "x-forwarded-scheme",
+                                         "x-forwarded-server",
+                                         "x-forwarded-port",
+                                         "x-forwarded-prefix",
+                                         "x-forwarded-for",
+                                         "x-forwarded-ssl",
+                                         "x-forwarded-uri",
+                                         "x-forwarded-path",
+                                         "x-forwarded-protocol",
+                                         "x-host",
+                                         "x-original-host",
+                                         "x-original-url",
+                                         "x-original-uri",
+                                         "x-rewrite-url",
+                                         "x-http-method-override",
+                                         "x-http-method",
+                                         "x-method-override",
+                                         "x-real-ip",
+                                         "x-client-ip",
+                                         "x-cluster-client-ip",
+                                         "true-client-ip",
+                                         "cf-connecting-ip",
+                                         "fastly-client-ip",
+                                         "x-url-scheme",
+                                         "front-end-https",
+                                         "x-scheme",
+                                         "x-script-name",
+                                         NULL };
 
 /* A request header name as the bypass lists hold it: lower case, '_'
  * read as '-'.  Returns NULL for names too long to be one of them. */
@@ -166,10 +186,10 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
         && !sc_key_cookie_header_ok(cookies)) {
         return "a Cookie header that parsers may read differently";
     }
-    for (i = 0; cookies && d->bypass_cookies
-                && i < d->bypass_cookies->nelts; i++) {
-        if (sc_key_cookie(r->pool, cookies, APR_ARRAY_IDX(d->bypass_cookies,
-                                                          i, const char *))) {
+    for (i = 0; cookies && d->bypass_cookies && i < d->bypass_cookies->nelts;
+         i++) {
+        if (sc_key_cookie(r->pool, cookies,
+                          APR_ARRAY_IDX(d->bypass_cookies, i, const char *))) {
             return "a SharedCacheBypassCookie is present";
         }
     }
@@ -199,4 +219,3 @@ const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
     }
     return why;
 }
-

@@ -23,7 +23,7 @@ ap_filter_rec_t *sc_save_filter_handle;
 typedef struct {
     request_rec *r;
     apr_array_header_t *out;
-    const char *connection;      /* value of Connection: names more hops */
+    const char *connection; /* value of Connection: names more hops */
     const sc_req_t *ctx;
 } collect_t;
 
@@ -75,8 +75,9 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
 
     ctx->expect_len = -1;
     if (r->header_only) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0311)
-                      "not stored: a HEAD request has no body to keep");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0311) "not stored: a HEAD request has no body to keep");
         return 0;
     }
     if (r->status < 100 || r->status > SC_MAX_STATUS
@@ -87,14 +88,14 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
         char *end;
         apr_off_t n;
         if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0312)
-                          "not stored: invalid Content-Length");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          SC_LOGNO(0312) "not stored: invalid Content-Length");
             return 0;
         }
         if (n > ctx->dconf->max_size) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0303)
-                          "not stored: Content-Length above "
-                          "SharedCacheMaxSize");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          SC_LOGNO(0303) "not stored: Content-Length above "
+                                         "SharedCacheMaxSize");
             return 0;
         }
         ctx->expect_len = n;
@@ -160,9 +161,10 @@ static apr_status_t pass_on(ap_filter_t *f, sc_req_t *ctx,
     }
     rv = ap_pass_brigade(f->next, bb);
     if (rv != APR_SUCCESS && SC_COPYING(ctx)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, f->r, SC_LOGNO(0318)
-                      "the client went away: the rest of the response is "
-                      "kept for the store only");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, rv, f->r,
+            SC_LOGNO(0318) "the client went away: the rest of the response is "
+                           "kept for the store only");
         ctx->client_gone = 1;
         apr_brigade_cleanup(bb);
         return APR_SUCCESS;
@@ -171,8 +173,7 @@ static apr_status_t pass_on(ap_filter_t *f, sc_req_t *ctx,
 }
 
 /* Hold bb back (it stays valid after this call returns). */
-static apr_status_t hold(ap_filter_t *f, sc_req_t *ctx,
-                         apr_bucket_brigade *bb)
+static apr_status_t hold(ap_filter_t *f, sc_req_t *ctx, apr_bucket_brigade *bb)
 {
     if (!ctx->held) {
         ctx->held = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
@@ -201,8 +202,9 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
             return b;
         }
         if (SC_COPYING(ctx) && AP_BUCKET_IS_ERROR(b)) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0313)
-                          "not stored: the body ends in an error");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_DEBUG, 0, r,
+                SC_LOGNO(0313) "not stored: the body ends in an error");
             stop_capture(ctx);
             sc_lease_release(r, ctx, SC_LEASE_LET_GO);
         }
@@ -216,27 +218,28 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
         }
         else if (APR_STATUS_IS_EAGAIN(st)) {
             apr_bucket_brigade *rest = apr_brigade_split_ex(bb, b, NULL);
-            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(
-                                            r->connection->bucket_alloc));
+            APR_BRIGADE_INSERT_TAIL(
+                bb, apr_bucket_flush_create(r->connection->bucket_alloc));
             ctx->passed = ctx->captured;
             *rv = pass_on(f, ctx, bb);
             apr_brigade_cleanup(bb);
             APR_BRIGADE_CONCAT(bb, rest);
             if (*rv != APR_SUCCESS) {
-                return NULL;    /* not capturing (pass_on) */
+                return NULL; /* not capturing (pass_on) */
             }
             b = APR_BRIGADE_FIRST(bb);
             st = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
         }
         if (st != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, SC_LOGNO(0315)
-                          "not stored: reading the body failed");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r,
+                          SC_LOGNO(0315) "not stored: reading the body failed");
             stop_capture(ctx);
             sc_lease_release(r, ctx, SC_LEASE_LET_GO);
         }
         else if (ctx->captured + (apr_off_t)len > ctx->dconf->max_size) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0306)
-                          "not stored: body above SharedCacheMaxSize");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_DEBUG, 0, r,
+                SC_LOGNO(0306) "not stored: body above SharedCacheMaxSize");
             stop_capture(ctx);
             sc_lease_release(r, ctx, SC_LEASE_MARK_UNCACHEABLE);
         }
@@ -263,8 +266,7 @@ static apr_bucket *capture(ap_filter_t *f, sc_req_t *ctx,
 }
 
 /* a followed by the names of b it lacks (either may be NULL). */
-static apr_array_header_t *union_names(apr_pool_t *p,
-                                       apr_array_header_t *a,
+static apr_array_header_t *union_names(apr_pool_t *p, apr_array_header_t *a,
                                        const apr_array_header_t *b)
 {
     apr_array_header_t *out = a ? apr_array_copy(p, a)
@@ -293,25 +295,24 @@ static void finish(request_rec *r, sc_req_t *ctx)
                     || ctx->state == SC_CAP_PENDING)
                    && (!r->connection->aborted || ctx->client_gone)
                    && r->status == ctx->status
-                   && (ctx->expect_len < 0
-                       || ctx->expect_len == ctx->captured);
+                   && (ctx->expect_len < 0 || ctx->expect_len == ctx->captured);
 
     if (!ctx->fragment_refused && ctx->fragments_ran < ctx->fragments_asked) {
         ctx->fragment_refused = "a fragment was refused before it ran "
                                 "(access control, a missing path)";
     }
     if (complete && ctx->fragment_refused) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0321)
-                      "not stored: %s", ctx->fragment_refused);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0321) "not stored: %s", ctx->fragment_refused);
         complete = 0;
     }
     else if (complete) {
         if (ctx->fragment_vary) {
             /* the fragments' Vary as they sent it: a page's own
              * SharedCacheVaryByCookie says nothing of what they read */
-            ctx->vary = union_names(r->pool, ctx->vary,
-                                    sc_policy_vary_names(r->pool,
-                                                         ctx->fragment_vary));
+            ctx->vary = union_names(
+                r->pool, ctx->vary,
+                sc_policy_vary_names(r->pool, ctx->fragment_vary));
         }
         if (ctx->fragment_ttl > 0 && ctx->fragment_ttl < ctx->policy.ttl) {
             ctx->policy.ttl = ctx->fragment_ttl;
@@ -319,11 +320,13 @@ static void finish(request_rec *r, sc_req_t *ctx)
         sc_write(r, ctx);
     }
     else if (SC_COPYING(ctx)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0307)
-                      "not stored: response incomplete or aborted");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0307) "not stored: response incomplete or aborted");
     }
-    sc_lease_release(r, ctx, ctx->fragment_refused
-                             ? SC_LEASE_MARK_UNCACHEABLE : SC_LEASE_LET_GO);
+    sc_lease_release(r, ctx,
+                     ctx->fragment_refused ? SC_LEASE_MARK_UNCACHEABLE
+                                           : SC_LEASE_LET_GO);
     stop_capture(ctx);
 }
 
@@ -335,12 +338,12 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_bucket *eos;
     apr_status_t rv;
 
-    if (!ctx) {                 /* added by hand (SetOutputFilter) */
+    if (!ctx) { /* added by hand (SetOutputFilter) */
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
     if (ctx->magic != SC_REQ_MAGIC) {
-        abort();                /* not our context: memory corruption */
+        abort(); /* not our context: memory corruption */
     }
     if (ctx->state == SC_CAP_NEW) {
         ctx->state = snapshot(r, ctx) ? SC_CAP_COPYING : SC_CAP_PASSING;
@@ -348,10 +351,10 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!SC_COPYING(ctx)) {
         /* Refused or substituted by SHAREDCACHE_DECIDE: waiters need not
          * wait; not worth copying (decided before any decision): let go. */
-        sc_lease_release(r, ctx, ctx->state != SC_CAP_PASSING
-                                 && !r->header_only
-                                 ? SC_LEASE_MARK_UNCACHEABLE
-                                 : SC_LEASE_LET_GO);
+        sc_lease_release(r, ctx,
+                         ctx->state != SC_CAP_PASSING && !r->header_only
+                             ? SC_LEASE_MARK_UNCACHEABLE
+                             : SC_LEASE_LET_GO);
         stop_capture(ctx);
         ap_remove_output_filter(f);
         return pass_on(f, ctx, bb);
@@ -370,14 +373,13 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* A filter between here and SHAREDCACHE_DECIDE may hold a small
          * body back until it sees more (mod_deflate does): a FLUSH makes
          * it pass what it has. */
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(
-                                        r->connection->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(
+            bb, apr_bucket_flush_create(r->connection->bucket_alloc));
         ctx->passed = ctx->captured;
         rv = pass_on(f, ctx, bb);
         apr_brigade_cleanup(bb);
     }
-    if (rv == APR_SUCCESS && ctx->state == SC_CAP_STORING
-        && ctx->expect_len < 0
+    if (rv == APR_SUCCESS && ctx->state == SC_CAP_STORING && ctx->expect_len < 0
         && !r->main && !sc_handler_reports_broken_body(r)) {
         /* No Content-Length, from a handler that ends a broken body like
          * a whole one (SharedCacheRequireLength Off): only a handler that
@@ -413,4 +415,3 @@ int sc_log_transaction(request_rec *r)
     }
     return DECLINED;
 }
-

@@ -27,8 +27,8 @@ static const apr_int64_t ttl_limit = (apr_int64_t)10 * 365 * 24 * 3600;
 /* The default SharedCacheStatuses (never written: a section that sets
  * statuses makes its own table). */
 static unsigned char default_statuses[SC_MAX_STATUS + 1] = {
-    [200] = 1, [203] = 1, [204] = 1, [300] = 1, [301] = 1, [308] = 1,
-    [404] = 1, [410] = 1
+    [200] = 1, [203] = 1, [204] = 1, [300] = 1,
+    [301] = 1, [308] = 1, [404] = 1, [410] = 1
 };
 
 /* ---- server config ---------------------------------------------------- */
@@ -59,9 +59,8 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-static const char *parse_int(cmd_parms *cmd, const char *arg,
-                             apr_int64_t min, apr_int64_t max,
-                             apr_int64_t *out)
+static const char *parse_int(cmd_parms *cmd, const char *arg, apr_int64_t min,
+                             apr_int64_t max, apr_int64_t *out)
 {
     char *end;
     apr_int64_t v = 0;
@@ -72,7 +71,8 @@ static const char *parse_int(cmd_parms *cmd, const char *arg,
     }
     v = apr_strtoi64(arg, &end, 10);
     if (*end || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a whole number "
                             "from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
                             cmd->cmd->name, arg, min, max);
     }
@@ -140,7 +140,8 @@ static const char *set_prefix(cmd_parms *cmd, void *dummy, const char *arg)
 {
     (void)dummy;
     if (!sc_key_prefix_ok(arg)) {
-        return apr_psprintf(cmd->pool, "SharedCachePrefix: '%s' must be 1 "
+        return apr_psprintf(cmd->pool,
+                            "SharedCachePrefix: '%s' must be 1 "
                             "to %d printable characters without spaces",
                             arg, SC_PREFIX_MAX);
     }
@@ -163,8 +164,7 @@ static int is_token(const char *s)
     return 1;
 }
 
-static const char *parse_size(cmd_parms *cmd, const char *arg,
-                              apr_off_t *out)
+static const char *parse_size(cmd_parms *cmd, const char *arg, apr_off_t *out)
 {
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
@@ -172,13 +172,26 @@ static const char *parse_size(cmd_parms *cmd, const char *arg,
 
     if (end != arg && *end) {
         switch (*end) {
-        case 'k': case 'K': unit = 1024; end++; break;
-        case 'm': case 'M': unit = 1024 * 1024; end++; break;
-        case 'g': case 'G': unit = 1024 * 1024 * 1024; end++; break;
+        case 'k':
+        case 'K':
+            unit = 1024;
+            end++;
+            break;
+        case 'm':
+        case 'M':
+            unit = 1024 * 1024;
+            end++;
+            break;
+        case 'g':
+        case 'G':
+            unit = 1024 * 1024 * 1024;
+            end++;
+            break;
         }
     }
     if (end == arg || *end || v < 1 || v > ((apr_int64_t)1 << 40) / unit) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a size in bytes (a "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a size in bytes (a "
                             "number, optionally with K, M or G)",
                             cmd->cmd->name, arg);
     }
@@ -198,8 +211,10 @@ static const char *parse_status(cmd_parms *cmd, const char *arg,
     /* Errors the cache must never store, whatever is configured
      * (THREATS 12): 5xx, 206 Partial Content, 304 Not Modified. */
     if (code >= 500 || code == 206 || code == 304) {
-        return apr_psprintf(cmd->pool, "%s: %s may never be stored (5xx, "
-                            "206 and 304 are refused)", cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool,
+                            "%s: %s may never be stored (5xx, "
+                            "206 and 304 are refused)",
+                            cmd->cmd->name, arg);
     }
     if (!*table) {
         *table = apr_pcalloc(cmd->pool, SC_MAX_STATUS + 1);
@@ -236,7 +251,8 @@ static const char *add_header(cmd_parms *cmd, void *field, const char *arg)
     char *name;
 
     if (!is_token(arg) || strlen(arg) > SC_HEADER_NAME_MAX) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name (a "
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a header name (a "
                             "token of at most %d characters)",
                             cmd->cmd->name, arg, SC_HEADER_NAME_MAX);
     }
@@ -252,8 +268,10 @@ static const char *add_glob(cmd_parms *cmd, void *field, const char *arg)
 
     for (s = arg; *s; s++) {
         if (!apr_isgraph(*s) || *s == '&' || *s == '=') {
-            return apr_psprintf(cmd->pool, "%s: '%s' is not a parameter "
-                                "name or glob", cmd->cmd->name, arg);
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' is not a parameter "
+                                "name or glob",
+                                cmd->cmd->name, arg);
         }
     }
     push_text(cmd, field, arg);
@@ -280,8 +298,7 @@ static const char *add_expr(cmd_parms *cmd, void *field, const char *arg)
     return NULL;
 }
 
-static const char *set_header_name(cmd_parms *cmd, void *field,
-                                   const char *arg)
+static const char *set_header_name(cmd_parms *cmd, void *field, const char *arg)
 {
     if (!is_token(arg)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
@@ -291,13 +308,13 @@ static const char *set_header_name(cmd_parms *cmd, void *field,
     return NULL;
 }
 
-static const char *set_namespace(cmd_parms *cmd, void *field,
-                                 const char *arg)
+static const char *set_namespace(cmd_parms *cmd, void *field, const char *arg)
 {
     if (!sc_key_tag_ok(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be 1 to %d printable "
-                            "characters without spaces", cmd->cmd->name,
-                            arg, SC_TAG_MAX);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' must be 1 to %d printable "
+                            "characters without spaces",
+                            cmd->cmd->name, arg, SC_TAG_MAX);
     }
     *(const char **)field = arg;
     return NULL;
@@ -308,12 +325,14 @@ static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d);
 /* The .check of SharedCacheQuickHandler. */
 static const char *check_quick(cmd_parms *cmd, sc_dir_conf_t *d)
 {
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY
-                                                | NOT_IN_FILES);
+    const char *err = ap_check_cmd_context(cmd,
+                                           NOT_IN_DIRECTORY | NOT_IN_FILES);
 
     if (err) {
-        return apr_pstrcat(cmd->pool, err, " (the quick handler runs "
-                           "before the URL is mapped to a file)", NULL);
+        return apr_pstrcat(cmd->pool, err,
+                           " (the quick handler runs "
+                           "before the URL is mapped to a file)",
+                           NULL);
     }
     if (d->quick == 1) {
         server_conf(cmd)->quick = 1;
@@ -325,8 +344,13 @@ static const char *check_quick(cmd_parms *cmd, sc_dir_conf_t *d)
 
 /* The kinds (sc_directives.def): numbers first. */
 enum {
-    SC_KIND_FLAG, SC_KIND_SECONDS, SC_KIND_SIZE,
-    SC_KIND_STRING, SC_KIND_LIST, SC_KIND_LIST_REPLACE, SC_KIND_STATUSES
+    SC_KIND_FLAG,
+    SC_KIND_SECONDS,
+    SC_KIND_SIZE,
+    SC_KIND_STRING,
+    SC_KIND_LIST,
+    SC_KIND_LIST_REPLACE,
+    SC_KIND_STATUSES
 };
 
 /* The roles (sc_directives.def): SC_VARIES includes SC_SHAPES_KEY. */
@@ -336,7 +360,7 @@ enum {
 typedef struct {
     const char *name;
     int kind;
-    apr_size_t offset;                  /* of the field in sc_dir_conf_t */
+    apr_size_t offset; /* of the field in sc_dir_conf_t */
     apr_int64_t def;
     const char *def_str;
     apr_int64_t min;
@@ -354,8 +378,10 @@ enum {
 
 static const sc_directive_t directives[DIR_COUNT] = {
 #define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
-    { .name = d_name, .kind = SC_KIND_##d_kind, \
-      .offset = APR_OFFSETOF(sc_dir_conf_t, d_field), __VA_ARGS__ },
+    { .name = d_name, \
+      .kind = SC_KIND_##d_kind, \
+      .offset = APR_OFFSETOF(sc_dir_conf_t, d_field), \
+      __VA_ARGS__ },
 #include "sc_directives.def"
 #undef SC_DIR
 };
@@ -371,37 +397,53 @@ static int is_number(const sc_directive_t *e)
 static apr_int64_t num_get(const sc_dir_conf_t *d, const sc_directive_t *e)
 {
     switch (e->kind) {
-    case SC_KIND_FLAG:    return AT(int, d, e);
-    case SC_KIND_SECONDS: return AT(apr_int64_t, d, e);
-    default:              return AT(apr_off_t, d, e);
+    case SC_KIND_FLAG:
+        return AT(int, d, e);
+    case SC_KIND_SECONDS:
+        return AT(apr_int64_t, d, e);
+    default:
+        return AT(apr_off_t, d, e);
     }
 }
 
-static void num_set(sc_dir_conf_t *d, const sc_directive_t *e,
-                    apr_int64_t v)
+static void num_set(sc_dir_conf_t *d, const sc_directive_t *e, apr_int64_t v)
 {
     switch (e->kind) {
-    case SC_KIND_FLAG:    AT(int, d, e) = (int)v; break;
-    case SC_KIND_SECONDS: AT(apr_int64_t, d, e) = v; break;
-    default:              AT(apr_off_t, d, e) = (apr_off_t)v; break;
+    case SC_KIND_FLAG:
+        AT(int, d, e) = (int)v;
+        break;
+    case SC_KIND_SECONDS:
+        AT(apr_int64_t, d, e) = v;
+        break;
+    default:
+        AT(apr_off_t, d, e) = (apr_off_t)v;
+        break;
     }
 }
 
 static const void *ptr_get(const sc_dir_conf_t *d, const sc_directive_t *e)
 {
     switch (e->kind) {
-    case SC_KIND_STRING:   return AT(const char *, d, e);
-    case SC_KIND_STATUSES: return AT(unsigned char *, d, e);
-    default:               return AT(apr_array_header_t *, d, e);
+    case SC_KIND_STRING:
+        return AT(const char *, d, e);
+    case SC_KIND_STATUSES:
+        return AT(unsigned char *, d, e);
+    default:
+        return AT(apr_array_header_t *, d, e);
     }
 }
 
 static void ptr_set(sc_dir_conf_t *d, const sc_directive_t *e, const void *v)
 {
     switch (e->kind) {
-    case SC_KIND_STRING:   AT(const char *, d, e) = v; break;
-    case SC_KIND_STATUSES: AT(unsigned char *, d, e) = (void *)v; break;
-    default:               AT(apr_array_header_t *, d, e) = (void *)v;
+    case SC_KIND_STRING:
+        AT(const char *, d, e) = v;
+        break;
+    case SC_KIND_STATUSES:
+        AT(unsigned char *, d, e) = (void *)v;
+        break;
+    default:
+        AT(apr_array_header_t *, d, e) = (void *)v;
     }
 }
 
@@ -427,9 +469,9 @@ static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
         return NULL;
     }
     for (i = 0; i < DIR_COUNT; i++) {
-        if ((directives[i].role & SC_SHAPES_KEY)
-            && is_set(d, &directives[i])) {
-            return apr_psprintf(cmd->pool, "%s: a section with "
+        if ((directives[i].role & SC_SHAPES_KEY) && is_set(d, &directives[i])) {
+            return apr_psprintf(cmd->pool,
+                                "%s: a section with "
                                 "SharedCacheQuickHandler On cannot set its "
                                 "own SharedCacheVaryBy*, SharedCacheVary, "
                                 "SharedCacheBypassCookie/Header or "
@@ -500,17 +542,18 @@ static const char *set_word(cmd_parms *cmd, void *dv, const char *arg)
     AP_INIT_TAKE1(name, set_word, info, RSRC_CONF | ACCESS_CONF, help)
 #define SC_CMD_ITERATE(name, info, help) \
     AP_INIT_ITERATE(name, set_word, info, RSRC_CONF | ACCESS_CONF, help)
-#define SC_CMD_SECONDS      SC_CMD_TAKE1
-#define SC_CMD_SIZE         SC_CMD_TAKE1
-#define SC_CMD_STRING       SC_CMD_TAKE1
-#define SC_CMD_LIST         SC_CMD_ITERATE
+#define SC_CMD_SECONDS SC_CMD_TAKE1
+#define SC_CMD_SIZE SC_CMD_TAKE1
+#define SC_CMD_STRING SC_CMD_TAKE1
+#define SC_CMD_LIST SC_CMD_ITERATE
 #define SC_CMD_LIST_REPLACE SC_CMD_ITERATE
-#define SC_CMD_STATUSES     SC_CMD_ITERATE
+#define SC_CMD_STATUSES SC_CMD_ITERATE
 
 const command_rec sc_config_cmds[] = {
     /* server context */
     AP_INIT_RAW_ARGS("SharedCacheFallbackServers", set_fallback, NULL,
-                     RSRC_CONF, "the old memcached cluster during a "
+                     RSRC_CONF,
+                     "the old memcached cluster during a "
                      "migration: read on a miss, never written"),
     AP_INIT_RAW_ARGS("SharedCacheServers", set_servers, NULL, RSRC_CONF,
                      "memcached servers: host:port ... or a unix socket "
@@ -521,7 +564,7 @@ const command_rec sc_config_cmds[] = {
                   "seconds a failed memcached server is skipped"),
     AP_INIT_TAKE1("SharedCachePrefix", set_prefix, NULL, RSRC_CONF,
                   "prefix of every memcached key"),
-    /* directory context */
+/* directory context */
 #define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
     SC_CMD_##d_kind(d_name, (void *)&directives[DIR_##d_field], d_help),
 #include "sc_directives.def"
@@ -591,8 +634,7 @@ static int has_name(const apr_array_header_t *a, const char *name)
 /* base followed by what add has that base lacks; an unset side (NULL)
  * leaves the other as it is, so an untouched section keeps the very
  * array it inherits (sc_config_same_variance compares pointers). */
-static apr_array_header_t *union_list(apr_pool_t *p,
-                                      apr_array_header_t *base,
+static apr_array_header_t *union_list(apr_pool_t *p, apr_array_header_t *base,
                                       apr_array_header_t *add)
 {
     apr_array_header_t *out;
@@ -625,8 +667,9 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
              * inherits: a <Location> keying on "currency" must not stop
              * keying on the site's "sessionid" (one user's page would
              * reach another). */
-            ptr_set(d, e, union_list(p, AT(apr_array_header_t *, base, e),
-                                     AT(apr_array_header_t *, add, e)));
+            ptr_set(d, e,
+                    union_list(p, AT(apr_array_header_t *, base, e),
+                               AT(apr_array_header_t *, add, e)));
         }
         else if (is_number(e)) {
             num_set(d, e, num_get(is_set(add, e) ? add : base, e));
@@ -645,8 +688,7 @@ void *sc_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
 
 /* ---- variance --------------------------------------------------------- */
 
-int sc_config_same_variance(const sc_dir_conf_t *d,
-                            const sc_dir_conf_t *base)
+int sc_config_same_variance(const sc_dir_conf_t *d, const sc_dir_conf_t *base)
 {
     int i;
 
@@ -734,7 +776,8 @@ static const char *value_text(apr_pool_t *p, const sc_dir_conf_t *d,
     switch (e->kind) {
     case SC_KIND_FLAG:
         return num_get(d, e) == SC_AUTO ? "auto"
-               : num_get(d, e) == 1 ? "On" : "Off";
+               : num_get(d, e) == 1     ? "On"
+                                        : "Off";
     case SC_KIND_STRING:
         return AT(const char *, d, e);
     case SC_KIND_STATUSES:
@@ -774,16 +817,17 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
             *c = ',';
         }
     }
-    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p,
+    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(
+        p,
         "SharedCacheServers=%s SharedCacheTimeout=%d "
-        "SharedCacheRetryInterval=%d SharedCachePrefix=%s", servers,
-        b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix);
-    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p,
-        "SharedCacheFallbackServers=%s",
+        "SharedCacheRetryInterval=%d SharedCachePrefix=%s",
+        servers, b ? b->timeout_ms : -1, b ? b->retry_s : -1, s->prefix);
+    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(
+        p, "SharedCacheFallbackServers=%s",
         s->fallback ? commas(p, s->fallback->spec) : "-");
     for (i = 0; i < DIR_COUNT; i++) {
-        APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p, "%s=%s",
-            directives[i].name, value_text(p, d, &directives[i]));
+        APR_ARRAY_PUSH(out, const char *) = apr_psprintf(
+            p, "%s=%s", directives[i].name, value_text(p, d, &directives[i]));
     }
     return apr_array_pstrcat(p, out, ' ');
 }
@@ -823,8 +867,7 @@ static sc_backend_t *find_or_make_backend(apr_pool_t *p,
 
 int sc_config_post(apr_pool_t *pconf, server_rec *s)
 {
-    apr_array_header_t *made = apr_array_make(pconf, 2,
-                                              sizeof(sc_backend_t *));
+    apr_array_header_t *made = apr_array_make(pconf, 2, sizeof(sc_backend_t *));
 
     for (; s; s = s->next) {
         sc_server_conf_t *c = ap_get_module_config(s->module_config,
@@ -835,18 +878,17 @@ int sc_config_post(apr_pool_t *pconf, server_rec *s)
         if (!c->prefix) {
             c->prefix = SC_DEFAULT_PREFIX;
         }
-        c->backend = find_or_make_backend(pconf, made, c, c->servers
-                                          ? c->servers : SC_DEFAULT_SERVERS);
-        c->fallback = c->fallback_servers
-                      ? find_or_make_backend(pconf, made, c,
-                                             c->fallback_servers)
-                      : NULL;
+        c->backend = find_or_make_backend(
+            pconf, made, c, c->servers ? c->servers : SC_DEFAULT_SERVERS);
+        c->fallback = c->fallback_servers ? find_or_make_backend(
+                          pconf, made, c, c->fallback_servers)
+                                          : NULL;
         if (c->fallback && c->backend) {
             c->backend->create_missing = 1;
         }
         if (!c->backend) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SC_LOGNO(0101)
-                         "SharedCacheServers: cannot be parsed");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         SC_LOGNO(0101) "SharedCacheServers: cannot be parsed");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (d) {

@@ -37,26 +37,26 @@
 #define SC_HEADER_NAME_MAX 200
 
 typedef struct {
-    const char *servers;         /* NULL: unset */
+    const char *servers; /* NULL: unset */
     int timeout_ms;
     int retry_s;
     const char *prefix;
-    sc_backend_t *backend;       /* built in post_config, opened per child */
-    const char *fallback_servers;/* SharedCacheFallbackServers, or NULL */
-    sc_backend_t *fallback;      /* the old cluster: read on a miss, never
-                                    written; NULL when none */
-    int quick;                   /* a section of this server set
-                                    SharedCacheQuickHandler On */
+    sc_backend_t *backend;        /* built in post_config, opened per child */
+    const char *fallback_servers; /* SharedCacheFallbackServers, or NULL */
+    sc_backend_t *fallback;       /* the old cluster: read on a miss, never
+                                     written; NULL when none */
+    int quick;                    /* a section of this server set
+                                     SharedCacheQuickHandler On */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */
-#define SC_TYPE_FLAG         int
-#define SC_TYPE_SECONDS      apr_int64_t
-#define SC_TYPE_SIZE         apr_off_t
-#define SC_TYPE_STRING       const char *
-#define SC_TYPE_LIST         apr_array_header_t *
+#define SC_TYPE_FLAG int
+#define SC_TYPE_SECONDS apr_int64_t
+#define SC_TYPE_SIZE apr_off_t
+#define SC_TYPE_STRING const char *
+#define SC_TYPE_LIST apr_array_header_t *
 #define SC_TYPE_LIST_REPLACE apr_array_header_t *
-#define SC_TYPE_STATUSES     unsigned char *
+#define SC_TYPE_STATUSES unsigned char *
 
 /* One field per directory directive, named and typed in
  * sc_directives.def (which says what each holds). */
@@ -67,9 +67,9 @@ typedef struct {
 } sc_dir_conf_t;
 
 typedef struct {
-    const char *text;                   /* as written: part of the key;
-                                           first, so that a list reads it
-                                           as the element's text */
+    const char *text; /* as written: part of the key;
+                         first, so that a list reads it
+                         as the element's text */
     ap_expr_info_t *expr;
 } sc_vary_expr_t;
 
@@ -87,8 +87,7 @@ void sc_config_resolve(sc_dir_conf_t *d);
 /* True when d keys and bypasses exactly as the virtual host base does
  * (inherited, not set by a section): only then can the quick handler,
  * which sees the base alone, compute the same key. */
-int sc_config_same_variance(const sc_dir_conf_t *d,
-                            const sc_dir_conf_t *base);
+int sc_config_same_variance(const sc_dir_conf_t *d, const sc_dir_conf_t *base);
 
 /* True when a fragment's location keys on nothing the page's does not
  * (cookies, headers, user, expressions): only then may a page that

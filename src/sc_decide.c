@@ -22,9 +22,8 @@ APLOG_USE_MODULE(sharedcache);
 ap_filter_rec_t *sc_decide_filter_handle;
 
 /* Removed from what the client sees: they target this cache. */
-static const char *const cache_only[] = {
-    "Surrogate-Control", "CDN-Cache-Control", NULL
-};
+static const char *const cache_only[] = { "Surrogate-Control",
+                                          "CDN-Cache-Control", NULL };
 
 static int listed(const char *name, const char *const *list)
 {
@@ -66,8 +65,7 @@ static apr_array_header_t *effective_vary(request_rec *r, sc_req_t *ctx,
 static apr_array_header_t *response_tags(request_rec *r, const char *list,
                                          int *bad)
 {
-    apr_array_header_t *tags = apr_array_make(r->pool, 4,
-                                              sizeof(const char *));
+    apr_array_header_t *tags = apr_array_make(r->pool, 4, sizeof(const char *));
     const char *cursor = list, *tag;
     int valid;
 
@@ -100,9 +98,10 @@ static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
         why = sc_policy_personal(&in);
         if (why) {
             policy->storable = 0;
-            policy->reason = apr_pstrcat(r->pool, "an earlier request of "
-                                         "the redirect chain answered ", why,
-                                         NULL);
+            policy->reason = apr_pstrcat(r->pool,
+                                         "an earlier request of "
+                                         "the redirect chain answered ",
+                                         why, NULL);
             return;
         }
     }
@@ -113,8 +112,7 @@ static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
  * or set with the body by a filter that runs on normal hits only and
  * whose work the label check keeps consistent (mod_deflate). */
 static const char *const parity_ignored[] = {
-    "Content-Type", "Content-Encoding", "Vary", "ETag", "Cache-Status",
-    NULL
+    "Content-Type", "Content-Encoding", "Vary", "ETag", "Cache-Status", NULL
 };
 
 static const char *stored_value(const sc_req_t *ctx, const char *name)
@@ -137,9 +135,8 @@ static int type_or_vary_changed(request_rec *r, const sc_req_t *ctx,
 {
     const char *ct = apr_table_get(out, "Content-Type");
     const char *stored_ct = stored_value(ctx, "Content-Type");
-    apr_array_header_t *now = effective_vary(r, (sc_req_t *)ctx,
-                                             apr_table_getm(r->pool, out,
-                                                            "Vary"));
+    apr_array_header_t *now = effective_vary(
+        r, (sc_req_t *)ctx, apr_table_getm(r->pool, out, "Vary"));
     apr_array_header_t *before = effective_vary(r, (sc_req_t *)ctx,
                                                 stored_value(ctx, "Vary"));
     int i;
@@ -180,8 +177,7 @@ static int stored_as(void *data, const char *name, const char *value)
     }
     p->seen++;
     for (i = 0; i < p->ctx->headers->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(p->ctx->headers, i,
-                                              sc_header_t);
+        const sc_header_t *h = &APR_ARRAY_IDX(p->ctx->headers, i, sc_header_t);
         if (!strcasecmp(h->name, name) && !strcmp(h->value, value)) {
             return 1;
         }
@@ -204,8 +200,8 @@ static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
     p.seen = 0;
     apr_table_do(stored_as, &p, out, NULL);
     for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
-        stored += !parity_ignores(ctx, APR_ARRAY_IDX(ctx->headers, i,
-                                                     sc_header_t).name);
+        stored += !parity_ignores(
+            ctx, APR_ARRAY_IDX(ctx->headers, i, sc_header_t).name);
     }
     return p.differ || p.seen != stored;
 }
@@ -229,9 +225,8 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
                                        || type_or_vary_changed(r, ctx, out);
     }
 
-    ctx->tags = response_tags(r, apr_table_getm(r->pool, out,
-                                                 ctx->dconf->tag_header),
-                              &bad_tags);
+    ctx->tags = response_tags(
+        r, apr_table_getm(r->pool, out, ctx->dconf->tag_header), &bad_tags);
 
     /* SHAREDCACHE_SAVE ran first: it may already have given up on the
      * body (size); a HEAD is a miss that simply has no body to keep. */
@@ -249,33 +244,37 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         ctx->state = storable ? SC_CAP_STORING : SC_CAP_REFUSED;
     }
     if (!ctx->policy.storable) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0301)
-                      "not stored: %s", ctx->policy.reason);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0301) "not stored: %s", ctx->policy.reason);
     }
     else if (r->no_cache) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0302)
-                      "not stored: r->no_cache is set");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0302) "not stored: r->no_cache is set");
     }
     else if (bad_tags) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0308)
-                      "not stored: %s holds an invalid tag or more than %d",
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0308) "not stored: %s holds an invalid tag "
+                                     "or more than %d",
                       ctx->dconf->tag_header, SC_MAX_TAGS);
     }
     else if (ctx->request_no_store) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0320)
-                      "not stored: the request said Cache-Control: "
-                      "no-store");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0320) "not stored: the request said Cache-Control: "
+                           "no-store");
     }
     else if (unverifiable) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0310)
-                      "not stored: no Content-Length to verify the body "
-                      "against (SharedCacheRequireLength On)");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0310) "not stored: no Content-Length to verify the body "
+                           "against (SharedCacheRequireLength On)");
     }
     sc_set_status(r, ctx->dconf, storable ? SC_MISS : SC_UNCACHEABLE);
     if (!storable) {
         /* Waiters need not wait for the end of this response. */
-        sc_lease_release(r, ctx, r->header_only ? SC_LEASE_LET_GO
-                                                : SC_LEASE_MARK_UNCACHEABLE);
+        sc_lease_release(r, ctx,
+                         r->header_only ? SC_LEASE_LET_GO
+                                        : SC_LEASE_MARK_UNCACHEABLE);
     }
     return storable;
 }
@@ -296,16 +295,17 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
     request_rec *r = f->r;
     apr_bucket_brigade *out = ctx->stale->body;
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0309)
-                  "backend answered %d: serving the stale copy instead",
-                  r->status);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        SC_LOGNO(0309) "backend answered %d: serving the stale copy instead",
+        r->status);
     ctx->state = SC_CAP_SUBSTITUTED;
     apr_table_clear(r->err_headers_out);
     sc_restore_response(r, ctx, &ctx->stale->entry,
                         apr_time_sec(apr_time_now()), SC_STALE);
     apr_brigade_cleanup(bb);
-    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_eos_create(
-                                     r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(out,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
     return ap_pass_brigade(f->next, out);
 }
 
@@ -371,8 +371,8 @@ static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
         ce = apr_table_get(r->err_headers_out, "Content-Encoding");
     }
     if (!ce) {
-        return 1;       /* unlabelled: a Vary of a compression filter that
-                           chose not to compress runs again on hits */
+        return 1; /* unlabelled: a Vary of a compression filter that
+                     chose not to compress runs again on hits */
     }
     if (SC_COPYING(ctx) && ctx->headers) {
         int i;
@@ -408,7 +408,7 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_table_t *out;
 
     if (r->main && f->ctx == NULL) {
-        f->ctx = f;             /* once per fragment */
+        f->ctx = f; /* once per fragment */
         sc_fragment_reaches_page(r, d, bb);
     }
     if (ctx && ctx->state == SC_CAP_SUBSTITUTED) {
@@ -447,9 +447,10 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     out = apr_table_overlay(r->pool, r->err_headers_out, r->headers_out);
     if (ctx && decide(r, ctx, out) && sc_subrequest_failed(r, out, bb)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0319)
-                      "not stored: the handler of this subrequest "
-                      "failed without output");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0319) "not stored: the handler of this subrequest "
+                           "failed without output");
         if (ctx->state == SC_CAP_STORING) {
             ctx->state = SC_CAP_REFUSED;
         }
@@ -499,4 +500,3 @@ void sc_insert_error_filter(request_rec *r)
                                     r->connection);
     }
 }
-

@@ -40,8 +40,7 @@ static void put_uint(writer_t *w, apr_uint64_t v, int width)
 static int field_ok(const char *s, int is_name)
 {
     for (; *s; s++) {
-        if (*s == '\r' || *s == '\n' || (is_name && (*s == ':'
-                                                     || *s == ' '))) {
+        if (*s == '\r' || *s == '\n' || (is_name && (*s == ':' || *s == ' '))) {
             return 0;
         }
     }
@@ -178,8 +177,7 @@ static const char *get_bytes(reader_t *r, apr_size_t n)
 }
 
 /* A copied string that holds no NUL (and, for header fields, no CR/LF). */
-static const char *get_string(reader_t *r, apr_pool_t *p, int width,
-                              int check)
+static const char *get_string(reader_t *r, apr_pool_t *p, int width, int check)
 {
     apr_size_t n = (apr_size_t)get_uint(r, width);
     const char *s = get_bytes(r, n);
@@ -187,8 +185,8 @@ static const char *get_string(reader_t *r, apr_pool_t *p, int width,
     if (!s) {
         return NULL;
     }
-    if (memchr(s, '\0', n) || (check && (memchr(s, '\r', n)
-                                         || memchr(s, '\n', n)))) {
+    if (memchr(s, '\0', n)
+        || (check && (memchr(s, '\r', n) || memchr(s, '\n', n)))) {
         r->bad = 1;
         return NULL;
     }
@@ -265,8 +263,8 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     e->version = get_uint(&r, 8);
     /* sc_chunk_count() is 0 for a body that cannot be chunked: never a
      * valid count, so an empty or overflowing chunk list is refused. */
-    if (r.bad || r.left != 0 || e->chunk_size < SC_CHUNK_MIN
-        || e->nchunks == 0 || e->nchunks > SC_ENTRY_MAX_CHUNKS
+    if (r.bad || r.left != 0 || e->chunk_size < SC_CHUNK_MIN || e->nchunks == 0
+        || e->nchunks > SC_ENTRY_MAX_CHUNKS
         || e->nchunks != sc_chunk_count(e->body_len, e->chunk_size)) {
         return SC_EBADREC;
     }
@@ -314,8 +312,7 @@ apr_status_t sc_chunk_check(const char *buf, apr_size_t len,
 /* ---- reading a record back -------------------------------------------- */
 
 apr_status_t sc_entry_match(apr_pool_t *p, const char *buf, apr_size_t len,
-                            const char *key, apr_size_t key_len,
-                            sc_entry_t *e)
+                            const char *key, apr_size_t key_len, sc_entry_t *e)
 {
     apr_status_t rv;
 
@@ -341,8 +338,7 @@ int sc_entry_vary_live(const sc_entry_t *e, apr_int64_t now)
 apr_array_header_t *sc_entry_vary_names(apr_pool_t *p, const sc_entry_t *e)
 {
     int n = e->headers ? e->headers->nelts : 0, i;
-    apr_array_header_t *names = apr_array_make(p, n + 1,
-                                               sizeof(const char *));
+    apr_array_header_t *names = apr_array_make(p, n + 1, sizeof(const char *));
 
     for (i = 0; i < n; i++) {
         APR_ARRAY_PUSH(names, const char *) =
@@ -351,8 +347,7 @@ apr_array_header_t *sc_entry_vary_names(apr_pool_t *p, const sc_entry_t *e)
     return names;
 }
 
-sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have,
-                                  apr_uint64_t gen)
+sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have, apr_uint64_t gen)
 {
     if (!have) {
         return SC_DEP_GONE;
@@ -364,7 +359,9 @@ sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have,
      * served, not even STALE; nor is a server's new incarnation (a fence:
      * the entry may have missed an invalidation). */
     return (d->name[0] == SC_DEP_NAMESPACE || d->name[0] == SC_DEP_SERVER)
-           && d->name[1] == ':' ? SC_DEP_GONE : SC_DEP_MOVED;
+                   && d->name[1] == ':'
+               ? SC_DEP_GONE
+               : SC_DEP_MOVED;
 }
 
 void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,
@@ -384,7 +381,7 @@ const char **sc_entry_chunk_keys(apr_pool_t *p, const char *prefix,
                                  const sc_entry_t *e)
 {
     const char **keys = apr_palloc(p, (e->nchunks ? e->nchunks : 1)
-                                      * sizeof(char *));
+                                          * sizeof(char *));
     apr_uint32_t i;
 
     for (i = 0; i < e->nchunks; i++) {
@@ -401,12 +398,13 @@ apr_size_t sc_entry_chunk_len(const sc_entry_t *e, apr_uint32_t index)
         return 0;
     }
     return e->body_len - start > e->chunk_size
-           ? (apr_size_t)e->chunk_size : (apr_size_t)(e->body_len - start);
+               ? (apr_size_t)e->chunk_size
+               : (apr_size_t)(e->body_len - start);
 }
 
 apr_status_t sc_entry_chunk(const sc_entry_t *e, apr_uint32_t index,
-                            const char *buf, apr_size_t len,
-                            const char **data, apr_size_t *data_len)
+                            const char *buf, apr_size_t len, const char **data,
+                            apr_size_t *data_len)
 {
     apr_size_t want = sc_entry_chunk_len(e, index);
 
@@ -415,7 +413,7 @@ apr_status_t sc_entry_chunk(const sc_entry_t *e, apr_uint32_t index,
     }
     if (index >= e->nchunks
         || sc_chunk_check(buf, len, e->version, index, want, data)
-           != APR_SUCCESS) {
+               != APR_SUCCESS) {
         return SC_EBADREC;
     }
     *data_len = want;

@@ -36,24 +36,25 @@
 
 #define SC_ENTRY_FORMAT 2
 #define SC_CHUNK_FORMAT 1
-#define SC_REC_ENTRY 1          /* a stored response */
-#define SC_REC_VARY  2          /* reserved: which headers a URL varies on */
+#define SC_REC_ENTRY 1 /* a stored response */
+#define SC_REC_VARY 2  /* reserved: which headers a URL varies on */
 
-#define SC_BODY_INLINE  0
+#define SC_BODY_INLINE 0
 #define SC_BODY_CHUNKED 1
 
 /* flags */
-#define SC_EF_NO_STALE 0x01     /* must-revalidate, proxy-revalidate, s-maxage */
-#define SC_EF_QUICK    0x02     /* stored where SharedCacheQuickHandler is On:
-                                   may be served before access control */
+#define SC_EF_NO_STALE 0x01 /* must-revalidate, proxy-revalidate, s-maxage */
+#define SC_EF_QUICK \
+    0x02 /* stored where SharedCacheQuickHandler is On: \
+            may be served before access control */
 
 #define SC_CHUNK_HEAD_LEN 16
 #define SC_ENTRY_MAX_HEADERS 1000
 #define SC_ENTRY_MAX_DEPS 1000
 #define SC_ENTRY_MAX_BODY ((apr_uint64_t)1 << 40)
-#define SC_CHUNK_MIN (64 * 1024)          /* chunks are this large at least */
+#define SC_CHUNK_MIN (64 * 1024) /* chunks are this large at least */
 #define SC_ENTRY_MAX_CHUNKS 65536
-#define SC_TIME_MAX ((apr_int64_t)1 << 40)  /* unix seconds, 34,000 years */
+#define SC_TIME_MAX ((apr_int64_t)1 << 40) /* unix seconds, 34,000 years */
 
 typedef struct {
     const char *name;
@@ -76,12 +77,12 @@ typedef struct {
     apr_uint32_t flags;
     const char *key;
     apr_size_t key_len;
-    apr_array_header_t *headers;   /* of sc_header_t */
-    apr_array_header_t *deps;      /* of sc_dep_t */
+    apr_array_header_t *headers; /* of sc_header_t */
+    apr_array_header_t *deps;    /* of sc_dep_t */
     int body_kind;
     apr_uint64_t body_len;
-    const char *body;              /* SC_BODY_INLINE: points into the buffer */
-    apr_uint32_t chunk_size;       /* SC_BODY_CHUNKED */
+    const char *body;        /* SC_BODY_INLINE: points into the buffer */
+    apr_uint32_t chunk_size; /* SC_BODY_CHUNKED */
     apr_uint32_t nchunks;
     apr_uint64_t version;
 } sc_entry_t;
@@ -109,8 +110,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
  * holds another key.  The memcached key is only a digest: a hash
  * collision or a misdirected reply can never serve another page. */
 apr_status_t sc_entry_match(apr_pool_t *p, const char *buf, apr_size_t len,
-                            const char *key, apr_size_t key_len,
-                            sc_entry_t *e);
+                            const char *key, apr_size_t key_len, sc_entry_t *e);
 
 /* Is a Vary record (SC_REC_VARY) still followed at now?  Until its
  * stale_until, after which the URL is a miss. */
@@ -122,13 +122,13 @@ apr_array_header_t *sc_entry_vary_names(apr_pool_t *p, const sc_entry_t *e);
 
 /* One generation an entry recorded, against its counter now. */
 typedef enum {
-    SC_DEP_CURRENT,     /* unchanged */
-    SC_DEP_MOVED,       /* a URL or tag counter was incremented: a soft
-                           invalidation (SharedCacheSoftInvalidate may
-                           still serve the entry STALE) */
-    SC_DEP_GONE         /* the counter is missing or not a number (purged
-                           hard, evicted), or a namespace counter moved
-                           (a flush): the entry is never served */
+    SC_DEP_CURRENT, /* unchanged */
+    SC_DEP_MOVED,   /* a URL or tag counter was incremented: a soft
+                       invalidation (SharedCacheSoftInvalidate may
+                       still serve the entry STALE) */
+    SC_DEP_GONE     /* the counter is missing or not a number (purged
+                       hard, evicted), or a namespace counter moved
+                       (a flush): the entry is never served */
 } sc_dep_state_t;
 
 /* have: the counter exists and holds a number, gen its value. */
@@ -138,9 +138,9 @@ sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have,
 /* How a stored response (whose dependencies are none GONE) may be
  * served at now. */
 typedef struct {
-    int fresh;          /* a HIT: not expired and no generation moved */
-    int grace_ok;       /* else STALE while one request refreshes it */
-    int error_ok;       /* else STALE in place of a 5xx */
+    int fresh;    /* a HIT: not expired and no generation moved */
+    int grace_ok; /* else STALE while one request refreshes it */
+    int error_ok; /* else STALE in place of a 5xx */
 } sc_usable_t;
 
 /* moved: some generation is SC_DEP_MOVED; soft_ok: the location has
@@ -165,8 +165,8 @@ apr_size_t sc_entry_chunk_len(const sc_entry_t *e, apr_uint32_t index);
  * buf, APR_ENOENT when missing, SC_EBADREC when it is not that chunk of
  * that version with exactly sc_entry_chunk_len bytes. */
 apr_status_t sc_entry_chunk(const sc_entry_t *e, apr_uint32_t index,
-                            const char *buf, apr_size_t len,
-                            const char **data, apr_size_t *data_len);
+                            const char *buf, apr_size_t len, const char **data,
+                            apr_size_t *data_len);
 
 /* Write the head of chunk index of an entry version into out. */
 void sc_chunk_head(char out[SC_CHUNK_HEAD_LEN], apr_uint64_t version,

@@ -29,11 +29,11 @@ int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
         if (!APR_BUCKET_IS_METADATA(b)) {
-            return 0;       /* it produced something */
+            return 0; /* it produced something */
         }
         if (APR_BUCKET_IS_EOS(b) || APR_BUCKET_IS_FLUSH(b)) {
-            return 1;       /* the end (or SHAREDCACHE_SAVE's FLUSH before
-                               it), with nothing before */
+            return 1; /* the end (or SHAREDCACHE_SAVE's FLUSH before
+                         it), with nothing before */
         }
     }
     return 0;
@@ -139,7 +139,8 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
         }
 
         if (no) {
-            page->fragment_refused = apr_psprintf(a->pool, "a fragment "
+            page->fragment_refused = apr_psprintf(a->pool,
+                                                  "a fragment "
                                                   "forbids it (%s: %s)",
                                                   r->uri, no);
             continue;
@@ -149,8 +150,10 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
         }
         if (vary) {
             page->fragment_vary = page->fragment_vary
-                ? apr_pstrcat(a->pool, page->fragment_vary, ", ", vary, NULL)
-                : apr_pstrdup(a->pool, vary);
+                                      ? apr_pstrcat(a->pool,
+                                                    page->fragment_vary, ", ",
+                                                    vary, NULL)
+                                      : apr_pstrdup(a->pool, vary);
         }
     }
 }

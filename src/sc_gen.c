@@ -25,8 +25,8 @@ int sc_gen_parse(const sc_value_t *v, apr_uint64_t *gen)
     char *end;
 
     /* strtoull would also take blanks and a sign: a counter is digits. */
-    if (!v->data || v->len == 0 || v->len >= sizeof(buf)
-        || v->data[0] < '0' || v->data[0] > '9') {
+    if (!v->data || v->len == 0 || v->len >= sizeof(buf) || v->data[0] < '0'
+        || v->data[0] > '9') {
         return 0;
     }
     memcpy(buf, v->data, v->len);
@@ -136,8 +136,7 @@ apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,
 
 apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
                                    const char *key, int url, int hard,
-                                   int *existed,
-                                   apr_array_header_t *unreached,
+                                   int *existed, apr_array_header_t *unreached,
                                    const char **error)
 {
     apr_status_t result = APR_SUCCESS;
@@ -169,16 +168,17 @@ apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
             fresh &= ((apr_uint64_t)1 << 62) - 1;
             val = apr_psprintf(p, "%" APR_UINT64_T_FMT, fresh);
             rv = rv == SC_ENOTFOUND || rv == APR_SUCCESS
-                 ? sc_store_add(c, key, val, strlen(val), 0) : rv;
+                     ? sc_store_add(c, key, val, strlen(val), 0)
+                     : rv;
             rv = rv == SC_EEXISTS ? APR_SUCCESS : rv;
         }
         rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
         if (rv != APR_SUCCESS) {
             result = rv;
             *error = c && c->error
-                     ? apr_psprintf(p, "%s: %s", b->names[i], c->error)
-                     : apr_psprintf(p, "%s: marked down or no free handle",
-                                    b->names[i]);
+                         ? apr_psprintf(p, "%s: %s", b->names[i], c->error)
+                         : apr_psprintf(p, "%s: marked down or no free handle",
+                                        b->names[i]);
             if (unreached) {
                 APR_ARRAY_PUSH(unreached, int) = i;
             }
@@ -242,7 +242,8 @@ int sc_fence_mark(sc_backend_t *b, apr_pool_t *p, const char *prefix,
         for (j = 0; ok && j < unreached->nelts; j++) {
             int x = APR_ARRAY_IDX(unreached, j, int);
             ok = sc_store_set(c, mark_key(p, prefix, b->names[x]), token,
-                              strlen(token), 0) == APR_SUCCESS;
+                              strlen(token), 0)
+                 == APR_SUCCESS;
         }
         took += ok;
         sc_store_release(c);
@@ -267,8 +268,7 @@ static int has_line(const char *applied, const char *line)
 }
 
 /* The line of applied for server name, or "" (with its newline). */
-static const char *line_of(apr_pool_t *p, const char *applied,
-                           const char *name)
+static const char *line_of(apr_pool_t *p, const char *applied, const char *name)
 {
     apr_size_t n = strlen(name);
     const char *s = applied, *end;
@@ -306,8 +306,7 @@ int sc_fence_reconcile(sc_backend_t *b, apr_pool_t *p, const char *prefix,
         if (!c) {
             continue;
         }
-        if (sc_store_mget(c, p, keys, (apr_size_t)(n + 1), &v)
-            == APR_SUCCESS) {
+        if (sc_store_mget(c, p, keys, (apr_size_t)(n + 1), &v) == APR_SUCCESS) {
             reached[y] = 1;
             for (x = 0; x < n; x++) {
                 if (v[x].data) {
@@ -335,8 +334,8 @@ int sc_fence_reconcile(sc_backend_t *b, apr_pool_t *p, const char *prefix,
                 continue;
             }
             if (!reached[y]) {
-                keep = apr_pstrcat(p, keep, line_of(p, applied[x],
-                                                    b->names[y]), NULL);
+                keep = apr_pstrcat(p, keep, line_of(p, applied[x], b->names[y]),
+                                   NULL);
                 continue;
             }
             if (!m) {
@@ -392,8 +391,8 @@ int sc_fence_allows(sc_backend_t *b, apr_pool_t *p, const char *prefix,
         sc_fence_reconcile(b, p, prefix, b->fence_pending);
         ran = 1;
     }
-    if (b->fence_pending[server] && !ran && !sc_store_down(b, server, NULL,
-                                                           NULL)) {
+    if (b->fence_pending[server] && !ran
+        && !sc_store_down(b, server, NULL, NULL)) {
         sc_fence_reconcile(b, p, prefix, b->fence_pending);
     }
     return !b->fence_pending[server];

@@ -19,13 +19,13 @@
 #define SC_DEP_SERVER_NAME "s:"
 
 typedef struct {
-    const char *dep;            /* dependency name */
-    const char *key;            /* memcached key of its counter */
+    const char *dep; /* dependency name */
+    const char *key; /* memcached key of its counter */
     apr_uint64_t gen;
-    int have;                   /* gen is known (fetched or created) */
-    int seeded;                 /* create it with gen, not a random value
-                                   (adopting the old cluster's, see
-                                   SharedCacheFallbackServers) */
+    int have;   /* gen is known (fetched or created) */
+    int seeded; /* create it with gen, not a random value
+                   (adopting the old cluster's, see
+                   SharedCacheFallbackServers) */
 } sc_gen_t;
 
 /* Fill g for a dependency under a key prefix. */
@@ -72,8 +72,7 @@ apr_status_t sc_gen_invalidate(sc_backend_t *b, apr_pool_t *p,
 /* The same by the counter's memcached key (url: it is a URL's). */
 apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
                                    const char *key, int url, int hard,
-                                   int *existed,
-                                   apr_array_header_t *unreached,
+                                   int *existed, apr_array_header_t *unreached,
                                    const char **error);
 
 /* Fences: a server that was unreachable while an invalidation ran (paused,

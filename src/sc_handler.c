@@ -72,11 +72,10 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
             return rv;
         }
     }
-    APR_BRIGADE_INSERT_TAIL(body, apr_bucket_eos_create(
-                                      r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(body,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, body);
-    return rv == APR_SUCCESS || r->connection->aborted ? OK
-                                                       : AP_FILTER_ERROR;
+    return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
 
 /* Poll the lease alone (a few bytes) with short, growing sleeps until it
@@ -158,8 +157,9 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
         until = apr_time_now() + timeout;
         until = until < last ? until : last;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "waited %" APR_TIME_T_FMT
-                  " ms for another render", (apr_time_now() - start) / 1000);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "waited %" APR_TIME_T_FMT " ms for another render",
+                  (apr_time_now() - start) / 1000);
     return found;
 }
 
@@ -190,9 +190,8 @@ static int uncached(request_rec *r, const sc_dir_conf_t *d)
 /* Grace: the entry is stale but may be served while one request
  * refreshes it.  That request takes the lease; the others get the stale
  * copy at once.  DECLINED: this request renders. */
-static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx,
-                                  sc_conn_t *c, sc_found_t *res,
-                                  apr_int64_t now)
+static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                                  sc_found_t *res, apr_int64_t now)
 {
     sc_lease_t lease = sc_lease_claim(r, ctx, c, res);
     sc_found_t *later;
@@ -234,7 +233,7 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
         return DECLINED;
     }
     if (lease != SC_LEASE_THEIRS) {
-        return DECLINED;        /* uncacheable or unavailable: render */
+        return DECLINED; /* uncacheable or unavailable: render */
     }
     /* Another request in the farm renders it: wait for its store. */
     sc_store_return(*c, r->pool);
@@ -249,15 +248,15 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
         *res = later;
     }
     *c = found == SC_LOOKUP_ERROR
-         ? NULL : sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
+             ? NULL
+             : sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
     return DECLINED;
 }
 
 /* This request renders: its counters exist before it does, so an
  * invalidation during the render is never lost; the capture filter copies
  * the response on its way out. */
-static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                  sc_found_t *res)
+static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
 {
     if (!c) {
         return uncached(r, ctx->dconf);
@@ -270,10 +269,9 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     }
     sc_store_return(c, r->pool);
     if (res->body && res->error_ok) {
-        ctx->stale = res;        /* may replace a 5xx */
+        ctx->stale = res; /* may replace a 5xx */
     }
-    ap_add_output_filter_handle(sc_save_filter_handle, ctx, r,
-                                r->connection);
+    ap_add_output_filter_handle(sc_save_filter_handle, ctx, r, r->connection);
     return DECLINED;
 }
 
@@ -312,8 +310,8 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     ctx->request_no_store = cc && ap_find_token(r->pool, cc, "no-store");
     why = sc_build_key(r, ctx);
     if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0206)
-                      "%s: serving uncached", why);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0206) "%s: serving uncached", why);
         return bypass(r, d, quick, why);
     }
     /* An earlier request of this chain of internal redirects (mod_actions)
@@ -328,7 +326,8 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     /* A server that missed an invalidation is not read until fenced. */
     c = sc_fence_allows(ctx->sconf->backend, r->pool, ctx->sconf->prefix,
                         ctx->server)
-        ? sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool) : NULL;
+            ? sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool)
+            : NULL;
     if (!c) {
         sc_log_backend(r, "lookup", NULL);
         return quick ? DECLINED : uncached(r, d);
@@ -381,15 +380,18 @@ int sc_handler(request_rec *r)
                                             &sharedcache_module);
 
     if (d && APLOGrtrace2(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "config for %s: %s",
-                      r->uri, sc_config_describe(r->pool,
-                          ap_get_module_config(r->server->module_config,
-                                               &sharedcache_module), d));
+        ap_log_rerror(
+            APLOG_MARK, APLOG_TRACE2, 0, r, "config for %s: %s", r->uri,
+            sc_config_describe(r->pool,
+                               ap_get_module_config(r->server->module_config,
+                                                    &sharedcache_module),
+                               d));
     }
     if (d && d->purge == 1 && r->method_number == sc_purge_method
         && sc_purge_method >= 0) {
-        return sc_purge(r, d, ap_get_module_config(r->server->module_config,
-                                                   &sharedcache_module));
+        return sc_purge(r, d,
+                        ap_get_module_config(r->server->module_config,
+                                             &sharedcache_module));
     }
     if (!d || d->enabled != 1 || r->method_number != M_GET
         || r->proxyreq == PROXYREQ_PROXY) {
@@ -418,8 +420,8 @@ int sc_quick_handler(request_rec *r, int lookup_uri)
 
     /* Before translation r->uri is the raw path: only a path that httpd
      * will not decode or normalise keys the same as in the normal phase. */
-    if (lookup_uri || !s->quick || !d || r->method_number != M_GET
-        || r->main || r->proxyreq == PROXYREQ_PROXY
+    if (lookup_uri || !s->quick || !d || r->method_number != M_GET || r->main
+        || r->proxyreq == PROXYREQ_PROXY
         || apr_table_get(r->headers_in, "Authorization")
         || !sc_key_path_plain(r->uri)) {
         return DECLINED;

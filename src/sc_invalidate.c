@@ -33,15 +33,16 @@ typedef struct {
 static int try_again(void *data, const char *key, int url, int hard)
 {
     retry_t *t = data;
-    apr_array_header_t *unreached = apr_array_make(t->r->pool, 2,
-                                                   sizeof(int));
+    apr_array_header_t *unreached = apr_array_make(t->r->pool, 2, sizeof(int));
     const char *error = NULL;
     int existed;
 
     if (sc_gen_invalidate_key(t->s->backend, t->r->pool, key, url, hard,
-                              &existed, unreached, &error) == APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r, SC_LOGNO(0404)
-                      "invalidation of %s tried again: done", key);
+                              &existed, unreached, &error)
+        == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r,
+                      SC_LOGNO(0404) "invalidation of %s tried again: done",
+                      key);
         return 0;
     }
     if (unreached->nelts > 0) {
@@ -60,9 +61,10 @@ void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s)
     t.r = r;
     t.s = s;
     if (sc_pending_retry(try_again, &t) > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SC_LOGNO(0405)
-                      "an invalidation failed %d times: given up",
-                      SC_PENDING_TRIES);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            SC_LOGNO(0405) "an invalidation failed %d times: given up",
+            SC_PENDING_TRIES);
     }
 }
 
@@ -75,17 +77,19 @@ static void keep_pending(request_rec *r, const sc_server_conf_t *s,
     sc_gen_init(r->pool, s->prefix, dep, &g);
     sc_stat_add(SC_STAT_INVALIDATIONS_PENDING, 1);
     if (!sc_pending_add(g.key, dep[0] == SC_DEP_URL, hard)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SC_LOGNO(0403)
-                      "invalidation of %s failed and %d others wait to be "
-                      "tried again: it is given up", dep, SC_PENDING_SLOTS);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            SC_LOGNO(0403) "invalidation of %s failed and %d others wait to be "
+                           "tried again: it is given up",
+            dep, SC_PENDING_SLOTS);
     }
 }
 
 typedef enum {
-    SC_INVALIDATE_SOFT,   /* increment: SharedCacheSoftInvalidate may serve
-                             the old entry STALE while one request
-                             refreshes it */
-    SC_INVALIDATE_HARD    /* delete: the old entry is gone (PURGE) */
+    SC_INVALIDATE_SOFT, /* increment: SharedCacheSoftInvalidate may serve
+                           the old entry STALE while one request
+                           refreshes it */
+    SC_INVALIDATE_HARD  /* delete: the old entry is gone (PURGE) */
 } sc_invalidate_how_t;
 
 /* Invalidate each dependency wherever its counter lives (sc_gen.h);
@@ -101,9 +105,9 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
         const char *dep = APR_ARRAY_IDX(deps, i, const char *);
         const char *error = NULL;
         int existed;
-        apr_status_t rv = sc_gen_invalidate(s->backend, r->pool, s->prefix,
-                                            dep, how == SC_INVALIDATE_HARD,
-                                            &existed, unreached, &error);
+        apr_status_t rv = sc_gen_invalidate(s->backend, r->pool, s->prefix, dep,
+                                            how == SC_INVALIDATE_HARD, &existed,
+                                            unreached, &error);
         if (rv != APR_SUCCESS) {
             sc_log_backend(r, why, error);
             keep_pending(r, s, dep, how == SC_INVALIDATE_HARD);
@@ -111,8 +115,8 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
         }
         found += existed;
         sc_stat_add(SC_STAT_INVALIDATIONS, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0401)
-                      "invalidated %s (%s)", dep,
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0401) "invalidated %s (%s)", dep,
                       existed ? "was cached" : "nothing depended on it");
     }
     if (unreached->nelts > 0) {
@@ -122,11 +126,9 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
     return failed ? -1 : found;
 }
 
-int sc_purge(request_rec *r, const sc_dir_conf_t *d,
-             const sc_server_conf_t *s)
+int sc_purge(request_rec *r, const sc_dir_conf_t *d, const sc_server_conf_t *s)
 {
-    apr_array_header_t *deps = apr_array_make(r->pool, 1,
-                                              sizeof(const char *));
+    apr_array_header_t *deps = apr_array_make(r->pool, 1, sizeof(const char *));
     sc_url_t url;
     int found;
 
@@ -161,15 +163,17 @@ static const char *target_dep(request_rec *r, const sc_url_t *self,
     }
     if (uri.hostname) {
         apr_port_t port = uri.port_str ? uri.port
-                          : apr_uri_port_of_scheme(uri.scheme);
+                                       : apr_uri_port_of_scheme(uri.scheme);
         if (strcasecmp(uri.hostname, self->host) || port != self->port
             || (uri.scheme && strcasecmp(uri.scheme, self->scheme))) {
             return NULL;
         }
     }
-    path = uri.path[0] == '/' ? apr_pstrdup(r->pool, uri.path)
-           : apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool, self->path),
-                         uri.path, NULL);
+    path = uri.path[0] == '/'
+               ? apr_pstrdup(r->pool, uri.path)
+               : apr_pstrcat(r->pool,
+                             ap_make_dirstr_parent(r->pool, self->path),
+                             uri.path, NULL);
     if (ap_unescape_url(path) != OK) {
         return NULL;
     }
@@ -179,34 +183,32 @@ static const char *target_dep(request_rec *r, const sc_url_t *self,
 }
 
 /* The tags of the invalidate header, as dependencies. */
-static apr_array_header_t *header_deps(request_rec *r,
-                                       const sc_dir_conf_t *d,
+static apr_array_header_t *header_deps(request_rec *r, const sc_dir_conf_t *d,
                                        apr_table_t *out)
 {
     const char *tags = apr_table_getm(r->pool, out, d->invalidate_header);
-    apr_array_header_t *deps = apr_array_make(r->pool, 4,
-                                              sizeof(const char *));
+    apr_array_header_t *deps = apr_array_make(r->pool, 4, sizeof(const char *));
     const char *cursor = tags, *tag;
     int valid;
 
     /* An invalidation skips a bad tag and acts on the others. */
     while (sc_key_tag_next(r->pool, &cursor, &tag, &valid)) {
         if (!valid) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0402)
-                          "%s: ignoring an invalid tag",
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          SC_LOGNO(0402) "%s: ignoring an invalid tag",
                           d->invalidate_header);
             continue;
         }
-        APR_ARRAY_PUSH(deps, const char *) =
-            sc_key_dep(r->pool, SC_DEP_TAG, tag);
+        APR_ARRAY_PUSH(deps, const char *) = sc_key_dep(r->pool, SC_DEP_TAG,
+                                                        tag);
     }
     return deps;
 }
 
 static void bump_deps(request_rec *r, apr_array_header_t *deps)
 {
-    const sc_server_conf_t *s = ap_get_module_config(
-        r->server->module_config, &sharedcache_module);
+    const sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                                     &sharedcache_module);
 
     if (deps->nelts > 0) {
         bump_all(r, s, deps, "invalidation", SC_INVALIDATE_SOFT);

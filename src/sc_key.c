@@ -10,12 +10,12 @@
 #include <string.h>
 
 typedef struct {
-    const char *param;         /* "name=value" or "name", raw */
+    const char *param; /* "name=value" or "name", raw */
     apr_size_t len;
     apr_size_t raw_name_len;
-    const char *name;          /* the name as applications decode it */
+    const char *name; /* the name as applications decode it */
     apr_size_t name_len;
-    int order;                 /* position in the request: keeps sort stable */
+    int order; /* position in the request: keeps sort stable */
 } sc_param_t;
 
 static int hexval(char c)
@@ -27,15 +27,15 @@ static int hexval(char c)
  * '+' is a blank and %XX a byte.  Sorting and SharedCacheIgnoreQuery use
  * this, so "%73tatus" and "status" are one name to the key as to the
  * application. */
-static const char *decoded_name(apr_pool_t *p, const char *s,
-                                apr_size_t len, apr_size_t *out_len)
+static const char *decoded_name(apr_pool_t *p, const char *s, apr_size_t len,
+                                apr_size_t *out_len)
 {
     char *out = apr_palloc(p, len + 1), *o = out;
     apr_size_t i;
 
     for (i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len
-            && apr_isxdigit(s[i + 1]) && apr_isxdigit(s[i + 2])) {
+        if (s[i] == '%' && i + 2 < len && apr_isxdigit(s[i + 1])
+            && apr_isxdigit(s[i + 2])) {
             *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         }
@@ -131,8 +131,7 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
             prm->param = s;
             prm->len = len;
             prm->raw_name_len = eq ? (apr_size_t)(eq - s) : len;
-            prm->name = decoded_name(p, s, prm->raw_name_len,
-                                     &prm->name_len);
+            prm->name = decoded_name(p, s, prm->raw_name_len, &prm->name_len);
             prm->order = params->nelts;
             if (ignore && ignore->nelts && ignored(prm, ignore)) {
                 params->nelts--;
@@ -186,8 +185,7 @@ static void append_field(sc_key_t *k, const char *a, apr_size_t alen,
                          const char *b, apr_size_t blen)
 {
     char num[32];
-    int n = apr_snprintf(num, sizeof(num), "%" APR_SIZE_T_FMT ":",
-                         alen + blen);
+    int n = apr_snprintf(num, sizeof(num), "%" APR_SIZE_T_FMT ":", alen + blen);
 
     append(k, num, (apr_size_t)n);
     append(k, a, alen);
@@ -199,8 +197,8 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
                  const apr_array_header_t *ignore)
 {
     const char *query = sc_key_query(p, url->query, ignore);
-    const char *origin = apr_psprintf(p, "%s://%s:%u", url->scheme,
-                                      url->host, url->port);
+    const char *origin = apr_psprintf(p, "%s://%s:%u", url->scheme, url->host,
+                                      url->port);
 
     k->pool = p;
     k->data = NULL;
@@ -249,8 +247,7 @@ static void add_field(sc_key_t *k, char kind, const char *name,
                  value ? strlen(value) : 0);
 }
 
-void sc_key_add(sc_key_t *k, char kind, const char *name,
-                const char *value)
+void sc_key_add(sc_key_t *k, char kind, const char *name, const char *value)
 {
     char hex[SC_DIGEST_HEX_LEN + 1];
 
@@ -269,8 +266,8 @@ void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
     }
     sc_key_add(k, 'H', "host", rq->host);
     sc_key_add(k, 'r', "route-path", rq->route_path);
-    sc_key_add(k, 'r', "route-query", sc_key_query(p, rq->route_query,
-                                                   rq->ignore));
+    sc_key_add(k, 'r', "route-query",
+               sc_key_query(p, rq->route_query, rq->ignore));
     if (rq->route_backend && !strncmp(rq->route_backend, "proxy:", 6)) {
         sc_key_add(k, 'r', "route-backend", rq->route_backend);
     }
@@ -282,8 +279,7 @@ const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port)
 }
 
 const char *sc_key_vhost_address_add(apr_pool_t *p, const char *list,
-                                     apr_sockaddr_t *addr,
-                                     unsigned int port)
+                                     apr_sockaddr_t *addr, unsigned int port)
 {
     char *ip = NULL;
 
@@ -335,8 +331,7 @@ static void trim(const char **s, const char **e)
     }
 }
 
-const char *sc_key_cookie(apr_pool_t *p, const char *header,
-                          const char *name)
+const char *sc_key_cookie(apr_pool_t *p, const char *header, const char *name)
 {
     apr_size_t nlen = strlen(name);
     const char *s = header, *found = NULL;
@@ -352,8 +347,7 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
             trim(&vs, &ve);
             /* case-insensitively: some frameworks (ASP.NET) read
              * "SessionId" as "sessionid" */
-            if ((apr_size_t)(ne - ns) == nlen
-                && !strncasecmp(ns, name, nlen)) {
+            if ((apr_size_t)(ne - ns) == nlen && !strncasecmp(ns, name, nlen)) {
                 const char *v = apr_pstrmemdup(p, vs, (apr_size_t)(ve - vs));
                 found = found ? apr_pstrcat(p, found, "\n", v, NULL) : v;
             }
@@ -366,8 +360,8 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
 /* RFC 6265 cookie-octet: no blank, '"', ',', ';' or '\\'. */
 static int is_cookie_octet(char ch)
 {
-    return ch >= 0x21 && ch <= 0x7e && ch != '"' && ch != ','
-           && ch != ';' && ch != '\\';
+    return ch >= 0x21 && ch <= 0x7e && ch != '"' && ch != ',' && ch != ';'
+           && ch != '\\';
 }
 
 /* A cookie value that every common parser reads the same way: cookie
@@ -432,10 +426,9 @@ int sc_key_path_plain(const char *path)
         return 0;
     }
     for (s = path; *s; s++) {
-        if (s[0] == '/' && (s[1] == '/'
-                            || (s[1] == '.' && (s[2] == '/' || !s[2]))
-                            || (s[1] == '.' && s[2] == '.'
-                                && (s[3] == '/' || !s[3])))) {
+        if (s[0] == '/'
+            && (s[1] == '/' || (s[1] == '.' && (s[2] == '/' || !s[2]))
+                || (s[1] == '.' && s[2] == '.' && (s[3] == '/' || !s[3])))) {
             return 0;
         }
     }
@@ -451,8 +444,7 @@ const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
     return apr_psprintf(p, "%s:%c:%s", prefix, kind, hex);
 }
 
-const char *sc_key_counter(apr_pool_t *p, const char *prefix,
-                           const char *dep)
+const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep)
 {
     return sc_key_digest(p, prefix, SC_KIND_GEN, dep, strlen(dep));
 }

@@ -28,10 +28,10 @@
 #include <apr_sha1.h>
 
 /* Kinds of memcached keys (one letter after the prefix). */
-#define SC_KIND_ENTRY 'e'   /* an entry (or, later, a Vary record) */
-#define SC_KIND_CHUNK 'c'   /* one chunk of a large body */
-#define SC_KIND_LOCK  'l'   /* fill lock (lease) of an entry */
-#define SC_KIND_GEN   'g'   /* generation counter of a tag/URL/namespace */
+#define SC_KIND_ENTRY 'e' /* an entry (or, later, a Vary record) */
+#define SC_KIND_CHUNK 'c' /* one chunk of a large body */
+#define SC_KIND_LOCK 'l'  /* fill lock (lease) of an entry */
+#define SC_KIND_GEN 'g'   /* generation counter of a tag/URL/namespace */
 
 #define SC_DIGEST_HEX_LEN (APR_SHA1_DIGESTSIZE * 2)
 #define SC_PREFIX_MAX 64
@@ -40,13 +40,13 @@ typedef struct {
     const char *scheme;
     const char *host;
     unsigned int port;
-    const char *path;          /* as the handler sees it */
-    const char *query;         /* raw query string, NULL when absent */
+    const char *path;  /* as the handler sees it */
+    const char *query; /* raw query string, NULL when absent */
 } sc_url_t;
 
 typedef struct {
     apr_pool_t *pool;
-    char *data;                /* the canonical key so far */
+    char *data; /* the canonical key so far */
     apr_size_t len;
     apr_size_t cap;
 } sc_key_t;
@@ -67,8 +67,7 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
 /* Append one variance field: kind letter, name and the SHA-1 of the value,
  * as "<kind>:<name>=<hex>"; value may be NULL (absent: "<kind>:<name>",
  * distinct from ""). */
-void sc_key_add(sc_key_t *k, char kind, const char *name,
-                const char *value);
+void sc_key_add(sc_key_t *k, char kind, const char *name, const char *value);
 
 /*
  * The request fields of a level-1 key (all but a location's variance),
@@ -79,16 +78,16 @@ typedef struct {
     /* scheme, the Host as httpd normalised it and the port; the path and
      * query exactly as the client sent them */
     sc_url_t url;
-    const apr_array_header_t *ignore;   /* SharedCacheIgnoreQuery, or NULL */
-    const char *vhost;           /* "<ServerName>:<port>" (sc_key_vhost) */
-    const char *vhost_addresses; /* sc_key_vhost_address_add's list; NULL
-                                    or "" (the main server): no field */
-    const char *host;            /* the Host header as sent; NULL: absent */
-    const char *route_path;      /* where httpd routed it: r->uri */
-    const char *route_query;     /* and its query, raw: r->args */
-    const char *route_backend;   /* mod_proxy's r->filename, "proxy:<the
-                                    backend URL>"; NULL or anything else:
-                                    no field */
+    const apr_array_header_t *ignore; /* SharedCacheIgnoreQuery, or NULL */
+    const char *vhost;                /* "<ServerName>:<port>" (sc_key_vhost) */
+    const char *vhost_addresses;      /* sc_key_vhost_address_add's list; NULL
+                                         or "" (the main server): no field */
+    const char *host;          /* the Host header as sent; NULL: absent */
+    const char *route_path;    /* where httpd routed it: r->uri */
+    const char *route_query;   /* and its query, raw: r->args */
+    const char *route_backend; /* mod_proxy's r->filename, "proxy:<the
+                                  backend URL>"; NULL or anything else:
+                                  no field */
 } sc_key_request_t;
 
 /* Start the level-1 key of a request: sc_key_init with the URL fields,
@@ -106,8 +105,7 @@ const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port);
  * apr_sockaddr_ip_get writes it (an IPv6 one without brackets), or
  * "*:<port>" when addr is NULL or the wildcard address. */
 const char *sc_key_vhost_address_add(apr_pool_t *p, const char *list,
-                                     apr_sockaddr_t *addr,
-                                     unsigned int port);
+                                     apr_sockaddr_t *addr, unsigned int port);
 
 /* The canonical key of the variant a Vary record selects: level1
  * extended with one "V:<name>" field for each of names (of const char *,
@@ -129,8 +127,7 @@ const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len);
  * in order, joined by "\n"
  * (so repeating a cookie cannot make two requests look alike); NULL when
  * the cookie is absent. */
-const char *sc_key_cookie(apr_pool_t *p, const char *header,
-                          const char *name);
+const char *sc_key_cookie(apr_pool_t *p, const char *header, const char *name);
 
 /*
  * Generation counters (DESIGN section 6).  An entry depends on counters
@@ -144,7 +141,7 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header,
 #define SC_DEP_URL 'u'
 #define SC_DEP_NAMESPACE 'n'
 #define SC_DEP_TAG 't'
-#define SC_DEP_SERVER 's'       /* a server's incarnation (sc_gen.h) */
+#define SC_DEP_SERVER 's' /* a server's incarnation (sc_gen.h) */
 #define SC_TAG_MAX 128
 
 /* "<kind>:<name>". */
@@ -183,8 +180,7 @@ int sc_key_path_plain(const char *path);
 
 /* The memcached key of a dependency's generation counter:
  * "<prefix>:g:<sha1 hex of dep>". */
-const char *sc_key_counter(apr_pool_t *p, const char *prefix,
-                           const char *dep);
+const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep);
 
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,

@@ -39,8 +39,7 @@ static apr_int64_t lease_exptime(const sc_req_t *ctx)
                              apr_time_sec(apr_time_now()));
 }
 
-const char *sc_lease_key(request_rec *r, const sc_req_t *ctx,
-                         sc_found_t *res)
+const char *sc_lease_key(request_rec *r, const sc_req_t *ctx, sc_found_t *res)
 {
     if (!res->lease_key) {
         res->lease_key = sc_key_digest(r->pool, ctx->sconf->prefix,
@@ -138,7 +137,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
     c = sc_store_acquire(ctx->sconf->backend, ctx->server);
     if (!c) {
         ctx->lease_key = NULL;
-        return;           /* the lease expires by itself */
+        return; /* the lease expires by itself */
     }
     /* Uncacheable (or too large): leave a marker, so waiters stop waiting
      * at once and later requests do not queue behind the URL one by one.
@@ -159,12 +158,14 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
         if (rv == APR_SUCCESS) {
             break;
         }
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0207)
-                      "fill lease: %s", c->error);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0207) "fill lease: %s", c->error);
     }
     if (rv != APR_SUCCESS) {
-        sc_log_backend(r, mark ? "marking the fill lease uncacheable"
-                               : "releasing the fill lease", c->error);
+        sc_log_backend(r,
+                       mark ? "marking the fill lease uncacheable"
+                            : "releasing the fill lease",
+                       c->error);
     }
     ctx->lease_key = NULL;
     sc_store_release(c);

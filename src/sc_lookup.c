@@ -40,9 +40,10 @@ static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
 
         if (sc_entry_chunk(e, i, vals[i].data, vals[i].len, &data, &want)
             != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0203)
-                          "chunk %u of %s missing or corrupt: miss", i,
-                          ctx->entry_key);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_INFO, 0, r,
+                SC_LOGNO(0203) "chunk %u of %s missing or corrupt: miss", i,
+                ctx->entry_key);
             apr_brigade_destroy(bb);
             return NULL;
         }
@@ -55,7 +56,6 @@ static apr_bucket_brigade *fetch_chunks(request_rec *r, sc_req_t *ctx,
     }
     return bb;
 }
-
 
 /* Check a fetched record: a miss unless it decodes and holds exactly
  * this key.  The digest is only an address: a hash collision or a
@@ -70,13 +70,15 @@ static sc_lookup_t check_record(request_rec *r, const sc_value_t *val,
     case APR_ENOENT:
         return SC_LOOKUP_MISS;
     case SC_EOTHERKEY:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0205)
-                      "entry %s holds another key: treated as a miss",
-                      mkey);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            SC_LOGNO(0205) "entry %s holds another key: treated as a miss",
+            mkey);
         return SC_LOOKUP_MISS;
     default:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0204)
-                      "corrupt entry %s: treated as a miss", mkey);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0204) "corrupt entry %s: treated as a miss",
+                      mkey);
         return SC_LOOKUP_MISS;
     }
 }
@@ -90,10 +92,9 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                               const sc_entry_t *e, int *soft)
 {
     sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
-                                         * sizeof(sc_gen_t));
-    const sc_dep_t **want = apr_palloc(r->pool,
-                                       (apr_size_t)(e->deps->nelts + 1)
-                                       * sizeof(sc_dep_t *));
+                                             * sizeof(sc_gen_t));
+    const sc_dep_t **want = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
+                                                    * sizeof(sc_dep_t *));
     int i, j, ntags = 0, seen = 0, moved = 0;
 
     *soft = 0;
@@ -105,13 +106,12 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
             sc_gen_init(r->pool, ctx->sconf->prefix, dep->name, &g);
             if (sc_pending_has(g.key)) {
-                return SC_LOOKUP_MISS;  /* its invalidation waits */
+                return SC_LOOKUP_MISS; /* its invalidation waits */
             }
         }
         for (j = 0; j < SC_GENS; j++) {
             if (!strcmp(dep->name, ctx->gens[j].dep)) {
-                sc_dep_state_t st = sc_entry_dep_state(dep,
-                                                       ctx->gens[j].have,
+                sc_dep_state_t st = sc_entry_dep_state(dep, ctx->gens[j].have,
                                                        ctx->gens[j].gen);
                 if (st == SC_DEP_GONE) {
                     return SC_LOOKUP_MISS;
@@ -125,8 +125,7 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             if (dep->name[0] != SC_DEP_TAG) {
                 return SC_LOOKUP_MISS;
             }
-            sc_gen_init(r->pool, ctx->sconf->prefix, dep->name,
-                        &tags[ntags]);
+            sc_gen_init(r->pool, ctx->sconf->prefix, dep->name, &tags[ntags]);
             want[ntags++] = dep;
         }
     }
@@ -172,8 +171,7 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     *body = apr_brigade_create(r->pool, ba);
     if (e->body_len > 0) {
         apr_size_t off = (apr_size_t)(e->body - val->data);
-        apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free,
-                                               ba);
+        apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free, ba);
         sc_value_take(val);
         b->start = off;
         b->length = (apr_size_t)e->body_len;
@@ -187,9 +185,8 @@ static sc_conn_t *fallback_conn(request_rec *r, sc_req_t *ctx)
 {
     sc_backend_t *fb = ctx->sconf->fallback;
 
-    return fb ? sc_store_borrow(fb, sc_store_place(fb,
-                                                   ctx->gens[SC_GEN_URL].key),
-                                r->pool)
+    return fb ? sc_store_borrow(
+               fb, sc_store_place(fb, ctx->gens[SC_GEN_URL].key), r->pool)
               : NULL;
 }
 
@@ -203,8 +200,8 @@ static int adopt(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
 {
     int i, n = e->deps->nelts;
     sc_gen_t *g = apr_pcalloc(r->pool, (apr_size_t)(n + 1) * sizeof(*g));
-    apr_uint64_t *want = apr_pcalloc(r->pool, (apr_size_t)(n + 1)
-                                              * sizeof(*want));
+    apr_uint64_t *want = apr_pcalloc(r->pool,
+                                     (apr_size_t)(n + 1) * sizeof(*want));
     int m = 0;
 
     for (i = 0; i < n; i++) {
@@ -229,7 +226,7 @@ static int adopt(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
     }
     for (i = 0; i < m; i++) {
         if (g[i].gen != want[i]) {
-            return 0;           /* invalidated (or rendered) in the new one */
+            return 0; /* invalidated (or rendered) in the new one */
         }
     }
     return 1;
@@ -255,8 +252,8 @@ sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
     if (found != SC_LOOKUP_FOUND || !adopt(r, ctx, cn, &res->entry)) {
         return SC_LOOKUP_MISS;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0211)
-                  "served from SharedCacheFallbackServers");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  SC_LOGNO(0211) "served from SharedCacheFallbackServers");
     return SC_LOOKUP_FOUND;
 }
 
@@ -323,8 +320,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* The variant has its own entry and its own lease. */
         ctx->stored_vary = sc_entry_vary_names(r->pool, e);
         key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
-        keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
-                                key, len);
+        keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, key,
+                                len);
         res->lease_of = key;
         res->lease_of_len = len;
         if (sc_store_mget(c, r->pool, keys, 1, &vals) != APR_SUCCESS) {
@@ -337,8 +334,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             return found;
         }
     }
-    if (e->type != SC_REC_ENTRY
-        || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
+    if (e->type != SC_REC_ENTRY || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
         return SC_LOOKUP_MISS;
     }
     found = deps_valid(r, ctx, c, e, &soft);

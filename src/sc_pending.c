@@ -9,7 +9,7 @@
 #include <apr_strings.h>
 #include <string.h>
 
-#define KEY_MAX 160               /* a counter key: prefix + 45 */
+#define KEY_MAX 160 /* a counter key: prefix + 45 */
 
 enum { FREE, WRITING, WAITING, TRYING };
 
@@ -69,7 +69,7 @@ int sc_pending_add(const char *key, int url, int hard)
         return 0;
     }
     if (sc_pending_has(key)) {
-        return 1;               /* already waiting (hard or not: both miss) */
+        return 1; /* already waiting (hard or not: both miss) */
     }
     for (i = 0; i < SC_PENDING_SLOTS; i++) {
         slot_t *s = &table->slots[i];
@@ -87,8 +87,7 @@ int sc_pending_add(const char *key, int url, int hard)
     return 0;
 }
 
-int sc_pending_retry(int (*try)(void *data, const char *key, int url,
-                                int hard),
+int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
                      void *data)
 {
     int i, given_up = 0;
@@ -97,7 +96,7 @@ int sc_pending_retry(int (*try)(void *data, const char *key, int url,
         slot_t *s = &table->slots[i];
 
         if (apr_atomic_cas32(&s->state, TRYING, WAITING) != WAITING) {
-            continue;           /* free, or another child tries it */
+            continue; /* free, or another child tries it */
         }
         if (try(data, s->key, s->url, s->hard) != 0
             && ++s->tries < SC_PENDING_TRIES) {

@@ -12,7 +12,7 @@
 #include <apr_pools.h>
 
 #define SC_PENDING_SLOTS 64
-#define SC_PENDING_TRIES 1000     /* then it is given up (and logged) */
+#define SC_PENDING_TRIES 1000 /* then it is given up (and logged) */
 
 /* post_config: the shared table (empty after a restart). */
 apr_status_t sc_pending_init(apr_pool_t *pconf);
@@ -31,8 +31,7 @@ int sc_pending_has(const char *key);
 /* Try each waiting invalidation again with try(data, key, url, hard),
  * which returns 0 when it went through.  Returns how many were given up
  * (tried SC_PENDING_TRIES times). */
-int sc_pending_retry(int (*try)(void *data, const char *key, int url,
-                                int hard),
+int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
                      void *data);
 
 #endif

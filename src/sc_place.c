@@ -6,8 +6,7 @@
 #include <apr_sha1.h>
 #include <string.h>
 
-static apr_uint64_t score(const char *name, const char *group,
-                          apr_size_t len)
+static apr_uint64_t score(const char *name, const char *group, apr_size_t len)
 {
     unsigned char d[APR_SHA1_DIGESTSIZE];
     apr_sha1_ctx_t ctx;
@@ -25,8 +24,7 @@ static apr_uint64_t score(const char *name, const char *group,
     return v;
 }
 
-int sc_place(const char *const *names, int n, const char *group,
-             apr_size_t len)
+int sc_place(const char *const *names, int n, const char *group, apr_size_t len)
 {
     apr_uint64_t best = 0;
     int i, at = 0;

@@ -18,7 +18,7 @@ static void lower_in_place(char *s)
     }
 }
 
-#define DELTA_MAX ((apr_int64_t)1 << 31)   /* RFC 9111 1.2.2 */
+#define DELTA_MAX ((apr_int64_t)1 << 31) /* RFC 9111 1.2.2 */
 
 /* Parse a delta-seconds value; -1 if not a number. */
 static apr_int64_t delta(const char *s, apr_size_t n)
@@ -44,8 +44,7 @@ static apr_int64_t delta(const char *s, apr_size_t n)
     return v > DELTA_MAX ? DELTA_MAX : v;
 }
 
-apr_int64_t sc_policy_directive(const char *list, const char *name,
-                                int *has)
+apr_int64_t sc_policy_directive(const char *list, const char *name, int *has)
 {
     apr_size_t nlen = strlen(name);
     const char *s = list;
@@ -124,8 +123,8 @@ static int vary_star(const char *vary)
         while (*s == ' ' || *s == '\t' || *s == ',') {
             s++;
         }
-        if (*s == '*' && (s[1] == '\0' || s[1] == ' ' || s[1] == '\t'
-                          || s[1] == ',')) {
+        if (*s == '*'
+            && (s[1] == '\0' || s[1] == ' ' || s[1] == '\t' || s[1] == ',')) {
             return 1;
         }
         while (*s && *s != ' ' && *s != '\t' && *s != ',') {
@@ -154,9 +153,9 @@ static int unbalanced(const char *list)
 
 static int refuses(const char *list)
 {
-    return list && (has_directive(list, "no-store")
-                    || has_directive(list, "private")
-                    || has_directive(list, "no-cache"));
+    return list
+           && (has_directive(list, "no-store") || has_directive(list, "private")
+               || has_directive(list, "no-cache"));
 }
 
 static int refuse(sc_policy_out_t *out, const char *reason)
@@ -190,8 +189,7 @@ static apr_int64_t response_lifetime(const sc_policy_in_t *in,
         apr_time_t exp = apr_date_parse_http(in->expires);
         apr_time_t date = in->date ? apr_date_parse_http(in->date)
                                    : APR_DATE_BAD;
-        apr_int64_t base = date != APR_DATE_BAD ? apr_time_sec(date)
-                                                : in->now;
+        apr_int64_t base = date != APR_DATE_BAD ? apr_time_sec(date) : in->now;
         /* An invalid Expires means "already expired" (RFC 9111 5.3). */
         if (exp == APR_DATE_BAD) {
             return 0;
@@ -279,12 +277,11 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
     out->no_stale = has_directive(cc, "must-revalidate")
                     || has_directive(cc, "proxy-revalidate")
                     || has_directive(cc, "s-maxage")
-                    || (targeted && has_directive(targeted,
-                                                  "must-revalidate"));
+                    || (targeted && has_directive(targeted, "must-revalidate"));
     out->stale_while_revalidate = sc_policy_directive(
         targeted ? targeted : cc, "stale-while-revalidate", NULL);
-    out->stale_if_error = sc_policy_directive(
-        targeted ? targeted : cc, "stale-if-error", NULL);
+    out->stale_if_error = sc_policy_directive(targeted ? targeted : cc,
+                                              "stale-if-error", NULL);
     out->storable = 1;
     out->reason = "storable";
     return 1;
@@ -319,9 +316,10 @@ apr_array_header_t *sc_policy_vary_names(apr_pool_t *p, const char *vary)
     qsort(names->elts, (size_t)names->nelts, sizeof(const char *), name_cmp);
     for (i = 1, j = 1; i < names->nelts; i++) {
         if (strcmp(APR_ARRAY_IDX(names, i, const char *),
-                   APR_ARRAY_IDX(names, j - 1, const char *)) != 0) {
-            APR_ARRAY_IDX(names, j++, const char *) =
-                APR_ARRAY_IDX(names, i, const char *);
+                   APR_ARRAY_IDX(names, j - 1, const char *))
+            != 0) {
+            APR_ARRAY_IDX(names, j++,
+                          const char *) = APR_ARRAY_IDX(names, i, const char *);
         }
     }
     names->nelts = j;
@@ -331,7 +329,7 @@ apr_array_header_t *sc_policy_vary_names(apr_pool_t *p, const char *vary)
 apr_int64_t sc_policy_exptime(apr_int64_t lifetime, apr_int64_t now)
 {
     if (lifetime <= 0) {
-        return -1;            /* memcached: a negative exptime expires now */
+        return -1; /* memcached: a negative exptime expires now */
     }
     if (lifetime > SC_MEMCACHED_RELATIVE_MAX) {
         return now + lifetime;

@@ -15,7 +15,7 @@
 typedef struct {
     /* the response */
     int status;
-    const char *cache_control;      /* all field lines joined with ", " */
+    const char *cache_control; /* all field lines joined with ", " */
     const char *surrogate_control;
     const char *cdn_cache_control;
     const char *expires;
@@ -23,22 +23,22 @@ typedef struct {
     const char *age;
     const char *vary;
     int has_set_cookie;
-    apr_int64_t now;                /* unix seconds */
+    apr_int64_t now; /* unix seconds */
     /* the configuration */
-    apr_int64_t default_ttl;        /* SharedCacheTTL */
-    int force_ttl;                  /* SharedCacheForceTTL */
-    apr_int64_t max_ttl;            /* SharedCacheMaxTTL */
-    const unsigned char *statuses;  /* [SC_MAX_STATUS + 1], 1 = storable */
+    apr_int64_t default_ttl;       /* SharedCacheTTL */
+    int force_ttl;                 /* SharedCacheForceTTL */
+    apr_int64_t max_ttl;           /* SharedCacheMaxTTL */
+    const unsigned char *statuses; /* [SC_MAX_STATUS + 1], 1 = storable */
 } sc_policy_in_t;
 
 typedef struct {
     int storable;
-    const char *reason;             /* why not, for the log */
-    apr_int64_t ttl;                /* seconds fresh from now */
-    apr_int64_t age;                /* Age the response arrived with */
+    const char *reason; /* why not, for the log */
+    apr_int64_t ttl;    /* seconds fresh from now */
+    apr_int64_t age;    /* Age the response arrived with */
     apr_int64_t stale_while_revalidate;
     apr_int64_t stale_if_error;
-    int no_stale;                   /* must-revalidate & co. */
+    int no_stale; /* must-revalidate & co. */
 } sc_policy_out_t;
 
 /* Why the response must never be shared whatever its freshness or status
@@ -54,8 +54,7 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out);
 /* Value of a directive in a Cache-Control style list: -1 when absent,
  * 0 when present without a (numeric) value, else the value (delta-seconds,
  * saturated).  has tells presence for valueless directives. */
-apr_int64_t sc_policy_directive(const char *list, const char *name,
-                                int *has);
+apr_int64_t sc_policy_directive(const char *list, const char *name, int *has);
 
 /* The header names a Vary value lists: lower case, sorted, each once;
  * NULL when it lists none (or is NULL).  "*" is not a name: policy

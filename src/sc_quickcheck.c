@@ -16,9 +16,9 @@ APLOG_USE_MODULE(sharedcache);
 
 typedef struct {
     const ap_directive_t *section;
-    const ap_directive_t *vhost;     /* NULL: the main server */
-    const char *path;                /* <Location> path, or NULL */
-    const char *where;               /* "file:line" */
+    const ap_directive_t *vhost; /* NULL: the main server */
+    const char *path;            /* <Location> path, or NULL */
+    const char *where;           /* "file:line" */
 } sc_section_t;
 
 static int is_section(const ap_directive_t *d, const char *name)
@@ -31,7 +31,7 @@ static const char *section_path(apr_pool_t *p, const ap_directive_t *d)
     const char *args = d->args, *w;
 
     if (!is_section(d, "<Location")) {
-        return NULL;          /* <LocationMatch>: a regex, overlaps all */
+        return NULL; /* <LocationMatch>: a regex, overlaps all */
     }
     w = ap_getword_conf(p, &args);
     if (*w && w[strlen(w) - 1] == '>') {
@@ -50,8 +50,8 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
             const char *args = d->args;
             const char *w = ap_getword_conf(p, &args);
             const char *v = ap_getword_conf(p, &args);
-            if (strcasecmp(w, "all") || (strcasecmp(v, "granted")
-                                         && strcasecmp(v, "denied"))) {
+            if (strcasecmp(w, "all")
+                || (strcasecmp(v, "granted") && strcasecmp(v, "denied"))) {
                 return 1;
             }
         }
@@ -60,7 +60,7 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
             return 1;
         }
         else if (d->first_child && restricts(p, d->first_child)) {
-            return 1;           /* <RequireAny>, <Limit> ... */
+            return 1; /* <RequireAny>, <Limit> ... */
         }
     }
     return 0;
@@ -117,7 +117,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             }
         }
         if (d->first_child && !loc && !fs) {
-            collect(p, d->first_child, vhost, quick, guarded);  /* <If...> */
+            collect(p, d->first_child, vhost, quick, guarded); /* <If...> */
         }
     }
 }
@@ -125,7 +125,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
 static int overlap(const char *a, const char *b)
 {
     if (!a || !b) {
-        return 1;               /* a regex: assume it may */
+        return 1; /* a regex: assume it may */
     }
     return !strncmp(a, b, strlen(a)) || !strncmp(b, a, strlen(b));
 }
@@ -145,23 +145,27 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
             if (q->vhost && g->vhost && q->vhost != g->vhost) {
                 continue;
             }
-            if (g->section->directive[1] != 'L' && g->section->directive[1]
-                != 'l') {
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SC_LOGNO(0104)
-                             "SharedCacheQuickHandler On (%s) serves hits "
-                             "before the access rules at %s are applied: "
-                             "make sure none of them covers it", q->where,
-                             g->where);
+            if (g->section->directive[1] != 'L'
+                && g->section->directive[1] != 'l') {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             SC_LOGNO(0104) "SharedCacheQuickHandler On "
+                                            "(%s) serves hits before the "
+                                            "access rules at %s are "
+                                            "applied: make sure none of "
+                                            "them covers it",
+                             q->where, g->where);
                 continue;
             }
             if (overlap(q->path, g->path)) {
-                return apr_psprintf(p, "SharedCacheQuickHandler On (%s) "
+                return apr_psprintf(p,
+                                    "SharedCacheQuickHandler On (%s) "
                                     "serves hits before access control, but "
                                     "%s restricts access to part of the same "
                                     "space: quick mode would serve those "
                                     "pages to anyone.  Turn quick mode off "
                                     "there, or keep protected URLs out of "
-                                    "quick locations", q->where, g->where);
+                                    "quick locations",
+                                    q->where, g->where);
             }
         }
     }

@@ -88,7 +88,9 @@ int sc_anyone_may(request_rec *r)
     }
 
     rc = ap_process_request_internal(anon);
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "quick mode: an "
-                  "anonymous client would get %d for %s", rc, r->uri);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "quick mode: an "
+                  "anonymous client would get %d for %s",
+                  rc, r->uri);
     return rc == OK;
 }

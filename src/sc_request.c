@@ -28,8 +28,9 @@ sc_req_t *sc_req_get(const request_rec *r)
                                          &sharedcache_module);
 
     if (ctx && ctx->magic != SC_REQ_MAGIC) {
-        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, SC_LOGNO(0208)
-                      "request context corrupt (magic %08x)", ctx->magic);
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r,
+                      SC_LOGNO(0208) "request context corrupt (magic %08x)",
+                      ctx->magic);
         abort();
     }
     return ctx;
@@ -82,13 +83,14 @@ void sc_log_backend(request_rec *r, const char *what, const char *error)
 
     if (now - last > apr_time_from_sec(10)) {
         last = now;
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SC_LOGNO(0201)
-                      "memcached %s failed, serving uncached: %s", what,
-                      error ? error : "no handle available");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            SC_LOGNO(0201) "memcached %s failed, serving uncached: %s", what,
+            error ? error : "no handle available");
     }
     else {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0202)
-                      "memcached %s failed: %s", what,
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0202) "memcached %s failed: %s", what,
                       error ? error : "no handle available");
     }
 }
@@ -153,8 +155,7 @@ static const char *vhost_addresses(request_rec *r)
     const server_addr_rec *a;
     const char *out = "";
 
-    for (a = r->server->is_virtual ? r->server->addrs : NULL; a;
-         a = a->next) {
+    for (a = r->server->is_virtual ? r->server->addrs : NULL; a; a = a->next) {
         out = sc_key_vhost_address_add(r->pool, out, a->host_addr,
                                        (unsigned int)a->host_port);
     }
@@ -174,8 +175,7 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
     }
     for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
         const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
-        sc_key_add(k, 'h', name, apr_table_getm(q->pool, q->headers_in,
-                                                name));
+        sc_key_add(k, 'h', name, apr_table_getm(q->pool, q->headers_in, name));
     }
     if (d->vary_user == 1) {
         sc_key_add(k, 'u', "user", q->user);
@@ -186,8 +186,8 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
         const char *err = NULL;
         const char *val = ap_expr_str_exec(q, v->expr, &err);
         if (err) {
-            return apr_psprintf(q->pool, "SharedCacheVary '%s': %s",
-                                v->text, err);
+            return apr_psprintf(q->pool, "SharedCacheVary '%s': %s", v->text,
+                                err);
         }
         sc_key_add(k, 'x', v->text, val);
     }
@@ -219,11 +219,10 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
      * "ProxyPass ... nocanon" backend receives.  Spellings that httpd
      * would normalise alike only cost extra entries. */
     client_target(r, client, &url);
-    sc_gen_init(r->pool, prefix, sc_key_dep(r->pool, SC_DEP_NAMESPACE,
-                                            d->namespace),
+    sc_gen_init(r->pool, prefix,
+                sc_key_dep(r->pool, SC_DEP_NAMESPACE, d->namespace),
                 &ctx->gens[SC_GEN_NAMESPACE]);
-    sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME,
-                &ctx->gens[SC_GEN_SERVER]);
+    sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME, &ctx->gens[SC_GEN_SERVER]);
     rq.url = url;
     rq.ignore = d->ignore_query;
     rq.vhost = sc_key_vhost(r->pool, r->server->server_hostname, url.port);
@@ -257,14 +256,13 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
         }
     }
     ctx->key = sc_key_bytes(k, &ctx->key_len);
-    ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix,
-                                   SC_KIND_ENTRY, ctx->key, ctx->key_len);
+    ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                                   ctx->key, ctx->key_len);
     return NULL;
 }
 
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
-                           const apr_array_header_t *names,
-                           apr_size_t *len)
+                           const apr_array_header_t *names, apr_size_t *len)
 {
     /* names were narrowed when stored (effective_vary in sc_capture.c):
      * a later configuration change can only miss. */
@@ -297,8 +295,9 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
     restore_headers(r, e);
     r->status = e->status;
     r->status_line = NULL;
-    apr_table_setn(r->headers_out, "Age", apr_psprintf(r->pool,
-                   "%" APR_INT64_T_FMT, age < 0 ? 0 : age));
+    apr_table_setn(
+        r->headers_out, "Age",
+        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, age < 0 ? 0 : age));
     lm = apr_table_get(r->headers_out, "Last-Modified");
     if (lm) {
         apr_time_t t = apr_date_parse_http(lm);
@@ -331,22 +330,20 @@ int sc_handler_reports_broken_body(const request_rec *r)
         return 0;
     }
     n = strlen(h);
-    return !strncasecmp(ct, h, n) && (ct[n] == '\0' || ct[n] == ';'
-                                       || ct[n] == ' ');
+    return !strncasecmp(ct, h, n)
+           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 /* What the policy decides on: a response's final headers (out) and the
  * settings of its location (d; NULL: the headers only). */
-void sc_policy_input(request_rec *r, apr_table_t *out,
-                     const sc_dir_conf_t *d, sc_policy_in_t *in)
+void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
+                     sc_policy_in_t *in)
 {
     memset(in, 0, sizeof(*in));
     in->status = r->status;
     in->cache_control = apr_table_getm(r->pool, out, "Cache-Control");
-    in->surrogate_control = apr_table_getm(r->pool, out,
-                                           "Surrogate-Control");
-    in->cdn_cache_control = apr_table_getm(r->pool, out,
-                                           "CDN-Cache-Control");
+    in->surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
+    in->cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
     in->expires = apr_table_get(out, "Expires");
     in->date = apr_table_get(out, "Date");
     in->age = apr_table_get(out, "Age");

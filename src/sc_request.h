@@ -34,7 +34,12 @@
 /* Decisions, as X-SharedCache and the sharedcache-status env/note (the
  * names are sc_decision_name[]).  The order is sc_stat_t's. */
 typedef enum {
-    SC_HIT, SC_MISS, SC_STALE, SC_BYPASS, SC_UNCACHEABLE, SC_ERROR,
+    SC_HIT,
+    SC_MISS,
+    SC_STALE,
+    SC_BYPASS,
+    SC_UNCACHEABLE,
+    SC_ERROR,
     SC_DECISION_COUNT,
     SC_UNDECIDED = -1
 } sc_decision_t;
@@ -47,12 +52,12 @@ extern const char *const sc_decision_name[SC_DECISION_COUNT];
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
 #define SC_NOTE_STATUS "sharedcache-status"
 
-#define SC_MAX_TAGS 256           /* per entry */
+#define SC_MAX_TAGS 256 /* per entry */
 
 /* The counters every entry depends on, fetched with it (ctx->gens). */
 #define SC_GEN_URL 0
 #define SC_GEN_NAMESPACE 1
-#define SC_GEN_SERVER 2           /* its server's incarnation (sc_gen.h) */
+#define SC_GEN_SERVER 2 /* its server's incarnation (sc_gen.h) */
 #define SC_GENS 3
 
 typedef struct {
@@ -61,21 +66,24 @@ typedef struct {
 } sc_piece_t;
 
 typedef enum {
-    SC_LOOKUP_MISS, SC_LOOKUP_ERROR, SC_LOOKUP_FOUND, SC_LOOKUP_STALE
+    SC_LOOKUP_MISS,
+    SC_LOOKUP_ERROR,
+    SC_LOOKUP_FOUND,
+    SC_LOOKUP_STALE
 } sc_lookup_t;
 
 /* The fill lease of an entry, as this request sees it. */
 typedef enum {
-    SC_LEASE_OURS,          /* this request holds it: it renders */
-    SC_LEASE_FREE,          /* nobody holds it (what a probe may find) */
-    SC_LEASE_THEIRS,        /* another request renders: wait for it */
-    SC_LEASE_UNCACHEABLE,   /* the last render could not be stored */
-    SC_LEASE_UNAVAILABLE    /* memcached failed: render without it */
+    SC_LEASE_OURS,        /* this request holds it: it renders */
+    SC_LEASE_FREE,        /* nobody holds it (what a probe may find) */
+    SC_LEASE_THEIRS,      /* another request renders: wait for it */
+    SC_LEASE_UNCACHEABLE, /* the last render could not be stored */
+    SC_LEASE_UNAVAILABLE  /* memcached failed: render without it */
 } sc_lease_t;
 
 /* How a lease is let go of. */
 typedef enum {
-    SC_LEASE_LET_GO,        /* stored, or a failure worth a retry */
+    SC_LEASE_LET_GO,          /* stored, or a failure worth a retry */
     SC_LEASE_MARK_UNCACHEABLE /* waiters should not wait (below 500) */
 } sc_lease_end_t;
 
@@ -83,11 +91,11 @@ typedef enum {
 typedef struct {
     sc_entry_t entry;
     apr_bucket_brigade *body;
-    int grace_ok;                /* STALE: may be served while refreshing */
-    int error_ok;                /* STALE: may replace a 5xx */
-    const char *lease_of;        /* canonical key whose lease applies */
+    int grace_ok;         /* STALE: may be served while refreshing */
+    int error_ok;         /* STALE: may replace a 5xx */
+    const char *lease_of; /* canonical key whose lease applies */
     apr_size_t lease_of_len;
-    const char *lease_key;       /* its memcached key, once computed */
+    const char *lease_key; /* its memcached key, once computed */
 } sc_found_t;
 
 /* The capture and the decision on a miss (SHAREDCACHE_SAVE runs first,
@@ -109,30 +117,35 @@ typedef struct {
  *                        failed response's buckets are swallowed
  */
 typedef enum {
-    SC_CAP_NEW, SC_CAP_COPYING, SC_CAP_STORING, SC_CAP_PENDING,
-    SC_CAP_REFUSED, SC_CAP_PASSING, SC_CAP_SUBSTITUTED
+    SC_CAP_NEW,
+    SC_CAP_COPYING,
+    SC_CAP_STORING,
+    SC_CAP_PENDING,
+    SC_CAP_REFUSED,
+    SC_CAP_PASSING,
+    SC_CAP_SUBSTITUTED
 } sc_cap_state_t;
 
-#define SC_REQ_MAGIC 0x53437271U   /* "SCrq" */
+#define SC_REQ_MAGIC 0x53437271U /* "SCrq" */
 
 typedef struct {
-    unsigned int magic;          /* SC_REQ_MAGIC */
+    unsigned int magic; /* SC_REQ_MAGIC */
     sc_dir_conf_t *dconf;
     sc_server_conf_t *sconf;
-    int quick;                   /* looking up in the quick handler */
-    int request_no_store;        /* the request said Cache-Control:
-                                    no-store (RFC 9111 5.2.1.5) */
+    int quick;            /* looking up in the quick handler */
+    int request_no_store; /* the request said Cache-Control:
+                             no-store (RFC 9111 5.2.1.5) */
 
     /* --- key (sc_request.c) ---
      * Level 1: the URL with this location's variance.  The record there is
      * the entry itself or, when responses carry Vary, a Vary record naming
      * the request headers that select the entry (level 2). */
     sc_key_t key1;
-    const char *key;             /* canonical key of the level-1 record */
+    const char *key; /* canonical key of the level-1 record */
     apr_size_t key_len;
-    const char *entry_key;       /* its memcached key */
-    int server;                  /* the memcached server of the URL's keys
-                                    (sc_place.h) */
+    const char *entry_key; /* its memcached key */
+    int server;            /* the memcached server of the URL's keys
+                              (sc_place.h) */
     /* The URL's and the namespace's counters and the server's
      * incarnation, fetched with the entry and created before a miss
      * renders, so an invalidation during the render is never lost. */
@@ -141,22 +154,22 @@ typedef struct {
     /* --- lookup (sc_lookup.c) --- */
     apr_array_header_t *stored_vary; /* names of the Vary record the
                                         lookup found at level 1, or NULL */
-    sc_found_t *stale;           /* a stale copy kept for stale-on-error */
+    sc_found_t *stale;               /* a stale copy kept for stale-on-error */
 
     /* --- lease (sc_lease.c) --- */
-    const char *lease_key;       /* the fill lease this request holds */
-    request_rec *lease_holder;   /* the request that holds it */
+    const char *lease_key;     /* the fill lease this request holds */
+    request_rec *lease_holder; /* the request that holds it */
 
     /* --- capture (sc_capture.c) --- */
     sc_cap_state_t state;
-    apr_pool_t *cpool;           /* captured body; freed after the store */
-    apr_array_header_t *pieces;  /* of sc_piece_t */
+    apr_pool_t *cpool;          /* captured body; freed after the store */
+    apr_array_header_t *pieces; /* of sc_piece_t */
     apr_off_t captured;
-    apr_off_t passed;            /* bytes passed on to the client */
-    int client_gone;             /* passing on failed: capture only */
-    apr_bucket_brigade *held;    /* held back until the store (see
-                                    SC_PASS_AHEAD in sc_capture.c) */
-    apr_off_t expect_len;        /* Content-Length, -1 if none */
+    apr_off_t passed;         /* bytes passed on to the client */
+    int client_gone;          /* passing on failed: capture only */
+    apr_bucket_brigade *held; /* held back until the store (see
+                                 SC_PASS_AHEAD in sc_capture.c) */
+    apr_off_t expect_len;     /* Content-Length, -1 if none */
     int status;
     apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
     int handler_varies_encoding; /* the handler's Vary named
@@ -184,18 +197,18 @@ typedef struct {
     /* --- fragments (sc_decide.c): what the page's subrequests (SSI
      * includes) decided; the page takes the most restrictive decision of
      * its parts. --- */
-    const char *fragment_refused;   /* why a fragment forbids storing */
-    const char *fragment_vary;      /* their Vary values, joined */
-    apr_int64_t fragment_ttl;       /* the shortest freshness of theirs */
-    int fragments_asked;            /* subrequests created to run into
-                                       the page (sc_fragment_asked) */
-    int fragments_ran;              /* of those, how many ran */
+    const char *fragment_refused; /* why a fragment forbids storing */
+    const char *fragment_vary;    /* their Vary values, joined */
+    apr_int64_t fragment_ttl;     /* the shortest freshness of theirs */
+    int fragments_asked;          /* subrequests created to run into
+                                     the page (sc_fragment_asked) */
+    int fragments_ran;            /* of those, how many ran */
 } sc_req_t;
 
 /* Is the body being copied (not yet stored or given up)? */
-#define SC_COPYING(ctx) ((ctx)->state == SC_CAP_COPYING \
-                         || (ctx)->state == SC_CAP_STORING \
-                         || (ctx)->state == SC_CAP_PENDING)
+#define SC_COPYING(ctx) \
+    ((ctx)->state == SC_CAP_COPYING || (ctx)->state == SC_CAP_STORING \
+     || (ctx)->state == SC_CAP_PENDING)
 
 extern ap_filter_rec_t *sc_save_filter_handle;
 extern ap_filter_rec_t *sc_decide_filter_handle;
@@ -237,8 +250,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx);
 /* The canonical key of the variant selected by the Vary names (key1
  * extended with the request's values of those headers). */
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
-                           const apr_array_header_t *names,
-                           apr_size_t *len);
+                           const apr_array_header_t *names, apr_size_t *len);
 
 /* Prepare status and headers of a stored response. */
 void sc_restore_response(request_rec *r, const sc_req_t *ctx,
@@ -247,8 +259,8 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
 
 /* What the policy decides on: a response's final headers (out) and the
  * settings of its location (d; NULL: the headers only). */
-void sc_policy_input(request_rec *r, apr_table_t *out,
-                     const sc_dir_conf_t *d, sc_policy_in_t *in);
+void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
+                     sc_policy_in_t *in);
 
 /* Does the request's handler end a broken body with an error bucket (files,
  * mod_proxy), so that a body without Content-Length can be trusted? */
@@ -274,8 +286,7 @@ void sc_fallback_seed(request_rec *r, sc_req_t *ctx, sc_gen_t *g, int n);
 /* --- sc_lease.c --- */
 
 /* The memcached key of the lease of what a lookup looked for. */
-const char *sc_lease_key(request_rec *r, const sc_req_t *ctx,
-                         sc_found_t *res);
+const char *sc_lease_key(request_rec *r, const sc_req_t *ctx, sc_found_t *res);
 /* Claim the lease: OURS when this request now holds it, else what holds
  * it (THEIRS, UNCACHEABLE) or UNAVAILABLE. */
 sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
@@ -345,8 +356,7 @@ int sc_header_unstored(const sc_req_t *ctx, const char *name);
 
 /* PURGE: the method number registered in post_config. */
 extern int sc_purge_method;
-int sc_purge(request_rec *r, const sc_dir_conf_t *d,
-             const sc_server_conf_t *s);
+int sc_purge(request_rec *r, const sc_dir_conf_t *d, const sc_server_conf_t *s);
 
 /* Try the invalidations that failed again (before a lookup). */
 void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s);

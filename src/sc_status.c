@@ -21,9 +21,9 @@ typedef struct {
 static sc_counters_t *counters;
 
 static const struct {
-    const char *name;       /* JSON and HTML */
-    const char *metric;     /* Prometheus */
-    const char *label;      /* status="..." for decisions, else NULL */
+    const char *name;   /* JSON and HTML */
+    const char *metric; /* Prometheus */
+    const char *label;  /* status="..." for decisions, else NULL */
     const char *help;
 } stat_info[SC_STAT_COUNT] = {
     { "hits", "sharedcache_responses_total", "HIT",
@@ -54,8 +54,7 @@ static const struct {
 apr_status_t sc_status_init(apr_pool_t *pconf)
 {
     apr_shm_t *shm;
-    apr_status_t rv = apr_shm_create(&shm, sizeof(sc_counters_t), NULL,
-                                     pconf);
+    apr_status_t rv = apr_shm_create(&shm, sizeof(sc_counters_t), NULL, pconf);
 
     if (rv != APR_SUCCESS) {
         counters = NULL;
@@ -117,7 +116,8 @@ static apr_time_t until_s(apr_uint64_t t)
 static const char *state(request_rec *r, const sc_server_stats_t *s)
 {
     if (s->down_since) {
-        return apr_psprintf(r->pool, "marked down %" APR_TIME_T_FMT " s ago"
+        return apr_psprintf(r->pool,
+                            "marked down %" APR_TIME_T_FMT " s ago"
                             ", retried in %" APR_TIME_T_FMT " s",
                             since_s(s->down_since), until_s(s->retry_at));
     }
@@ -138,17 +138,18 @@ static void json(request_rec *r, apr_array_header_t *servers)
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
                                                     sc_server_stats_t);
-        ap_rprintf(r, "%s{\"server\": \"%s\", \"up\": %s, \"items\": %"
-                   APR_UINT64_T_FMT ", \"bytes\": %" APR_UINT64_T_FMT
-                   ", \"limit_bytes\": %" APR_UINT64_T_FMT
-                   ", \"evictions\": %" APR_UINT64_T_FMT
-                   ", \"marked_down\": %s, \"down_for_s\": %" APR_TIME_T_FMT
-                   ", \"retry_in_s\": %" APR_TIME_T_FMT "}",
-                   i ? ", " : "", ap_escape_html(r->pool, s->name),
-                   s->up ? "true" : "false", s->curr_items, s->bytes,
-                   s->limit_maxbytes, s->evictions,
-                   s->down_since ? "true" : "false", since_s(s->down_since),
-                   until_s(s->retry_at));
+        ap_rprintf(
+            r,
+            "%s{\"server\": \"%s\", \"up\": %s, \"items\": %" APR_UINT64_T_FMT
+            ", \"bytes\": %" APR_UINT64_T_FMT
+            ", \"limit_bytes\": %" APR_UINT64_T_FMT
+            ", \"evictions\": %" APR_UINT64_T_FMT
+            ", \"marked_down\": %s, \"down_for_s\": %" APR_TIME_T_FMT
+            ", \"retry_in_s\": %" APR_TIME_T_FMT "}",
+            i ? ", " : "", ap_escape_html(r->pool, s->name),
+            s->up ? "true" : "false", s->curr_items, s->bytes,
+            s->limit_maxbytes, s->evictions, s->down_since ? "true" : "false",
+            since_s(s->down_since), until_s(s->retry_at));
     }
     ap_rputs("]}\n", r);
 }
@@ -174,12 +175,13 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
         }
     }
     ap_rputs("# HELP sharedcache_memcached_up memcached server answering\n"
-             "# TYPE sharedcache_memcached_up gauge\n", r);
+             "# TYPE sharedcache_memcached_up gauge\n",
+             r);
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
                                                     sc_server_stats_t);
-        ap_rprintf(r, "sharedcache_memcached_up{server=\"%s\"} %d\n",
-                   s->name, s->up);
+        ap_rprintf(r, "sharedcache_memcached_up{server=\"%s\"} %d\n", s->name,
+                   s->up);
     }
 }
 
@@ -193,26 +195,28 @@ static void html(request_rec *r, apr_array_header_t *servers)
     ap_rputs("<!DOCTYPE html>\n<html><head><title>mod_sharedcache status"
              "</title></head><body>\n<h1>mod_sharedcache</h1>\n"
              "<p>Counters of all processes since the last (re)start.</p>\n"
-             "<table>\n", r);
+             "<table>\n",
+             r);
     for (i = 0; i < SC_STAT_COUNT; i++) {
         ap_rprintf(r, "<tr><th>%s</th><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    stat_info[i].name, get(i));
     }
     ap_rprintf(r, "<tr><th>hit ratio</th><td>%.1f%%</td></tr>\n</table>\n",
-               looked ? 100.0 * (double)(get(SC_STAT_HIT)
-                                         + get(SC_STAT_STALE))
-                        / (double)looked : 0.0);
+               looked ? 100.0 * (double)(get(SC_STAT_HIT) + get(SC_STAT_STALE))
+                            / (double)looked
+                      : 0.0);
     ap_rputs("<h2>memcached</h2>\n<table>\n<tr><th>server</th><th>state"
              "</th><th>items</th><th>bytes</th><th>evictions</th></tr>\n",
              r);
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
                                                     sc_server_stats_t);
-        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
-                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%"
-                   APR_UINT64_T_FMT "</td></tr>\n",
-                   ap_escape_html(r->pool, s->name), state(r, s),
-                   s->curr_items, s->bytes, s->evictions);
+        ap_rprintf(r,
+                   "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                   "</td></tr>\n",
+                   ap_escape_html(r->pool, s->name), state(r, s), s->curr_items,
+                   s->bytes, s->evictions);
     }
     ap_rputs("</table>\n</body></html>\n", r);
 }

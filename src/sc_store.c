@@ -43,8 +43,7 @@ const char *sc_store_parse(apr_pool_t *p, const char *spec,
         if (tok[0] == '[') {
             /* [IPv6] or [IPv6]:port */
             char *close = strchr(tok, ']');
-            if (!close || close == tok + 1
-                || (close[1] && close[1] != ':')) {
+            if (!close || close == tok + 1 || (close[1] && close[1] != ':')) {
                 return apr_psprintf(p, "'%s': bad address", tok);
             }
             *close = '\0';
@@ -54,8 +53,10 @@ const char *sc_store_parse(apr_pool_t *p, const char *spec,
         else {
             colon = strchr(tok, ':');
             if (colon && strchr(colon + 1, ':')) {
-                return apr_psprintf(p, "'%s': write IPv6 addresses as "
-                                    "[addr]:port", tok);
+                return apr_psprintf(p,
+                                    "'%s': write IPv6 addresses as "
+                                    "[addr]:port",
+                                    tok);
             }
             s->host = tok;
         }
@@ -81,15 +82,15 @@ const char *sc_store_parse(apr_pool_t *p, const char *spec,
 const char **sc_store_names(apr_pool_t *p, const apr_array_header_t *servers)
 {
     const char **names = apr_palloc(p, (apr_size_t)(servers->nelts + 1)
-                                       * sizeof(char *));
+                                           * sizeof(char *));
     int i;
 
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_t *s = &APR_ARRAY_IDX(servers, i, sc_server_t);
         names[i] = !s->port ? s->host
                    : strchr(s->host, ':')
-                   ? apr_psprintf(p, "[%s]:%u", s->host, s->port)
-                   : apr_psprintf(p, "%s:%u", s->host, s->port);
+                       ? apr_psprintf(p, "[%s]:%u", s->host, s->port)
+                       : apr_psprintf(p, "%s:%u", s->host, s->port);
     }
     names[i] = NULL;
     return names;
@@ -158,7 +159,7 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
     sc_node_t *nodes;
 
     if (b->nodes) {
-        return APR_SUCCESS;     /* shared by several virtual hosts */
+        return APR_SUCCESS; /* shared by several virtual hosts */
     }
     if (!b->names) {
         b->names = sc_store_names(pchild, b->servers);
@@ -168,9 +169,8 @@ apr_status_t sc_store_open(sc_backend_t *b, apr_pool_t *pchild,
         sc_node_t *node = &nodes[i];
 
         node->name = b->names[i];
-        node->master = make_handle(b, &APR_ARRAY_IDX(b->servers, i,
-                                                     sc_server_t),
-                                   pchild, err);
+        node->master = make_handle(
+            b, &APR_ARRAY_IDX(b->servers, i, sc_server_t), pchild, err);
         if (!node->master) {
             return APR_EGENERAL;
         }
@@ -239,8 +239,7 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b, int server)
     sc_node_t *node;
     sc_conn_t *c;
 
-    if (!b || !b->nodes || server < 0 || server >= b->servers->nelts
-        || depth) {
+    if (!b || !b->nodes || server < 0 || server >= b->servers->nelts || depth) {
         return NULL;
     }
     node = &b->nodes[server];
@@ -251,9 +250,10 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b, int server)
         /* Marked down: nobody before the retry time, then one borrower
          * (the one that moves the retry time on) tries it. */
         if (now < retry
-            || apr_atomic_cas64(&node->retry_at,
-                                now + (apr_uint64_t)b->retry_s
-                                      * APR_USEC_PER_SEC, retry) != retry) {
+            || apr_atomic_cas64(
+                   &node->retry_at,
+                   now + (apr_uint64_t)b->retry_s * APR_USEC_PER_SEC, retry)
+                   != retry) {
             return NULL;
         }
     }
@@ -262,7 +262,7 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b, int server)
     depth--;
     if (!mc) {
         if (rc == MEMCACHED_NOTFOUND && b->exhausted) {
-            b->exhausted();     /* every handle is lent out */
+            b->exhausted(); /* every handle is lent out */
         }
         return NULL;
     }
@@ -282,7 +282,7 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b, int server)
         memcached_set_user_data(mc, c);
     }
     if (c->magic != SC_CONN_MAGIC || c->mc != mc || c->server != server) {
-        abort();                /* someone else's user data: a bug */
+        abort(); /* someone else's user data: a bug */
     }
     c->failed = 0;
     c->error = NULL;
@@ -292,7 +292,7 @@ sc_conn_t *sc_store_acquire(sc_backend_t *b, int server)
 void sc_store_release(sc_conn_t *c)
 {
     if (depth) {
-        return;     /* interrupted a call: leave the handle as it is */
+        return; /* interrupted a call: leave the handle as it is */
     }
     depth++;
     if (c->failed) {
@@ -324,8 +324,7 @@ sc_conn_t *sc_store_borrow(sc_backend_t *b, int server, apr_pool_t *p)
     sc_conn_t *c = sc_store_acquire(b, server);
 
     if (c) {
-        apr_pool_cleanup_register(p, c, give_back_late,
-                                  apr_pool_cleanup_null);
+        apr_pool_cleanup_register(p, c, give_back_late, apr_pool_cleanup_null);
     }
     return c;
 }
@@ -444,19 +443,19 @@ static apr_status_t do_mget(sc_conn_t *c, apr_pool_t *p,
 }
 
 static apr_status_t do_set(sc_conn_t *c, const char *key, const char *data,
-                          apr_size_t len, apr_int64_t exptime)
+                           apr_size_t len, apr_int64_t exptime)
 {
-    memcached_return_t rc = memcached_set(c->mc, key, strlen(key), data,
-                                          len, (time_t)exptime, 0);
+    memcached_return_t rc = memcached_set(c->mc, key, strlen(key), data, len,
+                                          (time_t)exptime, 0);
 
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
 
 static apr_status_t do_add(sc_conn_t *c, const char *key, const char *data,
-                          apr_size_t len, apr_int64_t exptime)
+                           apr_size_t len, apr_int64_t exptime)
 {
-    memcached_return_t rc = memcached_add(c->mc, key, strlen(key), data,
-                                          len, (time_t)exptime, 0);
+    memcached_return_t rc = memcached_add(c->mc, key, strlen(key), data, len,
+                                          (time_t)exptime, 0);
 
     if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
         return SC_EEXISTS;
@@ -464,12 +463,10 @@ static apr_status_t do_add(sc_conn_t *c, const char *key, const char *data,
     return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
 }
 
-static apr_status_t do_incr(sc_conn_t *c, const char *key,
-                            apr_uint64_t *value)
+static apr_status_t do_incr(sc_conn_t *c, const char *key, apr_uint64_t *value)
 {
     uint64_t v = 0;
-    memcached_return_t rc = memcached_increment(c->mc, key, strlen(key), 1,
-                                                &v);
+    memcached_return_t rc = memcached_increment(c->mc, key, strlen(key), 1, &v);
 
     if (rc == MEMCACHED_NOTFOUND) {
         return SC_ENOTFOUND;
@@ -513,9 +510,8 @@ static apr_status_t leave(apr_status_t rv)
 
 #define CALL(c, call) (enter(c) ? leave(call) : APR_EGENERAL)
 
-apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
-                           const char *const *keys, apr_size_t n,
-                           sc_value_t **values)
+apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p, const char *const *keys,
+                           apr_size_t n, sc_value_t **values)
 {
     return CALL(c, do_mget(c, p, keys, n, values));
 }
@@ -532,8 +528,7 @@ apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
     return CALL(c, do_add(c, key, data, len, exptime));
 }
 
-apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
-                           apr_uint64_t *value)
+apr_status_t sc_store_incr(sc_conn_t *c, const char *key, apr_uint64_t *value)
 {
     return CALL(c, do_incr(c, key, value));
 }

@@ -35,14 +35,14 @@
 #define SC_ITEM_MAX (1000 * 1000)
 
 typedef struct {
-    const char *host;           /* or a unix socket path */
-    unsigned int port;          /* 0 for a unix socket */
+    const char *host;  /* or a unix socket path */
+    unsigned int port; /* 0 for a unix socket */
 } sc_server_t;
 
 /* One server, per child: its handles and its state as this process sees
  * it (times in microseconds, 0: up). */
 typedef struct {
-    const char *name;           /* as sc_place hashes it */
+    const char *name; /* as sc_place hashes it */
     memcached_st *master;
     memcached_pool_st *pool;
     volatile apr_uint64_t down_since;
@@ -50,15 +50,15 @@ typedef struct {
 } sc_node_t;
 
 typedef struct {
-    const char *spec;           /* as configured, for logs and comparison */
-    apr_array_header_t *servers;/* of sc_server_t */
-    const char **names;         /* [servers->nelts]: "host:port" or path */
+    const char *spec;            /* as configured, for logs and comparison */
+    apr_array_header_t *servers; /* of sc_server_t */
+    const char **names;          /* [servers->nelts]: "host:port" or path */
     int timeout_ms;
     int retry_s;
     /* per child */
-    sc_node_t *nodes;           /* [servers->nelts], NULL until opened */
-    void (*exhausted)(void);    /* called when no handle is free, or NULL */
-    void (*counted)(void);      /* called per memcached round trip, or NULL */
+    sc_node_t *nodes;        /* [servers->nelts], NULL until opened */
+    void (*exhausted)(void); /* called when no handle is free, or NULL */
+    void (*counted)(void);   /* called per memcached round trip, or NULL */
     /* called once when a server is marked down (up 0, with the error) and
      * once when it answers again (up 1), or NULL */
     void (*event)(const char *server, int up, const char *error);
@@ -69,27 +69,27 @@ typedef struct {
     /* fences (sc_gen.h), per child: when the marks were last read (us),
      * and the servers that owe a fence they could not be given yet */
     volatile apr_uint64_t fence_checked;
-    unsigned char *fence_pending;   /* [servers->nelts] */
+    unsigned char *fence_pending; /* [servers->nelts] */
 } sc_backend_t;
 
-#define SC_CONN_MAGIC 0x5343636eU   /* "SCcn" */
+#define SC_CONN_MAGIC 0x5343636eU /* "SCcn" */
 
 /* A borrowed handle.  Lives with its memcached_st (libmemcached's user
  * data) and is reused by every borrower of that handle: nothing in it is
  * valid once it is given back. */
 typedef struct {
-    unsigned int magic;         /* SC_CONN_MAGIC */
+    unsigned int magic; /* SC_CONN_MAGIC */
     sc_backend_t *backend;
-    int server;                 /* index in backend->servers */
+    int server; /* index in backend->servers */
     memcached_st *mc;
     int failed;
-    const char *error;          /* last error, for the log (errbuf) */
+    const char *error; /* last error, for the log (errbuf) */
     char errbuf[256];
 } sc_conn_t;
 
 typedef struct {
     const char *key;
-    char *data;                 /* malloc'd; NULL when missing */
+    char *data; /* malloc'd; NULL when missing */
     apr_size_t len;
     apr_uint32_t flags;
 } sc_value_t;
@@ -143,9 +143,8 @@ int sc_store_interrupted(void);
 /* Fetch n keys in one round trip.  values[i] corresponds to keys[i];
  * data of each found value is freed by a cleanup on p unless taken with
  * sc_value_take().  APR_SUCCESS even when some keys are missing. */
-apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p,
-                           const char *const *keys, apr_size_t n,
-                           sc_value_t **values);
+apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p, const char *const *keys,
+                           apr_size_t n, sc_value_t **values);
 
 /* Own a fetched value's buffer from now on (free() it). */
 char *sc_value_take(sc_value_t *v);
@@ -155,10 +154,10 @@ apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
 
 /* One server's state, for the status page and sharedcachectl. */
 typedef struct {
-    const char *name;           /* host:port or socket path */
-    int up;                     /* answered the stats command */
-    apr_uint64_t down_since;    /* marked down in this process (us), or 0 */
-    apr_uint64_t retry_at;      /* and tried again then */
+    const char *name;        /* host:port or socket path */
+    int up;                  /* answered the stats command */
+    apr_uint64_t down_since; /* marked down in this process (us), or 0 */
+    apr_uint64_t retry_at;   /* and tried again then */
     apr_uint64_t curr_items, bytes, limit_maxbytes, evictions;
     apr_uint64_t get_hits, get_misses, curr_connections, uptime;
 } sc_server_stats_t;
@@ -169,16 +168,15 @@ apr_status_t sc_store_stats(sc_backend_t *b, apr_pool_t *p,
                             apr_array_header_t **out);
 
 /* Results besides APR_SUCCESS that are not failures of memcached. */
-#define SC_ENOTFOUND (APR_OS_START_USERERR + 1702)  /* incr/delete: no key */
-#define SC_EEXISTS   (APR_OS_START_USERERR + 1703)  /* add: key exists */
+#define SC_ENOTFOUND (APR_OS_START_USERERR + 1702) /* incr/delete: no key */
+#define SC_EEXISTS (APR_OS_START_USERERR + 1703)   /* add: key exists */
 
 /* Store only if absent: SC_EEXISTS when the key exists. */
 apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime);
 
 /* Increment a decimal counter: SC_ENOTFOUND when it does not exist. */
-apr_status_t sc_store_incr(sc_conn_t *c, const char *key,
-                           apr_uint64_t *value);
+apr_status_t sc_store_incr(sc_conn_t *c, const char *key, apr_uint64_t *value);
 
 /* Delete a key: SC_ENOTFOUND when it did not exist. */
 apr_status_t sc_store_delete(sc_conn_t *c, const char *key);

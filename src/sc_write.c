@@ -18,12 +18,24 @@ APLOG_USE_MODULE(sharedcache);
 
 /* Never stored: hop-by-hop (RFC 9110 7.6.1), recomputed on every hit, or
  * meant for this cache only. */
-static const char *const unstored[] = {
-    "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-    "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-    "Content-Length", "Date", "Age", "Set-Cookie", "Set-Cookie2",
-    "X-SharedCache", "Surrogate-Control", "CDN-Cache-Control", NULL
-};
+static const char *const unstored[] = { "Connection",
+                                        "Keep-Alive",
+                                        "Proxy-Connection",
+                                        "Proxy-Authenticate",
+                                        "Proxy-Authorization",
+                                        "TE",
+                                        "Trailer",
+                                        "Transfer-Encoding",
+                                        "Upgrade",
+                                        "Content-Length",
+                                        "Date",
+                                        "Age",
+                                        "Set-Cookie",
+                                        "Set-Cookie2",
+                                        "X-SharedCache",
+                                        "Surrogate-Control",
+                                        "CDN-Cache-Control",
+                                        NULL };
 
 int sc_header_unstored(const sc_req_t *ctx, const char *name)
 {
@@ -70,8 +82,7 @@ static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     apr_off_t off = 0;
     apr_uint32_t i;
 
-    apr_generate_random_bytes((unsigned char *)&e->version,
-                              sizeof(e->version));
+    apr_generate_random_bytes((unsigned char *)&e->version, sizeof(e->version));
     e->body_kind = SC_BODY_CHUNKED;
     e->chunk_size = SC_ITEM_MAX - SC_CHUNK_HEAD_LEN;
     e->nchunks = sc_chunk_count(e->body_len, e->chunk_size);
@@ -104,8 +115,9 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     apr_status_t rv = sc_entry_encode_head(ctx->cpool, e, &head, &head_len);
 
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SC_LOGNO(0304)
-                      "not stored: a header cannot be stored safely");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            SC_LOGNO(0304) "not stored: a header cannot be stored safely");
         return rv;
     }
     if (head_len + e->body_len > SC_ITEM_MAX) {
@@ -152,9 +164,9 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
     v.body_kind = SC_BODY_INLINE;
     v.body_len = 0;
     rv = sc_entry_encode_head(ctx->cpool, &v, &head, &head_len);
-    return rv == APR_SUCCESS ? sc_store_set(c, ctx->entry_key, head,
-                                            head_len, exptime)
-                             : rv;
+    return rv == APR_SUCCESS
+               ? sc_store_set(c, ctx->entry_key, head, head_len, exptime)
+               : rv;
 }
 
 /* May the quick handler serve this entry?  Only if the location asked for
@@ -163,8 +175,8 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
  * through to it (sc_quickprobe.c). */
 static int quick_servable(request_rec *r, const sc_req_t *ctx)
 {
-    const sc_dir_conf_t *base = ap_get_module_config(
-        r->server->lookup_defaults, &sharedcache_module);
+    const sc_dir_conf_t *base = ap_get_module_config(r->server->lookup_defaults,
+                                                     &sharedcache_module);
     const char *qkey = apr_table_get(r->notes, SC_NOTE_QUICK_KEY);
 
     return ctx->dconf->quick == 1 && !r->user && !sc_client_certificate(r)
@@ -172,9 +184,9 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && !memcmp(qkey, ctx->key, ctx->key_len)
            && !ctx->filters_changed_headers
            && sc_config_same_variance(ctx->dconf, base)
-           && sc_key_path_plain(r->parsed_uri.path)
-           && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri)
-           && !r->prev && !r->main && sc_anyone_may(r);
+           && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
+           && !strcmp(r->parsed_uri.path, r->uri) && !r->prev && !r->main
+           && sc_anyone_may(r);
 }
 
 /* How long after expiry the entry may still be served: while one request
@@ -197,10 +209,8 @@ static void stale_windows(const sc_req_t *ctx, sc_entry_t *e)
     if (ctx->policy.no_stale) {
         grace = error = 0;
     }
-    e->stale_until = e->fresh_until + (grace < d->max_ttl ? grace
-                                                          : d->max_ttl);
-    e->error_until = e->fresh_until + (error < d->max_ttl ? error
-                                                          : d->max_ttl);
+    e->stale_until = e->fresh_until + (grace < d->max_ttl ? grace : d->max_ttl);
+    e->error_until = e->fresh_until + (error < d->max_ttl ? error : d->max_ttl);
 }
 
 /* The generations the entry depends on: its URL's, namespace's and
@@ -210,8 +220,8 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
                                       sc_conn_t *c)
 {
     int ntags = ctx->tags ? ctx->tags->nelts : 0;
-    sc_gen_t *g = apr_palloc(r->pool, (apr_size_t)(ntags + SC_GENS)
-                                      * sizeof(sc_gen_t));
+    sc_gen_t *g = apr_palloc(r->pool,
+                             (apr_size_t)(ntags + SC_GENS) * sizeof(sc_gen_t));
     apr_array_header_t *deps = apr_array_make(r->pool, ntags + SC_GENS,
                                               sizeof(sc_dep_t));
     int i;
@@ -228,8 +238,8 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
                                APR_ARRAY_IDX(ctx->tags, i, const char *)),
                     &g[i + SC_GENS]);
     }
-    if (ntags > 0 && sc_gen_fetch(c, r->pool, g + SC_GENS, ntags)
-                     != APR_SUCCESS) {
+    if (ntags > 0
+        && sc_gen_fetch(c, r->pool, g + SC_GENS, ntags) != APR_SUCCESS) {
         return NULL;
     }
     if (ntags > 0) {
@@ -269,8 +279,9 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.headers = ctx->headers;
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
-    exptime = sc_policy_exptime((e.stale_until > e.error_until
-                                 ? e.stale_until : e.error_until) - now, now);
+    exptime = sc_policy_exptime(
+        (e.stale_until > e.error_until ? e.stale_until : e.error_until) - now,
+        now);
     if (!ctx->vary && ctx->stored_vary) {
         /* The URL's other responses vary (pre-compressed files with a
          * conditional Vary): this one is stored as one of the variants, so
@@ -280,8 +291,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     }
     if (ctx->vary) {
         e.key = sc_variant_key(r, ctx, ctx->vary, &e.key_len);
-        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
-                             e.key, e.key_len);
+        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, e.key,
+                             e.key_len);
     }
 
     c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
@@ -302,10 +313,10 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     if (rv == APR_SUCCESS) {
         sc_stat_add(SC_STAT_STORES, 1);
         sc_stat_add(SC_STAT_STORED_BYTES, e.body_len);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0305)
-                      "stored %s: %" APR_UINT64_T_FMT " bytes, fresh %"
-                      APR_INT64_T_FMT " s", mkey, e.body_len,
-                      ctx->policy.ttl);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0305) "stored %s: %" APR_UINT64_T_FMT
+                                     " bytes, fresh %" APR_INT64_T_FMT " s",
+                      mkey, e.body_len, ctx->policy.ttl);
     }
     else if (c->failed) {
         sc_log_backend(r, "store", c->error);
@@ -348,12 +359,16 @@ void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     rec = apr_palloc(r->pool, head_len + len);
     memcpy(rec, head, head_len);
     memcpy(rec + head_len, data, len);
-    if (sc_store_set(c, ctx->entry_key, rec, head_len + len,
-                     sc_policy_exptime((e.stale_until > e.error_until
-                                        ? e.stale_until : e.error_until)
-                                       - now, now)) == APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SC_LOGNO(0322)
-                      "copied from SharedCacheFallbackServers into %s",
-                      ctx->entry_key);
+    if (sc_store_set(
+            c, ctx->entry_key, rec, head_len + len,
+            sc_policy_exptime(
+                (e.stale_until > e.error_until ? e.stale_until : e.error_until)
+                    - now,
+                now))
+        == APR_SUCCESS) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0322) "copied from SharedCacheFallbackServers into %s",
+            ctx->entry_key);
     }
 }

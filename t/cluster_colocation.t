@@ -45,7 +45,13 @@ sub servers_of { my %s = map { $_ => 1 } map { @$_ } values %{ $_[0] }; sort key
 
 sub show {
     my ($new) = @_;
-    return join "\n", map { "  $_ on server @{ $new->{$_} }" } sort keys %$new;
+    return join "\n", map {
+        my $k = $_;
+        # an entry's record holds its full key: say which URL it is
+        my $raw = $k =~ /^sc:e:/ ? $mc[ $new->{$k}[0] ]->get_raw($k) : undef;
+        my ($url) = ($raw // '') =~ m{(/app/[^\s\0-\x1f]*)};
+        "  $k on server @{ $new->{$k} }" . ($url ? " ($url)" : '')
+    } sort keys %$new;
 }
 
 # ---- plain pages: entry and URL counter -------------------------------

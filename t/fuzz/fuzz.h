@@ -22,13 +22,13 @@
 
 /* An invariant of the code under test: abort (a libFuzzer crash) with
  * the file and line of the check when it does not hold. */
-#define FUZZ_CHECK(cond)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,     \
-                    __LINE__, #cond);                                      \
-            abort();                                                       \
-        }                                                                  \
+#define FUZZ_CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
+                    __LINE__, #cond); \
+            abort(); \
+        } \
     } while (0)
 
 static apr_pool_t *fuzz_root;

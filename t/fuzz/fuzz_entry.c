@@ -18,7 +18,7 @@
 
 #include "sc_entry.h"
 
-#define RESERVED_OFFSET 5       /* magic(4) type(1) reserved(1) */
+#define RESERVED_OFFSET 5 /* magic(4) type(1) reserved(1) */
 
 static apr_uint64_t be(const uint8_t *p, int width)
 {
@@ -77,8 +77,7 @@ static void check_entry(const sc_entry_t *e, const uint8_t *data, size_t size)
         /* every chunk but the last is full, the last is not empty */
         FUZZ_CHECK((apr_uint64_t)(e->nchunks - 1) * e->chunk_size
                    < e->body_len);
-        FUZZ_CHECK(e->body_len
-                   <= (apr_uint64_t)e->nchunks * e->chunk_size);
+        FUZZ_CHECK(e->body_len <= (apr_uint64_t)e->nchunks * e->chunk_size);
     }
 }
 
@@ -116,8 +115,7 @@ static void check_same(const sc_entry_t *a, const sc_entry_t *b)
     int i;
 
     FUZZ_CHECK(a->type == b->type && a->status == b->status);
-    FUZZ_CHECK(a->stored_at == b->stored_at
-               && a->fresh_until == b->fresh_until
+    FUZZ_CHECK(a->stored_at == b->stored_at && a->fresh_until == b->fresh_until
                && a->stale_until == b->stale_until
                && a->error_until == b->error_until);
     FUZZ_CHECK(a->flags == b->flags);
@@ -141,13 +139,13 @@ static void check_same(const sc_entry_t *a, const sc_entry_t *b)
         FUZZ_CHECK(memcmp(a->body, b->body, (size_t)a->body_len) == 0);
     }
     else if (a->body_kind == SC_BODY_CHUNKED) {
-        FUZZ_CHECK(a->chunk_size == b->chunk_size
-                   && a->nchunks == b->nchunks && a->version == b->version);
+        FUZZ_CHECK(a->chunk_size == b->chunk_size && a->nchunks == b->nchunks
+                   && a->version == b->version);
     }
 }
 
-static void round_trip(apr_pool_t *p, const sc_entry_t *e,
-                       const uint8_t *data, size_t size)
+static void round_trip(apr_pool_t *p, const sc_entry_t *e, const uint8_t *data,
+                       size_t size)
 {
     char *head, *rec;
     apr_size_t hlen, body = 0, i;
@@ -201,15 +199,16 @@ static void check_chunk(const uint8_t *data, size_t size)
         apr_size_t want = size - SC_CHUNK_HEAD_LEN;
 
         FUZZ_CHECK((sc_chunk_check(buf, size, version, index, want, &out)
-                    == APR_SUCCESS) == good_head);
+                    == APR_SUCCESS)
+                   == good_head);
         if (good_head) {
             FUZZ_CHECK(out == buf + SC_CHUNK_HEAD_LEN);
         }
         FUZZ_CHECK(sc_chunk_check(buf, size, version, index, want + 1, &out)
                    == SC_EBADREC);
         if (want > 0) {
-            FUZZ_CHECK(sc_chunk_check(buf, size, version, index, want - 1,
-                                      &out) == SC_EBADREC);
+            FUZZ_CHECK(sc_chunk_check(buf, size, version, index, want - 1, &out)
+                       == SC_EBADREC);
         }
         FUZZ_CHECK(sc_chunk_check(buf, size, version + 1, index, want, &out)
                    == SC_EBADREC);
@@ -281,10 +280,12 @@ static void check_reading(apr_pool_t *p, const sc_entry_t *e,
     apr_int64_t times[6];
     int i;
 
+    FUZZ_CHECK(
+        sc_entry_match(p, (const char *)data, size, e->key, e->key_len, &again)
+        == APR_SUCCESS);
     FUZZ_CHECK(sc_entry_match(p, (const char *)data, size, e->key,
-                              e->key_len, &again) == APR_SUCCESS);
-    FUZZ_CHECK(sc_entry_match(p, (const char *)data, size, e->key,
-                              e->key_len + 1, &again) == SC_EOTHERKEY);
+                              e->key_len + 1, &again)
+               == SC_EOTHERKEY);
     if (e->body_kind == SC_BODY_CHUNKED) {
         apr_uint64_t sum = 0;
         apr_uint32_t c;

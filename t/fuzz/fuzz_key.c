@@ -27,8 +27,16 @@
 #define NPAIRS 6
 #define NFIELDS (7 + 2 * NPAIRS)
 
-enum { F_QUERY, F_IGNORE, F_COOKIE, F_CNAME, F_HOST, F_PATH, F_PREFIX,
-       F_PAIRS };
+enum {
+    F_QUERY,
+    F_IGNORE,
+    F_COOKIE,
+    F_CNAME,
+    F_HOST,
+    F_PATH,
+    F_PREFIX,
+    F_PAIRS
+};
 
 static const char kinds[] = "sHchuxV";
 
@@ -53,16 +61,17 @@ static void hex_sha1(const char *data, size_t len,
 typedef struct {
     const char *s;
     size_t len;
-    const char *name;           /* decoded */
+    const char *name; /* decoded */
     size_t name_len;
-    int plain;                  /* raw name of [A-Za-z0-9_-] only */
+    int plain; /* raw name of [A-Za-z0-9_-] only */
 } param_t;
 
 static int hexdigit(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* '+' a blank, %XX a byte (a malformed escape stays as it is). */
@@ -208,9 +217,8 @@ static int plain_cookie_name(const char *n)
 {
     size_t len = strlen(n);
 
-    return len > 0 && !strchr(n, ';') && !strchr(n, '=')
-           && n[0] != ' ' && n[0] != '\t'
-           && n[len - 1] != ' ' && n[len - 1] != '\t';
+    return len > 0 && !strchr(n, ';') && !strchr(n, '=') && n[0] != ' '
+           && n[0] != '\t' && n[len - 1] != ' ' && n[len - 1] != '\t';
 }
 
 static void check_cookie(apr_pool_t *p, const char *header, const char *name)
@@ -227,16 +235,17 @@ static void check_cookie(apr_pool_t *p, const char *header, const char *name)
     /* One more cookie of that name, first or last, adds its value first
      * or last. */
     {
-        const char *pre = cookie(p, apr_pstrcat(p, name, "=pre;", NULL),
-                                 header, "", name);
-        const char *post = cookie(p, "", header,
-                                  apr_pstrcat(p, "; ", name, "= post ",
-                                              NULL), name);
-        FUZZ_CHECK(pre && strcmp(pre, v ? apr_pstrcat(p, "pre\n", v, NULL)
-                                        : "pre") == 0);
-        FUZZ_CHECK(post && strcmp(post, v ? apr_pstrcat(p, v, "\npost",
-                                                        NULL)
-                                          : "post") == 0);
+        const char *pre = cookie(p, apr_pstrcat(p, name, "=pre;", NULL), header,
+                                 "", name);
+        const char *post = cookie(
+            p, "", header, apr_pstrcat(p, "; ", name, "= post ", NULL), name);
+        FUZZ_CHECK(pre
+                   && strcmp(pre, v ? apr_pstrcat(p, "pre\n", v, NULL) : "pre")
+                          == 0);
+        FUZZ_CHECK(
+            post
+            && strcmp(post, v ? apr_pstrcat(p, v, "\npost", NULL) : "post")
+                   == 0);
     }
 }
 
@@ -378,8 +387,7 @@ static void check_tags(apr_pool_t *p, const char *list)
         FUZZ_CHECK(memcmp(tag, s, want) == 0);
         ok = want <= SC_TAG_MAX;
         for (i = 0; i < want; i++) {
-            ok = ok && (unsigned char)s[i] > 0x20
-                 && (unsigned char)s[i] < 0x7f;
+            ok = ok && (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f;
         }
         FUZZ_CHECK(!valid == !ok);
         FUZZ_CHECK(cursor == copy + (s - list) + want);
@@ -434,8 +442,8 @@ static void check_key_bytes(apr_pool_t *p, const sc_key_t *k,
 {
     apr_size_t len;
     const char *key = sc_key_bytes(k, &len), *s, *end;
-    const char *origin = apr_psprintf(p, "%s://%s:%u", url->scheme,
-                                      url->host, url->port);
+    const char *origin = apr_psprintf(p, "%s://%s:%u", url->scheme, url->host,
+                                      url->port);
     int i;
 
     FUZZ_CHECK(key && key[len] == '\0' && len >= 5);
@@ -616,7 +624,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(*c > ' ' && *c < 0x7f);
             }
             FUZZ_CHECK(strcmp(sc_key_dep(p, SC_DEP_TAG, t),
-                              apr_pstrcat(p, "t:", t, NULL)) == 0);
+                              apr_pstrcat(p, "t:", t, NULL))
+                       == 0);
         }
         free(t);
     }

@@ -33,11 +33,17 @@
 
 enum { F_CC, F_SURR, F_CDN, F_EXPIRES, F_DATE, F_AGE, F_VARY, F_NAME };
 
-static const char *const known[] = {
-    "max-age", "s-maxage", "no-store", "no-cache", "private", "public",
-    "must-revalidate", "proxy-revalidate", "stale-while-revalidate",
-    "stale-if-error", NULL
-};
+static const char *const known[] = { "max-age",
+                                     "s-maxage",
+                                     "no-store",
+                                     "no-cache",
+                                     "private",
+                                     "public",
+                                     "must-revalidate",
+                                     "proxy-revalidate",
+                                     "stale-while-revalidate",
+                                     "stale-if-error",
+                                     NULL };
 
 /* A name the metamorphic checks below hold for: a token with no list
  * syntax in it. */
@@ -107,8 +113,7 @@ static void check_directive(const char *list, const char *name)
         /* Blanks and empty members around the list change nothing, and
          * neither does one more directive at its end. */
         FUZZ_CHECK(directive_wrapped(" ,\t, ", list, "", name) == v);
-        FUZZ_CHECK(directive_wrapped("", list, " , x-fuzz-end=1", name)
-                   == v);
+        FUZZ_CHECK(directive_wrapped("", list, " , x-fuzz-end=1", name) == v);
     }
 }
 
@@ -145,7 +150,8 @@ static void check_vary(apr_pool_t *p, const char *vary)
         FUZZ_CHECK(again && again->nelts == names->nelts);
         for (i = 0; i < names->nelts; i++) {
             FUZZ_CHECK(strcmp(APR_ARRAY_IDX(names, i, const char *),
-                              APR_ARRAY_IDX(again, i, const char *)) == 0);
+                              APR_ARRAY_IDX(again, i, const char *))
+                       == 0);
         }
     }
 }
@@ -227,9 +233,8 @@ static int malformed_refusal(const char *list, int targeted)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int default_statuses[] = {
-        200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501
-    };
+    static const int default_statuses[] = { 200, 203, 204, 206, 300, 301,
+                                            404, 405, 410, 414, 501 };
     uint8_t head[HEAD_LEN] = { 0 };
     unsigned char statuses[SC_MAX_STATUS + 1];
     char *f[NFIELDS];
@@ -294,8 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(out.age >= 0 && out.age <= DELTA_MAX);
         FUZZ_CHECK(out.stale_while_revalidate >= -1
                    && out.stale_while_revalidate <= DELTA_MAX);
-        FUZZ_CHECK(out.stale_if_error >= -1
-                   && out.stale_if_error <= DELTA_MAX);
+        FUZZ_CHECK(out.stale_if_error >= -1 && out.stale_if_error <= DELTA_MAX);
         FUZZ_CHECK(out.no_stale == 0 || out.no_stale == 1);
         FUZZ_CHECK(!in.has_set_cookie);
         FUZZ_CHECK(in.status >= 100 && in.status <= SC_MAX_STATUS
@@ -324,8 +328,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
         {
             apr_int64_t x = sc_policy_exptime(out.ttl, NOW);
-            FUZZ_CHECK(out.ttl > SC_MEMCACHED_RELATIVE_MAX
-                       ? x == NOW + out.ttl : x == out.ttl);
+            FUZZ_CHECK(out.ttl > SC_MEMCACHED_RELATIVE_MAX ? x == NOW + out.ttl
+                                                           : x == out.ttl);
         }
     }
     else {

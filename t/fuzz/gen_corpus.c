@@ -33,9 +33,8 @@ static void put(const char *target, const char *name, const void *data,
 }
 
 /* A seed of NUL-separated fields after a binary head. */
-static void put_fields(const char *target, const char *name,
-                       const void *head, size_t hlen, const char *const *f,
-                       int n)
+static void put_fields(const char *target, const char *name, const void *head,
+                       size_t hlen, const char *const *f, int n)
 {
     char buf[4096];
     size_t len = hlen;
@@ -142,22 +141,37 @@ static void entries(apr_pool_t *p)
 static void policies(void)
 {
     /* status 200, every field present, default TTL 300, max TTL 86400 */
-    static const unsigned char h200[12] = {
-        0x00, 0xfa, 0, 0, 0, 0, 0x01, 0x2c, 0, 0x01, 0x51, 0x80
-    };
+    static const unsigned char h200[12] = { 0x00, 0xfa, 0, 0,    0,    0,
+                                            0x01, 0x2c, 0, 0x01, 0x51, 0x80 };
     static const char *const plain[] = {
         "public, max-age=60, stale-while-revalidate=30, stale-if-error=600",
-        "", "", "", "", "5", "Accept-Encoding, Accept-Language", "max-age"
+        "",
+        "",
+        "",
+        "",
+        "5",
+        "Accept-Encoding, Accept-Language",
+        "max-age"
     };
     static const char *const targeted[] = {
-        "no-cache, must-revalidate", "max-age=\"3600\", no-store=\"x,y\"",
-        "max-age=120, stale-if-error=60", "", "", "", "accept, *",
+        "no-cache, must-revalidate",
+        "max-age=\"3600\", no-store=\"x,y\"",
+        "max-age=120, stale-if-error=60",
+        "",
+        "",
+        "",
+        "accept, *",
         "stale-if-error"
     };
     static const char *const dates[] = {
-        "s-maxage=10, private=\"Set-Cookie\", community=\"UCI\"", "", "",
-        "Thu, 01 Dec 1994 16:00:00 GMT", "Tue, 14 Nov 2023 22:13:20 GMT",
-        "99999999999", "\tCookie ,,User-Agent\t", "s-maxage"
+        "s-maxage=10, private=\"Set-Cookie\", community=\"UCI\"",
+        "",
+        "",
+        "Thu, 01 Dec 1994 16:00:00 GMT",
+        "Tue, 14 Nov 2023 22:13:20 GMT",
+        "99999999999",
+        "\tCookie ,,User-Agent\t",
+        "s-maxage"
     };
     unsigned char h[12];
 
@@ -165,8 +179,8 @@ static void policies(void)
     memcpy(h, h200, 12);
     h[3] = 0x00;
     put_fields("fuzz_policy", "targeted", h, 12, targeted, 8);
-    h[3] = 0x06;                /* no Surrogate-/CDN-Cache-Control */
-    h[2] = 0x02;                /* SharedCacheForceTTL */
+    h[3] = 0x06; /* no Surrogate-/CDN-Cache-Control */
+    h[2] = 0x02; /* SharedCacheForceTTL */
     put_fields("fuzz_policy", "dates", h, 12, dates, 8);
 }
 
@@ -177,16 +191,32 @@ static void keys(void)
     static const unsigned char h80[4] = { 0x00, 0x50, 0x00, 0x04 };
     static const char *const shop[] = {
         "utm_source=x&page=2&b=1&a=3&b=0&utm_campaign=y&&fbclid",
-        "utm_*\nfbclid\ngclid", "sessionid=abc; csrftoken=x; sessionid = def ",
-        "sessionid", "example.com", "/shop/items", "sc",
-        "host", "example.com", "Accept-Language", "de-CH, en;q=0.5",
-        "user", "alice"
+        "utm_*\nfbclid\ngclid",
+        "sessionid=abc; csrftoken=x; sessionid = def ",
+        "sessionid",
+        "example.com",
+        "/shop/items",
+        "sc",
+        "host",
+        "example.com",
+        "Accept-Language",
+        "de-CH, en;q=0.5",
+        "user",
+        "alice"
     };
-    static const char *const odd[] = {
-        "a=%26&a&=x&%3d=1&z", "*", "a=1;b=2;;=3; a =4", "a", "xn--bcher-kva.ch",
-        "/p?q=1\n2:x\n", "my-prefix", "Cookie", "", "X-Forwarded-Host",
-        "evil.example", "Accept-Encoding", "gzip"
-    };
+    static const char *const odd[] = { "a=%26&a&=x&%3d=1&z",
+                                       "*",
+                                       "a=1;b=2;;=3; a =4",
+                                       "a",
+                                       "xn--bcher-kva.ch",
+                                       "/p?q=1\n2:x\n",
+                                       "my-prefix",
+                                       "Cookie",
+                                       "",
+                                       "X-Forwarded-Host",
+                                       "evil.example",
+                                       "Accept-Encoding",
+                                       "gzip" };
 
     put_fields("fuzz_key", "shop", h443, 4, shop, 13);
     put_fields("fuzz_key", "odd", h80, 4, odd, 13);

@@ -20,7 +20,7 @@
 
 static const char bin_key[] = "SCK1\n9:k\0e\r\ny\xff\x80\n";
 /* Chunk sizes of the hand-built records: at least SC_CHUNK_MIN. */
-#define CH(x) ((apr_uint64_t)(x) * SC_CHUNK_MIN / 4)
+#define CH(x) ((apr_uint64_t)(x)*SC_CHUNK_MIN / 4)
 #define BIN_KEY_LEN (sizeof(bin_key) - 1)
 static const char body_bytes[] = "<p>\0body\r\n\xff</p>";
 #define BODY_LEN (sizeof(body_bytes) - 1)
@@ -84,8 +84,8 @@ static char *encode(apr_pool_t *p, const sc_entry_t *e, apr_size_t *len,
                     apr_size_t *head_len)
 {
     char *head, *rec;
-    apr_size_t hl, body = e->body_kind == SC_BODY_INLINE
-                              ? (apr_size_t)e->body_len : 0;
+    apr_size_t hl,
+        body = e->body_kind == SC_BODY_INLINE ? (apr_size_t)e->body_len : 0;
 
     assert_int_equal(sc_entry_encode_head(p, e, &head, &hl), APR_SUCCESS);
     rec = malloc(hl + body);
@@ -101,8 +101,7 @@ static char *encode(apr_pool_t *p, const sc_entry_t *e, apr_size_t *len,
     return rec;
 }
 
-static apr_status_t decode_copy(apr_pool_t *p, const char *buf,
-                                apr_size_t len)
+static apr_status_t decode_copy(apr_pool_t *p, const char *buf, apr_size_t len)
 {
     char *copy = malloc(len ? len : 1);
     sc_entry_t e;
@@ -160,7 +159,7 @@ typedef struct {
     apr_uint32_t flags;
     const char *key;
     apr_size_t key_len;
-    int nheaders;                  /* as written: may lie about headers */
+    int nheaders; /* as written: may lie about headers */
     const raw_header_t *headers;
     int nheaders_real;
     int ndeps;
@@ -168,7 +167,7 @@ typedef struct {
     int ndeps_real;
     int body_kind;
     apr_uint64_t body_len;
-    const char *body;              /* inline: body_size bytes follow */
+    const char *body; /* inline: body_size bytes follow */
     apr_size_t body_size;
     apr_uint32_t chunk_size, nchunks;
     apr_uint64_t version;
@@ -368,7 +367,12 @@ static void test_roundtrip_times_zero_and_extreme(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     static const apr_int64_t times[] = {
-        0, 1, SC_TIME_MAX, 1700000000, SC_TIME_MAX - 1, 2147483648ll,
+        0,
+        1,
+        SC_TIME_MAX,
+        1700000000,
+        SC_TIME_MAX - 1,
+        2147483648ll,
         4294967296ll,
     };
     apr_size_t i, n = sizeof(times) / sizeof(times[0]);
@@ -396,7 +400,10 @@ static void test_times_out_of_range_are_refused(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     static const apr_int64_t bad[] = {
-        -1, APR_INT64_MIN, APR_INT64_MAX, SC_TIME_MAX + 1,
+        -1,
+        APR_INT64_MIN,
+        APR_INT64_MAX,
+        SC_TIME_MAX + 1,
     };
     apr_size_t i;
 
@@ -407,8 +414,7 @@ static void test_times_out_of_range_are_refused(void **state)
         apr_size_t hl;
 
         in.stored_at = bad[i];
-        assert_int_equal(sc_entry_encode_head(p, &in, &head, &hl),
-                         SC_EBADREC);
+        assert_int_equal(sc_entry_encode_head(p, &in, &head, &hl), SC_EBADREC);
         r.error_until = bad[i];
         assert_int_equal(decode_rec(p, &r), SC_EBADREC);
     }
@@ -554,8 +560,8 @@ static void test_decode_accepts_hand_built_record(void **state)
 static void test_decode_rejects_wrong_magic(void **state)
 {
     apr_pool_t *p = unit_pool(state);
-    static const char *bad[] = { "XCE\x02", "SXE\x02", "SCX\x02", "sce\x02",
-                                 "SCC\x01", "\0\0\0\0" };
+    static const char *bad[] = { "XCE\x02", "SXE\x02", "SCX\x02",
+                                 "sce\x02", "SCC\x01", "\0\0\0\0" };
     int i;
 
     for (i = 0; i < 6; i++) {
@@ -659,12 +665,11 @@ static void test_decode_rejects_trailing_garbage(void **state)
 static void test_decode_rejects_inline_body_len_mismatch(void **state)
 {
     apr_pool_t *p = unit_pool(state);
-    static const apr_uint64_t lens[] = { 0, 4, 6, 1000,
-                                         APR_UINT64_MAX };
+    static const apr_uint64_t lens[] = { 0, 4, 6, 1000, APR_UINT64_MAX };
     int i;
 
     for (i = 0; i < 5; i++) {
-        rec_t r = good_rec();       /* 5 body bytes follow */
+        rec_t r = good_rec(); /* 5 body bytes follow */
         r.body_len = lens[i];
         assert_int_equal(decode_rec(p, &r), SC_EBADREC);
     }
@@ -706,8 +711,8 @@ static void test_decode_rejects_tiny_chunks_and_too_many(void **state)
     apr_pool_t *p = unit_pool(state);
     rec_t tiny = chunked_rec(1000, 1, 1000);
     rec_t many = chunked_rec((apr_uint64_t)SC_CHUNK_MIN
-                             * (SC_ENTRY_MAX_CHUNKS + 1), SC_CHUNK_MIN,
-                             SC_ENTRY_MAX_CHUNKS + 1);
+                                 * (SC_ENTRY_MAX_CHUNKS + 1),
+                             SC_CHUNK_MIN, SC_ENTRY_MAX_CHUNKS + 1);
 
     assert_int_equal(decode_rec(p, &tiny), SC_EBADREC);
     assert_int_equal(decode_rec(p, &many), SC_EBADREC);
@@ -779,7 +784,8 @@ static void test_decode_dep_name_allows_cr_lf_but_not_nul(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     static const raw_dep_t deps[][1] = {
-        { { "u:a\rb", 5, 1 } }, { { "u:a\nb", 5, 1 } },
+        { { "u:a\rb", 5, 1 } },
+        { { "u:a\nb", 5, 1 } },
         { { "t:a\0b", 5, 1 } },
     };
     int i;
@@ -832,8 +838,13 @@ static void test_decode_rejects_lengths_past_the_buffer(void **state)
     apr_size_t len, i;
     char *rec = build(&r, &len);
     /* key_len, first header's name_len and value_len */
-    static const struct { apr_size_t off; int width; } fields[] = {
-        { 44, 4 }, { 51, 2 }, { 65, 4 },
+    static const struct {
+        apr_size_t off;
+        int width;
+    } fields[] = {
+        { 44, 4 },
+        { 51, 2 },
+        { 65, 4 },
     };
 
     assert_memory_equal(rec + 53, "Content-Type", 12);
@@ -885,8 +896,7 @@ static void test_encode_refuses_cr_lf_in_header_name_or_value(void **state)
         apr_size_t len;
 
         add_header(&e, bad[i][0], bad[i][1]);
-        assert_int_equal(sc_entry_encode_head(p, &e, &out, &len),
-                         SC_EBADREC);
+        assert_int_equal(sc_entry_encode_head(p, &e, &out, &len), SC_EBADREC);
     }
 }
 
@@ -902,8 +912,7 @@ static void test_encode_refuses_empty_or_malformed_header_name(void **state)
         apr_size_t len;
 
         add_header(&e, bad[i], "v");
-        assert_int_equal(sc_entry_encode_head(p, &e, &out, &len),
-                         SC_EBADREC);
+        assert_int_equal(sc_entry_encode_head(p, &e, &out, &len), SC_EBADREC);
     }
 }
 
@@ -936,7 +945,8 @@ static void test_chunk_head_is_magic_version_index(void **state)
     sc_chunk_head(head, 0x0102030405060708ull, 0x0a0b0c0d);
     assert_memory_equal(head,
                         "SCC\x01\x01\x02\x03\x04\x05\x06\x07\x08"
-                        "\x0a\x0b\x0c\x0d", SC_CHUNK_HEAD_LEN);
+                        "\x0a\x0b\x0c\x0d",
+                        SC_CHUNK_HEAD_LEN);
 }
 
 static char *make_chunk(apr_uint64_t version, apr_uint32_t index,
@@ -951,16 +961,14 @@ static char *make_chunk(apr_uint64_t version, apr_uint32_t index,
     return buf;
 }
 
-static void test_chunk_check_accepts_right_version_index_length(
-    void **state)
+static void test_chunk_check_accepts_right_version_index_length(void **state)
 {
     apr_size_t len;
     char *buf = make_chunk(77, 3, "abc\0e", 5, &len);
     const char *data = NULL;
 
     (void)state;
-    assert_int_equal(sc_chunk_check(buf, len, 77, 3, 5, &data),
-                     APR_SUCCESS);
+    assert_int_equal(sc_chunk_check(buf, len, 77, 3, 5, &data), APR_SUCCESS);
     assert_ptr_equal(data, buf + SC_CHUNK_HEAD_LEN);
     free(buf);
     /* an empty chunk */
@@ -969,8 +977,7 @@ static void test_chunk_check_accepts_right_version_index_length(
     free(buf);
 }
 
-static void test_chunk_check_rejects_wrong_version_index_length(
-    void **state)
+static void test_chunk_check_rejects_wrong_version_index_length(void **state)
 {
     apr_size_t len;
     char *buf = make_chunk(77, 3, "abcde", 5, &len);
@@ -978,14 +985,14 @@ static void test_chunk_check_rejects_wrong_version_index_length(
 
     (void)state;
     assert_int_equal(sc_chunk_check(buf, len, 78, 3, 5, &data), SC_EBADREC);
-    assert_int_equal(sc_chunk_check(buf, len, 77 + ((apr_uint64_t)1 << 32),
-                                     3, 5, &data), SC_EBADREC);
+    assert_int_equal(
+        sc_chunk_check(buf, len, 77 + ((apr_uint64_t)1 << 32), 3, 5, &data),
+        SC_EBADREC);
     assert_int_equal(sc_chunk_check(buf, len, 77, 2, 5, &data), SC_EBADREC);
     assert_int_equal(sc_chunk_check(buf, len, 77, 4, 5, &data), SC_EBADREC);
     assert_int_equal(sc_chunk_check(buf, len, 77, 3, 4, &data), SC_EBADREC);
     assert_int_equal(sc_chunk_check(buf, len, 77, 3, 6, &data), SC_EBADREC);
-    assert_int_equal(sc_chunk_check(buf, len - 1, 77, 3, 5, &data),
-                     SC_EBADREC);
+    assert_int_equal(sc_chunk_check(buf, len - 1, 77, 3, 5, &data), SC_EBADREC);
     /* shorter than a head */
     assert_int_equal(sc_chunk_check(buf, 3, 77, 3, 0, &data), SC_EBADREC);
     assert_int_equal(sc_chunk_check(buf, 0, 77, 3, 0, &data), SC_EBADREC);
@@ -1027,15 +1034,19 @@ static void test_match_tells_missing_corrupt_other_and_found(void **state)
     assert_int_equal(got.body_len, BODY_LEN);
     assert_memory_equal(got.key, bin_key, BIN_KEY_LEN);
     /* one byte more or less, or another byte: another key */
-    assert_int_equal(sc_entry_match(p, rec, len, bin_key, BIN_KEY_LEN - 1,
-                                    &got), SC_EOTHERKEY);
+    assert_int_equal(
+        sc_entry_match(p, rec, len, bin_key, BIN_KEY_LEN - 1, &got),
+        SC_EOTHERKEY);
     assert_int_equal(sc_entry_match(p, rec, len, "SCK1\n9:k\0e\r\ny\xff\x80\nx",
-                                    BIN_KEY_LEN + 1, &got), SC_EOTHERKEY);
+                                    BIN_KEY_LEN + 1, &got),
+                     SC_EOTHERKEY);
     assert_int_equal(sc_entry_match(p, rec, len, "SCK1\n9:k\0e\r\ny\xff\x81\n",
-                                    BIN_KEY_LEN, &got), SC_EOTHERKEY);
+                                    BIN_KEY_LEN, &got),
+                     SC_EOTHERKEY);
     /* a truncated record is corrupt, whatever key is asked for */
-    assert_int_equal(sc_entry_match(p, rec, len - 1, bin_key, BIN_KEY_LEN,
-                                    &got), SC_EBADREC);
+    assert_int_equal(
+        sc_entry_match(p, rec, len - 1, bin_key, BIN_KEY_LEN, &got),
+        SC_EBADREC);
     assert_int_equal(sc_entry_match(p, rec, 0, bin_key, BIN_KEY_LEN, &got),
                      SC_EBADREC);
     free(rec);
@@ -1055,10 +1066,8 @@ static void test_vary_record_lives_until_stale_until(void **state)
     assert_false(sc_entry_vary_live(&e, 1001));
     names = sc_entry_vary_names(p, &e);
     assert_int_equal(names->nelts, 4);
-    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *),
-                        "Content-Type");
-    assert_string_equal(APR_ARRAY_IDX(names, 3, const char *),
-                        "Cache-Control");
+    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *), "Content-Type");
+    assert_string_equal(APR_ARRAY_IDX(names, 3, const char *), "Cache-Control");
     e.headers = apr_array_make(p, 1, sizeof(sc_header_t));
     assert_int_equal(sc_entry_vary_names(p, &e)->nelts, 0);
     e.headers = NULL;
@@ -1103,23 +1112,23 @@ static void test_usable_fresh_grace_and_error_windows(void **state)
 {
     /* fresh until 100, grace until 150, stale-on-error until 200 */
     static const usable_case_t cases[] = {
-        { 50, 0, 0, 0, 0,              1, 0, 0 },
-        { 99, 0, 0, 0, 0,              1, 0, 0 },
-        { 100, 0, 0, 0, 0,             0, 1, 1 },
-        { 149, 0, 0, 0, 0,             0, 1, 1 },
-        { 150, 0, 0, 0, 0,             0, 0, 1 },
-        { 199, 0, 0, 0, 0,             0, 0, 1 },
-        { 200, 0, 0, 0, 0,             0, 0, 0 },
+        { 50, 0, 0, 0, 0, 1, 0, 0 },
+        { 99, 0, 0, 0, 0, 1, 0, 0 },
+        { 100, 0, 0, 0, 0, 0, 1, 1 },
+        { 149, 0, 0, 0, 0, 0, 1, 1 },
+        { 150, 0, 0, 0, 0, 0, 0, 1 },
+        { 199, 0, 0, 0, 0, 0, 0, 1 },
+        { 200, 0, 0, 0, 0, 0, 0, 0 },
         /* must-revalidate & co., and the quick handler: never stale */
         { 120, 0, 0, 0, SC_EF_NO_STALE, 0, 0, 0 },
         { 50, 0, 0, 0, SC_EF_NO_STALE, 1, 0, 0 },
-        { 120, 0, 0, 1, 0,             0, 0, 0 },
-        { 50, 0, 0, 1, 0,              1, 0, 0 },
+        { 120, 0, 0, 1, 0, 0, 0, 0 },
+        { 50, 0, 0, 1, 0, 1, 0, 0 },
         /* a soft invalidation: stale only with SharedCacheSoftInvalidate */
-        { 50, 1, 0, 0, 0,              0, 0, 0 },
-        { 50, 1, 1, 0, 0,              0, 1, 1 },
-        { 170, 1, 1, 0, 0,             0, 0, 1 },
-        { 50, 1, 1, 1, 0,              0, 0, 0 },
+        { 50, 1, 0, 0, 0, 0, 0, 0 },
+        { 50, 1, 1, 0, 0, 0, 1, 1 },
+        { 170, 1, 1, 0, 0, 0, 0, 1 },
+        { 50, 1, 1, 1, 0, 0, 0, 0 },
         { 50, 1, 1, 0, SC_EF_NO_STALE, 0, 0, 0 },
     };
     apr_pool_t *p = unit_pool(state);
@@ -1173,8 +1182,8 @@ static void test_chunk_keys_and_lengths_of_an_entry(void **state)
 
     assert_int_equal(e.nchunks, 3);
     for (i = 0; i < e.nchunks; i++) {
-        assert_string_equal(keys[i], sc_chunk_key(p, "site", e.key,
-                                                  e.key_len, e.version, i));
+        assert_string_equal(
+            keys[i], sc_chunk_key(p, "site", e.key, e.key_len, e.version, i));
     }
     assert_int_equal(sc_entry_chunk_len(&e, 0), SC_CHUNK_MIN);
     assert_int_equal(sc_entry_chunk_len(&e, 1), SC_CHUNK_MIN);
@@ -1190,7 +1199,7 @@ static void test_chunk_keys_and_lengths_of_an_entry(void **state)
     e.nchunks = sc_chunk_count(e.body_len, e.chunk_size);
     assert_int_equal(sc_entry_chunk_len(&e, e.nchunks - 1),
                      SC_ENTRY_MAX_BODY
-                     - (apr_uint64_t)(e.nchunks - 1) * 0xffffffffu);
+                         - (apr_uint64_t)(e.nchunks - 1) * 0xffffffffu);
 }
 
 static void test_chunk_of_an_entry_checked_against_its_slot(void **state)
@@ -1205,8 +1214,7 @@ static void test_chunk_of_an_entry_checked_against_its_slot(void **state)
     memset(full, 'x', SC_CHUNK_MIN);
     assert_int_equal(sc_entry_chunk(&e, 0, NULL, 0, &data, &n), APR_ENOENT);
     buf = make_chunk(e.version, 0, full, SC_CHUNK_MIN, &len);
-    assert_int_equal(sc_entry_chunk(&e, 0, buf, len, &data, &n),
-                     APR_SUCCESS);
+    assert_int_equal(sc_entry_chunk(&e, 0, buf, len, &data, &n), APR_SUCCESS);
     assert_ptr_equal(data, buf + SC_CHUNK_HEAD_LEN);
     assert_int_equal(n, SC_CHUNK_MIN);
     /* the same bytes are not chunk 1, nor chunk 0 of another version */
@@ -1217,8 +1225,7 @@ static void test_chunk_of_an_entry_checked_against_its_slot(void **state)
     free(buf);
     /* the last chunk holds the rest, exactly */
     buf = make_chunk(e.version, 1, "12345", 5, &len);
-    assert_int_equal(sc_entry_chunk(&e, 1, buf, len, &data, &n),
-                     APR_SUCCESS);
+    assert_int_equal(sc_entry_chunk(&e, 1, buf, len, &data, &n), APR_SUCCESS);
     assert_int_equal(n, 5);
     assert_int_equal(sc_entry_chunk(&e, 1, buf, len - 1, &data, &n),
                      SC_EBADREC);

@@ -16,9 +16,8 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static sc_url_t url_of(const char *scheme, const char *host,
-                       unsigned int port, const char *path,
-                       const char *query)
+static sc_url_t url_of(const char *scheme, const char *host, unsigned int port,
+                       const char *path, const char *query)
 {
     sc_url_t u;
 
@@ -31,10 +30,8 @@ static sc_url_t url_of(const char *scheme, const char *host,
 }
 
 /* Canonical key of an http://example.com:80 URL, no variance. */
-static const char *plain_key(apr_pool_t *p, const char *path,
-                             const char *query,
-                             const apr_array_header_t *ignore,
-                             apr_size_t *len)
+static const char *plain_key(apr_pool_t *p, const char *path, const char *query,
+                             const apr_array_header_t *ignore, apr_size_t *len)
 {
     sc_url_t u = url_of("http", "example.com", 80, path, query);
     sc_key_t k;
@@ -92,8 +89,7 @@ static void test_query_params_sorted_stably_by_name(void **state)
     assert_string_equal(sc_key_query(p, "b=2&a=1&c=3&a=0", NULL),
                         "a=1&a=0&b=2&c=3");
     assert_string_equal(sc_key_query(p, "a=3&a=1&a=2", NULL), "a=3&a=1&a=2");
-    assert_string_equal(sc_key_query(p, "x=1&a&a=&a=2", NULL),
-                        "a&a=&a=2&x=1");
+    assert_string_equal(sc_key_query(p, "x=1&a&a=&a=2", NULL), "a&a=&a=2&x=1");
     /* enough duplicates that an unstable qsort would show */
     assert_string_equal(
         sc_key_query(p, "k=9&k=8&k=7&k=6&k=5&k=4&k=3&k=2&k=1&k=0&a=1", NULL),
@@ -157,14 +153,15 @@ static void test_key_is_version_tag_then_length_prefixed_fields(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     sc_url_t u = url_of("https", "h.example", 8443, "/p", "b=1&a=2");
-    static const char want[] = "SCK2\n"
-                               "22:https://h.example:8443\n"
-                               "2:/p\n"
-                               "7:a=2&b=1\n"
-                               /* values enter hashed (SHA-1) */
-                               "46:c:sid=a9993e364706816aba3e25717850c26c9cd0d89d\n"
-                               "5:h:acc\n"
-                               "45:h:ua=da39a3ee5e6b4b0d3255bfef95601890afd80709\n";
+    static const char want[] =
+        "SCK2\n"
+        "22:https://h.example:8443\n"
+        "2:/p\n"
+        "7:a=2&b=1\n"
+        /* values enter hashed (SHA-1) */
+        "46:c:sid=a9993e364706816aba3e25717850c26c9cd0d89d\n"
+        "5:h:acc\n"
+        "45:h:ua=da39a3ee5e6b4b0d3255bfef95601890afd80709\n";
     sc_key_t k;
     const char *key;
     apr_size_t len;
@@ -263,8 +260,7 @@ static void test_key_scheme_host_port_path_each_count(void **state)
 
 /* A path cannot forge a variance field: the URL field's length prefix
  * covers every byte of the path, "\n" and digits and colons included. */
-static void test_key_path_with_newline_cannot_forge_variance_field(
-    void **state)
+static void test_key_path_with_newline_cannot_forge_variance_field(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     sc_url_t honest = url_of("http", "h", 80, "/x", NULL);
@@ -287,8 +283,7 @@ static void test_key_path_with_newline_cannot_forge_variance_field(
     assert_false(same_bytes(b1, l1, b2, l2));
 }
 
-static void test_key_digits_and_colons_cannot_shift_field_bounds(
-    void **state)
+static void test_key_digits_and_colons_cannot_shift_field_bounds(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     sc_url_t u = url_of("http", "h", 80, "/1:2", NULL);
@@ -330,8 +325,7 @@ static void test_key_digits_and_colons_cannot_shift_field_bounds(
 /* r->uri is decoded, so "/a%3Fb" reaches the key as path "/a?b" with no
  * query: it is another resource than "/a" with the query "b" (the
  * application sees PATH_INFO "/a?b" and no QUERY_STRING). */
-static void test_key_path_with_question_mark_differs_from_query(
-    void **state)
+static void test_key_path_with_question_mark_differs_from_query(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     apr_size_t l1, l2;
@@ -441,8 +435,7 @@ static void test_digest_is_prefix_kind_and_lowercase_sha1_hex(void **state)
     /* sha1("") */
     assert_string_equal(d, "sc:e:da39a3ee5e6b4b0d3255bfef95601890afd80709");
     d = sc_key_digest(p, "site", SC_KIND_CHUNK, "abc", 3);
-    assert_string_equal(d,
-                        "site:c:a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_string_equal(d, "site:c:a9993e364706816aba3e25717850c26c9cd0d89d");
     assert_int_equal(strlen(d), 4 + 3 + SC_DIGEST_HEX_LEN);
     assert_true(is_lower_hex(d + 7, SC_DIGEST_HEX_LEN));
 }
@@ -510,7 +503,7 @@ static void test_digest_of_8k_path_key_is_a_normal_key(void **state)
     memset(path + 1, 'a', 8191);
     path[8192] = '\0';
     k1 = plain_key(p, path, NULL, NULL, &l1);
-    path[8191] = 'b';        /* differs only in the last byte */
+    path[8191] = 'b'; /* differs only in the last byte */
     k2 = plain_key(p, path, NULL, NULL, &l2);
     d1 = sc_key_digest(p, "sc", SC_KIND_ENTRY, k1, l1);
     d2 = sc_key_digest(p, "sc", SC_KIND_ENTRY, k2, l2);
@@ -627,10 +620,22 @@ static field_t unescape(char *s)
             continue;
         }
         switch (s[1]) {
-        case '\\': *o++ = '\\'; s += 2; break;
-        case 't': *o++ = '\t'; s += 2; break;
-        case 'n': *o++ = '\n'; s += 2; break;
-        case 'r': *o++ = '\r'; s += 2; break;
+        case '\\':
+            *o++ = '\\';
+            s += 2;
+            break;
+        case 't':
+            *o++ = '\t';
+            s += 2;
+            break;
+        case 'n':
+            *o++ = '\n';
+            s += 2;
+            break;
+        case 'r':
+            *o++ = '\r';
+            s += 2;
+            break;
         case 'x':
             assert_true(hexval(s[2]) >= 0 && hexval(s[3]) >= 0);
             *o++ = (char)(hexval(s[2]) * 16 + hexval(s[3]));
@@ -796,14 +801,14 @@ static void test_cookie_names_and_values_are_trimmed(void **state)
 
     assert_string_equal(sc_key_cookie(p, "a=1; sessionid =abc", "sessionid"),
                         "abc");
-    assert_string_equal(sc_key_cookie(p, "\tsessionid\t= abc ;b=2",
-                                      "sessionid"), "abc");
+    assert_string_equal(
+        sc_key_cookie(p, "\tsessionid\t= abc ;b=2", "sessionid"), "abc");
     assert_string_equal(sc_key_cookie(p, "x=1;x=2; x =3", "x"), "1\n2\n3");
     assert_string_equal(sc_key_cookie(p, "x=", "x"), "");
     assert_null(sc_key_cookie(p, "xx=1; x1=2; x", "x"));
     /* without case: some frameworks read SessionId as sessionid */
-    assert_string_equal(sc_key_cookie(p, "SessionID=a; sessionid=b",
-                                      "sessionid"), "a\nb");
+    assert_string_equal(
+        sc_key_cookie(p, "SessionID=a; sessionid=b", "sessionid"), "a\nb");
     assert_null(sc_key_cookie(p, NULL, "x"));
 }
 
@@ -851,8 +856,7 @@ static void test_query_decoded_names_and_semicolons(void **state)
                         "page_id=7&page.id=1");
     assert_string_equal(sc_key_query(p, "%75tm_id=1&u+tm=2&a=1", ign),
                         "u+tm=2&a=1");
-    assert_string_equal(sc_key_query(p, "utm_id=1&b=2&a=1", ign),
-                        "a=1&b=2");
+    assert_string_equal(sc_key_query(p, "utm_id=1&b=2&a=1", ign), "a=1&b=2");
     assert_string_equal(sc_key_query(p, "utm_%00x=1", ign), "utm_%00x=1");
 }
 
@@ -918,8 +922,8 @@ static void test_tag_list_tokens_are_apr_strtok_ones(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     static const char *const lists[] = {
-        "a,b", " a ", "a,,b", "\t\ta\t,\tb", ",", "x y\tz,w", "a\x01,b",
-        "\xff\xfe fe", "tag1, tag2,tag3 ,tag4"
+        "a,b",      " a ",     "a,,b",        "\t\ta\t,\tb",          ",",
+        "x y\tz,w", "a\x01,b", "\xff\xfe fe", "tag1, tag2,tag3 ,tag4"
     };
     unsigned int i;
 
@@ -1030,8 +1034,9 @@ static void test_vhost_addresses_as_apr_writes_them(void **state)
     apr_sockaddr_t *v4, *v6, *any;
     const char *list;
 
-    assert_int_equal(apr_sockaddr_info_get(&v4, "192.0.2.1", APR_INET, 80,
-                                           0, p), APR_SUCCESS);
+    assert_int_equal(
+        apr_sockaddr_info_get(&v4, "192.0.2.1", APR_INET, 80, 0, p),
+        APR_SUCCESS);
     assert_int_equal(apr_sockaddr_info_get(&any, NULL, APR_INET, 80, 0, p),
                      APR_SUCCESS);
     list = sc_key_vhost_address_add(p, NULL, v4, 80);
@@ -1065,8 +1070,8 @@ static void test_variant_key_extends_level1_with_vary_headers(void **state)
     apr_table_add(h, "Accept-Language", "de");
     apr_table_add(h, "accept-language", "fr");
     apr_table_add(h, "X-Other", "1");
-    key = sc_key_variant(&k1, unit_strs(p, "accept-language", "accept",
-                                        NULL), h, &len);
+    key = sc_key_variant(&k1, unit_strs(p, "accept-language", "accept", NULL),
+                         h, &len);
     sc_key_copy(&want, &k1);
     sc_key_add(&want, 'V', "accept-language", "de,fr");
     sc_key_add(&want, 'V', "accept", NULL);

@@ -41,8 +41,7 @@ static void test_place_vectors_match(void **state)
              tok = apr_strtok(NULL, " ", &last)) {
             names[n++] = tok;
         }
-        assert_int_equal(sc_place(names, n, group, strlen(group)),
-                         atoi(index));
+        assert_int_equal(sc_place(names, n, group, strlen(group)), atoi(index));
         checked++;
     }
     fclose(fp);
@@ -68,7 +67,7 @@ static void test_place_adding_a_server_moves_only_its_own(void **state)
         to_new += after == 3;
     }
     assert_int_equal(moved, to_new);
-    assert_in_range(to_new, 150, 350);   /* about a quarter */
+    assert_in_range(to_new, 150, 350); /* about a quarter */
 }
 
 /* The order servers are listed in does not matter. */

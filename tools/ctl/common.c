@@ -56,7 +56,7 @@ const char *ctl_tidy(apr_pool_t *p, const char *msg)
     if ((arrow = strstr(s, " -> ")) != NULL) {
         *arrow = '\0';
     }
-    for (end = s; (end = strstr(end, ",  ")) != NULL; ) {
+    for (end = s; (end = strstr(end, ",  ")) != NULL;) {
         memmove(end + 1, end + 2, strlen(end + 2) + 1);
     }
     n = strlen(s);
@@ -125,8 +125,8 @@ const char *ctl_shown(apr_pool_t *p, const char *s)
 
 /* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 and *val when it is
  * that option, 0 when not, -1 when its value is missing. */
-int ctl_option(int argc, const char *const *argv, int *i,
-               const char *name, const char **val)
+int ctl_option(int argc, const char *const *argv, int *i, const char *name,
+               const char **val)
 {
     const char *a = argv[*i];
     apr_size_t n = strlen(name);
@@ -168,8 +168,9 @@ int ctl_connect(ctl_t *ctl)
         return ctl_complain(EXIT_BACKEND, "memcached (%s): %s", ctl->servers,
                             err ? err : "cannot open");
     }
-    ctl->conns = apr_pcalloc(ctl->pool, (apr_size_t)sc_store_count(
-                                            &ctl->backend) * sizeof(*ctl->conns));
+    ctl->conns = apr_pcalloc(ctl->pool,
+                             (apr_size_t)sc_store_count(&ctl->backend)
+                                 * sizeof(*ctl->conns));
     return EXIT_OK;
 }
 

@@ -28,10 +28,10 @@
 
 #include <apr_pools.h>
 
-#define EXIT_OK       0
+#define EXIT_OK 0
 #define EXIT_NOTFOUND 1
-#define EXIT_USAGE    2
-#define EXIT_BACKEND  3
+#define EXIT_USAGE 2
+#define EXIT_BACKEND 3
 
 #define CTL_DEFAULT_TIMEOUT_MS 1000
 #define CTL_DEFAULT_NAMESPACE "default"
@@ -42,17 +42,17 @@ typedef struct {
     const char *prefix;
     int timeout_ms;
     sc_backend_t backend;
-    sc_conn_t **conns;          /* per server, borrowed when first used */
-    sc_conn_t *conn;            /* inspect: the server of the URL's keys */
+    sc_conn_t **conns; /* per server, borrowed when first used */
+    sc_conn_t *conn;   /* inspect: the server of the URL's keys */
 } ctl_t;
 
 /* A URL as the module keys it. */
 typedef struct {
     sc_url_t url;
-    const char *authority;      /* host[:port] as written: default Host */
-    const char *raw_path;       /* the path as written: what entries are
-                                   keyed on (url.path is decoded, as URL
-                                   invalidation names pages) */
+    const char *authority; /* host[:port] as written: default Host */
+    const char *raw_path;  /* the path as written: what entries are
+                              keyed on (url.path is decoded, as URL
+                              invalidation names pages) */
 } ctl_url_t;
 
 /* ---- common.c ---------------------------------------------------------- */
@@ -62,8 +62,7 @@ int ctl_complain(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The same, pointing at --help; returns EXIT_USAGE. */
-int ctl_usage(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* libmemcached's message without its "(0x...) " handle address and
  * " -> file:line" source position. */

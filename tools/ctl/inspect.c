@@ -22,7 +22,7 @@ typedef struct {
     const char *vhost_addresses;
     const char *backend;
     const char *host_header;
-    apr_table_t *headers;       /* -H, for Vary */
+    apr_table_t *headers; /* -H, for Vary */
 } inspect_t;
 
 typedef enum { REC_FOUND, REC_MISSING, REC_BAD, REC_OTHER, REC_ERROR } rec_t;
@@ -50,8 +50,7 @@ static int add_header(inspect_t *in, apr_pool_t *p, const char *arg)
     while (e > s && (e[-1] == ' ' || e[-1] == '\t')) {
         e--;
     }
-    apr_table_add(in->headers, name,
-                  apr_pstrmemdup(p, s, (apr_size_t)(e - s)));
+    apr_table_add(in->headers, name, apr_pstrmemdup(p, s, (apr_size_t)(e - s)));
     return EXIT_OK;
 }
 
@@ -76,8 +75,7 @@ static const char *vhost_addresses(apr_pool_t *p, const char *list,
             tok[n - 2] = '\0';
         }
         else if (!strchr(tok, ':') || tok[n - 1] == ']') {
-            return apr_psprintf(p, "'%s': give each address as IP:PORT",
-                                tok);
+            return apr_psprintf(p, "'%s': give each address as IP:PORT", tok);
         }
         if (apr_parse_addr_port(&host, &scope, &port, tok, p) != APR_SUCCESS
             || !host || scope) {
@@ -85,7 +83,7 @@ static const char *vhost_addresses(apr_pool_t *p, const char *list,
         }
         if (strcmp(host, "*") && strcasecmp(host, "_default_")
             && apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, p)
-               != APR_SUCCESS) {
+                   != APR_SUCCESS) {
             return apr_psprintf(p, "'%s': cannot resolve %s", tok, host);
         }
         do {
@@ -116,8 +114,7 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
         else if ((r = ctl_option(argc, argv, &i, "--backend", &val)) != 0) {
             in->backend = val;
         }
-        else if ((r = ctl_option(argc, argv, &i, "--host-header", &val))
-                 != 0) {
+        else if ((r = ctl_option(argc, argv, &i, "--host-header", &val)) != 0) {
             in->host_header = val;
         }
         else if ((r = ctl_option(argc, argv, &i, "-H", &val)) != 0) {
@@ -146,7 +143,8 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
     }
     if (in->vhost_addresses
         && (err = vhost_addresses(ctl->pool, in->vhost_addresses,
-                                  &in->vhost_addresses)) != NULL) {
+                                  &in->vhost_addresses))
+               != NULL) {
         return ctl_complain(EXIT_USAGE, "--vhost-addresses: %s", err);
     }
     if (!in->vhost) {
@@ -208,12 +206,12 @@ static int not_found(ctl_t *ctl, rec_t rec, const char *mkey, int level)
         break;
     }
     return verdict(level == 1
-                   ? "nothing stored under this key; if the location keys "
-                     "on cookies, headers, the user or expressions, or "
-                     "serves another virtual host (--vhost), its key has "
-                     "fields inspect does not know"
-                   : "nothing stored for this variant: give the request "
-                     "headers it varies on with -H");
+                       ? "nothing stored under this key; if the location keys "
+                         "on cookies, headers, the user or expressions, or "
+                         "serves another virtual host (--vhost), its key has "
+                         "fields inspect does not know"
+                       : "nothing stored for this variant: give the request "
+                         "headers it varies on with -H");
 }
 
 static const char *when(apr_pool_t *p, apr_int64_t t)
@@ -279,15 +277,16 @@ static int check_deps(ctl_t *ctl, const sc_entry_t *e)
             state = "INVALID (counter is not a number)";
         }
         else {
-            state = apr_psprintf(ctl->pool, "INVALIDATED (counter now %"
-                                 APR_UINT64_T_FMT ")", cur);
+            state = apr_psprintf(
+                ctl->pool, "INVALIDATED (counter now %" APR_UINT64_T_FMT ")",
+                cur);
         }
         invalid += strcmp(state, "valid") != 0;
         tags += d->name[0] == SC_DEP_TAG;
-        ctl_field(label, "%s generation %" APR_UINT64_T_FMT ": %s",
-                  ctl_shown(ctl->pool, strcmp(label, "dep") ? d->name + 2
-                                                            : d->name),
-                  d->gen, state);
+        ctl_field(
+            label, "%s generation %" APR_UINT64_T_FMT ": %s",
+            ctl_shown(ctl->pool, strcmp(label, "dep") ? d->name + 2 : d->name),
+            d->gen, state);
     }
     if (!tags) {
         ctl_field("tags", "none");
@@ -315,8 +314,8 @@ static int check_chunks(ctl_t *ctl, const sc_entry_t *e)
     for (i = 0; i < e->nchunks; i++) {
         const char *data;
         apr_size_t n;
-        apr_status_t rv = sc_entry_chunk(e, i, vals[i].data, vals[i].len,
-                                         &data, &n);
+        apr_status_t rv = sc_entry_chunk(e, i, vals[i].data, vals[i].len, &data,
+                                         &n);
 
         if (rv != APR_SUCCESS) {
             ctl_field("chunk", "%u of %u %s", i, e->nchunks,
@@ -344,9 +343,8 @@ static void print_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
     ctl_field("size", "%" APR_UINT64_T_FMT " bytes (%s)", e->body_len,
               e->body_kind == SC_BODY_CHUNKED ? "chunked" : "inline");
     if (e->body_kind == SC_BODY_CHUNKED) {
-        ctl_field("chunks", "%u of %u bytes, version %016"
-                  APR_UINT64_T_HEX_FMT, e->nchunks, e->chunk_size,
-                  e->version);
+        ctl_field("chunks", "%u of %u bytes, version %016" APR_UINT64_T_HEX_FMT,
+                  e->nchunks, e->chunk_size, e->version);
     }
     else {
         ctl_field("chunks", "0");
@@ -410,8 +408,7 @@ static int follow_vary(ctl_t *ctl, const inspect_t *in, const sc_key_t *k1,
     }
     ctl_field("record", "vary %s", vkey);
     ctl_field("vary", "%s (for %" APR_INT64_T_FMT " s more)",
-              ctl_shown(ctl->pool, list),
-              vary->stale_until - now);
+              ctl_shown(ctl->pool, list), vary->stale_until - now);
     if (!sc_entry_vary_live(vary, now)) {
         return verdict("the Vary record expired");
     }
@@ -455,8 +452,9 @@ int ctl_inspect(ctl_t *ctl, int argc, const char *const *argv)
      * path and its query */
     rq.route_path = in.u.url.path;
     rq.route_query = in.u.url.query;
-    rq.route_backend = in.backend ? apr_pstrcat(ctl->pool, "proxy:",
-                                                in.backend, NULL) : NULL;
+    rq.route_backend = in.backend
+                           ? apr_pstrcat(ctl->pool, "proxy:", in.backend, NULL)
+                           : NULL;
     sc_key_request(&k, ctl->pool, &rq);
     key = sc_key_bytes(&k, &len);
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
@@ -464,9 +462,8 @@ int ctl_inspect(ctl_t *ctl, int argc, const char *const *argv)
     }
     /* Every key of the URL is on the server placement picks for it. */
     {
-        const char *group = sc_key_counter(ctl->pool, ctl->prefix,
-                                           sc_key_url_dep(ctl->pool,
-                                                          &in.u.url));
+        const char *group = sc_key_counter(
+            ctl->pool, ctl->prefix, sc_key_url_dep(ctl->pool, &in.u.url));
         int at = sc_store_place(&ctl->backend, group);
 
         ctl->conn = ctl_conn(ctl, at);

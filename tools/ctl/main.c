@@ -12,68 +12,69 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* clang-format off: the usage as it is printed */
 static const char usage_text[] =
-"Usage: sharedcachectl [OPTIONS] COMMAND [ARGS]\n"
-"\n"
-"Invalidate and inspect what mod_sharedcache stored in memcached.\n"
-"\n"
-"Commands:\n"
-"  purge URL...        invalidate every query and variant of each URL's\n"
-"                      path (the query of URL is ignored)\n"
-"  invalidate TAG...   invalidate every entry tagged TAG (Surrogate-Key)\n"
-"  flush [NAMESPACE]   invalidate a whole namespace (default \"default\")\n"
-"  inspect URL [--vhost NAME:PORT] [--vhost-addresses LIST]\n"
-"              [--host-header VALUE] [--backend URL]\n"
-"              [-H 'Name: value']...\n"
-"                      show the entry stored for URL and whether it is\n"
-"                      valid; -H gives request headers a response varies\n"
-"                      on (a location with SharedCacheVaryBy* or\n"
-"                      SharedCacheVary keys on more than inspect knows)\n"
-"  stats               state of each memcached server\n"
-"\n"
-"Options:\n"
-"  --servers LIST      memcached servers, as SharedCacheServers:\n"
-"                      \"host:port host2:port\" or /path/to.sock\n"
-"                      (default $SHAREDCACHE_SERVERS, else 127.0.0.1:11211)\n"
-"  --prefix STRING     SharedCachePrefix (default $SHAREDCACHE_PREFIX,\n"
-"                      else sc)\n"
-"  --timeout MS        connect and I/O timeout, 1..60000 (default 1000)\n"
-"  -h, --help          show this help\n"
-"\n"
-"inspect options:\n"
-"  --vhost NAME:PORT   ServerName and port of the virtual host that serves\n"
-"                      URL (default: the URL's host and port)\n"
-"  --vhost-addresses LIST  for a <VirtualHost>: its addresses as declared,\n"
-"                      \"*:80\" or \"192.0.2.1:80 [2001:db8::1]:80\"\n"
-"                      (IPs as httpd prints them, space separated)\n"
-"  --backend URL       for a page mod_proxy serves: the backend URL it is\n"
-"                      sent to (ProxyPass / http://b:8080/ makes /x\n"
-"                      http://b:8080/x)\n"
-"  --host-header VALUE the Host header clients send (default: the URL's\n"
-"                      host, with :port only if the URL names a port)\n"
-"  -H 'Name: value'    a request header (repeat a name for several values)\n"
-"\n"
-"URLs are http:// or https://; host and port are those of the request\n"
-"(the port defaults to 80 or 443); purge takes the path percent-decoded\n"
-"and normalised, inspect exactly as written (as clients send it).\n"
-"\n"
-"Exit status: 0 done (inspect: cached and valid), 1 nothing was cached\n"
-"(purge) or not cached / invalid (inspect), 2 usage or bad input,\n"
-"3 memcached error.\n";
+    "Usage: sharedcachectl [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Invalidate and inspect what mod_sharedcache stored in memcached.\n"
+    "\n"
+    "Commands:\n"
+    "  purge URL...        invalidate every query and variant of each URL's\n"
+    "                      path (the query of URL is ignored)\n"
+    "  invalidate TAG...   invalidate every entry tagged TAG (Surrogate-Key)\n"
+    "  flush [NAMESPACE]   invalidate a whole namespace (default \"default\")\n"
+    "  inspect URL [--vhost NAME:PORT] [--vhost-addresses LIST]\n"
+    "              [--host-header VALUE] [--backend URL]\n"
+    "              [-H 'Name: value']...\n"
+    "                      show the entry stored for URL and whether it is\n"
+    "                      valid; -H gives request headers a response varies\n"
+    "                      on (a location with SharedCacheVaryBy* or\n"
+    "                      SharedCacheVary keys on more than inspect knows)\n"
+    "  stats               state of each memcached server\n"
+    "\n"
+    "Options:\n"
+    "  --servers LIST      memcached servers, as SharedCacheServers:\n"
+    "                      \"host:port host2:port\" or /path/to.sock\n"
+    "                      (default $SHAREDCACHE_SERVERS, else "
+    "127.0.0.1:11211)\n"
+    "  --prefix STRING     SharedCachePrefix (default $SHAREDCACHE_PREFIX,\n"
+    "                      else sc)\n"
+    "  --timeout MS        connect and I/O timeout, 1..60000 (default 1000)\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "inspect options:\n"
+    "  --vhost NAME:PORT   ServerName and port of the virtual host that "
+    "serves\n"
+    "                      URL (default: the URL's host and port)\n"
+    "  --vhost-addresses LIST  for a <VirtualHost>: its addresses as "
+    "declared,\n"
+    "                      \"*:80\" or \"192.0.2.1:80 [2001:db8::1]:80\"\n"
+    "                      (IPs as httpd prints them, space separated)\n"
+    "  --backend URL       for a page mod_proxy serves: the backend URL it is\n"
+    "                      sent to (ProxyPass / http://b:8080/ makes /x\n"
+    "                      http://b:8080/x)\n"
+    "  --host-header VALUE the Host header clients send (default: the URL's\n"
+    "                      host, with :port only if the URL names a port)\n"
+    "  -H 'Name: value'    a request header (repeat a name for several "
+    "values)\n"
+    "\n"
+    "URLs are http:// or https://; host and port are those of the request\n"
+    "(the port defaults to 80 or 443); purge takes the path percent-decoded\n"
+    "and normalised, inspect exactly as written (as clients send it).\n"
+    "\n"
+    "Exit status: 0 done (inspect: cached and valid), 1 nothing was cached\n"
+    "(purge) or not cached / invalid (inspect), 2 usage or bad input,\n"
+    "3 memcached error.\n";
+/* clang-format on */
 
 typedef int (*command_fn)(ctl_t *ctl, int argc, const char *const *argv);
 
 static const struct {
     const char *name;
     command_fn fn;
-} commands[] = {
-    { "purge", ctl_purge },
-    { "invalidate", ctl_invalidate },
-    { "flush", ctl_flush },
-    { "inspect", ctl_inspect },
-    { "stats", ctl_stats },
-    { NULL, NULL }
-};
+} commands[] = { { "purge", ctl_purge }, { "invalidate", ctl_invalidate },
+                 { "flush", ctl_flush }, { "inspect", ctl_inspect },
+                 { "stats", ctl_stats }, { NULL, NULL } };
 
 /* Global options before the command; returns the index of the command
  * or -1 after an error (already reported). */
@@ -114,8 +115,10 @@ static int global_options(ctl_t *ctl, int argc, const char *const *argv)
         ctl->timeout_ms = (int)v;
     }
     if (!sc_key_prefix_ok(ctl->prefix)) {
-        ctl_complain(EXIT_USAGE, "prefix '%s': 1 to %d printable ASCII "
-                     "characters without spaces", ctl->prefix, SC_PREFIX_MAX);
+        ctl_complain(EXIT_USAGE,
+                     "prefix '%s': 1 to %d printable ASCII "
+                     "characters without spaces",
+                     ctl->prefix, SC_PREFIX_MAX);
         return -1;
     }
     return i;

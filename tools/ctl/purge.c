@@ -24,8 +24,7 @@ static int apply(ctl_t *ctl, const char *verb, const char *dep, int hard)
     sc_backend_t *b = &ctl->backend;
     const char *key = sc_key_counter(ctl->pool, ctl->prefix, dep);
     const char *failed = NULL, *why = NULL;
-    apr_array_header_t *unreached = apr_array_make(ctl->pool, 2,
-                                                   sizeof(int));
+    apr_array_header_t *unreached = apr_array_make(ctl->pool, 2, sizeof(int));
     int i, from = 0, to = sc_store_count(b), found = 0;
 
     if (dep[0] == SC_DEP_URL) {
@@ -35,24 +34,25 @@ static int apply(ctl_t *ctl, const char *verb, const char *dep, int hard)
     for (i = from; i < to; i++) {
         sc_conn_t *c = ctl_conn(ctl, i);
         const char *on = to - from > 1
-                         ? apr_pstrcat(ctl->pool, " on ", b->names[i], NULL)
-                         : "";
+                             ? apr_pstrcat(ctl->pool, " on ", b->names[i], NULL)
+                             : "";
         apr_uint64_t gen = 0;
         int existed = 0;
-        apr_status_t rv = !c ? APR_EGENERAL
-                          : hard ? sc_gen_drop(c, ctl->pool, ctl->prefix, dep,
-                                               &existed)
-                          : sc_gen_incr(c, ctl->pool, ctl->prefix, dep,
-                                        &existed, &gen);
+        apr_status_t rv =
+            !c ? APR_EGENERAL
+            : hard
+                ? sc_gen_drop(c, ctl->pool, ctl->prefix, dep, &existed)
+                : sc_gen_incr(c, ctl->pool, ctl->prefix, dep, &existed, &gen);
 
         if (rv != APR_SUCCESS) {
             APR_ARRAY_PUSH(unreached, int) = i;
-            failed = failed ? apr_pstrcat(ctl->pool, failed, " ",
-                                          b->names[i], NULL) : b->names[i];
+            failed = failed ? apr_pstrcat(ctl->pool, failed, " ", b->names[i],
+                                          NULL)
+                            : b->names[i];
             why = c && c->error ? ctl_tidy(ctl->pool, c->error)
                                 : "cannot connect";
             if (c) {
-                sc_store_return(c, ctl->pool);   /* closed: failed */
+                sc_store_return(c, ctl->pool); /* closed: failed */
                 ctl->conns[i] = NULL;
             }
             continue;
@@ -70,18 +70,20 @@ static int apply(ctl_t *ctl, const char *verb, const char *dep, int hard)
     if (failed) {
         int marked;
 
-        ctl_release_all(ctl);   /* the marks need a handle per server */
+        ctl_release_all(ctl); /* the marks need a handle per server */
         marked = sc_fence_mark(b, ctl->pool, ctl->prefix, unreached);
 
-        return ctl_complain(EXIT_BACKEND, "memcached %s unreachable (%s): "
-                            "%s not invalidated there%s", failed, why,
-                            ctl_shown(ctl->pool, dep),
+        return ctl_complain(EXIT_BACKEND,
+                            "memcached %s unreachable (%s): "
+                            "%s not invalidated there%s",
+                            failed, why, ctl_shown(ctl->pool, dep),
                             marked ? "; it is fenced before it is read again"
                                    : "");
     }
     if (!found) {
         printf("not found %s (%s: no counter, nothing cached depends on "
-               "it)\n", ctl_shown(ctl->pool, dep), key);
+               "it)\n",
+               ctl_shown(ctl->pool, dep), key);
         return EXIT_NOTFOUND;
     }
     return EXIT_OK;
@@ -143,9 +145,11 @@ int ctl_invalidate(ctl_t *ctl, int argc, const char *const *argv)
     }
     for (i = 0; i < argc; i++) {
         if (!one_tag(ctl->pool, argv[i])) {
-            return ctl_complain(EXIT_USAGE, "invalid tag '%s': a tag is 1 "
+            return ctl_complain(EXIT_USAGE,
+                                "invalid tag '%s': a tag is 1 "
                                 "to %d printable ASCII characters without "
-                                "spaces or commas", argv[i], SC_TAG_MAX);
+                                "spaces or commas",
+                                argv[i], SC_TAG_MAX);
         }
     }
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
@@ -170,14 +174,14 @@ int ctl_flush(ctl_t *ctl, int argc, const char *const *argv)
         return ctl_usage("flush: give at most one namespace");
     }
     if (!sc_key_tag_ok(ns)) {
-        return ctl_complain(EXIT_USAGE, "invalid namespace '%s': 1 to %d "
-                            "printable ASCII characters without spaces", ns,
-                            SC_TAG_MAX);
+        return ctl_complain(EXIT_USAGE,
+                            "invalid namespace '%s': 1 to %d "
+                            "printable ASCII characters without spaces",
+                            ns, SC_TAG_MAX);
     }
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
         return rc;
     }
-    rc = apply(ctl, "flushed", sc_key_dep(ctl->pool, SC_DEP_NAMESPACE, ns),
-               0);
+    rc = apply(ctl, "flushed", sc_key_dep(ctl->pool, SC_DEP_NAMESPACE, ns), 0);
     return rc == EXIT_NOTFOUND ? EXIT_OK : rc;
 }

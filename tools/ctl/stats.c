@@ -15,9 +15,9 @@ static int server_stats(ctl_t *ctl, const sc_server_t *s)
     memcached_stat_st *st;
     memcached_return_t mrc;
     const char *err = NULL;
-    const char *name = s->port ? apr_psprintf(ctl->pool, "%s:%u", s->host,
-                                              s->port)
-                               : s->host;
+    const char *name = s->port
+                           ? apr_psprintf(ctl->pool, "%s:%u", s->host, s->port)
+                           : s->host;
 
     /* In the pool: its cleanups close it when the pool goes. */
     b->spec = name;
@@ -34,8 +34,8 @@ static int server_stats(ctl_t *ctl, const sc_server_t *s)
     if (!st || mrc != MEMCACHED_SUCCESS) {
         c->failed = 1;
         err = memcached_last_error_message(c->mc);
-        err = ctl_tidy(ctl->pool, err && *err
-                                      ? err : memcached_strerror(c->mc, mrc));
+        err = ctl_tidy(ctl->pool,
+                       err && *err ? err : memcached_strerror(c->mc, mrc));
         if (st) {
             memcached_stat_free(c->mc, st);
         }

@@ -46,12 +46,13 @@ static char *normalize_path(apr_pool_t *p, const char *in)
     }
     *d = '\0';
     o = out;
-    for (seg = dec + 1;; ) {
+    for (seg = dec + 1;;) {
         const char *end = strchr(seg, '/');
         apr_size_t len = end ? (apr_size_t)(end - seg) : strlen(seg);
         int last = end == NULL;
 
-        if ((len == 1 && seg[0] == '.') || (len == 2 && !strncmp(seg, "..", 2))) {
+        if ((len == 1 && seg[0] == '.')
+            || (len == 2 && !strncmp(seg, "..", 2))) {
             if (len == 2 && o > out) {
                 while (o > out && *--o != '/') {
                 }
@@ -136,8 +137,8 @@ const char *ctl_parse_url(apr_pool_t *p, const char *s, ctl_url_t *out)
     apr_size_t n;
 
     memset(out, 0, sizeof(*out));
-    if (apr_uri_parse(p, s, &uri) != APR_SUCCESS || !uri.scheme
-        || !uri.hostname || !*uri.hostname) {
+    if (apr_uri_parse(p, s, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+        || !*uri.hostname) {
         return "not an absolute http:// or https:// URL";
     }
     out->url.scheme = apr_pstrdup(p, uri.scheme);
@@ -161,12 +162,11 @@ const char *ctl_parse_url(apr_pool_t *p, const char *s, ctl_url_t *out)
         host[n - 1] = '\0';
     }
     out->url.host = host;
-    out->authority = apr_pstrcat(p, strchr(uri.hostname, ':') ? "[" : "",
-                                 uri.hostname,
-                                 strchr(uri.hostname, ':') ? "]" : "",
-                                 uri.port_str && *uri.port_str ? ":" : "",
-                                 uri.port_str && *uri.port_str
-                                     ? uri.port_str : "", NULL);
+    out->authority = apr_pstrcat(
+        p, strchr(uri.hostname, ':') ? "[" : "", uri.hostname,
+        strchr(uri.hostname, ':') ? "]" : "",
+        uri.port_str && *uri.port_str ? ":" : "",
+        uri.port_str && *uri.port_str ? uri.port_str : "", NULL);
     if (uri.path && *uri.path && *uri.path != '/') {
         return "the path must start with '/'";
     }
