@@ -42,7 +42,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
-    if (sc_pending_init(pconf) != APR_SUCCESS) {
+    if (sc_pending_init(s->process->pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      SC_LOGNO(0106) "no shared memory for failed "
                                     "invalidations: they are only logged");

@@ -847,13 +847,15 @@ static sc_backend_t *find_or_make_backend(apr_pool_t *p,
 
     for (i = 0; i < made->nelts; i++) {
         b = APR_ARRAY_IDX(made, i, sc_backend_t *);
+        /* the fence state of a backend is of one prefix's marks */
         if (!strcmp(b->spec, spec) && b->timeout_ms == timeout
-            && b->retry_s == retry) {
+            && b->retry_s == retry && !strcmp(b->prefix, c->prefix)) {
             return b;
         }
     }
     b = apr_pcalloc(p, sizeof(*b));
     b->spec = spec;
+    b->prefix = c->prefix;
     b->timeout_ms = timeout;
     b->retry_s = retry;
     /* validated when the directive was read */

@@ -345,10 +345,10 @@ int sc_fence_reconcile(sc_backend_t *b, apr_pool_t *p, const char *prefix,
             fresh |= !applied[x] || !has_line(applied[x], line);
             now = apr_pstrcat(p, now, line, "\n", NULL);
         }
-        if (!fresh) {
-            if (pending) {
-                pending[x] = 0;
-            }
+        /* A fence this process found owed stays owed until it is given,
+         * even if the marks that told of it are gone meanwhile (their
+         * server restarted empty, or evicted them). */
+        if (!fresh && !(pending && pending[x])) {
             continue;
         }
         /* A mark x has not applied: every entry on x may have missed an
@@ -396,4 +396,25 @@ int sc_fence_allows(sc_backend_t *b, apr_pool_t *p, const char *prefix,
         sc_fence_reconcile(b, p, prefix, b->fence_pending);
     }
     return !b->fence_pending[server];
+}
+
+apr_status_t sc_fence_all(sc_backend_t *b, apr_pool_t *p, const char *prefix)
+{
+    const char *inc = sc_key_digest(p, prefix, SC_KIND_GEN, SC_DEP_SERVER_NAME,
+                                    strlen(SC_DEP_SERVER_NAME));
+    apr_status_t result = APR_SUCCESS;
+    int i;
+
+    for (i = 0; i < sc_store_count(b); i++) {
+        sc_conn_t *c = sc_store_acquire(b, i);
+        apr_status_t rv = c ? sc_store_delete(c, inc) : APR_EGENERAL;
+
+        if (rv != APR_SUCCESS && rv != SC_ENOTFOUND) {
+            result = APR_EGENERAL;
+        }
+        if (c) {
+            sc_store_release(c);
+        }
+    }
+    return result;
 }

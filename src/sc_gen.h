@@ -97,6 +97,10 @@ int sc_fence_mark(sc_backend_t *b, apr_pool_t *p, const char *prefix,
 int sc_fence_reconcile(sc_backend_t *b, apr_pool_t *p, const char *prefix,
                        unsigned char *pending);
 
+/* Fence every server at once (delete every incarnation counter): every
+ * entry is a miss.  APR_SUCCESS when every server answered. */
+apr_status_t sc_fence_all(sc_backend_t *b, apr_pool_t *p, const char *prefix);
+
 /* May this process read the server now?  Reconciles when due (see above)
  * and refuses a server that owes a fence. */
 int sc_fence_allows(sc_backend_t *b, apr_pool_t *p, const char *prefix,

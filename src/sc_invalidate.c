@@ -58,13 +58,20 @@ void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s)
     if (!sc_pending_count()) {
         return;
     }
+    if (sc_pending_overflowed()
+        && sc_fence_all(s->backend, r->pool, s->prefix) == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0406) "more invalidations failed than could "
+                                     "be kept: every server was fenced");
+        sc_pending_overflow_done();
+    }
     t.r = r;
     t.s = s;
     if (sc_pending_retry(try_again, &t) > 0) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
-            SC_LOGNO(0405) "an invalidation failed %d times: given up",
-            SC_PENDING_TRIES);
+            SC_LOGNO(0405) "an invalidation failed for %d s: given up",
+            SC_PENDING_SECONDS);
     }
 }
 
@@ -77,11 +84,11 @@ static void keep_pending(request_rec *r, const sc_server_conf_t *s,
     sc_gen_init(r->pool, s->prefix, dep, &g);
     sc_stat_add(SC_STAT_INVALIDATIONS_PENDING, 1);
     if (!sc_pending_add(g.key, dep[0] == SC_DEP_URL, hard)) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_ERR, 0, r,
-            SC_LOGNO(0403) "invalidation of %s failed and %d others wait to be "
-                           "tried again: it is given up",
-            dep, SC_PENDING_SLOTS);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SC_LOGNO(0403) "invalidation of %s failed and %d "
+                                     "others wait: every server is fenced "
+                                     "once they answer",
+                      dep, SC_PENDING_SLOTS);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <string.h>
 
 #define KEY_MAX 160 /* a counter key: prefix + 45 */
@@ -15,22 +16,31 @@ enum { FREE, WRITING, WAITING, TRYING };
 
 typedef struct {
     volatile apr_uint32_t state;
-    apr_uint32_t tries;
+    apr_time_t since; /* when it first failed */
     char url, hard;
     char key[KEY_MAX];
 } slot_t;
 
 typedef struct {
     volatile apr_uint32_t count;
+    volatile apr_uint32_t overflow; /* an invalidation found no slot */
     slot_t slots[SC_PENDING_SLOTS];
 } table_t;
 
 static table_t *table;
 
-apr_status_t sc_pending_init(apr_pool_t *pconf)
+apr_status_t sc_pending_init(apr_pool_t *pproc)
 {
     apr_shm_t *shm;
-    apr_status_t rv = apr_shm_create(&shm, sizeof(table_t), NULL, pconf);
+    apr_status_t rv;
+
+    /* httpd unloads and reloads the module at a restart: the table's
+     * address is kept with the process pool, which lives on. */
+    apr_pool_userdata_get((void **)&table, "sharedcache-pending", pproc);
+    if (table) {
+        return APR_SUCCESS; /* a restart: keep what waits */
+    }
+    rv = apr_shm_create(&shm, sizeof(table_t), NULL, pproc);
 
     if (rv != APR_SUCCESS) {
         table = NULL;
@@ -38,18 +48,36 @@ apr_status_t sc_pending_init(apr_pool_t *pconf)
     }
     table = apr_shm_baseaddr_get(shm);
     memset((void *)table, 0, sizeof(*table));
+    apr_pool_userdata_set(table, "sharedcache-pending", NULL, pproc);
     return APR_SUCCESS;
 }
 
 int sc_pending_count(void)
 {
-    return table ? (int)apr_atomic_read32(&table->count) : 0;
+    return table ? (int)(apr_atomic_read32(&table->count)
+                         + apr_atomic_read32(&table->overflow))
+                 : 0;
+}
+
+int sc_pending_overflowed(void)
+{
+    return table && apr_atomic_read32(&table->overflow);
+}
+
+void sc_pending_overflow_done(void)
+{
+    if (table) {
+        apr_atomic_set32(&table->overflow, 0);
+    }
 }
 
 int sc_pending_has(const char *key)
 {
     int i;
 
+    if (sc_pending_overflowed()) {
+        return 1; /* one was lost: nothing is trusted until the fence */
+    }
     for (i = 0; table && i < SC_PENDING_SLOTS; i++) {
         slot_t *s = &table->slots[i];
         apr_uint32_t st = apr_atomic_read32(&s->state);
@@ -78,12 +106,13 @@ int sc_pending_add(const char *key, int url, int hard)
             apr_cpystrn(s->key, key, KEY_MAX);
             s->url = (char)url;
             s->hard = (char)hard;
-            s->tries = 0;
+            s->since = apr_time_now();
             apr_atomic_inc32(&table->count);
             apr_atomic_set32(&s->state, WAITING);
             return 1;
         }
     }
+    apr_atomic_set32(&table->overflow, 1);
     return 0;
 }
 
@@ -99,11 +128,13 @@ int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
             continue; /* free, or another child tries it */
         }
         if (try(data, s->key, s->url, s->hard) != 0
-            && ++s->tries < SC_PENDING_TRIES) {
+            && apr_time_now() - s->since
+                   < apr_time_from_sec(SC_PENDING_SECONDS)) {
             apr_atomic_set32(&s->state, WAITING);
             continue;
         }
-        given_up += s->tries >= SC_PENDING_TRIES;
+        given_up += apr_time_now() - s->since
+                    >= apr_time_from_sec(SC_PENDING_SECONDS);
         apr_atomic_dec32(&table->count);
         apr_atomic_set32(&s->state, FREE);
     }

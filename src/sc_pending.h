@@ -12,14 +12,17 @@
 #include <apr_pools.h>
 
 #define SC_PENDING_SLOTS 64
-#define SC_PENDING_TRIES 1000 /* then it is given up (and logged) */
+#define SC_PENDING_SECONDS 3600 /* then it is given up (and logged) */
 
-/* post_config: the shared table (empty after a restart). */
-apr_status_t sc_pending_init(apr_pool_t *pconf);
+/* post_config: the shared table, made once in the process pool (pproc):
+ * what waits survives a graceful restart. */
+apr_status_t sc_pending_init(apr_pool_t *pproc);
 
 /* Keep an invalidation: the memcached key of the counter, whether it is a
  * URL's (one server) and whether it is hard (delete).  False when the
- * table is full (the caller logs it as lost). */
+ * table is full: then every entry counts as depending on a waiting
+ * invalidation (sc_pending_has) until sc_pending_overflow_done, which the
+ * caller calls once it has fenced every server. */
 int sc_pending_add(const char *key, int url, int hard);
 
 /* How many wait (cheap: read before anything else). */
@@ -28,9 +31,13 @@ int sc_pending_count(void);
 /* Does an invalidation of this counter wait? */
 int sc_pending_has(const char *key);
 
+/* Did the table overflow (and no server fence has made up for it yet)? */
+int sc_pending_overflowed(void);
+void sc_pending_overflow_done(void);
+
 /* Try each waiting invalidation again with try(data, key, url, hard),
  * which returns 0 when it went through.  Returns how many were given up
- * (tried SC_PENDING_TRIES times). */
+ * (failing for SC_PENDING_SECONDS). */
 int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
                      void *data);
 

@@ -51,6 +51,7 @@ typedef struct {
 
 typedef struct {
     const char *spec;            /* as configured, for logs and comparison */
+    const char *prefix;          /* SharedCachePrefix of its users */
     apr_array_header_t *servers; /* of sc_server_t */
     const char **names;          /* [servers->nelts]: "host:port" or path */
     int timeout_ms;

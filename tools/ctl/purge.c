@@ -113,11 +113,9 @@ int ctl_purge(ctl_t *ctl, int argc, const char *const *argv)
     for (i = 0; i < argc; i++) {
         /* hard, as the PURGE method: never served STALE afterwards */
         rc = apply(ctl, "purged", deps[i], 1);
-        if (rc == EXIT_BACKEND) {
-            return rc;
-        }
-        if (rc == EXIT_NOTFOUND) {
-            result = EXIT_NOTFOUND;
+        /* every URL is tried: one server down stops none of the others */
+        if (rc == EXIT_BACKEND || (rc == EXIT_NOTFOUND && !result)) {
+            result = rc;
         }
     }
     return result;
@@ -138,7 +136,7 @@ static int one_tag(apr_pool_t *p, const char *arg)
 
 int ctl_invalidate(ctl_t *ctl, int argc, const char *const *argv)
 {
-    int i, rc;
+    int i, rc, result = EXIT_OK;
 
     if (argc < 1) {
         return ctl_usage("invalidate: give at least one tag");
@@ -159,10 +157,10 @@ int ctl_invalidate(ctl_t *ctl, int argc, const char *const *argv)
         rc = apply(ctl, "invalidated",
                    sc_key_dep(ctl->pool, SC_DEP_TAG, argv[i]), 0);
         if (rc == EXIT_BACKEND) {
-            return rc;
+            result = rc; /* the other tags are invalidated all the same */
         }
     }
-    return EXIT_OK;
+    return result;
 }
 
 int ctl_flush(ctl_t *ctl, int argc, const char *const *argv)
