@@ -885,9 +885,6 @@ int sc_config_post(apr_pool_t *pconf, server_rec *s)
         c->fallback = c->fallback_servers ? find_or_make_backend(
                           pconf, made, c, c->fallback_servers)
                                           : NULL;
-        if (c->fallback && c->backend) {
-            c->backend->create_missing = 1;
-        }
         if (!c->backend) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                          SC_LOGNO(0101) "SharedCacheServers: cannot be parsed");

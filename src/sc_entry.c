@@ -358,10 +358,16 @@ sc_dep_state_t sc_entry_dep_state(const sc_dep_t *d, int have, apr_uint64_t gen)
     /* A flush is never soft: another namespace's entries must not be
      * served, not even STALE; nor is a server's new incarnation (a fence:
      * the entry may have missed an invalidation). */
-    return (d->name[0] == SC_DEP_NAMESPACE || d->name[0] == SC_DEP_SERVER)
-                   && d->name[1] == ':'
-               ? SC_DEP_GONE
-               : SC_DEP_MOVED;
+    if ((d->name[0] == SC_DEP_NAMESPACE || d->name[0] == SC_DEP_SERVER)
+        && d->name[1] == ':') {
+        return SC_DEP_GONE;
+    }
+    /* Soft only when invalidations incremented the very counter the entry
+     * recorded.  A counter deleted (PURGE, eviction) and created again has
+     * a new random 62-bit value, almost never within 2^32 above the old:
+     * that is as hard as the deletion itself. */
+    return gen > d->gen && gen - d->gen < ((apr_uint64_t)1 << 32) ? SC_DEP_MOVED
+                                                                  : SC_DEP_GONE;
 }
 
 void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,

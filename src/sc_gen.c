@@ -16,7 +16,6 @@ void sc_gen_init(apr_pool_t *p, const char *prefix, const char *dep,
     g->key = sc_key_counter(p, prefix, dep);
     g->gen = 0;
     g->have = 0;
-    g->seeded = 0;
 }
 
 int sc_gen_parse(const sc_value_t *v, apr_uint64_t *gen)
@@ -72,9 +71,6 @@ apr_status_t sc_gen_ensure(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n)
          * counter never meets the value an old entry recorded. */
         apr_generate_random_bytes((unsigned char *)&r, sizeof(r));
         r &= ((apr_uint64_t)1 << 62) - 1;
-        if (g[i].seeded) {
-            r = g[i].gen;
-        }
         val = apr_psprintf(p, "%" APR_UINT64_T_FMT, r);
         rv = sc_store_add(c, g[i].key, val, strlen(val), 0);
         if (rv == APR_SUCCESS) {
@@ -160,18 +156,6 @@ apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
             rv = sc_store_incr(c, key, &v);
         }
         here = rv == APR_SUCCESS;
-        if (c && b->create_missing && (hard || rv == SC_ENOTFOUND)) {
-            apr_uint64_t fresh;
-            const char *val;
-
-            apr_generate_random_bytes((unsigned char *)&fresh, sizeof(fresh));
-            fresh &= ((apr_uint64_t)1 << 62) - 1;
-            val = apr_psprintf(p, "%" APR_UINT64_T_FMT, fresh);
-            rv = rv == SC_ENOTFOUND || rv == APR_SUCCESS
-                     ? sc_store_add(c, key, val, strlen(val), 0)
-                     : rv;
-            rv = rv == SC_EEXISTS ? APR_SUCCESS : rv;
-        }
         rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
         if (rv != APR_SUCCESS) {
             result = rv;
@@ -213,7 +197,8 @@ static const char *mark_key(apr_pool_t *p, const char *prefix,
 
 static const char *applied_key(apr_pool_t *p, const char *prefix)
 {
-    return sc_key_digest(p, prefix, SC_KIND_GEN, "a:", 2);
+    return sc_key_digest(p, prefix, SC_KIND_GEN, SC_DEP_APPLIED_NAME,
+                         strlen(SC_DEP_APPLIED_NAME));
 }
 
 int sc_fence_mark(sc_backend_t *b, apr_pool_t *p, const char *prefix,

@@ -17,15 +17,15 @@
 /* The dependency every entry has on its own server's incarnation: a
  * counter on each server, deleted when the server is fenced. */
 #define SC_DEP_SERVER_NAME "s:"
+/* The record, on each server, of the fence marks it has applied (absent
+ * on a server never fenced). */
+#define SC_DEP_APPLIED_NAME "a:"
 
 typedef struct {
     const char *dep; /* dependency name */
     const char *key; /* memcached key of its counter */
     apr_uint64_t gen;
-    int have;   /* gen is known (fetched or created) */
-    int seeded; /* create it with gen, not a random value
-                   (adopting the old cluster's, see
-                   SharedCacheFallbackServers) */
+    int have; /* gen is known (fetched or created) */
 } sc_gen_t;
 
 /* Fill g for a dependency under a key prefix. */

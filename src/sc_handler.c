@@ -261,7 +261,6 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
     if (!c) {
         return uncached(r, ctx->dconf);
     }
-    sc_fallback_seed(r, ctx, ctx->gens, SC_GEN_SERVER);
     if (sc_gen_ensure(c, r->pool, ctx->gens, SC_GENS) != APR_SUCCESS) {
         sc_log_backend(r, "creating counters", c->error);
         sc_store_return(c, r->pool);

@@ -190,19 +190,21 @@ static sc_conn_t *fallback_conn(request_rec *r, sc_req_t *ctx)
               : NULL;
 }
 
-/* An old entry may be served in the new cluster while every counter it
- * depends on there is the value it recorded: absent ones (never created
- * or invalidated in the new cluster) are created with that value, so that
- * an invalidation from now on moves them away from it.  Its server's
- * incarnation is the old server's: not compared. */
-static int adopt(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
-                 const sc_entry_t *e)
+/* An old entry may be served in the new cluster only while every
+ * counter it depends on there holds the value it recorded: the counters
+ * were copied from the old cluster (sharedcachectl migrate) and nothing
+ * has invalidated them since.  A counter the new cluster lacks (never
+ * copied, evicted, purged, its server restarted) makes it a miss, and so
+ * does a new server that was ever fenced (its copies may have missed an
+ * invalidation).  Its server's incarnation is the old server's: not
+ * compared. */
+static int still_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
+                       const sc_entry_t *e)
 {
-    int i, n = e->deps->nelts;
+    int i, n = e->deps->nelts, m = 0;
     sc_gen_t *g = apr_pcalloc(r->pool, (apr_size_t)(n + 1) * sizeof(*g));
     apr_uint64_t *want = apr_pcalloc(r->pool,
                                      (apr_size_t)(n + 1) * sizeof(*want));
-    int m = 0;
 
     for (i = 0; i < n; i++) {
         const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
@@ -212,24 +214,27 @@ static int adopt(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
         sc_gen_init(r->pool, ctx->sconf->prefix, dep->name, &g[m]);
         want[m++] = dep->gen;
     }
-    if (sc_gen_fetch(cn, r->pool, g, m) != APR_SUCCESS) {
+    /* the record of fences the server applied: absent if never fenced */
+    sc_gen_init(r->pool, ctx->sconf->prefix, SC_DEP_APPLIED_NAME, &g[m]);
+    if (sc_gen_fetch(cn, r->pool, g, m + 1) != APR_SUCCESS || g[m].have) {
         return 0;
     }
     for (i = 0; i < m; i++) {
-        if (!g[i].have) {
-            g[i].gen = want[i];
-            g[i].seeded = 1;
-        }
-    }
-    if (sc_gen_ensure(cn, r->pool, g, m) != APR_SUCCESS) {
-        return 0;
-    }
-    for (i = 0; i < m; i++) {
-        if (g[i].gen != want[i]) {
-            return 0; /* invalidated (or rendered) in the new one */
+        if (!g[i].have || g[i].gen != want[i]) {
+            return 0;
         }
     }
     return 1;
+}
+
+/* What the new cluster can hold as it is: an entry of this very key with
+ * its body in one record (a variant needs its Vary record, a chunked body
+ * its chunks: those are rendered again instead). */
+static int copyable(const sc_req_t *ctx, const sc_entry_t *e)
+{
+    return e->type == SC_REC_ENTRY && e->body_kind == SC_BODY_INLINE
+           && e->key_len == ctx->key_len
+           && !memcmp(e->key, ctx->key, e->key_len);
 }
 
 sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
@@ -249,33 +254,13 @@ sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
     sc_store_return(co, r->pool);
     memcpy(ctx->gens, saved, sizeof(saved));
     ctx->stored_vary = saved_vary;
-    if (found != SC_LOOKUP_FOUND || !adopt(r, ctx, cn, &res->entry)) {
+    if (found != SC_LOOKUP_FOUND || !copyable(ctx, &res->entry)
+        || !still_valid(r, ctx, cn, &res->entry)) {
         return SC_LOOKUP_MISS;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   SC_LOGNO(0211) "served from SharedCacheFallbackServers");
     return SC_LOOKUP_FOUND;
-}
-
-void sc_fallback_seed(request_rec *r, sc_req_t *ctx, sc_gen_t *g, int n)
-{
-    sc_gen_t *old;
-    sc_conn_t *co;
-    int i;
-
-    if (!ctx->sconf->fallback || !(co = fallback_conn(r, ctx))) {
-        return;
-    }
-    old = apr_pmemdup(r->pool, g, (apr_size_t)n * sizeof(*g));
-    if (sc_gen_fetch(co, r->pool, old, n) == APR_SUCCESS) {
-        for (i = 0; i < n; i++) {
-            if (!g[i].have && old[i].have) {
-                g[i].gen = old[i].gen;
-                g[i].seeded = 1;
-            }
-        }
-    }
-    sc_store_return(co, r->pool);
 }
 
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,

@@ -273,15 +273,11 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
 /* SharedCacheFallbackServers: after a miss in the new cluster (cn: its
  * server for this URL), the old cluster's entry, FOUND only when it is
- * fresh and valid there and every counter it depends on is the same in
- * the new cluster (absent ones are created with its values). */
+ * fresh and valid there, can be copied as it is, and every counter it
+ * depends on has, in the new cluster, the value it recorded (copied by
+ * sharedcachectl migrate, not invalidated since). */
 sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
                                apr_int64_t now, sc_found_t *res);
-
-/* Before counters g[0..n) that the new cluster lacks are created: take
- * the old cluster's values (so its entries stay valid until an
- * invalidation), when SharedCacheFallbackServers is set. */
-void sc_fallback_seed(request_rec *r, sc_req_t *ctx, sc_gen_t *g, int n);
 
 /* --- sc_lease.c --- */
 

@@ -63,10 +63,6 @@ typedef struct {
     /* called once when a server is marked down (up 0, with the error) and
      * once when it answers again (up 1), or NULL */
     void (*event)(const char *server, int up, const char *error);
-    /* an invalidation creates a counter it does not find (with a random
-     * value): set while SharedCacheFallbackServers is, so that entries of
-     * the old cluster that recorded the counter never match it again */
-    int create_missing;
     /* fences (sc_gen.h), per child: when the marks were last read (us),
      * and the servers that owe a fence they could not be given yet */
     volatile apr_uint64_t fence_checked;

@@ -242,9 +242,6 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
         && sc_gen_fetch(c, r->pool, g + SC_GENS, ntags) != APR_SUCCESS) {
         return NULL;
     }
-    if (ntags > 0) {
-        sc_fallback_seed(r, ctx, g + SC_GENS, ntags);
-    }
     if (ntags > 0
         && sc_gen_ensure(c, r->pool, g + SC_GENS, ntags) != APR_SUCCESS) {
         return NULL;

@@ -1,8 +1,9 @@
-# Migrating to a new memcached cluster: SharedCacheFallbackServers names
-# the old one, read on a miss and never written.  A hit there is served
-# (and copied into the new cluster) only when its counters are valid in
-# the new cluster: a page invalidated through the new cluster (tag, PURGE)
-# is never served from the old one.
+# Migrating to a new memcached cluster: sharedcachectl migrate copies the
+# old cluster's counters into the new one, then SharedCacheFallbackServers
+# names the old one, read on a miss and never written.  A hit there is
+# served (and copied into the new cluster) only when its counters in the
+# new cluster still hold the copied values: a page invalidated through the
+# new cluster (tag, PURGE) is never served from the old one.
 #
 # The old server is filled by an Apache configured with it alone; then an
 # Apache on the same address and port (the same keys) runs with
@@ -55,6 +56,13 @@ sub old_state {
     return ({ map { $_ => 1 } $old->keys }, \%w);
 }
 my ($old_keys, $old_writes) = old_state();
+
+# ---- the migration's first step: the old counters into the new cluster --
+
+my $migrate = `$SCTest::ROOT/tools/sharedcachectl --servers '${\ $new->addr }' migrate --from '${\ $old->addr }' 2>&1`;
+is($? >> 8, 0, 'sharedcachectl migrate: exit 0') or diag($migrate);
+like($migrate, qr/^migrated [1-9]\d* counter copies/m,
+     'it copied the old counters') or diag($migrate);
 
 # ---- the new configuration ----------------------------------------------
 

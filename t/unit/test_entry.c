@@ -1095,9 +1095,14 @@ static void test_dep_state_missing_moved_and_flushed(void **state)
     assert_int_equal(sc_entry_dep_state(&ns, 0, 7), SC_DEP_GONE);
     /* incremented: soft for a URL or a tag, hard for a namespace */
     assert_int_equal(sc_entry_dep_state(&url, 1, 8), SC_DEP_MOVED);
-    assert_int_equal(sc_entry_dep_state(&tag, 1, 6), SC_DEP_MOVED);
+    assert_int_equal(sc_entry_dep_state(&tag, 1, 9), SC_DEP_MOVED);
     assert_int_equal(sc_entry_dep_state(&ns, 1, 8), SC_DEP_GONE);
     assert_int_equal(sc_entry_dep_state(&odd, 1, 8), SC_DEP_MOVED);
+    /* deleted and created again (a new random value): hard, whether it is
+     * below the old value or far above it */
+    assert_int_equal(sc_entry_dep_state(&url, 1, 3), SC_DEP_GONE);
+    assert_int_equal(sc_entry_dep_state(&tag, 1, 7 + ((apr_uint64_t)1 << 40)),
+                     SC_DEP_GONE);
 }
 
 /* One row: the entry's times and flags, then what sc_entry_usable says. */

@@ -105,5 +105,6 @@ int ctl_invalidate(ctl_t *ctl, int argc, const char *const *argv);
 int ctl_flush(ctl_t *ctl, int argc, const char *const *argv);
 int ctl_stats(ctl_t *ctl, int argc, const char *const *argv);
 int ctl_inspect(ctl_t *ctl, int argc, const char *const *argv);
+int ctl_migrate(ctl_t *ctl, int argc, const char *const *argv);
 
 #endif

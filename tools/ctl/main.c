@@ -31,6 +31,8 @@ static const char usage_text[] =
     "                      on (a location with SharedCacheVaryBy* or\n"
     "                      SharedCacheVary keys on more than inspect knows)\n"
     "  stats               state of each memcached server\n"
+    "  migrate --from OLD  copy the old cluster's counters into --servers\n"
+    "                      (before SharedCacheFallbackServers OLD)\n"
     "\n"
     "Options:\n"
     "  --servers LIST      memcached servers, as SharedCacheServers:\n"
@@ -74,7 +76,8 @@ static const struct {
     command_fn fn;
 } commands[] = { { "purge", ctl_purge }, { "invalidate", ctl_invalidate },
                  { "flush", ctl_flush }, { "inspect", ctl_inspect },
-                 { "stats", ctl_stats }, { NULL, NULL } };
+                 { "stats", ctl_stats }, { "migrate", ctl_migrate },
+                 { NULL, NULL } };
 
 /* Global options before the command; returns the index of the command
  * or -1 after an error (already reported). */
