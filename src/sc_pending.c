@@ -5,10 +5,10 @@
 #include "sc_pending.h"
 
 #include <apr_atomic.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define KEY_MAX 160 /* a counter key: prefix + 45 */
 
@@ -31,8 +31,7 @@ static table_t *table;
 
 apr_status_t sc_pending_init(apr_pool_t *pproc)
 {
-    apr_shm_t *shm;
-    apr_status_t rv;
+    void *mem;
 
     /* httpd unloads and reloads the module at a restart: the table's
      * address is kept with the process pool, which lives on. */
@@ -40,13 +39,15 @@ apr_status_t sc_pending_init(apr_pool_t *pproc)
     if (table) {
         return APR_SUCCESS; /* a restart: keep what waits */
     }
-    rv = apr_shm_create(&shm, sizeof(table_t), NULL, pproc);
-
-    if (rv != APR_SUCCESS) {
+    /* Shared anonymous memory that nothing unmaps: a child that exits
+     * tears its pools down while threads may still look at the table. */
+    mem = mmap(NULL, sizeof(table_t), PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
         table = NULL;
-        return rv;
+        return APR_ENOMEM;
     }
-    table = apr_shm_baseaddr_get(shm);
+    table = mem;
     memset((void *)table, 0, sizeof(*table));
     apr_pool_userdata_set(table, "sharedcache-pending", NULL, pproc);
     return APR_SUCCESS;
