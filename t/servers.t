@@ -1,4 +1,4 @@
-# SharedCacheServers: several servers share the keys (consistent hashing),
+# SharedCacheServers: several servers share the keys (rendezvous placement),
 # every process finds every entry; a unix socket works too.
 use strict;
 use warnings;
