@@ -86,29 +86,19 @@ static sc_server_conf_t *server_conf(cmd_parms *cmd)
                                 &sharedcache_module);
 }
 
-static const char *set_servers(cmd_parms *cmd, void *dummy, const char *arg)
+/* SharedCacheServers and SharedCacheFallbackServers: a server list, checked
+ * now, into the server config field the command table's entry names. */
+static const char *set_servers(cmd_parms *cmd, void *field, const char *arg)
 {
     apr_array_header_t *list;
     const char *err = sc_store_parse(cmd->pool, arg, &list);
 
-    (void)dummy;
+    (void)field;
     if (err) {
-        return apr_psprintf(cmd->pool, "SharedCacheServers: %s", err);
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->directive->directive,
+                            err);
     }
-    server_conf(cmd)->servers = arg;
-    return NULL;
-}
-
-static const char *set_fallback(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    apr_array_header_t *list;
-    const char *err = sc_store_parse(cmd->pool, arg, &list);
-
-    (void)dummy;
-    if (err) {
-        return apr_psprintf(cmd->pool, "SharedCacheFallbackServers: %s", err);
-    }
-    server_conf(cmd)->fallback_servers = arg;
+    *(const char **)((char *)server_conf(cmd) + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
 
@@ -551,11 +541,13 @@ static const char *set_word(cmd_parms *cmd, void *dv, const char *arg)
 
 const command_rec sc_config_cmds[] = {
     /* server context */
-    AP_INIT_RAW_ARGS("SharedCacheFallbackServers", set_fallback, NULL,
+    AP_INIT_RAW_ARGS("SharedCacheFallbackServers", set_servers,
+                     (void *)APR_OFFSETOF(sc_server_conf_t, fallback_servers),
                      RSRC_CONF,
                      "the old memcached cluster during a "
                      "migration: read on a miss, never written"),
-    AP_INIT_RAW_ARGS("SharedCacheServers", set_servers, NULL, RSRC_CONF,
+    AP_INIT_RAW_ARGS("SharedCacheServers", set_servers,
+                     (void *)APR_OFFSETOF(sc_server_conf_t, servers), RSRC_CONF,
                      "memcached servers: host:port ... or a unix socket "
                      "path"),
     AP_INIT_TAKE1("SharedCacheTimeout", set_timeout, NULL, RSRC_CONF,

@@ -130,19 +130,23 @@ apr_status_t sc_gen_drop(sc_conn_t *c, apr_pool_t *p, const char *prefix,
     return rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
 }
 
+void sc_gen_copies(const sc_backend_t *b, const char *key, int url, int *from,
+                   int *to)
+{
+    *from = url ? sc_store_place(b, key) : 0;
+    *to = url ? *from + 1 : sc_store_count(b);
+}
+
 apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
                                    const char *key, int url, int hard,
                                    int *existed, apr_array_header_t *unreached,
                                    const char **error)
 {
     apr_status_t result = APR_SUCCESS;
-    int i, from = 0, to = sc_store_count(b);
+    int i, from, to;
 
     *existed = 0;
-    if (url) {
-        from = sc_store_place(b, key);
-        to = from + 1;
-    }
+    sc_gen_copies(b, key, url, &from, &to);
     for (i = from; i < to; i++) {
         sc_conn_t *c = sc_store_acquire(b, i);
         apr_status_t rv = APR_EGENERAL;

@@ -69,6 +69,12 @@ apr_status_t sc_gen_invalidate(sc_backend_t *b, apr_pool_t *p,
                                int *existed, apr_array_header_t *unreached,
                                const char **error);
 
+/* The servers [*from, *to) that hold a copy of a counter (by its key;
+ * url: it is a URL's, on the server of the URL's keys; else on every
+ * server). */
+void sc_gen_copies(const sc_backend_t *b, const char *key, int url, int *from,
+                   int *to);
+
 /* The same by the counter's memcached key (url: it is a URL's). */
 apr_status_t sc_gen_invalidate_key(sc_backend_t *b, apr_pool_t *p,
                                    const char *key, int url, int hard,

@@ -48,31 +48,8 @@ SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
 </VirtualHost>
 CONF
 
-sub log_lines {
-    open my $fh, '<', $ap->dir . '/access_log' or return 0;
-    my $n = 0;
-    $n++ while <$fh>;
-    return $n;
-}
-
-# GET over TLS as alice, bob or nobody (no certificate).  curl stops at the
-# end of the body; waiting for the access log line makes sure the request
-# (and the store after a MISS) is over before the next one is sent.
-sub tls_get {
-    my ($path, $who) = @_;
-    my @cert = $who ? ('--cert', "$pki/$who.crt", '--key', "$pki/$who.key")
-                    : ();
-    my $before = log_lines();
-    open my $fh, '-|', 'curl', '-sS', '-i', '--http1.1', '--max-time', '30',
-        '--cacert', "$pki/ca.crt", @cert, "https://127.0.0.1:$tls$path"
-        or die "curl: $!";
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    my $until = time + 5;
-    sleep 0.02 while log_lines() <= $before && time < $until;
-    # curl has taken the transfer coding off the body already.
-    return SCTest::HTTP::parse_response($out, decoded => 1);
-}
+# GET over TLS as alice, bob or nobody (SCTest::PKI::tls_get).
+sub tls_get { SCTest::PKI::tls_get($ap, $pki, $tls, @_) }
 
 sub token { $_[0]{body} =~ /token=([0-9a-f]{32})/ ? $1 : '' }
 

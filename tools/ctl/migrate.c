@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "sc_gen.h"
 
+#include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
@@ -102,26 +103,27 @@ static apr_array_header_t *list_keys(apr_pool_t *p, const sc_server_t *s,
 }
 
 /* Keys that belong to one server and are never copied: its incarnation,
- * the fence marks it holds and the record of those it applied. */
-static int server_local(apr_pool_t *p, const char *prefix, const char *key,
-                        const sc_backend_t *a, const sc_backend_t *b)
+ * the record of the fence marks it applied, and the marks it holds (for
+ * any server of either cluster). */
+static apr_hash_t *server_local(apr_pool_t *p, const char *prefix,
+                                const sc_backend_t *a, const sc_backend_t *b)
 {
     const sc_backend_t *both[2] = { a, b };
+    apr_hash_t *keys = apr_hash_make(p);
     int i, j;
 
-    if (!strcmp(key, sc_key_counter(p, prefix, SC_DEP_SERVER_NAME))
-        || !strcmp(key, sc_key_counter(p, prefix, SC_DEP_APPLIED_NAME))) {
-        return 1;
-    }
+    apr_hash_set(keys, sc_key_counter(p, prefix, SC_DEP_SERVER_NAME),
+                 APR_HASH_KEY_STRING, "");
+    apr_hash_set(keys, sc_key_counter(p, prefix, SC_DEP_APPLIED_NAME),
+                 APR_HASH_KEY_STRING, "");
     for (j = 0; j < 2; j++) {
         for (i = 0; i < sc_store_count(both[j]); i++) {
             const char *m = apr_pstrcat(p, "m:", both[j]->names[i], NULL);
-            if (!strcmp(key, sc_key_counter(p, prefix, m))) {
-                return 1;
-            }
+            apr_hash_set(keys, sc_key_counter(p, prefix, m),
+                         APR_HASH_KEY_STRING, "");
         }
     }
-    return 0;
+    return keys;
 }
 
 int ctl_migrate(ctl_t *ctl, int argc, const char *const *argv)
@@ -129,6 +131,7 @@ int ctl_migrate(ctl_t *ctl, int argc, const char *const *argv)
     sc_backend_t *old = apr_pcalloc(ctl->pool, sizeof(*old));
     const char *from = NULL, *err = NULL;
     const char *want = apr_pstrcat(ctl->pool, ctl->prefix, ":g:", NULL);
+    apr_hash_t *local;
     int i, o, rc, copied = 0, there = 0, result = EXIT_OK;
 
     for (i = 0; i < argc; i++) {
@@ -152,6 +155,7 @@ int ctl_migrate(ctl_t *ctl, int argc, const char *const *argv)
         return ctl_complain(EXIT_BACKEND, "memcached (%s): %s", from,
                             err ? err : "cannot open");
     }
+    local = server_local(ctl->pool, ctl->prefix, old, &ctl->backend);
     for (o = 0; o < sc_store_count(old); o++) {
         const sc_server_t *s = &APR_ARRAY_IDX(old->servers, o, sc_server_t);
         apr_array_header_t *keys = list_keys(ctl->pool, s, ctl->timeout_ms,
@@ -169,7 +173,7 @@ int ctl_migrate(ctl_t *ctl, int argc, const char *const *argv)
             int n;
 
             if (strncmp(key, want, strlen(want))
-                || server_local(ctl->pool, ctl->prefix, key, old, &ctl->backend)
+                || apr_hash_get(local, key, APR_HASH_KEY_STRING)
                 || sc_store_mget(oc, ctl->pool, &key, 1, &v) != APR_SUCCESS
                 || !v[0].data) {
                 continue;

@@ -25,12 +25,9 @@ static int apply(ctl_t *ctl, const char *verb, const char *dep, int hard)
     const char *key = sc_key_counter(ctl->pool, ctl->prefix, dep);
     const char *failed = NULL, *why = NULL;
     apr_array_header_t *unreached = apr_array_make(ctl->pool, 2, sizeof(int));
-    int i, from = 0, to = sc_store_count(b), found = 0;
+    int i, from, to, found = 0;
 
-    if (dep[0] == SC_DEP_URL) {
-        from = sc_store_place(b, key);
-        to = from + 1;
-    }
+    sc_gen_copies(b, key, dep[0] == SC_DEP_URL, &from, &to);
     for (i = from; i < to; i++) {
         sc_conn_t *c = ctl_conn(ctl, i);
         const char *on = to - from > 1

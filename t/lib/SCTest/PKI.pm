@@ -2,14 +2,17 @@ package SCTest::PKI;
 
 # Owns the test PKI for TLS tests: SCTest::test_pki() (imported into
 # SCTest from here) makes a CA, a server certificate and two client
-# certificates with the openssl command.
+# certificates with the openssl command; tls_get() sends a request over
+# TLS with one of them.
 
 use strict;
 use warnings;
 use Exporter 'import';
 use SCTest::Process qw(workdir);
+use SCTest::HTTP;
+use Time::HiRes ();
 
-our @EXPORT_OK = qw(test_pki);
+our @EXPORT_OK = qw(test_pki tls_get);
 
 # A test PKI made with the openssl command: a CA (ca.crt), a server
 # certificate for 127.0.0.1 (server.crt/.key) and client certificates with
@@ -49,6 +52,34 @@ sub test_pki {
     }
     chmod 0644, glob "$pki/*";
     return $pki;
+}
+
+# GET https://127.0.0.1:PORT/PATH on Apache $ap (the PKI in $pki) as
+# client "alice", "bob" or nobody (no certificate), with curl.  curl stops
+# at the end of the body; waiting for the access log line makes sure the
+# request (and the store after a MISS) is over before the next one is
+# sent.  Returns SCTest::HTTP::parse_response's hash.
+sub tls_get {
+    my ($ap, $pki, $port, $path, $who) = @_;
+    my $lines = sub {
+        open my $fh, '<', $ap->dir . '/access_log' or return 0;
+        my $n = 0;
+        $n++ while <$fh>;
+        return $n;
+    };
+    my @cert = $who ? ('--cert', "$pki/$who.crt", '--key', "$pki/$who.key")
+                    : ();
+    my $before = $lines->();
+    open my $fh, '-|', 'curl', '-sS', '-i', '--http1.1', '--max-time', '30',
+        '--cacert', "$pki/ca.crt", @cert, "https://127.0.0.1:$port$path"
+        or die "curl: $!";
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    my $until = Time::HiRes::time() + 5;
+    Time::HiRes::sleep(0.02)
+        while $lines->() <= $before && Time::HiRes::time() < $until;
+    # curl has taken the transfer coding off the body already.
+    return SCTest::HTTP::parse_response($out, decoded => 1);
 }
 
 1;
