@@ -109,9 +109,27 @@ static void server_event(const char *server, int up, const char *error)
     }
 }
 
+/* The names of a backend's servers, added to a list once each. */
+static void add_names(apr_array_header_t *names, const sc_backend_t *b)
+{
+    int i, j;
+
+    for (i = 0; b && b->names && i < b->servers->nelts; i++) {
+        for (j = 0; j < names->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(names, j, const char *), b->names[i])) {
+                break;
+            }
+        }
+        if (j == names->nelts) {
+            APR_ARRAY_PUSH(names, const char *) = b->names[i];
+        }
+    }
+}
+
 static void sc_child_init(apr_pool_t *pchild, server_rec *s)
 {
     unsigned int max = (unsigned int)request_threads() * 2 + 2;
+    apr_array_header_t *names = apr_array_make(pchild, 4, sizeof(char *));
 
     main_server = s;
     for (; s; s = s->next) {
@@ -123,6 +141,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
             c->backend->exhausted = sc_stat_no_handle;
             c->backend->event = server_event;
             c->backend->counted = sc_stat_mc_call;
+            c->backend->state = sc_status_server_state;
         }
         if (c->fallback
             && sc_store_open(c->fallback, pchild, max, &err) != APR_SUCCESS) {
@@ -141,7 +160,11 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
                                "uncached",
                 err);
         }
+        add_names(names, c->backend);
+        add_names(names, c->fallback);
     }
+    sc_status_child_init(pchild, (const char *const *)names->elts,
+                         names->nelts);
 }
 
 /* apachectl configtest: the same check, failing the test (post_config

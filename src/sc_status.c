@@ -11,14 +11,40 @@
 #include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 
 APLOG_USE_MODULE(sharedcache);
 
+/* The children's view of the memcached servers: one slot per child
+ * process (claimed at child_init, given back at its exit or taken over
+ * from a dead one), one entry per server name, written only on a mark
+ * down or up (sc_store's state hook), read by the status page of any
+ * child. */
+#define SC_VIEW_CHILDREN 256
+#define SC_VIEW_SERVERS 16
+#define SC_VIEW_NAME 64
+
+typedef struct {
+    char name[SC_VIEW_NAME];
+    volatile apr_uint64_t down_since; /* us, 0 when up */
+    volatile apr_uint64_t retry_at;   /* us */
+} sc_view_server_t;
+
+typedef struct {
+    volatile apr_uint32_t pid; /* 0: free */
+    apr_uint32_t nservers;
+    sc_view_server_t s[SC_VIEW_SERVERS];
+} sc_view_child_t;
+
 typedef struct {
     volatile apr_uint64_t n[SC_STAT_COUNT];
+    sc_view_child_t child[SC_VIEW_CHILDREN];
 } sc_counters_t;
 
 static sc_counters_t *counters;
+static sc_view_child_t *mine; /* this child's slot, or NULL */
 
 static const struct {
     const char *name;   /* JSON and HTML */
@@ -70,6 +96,99 @@ void sc_stat_add(sc_stat_t which, apr_uint64_t n)
     if (counters) {
         apr_atomic_add64(&counters->n[which], n);
     }
+}
+
+/* Is the process of a slot gone (a crashed child never gave it back)? */
+static int gone(apr_uint32_t pid)
+{
+    return pid && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static apr_status_t give_slot_back(void *data)
+{
+    sc_view_child_t *v = data;
+
+    apr_atomic_set32(&v->pid, 0);
+    mine = NULL;
+    return APR_SUCCESS;
+}
+
+void sc_status_child_init(apr_pool_t *pchild, const char *const *names, int n)
+{
+    apr_uint32_t me = (apr_uint32_t)getpid();
+    int i, j;
+
+    for (i = 0; counters && i < SC_VIEW_CHILDREN && !mine; i++) {
+        sc_view_child_t *v = &counters->child[i];
+        apr_uint32_t pid = apr_atomic_read32(&v->pid);
+
+        if ((pid == 0 || gone(pid))
+            && apr_atomic_cas32(&v->pid, me, pid) == pid) {
+            mine = v;
+        }
+    }
+    if (!mine) {
+        return; /* more children than slots: not shown */
+    }
+    mine->nservers = 0;
+    for (j = 0; j < n && j < SC_VIEW_SERVERS; j++) {
+        sc_view_server_t *e = &mine->s[j];
+
+        apr_cpystrn(e->name, names[j], sizeof(e->name));
+        e->down_since = 0;
+        e->retry_at = 0;
+    }
+    mine->nservers = (apr_uint32_t)j;
+    apr_pool_cleanup_register(pchild, mine, give_slot_back,
+                              apr_pool_cleanup_null);
+}
+
+void sc_status_server_state(const char *server, apr_uint64_t down_since,
+                            apr_uint64_t retry_at)
+{
+    sc_view_child_t *v = mine;
+    apr_uint32_t i;
+
+    for (i = 0; v && i < v->nservers; i++) {
+        if (!strncmp(v->s[i].name, server, sizeof(v->s[i].name))) {
+            apr_atomic_set64(&v->s[i].retry_at, retry_at);
+            apr_atomic_set64(&v->s[i].down_since, down_since);
+            return;
+        }
+    }
+}
+
+/* How many live children have the server marked down, since when (the
+ * earliest) and until when (the latest retry); *children: live slots. */
+static int children_down(const char *server, int *children, apr_uint64_t *since,
+                         apr_uint64_t *retry)
+{
+    int i, down = 0;
+    apr_uint32_t j;
+
+    *children = 0;
+    *since = *retry = 0;
+    for (i = 0; counters && i < SC_VIEW_CHILDREN; i++) {
+        sc_view_child_t *v = &counters->child[i];
+        apr_uint32_t pid = apr_atomic_read32(&v->pid);
+
+        if (!pid || gone(pid)) {
+            continue;
+        }
+        ++*children;
+        for (j = 0; j < v->nservers && j < SC_VIEW_SERVERS; j++) {
+            apr_uint64_t d = apr_atomic_read64(&v->s[j].down_since);
+
+            if (d && !strncmp(v->s[j].name, server, sizeof(v->s[j].name))) {
+                apr_uint64_t t = apr_atomic_read64(&v->s[j].retry_at);
+
+                down++;
+                *since = !*since || d < *since ? d : *since;
+                *retry = t > *retry ? t : *retry;
+            }
+        }
+    }
+    return down;
 }
 
 void sc_stat_no_handle(void)
@@ -124,6 +243,22 @@ static const char *state(request_rec *r, const sc_server_stats_t *s)
     return s->up ? "up" : "DOWN";
 }
 
+/* The children's view of one server, for the HTML page. */
+static const char *children_state(request_rec *r, const char *server)
+{
+    apr_uint64_t since, retry;
+    int n, down = children_down(server, &n, &since, &retry);
+
+    if (!down) {
+        return apr_psprintf(r->pool, "up in all %d children", n);
+    }
+    return apr_psprintf(r->pool,
+                        "marked down in %d of %d children, the first "
+                        "%" APR_TIME_T_FMT " s ago; retried within "
+                        "%" APR_TIME_T_FMT " s",
+                        down, n, since_s(since), until_s(retry));
+}
+
 static void json(request_rec *r, apr_array_header_t *servers)
 {
     int i;
@@ -138,6 +273,9 @@ static void json(request_rec *r, apr_array_header_t *servers)
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
                                                     sc_server_stats_t);
+        apr_uint64_t since, retry;
+        int n, down = children_down(s->name, &n, &since, &retry);
+
         ap_rprintf(
             r,
             "%s{\"server\": \"%s\", \"up\": %s, \"items\": %" APR_UINT64_T_FMT
@@ -145,11 +283,15 @@ static void json(request_rec *r, apr_array_header_t *servers)
             ", \"limit_bytes\": %" APR_UINT64_T_FMT
             ", \"evictions\": %" APR_UINT64_T_FMT
             ", \"marked_down\": %s, \"down_for_s\": %" APR_TIME_T_FMT
-            ", \"retry_in_s\": %" APR_TIME_T_FMT "}",
+            ", \"retry_in_s\": %" APR_TIME_T_FMT ", \"children\": %d"
+            ", \"children_marked_down\": %d"
+            ", \"children_down_for_s\": %" APR_TIME_T_FMT
+            ", \"children_retry_in_s\": %" APR_TIME_T_FMT "}",
             i ? ", " : "", ap_escape_html(r->pool, s->name),
             s->up ? "true" : "false", s->curr_items, s->bytes,
             s->limit_maxbytes, s->evictions, s->down_since ? "true" : "false",
-            since_s(s->down_since), until_s(s->retry_at));
+            since_s(s->down_since), until_s(s->retry_at), n, down,
+            since_s(since), until_s(retry));
     }
     ap_rputs("]}\n", r);
 }
@@ -183,6 +325,19 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "sharedcache_memcached_up{server=\"%s\"} %d\n", s->name,
                    s->up);
     }
+    ap_rputs("# HELP sharedcache_memcached_down_children children that "
+             "have the server marked down\n"
+             "# TYPE sharedcache_memcached_down_children gauge\n",
+             r);
+    for (i = 0; i < servers->nelts; i++) {
+        const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
+                                                    sc_server_stats_t);
+        apr_uint64_t since, retry;
+        int n;
+
+        ap_rprintf(r, "sharedcache_memcached_down_children{server=\"%s\"} %d\n",
+                   s->name, children_down(s->name, &n, &since, &retry));
+    }
 }
 
 static void html(request_rec *r, apr_array_header_t *servers)
@@ -206,17 +361,19 @@ static void html(request_rec *r, apr_array_header_t *servers)
                             / (double)looked
                       : 0.0);
     ap_rputs("<h2>memcached</h2>\n<table>\n<tr><th>server</th><th>state"
-             "</th><th>items</th><th>bytes</th><th>evictions</th></tr>\n",
+             "</th><th>children</th><th>items</th><th>bytes</th>"
+             "<th>evictions</th></tr>\n",
              r);
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
                                                     sc_server_stats_t);
         ap_rprintf(r,
-                   "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                   "<tr><td>%s</td><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
                    "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                    "</td></tr>\n",
-                   ap_escape_html(r->pool, s->name), state(r, s), s->curr_items,
-                   s->bytes, s->evictions);
+                   ap_escape_html(r->pool, s->name), state(r, s),
+                   children_state(r, s->name), s->curr_items, s->bytes,
+                   s->evictions);
     }
     ap_rputs("</table>\n</body></html>\n", r);
 }

@@ -42,6 +42,13 @@ void sc_stat_no_handle(void);
 /* Count a memcached round trip (the backend's counted hook). */
 void sc_stat_mc_call(void);
 
+/* child_init: this child's slot of the servers' view (the names of the
+ * servers it talks to); sc_status_server_state is the backends' state
+ * hook that fills it. */
+void sc_status_child_init(apr_pool_t *pchild, const char *const *names, int n);
+void sc_status_server_state(const char *server, apr_uint64_t down_since,
+                            apr_uint64_t retry_at);
+
 int sc_status_handler(request_rec *r);
 
 #endif

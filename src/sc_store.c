@@ -217,6 +217,10 @@ static void mark_down(sc_conn_t *c)
     if (apr_atomic_cas64(&node->down_since, now, 0) == 0 && b->event) {
         b->event(node->name, 0, c->error);
     }
+    if (b->state) {
+        b->state(node->name, apr_atomic_read64(&node->down_since),
+                 apr_atomic_read64(&node->retry_at));
+    }
 }
 
 /* A call on the server succeeded. */
@@ -226,8 +230,13 @@ static void mark_up(sc_conn_t *c)
     sc_node_t *node = &b->nodes[c->server];
 
     if (apr_atomic_read64(&node->down_since)
-        && apr_atomic_xchg64(&node->down_since, 0) != 0 && b->event) {
-        b->event(node->name, 1, NULL);
+        && apr_atomic_xchg64(&node->down_since, 0) != 0) {
+        if (b->event) {
+            b->event(node->name, 1, NULL);
+        }
+        if (b->state) {
+            b->state(node->name, 0, 0);
+        }
     }
 }
 

@@ -63,6 +63,10 @@ typedef struct {
     /* called once when a server is marked down (up 0, with the error) and
      * once when it answers again (up 1), or NULL */
     void (*event)(const char *server, int up, const char *error);
+    /* called at every mark down (with when, and when it is tried again)
+     * and when it answers again (0, 0): the children's view, or NULL */
+    void (*state)(const char *server, apr_uint64_t down_since,
+                  apr_uint64_t retry_at);
     /* fences (sc_gen.h), per child: when the marks were last read (us),
      * and the servers that owe a fence they could not be given yet */
     volatile apr_uint64_t fence_checked;
