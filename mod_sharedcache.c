@@ -47,7 +47,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      SC_LOGNO(0106) "no shared memory for failed "
                                     "invalidations: they are only logged");
     }
-    if (sc_status_init(pconf) != APR_SUCCESS) {
+    if (sc_status_init(s->process->pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      SC_LOGNO(0103) "no shared memory for the status "
                                     "counters: the status page will show "

@@ -9,6 +9,7 @@
  * stale-on-error substitution, and acting on the invalidate header.
  */
 #include "sc_request.h"
+#include "sc_status.h"
 #include "sc_log.h"
 
 #include "http_core.h"
@@ -483,7 +484,7 @@ void sc_insert_filter(request_rec *r)
 
     /* Everywhere: a response may invalidate even where nothing is
      * cached (an admin section with SharedCache Off, say). */
-    if (d) {
+    if (d && !(r->handler && !strcmp(r->handler, SC_STATUS_HANDLER))) {
         ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
                                     r->connection);
     }

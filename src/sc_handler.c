@@ -402,6 +402,10 @@ int sc_handler(request_rec *r)
     if (r->handler && !strcmp(r->handler, "redirect-handler")) {
         return DECLINED;
     }
+    /* The status page is never the cache's business, wherever it is. */
+    if (r->handler && !strcmp(r->handler, SC_STATUS_HANDLER)) {
+        return DECLINED;
+    }
     return run(r, d, 0);
 }
 /* Quick mode runs before <Location> sections are merged and before access

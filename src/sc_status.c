@@ -9,10 +9,10 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include <apr_atomic.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -39,6 +39,7 @@ typedef struct {
 } sc_view_child_t;
 
 typedef struct {
+    apr_time_t started; /* when the counters started (the first start) */
     volatile apr_uint64_t n[SC_STAT_COUNT];
     sc_view_child_t child[SC_VIEW_CHILDREN];
 } sc_counters_t;
@@ -77,17 +78,30 @@ static const struct {
       "memcached round trips (get, multi-get, set, add, incr, delete)" },
 };
 
-apr_status_t sc_status_init(apr_pool_t *pconf)
+apr_status_t sc_status_init(apr_pool_t *pproc)
 {
-    apr_shm_t *shm;
-    apr_status_t rv = apr_shm_create(&shm, sizeof(sc_counters_t), NULL, pconf);
+    void *mem;
 
-    if (rv != APR_SUCCESS) {
-        counters = NULL;
-        return rv;
+    /* Counted from the first start: a graceful restart (Debian's
+     * logrotate does one a day) keeps the counters.  httpd unloads and
+     * reloads the module at a restart: the address is kept with the
+     * process pool, which lives on. */
+    apr_pool_userdata_get((void **)&counters, "sharedcache-status", pproc);
+    if (counters) {
+        return APR_SUCCESS;
     }
-    counters = apr_shm_baseaddr_get(shm);
+    /* Shared anonymous memory that nothing unmaps: a child that exits
+     * tears its pools down while threads may still count. */
+    mem = mmap(NULL, sizeof(sc_counters_t), PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        counters = NULL;
+        return APR_ENOMEM;
+    }
+    counters = mem;
     memset((void *)counters, 0, sizeof(*counters));
+    counters->started = apr_time_now();
+    apr_pool_userdata_set(counters, "sharedcache-status", NULL, pproc);
     return APR_SUCCESS;
 }
 
@@ -201,6 +215,17 @@ void sc_stat_mc_call(void)
     sc_stat_add(SC_STAT_MC_CALLS, 1);
 }
 
+/* When the counters started (us; 0 without the segment), in seconds. */
+static apr_time_t started(void)
+{
+    return counters ? counters->started : 0;
+}
+
+static apr_time_t started_s(void)
+{
+    return apr_time_sec(started());
+}
+
 static apr_uint64_t get(int i)
 {
     return counters ? apr_atomic_read64(&counters->n[i]) : 0;
@@ -264,7 +289,10 @@ static void json(request_rec *r, apr_array_header_t *servers)
     int i;
 
     ap_set_content_type(r, "application/json");
-    ap_rputs("{", r);
+    ap_rprintf(r,
+               "{\"started\": %" APR_TIME_T_FMT
+               ", \"uptime_s\": %" APR_TIME_T_FMT ", ",
+               started_s(), since_s((apr_uint64_t)started()));
     for (i = 0; i < SC_STAT_COUNT; i++) {
         ap_rprintf(r, "\"%s\": %" APR_UINT64_T_FMT ", ", stat_info[i].name,
                    get(i));
@@ -296,6 +324,23 @@ static void json(request_rec *r, apr_array_header_t *servers)
     ap_rputs("]}\n", r);
 }
 
+/* What memcached says of itself, as Prometheus series per server. */
+static const struct {
+    const char *metric;
+    const char *help;
+    apr_size_t offset; /* an apr_uint64_t of sc_server_stats_t */
+    int counter;
+} gauges[] = {
+    { "sharedcache_memcached_items", "items stored (curr_items)",
+      APR_OFFSETOF(sc_server_stats_t, curr_items), 0 },
+    { "sharedcache_memcached_bytes", "bytes stored",
+      APR_OFFSETOF(sc_server_stats_t, bytes), 0 },
+    { "sharedcache_memcached_limit_bytes", "memory limit (limit_maxbytes)",
+      APR_OFFSETOF(sc_server_stats_t, limit_maxbytes), 0 },
+    { "sharedcache_memcached_evictions_total", "items evicted",
+      APR_OFFSETOF(sc_server_stats_t, evictions), 1 },
+};
+
 static void prometheus(request_rec *r, apr_array_header_t *servers)
 {
     int i;
@@ -325,6 +370,28 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "sharedcache_memcached_up{server=\"%s\"} %d\n", s->name,
                    s->up);
     }
+    ap_rprintf(r,
+               "# HELP sharedcache_start_time_seconds when the counters "
+               "started (graceful restarts keep them)\n"
+               "# TYPE sharedcache_start_time_seconds gauge\n"
+               "sharedcache_start_time_seconds %" APR_TIME_T_FMT "\n",
+               started_s());
+    for (i = 0; i < (int)(sizeof(gauges) / sizeof(gauges[0])); i++) {
+        int j;
+
+        ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", gauges[i].metric,
+                   gauges[i].help, gauges[i].metric,
+                   gauges[i].counter ? "counter" : "gauge");
+        for (j = 0; j < servers->nelts; j++) {
+            const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, j,
+                                                        sc_server_stats_t);
+
+            ap_rprintf(
+                r, "%s{server=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                gauges[i].metric, s->name,
+                *(const apr_uint64_t *)((const char *)s + gauges[i].offset));
+        }
+    }
     ap_rputs("# HELP sharedcache_memcached_down_children children that "
              "have the server marked down\n"
              "# TYPE sharedcache_memcached_down_children gauge\n",
@@ -349,9 +416,13 @@ static void html(request_rec *r, apr_array_header_t *servers)
     ap_set_content_type(r, "text/html; charset=utf-8");
     ap_rputs("<!DOCTYPE html>\n<html><head><title>mod_sharedcache status"
              "</title></head><body>\n<h1>mod_sharedcache</h1>\n"
-             "<p>Counters of all processes since the last (re)start.</p>\n"
-             "<table>\n",
+             "<p>Counters of all processes since ",
              r);
+    ap_rputs(ap_ht_time(r->pool, started(), "%Y-%m-%d %H:%M:%S %Z", 0), r);
+    ap_rprintf(r,
+               " (%" APR_TIME_T_FMT " s; graceful restarts keep them)."
+               "</p>\n<table>\n",
+               since_s((apr_uint64_t)started()));
     for (i = 0; i < SC_STAT_COUNT; i++) {
         ap_rprintf(r, "<tr><th>%s</th><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    stat_info[i].name, get(i));

@@ -1,6 +1,6 @@
 /*
  * sc_status: counters shared by every child (one anonymous shared memory
- * segment created in post_config, inherited across fork) and the status
+ * segment made at the first start, inherited across fork) and the status
  * handler (SetHandler sharedcache-status): HTML, ?json and ?prometheus.
  */
 #ifndef SC_STATUS_H
@@ -30,8 +30,9 @@ typedef enum {
 
 #define SC_STATUS_HANDLER "sharedcache-status"
 
-/* post_config: the shared segment (counters restart with the server). */
-apr_status_t sc_status_init(apr_pool_t *pconf);
+/* post_config: the shared segment, made once for the life of the parent
+ * (the process pool): counters survive graceful restarts. */
+apr_status_t sc_status_init(apr_pool_t *pproc);
 
 void sc_stat_add(sc_stat_t which, apr_uint64_t n);
 

@@ -3,6 +3,7 @@
 # server's state.
 use strict;
 use warnings;
+use HTTP::Tiny;
 use JSON::PP;
 use Test::More;
 use SCTest;
@@ -14,6 +15,14 @@ my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
     SharedCacheTTL 60
 </Location>
 <Location /sc-status>
+    SetHandler sharedcache-status
+</Location>
+# the page where the cache is on: still not the cache's business
+<Location /st>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /st/status>
     SetHandler sharedcache-status
 </Location>
 CONF
@@ -56,6 +65,41 @@ like($html->{body}, qr{<h1>mod_sharedcache</h1>}, 'an HTML page');
 like($html->{body}, qr{<td>up</td>}, 'showing the server up');
 cache_is($ap->get('/sc-status?json')->{headers}{'x-sharedcache'}, undef,
          'the status page is not itself cached');
+
+like($prom->{body}, qr/^sharedcache_memcached_items\{server="[^"]+"\} [1-9]\d*$/m,
+     'memcached items (as HTML and JSON show them)');
+like($prom->{body}, qr/^sharedcache_memcached_evictions_total\{server="[^"]+"\} \d+$/m,
+     'and evictions');
+like($prom->{body}, qr/^sharedcache_start_time_seconds \d{10}$/m, 'when the counters started');
+like($html->{body}, qr/Counters of all processes since \d{4}-\d\d-\d\d/, 'the page says since when');
+
+# The status page inside a cached location: not looked up, not stored,
+# not counted, nothing logged about storing it.
+my $s1 = status();
+my @in = map { $ap->get('/st/status?json') } 1 .. 3;
+my $s2 = status();
+is(join(' ', map { $s2->{$_} - $s1->{$_} } qw(hits misses uncacheable bypass stores)),
+   '0 0 0 0 0', 'the status page in a cached location is not counted');
+cache_is($in[-1]{headers}{'x-sharedcache'}, undef, 'and not looked up');
+unlike($ap->error_log, qr/incomplete or aborted/, 'and nothing logged about storing it');
+
+# started and uptime; a graceful restart (logrotate's reload) keeps them
+my $t0 = status();
+cmp_ok(abs($t0->{started} - time), '<', 600, 'started: a unix time');
+cmp_ok($t0->{uptime_s}, '>=', 0, 'uptime');
+kill 'USR1', $ap->parent_pid;
+for (1 .. 100) {
+    last if $ap->error_log =~ /AH00493/;
+    select(undef, undef, undef, 0.1);
+}
+my $t1;
+for (1 .. 100) {
+    select(undef, undef, undef, 0.1);
+    my $r = HTTP::Tiny->new(timeout => 2)->get($ap->url('/sc-status?json'));
+    last if $r->{success} and $t1 = decode_json($r->{content});
+}
+is($t1->{started}, $t0->{started}, 'a graceful restart keeps the start time');
+cmp_ok($t1->{hits}, '>=', $t0->{hits}, 'and the counters');
 
 $mc->stop;
 my $down = status();
