@@ -381,6 +381,10 @@ my $ap = SCTest::Apache->start(
     SharedCacheTTL 60
     Header set Surrogate-Key "post-5 list"
 </Location>
+<Location /app/varied>
+    SharedCacheVaryByCookie sessionid
+    SharedCacheVaryByHeader X-Tenant
+</Location>
 CONF
 my $port = $ap->port;
 my $base = "http://127.0.0.1:$port";
@@ -516,6 +520,29 @@ cache_is($ap->raw('GET', '/app/flushme'), 'MISS',
          'after flush the next GET is a MISS');
 cache_is($ap->raw('GET', '/tagged.html'), 'MISS',
          'and so is every other page of the namespace');
+
+# A location with its own variance (Django's recommended set-up): inspect
+# finds the entry when told the location's SharedCacheVaryBy* and the
+# request's cookie and header.
+my @vh = ('Cookie' => 'csrftoken=x; sessionid=abc123', 'X-Tenant' => 'blue');
+my ($vmiss, $vhit) = fill('/app/varied/p', @vh);
+cache_is($vhit, 'HIT', 'a page of a varied location: HIT');
+my @vary = ('--vary-cookie', 'sessionid', '--vary-header', 'X-Tenant');
+$r = run_ctl(@S, 'inspect', "$base/app/varied/p", @V);
+is($r->{rc}, 1, 'inspect without the variance: not found (exit 1)');
+$r = run_ctl(@S, 'inspect', "$base/app/varied/p", @V, @vary,
+             '-H', 'Cookie: sessionid=abc123; _ga=GA1', '-H', 'X-Tenant: blue');
+is($r->{rc}, 0, 'inspect with --vary-cookie/--vary-header and the values: found')
+    or diag("$r->{out}$r->{err}");
+like($r->{out}, qr/^variance:\s+cookie sessionid: abc123$/m, 'it shows the cookie it keyed on');
+like($r->{out}, qr/^variance:\s+header x-tenant: blue$/mi, 'and the header');
+my $vtoken = $vhit->{headers}{'x-render-token'};
+like($r->{out}, qr/^header:\s+X-Render-Token: $vtoken$/m, 'the entry of that variant');
+$r = run_ctl(@S, 'inspect', "$base/app/varied/p", @V, @vary,
+             '-H', 'Cookie: sessionid=other', '-H', 'X-Tenant: blue');
+is($r->{rc}, 1, 'another session: another variant, not stored (exit 1)');
+$r = run_ctl(@S, 'inspect', "$base/app/varied/p", @V, '--vary-cookie');
+is($r->{rc}, 2, '--vary-cookie without a name: usage error (exit 2)');
 
 $ap->stop;
 $mc->stop;

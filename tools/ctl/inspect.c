@@ -1,7 +1,8 @@
 /*
  * inspect.c: the inspect command: the level-1 key of a URL as the module
  * computes it for a request that no rewrite touched (sc_key_request), the
- * record stored there, the variant a Vary record selects (-H), and
+ * record stored there, the variant a Vary record selects (-H), the
+ * location's variance (--vary-cookie, --vary-header, --vary-user), and
  * whether the module would serve it: the record, generation, freshness
  * and chunk checks are sc_entry.c's, the module's own.
  */
@@ -22,7 +23,12 @@ typedef struct {
     const char *vhost_addresses;
     const char *backend;
     const char *host_header;
-    apr_table_t *headers; /* -H, for Vary */
+    apr_table_t *headers; /* -H, for Vary and the location's variance */
+    /* the location's variance, as configured (SharedCacheVaryBy*): the
+     * values come from -H (Cookie, the headers) and --vary-user */
+    apr_array_header_t *vary_cookies, *vary_headers;
+    const char *vary_user;
+    int by_user;
 } inspect_t;
 
 typedef enum { REC_FOUND, REC_MISSING, REC_BAD, REC_OTHER, REC_ERROR } rec_t;
@@ -103,6 +109,8 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
 
     memset(in, 0, sizeof(*in));
     in->headers = apr_table_make(ctl->pool, 4);
+    in->vary_cookies = apr_array_make(ctl->pool, 2, sizeof(const char *));
+    in->vary_headers = apr_array_make(ctl->pool, 2, sizeof(const char *));
     for (i = 0; i < argc; i++) {
         if ((r = ctl_option(argc, argv, &i, "--vhost", &val)) != 0) {
             in->vhost = val;
@@ -116,6 +124,26 @@ static int parse_inspect(ctl_t *ctl, int argc, const char *const *argv,
         }
         else if ((r = ctl_option(argc, argv, &i, "--host-header", &val)) != 0) {
             in->host_header = val;
+        }
+        else if ((r = ctl_option(argc, argv, &i, "--vary-cookie", &val)) != 0) {
+            if (r > 0) {
+                APR_ARRAY_PUSH(in->vary_cookies, const char *) = val;
+            }
+        }
+        else if ((r = ctl_option(argc, argv, &i, "--vary-header", &val)) != 0) {
+            if (r > 0) {
+                /* as the directive keeps it: lower case */
+                char *name = apr_pstrdup(ctl->pool, val), *c;
+
+                for (c = name; *c; c++) {
+                    *c = (char)apr_tolower(*c);
+                }
+                APR_ARRAY_PUSH(in->vary_headers, const char *) = name;
+            }
+        }
+        else if ((r = ctl_option(argc, argv, &i, "--vary-user", &val)) != 0) {
+            in->vary_user = val;
+            in->by_user = 1;
         }
         else if ((r = ctl_option(argc, argv, &i, "-H", &val)) != 0) {
             if (r > 0 && add_header(in, ctl->pool, val) != EXIT_OK) {
@@ -389,6 +417,37 @@ static int report_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
     return verdict(NULL);
 }
 
+/* The location's variance fields, in the module's order (cookies,
+ * headers, the user: sc_request.c), from -H and --vary-user. */
+static void add_variance(apr_pool_t *p, const inspect_t *in, sc_key_t *k)
+{
+    const char *cookies = apr_table_get(in->headers, "Cookie");
+    int i;
+
+    for (i = 0; i < in->vary_cookies->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(in->vary_cookies, i, const char *);
+        const char *v = sc_key_cookie(p, cookies, name);
+
+        sc_key_add(k, 'c', name, v);
+        ctl_field("variance", "cookie %s: %s", ctl_shown(p, name),
+                  v ? ctl_shown(p, v) : "(absent)");
+    }
+    for (i = 0; i < in->vary_headers->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(in->vary_headers, i, const char *);
+        const char *v = apr_table_getm(p, in->headers, name);
+
+        sc_key_add(k, 'h', name, v);
+        ctl_field("variance", "header %s: %s", ctl_shown(p, name),
+                  v ? ctl_shown(p, v) : "(absent)");
+    }
+    if (in->by_user) {
+        const char *u = *in->vary_user ? in->vary_user : NULL;
+
+        sc_key_add(k, 'u', "user", u);
+        ctl_field("variance", "user: %s", u ? ctl_shown(p, u) : "(anonymous)");
+    }
+}
+
 /* Level 1 held a Vary record: show it and look up the variant that the
  * -H headers select. */
 static int follow_vary(ctl_t *ctl, const inspect_t *in, const sc_key_t *k1,
@@ -456,6 +515,7 @@ int ctl_inspect(ctl_t *ctl, int argc, const char *const *argv)
                            ? apr_pstrcat(ctl->pool, "proxy:", in.backend, NULL)
                            : NULL;
     sc_key_request(&k, ctl->pool, &rq);
+    add_variance(ctl->pool, &in, &k);
     key = sc_key_bytes(&k, &len);
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
         return rc;
