@@ -28,7 +28,8 @@ UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
-.PHONY: all install test check unit prove pytest demo demo-stop deps clean \
+.PHONY: all install test check unit prove prove-cluster pytest demo demo-stop \
+        deps clean \
         callgraph format
 
 CTL        = tools/sharedcachectl
@@ -70,6 +71,12 @@ prove: $(MODULE) $(CTL)
 	    SC_MPM=$$mpm $(PROVE) -I t/lib t/ || exit 1; \
 	done
 
+# The suite once more with every memcached a test starts made a cluster of
+# three (SC_EXTRA_MEMCACHED, t/lib/SCTest/Memcached.pm), under event.
+prove-cluster: $(MODULE) $(CTL)
+	@echo "== prove with three memcached servers per test (event MPM)"
+	@SC_EXTRA_MEMCACHED=2 SC_MPM=event $(PROVE) -I t/lib t/
+
 # The Python package's tests (Debian's python3, the one with Django).
 pytest:
 	$(PYTHON) -m unittest discover -s t/python -t . -v
@@ -79,7 +86,7 @@ pytest:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: format unit sanitize callgraph pytest prove
+check: format unit sanitize callgraph pytest prove prove-cluster
 
 # The C sources are formatted as .clang-format says (clang-format 14).
 format:

@@ -15,7 +15,7 @@ use Time::HiRes qw(time sleep);
 use SCTest;
 use SCTest::Cluster qw(:all);
 
-my @mc = map { SCTest::Memcached->start } 1 .. 3;
+my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;
 my $ap = SCTest::Apache->start(memcached => \@mc, conf => <<'CONF');
 SharedCacheTimeout 200
 <Location /app>

@@ -22,7 +22,7 @@ my $TIMEOUT_MS = 200;
 my $MARGIN_MS = 150;
 my $URLS = 300;
 
-my @mc = map { SCTest::Memcached->start } 1 .. 3;
+my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;
 my $ap = SCTest::Apache->start(memcached => \@mc, conf => <<"CONF");
 SharedCacheTimeout $TIMEOUT_MS
 SharedCacheRetryInterval 1

@@ -28,8 +28,8 @@ SharedCacheRetryInterval 1
 </Location>
 CONF
 
-my $old = SCTest::Memcached->start;
-my $new = SCTest::Memcached->start;
+my $old = SCTest::Memcached->start(no_extra => 1);
+my $new = SCTest::Memcached->start(no_extra => 1);
 
 # ---- the old cluster, filled by the old configuration -------------------
 

@@ -37,7 +37,7 @@ CONF
 
 sub scenario {
     my ($mode) = @_;
-    my @mc = map { SCTest::Memcached->start } 1 .. 3;
+    my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;
     my @srv = $mode eq 'partition'
         ? map { SCTest::Cluster::Proxy->start($_) } @mc : @mc;
     my $ap = SCTest::Apache->start(memcached => \@srv, conf => $CONF);

@@ -20,8 +20,8 @@ CONF
 
 sub scenario {
     my ($mode) = @_;
-    my @mc = (SCTest::Memcached->start(mem => ($mode eq 'evict' ? 2 : 64)),
-              SCTest::Memcached->start);
+    my @mc = (SCTest::Memcached->start(no_extra => 1, mem => ($mode eq 'evict' ? 2 : 64)),
+              SCTest::Memcached->start(no_extra => 1));
     my @px = map { SCTest::Cluster::Proxy->start($_) } @mc;
     my $ap = SCTest::Apache->start(memcached => \@px, conf => $CONF);
     # pages tagged "lost" placed on server 1 (the one that will be cut off)

@@ -39,7 +39,7 @@ CONF
 
 sub scenario {
     my ($mode) = @_;
-    my @mc = map { SCTest::Memcached->start } 1 .. 3;
+    my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;
     # What Apache and sharedcachectl are given: the servers, or the relays.
     my @srv = $mode eq 'partition'
         ? map { SCTest::Cluster::Proxy->start($_) } @mc : @mc;

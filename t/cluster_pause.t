@@ -24,7 +24,7 @@ my $URLS = 90;
 my $CONNS = 24;
 my $REQUESTS = 480;
 
-my @mc = map { SCTest::Memcached->start } 1 .. 3;
+my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;
 my $ap = SCTest::Apache->start(memcached => \@mc, conf => <<"CONF");
 SharedCacheTimeout $TIMEOUT_MS
 SharedCacheRetryInterval 1

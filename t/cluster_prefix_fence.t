@@ -10,7 +10,7 @@ use Time::HiRes qw(time sleep);
 use SCTest;
 use SCTest::Cluster qw(:all);
 
-my @mc = map { SCTest::Memcached->start } 1 .. 3;
+my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;
 my @px = map { SCTest::Cluster::Proxy->start($_) } @mc;
 my $vh = sub {
     my ($name, $prefix) = @_;

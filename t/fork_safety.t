@@ -39,9 +39,11 @@ sub sockets_of {
 
 my $inodes = memcached_inodes();
 my $parent = $ap->parent_pid;
+# (a process may end between the glob and the open)
 my @children = grep {
-    open my $fh, '<', "/proc/$_/stat" or next;
-    (split ' ', scalar <$fh>)[3] == $parent;
+    my $fh;
+    open($fh, '<', "/proc/$_/stat")
+        && ((split ' ', scalar(<$fh>) // '')[3] // 0) == $parent;
 } map { m{/proc/(\d+)$} ? $1 : () } glob '/proc/[0-9]*';
 
 is(sockets_of($parent, $inodes), 0, 'the parent holds no memcached socket');

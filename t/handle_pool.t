@@ -41,13 +41,13 @@ ok(exists $before->{no_handle}, 'the status page counts exhausted pools')
 
 # memcached stops answering (SIGSTOP): each lookup waits 500 ms with its
 # handle, then the request is served uncached (ERROR).
-kill 'STOP', $mc->{pid};
+kill 'STOP', $mc->pids;
 my @urls = map { $ap->url("/app/pool?i=$_") } 1 .. $STREAMS;
 # (h2c by Upgrade: curl then multiplexes every stream on that connection.)
 my @out = `curl -s --http2 --parallel --parallel-max 100 \\
     -w '%{http_version} %{http_code} %{local_port} %header{x-sharedcache}\\n' \\
     @{[ join " ", map { "-o /dev/null '$_'" } @urls ]} 2>/dev/null`;
-kill 'CONT', $mc->{pid};
+kill 'CONT', $mc->pids;
 my %conns = map { /^2 \d+ (\d+) / ? ($1 => 1) : () } @out;
 is(scalar keys %conns, 1, 'over one connection');
 

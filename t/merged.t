@@ -75,7 +75,8 @@ for (split /\n/, $ap->error_log) {
     $seen{$1} = { map { split /=/, $_, 2 } split ' ', $2 }
         if /config for (\S+): (.*)$/;
 }
-my $mc1 = $mc[0]->addr;
+# as the description writes a server list: comma separated
+my $mc1 = join ',', split ' ', $mc[0]->addr;
 my %server = (
     SharedCacheServers => $mc1, SharedCacheTimeout => 500,
     SharedCacheRetryInterval => 1, SharedCachePrefix => 'sc',
@@ -97,7 +98,7 @@ my %server = (
     SharedCacheGrace => 5, SharedCacheStaleOnError => 0,
     SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
 );
-my %vhost = (%server, SharedCacheServers => $mc2, SharedCacheTimeout => 200,
+my %vhost = (%server, SharedCacheServers => join(',', split ' ', $mc2), SharedCacheTimeout => 200,
              SharedCacheFallbackServers => $mc1,
              SharedCacheRetryInterval => 3, SharedCachePrefix => 'vh',
              SharedCacheTTL => 22, SharedCacheForceTTL => 'On',

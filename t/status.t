@@ -46,7 +46,7 @@ is($d{bypass}, 2, 'two bypasses');
 is($d{stores}, 1, 'one store');
 is($after->{no_handle}, 0, 'no request found the handle pool exhausted');
 cmp_ok($d{served_bytes}, '>', 40 * 40, 'bytes served from the cache');
-is($after->{servers}[0]{server}, $mc->addr, 'the memcached server is listed');
+is($after->{servers}[0]{server}, ($mc->members)[0]->addr1, 'the memcached server is listed');
 ok($after->{servers}[0]{up}, 'and up');
 cmp_ok($after->{servers}[0]{items}, '>', 0, 'with its item count');
 

@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep);
 use SCTest;
 use SCTest::Cluster qw(:all);
 
-my @mc = map { SCTest::Memcached->start } 1 .. 2;
+my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 2;
 my $ap = SCTest::Apache->start(memcached => \@mc, conf => <<'CONF');
 SharedCacheRetryInterval 30
 <IfModule mpm_prefork_module>

@@ -30,9 +30,12 @@ sub start {
     # SC_EXTRA_MEMCACHED=N: every memcached a test starts is the first of
     # N + 1, and addr names them all (SharedCacheServers, sharedcachectl
     # --servers, the Python client): the whole suite against a cluster.
-    # Tests that look at one server's keys or stop it see one of three.
+    # The object then stands for the cluster (see _members).  A test that
+    # builds a cluster of its own keeps its topology (no_extra => 1).
     if ($ENV{SC_EXTRA_MEMCACHED} && !$o{socket} && !$o{no_extra}) {
-        $self->{extra} = [map { $class->start(no_extra => 1) }
+        $self->{extra} = [map { $class->start(no_extra => 1,
+                                              verbose => $o{verbose},
+                                              mem => $o{mem}) }
                           1 .. $ENV{SC_EXTRA_MEMCACHED}];
     }
     return $self;
@@ -65,16 +68,36 @@ sub addr {
 }
 sub log_text {
     my ($self) = @_;
+    return join '', map { $_->_log_text } $self->_members;
+}
+
+sub _log_text {
+    my ($self) = @_;
     open my $fh, '<', $self->{log} or return '';
     local $/;
     return <$fh>;
 }
+
+# The pids of the server and its members (to SIGSTOP them all); the
+# members themselves; the address of this one alone.
+sub pids { map { $_->{pid} } $_[0]->_members }
+sub members { $_[0]->_members }
+sub addr1 { $_[0]{socket} || "127.0.0.1:$_[0]{port}" }
+sub get_raw1 { $_[0]->_get_raw($_[1]) }
+
+# With SC_EXTRA_MEMCACHED the object stands for its whole cluster: stop,
+# restart, command, stats (summed), keys (all of them), get_raw (the one
+# that has it) and set_raw (written on every server: only the server
+# placement picks is ever read) act on each member.
+sub _members { ($_[0], @{ $_[0]{extra} || [] }) }
 
 # SIGKILL: memcached acts on SIGTERM only at its next clock tick (up to
 # a second), and its data is throwaway here.
 sub stop {
     my ($self) = @_;
     stop_pid(delete $self->{pid}, 'KILL');
+    # (in global destruction a member may be gone before its cluster)
+    $_->stop for grep { defined } @{ $self->{extra} || [] };
 }
 
 # Start again on the same port (after stop).
@@ -82,10 +105,21 @@ sub restart {
     my ($self) = @_;
     $self->stop if $self->{pid};
     $self->_run;
+    $_->restart for @{ $self->{extra} || [] };
 }
 
-# Send one text-protocol command, return the reply up to END/terminator.
+# Send one text-protocol command, return the reply up to END/terminator
+# (with members: each gets it; the reply of one that had the key wins,
+# else the first's).
 sub command {
+    my ($self, $cmd) = @_;
+    return $self->_command($cmd) unless $self->{extra};
+    my @r = map { $_->_command($cmd) } $self->_members;
+    my ($found) = grep { defined && !/^(?:NOT_FOUND|END)\r\n$/ } @r;
+    return $found // $r[0];
+}
+
+sub _command {
     my ($self, $cmd) = @_;
     my $s = eval { $self->_conn } or return;
     print $s "$cmd\r\n";
@@ -101,14 +135,26 @@ sub command {
 
 sub stats {
     my ($self) = @_;
-    my %s = ($self->command('stats') // '') =~ /^STAT (\S+) (\S+)\r$/mg;
-    return \%s;
+    my %sum;
+    for my $m ($self->_members) {
+        my %s = ($m->_command('stats') // '') =~ /^STAT (\S+) (\S+)\r$/mg;
+        for (CORE::keys %s) {
+            $sum{$_} = exists $sum{$_} && $s{$_} =~ /^\d+$/ ? $sum{$_} + $s{$_}
+                     : exists $sum{$_} ? $sum{$_} : $s{$_};
+        }
+    }
+    return \%sum;
 }
 
 # All keys memcached holds (memcached 1.5+: lru_crawler metadump).
 sub keys {
     my ($self) = @_;
-    my $out = $self->command('lru_crawler metadump all') // '';
+    return map { $_->_keys } $self->_members;
+}
+
+sub _keys {
+    my ($self) = @_;
+    my $out = $self->_command('lru_crawler metadump all') // '';
     my @keys = map { /^key=(\S+)/ ? $1 : () } split /\n/, $out;
     s/%([0-9A-Fa-f]{2})/chr hex $1/ge for @keys;    # it URL-encodes them
     return @keys;
@@ -127,6 +173,15 @@ sub _conn {
 # Binary-safe get and set.
 sub get_raw {
     my ($self, $key) = @_;
+    for my $m (@{ $self->{extra} || [] }) {
+        my $v = $m->get_raw($key);
+        return $v if defined $v;
+    }
+    return $self->_get_raw($key);
+}
+
+sub _get_raw {
+    my ($self, $key) = @_;
     my $s = $self->_conn;
     binmode $s;
     print $s "get $key\r\n";
@@ -141,6 +196,13 @@ sub get_raw {
 }
 
 sub set_raw {
+    my ($self, $key, $data, $exptime) = @_;
+    my $ok = 1;
+    $_->set_raw($key, $data, $exptime) or $ok = 0 for @{ $self->{extra} || [] };
+    return $self->_set_raw($key, $data, $exptime) && $ok;
+}
+
+sub _set_raw {
     my ($self, $key, $data, $exptime) = @_;
     my $s = $self->_conn;
     binmode $s;
