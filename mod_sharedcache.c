@@ -13,6 +13,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "ap_mpm.h"
 #include "http_protocol.h"
@@ -40,6 +41,10 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SC_LOGNO(0105) "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* said once: not in the first, trial run of post_config */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        sc_config_notice_ttl(ptemp, s);
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
     if (sc_pending_init(s->process->pool) != APR_SUCCESS) {
@@ -177,6 +182,7 @@ static void sc_test_config(apr_pool_t *pconf, server_rec *s)
         fprintf(stderr, "mod_sharedcache: %s\n", err);
         exit(1);
     }
+    sc_config_notice_ttl(pconf, s);
 }
 
 static void sc_register_hooks(apr_pool_t *p)

@@ -103,6 +103,11 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
  * error message, or NULL (src/sc_quickcheck.c). */
 const char *sc_config_check_quick(apr_pool_t *p, server_rec *s);
 
+/* Start-up: a notice for each "SharedCache On" with no positive
+ * SharedCacheTTL (nor SharedCacheForceTTL) in any section that may apply
+ * to the same URLs (sc_quickcheck.c). */
+void sc_config_notice_ttl(apr_pool_t *p, server_rec *s);
+
 /* post_config: resolve every server's base directory config and give
  * each server a backend (servers with equal settings share one). */
 int sc_config_post(apr_pool_t *pconf, server_rec *s);

@@ -1,8 +1,11 @@
 /*
- * sc_quickcheck.c: SharedCacheQuickHandler serves hits before access
- * control.  An administrator declares a <Location> public with it; this
- * check makes the mistake of also protecting part of that space loud: the
- * parsed configuration is walked at start-up and under configtest.
+ * sc_quickcheck.c: checks of the parsed configuration, walked at start-up
+ * and under configtest.  SharedCacheQuickHandler serves hits before access
+ * control: an administrator declares a <Location> public with it, and the
+ * mistake of also protecting part of that space is made loud.  And
+ * "SharedCache On" with no TTL anywhere above it stores only responses
+ * that carry their own freshness (Django sends none): said once, with the
+ * directive's line.
  */
 #include "sc_config.h"
 #include "sc_log.h"
@@ -66,32 +69,45 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
     return 0;
 }
 
-static int sets_quick(apr_pool_t *p, const ap_directive_t *d)
+/* The first directive name of a list set to On, or NULL. */
+static const ap_directive_t *sets_on(apr_pool_t *p, const ap_directive_t *d,
+                                     const char *name)
 {
     for (; d; d = d->next) {
-        if (!strcasecmp(d->directive, "SharedCacheQuickHandler")) {
+        if (!strcasecmp(d->directive, name)) {
             const char *args = d->args;
             if (!strcasecmp(ap_getword_conf(p, &args), "On")) {
-                return 1;
+                return d;
             }
         }
     }
-    return 0;
+    return NULL;
+}
+
+static const ap_directive_t *sets_quick(apr_pool_t *p, const ap_directive_t *d)
+{
+    return sets_on(p, d, "SharedCacheQuickHandler");
+}
+
+static const char *line_of(apr_pool_t *p, const ap_directive_t *d)
+{
+    return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
 }
 
 static void collect(apr_pool_t *p, const ap_directive_t *d,
                     const ap_directive_t *vhost, apr_array_header_t *quick,
                     apr_array_header_t *guarded)
 {
-    /* Quick mode for a whole server or virtual host covers every path. */
-    if (d && sets_quick(p, d)) {
+    const ap_directive_t *on;
+
+    /* Quick mode for a whole server or virtual host covers every path;
+     * messages name the directive's own line. */
+    if (d && (on = sets_quick(p, d)) != NULL) {
         sc_section_t s;
         s.section = vhost ? vhost : d;
         s.vhost = vhost;
         s.path = "/";
-        s.where = vhost ? apr_psprintf(p, "%s:%d", vhost->filename,
-                                       vhost->line_num)
-                        : "the main server";
+        s.where = line_of(p, on);
         APR_ARRAY_PUSH(quick, sc_section_t) = s;
     }
     for (; d; d = d->next) {
@@ -108,9 +124,11 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             s.section = d;
             s.vhost = vhost;
             s.path = loc ? section_path(p, d) : NULL;
-            s.where = apr_psprintf(p, "%s:%d", d->filename, d->line_num);
-            if (loc && sets_quick(p, d->first_child)) {
-                APR_ARRAY_PUSH(quick, sc_section_t) = s;
+            s.where = line_of(p, d);
+            if (loc && (on = sets_quick(p, d->first_child)) != NULL) {
+                sc_section_t q = s;
+                q.where = line_of(p, on);
+                APR_ARRAY_PUSH(quick, sc_section_t) = q;
             }
             if (restricts(p, d->first_child)) {
                 APR_ARRAY_PUSH(guarded, sc_section_t) = s;
@@ -170,4 +188,93 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
         }
     }
     return NULL;
+}
+
+/* ---- SharedCache On without a TTL ------------------------------------ */
+
+typedef struct {
+    const ap_directive_t *vhost; /* NULL: the main server */
+    const char *path;            /* <Location> path; "/" for a server */
+    int regex;                   /* <LocationMatch>: covers anything */
+    const ap_directive_t *on;    /* SharedCache On here, or NULL */
+    int ttl;                     /* SharedCacheTTL > 0 or ForceTTL here */
+} sc_ttl_section_t;
+
+/* A positive SharedCacheTTL or a SharedCacheForceTTL in a list. */
+static int gives_ttl(apr_pool_t *p, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        const char *args = d->args;
+        if (!strcasecmp(d->directive, "SharedCacheForceTTL")) {
+            return 1;
+        }
+        if (!strcasecmp(d->directive, "SharedCacheTTL")
+            && apr_atoi64(ap_getword_conf(p, &args)) > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void collect_ttl(apr_pool_t *p, const ap_directive_t *list,
+                        const ap_directive_t *vhost, apr_array_header_t *out)
+{
+    const ap_directive_t *d;
+    sc_ttl_section_t *top = apr_array_push(out);
+
+    top->vhost = vhost;
+    top->path = "/";
+    top->regex = 0;
+    top->on = sets_on(p, list, "SharedCache");
+    top->ttl = gives_ttl(p, list);
+    for (d = list; d; d = d->next) {
+        if (is_section(d, "<VirtualHost")) {
+            collect_ttl(p, d->first_child, d, out);
+        }
+        else if (is_section(d, "<Location") || is_section(d, "<LocationMatch")
+                 || is_section(d, "<Directory")
+                 || is_section(d, "<DirectoryMatch") || is_section(d, "<Files")
+                 || is_section(d, "<FilesMatch") || is_section(d, "<If")
+                 || is_section(d, "<ElseIf") || is_section(d, "<Else")) {
+            sc_ttl_section_t *s = apr_array_push(out);
+            s->vhost = vhost;
+            s->path = section_path(p, d);
+            /* anything but a plain <Location>: may cover any path */
+            s->regex = !s->path;
+            s->on = sets_on(p, d->first_child, "SharedCache");
+            s->ttl = gives_ttl(p, d->first_child);
+        }
+    }
+}
+
+void sc_config_notice_ttl(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *all = apr_array_make(p, 8, sizeof(sc_ttl_section_t));
+    int i, j;
+
+    collect_ttl(p, ap_conftree, NULL, all);
+    for (i = 0; i < all->nelts; i++) {
+        const sc_ttl_section_t *a = &APR_ARRAY_IDX(all, i, sc_ttl_section_t);
+        int covered = a->ttl;
+
+        /* a TTL in any section that may apply to the same URLs: the
+         * main server's, this virtual host's, an enclosing <Location>,
+         * anything that is not a plain <Location> */
+        for (j = 0; a->on && !covered && j < all->nelts; j++) {
+            const sc_ttl_section_t *b = &APR_ARRAY_IDX(all, j,
+                                                       sc_ttl_section_t);
+            covered = b->ttl && (!b->vhost || b->vhost == a->vhost)
+                      && (b->regex || a->regex || !a->path
+                          || !strncmp(a->path, b->path, strlen(b->path)));
+        }
+        if (a->on && !covered) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         SC_LOGNO(0108) "SharedCache On (%s:%d) without "
+                                        "SharedCacheTTL: only responses "
+                                        "with their own freshness "
+                                        "(Cache-Control max-age or "
+                                        "s-maxage, Expires) are stored",
+                         a->on->filename, a->on->line_num);
+        }
+    }
 }

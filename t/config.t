@@ -162,4 +162,54 @@ is($rc, 0, 'every documented default, uncommented, is accepted')
 is_deeply([sort keys %example_of],
           [sort grep { $_ ne 'SharedCacheServers' } keys %table],
           'every directive but SharedCacheServers (set above) has an example');
+# A quick-mode refusal names the SharedCacheQuickHandler line itself, not
+# the <VirtualHost> around it.
+{
+    my ($rc, $out) = SCTest::Apache->configtest(
+        "<VirtualHost *:80>\nServerName q.example\n"
+        . "SharedCacheQuickHandler On\n<Location /admin>\n"
+        . "Require host intranet.example\n</Location>\n</VirtualHost>");
+    isnt($rc, 0, 'quick mode next to a protected <Location> in a virtual host fails');
+    like($out, qr/SharedCacheQuickHandler On \([^)]*httpd\.conf:(\d+)\)/,
+         'and names a line of the configuration');
+    my ($n) = $out =~ /SharedCacheQuickHandler On \([^)]*httpd\.conf:(\d+)\)/;
+    ok($n && $n > 1, "the line is the directive's ($n), not the <VirtualHost>'s")
+        or diag($out);
+}
+
+# SharedCache On with no TTL anywhere that applies: a notice naming the
+# directive's line (start-up and configtest); none where a TTL applies.
+{
+    my ($rc, $out) = SCTest::Apache->configtest(<<'CONF');
+<Location /nottl>
+    SharedCache On
+</Location>
+<Location /withttl>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /outer>
+    SharedCacheTTL 300
+</Location>
+<Location /outer/inner>
+    SharedCache On
+</Location>
+CONF
+    is($rc, 0, 'SharedCache On without a TTL is valid');
+    my @n = $out =~ /SC0108: SharedCache On \(\S+:(\d+)\) without SharedCacheTTL/g;
+    is(scalar @n, 1, 'one notice: for the section with no TTL anywhere')
+        or diag($out);
+}
+my $nmc = SCTest::Memcached->start;
+my $nap = SCTest::Apache->start(memcached => [$nmc], conf => <<'CONF');
+<Location /app>
+    SharedCache On
+</Location>
+CONF
+my @said = $nap->error_log =~ /(SC0108: SharedCache On \(\S+\) without SharedCacheTTL)/g;
+is(scalar @said, 1, 'said once at start-up, in the error log')
+    or diag($nap->error_log);
+like($said[0] // '', qr/httpd\.conf:\d+\)/, 'with the file and line of the directive');
+$nap->stop;
+
 done_testing;

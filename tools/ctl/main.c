@@ -71,9 +71,10 @@ static const char usage_text[] =
     "(the port defaults to 80 or 443); purge takes the path percent-decoded\n"
     "and normalised, inspect exactly as written (as clients send it).\n"
     "\n"
-    "Exit status: 0 done (inspect: cached and valid), 1 nothing was cached\n"
-    "(purge) or not cached / invalid (inspect), 2 usage or bad input,\n"
-    "3 memcached error.\n";
+    "Exit status: 0 done (inspect: cached and valid; invalidate and flush\n"
+    "also when nothing depended on a tag or namespace: they say \"not\n"
+    "found\"), 1 nothing was cached (purge) or not cached / invalid\n"
+    "(inspect), 2 usage or bad input, 3 memcached error.\n";
 /* clang-format on */
 
 typedef int (*command_fn)(ctl_t *ctl, int argc, const char *const *argv);
