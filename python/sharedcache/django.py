@@ -66,7 +66,7 @@ import sharedcache
 from sharedcache import SharedCacheError, flatten_tags, merge_tags
 
 __all__ = [
-    "cache_tags", "add_tags", "invalidate_in_response", "invalidate_on_change",
+    "cache_tags", "cache_for", "add_tags", "invalidate_in_response", "invalidate_on_change",
     "invalidate", "purge", "flush", "get_client", "tag_request",
     "invalidate_after_request", "SharedCacheMiddleware", "Receivers",
 ]
@@ -165,7 +165,14 @@ def cache_tags(*tags):
 
     Works on sync and async views, and on class-based views through
     method_decorator.  Fixed tags are checked when the view is decorated,
-    computed ones on each response (ValueError when invalid).
+    computed ones on each request (ValueError when invalid).
+
+    The tags apply to whatever response the request gets: when the view
+    raises (Http404 from get_object_or_404, PermissionDenied, an error),
+    Django builds that response later, and SharedCacheMiddleware tags it
+    (the tags are remembered with tag_request).  Without the middleware,
+    such responses carry no tags: a cached 404 then outlives the
+    publication of its object until its TTL.
     """
     flatten_tags(t for t in tags if not callable(t))   # fail early
 
@@ -173,15 +180,62 @@ def cache_tags(*tags):
         if asyncio.iscoroutinefunction(view):
             @functools.wraps(view)
             async def async_wrapper(request, *args, **kwargs):
+                resolved = _resolve(tags, request, args, kwargs)
+                try:
+                    response = await view(request, *args, **kwargs)
+                except BaseException:
+                    tag_request(request, *resolved)
+                    raise
+                return add_tags(response, *resolved)
+            return async_wrapper
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            resolved = _resolve(tags, request, args, kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except BaseException:
+                tag_request(request, *resolved)
+                raise
+            return add_tags(response, *resolved)
+        return wrapper
+    return decorator
+
+
+def cache_for(seconds):
+    """View decorator: how long mod_sharedcache keeps the response, as
+    Surrogate-Control: max-age=seconds (read by the module, removed
+    before the client sees the response; browsers and other caches keep
+    following Cache-Control).  Django's habit (cache_page) for the
+    shared cache::
+
+        @cache_for(600)
+        @cache_tags("posts")
+        def post_list(request): ...
+
+    A Surrogate-Control the view sets itself is kept.
+    """
+    if (isinstance(seconds, bool) or not isinstance(seconds, int)
+            or seconds < 0):
+        raise ValueError("cache_for: seconds must be an int >= 0")
+    value = f"max-age={seconds}"
+
+    def decorator(view):
+        if asyncio.iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def async_wrapper(request, *args, **kwargs):
                 response = await view(request, *args, **kwargs)
-                return add_tags(response,
-                                *_resolve(tags, request, args, kwargs))
+                if not response.has_header("Surrogate-Control"):
+                    response["Surrogate-Control"] = value
+                return response
             return async_wrapper
 
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
-            return add_tags(response, *_resolve(tags, request, args, kwargs))
+            if not response.has_header("Surrogate-Control"):
+                response["Surrogate-Control"] = value
+            return response
         return wrapper
     return decorator
 
@@ -205,9 +259,12 @@ def invalidate_after_request(request, *tags):
 
 class SharedCacheMiddleware:
     """Adds the tags collected with tag_request() and
-    invalidate_after_request() to the response::
+    invalidate_after_request() (and by cache_tags for a view that raised)
+    to the response.  Put it first in MIDDLEWARE, so that it sees every
+    response, also those other middleware return or build from an
+    exception::
 
-        MIDDLEWARE = [..., "sharedcache.django.SharedCacheMiddleware"]
+        MIDDLEWARE = ["sharedcache.django.SharedCacheMiddleware", ...]
     """
 
     def __init__(self, get_response):

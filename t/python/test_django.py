@@ -38,6 +38,9 @@ from sharedcache import SharedCacheError  # noqa: E402
 from sharedcache import django as scd  # noqa: E402
 
 
+urlpatterns = []  # the 404 page's resolver (ErrorResponses)
+
+
 def setUpModule():
     call_command("migrate", verbosity=0, interactive=False)
 
@@ -177,6 +180,89 @@ class Views(unittest.TestCase):
             self.rf.get("/"))
         self.assertFalse(plain.has_header("Surrogate-Key"))
         self.assertFalse(plain.has_header("X-SharedCache-Invalidate"))
+
+
+class ErrorResponses(unittest.TestCase):
+    """Tags reach the response Django builds from an exception (Http404
+    from get_object_or_404, PermissionDenied): a cached 404 is then
+    invalidated with the rest when the object is published."""
+
+    def setUp(self):
+        self.rf = RequestFactory()
+
+    @override_settings(ROOT_URLCONF=__name__)
+    def test_http404_is_tagged_through_the_middleware(self):
+        from django.core.handlers.exception import (
+            convert_exception_to_response)
+        from django.http import Http404
+
+        @scd.cache_tags("posts", lambda r, pk: f"post-{pk}")
+        def detail(request, pk):
+            raise Http404("draft")
+
+        def urlconf_view(request):
+            return detail(request, pk=7)
+
+        # as Django runs it: the view's exception becomes the 404 page
+        # inside the handler, the middleware sees that response
+        handler = convert_exception_to_response(urlconf_view)
+        response = scd.SharedCacheMiddleware(handler)(self.rf.get("/p/7"))
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response["Surrogate-Key"], "posts post-7")
+
+    def test_an_error_still_raises(self):
+        @scd.cache_tags("x")
+        def view(request):
+            raise ValueError("boom")
+
+        with self.assertRaises(ValueError):
+            view(self.rf.get("/"))
+
+    def test_async_http404(self):
+        from django.http import Http404
+
+        @scd.cache_tags("a")
+        async def view(request):
+            raise Http404()
+
+        request = self.rf.get("/")
+        with self.assertRaises(Http404):
+            asyncio.run(view(request))
+        self.assertEqual(request._sharedcache_tags, ["a"])
+
+
+class CacheFor(unittest.TestCase):
+    def setUp(self):
+        self.rf = RequestFactory()
+
+    def test_sets_surrogate_control(self):
+        @scd.cache_for(600)
+        def view(request):
+            return HttpResponse("x")
+
+        self.assertEqual(view(self.rf.get("/"))["Surrogate-Control"],
+                         "max-age=600")
+
+    def test_keeps_the_views_own(self):
+        @scd.cache_for(600)
+        def view(request):
+            response = HttpResponse("x")
+            response["Surrogate-Control"] = "no-store"
+            return response
+
+        self.assertEqual(view(self.rf.get("/"))["Surrogate-Control"],
+                         "no-store")
+
+    def test_async_and_bad_values(self):
+        @scd.cache_for(5)
+        async def view(request):
+            return HttpResponse("x")
+
+        self.assertEqual(asyncio.run(view(self.rf.get("/")))
+                         ["Surrogate-Control"], "max-age=5")
+        for bad in (-1, "60", 1.5, True):
+            with self.assertRaises((TypeError, ValueError)):
+                scd.cache_for(bad)
 
 
 class Settings(unittest.TestCase):
