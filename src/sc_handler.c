@@ -392,9 +392,13 @@ int sc_handler(request_rec *r)
                         ap_get_module_config(r->server->module_config,
                                              &sharedcache_module));
     }
-    if (!d || d->enabled != 1 || r->method_number != M_GET
-        || r->proxyreq == PROXYREQ_PROXY) {
+    if (!d || d->enabled != 1 || r->proxyreq == PROXYREQ_PROXY) {
         return DECLINED;
+    }
+    /* Only GET (and HEAD) is looked up; any other method is logged as a
+     * bypass, so that %{sharedcache-status}e never leaves it "-". */
+    if (r->method_number != M_GET) {
+        return bypass(r, d, 0, "method");
     }
     /* mod_rewrite in a directory redirects this request internally: the
      * key of the request it becomes names where it is routed, so a

@@ -73,6 +73,15 @@ like($prom->{body}, qr/^sharedcache_memcached_evictions_total\{server="[^"]+"\} 
 like($prom->{body}, qr/^sharedcache_start_time_seconds \d{10}$/m, 'when the counters started');
 like($html->{body}, qr/Counters of all processes since \d{4}-\d\d-\d\d/, 'the page says since when');
 
+# An unsafe request in a cached location is a bypass in the log, not "-".
+my $post = $ap->request('POST', '/app/s9');
+cache_is($post, 'BYPASS', 'a POST: X-SharedCache: BYPASS');
+my ($line) = grep { m{"POST /app/s9 } } split /\n/, do {
+    select(undef, undef, undef, 0.2);
+    open my $fh, '<', $ap->dir . '/access_log' or die; local $/; <$fh> };
+like($line // '', qr/ 200 \S+ BYPASS /, 'and %{sharedcache-status}e logs BYPASS')
+    or diag($line);
+
 # The status page inside a cached location: not looked up, not stored,
 # not counted, nothing logged about storing it.
 my $s1 = status();
