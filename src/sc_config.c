@@ -13,6 +13,7 @@
  * four server directives are written out: they fill sc_server_conf_t.
  */
 #include "sc_config.h"
+#include "sc_pending.h"
 #include "sc_key.h"
 #include "sc_log.h"
 
@@ -855,6 +856,7 @@ static sc_backend_t *find_or_make_backend(apr_pool_t *p,
         return NULL;
     }
     b->names = sc_store_names(p, b->servers);
+    b->cluster = sc_pending_cluster(b->names, b->servers->nelts, b->prefix);
     APR_ARRAY_PUSH(made, sc_backend_t *) = b;
     return b;
 }

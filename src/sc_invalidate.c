@@ -16,6 +16,7 @@
 #include "sc_status.h"
 
 #include "http_core.h"
+#include "http_main.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include <apr_strings.h>
@@ -51,6 +52,25 @@ static int try_again(void *data, const char *key, int url, int hard)
     return -1;
 }
 
+/* The lost invalidation may have been any cluster's: fence every server
+ * of every cluster this configuration uses (each virtual host's
+ * SharedCacheServers).  True when all were fenced. */
+static int fence_every_cluster(request_rec *r)
+{
+    server_rec *v;
+
+    for (v = ap_server_conf; v; v = v->next) {
+        const sc_server_conf_t *c = ap_get_module_config(v->module_config,
+                                                         &sharedcache_module);
+
+        if (c && c->backend
+            && sc_fence_all(c->backend, r->pool, c->prefix) != APR_SUCCESS) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s)
 {
     retry_t t;
@@ -58,8 +78,7 @@ void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s)
     if (!sc_pending_count()) {
         return;
     }
-    if (sc_pending_overflowed()
-        && sc_fence_all(s->backend, r->pool, s->prefix) == APR_SUCCESS) {
+    if (sc_pending_overflowed() && fence_every_cluster(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       SC_LOGNO(0406) "more invalidations failed than could "
                                      "be kept: every server was fenced");
@@ -67,7 +86,7 @@ void sc_invalidate_retry(request_rec *r, const sc_server_conf_t *s)
     }
     t.r = r;
     t.s = s;
-    if (sc_pending_retry(try_again, &t) > 0) {
+    if (sc_pending_retry(s->backend->cluster, try_again, &t) > 0) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             SC_LOGNO(0405) "an invalidation failed for %d s: given up",
@@ -83,7 +102,8 @@ static void keep_pending(request_rec *r, const sc_server_conf_t *s,
 
     sc_gen_init(r->pool, s->prefix, dep, &g);
     sc_stat_add(SC_STAT_INVALIDATIONS_PENDING, 1);
-    if (!sc_pending_add(g.key, dep[0] == SC_DEP_URL, hard)) {
+    if (!sc_pending_add(s->backend->cluster, g.key, dep[0] == SC_DEP_URL,
+                        hard)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       SC_LOGNO(0403) "invalidation of %s failed and %d "
                                      "others wait: every server is fenced "

@@ -16,7 +16,8 @@ enum { FREE, WRITING, WAITING, TRYING };
 
 typedef struct {
     volatile apr_uint32_t state;
-    apr_time_t since; /* when it first failed */
+    apr_uint64_t cluster; /* sc_pending_cluster */
+    apr_time_t since;     /* when it first failed */
     char url, hard;
     char key[KEY_MAX];
 } slot_t;
@@ -90,7 +91,31 @@ int sc_pending_has(const char *key)
     return 0;
 }
 
-int sc_pending_add(const char *key, int url, int hard)
+/* FNV-1a, 64 bits: stable across processes and restarts. */
+static apr_uint64_t fnv(apr_uint64_t h, const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= APR_UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+apr_uint64_t sc_pending_cluster(const char *const *names, int n,
+                                const char *prefix)
+{
+    apr_uint64_t h = APR_UINT64_C(0xcbf29ce484222325);
+    int i;
+
+    for (i = 0; i < n; i++) {
+        h = fnv(h, names[i], strlen(names[i]) + 1); /* with its NUL */
+    }
+    return fnv(h, prefix, strlen(prefix) + 1);
+}
+
+int sc_pending_add(apr_uint64_t cluster, const char *key, int url, int hard)
 {
     int i;
 
@@ -104,6 +129,7 @@ int sc_pending_add(const char *key, int url, int hard)
         slot_t *s = &table->slots[i];
 
         if (apr_atomic_cas32(&s->state, WRITING, FREE) == FREE) {
+            s->cluster = cluster;
             apr_cpystrn(s->key, key, KEY_MAX);
             s->url = (char)url;
             s->hard = (char)hard;
@@ -117,7 +143,8 @@ int sc_pending_add(const char *key, int url, int hard)
     return 0;
 }
 
-int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
+int sc_pending_retry(apr_uint64_t cluster,
+                     int (*try)(void *data, const char *key, int url, int hard),
                      void *data)
 {
     int i, given_up = 0;
@@ -127,6 +154,10 @@ int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
 
         if (apr_atomic_cas32(&s->state, TRYING, WAITING) != WAITING) {
             continue; /* free, or another child tries it */
+        }
+        if (s->cluster != cluster) {
+            apr_atomic_set32(&s->state, WAITING); /* another cluster's */
+            continue;
         }
         if (try(data, s->key, s->url, s->hard) != 0
             && apr_time_now() - s->since

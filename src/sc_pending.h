@@ -18,12 +18,19 @@
  * what waits survives a graceful restart. */
 apr_status_t sc_pending_init(apr_pool_t *pproc);
 
-/* Keep an invalidation: the memcached key of the counter, whether it is a
- * URL's (one server) and whether it is hard (delete).  False when the
- * table is full: then every entry counts as depending on a waiting
- * invalidation (sc_pending_has) until sc_pending_overflow_done, which the
- * caller calls once it has fenced every server. */
-int sc_pending_add(const char *key, int url, int hard);
+/* Which cluster an invalidation is for: its servers' names and the prefix
+ * (virtual hosts may use different SharedCacheServers; an invalidation is
+ * only ever tried on its own). */
+apr_uint64_t sc_pending_cluster(const char *const *names, int n,
+                                const char *prefix);
+
+/* Keep an invalidation: the cluster, the memcached key of the counter,
+ * whether it is a URL's (one server) and whether it is hard (delete).
+ * False when the table is full: then every entry counts as depending on a
+ * waiting invalidation (sc_pending_has) until sc_pending_overflow_done,
+ * which the caller calls once it has fenced every server of every
+ * cluster. */
+int sc_pending_add(apr_uint64_t cluster, const char *key, int url, int hard);
 
 /* How many wait (cheap: read before anything else). */
 int sc_pending_count(void);
@@ -35,10 +42,12 @@ int sc_pending_has(const char *key);
 int sc_pending_overflowed(void);
 void sc_pending_overflow_done(void);
 
-/* Try each waiting invalidation again with try(data, key, url, hard),
- * which returns 0 when it went through.  Returns how many were given up
- * (failing for SC_PENDING_SECONDS). */
-int sc_pending_retry(int (*try)(void *data, const char *key, int url, int hard),
+/* Try each waiting invalidation of the cluster again with try(data, key,
+ * url, hard), which returns 0 when it went through; those of other
+ * clusters wait for a request that uses theirs.  Returns how many were
+ * given up (failing for SC_PENDING_SECONDS). */
+int sc_pending_retry(apr_uint64_t cluster,
+                     int (*try)(void *data, const char *key, int url, int hard),
                      void *data);
 
 #endif

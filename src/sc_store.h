@@ -52,6 +52,7 @@ typedef struct {
 typedef struct {
     const char *spec;            /* as configured, for logs and comparison */
     const char *prefix;          /* SharedCachePrefix of its users */
+    apr_uint64_t cluster;        /* servers and prefix (sc_pending_cluster) */
     apr_array_header_t *servers; /* of sc_server_t */
     const char **names;          /* [servers->nelts]: "host:port" or path */
     int timeout_ms;
