@@ -45,6 +45,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* said once: not in the first, trial run of post_config */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         sc_config_notice_ttl(ptemp, s);
+        sc_config_warn_quick_routes(ptemp, s);
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
     if (sc_pending_init(s->process->pool) != APR_SUCCESS) {
@@ -183,6 +184,7 @@ static void sc_test_config(apr_pool_t *pconf, server_rec *s)
         exit(1);
     }
     sc_config_notice_ttl(pconf, s);
+    sc_config_warn_quick_routes(pconf, s);
 }
 
 static void sc_register_hooks(apr_pool_t *p)

@@ -108,6 +108,10 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s);
  * to the same URLs (sc_quickcheck.c). */
 void sc_config_notice_ttl(apr_pool_t *p, server_rec *s);
 
+/* Start-up: a warning where quick mode meets RewriteRules that route by
+ * the client's headers (sc_quickcheck.c). */
+void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s);
+
 /* post_config: resolve every server's base directory config and give
  * each server a backend (servers with equal settings share one). */
 int sc_config_post(apr_pool_t *pconf, server_rec *s);

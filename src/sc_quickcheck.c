@@ -148,6 +148,95 @@ static int overlap(const char *a, const char *b)
     return !strncmp(a, b, strlen(a)) || !strncmp(b, a, strlen(b));
 }
 
+/* A RewriteCond that tests what the key does not hold: request headers
+ * (but Host), cookies, the client's address, TLS, the environment. */
+static int cond_reads_client(const char *test)
+{
+    static const char *const vars[] = { "%{HTTP_",       "%{HTTP:", "%{REMOTE_",
+                                        "%{HTTPS}",      "%{SSL:",  "%{ENV:",
+                                        "%{THE_REQUEST}" };
+    apr_size_t i;
+    const char *at;
+
+    for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        for (at = strstr(test, vars[i]); at; at = strstr(at + 1, vars[i])) {
+            if (strncmp(at, "%{HTTP_HOST}", 12)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* RewriteRules that send a request elsewhere (not [F], [G]) depending on
+ * what cond_reads_client names, anywhere in the configuration: the quick
+ * handler keys a request before they run. */
+static void collect_routes(apr_pool_t *p, const ap_directive_t *d,
+                           const ap_directive_t *vhost,
+                           apr_array_header_t *routes)
+{
+    int reads = 0;
+
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "RewriteCond")) {
+            const char *args = d->args;
+            reads |= cond_reads_client(ap_getword_conf(p, &args));
+        }
+        else if (!strcasecmp(d->directive, "RewriteRule")) {
+            const char *args = d->args, *flags;
+            ap_getword_conf(p, &args); /* pattern */
+            ap_getword_conf(p, &args); /* substitution */
+            flags = ap_getword_conf(p, &args);
+            if (reads && !ap_strcasestr(flags, "F")
+                && !ap_strcasestr(flags, "G")
+                && !ap_strcasestr(flags, "forbidden")
+                && !ap_strcasestr(flags, "gone")) {
+                sc_section_t r;
+                r.section = d;
+                r.vhost = vhost;
+                r.path = NULL;
+                r.where = line_of(p, d);
+                APR_ARRAY_PUSH(routes, sc_section_t) = r;
+            }
+            reads = 0;
+        }
+        else if (d->first_child) {
+            collect_routes(p, d->first_child,
+                           is_section(d, "<VirtualHost") ? d : vhost, routes);
+        }
+    }
+}
+
+/* Quick mode next to routing by the client's headers: said, not refused
+ * (it serves another route's page, not a protected one). */
+void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
+    int i, j;
+
+    collect(p, ap_conftree, NULL, quick, guarded);
+    collect_routes(p, ap_conftree, NULL, routes);
+    for (j = 0; j < routes->nelts; j++) {
+        const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
+        for (i = 0; i < quick->nelts; i++) {
+            const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
+            if (!q->vhost || !r->vhost || q->vhost == r->vhost) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             SC_LOGNO(0109) "SharedCacheQuickHandler On "
+                                            "(%s) keys requests before the "
+                                            "RewriteRule at %s routes them "
+                                            "by the client's headers: a "
+                                            "client routed elsewhere may "
+                                            "get the default route's page",
+                             q->where, r->where);
+                break;
+            }
+        }
+    }
+}
+
 const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
