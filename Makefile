@@ -34,7 +34,7 @@ BINDIR         ?= /usr/local/bin
 MANDIR         ?= /usr/local/share/man
 
 .PHONY: all install uninstall test check unit prove pytest demo demo-stop \
-        deps clean callgraph format
+        deps deb clean callgraph format
 
 CTL        = tools/sharedcachectl
 PYTHON     = /usr/bin/python3
@@ -139,6 +139,23 @@ callgraph: $(MODULE)
 
 deps:
 	./tools/install-deps
+
+# Debian packages (debian/): tools/build-deb runs dpkg-buildpackage in a
+# copy of the tree under build/deb and puts libapache2-mod-sharedcache and
+# python3-sharedcache in dist/.  Built again only when a file git knows
+# changed (the version is debian/changelog's).
+ifneq ($(filter deb,$(MAKECMDGOALS)),)
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_FILES   := dist/libapache2-mod-sharedcache_$(DEB_VERSION)_$(DEB_ARCH).deb \
+               dist/python3-sharedcache_$(DEB_VERSION)_all.deb
+DEB_INPUTS  := $(wildcard $(shell git ls-files -co --exclude-standard \
+                                      2>/dev/null))
+deb: $(DEB_FILES)
+
+$(DEB_FILES) &: $(DEB_INPUTS)
+	./tools/build-deb
+endif
 
 demo: deps $(MODULE)
 	./demo/run
