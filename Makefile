@@ -34,7 +34,7 @@ BINDIR         ?= /usr/local/bin
 MANDIR         ?= /usr/local/share/man
 
 .PHONY: all install uninstall test check unit prove pytest demo demo-stop \
-        deps deb clean callgraph format
+        deps deb deb-deps clean callgraph format
 
 CTL        = tools/sharedcachectl
 PYTHON     = /usr/bin/python3
@@ -137,8 +137,14 @@ OBJS       = $(join $(dir $(SRC)),$(addprefix .libs/,$(notdir $(SRC:.c=.o))))
 callgraph: $(MODULE)
 	./tools/callgraph-check $(OBJS)
 
+# Development and tests, and what make deb needs (t/deb.t builds the
+# packages): a server needs none of it (README, "Installing on Debian").
 deps:
 	./tools/install-deps
+
+# What make deb needs: debian/control's Build-Depends.
+deb-deps:
+	./tools/install-deps --deb
 
 # Debian packages (debian/): tools/build-deb runs dpkg-buildpackage in a
 # copy of the tree under build/deb and puts libapache2-mod-sharedcache and
