@@ -26,11 +26,15 @@ APR_LIBS   = $(shell apu-1-config --link-ld --libs 2>/dev/null) \
              $(shell apr-1-config --link-ld --libs 2>/dev/null)
 UNIT_TESTS = $(patsubst t/unit/%.c,t/unit/bin/%,$(wildcard t/unit/test_*.c))
 
+# Where make install puts things (each can be given: make install BINDIR=...).
 MODS_AVAILABLE ?= /etc/apache2/mods-available
+MODS_ENABLED   ?= $(MODS_AVAILABLE)/../mods-enabled
+MODULES_DIR    ?= $(shell $(APXS) -q LIBEXECDIR)
+BINDIR         ?= /usr/local/bin
+MANDIR         ?= /usr/local/share/man
 
-.PHONY: all install test check unit prove prove-cluster pytest demo demo-stop \
-        deps clean \
-        callgraph format
+.PHONY: all install uninstall test check unit prove prove-cluster pytest \
+        demo demo-stop deps deb deb-deps clean callgraph format
 
 CTL        = tools/sharedcachectl
 PYTHON     = /usr/bin/python3
@@ -49,11 +53,53 @@ $(CTL): $(CTL_SRC) tools/ctl/ctl.h $(PURE) src/sc_store.c src/sc_gen.c $(HDRS)
 	$(CC) $(WARN) -g -O2 -Isrc $(APR_CFLAGS) -o $@ $(CTL_SRC) \
 	    $(PURE) src/sc_store.c src/sc_gen.c $(LIBS) $(APR_LIBS)
 
+# make install: the module (no libtool .la), sharedcachectl and its manual
+# page, and the module's .load and .conf: a .load or .conf that differs
+# from this version's (edited) is kept, this version's is written beside it
+# as .dist.  make uninstall removes them again, but a .load or .conf that
+# differs from this version's.  Neither touches a Debian package's files.
+NOT_PACKAGED = if dpkg -S $(MODULES_DIR)/mod_sharedcache.so >/dev/null 2>&1; \
+    then echo "$@: the module belongs to a Debian package:" \
+        "apt-get remove libapache2-mod-sharedcache first" >&2; exit 1; fi
+
 install: $(MODULE) $(CTL)
-	$(APXS) -i -n sharedcache mod_sharedcache.la
-	install -m 644 conf/sharedcache.load conf/sharedcache.conf \
-	    $(MODS_AVAILABLE)/
-	install -m 755 $(CTL) /usr/local/bin/
+	@$(NOT_PACKAGED)
+	install -d $(MODULES_DIR) $(BINDIR) $(MANDIR)/man1 $(MODS_AVAILABLE)
+	install -m 644 $(MODULE) $(MODULES_DIR)/mod_sharedcache.so
+	rm -f $(MODULES_DIR)/mod_sharedcache.la
+	install -m 755 $(CTL) $(BINDIR)/sharedcachectl
+	install -m 644 docs/sharedcachectl.1 $(MANDIR)/man1/sharedcachectl.1
+	@for f in sharedcache.load sharedcache.conf; do \
+	    dst=$(MODS_AVAILABLE)/$$f; \
+	    if [ ! -e $$dst ] || cmp -s conf/$$f $$dst; then \
+	        install -m 644 conf/$$f $$dst && rm -f $$dst.dist \
+	            && echo "installed $$dst" || exit 1; \
+	    else \
+	        install -m 644 conf/$$f $$dst.dist || exit 1; \
+	        echo "kept $$dst: it differs from this version's (edited);" \
+	            "this version's is $$dst.dist: merge what you need, then" \
+	            "remove the .dist"; \
+	    fi; \
+	done
+
+uninstall:
+	@$(NOT_PACKAGED)
+	@if [ -e $(MODS_ENABLED)/sharedcache.load ] \
+	        || [ -L $(MODS_ENABLED)/sharedcache.load ]; then \
+	    echo "$@: the module is enabled: a2dismod sharedcache and reload" \
+	        "apache2 first" >&2; exit 1; fi
+	rm -f $(MODULES_DIR)/mod_sharedcache.so $(MODULES_DIR)/mod_sharedcache.la \
+	    $(BINDIR)/sharedcachectl $(MANDIR)/man1/sharedcachectl.1
+	@for f in sharedcache.load sharedcache.conf; do \
+	    dst=$(MODS_AVAILABLE)/$$f; \
+	    rm -f $$dst.dist; \
+	    if [ ! -e $$dst ]; then :; \
+	    elif cmp -s conf/$$f $$dst; then \
+	        rm -f $$dst && echo "removed $$dst"; \
+	    else \
+	        echo "kept $$dst: it differs from this version's (edited)"; \
+	    fi; \
+	done
 
 # C unit tests of the pure files (cmocka).
 t/unit/bin/%: t/unit/%.c $(PURE) $(HDRS) t/unit/unit.h
@@ -97,8 +143,31 @@ OBJS       = $(join $(dir $(SRC)),$(addprefix .libs/,$(notdir $(SRC:.c=.o))))
 callgraph: $(MODULE)
 	./tools/callgraph-check $(OBJS)
 
+# Development and tests, and what make deb needs (t/deb.t builds the
+# packages): a server needs none of it (README, "Installing on Debian").
 deps:
 	./tools/install-deps
+
+# What make deb needs: debian/control's Build-Depends.
+deb-deps:
+	./tools/install-deps --deb
+
+# Debian packages (debian/): tools/build-deb runs dpkg-buildpackage in a
+# copy of the tree under build/deb and puts libapache2-mod-sharedcache and
+# python3-sharedcache in dist/.  Built again only when a file git knows
+# changed (the version is debian/changelog's).
+ifneq ($(filter deb,$(MAKECMDGOALS)),)
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_FILES   := dist/libapache2-mod-sharedcache_$(DEB_VERSION)_$(DEB_ARCH).deb \
+               dist/python3-sharedcache_$(DEB_VERSION)_all.deb
+DEB_INPUTS  := $(wildcard $(shell git ls-files -co --exclude-standard \
+                                      2>/dev/null))
+deb: $(DEB_FILES)
+
+$(DEB_FILES) &: $(DEB_INPUTS)
+	./tools/build-deb
+endif
 
 demo: deps $(MODULE)
 	./demo/run
