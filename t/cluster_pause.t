@@ -33,8 +33,8 @@ SharedCacheRetryInterval 1
 <IfModule mpm_prefork_module>
     StartServers 32
     MinSpareServers 32
-    MaxSpareServers 40
-    MaxRequestWorkers 40
+    MaxSpareServers 48
+    MaxRequestWorkers 64
 </IfModule>
 <Location /app>
     SharedCache On
