@@ -14,6 +14,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_time.h"
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -59,6 +60,24 @@ static int collect_header(void *data, const char *name, const char *value)
     h->name = name;
     h->value = value;
     return 1;
+}
+
+/* The Date the client gets, which hits replay (sc_pass_restored): the
+ * backend's for a proxied response, else httpd's, of the request's time
+ * (HTTP_HEADER replaces whatever Date a handler set). */
+static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
+{
+    const char *backend = apr_table_get(out, "Date");
+    char *now;
+
+    h->name = "Date";
+    if (r->proxyreq != PROXYREQ_NONE && backend) {
+        h->value = backend;
+        return;
+    }
+    now = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+    ap_recent_rfc822_date(now, r->request_time);
+    h->value = now;
 }
 
 /* SHAREDCACHE_SAVE's first call: keep the response's status and headers
@@ -114,6 +133,7 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
     coll.ctx = ctx;
     coll.connection = apr_table_get(out, "Connection");
     apr_table_do(collect_header, &coll, out, NULL);
+    stored_date(r, out, apr_array_push(ctx->headers));
     apr_pool_create(&ctx->cpool, r->pool);
     apr_pool_tag(ctx->cpool, "sharedcache_capture");
     ctx->pieces = apr_array_make(ctx->cpool, 16, sizeof(sc_piece_t));

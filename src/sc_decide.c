@@ -306,7 +306,7 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
     apr_brigade_cleanup(bb);
     APR_BRIGADE_INSERT_TAIL(out,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
-    return ap_pass_brigade(f->next, out);
+    return sc_pass_restored(r, f->next, out);
 }
 
 /* Did the body reach this filter as it left the handler (or the cache)?

@@ -51,9 +51,20 @@ static void remember_label(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
  * evaluates every field and lets a date undo a matching entity-tag. */
 static int hit_conditions(request_rec *r)
 {
-    apr_table_t *h = r->headers_out;
+    apr_table_t *in = r->headers_in, *h = r->headers_out;
 
-    if (apr_table_get(r->headers_in, "If-Match")) {
+    if (!apr_table_get(in, "If-Match") && !apr_table_get(in, "If-None-Match")
+        && !apr_table_get(in, "If-Modified-Since")
+        && !apr_table_get(in, "If-Unmodified-Since")) {
+        return OK;
+    }
+    /* httpd's date checks take the Date as the time of the request: the
+     * stored one is the response's. */
+    if (apr_table_get(h, "Date")) {
+        h = apr_table_copy(r->pool, h);
+        apr_table_unset(h, "Date");
+    }
+    if (apr_table_get(in, "If-Match")) {
         if (ap_condition_if_match(r, h) == AP_CONDITION_NOMATCH) {
             return HTTP_PRECONDITION_FAILED;
         }
@@ -61,7 +72,7 @@ static int hit_conditions(request_rec *r)
     else if (ap_condition_if_unmodified_since(r, h) >= AP_CONDITION_WEAK) {
         return HTTP_PRECONDITION_FAILED; /* modified since */
     }
-    if (apr_table_get(r->headers_in, "If-None-Match")) {
+    if (apr_table_get(in, "If-None-Match")) {
         return ap_condition_if_none_match(r, h) >= AP_CONDITION_WEAK
                    ? HTTP_NOT_MODIFIED
                    : OK;
@@ -101,7 +112,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     }
     APR_BRIGADE_INSERT_TAIL(body,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
-    rv = ap_pass_brigade(r->output_filters, body);
+    rv = sc_pass_restored(r, r->output_filters, body);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
 
