@@ -229,11 +229,12 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         r, apr_table_getm(r->pool, out, ctx->dconf->tag_header), &bad_tags);
 
     /* SHAREDCACHE_SAVE ran first: it may already have given up on the
-     * body (size); a HEAD is a miss that simply has no body to keep. */
+     * body (size, an invalid Content-Length: it logged why, and read no
+     * length); a HEAD is a miss that simply has no body to keep. */
     /* Without a Content-Length, a body that mod_wsgi's daemon mode or a
      * CGI cut short (the application failed mid-stream) ends like a whole
      * one: only handlers that report a broken body are trusted. */
-    unverifiable = ctx->expect_len < 0 && !r->header_only
+    unverifiable = SC_COPYING(ctx) && ctx->expect_len < 0
                    && (ctx->dconf->require_length == 1
                        || (ctx->dconf->require_length == SC_AUTO
                            && !sc_handler_reports_broken_body(r)));
