@@ -14,6 +14,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_time.h"
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -59,6 +60,24 @@ static int collect_header(void *data, const char *name, const char *value)
     h->name = name;
     h->value = value;
     return 1;
+}
+
+/* The Date the client gets, which hits replay (sc_pass_restored): the
+ * backend's for a proxied response, else httpd's, of the request's time
+ * (HTTP_HEADER replaces whatever Date a handler set). */
+static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
+{
+    const char *backend = apr_table_get(out, "Date");
+    char *now;
+
+    h->name = "Date";
+    if (r->proxyreq != PROXYREQ_NONE && backend) {
+        h->value = backend;
+        return;
+    }
+    now = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+    ap_recent_rfc822_date(now, r->request_time);
+    h->value = now;
 }
 
 /* SHAREDCACHE_SAVE's first call: keep the response's status and headers
@@ -114,6 +133,7 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
     coll.ctx = ctx;
     coll.connection = apr_table_get(out, "Connection");
     apr_table_do(collect_header, &coll, out, NULL);
+    stored_date(r, out, apr_array_push(ctx->headers));
     apr_pool_create(&ctx->cpool, r->pool);
     apr_pool_tag(ctx->cpool, "sharedcache_capture");
     ctx->pieces = apr_array_make(ctx->cpool, 16, sizeof(sc_piece_t));
@@ -287,15 +307,35 @@ static apr_array_header_t *union_names(apr_pool_t *p, apr_array_header_t *a,
     return out->nelts ? out : NULL;
 }
 
+/* Why a response still being copied at its end is not whole, or NULL. */
+static const char *incomplete(request_rec *r, const sc_req_t *ctx)
+{
+    if (ctx->state == SC_CAP_COPYING) {
+        return "no decision was made on its headers";
+    }
+    if (r->connection->aborted && !ctx->client_gone) {
+        return "the connection was aborted";
+    }
+    if (r->status != ctx->status) {
+        return apr_psprintf(r->pool, "the status became %d after %d", r->status,
+                            ctx->status);
+    }
+    if (ctx->expect_len >= 0 && ctx->expect_len != ctx->captured) {
+        return apr_psprintf(r->pool,
+                            "the body has %" APR_OFF_T_FMT
+                            " bytes, Content-Length said %" APR_OFF_T_FMT,
+                            ctx->captured, ctx->expect_len);
+    }
+    return NULL;
+}
+
 /* The response is complete: store it (if it may be) and let go of the
- * lease. */
+ * lease.  A response refused or given up on earlier said why then. */
 static void finish(request_rec *r, sc_req_t *ctx)
 {
-    int complete = (ctx->state == SC_CAP_STORING
-                    || ctx->state == SC_CAP_PENDING)
-                   && (!r->connection->aborted || ctx->client_gone)
-                   && r->status == ctx->status
-                   && (ctx->expect_len < 0 || ctx->expect_len == ctx->captured);
+    const char *why = SC_COPYING(ctx) ? incomplete(r, ctx) : NULL;
+    int complete =
+        (ctx->state == SC_CAP_STORING || ctx->state == SC_CAP_PENDING) && !why;
 
     if (!ctx->fragment_refused && ctx->fragments_ran < ctx->fragments_asked) {
         ctx->fragment_refused = "a fragment was refused before it ran "
@@ -319,10 +359,10 @@ static void finish(request_rec *r, sc_req_t *ctx)
         }
         sc_write(r, ctx);
     }
-    else if (SC_COPYING(ctx)) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r,
-            SC_LOGNO(0307) "not stored: response incomplete or aborted");
+    else if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0307) "not stored: response incomplete: %s",
+                      why);
     }
     sc_lease_release(r, ctx,
                      ctx->fragment_refused ? SC_LEASE_MARK_UNCACHEABLE

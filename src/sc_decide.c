@@ -230,11 +230,12 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         r, apr_table_getm(r->pool, out, ctx->dconf->tag_header), &bad_tags);
 
     /* SHAREDCACHE_SAVE ran first: it may already have given up on the
-     * body (size); a HEAD is a miss that simply has no body to keep. */
+     * body (size, an invalid Content-Length: it logged why, and read no
+     * length); a HEAD is a miss that simply has no body to keep. */
     /* Without a Content-Length, a body that mod_wsgi's daemon mode or a
      * CGI cut short (the application failed mid-stream) ends like a whole
      * one: only handlers that report a broken body are trusted. */
-    unverifiable = ctx->expect_len < 0 && !r->header_only
+    unverifiable = SC_COPYING(ctx) && ctx->expect_len < 0
                    && (ctx->dconf->require_length == 1
                        || (ctx->dconf->require_length == SC_AUTO
                            && !sc_handler_reports_broken_body(r)));
@@ -307,7 +308,7 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
     apr_brigade_cleanup(bb);
     APR_BRIGADE_INSERT_TAIL(out,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
-    return ap_pass_brigade(f->next, out);
+    return sc_pass_restored(r, f->next, out);
 }
 
 /* Did the body reach this filter as it left the handler (or the cache)?

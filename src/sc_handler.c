@@ -44,6 +44,44 @@ static void remember_label(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     ap_set_module_config(r->request_config, &sharedcache_module, ctx);
 }
 
+/* A conditional request to a stored 200, in the order of RFC 9110
+ * 13.2.2: If-Match, else If-Unmodified-Since (412 when it fails); then
+ * If-None-Match, else If-Modified-Since (304 when it fails).  The
+ * comparisons are httpd's, the order is not ap_meets_conditions', which
+ * evaluates every field and lets a date undo a matching entity-tag. */
+static int hit_conditions(request_rec *r)
+{
+    apr_table_t *in = r->headers_in, *h = r->headers_out;
+
+    if (!apr_table_get(in, "If-Match") && !apr_table_get(in, "If-None-Match")
+        && !apr_table_get(in, "If-Modified-Since")
+        && !apr_table_get(in, "If-Unmodified-Since")) {
+        return OK;
+    }
+    /* httpd's date checks take the Date as the time of the request: the
+     * stored one is the response's. */
+    if (apr_table_get(h, "Date")) {
+        h = apr_table_copy(r->pool, h);
+        apr_table_unset(h, "Date");
+    }
+    if (apr_table_get(in, "If-Match")) {
+        if (ap_condition_if_match(r, h) == AP_CONDITION_NOMATCH) {
+            return HTTP_PRECONDITION_FAILED;
+        }
+    }
+    else if (ap_condition_if_unmodified_since(r, h) >= AP_CONDITION_WEAK) {
+        return HTTP_PRECONDITION_FAILED; /* modified since */
+    }
+    if (apr_table_get(in, "If-None-Match")) {
+        return ap_condition_if_none_match(r, h) >= AP_CONDITION_WEAK
+                   ? HTTP_NOT_MODIFIED
+                   : OK;
+    }
+    return ap_condition_if_modified_since(r, h) >= AP_CONDITION_WEAK
+               ? HTTP_NOT_MODIFIED
+               : OK;
+}
+
 /* Serve a stored entry.  Returns OK or an HTTP status for ap_die. */
 static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                  apr_bucket_brigade *body, apr_int64_t now,
@@ -62,7 +100,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     /* Conditional requests are answered from the stored validators; a
      * 304 is sent only for a matching conditional request. */
     if (e->status == HTTP_OK) {
-        rv = ap_meets_conditions(r);
+        rv = hit_conditions(r);
         if (rv == HTTP_NOT_MODIFIED) {
             r->status = HTTP_NOT_MODIFIED;
             apr_brigade_cleanup(body);
@@ -74,7 +112,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     }
     APR_BRIGADE_INSERT_TAIL(body,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
-    rv = ap_pass_brigade(r->output_filters, body);
+    rv = sc_pass_restored(r, r->output_filters, body);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
 

@@ -248,14 +248,25 @@ void sc_invalidate_tags(request_rec *r, const sc_dir_conf_t *d,
     bump_deps(r, header_deps(r, d, out));
 }
 
+/* RFC 9111 4.4: every method but the safe ones invalidates, those whose
+ * safety is unknown included (M_INVALID: a method httpd does not know;
+ * WebDAV's and other registered ones).  GET stands for HEAD too; PURGE
+ * is the module's own (sc_purge), or the application's where it is off. */
+static int unsafe_method(const request_rec *r)
+{
+    int m = r->method_number;
+
+    return m != M_GET && m != M_OPTIONS && m != M_TRACE
+           && (sc_purge_method < 0 || m != sc_purge_method);
+}
+
 void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
                             apr_table_t *out)
 {
     apr_array_header_t *deps = header_deps(r, d, out);
-    int m = r->method_number;
 
     if (d->invalidate_unsafe == 1 && r->status >= 200 && r->status < 400
-        && (m == M_POST || m == M_PUT || m == M_PATCH || m == M_DELETE)) {
+        && unsafe_method(r)) {
         const char *const fields[] = { "Location", "Content-Location" };
         sc_url_t self;
         int i;

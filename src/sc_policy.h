@@ -61,6 +61,15 @@ apr_int64_t sc_policy_directive(const char *list, const char *name, int *has);
  * refuses such responses before this is asked. */
 apr_array_header_t *sc_policy_vary_names(apr_pool_t *p, const char *vary);
 
+/* An HTTP-date (RFC 9110 5.6.7) in one of its three formats only:
+ * IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), RFC 850 ("Sunday,
+ * 06-Nov-94 08:49:37 GMT", the year read as at most 50 years ahead of
+ * now) or asctime ("Sun Nov  6 08:49:37 1994"), case-sensitive, with
+ * blanks only around it.  Sets *t (unix seconds) and returns 1, or
+ * returns 0 for anything else: another zone, a missing comma, a day that
+ * does not exist.  The day name is not checked against the date. */
+int sc_policy_http_date(const char *s, apr_int64_t now, apr_int64_t *t);
+
 /* The exptime to give memcached for an item that must live lifetime
  * seconds: above 30 days memcached reads it as an absolute unix time. */
 apr_int64_t sc_policy_exptime(apr_int64_t lifetime, apr_int64_t now);

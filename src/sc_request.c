@@ -309,6 +309,27 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
     sc_set_status(r, ctx->dconf, status);
 }
 
+apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
+                              apr_bucket_brigade *bb)
+{
+    apr_time_t received = r->request_time;
+    const char *date = apr_table_get(r->headers_out, "Date");
+    apr_int64_t t;
+    apr_status_t rv;
+
+    /* httpd dates a response it did not proxy with r->request_time
+     * (HTTP_HEADER and mod_http2 alike): for this pass, which carries the
+     * whole response and its EOS, that is the stored Date.  A proxied
+     * request keeps the Date of headers_out as it is. */
+    if (date && r->proxyreq == PROXYREQ_NONE
+        && sc_policy_http_date(date, apr_time_sec(received), &t)) {
+        r->request_time = apr_time_from_sec(t);
+    }
+    rv = ap_pass_brigade(next, bb);
+    r->request_time = received;
+    return rv;
+}
+
 int sc_handler_reports_broken_body(const request_rec *r)
 {
     const char *h = r->handler, *ct = r->content_type;

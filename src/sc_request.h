@@ -257,6 +257,11 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
                          const sc_entry_t *e, apr_int64_t now,
                          sc_decision_t status);
 
+/* Pass a restored response (whole, with its EOS) to next, with its stored
+ * Date: a hit is not dated anew. */
+apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
+                              apr_bucket_brigade *bb);
+
 /* What the policy decides on: a response's final headers (out) and the
  * settings of its location (d; NULL: the headers only). */
 void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,

@@ -16,8 +16,9 @@
 
 APLOG_USE_MODULE(sharedcache);
 
-/* Never stored: hop-by-hop (RFC 9110 7.6.1), recomputed on every hit, or
- * meant for this cache only. */
+/* Never stored as the handler set them: hop-by-hop (RFC 9110 7.6.1),
+ * recomputed on every hit, or meant for this cache only.  The Date stored
+ * is the one the client gets (sc_capture.c), whatever the handler set. */
 static const char *const unstored[] = { "Connection",
                                         "Keep-Alive",
                                         "Proxy-Connection",

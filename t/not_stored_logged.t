@@ -1,7 +1,9 @@
 # Every response that is not stored says why at DEBUG, with a numbered tag
 # (LogLevel sharedcache:debug): a HEAD request, an invalid Content-Length,
 # a backend that breaks off the body (error bucket), a client that goes
-# away before the end.
+# away before the end.  A refusal logs its own reason and no other: not
+# "incomplete or aborted" after a policy's refusal, not "no
+# Content-Length" after a Content-Length above SharedCacheMaxSize.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -32,12 +34,17 @@ my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(
     memcached => [$mc], modules => [qw(asis proxy proxy_http)],
     files => { 'badlen.asis' => "Status: 200 OK\nContent-Type: text/plain\n"
-                                . "Content-Length: 5x\n\nbody\n" },
+                                . "Content-Length: 5x\n\nbody\n",
+               'short.asis' => "Status: 200 OK\nContent-Type: text/plain\n"
+                               . "Content-Length: 100\n\nshort body\n" },
     conf => <<"CONF");
 AddHandler send-as-is asis
 <Location />
     SharedCache On
     SharedCacheTTL 60
+</Location>
+<Location /app/small>
+    SharedCacheMaxSize 1K
 </Location>
 ProxyPass /broken http://127.0.0.1:$backend_port/
 CONF
@@ -73,6 +80,31 @@ $r = $ap->get('/broken/x');
 isnt($r->{cache}, 'HIT', 'a body broken off by the backend is not stored');
 like(not_stored(), qr/SC0\d{3}: not stored: the body ends in an error/,
      'and the log says why');
+
+# Each refusal says why, once, and nothing else.
+for my $case (
+    [ '/app/private?cc=private', qr/: Cache-Control: no-store or private$/ ],
+    [ '/app/stale?cc=max-age%3D0', qr/: no freshness$/ ],
+    [ '/app/small/big?size=5000',
+      qr/: Content-Length above SharedCacheMaxSize$/ ],
+    [ '/app/small/private?size=5000&cc=private', qr/: Content-Length above /,
+      qr/: Cache-Control: no-store or private$/ ],
+) {
+    my ($page, @want) = @$case;
+    cache_is($ap->get($page), 'UNCACHEABLE', "$page: UNCACHEABLE");
+    sleep 0.2;
+    my @lines = split /\n/, not_stored();
+    is(scalar @lines, scalar @want, '  one line per reason')
+        or diag(join "\n", @lines);
+    like($lines[$_] // '', $want[$_], "  the reason: $want[$_]") for 0 .. $#want;
+}
+
+# A body shorter than its Content-Length: what is missing is said.
+$r = $ap->raw(GET => '/short.asis');
+isnt($r->{cache}, 'HIT', 'a body shorter than its Content-Length: not a HIT');
+my $short = 'the body has 11 bytes, Content-Length said 100';
+like(not_stored(), qr/SC0307: not stored: response incomplete: \Q$short\E$/,
+     'and the log says how short it is');
 
 # The client reads the headers of a 5 MB page and goes away.
 my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',

@@ -9,6 +9,7 @@ The query string chooses what the response looks like:
   cookie=1       a Set-Cookie header       status=N   the status code
   size=N         body of N bytes           sleep=MS   render slowly
   etag=VALUE     ETag header               lm=VALUE   Last-Modified
+  date=VALUE     Date header               age=VALUE  Age header
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header
@@ -67,6 +68,7 @@ def application(environ, start_response):
     for param, header in (("cc", "Cache-Control"), ("sc", "Surrogate-Control"),
                           ("expires", "Expires"), ("vary", "Vary"),
                           ("etag", "ETag"), ("lm", "Last-Modified"),
+                          ("date", "Date"), ("age", "Age"),
                           ("sk", "Surrogate-Key"), ("loc", "Location"),
                           ("inv", "X-SharedCache-Invalidate")):
         if param in q:

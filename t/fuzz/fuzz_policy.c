@@ -1,7 +1,7 @@
 /*
  * fuzz_policy.c: libFuzzer target for the header-value parsers of
  * src/sc_policy.c (sc_policy_decide, sc_policy_directive,
- * sc_policy_vary_names; THREATS.md 29).
+ * sc_policy_vary_names, sc_policy_http_date; THREATS.md 29).
  *
  * Input: a 12-byte head, then NUL-separated header values:
  *   head:   status(2) flags(1) nulls(1) default_ttl(4) max_ttl(4)
@@ -22,6 +22,7 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <strings.h>
 
 #include "sc_policy.h"
@@ -44,6 +45,23 @@ static const char *const known[] = { "max-age",
                                      "stale-while-revalidate",
                                      "stale-if-error",
                                      NULL };
+
+/* An HTTP-date accepted is a time of the years 0000-9999, and from 1970
+ * on it reads back the same once written as IMF-fixdate. */
+static void check_http_date(const char *value)
+{
+    char again[APR_RFC822_DATE_LEN];
+    apr_int64_t t, u;
+
+    if (!sc_policy_http_date(value, NOW, &t)) {
+        return;
+    }
+    FUZZ_CHECK(t >= -62167219200ll && t <= 253402300800ll);
+    if (t >= 0 && t < 253402300800ll) {
+        FUZZ_CHECK(apr_rfc822_date(again, apr_time_from_sec(t)) == APR_SUCCESS);
+        FUZZ_CHECK(sc_policy_http_date(again, NOW, &u) && u == t);
+    }
+}
 
 /* A name the metamorphic checks below hold for: a token with no list
  * syntax in it. */
@@ -350,6 +368,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_vary(p, f[F_VARY]);
     check_vary(p, f[F_CC]);
+    check_http_date(f[F_EXPIRES]);
+    check_http_date(f[F_DATE]);
 
     apr_pool_destroy(p);
     fuzz_free_fields(f, NFIELDS);

@@ -320,6 +320,59 @@ static const pcase_t cases[] = {
       .force = 1,
       .storable = 1,
       .want_ttl = 300 },
+    /* Only the three HTTP-date formats (RFC 9110 5.6.7); anything else
+     * in Expires means already expired (RFC 9111 5.3), in Date that there
+     * is none. */
+    { .name = "Expires in RFC 850 format",
+      .expires = "Tuesday, 14-Nov-23 22:15:20 GMT",
+      .date = D_NOW,
+      .storable = 1,
+      .want_ttl = 120 },
+    { .name = "Expires in UTC is invalid: expired",
+      .expires = "Tue, 14 Nov 2023 22:15:20 UTC",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires in AEST is invalid: expired",
+      .expires = "Tue, 14 Nov 2023 22:15:20 AEST",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires without its comma is invalid: expired",
+      .expires = "Tue 14 Nov 2023 22:15:20 GMT",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires with a one-digit hour is invalid: expired",
+      .expires = "Tue, 14 Nov 2023 2:15:20 GMT",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires with a lower-case month is invalid: expired",
+      .expires = "Tue, 14 nov 2023 22:15:20 GMT",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires with two spaces is invalid: expired",
+      .expires = "Tue,  14 Nov 2023 22:15:20 GMT",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires with a two-digit year in IMF-fixdate: expired",
+      .expires = "Tue, 14 Nov 23 22:15:20 GMT",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires with something after GMT: expired",
+      .expires = "Tue, 14 Nov 2023 22:15:20 GMT junk",
+      .date = D_NOW,
+      .ttl = 300 },
+    { .name = "Expires with an impossible day: expired",
+      .expires = "Thu, 30 Feb 2023 22:15:20 GMT",
+      .ttl = 300 },
+    { .name = "a Date in UTC is invalid: Expires counts from now",
+      .expires = D_P200,
+      .date = "Tue, 14 Nov 2023 22:11:40 UTC",
+      .storable = 1,
+      .want_ttl = 200 },
+    { .name = "a Date without its comma is invalid: from now",
+      .expires = D_P200,
+      .date = "Tue 14 Nov 2023 22:11:40 GMT",
+      .storable = 1,
+      .want_ttl = 200 },
     { .name = "max-age beats Expires",
       .cc = "max-age=60",
       .expires = D_P120,
@@ -476,6 +529,46 @@ static const pcase_t cases[] = {
     { .name = "invalid Age is ignored",
       .cc = "max-age=60",
       .age = "abc",
+      .storable = 1,
+      .want_ttl = 60 },
+    /* RFC 9111 5.1: a list is read as its first member; an invalid
+     * value is ignored. */
+    { .name = "Age list: the first member counts",
+      .cc = "max-age=3600",
+      .age = "7200, 0" },
+    { .name = "Age list: the first member subtracts",
+      .cc = "max-age=60",
+      .age = "20, 0",
+      .storable = 1,
+      .want_ttl = 40 },
+    { .name = "Age list: an empty first element is no member",
+      .cc = "max-age=60",
+      .age = " , 20",
+      .storable = 1,
+      .want_ttl = 40 },
+    { .name = "Age list: an invalid first member is ignored",
+      .cc = "max-age=60",
+      .age = "abc, 20",
+      .storable = 1,
+      .want_ttl = 60 },
+    { .name = "Age with blanks around it",
+      .cc = "max-age=60",
+      .age = " 20 ",
+      .storable = 1,
+      .want_ttl = 40 },
+    { .name = "quoted Age is invalid: ignored",
+      .cc = "max-age=60",
+      .age = "\"20\"",
+      .storable = 1,
+      .want_ttl = 60 },
+    { .name = "negative Age is invalid: ignored",
+      .cc = "max-age=60",
+      .age = "-20",
+      .storable = 1,
+      .want_ttl = 60 },
+    { .name = "Age with a unit is invalid: ignored",
+      .cc = "max-age=60",
+      .age = "20s",
       .storable = 1,
       .want_ttl = 60 },
     { .name = "huge Age: not stored",
@@ -812,6 +905,104 @@ static void test_directive_value_saturates_at_2_pow_31(void **state)
                 == 2147483648ll);
 }
 
+/* ---- sc_policy_http_date ------------------------------------------------ */
+
+#define SUN_1994 ((apr_int64_t)784111777) /* Sun, 06 Nov 1994 08:49:37 GMT */
+
+static const struct {
+    const char *value;
+    int valid;
+    apr_int64_t t; /* when valid */
+} dates[] = {
+    /* the three formats of RFC 9110 5.6.7 */
+    { "Sun, 06 Nov 1994 08:49:37 GMT", 1, SUN_1994 },
+    { "Sunday, 06-Nov-94 08:49:37 GMT", 1, SUN_1994 },
+    { "Sun Nov  6 08:49:37 1994", 1, SUN_1994 },
+    { "Sun Nov 06 08:49:37 1994", 1, SUN_1994 }, /* 2DIGIT is a day too */
+    { D_NOW, 1, NOW },
+    { "Thu, 01 Jan 1970 00:00:00 GMT", 1, 0 },
+    { "Wed, 31 Dec 1969 23:59:59 GMT", 1, -1 },
+    { "Fri, 31 Dec 9999 23:59:59 GMT", 1, 253402300799ll },
+    { "Thu, 29 Feb 2024 00:00:00 GMT", 1, 1709164800 },
+    { "Tue, 29 Feb 2000 12:00:00 GMT", 1, 951825600 },
+    { "Sat, 31 Dec 2016 23:59:60 GMT", 1, 1483228800 }, /* leap second */
+    /* blanks around the value are not part of it */
+    { "  Sun, 06 Nov 1994 08:49:37 GMT\t ", 1, SUN_1994 },
+    /* the day name is not checked against the date */
+    { "Mon, 06 Nov 1994 08:49:37 GMT", 1, SUN_1994 },
+    /* RFC 850's year: at most 50 years after now's (2023) */
+    { "Sunday, 01-Jan-73 00:00:00 GMT", 1, 3250454400ll },
+    { "Tuesday, 01-Jan-74 00:00:00 GMT", 1, 126230400 },
+    /* anything else */
+    { "", 0, 0 },
+    { "0", 0, 0 },
+    { "-1", 0, 0 },
+    { "yesterday", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 UTC", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 AEST", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 gmt", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 +0000", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 GMT junk", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 GMTX", 0, 0 },
+    { "Sun 06 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun,06 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun,  06 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06  Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 6 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 NOV 1994 08:49:37 GMT", 0, 0 },
+    { "sun, 06 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sunday, 06 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 November 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 Nov 94 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 Nov 01994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 Nov 1994 8:49:37 GMT", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49 GMT", 0, 0 },
+    { "Sun, 06 Nov 1994 24:00:00 GMT", 0, 0 },
+    { "Sun, 06 Nov 1994 08:60:00 GMT", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:61 GMT", 0, 0 },
+    { "Sun, 00 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 31 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Wed, 29 Feb 2023 08:49:37 GMT", 0, 0 },
+    { "Thu, 29 Feb 1900 08:49:37 GMT", 0, 0 },
+    { "Sun, 06-Nov-94 08:49:37 GMT", 0, 0 },
+    { "Sunday, 06-Nov-1994 08:49:37 GMT", 0, 0 },
+    { "Sunday, 6-Nov-94 08:49:37 GMT", 0, 0 },
+    { "Sunday, 06-Nov-94 08:49:37 UTC", 0, 0 },
+    { "Sun Nov 6 08:49:37 1994", 0, 0 },
+    { "Sun Nov  6 08:49:37 94", 0, 0 },
+    { "Sun Nov  6 08:49:37 1994 GMT", 0, 0 },
+    { "Sun, Nov  6 08:49:37 1994", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 G", 0, 0 },
+    { "Sun, 06 Nov 19", 0, 0 },
+    { "Sun", 0, 0 },
+};
+
+static void test_http_date_table(void **state)
+{
+    unsigned int i, failed = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+        apr_int64_t t = -12345;
+        int valid = sc_policy_http_date(dates[i].value, NOW, &t);
+
+        if (valid != dates[i].valid || (valid && t != dates[i].t)) {
+            print_error("\"%s\": valid %d t %" APR_INT64_T_FMT
+                        ", want valid %d t %" APR_INT64_T_FMT "\n",
+                        dates[i].value, valid, t, dates[i].valid, dates[i].t);
+            failed++;
+        }
+    }
+    assert_false(sc_policy_http_date(NULL, NOW, NULL));
+    if (failed) {
+        fail_msg("%u of %u dates failed", failed,
+                 (unsigned int)(sizeof(dates) / sizeof(dates[0])));
+    }
+}
+
 /* ---- sc_policy_exptime -------------------------------------------------- */
 
 static void test_exptime_not_positive_is_negative(void **state)
@@ -849,6 +1040,7 @@ int main(void)
         UNIT_TEST(test_directive_without_value_is_zero_and_present),
         UNIT_TEST(test_directive_value_parsed_case_insensitively),
         UNIT_TEST(test_directive_value_saturates_at_2_pow_31),
+        UNIT_TEST(test_http_date_table),
         UNIT_TEST(test_exptime_not_positive_is_negative),
         UNIT_TEST(test_exptime_up_to_30_days_is_relative),
         UNIT_TEST(test_exptime_over_30_days_is_absolute),
