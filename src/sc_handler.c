@@ -433,9 +433,10 @@ int sc_handler(request_rec *r)
     if (!d || d->enabled != 1 || r->proxyreq == PROXYREQ_PROXY) {
         return DECLINED;
     }
-    /* Only GET (and HEAD) is looked up; any other method is logged as a
-     * bypass, so that %{sharedcache-status}e never leaves it "-". */
-    if (r->method_number != M_GET) {
+    /* Only GET (and HEAD) is looked up, as the client sent it: not the
+     * internal GET of a POST's local redirect.  Any other method is
+     * logged as a bypass, so that %{sharedcache-status}e is never "-". */
+    if (r->method_number != M_GET || sc_client_method(r) != M_GET) {
         return bypass(r, d, 0, "method");
     }
     /* mod_rewrite in a directory redirects this request internally: the

@@ -252,10 +252,8 @@ void sc_invalidate_tags(request_rec *r, const sc_dir_conf_t *d,
  * safety is unknown included (M_INVALID: a method httpd does not know;
  * WebDAV's and other registered ones).  GET stands for HEAD too; PURGE
  * is the module's own (sc_purge), or the application's where it is off. */
-static int unsafe_method(const request_rec *r)
+static int unsafe_method(int m)
 {
-    int m = r->method_number;
-
     return m != M_GET && m != M_OPTIONS && m != M_TRACE
            && (sc_purge_method < 0 || m != sc_purge_method);
 }
@@ -264,15 +262,26 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
                             apr_table_t *out)
 {
     apr_array_header_t *deps = header_deps(r, d, out);
+    const request_rec *client = sc_client_request(r);
 
+    /* The client's method counts: a POST answered with a CGI-style local
+     * redirect ends as an internal GET of the redirect's target. */
     if (d->invalidate_unsafe == 1 && r->status >= 200 && r->status < 400
-        && unsafe_method(r)) {
+        && unsafe_method(sc_client_method(r))) {
         const char *const fields[] = { "Location", "Content-Location" };
         sc_url_t self;
         int i;
 
-        sc_request_url(r, &self);
+        sc_request_url(r, &self); /* the client's URL */
         APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool, &self);
+        if (client != r && r->uri && r->uri[0] == '/') {
+            sc_url_t target = self; /* where it was redirected, same host */
+
+            target.path = r->uri;
+            target.query = r->args;
+            APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool,
+                                                                &target);
+        }
         for (i = 0; i < 2; i++) {
             const char *v = apr_table_get(out, fields[i]);
             const char *dep = v ? target_dep(r, &self, v) : NULL;

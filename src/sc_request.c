@@ -97,7 +97,7 @@ void sc_log_backend(request_rec *r, const char *what, const char *error)
 
 /* The request the client sent: internal redirects (front controllers,
  * FallbackResource) keep it as the first of r->prev. */
-static const request_rec *client_request(const request_rec *r)
+const request_rec *sc_client_request(const request_rec *r)
 {
     while (r->prev) {
         r = r->prev;
@@ -105,9 +105,25 @@ static const request_rec *client_request(const request_rec *r)
     return r;
 }
 
+int sc_client_method(request_rec *r)
+{
+    const request_rec *c = sc_client_request(r);
+    const char *line = c->the_request;
+    const char *sp = line ? strchr(line, ' ') : NULL;
+
+    /* mod_cgi and mod_wsgi turn a local redirect's request into a GET
+     * (method and method_number) before redirecting: the request line
+     * still says what the client sent. */
+    if (sp && sp > line) {
+        return ap_method_number_of(
+            apr_pstrmemdup(r->pool, line, (apr_size_t)(sp - line)));
+    }
+    return c->method_number;
+}
+
 void sc_request_url(request_rec *r, sc_url_t *url)
 {
-    const request_rec *c = client_request(r);
+    const request_rec *c = sc_client_request(r);
 
     url->scheme = ap_http_scheme(r);
     /* r->hostname is the Host header as httpd normalised it; the virtual
@@ -201,7 +217,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     const sc_dir_conf_t *d = ctx->dconf;
     const char *prefix = ctx->sconf->prefix;
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
-    const request_rec *client = client_request(r);
+    const request_rec *client = sc_client_request(r);
     sc_key_t *k = &ctx->key1;
     sc_key_request_t rq;
     request_rec *q;

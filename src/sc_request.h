@@ -240,6 +240,16 @@ sc_decision_t sc_decision_of(const request_rec *r);
 /* Log a memcached failure as a rate-limited warning. */
 void sc_log_backend(request_rec *r, const char *what, const char *error);
 
+/* The request the client sent: the first of a chain of internal
+ * redirects (front controllers, a CGI-style local redirect).  Its method
+ * is the one that counts (lookups, invalidation). */
+const request_rec *sc_client_request(const request_rec *r);
+
+/* The method the client sent, from its request line (a local redirect
+ * rewrites method_number to GET): httpd's method number, M_INVALID for
+ * one it does not know. */
+int sc_client_method(request_rec *r);
+
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);
 
