@@ -14,6 +14,9 @@
  * it if the borrower does not give it back first.  After any error or
  * timeout the handle's connections are closed (memcached_quit) so a late
  * reply can never be read as the answer to the next request (THREATS 5).
+ * A reply that answers something else (a get's value for a key not asked
+ * or a second one for a key, a get's reply taken for an incr's or a
+ * delete's) is such an error too.
  *
  * A server that fails (timeout, refused, reset, garbage) is marked down in
  * this process for the retry interval: borrowing a handle for it fails at
