@@ -519,25 +519,55 @@ static apr_status_t do_mget(sc_conn_t *c, apr_pool_t *p,
     return rv;
 }
 
+/* set or add.  libmemcached reads a storage command's reply itself and,
+ * in Debian's build (its asserts on), aborts the process when that reply
+ * is of another command's kind (END, DELETED, a number, a VALUE block):
+ * what a connection out of step or a broken server sends.  So the
+ * command goes with noreply and is checked by reading the key back in the
+ * same round trip, through the checks of fetch().  Stored: the key holds
+ * a value now (for add: this one, so an add's value must be unique to its
+ * caller when it matters whose add won: a lease's token, a counter's
+ * random start). */
+static apr_status_t do_store(sc_conn_t *c, int add, const char *key,
+                             const char *data, apr_size_t len,
+                             apr_int64_t exptime)
+{
+    size_t klen = strlen(key);
+    sc_value_t v = { key, NULL, 0, 0 };
+    memcached_return_t rc;
+    apr_status_t rv;
+    int same;
+
+    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+    rc = add ? memcached_add(c->mc, key, klen, data, len, (time_t)exptime, 0)
+             : memcached_set(c->mc, key, klen, data, len, (time_t)exptime, 0);
+    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+    if (rc != MEMCACHED_SUCCESS) {
+        return fail(c, rc);
+    }
+    rv = fetch(c, &key, &klen, 1, &v);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!v.data) {
+        /* refused (too large, out of memory): noreply hides why */
+        return fail_with(c, MEMCACHED_NOTSTORED, "not there once written");
+    }
+    same = v.len == len && !memcmp(v.data, data, len);
+    free(v.data);
+    return same || !add ? APR_SUCCESS : SC_EEXISTS;
+}
+
 static apr_status_t do_set(sc_conn_t *c, const char *key, const char *data,
                            apr_size_t len, apr_int64_t exptime)
 {
-    memcached_return_t rc = memcached_set(c->mc, key, strlen(key), data, len,
-                                          (time_t)exptime, 0);
-
-    return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
+    return do_store(c, 0, key, data, len, exptime);
 }
 
 static apr_status_t do_add(sc_conn_t *c, const char *key, const char *data,
                            apr_size_t len, apr_int64_t exptime)
 {
-    memcached_return_t rc = memcached_add(c->mc, key, strlen(key), data, len,
-                                          (time_t)exptime, 0);
-
-    if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
-        return SC_EEXISTS;
-    }
-    return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
+    return do_store(c, 1, key, data, len, exptime);
 }
 
 /* incr and delete: libmemcached takes a VALUE block for their answer
