@@ -16,9 +16,10 @@
 
 APLOG_USE_MODULE(sharedcache);
 
-/* Lease values: a render in progress, or "the last render was not
- * storable: do not wait". */
-#define LEASE "lease"
+/* Lease values: a render in progress ("lease" and a token of the
+ * request's own, so that reading the key back tells whose add took it),
+ * or "the last render was not storable: do not wait". */
+#define LEASE "lease "
 #define UNCACHEABLE "uncacheable"
 
 static sc_lease_t lease_state(const sc_value_t *v)
@@ -78,43 +79,72 @@ static apr_status_t release_at_end(void *data)
     return APR_SUCCESS;
 }
 
-/* Take the lease (memcached add); true when this request holds it. */
-static int lease_take(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                      const char *key)
+static void lease_hold(request_rec *r, sc_req_t *ctx, const char *key)
 {
-    apr_status_t rv = sc_store_add(c, key, LEASE, sizeof(LEASE) - 1,
-                                   lease_exptime(ctx));
+    ctx->lease_key = key;
+    ctx->lease_holder = r;
+    apr_pool_cleanup_register(r->pool, ctx, release_at_end,
+                              apr_pool_cleanup_null);
+}
 
-    if (rv == APR_SUCCESS) {
-        ctx->lease_key = key;
-        ctx->lease_holder = r;
-        apr_pool_cleanup_register(r->pool, ctx, release_at_end,
-                                  apr_pool_cleanup_null);
-        return 1;
+/* The lease's value for this request: LEASE and 16 random hex digits. */
+static const char *lease_token(apr_pool_t *p)
+{
+    unsigned char raw[8];
+    char *t = apr_palloc(p, sizeof(LEASE) + 2 * sizeof(raw));
+    apr_size_t i;
+
+    apr_generate_random_bytes(raw, sizeof(raw));
+    memcpy(t, LEASE, sizeof(LEASE) - 1);
+    for (i = 0; i < sizeof(raw); i++) {
+        apr_snprintf(t + sizeof(LEASE) - 1 + 2 * i, 3, "%02x", raw[i]);
     }
-    if (rv != SC_EEXISTS) {
-        sc_log_backend(r, "taking the fill lease", c->error);
-    }
-    return 0;
+    return t;
 }
 
 sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                           sc_found_t *res)
 {
     const char *key = sc_lease_key(r, ctx, res);
+    const char *token = lease_token(r->pool);
+    apr_size_t len = strlen(token);
     sc_value_t *v;
     int tries;
 
     for (tries = 0; tries < 2; tries++) {
-        if (lease_take(r, ctx, c, key)) {
+        apr_status_t rv = sc_store_add(c, key, token, len, lease_exptime(ctx));
+
+        if (rv == APR_SUCCESS) {
+            lease_hold(r, ctx, key);
             return SC_LEASE_OURS;
         }
-        if (c->failed
-            || sc_store_mget(c, r->pool, &key, 1, &v) != APR_SUCCESS) {
+        if (rv != SC_EEXISTS) {
+            sc_log_backend(r, "taking the fill lease", c->error);
+        }
+        /* Whose is it?  Asked even after a failure (on a new connection):
+         * an add whose answer was lost may have taken it, and a lease
+         * nobody knows it holds would keep every request for the URL
+         * waiting until it expires. */
+        if (sc_store_mget(c, r->pool, &key, 1, &v) != APR_SUCCESS) {
+            if (rv != SC_EEXISTS) {
+                /* Neither the add's answer nor the lease could be read:
+                 * it may be ours.  It is let go of at the end as if it
+                 * were: at worst that frees another request's lease (one
+                 * more render), where keeping it would hold every request
+                 * for the URL until it expires. */
+                lease_hold(r, ctx, key);
+            }
             return SC_LEASE_UNAVAILABLE;
+        }
+        if (v[0].data && v[0].len == len && !memcmp(v[0].data, token, len)) {
+            lease_hold(r, ctx, key);
+            return SC_LEASE_OURS;
         }
         if (v[0].data) {
             return lease_state(&v[0]);
+        }
+        if (rv != SC_EEXISTS) {
+            return SC_LEASE_UNAVAILABLE;
         }
         /* released between the add and the get: try again */
     }

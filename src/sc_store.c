@@ -367,10 +367,12 @@ static int server_trouble(memcached_return_t rc)
     }
 }
 
-/* Any error other than a plain miss: close the handle's connections now. */
-static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
+/* Any error other than a plain miss: close the handle's connections now.
+ * detail: what was wrong, or NULL for libmemcached's own message. */
+static apr_status_t fail_with(sc_conn_t *c, memcached_return_t rc,
+                              const char *detail)
 {
-    const char *msg = memcached_last_error_message(c->mc);
+    const char *msg = detail ? detail : memcached_last_error_message(c->mc);
 
     /* Copied: memcached_quit() frees libmemcached's error state.  The
      * return code's own name first: the last error may be older. */
@@ -383,6 +385,31 @@ static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
         mark_down(c);
     }
     return APR_EGENERAL;
+}
+
+static apr_status_t fail(sc_conn_t *c, memcached_return_t rc)
+{
+    return fail_with(c, rc, NULL);
+}
+
+/* A reply that is not the answer to the command just sent: the
+ * connection is out of step with its commands (or the server is broken),
+ * and whatever it says next may answer something else.  Closed, and the
+ * server marked down like one that sends garbage. */
+static apr_status_t out_of_step(sc_conn_t *c, const char *what)
+{
+    return fail_with(c, MEMCACHED_PROTOCOL_ERROR, what);
+}
+
+/* Does libmemcached still wait for replies on the handle's connection
+ * after a command it considers answered?  (A get's VALUE line read as the
+ * answer to another command leaves it expecting the END.) */
+static int replies_owed(const sc_conn_t *c)
+{
+    const memcached_instance_st *in = memcached_server_instance_by_position(
+        c->mc, 0);
+
+    return in && memcached_server_response_count(in) != 0;
 }
 
 static apr_status_t free_value(void *data)
@@ -402,14 +429,88 @@ char *sc_value_take(sc_value_t *v)
     return d;
 }
 
+static void free_values(sc_value_t *vals, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(vals[i].data);
+        vals[i].data = NULL;
+    }
+}
+
+/* Send a multi-get of n keys and read its replies into vals (data
+ * malloc'd, NULL when missing).  Every reply must answer a key asked, at
+ * most once: a reply for another key or a second one for the same key is
+ * another command's (an earlier reply still unread, a server answering
+ * out of order), and nothing more read on that connection can be
+ * trusted.  It fails the handle and no value is kept. */
+static apr_status_t fetch(sc_conn_t *c, const char *const *keys,
+                          const size_t *lens, apr_size_t n, sc_value_t *vals)
+{
+    unsigned char *seen = calloc(n ? n : 1, 1);
+    const char *wrong = NULL;
+    memcached_result_st result;
+    memcached_return_t rc;
+    apr_size_t i;
+
+    if (!seen) {
+        return fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+    }
+    rc = memcached_mget(c->mc, keys, lens, n);
+    if (rc != MEMCACHED_SUCCESS) {
+        free(seen);
+        return fail(c, rc);
+    }
+    if (!memcached_result_create(c->mc, &result)) {
+        free(seen);
+        return fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+    }
+    while (memcached_fetch_result(c->mc, &result, &rc)) {
+        const char *k = memcached_result_key_value(&result);
+        size_t klen = memcached_result_key_length(&result);
+
+        for (i = 0; i < n; i++) {
+            if (klen == lens[i] && memcmp(k, keys[i], klen) == 0) {
+                break;
+            }
+        }
+        if (i == n || seen[i]) {
+            wrong = i == n ? "a reply for a key not asked"
+                           : "a second reply for a key";
+            break;
+        }
+        seen[i] = 1;
+        vals[i].len = memcached_result_length(&result);
+        vals[i].flags = memcached_result_flags(&result);
+        vals[i].data = memcached_result_take_value(&result);
+    }
+    memcached_result_free(&result);
+    free(seen);
+    if (wrong) {
+        /* The rest of the reply is left unread: the handle is closed. */
+        free_values(vals, n);
+        return out_of_step(c, wrong);
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS
+        && rc != MEMCACHED_NOTFOUND) {
+        free_values(vals, n);
+        return fail(c, rc);
+    }
+    if (replies_owed(c)) {
+        free_values(vals, n);
+        return out_of_step(c, "a get's reply left unfinished");
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t do_mget(sc_conn_t *c, apr_pool_t *p,
                             const char *const *keys, apr_size_t n,
                             sc_value_t **values)
 {
     size_t *lens = apr_palloc(p, n * sizeof(size_t));
     sc_value_t *vals = apr_pcalloc(p, n * sizeof(sc_value_t));
-    memcached_result_st result;
-    memcached_return_t rc;
+    apr_status_t rv;
     apr_size_t i;
 
     *values = vals;
@@ -417,66 +518,79 @@ static apr_status_t do_mget(sc_conn_t *c, apr_pool_t *p,
         lens[i] = strlen(keys[i]);
         vals[i].key = keys[i];
     }
-    rc = memcached_mget(c->mc, keys, lens, n);
+    rv = fetch(c, keys, lens, n, vals);
+    for (i = 0; rv == APR_SUCCESS && i < n; i++) {
+        if (vals[i].data) {
+            apr_pool_cleanup_register(p, &vals[i], free_value,
+                                      apr_pool_cleanup_null);
+        }
+    }
+    return rv;
+}
+
+/* set or add.  libmemcached reads a storage command's reply itself and,
+ * in Debian's build (its asserts on), aborts the process when that reply
+ * is of another command's kind (END, DELETED, a number, a VALUE block):
+ * what a connection out of step or a broken server sends.  So the
+ * command goes with noreply and is checked by reading the key back in the
+ * same round trip, through the checks of fetch().  Stored: the key holds
+ * a value now (for add: this one, so an add's value must be unique to its
+ * caller when it matters whose add won: a lease's token, a counter's
+ * random start). */
+static apr_status_t do_store(sc_conn_t *c, int add, const char *key,
+                             const char *data, apr_size_t len,
+                             apr_int64_t exptime)
+{
+    size_t klen = strlen(key);
+    sc_value_t v = { key, NULL, 0, 0 };
+    memcached_return_t rc;
+    apr_status_t rv;
+    int same;
+
+    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+    rc = add ? memcached_add(c->mc, key, klen, data, len, (time_t)exptime, 0)
+             : memcached_set(c->mc, key, klen, data, len, (time_t)exptime, 0);
+    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
     if (rc != MEMCACHED_SUCCESS) {
         return fail(c, rc);
     }
-    if (!memcached_result_create(c->mc, &result)) {
-        return fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+    rv = fetch(c, &key, &klen, 1, &v);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    while (memcached_fetch_result(c->mc, &result, &rc)) {
-        const char *k = memcached_result_key_value(&result);
-        size_t klen = memcached_result_key_length(&result);
-
-        /* Match by key: a reply for a key we did not ask is dropped. */
-        for (i = 0; i < n; i++) {
-            if (klen == lens[i] && !vals[i].data
-                && memcmp(k, keys[i], klen) == 0) {
-                vals[i].len = memcached_result_length(&result);
-                vals[i].flags = memcached_result_flags(&result);
-                vals[i].data = memcached_result_take_value(&result);
-                if (vals[i].data) {
-                    apr_pool_cleanup_register(p, &vals[i], free_value,
-                                              apr_pool_cleanup_null);
-                }
-                break;
-            }
-        }
+    if (!v.data) {
+        /* refused (too large, out of memory): noreply hides why */
+        return fail_with(c, MEMCACHED_NOTSTORED, "not there once written");
     }
-    memcached_result_free(&result);
-    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS
-        && rc != MEMCACHED_NOTFOUND) {
-        return fail(c, rc);
-    }
-    return APR_SUCCESS;
+    same = v.len == len && !memcmp(v.data, data, len);
+    free(v.data);
+    return same || !add ? APR_SUCCESS : SC_EEXISTS;
 }
 
 static apr_status_t do_set(sc_conn_t *c, const char *key, const char *data,
                            apr_size_t len, apr_int64_t exptime)
 {
-    memcached_return_t rc = memcached_set(c->mc, key, strlen(key), data, len,
-                                          (time_t)exptime, 0);
-
-    return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
+    return do_store(c, 0, key, data, len, exptime);
 }
 
 static apr_status_t do_add(sc_conn_t *c, const char *key, const char *data,
                            apr_size_t len, apr_int64_t exptime)
 {
-    memcached_return_t rc = memcached_add(c->mc, key, strlen(key), data, len,
-                                          (time_t)exptime, 0);
-
-    if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
-        return SC_EEXISTS;
-    }
-    return rc == MEMCACHED_SUCCESS ? APR_SUCCESS : fail(c, rc);
+    return do_store(c, 1, key, data, len, exptime);
 }
 
+/* incr and delete: libmemcached takes a VALUE block for their answer
+ * (then waits for its END: replies_owed); a number or a DELETED repeated
+ * from before cannot be told from the true answer, and is harmless: the
+ * command itself was sent and carried out. */
 static apr_status_t do_incr(sc_conn_t *c, const char *key, apr_uint64_t *value)
 {
     uint64_t v = 0;
     memcached_return_t rc = memcached_increment(c->mc, key, strlen(key), 1, &v);
 
+    if (replies_owed(c)) {
+        return out_of_step(c, "incr answered by a get's reply");
+    }
     if (rc == MEMCACHED_NOTFOUND) {
         return SC_ENOTFOUND;
     }
@@ -491,6 +605,9 @@ static apr_status_t do_delete(sc_conn_t *c, const char *key)
 {
     memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);
 
+    if (replies_owed(c)) {
+        return out_of_step(c, "delete answered by a get's reply");
+    }
     if (rc == MEMCACHED_NOTFOUND) {
         return SC_ENOTFOUND;
     }

@@ -14,6 +14,12 @@
  * it if the borrower does not give it back first.  After any error or
  * timeout the handle's connections are closed (memcached_quit) so a late
  * reply can never be read as the answer to the next request (THREATS 5).
+ * A reply that answers something else (a get's value for a key not asked
+ * or a second one for a key, a get's reply taken for an incr's or a
+ * delete's) is such an error too.  set and add go with noreply and are
+ * checked by reading the key back in the same round trip: libmemcached
+ * checks a storage reply itself and aborts the process (its asserts are
+ * on in Debian's build) when it is another command's.
  *
  * A server that fails (timeout, refused, reset, garbage) is marked down in
  * this process for the retry interval: borrowing a handle for it fails at
@@ -151,6 +157,8 @@ apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p, const char *const *keys,
 /* Own a fetched value's buffer from now on (free() it). */
 char *sc_value_take(sc_value_t *v);
 
+/* Store: APR_SUCCESS when the key holds a value afterwards (this one, or
+ * that of a writer of the same key in between). */
 apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime);
 
@@ -173,7 +181,10 @@ apr_status_t sc_store_stats(sc_backend_t *b, apr_pool_t *p,
 #define SC_ENOTFOUND (APR_OS_START_USERERR + 1702) /* incr/delete: no key */
 #define SC_EEXISTS (APR_OS_START_USERERR + 1703)   /* add: key exists */
 
-/* Store only if absent: SC_EEXISTS when the key exists. */
+/* Store only if absent: SC_EEXISTS when the key holds another value.
+ * Told by reading the key back (see above): a value equal to this one
+ * counts as stored, so give a value unique to the caller where it matters
+ * whose add took the key (a lease's token, a counter's random start). */
 apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime);
 
