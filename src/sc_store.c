@@ -499,7 +499,7 @@ static apr_status_t fetch(sc_conn_t *c, const char *const *keys,
     }
     if (replies_owed(c)) {
         free_values(vals, n);
-        return out_of_step(c, "a get's reply left unfinished");
+        return out_of_step(c, "the reply to a get left unfinished");
     }
     return APR_SUCCESS;
 }
@@ -589,7 +589,7 @@ static apr_status_t do_incr(sc_conn_t *c, const char *key, apr_uint64_t *value)
     memcached_return_t rc = memcached_increment(c->mc, key, strlen(key), 1, &v);
 
     if (replies_owed(c)) {
-        return out_of_step(c, "incr answered by a get's reply");
+        return out_of_step(c, "incr answered by the reply to a get");
     }
     if (rc == MEMCACHED_NOTFOUND) {
         return SC_ENOTFOUND;
@@ -606,7 +606,7 @@ static apr_status_t do_delete(sc_conn_t *c, const char *key)
     memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);
 
     if (replies_owed(c)) {
-        return out_of_step(c, "delete answered by a get's reply");
+        return out_of_step(c, "delete answered by the reply to a get");
     }
     if (rc == MEMCACHED_NOTFOUND) {
         return SC_ENOTFOUND;
