@@ -79,9 +79,11 @@ static apr_status_t release_at_end(void *data)
     return APR_SUCCESS;
 }
 
-static void lease_hold(request_rec *r, sc_req_t *ctx, const char *key)
+static void lease_hold(request_rec *r, sc_req_t *ctx, const char *key,
+                       const char *token)
 {
     ctx->lease_key = key;
+    ctx->lease_token = token;
     ctx->lease_holder = r;
     apr_pool_cleanup_register(r->pool, ctx, release_at_end,
                               apr_pool_cleanup_null);
@@ -115,7 +117,7 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         apr_status_t rv = sc_store_add(c, key, token, len, lease_exptime(ctx));
 
         if (rv == APR_SUCCESS) {
-            lease_hold(r, ctx, key);
+            lease_hold(r, ctx, key, token);
             return SC_LEASE_OURS;
         }
         if (rv != SC_EEXISTS) {
@@ -132,12 +134,12 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                  * were: at worst that frees another request's lease (one
                  * more render), where keeping it would hold every request
                  * for the URL until it expires. */
-                lease_hold(r, ctx, key);
+                lease_hold(r, ctx, key, token);
             }
             return SC_LEASE_UNAVAILABLE;
         }
         if (v[0].data && v[0].len == len && !memcmp(v[0].data, token, len)) {
-            lease_hold(r, ctx, key);
+            lease_hold(r, ctx, key, token);
             return SC_LEASE_OURS;
         }
         if (v[0].data) {
@@ -149,6 +151,28 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* released between the add and the get: try again */
     }
     return SC_LEASE_THEIRS;
+}
+
+/* Is the lease still this request's?  A render slower than
+ * SharedCacheLockTimeout lost it when it expired, and another request may
+ * hold it now: letting go of that one would start one more render.  Read
+ * in a pool of its own (this may run in a cleanup of r->pool).  When it
+ * cannot be read, it counts as ours: freed at worst, never left held. */
+static int still_ours(sc_conn_t *c, const sc_req_t *ctx)
+{
+    apr_pool_t *tmp;
+    sc_value_t *v;
+    int ours = 1;
+
+    if (!ctx->lease_token || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return 1;
+    }
+    if (sc_store_mget(c, tmp, &ctx->lease_key, 1, &v) == APR_SUCCESS) {
+        ours = v[0].data && v[0].len == strlen(ctx->lease_token)
+               && !memcmp(v[0].data, ctx->lease_token, v[0].len);
+    }
+    apr_pool_destroy(tmp);
+    return ours;
 }
 
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
@@ -176,6 +200,16 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * just let go.  A reply out of step with its command closes the
      * connection; the release is tried once more on a fresh one (an
      * unreleased lease would hold waiters until it expires). */
+    if (!still_ours(c, ctx)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0212) "fill lease %s expired during the "
+                                     "render: another request's now, left "
+                                     "alone",
+                      ctx->lease_key);
+        ctx->lease_key = NULL;
+        sc_store_release(c);
+        return;
+    }
     for (tries = 0; tries < 2; tries++) {
         if (mark) {
             rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,

@@ -158,6 +158,8 @@ typedef struct {
 
     /* --- lease (sc_lease.c) --- */
     const char *lease_key;     /* the fill lease this request holds */
+    const char *lease_token;   /* its value: "lease" and this request's
+                                  random token */
     request_rec *lease_holder; /* the request that holds it */
 
     /* --- capture (sc_capture.c) --- */

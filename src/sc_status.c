@@ -449,6 +449,29 @@ static void html(request_rec *r, apr_array_header_t *servers)
     ap_rputs("</table>\n</body></html>\n", r);
 }
 
+/* ?servers: the children's view of each server this child's virtual
+ * host talks to, one line each, without asking memcached anything (what
+ * sharedcachectl stats --status prints). */
+static void children_text(request_rec *r)
+{
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    const sc_backend_t *b = s->backend;
+    int i;
+
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    for (i = 0; b && b->names && i < b->servers->nelts; i++) {
+        apr_uint64_t since, retry;
+        int n, down = children_down(b->names[i], &n, &since, &retry);
+
+        ap_rprintf(r,
+                   "%s children=%d marked_down=%d down_for_s=%" APR_TIME_T_FMT
+                   " retry_in_s=%" APR_TIME_T_FMT "\n",
+                   b->names[i], n, down, down ? since_s(since) : 0,
+                   down ? until_s(retry) : 0);
+    }
+}
+
 int sc_status_handler(request_rec *r)
 {
     apr_array_header_t *servers;
@@ -461,6 +484,10 @@ int sc_status_handler(request_rec *r)
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only) {
+        return OK;
+    }
+    if (r->args && !strcmp(r->args, "servers")) {
+        children_text(r);
         return OK;
     }
     servers = server_states(r);

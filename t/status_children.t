@@ -66,5 +66,18 @@ like($ap->get('/sc-status')->{body}, qr/marked down in \d+ of \d+ children/,
 like($ap->get('/sc-status?prometheus')->{body},
      qr/^sharedcache_memcached_down_children\{server="\Q$gone\E"\} [1-9]/m,
      'and the Prometheus text');
+# sharedcachectl stats --status: the same view, from the command line
+my $r = ctl(servers => \@mc, timeout => 300,
+            args => ['stats', '--status', $ap->url('/sc-status')]);
+is($r->{rc}, 3, 'sharedcachectl stats --status: exit 3 (a server is unreachable)');
+like($r->{out}, qr/^children: \Q$gone\E children=\d+ marked_down=[1-9]\d* down_for_s=\d+ retry_in_s=\d+$/m,
+     'it prints the children\'s view of the stopped server')
+    or diag("$r->{out}$r->{err}");
+like($r->{out}, qr/^children: \Q${\ $mc[0]->addr }\E children=\d+ marked_down=0 /m,
+     'and of the live one');
+$r = ctl(servers => [$mc[0]], timeout => 300,
+         args => ['stats', '--status', 'http://127.0.0.1:' . SCTest::free_port() . '/sc-status']);
+is($r->{rc}, 3, 'a status page that does not answer: exit 3');
+like($r->{err}, qr/--status/, 'and says which');
 $ap->stop(allow => [qr/SC020[19]/]);
 done_testing;
