@@ -43,7 +43,10 @@
  * Whatever cannot be executed exactly as written is passed through: its
  * bytes are literal, unchanged, and it is counted in doc->malformed (the
  * first reason and offset kept for one log line).  The page never fails
- * for it and no byte of it is lost.  In particular:
+ * for it and no byte of it is lost.  (The specification says nothing of
+ * malformed markup; the one failure it requires, an include that cannot
+ * be fetched without onerror="continue", is the caller's, below.)  In
+ * particular:
  *
  *   unclosed tag (no '>' before the end, the next '<', or SC_ESI_MAX_TAG
  *     bytes), attribute without quotes, without a value or without a blank
@@ -194,9 +197,9 @@ apr_status_t sc_esi_parse(apr_pool_t *p, const char *buf, apr_size_t len,
 
 /* Is src an include the module may fetch: a same-origin local path?
  * 1 when it is at most SC_ESI_MAX_ATTR bytes, starts with one '/' (not
- * "//", so no scheme and no host), holds no byte <= 0x20 (control, space),
- * no DEL, no backslash and no '#' (a fragment means nothing to a
- * subrequest), and its path (what comes before the first '?') has only
+ * "//", so no scheme, no host and no relative path), holds no byte <= 0x20
+ * (control, space), no DEL, no backslash and no '#' (a fragment means nothing
+ * to a subrequest), and its path (what comes before the first '?') has only
  * well-formed %XX escapes, none of them a control byte, DEL, '/' or '\',
  * and no ".." segment once %2e is read as '.' and anything from a ';' (or
  * %3b) on is cut off the segment ("..;x" is ".." to Tomcat).  Else 0. */
