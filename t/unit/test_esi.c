@@ -92,8 +92,8 @@ static char *render(apr_pool_t *p, const sc_esi_doc_t *d, apr_size_t *len)
 }
 
 /* Parse an exact-size malloc'd copy (a read past its end is a real
- * overread under ASan), check the invariants and the stored form's round
- * trip. */
+ * overread under ASan), destroy the copy, then check the invariants: the
+ * document needs nothing of the page. */
 static sc_esi_doc_t *parse(apr_pool_t *p, const char *in, apr_size_t len)
 {
     char *copy = malloc(len ? len : 1);
