@@ -9,12 +9,12 @@ MPMS      ?= prefork event
 SRC        = mod_sharedcache.c src/sc_config.c src/sc_quickcheck.c \
              src/sc_bypass.c src/sc_request.c src/sc_key.c src/sc_lookup.c \
              src/sc_place.c src/sc_store.c src/sc_gen.c src/sc_entry.c \
-             src/sc_lease.c \
+             src/sc_esi.c src/sc_lease.c \
              src/sc_handler.c src/sc_quickprobe.c src/sc_capture.c \
              src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_write.c \
              src/sc_invalidate.c src/sc_pending.c src/sc_status.c
 HDRS       = $(wildcard src/*.h) src/sc_directives.def
-PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c src/sc_place.c
+PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c src/sc_place.c src/sc_esi.c
 WARN       = -Wall -Wextra -Werror
 comma     := ,
 LIBS       = -lmemcached -lmemcachedutil
@@ -192,7 +192,7 @@ clean:
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS  = fuzz_entry fuzz_policy fuzz_key
+FUZZ_TARGETS  = fuzz_entry fuzz_policy fuzz_key fuzz_esi
 FUZZ_BIN      = t/fuzz/bin
 FUZZ_WORK     = t/fuzz/work
 FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

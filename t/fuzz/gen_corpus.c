@@ -3,7 +3,9 @@
  * t/fuzz/corpus/<target>/ (make fuzz-corpus).  Records are built with
  * sc_entry_encode_head() so they follow the format in sc_entry.h; the
  * policy and key seeds follow the input layouts documented at the top of
- * fuzz_policy.c and fuzz_key.c.
+ * fuzz_policy.c and fuzz_key.c; the ESI seeds are pages (one as pieces for
+ * check_generated()), a stored form made with sc_esi_encode() and an
+ * include source (fuzz_esi.c).
  *
  * Usage: gen_corpus <corpus directory>
  */
@@ -15,6 +17,7 @@
 #include <apr_strings.h>
 
 #include "sc_entry.h"
+#include "sc_esi.h"
 
 static const char *dir;
 
@@ -222,6 +225,63 @@ static void keys(void)
     put_fields("fuzz_key", "odd", h80, 4, odd, 13);
 }
 
+static void esi(apr_pool_t *p)
+{
+    static const char page[] =
+        "<html><body><p>a</p>\n"
+        "<esi:include src=\"/fragments/user\" alt='/fragments/anon'"
+        " onerror=\"continue\"/>\n"
+        "<esi:include  src = \"/fragments/posts?n=5\" ></esi:include >\n"
+        "<esi:remove><a href=\"/fragments/user\">you</a></esi:remove>\n"
+        "<esi:comment text=\"shell\"/>\n"
+        "<!--esi <p><esi:include src='/w'/></p> -->\n"
+        "<esi:try><esi:attempt>t</esi:attempt></esi:try>\n"
+        "</body></html>\n";
+    static const char malformed[] =
+        "<esi:include src=/a/><esi:include src=\"/b\" src=\"/c\"/>"
+        "<esi:include alt=\"/d\"/><esi:include src=\"/e\"/ >"
+        "<esi:include src=\"/f\">x</esi:include><ESI:include src=\"/g\"/>"
+        "<esi:remove>a<esi:remove>b</esi:remove>c</esi:remove>"
+        "<!--esi <!--esi --><esi:include src=\"/h"
+        "<esi:remove>unclosed<!--esi";
+    static const char generated[] = "2<p>hello</p>\0"
+                                    "3/fragments/user?x=1\0"
+                                    "4a note\0"
+                                    "0<a>for browsers</a>\0"
+                                    "1 <b>only with ESI</b>\0"
+                                    "3/f\0"
+                                    "3/fragments/posts\0"
+                                    "2</body>";
+    sc_esi_doc_t *d;
+    const char *err;
+    char *rec, *big;
+    apr_size_t len;
+
+    put("fuzz_esi", "page", page, sizeof(page) - 1);
+    /* at the limits: as many attributes, as long a value as allowed */
+    big = apr_palloc(p, SC_ESI_MAX_ATTR + 1);
+    memset(big, 'a', SC_ESI_MAX_ATTR);
+    big[0] = '/';
+    big[SC_ESI_MAX_ATTR] = '\0';
+    big = apr_pstrcat(p,
+                      "<esi:include src='/f' alt='/g' onerror='continue'"
+                      " a='1' b='2' c='3' d='4' e='5'/>\n<esi:include src=\"",
+                      big, "\"/>", NULL);
+    put("fuzz_esi", "limits", big, strlen(big));
+    put("fuzz_esi", "malformed", malformed, sizeof(malformed) - 1);
+    /* NUL-separated pieces for check_generated(): by first byte, '0'
+     * remove, '1' wrapper, '2' text, '3' include, '4' comment */
+    put("fuzz_esi", "pieces", generated, sizeof(generated) - 1);
+    put("fuzz_esi", "src", "/fragments/a/%2e%2E;x/b?c=../d",
+        strlen("/fragments/a/%2e%2E;x/b?c=../d"));
+    if (sc_esi_parse(p, page, sizeof(page) - 1, &d, &err) != APR_SUCCESS
+        || sc_esi_encode(p, d, &rec, &len) != APR_SUCCESS) {
+        fprintf(stderr, "gen_corpus: cannot encode the ESI page\n");
+        exit(1);
+    }
+    put("fuzz_esi", "record", rec, len);
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *p;
@@ -236,6 +296,7 @@ int main(int argc, char **argv)
     entries(p);
     policies();
     keys();
+    esi(p);
     apr_pool_destroy(p);
     apr_terminate();
     return 0;
