@@ -127,7 +127,7 @@ sub _command {
     while (my $line = <$s>) {
         $out .= $line;
         last if $line =~ /^(END|OK|ERROR|STORED|DELETED|NOT_FOUND|\d+)\r\n$/
-                || $line =~ /^(CLIENT_|SERVER_)ERROR/;
+                || $line =~ /^(CLIENT_|SERVER_)ERROR|^BUSY/;
     }
     close $s;
     return $out;
@@ -154,7 +154,14 @@ sub keys {
 
 sub _keys {
     my ($self) = @_;
-    my $out = $self->_command('lru_crawler metadump all') // '';
+    my $out = '';
+    # "BUSY": memcached's own LRU crawler is running; ask again (a dump
+    # taken then would miss every key, and a test would see them "new")
+    for (1 .. 100) {
+        $out = $self->_command('lru_crawler metadump all') // '';
+        last unless $out =~ /^BUSY/;
+        Time::HiRes::sleep(0.02);
+    }
     my @keys = map { /^key=(\S+)/ ? $1 : () } split /\n/, $out;
     s/%([0-9A-Fa-f]{2})/chr hex $1/ge for @keys;    # it URL-encodes them
     return @keys;
