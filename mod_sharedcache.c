@@ -214,9 +214,10 @@ static void sc_register_hooks(apr_pool_t *p)
     /* SetHandler sharedcache-status */
     ap_hook_handler(sc_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* After resource filters such as INCLUDES, before DEFLATE, so the
-     * stored body is what the application produced. */
+     * stored body is what the application produced, and what the filters
+     * before it made (a hit starts after them: sc_hit_filters). */
     sc_save_filter_handle = ap_register_output_filter(
-        SC_FILTER_SAVE, sc_capture_filter, NULL, AP_FTYPE_CONTENT_SET - 2);
+        SC_FILTER_SAVE, sc_capture_filter, NULL, SC_SAVE_FTYPE);
     /* After every content filter (mod_headers, mod_deflate), before
      * HTTP_HEADER: decides on the headers the client really gets. */
     sc_decide_filter_handle = ap_register_output_filter(

@@ -112,7 +112,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     }
     APR_BRIGADE_INSERT_TAIL(body,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
-    rv = sc_pass_restored(r, r->output_filters, body);
+    rv = sc_pass_restored(r, sc_hit_filters(r), body);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
 

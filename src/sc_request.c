@@ -325,6 +325,18 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
     sc_set_status(r, ctx->dconf, status);
 }
 
+ap_filter_t *sc_hit_filters(request_rec *r)
+{
+    ap_filter_t *f = r->output_filters;
+
+    /* The chain ends in the protocol and connection filters, after any
+     * content filter: there is always one. */
+    while (f->next && f->frec->ftype <= SC_SAVE_FTYPE) {
+        f = f->next;
+    }
+    return f;
+}
+
 apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
                               apr_bucket_brigade *bb)
 {

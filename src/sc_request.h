@@ -47,6 +47,9 @@ typedef enum {
 extern const char *const sc_decision_name[SC_DECISION_COUNT];
 
 #define SC_FILTER_SAVE "SHAREDCACHE_SAVE"
+/* Where SHAREDCACHE_SAVE sits: after the resource filters (INCLUDES,
+ * SUBSTITUTE), before the content-set ones (DEFLATE). */
+#define SC_SAVE_FTYPE (AP_FTYPE_CONTENT_SET - 2)
 #define SC_FILTER_DECIDE "SHAREDCACHE_DECIDE"
 /* note: the level-1 key the quick handler computed for this request */
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
@@ -268,6 +271,13 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
 void sc_restore_response(request_rec *r, const sc_req_t *ctx,
                          const sc_entry_t *e, apr_int64_t now,
                          sc_decision_t status);
+
+/* Where a hit's body enters r's output filters: the first filter after
+ * SHAREDCACHE_SAVE's place.  The filters before it (mod_include,
+ * mod_substitute) already shaped the stored body; run again they would
+ * apply a substitution twice, or execute SSI markup that the application
+ * or a fragment sent as text, with this visitor's request. */
+ap_filter_t *sc_hit_filters(request_rec *r);
 
 /* Pass a restored response (whole, with its EOS) to next, with its stored
  * Date: a hit is not dated anew. */

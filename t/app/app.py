@@ -13,6 +13,8 @@ The query string chooses what the response looks like:
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header
+  text=TEXT      the body is TEXT, with each TOKEN in it replaced by the
+                 render's token (pages made of ESI or SSI markup)
   failable=1     answer 503 while a file named "fail" exists beside the app
   stream=N       body of N pieces of 100,000 bytes without Content-Length,
                  chunkms=MS apart; crash=1: fail after the first piece
@@ -53,7 +55,9 @@ def application(environ, start_response):
     if q.get("failable") and os.path.exists(os.path.join(HERE, "fail")):
         status = 503
     token = uuid.uuid4().hex
-    if "size" in q:
+    if "text" in q:
+        body = q["text"].replace("TOKEN", token).encode()
+    elif "size" in q:
         body = body_of(int(q["size"]), token)
     else:
         body = ("<html><body>path=%s token=%s</body></html>\n"
