@@ -199,6 +199,7 @@ static void sc_register_hooks(apr_pool_t *p)
     /* SHAREDCACHE_DECIDE on every request of a cached location: it sees
      * the final headers of misses, invalidations and unsafe methods. */
     ap_hook_insert_filter(sc_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(sc_esi_insert, NULL, NULL, APR_HOOK_MIDDLE);
     /* An error page (the handler failed) that a stale copy may replace. */
     ap_hook_insert_error_filter(sc_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
@@ -222,6 +223,16 @@ static void sc_register_hooks(apr_pool_t *p)
      * HTTP_HEADER: decides on the headers the client really gets. */
     sc_decide_filter_handle = ap_register_output_filter(
         SC_FILTER_DECIDE, sc_decide_filter, NULL, AP_FTYPE_CONTENT_SET + 5);
+    /* ESI: after SHAREDCACHE_SAVE (the shell is stored unassembled),
+     * before DEFLATE; the client's headers wait after SHAREDCACHE_DECIDE
+     * (the shell is decided on its own headers); an include's output ends
+     * in SHAREDCACHE_ESI_PART, which the page keeps. */
+    sc_esi_filter_handle = ap_register_output_filter(
+        SC_FILTER_ESI, sc_esi_filter, NULL, SC_SAVE_FTYPE + 1);
+    sc_esi_hold_filter_handle = ap_register_output_filter(
+        SC_FILTER_ESI_HOLD, sc_esi_hold_filter, NULL, AP_FTYPE_CONTENT_SET + 6);
+    sc_esi_part_filter_handle = ap_register_output_filter(
+        SC_FILTER_ESI_PART, sc_esi_part_filter, NULL, AP_FTYPE_CONTENT_SET);
 }
 
 AP_DECLARE_MODULE(sharedcache) = {

@@ -120,6 +120,7 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
         ctx->expect_len = n;
     }
     ctx->status = r->status;
+    ctx->esi_shell = sc_esi_wanted(r, ctx->dconf, out);
     ctx->handler_varies_encoding =
         vary && ap_strcasestr(vary, "accept-encoding") != NULL;
     ctx->headers = apr_array_make(r->pool, 16, sizeof(sc_header_t));

@@ -311,6 +311,36 @@ static const char *set_namespace(cmd_parms *cmd, void *field, const char *arg)
     return NULL;
 }
 
+/* SharedCacheESI: stored as one of the three spellings below, so a
+ * request compares pointers (sc_config.h). */
+const char sc_esi_off[] = "Off", sc_esi_on[] = "On", sc_esi_force[] = "Force";
+
+static const char *set_esi_mode(cmd_parms *cmd, void *field, const char *arg)
+{
+    const char *const modes[] = { sc_esi_off, sc_esi_on, sc_esi_force };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (!strcasecmp(arg, modes[i])) {
+            *(const char **)field = modes[i];
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' is not Off, On or Force",
+                        cmd->cmd->name, arg);
+}
+
+/* SharedCacheESIToken: a token of Surrogate-Capability's grammar. */
+static const char *set_esi_token(cmd_parms *cmd, void *field, const char *arg)
+{
+    if (!is_token(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a token",
+                            cmd->cmd->name, arg);
+    }
+    *(const char **)field = arg;
+    return NULL;
+}
+
 static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d);
 
 /* The .check of SharedCacheQuickHandler. */
@@ -772,7 +802,7 @@ static const char *value_text(apr_pool_t *p, const sc_dir_conf_t *d,
                : num_get(d, e) == 1     ? "On"
                                         : "Off";
     case SC_KIND_STRING:
-        return AT(const char *, d, e);
+        return AT(const char *, d, e) ? AT(const char *, d, e) : "-";
     case SC_KIND_STATUSES:
         return statuses_text(p, AT(unsigned char *, d, e));
     case SC_KIND_LIST:

@@ -74,6 +74,9 @@ typedef struct {
 } sc_vary_expr_t;
 
 extern module AP_MODULE_DECLARE_DATA sharedcache_module;
+
+/* The values of SharedCacheESI (d->esi is one of these pointers). */
+extern const char sc_esi_off[], sc_esi_on[], sc_esi_force[];
 extern const command_rec sc_config_cmds[];
 
 void *sc_config_create_server(apr_pool_t *p, server_rec *s);

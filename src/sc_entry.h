@@ -48,6 +48,10 @@
     0x02 /* stored where SharedCacheQuickHandler is On: \
             may be served before access control */
 
+#define SC_EF_ESI \
+    0x04 /* the body is an ESI page's parsed form (sc_esi.h), \
+            assembled on every hit */
+
 #define SC_CHUNK_HEAD_LEN 16
 #define SC_ENTRY_MAX_HEADERS 1000
 #define SC_ENTRY_MAX_DEPS 1000

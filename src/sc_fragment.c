@@ -89,6 +89,31 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
     return NULL;
 }
 
+/* A subrequest of a subrequest gets no SUBREQ_CORE of its own from httpd
+ * when the chain it writes into has one (its parent's), which comes after
+ * the parent's own filters: the EOS that ends it would pass through them,
+ * and our capture (or ESI assembly) of the parent would take it for the
+ * parent's end, storing it cut short.  Where one of our filters is in that
+ * stretch, the subrequest gets its own, as a first-level one has. */
+static void own_subreq_core(request_rec *r)
+{
+    ap_filter_t *f;
+    int ours = 0;
+
+    for (f = r->output_filters; f && f != r->proto_output_filters;
+         f = f->next) {
+        if (f->frec == ap_subreq_core_filter_handle) {
+            if (f->r != r && ours) {
+                ap_add_output_filter_handle(ap_subreq_core_filter_handle, NULL,
+                                            r, r->connection);
+            }
+            return;
+        }
+        ours |= f->frec == sc_save_filter_handle
+                || f->frec == sc_esi_filter_handle;
+    }
+}
+
 /* A fragment of pages being captured (every including page, nested SSI
  * too): what would keep the fragment from being shared keeps them from
  * being stored, they stay fresh no longer than it does, and what it
@@ -96,18 +121,25 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
  * headers, hit or miss. */
 int sc_fragment_asked(request_rec *r)
 {
-    request_rec *a;
+    request_rec *a, *c;
 
     /* Made to run into its includer's output (a lookup only, such as
      * mod_dir's or mod_include's #fsize, is given no filters), by an
      * includer whose own handler runs: ours set its context first. */
+    if (r->main && r->main->main
+        && r->output_filters != r->proto_output_filters) {
+        own_subreq_core(r);
+    }
     if (!r->main || r->output_filters == r->proto_output_filters
         || !sc_req_get(r->main)) {
         return DECLINED;
     }
-    for (a = r->main; a; a = a->main) {
+    /* Every page whose stored body will hold it: not the page that
+     * includes it by ESI (stored unassembled), but the pages above that
+     * (SSI pages that include an ESI page keep it assembled). */
+    for (c = r, a = r->main; a; c = a, a = a->main) {
         sc_req_t *page = sc_req_get(a);
-        if (page) {
+        if (page && !sc_esi_include(c)) {
             page->fragments_asked++;
         }
     }
@@ -122,10 +154,13 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     apr_int64_t ttl = 0;
     const char *why = fragment_refuses(r, d, out, bb, &ttl);
-    request_rec *a;
+    request_rec *a, *c;
 
-    for (a = r->main; a; a = a->main) {
-        sc_req_t *page = sc_req_get(a);
+    /* Every page whose stored body holds it: not one that includes it by
+     * ESI (stored unassembled, each fragment under its own rules), but
+     * every SSI page above that (it stores the assembled page). */
+    for (c = r, a = r->main; a; c = a, a = a->main) {
+        sc_req_t *page = sc_esi_include(c) ? NULL : sc_req_get(a);
         const char *no = why;
 
         if (page) {

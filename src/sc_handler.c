@@ -82,6 +82,38 @@ static int hit_conditions(request_rec *r)
                : OK;
 }
 
+/* A hit of an ESI page: its parsed form goes to SHAREDCACHE_ESI, which
+ * assembles the page (no validators: never a 304 of the shell).  A record
+ * that does not decode is served as an error, never as text. */
+static int serve_esi(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *body)
+{
+    sc_esi_doc_t *doc;
+    apr_bucket_brigade *bb;
+    char *buf;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (apr_brigade_pflatten(body, &buf, &len, r->pool) != APR_SUCCESS
+        || sc_esi_decode(r->pool, buf, len, &doc) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SC_LOGNO(0213) "stored ESI page %s does not decode",
+                      ctx->entry_key);
+        apr_brigade_destroy(body);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_brigade_destroy(body);
+    ctx->esi_doc = doc;
+    ctx->first_len = 0; /* no label to keep: the page is made anew */
+    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Last-Modified");
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
+    rv = sc_pass_restored(r, sc_hit_filters(r), bb);
+    return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
+}
+
 /* Serve a stored entry.  Returns OK or an HTTP status for ap_die. */
 static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                  apr_bucket_brigade *body, apr_int64_t now,
@@ -91,6 +123,9 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
 
     sc_restore_response(r, ctx, e, now, status);
     sc_stat_add(SC_STAT_SERVED_BYTES, e->body_len);
+    if (e->flags & SC_EF_ESI) {
+        return serve_esi(r, ctx, body);
+    }
     remember_label(r, ctx, e, body);
     if (ctx->quick) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
@@ -305,8 +340,10 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
         return uncached(r, ctx->dconf);
     }
     sc_store_return(c, r->pool);
-    if (res->body && res->error_ok) {
-        ctx->stale = res; /* may replace a 5xx */
+    if (res->body && res->error_ok && !(res->entry.flags & SC_EF_ESI)) {
+        ctx->stale = res; /* may replace a 5xx (not an ESI page: its parsed
+                             form is for SHAREDCACHE_ESI, which a
+                             substitute does not pass) */
     }
     ap_add_output_filter_handle(sc_save_filter_handle, ctx, r, r->connection);
     return DECLINED;
@@ -342,10 +379,16 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         return bypass(r, d, quick, why);
     }
 
-    ctx = sc_req_new(r, d, quick);
+    /* An ESI include's key was made, and its entry fetched, with its
+     * siblings'. */
+    ctx = quick ? NULL : sc_esi_prefetched(r);
+    why = NULL;
+    if (!ctx) {
+        ctx = sc_req_new(r, d, quick);
+        why = sc_build_key(r, ctx);
+    }
     cc = apr_table_get(r->headers_in, "Cache-Control");
     ctx->request_no_store = cc && ap_find_token(r->pool, cc, "no-store");
-    why = sc_build_key(r, ctx);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       SC_LOGNO(0206) "%s: serving uncached", why);

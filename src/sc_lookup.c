@@ -263,6 +263,14 @@ sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
     return SC_LOOKUP_FOUND;
 }
 
+void sc_lookup_keys(const sc_req_t *ctx, const char **keys)
+{
+    keys[0] = ctx->entry_key;
+    keys[1] = ctx->gens[SC_GEN_URL].key;
+    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
+    keys[3] = ctx->gens[SC_GEN_SERVER].key;
+}
+
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res)
 {
@@ -277,13 +285,16 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     ctx->stored_vary = NULL;
     /* One round trip: the entry and the counters it must match.  (The
      * lease matters on a miss only: the miss asks for it.) */
-    keys[0] = ctx->entry_key;
-    keys[1] = ctx->gens[SC_GEN_URL].key;
-    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
-    keys[3] = ctx->gens[SC_GEN_SERVER].key;
+    sc_lookup_keys(ctx, keys);
     res->lease_of = ctx->key;
     res->lease_of_len = ctx->key_len;
-    if (sc_store_mget(c, r->pool, keys, 1 + SC_GENS, &vals) != APR_SUCCESS) {
+    if (ctx->prefetch) {
+        /* fetched with the page's other includes (sc_assemble.c) */
+        vals = ctx->prefetch;
+        ctx->prefetch = NULL;
+    }
+    else if (sc_store_mget(c, r->pool, keys, 1 + SC_GENS, &vals)
+             != APR_SUCCESS) {
         sc_log_backend(r, "lookup", c->error);
         return SC_LOOKUP_ERROR;
     }
@@ -319,7 +330,10 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             return found;
         }
     }
-    if (e->type != SC_REC_ENTRY || (ctx->quick && !(e->flags & SC_EF_QUICK))) {
+    /* The quick handler serves neither an entry stored where quick mode
+     * was off nor an ESI page (its includes are subrequests). */
+    if (e->type != SC_REC_ENTRY
+        || (ctx->quick && (!(e->flags & SC_EF_QUICK) || (e->flags & SC_EF_ESI)))) {
         return SC_LOOKUP_MISS;
     }
     found = deps_valid(r, ctx, c, e, &soft);

@@ -9,6 +9,8 @@
  *   sc_lease.c     the fill lease: one render per URL in the farm
  *   sc_handler.c   bypass -> key -> lookup -> serve, wait, or render
  *   sc_capture.c   SHAREDCACHE_SAVE: copies the body on its way out
+ *   sc_assemble.c  SHAREDCACHE_ESI: assembles a page from its ESI
+ *                  includes (each one a subrequest through the handler)
  *   sc_decide.c    SHAREDCACHE_DECIDE: decides on the final headers
  *   sc_fragment.c  what SSI includes impose on their page
  *   sc_write.c     writes the entry (chunks, Vary record)
@@ -27,6 +29,7 @@
 
 #include "sc_config.h"
 #include "sc_entry.h"
+#include "sc_esi.h"
 #include "sc_gen.h"
 #include "sc_key.h"
 #include "sc_policy.h"
@@ -51,6 +54,11 @@ extern const char *const sc_decision_name[SC_DECISION_COUNT];
  * SUBSTITUTE), before the content-set ones (DEFLATE). */
 #define SC_SAVE_FTYPE (AP_FTYPE_CONTENT_SET - 2)
 #define SC_FILTER_DECIDE "SHAREDCACHE_DECIDE"
+#define SC_FILTER_ESI "SHAREDCACHE_ESI"
+#define SC_FILTER_ESI_HOLD "SHAREDCACHE_ESI_HOLD"
+#define SC_FILTER_ESI_PART "SHAREDCACHE_ESI_PART"
+/* An ESI include may include fragments, this many levels deep at most. */
+#define SC_ESI_MAX_DEPTH 3
 /* note: the level-1 key the quick handler computed for this request */
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
 #define SC_NOTE_STATUS "sharedcache-status"
@@ -155,6 +163,8 @@ typedef struct {
     sc_gen_t gens[SC_GENS];
 
     /* --- lookup (sc_lookup.c) --- */
+    sc_value_t *prefetch; /* an ESI include's level-1 record and counters,
+                             fetched with its siblings' (sc_assemble.c) */
     apr_array_header_t *stored_vary; /* names of the Vary record the
                                         lookup found at level 1, or NULL */
     sc_found_t *stale;               /* a stale copy kept for stale-on-error */
@@ -179,6 +189,10 @@ typedef struct {
     apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
     int handler_varies_encoding; /* the handler's Vary named
                                     Accept-Encoding */
+    int esi_shell; /* the response asks for ESI: stored parsed */
+
+    /* --- a hit of an ESI page: its parsed form, for SHAREDCACHE_ESI --- */
+    const sc_esi_doc_t *esi_doc;
 
     /* --- decision (sc_decide.c) --- */
     sc_policy_out_t policy;
@@ -298,6 +312,10 @@ int sc_handler_reports_broken_body(const request_rec *r);
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res);
 
+/* The 1 + SC_GENS keys of a lookup's first round trip (the level-1
+ * record, then the counters), for a multi-get of several requests. */
+void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
+
 /* SharedCacheFallbackServers: after a miss in the new cluster (cn: its
  * server for this URL), the old cluster's entry, FOUND only when it is
  * fresh and valid there, can be copied as it is, and every counter it
@@ -336,6 +354,27 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 /* log_transaction: the deferred store of a response without
  * Content-Length, once the handler has finished without failing. */
 int sc_log_transaction(request_rec *r);
+
+/* --- sc_assemble.c --- */
+
+extern ap_filter_rec_t *sc_esi_filter_handle;
+extern ap_filter_rec_t *sc_esi_hold_filter_handle;
+extern ap_filter_rec_t *sc_esi_part_filter_handle;
+apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+apr_status_t sc_esi_hold_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* insert_filter: where SharedCacheESI is On or Force, SHAREDCACHE_ESI and
+ * the Surrogate-Capability handshake; elsewhere a client's own
+ * Surrogate-Capability is removed. */
+void sc_esi_insert(request_rec *r);
+/* Does this response (its headers: out) ask for ESI processing here?
+ * Decided on the headers as the handler made them. */
+int sc_esi_wanted(request_rec *r, const sc_dir_conf_t *d, apr_table_t *out);
+/* Is r a subrequest made for an ESI include?  Its page is stored
+ * unassembled: nothing of the include reaches the page's decision. */
+int sc_esi_include(const request_rec *r);
+/* The context an ESI include's lookup was prefetched into, once. */
+sc_req_t *sc_esi_prefetched(request_rec *r);
 
 /* --- sc_decide.c --- */
 

@@ -429,6 +429,15 @@ char *sc_value_take(sc_value_t *v)
     return d;
 }
 
+void sc_value_move(apr_pool_t *p, sc_value_t *from, sc_value_t *to)
+{
+    *to = *from;
+    from->data = NULL;
+    if (to->data) {
+        apr_pool_cleanup_register(p, to, free_value, apr_pool_cleanup_null);
+    }
+}
+
 static void free_values(sc_value_t *vals, apr_size_t n)
 {
     apr_size_t i;

@@ -156,6 +156,9 @@ apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p, const char *const *keys,
 
 /* Own a fetched value's buffer from now on (free() it). */
 char *sc_value_take(sc_value_t *v);
+/* Move a fetched value to *to (its buffer then freed by a cleanup on p
+ * unless taken from there), leaving from without one. */
+void sc_value_move(apr_pool_t *p, sc_value_t *from, sc_value_t *to);
 
 /* Store: APR_SUCCESS when the key holds a value afterwards (this one, or
  * that of a writer of the same key in between). */

@@ -255,6 +255,35 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
     return deps;
 }
 
+/* An ESI page is stored parsed (sc_esi.h): its body becomes the parsed
+ * form, so a hit never parses it again.  0 when it cannot be. */
+static int esi_parsed(request_rec *r, sc_req_t *ctx)
+{
+    char *page = apr_palloc(ctx->cpool, (apr_size_t)ctx->captured + 1);
+    sc_esi_doc_t *doc;
+    const char *err = NULL;
+    sc_piece_t *pc;
+    char *bytes;
+    apr_size_t len;
+
+    copy_body(ctx, 0, page, (apr_size_t)ctx->captured);
+    if (sc_esi_parse(ctx->cpool, page, (apr_size_t)ctx->captured, &doc, &err)
+            != APR_SUCCESS
+        || sc_esi_encode(ctx->cpool, doc, &bytes, &len) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0512) "not stored: the ESI page cannot be "
+                                     "parsed (%s)",
+                      err ? err : "encoding");
+        return 0;
+    }
+    ctx->pieces = apr_array_make(ctx->cpool, 1, sizeof(sc_piece_t));
+    pc = apr_array_push(ctx->pieces);
+    pc->data = bytes;
+    pc->len = len;
+    ctx->captured = (apr_off_t)len;
+    return 1;
+}
+
 void sc_write(request_rec *r, sc_req_t *ctx)
 {
     apr_int64_t now = apr_time_sec(apr_time_now());
@@ -264,6 +293,9 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     sc_conn_t *c;
     apr_status_t rv;
 
+    if (ctx->esi_shell && !esi_parsed(r, ctx)) {
+        return;
+    }
     memset(&e, 0, sizeof(e));
     e.type = SC_REC_ENTRY;
     e.status = ctx->status;
@@ -271,7 +303,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.fresh_until = now + ctx->policy.ttl;
     stale_windows(ctx, &e);
     e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0)
-              | (quick_servable(r, ctx) ? SC_EF_QUICK : 0);
+              | (quick_servable(r, ctx) ? SC_EF_QUICK : 0)
+              | (ctx->esi_shell ? SC_EF_ESI : 0);
     e.key = ctx->key;
     e.key_len = ctx->key_len;
     e.headers = ctx->headers;

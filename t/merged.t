@@ -47,6 +47,8 @@ SharedCacheGrace 5
         SharedCacheNamespace loc
         SharedCacheStaleOnError 60
         SharedCacheSoftInvalidate On
+        SharedCacheESI On
+        SharedCacheESIToken edge
     </Location>
     <Location /app/loc/deeper>
         SharedCache Off
@@ -60,6 +62,7 @@ SharedCacheGrace 5
         SharedCachePurge Off
         SharedCacheLock Off
         SharedCacheRequireLength Off
+        SharedCacheESI force
     </Location>
 </VirtualHost>
 CONF
@@ -97,6 +100,7 @@ my %server = (
     SharedCacheLock => 'On', SharedCacheLockTimeout => 10,
     SharedCacheGrace => 5, SharedCacheStaleOnError => 0,
     SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
+    SharedCacheESI => 'Off', SharedCacheESIToken => '-',
 );
 my %vhost = (%server, SharedCacheServers => join(',', split ' ', $mc2), SharedCacheTimeout => 200,
              SharedCacheFallbackServers => $mc1,
@@ -114,7 +118,8 @@ my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
            SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off',
            SharedCacheInvalidateHeader => 'X-Purge-Tags',
            SharedCacheNamespace => 'loc', SharedCacheStaleOnError => 60,
-           SharedCacheSoftInvalidate => 'On');
+           SharedCacheSoftInvalidate => 'On', SharedCacheESI => 'On',
+           SharedCacheESIToken => 'edge');
 my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheStatuses => '410', SharedCacheVaryByUser => 'On',
               SharedCacheBypassCookie => 'sessionid',
@@ -122,7 +127,7 @@ my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheIgnoreQuery => '*',
               SharedCacheInvalidateOnUnsafe => 'Off',
               SharedCachePurge => 'Off', SharedCacheLock => 'Off',
-              SharedCacheRequireLength => 'Off');
+              SharedCacheRequireLength => 'Off', SharedCacheESI => 'Force');
 
 is_deeply($seen{'/app/m'}, \%server,
           'a virtual host without settings inherits the server\'s');

@@ -14,6 +14,8 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
     files => {
         'nest.shtml' => "page [<!--#include virtual=\"/mid.shtml\" -->]\n",
         'mid.shtml'  => "mid <!--#include virtual=\"/app/inner?cc=private&reflect=Cookie\" -->\n",
+        'top.shtml'  => "<<!--#include virtual=\"/in.shtml\" -->>",
+        'in.shtml'   => "(in <!--#include virtual=\"/app/inner-public\" --> after)",
     }, conf => <<'CONF');
 <Directory @DIR@/htdocs>
     Options +Includes
@@ -22,6 +24,9 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
 <Location />
     SharedCache On
     SharedCacheTTL 60
+</Location>
+<Location /in.shtml>
+    SharedCacheRequireLength Off
 </Location>
 CONF
 my $alice = $ap->raw(GET => '/nest.shtml', Cookie => 'sessionid=alice-secret');
@@ -33,5 +38,16 @@ unlike($bob->{body}, qr/alice-secret/, 'LEAK if failing: bob\'s page holds alice
 my $mid = $ap->raw(GET => '/mid.shtml');
 diag("direct mid: $mid->{cache} $mid->{body}");
 unlike($mid->{body}, qr/alice-secret/, 'LEAK if failing: the middle fragment was stored with alice\'s private part');
+
+# A fragment's own fragment shares its SUBREQ_CORE (httpd adds none to a
+# subrequest of a subrequest): its EOS passes through the middle
+# fragment's filters, and must not end the middle fragment's capture.
+my $t1 = $ap->get('/top.shtml');
+my $t2 = $ap->get('/top.shtml');
+my $in = $ap->get('/in.shtml');
+like($t1->{body}, qr{^<\(in <html>.*</html>\n after\)>$}s, 'an SSI page in an SSI page');
+is($t2->{body}, $t1->{body}, 'the same again');
+cache_is($in, 'HIT', 'the middle page was stored');
+like($in->{body}, qr{ after\)$}, 'whole: what follows its own include too');
 $ap->stop;
 done_testing;
