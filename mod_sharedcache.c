@@ -195,6 +195,10 @@ static void sc_register_hooks(apr_pool_t *p)
     ap_hook_child_init(sc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* SharedCacheQuickHandler: serve public entries before everything
      * else (sc_quick_handler says what it may serve). */
+    /* Before anything changes the request headers (mod_headers' early
+     * RequestHeader, mod_setenvif). */
+    ap_hook_post_read_request(sc_request_arrived, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
     ap_hook_quick_handler(sc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     /* SHAREDCACHE_DECIDE on every request of a cached location: it sees
      * the final headers of misses, invalidations and unsafe methods. */

@@ -55,14 +55,14 @@ typedef struct {
 
 /* The page being assembled; also SHAREDCACHE_ESI_HOLD's context. */
 typedef struct {
-    int passing;             /* not processed: everything goes through */
-    apr_bucket_brigade *in;  /* the shell as it comes */
+    int passing;            /* not processed: everything goes through */
+    apr_bucket_brigade *in; /* the shell as it comes */
     apr_off_t in_len;
-    int assembled;           /* the page is ready: HOLD lets go */
-    apr_bucket_brigade *held; /* what HOLD keeps until then */
-    const char *cc;          /* Cache-Control for the client */
-    apr_int64_t age;         /* the oldest part's Age */
-    const char *vary;        /* the parts' Vary, joined */
+    int assembled;                   /* the page is ready: HOLD lets go */
+    apr_bucket_brigade *held;        /* what HOLD keeps until then */
+    const char *cc;                  /* Cache-Control for the client */
+    apr_int64_t age;                 /* the oldest part's Age */
+    const char *vary;                /* the parts' Vary, joined */
     apr_array_header_t *set_cookies; /* the fragments' Set-Cookie */
 } page_t;
 
@@ -170,9 +170,9 @@ void sc_esi_insert(request_rec *r)
         }
         return;
     }
-    apr_table_setn(r->headers_in, "Surrogate-Capability",
-                   apr_pstrcat(r->pool, sc_esi_token(r, d), "=\"ESI/1.0\"",
-                               NULL));
+    apr_table_setn(
+        r->headers_in, "Surrogate-Capability",
+        apr_pstrcat(r->pool, sc_esi_token(r, d), "=\"ESI/1.0\"", NULL));
     /* An assembled page has no validators of its own: the application is
      * never asked for a 304 of the shell (its fragments may have changed
      * meanwhile), and the client gets the whole page. */
@@ -201,8 +201,7 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 }
 
 /* A subrequest for src, ending in pt's SHAREDCACHE_ESI_PART. */
-static request_rec *include_request(request_rec *r, const char *src,
-                                    part_t *pt)
+static request_rec *include_request(request_rec *r, const char *src, part_t *pt)
 {
     ap_filter_t *end = apr_pcalloc(r->pool, sizeof(*end));
     request_rec *rr;
@@ -370,8 +369,8 @@ static int cc_has(request_rec *r, const char *cc, const char *word,
         while (*p == ' ' || *p == '\t' || *p == ',') {
             p++;
         }
-        if (!strncasecmp(p, word, n) && (p[n] == '\0' || p[n] == ','
-                                         || p[n] == '=' || p[n] == ' ')) {
+        if (!strncasecmp(p, word, n)
+            && (p[n] == '\0' || p[n] == ',' || p[n] == '=' || p[n] == ' ')) {
             if (value) {
                 *value = p[n] == '=' ? apr_atoi64(p + n + 1 + (p[n + 1] == '"'))
                                      : 0;
@@ -402,8 +401,8 @@ static void restrict_by(request_rec *r, page_t *pg, fresh_t *fr,
     }
     /* Without max-age (or with no-cache) a part is not fresh for the
      * client at all. */
-    if (!cc || cc_has(r, cc, "no-cache", NULL)
-        || !cc_has(r, cc, "max-age", &v) || v < 0) {
+    if (!cc || cc_has(r, cc, "no-cache", NULL) || !cc_has(r, cc, "max-age", &v)
+        || v < 0) {
         v = 0;
     }
     if (fr->max_age < 0 || v < fr->max_age) {
@@ -585,9 +584,9 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         const sc_esi_node_t *node = &APR_ARRAY_IDX(doc->nodes, i,
                                                    sc_esi_node_t);
         if (node->kind == SC_ESI_LITERAL) {
-            APR_BRIGADE_INSERT_TAIL(page, apr_bucket_pool_create(node->data,
-                                                                 node->len,
-                                                                 r->pool, ba));
+            APR_BRIGADE_INSERT_TAIL(
+                page,
+                apr_bucket_pool_create(node->data, node->len, r->pool, ba));
             continue;
         }
         if (!fetch(r, pg, &fr, &parts[n], page)
@@ -721,9 +720,9 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                 return fail_page(f, pg);
             }
             if (len > 0) {
-                APR_BRIGADE_INSERT_TAIL(pg->in,
-                                        apr_bucket_heap_create(data, len, NULL,
-                                                               f->c->bucket_alloc));
+                APR_BRIGADE_INSERT_TAIL(
+                    pg->in, apr_bucket_heap_create(data, len, NULL,
+                                                   f->c->bucket_alloc));
             }
         }
         apr_bucket_delete(b);

@@ -333,7 +333,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     /* The quick handler serves neither an entry stored where quick mode
      * was off nor an ESI page (its includes are subrequests). */
     if (e->type != SC_REC_ENTRY
-        || (ctx->quick && (!(e->flags & SC_EF_QUICK) || (e->flags & SC_EF_ESI)))) {
+        || (ctx->quick
+            && (!(e->flags & SC_EF_QUICK) || (e->flags & SC_EF_ESI)))) {
         return SC_LOOKUP_MISS;
     }
     found = deps_valid(r, ctx, c, e, &soft);

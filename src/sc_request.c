@@ -11,6 +11,7 @@
 
 #include "http_core.h"
 #include "http_log.h"
+#include "mod_ssl.h"
 #include "http_protocol.h"
 #include <apr_date.h>
 #include <apr_strings.h>
@@ -157,7 +158,10 @@ static void client_target(request_rec *r, const request_rec *client,
     }
     else if (t && apr_uri_parse(r->pool, t, &u) == APR_SUCCESS
              && (u.path || u.hostname)) {
-        url->path = u.path ? u.path : "/";
+        /* absolute form: the application gets it as sent (REQUEST_URI
+         * "http://host/path"), never the origin form's page */
+        const char *q = strchr(t, '?');
+        url->path = q ? apr_pstrmemdup(r->pool, t, (apr_size_t)(q - t)) : t;
         url->query = u.query;
     }
 }
@@ -208,6 +212,165 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
         sc_key_add(k, 'x', v->text, val);
     }
     return NULL;
+}
+
+/* ---- what httpd's configuration derived from the request ---------------
+ *
+ * SetEnvIf, BrowserMatch, RewriteRule [E=] (with [NV] httpd adds no Vary),
+ * SetEnv inside <If> and RequestHeader compute what the application gets
+ * from the request: a variable, a header added or changed.  Whatever of
+ * it the application reads is part of its page, so all of it is part of
+ * the key (a request that derives nothing keys as before). */
+
+#define SENT "sharedcache-sent-headers"
+
+int sc_request_arrived(request_rec *r)
+{
+    if (!r->main && !r->prev) {
+        apr_pool_userdata_setn(apr_table_copy(r->pool, r->headers_in), SENT,
+                               NULL, r->pool);
+    }
+    return DECLINED;
+}
+
+/* Variables that differ on every request or connection whatever the
+ * configuration (a key holding them would never hit), restate the URL
+ * (mod_rewrite's), or are ours. */
+static int env_unkeyed(const char *name)
+{
+    static const char *const not_derived[] = {
+        "UNIQUE_ID",    "H2_STREAM_ID",   "H2_STREAM_TAG",
+        "H2_PUSHED_ON", "SSL_SESSION_ID", "SSL_SESSION_RESUMED",
+        "SCRIPT_URL",   "SCRIPT_URI",     NULL
+    };
+    const char *const *n;
+
+    while (!strncmp(name, "REDIRECT_", 9)) {
+        name += 9;
+    }
+    if (!strncasecmp(name, "sharedcache", 11)) {
+        return 1;
+    }
+    for (n = not_derived; *n; n++) {
+        if (!strcmp(name, *n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* mod_ssl's variables (HTTPS, SSL_*) say what the connection is, not
+ * what the request asked: not keyed when they hold what mod_ssl reports
+ * for this connection (a SetEnvIf that sets HTTPS=on from a header on a
+ * plain connection is keyed). */
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) * ssl_var;
+
+static int connection_fact(request_rec *r, const char *name, const char *value)
+{
+    const char *is;
+
+    if (strcmp(name, "HTTPS") && strncmp(name, "SSL_", 4)) {
+        return 0;
+    }
+    if (!ssl_var) {
+        ssl_var = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    }
+    is = ssl_var ? ssl_var(r->pool, r->server, r->connection, r, (char *)name)
+                 : NULL;
+    return is && !strcmp(is, value);
+}
+
+typedef struct {
+    request_rec *r;
+    apr_array_header_t *pairs; /* of sc_header_t */
+    apr_table_t *sent;         /* what the client sent, or NULL */
+} derived_t;
+
+static int derived_env(void *data, const char *name, const char *value)
+{
+    derived_t *dv = data;
+    sc_header_t *h;
+
+    if (!env_unkeyed(name) && !connection_fact(dv->r, name, value)) {
+        h = apr_array_push(dv->pairs);
+        h->name = name;
+        h->value = value;
+    }
+    return 1;
+}
+
+static int was_sent(void *data, const char *name, const char *value)
+{
+    const char **want = data;
+
+    (void)name;
+    if (!strcmp(value, want[1])) {
+        want[0] = NULL; /* found */
+        return 0;
+    }
+    return 1;
+}
+
+static int derived_header(void *data, const char *name, const char *value)
+{
+    derived_t *dv = data;
+    const char *want[2] = { name, value };
+    sc_header_t *h;
+
+    if (dv->sent) {
+        apr_table_do(was_sent, (void *)want, dv->sent, name, NULL);
+    }
+    if (want[0]) {
+        h = apr_array_push(dv->pairs);
+        h->name = name;
+        h->value = value;
+    }
+    return 1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const sc_header_t *x = a, *y = b;
+    int c = strcasecmp(x->name, y->name);
+
+    return c ? c : strcmp(x->value, y->value);
+}
+
+static void add_derived(request_rec *r, sc_key_t *k, char kind,
+                        apr_array_header_t *pairs)
+{
+    int i;
+
+    qsort(pairs->elts, (size_t)pairs->nelts, sizeof(sc_header_t), by_name);
+    for (i = 0; i < pairs->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(pairs, i, sc_header_t);
+        sc_key_add(k, kind, apr_pstrdup(r->pool, h->name), h->value);
+    }
+}
+
+/* The variables set for r and the request headers that differ from what
+ * the client sent, into the key. */
+static void add_derived_state(request_rec *r, sc_key_t *k)
+{
+    const request_rec *top = r;
+    derived_t dv;
+    void *sent = NULL;
+
+    while (top->main) {
+        top = top->main;
+    }
+    top = sc_client_request(top);
+    apr_pool_userdata_get(&sent, SENT, top->pool);
+    dv.r = r;
+    dv.sent = sent;
+    dv.pairs = apr_array_make(r->pool, 4, sizeof(sc_header_t));
+    apr_table_do(derived_env, &dv, r->subprocess_env, NULL);
+    add_derived(r, k, 'e', dv.pairs);
+    dv.pairs = apr_array_make(r->pool, 4, sizeof(sc_header_t));
+    if (dv.sent) {
+        apr_table_do(derived_header, &dv, r->headers_in, NULL);
+    }
+    add_derived(r, k, 'd', dv.pairs);
 }
 
 /* Level 1 of the key: the URL as the client sent it and as httpd routed
@@ -271,6 +434,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
             return err;
         }
     }
+    add_derived_state(r, k);
     ctx->key = sc_key_bytes(k, &ctx->key_len);
     ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                    ctx->key, ctx->key_len);

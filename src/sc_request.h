@@ -189,7 +189,7 @@ typedef struct {
     apr_array_header_t *headers; /* of sc_header_t, as they will be stored */
     int handler_varies_encoding; /* the handler's Vary named
                                     Accept-Encoding */
-    int esi_shell; /* the response asks for ESI: stored parsed */
+    int esi_shell;               /* the response asks for ESI: stored parsed */
 
     /* --- a hit of an ESI page: its parsed form, for SHAREDCACHE_ESI --- */
     const sc_esi_doc_t *esi_doc;
@@ -271,6 +271,10 @@ int sc_client_method(request_rec *r);
 
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);
+
+/* post_read_request: keep the request headers as the client sent them
+ * (the key holds those the configuration adds or changes). */
+int sc_request_arrived(request_rec *r);
 
 /* Level 1 of the key and the URL's and namespace's counters; an error
  * message if an expression fails. */
