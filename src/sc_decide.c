@@ -207,6 +207,27 @@ static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
     return p.differ || p.seen != stored;
 }
 
+/* Fields a Cache-Control (or a targeted field) names in no-cache="..."
+ * are never served without revalidation, so never stored (RFC 9111
+ * 5.2.2.4): the response is stored without them. */
+static void drop_qualified(request_rec *r, sc_req_t *ctx, const char *list)
+{
+    apr_array_header_t *names = sc_policy_qualified_fields(r->pool, list,
+                                                           "no-cache");
+    int i, j, k;
+
+    for (i = 0; ctx->headers && i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        for (j = 0, k = 0; j < ctx->headers->nelts; j++) {
+            sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, j, sc_header_t);
+            if (strcasecmp(h->name, n)) {
+                APR_ARRAY_IDX(ctx->headers, k++, sc_header_t) = *h;
+            }
+        }
+        ctx->headers->nelts = k;
+    }
+}
+
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss: may the
  * response be stored? */
 static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
@@ -244,6 +265,11 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
                && (SC_COPYING(ctx) || r->header_only);
     if (ctx->state == SC_CAP_COPYING) {
         ctx->state = storable ? SC_CAP_STORING : SC_CAP_REFUSED;
+    }
+    if (storable) {
+        drop_qualified(r, ctx, in.cache_control);
+        drop_qualified(r, ctx, in.surrogate_control);
+        drop_qualified(r, ctx, in.cdn_cache_control);
     }
     if (!ctx->policy.storable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,

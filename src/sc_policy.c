@@ -104,6 +104,68 @@ apr_int64_t sc_policy_directive(const char *list, const char *name, int *has)
     return -1;
 }
 
+apr_array_header_t *sc_policy_qualified_fields(apr_pool_t *p, const char *list,
+                                               const char *name)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(const char *));
+    apr_size_t nlen = strlen(name);
+    const char *s = list;
+
+    while (s && *s) {
+        const char *v, *end;
+
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
+        }
+        if (!strncasecmp(s, name, nlen)) {
+            v = s + nlen;
+            while (*v == ' ') {
+                v++;
+            }
+            if (*v == '=') {
+                v++;
+                while (*v == ' ') {
+                    v++;
+                }
+                /* quoted: a list of names; a token: one name */
+                end = *v == '"' ? strchr(++v, '"') : v + strcspn(v, ", \t");
+                if (!end) {
+                    end = v + strlen(v);
+                }
+                while (v < end) {
+                    apr_size_t n;
+                    while (v < end && (*v == ' ' || *v == ',' || *v == '\t')) {
+                        v++;
+                    }
+                    n = strcspn(v, ", \t\"");
+                    if (v + n > end) {
+                        n = (apr_size_t)(end - v);
+                    }
+                    if (n > 0) {
+                        char *f = apr_pstrmemdup(p, v, n), *c;
+                        for (c = f; *c; c++) {
+                            *c = (char)apr_tolower(*c);
+                        }
+                        APR_ARRAY_PUSH(out, const char *) = f;
+                    }
+                    v += n;
+                }
+                s = *end ? end + 1 : end;
+                continue;
+            }
+        }
+        /* the next directive: a comma outside quotes */
+        while (*s && *s != ',') {
+            if (*s == '"') {
+                const char *q = strchr(s + 1, '"');
+                s = q ? q : s + strlen(s) - 1;
+            }
+            s++;
+        }
+    }
+    return out;
+}
+
 /* Age (RFC 9111 5.1): a list is read as its first member; a value that
  * is not a non-negative integer is ignored (0). */
 static apr_int64_t age_of(const char *s)

@@ -56,6 +56,12 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out);
  * saturated).  has tells presence for valueless directives. */
 apr_int64_t sc_policy_directive(const char *list, const char *name, int *has);
 
+/* The field names of every name="a, b" in a directive list (no-cache and
+ * private may name fields), lower case: the cache may store the response
+ * without them (RFC 9111 5.2.2.4). */
+apr_array_header_t *sc_policy_qualified_fields(apr_pool_t *p, const char *list,
+                                               const char *name);
+
 /* The header names a Vary value lists: lower case, sorted, each once;
  * NULL when it lists none (or is NULL).  "*" is not a name: policy
  * refuses such responses before this is asked. */

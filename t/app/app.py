@@ -13,6 +13,7 @@ The query string chooses what the response looks like:
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header
+  hdr=NAME:VAL   one more response header (TOKEN in VAL: the render's token)
   text=TEXT      the body is TEXT, with each TOKEN in it replaced by the
                  render's token (pages made of ESI or SSI markup)
   failable=1     answer 503 while a file named "fail" exists beside the app
@@ -77,6 +78,9 @@ def application(environ, start_response):
                           ("inv", "X-SharedCache-Invalidate")):
         if param in q:
             headers.append((header, q[param]))
+    if "hdr" in q and ":" in q["hdr"]:
+        name, value = q["hdr"].split(":", 1)
+        headers.append((name, value.replace("TOKEN", token)))
     if q.get("cookie"):
         headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
     reasons = {200: "OK", 203: "Non-Authoritative Information", 303: "See Other",

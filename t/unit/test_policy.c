@@ -846,6 +846,35 @@ static void test_policy_targeted_no_cache_refuses(void **state)
     }
 }
 
+/* ---- sc_policy_qualified_fields ----------------------------------------- */
+
+static void test_qualified_fields(void **state)
+{
+    apr_pool_t *p;
+    apr_array_header_t *f;
+
+    (void)state;
+    apr_pool_create(&p, NULL);
+    f = sc_policy_qualified_fields(p, "max-age=60, no-cache=\"X-User, "
+                                      "Set-Cookie\", public",
+                                   "no-cache");
+    assert_int_equal(f->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(f, 0, const char *), "x-user");
+    assert_string_equal(APR_ARRAY_IDX(f, 1, const char *), "set-cookie");
+    f = sc_policy_qualified_fields(p, "no-cache=X-A,no-cache", "no-cache");
+    assert_int_equal(f->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(f, 0, const char *), "x-a");
+    /* a quoted string of another directive is not looked into */
+    f = sc_policy_qualified_fields(p, "ext=\"no-cache=X-B, y\", no-cache",
+                                   "no-cache");
+    assert_int_equal(f->nelts, 0);
+    f = sc_policy_qualified_fields(p, NULL, "no-cache");
+    assert_int_equal(f->nelts, 0);
+    f = sc_policy_qualified_fields(p, "no-cache=\"unclosed", "no-cache");
+    assert_int_equal(f->nelts, 1);
+    apr_pool_destroy(p);
+}
+
 /* ---- sc_policy_directive ------------------------------------------------ */
 
 static void test_directive_absent_is_minus_one(void **state)
@@ -1036,6 +1065,7 @@ int main(void)
         UNIT_TEST(test_policy_statuses_come_from_the_configuration),
         UNIT_TEST(test_policy_reports_the_age_it_arrived_with),
         UNIT_TEST(test_policy_targeted_no_cache_refuses),
+        UNIT_TEST(test_qualified_fields),
         UNIT_TEST(test_directive_absent_is_minus_one),
         UNIT_TEST(test_directive_without_value_is_zero_and_present),
         UNIT_TEST(test_directive_value_parsed_case_insensitively),
