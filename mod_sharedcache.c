@@ -235,6 +235,11 @@ static void sc_register_hooks(apr_pool_t *p)
         SC_FILTER_ESI, sc_esi_filter, NULL, SC_SAVE_FTYPE + 1);
     sc_esi_hold_filter_handle = ap_register_output_filter(
         SC_FILTER_ESI_HOLD, sc_esi_hold_filter, NULL, AP_FTYPE_CONTENT_SET + 6);
+    /* Before INCLUDES: reads the SSI source for directives that read the
+     * request. */
+    sc_ssi_watch_filter_handle = ap_register_output_filter(
+        "SHAREDCACHE_SSI_WATCH", sc_ssi_watch_filter, NULL,
+        AP_FTYPE_RESOURCE - 1);
     sc_esi_part_filter_handle = ap_register_output_filter(
         SC_FILTER_ESI_PART, sc_esi_part_filter, NULL, AP_FTYPE_CONTENT_SET);
 }

@@ -342,7 +342,13 @@ static void finish(request_rec *r, sc_req_t *ctx)
         ctx->fragment_refused = "a fragment was refused before it ran "
                                 "(access control, a missing path)";
     }
-    if (complete && ctx->fragment_refused) {
+    if (complete && sc_ssi_reads(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0323) "not stored: %s", sc_ssi_reads(r));
+        ctx->fragment_refused = sc_ssi_reads(r);
+        complete = 0;
+    }
+    else if (complete && ctx->fragment_refused) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0321) "not stored: %s", ctx->fragment_refused);
         complete = 0;

@@ -11,6 +11,7 @@
 
 #include "http_core.h"
 #include "http_request.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 /* Did a subrequest's handler fail without output?  It returns its status
@@ -126,6 +127,9 @@ int sc_fragment_asked(request_rec *r)
     /* Made to run into its includer's output (a lookup only, such as
      * mod_dir's or mod_include's #fsize, is given no filters), by an
      * includer whose own handler runs: ours set its context first. */
+    if (r->main) {
+        sc_request_env_snapshot(r, 1);
+    }
     if (r->main && r->main->main
         && r->output_filters != r->proto_output_filters) {
         own_subreq_core(r);
@@ -191,4 +195,150 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                                       : apr_pstrdup(a->pool, vary);
         }
     }
+}
+
+/* ---- SSI that reads the request ----------------------------------------
+ *
+ * mod_include's #echo, #if/#elif, #set, #printenv and #exec put the
+ * request's headers, variables, the time or a command's output into the
+ * page.  A page whose SSI source holds one is not stored, nor is any page
+ * that includes it assembled (its fragments still are, each under its own
+ * rules).  SHAREDCACHE_SSI_WATCH reads the source on its way into
+ * INCLUDES (mod_include's default start tag, "<!--#"). */
+
+ap_filter_rec_t *sc_ssi_watch_filter_handle;
+
+#define NOTE_SSI_READS "sharedcache-ssi-reads"
+#define SSI_TAG "<!--#"
+#define SSI_TAIL 24 /* the tag, blanks and the longest name */
+
+typedef struct {
+    char tail[SSI_TAIL];
+    apr_size_t tail_len;
+} watch_t;
+
+const char *sc_ssi_reads(const request_rec *r)
+{
+    return apr_table_get(r->notes, NOTE_SSI_READS);
+}
+
+void sc_ssi_watch(request_rec *r)
+{
+    ap_filter_t *f;
+
+    for (f = r->output_filters; f && f->frec->ftype <= SC_SAVE_FTYPE;
+         f = f->next) {
+        if (!strcasecmp(f->frec->name, "includes")) {
+            ap_add_output_filter_handle(sc_ssi_watch_filter_handle, NULL, r,
+                                        r->connection);
+            return;
+        }
+    }
+}
+
+/* The directive named at s (just after "<!--#"), if it reads the request. */
+static const char *reading_directive(const char *s, apr_size_t len)
+{
+    static const char *const reading[] = { "echo",     "if",   "elif", "set",
+                                           "printenv", "exec", NULL };
+    const char *const *d;
+    apr_size_t i = 0, n;
+
+    while (i < len
+           && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+        i++;
+    }
+    for (n = 0; i + n < len && apr_isalpha(s[i + n]); n++) {
+    }
+    for (d = reading; *d; d++) {
+        if (strlen(*d) == n && !strncasecmp(s + i, *d, n)) {
+            return *d;
+        }
+    }
+    return NULL;
+}
+
+/* Find a reading directive in len bytes at s (a tag cut off at the end is
+ * found with the next bytes: the caller keeps a tail). */
+static const char *scan(const char *s, apr_size_t len)
+{
+    const char *p = s, *end = s + len;
+
+    while ((p = memchr(p, '<', (apr_size_t)(end - p))) != NULL) {
+        if ((apr_size_t)(end - p) >= sizeof(SSI_TAG) - 1
+            && !memcmp(p, SSI_TAG, sizeof(SSI_TAG) - 1)) {
+            const char *d = reading_directive(p + sizeof(SSI_TAG) - 1,
+                                              (apr_size_t)(end - p)
+                                                  - (sizeof(SSI_TAG) - 1));
+            if (d) {
+                return d;
+            }
+        }
+        p++;
+    }
+    return NULL;
+}
+
+static void pages_refuse(request_rec *r, const char *why)
+{
+    request_rec *a, *c;
+
+    for (c = r, a = r->main; a; c = a, a = a->main) {
+        sc_req_t *page = sc_esi_include(c) ? NULL : sc_req_get(a);
+        if (page && !page->fragment_refused) {
+            page->fragment_refused = apr_psprintf(
+                a->pool, "a fragment forbids it (%s: %s)", r->uri, why);
+        }
+    }
+}
+
+apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    watch_t *w = f->ctx;
+    apr_bucket *b;
+
+    if (!w) {
+        w = f->ctx = apr_pcalloc(r->pool, sizeof(*w));
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        char joined[2 * SSI_TAIL];
+        const char *data, *found;
+        apr_size_t len, n;
+
+        if (APR_BUCKET_IS_METADATA(b)
+            || apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            continue;
+        }
+        /* a tag across two buckets: the tail of one and the head of the
+         * next */
+        n = len < SSI_TAIL ? len : SSI_TAIL;
+        memcpy(joined, w->tail, w->tail_len);
+        memcpy(joined + w->tail_len, data, n);
+        found = scan(joined, w->tail_len + n);
+        if (!found) {
+            found = scan(data, len);
+        }
+        if (found) {
+            const char *why = apr_pstrcat(r->pool, "its SSI #", found,
+                                          " reads the request", NULL);
+            apr_table_setn(r->notes, NOTE_SSI_READS, why);
+            pages_refuse(r, why);
+            ap_remove_output_filter(f);
+            break;
+        }
+        if (len >= SSI_TAIL) {
+            memcpy(w->tail, data + len - SSI_TAIL, SSI_TAIL);
+            w->tail_len = SSI_TAIL;
+        }
+        else {
+            apr_size_t keep = w->tail_len + len > SSI_TAIL ? SSI_TAIL - len
+                                                           : w->tail_len;
+            memmove(w->tail, w->tail + w->tail_len - keep, keep);
+            memcpy(w->tail + keep, data, len);
+            w->tail_len = keep + len;
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
 }

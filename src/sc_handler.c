@@ -346,6 +346,7 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
                              substitute does not pass) */
     }
     ap_add_output_filter_handle(sc_save_filter_handle, ctx, r, r->connection);
+    sc_ssi_watch(r);
     return DECLINED;
 }
 
@@ -458,6 +459,9 @@ int sc_handler(request_rec *r)
 {
     sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                             &sharedcache_module);
+
+    /* Before any handler (an application's) adds its variables. */
+    sc_request_env_snapshot(r, 0);
 
     if (d && APLOGrtrace2(r)) {
         ap_log_rerror(

@@ -280,6 +280,58 @@ static int connection_fact(request_rec *r, const char *name, const char *value)
     return is && !strcmp(is, value);
 }
 
+/* Snapshots of a request's variables: as its handler phase began (before
+ * any handler adds the CGI and application variables: HTTP_*,
+ * REMOTE_PORT, mod_wsgi.*), and, for a subrequest, as it inherited them
+ * from its parent (a copy of the parent's, those included). */
+#define ENV_AT_HANDLER "sharedcache-env-handler"
+#define ENV_INHERITED "sharedcache-env-inherited"
+
+static apr_table_t *env_snapshot(const request_rec *r, const char *which)
+{
+    void *t = NULL;
+
+    apr_pool_userdata_get(&t, which, r->pool);
+    return t;
+}
+
+void sc_request_env_snapshot(request_rec *r, int inherited)
+{
+    const char *which = inherited ? ENV_INHERITED : ENV_AT_HANDLER;
+
+    if (!env_snapshot(r, which)) {
+        apr_pool_userdata_setn(apr_table_copy(r->pool, r->subprocess_env),
+                               which, NULL, r->pool);
+    }
+}
+
+static int env_has(apr_table_t *t, const char *name, const char *value)
+{
+    const char *v = apr_table_get(t, name);
+
+    return v && !strcmp(v, value);
+}
+
+/* Did configuration set name=value for r (or for the request it comes
+ * from), rather than a handler (the CGI variables mod_wsgi or mod_cgi add
+ * to the parent of a subrequest, or to the previous hop of an internal
+ * redirect, which then reaches r as REDIRECT_...)? */
+static int config_derived(const request_rec *r, const char *name,
+                          const char *value)
+{
+    apr_table_t *t;
+
+    if (!strncmp(name, "REDIRECT_", 9) && r->prev) {
+        return config_derived(r->prev, name + 9, value);
+    }
+    t = r->main ? env_snapshot(r, ENV_INHERITED) : NULL;
+    if (t && env_has(t, name, value)) {
+        return config_derived(r->main, name, value);
+    }
+    t = env_snapshot(r, ENV_AT_HANDLER);
+    return !t || env_has(t, name, value);
+}
+
 typedef struct {
     request_rec *r;
     apr_array_header_t *pairs; /* of sc_header_t */
@@ -291,7 +343,8 @@ static int derived_env(void *data, const char *name, const char *value)
     derived_t *dv = data;
     sc_header_t *h;
 
-    if (!env_unkeyed(name) && !connection_fact(dv->r, name, value)) {
+    if (!env_unkeyed(name) && !connection_fact(dv->r, name, value)
+        && config_derived(dv->r, name, value)) {
         h = apr_array_push(dv->pairs);
         h->name = name;
         h->value = value;
@@ -317,6 +370,10 @@ static int derived_header(void *data, const char *name, const char *value)
     const char *want[2] = { name, value };
     sc_header_t *h;
 
+    /* set or removed by this module for the location (SharedCacheESI) */
+    if (!strcasecmp(name, "Surrogate-Capability")) {
+        return 1;
+    }
     if (dv->sent) {
         apr_table_do(was_sent, (void *)want, dv->sent, name, NULL);
     }
@@ -344,6 +401,9 @@ static void add_derived(request_rec *r, sc_key_t *k, char kind,
     qsort(pairs->elts, (size_t)pairs->nelts, sizeof(sc_header_t), by_name);
     for (i = 0; i < pairs->nelts; i++) {
         const sc_header_t *h = &APR_ARRAY_IDX(pairs, i, sc_header_t);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                      "the key holds the derived %s %s=%s",
+                      kind == 'e' ? "variable" : "header", h->name, h->value);
         sc_key_add(k, kind, apr_pstrdup(r->pool, h->name), h->value);
     }
 }

@@ -276,6 +276,11 @@ void sc_request_url(request_rec *r, sc_url_t *url);
  * (the key holds those the configuration adds or changes). */
 int sc_request_arrived(request_rec *r);
 
+/* Keep r's variables as its handler phase begins (inherited 0), or as a
+ * subrequest inherits them (inherited 1): the key holds only what
+ * configuration set, not what a handler added (sc_build_key). */
+void sc_request_env_snapshot(request_rec *r, int inherited);
+
 /* Level 1 of the key and the URL's and namespace's counters; an error
  * message if an expression fails. */
 const char *sc_build_key(request_rec *r, sc_req_t *ctx);
@@ -400,6 +405,14 @@ int sc_fragment_asked(request_rec *r);
  * brigade): impose them on every page that includes it. */
 void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                               apr_bucket_brigade *bb);
+/* SSI that reads the request (#echo, #if, #set, #printenv, #exec): a
+ * render whose response goes through mod_include is watched, and neither
+ * it nor a page that includes it is stored. */
+extern ap_filter_rec_t *sc_ssi_watch_filter_handle;
+void sc_ssi_watch(request_rec *r);
+apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* Why r's SSI keeps it from being stored, or NULL. */
+const char *sc_ssi_reads(const request_rec *r);
 /* Did a subrequest's handler fail without output?  (bb: its first
  * brigade.) */
 int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
