@@ -55,6 +55,7 @@ the request with ``tag_request(request, ...)`` or
 
 import asyncio
 import collections
+import copy
 import functools
 import logging
 
@@ -63,7 +64,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 import sharedcache
-from sharedcache import SharedCacheError, flatten_tags, merge_tags
+from sharedcache import SharedCacheError, esi, flatten_tags, merge_tags
 
 __all__ = [
     "cache_tags", "cache_for", "add_tags", "invalidate_in_response", "invalidate_on_change",
@@ -202,6 +203,68 @@ def cache_tags(*tags):
     return decorator
 
 
+# ---- ESI --------------------------------------------------------------
+
+def esi_include(request, src, alt=None, onerror_continue=False):
+    """The <esi:include/> of src (a local path) for this request's page,
+    which SharedCacheMiddleware then marks Surrogate-Control:
+    content="ESI/1.0".  Outside mod_sharedcache (no Surrogate-Capability
+    with ESI/1.0: the development server, a test client) the fragment view
+    is called in place and its content returned instead.  The template
+    tag {% esi_include %} (templatetags/sharedcache.py) calls this."""
+    if not esi.surrogate_can_esi(request.META.get("HTTP_SURROGATE_CAPABILITY")):
+        return _render_in_place(request, src)
+    tag = esi.include_tag(src, alt=alt, onerror_continue=onerror_continue)
+    request._sharedcache_esi = True
+    return tag
+
+
+def _render_in_place(request, src):
+    from urllib.parse import urlsplit
+
+    from django.http import QueryDict
+    from django.urls import resolve
+
+    esi.include_tag(src)  # the same checks
+    parts = urlsplit(src)
+    match = resolve(parts.path)
+    sub = copy.copy(request)
+    sub.path = sub.path_info = parts.path
+    sub.method = "GET"
+    sub.GET = QueryDict(parts.query)
+    sub.META = dict(request.META, PATH_INFO=parts.path,
+                    QUERY_STRING=parts.query, REQUEST_METHOD="GET")
+    response = match.func(sub, *match.args, **match.kwargs)
+    if hasattr(response, "render") and not getattr(response, "is_rendered",
+                                                    True):
+        response.render()
+    if response.status_code >= 400:
+        return ""
+    return response.content.decode(response.charset or "utf-8")
+
+
+def esi_fragment(*tags, seconds=None, vary_on_cookie=False):
+    """View decorator for a fragment view: its tags (as cache_tags), how
+    long the module keeps it (as cache_for) and, with vary_on_cookie, Vary:
+    Cookie (one entry per visitor's cookies; SharedCacheVaryByCookie on
+    the fragment's <Location> narrows it to the session)::
+
+        @esi_fragment("posts", seconds=60)
+        def latest_posts(request): ...
+    """
+    def decorator(view):
+        wrapped = view
+        if tags:
+            wrapped = cache_tags(*tags)(wrapped)
+        if seconds is not None:
+            wrapped = cache_for(seconds)(wrapped)
+        if vary_on_cookie:
+            from django.views.decorators.vary import vary_on_cookie as voc
+            wrapped = voc(wrapped)
+        return functools.wraps(view)(wrapped)
+    return decorator
+
+
 def cache_for(seconds):
     """View decorator: how long mod_sharedcache keeps the response, as
     Surrogate-Control: max-age=seconds (read by the module, removed
@@ -213,7 +276,8 @@ def cache_for(seconds):
         @cache_tags("posts")
         def post_list(request): ...
 
-    A Surrogate-Control the view sets itself is kept.
+    A Surrogate-Control the view sets itself is kept (joined, when it
+    only says content="ESI/1.0").
     """
     if (isinstance(seconds, bool) or not isinstance(seconds, int)
             or seconds < 0):
@@ -225,19 +289,27 @@ def cache_for(seconds):
             @functools.wraps(view)
             async def async_wrapper(request, *args, **kwargs):
                 response = await view(request, *args, **kwargs)
-                if not response.has_header("Surrogate-Control"):
-                    response["Surrogate-Control"] = value
-                return response
+                return _surrogate_max_age(response, value)
             return async_wrapper
 
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
-            if not response.has_header("Surrogate-Control"):
-                response["Surrogate-Control"] = value
-            return response
+            return _surrogate_max_age(response, value)
         return wrapper
     return decorator
+
+
+def _surrogate_max_age(response, value):
+    """max-age= into Surrogate-Control, unless the view said something of
+    its own there (max-age, no-store): only its content="ESI/1.0" is
+    joined."""
+    own = response.get("Surrogate-Control")
+    if own and any(not d.strip().lower().startswith("content=")
+                   for d in own.split(",") if d.strip()):
+        return response
+    response["Surrogate-Control"] = esi.surrogate_merge(own, value)
+    return response
 
 
 # ---- request-scoped tags and the middleware ----------------------------
@@ -278,6 +350,8 @@ class SharedCacheMiddleware:
         tags = getattr(request, "_sharedcache_invalidate", None)
         if tags:
             invalidate_in_response(response, tags)
+        if getattr(request, "_sharedcache_esi", False):
+            esi.mark_esi(response)
         return response
 
 

@@ -41,9 +41,10 @@ import threading
 import flask
 
 import sharedcache
-from sharedcache import flatten_tags, merge_tags
+from sharedcache import esi, flatten_tags, merge_tags
 
 __all__ = [
+    "esi_include",
     "cache_tags", "add_tags", "invalidate_in_response",
     "invalidate_after_request", "invalidate", "purge", "flush", "get_client",
 ]
@@ -151,3 +152,44 @@ def cache_tags(*tags):
             return add_tags(response, *computed)
         return wrapper
     return decorator
+
+
+# ---- ESI --------------------------------------------------------------
+
+def esi_include(src, alt=None, onerror_continue=False):
+    """During a request: the <esi:include/> of src (a local path), as
+    Markup for a template, and this request's response marked
+    Surrogate-Control: content="ESI/1.0" so that mod_sharedcache
+    (SharedCacheESI On) assembles it.  Make it a template global::
+
+        app.jinja_env.globals["esi_include"] = sharedcache.flask.esi_include
+
+        {{ esi_include("/fragments/user-box/") }}
+
+    Outside mod_sharedcache (no Surrogate-Capability with ESI/1.0) the
+    fragment is fetched from the application itself (a test client
+    request with the same cookies) and its body returned in place."""
+    import markupsafe
+
+    if not esi.surrogate_can_esi(
+            flask.request.headers.get("Surrogate-Capability")):
+        return markupsafe.Markup(_render_in_place(src))
+    tag = esi.include_tag(src, alt=alt, onerror_continue=onerror_continue)
+    if not flask.g.get("_sharedcache_esi"):
+        flask.g._sharedcache_esi = True
+
+        @flask.after_this_request
+        def _mark(response):
+            esi.mark_esi(response.headers)
+            return response
+    return markupsafe.Markup(tag)
+
+
+def _render_in_place(src):
+    esi.include_tag(src)  # the same checks
+    client = flask.current_app.test_client()
+    cookie = flask.request.headers.get("Cookie")
+    response = client.get(src, headers={"Cookie": cookie} if cookie else {})
+    if response.status_code >= 400:
+        return ""
+    return response.get_data(as_text=True)

@@ -265,6 +265,80 @@ class CacheFor(unittest.TestCase):
                 scd.cache_for(bad)
 
 
+class Esi(unittest.TestCase):
+    """esi_include (and its template tag), the middleware's marking,
+    esi_fragment."""
+
+    def setUp(self):
+        self.rf = RequestFactory()
+
+    def esi_request(self, path="/"):
+        return self.rf.get(path, HTTP_SURROGATE_CAPABILITY='h="ESI/1.0"')
+
+    def test_tag_and_marking(self):
+        request = self.esi_request()
+        tag = scd.esi_include(request, "/frag/?a=1&b=<x>", alt="/alt/",
+                              onerror_continue=True)
+        self.assertEqual(tag, '<esi:include src="/frag/?a=1&amp;b=&lt;x&gt;" '
+                              'alt="/alt/" onerror="continue"/>')
+        middleware = scd.SharedCacheMiddleware(lambda r: HttpResponse("x"))
+        response = middleware(request)
+        self.assertEqual(response["Surrogate-Control"], 'content="ESI/1.0"')
+        # a page without includes is not marked
+        self.assertFalse(middleware(self.esi_request())
+                         .has_header("Surrogate-Control"))
+
+    def test_joined_with_cache_for(self):
+        request = self.esi_request()
+
+        @scd.cache_for(600)
+        def view(req):
+            scd.esi_include(req, "/frag/")
+            return HttpResponse("x")
+
+        response = scd.SharedCacheMiddleware(view)(request)
+        self.assertEqual(response["Surrogate-Control"],
+                         'max-age=600, content="ESI/1.0"')
+
+    def test_only_local_paths(self):
+        for bad in ("http://evil/x", "//evil/x", "frag", None):
+            with self.assertRaises(ValueError):
+                scd.esi_include(self.esi_request(), bad)
+
+    def test_in_place_without_the_module(self):
+        from django.urls import path
+
+        def fragment(request):
+            return HttpResponse("hello " + request.GET.get("who", "?"))
+
+        urls = type("urls", (), {"urlpatterns": [path("frag/", fragment)]})
+        with override_settings(ROOT_URLCONF=urls):
+            out = scd.esi_include(self.rf.get("/"), "/frag/?who=you")
+        self.assertEqual(out, "hello you")
+
+    def test_template_tag(self):
+        from django.template import Context, Engine
+
+        engine = Engine(libraries={
+            "sharedcache": "sharedcache.templatetags.sharedcache"})
+        t = engine.from_string('{% load sharedcache %}'
+                               '[{% esi_include "/frag/" onerror="continue" %}]')
+        request = self.esi_request()
+        self.assertEqual(t.render(Context({"request": request})),
+                         '[<esi:include src="/frag/" onerror="continue"/>]')
+        self.assertTrue(request._sharedcache_esi)
+
+    def test_fragment_decorator(self):
+        @scd.esi_fragment("posts", seconds=60, vary_on_cookie=True)
+        def view(request):
+            return HttpResponse("x")
+
+        response = view(self.rf.get("/"))
+        self.assertEqual(response["Surrogate-Key"], "posts")
+        self.assertEqual(response["Surrogate-Control"], "max-age=60")
+        self.assertIn("Cookie", response["Vary"])
+
+
 class Settings(unittest.TestCase):
     @override_settings(SHAREDCACHE_SERVERS="127.0.0.1:1, 127.0.0.1:2",
                        SHAREDCACHE_PREFIX="dj", SHAREDCACHE_TIMEOUT=250)

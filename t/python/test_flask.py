@@ -164,5 +164,40 @@ class FlaskViews(unittest.TestCase):
         self.assertEqual(mc.get(key), b"4")
 
 
+class Esi(unittest.TestCase):
+    def setUp(self):
+        self.app = flask.Flask("sharedcache_esi_test")
+
+        @self.app.route("/page")
+        def page():
+            return flask.render_template_string(
+                "[{{ esi_include('/frag?x=1', onerror_continue=True) }}]")
+
+        @self.app.route("/frag")
+        def frag():
+            return "fragment " + flask.request.args.get("x", "")
+
+        self.app.jinja_env.globals["esi_include"] = scf.esi_include
+
+    def test_tag_and_marking(self):
+        r = self.app.test_client().get(
+            "/page", headers={"Surrogate-Capability": 'h="ESI/1.0"'})
+        self.assertEqual(r.get_data(as_text=True),
+                         '[<esi:include src="/frag?x=1" onerror="continue"/>]')
+        self.assertEqual(r.headers["Surrogate-Control"], 'content="ESI/1.0"')
+
+    def test_in_place_without_the_module(self):
+        r = self.app.test_client().get("/page")
+        self.assertEqual(r.get_data(as_text=True), "[fragment 1]")
+        self.assertNotIn("Surrogate-Control", r.headers)
+
+    def test_only_local_paths(self):
+        with self.app.test_request_context(
+                "/", headers={"Surrogate-Capability": 'h="ESI/1.0"'}):
+            for bad in ("http://evil/x", "//evil/x", "frag"):
+                with self.assertRaises(ValueError):
+                    scf.esi_include(bad)
+
+
 if __name__ == "__main__":
     unittest.main()
