@@ -12,7 +12,7 @@ The query string chooses what the response looks like:
   date=VALUE     Date header               age=VALUE  Age header
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
-  loc=URL        Location header
+  loc=URL        Location header       cloc=URL   Content-Location
   failable=1     answer 503 while a file named "fail" exists beside the app
   stream=N       body of N pieces of 100,000 bytes without Content-Length,
                  chunkms=MS apart; crash=1: fail after the first piece
@@ -70,12 +70,13 @@ def application(environ, start_response):
                           ("etag", "ETag"), ("lm", "Last-Modified"),
                           ("date", "Date"), ("age", "Age"),
                           ("sk", "Surrogate-Key"), ("loc", "Location"),
+                          ("cloc", "Content-Location"),
                           ("inv", "X-SharedCache-Invalidate")):
         if param in q:
             headers.append((header, q[param]))
     if q.get("cookie"):
         headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
-    reasons = {200: "OK", 203: "Non-Authoritative Information", 303: "See Other",
+    reasons = {200: "OK", 201: "Created", 203: "Non-Authoritative Information", 303: "See Other",
                404: "Not Found", 410: "Gone", 500: "Internal Server Error",
                503: "Service Unavailable", 301: "Moved Permanently"}
     if status in (301, 308) and "loc" not in q:
