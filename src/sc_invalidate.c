@@ -101,7 +101,7 @@ static void keep_pending(request_rec *r, const sc_server_conf_t *s,
     sc_gen_t g;
 
     sc_gen_init(r->pool, s->prefix, dep, &g);
-    sc_stat_add(SC_STAT_INVALIDATIONS_PENDING, 1);
+    sc_stat_add_r(r, SC_STAT_INVALIDATIONS_PENDING, 1);
     if (!sc_pending_add(s->backend->cluster, g.key, dep[0] == SC_DEP_URL,
                         hard)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -141,7 +141,7 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
             failed = 1;
         }
         found += existed;
-        sc_stat_add(SC_STAT_INVALIDATIONS, 1);
+        sc_stat_add_r(r, SC_STAT_INVALIDATIONS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0401) "invalidated %s (%s)", dep,
                       existed ? "was cached" : "nothing depended on it");
