@@ -59,6 +59,12 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                     "counters: the status page will show "
                                     "zeros");
     }
+    if (sc_status_vhosts_init(s->process->pool, pconf, s) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     SC_LOGNO(0110) "no shared memory for the counters of "
+                                    "each virtual host: the status page "
+                                    "shows only the totals");
+    }
     return sc_config_post(pconf, s);
 }
 

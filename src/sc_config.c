@@ -41,6 +41,7 @@ void *sc_config_create_server(apr_pool_t *p, server_rec *s)
     (void)s;
     c->timeout_ms = SC_UNSET;
     c->retry_s = SC_UNSET;
+    c->stat_slot = -1;
     return c;
 }
 
@@ -57,6 +58,7 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->retry_s = add->retry_s != SC_UNSET ? add->retry_s : base->retry_s;
     c->prefix = add->prefix ? add->prefix : base->prefix;
     c->quick = add->quick || base->quick;
+    c->stat_slot = -1; /* given in post_config */
     return c;
 }
 

@@ -47,6 +47,8 @@ typedef struct {
                                      written; NULL when none */
     int quick;                    /* a section of this server set
                                      SharedCacheQuickHandler On */
+    int stat_slot;                /* its slot of the per-virtual-host
+                                     counters (sc_vhoststat.h), -1: none */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */

@@ -101,7 +101,7 @@ static void keep_pending(request_rec *r, const sc_server_conf_t *s,
     sc_gen_t g;
 
     sc_gen_init(r->pool, s->prefix, dep, &g);
-    sc_stat_add(SC_STAT_INVALIDATIONS_PENDING, 1);
+    sc_stat_add_r(r, SC_STAT_INVALIDATIONS_PENDING, 1);
     if (!sc_pending_add(s->backend->cluster, g.key, dep[0] == SC_DEP_URL,
                         hard)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -141,7 +141,7 @@ static int bump_all(request_rec *r, const sc_server_conf_t *s,
             failed = 1;
         }
         found += existed;
-        sc_stat_add(SC_STAT_INVALIDATIONS, 1);
+        sc_stat_add_r(r, SC_STAT_INVALIDATIONS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0401) "invalidated %s (%s)", dep,
                       existed ? "was cached" : "nothing depended on it");
@@ -258,6 +258,27 @@ static int unsafe_method(int m)
            && (sc_purge_method < 0 || m != sc_purge_method);
 }
 
+/* The same-origin URL in a response header, as a dependency, added. */
+static void push_header_dep(request_rec *r, apr_array_header_t *deps,
+                            const sc_url_t *self, apr_table_t *out,
+                            const char *field)
+{
+    const char *v = apr_table_get(out, field);
+    const char *dep = v ? target_dep(r, self, v) : NULL;
+
+    if (dep) {
+        APR_ARRAY_PUSH(deps, const char *) = dep;
+    }
+}
+
+/* RFC 9111 4.4 requires the target URI and allows Location and
+ * Content-Location.  Invalidated: the target URI; the resource the
+ * response is a representation of (Content-Location, or the target of a
+ * CGI-style local redirect, whose page is the answer); the resource a 201
+ * created (its Location: a cached 404 of it would outlive the creation).
+ * Not the Location of a redirect: post/redirect/get (a login answering
+ * "302 Location: /") sends the browser to a page the request did not
+ * change, and invalidating it would empty the home page at every login. */
 void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
                             apr_table_t *out)
 {
@@ -268,9 +289,7 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
      * redirect ends as an internal GET of the redirect's target. */
     if (d->invalidate_unsafe == 1 && r->status >= 200 && r->status < 400
         && unsafe_method(sc_client_method(r))) {
-        const char *const fields[] = { "Location", "Content-Location" };
         sc_url_t self;
-        int i;
 
         sc_request_url(r, &self); /* the client's URL */
         APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool, &self);
@@ -282,12 +301,9 @@ void sc_invalidate_response(request_rec *r, const sc_dir_conf_t *d,
             APR_ARRAY_PUSH(deps, const char *) = sc_key_url_dep(r->pool,
                                                                 &target);
         }
-        for (i = 0; i < 2; i++) {
-            const char *v = apr_table_get(out, fields[i]);
-            const char *dep = v ? target_dep(r, &self, v) : NULL;
-            if (dep) {
-                APR_ARRAY_PUSH(deps, const char *) = dep;
-            }
+        push_header_dep(r, deps, &self, out, "Content-Location");
+        if (r->status == HTTP_CREATED) {
+            push_header_dep(r, deps, &self, out, "Location");
         }
     }
     bump_deps(r, deps);

@@ -67,7 +67,7 @@ void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st)
 {
     const char *name = sc_decision_name[st];
 
-    sc_stat_add((sc_stat_t)(SC_STAT_HIT + (int)st), 1);
+    sc_stat_add_r(r, (sc_stat_t)(SC_STAT_HIT + (int)st), 1);
     apr_table_setn(r->notes, SC_NOTE_STATUS, name);
     apr_table_setn(r->subprocess_env, SC_NOTE_STATUS, name);
     if (d->header && !r->main) {

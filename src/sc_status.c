@@ -5,6 +5,7 @@
 #include "sc_config.h"
 #include "sc_log.h"
 #include "sc_store.h"
+#include "sc_vhoststat.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -47,35 +48,41 @@ typedef struct {
 static sc_counters_t *counters;
 static sc_view_child_t *mine; /* this child's slot, or NULL */
 
+/* Counted per virtual host too (sc_stat_add_r) */
+#define SC_PER_VHOST 1
+
 static const struct {
     const char *name;   /* JSON and HTML */
     const char *metric; /* Prometheus */
     const char *label;  /* status="..." for decisions, else NULL */
     const char *help;
+    int per_vhost; /* SC_PER_VHOST: its call sites have the request */
 } stat_info[SC_STAT_COUNT] = {
     { "hits", "sharedcache_responses_total", "HIT",
-      "responses by cache decision" },
-    { "misses", "sharedcache_responses_total", "MISS", NULL },
-    { "stale", "sharedcache_responses_total", "STALE", NULL },
-    { "bypass", "sharedcache_responses_total", "BYPASS", NULL },
-    { "uncacheable", "sharedcache_responses_total", "UNCACHEABLE", NULL },
-    { "errors", "sharedcache_responses_total", "ERROR", NULL },
-    { "stores", "sharedcache_stores_total", NULL,
-      "entries stored in memcached" },
+      "responses by cache decision", SC_PER_VHOST },
+    { "misses", "sharedcache_responses_total", "MISS", NULL, SC_PER_VHOST },
+    { "stale", "sharedcache_responses_total", "STALE", NULL, SC_PER_VHOST },
+    { "bypass", "sharedcache_responses_total", "BYPASS", NULL, SC_PER_VHOST },
+    { "uncacheable", "sharedcache_responses_total", "UNCACHEABLE", NULL,
+      SC_PER_VHOST },
+    { "errors", "sharedcache_responses_total", "ERROR", NULL, SC_PER_VHOST },
+    { "stores", "sharedcache_stores_total", NULL, "entries stored in memcached",
+      SC_PER_VHOST },
     { "stored_bytes", "sharedcache_stored_bytes_total", NULL,
-      "body bytes stored" },
+      "body bytes stored", SC_PER_VHOST },
     { "served_bytes", "sharedcache_served_bytes_total", NULL,
-      "body bytes served from the cache" },
+      "body bytes served from the cache", 0 },
     { "lock_waits", "sharedcache_lock_waits_total", NULL,
-      "requests that waited for another's render" },
+      "requests that waited for another's render", 0 },
     { "invalidations", "sharedcache_invalidations_total", NULL,
-      "counters incremented (tags, URLs, namespaces)" },
+      "counters incremented (tags, URLs, namespaces)", SC_PER_VHOST },
     { "no_handle", "sharedcache_handle_pool_exhausted_total", NULL,
-      "memcached accesses that found no free handle (served uncached)" },
+      "memcached accesses that found no free handle (served uncached)", 0 },
     { "invalidations_failed", "sharedcache_invalidations_failed_total", NULL,
-      "invalidations that failed and were kept to be tried again" },
+      "invalidations that failed and were kept to be tried again",
+      SC_PER_VHOST },
     { "memcached_calls", "sharedcache_memcached_calls_total", NULL,
-      "memcached round trips (get, multi-get, set, add, incr, delete)" },
+      "memcached round trips (get, multi-get, set, add, incr, delete)", 0 },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pproc)
@@ -109,6 +116,20 @@ void sc_stat_add(sc_stat_t which, apr_uint64_t n)
 {
     if (counters) {
         apr_atomic_add64(&counters->n[which], n);
+    }
+}
+
+apr_status_t sc_status_vhosts_init(apr_pool_t *pproc, apr_pool_t *pconf,
+                                   server_rec *s)
+{
+    return sc_vhoststat_init(pproc, pconf, s, SC_STAT_COUNT);
+}
+
+void sc_stat_add_r(const request_rec *r, sc_stat_t which, apr_uint64_t n)
+{
+    sc_stat_add(which, n);
+    if (stat_info[which].per_vhost) {
+        sc_vhoststat_add(r->server, (int)which, n);
     }
 }
 
@@ -284,6 +305,44 @@ static const char *children_state(request_rec *r, const char *server)
                         down, n, since_s(since), until_s(retry));
 }
 
+/* A string as a JSON or Prometheus label value ('"', '\\' escaped; control
+ * characters, which a label never holds, dropped). */
+static const char *quoted(request_rec *r, const char *in)
+{
+    char *out = apr_palloc(r->pool, 2 * strlen(in) + 1), *o = out;
+
+    for (; *in; in++) {
+        if (*in == '"' || *in == '\\') {
+            *o++ = '\\';
+        }
+        if ((unsigned char)*in >= 0x20) {
+            *o++ = *in;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* "vhosts": [{"vhost": "name:port", "hits": N, ...}, ...] */
+static void json_vhosts(request_rec *r)
+{
+    int v, i;
+
+    ap_rputs("\"vhosts\": [", r);
+    for (v = 0; v < sc_vhoststat_count(); v++) {
+        ap_rprintf(r, "%s{\"vhost\": \"%s\"", v ? ", " : "",
+                   quoted(r, sc_vhoststat_label(v)));
+        for (i = 0; i < SC_STAT_COUNT; i++) {
+            if (stat_info[i].per_vhost) {
+                ap_rprintf(r, ", \"%s\": %" APR_UINT64_T_FMT, stat_info[i].name,
+                           sc_vhoststat_get(v, i));
+            }
+        }
+        ap_rputs("}", r);
+    }
+    ap_rputs("], ", r);
+}
+
 static void json(request_rec *r, apr_array_header_t *servers)
 {
     int i;
@@ -297,6 +356,7 @@ static void json(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "\"%s\": %" APR_UINT64_T_FMT ", ", stat_info[i].name,
                    get(i));
     }
+    json_vhosts(r);
     ap_rputs("\"servers\": [", r);
     for (i = 0; i < servers->nelts; i++) {
         const sc_server_stats_t *s = &APR_ARRAY_IDX(servers, i,
@@ -341,6 +401,36 @@ static const struct {
       APR_OFFSETOF(sc_server_stats_t, evictions), 1 },
 };
 
+/* sharedcache_vhost_<metric>{vhost="name:port"[,status="..."]} */
+static void prometheus_vhosts(request_rec *r)
+{
+    int v, i;
+
+    for (i = 0; i < SC_STAT_COUNT; i++) {
+        const char *metric = stat_info[i].metric + strlen("sharedcache_");
+
+        if (!stat_info[i].per_vhost) {
+            continue;
+        }
+        if (stat_info[i].help) {
+            ap_rprintf(r,
+                       "# HELP sharedcache_vhost_%s %s, by virtual host\n"
+                       "# TYPE sharedcache_vhost_%s counter\n",
+                       metric, stat_info[i].help, metric);
+        }
+        for (v = 0; v < sc_vhoststat_count(); v++) {
+            ap_rprintf(
+                r,
+                "sharedcache_vhost_%s{vhost=\"%s\"%s%s%s} %" APR_UINT64_T_FMT
+                "\n",
+                metric, quoted(r, sc_vhoststat_label(v)),
+                stat_info[i].label ? ",status=\"" : "",
+                stat_info[i].label ? stat_info[i].label : "",
+                stat_info[i].label ? "\"" : "", sc_vhoststat_get(v, i));
+        }
+    }
+}
+
 static void prometheus(request_rec *r, apr_array_header_t *servers)
 {
     int i;
@@ -361,6 +451,7 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
                        get(i));
         }
     }
+    prometheus_vhosts(r);
     ap_rputs("# HELP sharedcache_memcached_up memcached server answering\n"
              "# TYPE sharedcache_memcached_up gauge\n",
              r);
@@ -407,6 +498,32 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
     }
 }
 
+/* One row per virtual host, one column per counter it has. */
+static void html_vhosts(request_rec *r)
+{
+    int v, i;
+
+    ap_rputs("<h2>virtual hosts</h2>\n<table>\n<tr><th>virtual host</th>", r);
+    for (i = 0; i < SC_STAT_COUNT; i++) {
+        if (stat_info[i].per_vhost) {
+            ap_rprintf(r, "<th>%s</th>", stat_info[i].name);
+        }
+    }
+    ap_rputs("</tr>\n", r);
+    for (v = 0; v < sc_vhoststat_count(); v++) {
+        ap_rprintf(r, "<tr><td>%s</td>",
+                   ap_escape_html(r->pool, sc_vhoststat_label(v)));
+        for (i = 0; i < SC_STAT_COUNT; i++) {
+            if (stat_info[i].per_vhost) {
+                ap_rprintf(r, "<td>%" APR_UINT64_T_FMT "</td>",
+                           sc_vhoststat_get(v, i));
+            }
+        }
+        ap_rputs("</tr>\n", r);
+    }
+    ap_rputs("</table>\n", r);
+}
+
 static void html(request_rec *r, apr_array_header_t *servers)
 {
     apr_uint64_t looked = get(SC_STAT_HIT) + get(SC_STAT_MISS)
@@ -431,6 +548,7 @@ static void html(request_rec *r, apr_array_header_t *servers)
                looked ? 100.0 * (double)(get(SC_STAT_HIT) + get(SC_STAT_STALE))
                             / (double)looked
                       : 0.0);
+    html_vhosts(r);
     ap_rputs("<h2>memcached</h2>\n<table>\n<tr><th>server</th><th>state"
              "</th><th>children</th><th>items</th><th>bytes</th>"
              "<th>evictions</th></tr>\n",

@@ -36,6 +36,16 @@ apr_status_t sc_status_init(apr_pool_t *pproc);
 
 void sc_stat_add(sc_stat_t which, apr_uint64_t n);
 
+/* post_config: the counters of each virtual host (sc_vhoststat.h), for
+ * the counters that belong to a request (those sc_stat_add_r counts). */
+apr_status_t sc_status_vhosts_init(apr_pool_t *pproc, apr_pool_t *pconf,
+                                   server_rec *s);
+
+/* sc_stat_add, and the same for the request's virtual host when the
+ * counter is one of those broken down by host: the decisions, stores,
+ * stored bytes, invalidations and failed invalidations. */
+void sc_stat_add_r(const request_rec *r, sc_stat_t which, apr_uint64_t n);
+
 /* Count a borrow that found every memcached handle of the child in use
  * (the backend's exhausted hook). */
 void sc_stat_no_handle(void);

@@ -342,8 +342,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
         rv = put_vary(ctx, c, &e, exptime);
     }
     if (rv == APR_SUCCESS) {
-        sc_stat_add(SC_STAT_STORES, 1);
-        sc_stat_add(SC_STAT_STORED_BYTES, e.body_len);
+        sc_stat_add_r(r, SC_STAT_STORES, 1);
+        sc_stat_add_r(r, SC_STAT_STORED_BYTES, e.body_len);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0305) "stored %s: %" APR_UINT64_T_FMT
                                      " bytes, fresh %" APR_INT64_T_FMT " s",

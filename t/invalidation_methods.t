@@ -1,9 +1,10 @@
 # Every unsafe method invalidates (RFC 9111 4.4), methods whose safety is
 # unknown included: a non-error response to any method but GET, HEAD,
 # OPTIONS and TRACE (RFC 9110 9.2.1) and the module's own PURGE makes the
-# URL, and the same-host URLs in its Location and Content-Location, a
-# MISS.  A method httpd does not know (FROB) and one it knows but the
-# module did not list (PROPFIND) reach the app like POST does.
+# URL, and the same-host URL in its Content-Location, a MISS (never the
+# Location of a redirect: t/invalidation_redirect_target.t).  A method
+# httpd does not know (FROB) and one it knows but the module did not list
+# (PROPFIND) reach the app like POST does.
 use strict;
 use warnings;
 use Test::More;
@@ -21,15 +22,19 @@ sub cached {
 for my $method (qw(FROB PROPFIND MKCALENDAR)) {
     my $page = "/app/$method";
     is(cached($page), 'HIT', "$method: the page is cached");
+    is(cached("$page-described"), 'HIT',
+       "$method: the page its Content-Location names too");
     is(cached("$page-target"), 'HIT', "$method: its Location target too");
-    # (a 200 with a local Location would be an internal redirect)
     my $r = $ap->raw($method => "$page?cc=no-store&status=303"
-                                . "&loc=$page-target");
+                                . "&loc=$page-target"
+                                . "&cloc=$page-described");
     is($r->{status}, 303, "$method reaches the app");
     is($ap->renders("$page?cc=no-store"), 1, "$method: rendered once");
     cache_is($ap->get($page), 'MISS', "after a $method, the page is a MISS");
-    cache_is($ap->get("$page-target"), 'MISS',
-             "and so is its Location target");
+    cache_is($ap->get("$page-described"), 'MISS',
+             "and so is its Content-Location");
+    cache_is($ap->get("$page-target"), 'HIT',
+             "but not the redirect's Location");
 }
 
 # A plain 200 to an unknown method.

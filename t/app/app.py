@@ -12,7 +12,7 @@ The query string chooses what the response looks like:
   date=VALUE     Date header               age=VALUE  Age header
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
-  loc=URL        Location header
+  loc=URL        Location header       cloc=URL   Content-Location
   hdr=NAME:VAL   one more response header (TOKEN in VAL: the render's token)
   text=TEXT      the body is TEXT, with each TOKEN in it replaced by the
                  render's token (pages made of ESI or SSI markup)
@@ -75,6 +75,7 @@ def application(environ, start_response):
                           ("etag", "ETag"), ("lm", "Last-Modified"),
                           ("date", "Date"), ("age", "Age"),
                           ("sk", "Surrogate-Key"), ("loc", "Location"),
+                          ("cloc", "Content-Location"),
                           ("inv", "X-SharedCache-Invalidate")):
         if param in q:
             headers.append((header, q[param]))
@@ -83,7 +84,7 @@ def application(environ, start_response):
         headers.append((name, value.replace("TOKEN", token)))
     if q.get("cookie"):
         headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
-    reasons = {200: "OK", 203: "Non-Authoritative Information", 303: "See Other",
+    reasons = {200: "OK", 201: "Created", 203: "Non-Authoritative Information", 303: "See Other",
                404: "Not Found", 410: "Gone", 500: "Internal Server Error",
                503: "Service Unavailable", 301: "Moved Permanently"}
     if status in (301, 308) and "loc" not in q:

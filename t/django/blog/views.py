@@ -1,36 +1,54 @@
-"""A list and detail pages tagged with the posts they show."""
+"""The home page, a list and detail pages tagged with the posts they show
+(drafts are a 404 until published), and a view that edits a post."""
 import uuid
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from sharedcache.django import cache_tags
 
-from scsite.views import record
+from scsite.views import name_of, record
 
 from .models import Post
+
+
+def _titles():
+    return "".join("<li>%s</li>" % p.title
+                   for p in Post.objects.filter(published=True))
+
+
+@cache_tags("posts")
+def home(request):
+    """Lists the posts and greets the visitor (reads the session: Django
+    answers Vary: Cookie)."""
+    record(request)
+    return HttpResponse("<p>Hello, %s</p><ul>%s</ul><p>render %s</p>\n"
+                        % (name_of(request), _titles(), uuid.uuid4().hex))
 
 
 @cache_tags("posts")
 def post_list(request):
     record(request)
-    titles = "".join("<li>%s</li>" % p.title for p in Post.objects.all())
     return HttpResponse("<ul>%s</ul><p>render %s</p>\n"
-                        % (titles, uuid.uuid4().hex))
+                        % (_titles(), uuid.uuid4().hex))
 
 
 @cache_tags(lambda request, pk: "post-%d" % pk)
 def post_detail(request, pk):
     record(request)
-    post = get_object_or_404(Post, pk=pk)
+    post = get_object_or_404(Post, pk=pk, published=True)
     return HttpResponse("<h1>%s</h1><p>render %s</p>\n"
                         % (post.title, uuid.uuid4().hex))
 
 
 @csrf_exempt
 def post_edit(request, pk):
-    """POST title=...: saves, and the signal helper invalidates."""
+    """POST title=... (and published=1): saves, and the signal helper
+    invalidates; redirects to the post (post/redirect/get)."""
     post = get_object_or_404(Post, pk=pk)
-    post.title = request.POST["title"]
+    post.title = request.POST.get("title", post.title)
+    if "published" in request.POST:
+        post.published = request.POST["published"] == "1"
     post.save()
-    return HttpResponseRedirect("/dj/posts/%d" % pk)
+    return HttpResponseRedirect(reverse("post", args=[pk]))

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login
 from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 
 
 def record(request):
@@ -45,3 +46,12 @@ def account(request, rest=""):
     record(request)
     return HttpResponse("<p>account of %s</p><p>render %s</p>\n"
                         % (name_of(request), uuid.uuid4().hex))
+
+
+@never_cache
+def contact(request):
+    """A public form with a CSRF token, as the Django recipe says: the
+    token is the visitor's own, so the page is never shared."""
+    record(request)
+    return render(request, "form.html",
+                  {"name": name_of(request), "token": uuid.uuid4().hex})

@@ -120,7 +120,9 @@ sub _write_conf {
     } @{ $self->{modules} || [] };
     my $wsgi_procs = $self->{wsgi_processes} || 2;
     my $wsgi_opts = $self->{wsgi_options} || '';
-    my $django = $self->{django} ? SCTest::Django::conf($d) : '';
+    # django_mounts => 0: the site is set up, the test's conf mounts it.
+    my $django = $self->{django} && ($self->{django_mounts} // 1)
+               ? SCTest::Django::conf($d) : '';
     $conf =~ s/\@DIR\@/$d/g;
     $conf =~ s/\@PORT\@/$self->{port}/g;
     open my $fh, '>', "$d/httpd.conf" or die $!;

@@ -2,8 +2,9 @@ package SCTest::Django;
 
 # Owns the Django test site (t/django) an Apache serves when started with
 # django => 1: its copy with a migrated sqlite database and two users, the
-# three mounts in httpd.conf (/dj, /djv, /djb), and running its management
-# commands ($ap->django_manage(...)).
+# three mounts in httpd.conf (/dj, /djv, /djb; none with django_mounts =>
+# 0), settings a test adds (django_settings => '...'), and running its
+# management commands ($ap->django_manage(...)).
 
 use strict;
 use warnings;
@@ -23,6 +24,8 @@ sub setup {
                             @{ $ap->{memcached} || [] };
     open my $ls, '>', "$d/scsite/local_settings.py" or die $!;
     print $ls "SHAREDCACHE_SERVERS = '$servers'\n";
+    # django_settings => '...': Python appended (a test's own settings).
+    print $ls $ap->{django_settings} if defined $ap->{django_settings};
     close $ls;
     # Debian's python3, the one mod_wsgi embeds and python3-django serves.
     my $py = "cd $d && /usr/bin/python3 manage.py";
