@@ -855,8 +855,9 @@ static void test_qualified_fields(void **state)
 
     (void)state;
     apr_pool_create(&p, NULL);
-    f = sc_policy_qualified_fields(p, "max-age=60, no-cache=\"X-User, "
-                                      "Set-Cookie\", public",
+    f = sc_policy_qualified_fields(p,
+                                   "max-age=60, no-cache=\"X-User, "
+                                   "Set-Cookie\", public",
                                    "no-cache");
     assert_int_equal(f->nelts, 2);
     assert_string_equal(APR_ARRAY_IDX(f, 0, const char *), "x-user");
