@@ -411,9 +411,10 @@ static void restrict_by(request_rec *r, page_t *pg, fresh_t *fr,
     if (age && apr_atoi64(age) > pg->age) {
         pg->age = apr_atoi64(age);
     }
+    /* copies: a fragment's values live in its pool, destroyed with it */
     if (vary) {
         pg->vary = pg->vary ? apr_pstrcat(r->pool, pg->vary, ", ", vary, NULL)
-                            : vary;
+                            : apr_pstrdup(r->pool, vary);
     }
 }
 
@@ -422,7 +423,8 @@ static int keep_cookie(void *data, const char *name, const char *value)
     page_t *pg = data;
 
     (void)name;
-    APR_ARRAY_PUSH(pg->set_cookies, const char *) = value;
+    APR_ARRAY_PUSH(pg->set_cookies,
+                   const char *) = apr_pstrdup(pg->set_cookies->pool, value);
     return 1;
 }
 

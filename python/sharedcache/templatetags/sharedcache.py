@@ -16,9 +16,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def esi_include(context, src, alt=None, onerror=None):
     """An ESI include of src (a local path); onerror="continue" leaves it
-    out when it fails.  Needs the request in the context (Django's
-    request context processor, or render(request, ...))."""
-    request = context.get("request")
+    out when it fails.  Needs a template rendered with its request
+    (render(request, ...), a RequestContext)."""
+    request = getattr(context, "request", None) or context.get("request")
     if request is None:
         raise template.TemplateSyntaxError(
             "esi_include needs the request in the template context")

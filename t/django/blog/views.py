@@ -3,10 +3,10 @@
 import uuid
 
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from sharedcache.django import cache_tags
+from sharedcache.django import cache_tags, esi_fragment
 
 from scsite.views import name_of, record
 
@@ -52,3 +52,25 @@ def post_edit(request, pk):
         post.published = request.POST["published"] == "1"
     post.save()
     return HttpResponseRedirect(reverse("post", args=[pk]))
+
+
+# ---- ESI: one shell for everybody, a greeting per user, the latest posts
+
+def esi_home(request):
+    """The shell: reads no session (no Vary: Cookie); its parts are
+    includes (the sharedcache template tag)."""
+    record(request)
+    return render(request, "esi_home.html", {"token": uuid.uuid4().hex})
+
+
+@esi_fragment(seconds=300, vary_on_cookie=True)
+def fragment_hello(request):
+    record(request)
+    return HttpResponse("Hello, %s (render %s)" % (name_of(request),
+                                                   uuid.uuid4().hex))
+
+
+@esi_fragment("posts", seconds=600)
+def fragment_latest(request):
+    record(request)
+    return HttpResponse("<ul>%s</ul>" % _titles())

@@ -16,4 +16,7 @@ urlpatterns = [
     path("posts", blog.post_list),
     path("posts/<int:pk>", blog.post_detail, name="post"),
     path("posts/<int:pk>/edit", blog.post_edit),
+    path("esi", blog.esi_home),
+    path("fragments/hello", blog.fragment_hello, name="frag-hello"),
+    path("fragments/latest", blog.fragment_latest, name="frag-latest"),
 ]
