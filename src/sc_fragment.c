@@ -110,8 +110,9 @@ static void own_subreq_core(request_rec *r)
             }
             return;
         }
-        ours |= f->frec == sc_save_filter_handle
-                || f->frec == sc_esi_filter_handle;
+        /* by name: the stages after this one own the handles */
+        ours |= !strcasecmp(f->frec->name, SC_FILTER_SAVE)
+                || !strcasecmp(f->frec->name, SC_FILTER_ESI);
     }
 }
 
