@@ -80,6 +80,56 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
     h->value = now;
 }
 
+/* Revalidation answered 304 (RFC 9111 4.3.4): the stored response, with
+ * the 304's header fields replacing the stored ones (not Content-Length,
+ * nor those never stored), is the response now: its body leads bb, where
+ * nothing of the 304 but metadata can be.  Stored again as a new render
+ * would be, on the headers as they now are. */
+static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
+{
+    const sc_entry_t *e = &ctx->revalidating->entry;
+    apr_table_t *merged = apr_table_make(r->pool, e->headers->nelts + 8);
+    apr_table_t *fresh = apr_table_overlay(r->pool, r->err_headers_out,
+                                           r->headers_out);
+    const apr_array_header_t *arr = apr_table_elts(fresh);
+    const apr_table_entry_t *te = (const apr_table_entry_t *)arr->elts;
+    apr_bucket *b;
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "Content-Type")) {
+            ap_set_content_type(r, h->value);
+        }
+        else if (!apr_table_get(fresh, h->name)) {
+            apr_table_addn(merged, h->name, h->value);
+        }
+    }
+    for (i = 0; i < arr->nelts; i++) {
+        if (strcasecmp(te[i].key, "Content-Length")
+            && strcasecmp(te[i].key, "Content-Type")) {
+            apr_table_addn(merged, te[i].key, te[i].val);
+        }
+    }
+    r->status = e->status;
+    r->status_line = NULL;
+    r->headers_out = merged;
+    apr_table_clear(r->err_headers_out);
+    ap_set_content_length(r, (apr_off_t)e->body_len);
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);) {
+        apr_bucket *next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+        b = next;
+    }
+    APR_BRIGADE_PREPEND(bb, ctx->revalidating->body);
+    ctx->revalidating = NULL;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  SC_LOGNO(0324) "revalidated: the application answered 304, "
+                                 "the stored response is served");
+}
+
 /* SHAREDCACHE_SAVE's first call: keep the response's status and headers
  * as the handler made them (filters after this one run again on every
  * hit) and say whether the body is worth capturing.  Whether it may be
@@ -393,6 +443,10 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         abort(); /* not our context: memory corruption */
     }
     if (ctx->state == SC_CAP_NEW) {
+        if (ctx->revalidating && r->status == HTTP_NOT_MODIFIED) {
+            revalidated(r, ctx, bb);
+        }
+        ctx->revalidating = NULL;
         ctx->state = snapshot(r, ctx) ? SC_CAP_COPYING : SC_CAP_PASSING;
     }
     if (!SC_COPYING(ctx)) {

@@ -383,6 +383,20 @@ void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,
     out->error_ok = now < e->error_until;
 }
 
+int sc_entry_validated(const sc_entry_t *e)
+{
+    int i;
+
+    for (i = 0; e->headers && i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "ETag")
+            || !strcasecmp(h->name, "Last-Modified")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 const char **sc_entry_chunk_keys(apr_pool_t *p, const char *prefix,
                                  const sc_entry_t *e)
 {

@@ -155,6 +155,9 @@ typedef struct {
 void sc_entry_usable(const sc_entry_t *e, apr_int64_t now, int moved,
                      int soft_ok, int quick, sc_usable_t *out);
 
+/* Does the stored response carry a validator (ETag, Last-Modified)? */
+int sc_entry_validated(const sc_entry_t *e);
+
 /* The memcached keys of every chunk of a chunked entry, in order (an
  * array of e->nchunks keys, sc_chunk_key). */
 const char **sc_entry_chunk_keys(apr_pool_t *p, const char *prefix,

@@ -326,6 +326,34 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
     return DECLINED;
 }
 
+/* Revalidation: the render asks the application with the stored
+ * validators instead of the client's own conditions (a 304 to those would
+ * be the client's, not the cache's: the client then gets the whole
+ * response).  SHAREDCACHE_SAVE turns a 304 into the stored response. */
+static void ask_with_validators(request_rec *r, sc_req_t *ctx, sc_found_t *res)
+{
+    const sc_entry_t *e = &res->entry;
+    int i;
+
+    apr_table_unset(r->headers_in, "If-Match");
+    apr_table_unset(r->headers_in, "If-None-Match");
+    apr_table_unset(r->headers_in, "If-Modified-Since");
+    apr_table_unset(r->headers_in, "If-Unmodified-Since");
+    apr_table_unset(r->headers_in, "If-Range");
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "ETag")) {
+            apr_table_setn(r->headers_in, "If-None-Match", h->value);
+        }
+        else if (!strcasecmp(h->name, "Last-Modified")) {
+            apr_table_setn(r->headers_in, "If-Modified-Since", h->value);
+        }
+    }
+    ctx->revalidating = res;
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "revalidating the stored response with the application");
+}
+
 /* This request renders: its counters exist before it does, so an
  * invalidation during the render is never lost; the capture filter copies
  * the response on its way out. */
@@ -340,6 +368,9 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
         return uncached(r, ctx->dconf);
     }
     sc_store_return(c, r->pool);
+    if (res->body && res->revalidate) {
+        ask_with_validators(r, ctx, res);
+    }
     if (res->body && res->error_ok && !(res->entry.flags & SC_EF_ESI)) {
         ctx->stale = res; /* may replace a 5xx (not an ESI page: its parsed
                              form is for SHAREDCACHE_ESI, which a

@@ -347,10 +347,15 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         return load_body(r, ctx, c, val, e, &res->body);
     }
     /* Stale: expired, or invalidated by URL or tag with
-     * SharedCacheSoftInvalidate.  must-revalidate & co. forbid it. */
+     * SharedCacheSoftInvalidate.  must-revalidate & co. forbid serving
+     * it; an expired one with a validator may still be revalidated
+     * (SharedCacheKeep; not one that an invalidation moved). */
     res->grace_ok = use.grace_ok;
     res->error_ok = use.error_ok;
-    if (!res->grace_ok && !res->error_ok) {
+    res->revalidate = !soft && !ctx->quick && ctx->dconf->keep > 0
+                      && e->status == 200 && !(e->flags & SC_EF_ESI)
+                      && sc_entry_validated(e);
+    if (!res->grace_ok && !res->error_ok && !res->revalidate) {
         return SC_LOOKUP_MISS;
     }
     found = load_body(r, ctx, c, val, e, &res->body);

@@ -104,6 +104,8 @@ typedef struct {
     apr_bucket_brigade *body;
     int grace_ok;         /* STALE: may be served while refreshing */
     int error_ok;         /* STALE: may replace a 5xx */
+    int revalidate;       /* STALE: kept to be revalidated (SharedCacheKeep):
+                             the render asks with its validators */
     const char *lease_of; /* canonical key whose lease applies */
     apr_size_t lease_of_len;
     const char *lease_key; /* its memcached key, once computed */
@@ -168,6 +170,7 @@ typedef struct {
     apr_array_header_t *stored_vary; /* names of the Vary record the
                                         lookup found at level 1, or NULL */
     sc_found_t *stale;               /* a stale copy kept for stale-on-error */
+    sc_found_t *revalidating;        /* the entry this render revalidates */
 
     /* --- lease (sc_lease.c) --- */
     const char *lease_key;     /* the fill lease this request holds */

@@ -214,6 +214,24 @@ static void stale_windows(const sc_req_t *ctx, sc_entry_t *e)
     e->error_until = e->fresh_until + (error < d->max_ttl ? error : d->max_ttl);
 }
 
+/* Until when memcached keeps the entry: its last stale window, or, for one
+ * with a validator, SharedCacheKeep past its freshness (to be
+ * revalidated). */
+static apr_int64_t kept_until(const sc_req_t *ctx, const sc_entry_t *e)
+{
+    apr_int64_t until = e->stale_until > e->error_until ? e->stale_until
+                                                        : e->error_until;
+    apr_int64_t keep = ctx->dconf->keep < ctx->dconf->max_ttl
+                           ? ctx->dconf->keep
+                           : ctx->dconf->max_ttl;
+
+    if (keep > 0 && e->status == 200 && !(e->flags & SC_EF_ESI)
+        && sc_entry_validated(e) && e->fresh_until + keep > until) {
+        until = e->fresh_until + keep;
+    }
+    return until;
+}
+
 /* The generations the entry depends on: its URL's, namespace's and
  * server's (read before the render) and its tags' (read now, created if
  * missing), all on the entry's own server. */
@@ -310,9 +328,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.headers = ctx->headers;
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
-    exptime = sc_policy_exptime(
-        (e.stale_until > e.error_until ? e.stale_until : e.error_until) - now,
-        now);
+    exptime = sc_policy_exptime(kept_until(ctx, &e) - now, now);
     if (!ctx->vary && ctx->stored_vary) {
         /* The URL's other responses vary (pre-compressed files with a
          * conditional Vary): this one is stored as one of the variants, so

@@ -101,6 +101,7 @@ my %server = (
     SharedCacheGrace => 5, SharedCacheStaleOnError => 0,
     SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
     SharedCacheESI => 'Off', SharedCacheESIToken => '-',
+    SharedCacheKeep => 0,
 );
 my %vhost = (%server, SharedCacheServers => join(',', split ' ', $mc2), SharedCacheTimeout => 200,
              SharedCacheFallbackServers => $mc1,

@@ -13,6 +13,8 @@ The query string chooses what the response looks like:
   reflect=NAME   echo a request header into the body
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header       cloc=URL   Content-Location
+  cond=1         answer 304 (headers only, logged in not-modified.log) when
+                 If-None-Match is the etag= value
   hdr=NAME:VAL   one more response header (TOKEN in VAL: the render's token)
   text=TEXT      the body is TEXT, with each TOKEN in it replaced by the
                  render's token (pages made of ESI or SSI markup)
@@ -49,6 +51,19 @@ def body_of(size, token):
 def application(environ, start_response):
     q = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", ""),
                                        keep_blank_values=True).items()}
+    if (q.get("cond") and "etag" in q
+            and environ.get("HTTP_IF_NONE_MATCH") == q["etag"]):
+        if "sleep" in q:
+            time.sleep(int(q["sleep"]) / 1000.0)
+        with open(os.path.join(HERE, "not-modified.log"), "a") as f:
+            f.write(environ.get("PATH_INFO", "") + "\n")
+        headers = [("ETag", q["etag"])]
+        if "cc" in q:
+            headers.append(("Cache-Control", q["cc"]))
+        if "hdr" in q and ":" in q["hdr"]:
+            headers.append(tuple(q["hdr"].split(":", 1)))
+        start_response("304 Not Modified", headers)
+        return [b""]
     record(environ)
     if "sleep" in q:
         time.sleep(int(q["sleep"]) / 1000.0)

@@ -65,9 +65,11 @@ sub _setup {
     File::Copy::copy("$SCTest::ROOT/t/app/app.py", "$d/app/app.py")
         or die "copy app: $!";
     # The app runs as the unprivileged User and must append to this.
-    open my $fh, '>', "$d/app/renders.log" or die $!;
-    close $fh;
-    chmod 0666, "$d/app/renders.log";
+    for my $log (qw(renders.log not-modified.log)) {
+        open my $fh, '>', "$d/app/$log" or die $!;
+        close $fh;
+        chmod 0666, "$d/app/$log";
+    }
     chmod 0755, "$d/app", "$d/htdocs", "$d/wsgi";
     SCTest::Django::setup($self) if $self->{django};
     if ($self->{files}) {

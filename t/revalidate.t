@@ -1,0 +1,81 @@
+# Revalidation (SharedCacheKeep): an expired entry with a validator is kept
+# and revalidated with the application: the request that renders sends
+# If-None-Match from the stored entry; a 304 refreshes the stored headers
+# and freshness (RFC 9111 4.3.4) and the stored body is served; a 200
+# replaces it.  The fill lock covers it: one conditional request per entry
+# in the farm.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
+                               conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheKeep 60
+</Location>
+<Location /app/nokeep>
+    SharedCacheKeep 0
+</Location>
+CONF
+
+sub not_modified {
+    my ($path) = @_;
+    open my $fh, '<', $ap->dir . '/app/not-modified.log' or return 0;
+    return scalar grep { index($_, $path) == 0 } <$fh>;
+}
+
+my $p = '/app/r?etag=%22v1%22&cond=1&cc=max-age%3D1&hdr=X-Gen:TOKEN';
+my $first = $ap->get($p);
+cache_is($first, 'MISS', 'first: rendered');
+cache_is($ap->get($p), 'HIT', 'then a hit');
+sleep 2;
+my $again = $ap->get($p);
+is($again->{status}, 200, 'expired: the client gets a 200');
+is($again->{body}, $first->{body}, 'with the stored body');
+is(not_modified('/r'), 1, 'after one conditional request that the app '
+   . 'answered 304');
+is($ap->renders('/app/r'), 1, 'no second render');
+isnt($again->{headers}{'x-gen'}, $first->{headers}{'x-gen'},
+     'the 304\'s headers replace the stored ones');
+my $h = $ap->get($p);
+cache_is($h, 'HIT', 'and the 304\'s freshness counts: a hit again');
+is($h->{headers}{'x-gen'}, $again->{headers}{'x-gen'}, 'with the new headers');
+
+# The app has changed: it answers 200, which replaces the entry.
+sleep 2;
+my $q = '/app/r?etag=%22v2%22&cond=1&cc=max-age%3D1';
+$ap->get($q);
+sleep 2;
+my $changed = $ap->get($q);
+is(not_modified('/r'), 2, 'v2: revalidated too');
+
+# The client's own conditional request is not the cache's.
+sleep 2;
+my $c = $ap->get($p, 'If-None-Match' => '"other"');
+is($c->{status}, 200, 'a client\'s If-None-Match that does not match: 200');
+is($c->{body}, $first->{body}, 'the stored body');
+
+# Without SharedCacheKeep the entry is gone when it expires.
+my $n = '/app/nokeep/r?etag=%22n1%22&cond=1&cc=max-age%3D1';
+$ap->get($n);
+sleep 2;
+$ap->get($n);
+is(not_modified('/nokeep/r'), 0, 'SharedCacheKeep 0: no conditional request');
+is($ap->renders('/app/nokeep/r'), 2, 'rendered again');
+
+# The fill lock: 30 simultaneous requests for an expired entry, one
+# conditional request.
+my $l = '/app/lock?etag=%22l%22&cond=1&cc=max-age%3D1&sleep=300';
+$ap->get($l);
+sleep 2;
+my @res = SCTest::Apache->burst(map { [ $ap, $l ] } 1 .. 30);
+is(scalar(grep { $_->{status} == 200 } @res), 30, '30 answers, all 200');
+is(not_modified('/lock'), 1, 'one conditional request reached the app');
+is($ap->renders('/app/lock'), 1, 'and no render');
+
+my @bad = $ap->unexpected_errors;
+is_deeply(\@bad, [], 'no unexpected error in the log');
+done_testing;
