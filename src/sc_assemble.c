@@ -41,6 +41,11 @@ ap_filter_rec_t *sc_esi_part_filter_handle;
 #define NOTE_CREATING "sharedcache-esi-creating"
 /* the prefetched context of an include (a userdata of its pool) */
 #define PREFETCHED "sharedcache-esi-prefetched"
+/* the client's Range and If-Range while the page is made */
+#define NOTE_RANGE "sharedcache-esi-range"
+#define NOTE_IF_RANGE "sharedcache-esi-if-range"
+/* includes made for one client request (on the main request) */
+#define INCLUDES_MADE "sharedcache-esi-includes"
 
 /* Largest shell processed; a larger one fails (never sent raw). */
 #define SC_ESI_MAX_SHELL (16 * 1024 * 1024)
@@ -96,37 +101,74 @@ const char *sc_esi_token(request_rec *r, const sc_dir_conf_t *d)
     return d->esi_token ? d->esi_token : r->server->server_hostname;
 }
 
-/* Does Surrogate-Control ask this cache for ESI: content="ESI/1.0",
- * targeted at no device or at ours (";token")? */
+/* Does Surrogate-Control ask this cache for ESI: a directive named
+ * exactly "content" whose value lists ESI/1.0, targeted at no device or
+ * at ours (content="ESI/1.0";token)?  Directives are split at commas
+ * outside quotes. */
 static int asks_for_esi(request_rec *r, const char *sc, const char *token)
 {
-    const char *p = ap_strcasestr(sc, "content=");
-    const char *v, *end;
-    char *value;
+    const char *s = sc;
 
-    if (!p) {
-        return 0;
-    }
-    v = p + 8;
-    if (*v == '"') {
-        end = strchr(++v, '"');
-        if (!end) {
-            return 0;
+    while (*s) {
+        const char *name, *v, *vend, *end;
+        apr_size_t nlen;
+
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
         }
+        name = s;
+        nlen = strcspn(s, "=,; \t");
+        s += nlen;
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        v = vend = s;
+        if (*s == '=') {
+            s++;
+            while (*s == ' ' || *s == '\t') {
+                s++;
+            }
+            if (*s == '"') {
+                v = ++s;
+                vend = strchr(s, '"');
+                if (!vend) {
+                    return 0; /* unclosed: not guessed at */
+                }
+                s = vend + 1;
+            }
+            else {
+                v = s;
+                s += strcspn(s, ",; \t");
+                vend = s;
+            }
+        }
+        /* the target: ";token", up to the next comma */
+        end = s + strcspn(s, ",");
+        if (nlen == 7 && !strncasecmp(name, "content", 7) && vend > v
+            && ap_find_token(r->pool,
+                             apr_pstrmemdup(r->pool, v, (apr_size_t)(vend - v)),
+                             "ESI/1.0")) {
+            const char *t = s;
+            while (*t == ' ' || *t == '\t') {
+                t++;
+            }
+            if (*t != ';') {
+                return 1;
+            }
+            t++;
+            while (*t == ' ' || *t == '\t') {
+                t++;
+            }
+            if ((apr_size_t)(end - t) >= strlen(token)
+                && !strncasecmp(t, token, strlen(token))
+                && strspn(t + strlen(token), " \t")
+                       == (apr_size_t)(end - t) - strlen(token)) {
+                return 1;
+            }
+        }
+        s = end;
     }
-    else {
-        end = v + strcspn(v, ",; \t");
-    }
-    value = apr_pstrmemdup(r->pool, v, (apr_size_t)(end - v));
-    if (!ap_find_token(r->pool, value, "ESI/1.0")) {
-        return 0;
-    }
-    end += *end == '"';
-    if (*end == ';') {
-        apr_size_t n = strcspn(end + 1, ", \t");
-        return n == strlen(token) && !strncasecmp(end + 1, token, n);
-    }
-    return 1;
+    return 0;
 }
 
 int sc_esi_wanted(request_rec *r, const sc_dir_conf_t *d, apr_table_t *out)
@@ -134,8 +176,8 @@ int sc_esi_wanted(request_rec *r, const sc_dir_conf_t *d, apr_table_t *out)
     const char *ce = apr_table_get(out, "Content-Encoding");
     const char *sc;
 
-    if (!d || d->esi == sc_esi_off || r->header_only || r->status == 204
-        || r->status == 304 || r->status < 200) {
+    if (!d || d->esi == sc_esi_off || r->status == 204 || r->status == 304
+        || r->status < 200) {
         return 0;
     }
     /* A compressed body cannot be read: passed through (and logged). */
@@ -178,8 +220,37 @@ void sc_esi_insert(request_rec *r)
      * meanwhile), and the client gets the whole page. */
     apr_table_unset(r->headers_in, "If-None-Match");
     apr_table_unset(r->headers_in, "If-Modified-Since");
-    apr_table_unset(r->headers_in, "If-Range");
+    /* A Range is the assembled page's (httpd's byterange filter applies it
+     * to the page, If-Range too, which no validator of the page matches):
+     * the application is never asked for part of the shell. */
+    if (!r->main && apr_table_get(r->headers_in, "Range")) {
+        apr_table_setn(r->notes, NOTE_RANGE,
+                       apr_table_get(r->headers_in, "Range"));
+        if (apr_table_get(r->headers_in, "If-Range")) {
+            apr_table_setn(r->notes, NOTE_IF_RANGE,
+                           apr_table_get(r->headers_in, "If-Range"));
+        }
+        apr_table_unset(r->headers_in, "Range");
+        apr_table_unset(r->headers_in, "If-Range");
+    }
     ap_add_output_filter_handle(sc_esi_filter_handle, NULL, r, r->connection);
+}
+
+/* The client's Range and If-Range, back for httpd's byterange filter
+ * (after ours), whether the page was assembled or not. */
+static void range_back(request_rec *r)
+{
+    const char *range = apr_table_get(r->notes, NOTE_RANGE);
+    const char *if_range = apr_table_get(r->notes, NOTE_IF_RANGE);
+
+    if (range) {
+        apr_table_setn(r->headers_in, "Range", range);
+        apr_table_unset(r->notes, NOTE_RANGE);
+    }
+    if (if_range) {
+        apr_table_setn(r->headers_in, "If-Range", if_range);
+        apr_table_unset(r->notes, NOTE_IF_RANGE);
+    }
 }
 
 /* ---- the includes ------------------------------------------------------ */
@@ -215,7 +286,40 @@ static request_rec *include_request(request_rec *r, const char *src, part_t *pt)
     rr = ap_sub_req_lookup_uri(src, r, end);
     apr_table_unset(r->notes, NOTE_CREATING);
     apr_table_setn(rr->notes, NOTE_INCLUDE, "1");
+    /* The client's conditions and ranges are the page's, never a
+     * fragment's (a fragment answering 412 or 206 is no fragment). */
+    apr_table_unset(rr->headers_in, "If-Match");
+    apr_table_unset(rr->headers_in, "If-None-Match");
+    apr_table_unset(rr->headers_in, "If-Modified-Since");
+    apr_table_unset(rr->headers_in, "If-Unmodified-Since");
+    apr_table_unset(rr->headers_in, "If-Range");
+    apr_table_unset(rr->headers_in, "Range");
     return rr;
+}
+
+/* One more include for this client request, within SC_ESI_MAX_TOTAL?
+ * (Pages that include themselves many times would otherwise make
+ * includes to the power of the depth.) */
+static int include_budget(request_rec *r)
+{
+    request_rec *top = r;
+    apr_size_t *made = NULL;
+
+    while (top->main) {
+        top = top->main;
+    }
+    apr_pool_userdata_get((void **)&made, INCLUDES_MADE, top->pool);
+    if (!made) {
+        made = apr_pcalloc(top->pool, sizeof(*made));
+        apr_pool_userdata_setn(made, INCLUDES_MADE, NULL, top->pool);
+    }
+    if (++*made == SC_ESI_MAX_TOTAL + 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0513) "ESI: more than %d includes for one "
+                                     "request: the rest are not fetched",
+                      SC_ESI_MAX_TOTAL);
+    }
+    return *made <= SC_ESI_MAX_TOTAL;
 }
 
 /* What memcached holds for every include that will be looked up, in one
@@ -341,15 +445,10 @@ static int include_ran(request_rec *r, part_t *pt)
                       pt->node->src, rr->status);
         return 0;
     }
-    if (depth(r) >= SC_ESI_MAX_DEPTH) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      SC_LOGNO(0503) "ESI include %s not fetched: %d "
-                                     "includes deep (a loop?)",
-                      pt->node->src, SC_ESI_MAX_DEPTH);
-        return 0;
-    }
     rv = ap_run_sub_req(rr);
-    if (rv != OK || rr->status >= 400 || pt->failed) {
+    /* A redirect, a 304 or a part of a range is no fragment either. */
+    if (rv != OK || rr->status >= 300 || rr->status == HTTP_PARTIAL_CONTENT
+        || pt->failed) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       SC_LOGNO(0504) "ESI include %s failed (%d)",
                       pt->node->src, rv != OK ? rv : rr->status);
@@ -443,7 +542,15 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
                                                    &sharedcache_module);
     apr_bucket *b;
 
-    restrict_by(r, pg, fr, out, fd && pd && !sc_config_variance_within(fd, pd));
+    int personal = fd && pd && !sc_config_variance_within(fd, pd);
+
+    /* A fragment with access rules of its own that an anonymous client
+     * would not pass makes the page this client's own. */
+    if (!personal && !fr->private_ && rr->per_dir_config != r->per_dir_config
+        && !sc_anyone_may(rr)) {
+        personal = 1;
+    }
+    restrict_by(r, pg, fr, out, personal);
     apr_table_do(keep_cookie, pg, out, "Set-Cookie", NULL);
     while (!APR_BRIGADE_EMPTY(pt->out)) {
         b = APR_BRIGADE_FIRST(pt->out);
@@ -482,6 +589,9 @@ static int fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
                       alt);
         return 0;
     }
+    if (depth(r) >= SC_ESI_MAX_DEPTH || !include_budget(r)) {
+        return 0;
+    }
     pt->rr = include_request(r, alt, pt);
     if (include_ran(r, pt)) {
         include_done(r, pg, fr, pt, page);
@@ -494,6 +604,36 @@ static int fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
 
 /* ---- the page ---------------------------------------------------------- */
 
+/* The assembled page's header fields: the most restrictive of its parts
+ * (pg), no validators, no Content-Length (the page's is computed), and
+ * the cookies its fragments set for this request. */
+static void page_headers(request_rec *r, const page_t *pg)
+{
+    int i;
+
+    if (!pg->cc) {
+        return;
+    }
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_setn(r->headers_out, "Cache-Control", pg->cc);
+    apr_table_unset(r->headers_out, "Expires");
+    apr_table_unset(r->err_headers_out, "Expires");
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Last-Modified");
+    apr_table_unset(r->headers_out, "Content-Length");
+    if (pg->age > 0) {
+        apr_table_setn(r->headers_out, "Age",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, pg->age));
+    }
+    if (pg->vary) {
+        apr_table_mergen(r->headers_out, "Vary", pg->vary);
+    }
+    for (i = 0; pg->set_cookies && i < pg->set_cookies->nelts; i++) {
+        apr_table_addn(r->err_headers_out, "Set-Cookie",
+                       APR_ARRAY_IDX(pg->set_cookies, i, const char *));
+    }
+}
+
 /* The page cannot be made: an error before any byte of it is sent. */
 static apr_status_t fail_page(ap_filter_t *f, page_t *pg)
 {
@@ -502,6 +642,7 @@ static apr_status_t fail_page(ap_filter_t *f, page_t *pg)
 
     pg->assembled = 1;
     ap_remove_output_filter(f);
+    range_back(r);
     APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY, NULL,
                                                        r->pool,
                                                        f->c->bucket_alloc));
@@ -557,6 +698,14 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
                                          r->headers_out);
     fresh_t fr = { 0, 0, -1 };
     int i, n = 0;
+    int deep = depth(r) >= SC_ESI_MAX_DEPTH;
+
+    if (deep && doc->nincludes > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0503) "ESI: %d includes not fetched: %d "
+                                     "includes deep (a loop?)",
+                      doc->nincludes, SC_ESI_MAX_DEPTH);
+    }
 
     for (i = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *node = &APR_ARRAY_IDX(doc->nodes, i,
@@ -565,19 +714,19 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
             continue;
         }
         parts[n].node = node;
-        if (sc_esi_src_local(node->src)) {
-            parts[n].rr = include_request(r, node->src, &parts[n]);
-        }
-        else {
+        if (!sc_esi_src_local(node->src)) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           SC_LOGNO(0508) "ESI include src=\"%s\" refused: "
                                          "only local paths of this host are "
                                          "included",
                           node->src);
         }
+        else if (!deep && include_budget(r)) {
+            parts[n].rr = include_request(r, node->src, &parts[n]);
+        }
         n++;
     }
-    if (depth(r) < SC_ESI_MAX_DEPTH) {
+    if (!deep) {
         prefetch(r, parts, n);
     }
     restrict_by(r, pg, &fr, own, 0);
@@ -610,6 +759,10 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
     }
     pg->cc = page_cc(r, &fr);
     pg->assembled = 1;
+    if (r->main) {
+        /* an ESI page that is itself a fragment: its page reads these */
+        page_headers(r, pg);
+    }
     ap_remove_output_filter(f);
     APR_BRIGADE_INSERT_TAIL(page, apr_bucket_eos_create(ba));
     return ap_pass_brigade(f->next, page);
@@ -659,6 +812,16 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                               apr_table_overlay(r->pool, r->err_headers_out,
                                                 r->headers_out))) {
             ap_remove_output_filter(f);
+            range_back(r);
+            return ap_pass_brigade(f->next, bb);
+        }
+        if (r->header_only && !(ctx && ctx->esi_doc)) {
+            /* HEAD of a page the application made: its parts are not
+             * fetched, so nothing is known of their freshness */
+            pg->cc = "no-cache";
+            ap_remove_output_filter(f);
+            page_headers(r, pg);
+            range_back(r);
             return ap_pass_brigade(f->next, bb);
         }
         pg->in = apr_brigade_create(r->pool, f->c->bucket_alloc);
@@ -684,6 +847,7 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             pg->assembled = 1;
             apr_brigade_cleanup(pg->in);
             ap_remove_output_filter(f);
+            range_back(r);
             return ap_pass_brigade(f->next, bb);
         }
         if (APR_BUCKET_IS_FLUSH(b)) {
@@ -741,7 +905,6 @@ apr_status_t sc_esi_hold_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     page_t *pg = f->ctx;
-    int i;
 
     if (!pg->assembled) {
         apr_bucket *b = APR_BRIGADE_FIRST(bb);
@@ -756,26 +919,8 @@ apr_status_t sc_esi_hold_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return ap_save_brigade(f, &pg->held, &bb, r->pool);
     }
     ap_remove_output_filter(f);
-    if (pg->cc) {
-        apr_table_unset(r->err_headers_out, "Cache-Control");
-        apr_table_setn(r->headers_out, "Cache-Control", pg->cc);
-        apr_table_unset(r->headers_out, "Expires");
-        apr_table_unset(r->err_headers_out, "Expires");
-        apr_table_unset(r->headers_out, "ETag");
-        apr_table_unset(r->headers_out, "Last-Modified");
-        apr_table_unset(r->headers_out, "Content-Length");
-        if (pg->age > 0) {
-            apr_table_setn(r->headers_out, "Age",
-                           apr_psprintf(r->pool, "%" APR_INT64_T_FMT, pg->age));
-        }
-        if (pg->vary) {
-            apr_table_mergen(r->headers_out, "Vary", pg->vary);
-        }
-        for (i = 0; pg->set_cookies && i < pg->set_cookies->nelts; i++) {
-            apr_table_addn(r->err_headers_out, "Set-Cookie",
-                           APR_ARRAY_IDX(pg->set_cookies, i, const char *));
-        }
-    }
+    page_headers(r, pg);
+    range_back(r);
     if (pg->held && !APR_BRIGADE_EMPTY(pg->held)) {
         APR_BRIGADE_PREPEND(bb, pg->held);
     }

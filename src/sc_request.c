@@ -108,7 +108,15 @@ const request_rec *sc_client_request(const request_rec *r)
 
 int sc_client_method(request_rec *r)
 {
-    const request_rec *c = sc_client_request(r);
+    const request_rec *c;
+
+    /* A subrequest (an SSI or ESI include) is its own GET: it copies the
+     * client's request line, not its method (a POST to the page must not
+     * make every fragment a POST that bypasses and invalidates). */
+    if (r->main) {
+        return r->method_number;
+    }
+    c = sc_client_request(r);
     const char *line = c->the_request;
     const char *sp = line ? strchr(line, ' ') : NULL;
 

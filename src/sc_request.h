@@ -57,8 +57,10 @@ extern const char *const sc_decision_name[SC_DECISION_COUNT];
 #define SC_FILTER_ESI "SHAREDCACHE_ESI"
 #define SC_FILTER_ESI_HOLD "SHAREDCACHE_ESI_HOLD"
 #define SC_FILTER_ESI_PART "SHAREDCACHE_ESI_PART"
-/* An ESI include may include fragments, this many levels deep at most. */
+/* An ESI include may include fragments, this many levels deep at most;
+ * one client request makes this many includes at most. */
 #define SC_ESI_MAX_DEPTH 3
+#define SC_ESI_MAX_TOTAL 1000
 /* note: the level-1 key the quick handler computed for this request */
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
 #define SC_NOTE_STATUS "sharedcache-status"
@@ -269,7 +271,7 @@ const request_rec *sc_client_request(const request_rec *r);
 
 /* The method the client sent, from its request line (a local redirect
  * rewrites method_number to GET): httpd's method number, M_INVALID for
- * one it does not know. */
+ * one it does not know.  A subrequest's is its own. */
 int sc_client_method(request_rec *r);
 
 /* The URL of the request as keys and URL dependencies see it. */
