@@ -63,17 +63,11 @@ LogLevel warn sharedcache:info
 </Location>
 CONF
 
-# A page of the app whose body is $text, marked for ESI.
-sub page {
-    my ($path, $text, $extra) = @_;
-    return "$path?text=" . uri_escape($text) . $marked . ($extra // '');
-}
-sub inc { my ($src, $attrs) = @_; "<esi:include src=\"$src\"${\($attrs // '')}/>" }
 sub tokens { my @t = $_[0] =~ /token=(\w+)/g; [@t] }
 
 # --- a page and a shared fragment --------------------------------------
-my $p = page('/app/esi/home', '<html>shell=TOKEN ['
-             . inc('/app/frag/news?cc=max-age%3D60') . '] end</html>',
+my $p = esi_page('/app/esi/home', '<html>shell=TOKEN ['
+             . esi_inc('/app/frag/news?cc=max-age%3D60') . '] end</html>',
              '&reflect=Surrogate-Capability');
 my $m = $ap->get($p);
 is($m->{status}, 200, 'an ESI page answers');
@@ -92,7 +86,7 @@ is($ap->renders('/app/esi/home'), 1, 'the shell rendered once');
 is($ap->renders('/app/frag/news'), 1, 'the fragment rendered once');
 
 # --- a fragment refreshes alone -----------------------------------------
-my $sp = page('/app/esi/short', '<p>shell token=TOKEN</p>' . inc('/app/short/clock'));
+my $sp = esi_page('/app/esi/short', '<p>shell token=TOKEN</p>' . esi_inc('/app/short/clock'));
 my $s1 = $ap->get($sp);
 sleep 2;
 my $s2 = $ap->get($sp);
@@ -104,7 +98,7 @@ is($ap->renders('/app/esi/short'), 1, 'the shell rendered once');
 is($ap->renders('/app/short/clock'), 2, 'the fragment twice');
 
 # --- one shell for everybody, a greeting per user ------------------------
-my $gp = page('/app/esi/greet', '<h1>shell token=TOKEN</h1>' . inc('/app/peruser/hello'));
+my $gp = esi_page('/app/esi/greet', '<h1>shell token=TOKEN</h1>' . esi_inc('/app/peruser/hello'));
 my %seen;
 for my $round (1 .. 3) {
     for my $who (qw(alice bob), undef) {
@@ -126,7 +120,7 @@ is(scalar keys %all, 3, 'and nobody got another\'s');
 is($ap->renders('/app/peruser/hello'), 3, 'each greeting rendered once');
 
 # --- freshness and validators of the assembled page ----------------------
-my $fp = page('/app/esi/fresh', 'shell' . inc('/app/frag/f30?cc=max-age%3D30'),
+my $fp = esi_page('/app/esi/fresh', 'shell' . esi_inc('/app/frag/f30?cc=max-age%3D30'),
               '&cc=max-age%3D600&etag=%22shell1%22');
 $ap->get($fp);
 my $f = $ap->get($fp);
@@ -139,20 +133,20 @@ is($c->{status}, 200, 'If-None-Match with the shell\'s ETag: the whole page');
 
 # --- failures ------------------------------------------------------------
 my $bad = '/app/frag/broken?status=500';
-my $r = $ap->get(page('/app/esi/fail1', 'a' . inc($bad) . 'b'));
+my $r = $ap->get(esi_page('/app/esi/fail1', 'a' . esi_inc($bad) . 'b'));
 is($r->{status}, 502, 'a failed include without onerror: the page fails');
 unlike($r->{body}, qr/^a/, 'and none of it is sent');
-$r = $ap->get(page('/app/esi/fail2', 'a' . inc($bad, ' alt="/app/frag/alt"') . 'b'));
+$r = $ap->get(esi_page('/app/esi/fail2', 'a' . esi_inc($bad, ' alt="/app/frag/alt"') . 'b'));
 like($r->{body}, qr{^a<html><body>path=/frag/alt }, 'alt replaces a failed src');
-$r = $ap->get(page('/app/esi/fail3', 'a' . inc($bad, ' onerror="continue"') . 'b'));
+$r = $ap->get(esi_page('/app/esi/fail3', 'a' . esi_inc($bad, ' onerror="continue"') . 'b'));
 is($r->{body}, 'ab', 'onerror="continue": left out');
-$r = $ap->get(page('/app/esi/foreign',
-                   'a' . inc('http://evil.example/x', ' onerror="continue"')
-                   . inc('//evil.example/y', ' onerror="continue"') . 'b'));
+$r = $ap->get(esi_page('/app/esi/foreign',
+                   'a' . esi_inc('http://evil.example/x', ' onerror="continue"')
+                   . esi_inc('//evil.example/y', ' onerror="continue"') . 'b'));
 is($r->{body}, 'ab', 'another host\'s src is never fetched');
 like($ap->error_log, qr/SC0508: ESI include src="http:\/\/evil.example\/x" refused/,
      'and logged');
-$r = $ap->get(page('/app/esi/missing', 'a' . inc('/nowhere', ' onerror="continue"') . 'b'));
+$r = $ap->get(esi_page('/app/esi/missing', 'a' . esi_inc('/nowhere', ' onerror="continue"') . 'b'));
 is($r->{body}, 'ab', 'a missing path with onerror="continue": left out');
 
 # A page that includes itself: cut at the depth limit.
@@ -162,24 +156,24 @@ is($r->{body}, 'LLLL', 'cut at the depth limit (3 includes deep)');
 
 # ESI in a fragment nobody marked is text, never executed.
 my $inj = '/app/frag/user-content?text='
-          . uri_escape('x' . inc('/app/frag/secret'));
-$r = $ap->get(page('/app/esi/inject', '[' . inc($inj) . ']'));
+          . uri_escape('x' . esi_inc('/app/frag/secret'));
+$r = $ap->get(esi_page('/app/esi/inject', '[' . esi_inc($inj) . ']'));
 is($r->{body}, '[x<esi:include src="/app/frag/secret"/>]',
    'ESI markup in an unmarked fragment is sent as it is');
 is($ap->renders('/app/frag/secret'), 0, 'never fetched');
 
 # Force processes a response that did not ask.
-$r = $ap->get('/app/esi/forced/p?text=' . uri_escape('f' . inc('/app/frag/ff?text=F')));
+$r = $ap->get('/app/esi/forced/p?text=' . uri_escape('f' . esi_inc('/app/frag/ff?text=F')));
 is($r->{body}, 'fF', 'SharedCacheESI Force: processed without the header');
 
 # Malformed markup passes through as text; the page answers.
-$r = $ap->get(page('/app/esi/malformed', 'a<esi:include src=x/>b<esi:remove>c'));
+$r = $ap->get(esi_page('/app/esi/malformed', 'a<esi:include src=x/>b<esi:remove>c'));
 is($r->{status}, 200, 'malformed ESI: the page answers');
 is($r->{body}, 'a<esi:include src=x/>b<esi:remove>c', 'passed through as text');
 
 # --- one round trip for ten cached fragments ------------------------------
-my $ten = join '', map { inc("/app/frag/ten$_?text=$_") } 0 .. 9;
-my $tp = page('/app/esi/ten', "<p>$ten</p>");
+my $ten = join '', map { esi_inc("/app/frag/ten$_?text=$_") } 0 .. 9;
+my $tp = esi_page('/app/esi/ten', "<p>$ten</p>");
 $ap->get($tp);
 is($ap->get($tp)->{body}, '<p>0123456789</p>', 'a page of ten fragments');
 sub calls { decode_json($ap->get('/sc-status?json')->{body})->{memcached_calls} }
@@ -205,10 +199,10 @@ isnt(tokens($ob->{body})->[1], tokens($oa->{body})->[1],
      'an SSI page over an ESI page of a per-user fragment: bob never gets '
      . 'alice\'s greeting');
 isnt($ob->{cache}, 'HIT', 'and the SSI page is not stored');
-$r = $ap->get(page('/app/esi/has-ssi', '<' . inc('/ssi-frag.shtml') . '>'));
+$r = $ap->get(esi_page('/app/esi/has-ssi', '<' . esi_inc('/ssi-frag.shtml') . '>'));
 like($r->{body}, qr{^<\(ssi <html><body>path=/frag/in-ssi token=\w+</body></html>\n\)>$},
      'an ESI include of an SSI page');
-my $r2 = $ap->get(page('/app/esi/has-ssi', '<' . inc('/ssi-frag.shtml') . '>'));
+my $r2 = $ap->get(esi_page('/app/esi/has-ssi', '<' . esi_inc('/ssi-frag.shtml') . '>'));
 is($r2->{body}, $r->{body}, 'both cached');
 is($ap->renders('/app/frag/in-ssi'), 1, 'the SSI page\'s fragment rendered once');
 

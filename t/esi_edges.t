@@ -34,12 +34,6 @@ my $ap = SCTest::Apache->start(memcached => [$mc],
 </Location>
 CONF
 
-my $marked = '&sc=' . uri_escape('content="ESI/1.0"');
-sub page {
-    my ($path, $text, $extra) = @_;
-    return "$path?text=" . uri_escape($text) . $marked . ($extra // '');
-}
-sub inc { my ($src, $attrs) = @_; "<esi:include src=\"$src\"${\($attrs // '')}/>" }
 my $cc600 = '&cc=' . uri_escape('max-age=600');
 
 # Nested ESI pages: the inner page's restrictions reach the outer page.
@@ -49,20 +43,20 @@ for my $case (['per user', '/app/peruser/hello?cc=max-age%3D60', qr/private/],
               ['no-store', '/app/frag/n?cc=no-store', qr/no-store/]) {
     my ($what, $frag, $want) = @$case;
     (my $tag = $what) =~ s/\W//g;
-    my $inner = page("/app/esi/inner-$tag", 'in[' . inc($frag) . ']', $cc600);
-    my $outer = page("/app/esi/outer-$tag", 'out[' . inc($inner) . ']', $cc600);
+    my $inner = esi_page("/app/esi/inner-$tag", 'in[' . esi_inc($frag) . ']', $cc600);
+    my $outer = esi_page("/app/esi/outer-$tag", 'out[' . esi_inc($inner) . ']', $cc600);
     $ap->get($outer, Cookie => 'sessionid=alice');
     my $r = $ap->get($outer, Cookie => 'sessionid=bob');
     like($r->{headers}{'cache-control'} // '', $want,
          "nested ESI, a $what fragment: the outer page says so");
 }
-my $inner = page('/app/esi/inner-ck', 'in[' . inc('/app/frag/ck?cookie=1') . ']');
-my $r = $ap->get(page('/app/esi/outer-ck', 'out[' . inc($inner) . ']'));
+my $inner = esi_page('/app/esi/inner-ck', 'in[' . esi_inc('/app/frag/ck?cookie=1') . ']');
+my $r = $ap->get(esi_page('/app/esi/outer-ck', 'out[' . esi_inc($inner) . ']'));
 like($r->{headers}{'set-cookie'} // '', qr/sessionid=/,
      'a nested fragment\'s Set-Cookie reaches the client');
 
 # A fragment behind access rules: the page is this client's own.
-$r = $ap->get(page('/app/esi/acl', 'P[' . inc('/app/admin/secret?cc=max-age%3D300')
+$r = $ap->get(esi_page('/app/esi/acl', 'P[' . esi_inc('/app/admin/secret?cc=max-age%3D300')
                    . ']', $cc600));
 like($r->{body}, qr{path=/admin/secret}, 'the allowed client gets the fragment');
 like($r->{headers}{'cache-control'} // '', qr/private/,
@@ -70,13 +64,13 @@ like($r->{headers}{'cache-control'} // '', qr/private/,
 
 # A POST to the page does not make its fragments POSTs.
 my $shared = '/app/frag/shared?cc=max-age%3D600';
-my $pa = page('/app/esi/pa', 'A' . inc($shared));
+my $pa = esi_page('/app/esi/pa', 'A' . esi_inc($shared));
 $ap->get($pa);
 $ap->get($pa);
 my $renders = $ap->renders('/app/frag/shared');
 $ap->request('POST', $pa);
 $ap->request('FOO', $pa);
-$ap->get(page('/app/esi/pb', 'B' . inc($shared)));
+$ap->get(esi_page('/app/esi/pb', 'B' . esi_inc($shared)));
 is($ap->renders('/app/frag/shared'), $renders,
    'POST and an unknown method to a page neither render nor invalidate its '
    . 'fragments');
@@ -91,7 +85,7 @@ my $log = length $ap->error_log;
 cmp_ok($log, '<', 200_000, "and the log stays small ($log bytes)");
 
 # The client's conditions and ranges.
-my $pc = page('/app/esi/cond', 'C[' . inc('/app/frag/cond?etag=%22f%22') . ']',
+my $pc = esi_page('/app/esi/cond', 'C[' . esi_inc('/app/frag/cond?etag=%22f%22') . ']',
               '&etag=%22shell%22');
 $r = $ap->get($pc, 'If-Match' => '"nomatch"');
 isnt($r->{status}, 502, 'If-Match from the client does not fail the fragments');
@@ -105,15 +99,15 @@ is($r->{status}, 200, 'If-Range with the shell\'s ETag: the whole page (no '
    . 'validator of the page matches)');
 
 # HEAD of a page the application made.
-my $ph = page('/app/esi/head', 'H[' . inc('/app/frag/h') . ']',
+my $ph = esi_page('/app/esi/head', 'H[' . esi_inc('/app/frag/h') . ']',
               '&etag=%22hs%22' . $cc600);
 $r = $ap->request('HEAD', $ph);
 ok(!defined $r->{headers}{etag}, 'HEAD: no ETag of the shell');
 is($r->{headers}{'cache-control'}, 'no-cache', 'HEAD: no freshness claimed');
 
 # A redirect is no fragment: the alt is used.
-$r = $ap->get(page('/app/esi/redir',
-                   inc('/app/frag/st?status=301&loc=/x', ' alt="/app/frag/alt"')));
+$r = $ap->get(esi_page('/app/esi/redir',
+                   esi_inc('/app/frag/st?status=301&loc=/x', ' alt="/app/frag/alt"')));
 like($r->{body}, qr{path=/frag/alt }, 'a redirecting fragment: its alt');
 
 # Surrogate-Control, directive by directive.
@@ -122,7 +116,7 @@ for my $case (['content="ESI/1.0" ;other', 0], ['mycontent="ESI/1.0"', 0],
               ['content="ESI/1.0";other, content="ESI/1.0";127.0.0.1', 1],
               ['max-age=60, content="ESI/1.0"', 1]) {
     my ($sc, $yes) = @$case;
-    my $p = '/app/esi/sc?text=' . uri_escape('[' . inc('/app/frag/sc') . ']')
+    my $p = '/app/esi/sc?text=' . uri_escape('[' . esi_inc('/app/frag/sc') . ']')
             . '&sc=' . uri_escape($sc);
     $r = $ap->get($p);
     is($r->{body} =~ /esi:include/ ? 0 : 1, $yes,

@@ -18,11 +18,7 @@ my %files = (
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc],
                                modules => [qw(include substitute filter)],
-                               files => \%files, conf => <<'CONF');
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddOutputFilter INCLUDES .shtml
-</Directory>
+                               files => \%files, conf => $SCTest::SSI_DIR . <<'CONF');
 <Location />
     SharedCache On
     SharedCacheTTL 60

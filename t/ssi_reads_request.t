@@ -16,11 +16,7 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
         'outer.shtml' => '[<!--#include virtual="/if.shtml" -->]',
         'plain.shtml' => '(<!--#include virtual="/app/frag" -->)',
         'spaced.shtml' => "<!--#   printenv -->",
-    }, conf => <<'CONF');
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddOutputFilter INCLUDES .shtml
-</Directory>
+    }, conf => $SCTest::SSI_DIR . <<'CONF');
 <Location />
     SharedCache On
     SharedCacheTTL 60

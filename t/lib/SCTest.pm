@@ -45,6 +45,30 @@ use SCTest::Apache;
 use SCTest::HTTP qw(cache_is);
 
 # cache_is($res, 'HIT', 'name'): the X-SharedCache decision (SCTest/HTTP.pm).
-our @EXPORT = qw(cache_is);
+# esi_page($path, $text, $extra): a page of the test app whose body is
+# $text, marked Surrogate-Control: content="ESI/1.0" ($extra: more query).
+# esi_inc($src, $attrs): <esi:include src="$src"$attrs/>.
+our @EXPORT = qw(cache_is esi_page esi_inc);
+
+sub esi_page {
+    my ($path, $text, $extra) = @_;
+    require URI::Escape;
+    return "$path?text=" . URI::Escape::uri_escape($text)
+           . '&sc=' . URI::Escape::uri_escape('content="ESI/1.0"')
+           . ($extra // '');
+}
+
+sub esi_inc {
+    my ($src, $attrs) = @_;
+    return qq{<esi:include src="$src"} . ($attrs // '') . '/>';
+}
+
+# The <Directory> block that has mod_include process *.shtml in htdocs.
+our $SSI_DIR = <<'CONF';
+<Directory @DIR@/htdocs>
+    Options +Includes
+    AddOutputFilter INCLUDES .shtml
+</Directory>
+CONF
 
 1;
