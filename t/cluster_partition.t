@@ -177,7 +177,7 @@ sub scenario {
     }
 
     my %hit;
-    my $until = time + 3;
+    my $until = time + 8;   # retry interval and fence, on a loaded machine
     while (1) {
         for my $p (grep { !$hit{$_} } sort keys %kept) {
             $hit{$p} = 1 if $ap->get($p)->{cache} eq 'HIT';
