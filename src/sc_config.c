@@ -28,8 +28,8 @@ static const apr_int64_t ttl_limit = (apr_int64_t)10 * 365 * 24 * 3600;
 /* The default SharedCacheStatuses (never written: a section that sets
  * statuses makes its own table). */
 static unsigned char default_statuses[SC_MAX_STATUS + 1] = {
-    [200] = 1, [203] = 1, [204] = 1, [300] = 1,
-    [301] = 1, [308] = 1, [404] = 1, [410] = 1
+    [200] = 1, [203] = 1, [204] = 1, [300] = 1, [301] = 1, [302] = 1,
+    [303] = 1, [307] = 1, [308] = 1, [404] = 1, [410] = 1
 };
 
 /* ---- server config ---------------------------------------------------- */

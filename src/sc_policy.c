@@ -282,6 +282,28 @@ static apr_int64_t response_lifetime(const sc_policy_in_t *in,
     return -1;
 }
 
+/* RFC 9110 15.1: the statuses a cache may give heuristic freshness. */
+static int heuristic_status(int status)
+{
+    switch (status) {
+    case 200:
+    case 203:
+    case 204:
+    case 206:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 const char *sc_policy_personal(const sc_policy_in_t *in)
 {
     const char *cc = in->cache_control;
@@ -337,7 +359,14 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
     }
 
     lifetime = response_lifetime(in, targeted);
-    if (in->force_ttl && in->default_ttl > 0) {
+    /* SharedCacheTTL is a heuristic freshness: RFC 9111 4.2.2 allows one
+     * only for statuses "heuristically cacheable" (RFC 9110 15.1); a 302,
+     * 303 or 307 is stored only with freshness of its own. */
+    if (lifetime < 0 && !heuristic_status(in->status)) {
+        return refuse(out, "no freshness of its own (a status SharedCacheTTL "
+                           "does not apply to)");
+    }
+    if (in->force_ttl && in->default_ttl > 0 && heuristic_status(in->status)) {
         lifetime = in->default_ttl;
     }
     else if (lifetime < 0) {

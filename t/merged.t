@@ -86,7 +86,7 @@ my %server = (
     SharedCacheFallbackServers => '-',
     SharedCache => 'On', SharedCacheTTL => 11, SharedCacheForceTTL => 'Off',
     SharedCacheMaxTTL => 86400,
-    SharedCacheStatuses => '200,203,204,300,301,308,404,410',
+    SharedCacheStatuses => '200,203,204,300,301,302,303,307,308,404,410',
     SharedCacheMaxSize => 1048576, SharedCacheHeader => 'On',
     SharedCacheVaryByCookie => 'lang', SharedCacheVaryByHeader => '-',
     SharedCacheVaryByUser => 'Off', SharedCacheVary => '-',

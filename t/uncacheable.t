@@ -45,7 +45,9 @@ my @cases = (
     [ 'Vary: *',                    '/app/u7?vary=*' ],
     [ '500',                        '/app/u8?status=500' ],
     [ '503',                        '/app/u9?status=503' ],
-    [ 'status not in the list (302 is not)', '/app/u10?status=302' ],
+    [ 'a 302 without freshness of its own (SharedCacheTTL never applies)',
+      '/app/u10?status=302&loc=/x' ],
+    [ 'status not in the list (418 is not)', '/app/u13?status=418&cc=max-age%3D60' ],
     [ 'no freshness with SharedCacheTTL 0', '/app/rfc/u11' ],
     [ 'Expires in the past',        '/app/rfc/u12?expires=Thu,%2001%20Jan%201970%2000:00:00%20GMT' ],
 );
@@ -79,6 +81,16 @@ cmp_ok(entries(), '>', $items_before, 'memcached now holds it');
 $ap->get('/app/rfc/fresh?cc=max-age%3D30');
 cache_is($ap->get('/app/rfc/fresh?cc=max-age%3D30'), 'HIT',
          'with TTL 0 a response with its own max-age is stored');
+
+# A 302, 303 or 307 with freshness of its own is stored (RFC 9111: not
+# heuristically cacheable, explicitly fresh ones are).
+for my $st (302, 303, 307) {
+    my $p = "/app/redir$st?status=$st&loc=/x&cc=max-age%3D60";
+    $ap->get($p);
+    my $r = $ap->get($p);
+    cache_is($r, 'HIT', "a $st with max-age is stored");
+    is($r->{status}, $st, "and replayed as a $st");
+}
 
 $ap->stop;
 done_testing;

@@ -26,7 +26,8 @@ static unsigned char default_statuses[SC_MAX_STATUS + 1];
 
 static void init_statuses(void)
 {
-    static const int codes[] = { 200, 203, 204, 300, 301, 308, 404, 410 };
+    static const int codes[] = { 200, 203, 204, 300, 301, 302,
+                                 303, 307, 308, 404, 410 };
     unsigned int i;
 
     memset(default_statuses, 0, sizeof(default_statuses));
@@ -99,8 +100,16 @@ static const pcase_t cases[] = {
     { .name = "206 partial content never stored",
       .status = 206,
       .cc = "max-age=60" },
-    { .name = "302 not in the default list",
+    { .name = "302 with max-age: stored",
       .status = 302,
+      .cc = "max-age=60",
+      .storable = 1,
+      .want_ttl = 60 },
+    { .name = "302 without freshness of its own: never SharedCacheTTL's",
+      .status = 302,
+      .ttl = 300 },
+    { .name = "418 not in the default list",
+      .status = 418,
       .cc = "max-age=60" },
     { .name = "304 never stored", .status = 304, .cc = "max-age=60" },
     { .name = "400 never stored (CPDoS)",
@@ -846,6 +855,40 @@ static void test_policy_targeted_no_cache_refuses(void **state)
     }
 }
 
+/* ---- statuses without heuristic freshness ------------------------------- */
+
+static void test_redirects_need_freshness_of_their_own(void **state)
+{
+    sc_policy_in_t in;
+    sc_policy_out_t out;
+    int codes[] = { 302, 303, 307 };
+    unsigned int i;
+
+    (void)state;
+    for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        memset(&in, 0, sizeof(in));
+        in.status = codes[i];
+        in.now = 1000000;
+        in.default_ttl = 600;
+        in.max_ttl = 86400;
+        in.statuses = default_statuses;
+        assert_false(sc_policy_decide(&in, &out));
+        in.force_ttl = 1;
+        assert_false(sc_policy_decide(&in, &out));
+        in.cache_control = "max-age=60";
+        assert_true(sc_policy_decide(&in, &out));
+        assert_int_equal(out.ttl, 60);
+    }
+    memset(&in, 0, sizeof(in));
+    in.status = 301;
+    in.now = 1000000;
+    in.default_ttl = 600;
+    in.max_ttl = 86400;
+    in.statuses = default_statuses;
+    assert_true(sc_policy_decide(&in, &out));
+    assert_int_equal(out.ttl, 600);
+}
+
 /* ---- sc_policy_qualified_fields ----------------------------------------- */
 
 static void test_qualified_fields(void **state)
@@ -1067,6 +1110,7 @@ int main(void)
         UNIT_TEST(test_policy_reports_the_age_it_arrived_with),
         UNIT_TEST(test_policy_targeted_no_cache_refuses),
         UNIT_TEST(test_qualified_fields),
+        UNIT_TEST(test_redirects_need_freshness_of_their_own),
         UNIT_TEST(test_directive_absent_is_minus_one),
         UNIT_TEST(test_directive_without_value_is_zero_and_present),
         UNIT_TEST(test_directive_value_parsed_case_insensitively),
