@@ -122,7 +122,7 @@ static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     int rv;
 
     sc_restore_response(r, ctx, e, now, status);
-    sc_stat_add(SC_STAT_SERVED_BYTES, e->body_len);
+    sc_stat_add_r(r, SC_STAT_SERVED_BYTES, e->body_len);
     if (e->flags & SC_EF_ESI) {
         return serve_esi(r, ctx, body);
     }
@@ -196,7 +196,7 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
     sc_lease_t lease;
     sc_conn_t *c;
 
-    sc_stat_add(SC_STAT_LOCK_WAITS, 1);
+    sc_stat_add_r(r, SC_STAT_LOCK_WAITS, 1);
     for (;;) {
         wait_while_leased(r, ctx, lease_key, until, &pause);
         c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);

@@ -36,7 +36,8 @@ sub status { decode_json(on($A, GET => '/sc-status?json')->{body}) }
 sub vhosts { return { map { $_->{vhost} => $_ } @{ status()->{vhosts} || [] } } }
 
 my @counted = qw(hits misses stale bypass uncacheable errors stores
-                 stored_bytes invalidations invalidations_failed);
+                 stored_bytes served_bytes lock_waits invalidations
+                 invalidations_failed);
 my $before = vhosts();
 ok($before->{$A} && $before->{$B}, 'both virtual hosts are listed as name:port')
     or diag(explain($before));
@@ -64,6 +65,9 @@ is_deeply([@{ $d{$B} }{qw(hits misses uncacheable bypass stores
                             invalidations)}],
           [1, 1, 0, 0, 1, 0], 'b.test: 1 hit, 1 miss, 1 store, nothing else');
 cmp_ok($d{$B}{stored_bytes}, '>', 0, 'b.test: the bytes it stored');
+is($d{$A}{served_bytes}, 2 * $d{$B}{served_bytes},
+   'served bytes per virtual host: a.test served its page twice, b.test once');
+cmp_ok($d{$B}{served_bytes}, '>', 0, 'b.test served bytes from the cache');
 my $total1 = status();
 is($total1->{hits} - $total0->{hits}, $d{$A}{hits} + $d{$B}{hits},
    'the totals are the sum of the virtual hosts');
