@@ -130,11 +130,56 @@ static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
                                  "the stored response is served");
 }
 
+/* The filters before SHAREDCACHE_SAVE made the stored body, and a hit does
+ * not run them again (sc_hit_filters): each must make it from the
+ * response alone, never from the request.  Those known to: mod_include
+ * behind SHAREDCACHE_SSI_WATCH (which refuses SSI that reads the
+ * request), mod_substitute, mod_sed, mod_proxy_html and its xml2enc,
+ * mod_deflate's INFLATE, mod_buffer, and the buffer of ap_rputs.  Any
+ * other (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by
+ * content type after the render began) keeps the response out.  The
+ * filter's name, or NULL. */
+static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
+{
+    static const char *const known[] = { "substitute", "sed",     "proxy-html",
+                                         "xml2enc",    "inflate", "buffer",
+                                         "old_write",  NULL };
+    const char *const *k;
+    ap_filter_t *f;
+    int watched = 0;
+
+    for (f = r->output_filters; f && f != save; f = f->next) {
+        const char *name = f->frec->name;
+
+        /* AddOutputFilterByType goes through mod_filter: "BYTYPE:NAME" */
+        if (!strncasecmp(name, "bytype:", 7)) {
+            name += 7;
+        }
+
+        if (!strcasecmp(name, "sharedcache_ssi_watch")) {
+            watched = 1;
+            continue;
+        }
+        if (!strcasecmp(name, "includes")) {
+            if (!watched) {
+                return name;
+            }
+            continue;
+        }
+        for (k = known; *k && strcasecmp(name, *k); k++) {
+        }
+        if (!*k) {
+            return name;
+        }
+    }
+    return NULL;
+}
+
 /* SHAREDCACHE_SAVE's first call: keep the response's status and headers
  * as the handler made them (filters after this one run again on every
  * hit) and say whether the body is worth capturing.  Whether it may be
  * stored is decided by SHAREDCACHE_DECIDE, which sees the final headers. */
-static int snapshot(request_rec *r, sc_req_t *ctx)
+static int snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
 {
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
@@ -142,7 +187,17 @@ static int snapshot(request_rec *r, sc_req_t *ctx)
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     collect_t coll;
 
+    const char *filter = unknown_filter_before(r, f);
+
     ctx->expect_len = -1;
+    if (filter) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0326) "not stored: the output filter %s "
+                                     "before the cache may make the body "
+                                     "from the request",
+                      filter);
+        return 0;
+    }
     if (r->header_only) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -447,7 +502,7 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             revalidated(r, ctx, bb);
         }
         ctx->revalidating = NULL;
-        ctx->state = snapshot(r, ctx) ? SC_CAP_COPYING : SC_CAP_PASSING;
+        ctx->state = snapshot(f, r, ctx) ? SC_CAP_COPYING : SC_CAP_PASSING;
     }
     if (!SC_COPYING(ctx)) {
         /* Refused or substituted by SHAREDCACHE_DECIDE: waiters need not

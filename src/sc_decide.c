@@ -210,12 +210,15 @@ static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
 /* Fields a Cache-Control (or a targeted field) names in no-cache="..."
  * are never served without revalidation, so never stored (RFC 9111
  * 5.2.2.4): the response is stored without them. */
-static void drop_qualified(request_rec *r, sc_req_t *ctx, const char *list)
+static int drop_qualified(request_rec *r, sc_req_t *ctx, const char *list)
 {
     apr_array_header_t *names = sc_policy_qualified_fields(r->pool, list,
                                                            "no-cache");
     int i, j, k;
 
+    if (!names) {
+        return 0;
+    }
     for (i = 0; ctx->headers && i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
         for (j = 0, k = 0; j < ctx->headers->nelts; j++) {
@@ -226,6 +229,7 @@ static void drop_qualified(request_rec *r, sc_req_t *ctx, const char *list)
         }
         ctx->headers->nelts = k;
     }
+    return 1;
 }
 
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss: may the
@@ -263,13 +267,17 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     storable = ctx->policy.storable && !r->no_cache && !bad_tags
                && !unverifiable && !ctx->request_no_store
                && (SC_COPYING(ctx) || r->header_only);
+    if (storable
+        && !(drop_qualified(r, ctx, in.cache_control)
+             && drop_qualified(r, ctx, in.surrogate_control)
+             && drop_qualified(r, ctx, in.cdn_cache_control))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0325) "not stored: a no-cache=\"...\" list "
+                                     "that cannot be read plainly");
+        storable = 0;
+    }
     if (ctx->state == SC_CAP_COPYING) {
         ctx->state = storable ? SC_CAP_STORING : SC_CAP_REFUSED;
-    }
-    if (storable) {
-        drop_qualified(r, ctx, in.cache_control);
-        drop_qualified(r, ctx, in.surrogate_control);
-        drop_qualified(r, ctx, in.cdn_cache_control);
     }
     if (!ctx->policy.storable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,

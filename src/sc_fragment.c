@@ -13,6 +13,7 @@
 #include "http_request.h"
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <string.h>
 
 /* Did a subrequest's handler fail without output?  It returns its status
  * (the default handler's 404, a mod_wsgi daemon that is down) to the
@@ -216,6 +217,8 @@ ap_filter_rec_t *sc_ssi_watch_filter_handle;
 typedef struct {
     char tail[SSI_TAIL];
     apr_size_t tail_len;
+    int found; /* said: the rest only passes (the filter stays, so that
+                  SHAREDCACHE_SAVE sees mod_include is watched) */
 } watch_t;
 
 const char *sc_ssi_reads(const request_rec *r)
@@ -259,6 +262,16 @@ static const char *reading_directive(const char *s, apr_size_t len)
     return NULL;
 }
 
+/* Does the directive at s (just after "<!--#") expand a variable in its
+ * arguments (#include virtual="/x/${HTTP_X_PAGE}")?  Up to its "-->" or
+ * the end of what is there. */
+static int expands_variable(const char *s, apr_size_t len)
+{
+    const char *end = memmem(s, len, "-->", 3);
+
+    return memchr(s, '$', end ? (apr_size_t)(end - s) : len) != NULL;
+}
+
 /* Find a reading directive in len bytes at s (a tag cut off at the end is
  * found with the next bytes: the caller keeps a tail). */
 static const char *scan(const char *s, apr_size_t len)
@@ -268,11 +281,14 @@ static const char *scan(const char *s, apr_size_t len)
     while ((p = memchr(p, '<', (apr_size_t)(end - p))) != NULL) {
         if ((apr_size_t)(end - p) >= sizeof(SSI_TAG) - 1
             && !memcmp(p, SSI_TAG, sizeof(SSI_TAG) - 1)) {
-            const char *d = reading_directive(p + sizeof(SSI_TAG) - 1,
-                                              (apr_size_t)(end - p)
-                                                  - (sizeof(SSI_TAG) - 1));
+            const char *at = p + sizeof(SSI_TAG) - 1;
+            apr_size_t n = (apr_size_t)(end - at);
+            const char *d = reading_directive(at, n);
             if (d) {
                 return d;
+            }
+            if (expands_variable(at, n)) {
+                return "... with a variable";
             }
         }
         p++;
@@ -302,7 +318,7 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!w) {
         w = f->ctx = apr_pcalloc(r->pool, sizeof(*w));
     }
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+    for (b = APR_BRIGADE_FIRST(bb); !w->found && b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
         char joined[2 * SSI_TAIL];
         const char *data, *found;
@@ -326,7 +342,7 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                                           " reads the request", NULL);
             apr_table_setn(r->notes, NOTE_SSI_READS, why);
             pages_refuse(r, why);
-            ap_remove_output_filter(f);
+            w->found = 1;
             break;
         }
         if (len >= SSI_TAIL) {

@@ -127,10 +127,23 @@ apr_array_header_t *sc_policy_qualified_fields(apr_pool_t *p, const char *list,
                 while (*v == ' ') {
                     v++;
                 }
-                /* quoted: a list of names; a token: one name */
-                end = *v == '"' ? strchr(++v, '"') : v + strcspn(v, ", \t");
-                if (!end) {
-                    end = v + strlen(v);
+                /* quoted: a list of names; a token: one name.  A
+                 * quoted-pair (backslash) or a blank after a token is not
+                 * read at all: the caller refuses to store rather than
+                 * keep a field it may have misread. */
+                if (*v == '"') {
+                    end = strchr(++v, '"');
+                    if (!end || memchr(v, '\\', (apr_size_t)(end - v))) {
+                        return NULL;
+                    }
+                }
+                else {
+                    const char *after;
+                    end = v + strcspn(v, ", \t");
+                    after = end + strspn(end, " \t");
+                    if (*after && *after != ',') {
+                        return NULL;
+                    }
                 }
                 while (v < end) {
                     apr_size_t n;

@@ -58,7 +58,9 @@ apr_int64_t sc_policy_directive(const char *list, const char *name, int *has);
 
 /* The field names of every name="a, b" in a directive list (no-cache and
  * private may name fields), lower case: the cache may store the response
- * without them (RFC 9111 5.2.2.4). */
+ * without them (RFC 9111 5.2.2.4).  NULL when a value cannot be read
+ * plainly (a quoted-pair, a blank inside a token form): then the response
+ * is not stored. */
 apr_array_header_t *sc_policy_qualified_fields(apr_pool_t *p, const char *list,
                                                const char *name);
 

@@ -12,6 +12,7 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "mod_ssl.h"
+#include "util_cfgtree.h"
 #include "http_protocol.h"
 #include <apr_date.h>
 #include <apr_strings.h>
@@ -155,7 +156,6 @@ static void client_target(request_rec *r, const request_rec *client,
                           sc_url_t *url)
 {
     const char *t = client->unparsed_uri;
-    apr_uri_t u;
 
     if (t && t[0] == '/') {
         /* origin form: all of it up to '?' is the path ("//a/b" too, as
@@ -164,13 +164,12 @@ static void client_target(request_rec *r, const request_rec *client,
         url->path = q ? apr_pstrmemdup(r->pool, t, (apr_size_t)(q - t)) : t;
         url->query = q ? q + 1 : NULL;
     }
-    else if (t && apr_uri_parse(r->pool, t, &u) == APR_SUCCESS
-             && (u.path || u.hostname)) {
-        /* absolute form: the application gets it as sent (REQUEST_URI
-         * "http://host/path"), never the origin form's page */
+    else if (t && *t) {
+        /* any other form (absolute, "http:", "http:?x"): the application
+         * gets it as sent (REQUEST_URI), never the origin form's page */
         const char *q = strchr(t, '?');
         url->path = q ? apr_pstrmemdup(r->pool, t, (apr_size_t)(q - t)) : t;
-        url->query = u.query;
+        url->query = q ? q + 1 : NULL;
     }
 }
 
@@ -416,6 +415,81 @@ static void add_derived(request_rec *r, sc_key_t *k, char kind,
     }
 }
 
+/* Request headers that a RequestHeader directive names anywhere in the
+ * configuration (lower case; read at start-up): their values are keyed
+ * whoever set them, the client or the configuration. */
+static apr_array_header_t *configured_headers;
+
+static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "RequestHeader") && d->args) {
+            const char *args = d->args;
+            char *action = ap_getword_conf(p, &args);
+            char *name = ap_getword_conf(p, &args);
+            (void)action;
+            if (*name) {
+                ap_str_tolower(name);
+                APR_ARRAY_PUSH(configured_headers, const char *) = name;
+            }
+        }
+        if (d->first_child) {
+            collect_request_headers(p, d->first_child);
+        }
+    }
+}
+
+void sc_request_post_config(apr_pool_t *pconf)
+{
+    configured_headers = apr_array_make(pconf, 4, sizeof(const char *));
+    collect_request_headers(pconf, ap_conftree);
+}
+
+/* Where httpd routes r beyond its URI: a server-level RewriteRule without
+ * [PT] changes the file (and may set a type or handler), not r->uri; an
+ * <If> section may add filters, options or a type.  Which <If> sections
+ * hold for r, the rewritten file (below the document root) and handler
+ * go into the key. */
+static void add_route_state(request_rec *r, sc_key_t *k)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *rw = apr_table_get(r->notes, "mod_rewrite_rewritten");
+    int i;
+
+    if (rw && strcmp(rw, "0") && r->filename) {
+        const char *root = ap_document_root(r);
+        apr_size_t n = strlen(root);
+        const char *f = r->filename;
+        if (n && !strncmp(f, root, n)) {
+            f += n;
+        }
+        sc_key_add(k, 'f', "file", f);
+        sc_key_add(k, 'f', "handler", r->handler);
+    }
+    for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
+        ap_conf_vector_t *sec = APR_ARRAY_IDX(cd->sec_if, i,
+                                              ap_conf_vector_t *);
+        core_dir_config *c = ap_get_core_module_config(sec);
+        const char *err = NULL;
+        int rc;
+
+        if (!c || !c->condition) {
+            continue; /* <Else>: what came before decides it */
+        }
+        rc = ap_expr_exec(r, c->condition, &err);
+        sc_key_add(k, 'i',
+                   apr_psprintf(r->pool, "%s:%d", c->condition->filename,
+                                c->condition->line_number),
+                   err  ? "error"
+                   : rc ? "1"
+                        : "0");
+    }
+    for (i = 0; configured_headers && i < configured_headers->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(configured_headers, i, const char *);
+        sc_key_add(k, 'q', n, apr_table_get(r->headers_in, n));
+    }
+}
+
 /* The variables set for r and the request headers that differ from what
  * the client sent, into the key. */
 static void add_derived_state(request_rec *r, sc_key_t *k)
@@ -503,6 +577,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
         }
     }
     add_derived_state(r, k);
+    add_route_state(r, k);
     ctx->key = sc_key_bytes(k, &ctx->key_len);
     ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                    ctx->key, ctx->key_len);

@@ -277,6 +277,9 @@ int sc_client_method(request_rec *r);
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);
 
+/* post_config: the request headers RequestHeader directives name. */
+void sc_request_post_config(apr_pool_t *pconf);
+
 /* post_read_request: keep the request headers as the client sent them
  * (the key holds those the configuration adds or changes). */
 int sc_request_arrived(request_rec *r);

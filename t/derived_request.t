@@ -26,8 +26,13 @@ def application(environ, start_response):
 WSGI
 
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(rewrite env)],
-                               files => { 'env.wsgi' => $envapp },
+my $ap = SCTest::Apache->start(memcached => [$mc],
+                               modules => [qw(rewrite env substitute filter)],
+                               files => { 'env.wsgi' => $envapp,
+                                          'page.html' => "public page\n",
+                                          'internal.html' => "internal page\n",
+                                          'h.html' => "hello\n",
+                                          'index.html' => "index\n" },
                                conf => <<'CONF');
 WSGIScriptAlias /env @DIR@/htdocs/env.wsgi process-group=scapp application-group=%{GLOBAL}
 RewriteEngine On
@@ -45,6 +50,16 @@ SetEnvIf Cookie "(^|; )role=admin" ROLE=admin
 <If "-R '127.0.0.2/32'">
     SetEnv INTERNAL 1
 </If>
+# a route by the client's address, without [PT]: only the file changes
+RewriteCond %{REMOTE_ADDR} ^127\.0\.0\.2$
+RewriteRule ^/page\.html$ /internal.html [L]
+# a filter by the client's address
+<Location /h.html>
+    <If "-R '127.0.0.2/32'">
+        AddOutputFilter SUBSTITUTE .html
+        Substitute "s/hello/hello staff/"
+    </If>
+</Location>
 <Location />
     SharedCache On
     SharedCacheTTL 60
@@ -91,6 +106,33 @@ my $origin = $ap->get('/env/abs');
 like(field($abs, 'REQUEST_URI'), qr{^http://}, 'absolute form reaches the app');
 is(field($origin, 'REQUEST_URI'), '/env/abs',
    'the origin form never gets the absolute form\'s page');
+
+# A RewriteRule without [PT] routes by the client's address: only the file
+# changes, and it is keyed.
+my $staff = $ap->raw(GET => '/page.html', _from => '127.0.0.2');
+my $public = $ap->get('/page.html');
+is($staff->{body}, "internal page\n", 'the internal client is routed to its page');
+is($public->{body}, "public page\n", 'another client never gets it');
+cache_is($ap->get('/page.html'), 'HIT', 'and the public page is cached');
+
+# An <If> on the client's address adds a filter: which <If> holds is keyed.
+$staff = $ap->raw(GET => '/h.html', _from => '127.0.0.2');
+$public = $ap->get('/h.html');
+is($staff->{body}, "hello staff\n", '<If>: the internal client\'s variant');
+is($public->{body}, "hello\n", 'another client never gets it');
+
+# A header a RequestHeader directive names is keyed whoever sent it: a
+# desktop client claiming X-Device: mobile gets its own entry.
+my $claim = $ap->get('/env/device/b', 'User-Agent' => 'Desktop',
+                     'X-Device' => 'mobile');
+my $plain = $ap->get('/env/device/b', 'User-Agent' => 'Desktop');
+is(field($claim, 'HTTP_X_DEVICE'), 'mobile', 'the claiming client');
+is(field($plain, 'HTTP_X_DEVICE'), '', 'the next desktop never gets its page');
+
+# Request-targets that are not in origin form are keyed as sent.
+my $odd = $ap->raw(GET => 'http:?x=1');
+my $root = $ap->get('/?x=1');
+isnt($root->{cache}, 'HIT', '"GET http:?x=1" never stores "/?x=1"');
 
 my @bad = $ap->unexpected_errors;
 is_deeply(\@bad, [], 'no unexpected error in the log');

@@ -26,6 +26,15 @@ ok(!defined $bob->{headers}{'x-user'},
 is($bob->{headers}{'x-render-token'}, $alice->{headers}{'x-render-token'},
    'the other headers are stored');
 
+# A list that cannot be read plainly (a quoted-pair, blanks in a token):
+# not stored at all.
+for my $cc ('no-cache="X-\\User", max-age=60', 'no-cache=X-Other X-User, max-age=60') {
+    my $q = '/app/qp?sc=max-age%3D60&cc=' . uri_escape($cc)
+            . '&hdr=' . uri_escape('X-User:user-TOKEN');
+    $ap->get($q);
+    isnt($ap->get($q)->{cache}, 'HIT', "Cache-Control: $cc: not stored");
+}
+
 # Unqualified no-cache without a targeted field: not stored at all.
 $ap->get('/app/n?cc=no-cache');
 isnt($ap->get('/app/n?cc=no-cache')->{cache}, 'HIT', 'plain no-cache: not stored');

@@ -17,12 +17,16 @@ my %files = (
 );
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc],
-                               modules => [qw(include substitute filter)],
+                               modules => [qw(include substitute filter ext_filter)],
                                files => \%files, conf => $SCTest::SSI_DIR . <<'CONF');
 <Location />
     SharedCache On
     SharedCacheTTL 60
     SharedCacheRequireLength Off
+</Location>
+ExtFilterDefine lang mode=output intype=text/html cmd="/bin/sh -c 'sed s/path=/lang=$HTTP_X_LANG,path=/'"
+<Location /app/ext>
+    SetOutputFilter lang
 </Location>
 <Location /app/sub>
     AddOutputFilterByType SUBSTITUTE text/html
@@ -43,5 +47,13 @@ cache_is($h, 'HIT', 'the SSI page is stored');
 is($h->{body}, $m->{body}, 'a hit does not run mod_include again');
 unlike($h->{body}, qr/second-visitor/,
        'no request header of the visitor reaches a shared page');
+
+# A filter that may read the request (mod_ext_filter: its command gets
+# the CGI variables) keeps the response out.
+$m = $ap->get('/app/ext/p', 'X-Lang' => 'fr');
+$h = $ap->get('/app/ext/p');
+like($m->{body}, qr/lang=fr,/, 'mod_ext_filter ran');
+unlike($h->{body}, qr/lang=fr/, 'the next visitor never gets its output');
+isnt($h->{cache}, 'HIT', 'not stored');
 
 done_testing;

@@ -8,7 +8,7 @@ use Test::More;
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(include filter)],
     files => {
         'echo.shtml'  => '<p><!--#echo encoding="none" var="HTTP_REFERER" --></p>',
         'if.shtml'    => '<!--#if expr="%{HTTP_COOKIE} =~ /role=admin/" -->ADMIN'
@@ -16,11 +16,16 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
         'outer.shtml' => '[<!--#include virtual="/if.shtml" -->]',
         'plain.shtml' => '(<!--#include virtual="/app/frag" -->)',
         'spaced.shtml' => "<!--#   printenv -->",
+        'var.shtml'   => '[<!--#include virtual="/app/frag/${HTTP_X_PAGE}" -->]',
     }, conf => $SCTest::SSI_DIR . <<'CONF');
 <Location />
     SharedCache On
     SharedCacheTTL 60
     SharedCacheRequireLength Off
+</Location>
+<Location /app/bytype>
+    Options +Includes
+    AddOutputFilterByType INCLUDES text/html
 </Location>
 CONF
 
@@ -41,6 +46,20 @@ isnt($v->{cache}, 'HIT', 'which is not stored either');
 
 $ap->get('/spaced.shtml');
 isnt($ap->get('/spaced.shtml')->{cache}, 'HIT', 'blanks before the directive');
+
+# A variable in an include's path reads the request too.
+$a = $ap->get('/var.shtml', 'X-Page' => 'admin');
+$v = $ap->get('/var.shtml');
+isnt($v->{cache}, 'HIT', 'an include of /frag/${HTTP_X_PAGE}: not stored');
+unlike($v->{body}, qr{/frag/admin}, 'the next visitor never gets the admin one');
+
+# INCLUDES added by content type once the application answered.
+use URI::Escape qw(uri_escape);
+my $echo = '/app/bytype/p?text=' . uri_escape('[<!--#echo var="HTTP_X_SECRET" -->]');
+$a = $ap->get($echo, 'X-Secret' => 'first-visitor');
+$v = $ap->get($echo);
+like($a->{body}, qr/first-visitor/, 'AddOutputFilterByType INCLUDES: #echo runs');
+unlike($v->{body}, qr/first-visitor/, 'the next visitor never gets it');
 
 $ap->get('/plain.shtml');
 my $p = $ap->get('/plain.shtml');
