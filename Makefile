@@ -115,14 +115,14 @@ unit: $(UNIT_TESTS)
 prove: $(MODULE) $(CTL)
 	@for mpm in $(MPMS); do \
 	    echo "== prove under the $$mpm MPM"; \
-	    SC_MPM=$$mpm $(PROVE) -I t/lib t/ || exit 1; \
+	    SC_MPM=$$mpm $(PROVE) --timer -I t/lib t/ || exit 1; \
 	done
 
 # The suite once more with every memcached a test starts made a cluster of
 # three (SC_EXTRA_MEMCACHED, t/lib/SCTest/Memcached.pm), under event.
 prove-cluster: $(MODULE) $(CTL)
 	@echo "== prove with three memcached servers per test (event MPM)"
-	@SC_EXTRA_MEMCACHED=2 SC_MPM=event $(PROVE) -I t/lib t/
+	@SC_EXTRA_MEMCACHED=2 SC_MPM=event $(PROVE) --timer -I t/lib t/
 
 # The Python package's tests (Debian's python3, the one with Django).
 pytest:

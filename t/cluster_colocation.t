@@ -13,6 +13,7 @@ use Test::More;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use SCTest;
+SCTest::skip_in_cluster_pass();
 use SCTest::Cluster qw(:all);
 
 my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;

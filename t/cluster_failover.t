@@ -14,6 +14,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use SCTest;
+SCTest::skip_in_cluster_pass();
 use SCTest::Cluster qw(:all);
 
 my $TIMEOUT_MS = 200;

@@ -7,6 +7,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
 use SCTest;
+SCTest::skip_in_cluster_pass();
 use SCTest::Cluster qw(:all);
 
 my $CONF = <<'CONF';

@@ -22,6 +22,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use SCTest;
+SCTest::skip_in_cluster_pass();
 use SCTest::Cluster qw(:all);
 
 my $CONF = <<'CONF';

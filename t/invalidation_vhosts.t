@@ -10,6 +10,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use SCTest;
+SCTest::skip_in_cluster_pass();
 use SCTest::Cluster qw(:all);
 
 my $mcA = SCTest::Memcached->start(no_extra => 1);

@@ -11,6 +11,7 @@ use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep);
 use SCTest;
+SCTest::skip_in_cluster_pass();
 use SCTest::Cluster qw(:all);
 
 my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 2;

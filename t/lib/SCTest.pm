@@ -63,6 +63,16 @@ sub esi_inc {
     return qq{<esi:include src="$src"} . ($attrs // '') . '/>';
 }
 
+# A test that starts every memcached it uses itself (no_extra => 1) runs
+# in the cluster pass (SC_EXTRA_MEMCACHED) exactly as in the event pass:
+# it is not run twice.
+sub skip_in_cluster_pass {
+    return unless $ENV{SC_EXTRA_MEMCACHED};
+    require Test::More;
+    Test::More::plan(skip_all => 'starts its own memcached servers: the same '
+                                 . 'run as in the event pass');
+}
+
 # The <Directory> block that has mod_include process *.shtml in htdocs.
 our $SSI_DIR = <<'CONF';
 <Directory @DIR@/htdocs>
