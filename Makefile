@@ -13,7 +13,7 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_quickcheck.c \
              src/sc_handler.c src/sc_quickprobe.c src/sc_capture.c \
              src/sc_assemble.c src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_write.c \
              src/sc_invalidate.c src/sc_pending.c src/sc_status.c \
-             src/sc_vhoststat.c
+             src/sc_vhoststat.c src/sc_origin.c
 HDRS       = $(wildcard src/*.h) src/sc_directives.def
 PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c src/sc_place.c src/sc_esi.c
 WARN       = -Wall -Wextra -Werror

@@ -19,6 +19,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_cfgtree.h"
+#include "mod_proxy.h"
 #include <apr_strings.h>
 
 #include "src/sc_config.h"
@@ -223,6 +224,11 @@ static void sc_register_hooks(apr_pool_t *p)
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* A proxied response's dates as its backend sent them (sc_origin). */
+    APR_OPTIONAL_HOOK(proxy, create_req, sc_origin_proxy_req, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    sc_origin_filter_handle = ap_register_input_filter(
+        "SHAREDCACHE_ORIGIN", sc_origin_filter, NULL, AP_FTYPE_PROTOCOL);
     /* SetHandler sharedcache-status */
     ap_hook_handler(sc_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* After resource filters such as INCLUDES, before DEFLATE, so the

@@ -473,19 +473,21 @@ static int digits(const char **s, int n, int *v)
     return 1;
 }
 
-/* The literal w at *s, case-sensitive (advanced past it). */
+/* The literal w at *s, in any case (advanced past it).  RFC 9110 calls
+ * HTTP-date case-sensitive, but "nov" or "gmt" can mean nothing else:
+ * they are read as meant, as APR and mod_proxy read them. */
 static int literal(const char **s, const char *w)
 {
     apr_size_t n = strlen(w);
 
-    if (strncmp(*s, w, n) != 0) {
+    if (strncasecmp(*s, w, n) != 0) {
         return 0;
     }
     *s += n;
     return 1;
 }
 
-/* One of names at *s, case-sensitive; *index is its position (1-based). */
+/* One of names at *s, in any case; *index is its position (1-based). */
 static int one_of(const char **s, const char *const *names, int count,
                   int *index)
 {

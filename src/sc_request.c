@@ -700,8 +700,8 @@ void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
     in->cache_control = apr_table_getm(r->pool, out, "Cache-Control");
     in->surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
     in->cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
-    in->expires = apr_table_get(out, "Expires");
-    in->date = apr_table_get(out, "Date");
+    in->expires = sc_origin_field(r, out, "Expires");
+    in->date = sc_origin_field(r, out, "Date");
     in->age = apr_table_get(out, "Age");
     in->vary = apr_table_getm(r->pool, out, "Vary");
     in->has_set_cookie = apr_table_get(out, "Set-Cookie")

@@ -324,6 +324,22 @@ void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
  * mod_proxy), so that a body without Content-Length can be trusted? */
 int sc_handler_reports_broken_body(const request_rec *r);
 
+/* --- sc_origin.c --- */
+
+/* mod_proxy's create_req hook: note the backend's raw Date and Expires
+ * lines for r (mod_proxy_http rewrites what it can parse leniently). */
+extern ap_filter_rec_t *sc_origin_filter_handle;
+int sc_origin_proxy_req(request_rec *r, request_rec *backend_r);
+apr_status_t sc_origin_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                              ap_input_mode_t mode, apr_read_type_e block,
+                              apr_off_t readbytes);
+
+/* The value of a date field of out as the origin sent it: the backend's
+ * raw line while the header still holds mod_proxy's rewrite of it, else
+ * the header's value. */
+const char *sc_origin_field(request_rec *r, apr_table_t *out,
+                            const char *field);
+
 /* --- sc_lookup.c --- */
 
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,

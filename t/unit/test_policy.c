@@ -353,10 +353,11 @@ static const pcase_t cases[] = {
       .expires = "Tue, 14 Nov 2023 2:15:20 GMT",
       .date = D_NOW,
       .ttl = 300 },
-    { .name = "Expires with a lower-case month is invalid: expired",
-      .expires = "Tue, 14 nov 2023 22:15:20 GMT",
+    { .name = "Expires with a lower-case month and zone: read as meant",
+      .expires = "tue, 14 nov 2023 22:15:20 gmt",
       .date = D_NOW,
-      .ttl = 300 },
+      .storable = 1,
+      .want_ttl = 120 },
     { .name = "Expires with two spaces is invalid: expired",
       .expires = "Tue,  14 Nov 2023 22:15:20 GMT",
       .date = D_NOW,
@@ -1018,7 +1019,7 @@ static const struct {
     { "yesterday", 0, 0 },
     { "Sun, 06 Nov 1994 08:49:37 UTC", 0, 0 },
     { "Sun, 06 Nov 1994 08:49:37 AEST", 0, 0 },
-    { "Sun, 06 Nov 1994 08:49:37 gmt", 0, 0 },
+    { "Sun, 06 Nov 1994 08:49:37 gmt", 1, 784111777 }, /* any case */
     { "Sun, 06 Nov 1994 08:49:37 +0000", 0, 0 },
     { "Sun, 06 Nov 1994 08:49:37", 0, 0 },
     { "Sun, 06 Nov 1994 08:49:37 GMT junk", 0, 0 },
@@ -1028,9 +1029,9 @@ static const struct {
     { "Sun,  06 Nov 1994 08:49:37 GMT", 0, 0 },
     { "Sun, 06  Nov 1994 08:49:37 GMT", 0, 0 },
     { "Sun, 6 Nov 1994 08:49:37 GMT", 0, 0 },
-    { "Sun, 06 nov 1994 08:49:37 GMT", 0, 0 },
-    { "Sun, 06 NOV 1994 08:49:37 GMT", 0, 0 },
-    { "sun, 06 Nov 1994 08:49:37 GMT", 0, 0 },
+    { "Sun, 06 nov 1994 08:49:37 GMT", 1, 784111777 }, /* any case */
+    { "Sun, 06 NOV 1994 08:49:37 GMT", 1, 784111777 }, /* any case */
+    { "sun, 06 Nov 1994 08:49:37 GMT", 1, 784111777 }, /* any case */
     { "Sunday, 06 Nov 1994 08:49:37 GMT", 0, 0 },
     { "Sun, 06 November 1994 08:49:37 GMT", 0, 0 },
     { "Sun, 06 Nov 94 08:49:37 GMT", 0, 0 },
