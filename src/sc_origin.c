@@ -24,11 +24,14 @@ ap_filter_rec_t *sc_origin_filter_handle;
 
 #define NOTE_PREFIX "sharedcache-origin-"
 
+#define NOTE_FRAMING "sharedcache-origin-framing"
+
 typedef struct {
     request_rec *client; /* whose notes get the raw lines */
     int status;          /* of the header block being read; 0: none yet */
     int in_headers;      /* between a status line and its empty line */
     const char *last;    /* the field the previous line noted (folding) */
+    int chunked, length; /* Transfer-Encoding, Content-Length seen */
 } origin_ctx_t;
 
 static const char *const watched[] = { "Date", "Expires", NULL };
@@ -50,6 +53,7 @@ static void origin_line(origin_ctx_t *ctx, const char *line)
         ctx->status = sp ? atoi(sp + 1) : 0;
         ctx->in_headers = 1;
         ctx->last = NULL;
+        ctx->chunked = ctx->length = 0;
         for (i = 0; watched[i]; i++) {
             apr_table_unset(r->notes, note_name(r->pool, watched[i]));
         }
@@ -70,6 +74,12 @@ static void origin_line(origin_ctx_t *ctx, const char *line)
     colon = strchr(line, ':');
     if (!colon) {
         return;
+    }
+    if ((colon - line) == 17 && !strncasecmp(line, "Transfer-Encoding", 17)) {
+        ctx->chunked = 1; /* mod_proxy_http accepts "chunked" alone */
+    }
+    if ((colon - line) == 14 && !strncasecmp(line, "Content-Length", 14)) {
+        ctx->length = 1;
     }
     for (i = 0; watched[i]; i++) {
         apr_size_t n = strlen(watched[i]);
@@ -114,6 +124,10 @@ apr_status_t sc_origin_filter(ap_filter_t *f, apr_bucket_brigade *bb,
          * another one; after the final one there is nothing more to see. */
         ctx->in_headers = 0;
         if (ctx->status >= 200) {
+            apr_table_setn(ctx->client->notes, NOTE_FRAMING,
+                           ctx->chunked  ? "chunked"
+                           : ctx->length ? "length"
+                                         : "close");
             ap_remove_input_filter(f);
         }
         return rv;
@@ -141,6 +155,21 @@ int sc_origin_proxy_req(request_rec *r, request_rec *backend_r)
     ap_add_input_filter_handle(sc_origin_filter_handle, ctx, backend_r,
                                backend_r->connection);
     return DECLINED;
+}
+
+int sc_origin_framed(const request_rec *r)
+{
+    const char *framing = apr_table_get(r->notes, NOTE_FRAMING);
+
+    /* mod_proxy_http ends a chunked body or one shorter than its length
+     * with an error bucket; a body that ends where the backend closed the
+     * connection ends the same way whole or cut.  The other schemes
+     * (fcgi, scgi, uwsgi, ajp) end a body cut short like a whole one
+     * (PHP-FPM after a fatal error that followed a flush). */
+    return r->filename
+           && (!strncmp(r->filename, "proxy:http", 10)
+               || !strncmp(r->filename, "proxy:h2", 8))
+           && framing && strcmp(framing, "close");
 }
 
 const char *sc_origin_field(request_rec *r, apr_table_t *out, const char *field)

@@ -670,13 +670,16 @@ int sc_handler_reports_broken_body(const request_rec *r)
     const char *h = r->handler, *ct = r->content_type;
     apr_size_t n;
 
-    /* Files (the default handler, with or without INCLUDES; mod_asis) and
-     * mod_proxy end a broken body with an error bucket.  mod_wsgi's daemon
-     * mode, CGI (mod_cgi, mod_cgid), PHP and the rest end it like a whole
-     * one. */
-    if (!h || !strcmp(h, "default-handler") || !strcmp(h, "send-as-is")
-        || !strcmp(h, "proxy-server") || !strncmp(h, "proxy:", 6)) {
+    /* Files (the default handler, with or without INCLUDES; mod_asis) end
+     * a broken body with an error bucket, and so does mod_proxy_http for a
+     * body framed by the backend (sc_origin_framed).  mod_wsgi's daemon
+     * mode, CGI (mod_cgi, mod_cgid), PHP, FastCGI and the rest end it like
+     * a whole one. */
+    if (!h || !strcmp(h, "default-handler") || !strcmp(h, "send-as-is")) {
         return 1;
+    }
+    if (!strcmp(h, "proxy-server") || !strncmp(h, "proxy:", 6)) {
+        return sc_origin_framed(r);
     }
     /* Without a handler of its own, httpd names the handler after the
      * content type of the file (the default handler serves it); a module

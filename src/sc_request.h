@@ -334,6 +334,10 @@ apr_status_t sc_origin_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                               ap_input_mode_t mode, apr_read_type_e block,
                               apr_off_t readbytes);
 
+/* Did a proxied response come framed so that mod_proxy reports a body cut
+ * short (HTTP, chunked or with a length)? */
+int sc_origin_framed(const request_rec *r);
+
 /* The value of a date field of out as the origin sent it: the backend's
  * raw line while the header still holds mod_proxy's rewrite of it, else
  * the header's value. */
