@@ -445,6 +445,60 @@ void sc_request_post_config(apr_pool_t *pconf)
     collect_request_headers(pconf, ap_conftree);
 }
 
+/* The header names RequestHeader lines name in the .htaccess files httpd
+ * read for r (the start-up walk cannot see them).  They are read again
+ * here, as httpd itself reads them for every request. */
+static void htaccess_request_headers(request_rec *r, apr_array_header_t *out)
+{
+    core_server_config *sc = ap_get_core_module_config(
+        r->server->module_config);
+    const struct htaccess_result *h;
+
+    for (h = r->htaccess; h; h = h->next) {
+        const char *names = sc->access_name;
+        char *name;
+
+        if (!h->htaccess || !h->dir) {
+            continue; /* no file there */
+        }
+        while (*(name = ap_getword_conf(r->pool, &names))) {
+            char *text = NULL;
+            apr_file_t *f;
+            apr_finfo_t fi;
+            apr_size_t len;
+            char *line, *last;
+            const char *path = apr_pstrcat(r->pool, h->dir, name, NULL);
+
+            if (apr_file_open(&f, path, APR_READ, 0, r->pool) != APR_SUCCESS) {
+                continue;
+            }
+            if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS
+                && fi.size < 1024 * 1024) {
+                len = (apr_size_t)fi.size;
+                text = apr_palloc(r->pool, len + 1);
+                if (apr_file_read_full(f, text, len, &len) != APR_SUCCESS) {
+                    len = 0;
+                }
+                text[len] = '\0';
+            }
+            apr_file_close(f);
+            for (line = text ? apr_strtok(text, "\n", &last) : NULL; line;
+                 line = apr_strtok(NULL, "\n", &last)) {
+                const char *args = line;
+                char *word = ap_getword_conf(r->pool, &args);
+                if (!strcasecmp(word, "RequestHeader")) {
+                    (void)ap_getword_conf(r->pool, &args); /* the action */
+                    word = ap_getword_conf(r->pool, &args);
+                    if (*word) {
+                        ap_str_tolower(word);
+                        APR_ARRAY_PUSH(out, const char *) = word;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Where httpd routes r beyond its URI: a server-level RewriteRule without
  * [PT] changes the file (and may set a type or handler), not r->uri; an
  * <If> section may add filters, options or a type.  Which <If> sections
@@ -454,6 +508,7 @@ static void add_route_state(request_rec *r, sc_key_t *k)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     const char *rw = apr_table_get(r->notes, "mod_rewrite_rewritten");
+    apr_array_header_t *named;
     int i;
 
     if (rw && strcmp(rw, "0") && r->filename) {
@@ -484,8 +539,13 @@ static void add_route_state(request_rec *r, sc_key_t *k)
                    : rc ? "1"
                         : "0");
     }
-    for (i = 0; configured_headers && i < configured_headers->nelts; i++) {
-        const char *n = APR_ARRAY_IDX(configured_headers, i, const char *);
+    named = apr_array_make(r->pool, 4, sizeof(const char *));
+    if (configured_headers) {
+        apr_array_cat(named, configured_headers);
+    }
+    htaccess_request_headers(r, named);
+    for (i = 0; i < named->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(named, i, const char *);
         sc_key_add(k, 'q', n, apr_table_get(r->headers_in, n));
     }
 }
