@@ -18,6 +18,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "http_request.h"
 #include <apr_strings.h>
 
@@ -81,8 +82,17 @@ int sc_anyone_may(request_rec *r)
     anon->input_filters = anon->proto_input_filters = NULL;
     quiet->level = APLOG_EMERG;
     anon->log = quiet;
-    /* as for any new request: every module's per-request state */
+    apr_table_setn(anon->notes, SC_NOTE_PROBE, "1");
+    /* as for any new request: every module's per-request state, then what
+     * runs once the request line and headers are read (mod_setenvif reads
+     * its server-wide rules there, and its per-directory ones only in a
+     * later call: without it, a "SetEnvIf ... outsider" of a <Directory>
+     * or .htaccess that "Require not env outsider" reads never runs) */
     rc = ap_run_create_request(anon);
+    if (rc != OK && rc != DECLINED) {
+        return 0;
+    }
+    rc = ap_run_post_read_request(anon);
     if (rc != OK && rc != DECLINED) {
         return 0;
     }

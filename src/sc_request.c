@@ -233,7 +233,8 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
 
 int sc_request_arrived(request_rec *r)
 {
-    if (!r->main && !r->prev) {
+    /* (the quick-mode probe shares the real request's pool) */
+    if (!r->main && !r->prev && !apr_table_get(r->notes, SC_NOTE_PROBE)) {
         apr_pool_userdata_setn(apr_table_copy(r->pool, r->headers_in), SENT,
                                NULL, r->pool);
     }

@@ -324,6 +324,9 @@ void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
  * mod_proxy), so that a body without Content-Length can be trusted? */
 int sc_handler_reports_broken_body(const request_rec *r);
 
+/* The note that marks sc_anyone_may()'s anonymous copy of a request. */
+#define SC_NOTE_PROBE "sharedcache-probe"
+
 /* --- sc_origin.c --- */
 
 /* mod_proxy's create_req hook: note the backend's raw Date and Expires

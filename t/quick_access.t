@@ -1,7 +1,7 @@
 # SharedCacheQuickHandler next to access rules that its start-up check
 # does not see (THREATS 36): Require inside <If>, mod_rewrite [F] on the
 # client address (server context and in a <Directory>), a <Location ~>
-# regex, .htaccess.  An allowed client (127.0.0.5) fills the entry in the
+# regex, .htaccess, "Require not env" of a per-directory SetEnvIf.  An allowed client (127.0.0.5) fills the entry in the
 # normal phase; the quick handler must never serve it to anyone else,
 # because an entry is quick-servable only when httpd would let an
 # anonymous client through to it.  A public page still gets quick HITs.
@@ -41,7 +41,7 @@ Alias /dq @DIR@/htdocs/dq
 </Directory>
 CONF
 mkdir $ap->dir . '/htdocs/dq';
-for my $sub ('ht', 'rwd') {
+for my $sub ('ht', 'rwd', 'senv') {
     mkdir $ap->dir . "/htdocs/dq/$sub";
     open my $f, '>', $ap->dir . "/htdocs/dq/$sub/page.html" or die $!;
     print $f "<p>staff only: $sub</p>\n";
@@ -57,7 +57,15 @@ open $h, '>', $ap->dir . '/htdocs/dq/rwd/.htaccess' or die $!;
 print $h "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\n"
     . "RewriteRule ^ - [F]\n";
 close $h;
-chmod 0644, map { $ap->dir . "/htdocs/dq/$_/.htaccess" } 'ht', 'rwd';
+# An allowlist written as a denial of what a per-directory SetEnvIf gives
+# everybody else (mod_setenvif reads per-directory rules only after its
+# server-wide ones, at post_read_request: the probe runs that phase too).
+open $h, '>', $ap->dir . '/htdocs/dq/senv/.htaccess' or die $!;
+print $h "SetEnvIfExpr \"! -R '127.0.0.5/32'\" outsider\n"
+    . "<RequireAll>\n    Require all granted\n"
+    . "    Require not env outsider\n</RequireAll>\n";
+close $h;
+chmod 0644, map { $ap->dir . "/htdocs/dq/$_/.htaccess" } 'ht', 'rwd', 'senv';
 
 # From a client address of its own (rules on the address).
 sub from {
@@ -66,7 +74,8 @@ sub from {
 }
 
 for my $p ('/app/quick/if/report', '/app/quick/rw/report',
-           '/app/quick/rx/report', '/dq/ht/page.html', '/dq/rwd/page.html') {
+           '/app/quick/rx/report', '/dq/ht/page.html', '/dq/rwd/page.html',
+           '/dq/senv/page.html') {
     is(from('127.0.0.1', $p)->{status}, 403, "$p: refused to 127.0.0.1");
     my $staff = from('127.0.0.5', $p);
     is($staff->{status}, 200, "$p: allowed to 127.0.0.5 ($staff->{cache})");
