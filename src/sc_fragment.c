@@ -178,6 +178,9 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
         if (!no && !sc_config_variance_within(d, page->dconf)) {
             no = "its location keys on what the page's does not";
         }
+        if (!no) {
+            no = sc_request_derives_beyond(r, a);
+        }
 
         if (no) {
             page->fragment_refused = apr_psprintf(a->pool,

@@ -440,10 +440,113 @@ static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
     }
 }
 
+/* What may derive request state for a subrequest that its parent's
+ * request did not (sc_request_derives_beyond): the modules whose
+ * per-directory configuration holds such rules, whether a RequestHeader
+ * stands in a directory-level section (mod_headers' per-directory
+ * configuration otherwise holds response headers only) and whether a
+ * server-level RewriteRule applies to subrequests (no [NS]). */
+static module *setenvif_module_p, *rewrite_module_p, *headers_module_p;
+static void htaccess_request_headers(request_rec *r, apr_array_header_t *out);
+static int dir_request_headers, server_rewrites;
+
+static int dir_section(const char *name)
+{
+    static const char *const sections[] = {
+        "<Location", "<LocationMatch", "<Directory",  "<DirectoryMatch",
+        "<Files",    "<FilesMatch",    "<If",         "<ElseIf",
+        "<Else",     "<Proxy",         "<ProxyMatch", NULL
+    };
+    const char *const *s;
+
+    for (s = sections; *s; s++) {
+        if (!strcasecmp(name, *s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
+{
+    for (; d; d = d->next) {
+        int dir = in_dir || dir_section(d->directive);
+        if (!strcasecmp(d->directive, "RequestHeader") && in_dir) {
+            dir_request_headers = 1;
+        }
+        if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
+            const char *args = d->args;
+            char *flags;
+            (void)ap_getword_conf(p, &args); /* pattern */
+            (void)ap_getword_conf(p, &args); /* substitution */
+            flags = ap_getword_conf(p, &args);
+            ap_str_tolower(flags);
+            if (!ap_strstr(flags, "ns") && !ap_strstr(flags, "nosubreq")) {
+                server_rewrites = 1;
+            }
+        }
+        if (d->first_child) {
+            find_derivers(p, d->first_child, dir);
+        }
+    }
+}
+
 void sc_request_post_config(apr_pool_t *pconf)
 {
     configured_headers = apr_array_make(pconf, 4, sizeof(const char *));
     collect_request_headers(pconf, ap_conftree);
+    setenvif_module_p = ap_find_linked_module("mod_setenvif.c");
+    rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
+    headers_module_p = ap_find_linked_module("mod_headers.c");
+    dir_request_headers = server_rewrites = 0;
+    find_derivers(pconf, ap_conftree, 0);
+}
+
+static int same_conf(const request_rec *a, const request_rec *b, module *m)
+{
+    return !m
+           || ap_get_module_config(a->per_dir_config, m)
+                  == ap_get_module_config(b->per_dir_config, m);
+}
+
+const char *sc_request_derives_beyond(request_rec *r, request_rec *page)
+{
+    core_dir_config *cr = ap_get_core_module_config(r->per_dir_config);
+    core_dir_config *cp = ap_get_core_module_config(page->per_dir_config);
+    apr_array_header_t *mine, *theirs;
+    int i, j;
+
+    if (server_rewrites) {
+        return "a server-level RewriteRule without [NS] applies to it";
+    }
+    if (!same_conf(r, page, setenvif_module_p)) {
+        return "SetEnvIf rules of its own";
+    }
+    if (!same_conf(r, page, rewrite_module_p)) {
+        return "RewriteRules of its own";
+    }
+    if (dir_request_headers && !same_conf(r, page, headers_module_p)) {
+        return "RequestHeader rules of its own";
+    }
+    if (cr && cp && cr->sec_if && cr->sec_if != cp->sec_if) {
+        return "<If> sections of its own";
+    }
+    mine = apr_array_make(r->pool, 2, sizeof(const char *));
+    theirs = apr_array_make(r->pool, 2, sizeof(const char *));
+    htaccess_request_headers(r, mine);
+    htaccess_request_headers(page, theirs);
+    for (i = 0; i < mine->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(mine, i, const char *);
+        for (j = 0; j < theirs->nelts; j++) {
+            if (!strcmp(n, APR_ARRAY_IDX(theirs, j, const char *))) {
+                break;
+            }
+        }
+        if (j == theirs->nelts) {
+            return "RequestHeader rules of its own (.htaccess)";
+        }
+    }
+    return NULL;
 }
 
 /* The header names RequestHeader lines name in the .htaccess files httpd
