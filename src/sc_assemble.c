@@ -348,7 +348,7 @@ static void prefetch(request_rec *r, part_t *parts, int n)
             || sc_bypass_reason(rr, d)) {
             continue;
         }
-        ctxs[i] = sc_req_new(rr, d, 0);
+        ctxs[i] = sc_req_new(rr, d, SC_PHASE_NORMAL);
         if (sc_build_key(rr, ctxs[i]) || ctxs[i]->sconf != s
             || apr_hash_get(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING)) {
             ctxs[i] = NULL;

@@ -3,6 +3,7 @@
  */
 #include "sc_entry.h"
 #include "sc_key.h"
+#include "sc_record.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -11,31 +12,6 @@ static const char entry_magic[4] = { 'S', 'C', 'E', SC_ENTRY_FORMAT };
 static const char chunk_magic[4] = { 'S', 'C', 'C', SC_CHUNK_FORMAT };
 
 /* ---- writing ---------------------------------------------------------- */
-
-typedef struct {
-    char *buf;
-    apr_size_t len;
-} writer_t;
-
-static void put_bytes(writer_t *w, const void *src, apr_size_t n)
-{
-    if (w->buf) {
-        memcpy(w->buf + w->len, src, n);
-    }
-    w->len += n;
-}
-
-static void put_uint(writer_t *w, apr_uint64_t v, int width)
-{
-    unsigned char b[8];
-    int i;
-
-    for (i = width - 1; i >= 0; i--) {
-        b[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-    put_bytes(w, b, (apr_size_t)width);
-}
 
 static int field_ok(const char *s, int is_name)
 {
@@ -48,46 +24,46 @@ static int field_ok(const char *s, int is_name)
 }
 
 /* Two passes over the same code: the first (buf NULL) measures. */
-static void write_head(writer_t *w, const sc_entry_t *e)
+static void write_head(sc_rec_writer_t *w, const sc_entry_t *e)
 {
     int i;
     int nh = e->headers ? e->headers->nelts : 0;
     int nd = e->deps ? e->deps->nelts : 0;
 
-    put_bytes(w, entry_magic, 4);
-    put_uint(w, (apr_uint64_t)e->type, 1);
-    put_uint(w, 0, 1);
-    put_uint(w, (apr_uint64_t)e->status, 2);
-    put_uint(w, (apr_uint64_t)e->stored_at, 8);
-    put_uint(w, (apr_uint64_t)e->fresh_until, 8);
-    put_uint(w, (apr_uint64_t)e->stale_until, 8);
-    put_uint(w, (apr_uint64_t)e->error_until, 8);
-    put_uint(w, e->flags, 4);
-    put_uint(w, e->key_len, 4);
-    put_bytes(w, e->key, e->key_len);
-    put_uint(w, (apr_uint64_t)nh, 2);
+    sc_rec_put_bytes(w, entry_magic, 4);
+    sc_rec_put_uint(w, (apr_uint64_t)e->type, 1);
+    sc_rec_put_uint(w, 0, 1);
+    sc_rec_put_uint(w, (apr_uint64_t)e->status, 2);
+    sc_rec_put_uint(w, (apr_uint64_t)e->stored_at, 8);
+    sc_rec_put_uint(w, (apr_uint64_t)e->fresh_until, 8);
+    sc_rec_put_uint(w, (apr_uint64_t)e->stale_until, 8);
+    sc_rec_put_uint(w, (apr_uint64_t)e->error_until, 8);
+    sc_rec_put_uint(w, e->flags, 4);
+    sc_rec_put_uint(w, e->key_len, 4);
+    sc_rec_put_bytes(w, e->key, e->key_len);
+    sc_rec_put_uint(w, (apr_uint64_t)nh, 2);
     for (i = 0; i < nh; i++) {
         const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
         apr_size_t nl = strlen(h->name), vl = strlen(h->value);
-        put_uint(w, nl, 2);
-        put_bytes(w, h->name, nl);
-        put_uint(w, vl, 4);
-        put_bytes(w, h->value, vl);
+        sc_rec_put_uint(w, nl, 2);
+        sc_rec_put_bytes(w, h->name, nl);
+        sc_rec_put_uint(w, vl, 4);
+        sc_rec_put_bytes(w, h->value, vl);
     }
-    put_uint(w, (apr_uint64_t)nd, 2);
+    sc_rec_put_uint(w, (apr_uint64_t)nd, 2);
     for (i = 0; i < nd; i++) {
         const sc_dep_t *d = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
         apr_size_t nl = strlen(d->name);
-        put_uint(w, nl, 2);
-        put_bytes(w, d->name, nl);
-        put_uint(w, d->gen, 8);
+        sc_rec_put_uint(w, nl, 2);
+        sc_rec_put_bytes(w, d->name, nl);
+        sc_rec_put_uint(w, d->gen, 8);
     }
-    put_uint(w, (apr_uint64_t)e->body_kind, 1);
-    put_uint(w, e->body_len, 8);
+    sc_rec_put_uint(w, (apr_uint64_t)e->body_kind, 1);
+    sc_rec_put_uint(w, e->body_len, 8);
     if (e->body_kind == SC_BODY_CHUNKED) {
-        put_uint(w, e->chunk_size, 4);
-        put_uint(w, e->nchunks, 4);
-        put_uint(w, e->version, 8);
+        sc_rec_put_uint(w, e->chunk_size, 4);
+        sc_rec_put_uint(w, e->nchunks, 4);
+        sc_rec_put_uint(w, e->version, 8);
     }
 }
 
@@ -104,7 +80,7 @@ static int times_ok(const sc_entry_t *e)
 apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
                                   char **out, apr_size_t *len)
 {
-    writer_t w = { NULL, 0 };
+    sc_rec_writer_t w = { NULL, 0 };
     int i;
 
     if (!times_ok(e)) {
@@ -140,47 +116,12 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
 
 /* ---- reading ---------------------------------------------------------- */
 
-typedef struct {
-    const unsigned char *p;
-    apr_size_t left;
-    int bad;
-} reader_t;
-
-static apr_uint64_t get_uint(reader_t *r, int width)
-{
-    apr_uint64_t v = 0;
-    int i;
-
-    if (r->bad || r->left < (apr_size_t)width) {
-        r->bad = 1;
-        return 0;
-    }
-    for (i = 0; i < width; i++) {
-        v = (v << 8) | r->p[i];
-    }
-    r->p += width;
-    r->left -= (apr_size_t)width;
-    return v;
-}
-
-static const char *get_bytes(reader_t *r, apr_size_t n)
-{
-    const char *s = (const char *)r->p;
-
-    if (r->bad || r->left < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->p += n;
-    r->left -= n;
-    return s;
-}
-
 /* A copied string that holds no NUL (and, for header fields, no CR/LF). */
-static const char *get_string(reader_t *r, apr_pool_t *p, int width, int check)
+static const char *get_string(sc_rec_reader_t *r, apr_pool_t *p, int width,
+                              int check)
 {
-    apr_size_t n = (apr_size_t)get_uint(r, width);
-    const char *s = get_bytes(r, n);
+    apr_size_t n = (apr_size_t)sc_rec_get_uint(r, width);
+    const char *s = sc_rec_get_bytes(r, n);
 
     if (!s) {
         return NULL;
@@ -196,31 +137,31 @@ static const char *get_string(reader_t *r, apr_pool_t *p, int width, int check)
 apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
                              sc_entry_t *e)
 {
-    reader_t r = { (const unsigned char *)buf, len, 0 };
-    const char *magic = get_bytes(&r, 4);
+    sc_rec_reader_t r = { (const unsigned char *)buf, len, 0 };
+    const char *magic = sc_rec_get_bytes(&r, 4);
     int i, n;
 
     memset(e, 0, sizeof(*e));
     if (!magic || memcmp(magic, entry_magic, 4) != 0) {
         return SC_EBADREC;
     }
-    e->type = (int)get_uint(&r, 1);
-    (void)get_uint(&r, 1);
-    e->status = (int)get_uint(&r, 2);
-    e->stored_at = (apr_int64_t)get_uint(&r, 8);
-    e->fresh_until = (apr_int64_t)get_uint(&r, 8);
-    e->stale_until = (apr_int64_t)get_uint(&r, 8);
-    e->error_until = (apr_int64_t)get_uint(&r, 8);
-    e->flags = (apr_uint32_t)get_uint(&r, 4);
-    e->key_len = (apr_size_t)get_uint(&r, 4);
-    e->key = get_bytes(&r, e->key_len);
+    e->type = (int)sc_rec_get_uint(&r, 1);
+    (void)sc_rec_get_uint(&r, 1);
+    e->status = (int)sc_rec_get_uint(&r, 2);
+    e->stored_at = (apr_int64_t)sc_rec_get_uint(&r, 8);
+    e->fresh_until = (apr_int64_t)sc_rec_get_uint(&r, 8);
+    e->stale_until = (apr_int64_t)sc_rec_get_uint(&r, 8);
+    e->error_until = (apr_int64_t)sc_rec_get_uint(&r, 8);
+    e->flags = (apr_uint32_t)sc_rec_get_uint(&r, 4);
+    e->key_len = (apr_size_t)sc_rec_get_uint(&r, 4);
+    e->key = sc_rec_get_bytes(&r, e->key_len);
     if (r.bad || (e->type != SC_REC_ENTRY && e->type != SC_REC_VARY)
         || e->status < 100 || e->status > 599 || !times_ok(e)) {
         return SC_EBADREC;
     }
     e->key = apr_pstrmemdup(p, e->key, e->key_len);
 
-    n = (int)get_uint(&r, 2);
+    n = (int)sc_rec_get_uint(&r, 2);
     if (n > SC_ENTRY_MAX_HEADERS) {
         return SC_EBADREC;
     }
@@ -233,7 +174,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
             r.bad = 1;
         }
     }
-    n = (int)get_uint(&r, 2);
+    n = (int)sc_rec_get_uint(&r, 2);
     if (n > SC_ENTRY_MAX_DEPS) {
         return SC_EBADREC;
     }
@@ -241,10 +182,10 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     for (i = 0; i < n && !r.bad; i++) {
         sc_dep_t *d = apr_array_push(e->deps);
         d->name = get_string(&r, p, 2, 0);
-        d->gen = get_uint(&r, 8);
+        d->gen = sc_rec_get_uint(&r, 8);
     }
-    e->body_kind = (int)get_uint(&r, 1);
-    e->body_len = get_uint(&r, 8);
+    e->body_kind = (int)sc_rec_get_uint(&r, 1);
+    e->body_len = sc_rec_get_uint(&r, 8);
     if (r.bad || e->body_len > SC_ENTRY_MAX_BODY) {
         return SC_EBADREC;
     }
@@ -252,15 +193,15 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
         if (e->body_len != r.left) {
             return SC_EBADREC;
         }
-        e->body = get_bytes(&r, r.left);
+        e->body = sc_rec_get_bytes(&r, r.left);
         return APR_SUCCESS;
     }
     if (e->body_kind != SC_BODY_CHUNKED) {
         return SC_EBADREC;
     }
-    e->chunk_size = (apr_uint32_t)get_uint(&r, 4);
-    e->nchunks = (apr_uint32_t)get_uint(&r, 4);
-    e->version = get_uint(&r, 8);
+    e->chunk_size = (apr_uint32_t)sc_rec_get_uint(&r, 4);
+    e->nchunks = (apr_uint32_t)sc_rec_get_uint(&r, 4);
+    e->version = sc_rec_get_uint(&r, 8);
     /* sc_chunk_count() is 0 for a body that cannot be chunked: never a
      * valid count, so an empty or overflowing chunk list is refused. */
     if (r.bad || r.left != 0 || e->chunk_size < SC_CHUNK_MIN || e->nchunks == 0
@@ -287,11 +228,11 @@ apr_uint32_t sc_chunk_count(apr_uint64_t body_len, apr_uint32_t chunk_size)
 void sc_chunk_head(char out[SC_CHUNK_HEAD_LEN], apr_uint64_t version,
                    apr_uint32_t index)
 {
-    writer_t w = { out, 0 };
+    sc_rec_writer_t w = { out, 0 };
 
-    put_bytes(&w, chunk_magic, 4);
-    put_uint(&w, version, 8);
-    put_uint(&w, index, 4);
+    sc_rec_put_bytes(&w, chunk_magic, 4);
+    sc_rec_put_uint(&w, version, 8);
+    sc_rec_put_uint(&w, index, 4);
 }
 
 apr_status_t sc_chunk_check(const char *buf, apr_size_t len,

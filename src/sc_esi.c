@@ -2,6 +2,7 @@
  * sc_esi.c: the ESI parser and the stored parsed form (see sc_esi.h).
  */
 #include "sc_esi.h"
+#include "sc_record.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -695,31 +696,6 @@ int sc_esi_src_local(const char *src)
 
 /* ---- the stored form: writing ------------------------------------------- */
 
-typedef struct {
-    char *buf;
-    apr_size_t len;
-} writer_t;
-
-static void put_bytes(writer_t *w, const void *src, apr_size_t n)
-{
-    if (w->buf && n) {
-        memcpy(w->buf + w->len, src, n);
-    }
-    w->len += n;
-}
-
-static void put_uint(writer_t *w, apr_uint64_t v, int width)
-{
-    unsigned char b[8];
-    int i;
-
-    for (i = width - 1; i >= 0; i--) {
-        b[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-    put_bytes(w, b, (apr_size_t)width);
-}
-
 static int value_ok(const char *s, int optional)
 {
     apr_size_t n;
@@ -765,28 +741,28 @@ static int doc_ok(const sc_esi_doc_t *doc)
 }
 
 /* Two passes over the same code: the first (buf NULL) measures. */
-static void write_doc(writer_t *w, const sc_esi_doc_t *doc)
+static void write_doc(sc_rec_writer_t *w, const sc_esi_doc_t *doc)
 {
     int i;
 
-    put_bytes(w, esi_magic, 4);
-    put_uint(w, (apr_uint64_t)doc->nodes->nelts, 4);
+    sc_rec_put_bytes(w, esi_magic, 4);
+    sc_rec_put_uint(w, (apr_uint64_t)doc->nodes->nelts, 4);
     for (i = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
 
-        put_uint(w, (apr_uint64_t)n->kind, 1);
+        sc_rec_put_uint(w, (apr_uint64_t)n->kind, 1);
         if (n->kind == SC_ESI_LITERAL) {
-            put_uint(w, n->len, 4);
-            put_bytes(w, n->data, n->len);
+            sc_rec_put_uint(w, n->len, 4);
+            sc_rec_put_bytes(w, n->data, n->len);
         }
         else {
             apr_size_t sl = strlen(n->src), al = n->alt ? strlen(n->alt) : 0;
 
-            put_uint(w, n->onerror_continue ? SC_ESI_F_CONTINUE : 0, 1);
-            put_uint(w, sl, 2);
-            put_bytes(w, n->src, sl);
-            put_uint(w, al, 2);
-            put_bytes(w, n->alt, al);
+            sc_rec_put_uint(w, n->onerror_continue ? SC_ESI_F_CONTINUE : 0, 1);
+            sc_rec_put_uint(w, sl, 2);
+            sc_rec_put_bytes(w, n->src, sl);
+            sc_rec_put_uint(w, al, 2);
+            sc_rec_put_bytes(w, n->alt, al);
         }
     }
 }
@@ -794,7 +770,7 @@ static void write_doc(writer_t *w, const sc_esi_doc_t *doc)
 apr_status_t sc_esi_encode(apr_pool_t *p, const sc_esi_doc_t *doc, char **bytes,
                            apr_size_t *len)
 {
-    writer_t w = { NULL, 0 };
+    sc_rec_writer_t w = { NULL, 0 };
 
     if (!doc_ok(doc)) {
         return SC_EBADESI;
@@ -810,47 +786,11 @@ apr_status_t sc_esi_encode(apr_pool_t *p, const sc_esi_doc_t *doc, char **bytes,
 
 /* ---- the stored form: reading ------------------------------------------- */
 
-typedef struct {
-    const unsigned char *p;
-    apr_size_t left;
-    int bad;
-} reader_t;
-
-static apr_uint64_t get_uint(reader_t *r, int width)
-{
-    apr_uint64_t v = 0;
-    int i;
-
-    if (r->bad || r->left < (apr_size_t)width) {
-        r->bad = 1;
-        return 0;
-    }
-    for (i = 0; i < width; i++) {
-        v = (v << 8) | r->p[i];
-    }
-    r->p += width;
-    r->left -= (apr_size_t)width;
-    return v;
-}
-
-static const char *get_bytes(reader_t *r, apr_size_t n)
-{
-    const char *s = (const char *)r->p;
-
-    if (r->bad || r->left < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->p += n;
-    r->left -= n;
-    return s;
-}
-
 /* An attribute value: 1..SC_ESI_MAX_ATTR bytes without NUL, copied (0
  * bytes: NULL when optional). */
-static const char *get_value(reader_t *r, apr_pool_t *p, int optional)
+static const char *get_value(sc_rec_reader_t *r, apr_pool_t *p, int optional)
 {
-    apr_size_t n = (apr_size_t)get_uint(r, 2);
+    apr_size_t n = (apr_size_t)sc_rec_get_uint(r, 2);
     const char *s;
 
     if (r->bad || n > SC_ESI_MAX_ATTR || (n == 0 && !optional)) {
@@ -860,7 +800,7 @@ static const char *get_value(reader_t *r, apr_pool_t *p, int optional)
     if (n == 0) {
         return NULL;
     }
-    s = get_bytes(r, n);
+    s = sc_rec_get_bytes(r, n);
     if (!s || memchr(s, '\0', n)) {
         r->bad = 1;
         return NULL;
@@ -868,17 +808,17 @@ static const char *get_value(reader_t *r, apr_pool_t *p, int optional)
     return apr_pstrmemdup(p, s, n);
 }
 
-static void get_node(reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
+static void get_node(sc_rec_reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
                      int prev_literal)
 {
     sc_esi_node_t *n = apr_array_push(d->nodes);
-    apr_uint64_t kind = get_uint(r, 1), flags;
+    apr_uint64_t kind = sc_rec_get_uint(r, 1), flags;
 
     memset(n, 0, sizeof(*n));
     if (kind == SC_ESI_LITERAL) {
         n->kind = SC_ESI_LITERAL;
-        n->len = (apr_size_t)get_uint(r, 4);
-        n->data = get_bytes(r, n->len);
+        n->len = (apr_size_t)sc_rec_get_uint(r, 4);
+        n->data = sc_rec_get_bytes(r, n->len);
         if (prev_literal || n->len == 0) {
             r->bad = 1;
         }
@@ -890,7 +830,7 @@ static void get_node(reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
         return;
     }
     n->kind = SC_ESI_INCLUDE;
-    flags = get_uint(r, 1);
+    flags = sc_rec_get_uint(r, 1);
     if (flags & ~(apr_uint64_t)SC_ESI_F_CONTINUE) {
         r->bad = 1;
         return;
@@ -904,8 +844,8 @@ static void get_node(reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
 apr_status_t sc_esi_decode(apr_pool_t *p, const char *buf, apr_size_t len,
                            sc_esi_doc_t **doc)
 {
-    reader_t r = { (const unsigned char *)buf, len, 0 };
-    const char *magic = get_bytes(&r, 4);
+    sc_rec_reader_t r = { (const unsigned char *)buf, len, 0 };
+    const char *magic = sc_rec_get_bytes(&r, 4);
     sc_esi_doc_t *d;
     apr_uint64_t n, i;
 
@@ -913,7 +853,7 @@ apr_status_t sc_esi_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     if (!magic || memcmp(magic, esi_magic, 4) != 0) {
         return SC_EBADESI;
     }
-    n = get_uint(&r, 4);
+    n = sc_rec_get_uint(&r, 4);
     if (r.bad || n > SC_ESI_MAX_NODES) {
         return SC_EBADESI;
     }

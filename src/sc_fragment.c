@@ -130,7 +130,7 @@ int sc_fragment_asked(request_rec *r)
      * mod_dir's or mod_include's #fsize, is given no filters), by an
      * includer whose own handler runs: ours set its context first. */
     if (r->main) {
-        sc_request_env_snapshot(r, 1);
+        sc_request_env_snapshot(r, SC_ENV_INHERITED);
     }
     if (r->main && r->main->main
         && r->output_filters != r->proto_output_filters) {

@@ -416,7 +416,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     ctx = quick ? NULL : sc_esi_prefetched(r);
     why = NULL;
     if (!ctx) {
-        ctx = sc_req_new(r, d, quick);
+        ctx = sc_req_new(r, d, quick ? SC_PHASE_QUICK : SC_PHASE_NORMAL);
         why = sc_build_key(r, ctx);
     }
     cc = apr_table_get(r->headers_in, "Cache-Control");
@@ -492,7 +492,7 @@ int sc_handler(request_rec *r)
                                             &sharedcache_module);
 
     /* Before any handler (an application's) adds its variables. */
-    sc_request_env_snapshot(r, 0);
+    sc_request_env_snapshot(r, SC_ENV_AT_HANDLER);
 
     if (d && APLOGrtrace2(r)) {
         ap_log_rerror(

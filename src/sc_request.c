@@ -38,13 +38,13 @@ sc_req_t *sc_req_get(const request_rec *r)
     return ctx;
 }
 
-sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, int quick)
+sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, sc_phase_t phase)
 {
     sc_req_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
 
     ctx->magic = SC_REQ_MAGIC;
     ctx->dconf = d;
-    ctx->quick = quick;
+    ctx->quick = phase == SC_PHASE_QUICK;
     ctx->sconf = ap_get_module_config(r->server->module_config,
                                       &sharedcache_module);
     ctx->state = SC_CAP_NEW;
@@ -303,9 +303,10 @@ static apr_table_t *env_snapshot(const request_rec *r, const char *which)
     return t;
 }
 
-void sc_request_env_snapshot(request_rec *r, int inherited)
+void sc_request_env_snapshot(request_rec *r, sc_env_when_t when)
 {
-    const char *which = inherited ? ENV_INHERITED : ENV_AT_HANDLER;
+    const char *which = when == SC_ENV_INHERITED ? ENV_INHERITED
+                                                 : ENV_AT_HANDLER;
 
     if (!env_snapshot(r, which)) {
         apr_pool_userdata_setn(apr_table_copy(r->pool, r->subprocess_env),

@@ -252,8 +252,11 @@ int sc_client_certificate(request_rec *r);
  * (memory corruption must not reach memcached). */
 sc_req_t *sc_req_get(const request_rec *r);
 
+/* The phase a context is made in. */
+typedef enum { SC_PHASE_NORMAL = 0, SC_PHASE_QUICK = 1 } sc_phase_t;
+
 /* A new context for r, registered where the filters find it. */
-sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, int quick);
+sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, sc_phase_t phase);
 
 /* Record the decision: header (if on), env var and note. */
 void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st);
@@ -284,10 +287,11 @@ void sc_request_post_config(apr_pool_t *pconf);
  * (the key holds those the configuration adds or changes). */
 int sc_request_arrived(request_rec *r);
 
-/* Keep r's variables as its handler phase begins (inherited 0), or as a
- * subrequest inherits them (inherited 1): the key holds only what
- * configuration set, not what a handler added (sc_build_key). */
-void sc_request_env_snapshot(request_rec *r, int inherited);
+/* Keep r's variables as its handler phase begins, or as a subrequest
+ * inherits them: the key holds only what configuration set, not what a
+ * handler added (sc_build_key). */
+typedef enum { SC_ENV_AT_HANDLER = 0, SC_ENV_INHERITED = 1 } sc_env_when_t;
+void sc_request_env_snapshot(request_rec *r, sc_env_when_t when);
 
 /* Level 1 of the key and the URL's and namespace's counters; an error
  * message if an expression fails. */

@@ -16,8 +16,8 @@
 #   pause      SIGSTOP ... SIGCONT: back with its data; the flush waited
 #              in its socket buffer and runs late;
 #   restart    killed, started again empty.
-# The server cut off or paused holds the namespace counter (today the only
-# copy); the one killed does not (today: a flush that does not notice).
+# The server cut off or paused holds a copy of the namespace counter, as
+# every server does; a flush must reach it when it answers again.
 use strict;
 use warnings;
 use Test::More;

@@ -29,15 +29,11 @@ my %frag = (if => '/frag1/box', header => '/frag2/box', env => '/frag3/box',
             rewrite => '/box3.html');
 $files{"$_.shtml"} = "$_: <!--#include virtual=\"$frag{$_}\" --> end\n"
     for keys %frag;
-my $conf = <<'CONF';
+my $conf = $SCTest::SSI_DIR . <<'CONF';
 WSGIScriptAlias /frag0 @DIR@/htdocs/box.wsgi process-group=scapp application-group=%{GLOBAL}
 WSGIScriptAlias /frag1 @DIR@/htdocs/box.wsgi process-group=scapp application-group=%{GLOBAL}
 WSGIScriptAlias /frag2 @DIR@/htdocs/box.wsgi process-group=scapp application-group=%{GLOBAL}
 WSGIScriptAlias /frag3 @DIR@/htdocs/box.wsgi process-group=scapp application-group=%{GLOBAL}
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddOutputFilter INCLUDES .shtml
-</Directory>
 <Location />
     SharedCache On
     SharedCacheTTL 60

@@ -16,6 +16,7 @@
  *   purge.c    purge, invalidate and flush (generation counters)
  *   stats.c    stats
  *   inspect.c  inspect
+ *   migrate.c  migrate (counters of an old cluster into the new one)
  *
  * Exit status: 0 done, 1 nothing cached / not cached, 2 usage or bad
  * input, 3 memcached error.

@@ -1,8 +1,8 @@
 /*
  * main.c: sharedcachectl's entry point: --help, the global options
  * (--servers, --prefix, --timeout and their environment defaults) and
- * the dispatch to one command (purge.c, stats.c, inspect.c).  See ctl.h
- * for the layout of the tool.
+ * the dispatch to one command (purge.c, stats.c, inspect.c, migrate.c).  See
+ * ctl.h for the layout of the tool.
  */
 #include "ctl.h"
 
