@@ -224,6 +224,9 @@ static void sc_register_hooks(apr_pool_t *p)
     /* First content handler: after authentication, authorization and
      * <Location> merging, before mod_wsgi, mod_proxy, CGI or files. */
     ap_hook_handler(sc_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* Where a refresh after the response writes (sc_handler). */
+    sc_sink_filter_handle = ap_register_output_filter(
+        "SHAREDCACHE_SINK", sc_sink_filter, NULL, AP_FTYPE_CONNECTION);
     /* A proxied response's dates as its backend sent them (sc_origin). */
     APR_OPTIONAL_HOOK(proxy, create_req, sc_origin_proxy_req, NULL, NULL,
                       APR_HOOK_MIDDLE);

@@ -89,6 +89,14 @@ static void lease_hold(request_rec *r, sc_req_t *ctx, const char *key,
                               apr_pool_cleanup_null);
 }
 
+void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to)
+{
+    if (from->lease_key) {
+        lease_hold(r, to, from->lease_key, from->lease_token);
+        from->lease_key = NULL;
+    }
+}
+
 /* The lease's value for this request: LEASE and 16 random hex digits. */
 static const char *lease_token(apr_pool_t *p)
 {

@@ -124,10 +124,12 @@ apr_status_t sc_origin_filter(ap_filter_t *f, apr_bucket_brigade *bb,
          * another one; after the final one there is nothing more to see. */
         ctx->in_headers = 0;
         if (ctx->status >= 200) {
+            /* (a 204 and a 304 have no body to frame) */
             apr_table_setn(ctx->client->notes, NOTE_FRAMING,
-                           ctx->chunked  ? "chunked"
-                           : ctx->length ? "length"
-                                         : "close");
+                           ctx->status == 204 || ctx->status == 304 ? "none"
+                           : ctx->chunked                           ? "chunked"
+                           : ctx->length                            ? "length"
+                                                                    : "close");
             ap_remove_input_filter(f);
         }
         return rv;

@@ -173,6 +173,9 @@ typedef struct {
                                         lookup found at level 1, or NULL */
     sc_found_t *stale;               /* a stale copy kept for stale-on-error */
     sc_found_t *revalidating;        /* the entry this render revalidates */
+    sc_found_t *refreshing; /* a refresh after the response (a subrequest
+                               of the request that served this stale
+                               entry): render, no lookup */
 
     /* --- lease (sc_lease.c) --- */
     const char *lease_key;     /* the fill lease this request holds */
@@ -236,6 +239,9 @@ typedef struct {
 
 extern ap_filter_rec_t *sc_save_filter_handle;
 extern ap_filter_rec_t *sc_decide_filter_handle;
+/* Where a refresh after the response writes: nowhere (sc_handler.c). */
+extern ap_filter_rec_t *sc_sink_filter_handle;
+apr_status_t sc_sink_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
 /* --- sc_bypass.c --- */
 
@@ -385,6 +391,8 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                           sc_found_t *res);
 /* Let go of the lease this request holds, if any. */
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how);
+/* The lease from holds becomes to's, held by request r (a refresh). */
+void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to);
 /* The state of a lease, fetched alone (cheap: what waiters poll): FREE,
  * THEIRS, UNCACHEABLE or UNAVAILABLE. */
 sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key);

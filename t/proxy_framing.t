@@ -39,6 +39,10 @@ if (!$hpid) {
         elsif ($req =~ m{^GET /close-whole}) {
             print $c "${head}Connection: close\r\n\r\n$body";
         }
+        elsif ($req =~ m{^GET /nobody}) {
+            print $c "HTTP/1.1 204 No Content\r\nCache-Control: max-age=60\r\n"
+                   . "Connection: close\r\n\r\n";
+        }
         elsif ($req =~ m{^GET /chunked}) {
             printf $c "%sTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n",
                       $head, length $body, $body;
@@ -126,6 +130,8 @@ isnt($b->{cache}, 'HIT', '  not stored either (it cannot be told from a cut one)
 ($a, $b) = twice('/be/chunked');
 cache_is($b, 'HIT', 'HTTP, chunked: stored');
 is($b->{body}, $a->{body}, '  whole');
+($a, $b) = twice('/be/nobody');
+cache_is($b, 'HIT', 'HTTP, a 204 (no body to cut): stored');
 ($a, $b) = twice('/be/length');
 cache_is($b, 'HIT', 'HTTP, with Content-Length: stored');
 ($a, $b) = twice('/be/trusted/close-whole');

@@ -310,7 +310,9 @@ sub parallel_get {
 # read together.  targets: [[$apache, $path, %headers], ...] (one request
 # each).  Returns, in order, the summaries of SCTest::HTTP::parse_response
 # ({ status, cache, body, md5, headers, head }) with ms, from the start of
-# the burst to the end of that response.
+# the burst to the end of that response (its Content-Length read, else the
+# connection's close: a worker may go on after the response, as a refresh
+# after the response does).
 sub burst {
     my ($class, @targets) = @_;
     require IO::Select;
@@ -337,9 +339,10 @@ sub burst {
             my $n = sysread($s, my $buf, 65536);
             if ($n) {
                 $raw[$i] .= $buf;
+                $ms[$i] //= (time - $t0) * 1000 if _whole($raw[$i]);
                 next;
             }
-            $ms[$i] = (time - $t0) * 1000;
+            $ms[$i] //= (time - $t0) * 1000;
             $sel->remove($s);
             close $s;
         }
@@ -349,6 +352,15 @@ sub burst {
         $r->{ms} = $ms[$_] // 999999;
         $r;
     } 0 .. $#targets;
+}
+
+# Has raw, a response read so far, all of its Content-Length?
+sub _whole {
+    my ($raw) = @_;
+    my $end = index($raw, "\r\n\r\n");
+    return 0 if $end < 0;
+    my ($len) = substr($raw, 0, $end) =~ /^Content-Length:\s*(\d+)\s*$/mi;
+    return defined $len && length($raw) - $end - 4 >= $len;
 }
 
 # The pid of the Apache child serving the other end of the client socket
