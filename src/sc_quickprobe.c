@@ -27,6 +27,30 @@ APLOG_USE_MODULE(sharedcache);
 /* TEST-NET-1 (RFC 5737): an address no access rule grants by name. */
 #define SC_ANYONE_IP "192.0.2.1"
 
+/* The connection's module state for the anonymous copy: the real one's,
+ * but none of mod_remoteip's, which holds the client address a PROXY
+ * protocol header gave (its post_read_request would give it back). */
+static ap_conf_vector_t *anonymous_conn_config(request_rec *r)
+{
+    ap_conf_vector_t *v = ap_create_conn_config(r->pool);
+    module *m;
+
+    for (m = ap_top_module; m; m = m->next) {
+        if (strcmp(m->name, "mod_remoteip.c")) {
+            ap_set_module_config(
+                v, m, ap_get_module_config(r->connection->conn_config, m));
+        }
+    }
+    return v;
+}
+
+static void make_anonymous(request_rec *anon, apr_sockaddr_t *addr)
+{
+    anon->useragent_addr = addr;
+    anon->useragent_ip = SC_ANYONE_IP;
+    anon->useragent_host = NULL;
+}
+
 int sc_anyone_may(request_rec *r)
 {
     request_rec *anon = apr_pmemdup(r->pool, r, sizeof(*r));
@@ -47,10 +71,9 @@ int sc_anyone_may(request_rec *r)
     conn->client_ip = SC_ANYONE_IP;
     conn->remote_host = NULL;
     conn->notes = apr_table_make(r->pool, 1);
+    conn->conn_config = anonymous_conn_config(r);
     anon->connection = conn;
-    anon->useragent_addr = addr;
-    anon->useragent_ip = SC_ANYONE_IP;
-    anon->useragent_host = NULL;
+    make_anonymous(anon, addr);
     anon->headers_in = apr_table_make(r->pool, 1);
     if (host) {
         apr_table_setn(anon->headers_in, "Host", host);
@@ -96,6 +119,7 @@ int sc_anyone_may(request_rec *r)
     if (rc != OK && rc != DECLINED) {
         return 0;
     }
+    make_anonymous(anon, addr); /* whatever a module made of it there */
 
     rc = ap_process_request_internal(anon);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
