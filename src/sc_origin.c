@@ -31,7 +31,10 @@ typedef struct {
     int status;          /* of the header block being read; 0: none yet */
     int in_headers;      /* between a status line and its empty line */
     const char *last;    /* the field the previous line noted (folding) */
-    int chunked, length; /* Transfer-Encoding, Content-Length seen */
+    int chunked;         /* one Transfer-Encoding: chunked, nothing else */
+    int te;              /* Transfer-Encoding fields seen */
+    int length;          /* Content-Length seen */
+    char *partial;       /* a line read in pieces, so far */
 } origin_ctx_t;
 
 static const char *const watched[] = { "Date", "Expires", NULL };
@@ -53,7 +56,7 @@ static void origin_line(origin_ctx_t *ctx, const char *line)
         ctx->status = sp ? atoi(sp + 1) : 0;
         ctx->in_headers = 1;
         ctx->last = NULL;
-        ctx->chunked = ctx->length = 0;
+        ctx->chunked = ctx->te = ctx->length = 0;
         for (i = 0; watched[i]; i++) {
             apr_table_unset(r->notes, note_name(r->pool, watched[i]));
         }
@@ -76,7 +79,18 @@ static void origin_line(origin_ctx_t *ctx, const char *line)
         return;
     }
     if ((colon - line) == 17 && !strncasecmp(line, "Transfer-Encoding", 17)) {
-        ctx->chunked = 1; /* mod_proxy_http accepts "chunked" alone */
+        /* mod_proxy_http reads any other coding to the close */
+        const char *v = colon + 1;
+        apr_size_t n;
+        while (*v == ' ' || *v == '\t') {
+            v++;
+        }
+        n = strlen(v);
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) {
+            n--;
+        }
+        ctx->chunked = ++ctx->te == 1 && n == 7
+                       && !strncasecmp(v, "chunked", 7);
     }
     if ((colon - line) == 14 && !strncasecmp(line, "Content-Length", 14)) {
         ctx->length = 1;
@@ -114,6 +128,20 @@ apr_status_t sc_origin_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     }
     if (apr_brigade_pflatten(bb, &line, &len, f->r->pool) != APR_SUCCESS) {
         return rv;
+    }
+    if (!len || line[len - 1] != '\n') {
+        /* A line longer than one read: the rest comes with the next
+         * calls; a piece is never taken for a line of its own. */
+        ctx->partial = apr_pstrcat(ctx->client->pool,
+                                   ctx->partial ? ctx->partial : "",
+                                   apr_pstrmemdup(f->r->pool, line, len), NULL);
+        return rv;
+    }
+    if (ctx->partial) {
+        line = apr_pstrcat(f->r->pool, ctx->partial,
+                           apr_pstrmemdup(f->r->pool, line, len), NULL);
+        len = strlen(line);
+        ctx->partial = NULL;
     }
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
         len--;

@@ -39,6 +39,11 @@ if (!$hpid) {
         elsif ($req =~ m{^GET /close-whole}) {
             print $c "${head}Connection: close\r\n\r\n$body";
         }
+        elsif ($req =~ m{^GET /te-(\w+)}) {
+            # a coding other than chunked alone: read to the close
+            print $c "${head}Transfer-Encoding: $1\r\nConnection: close\r\n"
+                   . "\r\n<html><body><h1>Price";
+        }
         elsif ($req =~ m{^GET /nobody}) {
             print $c "HTTP/1.1 204 No Content\r\nCache-Control: max-age=60\r\n"
                    . "Connection: close\r\n\r\n";
@@ -130,6 +135,11 @@ isnt($b->{cache}, 'HIT', '  not stored either (it cannot be told from a cut one)
 ($a, $b) = twice('/be/chunked');
 cache_is($b, 'HIT', 'HTTP, chunked: stored');
 is($b->{body}, $a->{body}, '  whole');
+for my $te ('identity', 'gzip') {
+    ($a, $b) = twice("/be/te-$te");
+    isnt($b->{cache}, 'HIT',
+         "HTTP, Transfer-Encoding: $te, cut at the close: not stored");
+}
 ($a, $b) = twice('/be/nobody');
 cache_is($b, 'HIT', 'HTTP, a 204 (no body to cut): stored');
 ($a, $b) = twice('/be/length');
