@@ -444,12 +444,11 @@ static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
 /* What may derive request state for a subrequest that its parent's
  * request did not (sc_request_derives_beyond): the modules whose
  * per-directory configuration holds such rules, whether a RequestHeader
- * stands in a directory-level section (mod_headers' per-directory
- * configuration otherwise holds response headers only) and whether a
- * server-level RewriteRule applies to subrequests (no [NS]). */
+ * anywhere depends on the request (a condition, a %-variable in its
+ * value) and whether a server-level RewriteRule applies to subrequests
+ * (no [NS]). */
 static module *setenvif_module_p, *rewrite_module_p, *headers_module_p;
-static void htaccess_request_headers(request_rec *r, apr_array_header_t *out);
-static int dir_request_headers, server_rewrites;
+static int request_header_rules, server_rewrites;
 
 static int dir_section(const char *name)
 {
@@ -468,21 +467,40 @@ static int dir_section(const char *name)
     return 0;
 }
 
+/* Does a RewriteRule's flag list ("[L,NS]") hold NS or nosubreq? */
+static int rewrite_flags_ns(apr_pool_t *p, const char *flags)
+{
+    char *list = apr_pstrdup(p, flags), *flag, *last;
+
+    if (*list == '[') {
+        list++;
+    }
+    for (flag = apr_strtok(list, ",]", &last); flag;
+         flag = apr_strtok(NULL, ",]", &last)) {
+        while (*flag == ' ') {
+            flag++;
+        }
+        if (!strcasecmp(flag, "ns") || !strcasecmp(flag, "nosubreq")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
 {
     for (; d; d = d->next) {
         int dir = in_dir || dir_section(d->directive);
-        if (!strcasecmp(d->directive, "RequestHeader") && in_dir) {
-            dir_request_headers = 1;
+        if (!strcasecmp(d->directive, "RequestHeader") && d->args
+            && (ap_strstr_c(d->args, "env=") || ap_strstr_c(d->args, "expr=")
+                || strchr(d->args, '%'))) {
+            request_header_rules = 1;
         }
         if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
             const char *args = d->args;
-            char *flags;
             (void)ap_getword_conf(p, &args); /* pattern */
             (void)ap_getword_conf(p, &args); /* substitution */
-            flags = ap_getword_conf(p, &args);
-            ap_str_tolower(flags);
-            if (!ap_strstr(flags, "ns") && !ap_strstr(flags, "nosubreq")) {
+            if (!rewrite_flags_ns(p, ap_getword_conf(p, &args))) {
                 server_rewrites = 1;
             }
         }
@@ -499,61 +517,99 @@ void sc_request_post_config(apr_pool_t *pconf)
     setenvif_module_p = ap_find_linked_module("mod_setenvif.c");
     rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
     headers_module_p = ap_find_linked_module("mod_headers.c");
-    dir_request_headers = server_rewrites = 0;
+    request_header_rules = server_rewrites = 0;
     find_derivers(pconf, ap_conftree, 0);
 }
 
-static int same_conf(const request_rec *a, const request_rec *b, module *m)
+/* Has a section (a <Location>, <Directory>, .htaccess ...) given r rules
+ * of module m beyond the virtual host's own? */
+static int section_rules(const request_rec *r, module *m)
 {
-    return !m
-           || ap_get_module_config(a->per_dir_config, m)
-                  == ap_get_module_config(b->per_dir_config, m);
+    return m
+           && ap_get_module_config(r->per_dir_config, m)
+                  != ap_get_module_config(r->server->lookup_defaults, m);
 }
+
+static const char *htaccess_request_headers(request_rec *r,
+                                            apr_array_header_t *out);
 
 const char *sc_request_derives_beyond(request_rec *r, request_rec *page)
 {
     core_dir_config *cr = ap_get_core_module_config(r->per_dir_config);
-    core_dir_config *cp = ap_get_core_module_config(page->per_dir_config);
-    apr_array_header_t *mine, *theirs;
-    int i, j;
+    apr_array_header_t *named;
+    const char *why;
 
+    (void)page; /* a rule the page's request met may not fire for it */
     if (server_rewrites) {
         return "a server-level RewriteRule without [NS] applies to it";
     }
-    if (!same_conf(r, page, setenvif_module_p)) {
-        return "SetEnvIf rules of its own";
+    if (section_rules(r, setenvif_module_p)) {
+        return "SetEnvIf rules of a section";
     }
-    if (!same_conf(r, page, rewrite_module_p)) {
-        return "RewriteRules of its own";
+    if (section_rules(r, rewrite_module_p)) {
+        return "RewriteRules of a section";
     }
-    if (dir_request_headers && !same_conf(r, page, headers_module_p)) {
-        return "RequestHeader rules of its own";
+    if (request_header_rules) {
+        return "a RequestHeader that depends on the request";
     }
-    if (cr && cp && cr->sec_if && cr->sec_if != cp->sec_if) {
-        return "<If> sections of its own";
+    if (cr && cr->sec_if && cr->sec_if->nelts) {
+        return "<If> sections";
     }
-    mine = apr_array_make(r->pool, 2, sizeof(const char *));
-    theirs = apr_array_make(r->pool, 2, sizeof(const char *));
-    htaccess_request_headers(r, mine);
-    htaccess_request_headers(page, theirs);
-    for (i = 0; i < mine->nelts; i++) {
-        const char *n = APR_ARRAY_IDX(mine, i, const char *);
-        for (j = 0; j < theirs->nelts; j++) {
-            if (!strcmp(n, APR_ARRAY_IDX(theirs, j, const char *))) {
-                break;
-            }
-        }
-        if (j == theirs->nelts) {
-            return "RequestHeader rules of its own (.htaccess)";
-        }
+    named = apr_array_make(r->pool, 2, sizeof(const char *));
+    why = htaccess_request_headers(r, named);
+    if (why || named->nelts) {
+        return "RequestHeader rules of an .htaccess file";
     }
     return NULL;
 }
 
 /* The header names RequestHeader lines name in the .htaccess files httpd
- * read for r (the start-up walk cannot see them).  They are read again
- * here, as httpd itself reads them for every request. */
-static void htaccess_request_headers(request_rec *r, apr_array_header_t *out)
+ * read for r (the start-up walk cannot see them), read again here as
+ * httpd itself reads them for every request; why they cannot be known,
+ * or NULL.  Continuation lines are joined; a NUL ends a line. */
+static const char *htaccess_text_headers(request_rec *r, char *text,
+                                         apr_size_t len,
+                                         apr_array_header_t *out)
+{
+    apr_size_t i, j;
+    char *line, *last;
+
+    for (i = 0; i < len; i++) {
+        if (text[i] == '\0' || text[i] == '\r') {
+            text[i] = '\n';
+        }
+    }
+    /* "\" at the end of a line continues it */
+    for (i = 0, j = 0; i < len; i++) {
+        if (text[i] == '\\' && i + 1 < len && text[i + 1] == '\n') {
+            i++;
+            continue;
+        }
+        text[j++] = text[i];
+    }
+    text[j] = '\0';
+    for (line = apr_strtok(text, "\n", &last); line;
+         line = apr_strtok(NULL, "\n", &last)) {
+        const char *args = line;
+        char *word = ap_getword_conf(r->pool, &args);
+        if (!strcasecmp(word, "Use") || !strcasecmp(word, "Include")
+            || !strcasecmp(word, "IncludeOptional")) {
+            return "an .htaccess file includes text the module cannot read";
+        }
+        if (!strcasecmp(word, "RequestHeader")) {
+            (void)ap_getword_conf(r->pool, &args); /* the action */
+            word = ap_getword_conf(r->pool, &args);
+            if (*word) {
+                ap_str_tolower(word);
+                APR_ARRAY_PUSH(out, const char *) = word;
+            }
+        }
+    }
+    return NULL;
+}
+
+static const char *htaccess_request_headers(request_rec *r,
+                                            apr_array_header_t *out)
 {
     core_server_config *sc = ap_get_core_module_config(
         r->server->module_config);
@@ -567,53 +623,51 @@ static void htaccess_request_headers(request_rec *r, apr_array_header_t *out)
             continue; /* no file there */
         }
         while (*(name = ap_getword_conf(r->pool, &names))) {
-            char *text = NULL;
             apr_file_t *f;
             apr_finfo_t fi;
             apr_size_t len;
-            char *line, *last;
+            char *text;
+            const char *why;
             const char *path = apr_pstrcat(r->pool, h->dir, name, NULL);
 
             if (apr_file_open(&f, path, APR_READ, 0, r->pool) != APR_SUCCESS) {
-                continue;
+                continue; /* httpd did not read it either */
             }
-            if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS
-                && fi.size < 1024 * 1024) {
-                len = (apr_size_t)fi.size;
-                text = apr_palloc(r->pool, len + 1);
-                if (apr_file_read_full(f, text, len, &len) != APR_SUCCESS) {
-                    len = 0;
-                }
-                text[len] = '\0';
+            if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS
+                || fi.size > 4 * 1024 * 1024) {
+                apr_file_close(f);
+                return "an .htaccess file too large to read again";
+            }
+            len = (apr_size_t)fi.size;
+            text = apr_palloc(r->pool, len + 1);
+            if (apr_file_read_full(f, text, len, &len) != APR_SUCCESS
+                && len != (apr_size_t)fi.size) {
+                apr_file_close(f);
+                return "an .htaccess file that could not be read again";
             }
             apr_file_close(f);
-            for (line = text ? apr_strtok(text, "\n", &last) : NULL; line;
-                 line = apr_strtok(NULL, "\n", &last)) {
-                const char *args = line;
-                char *word = ap_getword_conf(r->pool, &args);
-                if (!strcasecmp(word, "RequestHeader")) {
-                    (void)ap_getword_conf(r->pool, &args); /* the action */
-                    word = ap_getword_conf(r->pool, &args);
-                    if (*word) {
-                        ap_str_tolower(word);
-                        APR_ARRAY_PUSH(out, const char *) = word;
-                    }
-                }
+            why = htaccess_text_headers(r, text, len, out);
+            if (why) {
+                return why;
             }
         }
     }
+    return NULL;
 }
 
 /* Where httpd routes r beyond its URI: a server-level RewriteRule without
  * [PT] changes the file (and may set a type or handler), not r->uri; an
  * <If> section may add filters, options or a type.  Which <If> sections
  * hold for r, the rewritten file (below the document root) and handler
- * go into the key. */
-static void add_route_state(request_rec *r, sc_key_t *k)
+ * go into the key, with the headers RequestHeader directives name.
+ * Returns why the key cannot be made (an .htaccess file that cannot be
+ * read again), or NULL. */
+static const char *add_route_state(request_rec *r, sc_key_t *k)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     const char *rw = apr_table_get(r->notes, "mod_rewrite_rewritten");
     apr_array_header_t *named;
+    const char *why;
     int i;
 
     if (rw && strcmp(rw, "0") && r->filename) {
@@ -648,11 +702,12 @@ static void add_route_state(request_rec *r, sc_key_t *k)
     if (configured_headers) {
         apr_array_cat(named, configured_headers);
     }
-    htaccess_request_headers(r, named);
+    why = htaccess_request_headers(r, named);
     for (i = 0; i < named->nelts; i++) {
         const char *n = APR_ARRAY_IDX(named, i, const char *);
         sc_key_add(k, 'q', n, apr_table_get(r->headers_in, n));
     }
+    return why;
 }
 
 /* The variables set for r and the request headers that differ from what
@@ -691,6 +746,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     sc_key_t *k = &ctx->key1;
     sc_key_request_t rq;
     request_rec *q;
+    const char *why;
     sc_url_t url;
 
     sc_request_url(r, &url);
@@ -742,7 +798,10 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
         }
     }
     add_derived_state(r, k);
-    add_route_state(r, k);
+    why = add_route_state(r, k);
+    if (why) {
+        return why;
+    }
     ctx->key = sc_key_bytes(k, &ctx->key_len);
     ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
                                    ctx->key, ctx->key_len);

@@ -1,8 +1,10 @@
 # A RequestHeader in .htaccess (AllowOverride FileInfo) names a header the
 # application reads, like one in the main configuration: its value is
-# keyed whoever set it.  A client that sends the header itself (X-Device:
-# mobile) must not have the page it gets stored for the others (from an
-# outside attack).
+# keyed whoever set it, or a client that sends X-Device: mobile itself has
+# the page it gets stored for everybody.  The module reads the files again
+# as httpd reads them: continuation lines, a NUL, a file over 1 MB; one
+# that includes text it cannot see (mod_macro's Use) is served uncached
+# (from two outside attacks).
 use strict;
 use warnings;
 use Test::More;
@@ -20,42 +22,47 @@ def application(environ, start_response):
                               ('Cache-Control', 'max-age=60')])
     return [body]
 WSGI
-my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
-WSGIScriptAlias /site @DIR@/htdocs/site/app.wsgi process-group=scapp application-group=%{GLOBAL}
-<Directory @DIR@/htdocs/site>
-    AllowOverride FileInfo
-    Require all granted
-</Directory>
+my $rule = "SetEnvIf User-Agent \"(iPhone|Android)\" IS_MOBILE\n";
+my %ht = (
+    plain => $rule . "RequestHeader set X-Device mobile env=IS_MOBILE\n",
+    cont1 => $rule . "RequestHeader set \\\n    X-Device mobile env=IS_MOBILE\n",
+    cont2 => $rule . "Request\\\nHeader set X-Device mobile env=IS_MOBILE\n",
+    huge  => $rule . ("# " . ("x" x 1000) . "\n") x 1100
+                   . "RequestHeader set X-Device mobile env=IS_MOBILE\n",
+    nul   => $rule . "# comment \0 hidden\n"
+                   . "RequestHeader set X-Device mobile env=IS_MOBILE\n",
+    macro => $rule . "Use DeviceHeader\n",
+);
+my $conf = <<'CONF';
+<Macro DeviceHeader>
+    RequestHeader set X-Device mobile env=IS_MOBILE
+</Macro>
 <Location />
     SharedCache On
     SharedCacheTTL 60
 </Location>
 CONF
-my $site = $ap->dir . '/htdocs/site';
-mkdir $site;
-open my $f, '>', "$site/app.wsgi" or die $!;
-print $f $app;
-close $f;
-open $f, '>', "$site/.htaccess" or die $!;
-print $f "SetEnvIf User-Agent \"(iPhone|Android)\" IS_MOBILE\n",
-         "  requestheader set X-Device mobile env=IS_MOBILE\n";
-close $f;
-chmod 0755, $site;
-chmod 0644, "$site/app.wsgi", "$site/.htaccess";
-
-my $m = $ap->get('/site/a', 'User-Agent' => 'Android');
-like($m->{body}, qr/MOBILE/, 'a phone gets the mobile page');
-my $d = $ap->get('/site/a', 'User-Agent' => 'Desktop');
-like($d->{body}, qr/desktop/, 'a desktop then the desktop page');
-
-my $claim = $ap->get('/site/b', 'User-Agent' => 'Desktop',
-                     'X-Device' => 'mobile');
-like($claim->{body}, qr/MOBILE/, 'a desktop that sends X-Device: mobile');
-my $victim = $ap->get('/site/b', 'User-Agent' => 'Desktop');
-like($victim->{body}, qr/desktop/, '  does not give the next one its page');
-cache_is($ap->get('/site/b', 'User-Agent' => 'Desktop'), 'HIT',
-         '  which is cached on its own');
+for my $n (sort keys %ht) {
+    $conf .= "WSGIScriptAlias /$n \@DIR\@/htdocs/$n/app.wsgi process-group=scapp application-group=%{GLOBAL}\n"
+          . "<Directory \@DIR\@/htdocs/$n>\n    AllowOverride All\n    Require all granted\n</Directory>\n";
+}
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['macro'], conf => $conf);
+for my $n (sort keys %ht) {
+    my $site = $ap->dir . "/htdocs/$n";
+    mkdir $site;
+    open my $f, '>', "$site/app.wsgi" or die $!; print $f $app; close $f;
+    open $f, '>', "$site/.htaccess" or die $!; binmode $f; print $f $ht{$n}; close $f;
+    chmod 0755, $site;
+    chmod 0644, "$site/app.wsgi", "$site/.htaccess";
+}
+for my $n (sort keys %ht) {
+    my $m = $ap->get("/$n/a", 'User-Agent' => 'Android');
+    like($m->{body}, qr/MOBILE/, "$n: httpd applies the rule (a phone gets MOBILE: $m->{status})");
+    my $claim = $ap->get("/$n/b", 'User-Agent' => 'Desktop', 'X-Device' => 'mobile');
+    my $victim = $ap->get("/$n/b", 'User-Agent' => 'Desktop');
+    like($victim->{body}, qr/desktop/, "$n: a desktop after a client that sent X-Device: mobile gets desktop ($victim->{cache})");
+}
 # (mod_wsgi may look for the script before the test has written it)
-$ap->stop(allow => [qr/app\.wsgi/]);
+$ap->stop(allow => [qr/app\.wsgi/, qr/SC0206: an \.htaccess file includes/]);
 done_testing;

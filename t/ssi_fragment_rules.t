@@ -27,8 +27,6 @@ my %files = ('box.wsgi' => $box, 'box3.html' => "public box3\n",
 my %frag = (if => '/frag1/box', header => '/frag2/box', env => '/frag3/box',
             plain => '/frag0/box',
             rewrite => '/box3.html');
-$files{"$_.shtml"} = "$_: <!--#include virtual=\"$frag{$_}\" --> end\n"
-    for keys %frag;
 my $conf = $SCTest::SSI_DIR . <<'CONF';
 WSGIScriptAlias /frag0 @DIR@/htdocs/box.wsgi process-group=scapp application-group=%{GLOBAL}
 WSGIScriptAlias /frag1 @DIR@/htdocs/box.wsgi process-group=scapp application-group=%{GLOBAL}
@@ -38,14 +36,18 @@ WSGIScriptAlias /frag3 @DIR@/htdocs/box.wsgi process-group=scapp application-gro
     SharedCache On
     SharedCacheTTL 60
 </Location>
+CONF
+# Rules that pick a fragment per client, each in an Apache of its own (a
+# rule anywhere may keep every SSI page of the server from being stored).
+my %rules = (
+    if => <<'CONF',
 <Location /frag1>
     <If "-R '127.0.0.5/32'">
         SetEnv STAFF 1
     </If>
 </Location>
-<Location /frag2>
-    RequestHeader set X-Staff 1 "expr=-R '127.0.0.5/32'"
-</Location>
+CONF
+    env => <<'CONF',
 <Location /frag3>
     # fires for everybody but the staff
     SetEnv NEGATED 1
@@ -54,6 +56,38 @@ WSGIScriptAlias /frag3 @DIR@/htdocs/box.wsgi process-group=scapp application-gro
     RewriteRule ^ - [E=PUBLIC:1]
 </Location>
 CONF
+    samedir => <<'CONF',
+# in the page's own directory: it never fires for the page's URL
+<Directory @DIR@/htdocs>
+    RewriteEngine On
+    RewriteCond %{REMOTE_ADDR} =127.0.0.5
+    RewriteRule ^sdbox\.html$ sdstaff.html [L]
+</Directory>
+CONF
+    header => <<'CONF',
+<Location /frag2>
+    RequestHeader set X-Staff 1 "expr=-R '127.0.0.5/32'"
+</Location>
+CONF
+    rewrite => <<'CONF',
+# server level; "INSIDER" holds the letters "ns" but is no [NS] flag
+RewriteEngine On
+RewriteCond %{REMOTE_ADDR} =127.0.0.5
+RewriteRule ^/box3\.html$ /staffbox3.html [L,E=INSIDER:1]
+CONF
+    serverif => <<'CONF',
+# server level, true for the fragment's URL only
+<If "%{REQUEST_URI} =~ m#^/frag0/# && -R '127.0.0.5/32'">
+    SetEnv STAFF 1
+</If>
+CONF
+);
+$frag{samedir} = '/sdbox.html';
+$frag{serverif} = '/frag0/box';
+$files{'sdbox.html'} = "public box\n";
+$files{'sdstaff.html'} = "STAFF box: door code 4711\n";
+$files{"$_.shtml"} = "$_: <!--#include virtual=\"$frag{$_}\" --> end\n"
+    for keys %frag;
 
 sub from {
     my ($ap, $src, $path) = @_;
@@ -61,38 +95,27 @@ sub from {
 }
 
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], files => \%files,
-                               modules => ['include', 'env', 'rewrite'],
-                               conf => $conf);
-for my $p (qw(if header env)) {
-    my $staff = from($ap, '127.0.0.5', "/$p.shtml");
-    like($staff->{body}, qr/STAFF PANEL/, "$p: the staff get their panel");
-    isnt(from($ap, '127.0.0.5', "/$p.shtml")->{cache}, 'HIT',
+for my $case (sort keys %rules) {
+    my $ap = SCTest::Apache->start(memcached => [$mc], files => \%files,
+                                   modules => ['include', 'env', 'rewrite'],
+                                   conf => $conf . $rules{$case});
+    my $page = "/$case.shtml";
+    my $staff = from($ap, '127.0.0.5', $page);
+    like($staff->{body}, qr/STAFF/, "$case: the staff get their box");
+    isnt(from($ap, '127.0.0.5', $page)->{cache}, 'HIT',
          '  the page is not stored');
-    unlike(from($ap, '127.0.0.1', "/$p.shtml")->{body}, qr/STAFF/,
+    unlike(from($ap, '127.0.0.1', $page)->{body}, qr/STAFF/,
            '  nobody else sees it');
-    from($ap, '127.0.0.1', $frag{$p});
-    cache_is(from($ap, '127.0.0.1', $frag{$p}), 'HIT',
-             '  the fragment itself is stored');
+    if ($frag{$case} =~ /^\/frag/) {
+        from($ap, '127.0.0.1', $frag{$case});
+        cache_is(from($ap, '127.0.0.1', $frag{$case}), 'HIT',
+                 '  the fragment itself is stored');
+    }
+    if ($case eq 'if') {
+        from($ap, '127.0.0.1', '/plain.shtml');
+        cache_is(from($ap, '127.0.0.1', '/plain.shtml'), 'HIT',
+                 'a page whose fragment has no rules: stored');
+    }
+    $ap->stop;
 }
-from($ap, '127.0.0.1', '/plain.shtml');
-cache_is(from($ap, '127.0.0.1', '/plain.shtml'), 'HIT',
-         'a page whose fragment has no rules of its own: stored');
-$ap->stop;
-
-# A server-level RewriteRule reaches subrequests: it may pick another file
-# for a fragment for some clients only.
-$conf .= <<'CONF';
-RewriteEngine On
-RewriteCond %{REMOTE_ADDR} =127.0.0.5
-RewriteRule ^/box3\.html$ /staffbox3.html [L]
-CONF
-$ap = SCTest::Apache->start(memcached => [$mc], files => \%files,
-                            modules => ['include', 'env', 'rewrite'],
-                            conf => $conf);
-like(from($ap, '127.0.0.5', '/rewrite.shtml')->{body}, qr/STAFF box3/,
-     'rewrite: the staff get their box');
-unlike(from($ap, '127.0.0.1', '/rewrite.shtml')->{body}, qr/STAFF/,
-       '  nobody else sees it');
-$ap->stop;
 done_testing;
