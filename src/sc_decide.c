@@ -16,6 +16,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -24,7 +25,8 @@ ap_filter_rec_t *sc_decide_filter_handle;
 
 /* Removed from what the client sees: they target this cache. */
 static const char *const cache_only[] = { "Surrogate-Control",
-                                          "CDN-Cache-Control", NULL };
+                                          "CDN-Cache-Control",
+                                          "X-SharedCache-Vary", NULL };
 
 static int listed(const char *name, const char *const *list)
 {
@@ -36,19 +38,71 @@ static int listed(const char *name, const char *const *list)
     return 0;
 }
 
+/* The cookies an application's "X-SharedCache-Vary: cookie=sessionid,
+ * cookie=csrftoken" says its page varies on (lower case), or NULL when the
+ * header is absent or not made only of such items (then Vary: Cookie
+ * stays whole). */
+static apr_array_header_t *app_vary_cookies(request_rec *r, apr_table_t *out)
+{
+    const char *list = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
+    apr_array_header_t *names = apr_array_make(r->pool, 2, sizeof(char *));
+    char *copy, *item, *last;
+
+    if (!list) {
+        return NULL;
+    }
+    copy = apr_pstrdup(r->pool, list);
+    for (item = apr_strtok(copy, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        char *name, *end;
+        while (*item == ' ' || *item == '\t') {
+            item++;
+        }
+        end = item + strlen(item);
+        while (end > item && (end[-1] == ' ' || end[-1] == '\t')) {
+            *--end = '\0';
+        }
+        if (strncasecmp(item, "cookie=", 7) || !item[7]) {
+            return NULL;
+        }
+        for (name = item + 7; *name; name++) {
+            if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
+                return NULL; /* names no cookie parser rewrites */
+            }
+        }
+        name = apr_pstrcat(r->pool, SC_KEY_VARY_COOKIE, item + 7, NULL);
+        ap_str_tolower(name);
+        APR_ARRAY_PUSH(names, char *) = name;
+    }
+    return names->nelts ? names : NULL;
+}
+
 /* Vary names without those the location's keyed cookies or a content
- * encoding filter account for. */
+ * encoding filter account for; Vary: Cookie narrowed to the cookies the
+ * application names (X-SharedCache-Vary), unless the location keys on
+ * cookies of its own (the administrator's directives win). */
 static apr_array_header_t *effective_vary(request_rec *r, sc_req_t *ctx,
                                           const char *vary)
 {
     apr_array_header_t *names = sc_policy_vary_names(r->pool, vary);
+    int narrow = ctx->app_vary_cookies && !ctx->dconf->vary_cookies;
     int i, j;
 
+    if (narrow) {
+        /* the cookies it names are variance, with or without Vary */
+        if (!names) {
+            names = apr_array_make(r->pool, 2, sizeof(const char *));
+        }
+        for (i = 0; i < ctx->app_vary_cookies->nelts; i++) {
+            APR_ARRAY_PUSH(names, const char *) = APR_ARRAY_IDX(
+                ctx->app_vary_cookies, i, const char *);
+        }
+    }
     for (i = 0, j = 0; names && i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
         /* Vary: Cookie is narrowed to the keyed cookies, which level 1
-         * already holds. */
-        if (!strcmp(n, "cookie") && ctx->dconf->vary_cookies) {
+         * already holds, or to those the application names. */
+        if (!strcmp(n, "cookie") && (ctx->dconf->vary_cookies || narrow)) {
             continue;
         }
         /* mod_deflate & co. add Accept-Encoding; the stored body is the
@@ -245,6 +299,7 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         earlier_forbids(r, &ctx->policy);
     }
     ctx->vary_raw = in.vary;
+    ctx->app_vary_cookies = app_vary_cookies(r, out);
     ctx->vary = effective_vary(r, ctx, in.vary);
     if (ctx->dconf->quick == 1 && ctx->headers) {
         ctx->filters_changed_headers = headers_changed(ctx, out)

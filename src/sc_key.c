@@ -300,7 +300,18 @@ const char *sc_key_variant(const sc_key_t *level1,
     sc_key_copy(&k, level1);
     for (i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
+        apr_size_t n = strlen(SC_KEY_VARY_COOKIE);
 
+        if (!strncmp(name, SC_KEY_VARY_COOKIE, n)) {
+            /* One cookie of the Cookie header; where parsers may read
+             * the header differently, the whole header, as Vary: Cookie */
+            const char *cookies = apr_table_getm(k.pool, headers, "Cookie");
+            sc_key_add(&k, 'V', name,
+                       !cookies || sc_key_cookie_header_ok(cookies)
+                           ? sc_key_cookie(k.pool, cookies, name + n)
+                           : apr_pstrcat(k.pool, "\001", cookies, NULL));
+            continue;
+        }
         sc_key_add(&k, 'V', name, apr_table_getm(k.pool, headers, name));
     }
     return sc_key_bytes(&k, len);

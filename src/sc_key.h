@@ -107,11 +107,18 @@ const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port);
 const char *sc_key_vhost_address_add(apr_pool_t *p, const char *list,
                                      apr_sockaddr_t *addr, unsigned int port);
 
+/* A Vary record's name for one cookie (the application's
+ * X-SharedCache-Vary: cookie=NAME narrows Vary: Cookie): the prefix, then
+ * the cookie's name in lower case.  No header is named so. */
+#define SC_KEY_VARY_COOKIE "cookie*"
+
 /* The canonical key of the variant a Vary record selects: level1
  * extended with one "V:<name>" field for each of names (of const char *,
  * as the record lists them), valued by all the field lines of that
  * header in headers, joined by commas as apr_table_getm does (absent:
- * NULL).
+ * NULL); a SC_KEY_VARY_COOKIE name by the values of that cookie
+ * (sc_key_cookie), or the whole Cookie header where parsers may read it
+ * differently (sc_key_cookie_header_ok).
  * level1 is left as it is; the key is allocated in level1's pool. */
 const char *sc_key_variant(const sc_key_t *level1,
                            const apr_array_header_t *names,

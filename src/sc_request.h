@@ -204,9 +204,11 @@ typedef struct {
 
     /* --- decision (sc_decide.c) --- */
     sc_policy_out_t policy;
-    apr_array_header_t *tags;    /* of const char *: the response's tags */
-    apr_array_header_t *vary;    /* response Vary names, or NULL */
-    const char *vary_raw;        /* the page's own Vary value */
+    apr_array_header_t *tags; /* of const char *: the response's tags */
+    apr_array_header_t *vary; /* response Vary names, or NULL */
+    apr_array_header_t *app_vary_cookies; /* X-SharedCache-Vary's cookies
+                                             (lower case), or NULL */
+    const char *vary_raw;                 /* the page's own Vary value */
     int filters_changed_headers; /* output filters (mod_headers) made the
                                     client's headers other than the stored
                                     ones: a quick hit would differ */

@@ -36,6 +36,7 @@ static const char *const unstored[] = { "Connection",
                                         "X-SharedCache",
                                         "Surrogate-Control",
                                         "CDN-Cache-Control",
+                                        "X-SharedCache-Vary",
                                         NULL };
 
 int sc_header_unstored(const sc_req_t *ctx, const char *name)
