@@ -14,6 +14,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use SCTest;
 SCTest::skip_in_cluster_pass();
+SCTest::event_only();
 use SCTest::Cluster qw(:all);
 
 my @mc = map { SCTest::Memcached->start(no_extra => 1) } 1 .. 3;

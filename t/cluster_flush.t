@@ -24,6 +24,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use SCTest;
 SCTest::skip_in_cluster_pass();
+SCTest::event_only();
 use SCTest::Cluster qw(:all);
 
 my $URLS = 60;

@@ -8,6 +8,7 @@ use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
 use SCTest;
 SCTest::skip_in_cluster_pass();
+SCTest::event_only();
 use SCTest::Cluster qw(:all);
 
 my $CONF = <<'CONF';

@@ -73,6 +73,14 @@ sub skip_in_cluster_pass {
                                  . 'run as in the event pass');
 }
 
+# A test of what does not depend on the MPM (placement, fences, counters
+# of a cluster of its own) runs under event only: the suite's time budget.
+sub event_only {
+    return if mpm() eq 'event';
+    require Test::More;
+    Test::More::plan(skip_all => 'independent of the MPM: runs under event');
+}
+
 # The <Directory> block that has mod_include process *.shtml in htdocs.
 our $SSI_DIR = <<'CONF';
 <Directory @DIR@/htdocs>
