@@ -160,6 +160,8 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     apr_int64_t ttl = 0;
     const char *why = fragment_refuses(r, d, out, bb, &ttl);
+    const char *rules = NULL;
+    int rules_checked = 0;
     request_rec *a, *c;
 
     /* Every page whose stored body holds it: not one that includes it by
@@ -178,8 +180,12 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
         if (!no && !sc_config_variance_within(d, page->dconf)) {
             no = "its location keys on what the page's does not";
         }
+        if (!no && !rules_checked) {
+            rules = sc_request_rules_reach(r); /* once, for every page */
+            rules_checked = 1;
+        }
         if (!no) {
-            no = sc_request_derives_beyond(r, a);
+            no = rules;
         }
 
         if (no) {

@@ -442,7 +442,7 @@ static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
 }
 
 /* What may derive request state for a subrequest that its parent's
- * request did not (sc_request_derives_beyond): the modules whose
+ * request did not (sc_request_rules_reach): the modules whose
  * per-directory configuration holds such rules, whether a RequestHeader
  * anywhere depends on the request (a condition, a %-variable in its
  * value) and whether a server-level RewriteRule applies to subrequests
@@ -533,13 +533,12 @@ static int section_rules(const request_rec *r, module *m)
 static const char *htaccess_request_headers(request_rec *r,
                                             apr_array_header_t *out);
 
-const char *sc_request_derives_beyond(request_rec *r, request_rec *page)
+const char *sc_request_rules_reach(request_rec *r)
 {
     core_dir_config *cr = ap_get_core_module_config(r->per_dir_config);
     apr_array_header_t *named;
     const char *why;
 
-    (void)page; /* a rule the page's request met may not fire for it */
     if (server_rewrites) {
         return "a server-level RewriteRule without [NS] applies to it";
     }

@@ -336,12 +336,13 @@ void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
  * mod_proxy), so that a body without Content-Length can be trusted? */
 int sc_handler_reports_broken_body(const request_rec *r);
 
-/* Why r, a subrequest that runs into page, may get from the request what
- * page's key does not hold (its location's own SetEnvIf, RewriteRule,
- * RequestHeader or <If>, or a server-level RewriteRule that reaches
- * subrequests), or NULL.  Rules that did not fire leave no trace in r, so
+/* Why r, a subrequest that runs into a page, may get from the request
+ * what the page's key does not hold (request rules that reach it: a
+ * section's SetEnvIf or RewriteRule, an <If>, a request-dependent
+ * RequestHeader, an .htaccess RequestHeader, a server-level RewriteRule
+ * without [NS]), or NULL.  Rules that did not fire leave no trace in r, so
  * where they exist at all the answer is "may". */
-const char *sc_request_derives_beyond(request_rec *r, request_rec *page);
+const char *sc_request_rules_reach(request_rec *r);
 
 /* The note that marks sc_anyone_may()'s anonymous copy of a request. */
 #define SC_NOTE_PROBE "sharedcache-probe"
