@@ -13,7 +13,7 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_quickcheck.c \
              src/sc_handler.c src/sc_quickprobe.c src/sc_capture.c \
              src/sc_assemble.c src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_write.c \
              src/sc_invalidate.c src/sc_pending.c src/sc_status.c \
-             src/sc_vhoststat.c src/sc_origin.c
+             src/sc_vhoststat.c src/sc_origin.c src/sc_verdict.c
 HDRS       = $(wildcard src/*.h) src/sc_directives.def
 PURE       = src/sc_key.c src/sc_entry.c src/sc_policy.c src/sc_place.c src/sc_esi.c
 WARN       = -Wall -Wextra -Werror
@@ -111,18 +111,26 @@ t/unit/bin/%: t/unit/%.c $(PURE) $(HDRS) t/unit/unit.h
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
 
-# The suite against a real Apache and memcached, once per MPM.
+# The suite against a real Apache and memcached, once per MPM.  A test that
+# measures time says "# sc-test: alone" and runs by itself; the others run
+# TESTJOBS at a time (SCTest::free_port never hands one port to two tests).
+TESTJOBS  ?= 2
+T_ALONE    = $(shell grep -l '^\# sc-test: alone' t/*.t)
+T_SHARED   = $(filter-out $(T_ALONE),$(wildcard t/*.t))
+PROVE_ALL  = $(PROVE) --timer -I t/lib -j$(TESTJOBS) $(T_SHARED) && \
+             $(PROVE) --timer -I t/lib $(T_ALONE)
+
 prove: $(MODULE) $(CTL)
 	@for mpm in $(MPMS); do \
 	    echo "== prove under the $$mpm MPM"; \
-	    SC_MPM=$$mpm $(PROVE) --timer -I t/lib t/ || exit 1; \
+	    export SC_MPM=$$mpm; $(PROVE_ALL) || exit 1; \
 	done
 
 # The suite once more with every memcached a test starts made a cluster of
 # three (SC_EXTRA_MEMCACHED, t/lib/SCTest/Memcached.pm), under event.
 prove-cluster: $(MODULE) $(CTL)
 	@echo "== prove with three memcached servers per test (event MPM)"
-	@SC_EXTRA_MEMCACHED=2 SC_MPM=event $(PROVE) --timer -I t/lib t/
+	@export SC_EXTRA_MEMCACHED=2 SC_MPM=event; $(PROVE_ALL)
 
 # The Python package's tests (Debian's python3, the one with Django).
 pytest:

@@ -9,6 +9,7 @@
 # The server killed holds a copy of the namespace counter (every server
 # does): the one holding the fewest entries, so that a fair spread keeps
 # at least two thirds of the URLs.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -8,6 +8,7 @@
 # The old server is filled by an Apache configured with it alone; then an
 # Apache on the same address and port (the same keys) runs with
 # "SharedCacheServers new" and "SharedCacheFallbackServers old".
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

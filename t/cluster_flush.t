@@ -18,6 +18,7 @@
 #   restart    killed, started again empty.
 # The server cut off or paused holds a copy of the namespace counter, as
 # every server does; a flush must reach it when it answers again.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -1,6 +1,7 @@
 # A fence a child has found owed stays owed until it is given: the server
 # that held the mark restarting empty (or evicting it) before the fenced
 # server comes back does not let that server's old entries be served.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

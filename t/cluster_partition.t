@@ -17,6 +17,7 @@
 # (SCTest::Cluster::Proxy) that loses whatever was sent while cut off, as
 # a network partition does: the server comes back with its old data and
 # without the invalidations.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

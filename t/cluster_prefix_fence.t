@@ -3,6 +3,7 @@
 # left under one prefix is applied before that prefix's pages are read
 # from the server that missed the invalidation, whatever the other
 # prefix's requests did meanwhile.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -3,6 +3,7 @@
 # then inspect/purge/invalidate against a real Apache with the module.
 #
 # Needs `make tools/sharedcachectl` (make prove builds it).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

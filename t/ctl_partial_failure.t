@@ -2,6 +2,7 @@
 # argument is applied on every server that answers (not only those before
 # the first failure), the unreachable server gets fence marks, and the
 # tool exits 3 naming it.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -4,6 +4,7 @@
 # The same for a 304 and a HEAD from the cache, for a page of the app
 # (httpd dates it) and for a proxied one (the backend dates it), and for a
 # stale copy served in place of an error.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use HTTP::Date qw(str2time);

@@ -1,4 +1,5 @@
 # HTTP behaviour of hits (DESIGN section 4).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -2,6 +2,7 @@
 # lost: the child keeps it and tries it again before its next lookups,
 # and until it has gone through serves nothing that depends on it.  A
 # relay that loses what is sent while cut off stands for the network.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -2,6 +2,7 @@
 # not after a number of tries: a few seconds of traffic while the single
 # server is cut off (each request answered ERROR at once) do not drop it,
 # and after the cut the invalidated page is not its old entry.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

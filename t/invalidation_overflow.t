@@ -2,6 +2,7 @@
 # single memcached server cut off: nothing is served from the cache until
 # it answers, then every server is fenced once (SC0403, SC0406), and no
 # page comes back with its pre-invalidation entry.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -2,6 +2,7 @@
 # what logrotate does): the table lives with the process pool.  With one
 # memcached server there is no fence mark to fall back on; after the cut
 # the page is not its old entry.  (Control: no restart.)
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

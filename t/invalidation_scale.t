@@ -1,6 +1,7 @@
 # Invalidation costs O(1) memcached operations whatever the number of
 # tagged entries: 10,000 entries tagged "big" are invalidated by a single
 # incr, counted by memcached itself.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use HTTP::Tiny;

@@ -5,6 +5,7 @@
 # b.test must not "retry" it on B (where the counter does not exist, which
 # would count as done) and drop it: when A comes back with its old data,
 # the pre-POST page must not be served.  (Found by an outside attack.)
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

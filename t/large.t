@@ -2,6 +2,7 @@
 # served byte-identical; a 4 KB URL is cached; bodies above
 # SharedCacheMaxSize pass through uncached, and one that turns out too
 # large only while it streams does not make the requests for it queue.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

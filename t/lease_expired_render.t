@@ -3,6 +3,7 @@
 # slow one finishes, it stores its response but must not let go of the
 # other's lease (the lease holds each request's own token): deleting it
 # would let a third request render as well.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -2,6 +2,7 @@
 # page renders: its lease stays until SharedCacheLockTimeout.  The requests
 # waiting for it must not all render on their own when it expires: one of
 # them takes the lease over and renders, the others are served its store.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;

@@ -4,6 +4,7 @@
 # does not serialise anyone, nor does an uncacheable SSI fragment or the
 # uncacheable target of an internal redirect (their subrequest or
 # redirected request lets go of the lease).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -11,6 +11,7 @@
 # invalidation still turns a HIT into a MISS.  To look into a failure:
 # SC_CHAOS_RATE, SC_CHAOS_SEED, and SC_CHAOS_VERBOSE=1 with SC_KEEP=1 (the
 # fake's log then has every command beside its wrong answers).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;

@@ -1,5 +1,6 @@
 # memcached down or stalled never turns a good response into an error or a
 # long stall, and service recovers without restarting Apache.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;

@@ -4,6 +4,7 @@
 # away before the end.  A refusal logs its own reason and no other: not
 # "incomplete or aborted" after a policy's refusal, not "no
 # Content-Length" after a Content-Length above SharedCacheMaxSize.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;

@@ -3,6 +3,7 @@
 # page again has created the URL's counter anew (a new random value is
 # "gone", not "moved": only increments are soft), with and without
 # SharedCacheFallbackServers.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -10,6 +10,7 @@
 # Requests are written byte for byte on their own connection and read up to
 # their Content-Length, then the connection is closed; the access log line
 # is awaited so that the store after a MISS is done before the next request.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -4,6 +4,7 @@
 # and freshness (RFC 9111 4.3.4) and the stored body is served; a 200
 # replaces it.  The fill lock covers it: one conditional request per entry
 # in the farm.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

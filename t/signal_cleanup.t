@@ -4,6 +4,7 @@
 # "set" sent, its reply not read): the handle given back by the cleanup
 # must not lend that unread reply to the lease release the same cleanups
 # run next (which read "STORED" as the answer to its delete).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;

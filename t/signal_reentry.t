@@ -7,6 +7,7 @@
 # the held store (not even "quit" on its connection, not the lease's
 # delete on another), and nothing is logged out of step.  The lease left
 # behind expires by itself (SharedCacheLockTimeout).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;

@@ -5,6 +5,7 @@
 # meanwhile five other clients ask the same URL.  With
 # SharedCacheLockTimeout 10 they must be answered within 3 s, from the
 # entry the holder stored, while the slow client still gets its whole page.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use POSIX ();

@@ -3,6 +3,7 @@
 # (after its own response);
 # without it (the default) the invalidation is a plain miss; namespace
 # flushes are always hard.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

@@ -1,5 +1,6 @@
 # Grace, stale-on-error and a lease holder that dies or hangs; waiters for
 # the refresh of a stale-if-error page poll the lease, not the stale body.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

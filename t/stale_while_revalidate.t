@@ -5,6 +5,7 @@
 # into the cache).  The client's own conditions are answered from the
 # stale copy and never reach the refresh; a refresh that fails leaves
 # the stale copy.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

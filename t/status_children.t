@@ -4,6 +4,7 @@
 # until when at the latest they skip it; a child that never talked to it
 # still reports what the others saw.  When the server answers again, each
 # child that retries it marks it up and the count falls back to zero.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use HTTP::Tiny;

@@ -3,6 +3,7 @@
 # expired (RFC 9111 5.3), a Date in another form counts as none.  An Age
 # list is read as its first member, an invalid Age is ignored (RFC 9111
 # 5.1).  Through the real app, with SharedCacheTTL 60 in the location.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use POSIX qw(strftime);

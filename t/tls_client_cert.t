@@ -5,6 +5,7 @@
 # served to an anonymous client and to bob.  (RequestHeader copies the
 # variable into a header only so that the test app can show it: a real app
 # reads the environment variable.)
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

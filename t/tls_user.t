@@ -8,6 +8,7 @@
 # bob are made here with the openssl CLI; requests are sent with curl.
 # mod_headers copies r->user into X-User (RequestHeader runs after mod_ssl's
 # fixup, which sets r->user), and the app reflects it (reflect=X-User).
+# sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
 use Test::More;

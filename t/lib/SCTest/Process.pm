@@ -11,6 +11,7 @@ use warnings;
 use Exporter 'import';
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use Fcntl qw(O_CREAT O_EXCL O_WRONLY);
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 
@@ -18,14 +19,41 @@ our @EXPORT_OK = qw(is_root free_port wait_port workdir spawn stop_pid);
 
 sub is_root { $> == 0 }
 
+# A port handed out here is not handed out again to any test of the same
+# run while the test that got it lives: make prove runs tests two at a time,
+# and a test that stops a server and starts it again on its port must not
+# find the other test's server there.  The claims are files, made with
+# O_EXCL, in a directory shared by the run.
+my $claims = ($ENV{SC_TMPDIR} || '/tmp') . '/sctest-ports';
+my @claimed;
+
 sub free_port {
-    my $s = IO::Socket::INET->new(
-        Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0,
-        Proto => 'tcp', ReuseAddr => 1) or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    mkdir $claims;
+    for (1 .. 50) {
+        my $s = IO::Socket::INET->new(
+            Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0,
+            Proto => 'tcp', ReuseAddr => 1) or die "no free port: $!";
+        my $port = $s->sockport;
+        close $s;
+        if (sysopen(my $fh, "$claims/$port", O_CREAT | O_EXCL | O_WRONLY)) {
+            print $fh "$$\n";
+            close $fh;
+            push @claimed, $port;
+            return $port;
+        }
+        # Claimed by a test that ended without cleaning up (killed): the
+        # claim is stale when its process is gone.
+        open(my $in, '<', "$claims/$port") or next;
+        my $pid = <$in> // '';
+        chomp $pid;
+        unlink "$claims/$port" if $pid =~ /^\d+$/ && !kill(0, $pid);
+    }
+    die "no unclaimed free port";
 }
+
+# Only the process that claimed (a forked client exits through END too).
+my $claimer = $$;
+END { unlink map { "$claims/$_" } @claimed if @claimed && $$ == $claimer }
 
 sub wait_port {
     my ($port, $seconds, $pid, $addr) = @_;
