@@ -345,7 +345,7 @@ static void prefetch(request_rec *r, part_t *parts, int n)
         }
         d = ap_get_module_config(rr->per_dir_config, &sharedcache_module);
         if (!d || d->enabled != 1 || sc_client_method(rr) != M_GET
-            || sc_bypass_reason(rr, d)) {
+            || sc_bypass_reason(rr, d, NULL)) {
             continue;
         }
         ctxs[i] = sc_req_new(rr, d, SC_PHASE_NORMAL);

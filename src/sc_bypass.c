@@ -139,9 +139,18 @@ static int upgrading(request_rec *r)
            || (conn && ap_find_token(r->pool, conn, "upgrade"));
 }
 
+/* reason, with *detail set to its token. */
+static const char *why(const char **detail, const char *token,
+                       const char *reason)
+{
+    *detail = token;
+    return reason;
+}
+
 /* Why this request may not use the cache at all, or NULL.  Each rule is
  * one line of the README's "What is never shared". */
-static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
+static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
+                                     const char **detail)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
@@ -149,55 +158,60 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
     int i;
 
     if (apr_table_get(r->subprocess_env, "no-sharedcache")) {
-        return "no-sharedcache is set";
+        return why(detail, "no-sharedcache-env", "no-sharedcache is set");
     }
     /* Credentials: only a location keyed on the authenticated user may
      * cache them, and only once httpd has authenticated someone. */
     if (apr_table_get(r->headers_in, "Authorization")
         && !(d->vary_user && r->user)) {
-        return "request has Authorization";
+        return why(detail, "authorization", "request has Authorization");
     }
     /* Authenticated without Authorization (TLS client certificates with
      * SSLUserName, Kerberos, form login): the same rule. */
     if (r->user && d->vary_user != 1) {
-        return "request is authenticated (r->user)";
+        return why(detail, "authenticated",
+                   "request is authenticated (r->user)");
     }
     /* A verified client certificate identifies the client even without
      * SSLUserName (applications read SSL_CLIENT_S_DN_* themselves). */
     if (!(d->vary_user == 1 && r->user) && sc_client_certificate(r)) {
-        return "request carries a verified client certificate";
+        return why(detail, "client-certificate",
+                   "request carries a verified client certificate");
     }
     /* A GET with a body: never cache (THREATS 11, 13). */
     if (apr_table_get(r->headers_in, "Transfer-Encoding")
         || (cl && strcmp(cl, "0") != 0)) {
-        return "request has a body";
+        return why(detail, "request-body", "request has a body");
     }
     /* A WebSocket handshake is not a page. */
     if (upgrading(r)) {
-        return "request asks for a protocol upgrade";
+        return why(detail, "upgrade", "request asks for a protocol upgrade");
     }
     /* An ErrorDocument's internal redirect carries the error status. */
     if (r->prev && ap_is_HTTP_ERROR(r->status)) {
-        return "error document";
+        return why(detail, "error-document", "error document");
     }
     /* Cookies drive the key or the bypass here: a header that another
      * parser might read differently is not trusted. */
     if (cookies && (d->vary_cookies || d->bypass_cookies)
         && !sc_key_cookie_header_ok(cookies)) {
-        return "a Cookie header that parsers may read differently";
+        return why(detail, "ambiguous-cookie",
+                   "a Cookie header that parsers may read differently");
     }
     for (i = 0; cookies && d->bypass_cookies && i < d->bypass_cookies->nelts;
          i++) {
         if (sc_key_cookie(r->pool, cookies,
                           APR_ARRAY_IDX(d->bypass_cookies, i, const char *))) {
-            return "a SharedCacheBypassCookie is present";
+            return why(detail, "bypass-cookie",
+                       "a SharedCacheBypassCookie is present");
         }
     }
     scan.d = d;
     scan.found = NULL;
     apr_table_do(reflected_header, &scan, r->headers_in, NULL);
     if (scan.found) {
-        return "an unkeyed, commonly reflected header is present";
+        return why(detail, "reflected-header",
+                   "an unkeyed, commonly reflected header is present");
     }
     return NULL;
 }
@@ -205,17 +219,22 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
 /* The bypass rules of every request of a chain of internal redirects: a
  * rule of the public URL's location (or an env var set there) holds for
  * the request it is redirected to as well. */
-const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d)
+const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
+                             const char **detail)
 {
-    const char *why = own_bypass_reason(r, d);
+    const char *token = NULL;
+    const char *reason = own_bypass_reason(r, d, &token);
     request_rec *q;
 
-    for (q = r->prev; q && !why; q = q->prev) {
+    for (q = r->prev; q && !reason; q = q->prev) {
         const sc_dir_conf_t *dq = ap_get_module_config(q->per_dir_config,
                                                        &sharedcache_module);
         if (dq) {
-            why = own_bypass_reason(q, dq);
+            reason = own_bypass_reason(q, dq, &token);
         }
     }
-    return why;
+    if (detail) {
+        *detail = token;
+    }
+    return reason;
 }

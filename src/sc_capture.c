@@ -196,16 +196,19 @@ static int snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
                                      "before the cache may make the body "
                                      "from the request",
                       filter);
+        ctx->not_copied = "request-filter";
         return 0;
     }
     if (r->header_only) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
             SC_LOGNO(0311) "not stored: a HEAD request has no body to keep");
+        ctx->not_copied = "head";
         return 0;
     }
     if (r->status < 100 || r->status > SC_MAX_STATUS
         || !ctx->dconf->statuses[r->status]) {
+        ctx->not_copied = "status";
         return 0;
     }
     if (cl) {
@@ -214,12 +217,14 @@ static int snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
         if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           SC_LOGNO(0312) "not stored: invalid Content-Length");
+            ctx->not_copied = "invalid-content-length";
             return 0;
         }
         if (n > ctx->dconf->max_size) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           SC_LOGNO(0303) "not stored: Content-Length above "
                                          "SharedCacheMaxSize");
+            ctx->not_copied = "too-large";
             return 0;
         }
         ctx->expect_len = n;

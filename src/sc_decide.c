@@ -150,7 +150,7 @@ static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
         const char *why;
 
         sc_policy_input(q, out, NULL, &in);
-        why = sc_policy_personal(&in);
+        why = sc_policy_personal(&in, &policy->detail);
         if (why) {
             policy->storable = 0;
             policy->reason = apr_pstrcat(r->pool,
@@ -291,7 +291,9 @@ static int drop_qualified(request_rec *r, sc_req_t *ctx, const char *list)
 static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
 {
     sc_policy_in_t in;
-    int bad_tags, unverifiable, storable;
+    sc_verdict_t v = { .fwd = ctx->fwd ? ctx->fwd : SC_FWD_URI_MISS,
+                       .fwd_status = r->status };
+    int bad_tags, unverifiable, storable, unreadable = 0;
 
     sc_policy_input(r, out, ctx->dconf, &in);
     sc_policy_decide(&in, &ctx->policy);
@@ -330,6 +332,7 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
                       SC_LOGNO(0325) "not stored: a no-cache=\"...\" list "
                                      "that cannot be read plainly");
         storable = 0;
+        unreadable = 1;
     }
     if (ctx->state == SC_CAP_COPYING) {
         ctx->state = storable ? SC_CAP_STORING : SC_CAP_REFUSED;
@@ -337,30 +340,46 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     if (!ctx->policy.storable) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0301) "not stored: %s", ctx->policy.reason);
+        v.detail = ctx->policy.detail;
     }
     else if (r->no_cache) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0302) "not stored: r->no_cache is set");
+        v.detail = "handler-no-cache";
     }
     else if (bad_tags) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       SC_LOGNO(0308) "not stored: %s holds an invalid tag "
                                      "or more than %d",
                       ctx->dconf->tag_header, SC_MAX_TAGS);
+        v.detail = "invalid-tag";
     }
     else if (ctx->request_no_store) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
             SC_LOGNO(0320) "not stored: the request said Cache-Control: "
                            "no-store");
+        v.detail = "request-no-store";
     }
     else if (unverifiable) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
             SC_LOGNO(0310) "not stored: no Content-Length to verify the body "
                            "against (SharedCacheRequireLength On)");
+        v.detail = "no-content-length";
     }
-    sc_set_status(r, ctx->dconf, storable ? SC_MISS : SC_UNCACHEABLE);
+    else if (unreadable) {
+        v.detail = "no-cache-list";
+    }
+    else if (!SC_COPYING(ctx)) {
+        v.detail = ctx->not_copied; /* a HEAD: a miss, nothing to keep */
+    }
+    v.stored = storable && SC_COPYING(ctx);
+    if (v.stored) {
+        v.has_ttl = 1;
+        v.ttl = ctx->policy.ttl;
+    }
+    sc_set_status(r, ctx->dconf, storable ? SC_MISS : SC_UNCACHEABLE, &v);
     if (!storable) {
         /* Waiters need not wait for the end of this response. */
         sc_lease_release(r, ctx,
@@ -542,10 +561,13 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             APLOG_MARK, APLOG_DEBUG, 0, r,
             SC_LOGNO(0319) "not stored: the handler of this subrequest "
                            "failed without output");
+        sc_verdict_t v = { .fwd = SC_FWD_URI_MISS,
+                           .detail = "fragment-failed" };
+
         if (ctx->state == SC_CAP_STORING) {
             ctx->state = SC_CAP_REFUSED;
         }
-        sc_set_status(r, ctx->dconf, SC_UNCACHEABLE);
+        sc_set_status(r, ctx->dconf, SC_UNCACHEABLE, &v);
         sc_lease_release(r, ctx, SC_LEASE_LET_GO);
     }
     if (ctx && ctx->state == SC_CAP_STORING && !check_label(r, ctx, bb, 0)) {
@@ -556,6 +578,7 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ap_remove_output_filter(f);
     }
     sc_invalidate_response(r, d, out);
+    sc_verdict_order(r);
     for (h = cache_only; *h; h++) {
         apr_table_unset(r->headers_out, *h);
         apr_table_unset(r->err_headers_out, *h);

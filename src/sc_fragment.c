@@ -72,7 +72,7 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
         return "no Content-Length, from a handler that cannot report a "
                "broken body";
     }
-    why = sc_policy_personal(&in);
+    why = sc_policy_personal(&in, NULL);
     if (why) {
         return why;
     }

@@ -255,7 +255,9 @@ static sc_req_t *earlier_lookup(request_rec *r)
  * timeout trying to store. */
 static int uncached(request_rec *r, const sc_dir_conf_t *d)
 {
-    sc_set_status(r, d, SC_ERROR);
+    sc_verdict_t v = { .fwd = SC_FWD_MISS, .detail = "memcached-error" };
+
+    sc_set_status(r, d, SC_ERROR, &v);
     ap_set_module_config(r->request_config, &sharedcache_module, NULL);
     return DECLINED;
 }
@@ -447,6 +449,8 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
     /* Another request in the farm renders it: wait for its store. */
     sc_store_return(*c, r->pool);
     found = wait_for_render(r, ctx, sc_lease_key(r, ctx, *res), later, now);
+    ctx->collapsed = found == SC_LOOKUP_FOUND
+                     || (found == SC_LOOKUP_STALE && later->grace_ok);
     if (found == SC_LOOKUP_FOUND) {
         return serve(r, ctx, &later->entry, later->body, *now, SC_HIT);
     }
@@ -517,13 +521,21 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
     return DECLINED;
 }
 
-/* Not for the cache (why): the handler runs as if we were not here. */
+/* Not for the cache (why; detail: the same as a token, and fwd=method
+ * for another method than GET): the handler runs as if we were not
+ * here. */
 static int bypass(request_rec *r, const sc_dir_conf_t *d, int quick,
-                  const char *why)
+                  const char *why, const char *detail)
 {
+    sc_verdict_t v = { .fwd = SC_FWD_BYPASS, .detail = detail };
+
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "bypass: %s", why);
+    if (!strcmp(detail, "method")) {
+        v.fwd = SC_FWD_METHOD;
+        v.detail = NULL;
+    }
     if (!quick) {
-        sc_set_status(r, d, SC_BYPASS);
+        sc_set_status(r, d, SC_BYPASS, &v);
     }
     return DECLINED;
 }
@@ -539,16 +551,16 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     sc_found_t *res;
     apr_int64_t now;
     sc_lookup_t found;
-    const char *why, *cc;
+    const char *why, *detail, *cc;
     int rv;
 
     ctx = quick ? NULL : sc_req_get(r);
     if (ctx && ctx->refreshing) {
         return render_refresh(r, ctx);
     }
-    why = sc_bypass_reason(r, d);
+    why = sc_bypass_reason(r, d, &detail);
     if (why) {
-        return bypass(r, d, quick, why);
+        return bypass(r, d, quick, why, detail);
     }
 
     /* An ESI include's key was made, and its entry fetched, with its
@@ -564,7 +576,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       SC_LOGNO(0206) "%s: serving uncached", why);
-        return bypass(r, d, quick, why);
+        return bypass(r, d, quick, why, "unkeyable");
     }
     /* An earlier request of this chain of internal redirects (mod_actions)
      * may hold a lease: its key names another route, so nobody will fill
@@ -655,7 +667,7 @@ int sc_handler(request_rec *r)
      * internal GET of a POST's local redirect.  Any other method is
      * logged as a bypass, so that %{sharedcache-status}e is never "-". */
     if (r->method_number != M_GET || sc_client_method(r) != M_GET) {
-        return bypass(r, d, 0, "method");
+        return bypass(r, d, 0, "method", "method");
     }
     /* mod_rewrite in a directory redirects this request internally: the
      * key of the request it becomes names where it is routed, so a

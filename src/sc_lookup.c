@@ -283,6 +283,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
     memset(res, 0, sizeof(*res));
     ctx->stored_vary = NULL;
+    ctx->fwd = SC_FWD_URI_MISS;
     /* One round trip: the entry and the counters it must match.  (The
      * lease matters on a miss only: the miss asks for it.) */
     sc_lookup_keys(ctx, keys);
@@ -314,6 +315,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             return SC_LOOKUP_MISS;
         }
         /* The variant has its own entry and its own lease. */
+        ctx->fwd = SC_FWD_VARY_MISS;
         ctx->stored_vary = sc_entry_vary_names(r->pool, e);
         key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
         keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, key,
@@ -337,6 +339,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             && (!(e->flags & SC_EF_QUICK) || (e->flags & SC_EF_ESI)))) {
         return SC_LOOKUP_MISS;
     }
+    ctx->fwd = SC_FWD_STALE; /* if it is not served */
     found = deps_valid(r, ctx, c, e, &soft);
     if (found == SC_LOOKUP_ERROR || (found == SC_LOOKUP_MISS && !soft)) {
         return found;

@@ -252,9 +252,10 @@ static int refuses(const char *list)
                || has_directive(list, "no-cache"));
 }
 
-static int refuse(sc_policy_out_t *out, const char *reason)
+static int refuse(sc_policy_out_t *out, const char *detail, const char *reason)
 {
     out->storable = 0;
+    out->detail = detail;
     out->reason = reason;
     return 0;
 }
@@ -317,28 +318,42 @@ static int heuristic_status(int status)
     }
 }
 
-const char *sc_policy_personal(const sc_policy_in_t *in)
+static const char *personal(const char **detail, const char *token,
+                            const char *reason)
+{
+    if (detail) {
+        *detail = token;
+    }
+    return reason;
+}
+
+const char *sc_policy_personal(const sc_policy_in_t *in, const char **detail)
 {
     const char *cc = in->cache_control;
 
     if (in->has_set_cookie) {
-        return "Set-Cookie";
+        return personal(detail, "set-cookie", "Set-Cookie");
     }
     if (vary_star(in->vary)) {
-        return "Vary: *";
+        return personal(detail, "vary-star", "Vary: *");
     }
     if (unbalanced(cc) || unbalanced(in->surrogate_control)
         || unbalanced(in->cdn_cache_control)) {
-        return "a cache directive list with an unclosed quote";
+        return personal(detail, "unclosed-quote",
+                        "a cache directive list with an unclosed quote");
     }
     /* no-store and private anywhere always win, even over a targeted
      * field that allows storing: failing safe beats sharing a private
      * page. */
     if (has_directive(cc, "no-store") || has_directive(cc, "private")) {
-        return "Cache-Control: no-store or private";
+        return personal(detail,
+                        has_directive(cc, "private") ? "private" : "no-store",
+                        "Cache-Control: no-store or private");
     }
     if (refuses(in->surrogate_control) || refuses(in->cdn_cache_control)) {
-        return "targeted Cache-Control: no-store, private or no-cache";
+        return personal(detail, "targeted-refusal",
+                        "targeted Cache-Control: no-store, private or "
+                        "no-cache");
     }
     return NULL;
 }
@@ -346,7 +361,7 @@ const char *sc_policy_personal(const sc_policy_in_t *in)
 int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
 {
     const char *cc = in->cache_control;
-    const char *reason;
+    const char *reason, *detail;
     /* RFC 9213: a targeted field replaces Cache-Control for freshness.
      * Surrogate-Control is the older name of the same idea. */
     const char *targeted = in->surrogate_control ? in->surrogate_control
@@ -359,16 +374,16 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
 
     if (in->status < 100 || in->status > SC_MAX_STATUS
         || !in->statuses[in->status]) {
-        return refuse(out, "status not in SharedCacheStatuses");
+        return refuse(out, "status", "status not in SharedCacheStatuses");
     }
-    reason = sc_policy_personal(in);
+    reason = sc_policy_personal(in, &detail);
     if (reason) {
-        return refuse(out, reason);
+        return refuse(out, detail, reason);
     }
     /* no-cache means "revalidate every time", and we do not revalidate,
      * so it refuses too (a targeted field may allow storing). */
     if (!targeted && has_directive(cc, "no-cache")) {
-        return refuse(out, "Cache-Control: no-cache");
+        return refuse(out, "no-cache", "Cache-Control: no-cache");
     }
 
     lifetime = response_lifetime(in, targeted);
@@ -376,8 +391,9 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
      * only for statuses "heuristically cacheable" (RFC 9110 15.1); a 302,
      * 303 or 307 is stored only with freshness of its own. */
     if (lifetime < 0 && !heuristic_status(in->status)) {
-        return refuse(out, "no freshness of its own (a status SharedCacheTTL "
-                           "does not apply to)");
+        return refuse(out, "no-freshness",
+                      "no freshness of its own (a status SharedCacheTTL "
+                      "does not apply to)");
     }
     if (in->force_ttl && in->default_ttl > 0 && heuristic_status(in->status)) {
         lifetime = in->default_ttl;
@@ -391,7 +407,7 @@ int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out)
     out->age = in->age ? age_of(in->age) : 0;
     out->ttl = lifetime - out->age;
     if (out->ttl <= 0) {
-        return refuse(out, "no freshness");
+        return refuse(out, "no-freshness", "no freshness");
     }
 
     out->no_stale = has_directive(cc, "must-revalidate")

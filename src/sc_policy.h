@@ -34,6 +34,7 @@ typedef struct {
 typedef struct {
     int storable;
     const char *reason; /* why not, for the log */
+    const char *detail; /* ... as a token, for Cache-Status (RFC 9211) */
     apr_int64_t ttl;    /* seconds fresh from now */
     apr_int64_t age;    /* Age the response arrived with */
     apr_int64_t stale_while_revalidate;
@@ -45,8 +46,9 @@ typedef struct {
  * (Set-Cookie, Vary: *, no-store or private, a targeted no-cache, a
  * malformed directive list), or NULL.  Part of every decision, and what
  * a fragment (SSI include) is checked against before the page that
- * includes it may be stored. */
-const char *sc_policy_personal(const sc_policy_in_t *in);
+ * includes it may be stored.  *detail (if detail is not NULL): the same
+ * reason as a token. */
+const char *sc_policy_personal(const sc_policy_in_t *in, const char **detail);
 
 /* Decide; always fills out, returns out->storable. */
 int sc_policy_decide(const sc_policy_in_t *in, sc_policy_out_t *out);

@@ -1,7 +1,6 @@
 /*
  * sc_request.c: what every stage of a request shares.  Owns the request's
- * context (sc_req_t, checked by its magic number), its decision
- * (X-SharedCache, the note and env var), the rate-limited memcached
+ * context (sc_req_t, checked by its magic number), the rate-limited memcached
  * warning, the request's URL and key (level 1 and the Vary variant), and
  * restoring a stored response's status and headers.
  */
@@ -19,10 +18,6 @@
 #include <stdlib.h>
 
 APLOG_USE_MODULE(sharedcache);
-
-const char *const sc_decision_name[SC_DECISION_COUNT] = {
-    "HIT", "MISS", "STALE", "BYPASS", "UNCACHEABLE", "ERROR"
-};
 
 sc_req_t *sc_req_get(const request_rec *r)
 {
@@ -49,31 +44,6 @@ sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, sc_phase_t phase)
                                       &sharedcache_module);
     ctx->state = SC_CAP_NEW;
     return ctx;
-}
-
-sc_decision_t sc_decision_of(const request_rec *r)
-{
-    const char *st = apr_table_get(r->notes, SC_NOTE_STATUS);
-    int i;
-
-    for (i = 0; st && i < SC_DECISION_COUNT; i++) {
-        if (!strcmp(st, sc_decision_name[i])) {
-            return (sc_decision_t)i;
-        }
-    }
-    return SC_UNDECIDED;
-}
-
-void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st)
-{
-    const char *name = sc_decision_name[st];
-
-    sc_stat_add_r(r, (sc_stat_t)(SC_STAT_HIT + (int)st), 1);
-    apr_table_setn(r->notes, SC_NOTE_STATUS, name);
-    apr_table_setn(r->subprocess_env, SC_NOTE_STATUS, name);
-    if (d->header && !r->main) {
-        apr_table_setn(r->err_headers_out, "X-SharedCache", name);
-    }
 }
 
 void sc_log_backend(request_rec *r, const char *what, const char *error)
@@ -837,6 +807,7 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
 {
     const char *lm;
     apr_int64_t age = now - e->stored_at;
+    sc_verdict_t v = { .fwd = SC_FWD_NONE };
 
     restore_headers(r, e);
     r->status = e->status;
@@ -852,7 +823,10 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
         }
     }
     ap_set_content_length(r, (apr_off_t)e->body_len);
-    sc_set_status(r, ctx->dconf, status);
+    v.has_ttl = 1;
+    v.ttl = e->fresh_until - now;
+    v.collapsed = ctx->collapsed;
+    sc_set_status(r, ctx->dconf, status, &v);
 }
 
 ap_filter_t *sc_hit_filters(request_rec *r)

@@ -49,6 +49,29 @@ typedef enum {
 
 extern const char *const sc_decision_name[SC_DECISION_COUNT];
 
+/* Why a request went to the handler, as Cache-Status's fwd (RFC 9211
+ * 2.2); the names are sc_verdict.c's. */
+typedef enum {
+    SC_FWD_NONE,      /* served from the cache */
+    SC_FWD_BYPASS,    /* a rule kept it from the cache */
+    SC_FWD_METHOD,    /* not a GET */
+    SC_FWD_URI_MISS,  /* nothing stored for the URL */
+    SC_FWD_VARY_MISS, /* a Vary record, but no variant for these headers */
+    SC_FWD_MISS,      /* the cache could not look (memcached failed) */
+    SC_FWD_STALE      /* stored, but expired or invalidated */
+} sc_fwd_t;
+
+/* What Cache-Status says besides the decision. */
+typedef struct {
+    sc_fwd_t fwd;
+    const char *detail; /* a token: why not stored or not served */
+    int fwd_status;     /* the handler's status, 0: none */
+    int stored;         /* accepted for storing when the headers left */
+    int collapsed;      /* served after waiting for another's render */
+    int has_ttl;
+    apr_int64_t ttl; /* seconds fresh left (negative: stale) */
+} sc_verdict_t;
+
 #define SC_FILTER_SAVE "SHAREDCACHE_SAVE"
 /* Where SHAREDCACHE_SAVE sits: after the resource filters (INCLUDES,
  * SUBSTITUTE), before the content-set ones (DEFLATE). */
@@ -176,6 +199,8 @@ typedef struct {
     sc_found_t *refreshing; /* a refresh after the response (a subrequest
                                of the request that served this stale
                                entry): render, no lookup */
+    sc_fwd_t fwd;           /* what the lookup missed (Cache-Status) */
+    int collapsed;          /* served what another request's render stored */
 
     /* --- lease (sc_lease.c) --- */
     const char *lease_key;     /* the fill lease this request holds */
@@ -198,6 +223,8 @@ typedef struct {
     int handler_varies_encoding; /* the handler's Vary named
                                     Accept-Encoding */
     int esi_shell;               /* the response asks for ESI: stored parsed */
+    const char *not_copied;      /* why SAVE did not copy the body: a
+                                    Cache-Status detail, or NULL */
 
     /* --- a hit of an ESI page: its parsed form, for SHAREDCACHE_ESI --- */
     const sc_esi_doc_t *esi_doc;
@@ -248,11 +275,28 @@ apr_status_t sc_sink_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 /* --- sc_bypass.c --- */
 
 /* Why this request (or an earlier one of its chain of internal
- * redirects) may not use the cache at all, or NULL. */
-const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d);
+ * redirects) may not use the cache at all, or NULL; *detail (if detail is
+ * not NULL): the reason as a Cache-Status token. */
+const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
+                             const char **detail);
 
 /* Did the client present a certificate that mod_ssl verified? */
 int sc_client_certificate(request_rec *r);
+
+/* --- sc_verdict.c --- */
+
+/* Record the decision: X-SharedCache and Cache-Status (if
+ * SharedCacheHeader is On, on the client's request only), env var, note
+ * and counter.  v may be NULL: no more to say than the decision. */
+void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st,
+                   const sc_verdict_t *v);
+
+/* A response that arrived with a Cache-Status of caches before this one
+ * (a proxied backend's): ours goes last, as RFC 9211 2 orders them. */
+void sc_verdict_order(request_rec *r);
+
+/* The decision recorded for r, or SC_UNDECIDED. */
+sc_decision_t sc_decision_of(const request_rec *r);
 
 /* --- sc_request.c --- */
 
@@ -265,12 +309,6 @@ typedef enum { SC_PHASE_NORMAL = 0, SC_PHASE_QUICK = 1 } sc_phase_t;
 
 /* A new context for r, registered where the filters find it. */
 sc_req_t *sc_req_new(request_rec *r, sc_dir_conf_t *d, sc_phase_t phase);
-
-/* Record the decision: header (if on), env var and note. */
-void sc_set_status(request_rec *r, const sc_dir_conf_t *d, sc_decision_t st);
-
-/* The decision recorded for r, or SC_UNDECIDED. */
-sc_decision_t sc_decision_of(const request_rec *r);
 
 /* Log a memcached failure as a rate-limited warning. */
 void sc_log_backend(request_rec *r, const char *what, const char *error);
