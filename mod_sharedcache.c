@@ -49,7 +49,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         sc_config_warn_quick_routes(ptemp, s);
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
-    sc_request_post_config(pconf);
+    sc_rules_post_config(pconf);
     if (sc_pending_init(s->process->pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      SC_LOGNO(0106) "no shared memory for failed "
@@ -205,7 +205,7 @@ static void sc_register_hooks(apr_pool_t *p)
      * else (sc_quick_handler says what it may serve). */
     /* Before anything changes the request headers (mod_headers' early
      * RequestHeader, mod_setenvif). */
-    ap_hook_post_read_request(sc_request_arrived, NULL, NULL,
+    ap_hook_post_read_request(sc_derive_arrived, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_quick_handler(sc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     /* SHAREDCACHE_DECIDE on every request of a cached location: it sees

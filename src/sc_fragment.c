@@ -130,7 +130,7 @@ int sc_fragment_asked(request_rec *r)
      * mod_dir's or mod_include's #fsize, is given no filters), by an
      * includer whose own handler runs: ours set its context first. */
     if (r->main) {
-        sc_request_env_snapshot(r, SC_ENV_INHERITED);
+        sc_derive_env_snapshot(r, SC_ENV_INHERITED);
     }
     if (r->main && r->main->main
         && r->output_filters != r->proto_output_filters) {
@@ -181,7 +181,7 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
             no = "its location keys on what the page's does not";
         }
         if (!no && !rules_checked) {
-            rules = sc_request_rules_reach(r); /* once, for every page */
+            rules = sc_rules_reach(r); /* once, for every page */
             rules_checked = 1;
         }
         if (!no) {

@@ -330,7 +330,7 @@ static request_rec *refresh_request(request_rec *r, sc_req_t *ctx,
     }
     else {
         rc = sc_req_new(rr, d, SC_PHASE_NORMAL);
-        sc_request_env_snapshot(rr, SC_ENV_AT_HANDLER);
+        sc_derive_env_snapshot(rr, SC_ENV_AT_HANDLER);
         why = sc_build_key(rr, rc);
         if (!why
             && (rc->key_len != ctx->key_len
@@ -644,7 +644,7 @@ int sc_handler(request_rec *r)
                                             &sharedcache_module);
 
     /* Before any handler (an application's) adds its variables. */
-    sc_request_env_snapshot(r, SC_ENV_AT_HANDLER);
+    sc_derive_env_snapshot(r, SC_ENV_AT_HANDLER);
 
     if (d && APLOGrtrace2(r)) {
         ap_log_rerror(

@@ -4,7 +4,12 @@
  * the order a request meets them:
  *
  *   sc_bypass.c    may this request use the cache at all?
- *   sc_request.c   its key, its decision, and restoring a stored response
+ *   sc_request.c   its context, client request and URL; restoring a
+ *                  stored response
+ *   sc_keying.c    its key: the URL as sent and as routed, the variance
+ *   sc_derive.c    ... and what the configuration derived from it
+ *   sc_rules.c     the configuration's request rules (start-up, .htaccess)
+ *   sc_verdict.c   its decision: X-SharedCache, Cache-Status, the note
  *   sc_lookup.c    the entry in memcached (one to three round trips)
  *   sc_lease.c     the fill lease: one render per URL in the farm
  *   sc_handler.c   bypass -> key -> lookup -> serve, wait, or render
@@ -174,7 +179,7 @@ typedef struct {
     int request_no_store; /* the request said Cache-Control:
                              no-store (RFC 9111 5.2.1.5) */
 
-    /* --- key (sc_request.c) ---
+    /* --- key (sc_keying.c) ---
      * Level 1: the URL with this location's variance.  The record there is
      * the entry itself or, when responses carry Vary, a Vary record naming
      * the request headers that select the entry (level 2). */
@@ -326,28 +331,6 @@ int sc_client_method(request_rec *r);
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);
 
-/* post_config: the request headers RequestHeader directives name. */
-void sc_request_post_config(apr_pool_t *pconf);
-
-/* post_read_request: keep the request headers as the client sent them
- * (the key holds those the configuration adds or changes). */
-int sc_request_arrived(request_rec *r);
-
-/* Keep r's variables as its handler phase begins, or as a subrequest
- * inherits them: the key holds only what configuration set, not what a
- * handler added (sc_build_key). */
-typedef enum { SC_ENV_AT_HANDLER = 0, SC_ENV_INHERITED = 1 } sc_env_when_t;
-void sc_request_env_snapshot(request_rec *r, sc_env_when_t when);
-
-/* Level 1 of the key and the URL's and namespace's counters; an error
- * message if an expression fails. */
-const char *sc_build_key(request_rec *r, sc_req_t *ctx);
-
-/* The canonical key of the variant selected by the Vary names (key1
- * extended with the request's values of those headers). */
-const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
-                           const apr_array_header_t *names, apr_size_t *len);
-
 /* Prepare status and headers of a stored response. */
 void sc_restore_response(request_rec *r, const sc_req_t *ctx,
                          const sc_entry_t *e, apr_int64_t now,
@@ -374,13 +357,51 @@ void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
  * mod_proxy), so that a body without Content-Length can be trusted? */
 int sc_handler_reports_broken_body(const request_rec *r);
 
+/* --- sc_keying.c --- */
+
+/* Level 1 of the key and the URL's and namespace's counters; an error
+ * message if an expression fails. */
+const char *sc_build_key(request_rec *r, sc_req_t *ctx);
+
+/* The canonical key of the variant selected by the Vary names (key1
+ * extended with the request's values of those headers). */
+const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
+                           const apr_array_header_t *names, apr_size_t *len);
+
+/* --- sc_derive.c --- */
+
+/* post_read_request: keep the request headers as the client sent them
+ * (the key holds those the configuration adds or changes). */
+int sc_derive_arrived(request_rec *r);
+
+/* Keep r's variables as its handler phase begins, or as a subrequest
+ * inherits them: the key holds only what configuration set, not what a
+ * handler added (sc_build_key). */
+typedef enum { SC_ENV_AT_HANDLER = 0, SC_ENV_INHERITED = 1 } sc_env_when_t;
+void sc_derive_env_snapshot(request_rec *r, sc_env_when_t when);
+
+/* What the configuration derived for r (variables set, request headers
+ * changed) and where it routed r beyond its URI, into k; why the key
+ * cannot be made (an .htaccess file that cannot be read again), or NULL. */
+const char *sc_derive_key(request_rec *r, sc_key_t *k);
+
+/* --- sc_rules.c --- */
+
+/* post_config: the configuration's request rules (sc_rules.c). */
+void sc_rules_post_config(apr_pool_t *pconf);
+
+/* The headers RequestHeader directives name for r (anywhere in the
+ * configuration, and in the .htaccess files httpd read for r), appended
+ * to named (lower case); why they cannot be known, or NULL. */
+const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named);
+
 /* Why r, a subrequest that runs into a page, may get from the request
  * what the page's key does not hold (request rules that reach it: a
  * section's SetEnvIf or RewriteRule, an <If>, a request-dependent
  * RequestHeader, an .htaccess RequestHeader, a server-level RewriteRule
  * without [NS]), or NULL.  Rules that did not fire leave no trace in r, so
  * where they exist at all the answer is "may". */
-const char *sc_request_rules_reach(request_rec *r);
+const char *sc_rules_reach(request_rec *r);
 
 /* The note that marks sc_anyone_may()'s anonymous copy of a request. */
 #define SC_NOTE_PROBE "sharedcache-probe"

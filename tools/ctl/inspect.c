@@ -418,7 +418,7 @@ static int report_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
 }
 
 /* The location's variance fields, in the module's order (cookies,
- * headers, the user: sc_request.c), from -H and --vary-user. */
+ * headers, the user: sc_keying.c), from -H and --vary-user. */
 static void add_variance(apr_pool_t *p, const inspect_t *in, sc_key_t *k)
 {
     const char *cookies = apr_table_get(in->headers, "Cookie");

@@ -1,0 +1,290 @@
+/*
+ * sc_derive.c: what httpd's configuration derived from the request, into
+ * the key.  SetEnvIf, BrowserMatch, RewriteRule [E=] (with [NV] httpd adds
+ * no Vary), SetEnv inside <If> and RequestHeader compute what the
+ * application gets from the request: a variable, a header added or
+ * changed.  Whatever of it the application reads is part of its page, so
+ * all of it is part of the key (a request that derives nothing keys as
+ * before); so is where httpd routed it beyond its URI (a rewritten file,
+ * the <If> sections that hold, the headers RequestHeader names).
+ */
+#include "sc_request.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "mod_ssl.h"
+#include <apr_strings.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+#define SENT "sharedcache-sent-headers"
+
+int sc_derive_arrived(request_rec *r)
+{
+    /* (the quick-mode probe shares the real request's pool) */
+    if (!r->main && !r->prev && !apr_table_get(r->notes, SC_NOTE_PROBE)) {
+        apr_pool_userdata_setn(apr_table_copy(r->pool, r->headers_in), SENT,
+                               NULL, r->pool);
+    }
+    return DECLINED;
+}
+
+/* Variables that differ on every request or connection whatever the
+ * configuration (a key holding them would never hit), restate the URL
+ * (mod_rewrite's), or are ours. */
+static int env_unkeyed(const char *name)
+{
+    static const char *const not_derived[] = {
+        "UNIQUE_ID",    "H2_STREAM_ID",   "H2_STREAM_TAG",
+        "H2_PUSHED_ON", "SSL_SESSION_ID", "SSL_SESSION_RESUMED",
+        "SCRIPT_URL",   "SCRIPT_URI",     NULL
+    };
+    const char *const *n;
+
+    while (!strncmp(name, "REDIRECT_", 9)) {
+        name += 9;
+    }
+    if (!strncasecmp(name, "sharedcache", 11)) {
+        return 1;
+    }
+    for (n = not_derived; *n; n++) {
+        if (!strcmp(name, *n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* mod_ssl's variables (HTTPS, SSL_*) say what the connection is, not
+ * what the request asked: not keyed when they hold what mod_ssl reports
+ * for this connection (a SetEnvIf that sets HTTPS=on from a header on a
+ * plain connection is keyed). */
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) * ssl_var;
+
+static int connection_fact(request_rec *r, const char *name, const char *value)
+{
+    const char *is;
+
+    if (strcmp(name, "HTTPS") && strncmp(name, "SSL_", 4)) {
+        return 0;
+    }
+    if (!ssl_var) {
+        ssl_var = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    }
+    is = ssl_var ? ssl_var(r->pool, r->server, r->connection, r, (char *)name)
+                 : NULL;
+    return is && !strcmp(is, value);
+}
+
+/* Snapshots of a request's variables: as its handler phase began (before
+ * any handler adds the CGI and application variables: HTTP_*,
+ * REMOTE_PORT, mod_wsgi.*), and, for a subrequest, as it inherited them
+ * from its parent (a copy of the parent's, those included). */
+#define ENV_AT_HANDLER "sharedcache-env-handler"
+#define ENV_INHERITED "sharedcache-env-inherited"
+
+static apr_table_t *env_snapshot(const request_rec *r, const char *which)
+{
+    void *t = NULL;
+
+    apr_pool_userdata_get(&t, which, r->pool);
+    return t;
+}
+
+void sc_derive_env_snapshot(request_rec *r, sc_env_when_t when)
+{
+    const char *which = when == SC_ENV_INHERITED ? ENV_INHERITED
+                                                 : ENV_AT_HANDLER;
+
+    if (!env_snapshot(r, which)) {
+        apr_pool_userdata_setn(apr_table_copy(r->pool, r->subprocess_env),
+                               which, NULL, r->pool);
+    }
+}
+
+static int env_has(apr_table_t *t, const char *name, const char *value)
+{
+    const char *v = apr_table_get(t, name);
+
+    return v && !strcmp(v, value);
+}
+
+/* Did configuration set name=value for r (or for the request it comes
+ * from), rather than a handler (the CGI variables mod_wsgi or mod_cgi add
+ * to the parent of a subrequest, or to the previous hop of an internal
+ * redirect, which then reaches r as REDIRECT_...)? */
+static int config_derived(const request_rec *r, const char *name,
+                          const char *value)
+{
+    apr_table_t *t;
+
+    if (!strncmp(name, "REDIRECT_", 9) && r->prev) {
+        return config_derived(r->prev, name + 9, value);
+    }
+    t = r->main ? env_snapshot(r, ENV_INHERITED) : NULL;
+    if (t && env_has(t, name, value)) {
+        return config_derived(r->main, name, value);
+    }
+    t = env_snapshot(r, ENV_AT_HANDLER);
+    return !t || env_has(t, name, value);
+}
+
+typedef struct {
+    request_rec *r;
+    apr_array_header_t *pairs; /* of sc_header_t */
+    apr_table_t *sent;         /* what the client sent, or NULL */
+} derived_t;
+
+static int derived_env(void *data, const char *name, const char *value)
+{
+    derived_t *dv = data;
+    sc_header_t *h;
+
+    if (!env_unkeyed(name) && !connection_fact(dv->r, name, value)
+        && config_derived(dv->r, name, value)) {
+        h = apr_array_push(dv->pairs);
+        h->name = name;
+        h->value = value;
+    }
+    return 1;
+}
+
+static int was_sent(void *data, const char *name, const char *value)
+{
+    const char **want = data;
+
+    (void)name;
+    if (!strcmp(value, want[1])) {
+        want[0] = NULL; /* found */
+        return 0;
+    }
+    return 1;
+}
+
+static int derived_header(void *data, const char *name, const char *value)
+{
+    derived_t *dv = data;
+    const char *want[2] = { name, value };
+    sc_header_t *h;
+
+    /* set or removed by this module for the location (SharedCacheESI) */
+    if (!strcasecmp(name, "Surrogate-Capability")) {
+        return 1;
+    }
+    if (dv->sent) {
+        apr_table_do(was_sent, (void *)want, dv->sent, name, NULL);
+    }
+    if (want[0]) {
+        h = apr_array_push(dv->pairs);
+        h->name = name;
+        h->value = value;
+    }
+    return 1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const sc_header_t *x = a, *y = b;
+    int c = strcasecmp(x->name, y->name);
+
+    return c ? c : strcmp(x->value, y->value);
+}
+
+static void add_derived(request_rec *r, sc_key_t *k, char kind,
+                        apr_array_header_t *pairs)
+{
+    int i;
+
+    qsort(pairs->elts, (size_t)pairs->nelts, sizeof(sc_header_t), by_name);
+    for (i = 0; i < pairs->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(pairs, i, sc_header_t);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                      "the key holds the derived %s %s=%s",
+                      kind == 'e' ? "variable" : "header", h->name, h->value);
+        sc_key_add(k, kind, apr_pstrdup(r->pool, h->name), h->value);
+    }
+}
+
+/* Where httpd routes r beyond its URI: a server-level RewriteRule without
+ * [PT] changes the file (and may set a type or handler), not r->uri; an
+ * <If> section may add filters, options or a type.  Which <If> sections
+ * hold for r, the rewritten file (below the document root) and handler
+ * go into the key, with the headers RequestHeader directives name.
+ * Returns why the key cannot be made (an .htaccess file that cannot be
+ * read again), or NULL. */
+static const char *add_route_state(request_rec *r, sc_key_t *k)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *rw = apr_table_get(r->notes, "mod_rewrite_rewritten");
+    apr_array_header_t *named;
+    const char *why;
+    int i;
+
+    if (rw && strcmp(rw, "0") && r->filename) {
+        const char *root = ap_document_root(r);
+        apr_size_t n = strlen(root);
+        const char *f = r->filename;
+        if (n && !strncmp(f, root, n)) {
+            f += n;
+        }
+        sc_key_add(k, 'f', "file", f);
+        sc_key_add(k, 'f', "handler", r->handler);
+    }
+    for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
+        ap_conf_vector_t *sec = APR_ARRAY_IDX(cd->sec_if, i,
+                                              ap_conf_vector_t *);
+        core_dir_config *c = ap_get_core_module_config(sec);
+        const char *err = NULL;
+        int rc;
+
+        if (!c || !c->condition) {
+            continue; /* <Else>: what came before decides it */
+        }
+        rc = ap_expr_exec(r, c->condition, &err);
+        sc_key_add(k, 'i',
+                   apr_psprintf(r->pool, "%s:%d", c->condition->filename,
+                                c->condition->line_number),
+                   err  ? "error"
+                   : rc ? "1"
+                        : "0");
+    }
+    named = apr_array_make(r->pool, 4, sizeof(const char *));
+    why = sc_rules_request_headers(r, named);
+    for (i = 0; i < named->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(named, i, const char *);
+        sc_key_add(k, 'q', n, apr_table_get(r->headers_in, n));
+    }
+    return why;
+}
+
+/* The variables set for r and the request headers that differ from what
+ * the client sent, into the key. */
+static void add_derived_state(request_rec *r, sc_key_t *k)
+{
+    const request_rec *top = r;
+    derived_t dv;
+    void *sent = NULL;
+
+    while (top->main) {
+        top = top->main;
+    }
+    top = sc_client_request(top);
+    apr_pool_userdata_get(&sent, SENT, top->pool);
+    dv.r = r;
+    dv.sent = sent;
+    dv.pairs = apr_array_make(r->pool, 4, sizeof(sc_header_t));
+    apr_table_do(derived_env, &dv, r->subprocess_env, NULL);
+    add_derived(r, k, 'e', dv.pairs);
+    dv.pairs = apr_array_make(r->pool, 4, sizeof(sc_header_t));
+    if (dv.sent) {
+        apr_table_do(derived_header, &dv, r->headers_in, NULL);
+    }
+    add_derived(r, k, 'd', dv.pairs);
+}
+
+const char *sc_derive_key(request_rec *r, sc_key_t *k)
+{
+    add_derived_state(r, k);
+    return add_route_state(r, k);
+}

@@ -1,0 +1,261 @@
+/*
+ * sc_rules.c: the configuration's rules that derive request state, as the
+ * key and the fragment check need to know them.  Read at start-up from
+ * the configuration tree (the headers RequestHeader directives name, a
+ * RequestHeader that depends on the request, a server-level RewriteRule
+ * that applies to subrequests) and per request from the .htaccess files
+ * httpd read for it; whether such rules may reach a fragment.
+ */
+#include "sc_request.h"
+
+#include "http_config.h"
+#include "http_core.h"
+#include "util_cfgtree.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* Request headers that a RequestHeader directive names anywhere in the
+ * configuration (lower case; read at start-up): their values are keyed
+ * whoever set them, the client or the configuration. */
+static apr_array_header_t *configured_headers;
+
+static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "RequestHeader") && d->args) {
+            const char *args = d->args;
+            char *action = ap_getword_conf(p, &args);
+            char *name = ap_getword_conf(p, &args);
+            (void)action;
+            if (*name) {
+                ap_str_tolower(name);
+                APR_ARRAY_PUSH(configured_headers, const char *) = name;
+            }
+        }
+        if (d->first_child) {
+            collect_request_headers(p, d->first_child);
+        }
+    }
+}
+
+/* What may derive request state for a subrequest that its parent's
+ * request did not (sc_rules_reach): the modules whose
+ * per-directory configuration holds such rules, whether a RequestHeader
+ * anywhere depends on the request (a condition, a %-variable in its
+ * value) and whether a server-level RewriteRule applies to subrequests
+ * (no [NS]). */
+static module *setenvif_module_p, *rewrite_module_p, *headers_module_p;
+static int request_header_rules, server_rewrites;
+
+static int dir_section(const char *name)
+{
+    static const char *const sections[] = {
+        "<Location", "<LocationMatch", "<Directory",  "<DirectoryMatch",
+        "<Files",    "<FilesMatch",    "<If",         "<ElseIf",
+        "<Else",     "<Proxy",         "<ProxyMatch", NULL
+    };
+    const char *const *s;
+
+    for (s = sections; *s; s++) {
+        if (!strcasecmp(name, *s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does a RewriteRule's flag list ("[L,NS]") hold NS or nosubreq? */
+static int rewrite_flags_ns(apr_pool_t *p, const char *flags)
+{
+    char *list = apr_pstrdup(p, flags), *flag, *last;
+
+    if (*list == '[') {
+        list++;
+    }
+    for (flag = apr_strtok(list, ",]", &last); flag;
+         flag = apr_strtok(NULL, ",]", &last)) {
+        while (*flag == ' ') {
+            flag++;
+        }
+        if (!strcasecmp(flag, "ns") || !strcasecmp(flag, "nosubreq")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
+{
+    for (; d; d = d->next) {
+        int dir = in_dir || dir_section(d->directive);
+        if (!strcasecmp(d->directive, "RequestHeader") && d->args
+            && (ap_strstr_c(d->args, "env=") || ap_strstr_c(d->args, "expr=")
+                || strchr(d->args, '%'))) {
+            request_header_rules = 1;
+        }
+        if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
+            const char *args = d->args;
+            (void)ap_getword_conf(p, &args); /* pattern */
+            (void)ap_getword_conf(p, &args); /* substitution */
+            if (!rewrite_flags_ns(p, ap_getword_conf(p, &args))) {
+                server_rewrites = 1;
+            }
+        }
+        if (d->first_child) {
+            find_derivers(p, d->first_child, dir);
+        }
+    }
+}
+
+void sc_rules_post_config(apr_pool_t *pconf)
+{
+    configured_headers = apr_array_make(pconf, 4, sizeof(const char *));
+    collect_request_headers(pconf, ap_conftree);
+    setenvif_module_p = ap_find_linked_module("mod_setenvif.c");
+    rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
+    headers_module_p = ap_find_linked_module("mod_headers.c");
+    request_header_rules = server_rewrites = 0;
+    find_derivers(pconf, ap_conftree, 0);
+}
+
+/* Has a section (a <Location>, <Directory>, .htaccess ...) given r rules
+ * of module m beyond the virtual host's own? */
+static int section_rules(const request_rec *r, module *m)
+{
+    return m
+           && ap_get_module_config(r->per_dir_config, m)
+                  != ap_get_module_config(r->server->lookup_defaults, m);
+}
+
+static const char *htaccess_request_headers(request_rec *r,
+                                            apr_array_header_t *out);
+
+const char *sc_rules_reach(request_rec *r)
+{
+    core_dir_config *cr = ap_get_core_module_config(r->per_dir_config);
+    apr_array_header_t *named;
+    const char *why;
+
+    if (server_rewrites) {
+        return "a server-level RewriteRule without [NS] applies to it";
+    }
+    if (section_rules(r, setenvif_module_p)) {
+        return "SetEnvIf rules of a section";
+    }
+    if (section_rules(r, rewrite_module_p)) {
+        return "RewriteRules of a section";
+    }
+    if (request_header_rules) {
+        return "a RequestHeader that depends on the request";
+    }
+    if (cr && cr->sec_if && cr->sec_if->nelts) {
+        return "<If> sections";
+    }
+    named = apr_array_make(r->pool, 2, sizeof(const char *));
+    why = htaccess_request_headers(r, named);
+    if (why || named->nelts) {
+        return "RequestHeader rules of an .htaccess file";
+    }
+    return NULL;
+}
+
+/* The header names RequestHeader lines name in the .htaccess files httpd
+ * read for r (the start-up walk cannot see them), read again here as
+ * httpd itself reads them for every request; why they cannot be known,
+ * or NULL.  Continuation lines are joined; a NUL ends a line. */
+static const char *htaccess_text_headers(request_rec *r, char *text,
+                                         apr_size_t len,
+                                         apr_array_header_t *out)
+{
+    apr_size_t i, j;
+    char *line, *last;
+
+    for (i = 0; i < len; i++) {
+        if (text[i] == '\0' || text[i] == '\r') {
+            text[i] = '\n';
+        }
+    }
+    /* "\" at the end of a line continues it */
+    for (i = 0, j = 0; i < len; i++) {
+        if (text[i] == '\\' && i + 1 < len && text[i + 1] == '\n') {
+            i++;
+            continue;
+        }
+        text[j++] = text[i];
+    }
+    text[j] = '\0';
+    for (line = apr_strtok(text, "\n", &last); line;
+         line = apr_strtok(NULL, "\n", &last)) {
+        const char *args = line;
+        char *word = ap_getword_conf(r->pool, &args);
+        if (!strcasecmp(word, "Use") || !strcasecmp(word, "Include")
+            || !strcasecmp(word, "IncludeOptional")) {
+            return "an .htaccess file includes text the module cannot read";
+        }
+        if (!strcasecmp(word, "RequestHeader")) {
+            (void)ap_getword_conf(r->pool, &args); /* the action */
+            word = ap_getword_conf(r->pool, &args);
+            if (*word) {
+                ap_str_tolower(word);
+                APR_ARRAY_PUSH(out, const char *) = word;
+            }
+        }
+    }
+    return NULL;
+}
+
+static const char *htaccess_request_headers(request_rec *r,
+                                            apr_array_header_t *out)
+{
+    core_server_config *sc = ap_get_core_module_config(
+        r->server->module_config);
+    const struct htaccess_result *h;
+
+    for (h = r->htaccess; h; h = h->next) {
+        const char *names = sc->access_name;
+        char *name;
+
+        if (!h->htaccess || !h->dir) {
+            continue; /* no file there */
+        }
+        while (*(name = ap_getword_conf(r->pool, &names))) {
+            apr_file_t *f;
+            apr_finfo_t fi;
+            apr_size_t len;
+            char *text;
+            const char *why;
+            const char *path = apr_pstrcat(r->pool, h->dir, name, NULL);
+
+            if (apr_file_open(&f, path, APR_READ, 0, r->pool) != APR_SUCCESS) {
+                continue; /* httpd did not read it either */
+            }
+            if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS
+                || fi.size > 4 * 1024 * 1024) {
+                apr_file_close(f);
+                return "an .htaccess file too large to read again";
+            }
+            len = (apr_size_t)fi.size;
+            text = apr_palloc(r->pool, len + 1);
+            if (apr_file_read_full(f, text, len, &len) != APR_SUCCESS
+                && len != (apr_size_t)fi.size) {
+                apr_file_close(f);
+                return "an .htaccess file that could not be read again";
+            }
+            apr_file_close(f);
+            why = htaccess_text_headers(r, text, len, out);
+            if (why) {
+                return why;
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named)
+{
+    if (configured_headers) {
+        apr_array_cat(named, configured_headers);
+    }
+    return htaccess_request_headers(r, named);
+}
