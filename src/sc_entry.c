@@ -23,9 +23,10 @@ static int field_ok(const char *s, int is_name)
     return 1;
 }
 
-/* Two passes over the same code: the first (buf NULL) measures. */
-static void write_head(sc_rec_writer_t *w, const sc_entry_t *e)
+/* Two passes over the same code (sc_rec_build): the first measures. */
+static void write_head(sc_rec_writer_t *w, const void *what)
 {
+    const sc_entry_t *e = what;
     int i;
     int nh = e->headers ? e->headers->nelts : 0;
     int nd = e->deps ? e->deps->nelts : 0;
@@ -80,7 +81,6 @@ static int times_ok(const sc_entry_t *e)
 apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
                                   char **out, apr_size_t *len)
 {
-    sc_rec_writer_t w = { NULL, 0 };
     int i;
 
     if (!times_ok(e)) {
@@ -105,12 +105,7 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
             return SC_EBADREC;
         }
     }
-    write_head(&w, e);
-    w.buf = apr_palloc(p, w.len);
-    w.len = 0;
-    write_head(&w, e);
-    *out = w.buf;
-    *len = w.len;
+    sc_rec_build(p, write_head, e, out, len);
     return APR_SUCCESS;
 }
 

@@ -740,9 +740,10 @@ static int doc_ok(const sc_esi_doc_t *doc)
     return 1;
 }
 
-/* Two passes over the same code: the first (buf NULL) measures. */
-static void write_doc(sc_rec_writer_t *w, const sc_esi_doc_t *doc)
+/* Two passes over the same code (sc_rec_build): the first measures. */
+static void write_doc(sc_rec_writer_t *w, const void *what)
 {
+    const sc_esi_doc_t *doc = what;
     int i;
 
     sc_rec_put_bytes(w, esi_magic, 4);
@@ -770,17 +771,10 @@ static void write_doc(sc_rec_writer_t *w, const sc_esi_doc_t *doc)
 apr_status_t sc_esi_encode(apr_pool_t *p, const sc_esi_doc_t *doc, char **bytes,
                            apr_size_t *len)
 {
-    sc_rec_writer_t w = { NULL, 0 };
-
     if (!doc_ok(doc)) {
         return SC_EBADESI;
     }
-    write_doc(&w, doc);
-    w.buf = apr_palloc(p, w.len);
-    w.len = 0;
-    write_doc(&w, doc);
-    *bytes = w.buf;
-    *len = w.len;
+    sc_rec_build(p, write_doc, doc, bytes, len);
     return APR_SUCCESS;
 }
 

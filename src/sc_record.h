@@ -10,6 +10,7 @@
 #define SC_RECORD_H
 
 #include <apr.h>
+#include <apr_pools.h>
 #include <string.h>
 
 typedef struct {
@@ -37,6 +38,23 @@ static inline void sc_rec_put_uint(sc_rec_writer_t *w, apr_uint64_t v,
         v >>= 8;
     }
     sc_rec_put_bytes(w, b, (apr_size_t)width);
+}
+
+/* A record made by write(w, what) in two passes: one that counts, one
+ * into a buffer of that size from p (*out, *len). */
+typedef void (*sc_rec_write_fn)(sc_rec_writer_t *w, const void *what);
+
+static inline void sc_rec_build(apr_pool_t *p, sc_rec_write_fn write,
+                                const void *what, char **out, apr_size_t *len)
+{
+    sc_rec_writer_t w = { NULL, 0 };
+
+    write(&w, what);
+    w.buf = apr_palloc(p, w.len);
+    w.len = 0;
+    write(&w, what);
+    *out = w.buf;
+    *len = w.len;
 }
 
 typedef struct {
