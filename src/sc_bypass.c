@@ -139,6 +139,30 @@ static int upgrading(request_rec *r)
            || (conn && ap_find_token(r->pool, conn, "upgrade"));
 }
 
+/* Does the client name a header in Connection (beyond the connection's
+ * own options)?  Such a header is hop-by-hop: mod_proxy drops it before
+ * asking the backend (RFC 9110 7.6.1), so a key holding its value would
+ * hold what the backend never saw. */
+static int names_header_in_connection(request_rec *r)
+{
+    static const char *const options[] = { "close",   "keep-alive",     "te",
+                                           "upgrade", "http2-settings", NULL };
+    const char *conn = apr_table_getm(r->pool, r->headers_in, "Connection");
+    char *list = conn ? apr_pstrdup(r->pool, conn) : NULL;
+    char *tok, *last;
+
+    for (tok = list ? apr_strtok(list, ", \t", &last) : NULL; tok;
+         tok = apr_strtok(NULL, ", \t", &last)) {
+        const char *const *o;
+        for (o = options; *o && strcasecmp(tok, *o); o++) {
+        }
+        if (!*o) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* reason, with *detail set to its token. */
 static const char *why(const char **detail, const char *token,
                        const char *reason)
@@ -186,6 +210,10 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
     /* A WebSocket handshake is not a page. */
     if (upgrading(r)) {
         return why(detail, "upgrade", "request asks for a protocol upgrade");
+    }
+    if (names_header_in_connection(r)) {
+        return why(detail, "connection-header",
+                   "the request names a header in Connection");
     }
     /* An ErrorDocument's internal redirect carries the error status. */
     if (r->prev && ap_is_HTTP_ERROR(r->status)) {

@@ -213,6 +213,9 @@ static void add_derived(request_rec *r, sc_key_t *k, char kind,
  * go into the key, with the headers RequestHeader directives name.
  * Returns why the key cannot be made (an .htaccess file that cannot be
  * read again), or NULL. */
+static const char *const rewrite_forced[] = { "rewrite-forced-mimetype",
+                                              "rewrite-forced-handler" };
+
 static const char *add_route_state(request_rec *r, sc_key_t *k)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
@@ -230,6 +233,15 @@ static const char *add_route_state(request_rec *r, sc_key_t *k)
         }
         sc_key_add(k, 'f', "file", f);
         sc_key_add(k, 'f', "handler", r->handler);
+    }
+    /* RewriteRule [T=] and [H=] (also with "-" as the substitution, and
+     * in a directory): a type or handler chosen by the rule's conditions,
+     * which may read the client's address or an unkeyed header. */
+    for (i = 0; i < 2; i++) {
+        const char *forced = apr_table_get(r->notes, rewrite_forced[i]);
+        if (forced) {
+            sc_key_add(k, 'f', rewrite_forced[i], forced);
+        }
     }
     for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
         ap_conf_vector_t *sec = APR_ARRAY_IDX(cd->sec_if, i,

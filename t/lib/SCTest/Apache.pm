@@ -238,7 +238,7 @@ sub raw {
         or die "connect: $!";
     binmode $s;
     $headers{Host} //= "127.0.0.1:$self->{port}";
-    $headers{Connection} = 'close';
+    $headers{Connection} //= 'close'; # a test's own must still close
     $headers{'Content-Length'} = length $body if length $body;
     print $s request_text($method, $target, \%headers, $body);
     my $resp = do { local $/; <$s> } // '';
