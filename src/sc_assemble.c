@@ -275,6 +275,8 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 static request_rec *include_request(request_rec *r, const char *src, part_t *pt)
 {
     ap_filter_t *end = apr_pcalloc(r->pool, sizeof(*end));
+    char *line;
+    apr_table_t *env;
     request_rec *rr;
 
     end->frec = sc_esi_part_filter_handle;
@@ -282,9 +284,21 @@ static request_rec *include_request(request_rec *r, const char *src, part_t *pt)
     end->r = r;
     end->c = r->connection;
     pt->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    /* An include is a request of its own, as a surrogate makes it: its
+     * own request line (REQUEST_URI), and of the page's variables only
+     * those configuration set, which its key holds; not what the page's
+     * handler or filters added (its CGI variables, mod_include's). */
+    line = r->the_request;
+    env = r->subprocess_env;
+    r->the_request = apr_pstrcat(r->pool, "GET ", src, " ", r->protocol, NULL);
+    if (sc_derive_env_at_handler(r)) {
+        r->subprocess_env = sc_derive_env_at_handler(r);
+    }
     apr_table_setn(r->notes, NOTE_CREATING, "1");
     rr = ap_sub_req_lookup_uri(src, r, end);
     apr_table_unset(r->notes, NOTE_CREATING);
+    r->the_request = line;
+    r->subprocess_env = env;
     apr_table_setn(rr->notes, NOTE_INCLUDE, "1");
     /* The client's conditions and ranges are the page's, never a
      * fragment's (a fragment answering 412 or 206 is no fragment). */

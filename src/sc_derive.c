@@ -31,15 +31,22 @@ int sc_derive_arrived(request_rec *r)
 }
 
 /* Variables that differ on every request or connection whatever the
- * configuration (a key holding them would never hit), restate the URL
+ * configuration (a key holding them would never hit; mod_include's clock
+ * among them), restate the URL
  * (mod_rewrite's), or are ours. */
 static int env_unkeyed(const char *name)
 {
-    static const char *const not_derived[] = {
-        "UNIQUE_ID",    "H2_STREAM_ID",   "H2_STREAM_TAG",
-        "H2_PUSHED_ON", "SSL_SESSION_ID", "SSL_SESSION_RESUMED",
-        "SCRIPT_URL",   "SCRIPT_URI",     NULL
-    };
+    static const char *const not_derived[] = { "UNIQUE_ID",
+                                               "H2_STREAM_ID",
+                                               "H2_STREAM_TAG",
+                                               "H2_PUSHED_ON",
+                                               "SSL_SESSION_ID",
+                                               "SSL_SESSION_RESUMED",
+                                               "SCRIPT_URL",
+                                               "SCRIPT_URI",
+                                               "DATE_LOCAL",
+                                               "DATE_GMT",
+                                               NULL };
     const char *const *n;
 
     while (!strncmp(name, "REDIRECT_", 9)) {
@@ -92,6 +99,11 @@ static apr_table_t *env_snapshot(const request_rec *r, const char *which)
     return t;
 }
 
+apr_table_t *sc_derive_env_at_handler(const request_rec *r)
+{
+    return env_snapshot(r, ENV_AT_HANDLER);
+}
+
 void sc_derive_env_snapshot(request_rec *r, sc_env_when_t when)
 {
     const char *which = when == SC_ENV_INHERITED ? ENV_INHERITED
@@ -114,6 +126,47 @@ static int env_has(apr_table_t *t, const char *name, const char *value)
  * from), rather than a handler (the CGI variables mod_wsgi or mod_cgi add
  * to the parent of a subrequest, or to the previous hop of an internal
  * redirect, which then reaches r as REDIRECT_...)? */
+static int cgi_own(const char *name)
+{
+    /* ap_add_common_vars and ap_add_cgi_vars set these whatever a handler
+     * inherited; REQUEST_URI is made from the request line, keyed apart
+     * (sc_derive_key).  PATH_INFO and PATH_TRANSLATED are set only for a
+     * request with path info of its own: not listed. */
+    static const char *const own[] = { "PATH",
+                                       "SERVER_SIGNATURE",
+                                       "SERVER_SOFTWARE",
+                                       "SERVER_NAME",
+                                       "SERVER_ADDR",
+                                       "SERVER_PORT",
+                                       "REMOTE_ADDR",
+                                       "REMOTE_HOST",
+                                       "REMOTE_PORT",
+                                       "DOCUMENT_ROOT",
+                                       "REQUEST_SCHEME",
+                                       "CONTEXT_PREFIX",
+                                       "SERVER_ADMIN",
+                                       "CONTEXT_DOCUMENT_ROOT",
+                                       "SCRIPT_FILENAME",
+                                       "REQUEST_METHOD",
+                                       "GATEWAY_INTERFACE",
+                                       "SERVER_PROTOCOL",
+                                       "QUERY_STRING",
+                                       "REQUEST_URI",
+                                       "SCRIPT_NAME",
+                                       NULL };
+    const char *const *n;
+
+    if (!strncmp(name, "HTTP_", 5)) {
+        return 1; /* from the request headers, which it has too */
+    }
+    for (n = own; *n; n++) {
+        if (!strcmp(name, *n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int config_derived(const request_rec *r, const char *name,
                           const char *value)
 {
@@ -122,9 +175,14 @@ static int config_derived(const request_rec *r, const char *name,
     if (!strncmp(name, "REDIRECT_", 9) && r->prev) {
         return config_derived(r->prev, name + 9, value);
     }
+    /* Inherited from the page: whatever reached the page after its
+     * handler began (mod_include's DOCUMENT_URI, its #set variables, the
+     * page's PATH_INFO) reaches the fragment's handler too, so it is
+     * keyed; only the CGI variables the fragment's handler sets again
+     * from its own request are not. */
     t = r->main ? env_snapshot(r, ENV_INHERITED) : NULL;
     if (t && env_has(t, name, value)) {
-        return config_derived(r->main, name, value);
+        return config_derived(r->main, name, value) || !cgi_own(name);
     }
     t = env_snapshot(r, ENV_AT_HANDLER);
     return !t || env_has(t, name, value);
@@ -295,8 +353,29 @@ static void add_derived_state(request_rec *r, sc_key_t *k)
     add_derived(r, k, 'd', dv.pairs);
 }
 
+/* The request line a subrequest inherited from its page (httpd copies
+ * it): its handler reads REQUEST_URI from it.  An ESI include gets a line
+ * of its own (sc_assemble.c), an SSI include the page's. */
+static void add_request_line(request_rec *r, sc_key_t *k)
+{
+    const char *line = r->the_request, *sp, *target;
+
+    if (!r->main || !line || !(sp = strchr(line, ' '))) {
+        return;
+    }
+    target = sp + 1;
+    if (r->unparsed_uri
+        && !strncmp(target, r->unparsed_uri, strlen(r->unparsed_uri))
+        && (target[strlen(r->unparsed_uri)] == ' '
+            || target[strlen(r->unparsed_uri)] == '\0')) {
+        return; /* its own */
+    }
+    sc_key_add(k, 't', "request-line", line);
+}
+
 const char *sc_derive_key(request_rec *r, sc_key_t *k)
 {
     add_derived_state(r, k);
+    add_request_line(r, k);
     return add_route_state(r, k);
 }

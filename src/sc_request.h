@@ -380,6 +380,10 @@ int sc_derive_arrived(request_rec *r);
 typedef enum { SC_ENV_AT_HANDLER = 0, SC_ENV_INHERITED = 1 } sc_env_when_t;
 void sc_derive_env_snapshot(request_rec *r, sc_env_when_t when);
 
+/* r's variables as its handler phase began (only what configuration set),
+ * or NULL if none were kept. */
+apr_table_t *sc_derive_env_at_handler(const request_rec *r);
+
 /* What the configuration derived for r (variables set, request headers
  * changed) and where it routed r beyond its URI, into k; why the key
  * cannot be made (an .htaccess file that cannot be read again), or NULL. */
