@@ -22,8 +22,8 @@ APLOG_USE_MODULE(sharedcache);
 
 int sc_derive_arrived(request_rec *r)
 {
-    /* (the quick-mode probe shares the real request's pool) */
-    if (!r->main && !r->prev && !apr_table_get(r->notes, SC_NOTE_PROBE)) {
+    /* (the quick-mode probe's anonymous copy has a pool of its own) */
+    if (!r->main && !r->prev) {
         apr_pool_userdata_setn(apr_table_copy(r->pool, r->headers_in), SENT,
                                NULL, r->pool);
     }

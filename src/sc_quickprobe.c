@@ -9,8 +9,10 @@
  * anonymous client, an unknown address with no headers, no cookies and no
  * credentials, through every phase up to the handler (translation,
  * mapping, the <Location>, <Directory>, .htaccess and <If> walks, access
- * control, fixups).  Only when that succeeds may the quick handler serve
- * the entry; otherwise the normal handler finds it, after access control.
+ * control, fixups).  Only when that succeeds, and the anonymous client's
+ * key is the entry's (the same route, nothing derived for it that the
+ * real request had not), may the quick handler serve the entry; otherwise
+ * the normal handler finds it, after access control.
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -51,7 +53,9 @@ static void make_anonymous(request_rec *anon, apr_sockaddr_t *addr)
     anon->useragent_host = NULL;
 }
 
-int sc_anyone_may(request_rec *r)
+/* The anonymous copy of r, prepared by httpd up to the handler, or NULL
+ * when httpd would not let it through. */
+static request_rec *anonymous_request(request_rec *r)
 {
     request_rec *anon = apr_pmemdup(r->pool, r, sizeof(*r));
     struct ap_logconf *quiet = apr_pcalloc(r->pool, sizeof(*quiet));
@@ -80,6 +84,10 @@ int sc_anyone_may(request_rec *r)
     }
     anon->user = NULL;
     anon->ap_auth_type = NULL;
+    /* A pool of its own: what the module keeps per request (the headers
+     * as sent, the variables as the handler phase began: sc_derive.c)
+     * is the anonymous client's, not the real request's. */
+    apr_pool_create(&anon->pool, r->pool);
     /* What for: the same URL, prepared from the start. */
     anon->uri = apr_pstrdup(r->pool, r->uri);
     anon->parsed_uri.path = apr_pstrdup(r->pool, r->uri);
@@ -113,11 +121,11 @@ int sc_anyone_may(request_rec *r)
      * or .htaccess that "Require not env outsider" reads never runs) */
     rc = ap_run_create_request(anon);
     if (rc != OK && rc != DECLINED) {
-        return 0;
+        return NULL;
     }
     rc = ap_run_post_read_request(anon);
     if (rc != OK && rc != DECLINED) {
-        return 0;
+        return NULL;
     }
     make_anonymous(anon, addr); /* whatever a module made of it there */
 
@@ -126,5 +134,39 @@ int sc_anyone_may(request_rec *r)
                   "quick mode: an "
                   "anonymous client would get %d for %s",
                   rc, r->uri);
-    return rc == OK;
+    return rc == OK ? anon : NULL;
+}
+
+int sc_anyone_may(request_rec *r)
+{
+    return anonymous_request(r) != NULL;
+}
+
+int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
+{
+    request_rec *anon = anonymous_request(r);
+    sc_dir_conf_t *d;
+    sc_req_t *actx;
+
+    if (!anon) {
+        return 0;
+    }
+    /* Let through, but routed elsewhere, or with something derived for
+     * it that the real request had not (a rule on "not this address"):
+     * another page.  The same key means the same page. */
+    d = ap_get_module_config(anon->per_dir_config, &sharedcache_module);
+    if (!d || d->enabled != 1) {
+        return 0;
+    }
+    sc_derive_env_snapshot(anon, SC_ENV_AT_HANDLER);
+    actx = sc_req_new(anon, d, SC_PHASE_NORMAL);
+    if (sc_build_key(anon, actx) || actx->key_len != ctx->key_len
+        || memcmp(actx->key, ctx->key, ctx->key_len)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "quick mode: an anonymous client would get another "
+                      "page for %s",
+                      r->uri);
+        return 0;
+    }
+    return 1;
 }

@@ -473,6 +473,9 @@ int sc_quick_handler(request_rec *r, int lookup_uri);
  * this request's URL? */
 int sc_anyone_may(request_rec *r);
 
+/* ... and would it get the page r gets: the same key as ctx's? */
+int sc_anyone_gets(request_rec *r, const sc_req_t *ctx);
+
 /* --- sc_capture.c --- */
 
 apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
