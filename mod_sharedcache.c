@@ -179,6 +179,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
     }
     sc_status_child_init(pchild, (const char *const *)names->elts,
                          names->nelts);
+    sc_hint_child_init(pchild);
 }
 
 /* apachectl configtest: the same check, failing the test (post_config

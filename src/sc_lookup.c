@@ -1,11 +1,11 @@
 /*
  * sc_lookup.c: finding what memcached holds for a request, in as few round
  * trips as possible: the level-1 record with the URL's and namespace's
- * counters in one multi-get, the variant (if the response varies) and the
- * tags' counters in at most one more each, and a chunked body in one
- * more.  A record is a hit only if it decodes, holds exactly this key and
- * its counters are unchanged.  (The fill lease is sc_lease.c's: a miss
- * asks for it separately.)
+ * counters in one multi-get, and with them the variant (if the response
+ * varies) and the tags' counters when this child's hints (sc_hint.c) say
+ * which; else at most one more each; a chunked body in one more.  A record is a
+ * hit only if it decodes, holds exactly this key and its counters are
+ * unchanged.  (The fill lease is sc_lease.c's: a miss asks for it separately.)
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -83,13 +83,84 @@ static sc_lookup_t check_record(request_rec *r, const sc_value_t *val,
     }
 }
 
+/* What the first multi-get asked for on a hint's word: the variant of the
+ * Vary names the level-1 record had last time, and the counters of the
+ * tags its entry had. */
+typedef struct {
+    const char *variant; /* canonical key of the hinted variant, or NULL */
+    apr_size_t variant_len;
+    int variant_at; /* its value's index in vals */
+    sc_gen_t *tags; /* the hinted tags' counters */
+    int ntags;
+    int tags_at; /* the first one's index in vals */
+    sc_value_t *vals;
+} hinted_t;
+
+/* Add the hinted keys to keys[*n...] (room for them: see hint_room). */
+static void hint_keys(request_rec *r, sc_req_t *ctx, const char **keys, int *n,
+                      apr_array_header_t *vary, apr_array_header_t *tags,
+                      hinted_t *h)
+{
+    const char *entry = ctx->entry_key;
+    int i;
+
+    if (vary) {
+        h->variant = sc_variant_key(r, ctx, vary, &h->variant_len);
+        entry = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                              h->variant, h->variant_len);
+        h->variant_at = *n;
+        keys[(*n)++] = entry;
+    }
+    h->tags_at = *n;
+    h->ntags = tags ? tags->nelts : 0;
+    h->tags = apr_palloc(r->pool,
+                         (apr_size_t)(h->ntags + 1) * sizeof(sc_gen_t));
+    for (i = 0; i < h->ntags; i++) {
+        sc_gen_init(r->pool, ctx->sconf->prefix,
+                    APR_ARRAY_IDX(tags, i, const char *), &h->tags[i]);
+        keys[(*n)++] = h->tags[i].key;
+    }
+}
+
+/* The counters of tags (n of them) from the first multi-get, if it
+ * fetched every one of them. */
+static int hinted_tags(const hinted_t *h, sc_gen_t *tags, int n)
+{
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < h->ntags && strcmp(h->tags[j].key, tags[i].key); j++) {
+        }
+        if (j == h->ntags) {
+            return 0;
+        }
+        tags[i].have = sc_gen_parse(&h->vals[h->tags_at + j], &tags[i].gen);
+    }
+    return 1;
+}
+
+/* The tags an entry depends on, for the hint of its memcached key. */
+static void remember_tags(request_rec *r, const char *mkey, const sc_entry_t *e)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 4, sizeof(char *));
+    int i;
+
+    for (i = 0; i < e->deps->nelts; i++) {
+        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        if (dep->name[0] == SC_DEP_TAG) {
+            APR_ARRAY_PUSH(names, const char *) = dep->name;
+        }
+    }
+    sc_hint_set(SC_HINT_TAGS, mkey, names);
+}
+
 /* Is every generation the entry was stored under unchanged?  The URL's
  * and the namespace's were fetched with the entry; the tags' take one
  * more multi-get.  *soft tells that only URL or tag counters moved (a
  * soft invalidation may serve it stale); a missing counter or another
  * namespace is always a miss. */
 static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                              const sc_entry_t *e, int *soft)
+                              const sc_entry_t *e, const hinted_t *h, int *soft)
 {
     sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
                                              * sizeof(sc_gen_t));
@@ -135,19 +206,19 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     if (seen != (1 << SC_GENS) - 1) {
         return SC_LOOKUP_MISS;
     }
-    if (ntags > 0) {
-        if (sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
-            sc_log_backend(r, "lookup of tags", c->error);
-            return SC_LOOKUP_ERROR;
+    /* The tags' counters: fetched with the entry if a hint named them. */
+    if (ntags > 0 && !hinted_tags(h, tags, ntags)
+        && sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
+        sc_log_backend(r, "lookup of tags", c->error);
+        return SC_LOOKUP_ERROR;
+    }
+    for (i = 0; i < ntags; i++) {
+        sc_dep_state_t st = sc_entry_dep_state(want[i], tags[i].have,
+                                               tags[i].gen);
+        if (st == SC_DEP_GONE) {
+            return SC_LOOKUP_MISS;
         }
-        for (i = 0; i < ntags; i++) {
-            sc_dep_state_t st = sc_entry_dep_state(want[i], tags[i].have,
-                                                   tags[i].gen);
-            if (st == SC_DEP_GONE) {
-                return SC_LOOKUP_MISS;
-            }
-            moved |= st == SC_DEP_MOVED;
-        }
+        moved |= st == SC_DEP_MOVED;
     }
     *soft = moved;
     return moved ? SC_LOOKUP_MISS : SC_LOOKUP_FOUND;
@@ -275,17 +346,36 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res)
 {
     sc_entry_t *e = &res->entry;
-    const char *keys[1 + SC_GENS];
+    apr_array_header_t *vary_hint = NULL, *tags_hint = NULL;
+    const char **keys, *mkey = ctx->entry_key;
     sc_value_t *val, *vals;
     sc_lookup_t found;
     sc_usable_t use;
-    int i, soft;
+    hinted_t h;
+    int i, n = 1 + SC_GENS, soft;
 
     memset(res, 0, sizeof(*res));
+    memset(&h, 0, sizeof(h));
     ctx->stored_vary = NULL;
     ctx->fwd = SC_FWD_URI_MISS;
-    /* One round trip: the entry and the counters it must match.  (The
-     * lease matters on a miss only: the miss asks for it.) */
+    /* One round trip: the entry and the counters it must match, and what
+     * the hints say the entry will need: its variant, its tags' counters
+     * (the variant's tags when it varies).  (The lease matters on a miss
+     * only: the miss asks for it.) */
+    if (!ctx->prefetch) {
+        vary_hint = sc_hint_get(r->pool, SC_HINT_VARY, ctx->entry_key);
+        if (vary_hint) {
+            apr_size_t len;
+            const char *variant = sc_variant_key(r, ctx, vary_hint, &len);
+            mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                                 variant, len);
+        }
+        tags_hint = sc_hint_get(r->pool, SC_HINT_TAGS, mkey);
+        mkey = ctx->entry_key;
+    }
+    keys = apr_palloc(r->pool,
+                      (apr_size_t)(n + 1 + (tags_hint ? tags_hint->nelts : 0))
+                          * sizeof(*keys));
     sc_lookup_keys(ctx, keys);
     res->lease_of = ctx->key;
     res->lease_of_len = ctx->key_len;
@@ -294,10 +384,14 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         vals = ctx->prefetch;
         ctx->prefetch = NULL;
     }
-    else if (sc_store_mget(c, r->pool, keys, 1 + SC_GENS, &vals)
-             != APR_SUCCESS) {
-        sc_log_backend(r, "lookup", c->error);
-        return SC_LOOKUP_ERROR;
+    else {
+        hint_keys(r, ctx, keys, &n, vary_hint, tags_hint, &h);
+        if (sc_store_mget(c, r->pool, keys, (apr_size_t)n, &vals)
+            != APR_SUCCESS) {
+            sc_log_backend(r, "lookup", c->error);
+            return SC_LOOKUP_ERROR;
+        }
+        h.vals = vals;
     }
     for (i = 0; i < SC_GENS; i++) {
         ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
@@ -317,20 +411,35 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* The variant has its own entry and its own lease. */
         ctx->fwd = SC_FWD_VARY_MISS;
         ctx->stored_vary = sc_entry_vary_names(r->pool, e);
+        if (h.vals) {
+            sc_hint_set(SC_HINT_VARY, ctx->entry_key, ctx->stored_vary);
+        }
         key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
-        keys[0] = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, key,
-                                len);
+        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, key,
+                             len);
         res->lease_of = key;
         res->lease_of_len = len;
-        if (sc_store_mget(c, r->pool, keys, 1, &vals) != APR_SUCCESS) {
+        if (h.variant && h.variant_len == len && !memcmp(h.variant, key, len)) {
+            val = &vals[h.variant_at]; /* fetched with the record */
+        }
+        else if (sc_store_mget(c, r->pool, &mkey, 1, &vals) != APR_SUCCESS) {
             sc_log_backend(r, "lookup", c->error);
             return SC_LOOKUP_ERROR;
         }
-        val = &vals[0];
-        found = check_record(r, val, keys[0], key, len, e);
+        else {
+            val = &vals[0];
+            h.ntags = 0; /* they were another variant's */
+        }
+        found = check_record(r, val, mkey, key, len, e);
         if (found != SC_LOOKUP_FOUND) {
             return found;
         }
+    }
+    else if (vary_hint) {
+        sc_hint_set(SC_HINT_VARY, ctx->entry_key, NULL);
+    }
+    if (e->type == SC_REC_ENTRY && h.vals) {
+        remember_tags(r, mkey, e);
     }
     /* The quick handler serves neither an entry stored where quick mode
      * was off nor an ESI page (its includes are subrequests). */
@@ -340,7 +449,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         return SC_LOOKUP_MISS;
     }
     ctx->fwd = SC_FWD_STALE; /* if it is not served */
-    found = deps_valid(r, ctx, c, e, &soft);
+    found = deps_valid(r, ctx, c, e, &h, &soft);
     if (found == SC_LOOKUP_ERROR || (found == SC_LOOKUP_MISS && !soft)) {
         return found;
     }

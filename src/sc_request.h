@@ -389,6 +389,23 @@ apr_table_t *sc_derive_env_at_handler(const request_rec *r);
  * cannot be made (an .htaccess file that cannot be read again), or NULL. */
 const char *sc_derive_key(request_rec *r, sc_key_t *k);
 
+/* --- sc_hint.c --- */
+
+/* What a hint is of: the Vary names of a level-1 record (by its memcached
+ * key), or the tag dependencies of an entry (by its memcached key). */
+typedef enum { SC_HINT_VARY = 0, SC_HINT_TAGS = 1 } sc_hint_kind_t;
+
+/* child_init: this child's hints (none yet). */
+void sc_hint_child_init(apr_pool_t *pchild);
+
+/* The names last seen for key (copied into p), or NULL. */
+apr_array_header_t *sc_hint_get(apr_pool_t *p, sc_hint_kind_t kind,
+                                const char *key);
+
+/* Remember names (of const char *) for key; NULL or none forgets. */
+void sc_hint_set(sc_hint_kind_t kind, const char *key,
+                 const apr_array_header_t *names);
+
 /* --- sc_rules.c --- */
 
 /* post_config: the configuration's request rules (sc_rules.c). */
