@@ -355,7 +355,7 @@ static void add_derived_state(request_rec *r, sc_key_t *k)
 
 /* The request line a subrequest inherited from its page (httpd copies
  * it): its handler reads REQUEST_URI from it.  An ESI include gets a line
- * of its own (sc_assemble.c), an SSI include the page's. */
+ * of its own (sc_include.c), an SSI include the page's. */
 static void add_request_line(request_rec *r, sc_key_t *k)
 {
     const char *line = r->the_request, *sp, *target;

@@ -380,7 +380,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     res->lease_of = ctx->key;
     res->lease_of_len = ctx->key_len;
     if (ctx->prefetch) {
-        /* fetched with the page's other includes (sc_assemble.c) */
+        /* fetched with the page's other includes (sc_include.c) */
         vals = ctx->prefetch;
         ctx->prefetch = NULL;
     }

@@ -14,6 +14,8 @@
  *   sc_lease.c     the fill lease: one render per URL in the farm
  *   sc_handler.c   bypass -> key -> lookup -> serve, wait, or render
  *   sc_capture.c   SHAREDCACHE_SAVE: copies the body on its way out
+ *   sc_surrogate.c the ESI handshake: which responses are processed
+ *   sc_include.c   an ESI page's includes: subrequests, one multi-get
  *   sc_assemble.c  SHAREDCACHE_ESI: assembles a page from its ESI
  *                  includes (each one a subrequest through the handler)
  *   sc_decide.c    SHAREDCACHE_DECIDE: decides on the final headers
@@ -196,7 +198,7 @@ typedef struct {
 
     /* --- lookup (sc_lookup.c) --- */
     sc_value_t *prefetch; /* an ESI include's level-1 record and counters,
-                             fetched with its siblings' (sc_assemble.c) */
+                             fetched with its siblings' (sc_include.c) */
     apr_array_header_t *stored_vary; /* names of the Vary record the
                                         lookup found at level 1, or NULL */
     sc_found_t *stale;               /* a stale copy kept for stale-on-error */
@@ -500,7 +502,7 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);
  * Content-Length, once the handler has finished without failing. */
 int sc_log_transaction(request_rec *r);
 
-/* --- sc_assemble.c --- */
+/* --- sc_surrogate.c, sc_include.c, sc_assemble.c (ESI) --- */
 
 extern ap_filter_rec_t *sc_esi_filter_handle;
 extern ap_filter_rec_t *sc_esi_hold_filter_handle;

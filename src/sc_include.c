@@ -1,0 +1,386 @@
+/*
+ * sc_include.c: an ESI page's includes.  Each one is a subrequest through
+ * the same handler, so each fragment is cached under its own <Location>
+ * rules, made as a request of its own (its own request line, only what
+ * configuration set of the page's variables); what memcached holds of all
+ * of them is fetched in one multi-get per server before they run, in
+ * document order; each part's headers make the page's as restrictive as
+ * it is, and a fragment with access rules of its own makes the page
+ * private unless anyone may read it.
+ */
+#include "sc_assemble.h"
+#include "sc_esi.h"
+#include "sc_log.h"
+#include "sc_store.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+ap_filter_rec_t *sc_esi_part_filter_handle;
+
+/* SHAREDCACHE_ESI_PART: the end of an include's filter chain (it never
+ * reaches the client): keeps what the fragment sends, in the page's pool. */
+apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    part_t *pt = f->ctx;
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (AP_BUCKET_IS_ERROR(b)) {
+            pt->failed = 1;
+        }
+    }
+    return ap_save_brigade(f, &pt->out, &bb, f->r->pool);
+}
+
+/* A subrequest for src, ending in pt's SHAREDCACHE_ESI_PART. */
+request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
+{
+    ap_filter_t *end = apr_pcalloc(r->pool, sizeof(*end));
+    char *line;
+    apr_table_t *env;
+    request_rec *rr;
+
+    end->frec = sc_esi_part_filter_handle;
+    end->ctx = pt;
+    end->r = r;
+    end->c = r->connection;
+    pt->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    /* An include is a request of its own, as a surrogate makes it: its
+     * own request line (REQUEST_URI), and of the page's variables only
+     * those configuration set, which its key holds; not what the page's
+     * handler or filters added (its CGI variables, mod_include's). */
+    line = r->the_request;
+    env = r->subprocess_env;
+    r->the_request = apr_pstrcat(r->pool, "GET ", src, " ", r->protocol, NULL);
+    if (sc_derive_env_at_handler(r)) {
+        r->subprocess_env = sc_derive_env_at_handler(r);
+    }
+    apr_table_setn(r->notes, NOTE_CREATING, "1");
+    rr = ap_sub_req_lookup_uri(src, r, end);
+    apr_table_unset(r->notes, NOTE_CREATING);
+    r->the_request = line;
+    r->subprocess_env = env;
+    apr_table_setn(rr->notes, NOTE_INCLUDE, "1");
+    /* The client's conditions and ranges are the page's, never a
+     * fragment's (a fragment answering 412 or 206 is no fragment). */
+    apr_table_unset(rr->headers_in, "If-Match");
+    apr_table_unset(rr->headers_in, "If-None-Match");
+    apr_table_unset(rr->headers_in, "If-Modified-Since");
+    apr_table_unset(rr->headers_in, "If-Unmodified-Since");
+    apr_table_unset(rr->headers_in, "If-Range");
+    apr_table_unset(rr->headers_in, "Range");
+    return rr;
+}
+
+/* One more include for this client request, within SC_ESI_MAX_TOTAL?
+ * (Pages that include themselves many times would otherwise make
+ * includes to the power of the depth.) */
+int sc_inc_budget(request_rec *r)
+{
+    request_rec *top = r;
+    apr_size_t *made = NULL;
+
+    while (top->main) {
+        top = top->main;
+    }
+    apr_pool_userdata_get((void **)&made, INCLUDES_MADE, top->pool);
+    if (!made) {
+        made = apr_pcalloc(top->pool, sizeof(*made));
+        apr_pool_userdata_setn(made, INCLUDES_MADE, NULL, top->pool);
+    }
+    if (++*made == SC_ESI_MAX_TOTAL + 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0513) "ESI: more than %d includes for one "
+                                     "request: the rest are not fetched",
+                      SC_ESI_MAX_TOTAL);
+    }
+    return *made <= SC_ESI_MAX_TOTAL;
+}
+
+/* What memcached holds for every include that will be looked up, in one
+ * multi-get per server: each include's level-1 record and the counters it
+ * is checked against (sc_lookup takes them from the include's prefetched
+ * context).  The counters many includes share are asked once; an include
+ * whose record another include of the page already asks for looks up
+ * alone (a record is read by one lookup). */
+void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
+{
+    sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    apr_hash_t *entries = apr_hash_make(r->pool);
+    int i, j, k;
+
+    for (i = 0; i < n; i++) {
+        request_rec *rr = parts[i].rr;
+        sc_dir_conf_t *d;
+
+        if (!rr || rr->status != HTTP_OK) {
+            continue;
+        }
+        d = ap_get_module_config(rr->per_dir_config, &sharedcache_module);
+        if (!d || d->enabled != 1 || sc_client_method(rr) != M_GET
+            || sc_bypass_reason(rr, d, NULL)) {
+            continue;
+        }
+        ctxs[i] = sc_req_new(rr, d, SC_PHASE_NORMAL);
+        if (sc_build_key(rr, ctxs[i]) || ctxs[i]->sconf != s
+            || apr_hash_get(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING)) {
+            ctxs[i] = NULL;
+            continue;
+        }
+        apr_hash_set(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING, "");
+    }
+    for (i = 0; i < n; i++) {
+        apr_hash_t *index = apr_hash_make(r->pool);
+        const char **keys;
+        sc_value_t *vals;
+        sc_conn_t *c;
+        int m = 0, server;
+
+        if (!ctxs[i] || ctxs[i]->prefetch) {
+            continue;
+        }
+        /* every include of this server, each key once */
+        server = ctxs[i]->server;
+        keys = apr_palloc(r->pool,
+                          (apr_size_t)(n * (1 + SC_GENS)) * sizeof(*keys));
+        for (j = i; j < n; j++) {
+            const char *mine[1 + SC_GENS];
+            if (!ctxs[j] || ctxs[j]->server != server) {
+                continue;
+            }
+            sc_lookup_keys(ctxs[j], mine);
+            for (k = 0; k < 1 + SC_GENS; k++) {
+                if (!apr_hash_get(index, mine[k], APR_HASH_KEY_STRING)) {
+                    keys[m] = mine[k];
+                    apr_hash_set(index, mine[k], APR_HASH_KEY_STRING,
+                                 (void *)(apr_uintptr_t)(m + 1));
+                    m++;
+                }
+            }
+        }
+        c = sc_store_borrow(s->backend, server, r->pool);
+        if (!c) {
+            continue;
+        }
+        if (sc_store_mget(c, r->pool, keys, (apr_size_t)m, &vals)
+            != APR_SUCCESS) {
+            sc_store_return(c, r->pool);
+            continue; /* each looks up alone, and logs */
+        }
+        sc_store_return(c, r->pool);
+        for (j = i; j < n; j++) {
+            const char *mine[1 + SC_GENS];
+            sc_value_t *own;
+            if (!ctxs[j] || ctxs[j]->server != server) {
+                continue;
+            }
+            sc_lookup_keys(ctxs[j], mine);
+            own = apr_pcalloc(r->pool, (1 + SC_GENS) * sizeof(*own));
+            for (k = 0; k < 1 + SC_GENS; k++) {
+                apr_uintptr_t at = (apr_uintptr_t)apr_hash_get(
+                    index, mine[k], APR_HASH_KEY_STRING);
+                if (k == 0) {
+                    /* the record: this include's alone, it may take it */
+                    sc_value_move(r->pool, &vals[at - 1], &own[0]);
+                }
+                else {
+                    own[k] = vals[at - 1]; /* read only */
+                }
+            }
+            ctxs[j]->prefetch = own;
+            apr_pool_userdata_setn(ctxs[j], PREFETCHED, NULL,
+                                   parts[j].rr->pool);
+        }
+    }
+}
+
+sc_req_t *sc_esi_prefetched(request_rec *r)
+{
+    void *ctx = NULL;
+
+    if (!r->main) {
+        return NULL;
+    }
+    apr_pool_userdata_get(&ctx, PREFETCHED, r->pool);
+    apr_pool_userdata_setn(NULL, PREFETCHED, NULL, r->pool);
+    return ctx;
+}
+
+/* Has the subrequest answered something to include? */
+static int include_ran(request_rec *r, part_t *pt)
+{
+    request_rec *rr = pt->rr;
+    int rv;
+
+    if (rr->status != HTTP_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0502) "ESI include %s refused (%d)",
+                      pt->node->src, rr->status);
+        return 0;
+    }
+    rv = ap_run_sub_req(rr);
+    /* A redirect, a 304 or a part of a range is no fragment either. */
+    if (rv != OK || rr->status >= 300 || rr->status == HTTP_PARTIAL_CONTENT
+        || pt->failed) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0504) "ESI include %s failed (%d)",
+                      pt->node->src, rv != OK ? rv : rr->status);
+        return 0;
+    }
+    return 1;
+}
+
+/* A Cache-Control list's word, its value after '=' if any. */
+static int cc_has(request_rec *r, const char *cc, const char *word,
+                  apr_int64_t *value)
+{
+    const char *p = cc;
+
+    while (p && *p) {
+        apr_size_t n = strlen(word);
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (!strncasecmp(p, word, n)
+            && (p[n] == '\0' || p[n] == ',' || p[n] == '=' || p[n] == ' ')) {
+            if (value) {
+                *value = p[n] == '=' ? apr_atoi64(p + n + 1 + (p[n + 1] == '"'))
+                                     : 0;
+            }
+            return 1;
+        }
+        p = strchr(p, ',');
+    }
+    (void)r;
+    return 0;
+}
+
+/* A part's headers (out) make the page's as restrictive as it is. */
+void sc_inc_restrict(request_rec *r, page_t *pg, fresh_t *fr, apr_table_t *out,
+                     int personal)
+{
+    const char *cc = apr_table_getm(r->pool, out, "Cache-Control");
+    const char *age = apr_table_get(out, "Age");
+    const char *vary = apr_table_getm(r->pool, out, "Vary");
+    apr_int64_t v = 0;
+
+    if (cc && cc_has(r, cc, "no-store", NULL)) {
+        fr->no_store = 1;
+    }
+    if (personal || (cc && cc_has(r, cc, "private", NULL))
+        || apr_table_get(out, "Set-Cookie")) {
+        fr->private_ = 1;
+    }
+    /* Without max-age (or with no-cache) a part is not fresh for the
+     * client at all. */
+    if (!cc || cc_has(r, cc, "no-cache", NULL) || !cc_has(r, cc, "max-age", &v)
+        || v < 0) {
+        v = 0;
+    }
+    if (fr->max_age < 0 || v < fr->max_age) {
+        fr->max_age = v;
+    }
+    if (age && apr_atoi64(age) > pg->age) {
+        pg->age = apr_atoi64(age);
+    }
+    /* copies: a fragment's values live in its pool, destroyed with it */
+    if (vary) {
+        pg->vary = pg->vary ? apr_pstrcat(r->pool, pg->vary, ", ", vary, NULL)
+                            : apr_pstrdup(r->pool, vary);
+    }
+}
+
+static int keep_cookie(void *data, const char *name, const char *value)
+{
+    page_t *pg = data;
+
+    (void)name;
+    APR_ARRAY_PUSH(pg->set_cookies,
+                   const char *) = apr_pstrdup(pg->set_cookies->pool, value);
+    return 1;
+}
+
+/* An include answered: its output joins the page, its headers restrict
+ * the page's, and its cookies (a miss rendered for this visitor) go to
+ * the visitor. */
+static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
+                         apr_bucket_brigade *page)
+{
+    request_rec *rr = pt->rr;
+    apr_table_t *out = apr_table_overlay(r->pool, rr->err_headers_out,
+                                         rr->headers_out);
+    const sc_dir_conf_t *fd = ap_get_module_config(rr->per_dir_config,
+                                                   &sharedcache_module);
+    const sc_dir_conf_t *pd = ap_get_module_config(r->per_dir_config,
+                                                   &sharedcache_module);
+    apr_bucket *b;
+
+    int personal = fd && pd && !sc_config_variance_within(fd, pd);
+
+    /* A fragment with access rules of its own that an anonymous client
+     * would not pass makes the page this client's own. */
+    if (!personal && !fr->private_ && rr->per_dir_config != r->per_dir_config
+        && !sc_anyone_may(rr)) {
+        personal = 1;
+    }
+    sc_inc_restrict(r, pg, fr, out, personal);
+    apr_table_do(keep_cookie, pg, out, "Set-Cookie", NULL);
+    while (!APR_BRIGADE_EMPTY(pt->out)) {
+        b = APR_BRIGADE_FIRST(pt->out);
+        APR_BUCKET_REMOVE(b);
+        if (APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_destroy(b);
+        }
+        else {
+            APR_BRIGADE_INSERT_TAIL(page, b);
+        }
+    }
+}
+
+/* Fetch one include (src, then alt): 1 when it joined the page. */
+int sc_inc_fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
+                 apr_bucket_brigade *page)
+{
+    const char *alt = pt->node->alt;
+
+    if (pt->rr && include_ran(r, pt)) {
+        include_done(r, pg, fr, pt, page);
+        ap_destroy_sub_req(pt->rr);
+        return 1;
+    }
+    if (pt->rr) {
+        ap_destroy_sub_req(pt->rr);
+        pt->rr = NULL;
+    }
+    if (!alt) {
+        return 0;
+    }
+    if (!sc_esi_src_local(alt)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0505) "ESI include alt=\"%s\" refused: only "
+                                     "local paths of this host are included",
+                      alt);
+        return 0;
+    }
+    if (sc_inc_depth(r) >= SC_ESI_MAX_DEPTH || !sc_inc_budget(r)) {
+        return 0;
+    }
+    pt->rr = sc_inc_request(r, alt, pt);
+    if (include_ran(r, pt)) {
+        include_done(r, pg, fr, pt, page);
+        ap_destroy_sub_req(pt->rr);
+        return 1;
+    }
+    ap_destroy_sub_req(pt->rr);
+    return 0;
+}
