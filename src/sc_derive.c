@@ -13,6 +13,7 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "mod_ssl.h"
+#include "util_script.h"
 #include <apr_strings.h>
 #include <stdlib.h>
 
@@ -126,63 +127,38 @@ static int env_has(apr_table_t *t, const char *name, const char *value)
  * from), rather than a handler (the CGI variables mod_wsgi or mod_cgi add
  * to the parent of a subrequest, or to the previous hop of an internal
  * redirect, which then reaches r as REDIRECT_...)? */
-static int cgi_own(const char *name)
+/* The CGI variables r's handler sets from r itself (ap_add_common_vars,
+ * ap_add_cgi_vars), computed on a copy of r: a value r inherited that
+ * these give again, the same, comes from r's own request.  (PATH_INFO
+ * and PATH_TRANSLATED are left out: the latter takes a lookup.) */
+static apr_table_t *own_cgi_vars(request_rec *r)
 {
-    /* ap_add_common_vars and ap_add_cgi_vars set these whatever a handler
-     * inherited; REQUEST_URI is made from the request line, keyed apart
-     * (sc_derive_key).  PATH_INFO and PATH_TRANSLATED are set only for a
-     * request with path info of its own: not listed. */
-    static const char *const own[] = { "PATH",
-                                       "SERVER_SIGNATURE",
-                                       "SERVER_SOFTWARE",
-                                       "SERVER_NAME",
-                                       "SERVER_ADDR",
-                                       "SERVER_PORT",
-                                       "REMOTE_ADDR",
-                                       "REMOTE_HOST",
-                                       "REMOTE_PORT",
-                                       "DOCUMENT_ROOT",
-                                       "REQUEST_SCHEME",
-                                       "CONTEXT_PREFIX",
-                                       "SERVER_ADMIN",
-                                       "CONTEXT_DOCUMENT_ROOT",
-                                       "SCRIPT_FILENAME",
-                                       "REQUEST_METHOD",
-                                       "GATEWAY_INTERFACE",
-                                       "SERVER_PROTOCOL",
-                                       "QUERY_STRING",
-                                       "REQUEST_URI",
-                                       "SCRIPT_NAME",
-                                       NULL };
-    const char *const *n;
+    request_rec copy = *r;
 
-    if (!strncmp(name, "HTTP_", 5)) {
-        return 1; /* from the request headers, which it has too */
-    }
-    for (n = own; *n; n++) {
-        if (!strcmp(name, *n)) {
-            return 1;
-        }
-    }
-    return 0;
+    copy.subprocess_env = apr_table_make(r->pool, 32);
+    copy.path_info = "";
+    ap_add_common_vars(&copy);
+    ap_add_cgi_vars(&copy);
+    return copy.subprocess_env;
 }
 
 static int config_derived(const request_rec *r, const char *name,
-                          const char *value)
+                          const char *value, apr_table_t *own)
 {
     apr_table_t *t;
 
     if (!strncmp(name, "REDIRECT_", 9) && r->prev) {
-        return config_derived(r->prev, name + 9, value);
+        return config_derived(r->prev, name + 9, value, NULL);
     }
     /* Inherited from the page: whatever reached the page after its
      * handler began (mod_include's DOCUMENT_URI, its #set variables, the
-     * page's PATH_INFO) reaches the fragment's handler too, so it is
-     * keyed; only the CGI variables the fragment's handler sets again
-     * from its own request are not. */
+     * page's PATH_INFO and its HTTP_* of headers this request no longer
+     * has) reaches the fragment's handler too, so it is keyed; only what
+     * the fragment's handler sets again, to the same value, from its own
+     * request is not (own: those values, for r itself). */
     t = r->main ? env_snapshot(r, ENV_INHERITED) : NULL;
     if (t && env_has(t, name, value)) {
-        return config_derived(r->main, name, value) || !cgi_own(name);
+        return !own || !env_has(own, name, value);
     }
     t = env_snapshot(r, ENV_AT_HANDLER);
     return !t || env_has(t, name, value);
@@ -192,6 +168,7 @@ typedef struct {
     request_rec *r;
     apr_array_header_t *pairs; /* of sc_header_t */
     apr_table_t *sent;         /* what the client sent, or NULL */
+    apr_table_t *own;          /* a subrequest's own CGI variables */
 } derived_t;
 
 static int derived_env(void *data, const char *name, const char *value)
@@ -200,7 +177,7 @@ static int derived_env(void *data, const char *name, const char *value)
     sc_header_t *h;
 
     if (!env_unkeyed(name) && !connection_fact(dv->r, name, value)
-        && config_derived(dv->r, name, value)) {
+        && config_derived(dv->r, name, value, dv->own)) {
         h = apr_array_push(dv->pairs);
         h->name = name;
         h->value = value;
@@ -343,6 +320,7 @@ static void add_derived_state(request_rec *r, sc_key_t *k)
     apr_pool_userdata_get(&sent, SENT, top->pool);
     dv.r = r;
     dv.sent = sent;
+    dv.own = r->main ? own_cgi_vars(r) : NULL;
     dv.pairs = apr_array_make(r->pool, 4, sizeof(sc_header_t));
     apr_table_do(derived_env, &dv, r->subprocess_env, NULL);
     add_derived(r, k, 'e', dv.pairs);
