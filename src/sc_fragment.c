@@ -215,17 +215,26 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
  * page.  A page whose SSI source holds one is not stored, nor is any page
  * that includes it assembled (its fragments still are, each under its own
  * rules).  SHAREDCACHE_SSI_WATCH reads the source on its way into
- * INCLUDES (mod_include's default start tag, "<!--#"). */
+ * INCLUDES, as a stream: each directive from mod_include's default start
+ * tag "<!--#" to its "-->", wherever the reads cut it.  Where SSIStartTag
+ * or SSIEndTag is configured, every SSI page counts as reading. */
 
 ap_filter_rec_t *sc_ssi_watch_filter_handle;
 
 #define NOTE_SSI_READS "sharedcache-ssi-reads"
 #define SSI_TAG "<!--#"
-#define SSI_TAIL 24 /* the tag, blanks and the longest name */
+#define SSI_TAG_LEN (sizeof(SSI_TAG) - 1)
+/* A directive longer than this (from its start tag to its "-->") is taken
+ * as one that reads the request: not guessed at. */
+#define SSI_DIRECTIVE_MAX 8192
 
+/* The watch reads the source as a stream, across buckets and brigades:
+ * looking for the start tag, or inside a directive up to its "-->". */
 typedef struct {
-    char tail[SSI_TAIL];
-    apr_size_t tail_len;
+    apr_size_t matched; /* bytes of the start tag matched so far */
+    int in_directive;
+    char *dir; /* the directive so far, after the start tag */
+    apr_size_t dir_len;
     int found; /* said: the rest only passes (the filter stays, so that
                   SHAREDCACHE_SAVE sees mod_include is watched) */
 } watch_t;
@@ -271,36 +280,80 @@ static const char *reading_directive(const char *s, apr_size_t len)
     return NULL;
 }
 
-/* Does the directive at s (just after "<!--#") expand a variable in its
- * arguments (#include virtual="/x/${HTTP_X_PAGE}")?  Up to its "-->" or
- * the end of what is there. */
+/* Does the directive s (len bytes, after "<!--#") expand a variable in
+ * its arguments (#include virtual="/x/${HTTP_X_PAGE}")?  mod_include
+ * decodes the arguments' entities first: "&#36;" is a '$' too. */
 static int expands_variable(const char *s, apr_size_t len)
 {
-    const char *end = memmem(s, len, "-->", 3);
+    apr_size_t i;
 
-    return memchr(s, '$', end ? (apr_size_t)(end - s) : len) != NULL;
+    for (i = 0; i < len; i++) {
+        if (s[i] == '$') {
+            return 1;
+        }
+        if (s[i] == '&' && i + 1 < len && s[i + 1] == '#') {
+            apr_size_t j = i + 2;
+            int val = 0;
+            while (j < len && apr_isdigit(s[j]) && val < 1000) {
+                val = val * 10 + (s[j++] - '0');
+            }
+            if (j < len && s[j] == ';' && val == '$') {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
-/* Find a reading directive in len bytes at s (a tag cut off at the end is
- * found with the next bytes: the caller keeps a tail). */
-static const char *scan(const char *s, apr_size_t len)
+/* Read len bytes at s of the source: a directive that reads the request,
+ * once its "-->" is there, or NULL. */
+static const char *watch_bytes(apr_pool_t *p, watch_t *w, const char *s,
+                               apr_size_t len)
 {
-    const char *p = s, *end = s + len;
+    apr_size_t i = 0;
 
-    while ((p = memchr(p, '<', (apr_size_t)(end - p))) != NULL) {
-        if ((apr_size_t)(end - p) >= sizeof(SSI_TAG) - 1
-            && !memcmp(p, SSI_TAG, sizeof(SSI_TAG) - 1)) {
-            const char *at = p + sizeof(SSI_TAG) - 1;
-            apr_size_t n = (apr_size_t)(end - at);
-            const char *d = reading_directive(at, n);
+    while (i < len) {
+        if (!w->in_directive) {
+            if (!w->matched) {
+                const char *lt = memchr(s + i, '<', len - i);
+                if (!lt) {
+                    return NULL;
+                }
+                i = (apr_size_t)(lt - s);
+            }
+            if (s[i] == SSI_TAG[w->matched]) {
+                i++;
+                if (++w->matched == SSI_TAG_LEN) {
+                    w->in_directive = 1;
+                    w->matched = 0;
+                    w->dir_len = 0;
+                }
+            }
+            else if (w->matched) {
+                w->matched = 0; /* this byte may start a tag: again */
+            }
+            else {
+                i++;
+            }
+            continue;
+        }
+        if (w->dir_len == SSI_DIRECTIVE_MAX) {
+            return "... too long to read";
+        }
+        if (!w->dir) {
+            w->dir = apr_palloc(p, SSI_DIRECTIVE_MAX);
+        }
+        w->dir[w->dir_len++] = s[i++];
+        if (w->dir_len >= 3 && !memcmp(w->dir + w->dir_len - 3, "-->", 3)) {
+            const char *d = reading_directive(w->dir, w->dir_len - 3);
             if (d) {
                 return d;
             }
-            if (expands_variable(at, n)) {
+            if (expands_variable(w->dir, w->dir_len - 3)) {
                 return "... with a variable";
             }
+            w->in_directive = 0;
         }
-        p++;
     }
     return NULL;
 }
@@ -329,41 +382,22 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     for (b = APR_BRIGADE_FIRST(bb); !w->found && b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
-        char joined[2 * SSI_TAIL];
         const char *data, *found;
-        apr_size_t len, n;
+        apr_size_t len;
 
         if (APR_BUCKET_IS_METADATA(b)
             || apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
             continue;
         }
-        /* a tag across two buckets: the tail of one and the head of the
-         * next */
-        n = len < SSI_TAIL ? len : SSI_TAIL;
-        memcpy(joined, w->tail, w->tail_len);
-        memcpy(joined + w->tail_len, data, n);
-        found = scan(joined, w->tail_len + n);
-        if (!found) {
-            found = scan(data, len);
-        }
+        found = sc_rules_ssi_tags() ? "... with SSIStartTag or SSIEndTag "
+                                      "configured (not read here)"
+                                    : watch_bytes(r->pool, w, data, len);
         if (found) {
             const char *why = apr_pstrcat(r->pool, "its SSI #", found,
                                           " reads the request", NULL);
             apr_table_setn(r->notes, NOTE_SSI_READS, why);
             pages_refuse(r, why);
             w->found = 1;
-            break;
-        }
-        if (len >= SSI_TAIL) {
-            memcpy(w->tail, data + len - SSI_TAIL, SSI_TAIL);
-            w->tail_len = SSI_TAIL;
-        }
-        else {
-            apr_size_t keep = w->tail_len + len > SSI_TAIL ? SSI_TAIL - len
-                                                           : w->tail_len;
-            memmove(w->tail, w->tail + w->tail_len - keep, keep);
-            memcpy(w->tail + keep, data, len);
-            w->tail_len = keep + len;
         }
     }
     return ap_pass_brigade(f->next, bb);

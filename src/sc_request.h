@@ -426,6 +426,10 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named);
  * where they exist at all the answer is "may". */
 const char *sc_rules_reach(request_rec *r);
 
+/* Is SSIStartTag or SSIEndTag configured anywhere (mod_include's markup
+ * is then not the default the SSI watch reads)? */
+int sc_rules_ssi_tags(void);
+
 /* The note that marks sc_anyone_may()'s anonymous copy of a request. */
 #define SC_NOTE_PROBE "sharedcache-probe"
 

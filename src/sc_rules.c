@@ -47,6 +47,8 @@ static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
  * (no [NS]). */
 static module *setenvif_module_p, *rewrite_module_p, *headers_module_p;
 static int request_header_rules, server_rewrites;
+/* SSIStartTag or SSIEndTag somewhere: SSI the watch cannot read. */
+static int ssi_tags;
 
 static int dir_section(const char *name)
 {
@@ -94,6 +96,10 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
                 || strchr(d->args, '%'))) {
             request_header_rules = 1;
         }
+        if (!strcasecmp(d->directive, "SSIStartTag")
+            || !strcasecmp(d->directive, "SSIEndTag")) {
+            ssi_tags = 1;
+        }
         if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
             const char *args = d->args;
             (void)ap_getword_conf(p, &args); /* pattern */
@@ -115,7 +121,7 @@ void sc_rules_post_config(apr_pool_t *pconf)
     setenvif_module_p = ap_find_linked_module("mod_setenvif.c");
     rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
     headers_module_p = ap_find_linked_module("mod_headers.c");
-    request_header_rules = server_rewrites = 0;
+    request_header_rules = server_rewrites = ssi_tags = 0;
     find_derivers(pconf, ap_conftree, 0);
 }
 
@@ -258,4 +264,9 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named)
         apr_array_cat(named, configured_headers);
     }
     return htaccess_request_headers(r, named);
+}
+
+int sc_rules_ssi_tags(void)
+{
+    return ssi_tags;
 }

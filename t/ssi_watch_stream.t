@@ -1,0 +1,72 @@
+# SSI that reads the request keeps its page out of the cache however the
+# markup is written or the reads cut it: a variable written as an entity
+# (mod_include decodes "&#36;" before it expands), a directive cut at the
+# end of a read (EnableMMAP Off: 8000-byte reads), or in its start tag;
+# and with SSIStartTag configured every SSI page counts as
+# reading (the watch reads only the default markup).
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $frag = <<'PY';
+def application(environ, start_response):
+    body = ("nav path=%s\n" % environ.get("PATH_INFO", "-")).encode()
+    start_response("200 OK", [("Content-Type", "text/html"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+PY
+my $pad = ("x" x 79 . "\n") x 99;   # 7920 bytes
+my $cut = sub {    # the first $n bytes of $tag end the first 8000-byte read
+    my ($tag, $n, $rest) = @_;
+    return $pad . ("y" x (8000 - length($pad) - $n)) . $tag . $rest . "\n";
+};
+my %files = (
+    'frag.py'  => $frag,
+    'e1.shtml' => qq{<p>e1</p><!--#include virtual="/nav/&#36;{HTTP_X_PAGE}" -->\n},
+    'e1b.shtml' => qq{<p>e1b</p><!--#include virtual="/nav/&#036;{HTTP_X_PAGE}" -->\n},
+    'e3.shtml' => $cut->('<!--#include', length('<!--#include'),
+                         ' virtual="/nav/' . ('a' x 32) . '${HTTP_X_PAGE}" -->'),
+    'e3b.shtml' => $cut->('<!-', 3, '-#include virtual="/nav/${HTTP_X_PAGE}" -->'),
+    'plain.shtml' => qq{<p>plain</p><!--#include virtual="/nav/fixed?a=1&amp;b=2" -->\n},
+);
+my $conf = <<'CONF';
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+EnableMMAP Off
+WSGIScriptAlias /nav @DIR@/htdocs/frag.py process-group=scapp application-group=%{GLOBAL}
+<Directory @DIR@/htdocs>
+    Options +Includes
+    AddType text/html .shtml
+    AddOutputFilter INCLUDES .shtml
+</Directory>
+CONF
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
+                               files => \%files, conf => $conf);
+for my $t (['e1.shtml', 'X-Page', 'EVILPAGE'], ['e1b.shtml', 'X-Page', 'EVILPAGE'],
+           ['e3.shtml', 'X-Page', 'EVILPAGE'], ['e3b.shtml', 'X-Page', 'EVILPAGE']) {
+    my ($p, $h, $v) = @$t;
+    my $a = $ap->raw(GET => "/$p", $h => $v);
+    like($a->{body}, qr/$v/, "$p: the SSI reads $h");
+    my $b = $ap->raw(GET => "/$p");
+    unlike($b->{body}, qr/$v/, "$p: the next visitor does not get the first one's $h");
+}
+$ap->raw(GET => '/plain.shtml');
+cache_is($ap->raw(GET => '/plain.shtml'), 'HIT',
+         'an include with an entity but no variable is stored');
+$ap->stop;
+
+# A start tag of its own: nothing the watch reads; every SSI page counts.
+$ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
+    files => { 'frag.py' => $frag,
+               'c.shtml' => qq{<p>c</p><%include virtual="/nav/\${HTTP_X_PAGE}" %>\n} },
+    conf => "SSIStartTag \"<%\"\nSSIEndTag \"%>\"\n$conf");
+like($ap->raw(GET => '/c.shtml', 'X-Page' => 'EVILPAGE')->{body}, qr/EVILPAGE/,
+     'SSIStartTag: the SSI reads X-Page');
+unlike($ap->raw(GET => '/c.shtml')->{body}, qr/EVILPAGE/,
+       'SSIStartTag: the next visitor does not get it');
+$ap->stop;
+done_testing;
