@@ -69,6 +69,31 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
     return 0;
 }
 
+/* Rules that deny some clients by what they send or are (Require not,
+ * Require expr, which may negate, Deny, <RequireNone>): an anonymous
+ * client lacks what they deny on, so the probe of sc_quickprobe.c passes
+ * them, and quick mode would serve the clients they deny. */
+static int denies(apr_pool_t *p, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        const char *n = d->directive;
+        if (!strcasecmp(n, "Require")) {
+            const char *args = d->args;
+            const char *w = ap_getword_conf(p, &args);
+            if (!strcasecmp(w, "not") || !strcasecmp(w, "expr")) {
+                return 1;
+            }
+        }
+        else if (!strcasecmp(n, "Deny") || !strcasecmp(n, "<RequireNone")) {
+            return 1;
+        }
+        else if (d->first_child && denies(p, d->first_child)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The first directive name of a list set to On, or NULL. */
 static const ap_directive_t *sets_on(apr_pool_t *p, const ap_directive_t *d,
                                      const char *name)
@@ -96,7 +121,7 @@ static const char *line_of(apr_pool_t *p, const ap_directive_t *d)
 
 static void collect(apr_pool_t *p, const ap_directive_t *d,
                     const ap_directive_t *vhost, apr_array_header_t *quick,
-                    apr_array_header_t *guarded)
+                    apr_array_header_t *guarded, apr_array_header_t *denying)
 {
     const ap_directive_t *on;
 
@@ -116,7 +141,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
                  || is_section(d, "<Files") || is_section(d, "<FilesMatch");
 
         if (is_section(d, "<VirtualHost")) {
-            collect(p, d->first_child, d, quick, guarded);
+            collect(p, d->first_child, d, quick, guarded, denying);
             continue;
         }
         if (loc || fs) {
@@ -133,9 +158,13 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             if (restricts(p, d->first_child)) {
                 APR_ARRAY_PUSH(guarded, sc_section_t) = s;
             }
+            if (denying && denies(p, d->first_child)) {
+                APR_ARRAY_PUSH(denying, sc_section_t) = s;
+            }
         }
         if (d->first_child && !loc && !fs) {
-            collect(p, d->first_child, vhost, quick, guarded); /* <If...> */
+            collect(p, d->first_child, vhost, quick, guarded,
+                    denying); /* <If...> */
         }
     }
 }
@@ -173,36 +202,51 @@ static int cond_reads_client(const char *test)
  * handler keys a request before they run. */
 static void collect_routes(apr_pool_t *p, const ap_directive_t *d,
                            const ap_directive_t *vhost,
-                           apr_array_header_t *routes)
+                           apr_array_header_t *routes,
+                           apr_array_header_t *denying)
 {
-    int reads = 0;
+    int reads = 0, picks = 0;
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
             const char *args = d->args;
-            reads |= cond_reads_client(ap_getword_conf(p, &args));
+            int client = cond_reads_client(ap_getword_conf(p, &args));
+            reads |= client;
+            /* a condition that matches some clients (not "all but"): an
+             * anonymous client does not match it */
+            picks |= client && ap_getword_conf(p, &args)[0] != '!';
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
             const char *args = d->args, *flags;
             ap_getword_conf(p, &args); /* pattern */
             ap_getword_conf(p, &args); /* substitution */
             flags = ap_getword_conf(p, &args);
-            if (reads && !ap_strcasestr(flags, "F")
-                && !ap_strcasestr(flags, "G")
-                && !ap_strcasestr(flags, "forbidden")
-                && !ap_strcasestr(flags, "gone")) {
+            if (reads) {
+                int deny = ap_strcasestr(flags, "F")
+                           || ap_strcasestr(flags, "G")
+                           || ap_strcasestr(flags, "forbidden")
+                           || ap_strcasestr(flags, "gone");
                 sc_section_t r;
                 r.section = d;
                 r.vhost = vhost;
                 r.path = NULL;
                 r.where = line_of(p, d);
-                APR_ARRAY_PUSH(routes, sc_section_t) = r;
+                if (!deny && routes) {
+                    APR_ARRAY_PUSH(routes, sc_section_t) = r;
+                }
+                /* [F] for the clients a condition picks: a denylist;
+                 * for all but some ("!="): an allowlist, which the probe
+                 * handles */
+                if (deny && picks && denying) {
+                    APR_ARRAY_PUSH(denying, sc_section_t) = r;
+                }
             }
-            reads = 0;
+            reads = picks = 0;
         }
         else if (d->first_child) {
             collect_routes(p, d->first_child,
-                           is_section(d, "<VirtualHost") ? d : vhost, routes);
+                           is_section(d, "<VirtualHost") ? d : vhost, routes,
+                           denying);
         }
     }
 }
@@ -216,8 +260,8 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
     int i, j;
 
-    collect(p, ap_conftree, NULL, quick, guarded);
-    collect_routes(p, ap_conftree, NULL, routes);
+    collect(p, ap_conftree, NULL, quick, guarded, NULL);
+    collect_routes(p, ap_conftree, NULL, routes, NULL);
     for (j = 0; j < routes->nelts; j++) {
         const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
         for (i = 0; i < quick->nelts; i++) {
@@ -243,7 +287,32 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
     apr_array_header_t *guarded = apr_array_make(p, 4, sizeof(sc_section_t));
     int i, j;
 
-    collect(p, ap_conftree, NULL, quick, guarded);
+    apr_array_header_t *denying = apr_array_make(p, 2, sizeof(sc_section_t));
+
+    collect(p, ap_conftree, NULL, quick, guarded, denying);
+    collect_routes(p, ap_conftree, NULL, NULL, denying);
+    for (i = 0; i < quick->nelts; i++) {
+        const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
+        for (j = 0; j < denying->nelts; j++) {
+            const sc_section_t *g = &APR_ARRAY_IDX(denying, j, sc_section_t);
+            if (q->vhost && g->vhost && q->vhost != g->vhost) {
+                continue;
+            }
+            if (overlap(q->path, g->path)) {
+                return apr_psprintf(
+                    p,
+                    "SharedCacheQuickHandler On (%s) serves hits before "
+                    "access control, but %s denies some clients by what "
+                    "they send or are (Require not, Require expr, Deny, "
+                    "<RequireNone>, RewriteRule [F] on the client's "
+                    "headers or address), which an anonymous client is "
+                    "let through: quick mode would serve the clients it "
+                    "denies.  Turn quick mode off there, or deny them "
+                    "before httpd",
+                    q->where, g->where);
+            }
+        }
+    }
     for (i = 0; i < quick->nelts; i++) {
         const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
         for (j = 0; j < guarded->nelts; j++) {
