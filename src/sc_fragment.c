@@ -159,9 +159,8 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                                          r->headers_out);
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     apr_int64_t ttl = 0;
-    const char *why = fragment_refuses(r, d, out, bb, &ttl);
-    const char *rules = NULL;
-    int rules_checked = 0;
+    const char *why = NULL, *rules = NULL;
+    int why_checked = 0, rules_checked = 0;
     request_rec *a, *c;
 
     /* Every page whose stored body holds it: not one that includes it by
@@ -169,7 +168,7 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
      * every SSI page above that (it stores the assembled page). */
     for (c = r, a = r->main; a; c = a, a = a->main) {
         sc_req_t *page = sc_esi_include(c) ? NULL : sc_req_get(a);
-        const char *no = why;
+        const char *no;
 
         if (page) {
             page->fragments_ran++;
@@ -177,6 +176,14 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
         if (!page || page->fragment_refused) {
             continue;
         }
+        /* once, for every page; not at all for an ESI include alone (its
+         * page is stored unassembled): an anonymous client's check costs
+         * httpd's whole preparation of the URL once more */
+        if (!why_checked) {
+            why = fragment_refuses(r, d, out, bb, &ttl);
+            why_checked = 1;
+        }
+        no = why;
         if (!no && !sc_config_variance_within(d, page->dconf)) {
             no = "its location keys on what the page's does not";
         }

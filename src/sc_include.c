@@ -310,6 +310,36 @@ static int keep_cookie(void *data, const char *name, const char *value)
     return 1;
 }
 
+/* How long a child trusts what httpd answered for an include's URL to
+ * an anonymous client: the answer depends on the configuration and the
+ * URL only, and asking (sc_anyone_may) prepares the include once more. */
+#define SC_ANYONE_MEMO 10
+
+/* Would an anonymous client be let through to rr's URL?  Asked of httpd
+ * at most once per SC_ANYONE_MEMO seconds per child, host and URL. */
+static int anyone_may_include(request_rec *r, request_rec *rr)
+{
+    const char *host = apr_table_get(rr->headers_in, "Host");
+    const char *key = apr_pstrcat(
+        r->pool, "anyone ", r->server->server_hostname, " ", host ? host : "",
+        " ", rr->unparsed_uri, NULL);
+    apr_array_header_t *memo = sc_hint_get(r->pool, SC_HINT_ANYONE, key);
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    int may;
+
+    if (memo && memo->nelts == 2
+        && apr_atoi64(APR_ARRAY_IDX(memo, 1, const char *)) > now) {
+        return !strcmp(APR_ARRAY_IDX(memo, 0, const char *), "1");
+    }
+    may = sc_anyone_may(rr);
+    memo = apr_array_make(r->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(memo, const char *) = may ? "1" : "0";
+    APR_ARRAY_PUSH(memo, const char *) = apr_psprintf(
+        r->pool, "%" APR_INT64_T_FMT, now + SC_ANYONE_MEMO);
+    sc_hint_set(SC_HINT_ANYONE, key, memo);
+    return may;
+}
+
 /* An include answered: its output joins the page, its headers restrict
  * the page's, and its cookies (a miss rendered for this visitor) go to
  * the visitor. */
@@ -330,7 +360,7 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
     /* A fragment with access rules of its own that an anonymous client
      * would not pass makes the page this client's own. */
     if (!personal && !fr->private_ && rr->per_dir_config != r->per_dir_config
-        && !sc_anyone_may(rr)) {
+        && !anyone_may_include(r, rr)) {
         personal = 1;
     }
     sc_inc_restrict(r, pg, fr, out, personal);

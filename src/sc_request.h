@@ -394,8 +394,14 @@ const char *sc_derive_key(request_rec *r, sc_key_t *k);
 /* --- sc_hint.c --- */
 
 /* What a hint is of: the Vary names of a level-1 record (by its memcached
- * key), or the tag dependencies of an entry (by its memcached key). */
-typedef enum { SC_HINT_VARY = 0, SC_HINT_TAGS = 1 } sc_hint_kind_t;
+ * key), the tag dependencies of an entry (by its memcached key), or what
+ * httpd answered an anonymous client for an ESI include's URL (with the
+ * time it expires: sc_include.c). */
+typedef enum {
+    SC_HINT_VARY = 0,
+    SC_HINT_TAGS = 1,
+    SC_HINT_ANYONE = 2
+} sc_hint_kind_t;
 
 /* child_init: this child's hints (none yet). */
 void sc_hint_child_init(apr_pool_t *pchild);

@@ -61,6 +61,11 @@ $r = $ap->get(esi_page('/app/esi/acl', 'P[' . esi_inc('/app/admin/secret?cc=max-
 like($r->{body}, qr{path=/admin/secret}, 'the allowed client gets the fragment');
 like($r->{headers}{'cache-control'} // '', qr/private/,
      'and the page is private to it');
+$r = $ap->get(esi_page('/app/esi/acl', 'P[' . esi_inc('/app/admin/secret?cc=max-age%3D300')
+                   . ']', $cc600));
+cache_is($r, 'HIT', 'a hit of that page');
+like($r->{headers}{'cache-control'} // '', qr/private/,
+     'is private too (what httpd answered an anonymous client is remembered)');
 
 # A POST to the page does not make its fragments POSTs.
 my $shared = '/app/frag/shared?cc=max-age%3D600';
