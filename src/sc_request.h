@@ -13,6 +13,7 @@
  *   sc_lookup.c    the entry in memcached (one to three round trips)
  *   sc_lease.c     the fill lease: one render per URL in the farm
  *   sc_handler.c   bypass -> key -> lookup -> serve, wait, or render
+ *   sc_refresh.c   a refresh after the response (grace)
  *   sc_capture.c   SHAREDCACHE_SAVE: copies the body on its way out
  *   sc_surrogate.c the ESI handshake: which responses are processed
  *   sc_include.c   an ESI page's includes: subrequests, one multi-get
@@ -275,9 +276,20 @@ typedef struct {
 
 extern ap_filter_rec_t *sc_save_filter_handle;
 extern ap_filter_rec_t *sc_decide_filter_handle;
-/* Where a refresh after the response writes: nowhere (sc_handler.c). */
+/* --- sc_refresh.c --- */
+
+/* Where a refresh after the response writes: nowhere. */
 extern ap_filter_rec_t *sc_sink_filter_handle;
 apr_status_t sc_sink_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+/* May the request that serves res stale refresh it after its response
+ * (not quick mode, a fragment, an internal redirect or an ESI page)? */
+int sc_refresh_later_ok(const request_rec *r, const sc_req_t *ctx,
+                        const sc_found_t *res);
+
+/* Flush the client's response, then render the URL again into the cache
+ * under ctx's lease (handed over to the refresh). */
+void sc_refresh_after_response(request_rec *r, sc_req_t *ctx, sc_found_t *res);
 
 /* --- sc_bypass.c --- */
 
