@@ -278,7 +278,8 @@ void sc_inc_restrict(request_rec *r, page_t *pg, fresh_t *fr, apr_table_t *out,
         fr->no_store = 1;
     }
     if (personal || (cc && cc_has(r, cc, "private", NULL))
-        || apr_table_get(out, "Set-Cookie")) {
+        || apr_table_get(out, "Set-Cookie")
+        || apr_table_get(out, "Set-Cookie2")) {
         fr->private_ = 1;
     }
     /* Without max-age (or with no-cache) a part is not fresh for the

@@ -115,11 +115,18 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
     apr_array_header_t *params;
     const char *s = query;
     char *out, *o;
-    int i;
+    int i, total = 0;
 
     if (!query || !*query) {
         return "";
     }
+    for (s = query; *s; s++) {
+        total += *s != '&' && (s == query || s[-1] == '&');
+    }
+    if (total > SC_KEY_MAX_PARAMS) {
+        return query;
+    }
+    s = query;
     params = apr_array_make(p, 8, sizeof(sc_param_t));
     while (*s) {
         const char *end = strchr(s, '&');

@@ -131,6 +131,22 @@ for my $p (@pairs) {
     isnt(token($b), token($a), "$what: ?$qb: a render of its own");
 }
 
+# ---- (e) more parameters than a backend reads -------------------------
+# PHP reads the first max_input_vars (1000) pairs and drops the rest
+# (Tomcat and Node likewise): 1000 ignored parameters before page=2
+# would render page 1 under the key of ?page=2.  Past 100 parameters a
+# query is keyed as sent.
+{
+    my $long = '/app/iq/list?' . join('&', ('utm_') x 1000) . '&page=2';
+    cache_is(get($long), 'MISS', '1000 ignored parameters and page=2: a MISS');
+    cache_is(get('/app/iq/list?page=2'), 'MISS',
+             '?page=2 after it: a MISS, not its entry');
+    my $few = '/app/iq/few?' . join('&', ('utm_x=1') x 99) . '&page=2';
+    get($few);
+    cache_is(get('/app/iq/few?page=2'), 'HIT',
+             '99 ignored parameters and page=2: ?page=2 shares its entry');
+}
+
 # ---- controls: spellings every parser reads alike may share -----------
 {
     my $a = get('/params/same?b=2&a=1');

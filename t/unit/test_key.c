@@ -147,6 +147,30 @@ static void test_query_star_drops_whole_query(void **state)
                         "");
 }
 
+/* Past SC_KEY_MAX_PARAMS parameters a backend may drop the rest (PHP's
+ * max_input_vars, Tomcat's maxParameterCount, Node's maxKeys): such a
+ * query is keyed as sent, nothing ignored or reordered. */
+static void test_query_many_params_kept_as_sent(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_array_header_t *ign = unit_strs(p, "utm_*", NULL);
+    char *q = apr_pstrdup(p, "");
+    int i;
+
+    for (i = 0; i < SC_KEY_MAX_PARAMS; i++) {
+        q = apr_pstrcat(p, q, i ? "&" : "", "utm_=", NULL);
+    }
+    q = apr_pstrcat(p, q, "&page=2", NULL);
+    assert_string_equal(sc_key_query(p, q, ign), q);
+    assert_string_equal(sc_key_query(p, "b=1&a=2", ign), "a=2&b=1");
+    /* exactly the limit: still ignored and sorted */
+    q = apr_pstrdup(p, "page=2");
+    for (i = 1; i < SC_KEY_MAX_PARAMS; i++) {
+        q = apr_pstrcat(p, q, "&utm_x=1", NULL);
+    }
+    assert_string_equal(sc_key_query(p, q, ign), "page=2");
+}
+
 /* ---- the canonical key -------------------------------------------------- */
 
 static void test_key_is_version_tag_then_length_prefixed_fields(void **state)
@@ -1094,6 +1118,7 @@ int main(void)
         UNIT_TEST(test_query_empty_params_dropped),
         UNIT_TEST(test_query_ignore_globs_remove_params),
         UNIT_TEST(test_query_star_drops_whole_query),
+        UNIT_TEST(test_query_many_params_kept_as_sent),
         UNIT_TEST(test_query_decoded_names_and_semicolons),
         UNIT_TEST(test_cookie_header_with_ambiguous_values_is_refused),
         UNIT_TEST(test_key_is_version_tag_then_length_prefixed_fields),
