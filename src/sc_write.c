@@ -172,10 +172,26 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
                : rv;
 }
 
+/* Did httpd read an .htaccess file for r?  Its rules cannot be seen at
+ * start-up, and one that denies some clients (Require not ip) lets the
+ * anonymous client through: such pages are never quick-servable. */
+static int htaccess_read(const request_rec *r)
+{
+    const struct htaccess_result *h;
+
+    for (h = r->htaccess; h; h = h->next) {
+        if (h->htaccess) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* May the quick handler serve this entry?  Only if the location asked for
  * it, keys exactly as the virtual host does (what the quick handler sees),
- * nobody showed an identity for it and an anonymous client would be let
- * through to it and get the same page (sc_quickprobe.c). */
+ * nobody showed an identity for it, no .htaccess file applies, and an
+ * anonymous client would be let through to it and get the same page
+ * (sc_quickprobe.c). */
 static int quick_servable(request_rec *r, const sc_req_t *ctx)
 {
     const sc_dir_conf_t *base = ap_get_module_config(r->server->lookup_defaults,
@@ -189,7 +205,7 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
            && !strcmp(r->parsed_uri.path, r->uri) && !r->prev && !r->main
-           && sc_anyone_gets(r, ctx);
+           && !htaccess_read(r) && sc_anyone_gets(r, ctx);
 }
 
 /* How long after expiry the entry may still be served: while one request

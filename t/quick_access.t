@@ -41,7 +41,7 @@ Alias /dq @DIR@/htdocs/dq
 </Directory>
 CONF
 mkdir $ap->dir . '/htdocs/dq';
-for my $sub ('ht', 'rwd', 'senv') {
+for my $sub ('ht', 'rwd', 'senv', 'deny') {
     mkdir $ap->dir . "/htdocs/dq/$sub";
     open my $f, '>', $ap->dir . "/htdocs/dq/$sub/page.html" or die $!;
     print $f "<p>staff only: $sub</p>\n";
@@ -65,7 +65,15 @@ print $h "SetEnvIfExpr \"! -R '127.0.0.5/32'\" outsider\n"
     . "<RequireAll>\n    Require all granted\n"
     . "    Require not env outsider\n</RequireAll>\n";
 close $h;
-chmod 0644, map { $ap->dir . "/htdocs/dq/$_/.htaccess" } 'ht', 'rwd', 'senv';
+# A denylist: the anonymous client passes it, the denied one must not get
+# quick hits (an .htaccess file the module cannot see at start-up: a page
+# for which httpd read one is never quick-servable).
+open $h, '>', $ap->dir . '/htdocs/dq/deny/.htaccess' or die $!;
+print $h "<RequireAll>\n    Require all granted\n"
+    . "    Require not ip 127.0.0.9\n</RequireAll>\n";
+close $h;
+chmod 0644, map { $ap->dir . "/htdocs/dq/$_/.htaccess" } 'ht', 'rwd', 'senv',
+    'deny';
 
 # From a client address of its own (rules on the address).
 sub from {
@@ -84,6 +92,15 @@ for my $p ('/app/quick/if/report', '/app/quick/rw/report',
     is($pub->{status}, 403, "$p: the quick handler never serves it to "
                             . "127.0.0.1 ($pub->{cache})");
 }
+
+# The denylist of an .htaccess file: the denied client is refused, also
+# once another client filled the entry.
+is(from('127.0.0.9', '/dq/deny/page.html')->{status}, 403,
+   '/dq/deny: refused to the denied 127.0.0.9');
+is(from('127.0.0.1', '/dq/deny/page.html')->{status}, 200, '/dq/deny: allowed to 127.0.0.1');
+cache_is(from('127.0.0.1', '/dq/deny/page.html'), 'HIT', '/dq/deny: stored');
+is(from('127.0.0.9', '/dq/deny/page.html')->{status}, 403,
+   '/dq/deny: still refused to 127.0.0.9 (never a quick hit)');
 
 # A public page of the same locations: quick HITs.
 for my $p ('/app/quick/open/page', '/dq/pub.html') {
