@@ -20,20 +20,10 @@ my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
     files => { 'frag.py' => $frag,
                'p.shtml' => qq{<p>page</p>\n<!--#include virtual="/nav/menu" -->\n} },
-    conf => <<'CONF');
-<Location />
-    SharedCache On
-    SharedCacheTTL 60
-</Location>
+    conf => SCTest::ssi_site() . <<'CONF');
 <Location /nav>
     RequestHeader unset X-Role
 </Location>
-WSGIScriptAlias /nav @DIR@/htdocs/frag.py process-group=scapp application-group=%{GLOBAL}
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddType text/html .shtml
-    AddOutputFilter INCLUDES .shtml
-</Directory>
 CONF
 my $direct = $ap->raw(GET => '/nav/menu?direct', 'X-Role' => 'admin');
 note "direct: $direct->{body}";

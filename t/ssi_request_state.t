@@ -26,19 +26,7 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
                'c.shtml' => "<!--#set var=\"title\" value=\"\$HTTP_X_TITLE\" -->\n"
                             . $inc->('C', 'head'),
                'd.shtml' => $inc->('D', 'head') },
-    conf => <<'CONF');
-<Location />
-    SharedCache On
-    SharedCacheTTL 60
-</Location>
-WSGIScriptAlias /nav @DIR@/htdocs/frag.py process-group=scapp application-group=%{GLOBAL}
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddType text/html .shtml
-    AddOutputFilter INCLUDES .shtml
-    AcceptPathInfo On
-</Directory>
-CONF
+    conf => SCTest::ssi_site('AcceptPathInfo On'));
 
 # (1) path info reaches the fragment's body through DOCUMENT_URI
 my $x = $ap->raw(GET => '/a.shtml/%3Cimg%20src=x%20onerror=alert(1)%3E');

@@ -29,18 +29,7 @@ my %files = (
 );
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
-    files => \%files, conf => <<'CONF');
-<Location />
-    SharedCache On
-    SharedCacheTTL 60
-</Location>
-WSGIScriptAlias /nav @DIR@/htdocs/frag.py process-group=scapp application-group=%{GLOBAL}
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddType text/html .shtml
-    AddOutputFilter INCLUDES .shtml
-</Directory>
-CONF
+    files => \%files, conf => SCTest::ssi_site());
 
 for my $p (qw(a b)) {
     my $in = $ap->raw(GET => "/$p.shtml", _from => '127.0.0.5');

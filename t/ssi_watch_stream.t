@@ -30,19 +30,7 @@ my %files = (
     'e3b.shtml' => $cut->('<!-', 3, '-#include virtual="/nav/${HTTP_X_PAGE}" -->'),
     'plain.shtml' => qq{<p>plain</p><!--#include virtual="/nav/fixed?a=1&amp;b=2" -->\n},
 );
-my $conf = <<'CONF';
-<Location />
-    SharedCache On
-    SharedCacheTTL 60
-</Location>
-EnableMMAP Off
-WSGIScriptAlias /nav @DIR@/htdocs/frag.py process-group=scapp application-group=%{GLOBAL}
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddType text/html .shtml
-    AddOutputFilter INCLUDES .shtml
-</Directory>
-CONF
+my $conf = "EnableMMAP Off\n" . SCTest::ssi_site();
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
                                files => \%files, conf => $conf);

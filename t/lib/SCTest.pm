@@ -89,4 +89,25 @@ our $SSI_DIR = <<'CONF';
 </Directory>
 CONF
 
+# A whole SSI site: every URL cached for 60 s, .shtml pages of htdocs
+# processed by mod_include, and an application fragment at /nav (the
+# test's own htdocs/frag.py, a WSGI script).  extra: more lines for the
+# <Directory> of the pages.
+sub ssi_site {
+    my ($extra) = @_;
+    $extra = $extra ? "    $extra\n" : '';
+    return <<"CONF";
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+WSGIScriptAlias /nav \@DIR\@/htdocs/frag.py process-group=scapp application-group=%{GLOBAL}
+<Directory \@DIR\@/htdocs>
+    Options +Includes
+    AddType text/html .shtml
+    AddOutputFilter INCLUDES .shtml
+$extra</Directory>
+CONF
+}
+
 1;
