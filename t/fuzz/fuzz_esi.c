@@ -1,6 +1,6 @@
 /*
  * fuzz_esi.c: libFuzzer target for the ESI parser and its stored form
- * (src/sc_esi.c; THREATS.md 16 and 29).
+ * (src/sc_esi.c, src/sc_esi_form.c; THREATS.md 16 and 29).
  *
  * The input is read four ways (t/fuzz/README.md says more):
  *   - as a page: sc_esi_parse() must return a document that keeps the
