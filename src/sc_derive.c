@@ -320,7 +320,8 @@ static void add_derived_state(request_rec *r, sc_key_t *k)
     apr_pool_userdata_get(&sent, SENT, top->pool);
     dv.r = r;
     dv.sent = sent;
-    dv.own = r->main ? own_cgi_vars(r) : NULL;
+    /* (an ESI include inherits only what configuration set: all keyed) */
+    dv.own = r->main && !sc_esi_include(r) ? own_cgi_vars(r) : NULL;
     dv.pairs = apr_array_make(r->pool, 4, sizeof(sc_header_t));
     apr_table_do(derived_env, &dv, r->subprocess_env, NULL);
     add_derived(r, k, 'e', dv.pairs);
