@@ -317,13 +317,16 @@ static int keep_cookie(void *data, const char *name, const char *value)
 #define SC_ANYONE_MEMO 10
 
 /* Would an anonymous client be let through to rr's URL?  Asked of httpd
- * at most once per SC_ANYONE_MEMO seconds per child, host and URL. */
+ * at most once per SC_ANYONE_MEMO seconds per child, virtual host, Host
+ * and URL. */
 static int anyone_may_include(request_rec *r, request_rec *rr)
 {
     const char *host = apr_table_get(rr->headers_in, "Host");
-    const char *key = apr_pstrcat(
-        r->pool, "anyone ", r->server->server_hostname, " ", host ? host : "",
-        " ", rr->unparsed_uri, NULL);
+    /* the virtual host itself (two may share a ServerName on other
+     * addresses or ports, with other rules): its record, which is the
+     * same for the child's life */
+    const char *key = apr_psprintf(r->pool, "anyone %pp %s %s", rr->server,
+                                   host ? host : "", rr->unparsed_uri);
     apr_array_header_t *memo = sc_hint_get(r->pool, SC_HINT_ANYONE, key);
     apr_int64_t now = apr_time_sec(apr_time_now());
     int may;

@@ -120,8 +120,11 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
     if (!query || !*query) {
         return "";
     }
+    /* ';' counts as a separator too: PHP (arg_separator.input), CGI.pm
+     * and older Rack split on it */
     for (s = query; *s; s++) {
-        total += *s != '&' && (s == query || s[-1] == '&');
+        total += *s != '&' && *s != ';'
+                 && (s == query || s[-1] == '&' || s[-1] == ';');
     }
     if (total > SC_KEY_MAX_PARAMS) {
         return query;

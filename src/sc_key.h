@@ -56,10 +56,11 @@ typedef struct {
  * Names are compared as applications decode them ('+' a blank, %XX a
  * byte); the parameters themselves stay raw.  A parameter holding a ';'
  * is never ignored (some applications split on it).  Returns "" when
- * nothing is left.  A query of more than SC_KEY_MAX_PARAMS parameters is
- * returned as it is: a backend may read only the first so many (PHP's
- * max_input_vars, Tomcat's maxParameterCount, Node's maxKeys, all 1000 by
- * default), so what it drops must not be what the key keeps. */
+ * nothing is left.  A query of more than SC_KEY_MAX_PARAMS parameters
+ * (separated by '&' or ';') is returned as it is: a backend may read only the
+ * first so many (PHP's max_input_vars, Tomcat's maxParameterCount, Node's
+ * maxKeys, all 1000 by default), so what it drops must not be what the key
+ * keeps. */
 #define SC_KEY_MAX_PARAMS 100
 const char *sc_key_query(apr_pool_t *p, const char *query,
                          const apr_array_header_t *ignore);

@@ -69,14 +69,40 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
     return 0;
 }
 
+static int is_conditional(const ap_directive_t *d)
+{
+    return is_section(d, "<If") || is_section(d, "<ElseIf")
+           || is_section(d, "<Else");
+}
+
+/* Any access rule at all (Require, Allow, Deny, Satisfy), at any depth. */
+static int has_access_rule(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "Require")
+            || !strcasecmp(d->directive, "Allow")
+            || !strcasecmp(d->directive, "Deny")
+            || !strcasecmp(d->directive, "Satisfy")
+            || (d->first_child && has_access_rule(d->first_child))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Rules that deny some clients by what they send or are (Require not,
- * Require expr, which may negate, Deny, <RequireNone>): an anonymous
- * client lacks what they deny on, so the probe of sc_quickprobe.c passes
- * them, and quick mode would serve the clients they deny. */
+ * Require expr, which may negate, Deny, <RequireNone>, any access rule
+ * inside <If>, <ElseIf> or <Else>, whose condition may read the client):
+ * an anonymous client lacks what they deny on, so the probe of
+ * sc_quickprobe.c passes them, and quick mode would serve the clients
+ * they deny. */
 static int denies(apr_pool_t *p, const ap_directive_t *d)
 {
     for (; d; d = d->next) {
         const char *n = d->directive;
+        if (is_conditional(d) && has_access_rule(d->first_child)) {
+            return 1;
+        }
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *w = ap_getword_conf(p, &args);
@@ -162,6 +188,19 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
                 APR_ARRAY_PUSH(denying, sc_section_t) = s;
             }
         }
+        /* outside <Location>, <Directory> and <Files>: a conditional
+         * section's or a <Proxy> section's denials apply to any URL */
+        if (denying && !loc && !fs
+            && ((is_conditional(d) && has_access_rule(d->first_child))
+                || ((is_section(d, "<Proxy") || is_section(d, "<ProxyMatch"))
+                    && denies(p, d->first_child)))) {
+            sc_section_t s;
+            s.section = d;
+            s.vhost = vhost;
+            s.path = NULL;
+            s.where = line_of(p, d);
+            APR_ARRAY_PUSH(denying, sc_section_t) = s;
+        }
         if (d->first_child && !loc && !fs) {
             collect(p, d->first_child, vhost, quick, guarded,
                     denying); /* <If...> */
@@ -177,21 +216,64 @@ static int overlap(const char *a, const char *b)
     return !strncmp(a, b, strlen(a)) || !strncmp(b, a, strlen(b));
 }
 
-/* A RewriteCond that tests what the key does not hold: request headers
- * (but Host), cookies, the client's address, TLS, the environment. */
+/* A RewriteCond whose test may differ from client to client (or over
+ * time) for one URL: anything but the URL, the host and the server (an
+ * expr= condition may read anything).  Request headers but Host, cookies,
+ * the client's and the connection's address, TLS, the environment, the
+ * time, lookaheads all count. */
 static int cond_reads_client(const char *test)
 {
-    static const char *const vars[] = { "%{HTTP_",       "%{HTTP:", "%{REMOTE_",
-                                        "%{HTTPS}",      "%{SSL:",  "%{ENV:",
-                                        "%{THE_REQUEST}" };
-    apr_size_t i;
+    static const char *const same_for_all[] = {
+        "REQUEST_URI",     "REQUEST_FILENAME", "SCRIPT_FILENAME",
+        "QUERY_STRING",    "HTTP_HOST",        "SERVER_NAME",
+        "SERVER_ADDR",     "SERVER_PORT",      "SERVER_ADMIN",
+        "SERVER_PROTOCOL", "SERVER_SOFTWARE",  "DOCUMENT_ROOT",
+        "REQUEST_SCHEME",  "REQUEST_METHOD",   "PATH_INFO",
+        "IS_SUBREQ",       "API_VERSION",      NULL
+    };
     const char *at;
 
-    for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-        for (at = strstr(test, vars[i]); at; at = strstr(at + 1, vars[i])) {
-            if (strncmp(at, "%{HTTP_HOST}", 12)) {
-                return 1;
+    if (!strcasecmp(test, "expr")) {
+        return 1;
+    }
+    for (at = strstr(test, "%{"); at; at = strstr(at + 2, "%{")) {
+        const char *name = at + 2, *close = strchr(name, '}');
+        const char *const *v;
+        if (!close) {
+            return 1;
+        }
+        for (v = same_for_all; *v; v++) {
+            if (strlen(*v) == (apr_size_t)(close - name)
+                && !strncasecmp(name, *v, strlen(*v))) {
+                break;
             }
+        }
+        if (!*v) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does a RewriteRule's flag list refuse the request: [F], [G], or a
+ * redirect with a 4xx or 5xx status ([R=403])? */
+static int refusing_flags(const char *flags)
+{
+    const char *r;
+
+    if (ap_strcasestr(flags, "forbidden") || ap_strcasestr(flags, "gone")) {
+        return 1;
+    }
+    for (r = flags; *r; r++) {
+        if ((*r == 'F' || *r == 'f' || *r == 'G' || *r == 'g')
+            && (r == flags || r[-1] == '[' || r[-1] == ',')
+            && (r[1] == ']' || r[1] == ',' || r[1] == '\0')) {
+            return 1;
+        }
+    }
+    for (r = ap_strcasestr(flags, "R="); r; r = ap_strcasestr(r + 1, "R=")) {
+        if (r[2] == '4' || r[2] == '5') {
+            return 1;
         }
     }
     return 0;
@@ -205,16 +287,12 @@ static void collect_routes(apr_pool_t *p, const ap_directive_t *d,
                            apr_array_header_t *routes,
                            apr_array_header_t *denying)
 {
-    int reads = 0, picks = 0;
+    int reads = 0;
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
             const char *args = d->args;
-            int client = cond_reads_client(ap_getword_conf(p, &args));
-            reads |= client;
-            /* a condition that matches some clients (not "all but"): an
-             * anonymous client does not match it */
-            picks |= client && ap_getword_conf(p, &args)[0] != '!';
+            reads |= cond_reads_client(ap_getword_conf(p, &args));
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
             const char *args = d->args, *flags;
@@ -222,10 +300,7 @@ static void collect_routes(apr_pool_t *p, const ap_directive_t *d,
             ap_getword_conf(p, &args); /* substitution */
             flags = ap_getword_conf(p, &args);
             if (reads) {
-                int deny = ap_strcasestr(flags, "F")
-                           || ap_strcasestr(flags, "G")
-                           || ap_strcasestr(flags, "forbidden")
-                           || ap_strcasestr(flags, "gone");
+                int deny = refusing_flags(flags);
                 sc_section_t r;
                 r.section = d;
                 r.vhost = vhost;
@@ -234,14 +309,14 @@ static void collect_routes(apr_pool_t *p, const ap_directive_t *d,
                 if (!deny && routes) {
                     APR_ARRAY_PUSH(routes, sc_section_t) = r;
                 }
-                /* [F] for the clients a condition picks: a denylist;
-                 * for all but some ("!="): an allowlist, which the probe
-                 * handles */
-                if (deny && picks && denying) {
+                /* a refusal on what a client sends or is: whether it
+                 * refuses an anonymous client too cannot be told from
+                 * here (a hotlink rule refuses only a foreign Referer) */
+                if (deny && denying) {
                     APR_ARRAY_PUSH(denying, sc_section_t) = r;
                 }
             }
-            reads = picks = 0;
+            reads = 0;
         }
         else if (d->first_child) {
             collect_routes(p, d->first_child,
@@ -304,8 +379,9 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
                     "SharedCacheQuickHandler On (%s) serves hits before "
                     "access control, but %s denies some clients by what "
                     "they send or are (Require not, Require expr, Deny, "
-                    "<RequireNone>, RewriteRule [F] on the client's "
-                    "headers or address), which an anonymous client is "
+                    "<RequireNone>, access rules inside <If>, a "
+                    "RewriteRule [F], [G] or [R=4xx] on anything but the "
+                    "URL and the host), which an anonymous client is "
                     "let through: quick mode would serve the clients it "
                     "denies.  Turn quick mode off there, or deny them "
                     "before httpd",

@@ -1,7 +1,9 @@
 # SharedCacheQuickHandler next to access rules that its start-up check
-# does not see (THREATS 36): Require inside <If>, mod_rewrite [F] on the
-# client address (server context and in a <Directory>), a <Location ~>
-# regex, .htaccess, "Require not env" of a per-directory SetEnvIf.  An allowed client (127.0.0.5) fills the entry in the
+# does not see (THREATS 36): a <Location ~> regex, .htaccess (Require,
+# mod_rewrite [F] on the client address, "Require not env" of a
+# per-directory SetEnvIf, a denylist).  (Rules it sees next to quick mode,
+# <If> with Require, [F] on the client, denylists, fail configtest:
+# t/quick_denylist.t.)  An allowed client (127.0.0.5) fills the entry in the
 # normal phase; the quick handler must never serve it to anyone else,
 # because an entry is quick-servable only when httpd would let an
 # anonymous client through to it.  A public page still gets quick HITs.
@@ -20,15 +22,9 @@ LogLevel warn sharedcache:trace1
     SharedCacheTTL 60
     SharedCacheQuickHandler On
 </Location>
-<If "%{REQUEST_URI} =~ m#^/app/quick/if/#">
-    Require ip 127.0.0.5
-</If>
 <Location ~ "^/app/quick/rx/">
     Require ip 127.0.0.5
 </Location>
-RewriteEngine On
-RewriteCond %{REMOTE_ADDR} !=127.0.0.5
-RewriteRule ^/app/quick/rw/ - [F]
 <Location /dq>
     SharedCache On
     SharedCacheTTL 60
@@ -81,8 +77,7 @@ sub from {
     return $ap->raw(GET => $target, _from => $src, %h);
 }
 
-for my $p ('/app/quick/if/report', '/app/quick/rw/report',
-           '/app/quick/rx/report', '/dq/ht/page.html', '/dq/rwd/page.html',
+for my $p ('/app/quick/rx/report', '/dq/ht/page.html', '/dq/rwd/page.html',
            '/dq/senv/page.html') {
     is(from('127.0.0.1', $p)->{status}, 403, "$p: refused to 127.0.0.1");
     my $staff = from('127.0.0.5', $p);

@@ -1,8 +1,9 @@
 # Quick mode lets a page through when an anonymous client would be let
 # through; a rule that denies some clients by what they send or are
-# (Require not, Require expr, Deny, <RequireNone>, RewriteRule [F] on
-# the client's headers or address) lets the anonymous client through and
-# the denied ones would get quick hits.  Such a rule next to quick mode
+# (Require not, Require expr, Deny, <RequireNone>, any access rule in
+# <If>/<ElseIf>/<Else>, a RewriteRule [F], [G] or [R=4xx] on anything but
+# the URL and the host) lets the anonymous client through and the denied
+# ones would get quick hits.  Such a rule next to quick mode
 # fails configtest, naming the SharedCacheQuickHandler line and the rule.
 use strict;
 use warnings;
@@ -17,10 +18,20 @@ my @denying = (
     [ 'RequireNone', "<Directory /tmp>\n<RequireAll>\nRequire all granted\n<RequireNone>\nRequire ip 127.0.0.9\n</RequireNone>\n</RequireAll>\n</Directory>\n" ],
     [ 'RewriteRule [F]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} bot [NC]\nRewriteRule ^ - [F]\n" ],
     [ 'RewriteRule [F], one condition of two', "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\nRewriteCond %{REMOTE_ADDR} =127.0.0.9\nRewriteRule ^ - [F]\n" ],
+    [ '<If> with Require all denied in a <Location>', "<Location /dq>\n<If \"-R '127.0.0.9/32'\">\nRequire all denied\n</If>\n</Location>\n" ],
+    [ 'server-level <If> with Require all denied', "<If \"%{HTTP_USER_AGENT} =~ /bot/\">\nRequire all denied\n</If>\n" ],
+    [ 'Require all denied in <ElseIf>', "<Location /dq>\n<If \"%{REQUEST_METHOD} == 'POST'\">\nRequire all granted\n</If>\n<ElseIf \"-R '127.0.0.9/32'\">\nRequire all denied\n</ElseIf>\n</Location>\n" ],
+    [ 'RewriteCond expr [F]', "RewriteEngine On\nRewriteCond expr \"-R '127.0.0.9/32'\"\nRewriteRule ^ - [F]\n" ],
+    [ 'RewriteCond CONN_REMOTE_ADDR [F]', "RewriteEngine On\nRewriteCond %{CONN_REMOTE_ADDR} =127.0.0.9\nRewriteRule ^ - [F]\n" ],
+    [ 'hotlink protection: two negated conditions [F]', "RewriteEngine On\nRewriteCond %{HTTP_REFERER} !^\$\nRewriteCond %{HTTP_REFERER} !^http://good\\.example/ [NC]\nRewriteRule ^ - [F]\n" ],
+    [ 'RewriteRule [R=403]', "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.9\nRewriteRule ^ - [R=403]\n" ],
+    [ '[F] for all but one address', "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\nRewriteRule ^/dq/staff - [F]\n" ],
+    [ '<Proxy> with Require not', "<Proxy \"*\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Proxy>\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
-    my ($rc, $out) = SCTest::Apache->configtest($quick . $rule, modules => ['rewrite']);
+    my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
+                                                modules => ['rewrite', 'proxy']);
     isnt($rc, 0, "$label next to quick mode: configtest fails");
     like($out, qr/SharedCacheQuickHandler On \(.*denies some clients/s,
          "$label: the message says why") or diag($out);
@@ -28,14 +39,9 @@ for my $c (@denying) {
 my ($rc, $out) = SCTest::Apache->configtest(
     $quick . "<Directory /tmp>\nRequire all granted\n</Directory>\n");
 is($rc, 0, 'Require all granted next to quick mode is fine') or diag($out);
-# "[F] for all but 127.0.0.5" is an allowlist: the anonymous client is
-# refused, so the probe keeps such pages out of the quick phase itself.
+# A rewrite on what is the same for every client of a URL is fine.
 ($rc, $out) = SCTest::Apache->configtest(
-    $quick . "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\n"
-    . "RewriteRule ^/dq/staff - [F]\n", modules => ['rewrite']);
-is($rc, 0, 'an allowlist written as [F] for all but one address is fine')
-    or diag($out);
-
-
-
+    $quick . "RewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\n"
+    . "RewriteRule ^/dq/gone - [G]\n", modules => ['rewrite']);
+is($rc, 0, 'a [G] on a file test next to quick mode is fine') or diag($out);
 done_testing;

@@ -163,6 +163,13 @@ static void test_query_many_params_kept_as_sent(void **state)
     q = apr_pstrcat(p, q, "&page=2", NULL);
     assert_string_equal(sc_key_query(p, q, ign), q);
     assert_string_equal(sc_key_query(p, "b=1&a=2", ign), "a=2&b=1");
+    /* ';' separates parameters for some parsers: counted too */
+    q = apr_pstrdup(p, "x=1");
+    for (i = 1; i < SC_KEY_MAX_PARAMS; i++) {
+        q = apr_pstrcat(p, q, ";x=1", NULL);
+    }
+    q = apr_pstrcat(p, q, "&utm_source=a&page=2", NULL);
+    assert_string_equal(sc_key_query(p, q, ign), q);
     /* exactly the limit: still ignored and sorted */
     q = apr_pstrdup(p, "page=2");
     for (i = 1; i < SC_KEY_MAX_PARAMS; i++) {
