@@ -12,6 +12,7 @@
 
 #include "http_core.h"
 #include "http_log.h"
+#include "http_request.h"
 #include "util_cfgtree.h"
 #include <apr_strings.h>
 
@@ -59,11 +60,39 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
             }
         }
         else if (!strcasecmp(n, "Allow") || !strcasecmp(n, "Deny")
-                 || !strncasecmp(n, "Auth", 4)) {
+                 || !strncasecmp(n, "Auth", 4) || !strcasecmp(n, "SSLRequire")
+                 || !strncasecmp(n, "LuaHook", 7)) {
             return 1;
         }
         else if (d->first_child && restricts(p, d->first_child)) {
             return 1; /* <RequireAny>, <Limit> ... */
+        }
+    }
+    return 0;
+}
+
+/* Require providers that only let clients in by what they have (an
+ * address, a name, a user, a variable set for them): an anonymous client
+ * has none of it and is refused, so the probe keeps such pages out of the
+ * quick phase.  Any other provider ("not", "expr", an AuthzProviderAlias,
+ * a module's own) may let the anonymous client in and refuse others. */
+static int positive_provider(const char *name)
+{
+    static const char *const positive[] = {
+        "all",         "ip",         "host",
+        "forward-dns", "env",        "user",
+        "group",       "valid-user", "file-owner",
+        "file-group",  "local",      "method",
+        "dbd-group",   "dbm-group",  "ldap-user",
+        "ldap-group",  "ldap-dn",    "ldap-attribute",
+        "ldap-filter", "ssl",        "ssl-verify-client",
+        NULL
+    };
+    const char *const *n;
+
+    for (n = positive; *n; n++) {
+        if (!strcasecmp(name, *n)) {
+            return 1;
         }
     }
     return 0;
@@ -105,12 +134,16 @@ static int denies(apr_pool_t *p, const ap_directive_t *d)
         }
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
-            const char *w = ap_getword_conf(p, &args);
-            if (!strcasecmp(w, "not") || !strcasecmp(w, "expr")) {
+            if (!positive_provider(ap_getword_conf(p, &args))) {
                 return 1;
             }
         }
-        else if (!strcasecmp(n, "Deny") || !strcasecmp(n, "<RequireNone")) {
+        else if (!strcasecmp(n, "Deny") || !strcasecmp(n, "<RequireNone")
+                 || !strcasecmp(n, "SSLRequire")
+                 || !strncasecmp(n, "LuaHook", 7)
+                 || !strcasecmp(n, "LuaAuthzProvider")
+                 || !strcasecmp(n, "WSGIAccessScript")
+                 || !strcasecmp(n, "WSGIAuthGroupScript")) {
             return 1;
         }
         else if (d->first_child && denies(p, d->first_child)) {
@@ -356,6 +389,43 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     }
 }
 
+/* A module that checks access (httpd's access, authentication and
+ * authorization hooks) by rules the checks here do not read, or NULL.
+ * Those here are read (mod_authz_core's Require, mod_access_compat's
+ * Allow and Deny, mod_ssl's SSLRequire, mod_wsgi's WSGIAccessScript) or
+ * only authenticate (a request with credentials is never served in the
+ * quick phase). */
+static const char *unknown_access_module(void)
+{
+    static const char *const known[] = {
+        "mod_authz_core.c", "mod_access_compat.c", "mod_ssl.c",
+        "mod_authn_core.c", "mod_auth_basic.c",    "mod_auth_digest.c",
+        "mod_auth_form.c",  "mod_wsgi.c",          NULL
+    };
+    apr_array_header_t *hooks[4];
+    int h, i;
+
+    hooks[0] = ap_hook_get_access_checker();
+    hooks[1] = ap_hook_get_access_checker_ex();
+    hooks[2] = ap_hook_get_check_user_id();
+    hooks[3] = ap_hook_get_auth_checker();
+    for (h = 0; h < 4; h++) {
+        /* the four hooks' link records share their layout */
+        const ap_LINK_access_checker_t *l = hooks[h] ? (void *)hooks[h]->elts
+                                                     : NULL;
+        for (i = 0; l && i < hooks[h]->nelts; i++) {
+            const char *name = l[i].szName ? l[i].szName : "(unnamed)";
+            const char *const *k;
+            for (k = known; *k && strcmp(name, *k); k++) {
+            }
+            if (!*k) {
+                return name;
+            }
+        }
+    }
+    return NULL;
+}
+
 const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
@@ -366,6 +436,16 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 
     collect(p, ap_conftree, NULL, quick, guarded, denying);
     collect_routes(p, ap_conftree, NULL, NULL, denying);
+    if (quick->nelts && unknown_access_module()) {
+        return apr_psprintf(
+            p,
+            "SharedCacheQuickHandler On (%s) serves hits before access "
+            "control, but %s checks access by rules this check cannot read: "
+            "quick mode would skip them.  Turn quick mode off, or leave "
+            "that module out",
+            APR_ARRAY_IDX(quick, 0, sc_section_t).where,
+            unknown_access_module());
+    }
     for (i = 0; i < quick->nelts; i++) {
         const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
         for (j = 0; j < denying->nelts; j++) {

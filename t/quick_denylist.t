@@ -1,7 +1,8 @@
 # Quick mode lets a page through when an anonymous client would be let
 # through; a rule that denies some clients by what they send or are
-# (Require not, Require expr, Deny, <RequireNone>, any access rule in
-# <If>/<ElseIf>/<Else>, a RewriteRule [F], [G] or [R=4xx] on anything but
+# (Require not, Require expr or any provider but those that only let
+# clients in by what they have, Deny, <RequireNone>, SSLRequire, any
+# access rule in <If>/<ElseIf>/<Else>, a RewriteRule [F], [G] or [R=4xx] on anything but
 # the URL and the host) lets the anonymous client through and the denied
 # ones would get quick hits.  Such a rule next to quick mode
 # fails configtest, naming the SharedCacheQuickHandler line and the rule.
@@ -26,15 +27,27 @@ my @denying = (
     [ 'hotlink protection: two negated conditions [F]', "RewriteEngine On\nRewriteCond %{HTTP_REFERER} !^\$\nRewriteCond %{HTTP_REFERER} !^http://good\\.example/ [NC]\nRewriteRule ^ - [F]\n" ],
     [ 'RewriteRule [R=403]', "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.9\nRewriteRule ^ - [R=403]\n" ],
     [ '[F] for all but one address', "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} !=127.0.0.5\nRewriteRule ^/dq/staff - [F]\n" ],
+    [ 'SSLRequire', "<Location /dq>\nSSLRequire not (%{REMOTE_ADDR} -ipmatch \"127.0.0.9/32\")\n</Location>\n" ],
+    [ 'an AuthzProviderAlias', "<AuthzProviderAlias expr notblocked \"! -R '127.0.0.9/32'\">\n</AuthzProviderAlias>\n<Directory /tmp>\nRequire notblocked\n</Directory>\n" ],
     [ '<Proxy> with Require not', "<Proxy \"*\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Proxy>\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
     my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
-                                                modules => ['rewrite', 'proxy']);
+                                                modules => ['rewrite', 'proxy', 'ssl']);
     isnt($rc, 0, "$label next to quick mode: configtest fails");
     like($out, qr/SharedCacheQuickHandler On \(.*denies some clients/s,
          "$label: the message says why") or diag($out);
+}
+# A module that checks access by rules of its own (mod_lua's hooks, any
+# module the check does not know): quick mode is refused while it is loaded.
+{
+    my ($rc, $out) = SCTest::Apache->configtest(
+        $quick . "<Location /lua>\nLuaHookAccessChecker /tmp/no.lua deny_bots\n</Location>\n",
+        modules => ['lua']);
+    isnt($rc, 0, 'mod_lua next to quick mode: configtest fails');
+    like($out, qr/SharedCacheQuickHandler On \(.*mod_lua\.c checks access/s,
+         'mod_lua: the message names the module') or diag($out);
 }
 my ($rc, $out) = SCTest::Apache->configtest(
     $quick . "<Directory /tmp>\nRequire all granted\n</Directory>\n");
