@@ -359,8 +359,49 @@ static void collect_routes(apr_pool_t *p, const ap_directive_t *d,
     }
 }
 
-/* Quick mode next to routing by the client's headers: said, not refused
- * (it serves another route's page, not a protected one). */
+/* What a section derives from the request after the quick phase: a
+ * per-directory SetEnvIf or BrowserMatch, a RequestHeader with env=,
+ * expr= or a %-variable (anywhere: it runs at fixups).  The quick phase
+ * keys a request before they run. */
+static void collect_derivers(apr_pool_t *p, const ap_directive_t *d,
+                             const ap_directive_t *vhost, int in_section,
+                             apr_array_header_t *derivers)
+{
+    for (; d; d = d->next) {
+        const char *n = d->directive;
+        int derives = (in_section
+                       && (!strncasecmp(n, "SetEnvIf", 8)
+                           || !strncasecmp(n, "BrowserMatch", 12)))
+                      || (!strcasecmp(n, "RequestHeader") && d->args
+                          && !ap_strstr_c(d->args, "early")
+                          && (ap_strstr_c(d->args, "env=")
+                              || ap_strstr_c(d->args, "expr=")
+                              || strchr(d->args, '%')));
+        if (derives) {
+            sc_section_t r;
+            r.section = d;
+            r.vhost = vhost;
+            r.path = NULL;
+            r.where = line_of(p, d);
+            APR_ARRAY_PUSH(derivers, sc_section_t) = r;
+        }
+        if (d->first_child && is_section(d, "<VirtualHost")) {
+            collect_derivers(p, d->first_child, d, 0, derivers);
+        }
+        else if (d->first_child) {
+            /* <IfModule> and <IfDefine> only wrap what they hold */
+            int wraps = is_section(d, "<IfModule")
+                        || is_section(d, "<IfDefine");
+            collect_derivers(p, d->first_child, vhost, in_section || !wraps,
+                             derivers);
+        }
+    }
+}
+
+/* Quick mode next to routing by the client's headers, or to what a
+ * section derives from them: said, not refused (it serves another
+ * route's or variant's page, the one an anonymous client gets, not a
+ * protected one). */
 void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
@@ -383,6 +424,24 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
                                             "client routed elsewhere may "
                                             "get the default route's page",
                              q->where, r->where);
+                break;
+            }
+        }
+    }
+    routes->nelts = 0;
+    collect_derivers(p, ap_conftree, NULL, 0, routes);
+    for (j = 0; j < routes->nelts; j++) {
+        const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
+        for (i = 0; i < quick->nelts; i++) {
+            const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
+            if (!q->vhost || !r->vhost || q->vhost == r->vhost) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             SC_LOGNO(0111) "SharedCacheQuickHandler On "
+                                            "(%s) keys requests before the "
+                                            "%s at %s derives from them: a "
+                                            "client it marks may get the "
+                                            "page an anonymous client gets",
+                             q->where, r->section->directive, r->where);
                 break;
             }
         }

@@ -51,4 +51,24 @@ $ap->get('/app/n/home') for 1 .. 2;
 my $b = $ap->get('/app/n/home', Cookie => 'beta=1');
 like($b->{body}, qr{path=/n/beta/home}, 'normal mode: a beta cookie gets the beta route');
 $ap->stop(allow => [qr/SC0109/]);
+
+# A <Location>'s SetEnvIf or BrowserMatch, and a RequestHeader that
+# depends on the request, run after the quick phase: a client they mark
+# may get the anonymous page from it.  Said (SC0111), naming both lines.
+{
+    my ($rc, $out) = SCTest::Apache->configtest(<<'CONF2');
+<Location /app>
+    SharedCache On
+    SharedCacheQuickHandler On
+</Location>
+<Location /app/beta>
+    SetEnvIf X-Beta "^1$" beta
+    RequestHeader set X-Beta-Flag on env=beta
+</Location>
+CONF2
+    is($rc, 0, 'derived state under quick mode: a warning, not a refusal');
+    my @d = $out =~ /SC0111: SharedCacheQuickHandler On \((\S+:\d+)\) keys requests before the \S+ at (\S+:\d+)/g;
+    is(scalar @d, 4, 'configtest names the SetEnvIf and the RequestHeader')
+        or diag($out);
+}
 done_testing;
