@@ -402,48 +402,57 @@ static void collect_derivers(apr_pool_t *p, const ap_directive_t *d,
  * section derives from them: said, not refused (it serves another
  * route's or variant's page, the one an anonymous client gets, not a
  * protected one). */
+/* The first quick section that r's rule reaches (the same virtual host, or
+ * either of them the main server's), or NULL. */
+static const sc_section_t *quick_reached(const apr_array_header_t *quick,
+                                         const sc_section_t *r)
+{
+    int i;
+
+    for (i = 0; i < quick->nelts; i++) {
+        const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
+        if (!q->vhost || !r->vhost || q->vhost == r->vhost) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
 void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *derive = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
-    int i, j;
+    const sc_section_t *q;
+    int j;
 
     collect(p, ap_conftree, NULL, quick, guarded, NULL);
     collect_routes(p, ap_conftree, NULL, routes, NULL);
+    collect_derivers(p, ap_conftree, NULL, 0, derive);
     for (j = 0; j < routes->nelts; j++) {
         const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
-        for (i = 0; i < quick->nelts; i++) {
-            const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
-            if (!q->vhost || !r->vhost || q->vhost == r->vhost) {
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             SC_LOGNO(0109) "SharedCacheQuickHandler On "
-                                            "(%s) keys requests before the "
-                                            "RewriteRule at %s routes them "
-                                            "by the client's headers: a "
-                                            "client routed elsewhere may "
-                                            "get the default route's page",
-                             q->where, r->where);
-                break;
-            }
+        if ((q = quick_reached(quick, r)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SC_LOGNO(0109) "SharedCacheQuickHandler On (%s) "
+                                        "keys requests before the "
+                                        "RewriteRule at %s routes them by "
+                                        "the client's headers: a client "
+                                        "routed elsewhere may get the "
+                                        "default route's page",
+                         q->where, r->where);
         }
     }
-    routes->nelts = 0;
-    collect_derivers(p, ap_conftree, NULL, 0, routes);
-    for (j = 0; j < routes->nelts; j++) {
-        const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
-        for (i = 0; i < quick->nelts; i++) {
-            const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
-            if (!q->vhost || !r->vhost || q->vhost == r->vhost) {
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             SC_LOGNO(0111) "SharedCacheQuickHandler On "
-                                            "(%s) keys requests before the "
-                                            "%s at %s derives from them: a "
-                                            "client it marks may get the "
-                                            "page an anonymous client gets",
-                             q->where, r->section->directive, r->where);
-                break;
-            }
+    for (j = 0; j < derive->nelts; j++) {
+        const sc_section_t *r = &APR_ARRAY_IDX(derive, j, sc_section_t);
+        if ((q = quick_reached(quick, r)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SC_LOGNO(0111) "SharedCacheQuickHandler On (%s) "
+                                        "keys requests before the %s at %s "
+                                        "derives from them: a client it "
+                                        "marks may get the page an "
+                                        "anonymous client gets",
+                         q->where, r->section->directive, r->where);
         }
     }
 }
