@@ -9,7 +9,7 @@ MPMS      ?= prefork event
 SRC        = mod_sharedcache.c src/sc_config.c src/sc_quickcheck.c \
              src/sc_bypass.c src/sc_request.c src/sc_rules.c src/sc_derive.c \
              src/sc_keying.c src/sc_key.c src/sc_hint.c src/sc_lookup.c \
-             src/sc_place.c src/sc_store.c src/sc_gen.c src/sc_entry.c \
+             src/sc_place.c src/sc_store.c src/sc_store_ops.c src/sc_gen.c src/sc_entry.c \
              src/sc_esi.c src/sc_esi_form.c src/sc_lease.c \
              src/sc_handler.c src/sc_refresh.c src/sc_quickprobe.c src/sc_capture.c \
              src/sc_surrogate.c src/sc_include.c src/sc_assemble.c src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_write.c \
@@ -52,9 +52,9 @@ $(MODULE): $(SRC) $(HDRS)
 # key/entry code and memcached layer.
 CTL_SRC    = $(wildcard tools/ctl/*.c)
 
-$(CTL): $(CTL_SRC) tools/ctl/ctl.h $(PURE) src/sc_store.c src/sc_gen.c $(HDRS)
+$(CTL): $(CTL_SRC) tools/ctl/ctl.h $(PURE) src/sc_store.c src/sc_store_ops.c src/sc_gen.c $(HDRS)
 	$(CC) $(WARN) -g -O2 -Isrc $(APR_CFLAGS) -o $@ $(CTL_SRC) \
-	    $(PURE) src/sc_store.c src/sc_gen.c $(LIBS) $(APR_LIBS)
+	    $(PURE) src/sc_store.c src/sc_store_ops.c src/sc_gen.c $(LIBS) $(APR_LIBS)
 
 # make install: the module (no libtool .la), sharedcachectl and its manual
 # page, and the module's .load and .conf: a .load or .conf that differs

@@ -6,9 +6,9 @@
  * sharedcachectl invalidates and inspects mod_sharedcache's memcached
  * contents from the command line (DESIGN sections 5-7).  It links the
  * module's pure key and entry code (src/sc_key.c, src/sc_entry.c) and its
- * memcached layer (src/sc_store.c, src/sc_gen.c) and computes nothing
- * those compute: every key, record check, chunk check and validity rule
- * is theirs, so what it reports is what the module does.
+ * memcached layer (src/sc_store.c, src/sc_store_ops.c, src/sc_gen.c) and
+ * computes nothing those compute: every key, record check, chunk check and
+ * validity rule is theirs, so what it reports is what the module does.
  *
  *   main.c     arguments, global options, dispatch (and --help)
  *   common.c   messages, the report's lines, option parsing, connecting
