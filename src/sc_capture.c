@@ -115,7 +115,9 @@ static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
     r->status_line = NULL;
     r->headers_out = merged;
     apr_table_clear(r->err_headers_out);
-    ap_set_content_length(r, (apr_off_t)e->body_len);
+    /* the body as it was captured: decoded (sc_coding_serve) */
+    ap_set_content_length(
+        r, (apr_off_t)(e->codings ? e->identity_len : e->body_len));
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);) {
         apr_bucket *next = APR_BUCKET_NEXT(b);
         if (!APR_BUCKET_IS_METADATA(b)) {

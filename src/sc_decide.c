@@ -411,8 +411,8 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
         r->status);
     ctx->state = SC_CAP_SUBSTITUTED;
     apr_table_clear(r->err_headers_out);
-    sc_restore_response(r, ctx, &ctx->stale->entry,
-                        apr_time_sec(apr_time_now()), SC_STALE);
+    sc_restore_response(r, ctx, ctx->stale, apr_time_sec(apr_time_now()),
+                        SC_STALE);
     apr_brigade_cleanup(bb);
     APR_BRIGADE_INSERT_TAIL(out,
                             apr_bucket_eos_create(r->connection->bucket_alloc));

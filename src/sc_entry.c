@@ -23,6 +23,44 @@ static int field_ok(const char *s, int is_name)
     return 1;
 }
 
+/* Each coding inside the body, gzip among them (identity is decoded from
+ * it), the decoded length within the bounds of any body. */
+static int codings_ok(const sc_entry_t *e)
+{
+    int c;
+
+    if (!(e->codings & SC_CODING_BIT(SC_CODING_GZIP))
+        || e->identity_len > SC_ENTRY_MAX_BODY) {
+        return 0;
+    }
+    for (c = SC_CODING_GZIP; c < SC_CODINGS; c++) {
+        if ((e->codings & SC_CODING_BIT(c))
+            && (e->coding_off[c] > e->body_len
+                || e->coding_len[c] > e->body_len - e->coding_off[c])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void write_codings(sc_rec_writer_t *w, const sc_entry_t *e)
+{
+    int c, n = 0;
+
+    for (c = 0; c < SC_CODINGS; c++) {
+        n += (e->codings & SC_CODING_BIT(c)) != 0;
+    }
+    sc_rec_put_uint(w, (apr_uint64_t)n, 1);
+    for (c = 0; c < SC_CODINGS; c++) {
+        if (e->codings & SC_CODING_BIT(c)) {
+            sc_rec_put_uint(w, (apr_uint64_t)c, 1);
+            sc_rec_put_uint(w, e->coding_off[c], 8);
+            sc_rec_put_uint(w, e->coding_len[c], 8);
+        }
+    }
+    sc_rec_put_uint(w, e->identity_len, 8);
+}
+
 /* Two passes over the same code (sc_rec_build): the first measures. */
 static void write_head(sc_rec_writer_t *w, const void *what)
 {
@@ -31,7 +69,8 @@ static void write_head(sc_rec_writer_t *w, const void *what)
     int nh = e->headers ? e->headers->nelts : 0;
     int nd = e->deps ? e->deps->nelts : 0;
 
-    sc_rec_put_bytes(w, entry_magic, 4);
+    sc_rec_put_bytes(w, entry_magic, 3);
+    sc_rec_put_uint(w, e->codings ? SC_ENTRY_FORMAT_CODED : SC_ENTRY_FORMAT, 1);
     sc_rec_put_uint(w, (apr_uint64_t)e->type, 1);
     sc_rec_put_uint(w, 0, 1);
     sc_rec_put_uint(w, (apr_uint64_t)e->status, 2);
@@ -58,6 +97,9 @@ static void write_head(sc_rec_writer_t *w, const void *what)
         sc_rec_put_uint(w, nl, 2);
         sc_rec_put_bytes(w, d->name, nl);
         sc_rec_put_uint(w, d->gen, 8);
+    }
+    if (e->codings) {
+        write_codings(w, e);
     }
     sc_rec_put_uint(w, (apr_uint64_t)e->body_kind, 1);
     sc_rec_put_uint(w, e->body_len, 8);
@@ -88,7 +130,8 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
     }
     if (e->key_len > 0xffffffffu || e->status < 100 || e->status > 599
         || (e->headers && e->headers->nelts > SC_ENTRY_MAX_HEADERS)
-        || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)) {
+        || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)
+        || (e->codings && !codings_ok(e))) {
         return SC_EBADREC;
     }
     for (i = 0; e->headers && i < e->headers->nelts; i++) {
@@ -129,6 +172,25 @@ static const char *get_string(sc_rec_reader_t *r, apr_pool_t *p, int width,
     return apr_pstrmemdup(p, s, n);
 }
 
+static void read_codings(sc_rec_reader_t *r, sc_entry_t *e)
+{
+    int i, n = (int)sc_rec_get_uint(r, 1);
+
+    for (i = 0; i < n && !r->bad; i++) {
+        int c = (int)sc_rec_get_uint(r, 1);
+        apr_uint64_t off = sc_rec_get_uint(r, 8), len = sc_rec_get_uint(r, 8);
+        if (c <= SC_CODING_IDENTITY || c >= SC_CODINGS
+            || (e->codings & SC_CODING_BIT(c))) {
+            r->bad = 1;
+            return;
+        }
+        e->codings |= SC_CODING_BIT(c);
+        e->coding_off[c] = off;
+        e->coding_len[c] = len;
+    }
+    e->identity_len = sc_rec_get_uint(r, 8);
+}
+
 apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
                              sc_entry_t *e)
 {
@@ -137,7 +199,8 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     int i, n;
 
     memset(e, 0, sizeof(*e));
-    if (!magic || memcmp(magic, entry_magic, 4) != 0) {
+    if (!magic || memcmp(magic, entry_magic, 3) != 0
+        || (magic[3] != SC_ENTRY_FORMAT && magic[3] != SC_ENTRY_FORMAT_CODED)) {
         return SC_EBADREC;
     }
     e->type = (int)sc_rec_get_uint(&r, 1);
@@ -179,9 +242,13 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
         d->name = get_string(&r, p, 2, 0);
         d->gen = sc_rec_get_uint(&r, 8);
     }
+    if (magic[3] == SC_ENTRY_FORMAT_CODED) {
+        read_codings(&r, e);
+    }
     e->body_kind = (int)sc_rec_get_uint(&r, 1);
     e->body_len = sc_rec_get_uint(&r, 8);
-    if (r.bad || e->body_len > SC_ENTRY_MAX_BODY) {
+    if (r.bad || e->body_len > SC_ENTRY_MAX_BODY
+        || (magic[3] == SC_ENTRY_FORMAT_CODED && !codings_ok(e))) {
         return SC_EBADREC;
     }
     if (e->body_kind == SC_BODY_INLINE) {

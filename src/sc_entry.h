@@ -14,6 +14,8 @@
  *   key_len(4) key
  *   nheaders(2) { name_len(2) name value_len(4) value }
  *   ndeps(2)    { name_len(2) name generation(8) }
+ *   [format 3 only: ncodings(1) { coding(1) offset(8) length(8) }
+ *                   identity_len(8)]
  *   body_kind(1)
  *     SC_BODY_INLINE:  body_len(8) body            (ends the record)
  *     SC_BODY_CHUNKED: body_len(8) chunk_size(4) nchunks(4) version(8)
@@ -22,6 +24,12 @@
  * refreshes), error_until the stale-on-error window.
  *
  * A chunk is "SCC" version(1) entry-version(8) index(4) data.
+ *
+ * Format 3 is format 2 with codings: the body (inline or chunked) is the
+ * stored codings' bytes one after the other (sc_codec.h), gzip always
+ * among them, and identity_len the length of the body they decode to.
+ * A record without codings is written as format 2, which hosts of the
+ * previous version still read.
  */
 #ifndef SC_ENTRY_H
 #define SC_ENTRY_H
@@ -30,11 +38,14 @@
 #include <apr_tables.h>
 #include <apr_errno.h>
 
+#include "sc_codec.h"
+
 #define SC_EBADREC (APR_OS_START_USERERR + 1701)
 /* A well-formed record of another canonical key (sc_entry_match). */
 #define SC_EOTHERKEY (APR_OS_START_USERERR + 1704)
 
 #define SC_ENTRY_FORMAT 2
+#define SC_ENTRY_FORMAT_CODED 3
 #define SC_CHUNK_FORMAT 1
 #define SC_REC_ENTRY 1 /* a stored response */
 #define SC_REC_VARY 2  /* reserved: which headers a URL varies on */
@@ -89,6 +100,12 @@ typedef struct {
     apr_uint32_t chunk_size; /* SC_BODY_CHUNKED */
     apr_uint32_t nchunks;
     apr_uint64_t version;
+    /* format 3: the codings the body holds (SC_CODING_BIT; 0: the body is
+     * the response's as it is), each at body [coding_off, + coding_len) */
+    unsigned codings;
+    apr_uint64_t coding_off[SC_CODINGS];
+    apr_uint64_t coding_len[SC_CODINGS];
+    apr_uint64_t identity_len; /* the body decoded */
 } sc_entry_t;
 
 /* Encode everything but an inline body's bytes.  For SC_BODY_INLINE the

@@ -20,23 +20,25 @@ APLOG_USE_MODULE(sharedcache);
 
 /* What SHAREDCACHE_DECIDE needs to keep a hit's body and its
  * Content-Encoding together: the stored label and the first bytes. */
-static void remember_label(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
-                           apr_bucket_brigade *body)
+static void remember_label(request_rec *r, sc_req_t *ctx, const sc_found_t *res)
 {
-    apr_bucket *b = APR_BRIGADE_FIRST(body);
+    const sc_entry_t *e = &res->entry;
+    apr_bucket *b = APR_BRIGADE_FIRST(res->body);
     const char *data;
     apr_size_t len;
     int i;
 
-    ctx->served_encoding = NULL;
-    for (i = 0; i < e->headers->nelts; i++) {
+    ctx->served_encoding = res->coding != SC_CODING_IDENTITY
+                               ? sc_codec_name(res->coding)
+                               : NULL;
+    for (i = 0; !e->codings && i < e->headers->nelts; i++) {
         const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
         if (!strcasecmp(h->name, "Content-Encoding")) {
             ctx->served_encoding = h->value;
         }
     }
     ctx->first_len = 0;
-    if (b != APR_BRIGADE_SENTINEL(body)
+    if (b != APR_BRIGADE_SENTINEL(res->body)
         && apr_bucket_read(b, &data, &len, APR_BLOCK_READ) == APR_SUCCESS) {
         ctx->first_len = len < sizeof(ctx->first) ? len : sizeof(ctx->first);
         memcpy(ctx->first, data, ctx->first_len);
@@ -115,18 +117,19 @@ static int serve_esi(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *body)
 }
 
 /* Serve a stored entry.  Returns OK or an HTTP status for ap_die. */
-static int serve(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
-                 apr_bucket_brigade *body, apr_int64_t now,
-                 sc_decision_t status)
+static int serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
+                 apr_int64_t now, sc_decision_t status)
 {
+    const sc_entry_t *e = &res->entry;
+    apr_bucket_brigade *body = res->body;
     int rv;
 
-    sc_restore_response(r, ctx, e, now, status);
+    sc_restore_response(r, ctx, res, now, status);
     sc_stat_add_r(r, SC_STAT_SERVED_BYTES, e->body_len);
     if (e->flags & SC_EF_ESI) {
         return serve_esi(r, ctx, body);
     }
-    remember_label(r, ctx, e, body);
+    remember_label(r, ctx, res);
     if (ctx->quick) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "hit for %s served by the quick handler", r->uri);
@@ -288,7 +291,7 @@ static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
     if (lease == SC_LEASE_THEIRS) {
         sc_store_return(c, r->pool);
-        return serve(r, ctx, &res->entry, res->body, now, SC_STALE);
+        return serve(r, ctx, res, now, SC_STALE);
     }
     later = apr_palloc(r->pool, sizeof(*later));
     if (lease == SC_LEASE_OURS
@@ -296,11 +299,11 @@ static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* Refreshed by the previous holder meanwhile. */
         sc_store_return(c, r->pool);
         sc_lease_release(r, ctx, SC_LEASE_LET_GO);
-        return serve(r, ctx, &later->entry, later->body, now, SC_HIT);
+        return serve(r, ctx, later, now, SC_HIT);
     }
     if (lease == SC_LEASE_OURS && sc_refresh_later_ok(r, ctx, res)) {
         sc_store_return(c, r->pool);
-        rv = serve(r, ctx, &res->entry, res->body, now, SC_STALE);
+        rv = serve(r, ctx, res, now, SC_STALE);
         sc_refresh_after_response(r, ctx, res);
         return rv;
     }
@@ -324,7 +327,7 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
         if (sc_lookup(r, ctx, *c, *now, later) == SC_LOOKUP_FOUND) {
             sc_store_return(*c, r->pool);
             sc_lease_release(r, ctx, SC_LEASE_LET_GO);
-            return serve(r, ctx, &later->entry, later->body, *now, SC_HIT);
+            return serve(r, ctx, later, *now, SC_HIT);
         }
         return DECLINED;
     }
@@ -337,10 +340,10 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
     ctx->collapsed = found == SC_LOOKUP_FOUND
                      || (found == SC_LOOKUP_STALE && later->grace_ok);
     if (found == SC_LOOKUP_FOUND) {
-        return serve(r, ctx, &later->entry, later->body, *now, SC_HIT);
+        return serve(r, ctx, later, *now, SC_HIT);
     }
     if (found == SC_LOOKUP_STALE && later->grace_ok) {
-        return serve(r, ctx, &later->entry, later->body, *now, SC_STALE);
+        return serve(r, ctx, later, *now, SC_STALE);
     }
     if (found == SC_LOOKUP_STALE) {
         *res = later;
@@ -488,13 +491,13 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (found == SC_LOOKUP_MISS && !quick && ctx->sconf->fallback
         && sc_lookup_fallback(r, ctx, c, now, res) == SC_LOOKUP_FOUND) {
         /* A migration: the old cluster's copy, now the new one's too. */
-        sc_write_copy(r, ctx, c, &res->entry, res->body);
+        sc_write_copy(r, ctx, c, &res->entry, res->stored);
         found = SC_LOOKUP_FOUND;
     }
     if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR || quick) {
         sc_store_return(c, r->pool);
         if (found == SC_LOOKUP_FOUND) {
-            return serve(r, ctx, &res->entry, res->body, now, SC_HIT);
+            return serve(r, ctx, res, now, SC_HIT);
         }
         if (quick) {
             /* The key the quick phase saw, from the headers as the client

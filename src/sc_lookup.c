@@ -225,30 +225,36 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 }
 
 /* The body of an entry as a brigade (zero copy: buckets own libmemcached's
- * buffers). */
+ * buffers), and as this client gets it (decoded, for a revalidation: its
+ * body is captured again); a stored coding that does not decode is a
+ * miss. */
 static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                             sc_value_t *val, const sc_entry_t *e,
-                             apr_bucket_brigade **body)
+                             sc_value_t *val, sc_found_t *res)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    const sc_entry_t *e = &res->entry;
 
     if (e->body_kind == SC_BODY_CHUNKED) {
-        *body = fetch_chunks(r, ctx, c, e);
-        if (!*body) {
+        res->stored = fetch_chunks(r, ctx, c, e);
+        if (!res->stored) {
             return c->failed ? SC_LOOKUP_ERROR : SC_LOOKUP_MISS;
         }
-        return SC_LOOKUP_FOUND;
     }
-    *body = apr_brigade_create(r->pool, ba);
-    if (e->body_len > 0) {
-        apr_size_t off = (apr_size_t)(e->body - val->data);
-        apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free, ba);
-        sc_value_take(val);
-        b->start = off;
-        b->length = (apr_size_t)e->body_len;
-        APR_BRIGADE_INSERT_TAIL(*body, b);
+    else {
+        res->stored = apr_brigade_create(r->pool, ba);
+        if (e->body_len > 0) {
+            apr_size_t off = (apr_size_t)(e->body - val->data);
+            apr_bucket *b = apr_bucket_heap_create(val->data, val->len, free,
+                                                   ba);
+            sc_value_take(val);
+            b->start = off;
+            b->length = (apr_size_t)e->body_len;
+            APR_BRIGADE_INSERT_TAIL(res->stored, b);
+        }
     }
-    return SC_LOOKUP_FOUND;
+    return sc_coding_serve(r, res, res->revalidate) == APR_SUCCESS
+               ? SC_LOOKUP_FOUND
+               : SC_LOOKUP_MISS;
 }
 
 /* The old cluster's server for this URL, borrowed, or NULL. */
@@ -456,7 +462,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     sc_entry_usable(e, now, soft, ctx->dconf->soft_invalidate, ctx->quick,
                     &use);
     if (use.fresh) {
-        return load_body(r, ctx, c, val, e, &res->body);
+        return load_body(r, ctx, c, val, res);
     }
     /* Stale: expired, or invalidated by URL or tag with
      * SharedCacheSoftInvalidate.  must-revalidate & co. forbid serving
@@ -470,6 +476,6 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     if (!res->grace_ok && !res->error_ok && !res->revalidate) {
         return SC_LOOKUP_MISS;
     }
-    found = load_body(r, ctx, c, val, e, &res->body);
+    found = load_body(r, ctx, c, val, res);
     return found == SC_LOOKUP_FOUND ? SC_LOOKUP_STALE : found;
 }

@@ -133,10 +133,45 @@ static void restore_headers(request_rec *r, const sc_entry_t *e)
     }
 }
 
+/* A coded entry is labelled with the coding it is served in, as
+ * mod_deflate and mod_brotli label their output (sc_coding.c): returns
+ * the Content-Length. */
+static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
+{
+    const sc_entry_t *e = &res->entry;
+    const char *vary, *etag;
+
+    if (!e->codings) {
+        return (apr_off_t)e->body_len;
+    }
+    vary = apr_table_get(r->headers_out, "Vary");
+    if (!vary || !ap_find_token(r->pool, vary, "Accept-Encoding")) {
+        apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
+    }
+    if (res->coding == SC_CODING_IDENTITY) {
+        /* The cache chose identity for this client (its weights,
+         * no-transform): a compression filter after it must not choose
+         * again (mod_deflate reads no weight but 0). */
+        apr_table_setn(r->subprocess_env, "no-gzip", "1");
+        apr_table_setn(r->subprocess_env, "no-brotli", "1");
+        return (apr_off_t)e->identity_len;
+    }
+    apr_table_setn(r->headers_out, "Content-Encoding",
+                   sc_codec_name(res->coding));
+    r->content_encoding = sc_codec_name(res->coding);
+    etag = apr_table_get(r->headers_out, "ETag");
+    if (etag) {
+        apr_table_setn(r->headers_out, "ETag",
+                       sc_codec_etag(r->pool, etag, res->coding));
+    }
+    return (apr_off_t)e->coding_len[res->coding];
+}
+
 void sc_restore_response(request_rec *r, const sc_req_t *ctx,
-                         const sc_entry_t *e, apr_int64_t now,
+                         const sc_found_t *found, apr_int64_t now,
                          sc_decision_t status)
 {
+    const sc_entry_t *e = &found->entry;
     const char *lm;
     apr_int64_t age = now - e->stored_at;
     sc_verdict_t v = { .fwd = SC_FWD_NONE };
@@ -154,11 +189,35 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
             r->mtime = t;
         }
     }
-    ap_set_content_length(r, (apr_off_t)e->body_len);
+    ap_set_content_length(r, label_coding(r, found));
     v.has_ttl = 1;
     v.ttl = e->fresh_until - now;
     v.collapsed = ctx->collapsed;
     sc_set_status(r, ctx->dconf, status, &v);
+}
+
+void sc_captured_copy(const sc_req_t *ctx, apr_off_t from, char *dst,
+                      apr_size_t len)
+{
+    apr_off_t pos = 0;
+    int i;
+
+    for (i = 0; i < ctx->pieces->nelts && len > 0; i++) {
+        const sc_piece_t *pc = &APR_ARRAY_IDX(ctx->pieces, i, sc_piece_t);
+        apr_off_t end = pos + (apr_off_t)pc->len;
+        if (end > from) {
+            apr_size_t skip = (apr_size_t)(from - pos);
+            apr_size_t n = pc->len - skip;
+            if (n > len) {
+                n = len;
+            }
+            memcpy(dst, pc->data + skip, n);
+            dst += n;
+            from += (apr_off_t)n;
+            len -= n;
+        }
+        pos = end;
+    }
 }
 
 ap_filter_t *sc_hit_filters(request_rec *r)

@@ -22,6 +22,8 @@
  *   sc_decide.c    SHAREDCACHE_DECIDE: decides on the final headers
  *   sc_fragment.c  what SSI includes impose on their page
  *   sc_write.c     writes the entry (chunks, Vary record)
+ *   sc_coding.c    compressed storage: coded at the store, the client's
+ *                  coding (or the body decoded) at a hit
  *   sc_invalidate.c  PURGE, the invalidate header, unsafe methods
  *
  * The stages call the helpers (request, lease, write, invalidate) and
@@ -134,9 +136,11 @@ typedef enum {
 /* What a lookup found. */
 typedef struct {
     sc_entry_t entry;
-    apr_bucket_brigade *body;
-    int grace_ok;         /* STALE: may be served while refreshing */
-    int error_ok;         /* STALE: may replace a 5xx */
+    apr_bucket_brigade *stored; /* the body as stored (all its codings) */
+    apr_bucket_brigade *body;   /* ... as this client gets it */
+    sc_coding_t coding;         /* ... in this coding (sc_coding.c) */
+    int grace_ok;               /* STALE: may be served while refreshing */
+    int error_ok;               /* STALE: may replace a 5xx */
     int revalidate;       /* STALE: kept to be revalidated (SharedCacheKeep):
                              the render asks with its validators */
     const char *lease_of; /* canonical key whose lease applies */
@@ -345,10 +349,15 @@ int sc_client_method(request_rec *r);
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);
 
-/* Prepare status and headers of a stored response. */
+/* Prepare status and headers of a stored response, as found (its
+ * coding labelled). */
 void sc_restore_response(request_rec *r, const sc_req_t *ctx,
-                         const sc_entry_t *e, apr_int64_t now,
+                         const sc_found_t *found, apr_int64_t now,
                          sc_decision_t status);
+
+/* Copy bytes [from, from + len) of the captured body into dst. */
+void sc_captured_copy(const sc_req_t *ctx, apr_off_t from, char *dst,
+                      apr_size_t len);
 
 /* Where a hit's body enters r's output filters: the first filter after
  * SHAREDCACHE_SAVE's place.  The filters before it (mod_include,
@@ -590,6 +599,16 @@ void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 /* Is this response header never stored (hop-by-hop, per response, or
  * meant for this cache)? */
 int sc_header_unstored(const sc_req_t *ctx, const char *name);
+
+/* --- sc_coding.c --- */
+
+/* At the store: keep a compressible body coded (SharedCacheCompress):
+ * the captured body becomes its codings, e says which. */
+void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e);
+/* At a hit: res->body from res->stored, in the coding this client gets
+ * (identity set: decoded, for a body that is captured again).
+ * APR_EINVAL when the stored coding does not decode (a miss). */
+apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res, int identity);
 
 /* --- sc_invalidate.c --- */
 

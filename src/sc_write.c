@@ -53,31 +53,6 @@ int sc_header_unstored(const sc_req_t *ctx, const char *name)
            || !strcasecmp(name, ctx->dconf->invalidate_header);
 }
 
-/* Copy pieces [from, from + len) of the captured body into dst. */
-static void copy_body(const sc_req_t *ctx, apr_off_t from, char *dst,
-                      apr_size_t len)
-{
-    apr_off_t pos = 0;
-    int i;
-
-    for (i = 0; i < ctx->pieces->nelts && len > 0; i++) {
-        const sc_piece_t *pc = &APR_ARRAY_IDX(ctx->pieces, i, sc_piece_t);
-        apr_off_t end = pos + (apr_off_t)pc->len;
-        if (end > from) {
-            apr_size_t skip = (apr_size_t)(from - pos);
-            apr_size_t n = pc->len - skip;
-            if (n > len) {
-                n = len;
-            }
-            memcpy(dst, pc->data + skip, n);
-            dst += n;
-            from += (apr_off_t)n;
-            len -= n;
-        }
-        pos = end;
-    }
-}
-
 static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                                sc_entry_t *e, apr_int64_t exptime)
 {
@@ -96,7 +71,7 @@ static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             n = e->chunk_size;
         }
         sc_chunk_head(buf, e->version, i);
-        copy_body(ctx, off, buf + SC_CHUNK_HEAD_LEN, n);
+        sc_captured_copy(ctx, off, buf + SC_CHUNK_HEAD_LEN, n);
         key = sc_chunk_key(r->pool, ctx->sconf->prefix, e->key, e->key_len,
                            e->version, i);
         if (sc_store_set(c, key, buf, SC_CHUNK_HEAD_LEN + n, exptime)
@@ -138,7 +113,7 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     }
     rec = apr_palloc(ctx->cpool, head_len + (apr_size_t)e->body_len);
     memcpy(rec, head, head_len);
-    copy_body(ctx, 0, rec + head_len, (apr_size_t)e->body_len);
+    sc_captured_copy(ctx, 0, rec + head_len, (apr_size_t)e->body_len);
     return sc_store_set(c, mkey, rec, head_len + (apr_size_t)e->body_len,
                         exptime);
 }
@@ -302,7 +277,7 @@ static int esi_parsed(request_rec *r, sc_req_t *ctx)
     char *bytes;
     apr_size_t len;
 
-    copy_body(ctx, 0, page, (apr_size_t)ctx->captured);
+    sc_captured_copy(ctx, 0, page, (apr_size_t)ctx->captured);
     if (sc_esi_parse(ctx->cpool, page, (apr_size_t)ctx->captured, &doc, &err)
             != APR_SUCCESS
         || sc_esi_encode(ctx->cpool, doc, &bytes, &len) != APR_SUCCESS) {
@@ -346,6 +321,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.headers = ctx->headers;
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
+    sc_coding_store(r, ctx, &e);
     exptime = sc_policy_exptime(kept_until(ctx, &e) - now, now);
     if (!ctx->vary && ctx->stored_vary) {
         /* The URL's other responses vary (pre-compressed files with a
@@ -378,10 +354,15 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     if (rv == APR_SUCCESS) {
         sc_stat_add_r(r, SC_STAT_STORES, 1);
         sc_stat_add_r(r, SC_STAT_STORED_BYTES, e.body_len);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      SC_LOGNO(0305) "stored %s: %" APR_UINT64_T_FMT
-                                     " bytes, fresh %" APR_INT64_T_FMT " s",
-                      mkey, e.body_len, ctx->policy.ttl);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0305) "stored %s: %" APR_UINT64_T_FMT
+                           " bytes%s, fresh %" APR_INT64_T_FMT " s",
+            mkey, e.codings ? e.identity_len : e.body_len,
+            e.codings ? apr_psprintf(
+                r->pool, " (coded in %" APR_UINT64_T_FMT ")", e.body_len)
+                      : "",
+            ctx->policy.ttl);
     }
     else if (c->failed) {
         sc_log_backend(r, "store", c->error);

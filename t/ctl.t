@@ -459,8 +459,18 @@ is($r->{rc}, 1, 'without -H: the variant without the header is not cached');
 like($r->{out}, qr/^variant:\s+accept-language: \(absent\)$/m,
      'the header is shown absent');
 
-# A body stored in chunks.
-my $big = '/app/big?size=2500000';
+# A body stored coded (SharedCacheCompress): its codings and the decoded
+# length.
+($miss, $hit) = fill('/app/coded?size=16384');
+$r = run_ctl(@S, 'inspect', "$base/app/coded?size=16384", @V);
+is($r->{rc}, 0, 'inspect of a coded entry exits 0')
+    or diag("$r->{out}$r->{err}");
+like($r->{out}, qr/^decoded:\s+16384 bytes$/m, 'its decoded length');
+like($r->{out}, qr/^coding:\s+gzip: \d+ bytes at 0$/m, 'its gzip coding');
+like($r->{out}, qr/^coding:\s+br: \d+ bytes at \d+$/m, 'its br coding');
+
+# A body stored in chunks (a type stored as it is, not coded).
+my $big = '/app/big?size=2500000&type=application/octet-stream';
 ($miss, $hit) = fill($big);
 cache_is($hit, 'HIT', 'a large body: HIT');
 $r = run_ctl(@S, 'inspect', "$base$big", @V);

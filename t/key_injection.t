@@ -70,8 +70,9 @@ my @distinct = (
     "/app/k?huge=$huge",
     "/app/k?huge=${huge}Z",
     # Bodies above memcached's item size are stored as chunks: their keys
-    # must be as clean as those of entries.
-    '/app/k?size=1500000&a=%0d%0a%20%00',
+    # must be as clean as those of entries (a type that is stored as it
+    # is, uncompressed).
+    '/app/k?size=1500000&type=application/octet-stream&a=%0d%0a%20%00',
 );
 
 my (%first, %seen_tok);

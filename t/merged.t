@@ -40,6 +40,7 @@ SharedCacheGrace 5
         SharedCacheMaxTTL 1000
         SharedCacheStatuses 200 404
         SharedCacheHeader Off
+        SharedCacheCompress Off
         SharedCacheVaryByCookie sessionid csrftoken
         SharedCacheVary "%{ENV:role}"
         SharedCacheQuickHandler Off
@@ -88,6 +89,7 @@ my %server = (
     SharedCacheMaxTTL => 86400,
     SharedCacheStatuses => '200,203,204,300,301,302,303,307,308,404,410',
     SharedCacheMaxSize => 1048576, SharedCacheHeader => 'On',
+    SharedCacheCompress => 'On',
     SharedCacheVaryByCookie => 'lang', SharedCacheVaryByHeader => '-',
     SharedCacheVaryByUser => 'Off', SharedCacheVary => '-',
     SharedCacheBypassCookie => '-', SharedCacheBypassHeader => '-',
@@ -114,6 +116,7 @@ my %vhost = (%server, SharedCacheServers => join(',', split ' ', $mc2), SharedCa
              SharedCacheLockTimeout => 3);
 my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
            SharedCacheStatuses => '200,404', SharedCacheHeader => 'Off',
+           SharedCacheCompress => 'Off',
            # a section adds to the variance it inherits
            SharedCacheVaryByCookie => 'lang,sessionid,csrftoken',
            SharedCacheVary => '%{ENV:role}', SharedCacheQuickHandler => 'Off',

@@ -21,7 +21,11 @@ The query string chooses what the response looks like:
   failable=1     answer 503 while a file named "fail" exists beside the app
   stream=N       body of N pieces of 100,000 bytes without Content-Length,
                  chunkms=MS apart; crash=1: fail after the first piece
+  type=TYPE      the Content-Type (default text/html; charset=utf-8)
+  gz=1           compress the body itself for clients that accept gzip
+                 (with Vary: Accept-Encoding), as Django's GZipMiddleware
 """
+import gzip
 import hashlib
 import os
 import time
@@ -81,8 +85,14 @@ def application(environ, start_response):
     if "reflect" in q:
         name = "HTTP_" + q["reflect"].upper().replace("-", "_")
         body += ("reflected=%s\n" % environ.get(name, "")).encode()
-    headers = [("Content-Type", "text/html; charset=utf-8"),
+    headers = [("Content-Type", q.get("type", "text/html; charset=utf-8")),
                ("X-Render-Token", token)]
+    if q.get("gz"):
+        # compresses itself, as Django's GZipMiddleware does
+        headers.append(("Vary", "Accept-Encoding"))
+        if "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""):
+            body = gzip.compress(body, mtime=0)
+            headers.append(("Content-Encoding", "gzip"))
     if "stream" not in q:
         headers.append(("Content-Length", str(len(body))))
     for param, header in (("cc", "Cache-Control"), ("sc", "Surrogate-Control"),

@@ -121,6 +121,15 @@ static void entries(apr_pool_t *p)
     e.body_len = sizeof(body) - 1;
     record(p, "inline", &e, body);
 
+    /* format 3: the body holds a gzip and a br coding */
+    e.codings = SC_CODING_BIT(SC_CODING_GZIP) | SC_CODING_BIT(SC_CODING_BR);
+    e.coding_len[SC_CODING_GZIP] = 4;
+    e.coding_off[SC_CODING_BR] = 4;
+    e.coding_len[SC_CODING_BR] = sizeof(body) - 5;
+    e.identity_len = 100;
+    record(p, "coded", &e, body);
+    e.codings = 0;
+
     e.body_kind = SC_BODY_CHUNKED;
     e.body_len = 2500000;
     e.chunk_size = 1000000;

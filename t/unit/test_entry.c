@@ -1241,6 +1241,138 @@ static void test_chunk_of_an_entry_checked_against_its_slot(void **state)
     free(full);
 }
 
+/* ---- coded bodies (format 3) ------------------------------------------ */
+
+static sc_entry_t coded_entry(apr_pool_t *p)
+{
+    sc_entry_t e = full_entry(p, SC_BODY_INLINE);
+
+    e.codings = SC_CODING_BIT(SC_CODING_GZIP) | SC_CODING_BIT(SC_CODING_BR);
+    e.coding_off[SC_CODING_GZIP] = 0;
+    e.coding_len[SC_CODING_GZIP] = 10;
+    e.coding_off[SC_CODING_BR] = 10;
+    e.coding_len[SC_CODING_BR] = BODY_LEN - 10;
+    e.identity_len = 123456;
+    return e;
+}
+
+static void test_coded_round_trip_is_format_3(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t in = coded_entry(p), out, plain = full_entry(p, SC_BODY_INLINE);
+    apr_size_t len;
+    char *rec = encode(p, &in, &len, NULL);
+
+    assert_int_equal(rec[3], SC_ENTRY_FORMAT_CODED);
+    assert_int_equal(sc_entry_decode(p, rec, len, &out), APR_SUCCESS);
+    assert_same_entry(&in, &out);
+    assert_int_equal(out.codings, in.codings);
+    assert_true(out.coding_off[SC_CODING_BR] == 10);
+    assert_true(out.coding_len[SC_CODING_BR] == BODY_LEN - 10);
+    assert_true(out.coding_len[SC_CODING_GZIP] == 10);
+    assert_true(out.identity_len == 123456);
+    free(rec);
+    /* without codings: format 2, which the previous version reads */
+    rec = encode(p, &plain, &len, NULL);
+    assert_int_equal(rec[3], SC_ENTRY_FORMAT);
+    assert_int_equal(sc_entry_decode(p, rec, len, &out), APR_SUCCESS);
+    assert_int_equal(out.codings, 0);
+    free(rec);
+}
+
+/* Encode e's head as if it were valid (a valid twin's head with e's
+ * codings written over it) and decode it: what a hostile record gets. */
+static apr_status_t decode_coded(apr_pool_t *p, const sc_entry_t *bad)
+{
+    sc_entry_t ok = coded_entry(p);
+    apr_size_t len, at;
+    char *rec = encode(p, &ok, &len, NULL);
+    apr_status_t rv;
+    int c, n = 0;
+
+    /* the codings section sits right before body_kind(1) body_len(8) */
+    at = len - BODY_LEN - 9 - 8 - 2 * 17 - 1;
+    for (c = 0; c < SC_CODINGS; c++) {
+        n += (bad->codings & SC_CODING_BIT(c)) != 0;
+    }
+    assert_true(n == 2);
+    assert_int_equal(rec[at], 2);
+    at++;
+    for (c = 0; c < SC_CODINGS; c++) {
+        if (bad->codings & SC_CODING_BIT(c)) {
+            rec[at] = (char)c;
+            put_be(rec + at + 1, bad->coding_off[c], 8);
+            put_be(rec + at + 9, bad->coding_len[c], 8);
+            at += 17;
+        }
+    }
+    put_be(rec + at, bad->identity_len, 8);
+    rv = decode_copy(p, rec, len);
+    free(rec);
+    return rv;
+}
+
+static void test_decode_rejects_bad_codings(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e;
+    apr_size_t len;
+    char *rec;
+
+    /* the section as written is accepted */
+    e = coded_entry(p);
+    assert_int_equal(decode_coded(p, &e), APR_SUCCESS);
+    /* a coding past the body */
+    e = coded_entry(p);
+    e.coding_len[SC_CODING_BR] = BODY_LEN - 9;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    e = coded_entry(p);
+    e.coding_off[SC_CODING_BR] = BODY_LEN + 1;
+    e.coding_len[SC_CODING_BR] = 0;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    e = coded_entry(p);
+    e.coding_off[SC_CODING_BR] = APR_UINT64_MAX;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    /* identity is decoded from gzip: a record without it is refused */
+    e = coded_entry(p);
+    e.codings = SC_CODING_BIT(SC_CODING_IDENTITY) | SC_CODING_BIT(SC_CODING_BR);
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    /* a decoded length no body may have */
+    e = coded_entry(p);
+    e.identity_len = SC_ENTRY_MAX_BODY + 1;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    /* the same coding twice, an unknown one */
+    e = coded_entry(p);
+    rec = encode(p, &e, &len, NULL);
+    rec[len - BODY_LEN - 9 - 8 - 17] = SC_CODING_GZIP;
+    assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
+    rec[len - BODY_LEN - 9 - 8 - 17] = 9;
+    assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
+    /* format 3 without a codings section (a format 2 record relabelled) */
+    rec[len - BODY_LEN - 9 - 8 - 17] = SC_CODING_BR;
+    assert_int_equal(decode_copy(p, rec, len), APR_SUCCESS);
+    free(rec);
+    e = full_entry(p, SC_BODY_INLINE);
+    rec = encode(p, &e, &len, NULL);
+    rec[3] = SC_ENTRY_FORMAT_CODED;
+    assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
+    free(rec);
+}
+
+static void test_encode_refuses_bad_codings(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = coded_entry(p);
+    char *head;
+    apr_size_t len;
+
+    e.coding_len[SC_CODING_GZIP] = BODY_LEN + 1;
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &len), SC_EBADREC);
+    e = coded_entry(p);
+    e.codings = SC_CODING_BIT(SC_CODING_BR);
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &len), SC_EBADREC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1284,6 +1416,9 @@ int main(void)
         UNIT_TEST(test_usable_fresh_grace_and_error_windows),
         UNIT_TEST(test_chunk_keys_and_lengths_of_an_entry),
         UNIT_TEST(test_chunk_of_an_entry_checked_against_its_slot),
+        UNIT_TEST(test_coded_round_trip_is_format_3),
+        UNIT_TEST(test_decode_rejects_bad_codings),
+        UNIT_TEST(test_encode_refuses_bad_codings),
     };
 
     return UNIT_RUN(tests);

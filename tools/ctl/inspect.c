@@ -377,6 +377,19 @@ static void print_entry(ctl_t *ctl, const char *mkey, const sc_entry_t *e,
     else {
         ctl_field("chunks", "0");
     }
+    if (e->codings) {
+        int c;
+        ctl_field("decoded", "%" APR_UINT64_T_FMT " bytes", e->identity_len);
+        for (c = SC_CODING_GZIP; c < SC_CODINGS; c++) {
+            if (e->codings & SC_CODING_BIT(c)) {
+                ctl_field("coding",
+                          "%s: %" APR_UINT64_T_FMT
+                          " bytes at %" APR_UINT64_T_FMT,
+                          sc_codec_name((sc_coding_t)c), e->coding_len[c],
+                          e->coding_off[c]);
+            }
+        }
+    }
     ctl_field("flags", "%s%s%s", e->flags & SC_EF_QUICK ? "quick " : "",
               e->flags & SC_EF_NO_STALE ? "no-stale " : "",
               e->flags & (SC_EF_QUICK | SC_EF_NO_STALE) ? "" : "none");

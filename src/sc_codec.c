@@ -1,0 +1,271 @@
+/*
+ * sc_codec.c: content codings of stored bodies (see sc_codec.h).
+ */
+#include "sc_codec.h"
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <brotli/encode.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static const char *const names[SC_CODINGS] = { "identity", "gzip", "br" };
+
+const char *sc_codec_name(sc_coding_t c)
+{
+    return (unsigned)c < SC_CODINGS ? names[c] : NULL;
+}
+
+int sc_codec_parse(const char *name)
+{
+    if (!strcasecmp(name, "gzip") || !strcasecmp(name, "x-gzip")) {
+        return SC_CODING_GZIP;
+    }
+    if (!strcasecmp(name, "br")) {
+        return SC_CODING_BR;
+    }
+    if (!strcasecmp(name, "identity")) {
+        return SC_CODING_IDENTITY;
+    }
+    return -1;
+}
+
+static int has_suffix(const char *s, apr_size_t len, const char *suffix)
+{
+    apr_size_t n = strlen(suffix);
+
+    return len >= n && !strncasecmp(s + len - n, suffix, n);
+}
+
+int sc_codec_compressible(const char *content_type)
+{
+    static const char *const app[] = {
+        "application/json",         "application/javascript",
+        "application/x-javascript", "application/ecmascript",
+        "application/xml",          NULL
+    };
+    const char *const *a;
+    apr_size_t len;
+
+    if (!content_type) {
+        return 0;
+    }
+    len = strcspn(content_type, "; \t");
+    /* an event stream is never complete: never stored anyway */
+    if (len == 17 && !strncasecmp(content_type, "text/event-stream", len)) {
+        return 0;
+    }
+    if (len > 5 && !strncasecmp(content_type, "text/", 5)) {
+        return 1;
+    }
+    for (a = app; *a; a++) {
+        if (len == strlen(*a) && !strncasecmp(content_type, *a, len)) {
+            return 1;
+        }
+    }
+    return has_suffix(content_type, len, "+xml")
+           || has_suffix(content_type, len, "+json");
+}
+
+/* ---- Accept-Encoding ---------------------------------------------------- */
+
+/* RFC 9110 12.4.2: weight = "0" [ "." 0*3DIGIT ] / "1" [ "." 0*3("0") ],
+ * in thousandths; -1 when it is not that. */
+static int weight(const char *s, apr_size_t n)
+{
+    int q, scale = 100;
+    apr_size_t i;
+
+    if (n == 0 || (s[0] != '0' && s[0] != '1')) {
+        return -1;
+    }
+    q = (s[0] - '0') * 1000;
+    if (n == 1) {
+        return q;
+    }
+    if (s[1] != '.' || n > 5) {
+        return -1;
+    }
+    for (i = 2; i < n; i++, scale /= 10) {
+        if (!apr_isdigit(s[i]) || (q == 1000 && s[i] != '0')) {
+            return -1;
+        }
+        q += (s[i] - '0') * scale;
+    }
+    return q;
+}
+
+/* The weight of one member "coding;q=0.5" (its text [s, end)), 1000 if
+ * none is given, -1 if malformed; *name and *name_len the coding. */
+static int member(const char *s, const char *end, const char **name,
+                  apr_size_t *name_len)
+{
+    const char *p = s;
+    int q = 1000;
+
+    while (p < end && *p != ';' && *p != ' ' && *p != '\t') {
+        p++;
+    }
+    *name = s;
+    *name_len = (apr_size_t)(p - s);
+    while (p < end) {
+        const char *v;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';')) {
+            p++;
+        }
+        if (p == end) {
+            break;
+        }
+        if (end - p < 2 || apr_tolower(p[0]) != 'q' || p[1] != '=') {
+            return -1; /* Accept-Encoding has no other parameter */
+        }
+        v = p += 2;
+        while (p < end && *p != ';' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        q = weight(v, (apr_size_t)(p - v));
+        if (q < 0) {
+            return -1;
+        }
+    }
+    return q;
+}
+
+sc_coding_t sc_codec_choose(const char *ae, unsigned stored)
+{
+    /* the weights the client gave: -1 unnamed; [SC_CODINGS] is "*" */
+    int q[SC_CODINGS + 1] = { -1, -1, -1, -1 };
+    int c, best = SC_CODING_IDENTITY, best_q;
+
+    if (!ae) {
+        return SC_CODING_IDENTITY;
+    }
+    while (*ae) {
+        const char *end = ae + strcspn(ae, ","), *name;
+        apr_size_t len;
+        int w, which = -1;
+
+        while (ae < end && (*ae == ' ' || *ae == '\t')) {
+            ae++;
+        }
+        w = member(ae, end, &name, &len);
+        if (len == 1 && *name == '*') {
+            which = SC_CODINGS;
+        }
+        else if (len > 0 && len < 16) {
+            char buf[16];
+            memcpy(buf, name, len);
+            buf[len] = '\0';
+            which = sc_codec_parse(buf);
+        }
+        if (which >= 0 && q[which] < 0) {
+            q[which] = w < 0 ? 0 : w; /* a malformed weight refuses */
+        }
+        ae = *end ? end + 1 : end;
+    }
+    /* identity unnamed is acceptable, below any coding the client takes */
+    best_q = q[SC_CODING_IDENTITY] >= 0 ? q[SC_CODING_IDENTITY] : 0;
+    for (c = SC_CODING_BR; c >= SC_CODING_GZIP; c--) {
+        int w = q[c] >= 0 ? q[c] : q[SC_CODINGS];
+        if ((stored & SC_CODING_BIT(c)) && w > 0 && w >= best_q
+            && (best == SC_CODING_IDENTITY ? 1 : w > best_q)) {
+            best = c;
+            best_q = w;
+        }
+    }
+    return (sc_coding_t)best;
+}
+
+/* ---- compressing and decoding --------------------------------------- */
+
+apr_status_t sc_codec_gzip(apr_pool_t *p, const char *in, apr_size_t len,
+                           char **out, apr_size_t *out_len)
+{
+    z_stream z;
+    uLong bound;
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    /* 15 + 16: a gzip member (header and CRC trailer), not zlib's */
+    if (deflateInit2(&z, SC_CODEC_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8,
+                     Z_DEFAULT_STRATEGY)
+        != Z_OK) {
+        return APR_EGENERAL;
+    }
+    bound = deflateBound(&z, (uLong)len) + 32;
+    *out = apr_palloc(p, (apr_size_t)bound);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)*out;
+    z.avail_out = (uInt)bound;
+    rc = deflate(&z, Z_FINISH);
+    *out_len = (apr_size_t)z.total_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END && (uLong)len == z.total_in ? APR_SUCCESS
+                                                          : APR_EGENERAL;
+}
+
+apr_status_t sc_codec_brotli(apr_pool_t *p, const char *in, apr_size_t len,
+                             char **out, apr_size_t *out_len)
+{
+    size_t bound = BrotliEncoderMaxCompressedSize(len);
+
+    if (bound == 0) {
+        return APR_EGENERAL;
+    }
+    *out = apr_palloc(p, bound);
+    *out_len = bound;
+    return BrotliEncoderCompress(SC_CODEC_BR_QUALITY, BROTLI_DEFAULT_WINDOW,
+                                 BROTLI_MODE_TEXT, len, (const uint8_t *)in,
+                                 out_len, (uint8_t *)*out)
+               ? APR_SUCCESS
+               : APR_EGENERAL;
+}
+
+apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
+                             char **out)
+{
+    z_stream z;
+    int rc;
+
+    if (len > (uInt)-1 || expect > (uInt)-1) {
+        return APR_EINVAL;
+    }
+    *out = malloc(expect ? expect : 1);
+    if (!*out) {
+        return APR_ENOMEM;
+    }
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 15 + 16) != Z_OK) {
+        free(*out);
+        return APR_EINVAL;
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)*out;
+    z.avail_out = (uInt)expect;
+    rc = inflate(&z, Z_FINISH);
+    inflateEnd(&z);
+    /* zlib checks the CRC and the length of the trailer */
+    if (rc != Z_STREAM_END || z.total_out != expect || z.avail_in != 0) {
+        free(*out);
+        *out = NULL;
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+const char *sc_codec_etag(apr_pool_t *p, const char *etag, sc_coding_t c)
+{
+    apr_size_t n;
+
+    if (c == SC_CODING_IDENTITY || !etag) {
+        return etag;
+    }
+    n = strlen(etag);
+    if (n < 2 || etag[n - 1] != '"') {
+        return etag;
+    }
+    return apr_psprintf(p, "%.*s-%s\"", (int)(n - 1), etag, sc_codec_name(c));
+}

@@ -1,0 +1,205 @@
+/*
+ * sc_coding.c: compressed storage.  At the store, a compressible response
+ * is kept coded (gzip, and br where smaller: sc_codec.h) instead of as it
+ * is; at a hit, the client gets the stored coding it prefers as stored,
+ * or the body decoded when it accepts none, labelled as mod_deflate and
+ * mod_brotli label their own output (Content-Encoding, Vary, ETag:
+ * sc_request.c), so a compression filter after the cache passes it on
+ * untouched.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+static const char *stored_header(const apr_array_header_t *hs, const char *name)
+{
+    int i;
+
+    for (i = 0; hs && i < hs->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(hs, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* Cache-Control: no-transform in any of the response's field lines? */
+static int no_transform(request_rec *r, const apr_array_header_t *hs)
+{
+    int i;
+
+    for (i = 0; hs && i < hs->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(hs, i, sc_header_t);
+        if (!strcasecmp(h->name, "Cache-Control")
+            && ap_find_token(r->pool, h->value, "no-transform")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Why the captured body is stored as it is, or NULL when it is coded. */
+static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
+{
+    const char *ce = stored_header(ctx->headers, "Content-Encoding");
+
+    if (ctx->dconf->compress != 1) {
+        return "SharedCacheCompress Off";
+    }
+    if (r->main || ctx->esi_shell) {
+        return "a fragment or an ESI page";
+    }
+    if (ctx->captured < SC_CODEC_MIN) {
+        return "small";
+    }
+    if (ce && strcasecmp(ce, "identity")) {
+        return "already coded";
+    }
+    if (!sc_codec_compressible(stored_header(ctx->headers, "Content-Type"))) {
+        return "not a compressible type";
+    }
+    if (no_transform(r, ctx->headers)) {
+        return "no-transform";
+    }
+    return NULL;
+}
+
+void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
+{
+    apr_size_t len = (apr_size_t)ctx->captured, gz_len, br_len = 0;
+    char *flat, *gz, *br = NULL, *both;
+    const char *why = keep_as_is(r, ctx);
+    sc_piece_t *pc;
+
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "stored uncompressed: %s",
+                      why);
+        return;
+    }
+    flat = apr_palloc(ctx->cpool, len);
+    sc_captured_copy(ctx, 0, flat, len);
+    /* gzip only where it saves a tenth: identity is decoded from it */
+    if (sc_codec_gzip(ctx->cpool, flat, len, &gz, &gz_len) != APR_SUCCESS
+        || gz_len >= len - len / 10) {
+        return;
+    }
+    if (sc_codec_brotli(ctx->cpool, flat, len, &br, &br_len) != APR_SUCCESS
+        || br_len >= gz_len) {
+        br = NULL;
+        br_len = 0;
+    }
+    both = apr_palloc(ctx->cpool, gz_len + br_len);
+    memcpy(both, gz, gz_len);
+    e->codings = SC_CODING_BIT(SC_CODING_GZIP);
+    e->coding_off[SC_CODING_GZIP] = 0;
+    e->coding_len[SC_CODING_GZIP] = gz_len;
+    if (br) {
+        memcpy(both + gz_len, br, br_len);
+        e->codings |= SC_CODING_BIT(SC_CODING_BR);
+        e->coding_off[SC_CODING_BR] = gz_len;
+        e->coding_len[SC_CODING_BR] = br_len;
+    }
+    e->identity_len = len;
+    ctx->pieces = apr_array_make(ctx->cpool, 1, sizeof(sc_piece_t));
+    pc = apr_array_push(ctx->pieces);
+    pc->data = both;
+    pc->len = gz_len + br_len;
+    ctx->captured = (apr_off_t)(gz_len + br_len);
+    e->body_len = (apr_uint64_t)ctx->captured;
+}
+
+/* The codings this client may be sent: none in a subrequest (the body
+ * goes into a page), none for Cache-Control: no-transform (RFC 9111
+ * 5.2.1.6), and not those the configuration switched off for it
+ * (mod_deflate's no-gzip, mod_brotli's no-brotli). */
+static sc_coding_t client_coding(request_rec *r, const sc_entry_t *e)
+{
+    unsigned have = e->codings;
+    const char *cc = apr_table_get(r->headers_in, "Cache-Control");
+
+    if (r->main || (cc && ap_find_token(r->pool, cc, "no-transform"))) {
+        return SC_CODING_IDENTITY;
+    }
+    if (apr_table_get(r->subprocess_env, "no-gzip")) {
+        have &= ~SC_CODING_BIT(SC_CODING_GZIP);
+    }
+    if (apr_table_get(r->subprocess_env, "no-brotli")) {
+        have &= ~SC_CODING_BIT(SC_CODING_BR);
+    }
+    return sc_codec_choose(apr_table_get(r->headers_in, "Accept-Encoding"),
+                           have);
+}
+
+/* Bytes [off, off + len) of a brigade, as copies of its buckets. */
+static apr_bucket_brigade *slice(request_rec *r, apr_bucket_brigade *bb,
+                                 apr_uint64_t off, apr_uint64_t len)
+{
+    apr_bucket_brigade *out = apr_brigade_create(r->pool,
+                                                 r->connection->bucket_alloc);
+    apr_uint64_t pos = 0;
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb) && len > 0;
+         b = APR_BUCKET_NEXT(b)) {
+        apr_uint64_t end = pos + b->length;
+        apr_bucket *c;
+        if (end > off) {
+            apr_size_t skip = (apr_size_t)(off - pos);
+            apr_size_t n = (apr_size_t)(b->length - skip);
+            if (n > len) {
+                n = (apr_size_t)len;
+            }
+            apr_bucket_copy(b, &c);
+            c->start += (apr_off_t)skip;
+            c->length = n;
+            APR_BRIGADE_INSERT_TAIL(out, c);
+            off += n;
+            len -= n;
+        }
+        pos = end;
+    }
+    return out;
+}
+
+apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res, int identity)
+{
+    const sc_entry_t *e = &res->entry;
+    apr_bucket_brigade *gz;
+    char *flat, *plain;
+    apr_size_t len;
+    sc_coding_t c;
+
+    res->coding = SC_CODING_IDENTITY;
+    if (!e->codings) {
+        res->body = res->stored;
+        return APR_SUCCESS;
+    }
+    c = identity ? SC_CODING_IDENTITY : client_coding(r, e);
+    if (c != SC_CODING_IDENTITY) {
+        res->coding = c;
+        res->body = slice(r, res->stored, e->coding_off[c], e->coding_len[c]);
+        return APR_SUCCESS;
+    }
+    gz = slice(r, res->stored, e->coding_off[SC_CODING_GZIP],
+               e->coding_len[SC_CODING_GZIP]);
+    if (apr_brigade_pflatten(gz, &flat, &len, r->pool) != APR_SUCCESS
+        || sc_codec_gunzip(flat, len, (apr_size_t)e->identity_len, &plain)
+               != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0214) "stored entry's gzip body does not "
+                                     "decode: treated as a miss");
+        return APR_EINVAL;
+    }
+    res->body = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(
+        res->body, apr_bucket_heap_create(plain, (apr_size_t)e->identity_len,
+                                          free, r->connection->bucket_alloc));
+    return APR_SUCCESS;
+}
