@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes ();
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
@@ -28,7 +29,16 @@ sub not_modified {
     return scalar grep { index($_, $path) == 0 } <$fh>;
 }
 
+# Freshness is counted in whole seconds: a store and a hit of a 1 s entry
+# that straddle a second's end would see it expired.  Start each pair
+# just after a second begins.
+sub second_start {
+    my $t = Time::HiRes::time();
+    Time::HiRes::sleep(1.05 - ($t - int $t));
+}
+
 my $p = '/app/r?etag=%22v1%22&cond=1&cc=max-age%3D1&hdr=X-Gen:TOKEN';
+second_start();
 my $first = $ap->get($p);
 cache_is($first, 'MISS', 'first: rendered');
 cache_is($ap->get($p), 'HIT', 'then a hit');
