@@ -122,12 +122,21 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
                              const sc_entry_t *entry, apr_int64_t exptime)
 {
-    sc_entry_t v = *entry;
+    sc_entry_t v;
     char *head;
     apr_size_t head_len;
     apr_status_t rv;
     int i;
 
+    /* Only what a Vary record holds: none of the variant's body fields
+     * (a copy of the entry once carried its codings along). */
+    memset(&v, 0, sizeof(v));
+    v.status = entry->status;
+    v.stored_at = entry->stored_at;
+    v.fresh_until = entry->fresh_until;
+    v.stale_until = entry->stale_until;
+    v.error_until = entry->error_until;
+    v.flags = entry->flags;
     v.type = SC_REC_VARY;
     v.key = ctx->key;
     v.key_len = ctx->key_len;
@@ -138,9 +147,7 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
         h->name = APR_ARRAY_IDX(ctx->vary, i, const char *);
         h->value = "";
     }
-    v.deps = NULL;
     v.body_kind = SC_BODY_INLINE;
-    v.body_len = 0;
     rv = sc_entry_encode_head(ctx->cpool, &v, &head, &head_len);
     return rv == APR_SUCCESS
                ? sc_store_set(c, ctx->entry_key, head, head_len, exptime)

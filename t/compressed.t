@@ -147,6 +147,20 @@ my $range_id = $ap->get($page_url, Range => 'bytes=100-199');
 is($range_id->{body}, substr($page, 100, 100),
    'Range from an identity client: the decoded bytes');
 
+# a page that varies (Django's Vary: Cookie): its Vary record and its
+# coded variants
+my $vary = '/app/vary?size=8000&vary=Cookie';
+my $vm = $ap->get($vary, @GZ);
+my $vh = $ap->get($vary, @GZ);
+cache_is($vh, 'HIT', 'Vary: Cookie, coded: HIT');
+is(h($vh, 'content-encoding'), 'gzip', '... in gzip');
+is(decoded($vh), $vm->{body}, '... decodes to the page');
+like(h($vh, 'vary'), qr/cookie/i, '... Vary names Cookie');
+like(h($vh, 'vary'), qr/accept-encoding/i, '... and Accept-Encoding');
+my $vc = $ap->get($vary, @GZ, Cookie => 'a=1');
+cache_is($vc, 'MISS', 'another cookie: its own variant');
+cache_is($ap->get($vary, @GZ, Cookie => 'a=1'), 'HIT', '... then a HIT');
+
 # a weak validator keeps its W/
 $ap->get('/app/weak?size=4000&etag=W/%22w1%22');
 is(h($ap->get('/app/weak?size=4000&etag=W/%22w1%22', @GZ), 'etag'),
