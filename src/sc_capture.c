@@ -132,6 +132,49 @@ static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
                                  "the stored response is served");
 }
 
+static const char *entry_header(const sc_entry_t *e, const char *name)
+{
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* RFC 9111 4.3.5: a 200 to the cache's HEAD freshens the stored response
+ * as a 304 would when it carries a validator, every validator it carries
+ * is the stored one, and the length it says (if any) is the stored
+ * body's.  Any other HEAD response leaves the entry as it is (stale: the
+ * next GET revalidates it). */
+static int head_freshens(request_rec *r, const sc_req_t *ctx)
+{
+    const sc_entry_t *e = &ctx->revalidating->entry;
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    const char *etag = apr_table_get(out, "ETag");
+    const char *lm = apr_table_get(out, "Last-Modified");
+    const char *cl = apr_table_get(out, "Content-Length");
+    const char *stored;
+    apr_uint64_t len = e->codings ? e->identity_len : e->body_len;
+
+    if (!r->header_only || r->status != HTTP_OK || (!etag && !lm)) {
+        return 0;
+    }
+    if (etag && (!(stored = entry_header(e, "ETag")) || strcmp(etag, stored))) {
+        return 0;
+    }
+    if (lm
+        && (!(stored = entry_header(e, "Last-Modified"))
+            || strcmp(lm, stored))) {
+        return 0;
+    }
+    return !cl || !strcmp(cl, apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, len));
+}
+
 /* The filters before SHAREDCACHE_SAVE made the stored body, and a hit does
  * not run them again (sc_hit_filters): each must make it from the
  * response alone, never from the request.  Those known to: mod_include
@@ -201,7 +244,7 @@ static int snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
         ctx->not_copied = "request-filter";
         return 0;
     }
-    if (r->header_only) {
+    if (r->header_only && !ctx->freshened) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
             SC_LOGNO(0311) "not stored: a HEAD request has no body to keep");
@@ -505,8 +548,10 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         abort(); /* not our context: memory corruption */
     }
     if (ctx->state == SC_CAP_NEW) {
-        if (ctx->revalidating && r->status == HTTP_NOT_MODIFIED) {
+        if (ctx->revalidating
+            && (r->status == HTTP_NOT_MODIFIED || head_freshens(r, ctx))) {
             revalidated(r, ctx, bb);
+            ctx->freshened = 1;
         }
         ctx->revalidating = NULL;
         ctx->state = snapshot(f, r, ctx) ? SC_CAP_COPYING : SC_CAP_PASSING;

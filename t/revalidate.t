@@ -89,6 +89,49 @@ is(scalar(grep { $_->{status} == 200 } @res), 30, '30 answers, all 200');
 is(not_modified('/lock'), 1, 'one conditional request reached the app');
 is($ap->renders('/app/lock'), 1, 'and no render');
 
+# HEAD freshens the stored GET response (RFC 9111 4.3.5): answered 304
+# to the cache's conditional HEAD, or 200 with the stored validators and
+# length, it updates the stored headers and freshness; a 200 with other
+# validators does not.
+my $hd = '/app/head?etag=%22h1%22&cond=1&cc=max-age%3D2&hdr=X-Gen:TOKEN';
+second_start();
+my $hg = $ap->get($hd);
+sleep 3;
+my $hh = $ap->request('HEAD', $hd);
+is($hh->{status}, 200, 'HEAD of an expired entry: 200');
+is($hh->{body}, '', '... without a body');
+is(not_modified('/head'), 1, '... after the app answered its conditional '
+   . 'HEAD 304');
+isnt($hh->{headers}{'x-gen'}, $hg->{headers}{'x-gen'},
+     '... with the 304\'s headers');
+my $ha = $ap->get($hd);
+cache_is($ha, 'HIT', 'the GET after it: a HIT (the HEAD freshened it)');
+is($ha->{body}, $hg->{body}, '... of the stored body');
+is($ha->{headers}{'x-gen'}, $hh->{headers}{'x-gen'},
+   '... with the headers the HEAD got');
+
+my $h2 = '/app/head2?etag=%22h2%22&cc=max-age%3D2&hdr=X-Gen:TOKEN';
+second_start();
+my $g2 = $ap->get($h2);
+sleep 3;
+my $hh2 = $ap->request('HEAD', $h2);
+is($hh2->{status}, 200, 'HEAD answered 200 with the stored ETag and length');
+my $ga2 = $ap->get($h2);
+cache_is($ga2, 'HIT', '... freshens the entry: the GET after it is a HIT');
+is($ga2->{body}, $g2->{body}, '... of the stored body');
+is($ga2->{headers}{'x-gen'}, $hh2->{headers}{'x-gen'},
+   '... with the HEAD\'s headers');
+
+my $h3 = '/app/head3?hdr=ETag:%22TOKEN%22&cc=max-age%3D2';
+second_start();
+my $g3 = $ap->get($h3);
+sleep 3;
+$ap->request('HEAD', $h3);
+my $ga3 = $ap->get($h3);
+isnt($ga3->{cache}, 'HIT', 'a HEAD answered with another ETag does not '
+     . 'freshen the entry');
+isnt($ga3->{body}, $g3->{body}, '... the GET gets the new page');
+
 my @bad = $ap->unexpected_errors;
 is_deeply(\@bad, [], 'no unexpected error in the log');
 done_testing;
