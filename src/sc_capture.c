@@ -125,7 +125,7 @@ static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
         }
         b = next;
     }
-    APR_BRIGADE_PREPEND(bb, ctx->revalidating->body);
+    APR_BRIGADE_PREPEND(bb, ctx->revalidating->plain);
     ctx->revalidating = NULL;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   SC_LOGNO(0324) "revalidated: the application answered 304, "
@@ -283,6 +283,14 @@ static int snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
         sc_header_t *ct = apr_array_push(ctx->headers);
         ct->name = "Content-Type";
         ct->value = r->content_type;
+    }
+    /* mod_mime's AddEncoding (a .gz file) labels the body in
+     * r->content_encoding, which httpd sends as Content-Encoding: the
+     * stored body keeps that label. */
+    if (r->content_encoding && !apr_table_get(out, "Content-Encoding")) {
+        sc_header_t *ce = apr_array_push(ctx->headers);
+        ce->name = "Content-Encoding";
+        ce->value = r->content_encoding;
     }
     coll.r = r;
     coll.out = ctx->headers;

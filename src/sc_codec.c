@@ -265,7 +265,19 @@ const char *sc_codec_etag(apr_pool_t *p, const char *etag, sc_coding_t c)
     }
     n = strlen(etag);
     if (n < 2 || etag[n - 1] != '"') {
-        return etag;
+        return apr_pstrcat(p, etag, "-", sc_codec_name(c), NULL);
     }
     return apr_psprintf(p, "%.*s-%s\"", (int)(n - 1), etag, sc_codec_name(c));
+}
+
+int sc_codec_gzip_framed(const char head[SC_CODEC_GZIP_HEAD],
+                         const char tail[SC_CODEC_GZIP_TAIL], apr_size_t expect)
+{
+    const unsigned char *h = (const unsigned char *)head;
+    const unsigned char *t = (const unsigned char *)tail + 4;
+    apr_uint32_t isize = (apr_uint32_t)t[0] | (apr_uint32_t)t[1] << 8
+                         | (apr_uint32_t)t[2] << 16 | (apr_uint32_t)t[3] << 24;
+
+    return h[0] == 0x1f && h[1] == 0x8b && h[2] == Z_DEFLATED
+           && isize == (apr_uint32_t)expect;
 }

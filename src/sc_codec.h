@@ -57,6 +57,18 @@ apr_status_t sc_codec_gzip(apr_pool_t *p, const char *in, apr_size_t len,
 apr_status_t sc_codec_brotli(apr_pool_t *p, const char *in, apr_size_t len,
                              char **out, apr_size_t *out_len);
 
+/* A gzip member's fixed header and its trailer (CRC32, ISIZE). */
+#define SC_CODEC_GZIP_HEAD 10
+#define SC_CODEC_GZIP_TAIL 8
+
+/* Do the first and last bytes of a stored gzip coding frame a gzip
+ * member (magic, deflate) that says it decodes to expect bytes (its ISIZE,
+ * modulo 2^32)?  A check without decoding, for codings served as they
+ * are stored. */
+int sc_codec_gzip_framed(const char head[SC_CODEC_GZIP_HEAD],
+                         const char tail[SC_CODEC_GZIP_TAIL],
+                         apr_size_t expect);
+
 /* Decode a gzip member in[0, len) that must decode to exactly expect
  * bytes, into a buffer from malloc() (*out, the caller frees it).
  * APR_EINVAL for anything else: bad data, a wrong CRC or length, bytes
@@ -66,9 +78,9 @@ apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
 
 /* An entity-tag for coding c of the stored one (RFC 9110 8.8.3: each
  * coding is another representation): "abc" becomes "abc-gzip", W/"abc"
- * W/"abc-gzip", as mod_deflate and mod_brotli (AddSuffix, their default)
- * label the same body.  The stored value for identity or a value that is
- * not a quoted tag. */
+ * W/"abc-gzip", and a value that does not end in a quote gets the suffix
+ * at its end, as mod_deflate and mod_brotli (AddSuffix, their default)
+ * label the same body.  The stored value for identity. */
 const char *sc_codec_etag(apr_pool_t *p, const char *etag, sc_coding_t c);
 
 #endif

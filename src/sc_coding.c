@@ -53,7 +53,8 @@ static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
     if (ctx->dconf->compress != 1) {
         return "SharedCacheCompress Off";
     }
-    if (r->main || ctx->esi_shell) {
+    /* a refresh after a stale hit (a subrequest) stores the page */
+    if ((r->main && !ctx->refreshing) || ctx->esi_shell) {
         return "a fragment or an ESI page";
     }
     if (ctx->captured < SC_CODEC_MIN) {
@@ -118,16 +119,22 @@ void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
 /* The codings this client may be sent: none in a subrequest (the body
  * goes into a page), none for Cache-Control: no-transform (RFC 9111
  * 5.2.1.6), and not those the configuration switched off for it
- * (mod_deflate's no-gzip, mod_brotli's no-brotli). */
+ * (mod_deflate's no-gzip and gzip-only-text/html, mod_brotli's
+ * no-brotli). */
 static sc_coding_t client_coding(request_rec *r, const sc_entry_t *e)
 {
     unsigned have = e->codings;
     const char *cc = apr_table_get(r->headers_in, "Cache-Control");
+    const char *only_html = apr_table_get(r->subprocess_env,
+                                          "gzip-only-text/html");
+    const char *type = stored_header(e->headers, "Content-Type");
 
     if (r->main || (cc && ap_find_token(r->pool, cc, "no-transform"))) {
         return SC_CODING_IDENTITY;
     }
-    if (apr_table_get(r->subprocess_env, "no-gzip")) {
+    if (apr_table_get(r->subprocess_env, "no-gzip")
+        || (only_html && !strcmp(only_html, "1")
+            && (!type || strncmp(type, "text/html", 9)))) {
         have &= ~SC_CODING_BIT(SC_CODING_GZIP);
     }
     if (apr_table_get(r->subprocess_env, "no-brotli")) {
@@ -168,38 +175,85 @@ static apr_bucket_brigade *slice(request_rec *r, apr_bucket_brigade *bb,
     return out;
 }
 
-apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res, int identity)
+/* The gzip coding's header and trailer (sc_codec_gzip_framed): a cheap
+ * check of a coding that is served as it is stored. */
+static int gzip_framed(request_rec *r, apr_bucket_brigade *gz,
+                       const sc_entry_t *e)
+{
+    apr_uint64_t len = e->coding_len[SC_CODING_GZIP];
+    char head[SC_CODEC_GZIP_HEAD], tail[SC_CODEC_GZIP_TAIL];
+    apr_bucket_brigade *h, *t;
+    apr_size_t n = sizeof(head), m = sizeof(tail);
+
+    if (len < SC_CODEC_GZIP_HEAD + SC_CODEC_GZIP_TAIL) {
+        return 0;
+    }
+    h = slice(r, gz, 0, sizeof(head));
+    t = slice(r, gz, len - sizeof(tail), sizeof(tail));
+    return apr_brigade_flatten(h, head, &n) == APR_SUCCESS
+           && apr_brigade_flatten(t, tail, &m) == APR_SUCCESS
+           && n == sizeof(head) && m == sizeof(tail)
+           && sc_codec_gzip_framed(head, tail, (apr_size_t)e->identity_len);
+}
+
+/* The gzip coding decoded into a heap bucket, or NULL. */
+static apr_bucket_brigade *decoded(request_rec *r, apr_bucket_brigade *gz,
+                                   const sc_entry_t *e)
+{
+    apr_bucket_brigade *out;
+    char *flat, *plain;
+    apr_size_t len;
+
+    if (apr_brigade_pflatten(gz, &flat, &len, r->pool) != APR_SUCCESS
+        || sc_codec_gunzip(flat, len, (apr_size_t)e->identity_len, &plain)
+               != APR_SUCCESS) {
+        return NULL;
+    }
+    out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(
+        out, apr_bucket_heap_create(plain, (apr_size_t)e->identity_len, free,
+                                    r->connection->bucket_alloc));
+    return out;
+}
+
+apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
+                             apr_off_t max_size)
 {
     const sc_entry_t *e = &res->entry;
     apr_bucket_brigade *gz;
-    char *flat, *plain;
-    apr_size_t len;
     sc_coding_t c;
 
     res->coding = SC_CODING_IDENTITY;
+    res->body = res->plain = res->stored;
     if (!e->codings) {
-        res->body = res->stored;
-        return APR_SUCCESS;
-    }
-    c = identity ? SC_CODING_IDENTITY : client_coding(r, e);
-    if (c != SC_CODING_IDENTITY) {
-        res->coding = c;
-        res->body = slice(r, res->stored, e->coding_off[c], e->coding_len[c]);
         return APR_SUCCESS;
     }
     gz = slice(r, res->stored, e->coding_off[SC_CODING_GZIP],
                e->coding_len[SC_CODING_GZIP]);
-    if (apr_brigade_pflatten(gz, &flat, &len, r->pool) != APR_SUCCESS
-        || sc_codec_gunzip(flat, len, (apr_size_t)e->identity_len, &plain)
-               != APR_SUCCESS) {
+    /* never more than a store may keep: a record written by anyone but
+     * the module could make every decoded hit allocate gigabytes */
+    if (e->identity_len > (apr_uint64_t)max_size || !gzip_framed(r, gz, e)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      SC_LOGNO(0214) "stored entry's gzip body does not "
-                                     "decode: treated as a miss");
+                      SC_LOGNO(0214) "stored entry's codings are not what "
+                                     "it records: treated as a miss");
         return APR_EINVAL;
     }
-    res->body = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(
-        res->body, apr_bucket_heap_create(plain, (apr_size_t)e->identity_len,
-                                          free, r->connection->bucket_alloc));
+    c = client_coding(r, e);
+    if (c != SC_CODING_IDENTITY) {
+        res->coding = c;
+        res->body = slice(r, res->stored, e->coding_off[c], e->coding_len[c]);
+    }
+    if (c == SC_CODING_IDENTITY || res->revalidate) {
+        res->plain = decoded(r, gz, e);
+        if (!res->plain) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          SC_LOGNO(0214) "stored entry's codings are not what "
+                                         "it records: treated as a miss");
+            return APR_EINVAL;
+        }
+        if (c == SC_CODING_IDENTITY) {
+            res->body = res->plain;
+        }
+    }
     return APR_SUCCESS;
 }

@@ -23,24 +23,23 @@ static int field_ok(const char *s, int is_name)
     return 1;
 }
 
-/* Each coding inside the body, gzip among them (identity is decoded from
- * it), the decoded length within the bounds of any body. */
+/* The codings fill the body exactly, gzip first (identity is decoded
+ * from it), then br if any; the decoded length within the bounds of any
+ * body. */
 static int codings_ok(const sc_entry_t *e)
 {
-    int c;
+    apr_uint64_t gz = e->coding_len[SC_CODING_GZIP];
 
     if (!(e->codings & SC_CODING_BIT(SC_CODING_GZIP))
-        || e->identity_len > SC_ENTRY_MAX_BODY) {
+        || e->identity_len > SC_ENTRY_MAX_BODY
+        || e->coding_off[SC_CODING_GZIP] != 0 || gz > e->body_len) {
         return 0;
     }
-    for (c = SC_CODING_GZIP; c < SC_CODINGS; c++) {
-        if ((e->codings & SC_CODING_BIT(c))
-            && (e->coding_off[c] > e->body_len
-                || e->coding_len[c] > e->body_len - e->coding_off[c])) {
-            return 0;
-        }
+    if (!(e->codings & SC_CODING_BIT(SC_CODING_BR))) {
+        return gz == e->body_len;
     }
-    return 1;
+    return e->coding_off[SC_CODING_BR] == gz
+           && e->coding_len[SC_CODING_BR] == e->body_len - gz;
 }
 
 static void write_codings(sc_rec_writer_t *w, const sc_entry_t *e)

@@ -26,8 +26,9 @@
  * A chunk is "SCC" version(1) entry-version(8) index(4) data.
  *
  * Format 3 is format 2 with codings: the body (inline or chunked) is the
- * stored codings' bytes one after the other (sc_codec.h), gzip always
- * among them, and identity_len the length of the body they decode to.
+ * stored codings' bytes one after the other (sc_codec.h), gzip first and
+ * always, br after it if any, filling the body exactly; identity_len is
+ * the length of the body they decode to.
  * A record without codings is written as format 2, which hosts of the
  * previous version still read.
  */

@@ -225,9 +225,8 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 }
 
 /* The body of an entry as a brigade (zero copy: buckets own libmemcached's
- * buffers), and as this client gets it (decoded, for a revalidation: its
- * body is captured again); a stored coding that does not decode is a
- * miss. */
+ * buffers), as this client gets it, and decoded for a revalidation (its
+ * body is captured again); a stored coding that is not one is a miss. */
 static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                              sc_value_t *val, sc_found_t *res)
 {
@@ -252,7 +251,7 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             APR_BRIGADE_INSERT_TAIL(res->stored, b);
         }
     }
-    return sc_coding_serve(r, res, res->revalidate) == APR_SUCCESS
+    return sc_coding_serve(r, res, ctx->dconf->max_size) == APR_SUCCESS
                ? SC_LOOKUP_FOUND
                : SC_LOOKUP_MISS;
 }

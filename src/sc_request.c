@@ -17,6 +17,10 @@
 
 APLOG_USE_MODULE(sharedcache);
 
+/* r->notes: this request's hit set no-gzip and no-brotli (label_coding),
+ * taken back once it has passed the filters */
+#define NOTE_NO_COMPRESS "sharedcache-no-compress"
+
 sc_req_t *sc_req_get(const request_rec *r)
 {
     sc_req_t *ctx = ap_get_module_config(r->request_config,
@@ -151,11 +155,23 @@ static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
     if (res->coding == SC_CODING_IDENTITY) {
         /* The cache chose identity for this client (its weights,
          * no-transform): a compression filter after it must not choose
-         * again (mod_deflate reads no weight but 0). */
-        apr_table_setn(r->subprocess_env, "no-gzip", "1");
-        apr_table_setn(r->subprocess_env, "no-brotli", "1");
+         * again (mod_deflate reads no weight but 0).  Set only while the
+         * hit passes the filters (sc_pass_restored): a refresh made from
+         * this request must not inherit them into its key. */
+        if (!apr_table_get(r->subprocess_env, "no-gzip")
+            && !apr_table_get(r->subprocess_env, "no-brotli")) {
+            apr_table_setn(r->subprocess_env, "no-gzip", "1");
+            apr_table_setn(r->subprocess_env, "no-brotli", "1");
+            apr_table_setn(r->notes, NOTE_NO_COMPRESS, "1");
+        }
         return (apr_off_t)e->identity_len;
     }
+    /* digests of the identity body are not this coding's (mod_deflate
+     * drops Content-MD5 too) */
+    apr_table_unset(r->headers_out, "Content-MD5");
+    apr_table_unset(r->headers_out, "Digest");
+    apr_table_unset(r->headers_out, "Content-Digest");
+    apr_table_unset(r->headers_out, "Repr-Digest");
     apr_table_setn(r->headers_out, "Content-Encoding",
                    sc_codec_name(res->coding));
     r->content_encoding = sc_codec_name(res->coding);
@@ -250,6 +266,11 @@ apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
     }
     rv = ap_pass_brigade(next, bb);
     r->request_time = received;
+    if (apr_table_get(r->notes, NOTE_NO_COMPRESS)) {
+        apr_table_unset(r->subprocess_env, "no-gzip");
+        apr_table_unset(r->subprocess_env, "no-brotli");
+        apr_table_unset(r->notes, NOTE_NO_COMPRESS);
+    }
     return rv;
 }
 

@@ -139,6 +139,8 @@ typedef struct {
     apr_bucket_brigade *stored; /* the body as stored (all its codings) */
     apr_bucket_brigade *body;   /* ... as this client gets it */
     sc_coding_t coding;         /* ... in this coding (sc_coding.c) */
+    apr_bucket_brigade *plain;  /* ... decoded, when it may be revalidated
+                                   (a 304 makes it the render's body) */
     int grace_ok;               /* STALE: may be served while refreshing */
     int error_ok;               /* STALE: may replace a 5xx */
     int revalidate;       /* STALE: kept to be revalidated (SharedCacheKeep):
@@ -607,10 +609,12 @@ int sc_header_unstored(const sc_req_t *ctx, const char *name);
 /* At the store: keep a compressible body coded (SharedCacheCompress):
  * the captured body becomes its codings, e says which. */
 void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e);
-/* At a hit: res->body from res->stored, in the coding this client gets
- * (identity set: decoded, for a body that is captured again).
- * APR_EINVAL when the stored coding does not decode (a miss). */
-apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res, int identity);
+/* At a hit: res->body from res->stored, in the coding this client gets,
+ * and res->plain (decoded) when res->revalidate.  APR_EINVAL when a
+ * stored coding is not one (a miss), or decodes to more than max_size
+ * bytes. */
+apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
+                             apr_off_t max_size);
 
 /* --- sc_invalidate.c --- */
 

@@ -11,7 +11,9 @@
 use strict;
 use warnings;
 use File::Temp qw(tempfile);
+use IO::Compress::Gzip ();
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
+use Time::HiRes ();
 use Test::More;
 use SCTest;
 
@@ -56,14 +58,31 @@ sub largest_value {
     return $max;
 }
 
+my $css = join '', map { ".r$_ { margin: ${_}px; }\n" } 1 .. 200;
+my $css_gz;
+IO::Compress::Gzip::gzip(\$css => \$css_gz) or die;
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+my $ap = SCTest::Apache->start(memcached => [$mc],
+                               files => { 'page.css.gz' => $css_gz },
+                               conf => <<'CONF');
 <Location /app>
     SharedCache On
     SharedCacheTTL 60
 </Location>
 <Location /app/esi>
     SharedCacheESI On
+</Location>
+<Location /app/grace>
+    SharedCacheGrace 30
+</Location>
+<Location /app/small-max>
+    SharedCacheMaxSize 4K
+</Location>
+BrowserMatch ^Mozilla/4 gzip-only-text/html
+AddEncoding gzip .gz
+<Location /page.css.gz>
+    SharedCache On
+    SharedCacheTTL 60
 </Location>
 <Location /app/off>
     SharedCacheCompress Off
@@ -194,6 +213,121 @@ my $self_id = $ap->get('/app/self?size=16384&gz=1');
 is(h($self_id, 'content-encoding'), '',
    '... and its identity variant for an identity client');
 is(length $self_id->{body}, 16384, '... the whole page');
+
+
+# Labels that follow the coding: a tag that is not quoted gets its suffix
+# as mod_deflate gives it; digests of the identity body are not sent with
+# a coding; mod_deflate's gzip-only-text/html keeps gzip to HTML.
+$ap->get('/app/uq?size=4000&etag=abc');
+is(h($ap->get('/app/uq?size=4000&etag=abc', @GZ), 'etag'), 'abc-gzip',
+   'an unquoted ETag: abc-gzip, as mod_deflate labels it');
+$ap->get('/app/md?size=4000&hdr=Content-MD5:xyz');
+my $md = $ap->get('/app/md?size=4000&hdr=Content-MD5:xyz', @GZ);
+is(h($md, 'content-encoding'), 'gzip', 'Content-MD5 page: gzip');
+is(h($md, 'content-md5'), '', '... without the identity body\'s Content-MD5');
+is(h($ap->get('/app/md?size=4000&hdr=Content-MD5:xyz'), 'content-md5'), 'xyz',
+   '... which the identity client gets');
+# (the variable is derived from the request: such clients have entries of
+# their own; the second request is their HIT)
+my @OLD = (@GZ, 'User-Agent' => 'Mozilla/4.0');
+my $css_url = '/app/css?size=4000&type=text/css';
+$ap->get($css_url, @OLD);
+my $old_ua = $ap->get($css_url, @OLD);
+cache_is($old_ua, 'HIT', 'gzip-only-text/html (BrowserMatch): HIT');
+is(h($old_ua, 'content-encoding'), '',
+   '... a stylesheet is not sent gzip');
+$ap->get('/app/page?size=16384&etag=%22v1%22', @OLD);
+is(h($ap->get('/app/page?size=16384&etag=%22v1%22', @OLD),
+     'content-encoding'), 'gzip', '... an HTML page is');
+
+# A file labelled by mod_mime (AddEncoding gzip .gz) keeps its label on
+# hits, and is not coded a second time.
+my $fm = $ap->get('/page.css.gz', @GZ);
+my $fh = $ap->get('/page.css.gz', @GZ);
+cache_is($fh, 'HIT', 'AddEncoding gzip .gz: HIT');
+is(h($fm, 'content-encoding'), 'gzip', '... the MISS is labelled gzip');
+is(h($fh, 'content-encoding'), 'gzip', '... and so is the HIT');
+is($fh->{body}, $css_gz, '... the file\'s bytes, as they are');
+
+# Grace: the refresh after a stale hit stores the page coded again, and
+# a stale hit of an identity client refreshes it too.
+sub second_start {
+    my $t = Time::HiRes::time();
+    Time::HiRes::sleep(1.05 - ($t - int $t));
+}
+for my $who (['a gzip client', @GZ], ['an identity client']) {
+    my ($label, @hdr) = @$who;
+    my $g = '/app/grace/p?size=16384&cc=max-age%3D2&n=' . length $label;
+    second_start();
+    $ap->get($g, @GZ);
+    Time::HiRes::sleep(2.5);
+    my $st = $ap->get($g, @hdr);
+    cache_is($st, 'STALE', "grace, $label: STALE");
+    my $after;
+    for (1 .. 40) {
+        Time::HiRes::sleep(0.05);
+        $after = $ap->get($g, @hdr);
+        last if $after->{cache} eq 'HIT';
+    }
+    cache_is($after, 'HIT', "grace, $label: refreshed, then a HIT");
+    is(h($ap->get($g, @GZ), 'content-encoding'), 'gzip',
+       "grace, $label: the refreshed entry is stored coded");
+    is($ap->renders('/app/grace/p'), 2 * (length($label) == 13 ? 1 : 2),
+       "grace, $label: rendered again once");
+}
+
+
+# A record the module did not write (anyone who can write to memcached
+# can): codings that do not fill the body in order, or a decoded length
+# above SharedCacheMaxSize, are a miss for every client, never bytes
+# served as they are nor a gigantic allocation.
+{
+    my $url = '/app/hostile?size=16384';
+    $ap->get($url);
+    my ($key) = grep { my $v = $mc->get_raw($_) // '';
+                       substr($v, 0, 4) eq "SCE\x03"
+                       && index($v, '/app/hostile') >= 0 } $mc->keys;
+    ok($key, 'the coded record is format 3');
+    my $orig = $mc->get_raw($key // '') // '';
+    # body_kind(1) body_len(8) ends the head of an inline record
+    my ($at) = grep { substr($orig, $_, 1) eq "\0"
+                      && unpack('Q>', substr($orig, $_ + 1, 8))
+                         == length($orig) - $_ - 9 }
+               reverse 0 .. length($orig) - 9;
+    my $codings = $at - 8 - 2 * 17;   # gzip's entry, then br's
+    for my $case (
+        ['a decoded length above SharedCacheMaxSize', sub {
+             substr($_[0], $at - 8, 8) = pack('Q>', 9 << 20) }],
+        ['gzip and br swapped', sub {
+             substr($_[0], $codings, 1) = "\x02";
+             substr($_[0], $codings + 17, 1) = "\x01" }],
+        ['a gzip coding cut before its trailer', sub {
+             my $gz = unpack('Q>', substr($_[0], $codings + 9, 8));
+             substr($_[0], $codings + 9, 8) = pack('Q>', $gz - 8);
+             substr($_[0], $codings + 17 + 1, 8) = pack('Q>', $gz - 8);
+             my $br = unpack('Q>', substr($_[0], $codings + 17 + 9, 8));
+             substr($_[0], $codings + 17 + 9, 8) = pack('Q>', $br + 8) }]) {
+        my ($what, $edit) = @$case;
+        for my $c ([gzip => @GZ], [br => @BR], ['identity']) {
+            my ($who, @hdr) = @$c;
+            my $bad = $orig;
+            $edit->($bad);
+            $mc->set_raw($key, $bad, 0);
+            my $r = $ap->get($url, @hdr);
+            isnt($r->{cache}, "HIT", "$what, $who client: not a HIT")
+                or diag(h($r, "content-encoding") . " " . length($r->{body}));
+            my $d = decoded($r) // '';
+            like($d, qr/\Atoken=\w+\n/, "$what, $who client: a page");
+            is(length $d, 16384, "$what, $who client: the whole page");
+            # the miss stores the page again, maybe after its response:
+            # wait for it before the next hostile record
+            for (1 .. 100) {
+                last if ($mc->get_raw($key) // $bad) ne $bad;
+                Time::HiRes::sleep(0.02);
+            }
+        }
+    }
+}
 
 # A fragment of an ESI page is spliced in decoded, even when the same URL
 # was stored coded for a browser.

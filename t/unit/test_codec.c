@@ -126,8 +126,8 @@ static void test_etag_per_coding(void **state)
     assert_string_equal(sc_codec_etag(p, "W/\"abc\"", SC_CODING_BR),
                         "W/\"abc-br\"");
     assert_string_equal(sc_codec_etag(p, "\"abc\"", ID), "\"abc\"");
-    /* not a quoted tag: left as it is */
-    assert_string_equal(sc_codec_etag(p, "abc", SC_CODING_GZIP), "abc");
+    /* not a quoted tag: the suffix at its end, as mod_deflate does */
+    assert_string_equal(sc_codec_etag(p, "abc", SC_CODING_GZIP), "abc-gzip");
     assert_null(sc_codec_etag(p, NULL, SC_CODING_GZIP));
 }
 
@@ -207,6 +207,29 @@ static void test_gunzip_refuses_what_is_not_exactly_the_body(void **state)
     free(in);
 }
 
+static void test_gzip_framed_checks_magic_and_length(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    char *in = text(70000), *gz, head[SC_CODEC_GZIP_HEAD];
+    apr_size_t len;
+
+    assert_int_equal(sc_codec_gzip(p, in, 70000, &gz, &len), APR_SUCCESS);
+    memcpy(head, gz, sizeof(head));
+    assert_true(sc_codec_gzip_framed(head, gz + len - 8, 70000));
+    assert_false(sc_codec_gzip_framed(head, gz + len - 8, 69999));
+    /* ISIZE is modulo 2^32: a length 2^32 more is not told apart here
+     * (sc_codec_gunzip checks the whole) */
+    head[0] = 0x1e;
+    assert_false(sc_codec_gzip_framed(head, gz + len - 8, 70000));
+    memcpy(head, gz, sizeof(head));
+    head[2] = 7; /* not deflate */
+    assert_false(sc_codec_gzip_framed(head, gz + len - 8, 70000));
+    /* the trailer of something else: the last 8 bytes of the data */
+    memcpy(head, gz, sizeof(head));
+    assert_false(sc_codec_gzip_framed(head, gz + len - 9, 70000));
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +239,7 @@ int main(void)
         UNIT_TEST(test_names),
         UNIT_TEST(test_gzip_round_trip),
         UNIT_TEST(test_gunzip_refuses_what_is_not_exactly_the_body),
+        UNIT_TEST(test_gzip_framed_checks_magic_and_length),
     };
 
     return UNIT_RUN(tests);

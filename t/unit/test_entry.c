@@ -1333,6 +1333,19 @@ static void test_decode_rejects_bad_codings(void **state)
     e = coded_entry(p);
     e.coding_off[SC_CODING_BR] = APR_UINT64_MAX;
     assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    /* the codings fill the body, gzip first: swapped, a gap, a rest */
+    e = coded_entry(p);
+    e.coding_off[SC_CODING_GZIP] = BODY_LEN - 10;
+    e.coding_off[SC_CODING_BR] = 0;
+    e.coding_len[SC_CODING_BR] = BODY_LEN - 10;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    e = coded_entry(p);
+    e.coding_off[SC_CODING_BR] = 11;
+    e.coding_len[SC_CODING_BR] = BODY_LEN - 11;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
+    e = coded_entry(p);
+    e.coding_len[SC_CODING_BR] = BODY_LEN - 11;
+    assert_int_equal(decode_coded(p, &e), SC_EBADREC);
     /* identity is decoded from gzip: a record without it is refused */
     e = coded_entry(p);
     e.codings = SC_CODING_BIT(SC_CODING_IDENTITY) | SC_CODING_BIT(SC_CODING_BR);
