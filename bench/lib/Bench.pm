@@ -277,7 +277,7 @@ sub mc_ticks {
 # Modules loaded by every configuration, so they differ only in the few
 # lines of their own block.
 my @MODS = qw(authz_core authz_host mime setenvif headers alias wsgi
-              cache cache_socache socache_memcache);
+              cache cache_socache socache_memcache filter deflate);
 
 # The configuration of one instance.  Options: mpm (the MPM settings,
 # with any comment above them; required), mpm_module (event, the default,
@@ -404,9 +404,9 @@ sub renders {
 }
 
 sub get {
-    my ($ap, $path) = @_;
+    my ($ap, $path, %headers) = @_;
     my $r = HTTP::Tiny->new(timeout => 30, max_redirect => 0)
-        ->get("http://127.0.0.1:$ap->{port}$path");
+        ->get("http://127.0.0.1:$ap->{port}$path", { headers => \%headers });
     return $r;
 }
 
