@@ -216,6 +216,14 @@ static apr_bucket_brigade *decoded(request_rec *r, apr_bucket_brigade *gz,
     return out;
 }
 
+static apr_status_t not_coded(request_rec *r)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  SC_LOGNO(0214) "stored entry's codings are not what it "
+                                 "records: treated as a miss");
+    return APR_EINVAL;
+}
+
 apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
                              apr_off_t max_size)
 {
@@ -233,10 +241,7 @@ apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
     /* never more than a store may keep: a record written by anyone but
      * the module could make every decoded hit allocate gigabytes */
     if (e->identity_len > (apr_uint64_t)max_size || !gzip_framed(r, gz, e)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      SC_LOGNO(0214) "stored entry's codings are not what "
-                                     "it records: treated as a miss");
-        return APR_EINVAL;
+        return not_coded(r);
     }
     c = client_coding(r, e);
     if (c != SC_CODING_IDENTITY) {
@@ -246,10 +251,7 @@ apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
     if (c == SC_CODING_IDENTITY || res->revalidate) {
         res->plain = decoded(r, gz, e);
         if (!res->plain) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          SC_LOGNO(0214) "stored entry's codings are not what "
-                                         "it records: treated as a miss");
-            return APR_EINVAL;
+            return not_coded(r);
         }
         if (c == SC_CODING_IDENTITY) {
             res->body = res->plain;
