@@ -80,11 +80,32 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
     h->value = now;
 }
 
+/* The fields the stored body depends on (RFC 9111 3.2): a 304 or a HEAD
+ * never replaces them.  A 304 with another Vary would file the stored
+ * variant under other requests' key (one user's page for another); one
+ * with a Content-Encoding would relabel the stored bytes. */
+static const char *const body_fields[] = {
+    "Content-Length", "Content-Type", "Content-Encoding",
+    "Content-Range",  "Vary",         NULL
+};
+
+static int body_field(const char *name)
+{
+    const char *const *f;
+
+    for (f = body_fields; *f; f++) {
+        if (!strcasecmp(name, *f)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Revalidation answered 304 (RFC 9111 4.3.4): the stored response, with
- * the 304's header fields replacing the stored ones (not Content-Length,
- * nor those never stored), is the response now: its body leads bb, where
- * nothing of the 304 but metadata can be.  Stored again as a new render
- * would be, on the headers as they now are. */
+ * the 304's header fields replacing the stored ones (not those the body
+ * depends on, nor those never stored), is the response now: its body
+ * leads bb, where nothing of the 304 but metadata can be.  Stored again
+ * as a new render would be, on the headers as they now are. */
 static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
 {
     const sc_entry_t *e = &ctx->revalidating->entry;
@@ -101,16 +122,17 @@ static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
         if (!strcasecmp(h->name, "Content-Type")) {
             ap_set_content_type(r, h->value);
         }
-        else if (!apr_table_get(fresh, h->name)) {
+        else if (body_field(h->name) || !apr_table_get(fresh, h->name)) {
             apr_table_addn(merged, h->name, h->value);
         }
     }
     for (i = 0; i < arr->nelts; i++) {
-        if (strcasecmp(te[i].key, "Content-Length")
-            && strcasecmp(te[i].key, "Content-Type")) {
+        if (!body_field(te[i].key)) {
             apr_table_addn(merged, te[i].key, te[i].val);
         }
     }
+    /* mod_mime's label of the 304 itself is not the stored body's */
+    r->content_encoding = NULL;
     r->status = e->status;
     r->status_line = NULL;
     r->headers_out = merged;

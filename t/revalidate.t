@@ -132,6 +132,26 @@ isnt($ga3->{cache}, 'HIT', 'a HEAD answered with another ETag does not '
      . 'freshen the entry');
 isnt($ga3->{body}, $g3->{body}, '... the GET gets the new page');
 
+# A 304 never changes the fields the stored body depends on: one that
+# narrows Vary (a backend whose 304 path skips the session middleware's
+# Vary: Cookie) must not file alice's variant where carol's key points.
+{
+    my $u = '/app/vn?vary=Cookie&hdr=Vary:Accept-Language&etag=%22e1%22'
+          . '&cond=1&cc=max-age%3D1&reflect=Cookie';
+    my %who = map { $_ => [Cookie => "sid=$_", 'Accept-Language' => 'en'] }
+              qw(alice bob carol);
+    second_start();
+    like($ap->get($u, @{ $who{alice} })->{body}, qr/reflected=sid=alice/,
+         'Vary: Cookie page: alice\'s variant');
+    sleep 2;
+    $ap->get($u, @{ $who{bob} });        # the Vary record stored anew
+    $ap->get($u, @{ $who{alice} });      # alice's variant: a 304
+    my $c = $ap->get($u, @{ $who{carol} });
+    unlike($c->{body}, qr/reflected=sid=alice/,
+           'a 304 with a narrower Vary: carol does not get alice\'s page');
+    like($c->{body}, qr/reflected=sid=carol/, '... she gets her own');
+}
+
 my @bad = $ap->unexpected_errors;
 is_deeply(\@bad, [], 'no unexpected error in the log');
 done_testing;
