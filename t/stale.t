@@ -24,6 +24,9 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 </Location>
 <Location /app/grace>
     SharedCacheTTL 3
+    # the refresh's lease must outlive a burst on a slow machine: with 1 s
+    # it could expire before the refresh stored, and a second one ran
+    SharedCacheLockTimeout 5
 </Location>
 <Location /app/big>
     SharedCacheTTL 60
