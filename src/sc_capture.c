@@ -131,6 +131,17 @@ static void revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
             apr_table_addn(merged, te[i].key, te[i].val);
         }
     }
+    /* A 304 names no tags (Django's and Flask's keep a few fields): the
+     * stored response's stay its tags, or no invalidation would reach
+     * it.  Tags the 304 names replace them, as its other fields do. */
+    if (!apr_table_get(fresh, ctx->dconf->tag_header)) {
+        for (i = 0; i < e->deps->nelts; i++) {
+            const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+            if (dep->name[0] == SC_DEP_TAG && dep->name[1] == ':') {
+                apr_table_addn(merged, ctx->dconf->tag_header, dep->name + 2);
+            }
+        }
+    }
     /* mod_mime's label of the 304 itself is not the stored body's */
     r->content_encoding = NULL;
     r->status = e->status;

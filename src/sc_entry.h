@@ -135,7 +135,8 @@ apr_status_t sc_entry_match(apr_pool_t *p, const char *buf, apr_size_t len,
                             const char *key, apr_size_t key_len, sc_entry_t *e);
 
 /* Is a Vary record (SC_REC_VARY) still followed at now?  Until its
- * stale_until, after which the URL is a miss. */
+ * stale_until (written as the time memcached keeps the variant: its
+ * last stale window or keep), after which the URL is a miss. */
 int sc_entry_vary_live(const sc_entry_t *e, apr_int64_t now);
 
 /* The request header names a Vary record lists (of const char *, in the

@@ -118,9 +118,12 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                         exptime);
 }
 
-/* The Vary record at level 1: which request headers select the entry. */
+/* The Vary record at level 1: which request headers select the entry.
+ * It leads to the variant as long as memcached keeps the variant (until):
+ * to be served stale on error or revalidated too. */
 static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
-                             const sc_entry_t *entry, apr_int64_t exptime)
+                             const sc_entry_t *entry, apr_int64_t until,
+                             apr_int64_t exptime)
 {
     sc_entry_t v;
     char *head;
@@ -134,8 +137,8 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
     v.status = entry->status;
     v.stored_at = entry->stored_at;
     v.fresh_until = entry->fresh_until;
-    v.stale_until = entry->stale_until;
-    v.error_until = entry->error_until;
+    v.stale_until = until;
+    v.error_until = until;
     v.flags = entry->flags;
     v.type = SC_REC_VARY;
     v.key = ctx->key;
@@ -305,7 +308,7 @@ static int esi_parsed(request_rec *r, sc_req_t *ctx)
 void sc_write(request_rec *r, sc_req_t *ctx)
 {
     apr_int64_t now = apr_time_sec(apr_time_now());
-    apr_int64_t exptime;
+    apr_int64_t exptime, until;
     const char *mkey = ctx->entry_key;
     sc_entry_t e;
     sc_conn_t *c;
@@ -329,7 +332,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
     sc_coding_store(r, ctx, &e);
-    exptime = sc_policy_exptime(kept_until(ctx, &e) - now, now);
+    until = kept_until(ctx, &e);
+    exptime = sc_policy_exptime(until - now, now);
     if (!ctx->vary && ctx->stored_vary) {
         /* The URL's other responses vary (pre-compressed files with a
          * conditional Vary): this one is stored as one of the variants, so
@@ -356,7 +360,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     }
     rv = put_entry(r, ctx, c, &e, mkey, exptime);
     if (rv == APR_SUCCESS && ctx->vary) {
-        rv = put_vary(ctx, c, &e, exptime);
+        rv = put_vary(ctx, c, &e, until, exptime);
     }
     if (rv == APR_SUCCESS) {
         sc_stat_add_r(r, SC_STAT_STORES, 1);

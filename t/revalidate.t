@@ -4,6 +4,9 @@
 # and freshness (RFC 9111 4.3.4) and the stored body is served; a 200
 # replaces it.  The fill lock covers it: one conditional request per entry
 # in the farm.
+#
+# Every case stores its entry first (phase 1), all expire in one wait,
+# and each is then revalidated (phase 2; phase 3 for a second expiry).
 # sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
@@ -20,6 +23,9 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 </Location>
 <Location /app/nokeep>
     SharedCacheKeep 0
+</Location>
+<Location /app/soe>
+    SharedCacheStaleOnError 60
 </Location>
 CONF
 
@@ -38,65 +44,66 @@ sub second_start {
 }
 
 my $p = '/app/r?etag=%22v1%22&cond=1&cc=max-age%3D1&hdr=X-Gen:TOKEN';
+my $q = '/app/r?etag=%22v2%22&cond=1&cc=max-age%3D1';
+my $n = '/app/nokeep/r?etag=%22n1%22&cond=1&cc=max-age%3D1';
+# (Fresh for 5 s once revalidated: on a loaded machine prefork spreads the
+# burst over more than a second, and a copy fresh for 1 s expiring again
+# would rightly be revalidated again.)
+my $l = '/app/lock?etag=%22l%22&cond=1&cc=max-age%3D5&sleep=300';
+my $hd = '/app/head?etag=%22h1%22&cond=1&cc=max-age%3D2&hdr=X-Gen:TOKEN';
+my $h2 = '/app/head2?etag=%22h2%22&cc=max-age%3D2&hdr=X-Gen:TOKEN';
+my $h3 = '/app/head3?hdr=ETag:%22TOKEN%22&cc=max-age%3D2';
+my $vn = '/app/vn?vary=Cookie&hdr=Vary:Accept-Language&etag=%22e1%22'
+       . '&cond=1&cc=max-age%3D1&reflect=Cookie';
+my %who = map { $_ => [Cookie => "sid=$_", 'Accept-Language' => 'en'] }
+          qw(alice bob carol);
+my $tg = '/app/tg?etag=%22t1%22&cond=1&cc=max-age%3D1&sk=tagone';
+my $vk = '/app/vk?vary=Accept-Language&etag=%22k1%22&cond=1&cc=max-age%3D1';
+my $soe = '/app/soe/v?vary=Accept-Language&failable=1&cc=max-age%3D1';
+
+# --- phase 1: every entry stored ---
 second_start();
 my $first = $ap->get($p);
 cache_is($first, 'MISS', 'first: rendered');
 cache_is($ap->get($p), 'HIT', 'then a hit');
+my $lock_stored = Time::HiRes::time();
+$ap->get($l);
+$ap->get($_) for $q, $n, $tg;
+my $hg = $ap->get($hd);
+my $g2 = $ap->get($h2);
+my $g3 = $ap->get($h3);
+like($ap->get($vn, @{ $who{alice} })->{body}, qr/reflected=sid=alice/,
+     'Vary: Cookie page: alice\'s variant');
+$ap->get($vk, 'Accept-Language' => 'en');
+my $good = $ap->get($soe, 'Accept-Language' => 'en');
+
+# --- phase 2: all expired (max-age 1 and 2) ---
 sleep 2;
+second_start();
 my $again = $ap->get($p);
+my $h = $ap->get($p);
 is($again->{status}, 200, 'expired: the client gets a 200');
 is($again->{body}, $first->{body}, 'with the stored body');
 is(not_modified('/r'), 1, 'after one conditional request that the app '
    . 'answered 304');
-is($ap->renders('/app/r'), 1, 'no second render');
+is($ap->renders('/app/r'), 2, 'no second render (one per URL)');
 isnt($again->{headers}{'x-gen'}, $first->{headers}{'x-gen'},
      'the 304\'s headers replace the stored ones');
-my $h = $ap->get($p);
 cache_is($h, 'HIT', 'and the 304\'s freshness counts: a hit again');
 is($h->{headers}{'x-gen'}, $again->{headers}{'x-gen'}, 'with the new headers');
 
-# The app has changed: it answers 200, which replaces the entry.
-sleep 2;
-my $q = '/app/r?etag=%22v2%22&cond=1&cc=max-age%3D1';
 $ap->get($q);
-sleep 2;
-my $changed = $ap->get($q);
 is(not_modified('/r'), 2, 'v2: revalidated too');
 
-# The client's own conditional request is not the cache's.
-sleep 2;
-my $c = $ap->get($p, 'If-None-Match' => '"other"');
-is($c->{status}, 200, 'a client\'s If-None-Match that does not match: 200');
-is($c->{body}, $first->{body}, 'the stored body');
-
 # Without SharedCacheKeep the entry is gone when it expires.
-my $n = '/app/nokeep/r?etag=%22n1%22&cond=1&cc=max-age%3D1';
-$ap->get($n);
-sleep 2;
 $ap->get($n);
 is(not_modified('/nokeep/r'), 0, 'SharedCacheKeep 0: no conditional request');
 is($ap->renders('/app/nokeep/r'), 2, 'rendered again');
-
-# The fill lock: 100 simultaneous requests for an expired entry, one
-# conditional request.  (Fresh for 5 s once revalidated: on a loaded
-# machine prefork spreads the burst over more than a second, and a copy
-# fresh for 1 s expiring again would rightly be revalidated again.)
-my $l = '/app/lock?etag=%22l%22&cond=1&cc=max-age%3D5&sleep=300';
-$ap->get($l);
-sleep 5.5;
-my @res = SCTest::Apache->burst(map { [ $ap, $l ] } 1 .. 100);
-is(scalar(grep { $_->{status} == 200 } @res), 100, '100 answers, all 200');
-is(not_modified('/lock'), 1, 'one conditional request reached the app');
-is($ap->renders('/app/lock'), 1, 'and no render');
 
 # HEAD freshens the stored GET response (RFC 9111 4.3.5): answered 304
 # to the cache's conditional HEAD, or 200 with the stored validators and
 # length, it updates the stored headers and freshness; a 200 with other
 # validators does not.
-my $hd = '/app/head?etag=%22h1%22&cond=1&cc=max-age%3D2&hdr=X-Gen:TOKEN';
-second_start();
-my $hg = $ap->get($hd);
-sleep 3;
 my $hh = $ap->request('HEAD', $hd);
 is($hh->{status}, 200, 'HEAD of an expired entry: 200');
 is($hh->{body}, '', '... without a body');
@@ -110,10 +117,6 @@ is($ha->{body}, $hg->{body}, '... of the stored body');
 is($ha->{headers}{'x-gen'}, $hh->{headers}{'x-gen'},
    '... with the headers the HEAD got');
 
-my $h2 = '/app/head2?etag=%22h2%22&cc=max-age%3D2&hdr=X-Gen:TOKEN';
-second_start();
-my $g2 = $ap->get($h2);
-sleep 3;
 my $hh2 = $ap->request('HEAD', $h2);
 is($hh2->{status}, 200, 'HEAD answered 200 with the stored ETag and length');
 my $ga2 = $ap->get($h2);
@@ -122,10 +125,6 @@ is($ga2->{body}, $g2->{body}, '... of the stored body');
 is($ga2->{headers}{'x-gen'}, $hh2->{headers}{'x-gen'},
    '... with the HEAD\'s headers');
 
-my $h3 = '/app/head3?hdr=ETag:%22TOKEN%22&cc=max-age%3D2';
-second_start();
-my $g3 = $ap->get($h3);
-sleep 3;
 $ap->request('HEAD', $h3);
 my $ga3 = $ap->get($h3);
 isnt($ga3->{cache}, 'HIT', 'a HEAD answered with another ETag does not '
@@ -135,22 +134,56 @@ isnt($ga3->{body}, $g3->{body}, '... the GET gets the new page');
 # A 304 never changes the fields the stored body depends on: one that
 # narrows Vary (a backend whose 304 path skips the session middleware's
 # Vary: Cookie) must not file alice's variant where carol's key points.
-{
-    my $u = '/app/vn?vary=Cookie&hdr=Vary:Accept-Language&etag=%22e1%22'
-          . '&cond=1&cc=max-age%3D1&reflect=Cookie';
-    my %who = map { $_ => [Cookie => "sid=$_", 'Accept-Language' => 'en'] }
-              qw(alice bob carol);
-    second_start();
-    like($ap->get($u, @{ $who{alice} })->{body}, qr/reflected=sid=alice/,
-         'Vary: Cookie page: alice\'s variant');
-    sleep 2;
-    $ap->get($u, @{ $who{bob} });        # the Vary record stored anew
-    $ap->get($u, @{ $who{alice} });      # alice's variant: a 304
-    my $c = $ap->get($u, @{ $who{carol} });
-    unlike($c->{body}, qr/reflected=sid=alice/,
-           'a 304 with a narrower Vary: carol does not get alice\'s page');
-    like($c->{body}, qr/reflected=sid=carol/, '... she gets her own');
-}
+$ap->get($vn, @{ $who{bob} });       # bob's variant and the Vary record
+$ap->get($vn, @{ $who{alice} });     # alice's variant: a 304
+my $c = $ap->get($vn, @{ $who{carol} });
+unlike($c->{body}, qr/reflected=sid=alice/,
+       'a 304 with a narrower Vary: carol does not get alice\'s page');
+like($c->{body}, qr/reflected=sid=carol/, '... she gets her own');
+
+# A revalidated entry keeps its tags: the app's 304 (Django's, Flask's)
+# carries no tag header, and an entry without them would outlive the
+# invalidation of its tag.
+$ap->get($tg);
+is(not_modified('/tg'), 1, 'tagged entry: revalidated (304)');
+$ap->get('/app/inv?cc=no-store&inv=tagone');
+isnt($ap->get($tg)->{cache}, 'HIT',
+     '... and its tag\'s invalidation still reaches it');
+is($ap->renders('/app/tg'), 2, '... rendered again');
+
+# A varying page is revalidated and served stale on error like any other:
+# its Vary record lives as long as its variants are kept.
+my $rv = $ap->get($vk, 'Accept-Language' => 'en');
+is($rv->{status}, 200, 'Vary page, expired: 200');
+is(not_modified('/vk'), 1, '... after a conditional request (304)');
+is($ap->renders('/app/vk'), 1, '... and no second render');
+
+my $fail = $ap->dir . '/app/fail';
+open my $fh, '>', $fail or die $!;
+close $fh;
+my $s = $ap->get($soe, 'Accept-Language' => 'en');
+unlink $fail;
+is($s->{status}, 200, 'Vary page, expired, the app fails: 200 '
+   . '(SharedCacheStaleOnError)');
+is($s->{body}, $good->{body}, '... of the stored variant');
+
+# --- phase 3: expired once more ---
+sleep 1;
+second_start();
+
+# The client's own conditional request is not the cache's.
+my $cl = $ap->get($p, 'If-None-Match' => '"other"');
+is($cl->{status}, 200, 'a client\'s If-None-Match that does not match: 200');
+is($cl->{body}, $first->{body}, 'the stored body');
+
+# The fill lock: 100 simultaneous requests for an expired entry, one
+# conditional request.
+my $left = $lock_stored + 5.5 - Time::HiRes::time();
+Time::HiRes::sleep($left) if $left > 0;
+my @res = SCTest::Apache->burst(map { [ $ap, $l ] } 1 .. 100);
+is(scalar(grep { $_->{status} == 200 } @res), 100, '100 answers, all 200');
+is(not_modified('/lock'), 1, 'one conditional request reached the app');
+is($ap->renders('/app/lock'), 1, 'and no render');
 
 my @bad = $ap->unexpected_errors;
 is_deeply(\@bad, [], 'no unexpected error in the log');
