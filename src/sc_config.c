@@ -1,7 +1,8 @@
 /*
- * sc_config.c: the directives, their defaults, merges and validation, the
- * "Directive=value" text (see sc_config.h), and the backends made in
- * post_config.
+ * sc_config.c: the directory directives, their defaults, merges and
+ * validation, and the "Directive=value" text (see sc_config.h).  One word
+ * of a directive is read in sc_config_words.c; the server directives and
+ * the backends made in post_config are in sc_config_server.c.
  *
  * The directory directives are the table in sc_directives.def; to add
  * one, add its entry there (that file says how).  Here that table becomes
@@ -9,10 +10,10 @@
  * whose entries point at them (cmd->info); creating, resolving, merging
  * and describing a directory config, and the variance checks, are loops
  * over the array that go by each entry's kind.  A word with rules of its
- * own is read by a .parse function of the "one word" part below.  The
- * four server directives are written out: they fill sc_server_conf_t.
+ * own is read by a .parse function (sc_config_words.c).
  */
 #include "sc_config.h"
+#include "sc_config_int.h"
 #include "sc_pending.h"
 #include "sc_key.h"
 #include "sc_log.h"
@@ -32,317 +33,6 @@ static unsigned char default_statuses[SC_MAX_STATUS + 1] = {
     [303] = 1, [307] = 1, [308] = 1, [404] = 1, [410] = 1
 };
 
-/* ---- server config ---------------------------------------------------- */
-
-void *sc_config_create_server(apr_pool_t *p, server_rec *s)
-{
-    sc_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
-
-    (void)s;
-    c->timeout_ms = SC_UNSET;
-    c->retry_s = SC_UNSET;
-    c->stat_slot = -1;
-    return c;
-}
-
-void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
-{
-    sc_server_conf_t *base = basev, *add = addv;
-    sc_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
-
-    c->servers = add->servers ? add->servers : base->servers;
-    c->fallback_servers = add->fallback_servers ? add->fallback_servers
-                                                : base->fallback_servers;
-    c->timeout_ms = add->timeout_ms != SC_UNSET ? add->timeout_ms
-                                                : base->timeout_ms;
-    c->retry_s = add->retry_s != SC_UNSET ? add->retry_s : base->retry_s;
-    c->prefix = add->prefix ? add->prefix : base->prefix;
-    c->quick = add->quick || base->quick;
-    c->stat_slot = -1; /* given in post_config */
-    return c;
-}
-
-static const char *parse_int(cmd_parms *cmd, const char *arg, apr_int64_t min,
-                             apr_int64_t max, apr_int64_t *out)
-{
-    char *end;
-    apr_int64_t v = 0;
-
-    if (!*arg) {
-        return apr_psprintf(cmd->pool, "%s: a number is required",
-                            cmd->cmd->name);
-    }
-    v = apr_strtoi64(arg, &end, 10);
-    if (*end || v < min || v > max) {
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a whole number "
-                            "from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
-                            cmd->cmd->name, arg, min, max);
-    }
-    *out = v;
-    return NULL;
-}
-
-static sc_server_conf_t *server_conf(cmd_parms *cmd)
-{
-    return ap_get_module_config(cmd->server->module_config,
-                                &sharedcache_module);
-}
-
-/* SharedCacheServers and SharedCacheFallbackServers: a server list, checked
- * now, into the server config field the command table's entry names. */
-static const char *set_servers(cmd_parms *cmd, void *field, const char *arg)
-{
-    apr_array_header_t *list;
-    const char *err = sc_store_parse(cmd->pool, arg, &list);
-
-    (void)field;
-    if (err) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->directive->directive,
-                            err);
-    }
-    *(const char **)((char *)server_conf(cmd) + (apr_size_t)cmd->info) = arg;
-    return NULL;
-}
-
-static const char *set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    apr_int64_t v = 0;
-    const char *err = parse_int(cmd, arg, 1, 60000, &v);
-
-    (void)dummy;
-    if (!err) {
-        server_conf(cmd)->timeout_ms = (int)v;
-    }
-    return err;
-}
-
-static const char *set_retry(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    apr_int64_t v = 0;
-    const char *err = parse_int(cmd, arg, 0, 3600, &v);
-
-    (void)dummy;
-    if (!err) {
-        server_conf(cmd)->retry_s = (int)v;
-    }
-    return err;
-}
-
-static const char *set_prefix(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    (void)dummy;
-    if (!sc_key_prefix_ok(arg)) {
-        return apr_psprintf(cmd->pool,
-                            "SharedCachePrefix: '%s' must be 1 "
-                            "to %d printable characters without spaces",
-                            arg, SC_PREFIX_MAX);
-    }
-    server_conf(cmd)->prefix = arg;
-    return NULL;
-}
-
-/* ---- one word of a directory directive -------------------------------- */
-
-static int is_token(const char *s)
-{
-    if (!*s) {
-        return 0;
-    }
-    for (; *s; s++) {
-        if (!apr_isalnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static const char *parse_size(cmd_parms *cmd, const char *arg, apr_off_t *out)
-{
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
-    apr_int64_t unit = 1;
-
-    if (end != arg && *end) {
-        switch (*end) {
-        case 'k':
-        case 'K':
-            unit = 1024;
-            end++;
-            break;
-        case 'm':
-        case 'M':
-            unit = 1024 * 1024;
-            end++;
-            break;
-        case 'g':
-        case 'G':
-            unit = 1024 * 1024 * 1024;
-            end++;
-            break;
-        }
-    }
-    if (end == arg || *end || v < 1 || v > ((apr_int64_t)1 << 40) / unit) {
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a size in bytes (a "
-                            "number, optionally with K, M or G)",
-                            cmd->cmd->name, arg);
-    }
-    *out = (apr_off_t)(v * unit);
-    return NULL;
-}
-
-static const char *parse_status(cmd_parms *cmd, const char *arg,
-                                unsigned char **table)
-{
-    apr_int64_t code = 0;
-    const char *err = parse_int(cmd, arg, 100, SC_MAX_STATUS, &code);
-
-    if (err) {
-        return err;
-    }
-    /* Errors the cache must never store, whatever is configured
-     * (THREATS 12): 5xx, 206 Partial Content, 304 Not Modified. */
-    if (code >= 500 || code == 206 || code == 304) {
-        return apr_psprintf(cmd->pool,
-                            "%s: %s may never be stored (5xx, "
-                            "206 and 304 are refused)",
-                            cmd->cmd->name, arg);
-    }
-    if (!*table) {
-        *table = apr_pcalloc(cmd->pool, SC_MAX_STATUS + 1);
-    }
-    (*table)[code] = 1;
-    return NULL;
-}
-
-static void push_text(cmd_parms *cmd, void *field, const char *text)
-{
-    apr_array_header_t **list = field;
-
-    if (!*list) {
-        *list = apr_array_make(cmd->pool, 4, sizeof(const char *));
-    }
-    APR_ARRAY_PUSH(*list, const char *) = text;
-}
-
-/* The .parse functions of sc_directives.def: field is the directive's
- * field in the directory config. */
-
-static const char *add_cookie(cmd_parms *cmd, void *field, const char *arg)
-{
-    if (!is_token(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a cookie name",
-                            cmd->cmd->name, arg);
-    }
-    push_text(cmd, field, arg);
-    return NULL;
-}
-
-static const char *add_header(cmd_parms *cmd, void *field, const char *arg)
-{
-    char *name;
-
-    if (!is_token(arg) || strlen(arg) > SC_HEADER_NAME_MAX) {
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a header name (a "
-                            "token of at most %d characters)",
-                            cmd->cmd->name, arg, SC_HEADER_NAME_MAX);
-    }
-    name = apr_pstrdup(cmd->pool, arg);
-    ap_str_tolower(name);
-    push_text(cmd, field, name);
-    return NULL;
-}
-
-static const char *add_glob(cmd_parms *cmd, void *field, const char *arg)
-{
-    const char *s;
-
-    for (s = arg; *s; s++) {
-        if (!apr_isgraph(*s) || *s == '&' || *s == '=') {
-            return apr_psprintf(cmd->pool,
-                                "%s: '%s' is not a parameter "
-                                "name or glob",
-                                cmd->cmd->name, arg);
-        }
-    }
-    push_text(cmd, field, arg);
-    return NULL;
-}
-
-static const char *add_expr(cmd_parms *cmd, void *field, const char *arg)
-{
-    apr_array_header_t **list = field;
-    const char *err = NULL;
-    sc_vary_expr_t *v;
-
-    if (!*list) {
-        *list = apr_array_make(cmd->pool, 2, sizeof(sc_vary_expr_t));
-    }
-    v = apr_array_push(*list);
-    v->text = arg;
-    v->expr = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT, &err,
-                                NULL);
-    if (err) {
-        return apr_psprintf(cmd->pool, "%s: cannot parse '%s': %s",
-                            cmd->cmd->name, arg, err);
-    }
-    return NULL;
-}
-
-static const char *set_header_name(cmd_parms *cmd, void *field, const char *arg)
-{
-    if (!is_token(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
-                            cmd->cmd->name, arg);
-    }
-    *(const char **)field = arg;
-    return NULL;
-}
-
-static const char *set_namespace(cmd_parms *cmd, void *field, const char *arg)
-{
-    if (!sc_key_tag_ok(arg)) {
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' must be 1 to %d printable "
-                            "characters without spaces",
-                            cmd->cmd->name, arg, SC_TAG_MAX);
-    }
-    *(const char **)field = arg;
-    return NULL;
-}
-
-/* SharedCacheESI: stored as one of the three spellings below, so a
- * request compares pointers (sc_config.h). */
-const char sc_esi_off[] = "Off", sc_esi_on[] = "On", sc_esi_force[] = "Force";
-
-static const char *set_esi_mode(cmd_parms *cmd, void *field, const char *arg)
-{
-    const char *const modes[] = { sc_esi_off, sc_esi_on, sc_esi_force };
-    int i;
-
-    for (i = 0; i < 3; i++) {
-        if (!strcasecmp(arg, modes[i])) {
-            *(const char **)field = modes[i];
-            return NULL;
-        }
-    }
-    return apr_psprintf(cmd->pool, "%s: '%s' is not Off, On or Force",
-                        cmd->cmd->name, arg);
-}
-
-/* SharedCacheESIToken: a token of Surrogate-Capability's grammar. */
-static const char *set_esi_token(cmd_parms *cmd, void *field, const char *arg)
-{
-    if (!is_token(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a token",
-                            cmd->cmd->name, arg);
-    }
-    *(const char **)field = arg;
-    return NULL;
-}
-
 static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d);
 
 /* The .check of SharedCacheQuickHandler. */
@@ -358,7 +48,7 @@ static const char *check_quick(cmd_parms *cmd, sc_dir_conf_t *d)
                            NULL);
     }
     if (d->quick == 1) {
-        server_conf(cmd)->quick = 1;
+        sc_server_conf_of(cmd)->quick = 1;
     }
     return quick_conflict(cmd, d);
 }
@@ -541,19 +231,19 @@ static const char *set_word(cmd_parms *cmd, void *dv, const char *arg)
     else {
         switch (e->kind) {
         case SC_KIND_SECONDS:
-            err = parse_int(cmd, arg, e->min, ttl_limit, field);
+            err = sc_word_int(cmd, arg, e->min, ttl_limit, field);
             break;
         case SC_KIND_SIZE:
-            err = parse_size(cmd, arg, field);
+            err = sc_word_size(cmd, arg, field);
             break;
         case SC_KIND_STATUSES:
-            err = parse_status(cmd, arg, field);
+            err = sc_word_statuses(cmd, arg, field);
             break;
         case SC_KIND_STRING:
             *(const char **)field = arg;
             break;
         default:
-            push_text(cmd, field, arg);
+            sc_word_push(cmd, field, arg);
         }
     }
     return err ? err : stored(cmd, dv, e);
@@ -574,20 +264,20 @@ static const char *set_word(cmd_parms *cmd, void *dv, const char *arg)
 
 const command_rec sc_config_cmds[] = {
     /* server context */
-    AP_INIT_RAW_ARGS("SharedCacheFallbackServers", set_servers,
+    AP_INIT_RAW_ARGS("SharedCacheFallbackServers", sc_server_servers,
                      (void *)APR_OFFSETOF(sc_server_conf_t, fallback_servers),
                      RSRC_CONF,
                      "the old memcached cluster during a "
                      "migration: read on a miss, never written"),
-    AP_INIT_RAW_ARGS("SharedCacheServers", set_servers,
+    AP_INIT_RAW_ARGS("SharedCacheServers", sc_server_servers,
                      (void *)APR_OFFSETOF(sc_server_conf_t, servers), RSRC_CONF,
                      "memcached servers: host:port ... or a unix socket "
                      "path"),
-    AP_INIT_TAKE1("SharedCacheTimeout", set_timeout, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("SharedCacheTimeout", sc_server_timeout, NULL, RSRC_CONF,
                   "memcached connect and I/O timeout in milliseconds"),
-    AP_INIT_TAKE1("SharedCacheRetryInterval", set_retry, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("SharedCacheRetryInterval", sc_server_retry, NULL, RSRC_CONF,
                   "seconds a failed memcached server is skipped"),
-    AP_INIT_TAKE1("SharedCachePrefix", set_prefix, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("SharedCachePrefix", sc_server_prefix, NULL, RSRC_CONF,
                   "prefix of every memcached key"),
 /* directory context */
 #define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
@@ -857,68 +547,16 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
     return apr_array_pstrcat(p, out, ' ');
 }
 
-/* ---- post_config ------------------------------------------------------ */
-
-static sc_backend_t *find_or_make_backend(apr_pool_t *p,
-                                          apr_array_header_t *made,
-                                          const sc_server_conf_t *c,
-                                          const char *spec)
-{
-    int timeout = c->timeout_ms != SC_UNSET ? c->timeout_ms
-                                            : SC_DEFAULT_TIMEOUT_MS;
-    int retry = c->retry_s != SC_UNSET ? c->retry_s : SC_DEFAULT_RETRY_S;
-    sc_backend_t *b;
-    int i;
-
-    for (i = 0; i < made->nelts; i++) {
-        b = APR_ARRAY_IDX(made, i, sc_backend_t *);
-        /* the fence state of a backend is of one prefix's marks */
-        if (!strcmp(b->spec, spec) && b->timeout_ms == timeout
-            && b->retry_s == retry && !strcmp(b->prefix, c->prefix)) {
-            return b;
-        }
-    }
-    b = apr_pcalloc(p, sizeof(*b));
-    b->spec = spec;
-    b->prefix = c->prefix;
-    b->timeout_ms = timeout;
-    b->retry_s = retry;
-    /* validated when the directive was read */
-    if (sc_store_parse(p, spec, &b->servers) != NULL) {
-        return NULL;
-    }
-    b->names = sc_store_names(p, b->servers);
-    b->cluster = sc_pending_cluster(b->names, b->servers->nelts, b->prefix);
-    APR_ARRAY_PUSH(made, sc_backend_t *) = b;
-    return b;
-}
-
 int sc_config_post(apr_pool_t *pconf, server_rec *s)
 {
-    apr_array_header_t *made = apr_array_make(pconf, 2, sizeof(sc_backend_t *));
+    int rv = sc_server_post(pconf, s);
 
-    for (; s; s = s->next) {
-        sc_server_conf_t *c = ap_get_module_config(s->module_config,
-                                                   &sharedcache_module);
+    for (; rv == OK && s; s = s->next) {
         sc_dir_conf_t *d = ap_get_module_config(s->lookup_defaults,
                                                 &sharedcache_module);
-
-        if (!c->prefix) {
-            c->prefix = SC_DEFAULT_PREFIX;
-        }
-        c->backend = find_or_make_backend(
-            pconf, made, c, c->servers ? c->servers : SC_DEFAULT_SERVERS);
-        c->fallback = c->fallback_servers ? find_or_make_backend(
-                          pconf, made, c, c->fallback_servers)
-                                          : NULL;
-        if (!c->backend) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                         SC_LOGNO(0101) "SharedCacheServers: cannot be parsed");
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
         if (d) {
             sc_config_resolve(d);
         }
     }
-    return OK;
+    return rv;
 }

@@ -530,6 +530,22 @@ int sc_anyone_may(request_rec *r);
 /* ... and would it get the page r gets: the same key as ctx's? */
 int sc_anyone_gets(request_rec *r, const sc_req_t *ctx);
 
+/* --- sc_revalidated.c --- */
+
+/* Does r, the answer to the cache's conditional HEAD, freshen the entry
+ * being revalidated (RFC 9111 4.3.5)? */
+int sc_head_freshens(request_rec *r, const sc_req_t *ctx);
+/* The answer (a 304, or a HEAD that freshens) makes the stored response,
+ * with the answer's header fields, the response: its body leads bb. */
+void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb);
+
+/* --- sc_snapshot.c --- */
+
+/* SHAREDCACHE_SAVE's first call: keep the status and headers as the
+ * handler made them; 0 when the body is not worth copying (why in
+ * ctx->not_copied). */
+int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx);
+
 /* --- sc_capture.c --- */
 
 apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);

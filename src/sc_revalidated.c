@@ -1,0 +1,145 @@
+/*
+ * sc_revalidated.c: the application's answer to a revalidation (RFC 9111
+ * 4.3.4, 4.3.5): a 304, or a 200 to a HEAD that carries the stored
+ * validators, makes the stored response, with the answer's header fields,
+ * the response again; the fields the stored body depends on and its tags
+ * stay the stored ones.
+ */
+#include "sc_request.h"
+#include "sc_log.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* The fields the stored body depends on (RFC 9111 3.2): a 304 or a HEAD
+ * never replaces them.  A 304 with another Vary would file the stored
+ * variant under other requests' key (one user's page for another); one
+ * with a Content-Encoding would relabel the stored bytes. */
+static const char *const body_fields[] = {
+    "Content-Length", "Content-Type", "Content-Encoding",
+    "Content-Range",  "Vary",         NULL
+};
+
+static int body_field(const char *name)
+{
+    const char *const *f;
+
+    for (f = body_fields; *f; f++) {
+        if (!strcasecmp(name, *f)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Revalidation answered 304 (RFC 9111 4.3.4): the stored response, with
+ * the 304's header fields replacing the stored ones (not those the body
+ * depends on, nor those never stored), is the response now: its body
+ * leads bb, where nothing of the 304 but metadata can be.  Stored again
+ * as a new render would be, on the headers as they now are. */
+void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
+{
+    const sc_entry_t *e = &ctx->revalidating->entry;
+    apr_table_t *merged = apr_table_make(r->pool, e->headers->nelts + 8);
+    apr_table_t *fresh = apr_table_overlay(r->pool, r->err_headers_out,
+                                           r->headers_out);
+    const apr_array_header_t *arr = apr_table_elts(fresh);
+    const apr_table_entry_t *te = (const apr_table_entry_t *)arr->elts;
+    apr_bucket *b;
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "Content-Type")) {
+            ap_set_content_type(r, h->value);
+        }
+        else if (body_field(h->name) || !apr_table_get(fresh, h->name)) {
+            apr_table_addn(merged, h->name, h->value);
+        }
+    }
+    for (i = 0; i < arr->nelts; i++) {
+        if (!body_field(te[i].key)) {
+            apr_table_addn(merged, te[i].key, te[i].val);
+        }
+    }
+    /* A 304 names no tags (Django's and Flask's keep a few fields): the
+     * stored response's stay its tags, or no invalidation would reach
+     * it.  Tags the 304 names replace them, as its other fields do. */
+    if (!apr_table_get(fresh, ctx->dconf->tag_header)) {
+        for (i = 0; i < e->deps->nelts; i++) {
+            const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+            if (dep->name[0] == SC_DEP_TAG && dep->name[1] == ':') {
+                apr_table_addn(merged, ctx->dconf->tag_header, dep->name + 2);
+            }
+        }
+    }
+    /* mod_mime's label of the 304 itself is not the stored body's */
+    r->content_encoding = NULL;
+    r->status = e->status;
+    r->status_line = NULL;
+    r->headers_out = merged;
+    apr_table_clear(r->err_headers_out);
+    /* the body as it was captured: decoded (sc_coding_serve) */
+    ap_set_content_length(
+        r, (apr_off_t)(e->codings ? e->identity_len : e->body_len));
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);) {
+        apr_bucket *next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+        b = next;
+    }
+    APR_BRIGADE_PREPEND(bb, ctx->revalidating->plain);
+    ctx->revalidating = NULL;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  SC_LOGNO(0324) "revalidated: the application answered 304, "
+                                 "the stored response is served");
+}
+
+static const char *entry_header(const sc_entry_t *e, const char *name)
+{
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* RFC 9111 4.3.5: a 200 to the cache's HEAD freshens the stored response
+ * as a 304 would when it carries a validator, every validator it carries
+ * is the stored one, and the length it says (if any) is the stored
+ * body's.  Any other HEAD response leaves the entry as it is (stale: the
+ * next GET revalidates it). */
+int sc_head_freshens(request_rec *r, const sc_req_t *ctx)
+{
+    const sc_entry_t *e = &ctx->revalidating->entry;
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    const char *etag = apr_table_get(out, "ETag");
+    const char *lm = apr_table_get(out, "Last-Modified");
+    const char *cl = apr_table_get(out, "Content-Length");
+    const char *stored;
+    apr_uint64_t len = e->codings ? e->identity_len : e->body_len;
+
+    if (!r->header_only || r->status != HTTP_OK || (!etag && !lm)) {
+        return 0;
+    }
+    if (etag && (!(stored = entry_header(e, "ETag")) || strcmp(etag, stored))) {
+        return 0;
+    }
+    if (lm
+        && (!(stored = entry_header(e, "Last-Modified"))
+            || strcmp(lm, stored))) {
+        return 0;
+    }
+    return !cl || !strcmp(cl, apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, len));
+}
