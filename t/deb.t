@@ -12,7 +12,7 @@
 # test's own Apache listens on a free loopback port.  It refuses to run
 # where the packages or a `make install` copy are already in place (it
 # would purge or shadow them).
-# sc-test: alone (it measures time; make prove runs the others two at a time)
+# It measures no time: it runs beside another test (make prove, -j2).
 use strict;
 use warnings;
 use Test::More;
