@@ -4,8 +4,9 @@
  * sees the headers the client will get: a "Header set Cache-Control
  * private" must stop the store as surely as the application's own.  It
  * owns the storing decision of a miss (policy, tags, earlier hops of a
- * redirect chain, quick-mode header parity), what fragments (SSI
- * includes) impose on their page, the body's label (Content-Encoding),
+ * redirect chain; the response's variance is sc_resp_vary.c's, quick
+ * mode's header parity sc_parity.c's), what fragments (SSI includes)
+ * impose on their page, the body's label (Content-Encoding),
  * stale-on-error substitution, and acting on the invalidate header.
  */
 #include "sc_request.h"
@@ -16,7 +17,6 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include <apr_lib.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -27,93 +27,6 @@ ap_filter_rec_t *sc_decide_filter_handle;
 static const char *const cache_only[] = { "Surrogate-Control",
                                           "CDN-Cache-Control",
                                           "X-SharedCache-Vary", NULL };
-
-static int listed(const char *name, const char *const *list)
-{
-    for (; *list; list++) {
-        if (!strcasecmp(name, *list)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The cookies an application's "X-SharedCache-Vary: cookie=sessionid,
- * cookie=csrftoken" says its page varies on (lower case), or NULL when the
- * header is absent or not made only of such items (then Vary: Cookie
- * stays whole). */
-static apr_array_header_t *app_vary_cookies(request_rec *r, apr_table_t *out)
-{
-    const char *list = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
-    apr_array_header_t *names = apr_array_make(r->pool, 2, sizeof(char *));
-    char *copy, *item, *last;
-
-    if (!list) {
-        return NULL;
-    }
-    copy = apr_pstrdup(r->pool, list);
-    for (item = apr_strtok(copy, ",", &last); item;
-         item = apr_strtok(NULL, ",", &last)) {
-        char *name, *end;
-        while (*item == ' ' || *item == '\t') {
-            item++;
-        }
-        end = item + strlen(item);
-        while (end > item && (end[-1] == ' ' || end[-1] == '\t')) {
-            *--end = '\0';
-        }
-        if (strncasecmp(item, "cookie=", 7) || !item[7]) {
-            return NULL;
-        }
-        for (name = item + 7; *name; name++) {
-            if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
-                return NULL; /* names no cookie parser rewrites */
-            }
-        }
-        name = apr_pstrcat(r->pool, SC_KEY_VARY_COOKIE, item + 7, NULL);
-        ap_str_tolower(name);
-        APR_ARRAY_PUSH(names, char *) = name;
-    }
-    return names->nelts ? names : NULL;
-}
-
-/* Vary names without those the location's keyed cookies or a content
- * encoding filter account for; Vary: Cookie narrowed to the cookies the
- * application names (X-SharedCache-Vary), unless the location keys on
- * cookies of its own (the administrator's directives win). */
-static apr_array_header_t *effective_vary(request_rec *r, sc_req_t *ctx,
-                                          const char *vary)
-{
-    apr_array_header_t *names = sc_policy_vary_names(r->pool, vary);
-    int narrow = ctx->app_vary_cookies && !ctx->dconf->vary_cookies;
-    int i, j;
-
-    if (narrow) {
-        /* the cookies it names are variance, with or without Vary */
-        if (!names) {
-            names = apr_array_make(r->pool, 2, sizeof(const char *));
-        }
-        for (i = 0; i < ctx->app_vary_cookies->nelts; i++) {
-            APR_ARRAY_PUSH(names, const char *) = APR_ARRAY_IDX(
-                ctx->app_vary_cookies, i, const char *);
-        }
-    }
-    for (i = 0, j = 0; names && i < names->nelts; i++) {
-        const char *n = APR_ARRAY_IDX(names, i, const char *);
-        /* Vary: Cookie is narrowed to the keyed cookies, which level 1
-         * already holds, or to those the application names. */
-        if (!strcmp(n, "cookie") && (ctx->dconf->vary_cookies || narrow)) {
-            continue;
-        }
-        /* mod_deflate & co. add Accept-Encoding; the stored body is the
-         * one before them, and they run again on every hit. */
-        if (!strcmp(n, "accept-encoding") && !ctx->handler_varies_encoding) {
-            continue;
-        }
-        APR_ARRAY_IDX(names, j++, const char *) = n;
-    }
-    return j ? (names->nelts = j, names) : NULL;
-}
 
 /* The response's tags, or NULL with *bad set when one is invalid or there
  * are too many to depend on. */
@@ -162,105 +75,6 @@ static void earlier_forbids(request_rec *r, sc_policy_out_t *policy)
     }
 }
 
-/* Headers that may differ between what the client got and what is stored
- * without a quick hit and a normal hit differing: recomputed per response,
- * or set with the body by a filter that runs on normal hits only and
- * whose work the label check keeps consistent (mod_deflate). */
-static const char *const parity_ignored[] = {
-    "Content-Type", "Content-Encoding", "Vary", "ETag", "Cache-Status", NULL
-};
-
-static const char *stored_value(const sc_req_t *ctx, const char *name)
-{
-    int i;
-
-    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, i, sc_header_t);
-        if (!strcasecmp(h->name, name)) {
-            return h->value;
-        }
-    }
-    return NULL;
-}
-
-/* Content-Type and Vary, compared apart: a Content-Type a filter set, and
- * a Vary other than the one a compression filter adds, differ. */
-static int type_or_vary_changed(request_rec *r, const sc_req_t *ctx,
-                                apr_table_t *out)
-{
-    const char *ct = apr_table_get(out, "Content-Type");
-    const char *stored_ct = stored_value(ctx, "Content-Type");
-    apr_array_header_t *now = effective_vary(
-        r, (sc_req_t *)ctx, apr_table_getm(r->pool, out, "Vary"));
-    apr_array_header_t *before = effective_vary(r, (sc_req_t *)ctx,
-                                                stored_value(ctx, "Vary"));
-    int i;
-
-    if (ct && (!stored_ct || strcasecmp(ct, stored_ct))) {
-        return 1;
-    }
-    if ((now ? now->nelts : 0) != (before ? before->nelts : 0)) {
-        return 1;
-    }
-    for (i = 0; now && i < now->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(now, i, const char *),
-                   APR_ARRAY_IDX(before, i, const char *))) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-typedef struct {
-    const sc_req_t *ctx;
-    int differ;
-    int seen;
-} parity_t;
-
-static int parity_ignores(const sc_req_t *ctx, const char *name)
-{
-    return sc_header_unstored(ctx, name) || listed(name, parity_ignored);
-}
-
-static int stored_as(void *data, const char *name, const char *value)
-{
-    parity_t *p = data;
-    int i;
-
-    if (parity_ignores(p->ctx, name)) {
-        return 1;
-    }
-    p->seen++;
-    for (i = 0; i < p->ctx->headers->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(p->ctx->headers, i, sc_header_t);
-        if (!strcasecmp(h->name, name) && !strcmp(h->value, value)) {
-            return 1;
-        }
-    }
-    p->differ = 1;
-    return 0;
-}
-
-/* Did filters after SHAREDCACHE_SAVE (mod_headers' Header set/unset) make
- * the client's headers differ from the stored ones?  A normal hit runs
- * them again; a quick hit cannot, so such an entry is not quick-servable
- * (a quick hit and a normal hit carry the same headers). */
-static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
-{
-    parity_t p;
-    int i, stored = 0;
-
-    p.ctx = ctx;
-    p.differ = 0;
-    p.seen = 0;
-    apr_table_do(stored_as, &p, out, NULL);
-    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
-        stored += !parity_ignores(
-            ctx, APR_ARRAY_IDX(ctx->headers, i, sc_header_t).name);
-    }
-    return p.differ || p.seen != stored;
-}
-
 /* Fields a Cache-Control (or a targeted field) names in no-cache="..."
  * are never served without revalidation, so never stored (RFC 9111
  * 5.2.2.4): the response is stored without them. */
@@ -301,11 +115,10 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         earlier_forbids(r, &ctx->policy);
     }
     ctx->vary_raw = in.vary;
-    ctx->app_vary_cookies = app_vary_cookies(r, out);
-    ctx->vary = effective_vary(r, ctx, in.vary);
+    ctx->app_vary_cookies = sc_app_vary_cookies(r, out);
+    ctx->vary = sc_effective_vary(r, ctx, in.vary);
     if (ctx->dconf->quick == 1 && ctx->headers) {
-        ctx->filters_changed_headers = headers_changed(ctx, out)
-                                       || type_or_vary_changed(r, ctx, out);
+        ctx->filters_changed_headers = sc_parity_changed(r, ctx, out);
     }
 
     ctx->tags = response_tags(
@@ -499,7 +312,7 @@ static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
         }
     }
     ctx->handler_varies_encoding = 1;
-    ctx->vary = effective_vary(r, ctx, ctx->vary_raw);
+    ctx->vary = sc_effective_vary(r, ctx, ctx->vary_raw);
     return 1;
 }
 

@@ -530,6 +530,24 @@ int sc_anyone_may(request_rec *r);
 /* ... and would it get the page r gets: the same key as ctx's? */
 int sc_anyone_gets(request_rec *r, const sc_req_t *ctx);
 
+/* --- sc_resp_vary.c --- */
+
+/* The cookies "X-SharedCache-Vary: cookie=a, cookie=b" names (lower case,
+ * as variance names), or NULL when absent or not only such items. */
+apr_array_header_t *sc_app_vary_cookies(request_rec *r, apr_table_t *out);
+/* The response's Vary names (vary: its Vary value) that select its
+ * variant: less what the location's keyed cookies and a compression
+ * filter account for, Cookie narrowed to ctx->app_vary_cookies; NULL if
+ * none. */
+apr_array_header_t *sc_effective_vary(request_rec *r, const sc_req_t *ctx,
+                                      const char *vary);
+
+/* --- sc_parity.c --- */
+
+/* Did filters after SHAREDCACHE_SAVE change the client's headers, type
+ * or variance from what is stored (then no quick hit may serve it)? */
+int sc_parity_changed(request_rec *r, const sc_req_t *ctx, apr_table_t *out);
+
 /* --- sc_revalidated.c --- */
 
 /* Does r, the answer to the cache's conditional HEAD, freshen the entry

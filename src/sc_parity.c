@@ -1,0 +1,128 @@
+/*
+ * sc_parity.c: quick mode's header parity.  A quick hit runs none of the
+ * filters after SHAREDCACHE_SAVE, a normal hit runs them all: an entry is
+ * quick-servable only if those filters left the client's headers as they
+ * are stored.
+ */
+#include "sc_request.h"
+
+#include "http_core.h"
+#include <apr_strings.h>
+
+/* Headers that may differ between what the client got and what is stored
+ * without a quick hit and a normal hit differing: recomputed per response,
+ * or set with the body by a filter that runs on normal hits only and
+ * whose work the label check keeps consistent (mod_deflate). */
+static const char *const parity_ignored[] = {
+    "Content-Type", "Content-Encoding", "Vary", "ETag", "Cache-Status", NULL
+};
+
+static const char *stored_value(const sc_req_t *ctx, const char *name)
+{
+    int i;
+
+    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(ctx->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* Content-Type and Vary, compared apart: a Content-Type a filter set, and
+ * a Vary other than the one a compression filter adds, differ. */
+static int type_or_vary_changed(request_rec *r, const sc_req_t *ctx,
+                                apr_table_t *out)
+{
+    const char *ct = apr_table_get(out, "Content-Type");
+    const char *stored_ct = stored_value(ctx, "Content-Type");
+    apr_array_header_t *now = sc_effective_vary(
+        r, ctx, apr_table_getm(r->pool, out, "Vary"));
+    apr_array_header_t *before = sc_effective_vary(r, ctx,
+                                                   stored_value(ctx, "Vary"));
+    int i;
+
+    if (ct && (!stored_ct || strcasecmp(ct, stored_ct))) {
+        return 1;
+    }
+    if ((now ? now->nelts : 0) != (before ? before->nelts : 0)) {
+        return 1;
+    }
+    for (i = 0; now && i < now->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(now, i, const char *),
+                   APR_ARRAY_IDX(before, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    const sc_req_t *ctx;
+    int differ;
+    int seen;
+} parity_t;
+
+static int ignored_name(const char *name)
+{
+    const char *const *i;
+
+    for (i = parity_ignored; *i; i++) {
+        if (!strcasecmp(name, *i)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int parity_ignores(const sc_req_t *ctx, const char *name)
+{
+    return sc_header_unstored(ctx, name) || ignored_name(name);
+}
+
+static int stored_as(void *data, const char *name, const char *value)
+{
+    parity_t *p = data;
+    int i;
+
+    if (parity_ignores(p->ctx, name)) {
+        return 1;
+    }
+    p->seen++;
+    for (i = 0; i < p->ctx->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(p->ctx->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, name) && !strcmp(h->value, value)) {
+            return 1;
+        }
+    }
+    p->differ = 1;
+    return 0;
+}
+
+/* Did filters after SHAREDCACHE_SAVE (mod_headers' Header set/unset) make
+ * the client's headers differ from the stored ones?  A normal hit runs
+ * them again; a quick hit cannot, so such an entry is not quick-servable
+ * (a quick hit and a normal hit carry the same headers). */
+static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
+{
+    parity_t p;
+    int i, stored = 0;
+
+    p.ctx = ctx;
+    p.differ = 0;
+    p.seen = 0;
+    apr_table_do(stored_as, &p, out, NULL);
+    for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
+        stored += !parity_ignores(
+            ctx, APR_ARRAY_IDX(ctx->headers, i, sc_header_t).name);
+    }
+    return p.differ || p.seen != stored;
+}
+
+/* Quick mode's parity: did filters after SHAREDCACHE_SAVE change what
+ * the client gets from what is stored (headers, type, variance)? */
+int sc_parity_changed(request_rec *r, const sc_req_t *ctx, apr_table_t *out)
+{
+    return headers_changed(ctx, out) || type_or_vary_changed(r, ctx, out);
+}
