@@ -13,7 +13,7 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
              src/sc_place.c src/sc_store.c src/sc_store_ops.c src/sc_gen.c src/sc_entry.c \
              src/sc_codec.c src/sc_coding.c \
              src/sc_esi.c src/sc_esi_form.c src/sc_lease.c \
-             src/sc_handler.c src/sc_refresh.c src/sc_quickprobe.c src/sc_revalidated.c \
+             src/sc_serve.c src/sc_handler.c src/sc_refresh.c src/sc_quickprobe.c src/sc_revalidated.c \
              src/sc_snapshot.c src/sc_capture.c \
              src/sc_surrogate.c src/sc_include.c src/sc_assemble.c src/sc_resp_vary.c src/sc_parity.c src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_write.c \
              src/sc_invalidate.c src/sc_pending.c src/sc_status.c \

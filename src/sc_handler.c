@@ -18,142 +18,6 @@
 
 APLOG_USE_MODULE(sharedcache);
 
-/* What SHAREDCACHE_DECIDE needs to keep a hit's body and its
- * Content-Encoding together: the stored label and the first bytes. */
-static void remember_label(request_rec *r, sc_req_t *ctx, const sc_found_t *res)
-{
-    const sc_entry_t *e = &res->entry;
-    apr_bucket *b = APR_BRIGADE_FIRST(res->body);
-    const char *data;
-    apr_size_t len;
-    int i;
-
-    ctx->served_encoding = res->coding != SC_CODING_IDENTITY
-                               ? sc_codec_name(res->coding)
-                               : NULL;
-    for (i = 0; !e->codings && i < e->headers->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
-        if (!strcasecmp(h->name, "Content-Encoding")) {
-            ctx->served_encoding = h->value;
-        }
-    }
-    ctx->first_len = 0;
-    if (b != APR_BRIGADE_SENTINEL(res->body)
-        && apr_bucket_read(b, &data, &len, APR_BLOCK_READ) == APR_SUCCESS) {
-        ctx->first_len = len < sizeof(ctx->first) ? len : sizeof(ctx->first);
-        memcpy(ctx->first, data, ctx->first_len);
-    }
-    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
-}
-
-/* A conditional request to a stored 200, in the order of RFC 9110
- * 13.2.2: If-Match, else If-Unmodified-Since (412 when it fails); then
- * If-None-Match, else If-Modified-Since (304 when it fails).  The
- * comparisons are httpd's, the order is not ap_meets_conditions', which
- * evaluates every field and lets a date undo a matching entity-tag. */
-static int hit_conditions(request_rec *r)
-{
-    apr_table_t *in = r->headers_in, *h = r->headers_out;
-
-    if (!apr_table_get(in, "If-Match") && !apr_table_get(in, "If-None-Match")
-        && !apr_table_get(in, "If-Modified-Since")
-        && !apr_table_get(in, "If-Unmodified-Since")) {
-        return OK;
-    }
-    /* httpd's date checks take the Date as the time of the request: the
-     * stored one is the response's. */
-    if (apr_table_get(h, "Date")) {
-        h = apr_table_copy(r->pool, h);
-        apr_table_unset(h, "Date");
-    }
-    if (apr_table_get(in, "If-Match")) {
-        if (ap_condition_if_match(r, h) == AP_CONDITION_NOMATCH) {
-            return HTTP_PRECONDITION_FAILED;
-        }
-    }
-    else if (ap_condition_if_unmodified_since(r, h) >= AP_CONDITION_WEAK) {
-        return HTTP_PRECONDITION_FAILED; /* modified since */
-    }
-    if (apr_table_get(in, "If-None-Match")) {
-        return ap_condition_if_none_match(r, h) >= AP_CONDITION_WEAK
-                   ? HTTP_NOT_MODIFIED
-                   : OK;
-    }
-    return ap_condition_if_modified_since(r, h) >= AP_CONDITION_WEAK
-               ? HTTP_NOT_MODIFIED
-               : OK;
-}
-
-/* A hit of an ESI page: its parsed form goes to SHAREDCACHE_ESI, which
- * assembles the page (no validators: never a 304 of the shell).  A record
- * that does not decode is served as an error, never as text. */
-static int serve_esi(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *body)
-{
-    sc_esi_doc_t *doc;
-    apr_bucket_brigade *bb;
-    char *buf;
-    apr_size_t len;
-    apr_status_t rv;
-
-    if (apr_brigade_pflatten(body, &buf, &len, r->pool) != APR_SUCCESS
-        || sc_esi_decode(r->pool, buf, len, &doc) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      SC_LOGNO(0213) "stored ESI page %s does not decode",
-                      ctx->entry_key);
-        apr_brigade_destroy(body);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    apr_brigade_destroy(body);
-    ctx->esi_doc = doc;
-    ctx->first_len = 0; /* no label to keep: the page is made anew */
-    ap_set_module_config(r->request_config, &sharedcache_module, ctx);
-    apr_table_unset(r->headers_out, "ETag");
-    apr_table_unset(r->headers_out, "Last-Modified");
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb,
-                            apr_bucket_eos_create(r->connection->bucket_alloc));
-    rv = sc_pass_restored(r, sc_hit_filters(r), bb);
-    return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
-}
-
-/* Serve a stored entry.  Returns OK or an HTTP status for ap_die. */
-static int serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
-                 apr_int64_t now, sc_decision_t status)
-{
-    const sc_entry_t *e = &res->entry;
-    apr_bucket_brigade *body = res->body;
-    int rv;
-
-    sc_restore_response(r, ctx, res, now, status);
-    sc_stat_add_r(r, SC_STAT_SERVED_BYTES, e->body_len);
-    if (e->flags & SC_EF_ESI) {
-        return serve_esi(r, ctx, body);
-    }
-    remember_label(r, ctx, res);
-    if (ctx->quick) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                      "hit for %s served by the quick handler", r->uri);
-    }
-
-    /* Conditional requests are answered from the stored validators; a
-     * 304 is sent only for a matching conditional request. */
-    if (e->status == HTTP_OK) {
-        rv = hit_conditions(r);
-        if (rv == HTTP_NOT_MODIFIED) {
-            r->status = HTTP_NOT_MODIFIED;
-            apr_brigade_cleanup(body);
-        }
-        else if (rv != OK) {
-            apr_brigade_destroy(body);
-            return rv;
-        }
-    }
-    APR_BRIGADE_INSERT_TAIL(body,
-                            apr_bucket_eos_create(r->connection->bucket_alloc));
-    rv = sc_pass_restored(r, sc_hit_filters(r), body);
-    return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
-}
-
 /* Poll the lease alone (a few bytes) with short, growing sleeps until it
  * is released or marked uncacheable, or until the deadline.  The first
  * sleep is 2 ms, so a render that is nearly done is picked up without a
@@ -291,7 +155,7 @@ static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
     if (lease == SC_LEASE_THEIRS) {
         sc_store_return(c, r->pool);
-        return serve(r, ctx, res, now, SC_STALE);
+        return sc_serve(r, ctx, res, now, SC_STALE);
     }
     later = apr_palloc(r->pool, sizeof(*later));
     if (lease == SC_LEASE_OURS
@@ -299,11 +163,11 @@ static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* Refreshed by the previous holder meanwhile. */
         sc_store_return(c, r->pool);
         sc_lease_release(r, ctx, SC_LEASE_LET_GO);
-        return serve(r, ctx, later, now, SC_HIT);
+        return sc_serve(r, ctx, later, now, SC_HIT);
     }
     if (lease == SC_LEASE_OURS && sc_refresh_later_ok(r, ctx, res)) {
         sc_store_return(c, r->pool);
-        rv = serve(r, ctx, res, now, SC_STALE);
+        rv = sc_serve(r, ctx, res, now, SC_STALE);
         sc_refresh_after_response(r, ctx, res);
         return rv;
     }
@@ -327,7 +191,7 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
         if (sc_lookup(r, ctx, *c, *now, later) == SC_LOOKUP_FOUND) {
             sc_store_return(*c, r->pool);
             sc_lease_release(r, ctx, SC_LEASE_LET_GO);
-            return serve(r, ctx, later, *now, SC_HIT);
+            return sc_serve(r, ctx, later, *now, SC_HIT);
         }
         return DECLINED;
     }
@@ -340,10 +204,10 @@ static int claim_or_wait(request_rec *r, sc_req_t *ctx, sc_conn_t **c,
     ctx->collapsed = found == SC_LOOKUP_FOUND
                      || (found == SC_LOOKUP_STALE && later->grace_ok);
     if (found == SC_LOOKUP_FOUND) {
-        return serve(r, ctx, later, *now, SC_HIT);
+        return sc_serve(r, ctx, later, *now, SC_HIT);
     }
     if (found == SC_LOOKUP_STALE && later->grace_ok) {
-        return serve(r, ctx, later, *now, SC_STALE);
+        return sc_serve(r, ctx, later, *now, SC_STALE);
     }
     if (found == SC_LOOKUP_STALE) {
         *res = later;
@@ -497,7 +361,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (found == SC_LOOKUP_FOUND || found == SC_LOOKUP_ERROR || quick) {
         sc_store_return(c, r->pool);
         if (found == SC_LOOKUP_FOUND) {
-            return serve(r, ctx, res, now, SC_HIT);
+            return sc_serve(r, ctx, res, now, SC_HIT);
         }
         if (quick) {
             /* The key the quick phase saw, from the headers as the client

@@ -548,6 +548,13 @@ apr_array_header_t *sc_effective_vary(request_rec *r, const sc_req_t *ctx,
  * or variance from what is stored (then no quick hit may serve it)? */
 int sc_parity_changed(request_rec *r, const sc_req_t *ctx, apr_table_t *out);
 
+/* --- sc_serve.c --- */
+
+/* Serve the stored entry res as status (HIT, STALE) at now.  Returns OK
+ * or an HTTP status for ap_die. */
+int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
+             apr_int64_t now, sc_decision_t status);
+
 /* --- sc_revalidated.c --- */
 
 /* Does r, the answer to the cache's conditional HEAD, freshen the entry
