@@ -38,8 +38,19 @@ static apr_array_header_t *response_tags(request_rec *r, const char *list,
     int valid;
 
     *bad = 0;
-    /* A store refuses the whole list for one bad tag. */
+    int i;
+
+    /* A store refuses the whole list for one bad tag; a tag named twice
+     * (a revalidation's and the stored entry's) counts once. */
     while (sc_key_tag_next(r->pool, &cursor, &tag, &valid)) {
+        for (i = 0; valid && i < tags->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(tags, i, const char *), tag)) {
+                break;
+            }
+        }
+        if (valid && i < tags->nelts) {
+            continue;
+        }
         if (!valid || tags->nelts >= SC_MAX_TAGS) {
             *bad = 1;
             return NULL;

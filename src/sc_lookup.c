@@ -416,6 +416,7 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* The variant has its own entry and its own lease. */
         ctx->fwd = SC_FWD_VARY_MISS;
         ctx->stored_vary = sc_entry_vary_names(r->pool, e);
+        ctx->stored_vary_until = e->stale_until;
         if (h.vals) {
             sc_hint_set(SC_HINT_VARY, ctx->entry_key, ctx->stored_vary);
         }

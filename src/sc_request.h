@@ -208,6 +208,7 @@ typedef struct {
                              fetched with its siblings' (sc_include.c) */
     apr_array_header_t *stored_vary; /* names of the Vary record the
                                         lookup found at level 1, or NULL */
+    apr_int64_t stored_vary_until;   /* and until when it leads on */
     sc_found_t *stale;               /* a stale copy kept for stale-on-error */
     sc_found_t *revalidating;        /* the entry this render revalidates */
     sc_found_t *refreshing; /* a refresh after the response (a subrequest

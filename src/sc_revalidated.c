@@ -58,6 +58,11 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
         if (!strcasecmp(h->name, "Content-Type")) {
             ap_set_content_type(r, h->value);
         }
+        /* The stored Date is the first render's: freshness that Expires
+         * gives counts from the answer's Date, or from now. */
+        else if (!strcasecmp(h->name, "Date")) {
+            continue;
+        }
         else if (body_field(h->name) || !apr_table_get(fresh, h->name)) {
             apr_table_addn(merged, h->name, h->value);
         }
@@ -67,15 +72,13 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
             apr_table_addn(merged, te[i].key, te[i].val);
         }
     }
-    /* A 304 names no tags (Django's and Flask's keep a few fields): the
-     * stored response's stay its tags, or no invalidation would reach
-     * it.  Tags the 304 names replace them, as its other fields do. */
-    if (!apr_table_get(fresh, ctx->dconf->tag_header)) {
-        for (i = 0; i < e->deps->nelts; i++) {
-            const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
-            if (dep->name[0] == SC_DEP_TAG && dep->name[1] == ':') {
-                apr_table_addn(merged, ctx->dconf->tag_header, dep->name + 2);
-            }
+    /* The stored response's tags stay its tags, with those the 304 names
+     * (Django's and Flask's 304s keep few fields, and a middleware may add
+     * some of the tags back): an invalidation of any reaches it. */
+    for (i = 0; i < e->deps->nelts; i++) {
+        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
+        if (dep->name[0] == SC_DEP_TAG && dep->name[1] == ':') {
+            apr_table_addn(merged, ctx->dconf->tag_header, dep->name + 2);
         }
     }
     /* mod_mime's label of the 304 itself is not the stored body's */

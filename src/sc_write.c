@@ -118,18 +118,40 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                         exptime);
 }
 
+static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if (!a || !b || a->nelts != b->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *),
+                   APR_ARRAY_IDX(b, i, const char *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The Vary record at level 1: which request headers select the entry.
- * It leads to the variant as long as memcached keeps the variant (until):
- * to be served stale on error or revalidated too. */
+ * It leads to the variant as long as memcached keeps the variant (until),
+ * to be served stale on error or revalidated too, and never less long
+ * than the record it replaces with the same names led to the others. */
 static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
                              const sc_entry_t *entry, apr_int64_t until,
-                             apr_int64_t exptime)
+                             apr_int64_t now)
 {
     sc_entry_t v;
     char *head;
     apr_size_t head_len;
     apr_status_t rv;
     int i;
+
+    if (same_names(ctx->stored_vary, ctx->vary)
+        && ctx->stored_vary_until > until) {
+        until = ctx->stored_vary_until;
+    }
 
     /* Only what a Vary record holds: none of the variant's body fields
      * (a copy of the entry once carried its codings along). */
@@ -152,9 +174,9 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
     }
     v.body_kind = SC_BODY_INLINE;
     rv = sc_entry_encode_head(ctx->cpool, &v, &head, &head_len);
-    return rv == APR_SUCCESS
-               ? sc_store_set(c, ctx->entry_key, head, head_len, exptime)
-               : rv;
+    return rv == APR_SUCCESS ? sc_store_set(c, ctx->entry_key, head, head_len,
+                                            sc_policy_exptime(until - now, now))
+                             : rv;
 }
 
 /* Did httpd read an .htaccess file for r?  Its rules cannot be seen at
@@ -334,7 +356,13 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     sc_coding_store(r, ctx, &e);
     until = kept_until(ctx, &e);
     exptime = sc_policy_exptime(until - now, now);
-    if (!ctx->vary && ctx->stored_vary) {
+    if (ctx->freshened) {
+        /* A revalidated response varies on what the stored one did: a
+         * 304 that narrowed it (X-SharedCache-Vary) would file the stored
+         * body under other users' key. */
+        ctx->vary = ctx->stored_vary;
+    }
+    else if (!ctx->vary && ctx->stored_vary) {
         /* The URL's other responses vary (pre-compressed files with a
          * conditional Vary): this one is stored as one of the variants, so
          * it never replaces the record that keeps them apart (THREATS
@@ -360,7 +388,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     }
     rv = put_entry(r, ctx, c, &e, mkey, exptime);
     if (rv == APR_SUCCESS && ctx->vary) {
-        rv = put_vary(ctx, c, &e, until, exptime);
+        rv = put_vary(ctx, c, &e, until, now);
     }
     if (rv == APR_SUCCESS) {
         sc_stat_add_r(r, SC_STAT_STORES, 1);

@@ -60,6 +60,19 @@ my %who = map { $_ => [Cookie => "sid=$_", 'Accept-Language' => 'en'] }
 my $tg = '/app/tg?etag=%22t1%22&cond=1&cc=max-age%3D1&sk=tagone';
 my $vk = '/app/vk?vary=Accept-Language&etag=%22k1%22&cond=1&cc=max-age%3D1';
 my $soe = '/app/soe/v?vary=Accept-Language&failable=1&cc=max-age%3D1';
+# 304s that carry other fields than the 200 (h304=: the 304's only)
+my %tag304 = (
+    some  => ['/app/tp?etag=%22p%22&cond=1&cc=max-age%3D1'
+              . '&sk=post-5%20comments-5&h304=Surrogate-Key:comments-5',
+              'post-5'],
+    empty => ['/app/te?etag=%22e%22&cond=1&cc=max-age%3D1&sk=tag-e'
+              . '&h304=Surrogate-Key:', 'tag-e'],
+);
+my $xv = '/app/xv?vary=Cookie&etag=%22x%22&cond=1&cc=max-age%3D1'
+       . '&reflect=Cookie&h304=X-SharedCache-Vary:cookie%3Dlang';
+my $ex = '/app/ex?etag=%22x%22&cond=1&expin=1';
+my $v7 = '/app/v7?vary=Accept-Language&cc=max-age%3D1&etag=%22v7%22&cond=1'
+       . '&etagif=Accept-Language:en';
 
 # --- phase 1: every entry stored ---
 second_start();
@@ -76,6 +89,11 @@ like($ap->get($vn, @{ $who{alice} })->{body}, qr/reflected=sid=alice/,
      'Vary: Cookie page: alice\'s variant');
 $ap->get($vk, 'Accept-Language' => 'en');
 my $good = $ap->get($soe, 'Accept-Language' => 'en');
+$ap->get($_->[0]) for values %tag304;
+like($ap->get($xv, Cookie => 'sid=alice; lang=en')->{body},
+     qr/reflected=sid=alice/, 'Vary: Cookie page without narrowing: alice\'s');
+$ap->get($ex);
+$ap->get($v7, 'Accept-Language' => $_) for qw(en de);
 
 # --- phase 2: all expired (max-age 1 and 2) ---
 sleep 2;
@@ -167,6 +185,37 @@ is($s->{status}, 200, 'Vary page, expired, the app fails: 200 '
    . '(SharedCacheStaleOnError)');
 is($s->{body}, $good->{body}, '... of the stored variant');
 
+# A 304's tags join the stored ones: one that names some of them (a
+# middleware adding its own back) or none (an empty field) unties the
+# entry from none.
+for my $case (sort keys %tag304) {
+    my ($u, $tag) = @{ $tag304{$case} };
+    $ap->get($u);
+    cache_is($ap->get($u), 'HIT', "304 naming $case tags: a hit after it");
+    $ap->get("/app/inv?cc=no-store&inv=$tag");
+    isnt($ap->get($u)->{cache}, 'HIT',
+         "... and the invalidation of a stored tag reaches it");
+}
+
+# A revalidated response varies on what the stored one did: a 304 that
+# narrows Vary: Cookie to one cookie (X-SharedCache-Vary) does not file
+# alice's page where carol's key points.
+$ap->get($xv, Cookie => 'sid=alice; lang=en');
+is(not_modified('/xv'), 1, 'alice\'s page revalidated (304 narrowing it)');
+my $carol = $ap->get($xv, Cookie => 'sid=carol; lang=en');
+unlike($carol->{body}, qr/reflected=sid=alice/,
+       '... carol does not get alice\'s page');
+
+# Expires counts from the 304 (or now), not from the first render's Date.
+$ap->get($ex);
+is(not_modified('/ex'), 1, 'Expires page revalidated');
+
+# A variant stored without a validator does not cut short the Vary
+# record that leads to the one kept for revalidation.
+$ap->get($v7, 'Accept-Language' => 'en');
+is(not_modified('/v7'), 1, 'the en variant (ETag) revalidated although the '
+   . 'de variant (none) was stored after it');
+
 # --- phase 3: expired once more ---
 sleep 1;
 second_start();
@@ -175,6 +224,9 @@ second_start();
 my $cl = $ap->get($p, 'If-None-Match' => '"other"');
 is($cl->{status}, 200, 'a client\'s If-None-Match that does not match: 200');
 is($cl->{body}, $first->{body}, 'the stored body');
+
+isnt($ap->get($ex)->{cache}, 'HIT',
+     '... and fresh for 1 s after it, not for its age more');
 
 # The fill lock: 100 simultaneous requests for an expired entry, one
 # conditional request.

@@ -14,7 +14,10 @@ The query string chooses what the response looks like:
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header       cloc=URL   Content-Location
   cond=1         answer 304 (headers only, logged in not-modified.log) when
-                 If-None-Match is the etag= value
+                 If-None-Match is the etag= value; h304=NAME:VAL|NAME:VAL
+                 more headers of the 304 only
+  expin=N        Expires N seconds from now (on the 200 and the 304)
+  etagif=NAME:V  send the etag= only when request header NAME is V
   hdr=NAME:VAL   one more response header (TOKEN in VAL: the render's token)
   text=TEXT      the body is TEXT, with each TOKEN in it replaced by the
                  render's token (pages made of ESI or SSI markup)
@@ -52,6 +55,11 @@ def body_of(size, token):
     return head + fill
 
 
+def expires_in(seconds):
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                         time.gmtime(time.time() + seconds))
+
+
 def application(environ, start_response):
     q = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", ""),
                                        keep_blank_values=True).items()}
@@ -66,6 +74,11 @@ def application(environ, start_response):
             headers.append(("Cache-Control", q["cc"]))
         if "hdr" in q and ":" in q["hdr"]:
             headers.append(tuple(q["hdr"].split(":", 1)))
+        for item in q.get("h304", "").split("|"):
+            if ":" in item:
+                headers.append(tuple(item.split(":", 1)))
+        if "expin" in q:
+            headers.append(("Expires", expires_in(int(q["expin"]))))
         start_response("304 Not Modified", headers)
         return [b""]
     record(environ)
@@ -95,6 +108,10 @@ def application(environ, start_response):
             headers.append(("Content-Encoding", "gzip"))
     if "stream" not in q:
         headers.append(("Content-Length", str(len(body))))
+    if "etagif" in q and ":" in q["etagif"]:
+        name, value = q["etagif"].split(":", 1)
+        if environ.get("HTTP_" + name.upper().replace("-", "_")) != value:
+            q.pop("etag", None)
     for param, header in (("cc", "Cache-Control"), ("sc", "Surrogate-Control"),
                           ("expires", "Expires"), ("vary", "Vary"),
                           ("etag", "ETag"), ("lm", "Last-Modified"),
@@ -107,6 +124,8 @@ def application(environ, start_response):
     if "hdr" in q and ":" in q["hdr"]:
         name, value = q["hdr"].split(":", 1)
         headers.append((name, value.replace("TOKEN", token)))
+    if "expin" in q:
+        headers.append(("Expires", expires_in(int(q["expin"]))))
     if q.get("cookie"):
         headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
     reasons = {200: "OK", 201: "Created", 203: "Non-Authoritative Information", 303: "See Other",
