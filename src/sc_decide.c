@@ -23,11 +23,6 @@ APLOG_USE_MODULE(sharedcache);
 
 ap_filter_rec_t *sc_decide_filter_handle;
 
-/* Removed from what the client sees: they target this cache. */
-static const char *const cache_only[] = { "Surrogate-Control",
-                                          "CDN-Cache-Control",
-                                          "X-SharedCache-Vary", NULL };
-
 /* The response's tags, or NULL with *bad set when one is invalid or there
  * are too many to depend on. */
 static apr_array_header_t *response_tags(request_rec *r, const char *list,
@@ -403,7 +398,7 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     sc_invalidate_response(r, d, out);
     sc_verdict_order(r);
-    for (h = cache_only; *h; h++) {
+    for (h = sc_cache_only_fields; *h; h++) {
         apr_table_unset(r->headers_out, *h);
         apr_table_unset(r->err_headers_out, *h);
     }

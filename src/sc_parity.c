@@ -78,7 +78,8 @@ static int ignored_name(const char *name)
 
 static int parity_ignores(const sc_req_t *ctx, const char *name)
 {
-    return sc_header_unstored(ctx, name) || ignored_name(name);
+    return sc_header_unstored(ctx, name) || sc_header_cache_only(name)
+           || ignored_name(name);
 }
 
 static int stored_as(void *data, const char *name, const char *value)

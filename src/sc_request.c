@@ -121,6 +121,25 @@ void sc_request_url(request_rec *r, sc_url_t *url)
     url->query = c->args;
 }
 
+/* Fields that address this cache, never the client: the targeted ones
+ * are stored (a revalidation's 304 without them keeps their freshness),
+ * but no client gets them. */
+const char *const sc_cache_only_fields[] = { "Surrogate-Control",
+                                             "CDN-Cache-Control",
+                                             "X-SharedCache-Vary", NULL };
+
+int sc_header_cache_only(const char *name)
+{
+    const char *const *f;
+
+    for (f = sc_cache_only_fields; *f; f++) {
+        if (!strcasecmp(name, *f)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void restore_headers(request_rec *r, const sc_entry_t *e)
 {
     int i;
@@ -128,6 +147,9 @@ static void restore_headers(request_rec *r, const sc_entry_t *e)
     apr_table_clear(r->headers_out);
     for (i = 0; i < e->headers->nelts; i++) {
         const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (sc_header_cache_only(h->name)) {
+            continue;
+        }
         if (!strcasecmp(h->name, "Content-Type")) {
             ap_set_content_type(r, h->value);
         }

@@ -643,8 +643,14 @@ void sc_write(request_rec *r, sc_req_t *ctx);
 void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                    const sc_entry_t *old, apr_bucket_brigade *body);
 /* Is this response header never stored (hop-by-hop, per response, or
- * meant for this cache)? */
+ * the application's X-SharedCache-Vary)? */
 int sc_header_unstored(const sc_req_t *ctx, const char *name);
+
+/* Fields that address this cache (Surrogate-Control, CDN-Cache-Control,
+ * X-SharedCache-Vary): removed from what the client gets, on a miss and
+ * on a hit (sc_request.c). */
+extern const char *const sc_cache_only_fields[];
+int sc_header_cache_only(const char *name);
 
 /* --- sc_coding.c --- */
 

@@ -35,8 +35,6 @@ static const char *const unstored[] = { "Connection",
                                         "Set-Cookie2",
                                         "X-SharedCache",
                                         "Cache-Status",
-                                        "Surrogate-Control",
-                                        "CDN-Cache-Control",
                                         "X-SharedCache-Vary",
                                         NULL };
 

@@ -71,6 +71,7 @@ my %tag304 = (
 my $xv = '/app/xv?vary=Cookie&etag=%22x%22&cond=1&cc=max-age%3D1'
        . '&reflect=Cookie&h304=X-SharedCache-Vary:cookie%3Dlang';
 my $ex = '/app/ex?etag=%22x%22&cond=1&expin=1';
+my $sc5 = '/app/sc5?etag=%22s%22&cond=1&cc=max-age%3D3600&sc=max-age%3D1';
 my $v7 = '/app/v7?vary=Accept-Language&cc=max-age%3D1&etag=%22v7%22&cond=1'
        . '&etagif=Accept-Language:en';
 
@@ -94,6 +95,11 @@ like($ap->get($xv, Cookie => 'sid=alice; lang=en')->{body},
      qr/reflected=sid=alice/, 'Vary: Cookie page without narrowing: alice\'s');
 $ap->get($ex);
 $ap->get($v7, 'Accept-Language' => $_) for qw(en de);
+$ap->get($sc5);
+my $sch = $ap->get($sc5);
+cache_is($sch, 'HIT', 'Surrogate-Control page: a hit');
+ok(!exists $sch->{headers}{'surrogate-control'},
+   '... without the Surrogate-Control meant for the cache');
 
 # --- phase 2: all expired (max-age 1 and 2) ---
 sleep 2;
@@ -210,6 +216,11 @@ unlike($carol->{body}, qr/reflected=sid=alice/,
 $ap->get($ex);
 is(not_modified('/ex'), 1, 'Expires page revalidated');
 
+# A 304 without the Surrogate-Control of the stored response (Django's
+# keeps Cache-Control only) does not extend the freshness it gave.
+$ap->get($sc5);
+is(not_modified('/sc5'), 1, 'Surrogate-Control page revalidated');
+
 # A variant stored without a validator does not cut short the Vary
 # record that leads to the one kept for revalidation.
 $ap->get($v7, 'Accept-Language' => 'en');
@@ -227,6 +238,11 @@ is($cl->{body}, $first->{body}, 'the stored body');
 
 isnt($ap->get($ex)->{cache}, 'HIT',
      '... and fresh for 1 s after it, not for its age more');
+my $scx = $ap->get($sc5);
+isnt($scx->{cache}, 'HIT', 'the revalidated Surrogate-Control page is fresh '
+     . 'for its Surrogate-Control max-age, not its Cache-Control');
+ok(!exists $scx->{headers}{'surrogate-control'},
+   '... and no client gets the stored Surrogate-Control');
 
 # The fill lock: 100 simultaneous requests for an expired entry, one
 # conditional request.
