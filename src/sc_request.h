@@ -225,9 +225,11 @@ typedef struct {
 
     /* --- capture (sc_capture.c) --- */
     sc_cap_state_t state;
-    int freshened;     /* a 304 (or a HEAD's 200) revalidated the stored
-                          response: its body is the stored one */
-    apr_pool_t *cpool; /* captured body; freed after the store */
+    int freshened; /* a 304 (or a HEAD's 200) revalidated the stored
+                      response: its body is the stored one */
+    const apr_array_header_t *kept_deps; /* then the stored entry's
+                                            dependencies (sc_dep_t) */
+    apr_pool_t *cpool;          /* captured body; freed after the store */
     apr_array_header_t *pieces; /* of sc_piece_t */
     apr_off_t captured;
     apr_off_t passed;         /* bytes passed on to the client */

@@ -98,6 +98,7 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
         b = next;
     }
     APR_BRIGADE_PREPEND(bb, ctx->revalidating->plain);
+    ctx->kept_deps = e->deps;
     ctx->revalidating = NULL;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   SC_LOGNO(0324) "revalidated: the application answered 304, "

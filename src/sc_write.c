@@ -255,6 +255,22 @@ static apr_int64_t kept_until(const sc_req_t *ctx, const sc_entry_t *e)
     return until;
 }
 
+/* A tag's generation as the revalidated entry recorded it (checked valid
+ * by its lookup), else g's as read now: a tag invalidated while the
+ * application answered the revalidation still reaches the entry. */
+static apr_uint64_t kept_gen(const sc_req_t *ctx, const sc_gen_t *g)
+{
+    int i;
+
+    for (i = 0; ctx->kept_deps && i < ctx->kept_deps->nelts; i++) {
+        const sc_dep_t *d = &APR_ARRAY_IDX(ctx->kept_deps, i, sc_dep_t);
+        if (!strcmp(d->name, g->dep)) {
+            return d->gen;
+        }
+    }
+    return g->gen;
+}
+
 /* The generations the entry depends on: its URL's, namespace's and
  * server's (read before the render) and its tags' (read now, created if
  * missing), all on the entry's own server. */
@@ -291,7 +307,7 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
     for (i = 0; i < ntags + SC_GENS; i++) {
         sc_dep_t *dep = apr_array_push(deps);
         dep->name = g[i].dep;
-        dep->gen = g[i].gen;
+        dep->gen = i < SC_GENS ? g[i].gen : kept_gen(ctx, &g[i]);
     }
     return deps;
 }

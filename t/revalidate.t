@@ -11,6 +11,7 @@
 use strict;
 use warnings;
 use Test::More;
+use POSIX ();
 use Time::HiRes ();
 use SCTest;
 
@@ -72,6 +73,7 @@ my $xv = '/app/xv?vary=Cookie&etag=%22x%22&cond=1&cc=max-age%3D1'
        . '&reflect=Cookie&h304=X-SharedCache-Vary:cookie%3Dlang';
 my $ex = '/app/ex?etag=%22x%22&cond=1&expin=1';
 my $sc5 = '/app/sc5?etag=%22s%22&cond=1&cc=max-age%3D3600&sc=max-age%3D1';
+my $tr = '/app/tr?etag=%22r%22&cond=1&cc=max-age%3D1&sk=tag-r&sleep=1500';
 my $v7 = '/app/v7?vary=Accept-Language&cc=max-age%3D1&etag=%22v7%22&cond=1'
        . '&etagif=Accept-Language:en';
 
@@ -100,6 +102,7 @@ my $sch = $ap->get($sc5);
 cache_is($sch, 'HIT', 'Surrogate-Control page: a hit');
 ok(!exists $sch->{headers}{'surrogate-control'},
    '... without the Surrogate-Control meant for the cache');
+$ap->get($tr);
 
 # --- phase 2: all expired (max-age 1 and 2) ---
 sleep 2;
@@ -220,6 +223,23 @@ is(not_modified('/ex'), 1, 'Expires page revalidated');
 # keeps Cache-Control only) does not extend the freshness it gave.
 $ap->get($sc5);
 is(not_modified('/sc5'), 1, 'Surrogate-Control page revalidated');
+
+# A tag invalidated while the application answers the revalidation
+# (1.5 s) still reaches the entry: it is stored again with the tag's
+# generation its lookup checked, not the one read after the answer.
+{
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        $ap->get($tr);
+        POSIX::_exit(0);
+    }
+    Time::HiRes::sleep(0.5);
+    $ap->get('/app/inv?cc=no-store&inv=tag-r');
+    waitpid($pid, 0);
+    is(not_modified('/tr'), 1, 'slow revalidation answered 304');
+    isnt($ap->get($tr)->{cache}, 'HIT', '... and the tag invalidated during '
+         . 'it reaches the entry stored after it');
+}
 
 # A variant stored without a validator does not cut short the Vary
 # record that leads to the one kept for revalidation.
