@@ -63,6 +63,9 @@
 #define SC_EF_ESI \
     0x04 /* the body is an ESI page's parsed form (sc_esi.h), \
             assembled on every hit */
+#define SC_EF_ASSEMBLED \
+    0x08 /* the body holds what subrequests (SSI includes) made: a 304 \
+            to the page says nothing of them, never revalidated */
 
 #define SC_CHUNK_HEAD_LEN 16
 #define SC_ENTRY_MAX_HEADERS 1000

@@ -471,7 +471,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     res->grace_ok = use.grace_ok;
     res->error_ok = use.error_ok;
     res->revalidate = !soft && !ctx->quick && ctx->dconf->keep > 0
-                      && e->status == 200 && !(e->flags & SC_EF_ESI)
+                      && e->status == 200
+                      && !(e->flags & (SC_EF_ESI | SC_EF_ASSEMBLED))
                       && sc_entry_validated(e);
     if (!res->grace_ok && !res->error_ok && !res->revalidate) {
         return SC_LOOKUP_MISS;

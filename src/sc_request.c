@@ -147,7 +147,9 @@ static void restore_headers(request_rec *r, const sc_entry_t *e)
     apr_table_clear(r->headers_out);
     for (i = 0; i < e->headers->nelts; i++) {
         const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
-        if (sc_header_cache_only(h->name)) {
+        /* A subrequest's fields reach no client, and a fragment's
+         * targeted freshness is what its page takes (sc_fragment.c). */
+        if (!r->main && sc_header_cache_only(h->name)) {
             continue;
         }
         if (!strcasecmp(h->name, "Content-Type")) {

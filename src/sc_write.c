@@ -248,8 +248,9 @@ static apr_int64_t kept_until(const sc_req_t *ctx, const sc_entry_t *e)
                            ? ctx->dconf->keep
                            : ctx->dconf->max_ttl;
 
-    if (keep > 0 && e->status == 200 && !(e->flags & SC_EF_ESI)
-        && sc_entry_validated(e) && e->fresh_until + keep > until) {
+    if (keep > 0 && e->status == 200
+        && !(e->flags & (SC_EF_ESI | SC_EF_ASSEMBLED)) && sc_entry_validated(e)
+        && e->fresh_until + keep > until) {
         until = e->fresh_until + keep;
     }
     return until;
@@ -361,7 +362,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     stale_windows(ctx, &e);
     e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0)
               | (quick_servable(r, ctx) ? SC_EF_QUICK : 0)
-              | (ctx->esi_shell ? SC_EF_ESI : 0);
+              | (ctx->esi_shell ? SC_EF_ESI : 0)
+              | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0);
     e.key = ctx->key;
     e.key_len = ctx->key_len;
     e.headers = ctx->headers;

@@ -17,7 +17,7 @@ use SCTest;
 
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
-                               conf => <<'CONF');
+                               modules => ['include'], conf => <<'CONF');
 <Location /app>
     SharedCache On
     SharedCacheKeep 60
@@ -27,6 +27,12 @@ my $ap = SCTest::Apache->start(memcached => [$mc], wsgi_processes => 4,
 </Location>
 <Location /app/soe>
     SharedCacheStaleOnError 60
+</Location>
+<Location /app/ssi>
+    SetOutputFilter INCLUDES
+    Options +Includes
+    SSIETag On
+    SharedCacheRequireLength Off
 </Location>
 CONF
 
@@ -74,6 +80,12 @@ my $xv = '/app/xv?vary=Cookie&etag=%22x%22&cond=1&cc=max-age%3D1'
 my $ex = '/app/ex?etag=%22x%22&cond=1&expin=1';
 my $sc5 = '/app/sc5?etag=%22s%22&cond=1&cc=max-age%3D3600&sc=max-age%3D1';
 my $tr = '/app/tr?etag=%22r%22&cond=1&cc=max-age%3D1&sk=tag-r&sleep=1500';
+# A page mod_include assembles from a fragment (its ETag kept: SSIETag On)
+my $ssi = do {
+    my $text = 'P <!--#include virtual="/app/sf?cc=max-age%3D1" --> Q';
+    (my $q = $text) =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ge;
+    "/app/ssi/p?text=$q&etag=%22s%22&cond=1&cc=max-age%3D1";
+};
 my $v7 = '/app/v7?vary=Accept-Language&cc=max-age%3D1&etag=%22v7%22&cond=1'
        . '&etagif=Accept-Language:en';
 
@@ -103,6 +115,7 @@ cache_is($sch, 'HIT', 'Surrogate-Control page: a hit');
 ok(!exists $sch->{headers}{'surrogate-control'},
    '... without the Surrogate-Control meant for the cache');
 $ap->get($tr);
+$ap->get($ssi);
 
 # --- phase 2: all expired (max-age 1 and 2) ---
 sleep 2;
@@ -240,6 +253,12 @@ is(not_modified('/sc5'), 1, 'Surrogate-Control page revalidated');
     isnt($ap->get($tr)->{cache}, 'HIT', '... and the tag invalidated during '
          . 'it reaches the entry stored after it');
 }
+
+# A page assembled from SSI fragments is rendered again, not revalidated:
+# a 304 to the page says nothing of its fragments.
+$ap->get($ssi);
+is(not_modified('/ssi'), 0, 'SSI page: no conditional request');
+is($ap->renders('/app/sf'), 2, '... its expired fragment rendered again');
 
 # A variant stored without a validator does not cut short the Vary
 # record that leads to the one kept for revalidation.

@@ -17,6 +17,8 @@ my %pages = (
     'failed.shtml'  => '/app/frag?status=500',
     'user.shtml'    => '/app/peruser/frag',
     'bypass.shtml'  => '/app/anon/frag',
+    # fresh for this cache by its Surrogate-Control only
+    'targeted.shtml' => '/app/t0/frag?sc=max-age%3D60',
 );
 my %files = map {
     $_ => "<html>page $_ <!--#include virtual=\"$pages{$_}\" --> end\n"
@@ -32,6 +34,10 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
 <Location />
     SharedCache On
     SharedCacheTTL 60
+    SharedCachePurge On
+</Location>
+<Location /app/t0>
+    SharedCacheTTL 0
 </Location>
 <Location /app/peruser>
     SharedCacheVaryByCookie sessionid
@@ -46,6 +52,20 @@ sub twice {
     my $a = $ap->get($path, %h);
     my $b = $ap->get($path, %h);
     return ($a, $b);
+}
+
+# A fragment's targeted freshness counts when the fragment is a hit as
+# when it is rendered: the page rendered again (after a PURGE) around the
+# stored fragment is stored again.
+{
+    my (undef, $t) = twice('/targeted.shtml');
+    cache_is($t, 'HIT', 'a fragment fresh by its Surrogate-Control only '
+             . 'lets the page be stored');
+    $ap->request('PURGE', '/targeted.shtml');
+    my ($m, $h) = twice('/targeted.shtml');
+    is($ap->renders('/app/t0/frag'), 1, '... the fragment a hit after a PURGE '
+       . 'of the page');
+    cache_is($h, 'HIT', '... and the page stored again around it');
 }
 
 my ($a, $b) = twice('/public.shtml');
