@@ -1,0 +1,54 @@
+/*
+ * sc_conftree.c: reading httpd's parsed configuration tree at start-up
+ * (sc_conftree.h): sections, their paths and lines, directives set On.
+ */
+#include "sc_conftree.h"
+
+#include <apr_strings.h>
+
+int sc_tree_is(const ap_directive_t *d, const char *name)
+{
+    return !strcasecmp(d->directive, name);
+}
+
+const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d->args, *w;
+
+    if (!sc_tree_is(d, "<Location")) {
+        return NULL; /* <LocationMatch>: a regex, overlaps all */
+    }
+    w = ap_getword_conf(p, &args);
+    if (*w && w[strlen(w) - 1] == '>') {
+        return apr_pstrndup(p, w, strlen(w) - 1);
+    }
+    return w;
+}
+
+/* The first directive name of a list set to On, or NULL. */
+const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
+                                      const char *name)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, name)) {
+            const char *args = d->args;
+            if (!strcasecmp(ap_getword_conf(p, &args), "On")) {
+                return d;
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d)
+{
+    return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
+}
+
+int sc_tree_overlap(const char *a, const char *b)
+{
+    if (!a || !b) {
+        return 1; /* a regex: assume it may */
+    }
+    return !strncmp(a, b, strlen(a)) || !strncmp(b, a, strlen(b));
+}

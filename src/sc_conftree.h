@@ -1,0 +1,47 @@
+/*
+ * sc_conftree.h: what the start-up checks (sc_quickcheck.c,
+ * sc_quickroutes.c, sc_ttlcheck.c) read of httpd's parsed configuration
+ * tree, and the sections they collect.
+ */
+#ifndef SC_CONFTREE_H
+#define SC_CONFTREE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "util_cfgtree.h"
+#include <apr_tables.h>
+
+/* A section of the configuration a check names in its message. */
+typedef struct {
+    const ap_directive_t *section;
+    const ap_directive_t *vhost; /* NULL: the main server */
+    const char *path;            /* <Location> path, or NULL */
+    const char *where;           /* "file:line" */
+} sc_section_t;
+
+/* Is d the directive (or section opener, "<Location") name? */
+int sc_tree_is(const ap_directive_t *d, const char *name);
+/* A <Location>'s path; NULL for a <LocationMatch> (a regex). */
+const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d);
+/* The first directive name of a list set to On, or NULL. */
+const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
+                                      const char *name);
+/* "file:line" of d. */
+const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d);
+/* May two paths (NULL: a regex) cover the same URL? */
+int sc_tree_overlap(const char *a, const char *b);
+
+/* --- sc_quickroutes.c --- */
+
+/* RewriteRules that route by what the client sends (into routes), and
+ * those that refuse some clients so (into denying, if not NULL). */
+void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
+                     const ap_directive_t *vhost, apr_array_header_t *routes,
+                     apr_array_header_t *denying);
+/* Sections that derive variables or headers from the request after the
+ * quick phase (into derivers). */
+void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
+                       const ap_directive_t *vhost, int in_section,
+                       apr_array_header_t *derivers);
+
+#endif
