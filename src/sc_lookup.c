@@ -5,7 +5,8 @@
  * varies) and the tags' counters when this child's hints (sc_hint.c) say
  * which; else at most one more each; a chunked body in one more.  A record is a
  * hit only if it decodes, holds exactly this key and its counters are
- * unchanged.  (The fill lease is sc_lease.c's: a miss asks for it separately.)
+ * unchanged.  (The fill lease is sc_lease.c's: a miss asks for it
+ * separately; the old cluster of a migration is sc_fallback.c's.)
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -254,89 +255,6 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return sc_coding_serve(r, res, ctx->dconf->max_size) == APR_SUCCESS
                ? SC_LOOKUP_FOUND
                : SC_LOOKUP_MISS;
-}
-
-/* The old cluster's server for this URL, borrowed, or NULL. */
-static sc_conn_t *fallback_conn(request_rec *r, sc_req_t *ctx)
-{
-    sc_backend_t *fb = ctx->sconf->fallback;
-
-    return fb ? sc_store_borrow(
-               fb, sc_store_place(fb, ctx->gens[SC_GEN_URL].key), r->pool)
-              : NULL;
-}
-
-/* An old entry may be served in the new cluster only while every
- * counter it depends on there holds the value it recorded: the counters
- * were copied from the old cluster (sharedcachectl migrate) and nothing
- * has invalidated them since.  A counter the new cluster lacks (never
- * copied, evicted, purged, its server restarted) makes it a miss, and so
- * does a new server that was ever fenced (its copies may have missed an
- * invalidation).  Its server's incarnation is the old server's: not
- * compared. */
-static int still_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
-                       const sc_entry_t *e)
-{
-    int i, n = e->deps->nelts, m = 0;
-    sc_gen_t *g = apr_pcalloc(r->pool, (apr_size_t)(n + 1) * sizeof(*g));
-    apr_uint64_t *want = apr_pcalloc(r->pool,
-                                     (apr_size_t)(n + 1) * sizeof(*want));
-
-    for (i = 0; i < n; i++) {
-        const sc_dep_t *dep = &APR_ARRAY_IDX(e->deps, i, sc_dep_t);
-        if (!strcmp(dep->name, SC_DEP_SERVER_NAME)) {
-            continue;
-        }
-        sc_gen_init(r->pool, ctx->sconf->prefix, dep->name, &g[m]);
-        want[m++] = dep->gen;
-    }
-    /* the record of fences the server applied: absent if never fenced */
-    sc_gen_init(r->pool, ctx->sconf->prefix, SC_DEP_APPLIED_NAME, &g[m]);
-    if (sc_gen_fetch(cn, r->pool, g, m + 1) != APR_SUCCESS || g[m].have) {
-        return 0;
-    }
-    for (i = 0; i < m; i++) {
-        if (!g[i].have || g[i].gen != want[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* What the new cluster can hold as it is: an entry of this very key with
- * its body in one record (a variant needs its Vary record, a chunked body
- * its chunks: those are rendered again instead). */
-static int copyable(const sc_req_t *ctx, const sc_entry_t *e)
-{
-    return e->type == SC_REC_ENTRY && e->body_kind == SC_BODY_INLINE
-           && e->key_len == ctx->key_len
-           && !memcmp(e->key, ctx->key, e->key_len);
-}
-
-sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
-                               apr_int64_t now, sc_found_t *res)
-{
-    sc_gen_t saved[SC_GENS];
-    apr_array_header_t *saved_vary = ctx->stored_vary;
-    sc_conn_t *co = fallback_conn(r, ctx);
-    sc_lookup_t found;
-
-    if (!co) {
-        return SC_LOOKUP_MISS;
-    }
-    /* Looked up as in its own cluster, against its own counters. */
-    memcpy(saved, ctx->gens, sizeof(saved));
-    found = sc_lookup(r, ctx, co, now, res);
-    sc_store_return(co, r->pool);
-    memcpy(ctx->gens, saved, sizeof(saved));
-    ctx->stored_vary = saved_vary;
-    if (found != SC_LOOKUP_FOUND || !copyable(ctx, &res->entry)
-        || !still_valid(r, ctx, cn, &res->entry)) {
-        return SC_LOOKUP_MISS;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  SC_LOGNO(0211) "served from SharedCacheFallbackServers");
-    return SC_LOOKUP_FOUND;
 }
 
 void sc_lookup_keys(const sc_req_t *ctx, const char **keys)

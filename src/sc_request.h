@@ -11,14 +11,20 @@
  *   sc_rules.c     the configuration's request rules (start-up, .htaccess)
  *   sc_verdict.c   its decision: X-SharedCache, Cache-Status, the note
  *   sc_lookup.c    the entry in memcached (one to three round trips)
+ *   sc_fallback.c  ... or in the old cluster of a migration
  *   sc_lease.c     the fill lease: one render per URL in the farm
  *   sc_handler.c   bypass -> key -> lookup -> serve, wait, or render
+ *   sc_serve.c     a stored entry served (conditions, an ESI page)
  *   sc_refresh.c   a refresh after the response (grace)
+ *   sc_revalidated.c  a 304 to a revalidation: the stored response again
+ *   sc_snapshot.c  the status and headers SHAREDCACHE_SAVE keeps
  *   sc_capture.c   SHAREDCACHE_SAVE: copies the body on its way out
  *   sc_surrogate.c the ESI handshake: which responses are processed
  *   sc_include.c   an ESI page's includes: subrequests, one multi-get
  *   sc_assemble.c  SHAREDCACHE_ESI: assembles a page from its ESI
  *                  includes (each one a subrequest through the handler)
+ *   sc_resp_vary.c what a response varies on, as the key sees it
+ *   sc_parity.c    quick mode's header parity
  *   sc_decide.c    SHAREDCACHE_DECIDE: decides on the final headers
  *   sc_fragment.c  what SSI includes impose on their page
  *   sc_write.c     writes the entry (chunks, Vary record)
@@ -495,6 +501,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 /* The 1 + SC_GENS keys of a lookup's first round trip (the level-1
  * record, then the counters), for a multi-get of several requests. */
 void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
+
+/* --- sc_fallback.c --- */
 
 /* SharedCacheFallbackServers: after a miss in the new cluster (cn: its
  * server for this URL), the old cluster's entry, FOUND only when it is
