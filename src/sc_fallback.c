@@ -3,7 +3,8 @@
  * migration: on a miss in the new cluster the URL is looked up in the old
  * one, against the old one's counters, and served only while every
  * counter it depends on holds in the new cluster the value it recorded
- * (copied by sharedcachectl migrate, invalidated by nothing since).
+ * (copied by sharedcachectl migrate, invalidated by nothing since); such
+ * an entry is then copied into the new cluster.
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -95,4 +96,53 @@ sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   SC_LOGNO(0211) "served from SharedCacheFallbackServers");
     return SC_LOOKUP_FOUND;
+}
+
+void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                   const sc_entry_t *old, apr_bucket_brigade *body)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    sc_entry_t e = *old;
+    char *head, *rec, *data;
+    apr_size_t head_len, len;
+    int i;
+
+    /* A variant needs its Vary record too, and a chunked body its
+     * chunks: those are rendered again in the new cluster instead. */
+    if (e.type != SC_REC_ENTRY || e.key_len != ctx->key_len
+        || memcmp(e.key, ctx->key, e.key_len) || e.body_kind != SC_BODY_INLINE
+        || apr_brigade_pflatten(body, &data, &len, r->pool) != APR_SUCCESS
+        || (apr_uint64_t)len != e.body_len) {
+        return;
+    }
+    if (sc_gen_ensure(c, r->pool, &ctx->gens[SC_GEN_SERVER], 1)
+        != APR_SUCCESS) {
+        return;
+    }
+    e.deps = apr_array_copy(r->pool, old->deps);
+    for (i = 0; i < e.deps->nelts; i++) {
+        sc_dep_t *dep = &APR_ARRAY_IDX(e.deps, i, sc_dep_t);
+        if (!strcmp(dep->name, SC_DEP_SERVER_NAME)) {
+            dep->gen = ctx->gens[SC_GEN_SERVER].gen;
+        }
+    }
+    if (sc_entry_encode_head(r->pool, &e, &head, &head_len) != APR_SUCCESS
+        || head_len + len > SC_ITEM_MAX) {
+        return;
+    }
+    rec = apr_palloc(r->pool, head_len + len);
+    memcpy(rec, head, head_len);
+    memcpy(rec + head_len, data, len);
+    if (sc_store_set(
+            c, ctx->entry_key, rec, head_len + len,
+            sc_policy_exptime(
+                (e.stale_until > e.error_until ? e.stale_until : e.error_until)
+                    - now,
+                now))
+        == APR_SUCCESS) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0322) "copied from SharedCacheFallbackServers into %s",
+            ctx->entry_key);
+    }
 }

@@ -512,6 +512,12 @@ void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
 sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
                                apr_int64_t now, sc_found_t *res);
 
+/* Write an entry found in the old cluster into the new one (c), with
+ * its server's incarnation there; variants and chunked bodies are not
+ * copied (they are rendered again). */
+void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                   const sc_entry_t *old, apr_bucket_brigade *body);
+
 /* --- sc_lease.c --- */
 
 /* The memcached key of the lease of what a lookup looked for. */
@@ -647,11 +653,6 @@ int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
 
 /* Write the captured response: entry, chunks, Vary record. */
 void sc_write(request_rec *r, sc_req_t *ctx);
-/* Write an entry found in the old cluster into the new one (c), with
- * its server's incarnation there; variants and chunked bodies are not
- * copied (they are rendered again). */
-void sc_write_copy(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                   const sc_entry_t *old, apr_bucket_brigade *body);
 /* Is this response header never stored (hop-by-hop, per response, or
  * the application's X-SharedCache-Vary)? */
 int sc_header_unstored(const sc_req_t *ctx, const char *name);
