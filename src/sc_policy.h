@@ -77,7 +77,8 @@ apr_array_header_t *sc_policy_vary_names(apr_pool_t *p, const char *vary);
  * now) or asctime ("Sun Nov  6 08:49:37 1994"), case-sensitive, with
  * blanks only around it.  Sets *t (unix seconds) and returns 1, or
  * returns 0 for anything else: another zone, a missing comma, a day that
- * does not exist.  The day name is not checked against the date. */
+ * does not exist.  The day name is not checked against the date.
+ * (sc_httpdate.c) */
 int sc_policy_http_date(const char *s, apr_int64_t now, apr_int64_t *t);
 
 /* The exptime to give memcached for an item that must live lifetime
