@@ -64,22 +64,10 @@ typedef struct {
     int seen;
 } parity_t;
 
-static int ignored_name(const char *name)
-{
-    const char *const *i;
-
-    for (i = parity_ignored; *i; i++) {
-        if (!strcasecmp(name, *i)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int parity_ignores(const sc_req_t *ctx, const char *name)
 {
     return sc_header_unstored(ctx, name) || sc_header_cache_only(name)
-           || ignored_name(name);
+           || sc_name_listed(name, parity_ignored);
 }
 
 static int stored_as(void *data, const char *name, const char *value)

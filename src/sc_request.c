@@ -128,16 +128,19 @@ const char *const sc_cache_only_fields[] = { "Surrogate-Control",
                                              "CDN-Cache-Control",
                                              "X-SharedCache-Vary", NULL };
 
-int sc_header_cache_only(const char *name)
+int sc_name_listed(const char *name, const char *const *list)
 {
-    const char *const *f;
-
-    for (f = sc_cache_only_fields; *f; f++) {
-        if (!strcasecmp(name, *f)) {
+    for (; *list; list++) {
+        if (!strcasecmp(name, *list)) {
             return 1;
         }
     }
     return 0;
+}
+
+int sc_header_cache_only(const char *name)
+{
+    return sc_name_listed(name, sc_cache_only_fields);
 }
 
 static void restore_headers(request_rec *r, const sc_entry_t *e)

@@ -662,6 +662,8 @@ int sc_header_unstored(const sc_req_t *ctx, const char *name);
  * on a hit (sc_request.c). */
 extern const char *const sc_cache_only_fields[];
 int sc_header_cache_only(const char *name);
+/* Is name (a header field's, any case) one of list (NULL-terminated)? */
+int sc_name_listed(const char *name, const char *const *list);
 
 /* --- sc_coding.c --- */
 

@@ -25,18 +25,6 @@ static const char *const body_fields[] = {
     "Content-Range",  "Vary",         NULL
 };
 
-static int body_field(const char *name)
-{
-    const char *const *f;
-
-    for (f = body_fields; *f; f++) {
-        if (!strcasecmp(name, *f)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Revalidation answered 304 (RFC 9111 4.3.4): the stored response, with
  * the 304's header fields replacing the stored ones (not those the body
  * depends on, nor those never stored), is the response now: its body
@@ -63,12 +51,13 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
         else if (!strcasecmp(h->name, "Date")) {
             continue;
         }
-        else if (body_field(h->name) || !apr_table_get(fresh, h->name)) {
+        else if (sc_name_listed(h->name, body_fields)
+                 || !apr_table_get(fresh, h->name)) {
             apr_table_addn(merged, h->name, h->value);
         }
     }
     for (i = 0; i < arr->nelts; i++) {
-        if (!body_field(te[i].key)) {
+        if (!sc_name_listed(te[i].key, body_fields)) {
             apr_table_addn(merged, te[i].key, te[i].val);
         }
     }

@@ -40,14 +40,8 @@ static const char *const unstored[] = { "Connection",
 
 int sc_header_unstored(const sc_req_t *ctx, const char *name)
 {
-    const char *const *h;
-
-    for (h = unstored; *h; h++) {
-        if (!strcasecmp(name, *h)) {
-            return 1;
-        }
-    }
-    return !strcasecmp(name, ctx->dconf->tag_header)
+    return sc_name_listed(name, unstored)
+           || !strcasecmp(name, ctx->dconf->tag_header)
            || !strcasecmp(name, ctx->dconf->invalidate_header);
 }
 
