@@ -77,6 +77,7 @@ sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
 {
     sc_gen_t saved[SC_GENS];
     apr_array_header_t *saved_vary = ctx->stored_vary;
+    apr_int64_t saved_vary_until = ctx->stored_vary_until;
     sc_conn_t *co = fallback_conn(r, ctx);
     sc_lookup_t found;
 
@@ -89,6 +90,7 @@ sc_lookup_t sc_lookup_fallback(request_rec *r, sc_req_t *ctx, sc_conn_t *cn,
     sc_store_return(co, r->pool);
     memcpy(ctx->gens, saved, sizeof(saved));
     ctx->stored_vary = saved_vary;
+    ctx->stored_vary_until = saved_vary_until;
     if (found != SC_LOOKUP_FOUND || !copyable(ctx, &res->entry)
         || !still_valid(r, ctx, cn, &res->entry)) {
         return SC_LOOKUP_MISS;

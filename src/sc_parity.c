@@ -41,21 +41,11 @@ static int type_or_vary_changed(request_rec *r, const sc_req_t *ctx,
         r, ctx, apr_table_getm(r->pool, out, "Vary"));
     apr_array_header_t *before = sc_effective_vary(r, ctx,
                                                    stored_value(ctx, "Vary"));
-    int i;
 
     if (ct && (!stored_ct || strcasecmp(ct, stored_ct))) {
         return 1;
     }
-    if ((now ? now->nelts : 0) != (before ? before->nelts : 0)) {
-        return 1;
-    }
-    for (i = 0; now && i < now->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(now, i, const char *),
-                   APR_ARRAY_IDX(before, i, const char *))) {
-            return 1;
-        }
-    }
-    return 0;
+    return !sc_names_equal(now, before);
 }
 
 typedef struct {

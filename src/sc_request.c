@@ -138,6 +138,22 @@ int sc_name_listed(const char *name, const char *const *list)
     return 0;
 }
 
+int sc_names_equal(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i, n = a ? a->nelts : 0;
+
+    if (n != (b ? b->nelts : 0)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *),
+                   APR_ARRAY_IDX(b, i, const char *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int sc_header_cache_only(const char *name)
 {
     return sc_name_listed(name, sc_cache_only_fields);

@@ -664,6 +664,9 @@ extern const char *const sc_cache_only_fields[];
 int sc_header_cache_only(const char *name);
 /* Is name (a header field's, any case) one of list (NULL-terminated)? */
 int sc_name_listed(const char *name, const char *const *list);
+/* Do two lists of names (of const char *; NULL: none) hold the same, in
+ * the same order? */
+int sc_names_equal(const apr_array_header_t *a, const apr_array_header_t *b);
 
 /* --- sc_coding.c --- */
 

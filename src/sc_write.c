@@ -110,22 +110,6 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                         exptime);
 }
 
-static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
-{
-    int i;
-
-    if (!a || !b || a->nelts != b->nelts) {
-        return 0;
-    }
-    for (i = 0; i < a->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(a, i, const char *),
-                   APR_ARRAY_IDX(b, i, const char *))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The Vary record at level 1: which request headers select the entry.
  * It leads to the variant as long as memcached keeps the variant (until),
  * to be served stale on error or revalidated too, and never less long
@@ -140,7 +124,7 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
     apr_status_t rv;
     int i;
 
-    if (same_names(ctx->stored_vary, ctx->vary)
+    if (ctx->stored_vary && sc_names_equal(ctx->stored_vary, ctx->vary)
         && ctx->stored_vary_until > until) {
         until = ctx->stored_vary_until;
     }
