@@ -60,8 +60,36 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
     append_field(k, query, strlen(query), "", 0);
 }
 
-static void sha1_hex(const char *data, apr_size_t len,
-                     char out[SC_DIGEST_HEX_LEN + 1])
+/* A digest is a pure function of its input, and a hit computes the same
+ * ones as the URL's last requests (the virtual host's, the Host's, the
+ * counters' keys, the entry's key): each thread remembers the last ones
+ * it computed, placed by an FNV-1a hash of the input and checked against
+ * the whole input.  SHA-1 costs about 0.5 us per 64 bytes here; a page of
+ * ten ESI includes computes about a hundred. */
+#define SC_DIGEST_MEMO 64
+#define SC_DIGEST_MEMO_MAX 512 /* longer inputs are not remembered */
+
+typedef struct {
+    apr_size_t len; /* 0: empty slot */
+    char in[SC_DIGEST_MEMO_MAX];
+    char hex[SC_DIGEST_HEX_LEN + 1];
+} digest_memo_t;
+
+static __thread digest_memo_t digest_memo[SC_DIGEST_MEMO];
+
+static digest_memo_t *memo_slot(const char *data, apr_size_t len)
+{
+    apr_uint64_t h = 14695981039346656037ULL;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
+    }
+    return &digest_memo[(h ^ (h >> 32)) % SC_DIGEST_MEMO];
+}
+
+static void sha1_compute(const char *data, apr_size_t len,
+                         char out[SC_DIGEST_HEX_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[APR_SHA1_DIGESTSIZE];
@@ -83,6 +111,24 @@ static void sha1_hex(const char *data, apr_size_t len,
         out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[SC_DIGEST_HEX_LEN] = '\0';
+}
+
+static void sha1_hex(const char *data, apr_size_t len,
+                     char out[SC_DIGEST_HEX_LEN + 1])
+{
+    digest_memo_t *m;
+
+    if (len == 0 || len > SC_DIGEST_MEMO_MAX) {
+        sha1_compute(data, len, out);
+        return;
+    }
+    m = memo_slot(data, len);
+    if (m->len != len || memcmp(m->in, data, len)) {
+        sha1_compute(data, len, m->hex);
+        memcpy(m->in, data, len);
+        m->len = len;
+    }
+    memcpy(out, m->hex, SC_DIGEST_HEX_LEN + 1);
 }
 
 static void add_field(sc_key_t *k, char kind, const char *name,

@@ -555,6 +555,34 @@ static void test_digest_of_input_over_64k_hashes_every_byte(void **state)
                         "sc:e:ec99adda39f462070e2c7ecbc8433e70dc9fb54c");
 }
 
+/* Digests are remembered per thread (a table of 64 slots): inputs that
+ * share a slot, asked for again in another order, and inputs that differ
+ * only in their length still get their own digest. */
+static void test_digest_remembered_is_the_inputs_own(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    const char *first[500];
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        const char *in = apr_psprintf(p, "input %d", i);
+        first[i] = sc_key_digest(p, "sc", 'e', in, strlen(in));
+    }
+    for (i = 499; i >= 0; i--) {
+        const char *in = apr_psprintf(p, "input %d", i);
+        assert_string_equal(first[i],
+                            sc_key_digest(p, "sc", 'e', in, strlen(in)));
+        /* the same bytes but one shorter: "input 1" for "input 10" */
+        assert_string_not_equal(
+            first[i], sc_key_digest(p, "sc", 'e', in, strlen(in) - 1));
+    }
+    /* python3: hashlib.sha1(b'abc').hexdigest(), after all of them */
+    assert_string_equal(sc_key_digest(p, "x", 'e', "abc", 3),
+                        "x:e:a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_string_equal(sc_key_digest(p, "x", 'e', "abd", 3),
+                        "x:e:cb4cc28df0fdbe0ecf9d9662e294b118092a5735");
+}
+
 /* ---- sc_key_prefix_ok -------------------------------------------------- */
 
 static void test_prefix_ok_accepts_printable_up_to_64_bytes(void **state)
@@ -1147,6 +1175,7 @@ int main(void)
         UNIT_TEST(test_digest_differs_for_different_inputs),
         UNIT_TEST(test_digest_of_8k_path_key_is_a_normal_key),
         UNIT_TEST(test_digest_of_input_over_64k_hashes_every_byte),
+        UNIT_TEST(test_digest_remembered_is_the_inputs_own),
         UNIT_TEST(test_prefix_ok_accepts_printable_up_to_64_bytes),
         UNIT_TEST(test_prefix_ok_rejects_empty_space_control_and_long),
         UNIT_TEST(test_fixed_vector_sorted_query_with_variance),
