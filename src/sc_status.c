@@ -77,17 +77,23 @@ const sc_stat_info_t sc_stat_info[SC_STAT_COUNT] = {
       SC_PER_VHOST },
     { "memcached_calls", "sharedcache_memcached_calls_total", NULL,
       "memcached round trips (get, multi-get, set, add, incr, delete)", 0 },
+    { "esi_direct", "sharedcache_esi_direct_total", NULL,
+      "ESI includes served from memcached without a subrequest", SC_PER_VHOST },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pproc)
 {
     void *mem;
+    /* the segment of this layout: a module of another one (an upgrade
+     * with a graceful restart) makes a segment of its own */
+    const char *key = apr_psprintf(pproc, "sharedcache-status/%" APR_SIZE_T_FMT,
+                                   sizeof(sc_counters_t));
 
     /* Counted from the first start: a graceful restart (Debian's
      * logrotate does one a day) keeps the counters.  httpd unloads and
      * reloads the module at a restart: the address is kept with the
      * process pool, which lives on. */
-    apr_pool_userdata_get((void **)&counters, "sharedcache-status", pproc);
+    apr_pool_userdata_get((void **)&counters, key, pproc);
     if (counters) {
         return APR_SUCCESS;
     }
@@ -102,7 +108,7 @@ apr_status_t sc_status_init(apr_pool_t *pproc)
     counters = mem;
     memset((void *)counters, 0, sizeof(*counters));
     counters->started = apr_time_now();
-    apr_pool_userdata_set(counters, "sharedcache-status", NULL, pproc);
+    apr_pool_userdata_set(counters, key, NULL, pproc);
     return APR_SUCCESS;
 }
 

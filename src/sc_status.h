@@ -25,6 +25,7 @@ typedef enum {
     SC_STAT_NO_HANDLE,
     SC_STAT_INVALIDATIONS_PENDING,
     SC_STAT_MC_CALLS,
+    SC_STAT_ESI_DIRECT,
     SC_STAT_COUNT
 } sc_stat_t;
 
