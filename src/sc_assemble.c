@@ -152,13 +152,20 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
                           node->src);
         }
         else if (!deep && sc_inc_budget(r)) {
-            parts[n].rr = sc_inc_request(r, node->src, &parts[n]);
+            parts[n].allowed = 1;
+            parts[n].direct = sc_inc_direct_key(r, node->src, &parts[n].dq);
         }
         n++;
     }
-    if (!deep) {
-        sc_inc_prefetch(r, parts, n);
+    /* What any client may have is taken from memcached as it is; every
+     * other include is a subrequest. */
+    sc_inc_direct(r, parts, n);
+    for (i = 0; i < n; i++) {
+        if (parts[i].allowed && !parts[i].served) {
+            parts[i].rr = sc_inc_request(r, parts[i].node->src, &parts[i]);
+        }
     }
+    sc_inc_prefetch(r, parts, n);
     sc_inc_restrict(r, pg, &fr, own, 0);
     pg->set_cookies = apr_array_make(r->pool, 2, sizeof(const char *));
     for (i = 0, n = 0; i < doc->nodes->nelts; i++) {

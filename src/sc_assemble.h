@@ -28,9 +28,14 @@
 /* One include of the page, as it is fetched. */
 typedef struct {
     const sc_esi_node_t *node;
-    request_rec *rr;         /* its subrequest, or NULL */
-    apr_bucket_brigade *out; /* what it sent */
-    int failed;              /* its error bucket, if it sent one */
+    request_rec *rr;            /* its subrequest, or NULL */
+    apr_bucket_brigade *out;    /* what it sent */
+    int failed;                 /* its error bucket, if it sent one */
+    int allowed;                /* local, within the depth and the budget */
+    sc_req_t *direct;           /* its direct key (sc_incdirect.c), or NULL */
+    request_rec *dq;            /* ... made on this request */
+    int served;                 /* found directly: out is its body */
+    apr_table_t *direct_fields; /* ... and these its stored fields */
 } part_t;
 
 /* The page being assembled; also SHAREDCACHE_ESI_HOLD's context. */
@@ -64,14 +69,22 @@ void sc_surrogate_range_back(request_rec *r);
 
 /* --- sc_include.c --- */
 
+/* An include's request header fields (a copy of the page's): never the
+ * client's conditions or ranges, which are the page's. */
+void sc_inc_headers(apr_table_t *t);
+
 /* A subrequest for src, ending in pt's SHAREDCACHE_ESI_PART. */
 request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt);
 
 /* One more include for this client request, within SC_ESI_MAX_TOTAL? */
 int sc_inc_budget(request_rec *r);
 
-/* What memcached holds for every include that will be looked up, in one
- * multi-get per server. */
+/* What memcached holds for each of ctxs (NULL ones skipped) in one
+ * multi-get per server: each one's prefetch. */
+void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n);
+
+/* What memcached holds for every include that will be looked up by a
+ * subrequest, in one multi-get per server. */
 void sc_inc_prefetch(request_rec *r, part_t *parts, int n);
 
 /* A part's headers (out) make the page's as restrictive as it is. */
@@ -81,5 +94,16 @@ void sc_inc_restrict(request_rec *r, page_t *pg, fresh_t *fr, apr_table_t *out,
 /* Fetch one include (src, then alt): 1 when it joined the page. */
 int sc_inc_fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
                  apr_bucket_brigade *page);
+
+/* --- sc_incdirect.c --- */
+
+/* The direct key of an include of r (the quick handler's for "GET src"
+ * with r's headers) and the request it was made on (*dq), or NULL when
+ * the include cannot be served without a subrequest. */
+sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq);
+
+/* Every part with a direct key looked up in one multi-get per server: a
+ * fresh quick-servable 200 joins the page as it is (served, out). */
+void sc_inc_direct(request_rec *r, part_t *parts, int n);
 
 #endif

@@ -330,6 +330,13 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
                       SC_LOGNO(0206) "%s: serving uncached", why);
         return bypass(r, d, quick, why, "unkeyable");
     }
+    /* The quick handler does not ask again for an entry it just found it
+     * may not serve: the normal handler asks, once. */
+    if (quick && sc_hint_not_quick(r->pool, ctx->entry_key)) {
+        apr_table_setn(r->notes, SC_NOTE_QUICK_KEY,
+                       apr_pstrmemdup(r->pool, ctx->key, ctx->key_len));
+        return DECLINED;
+    }
     /* An earlier request of this chain of internal redirects (mod_actions)
      * may hold a lease: its key names another route, so nobody will fill
      * it; let go of it now rather than when the chain ends. */
@@ -364,6 +371,11 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
             return sc_serve(r, ctx, res, now, SC_HIT);
         }
         if (quick) {
+            if (found == SC_LOOKUP_MISS && res->entry.type == SC_REC_ENTRY
+                && (!(res->entry.flags & SC_EF_QUICK)
+                    || (res->entry.flags & SC_EF_ESI))) {
+                sc_hint_set_not_quick(r->pool, ctx->entry_key);
+            }
             /* The key the quick phase saw, from the headers as the client
              * sent them: an entry is quick-servable only if it is stored
              * under this very key (a RequestHeader may change a keyed

@@ -148,3 +148,22 @@ void sc_hint_set(sc_hint_kind_t kind, const char *key,
     }
     unlock();
 }
+
+int sc_hint_not_quick(apr_pool_t *p, const char *entry_key)
+{
+    apr_array_header_t *memo = sc_hint_get(p, SC_HINT_NOT_QUICK, entry_key);
+
+    return memo && memo->nelts == 1
+           && apr_atoi64(APR_ARRAY_IDX(memo, 0, const char *))
+                  > apr_time_sec(apr_time_now());
+}
+
+void sc_hint_set_not_quick(apr_pool_t *p, const char *entry_key)
+{
+    apr_array_header_t *memo = apr_array_make(p, 1, sizeof(const char *));
+
+    APR_ARRAY_PUSH(memo, const char *) = apr_psprintf(
+        p, "%" APR_INT64_T_FMT,
+        apr_time_sec(apr_time_now()) + SC_NOT_QUICK_MEMO);
+    sc_hint_set(SC_HINT_NOT_QUICK, entry_key, memo);
+}

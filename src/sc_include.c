@@ -40,6 +40,24 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_save_brigade(f, &pt->out, &bb, f->r->pool);
 }
 
+void sc_inc_headers(apr_table_t *t)
+{
+    /* The client's conditions and ranges are the page's, never a
+     * fragment's (a fragment answering 412 or 206 is no fragment). */
+    static const char *const page_only[] = { "If-Match",
+                                             "If-None-Match",
+                                             "If-Modified-Since",
+                                             "If-Unmodified-Since",
+                                             "If-Range",
+                                             "Range",
+                                             NULL };
+    const char *const *n;
+
+    for (n = page_only; *n; n++) {
+        apr_table_unset(t, *n);
+    }
+}
+
 /* A subrequest for src, ending in pt's SHAREDCACHE_ESI_PART. */
 request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
 {
@@ -69,14 +87,14 @@ request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
     r->the_request = line;
     r->subprocess_env = env;
     apr_table_setn(rr->notes, NOTE_INCLUDE, "1");
-    /* The client's conditions and ranges are the page's, never a
-     * fragment's (a fragment answering 412 or 206 is no fragment). */
-    apr_table_unset(rr->headers_in, "If-Match");
-    apr_table_unset(rr->headers_in, "If-None-Match");
-    apr_table_unset(rr->headers_in, "If-Modified-Since");
-    apr_table_unset(rr->headers_in, "If-Unmodified-Since");
-    apr_table_unset(rr->headers_in, "If-Range");
-    apr_table_unset(rr->headers_in, "Range");
+    sc_inc_headers(rr->headers_in);
+    /* The key the include would be served under without a subrequest:
+     * the entry may be served so if it is stored under it (sc_write.c). */
+    if (pt->direct) {
+        apr_table_setn(
+            rr->notes, SC_NOTE_QUICK_KEY,
+            apr_pstrmemdup(rr->pool, pt->direct->key, pt->direct->key_len));
+    }
     return rr;
 }
 
@@ -105,40 +123,16 @@ int sc_inc_budget(request_rec *r)
     return *made <= SC_ESI_MAX_TOTAL;
 }
 
-/* What memcached holds for every include that will be looked up, in one
- * multi-get per server: each include's level-1 record and the counters it
- * is checked against (sc_lookup takes them from the include's prefetched
- * context).  The counters many includes share are asked once; an include
- * whose record another include of the page already asks for looks up
- * alone (a record is read by one lookup). */
-void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
+/* What memcached holds for each of ctxs, in one multi-get per server:
+ * each one's level-1 record and the counters it is checked against
+ * (sc_lookup takes them from its prefetch).  The counters many share are
+ * asked once. */
+void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
 {
-    sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
     sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                &sharedcache_module);
-    apr_hash_t *entries = apr_hash_make(r->pool);
     int i, j, k;
 
-    for (i = 0; i < n; i++) {
-        request_rec *rr = parts[i].rr;
-        sc_dir_conf_t *d;
-
-        if (!rr || rr->status != HTTP_OK) {
-            continue;
-        }
-        d = ap_get_module_config(rr->per_dir_config, &sharedcache_module);
-        if (!d || d->enabled != 1 || sc_client_method(rr) != M_GET
-            || sc_bypass_reason(rr, d, NULL)) {
-            continue;
-        }
-        ctxs[i] = sc_req_new(rr, d, SC_PHASE_NORMAL);
-        if (sc_build_key(rr, ctxs[i]) || ctxs[i]->sconf != s
-            || apr_hash_get(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING)) {
-            ctxs[i] = NULL;
-            continue;
-        }
-        apr_hash_set(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING, "");
-    }
     for (i = 0; i < n; i++) {
         apr_hash_t *index = apr_hash_make(r->pool);
         const char **keys;
@@ -149,7 +143,7 @@ void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
         if (!ctxs[i] || ctxs[i]->prefetch) {
             continue;
         }
-        /* every include of this server, each key once */
+        /* every one of this server, each key once */
         server = ctxs[i]->server;
         keys = apr_palloc(r->pool,
                           (apr_size_t)(n * (1 + SC_GENS)) * sizeof(*keys));
@@ -190,7 +184,7 @@ void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
                 apr_uintptr_t at = (apr_uintptr_t)apr_hash_get(
                     index, mine[k], APR_HASH_KEY_STRING);
                 if (k == 0) {
-                    /* the record: this include's alone, it may take it */
+                    /* the record: this one's alone, it may take it */
                     sc_value_move(r->pool, &vals[at - 1], &own[0]);
                 }
                 else {
@@ -198,8 +192,46 @@ void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
                 }
             }
             ctxs[j]->prefetch = own;
-            apr_pool_userdata_setn(ctxs[j], PREFETCHED, NULL,
-                                   parts[j].rr->pool);
+        }
+    }
+}
+
+/* What memcached holds for every include that a subrequest will look up.
+ * An include whose record another include of the page already asks for
+ * looks up alone (a record is read by one lookup). */
+void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
+{
+    sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    apr_hash_t *entries = apr_hash_make(r->pool);
+    int i;
+
+    for (i = 0; i < n; i++) {
+        request_rec *rr = parts[i].rr;
+        sc_dir_conf_t *d;
+
+        if (!rr || rr->status != HTTP_OK) {
+            continue;
+        }
+        d = ap_get_module_config(rr->per_dir_config, &sharedcache_module);
+        if (!d || d->enabled != 1 || sc_client_method(rr) != M_GET
+            || sc_bypass_reason(rr, d, NULL)) {
+            continue;
+        }
+        ctxs[i] = sc_req_new(rr, d, SC_PHASE_NORMAL);
+        if (sc_build_key(rr, ctxs[i]) || ctxs[i]->sconf != s
+            || apr_hash_get(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING)) {
+            ctxs[i] = NULL;
+            continue;
+        }
+        apr_hash_set(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING, "");
+    }
+    sc_inc_prefetch_ctxs(r, ctxs, n);
+    for (i = 0; i < n; i++) {
+        if (ctxs[i] && ctxs[i]->prefetch) {
+            apr_pool_userdata_setn(ctxs[i], PREFETCHED, NULL,
+                                   parts[i].rr->pool);
         }
     }
 }
@@ -381,12 +413,32 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
     }
 }
 
+/* An include found directly (sc_incdirect.c): its stored body joins the
+ * page, its stored fields restrict the page's.  Its location keys as the
+ * virtual host does (the entry is quick-servable). */
+static void direct_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
+                        apr_bucket_brigade *page)
+{
+    const sc_dir_conf_t *base = ap_get_module_config(r->server->lookup_defaults,
+                                                     &sharedcache_module);
+    const sc_dir_conf_t *pd = ap_get_module_config(r->per_dir_config,
+                                                   &sharedcache_module);
+
+    sc_inc_restrict(r, pg, fr, pt->direct_fields,
+                    base && pd && !sc_config_variance_within(base, pd));
+    APR_BRIGADE_CONCAT(page, pt->out);
+}
+
 /* Fetch one include (src, then alt): 1 when it joined the page. */
 int sc_inc_fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
                  apr_bucket_brigade *page)
 {
     const char *alt = pt->node->alt;
 
+    if (pt->served) {
+        direct_done(r, pg, fr, pt, page);
+        return 1;
+    }
     if (pt->rr && include_ran(r, pt)) {
         include_done(r, pg, fr, pt, page);
         ap_destroy_sub_req(pt->rr);

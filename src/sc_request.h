@@ -434,7 +434,8 @@ const char *sc_derive_key(request_rec *r, sc_key_t *k);
 typedef enum {
     SC_HINT_VARY = 0,
     SC_HINT_TAGS = 1,
-    SC_HINT_ANYONE = 2
+    SC_HINT_ANYONE = 2,
+    SC_HINT_NOT_QUICK = 3 /* sc_hint_not_quick */
 } sc_hint_kind_t;
 
 /* child_init: this child's hints (none yet). */
@@ -447,6 +448,15 @@ apr_array_header_t *sc_hint_get(apr_pool_t *p, sc_hint_kind_t kind,
 /* Remember names (of const char *) for key; NULL or none forgets. */
 void sc_hint_set(sc_hint_kind_t kind, const char *key,
                  const apr_array_header_t *names);
+
+/* Was the entry under this memcached key found not quick-servable (its
+ * location is not quick, or it is an ESI page) in the last
+ * SC_NOT_QUICK_MEMO seconds?  Then neither the quick handler nor a page
+ * including it asks memcached for it: the normal handler (a subrequest)
+ * does, once. */
+#define SC_NOT_QUICK_MEMO 10
+int sc_hint_not_quick(apr_pool_t *p, const char *entry_key);
+void sc_hint_set_not_quick(apr_pool_t *p, const char *entry_key);
 
 /* --- sc_rules.c --- */
 

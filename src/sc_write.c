@@ -170,11 +170,12 @@ static int htaccess_read(const request_rec *r)
     return 0;
 }
 
-/* May the quick handler serve this entry?  Only if the location asked for
- * it, keys exactly as the virtual host does (what the quick handler sees),
- * nobody showed an identity for it, no .htaccess file applies, and an
- * anonymous client would be let through to it and get the same page
- * (sc_quickprobe.c). */
+/* May the quick handler serve this entry (and a page include it without
+ * a subrequest, sc_incdirect.c)?  Only if the location asked for it, keys
+ * exactly as the virtual host does (what the quick handler sees, or the
+ * include's direct key), nobody showed an identity for it, no .htaccess
+ * file applies, and an anonymous client would be let through to it and
+ * get the same page (sc_quickprobe.c). */
 static int quick_servable(request_rec *r, const sc_req_t *ctx)
 {
     const sc_dir_conf_t *base = ap_get_module_config(r->server->lookup_defaults,
@@ -187,8 +188,9 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && !ctx->filters_changed_headers
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
-           && !strcmp(r->parsed_uri.path, r->uri) && !r->prev && !r->main
-           && !htaccess_read(r) && sc_anyone_gets(r, ctx);
+           && !strcmp(r->parsed_uri.path, r->uri) && !r->prev
+           && (!r->main || sc_esi_include(r)) && !htaccess_read(r)
+           && sc_anyone_gets(r, ctx);
 }
 
 /* How long after expiry the entry may still be served: while one request

@@ -21,6 +21,9 @@ The query string chooses what the response looks like:
   hdr=NAME:VAL   one more response header (TOKEN in VAL: the render's token)
   text=TEXT      the body is TEXT, with each TOKEN in it replaced by the
                  render's token (pages made of ESI or SSI markup)
+  esiparts=N     with size=S: an ESI page of S bytes, a shell and N
+                 <esi:include src="/app/part/I?size=P"/> (P: S // (N + 1)),
+                 whose parts together with the shell are S bytes
   failable=1     answer 503 while a file named "fail" exists beside the app
   stream=N       body of N pieces of 100,000 bytes without Content-Length,
                  chunkms=MS apart; crash=1: fail after the first piece
@@ -90,6 +93,12 @@ def application(environ, start_response):
     token = uuid.uuid4().hex
     if "text" in q:
         body = q["text"].replace("TOKEN", token).encode()
+    elif "esiparts" in q:
+        n, size = int(q["esiparts"]), int(q["size"])
+        part = size // (n + 1)
+        incs = "".join('<esi:include src="/app/part/%d?size=%d"/>' % (i, part)
+                       for i in range(n))
+        body = ("s" * (size - n * part - 1) + "\n" + incs).encode()
     elif "size" in q:
         body = body_of(int(q["size"]), token)
     else:

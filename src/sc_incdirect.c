@@ -1,0 +1,198 @@
+/*
+ * sc_incdirect.c: an ESI page's includes served straight from memcached,
+ * without a subrequest, where any client would have had the same entry
+ * from the quick handler by asking for the include's URL itself.
+ *
+ * An include's direct key is the key the quick handler makes for "GET src"
+ * with the page's request headers: the virtual host's settings, before
+ * any <Location> applies.  A fragment a subrequest rendered is flagged
+ * quick-servable when stored (sc_write.c) only where its location has
+ * SharedCacheQuickHandler On, its key is that direct key, nothing after
+ * the cache changed its headers and an anonymous client would be let
+ * through to it and get the same page (sc_quickprobe.c).  Only such an
+ * entry, fresh, a 200 and not an ESI page itself, joins the page here;
+ * every other include (a miss, a stale copy, an entry of a location that
+ * is not quick) is a subrequest as before.
+ */
+#include "sc_assemble.h"
+#include "sc_log.h"
+#include "sc_status.h"
+#include "sc_store.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+/* The include's request as the quick handler would see "GET src" sent
+ * with the page's headers, or NULL when the quick handler would not serve
+ * such a request at all. */
+static request_rec *direct_request(request_rec *r, const char *src)
+{
+    request_rec *q;
+    apr_table_t *env = sc_derive_env_at_handler(r);
+    apr_pool_t *p;
+
+    if (apr_pool_create(&p, r->pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    q = apr_pmemdup(p, r, sizeof(*q));
+    q->pool = p;
+    q->main = r;
+    q->prev = q->next = NULL;
+    q->method = "GET";
+    q->method_number = M_GET;
+    q->header_only = 0;
+    q->the_request = apr_pstrcat(p, "GET ", src, " ", r->protocol, NULL);
+    ap_parse_uri(q, src);
+    if (q->status != HTTP_OK || !q->uri || !sc_key_path_plain(q->uri)) {
+        return NULL;
+    }
+    q->filename = q->canonical_filename = q->path_info = NULL;
+    memset(&q->finfo, 0, sizeof(q->finfo));
+    q->handler = NULL;
+    q->content_type = NULL;
+    q->per_dir_config = r->server->lookup_defaults;
+    q->request_config = ap_create_request_config(p);
+    q->htaccess = NULL;
+    q->notes = apr_table_make(p, 4);
+    apr_table_setn(q->notes, NOTE_INCLUDE, "1");
+    q->headers_in = apr_table_copy(p, r->headers_in);
+    sc_inc_headers(q->headers_in);
+    q->headers_out = apr_table_make(p, 4);
+    q->err_headers_out = apr_table_make(p, 1);
+    /* of the page's variables, those configuration set (as a subrequest
+     * of sc_inc_request inherits them) */
+    q->subprocess_env = apr_table_copy(p, env ? env : r->subprocess_env);
+    sc_derive_env_snapshot(q, SC_ENV_INHERITED);
+    sc_derive_env_snapshot(q, SC_ENV_AT_HANDLER);
+    return q;
+}
+
+sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq)
+{
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    sc_dir_conf_t *d = ap_get_module_config(r->server->lookup_defaults,
+                                            &sharedcache_module);
+    request_rec *q;
+    sc_req_t *ctx;
+
+    /* what the quick handler declines: a request with credentials */
+    if (!s->quick || !d || r->user
+        || apr_table_get(r->headers_in, "Authorization")) {
+        return NULL;
+    }
+    q = direct_request(r, src);
+    if (!q || sc_bypass_reason(q, d, NULL)) {
+        return NULL;
+    }
+    ctx = sc_req_new(q, d, SC_PHASE_QUICK);
+    if (sc_build_key(q, ctx)) {
+        return NULL;
+    }
+    *dq = q;
+    return sc_hint_not_quick(r->pool, ctx->entry_key) ? NULL : ctx;
+}
+
+/* The stored header fields of an entry served directly, as a fragment's
+ * subrequest would have had them for sc_inc_restrict. */
+static apr_table_t *stored_fields(request_rec *r, const sc_entry_t *e,
+                                  apr_int64_t now)
+{
+    apr_table_t *t = apr_table_make(r->pool, e->headers->nelts + 1);
+    apr_int64_t age = now - e->stored_at;
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        apr_table_addn(t, h->name, h->value);
+    }
+    apr_table_setn(
+        t, "Age",
+        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, age < 0 ? 0 : age));
+    return t;
+}
+
+/* One include looked up directly: 1 when its entry joins the page. */
+static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
+{
+    sc_req_t *ctx = pt->direct;
+    request_rec *q = pt->dq;
+    sc_found_t res;
+    sc_verdict_t v = { .fwd = SC_FWD_NONE };
+    sc_lookup_t found;
+    sc_conn_t *c;
+    int ok;
+
+    if (!sc_fence_allows(ctx->sconf->backend, q->pool, ctx->sconf->prefix,
+                         ctx->server)) {
+        return 0;
+    }
+    c = sc_store_borrow(ctx->sconf->backend, ctx->server, q->pool);
+    if (!c) {
+        return 0;
+    }
+    found = sc_lookup(q, ctx, c, now, &res);
+    ok = found == SC_LOOKUP_FOUND && res.entry.status == HTTP_OK
+         && !(res.entry.flags & SC_EF_ESI);
+    sc_store_return(c, q->pool);
+    if (!ok) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                      "ESI include %s: a subrequest (lookup %d, status %d, "
+                      "flags %#x)",
+                      pt->node->src, (int)found, res.entry.status,
+                      (unsigned)res.entry.flags);
+        if (res.entry.type == SC_REC_ENTRY
+            && (!(res.entry.flags & SC_EF_QUICK)
+                || (res.entry.flags & SC_EF_ESI))) {
+            sc_hint_set_not_quick(r->pool, ctx->entry_key);
+        }
+        return 0;
+    }
+    pt->out = res.body;
+    pt->direct_fields = stored_fields(r, &res.entry, now);
+    v.has_ttl = 1;
+    v.ttl = res.entry.fresh_until - now;
+    sc_set_status(q, ctx->dconf, SC_HIT, &v);
+    sc_stat_add_r(q, SC_STAT_SERVED_BYTES, res.entry.body_len);
+    sc_stat_add_r(q, SC_STAT_ESI_DIRECT, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "ESI include %s served from memcached without a "
+                  "subrequest",
+                  pt->node->src);
+    return 1;
+}
+
+void sc_inc_direct(request_rec *r, part_t *parts, int n)
+{
+    sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
+    apr_hash_t *entries = apr_hash_make(r->pool);
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    int i, any = 0;
+
+    for (i = 0; i < n; i++) {
+        /* an include met twice looks up alone the second time (a record
+         * is read by one lookup) */
+        if (parts[i].direct
+            && !apr_hash_get(entries, parts[i].direct->entry_key,
+                             APR_HASH_KEY_STRING)) {
+            ctxs[i] = parts[i].direct;
+            apr_hash_set(entries, ctxs[i]->entry_key, APR_HASH_KEY_STRING, "");
+            any = 1;
+        }
+    }
+    if (!any) {
+        return;
+    }
+    sc_inc_prefetch_ctxs(r, ctxs, n);
+    for (i = 0; i < n; i++) {
+        if (parts[i].direct && direct_one(r, &parts[i], now)) {
+            parts[i].served = 1;
+        }
+    }
+}
