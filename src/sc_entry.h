@@ -63,6 +63,10 @@
 #define SC_EF_ESI \
     0x04 /* the body is an ESI page's parsed form (sc_esi.h), \
             assembled on every hit */
+#define SC_EF_DIRECT \
+    0x10 /* SC_EF_QUICK, and stored by an ESI include whose key as a \
+            subrequest is its direct key: a page may take it without a \
+            subrequest (sc_incdirect.c) */
 #define SC_EF_ASSEMBLED \
     0x08 /* the body holds what subrequests (SSI includes) made: a 304 \
             to the page says nothing of them, never revalidated */

@@ -5,14 +5,15 @@
  *
  * An include's direct key is the key the quick handler makes for "GET src"
  * with the page's request headers: the virtual host's settings, before
- * any <Location> applies.  A fragment a subrequest rendered is flagged
- * quick-servable when stored (sc_write.c) only where its location has
- * SharedCacheQuickHandler On, its key is that direct key, nothing after
- * the cache changed its headers and an anonymous client would be let
- * through to it and get the same page (sc_quickprobe.c).  Only such an
- * entry, fresh, a 200 and not an ESI page itself, joins the page here;
- * every other include (a miss, a stale copy, an entry of a location that
- * is not quick) is a subrequest as before.
+ * any <Location> applies.  A fragment an include's subrequest rendered
+ * is flagged SC_EF_DIRECT when stored (sc_write.c) only where its location
+ * has SharedCacheQuickHandler On, its key as a subrequest (routed as
+ * subrequests are) is that direct key, nothing after the cache changed
+ * its headers and an anonymous client would be let through to it and get
+ * the same page (sc_quickprobe.c).  Only such an entry, fresh, a 200 and
+ * not an ESI page itself, joins the page here; every other include (a
+ * miss, a stale copy, an entry a client's own request stored, an entry of
+ * a location that is not quick) is a subrequest as before.
  */
 #include "sc_assemble.h"
 #include "sc_log.h"
@@ -28,6 +29,11 @@
 
 APLOG_USE_MODULE(sharedcache);
 
+/* Room for core's request notes (AP_NUM_STD_NOTES and those modules
+ * register: ap_get_request_note answers NULL beyond what httpd counted,
+ * which is far fewer). */
+#define SC_CORE_NOTES 64
+
 /* The include's request as the quick handler would see "GET src" sent
  * with the page's headers, or NULL when the quick handler would not serve
  * such a request at all. */
@@ -35,6 +41,7 @@ static request_rec *direct_request(request_rec *r, const char *src)
 {
     request_rec *q;
     apr_table_t *env = sc_derive_env_at_handler(r);
+    core_request_config *core, *page_core;
     apr_pool_t *p;
 
     if (apr_pool_create(&p, r->pool) != APR_SUCCESS) {
@@ -58,6 +65,16 @@ static request_rec *direct_request(request_rec *r, const char *src)
     q->content_type = NULL;
     q->per_dir_config = r->server->lookup_defaults;
     q->request_config = ap_create_request_config(p);
+    /* core's state of a new request, as its create_request hook makes it
+     * (what the quick handler's request has: no document root or context
+     * of a later phase); other modules' hooks are not run, so as not to
+     * act on the page */
+    core = apr_pcalloc(p, sizeof(*core));
+    core->notes = apr_pcalloc(p, SC_CORE_NOTES * sizeof(void *));
+    core->deliver_script = 1;
+    page_core = ap_get_core_module_config(r->request_config);
+    core->bb = page_core ? page_core->bb : NULL;
+    ap_set_core_module_config(q->request_config, core);
     q->htaccess = NULL;
     q->notes = apr_table_make(p, 4);
     apr_table_setn(q->notes, NOTE_INCLUDE, "1");
@@ -139,7 +156,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
     }
     found = sc_lookup(q, ctx, c, now, &res);
     ok = found == SC_LOOKUP_FOUND && res.entry.status == HTTP_OK
-         && !(res.entry.flags & SC_EF_ESI);
+         && (res.entry.flags & SC_EF_DIRECT) && !(res.entry.flags & SC_EF_ESI);
     sc_store_return(c, q->pool);
     if (!ok) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
@@ -148,7 +165,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
                       pt->node->src, (int)found, res.entry.status,
                       (unsigned)res.entry.flags);
         if (res.entry.type == SC_REC_ENTRY
-            && (!(res.entry.flags & SC_EF_QUICK)
+            && (!(res.entry.flags & SC_EF_DIRECT)
                 || (res.entry.flags & SC_EF_ESI))) {
             sc_hint_set_not_quick(r->pool, ctx->entry_key);
         }

@@ -193,6 +193,19 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && sc_anyone_gets(r, ctx);
 }
 
+/* SC_EF_QUICK for what the quick handler may serve; and SC_EF_DIRECT
+ * when an ESI include stored it: its key as a subrequest (routed as
+ * subrequests are: RewriteCond %{IS_SUBREQ}, [NS]) is its direct key.
+ * An entry a client's own request stored says nothing of how an include
+ * of its URL is routed. */
+static apr_uint32_t quick_flags(request_rec *r, const sc_req_t *ctx)
+{
+    if (!quick_servable(r, ctx)) {
+        return 0;
+    }
+    return SC_EF_QUICK | (r->main ? SC_EF_DIRECT : 0);
+}
+
 /* How long after expiry the entry may still be served: while one request
  * refreshes it (SharedCacheGrace, stale-while-revalidate=) and in place of
  * an error (SharedCacheStaleOnError, stale-if-error=).  must-revalidate,
@@ -340,8 +353,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.stored_at = now - ctx->policy.age;
     e.fresh_until = now + ctx->policy.ttl;
     stale_windows(ctx, &e);
-    e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0)
-              | (quick_servable(r, ctx) ? SC_EF_QUICK : 0)
+    e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0) | quick_flags(r, ctx)
               | (ctx->esi_shell ? SC_EF_ESI : 0)
               | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0);
     e.key = ctx->key;

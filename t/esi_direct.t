@@ -14,10 +14,18 @@ use URI::Escape qw(uri_escape);
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['headers'],
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['headers', 'rewrite'],
                                conf => <<'CONF');
 LogLevel warn sharedcache:info
 SharedCacheVaryByCookie lang
+# a maintenance switch: its condition reads the request's document root
+<If "-f '%{DOCUMENT_ROOT}/maintenance.on'">
+    Header set X-Maintenance on
+</If>
+# includes of /app/frag/sub are routed elsewhere ("the ESI version")
+RewriteEngine On
+RewriteCond %{IS_SUBREQ} true
+RewriteRule ^/app/frag/sub/(.*)$ /app/esi-version/$1 [PT]
 <Location /app>
     SharedCache On
     SharedCacheTTL 60
@@ -87,6 +95,17 @@ my $t2 = $ap->get($tp);
 isnt(tokens($t2->{body})->[0], tokens($t1->{body})->[0],
      'a fragment whose tag was invalidated is rendered again');
 is($ap->renders('/app/frag/news'), 2, 'once more, and only once');
+
+# --- an include routed as subrequests are: never what a client stored -----
+my $rp = esi_page('/app/page/routed', 'R' . esi_inc('/app/frag/sub/a'));
+like($ap->get($rp)->{body}, qr{^R<html><body>path=/esi-version/a }, 'an include routed elsewhere');
+my $own = $ap->get('/app/frag/sub/a');
+$ap->get('/app/frag/sub/a');
+like($own->{body}, qr{path=/frag/sub/a }, 'a client asking for the URL itself gets its own page');
+$before = direct();
+like($ap->get($rp)->{body}, qr{^R<html><body>path=/esi-version/a },
+     'the page still gets the include as its subrequest is routed');
+is(direct() - $before, 0, 'what the client stored is not taken directly');
 
 # --- a filter changes its headers: a subrequest, the page gets them --------
 my $hp = esi_page('/app/page/hdr', 'H' . esi_inc('/app/frag/hdr/x?cc=max-age%3D60'));
