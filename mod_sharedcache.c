@@ -23,11 +23,21 @@
 #include <apr_strings.h>
 
 #include "src/sc_config.h"
+#include "src/sc_local.h"
 #include "src/sc_log.h"
 #include "src/sc_pending.h"
 #include "src/sc_request.h"
 #include "src/sc_status.h"
 #include "src/sc_store.h"
+
+/* pre_config: the local tier's mutex is one the Mutex directive names. */
+static int sc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    sc_local_pre_config(pconf);
+    return OK;
+}
 
 /* post_config (runs twice at start-up, in the parent): fill directory
  * defaults and describe each server's memcached backend.  No connection
@@ -66,6 +76,13 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      SC_LOGNO(0110) "no shared memory for the counters of "
                                     "each virtual host: the status page "
                                     "shows only the totals");
+    }
+    if (sc_local_post_config(pconf, s->process->pool, s,
+                             ((sc_server_conf_t *)ap_get_module_config(
+                                  s->module_config, &sharedcache_module))
+                                 ->local_size)
+        != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     return sc_config_post(pconf, s);
 }
@@ -146,6 +163,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
     apr_array_header_t *names = apr_array_make(pchild, 4, sizeof(char *));
 
     main_server = s;
+    sc_local_child_init(pchild, s);
     for (; s; s = s->next) {
         sc_server_conf_t *c = ap_get_module_config(s->module_config,
                                                    &sharedcache_module);
@@ -155,6 +173,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
             c->backend->exhausted = sc_stat_no_handle;
             c->backend->event = server_event;
             c->backend->counted = sc_stat_mc_call;
+            c->backend->changed = sc_local_on() ? sc_local_changed : NULL;
             c->backend->state = sc_status_server_state;
         }
         if (c->fallback
@@ -199,6 +218,7 @@ static void sc_test_config(apr_pool_t *pconf, server_rec *s)
 static void sc_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(sc_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(sc_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(sc_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(sc_child_init, NULL, NULL, APR_HOOK_MIDDLE);

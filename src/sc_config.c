@@ -16,6 +16,7 @@
 #include "sc_config_int.h"
 #include "sc_pending.h"
 #include "sc_key.h"
+#include "sc_local.h"
 #include "sc_log.h"
 
 #include "http_log.h"
@@ -51,6 +52,19 @@ static const char *check_quick(cmd_parms *cmd, sc_dir_conf_t *d)
         sc_server_conf_of(cmd)->quick = 1;
     }
     return quick_conflict(cmd, d);
+}
+
+/* The .check of SharedCacheLocalTTL. */
+static const char *check_local_ttl(cmd_parms *cmd, sc_dir_conf_t *d)
+{
+    return d->local_ttl > SC_LOCAL_TTL_MAX
+               ? apr_psprintf(cmd->pool,
+                              "SharedCacheLocalTTL: at most %d seconds "
+                              "(the local tier serves without asking "
+                              "memcached, so other hosts' invalidations "
+                              "wait that long)",
+                              SC_LOCAL_TTL_MAX)
+               : NULL;
 }
 
 /* ---- the table of directory directives -------------------------------- */
@@ -279,6 +293,9 @@ const command_rec sc_config_cmds[] = {
                   "seconds a failed memcached server is skipped"),
     AP_INIT_TAKE1("SharedCachePrefix", sc_server_prefix, NULL, RSRC_CONF,
                   "prefix of every memcached key"),
+    AP_INIT_TAKE1("SharedCacheLocal", sc_server_local, NULL, RSRC_CONF,
+                  "size of this host's local tier in shared memory (K, M, "
+                  "G allowed), or Off"),
 /* directory context */
 #define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
     SC_CMD_##d_kind(d_name, (void *)&directives[DIR_##d_field], d_help),
@@ -540,6 +557,10 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
     APR_ARRAY_PUSH(out, const char *) = apr_psprintf(
         p, "SharedCacheFallbackServers=%s",
         s->fallback ? commas(p, s->fallback->spec) : "-");
+    APR_ARRAY_PUSH(out, const char *) =
+        s->local_size > 0
+            ? apr_psprintf(p, "SharedCacheLocal=%" APR_OFF_T_FMT, s->local_size)
+            : "SharedCacheLocal=Off";
     for (i = 0; i < DIR_COUNT; i++) {
         APR_ARRAY_PUSH(out, const char *) = apr_psprintf(
             p, "%s=%s", directives[i].name, value_text(p, d, &directives[i]));

@@ -49,6 +49,8 @@ typedef struct {
                                      SharedCacheQuickHandler On */
     int stat_slot;                /* its slot of the per-virtual-host
                                      counters (sc_vhoststat.h), -1: none */
+    apr_off_t local_size;         /* SharedCacheLocal (main server only):
+                                     bytes of the local tier, 0: none */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */

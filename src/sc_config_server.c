@@ -1,13 +1,14 @@
 /*
- * sc_config_server.c: the four server directives (SharedCacheServers,
- * -FallbackServers, -Timeout, -RetryInterval, -Prefix are written out:
- * they fill sc_server_conf_t), the server config's create and merge, and
+ * sc_config_server.c: the server directives (SharedCacheServers,
+ * -FallbackServers, -Timeout, -RetryInterval, -Prefix, -Local are written
+ * out: they fill sc_server_conf_t), the server config's create and merge, and
  * post_config's backends, one per distinct server list.
  */
 #include "sc_config.h"
 #include "sc_config_int.h"
 #include "sc_pending.h"
 #include "sc_key.h"
+#include "sc_local.h"
 #include "sc_log.h"
 
 #include "http_log.h"
@@ -40,7 +41,8 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->retry_s = add->retry_s != SC_UNSET ? add->retry_s : base->retry_s;
     c->prefix = add->prefix ? add->prefix : base->prefix;
     c->quick = add->quick || base->quick;
-    c->stat_slot = -1; /* given in post_config */
+    c->local_size = base->local_size; /* the main server's only */
+    c->stat_slot = -1;                /* given in post_config */
     return c;
 }
 
@@ -48,6 +50,32 @@ sc_server_conf_t *sc_server_conf_of(cmd_parms *cmd)
 {
     return ap_get_module_config(cmd->server->module_config,
                                 &sharedcache_module);
+}
+
+/* SharedCacheLocal: the size of the host's local tier, or Off; one for
+ * the whole server (one segment, whatever the virtual host). */
+const char *sc_server_local(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_off_t size = 0;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "off")) {
+        err = sc_word_size(cmd, arg, &size);
+        if (!err && size < 64 * 1024) {
+            err = "SharedCacheLocal: at least 64K (or Off)";
+        }
+        if (!err && (err = sc_local_available()) != NULL) {
+            err = apr_pstrcat(cmd->pool, "SharedCacheLocal: ", err, NULL);
+        }
+    }
+    if (!err) {
+        sc_server_conf_of(cmd)->local_size = size;
+    }
+    return err;
 }
 
 /* SharedCacheServers and SharedCacheFallbackServers: a server list, checked

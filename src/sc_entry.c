@@ -71,7 +71,7 @@ static void write_head(sc_rec_writer_t *w, const void *what)
     sc_rec_put_bytes(w, entry_magic, 3);
     sc_rec_put_uint(w, e->codings ? SC_ENTRY_FORMAT_CODED : SC_ENTRY_FORMAT, 1);
     sc_rec_put_uint(w, (apr_uint64_t)e->type, 1);
-    sc_rec_put_uint(w, 0, 1);
+    sc_rec_put_uint(w, e->local > 255 ? 255 : e->local, 1);
     sc_rec_put_uint(w, (apr_uint64_t)e->status, 2);
     sc_rec_put_uint(w, (apr_uint64_t)e->stored_at, 8);
     sc_rec_put_uint(w, (apr_uint64_t)e->fresh_until, 8);
@@ -203,7 +203,7 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
         return SC_EBADREC;
     }
     e->type = (int)sc_rec_get_uint(&r, 1);
-    (void)sc_rec_get_uint(&r, 1);
+    e->local = (unsigned)sc_rec_get_uint(&r, 1);
     e->status = (int)sc_rec_get_uint(&r, 2);
     e->stored_at = (apr_int64_t)sc_rec_get_uint(&r, 8);
     e->fresh_until = (apr_int64_t)sc_rec_get_uint(&r, 8);

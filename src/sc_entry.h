@@ -7,7 +7,7 @@
  * reported as SC_EBADREC (a miss), never a crash.
  *
  * Layout (format 2):
- *   magic "SCE" version(1)  type(1) reserved(1) status(2)
+ *   magic "SCE" version(1)  type(1) local(1) status(2)
  *   stored_at(8) fresh_until(8) stale_until(8) error_until(8)
  *                                                 [unix seconds, signed]
  *   flags(4)
@@ -19,6 +19,10 @@
  *   body_kind(1)
  *     SC_BODY_INLINE:  body_len(8) body            (ends the record)
  *     SC_BODY_CHUNKED: body_len(8) chunk_size(4) nchunks(4) version(8)
+ *
+ * local is the entry's SharedCacheLocalTTL in seconds (0: a host's local
+ * tier never keeps it; hosts of versions before the local tier wrote 0
+ * and ignore it).
  *
  * stale_until ends the grace period (served STALE while one request
  * refreshes), error_until the stale-on-error window.
@@ -98,6 +102,7 @@ typedef struct {
     apr_int64_t stale_until;
     apr_int64_t error_until;
     apr_uint32_t flags;
+    unsigned local; /* SharedCacheLocalTTL where it was stored, seconds */
     const char *key;
     apr_size_t key_len;
     apr_array_header_t *headers; /* of sc_header_t */

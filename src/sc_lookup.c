@@ -9,6 +9,7 @@
  * separately; the old cluster of a migration is sc_fallback.c's.)
  */
 #include "sc_request.h"
+#include "sc_local.h"
 #include "sc_log.h"
 #include "sc_pending.h"
 #include "sc_store.h"
@@ -95,6 +96,7 @@ typedef struct {
     int ntags;
     int tags_at; /* the first one's index in vals */
     sc_value_t *vals;
+    int extra; /* a value was not in vals: another round trip */
 } hinted_t;
 
 /* Add the hinted keys to keys[*n...] (room for them: see hint_room). */
@@ -161,7 +163,7 @@ static void remember_tags(request_rec *r, const char *mkey, const sc_entry_t *e)
  * soft invalidation may serve it stale); a missing counter or another
  * namespace is always a miss. */
 static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                              const sc_entry_t *e, const hinted_t *h, int *soft)
+                              const sc_entry_t *e, hinted_t *h, int *soft)
 {
     sc_gen_t *tags = apr_palloc(r->pool, (apr_size_t)(e->deps->nelts + 1)
                                              * sizeof(sc_gen_t));
@@ -208,10 +210,12 @@ static sc_lookup_t deps_valid(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         return SC_LOOKUP_MISS;
     }
     /* The tags' counters: fetched with the entry if a hint named them. */
-    if (ntags > 0 && !hinted_tags(h, tags, ntags)
-        && sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
-        sc_log_backend(r, "lookup of tags", c->error);
-        return SC_LOOKUP_ERROR;
+    if (ntags > 0 && !hinted_tags(h, tags, ntags)) {
+        h->extra = 1;
+        if (sc_gen_fetch(c, r->pool, tags, ntags) != APR_SUCCESS) {
+            sc_log_backend(r, "lookup of tags", c->error);
+            return SC_LOOKUP_ERROR;
+        }
     }
     for (i = 0; i < ntags; i++) {
         sc_dep_state_t st = sc_entry_dep_state(want[i], tags[i].have,
@@ -265,8 +269,9 @@ void sc_lookup_keys(const sc_req_t *ctx, const char **keys)
     keys[3] = ctx->gens[SC_GEN_SERVER].key;
 }
 
-sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
-                      apr_int64_t now, sc_found_t *res)
+/* One lookup; local: the local tier may answer for memcached. */
+static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                          apr_int64_t now, sc_found_t *res, int local)
 {
     sc_entry_t *e = &res->entry;
     apr_array_header_t *vary_hint = NULL, *tags_hint = NULL;
@@ -276,6 +281,8 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     sc_usable_t use;
     hinted_t h;
     int i, n = 1 + SC_GENS, soft;
+    apr_uint64_t mark = 0;
+    apr_time_t fetched = 0;
 
     memset(res, 0, sizeof(*res));
     memset(&h, 0, sizeof(h));
@@ -309,10 +316,19 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     }
     else {
         hint_keys(r, ctx, keys, &n, vary_hint, tags_hint, &h);
-        if (sc_store_mget(c, r->pool, keys, (apr_size_t)n, &vals)
-            != APR_SUCCESS) {
-            sc_log_backend(r, "lookup", c->error);
-            return SC_LOOKUP_ERROR;
+        if (local && sc_local_get(r, keys, n, &vals)) {
+            res->local = 1;
+        }
+        else {
+            /* What this host changes from now on is newer than the
+             * values read (sc_local.h). */
+            mark = local ? sc_local_mark(keys, n) : 0;
+            fetched = apr_time_now();
+            if (sc_store_mget(c, r->pool, keys, (apr_size_t)n, &vals)
+                != APR_SUCCESS) {
+                sc_log_backend(r, "lookup", c->error);
+                return SC_LOOKUP_ERROR;
+            }
         }
         h.vals = vals;
     }
@@ -346,12 +362,12 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         if (h.variant && h.variant_len == len && !memcmp(h.variant, key, len)) {
             val = &vals[h.variant_at]; /* fetched with the record */
         }
-        else if (sc_store_mget(c, r->pool, &mkey, 1, &vals) != APR_SUCCESS) {
+        else if (sc_store_mget(c, r->pool, &mkey, 1, &val) != APR_SUCCESS) {
             sc_log_backend(r, "lookup", c->error);
             return SC_LOOKUP_ERROR;
         }
         else {
-            val = &vals[0];
+            h.extra = 1;
             h.ntags = 0; /* they were another variant's */
         }
         found = check_record(r, val, mkey, key, len, e);
@@ -380,6 +396,11 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     sc_entry_usable(e, now, soft, ctx->dconf->soft_invalidate, ctx->quick,
                     &use);
     if (use.fresh) {
+        /* Kept for this host when one round trip read it all. */
+        if (local && !res->local && h.vals && !h.extra
+            && e->body_kind == SC_BODY_INLINE && e->local > 0) {
+            sc_local_put(r, keys, vals, n, mark, fetched, (int)e->local);
+        }
         return load_body(r, ctx, c, val, res);
     }
     /* Stale: expired, or invalidated by URL or tag with
@@ -397,4 +418,21 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     }
     found = load_body(r, ctx, c, val, res);
     return found == SC_LOOKUP_FOUND ? SC_LOOKUP_STALE : found;
+}
+
+sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                      apr_int64_t now, sc_found_t *res)
+{
+    /* The local tier: not for the old cluster of a migration, nor while
+     * an invalidation of this process waits to reach memcached. */
+    int local = sc_local_on() && c->backend == ctx->sconf->backend
+                && sc_pending_count() == 0;
+    sc_lookup_t found = lookup(r, ctx, c, now, res, local);
+
+    /* A kept lookup answers only with a fresh entry: anything else (it
+     * expired since, a miss in quick mode) is asked of memcached. */
+    if (res->local && found != SC_LOOKUP_FOUND) {
+        found = lookup(r, ctx, c, now, res, 0);
+    }
+    return found;
 }

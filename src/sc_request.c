@@ -252,6 +252,7 @@ void sc_restore_response(request_rec *r, const sc_req_t *ctx,
     v.has_ttl = 1;
     v.ttl = e->fresh_until - now;
     v.collapsed = ctx->collapsed;
+    v.detail = found->local ? "local" : NULL;
     sc_set_status(r, ctx->dconf, status, &v);
 }
 

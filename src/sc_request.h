@@ -151,6 +151,8 @@ typedef struct {
     int error_ok;               /* STALE: may replace a 5xx */
     int revalidate;       /* STALE: kept to be revalidated (SharedCacheKeep):
                              the render asks with its validators */
+    int local;            /* read from the local tier (sc_local.h), not
+                             memcached */
     const char *lease_of; /* canonical key whose lease applies */
     apr_size_t lease_of_len;
     const char *lease_key; /* its memcached key, once computed */

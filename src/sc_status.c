@@ -79,6 +79,10 @@ const sc_stat_info_t sc_stat_info[SC_STAT_COUNT] = {
       "memcached round trips (get, multi-get, set, add, incr, delete)", 0 },
     { "esi_direct", "sharedcache_esi_direct_total", NULL,
       "ESI includes served from memcached without a subrequest", SC_PER_VHOST },
+    { "local_hits", "sharedcache_local_hits_total", NULL,
+      "lookups answered by the local tier, without memcached", SC_PER_VHOST },
+    { "local_stores", "sharedcache_local_stores_total", NULL,
+      "lookups kept in the local tier", SC_PER_VHOST },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pproc)

@@ -2,11 +2,13 @@
  * sc_status_page.c: the status page (SetHandler sharedcache-status): the
  * shared counters, per virtual host, and each memcached server's state as
  * this child and all children see it, in HTML, JSON (?json), Prometheus
- * (?prometheus) and one line per server (?servers).
+ * (?prometheus), one line per server (?servers) and the local tier's
+ * store (?local).
  */
 #include "sc_status.h"
 #include "sc_status_int.h"
 #include "sc_config.h"
+#include "sc_local.h"
 #include "sc_store.h"
 #include "sc_vhoststat.h"
 
@@ -373,6 +375,12 @@ int sc_status_handler(request_rec *r)
     }
     if (r->args && !strcmp(r->args, "servers")) {
         children_text(r);
+        return OK;
+    }
+    if (r->args && !strcmp(r->args, "local")) {
+        /* the local tier as its store (shmcb) reports it */
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        sc_local_status(r);
         return OK;
     }
     servers = server_states(r);

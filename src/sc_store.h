@@ -67,6 +67,9 @@ typedef struct {
     sc_node_t *nodes;        /* [servers->nelts], NULL until opened */
     void (*exhausted)(void); /* called when no handle is free, or NULL */
     void (*counted)(void);   /* called per memcached round trip, or NULL */
+    /* called after each set, incr or delete of a key (whether it took
+     * or not), or NULL */
+    void (*changed)(const char *key);
     /* called once when a server is marked down (up 0, with the error) and
      * once when it answers again (up 1), or NULL */
     void (*event)(const char *server, int up, const char *error);

@@ -318,10 +318,21 @@ apr_status_t sc_store_mget(sc_conn_t *c, apr_pool_t *p, const char *const *keys,
     return CALL(c, do_mget(c, p, keys, n, values));
 }
 
+/* A key was written (set, incr, delete), whether or not it took: the
+ * backend's hook (the local tier's change counters) runs after the
+ * write, so a lookup that read the key before it is never kept. */
+static apr_status_t written(sc_conn_t *c, const char *key, apr_status_t rv)
+{
+    if (c->backend->changed) {
+        c->backend->changed(key);
+    }
+    return rv;
+}
+
 apr_status_t sc_store_set(sc_conn_t *c, const char *key, const char *data,
                           apr_size_t len, apr_int64_t exptime)
 {
-    return CALL(c, do_set(c, key, data, len, exptime));
+    return written(c, key, CALL(c, do_set(c, key, data, len, exptime)));
 }
 
 apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
@@ -332,12 +343,12 @@ apr_status_t sc_store_add(sc_conn_t *c, const char *key, const char *data,
 
 apr_status_t sc_store_incr(sc_conn_t *c, const char *key, apr_uint64_t *value)
 {
-    return CALL(c, do_incr(c, key, value));
+    return written(c, key, CALL(c, do_incr(c, key, value)));
 }
 
 apr_status_t sc_store_delete(sc_conn_t *c, const char *key)
 {
-    return CALL(c, do_delete(c, key));
+    return written(c, key, CALL(c, do_delete(c, key)));
 }
 
 apr_status_t sc_store_stats(sc_backend_t *b, apr_pool_t *p,

@@ -151,9 +151,9 @@ is($rc, 0, 'conf/sharedcache.conf itself is valid') or diag $out;
 # the loaded module: the documented defaults are valid values.
 my @examples = $text =~ /^#(SharedCache\w* .*)$/mg;
 my %example_of = map { (split ' ', $_)[0] => 1 } @examples;
-my @server = grep { /^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix) / }
+my @server = grep { /^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix|Local) / }
              @examples;
-my @dir = grep { !/^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix) / }
+my @dir = grep { !/^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix|Local) / }
           @examples;
 ($rc, $out) = SCTest::Apache->configtest(join("\n", @server,
     '<Location />', @dir, '</Location>', ''));

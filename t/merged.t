@@ -50,6 +50,7 @@ SharedCacheGrace 5
         SharedCacheSoftInvalidate On
         SharedCacheESI On
         SharedCacheESIToken edge
+        SharedCacheLocalTTL 5
     </Location>
     <Location /app/loc/deeper>
         SharedCache Off
@@ -103,7 +104,7 @@ my %server = (
     SharedCacheGrace => 5, SharedCacheStaleOnError => 0,
     SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
     SharedCacheESI => 'Off', SharedCacheESIToken => '-',
-    SharedCacheKeep => 0,
+    SharedCacheKeep => 0, SharedCacheLocalTTL => 1, SharedCacheLocal => 'Off',
 );
 my %vhost = (%server, SharedCacheServers => join(',', split ' ', $mc2), SharedCacheTimeout => 200,
              SharedCacheFallbackServers => $mc1,
@@ -123,7 +124,7 @@ my %loc = (%vhost, SharedCacheTTL => 33, SharedCacheMaxTTL => 1000,
            SharedCacheInvalidateHeader => 'X-Purge-Tags',
            SharedCacheNamespace => 'loc', SharedCacheStaleOnError => 60,
            SharedCacheSoftInvalidate => 'On', SharedCacheESI => 'On',
-           SharedCacheESIToken => 'edge');
+           SharedCacheESIToken => 'edge', SharedCacheLocalTTL => 5);
 my %deeper = (%loc, SharedCache => 'Off', SharedCacheMaxSize => 2048,
               SharedCacheStatuses => '410', SharedCacheVaryByUser => 'On',
               SharedCacheBypassCookie => 'sessionid',

@@ -54,6 +54,7 @@ static sc_entry_t full_entry(apr_pool_t *p, int body_kind)
     e.stale_until = 1;
     e.error_until = 1700000000;
     e.flags = 0xdeadbee0u | SC_EF_NO_STALE;
+    e.local = 7;
     e.key = bin_key;
     e.key_len = BIN_KEY_LEN;
     e.headers = apr_array_make(p, 4, sizeof(sc_header_t));
@@ -310,6 +311,7 @@ static void assert_same_entry(const sc_entry_t *a, const sc_entry_t *b)
     assert_true(a->stale_until == b->stale_until);
     assert_true(a->error_until == b->error_until);
     assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->local, b->local);
     assert_int_equal(a->key_len, b->key_len);
     assert_memory_equal(a->key, b->key, a->key_len);
     assert_int_equal(a->headers ? a->headers->nelts : 0, b->headers->nelts);
@@ -539,6 +541,27 @@ static void test_encode_matches_documented_layout(void **state)
     assert_memory_equal(enc, raw, raw_len);
     free(enc);
     free(raw);
+}
+
+/* SharedCacheLocalTTL is the byte after the type (format 2's reserved
+ * byte: older hosts wrote 0 and ignore it), capped at 255. */
+static void test_local_ttl_is_the_byte_after_the_type(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t in = full_entry(p, SC_BODY_INLINE), out;
+    apr_size_t len;
+    char *rec;
+
+    in.local = 42;
+    rec = encode(p, &in, &len, NULL);
+    assert_int_equal((unsigned char)rec[5], 42);
+    assert_int_equal(sc_entry_decode(p, rec, len, &out), APR_SUCCESS);
+    assert_int_equal(out.local, 42);
+    free(rec);
+    in.local = 1000;
+    rec = encode(p, &in, &len, NULL);
+    assert_int_equal((unsigned char)rec[5], 255);
+    free(rec);
 }
 
 /* ---- decode rejects ---------------------------------------------------- */
@@ -1397,6 +1420,7 @@ int main(void)
         UNIT_TEST(test_roundtrip_status_bounds_and_vary_type),
         UNIT_TEST(test_roundtrip_max_headers_and_deps),
         UNIT_TEST(test_encode_matches_documented_layout),
+        UNIT_TEST(test_local_ttl_is_the_byte_after_the_type),
         UNIT_TEST(test_decode_accepts_hand_built_record),
         UNIT_TEST(test_decode_rejects_wrong_magic),
         UNIT_TEST(test_decode_rejects_wrong_format_version),

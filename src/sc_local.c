@@ -1,0 +1,379 @@
+/*
+ * sc_local.c: the local tier (see sc_local.h): lookups kept in httpd's
+ * shmcb socache, and the host's change counters that make an
+ * invalidation of this host apply to them at once.
+ *
+ * A kept lookup ("SCL1" record) is:
+ *   magic "SCL1" fetched(8) until(8) mark(8) n(4)
+ *   n times: have(1) flags(4) len(4) data
+ * (numbers little-endian).  Its socache id is a hash
+ * byte (shmcb picks a subcache by the first byte) and the keys, each
+ * followed by a newline.
+ */
+#include "sc_local.h"
+#include "sc_config.h"
+#include "sc_log.h"
+#include "sc_status.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "mod_status.h"
+#include "http_log.h"
+#include "util_mutex.h"
+#include <apr_atomic.h>
+#include <apr_global_mutex.h>
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+APLOG_USE_MODULE(sharedcache);
+
+#define SC_LOCAL_SLOTS 4096
+#define SC_LOCAL_HEAD 32 /* magic, fetched, until, mark, n */
+
+static const ap_socache_provider_t *provider;
+static ap_socache_instance_t *instance;
+static apr_global_mutex_t *mutex;
+/* [SC_LOCAL_SLOTS] change counters, shared by the host's processes */
+static volatile apr_uint32_t *slots;
+/* each thread's buffer for one kept lookup (SC_LOCAL_ITEM_MAX) */
+static __thread unsigned char *buffer;
+
+static apr_uint32_t fnv1a(const char *s, apr_size_t len)
+{
+    apr_uint32_t h = 2166136261U;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)s[i]) * 16777619U;
+    }
+    return h;
+}
+
+const char *sc_local_available(void)
+{
+    return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                              AP_SOCACHE_PROVIDER_VERSION)
+               ? NULL
+               : "needs mod_socache_shmcb (a2enmod socache_shmcb)";
+}
+
+void sc_local_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, SC_LOCAL_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+/* The change counters live as long as the parent: a graceful restart's
+ * new children see the invalidations of the old ones.  Nothing unmaps
+ * them (a child's threads may still read them while it exits). */
+static apr_status_t slots_init(apr_pool_t *pproc)
+{
+    static const char key[] = "sharedcache-local-slots";
+    void *mem = NULL;
+
+    apr_pool_userdata_get(&mem, key, pproc);
+    if (!mem) {
+        mem = mmap(NULL, SC_LOCAL_SLOTS * sizeof(apr_uint32_t),
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) {
+            return APR_ENOMEM;
+        }
+        memset(mem, 0, SC_LOCAL_SLOTS * sizeof(apr_uint32_t));
+        apr_pool_userdata_set(mem, key, NULL, pproc);
+    }
+    slots = mem;
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    ap_socache_instance_t *instance;
+    server_rec *s;
+} local_t;
+
+static apr_status_t local_destroy(void *data)
+{
+    local_t *l = data;
+
+    provider->destroy(l->instance, l->s);
+    return APR_SUCCESS;
+}
+
+apr_status_t sc_local_post_config(apr_pool_t *pconf, apr_pool_t *pproc,
+                                  server_rec *s, apr_off_t size)
+{
+    struct ap_socache_hints hints = { 250, 4096, 30 };
+    const char *err;
+    local_t *l;
+    apr_status_t rv;
+
+    instance = NULL;
+    mutex = NULL;
+    if (size <= 0) {
+        return APR_SUCCESS;
+    }
+    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                                  AP_SOCACHE_PROVIDER_VERSION);
+    if (!provider) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     SC_LOGNO(0112) "SharedCacheLocal %s",
+                     sc_local_available());
+        return APR_EGENERAL;
+    }
+    rv = slots_init(pproc);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     SC_LOGNO(0113) "SharedCacheLocal: no shared memory for "
+                                    "the change counters");
+        return rv;
+    }
+    rv = ap_global_mutex_create(&mutex, NULL, SC_LOCAL_MUTEX, NULL, s, pconf,
+                                0);
+    if (rv != APR_SUCCESS) {
+        return rv; /* httpd said why */
+    }
+    err = provider->create(
+        &instance,
+        apr_psprintf(pconf, "sharedcache-local(%" APR_OFF_T_FMT ")", size),
+        pconf, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     SC_LOGNO(0114) "SharedCacheLocal: %s", err);
+        instance = NULL;
+        return APR_EGENERAL;
+    }
+    rv = provider->init(instance, SC_LOCAL_MUTEX, &hints, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     SC_LOGNO(0115) "SharedCacheLocal: cannot make a shared "
+                                    "memory segment of %" APR_OFF_T_FMT
+                                    " bytes",
+                     size);
+        instance = NULL;
+        return rv;
+    }
+    l = apr_palloc(pconf, sizeof(*l));
+    l->instance = instance;
+    l->s = s;
+    apr_pool_cleanup_register(pconf, l, local_destroy, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+void sc_local_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!instance) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&mutex, apr_global_mutex_lockfile(mutex),
+                                     pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     SC_LOGNO(0116) "SharedCacheLocal: cannot attach its "
+                                    "mutex: no local tier in this child");
+        instance = NULL;
+    }
+}
+
+int sc_local_on(void)
+{
+    return instance != NULL;
+}
+
+static volatile apr_uint32_t *slot_of(const char *key)
+{
+    return &slots[fnv1a(key, strlen(key)) % SC_LOCAL_SLOTS];
+}
+
+void sc_local_changed(const char *key)
+{
+    if (slots) {
+        apr_atomic_inc32(slot_of(key));
+    }
+}
+
+apr_uint64_t sc_local_mark(const char *const *keys, int n)
+{
+    apr_uint64_t sum = 0;
+    int i;
+
+    for (i = 0; slots && i < n; i++) {
+        sum += apr_atomic_read32(slot_of(keys[i]));
+    }
+    return sum;
+}
+
+/* The socache id of a lookup of these keys. */
+static unsigned char *local_id(apr_pool_t *p, const char *const *keys, int n,
+                               unsigned int *len)
+{
+    apr_size_t total = 1, at = 1;
+    unsigned char *id;
+    apr_uint32_t h;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        total += strlen(keys[i]) + 1;
+    }
+    id = apr_palloc(p, total);
+    for (i = 0; i < n; i++) {
+        apr_size_t l = strlen(keys[i]);
+        memcpy(id + at, keys[i], l);
+        at += l;
+        id[at++] = '\n';
+    }
+    h = fnv1a((const char *)id + 1, total - 1);
+    id[0] = (unsigned char)(h ^ (h >> 8) ^ (h >> 16) ^ (h >> 24));
+    *len = (unsigned int)total;
+    return id;
+}
+
+static void put_u(unsigned char **at, apr_uint64_t v, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        *(*at)++ = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static int get_u(const unsigned char **at, const unsigned char *end, int n,
+                 apr_uint64_t *v)
+{
+    int i;
+
+    *v = 0;
+    if (end - *at < n) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        *v |= (apr_uint64_t) * (*at)++ << (8 * i);
+    }
+    return 1;
+}
+
+int sc_local_get(request_rec *r, const char *const *keys, int n,
+                 sc_value_t **vals)
+{
+    const unsigned char *at, *end;
+    apr_uint64_t fetched, until, mark, count;
+    unsigned int idlen, len = SC_LOCAL_ITEM_MAX;
+    unsigned char *id;
+    sc_value_t *out;
+    apr_status_t rv;
+    int i;
+
+    if (!instance || (!buffer && !(buffer = malloc(SC_LOCAL_ITEM_MAX)))) {
+        return 0;
+    }
+    id = local_id(r->pool, keys, n, &idlen);
+    if (apr_global_mutex_lock(mutex) != APR_SUCCESS) {
+        return 0;
+    }
+    rv = provider->retrieve(instance, r->server, id, idlen, buffer, &len,
+                            r->pool);
+    apr_global_mutex_unlock(mutex);
+    if (rv != APR_SUCCESS) {
+        return 0;
+    }
+    at = buffer;
+    end = buffer + len;
+    if (len < SC_LOCAL_HEAD || memcmp(at, "SCL1", 4) != 0) {
+        return 0;
+    }
+    at += 4;
+    get_u(&at, end, 8, &fetched);
+    get_u(&at, end, 8, &until);
+    get_u(&at, end, 8, &mark);
+    get_u(&at, end, 4, &count);
+    /* Still young, and no key of it written on this host since. */
+    if ((apr_uint64_t)apr_time_now() >= until || count != (apr_uint64_t)n
+        || mark != sc_local_mark(keys, n)) {
+        return 0;
+    }
+    out = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*out));
+    for (i = 0; i < n; i++) {
+        apr_uint64_t have, flags, vlen;
+        sc_value_t v = { keys[i], NULL, 0, 0 };
+
+        if (!get_u(&at, end, 1, &have) || !get_u(&at, end, 4, &flags)
+            || !get_u(&at, end, 4, &vlen) || (apr_uint64_t)(end - at) < vlen) {
+            return 0; /* the values already copied go with the pool */
+        }
+        out[i].key = keys[i];
+        if (have) {
+            v.data = malloc((apr_size_t)vlen + 1);
+            if (!v.data) {
+                return 0;
+            }
+            memcpy(v.data, at, (apr_size_t)vlen);
+            v.data[vlen] = '\0';
+            v.len = (apr_size_t)vlen;
+            v.flags = (apr_uint32_t)flags;
+            sc_value_move(r->pool, &v, &out[i]);
+        }
+        at += vlen;
+    }
+    *vals = out;
+    sc_stat_add_r(r, SC_STAT_LOCAL_HITS, 1);
+    return 1;
+}
+
+void sc_local_put(request_rec *r, const char *const *keys,
+                  const sc_value_t *vals, int n, apr_uint64_t mark,
+                  apr_time_t fetched, int seconds)
+{
+    apr_size_t total = SC_LOCAL_HEAD;
+    apr_time_t until = fetched + apr_time_from_sec(seconds);
+    unsigned char *rec, *at, *id;
+    unsigned int idlen;
+    apr_status_t rv;
+    int i;
+
+    if (!instance || seconds <= 0 || until <= apr_time_now()) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        total += 9 + (vals[i].data ? vals[i].len : 0);
+    }
+    if (total > SC_LOCAL_ITEM_MAX) {
+        return;
+    }
+    at = rec = apr_palloc(r->pool, total);
+    memcpy(at, "SCL1", 4);
+    at += 4;
+    put_u(&at, (apr_uint64_t)fetched, 8);
+    put_u(&at, (apr_uint64_t)until, 8);
+    put_u(&at, mark, 8);
+    put_u(&at, (apr_uint64_t)n, 4);
+    for (i = 0; i < n; i++) {
+        apr_size_t l = vals[i].data ? vals[i].len : 0;
+
+        put_u(&at, vals[i].data != NULL, 1);
+        put_u(&at, vals[i].flags, 4);
+        put_u(&at, l, 4);
+        if (l) {
+            memcpy(at, vals[i].data, l);
+            at += l;
+        }
+    }
+    id = local_id(r->pool, keys, n, &idlen);
+    if (apr_global_mutex_lock(mutex) != APR_SUCCESS) {
+        return;
+    }
+    rv = provider->store(instance, r->server, id, idlen, until, rec,
+                         (unsigned int)total, r->pool);
+    apr_global_mutex_unlock(mutex);
+    if (rv == APR_SUCCESS) {
+        sc_stat_add_r(r, SC_STAT_LOCAL_STORES, 1);
+    }
+}
+
+void sc_local_status(request_rec *r)
+{
+    if (!instance || apr_global_mutex_lock(mutex) != APR_SUCCESS) {
+        return;
+    }
+    provider->status(instance, r, AP_STATUS_SHORT);
+    apr_global_mutex_unlock(mutex);
+}
