@@ -8,7 +8,6 @@
 #include "sc_config_int.h"
 #include "sc_pending.h"
 #include "sc_key.h"
-#include "sc_local.h"
 #include "sc_log.h"
 
 #include "http_log.h"
@@ -67,9 +66,6 @@ const char *sc_server_local(cmd_parms *cmd, void *dummy, const char *arg)
         err = sc_word_size(cmd, arg, &size);
         if (!err && size < 64 * 1024) {
             err = "SharedCacheLocal: at least 64K (or Off)";
-        }
-        if (!err && (err = sc_local_available()) != NULL) {
-            err = apr_pstrcat(cmd->pool, "SharedCacheLocal: ", err, NULL);
         }
     }
     if (!err) {

@@ -20,9 +20,9 @@
  * elsewhere (another host, sharedcachectl, the Python package) apply
  * once the kept lookup is older than its TTL.
  *
- * The store is httpd's socache "shmcb" (mod_socache_shmcb): one segment
- * of the configured size for the whole host, the oldest records
- * overwritten first, under one global mutex (Mutex sharedcache-local).
+ * The store is one shared-memory segment of the configured size for the
+ * whole host (sc_ring.h): the oldest records overwritten first, written
+ * under one global mutex (Mutex sharedcache-local), read without a lock.
  */
 #ifndef SC_LOCAL_H
 #define SC_LOCAL_H
@@ -35,10 +35,6 @@
 #define SC_LOCAL_ITEM_MAX (256 * 1024)
 /* The longest SharedCacheLocalTTL, seconds. */
 #define SC_LOCAL_TTL_MAX 60
-
-/* SharedCacheLocal: NULL, or why the store cannot be used (checked where
- * the directive is read, so that configtest names it). */
-const char *sc_local_available(void);
 
 /* pre_config: the mutex's name, for the Mutex directive. */
 void sc_local_pre_config(apr_pool_t *pconf);
@@ -72,8 +68,7 @@ void sc_local_put(request_rec *r, const char *const *keys,
 /* The store's hook (sc_backend_t.changed): a key was written. */
 void sc_local_changed(const char *key);
 
-/* The store's state in socache's short form ("CacheCurrentEntries: 12"
- * ...), for the status page; nothing without a local tier. */
+/* The store's state ("entries: 12" ...), for the status page. */
 void sc_local_status(request_rec *r);
 
 #endif

@@ -378,7 +378,7 @@ int sc_status_handler(request_rec *r)
         return OK;
     }
     if (r->args && !strcmp(r->args, "local")) {
-        /* the local tier as its store (shmcb) reports it */
+        /* the local tier's store */
         ap_set_content_type(r, "text/plain; charset=utf-8");
         sc_local_status(r);
         return OK;

@@ -277,8 +277,7 @@ sub mc_ticks {
 # Modules loaded by every configuration, so they differ only in the few
 # lines of their own block.
 my @MODS = qw(authz_core authz_host mime setenvif headers alias wsgi
-              cache cache_socache socache_memcache socache_shmcb filter
-              deflate);
+              cache cache_socache socache_memcache filter deflate);
 
 # The configuration of one instance.  Options: mpm (the MPM settings,
 # with any comment above them; required), mpm_module (event, the default,
