@@ -173,7 +173,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
             c->backend->exhausted = sc_stat_no_handle;
             c->backend->event = server_event;
             c->backend->counted = sc_stat_mc_call;
-            c->backend->changed = sc_local_on() ? sc_local_changed : NULL;
+            c->backend->changed = sc_local_changed;
             c->backend->state = sc_status_server_state;
         }
         if (c->fallback

@@ -224,7 +224,7 @@ apr_status_t sc_codec_brotli(apr_pool_t *p, const char *in, apr_size_t len,
 }
 
 apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
-                             char **out)
+                             int crc, char **out)
 {
     z_stream z;
     int rc;
@@ -237,7 +237,8 @@ apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
         return APR_ENOMEM;
     }
     memset(&z, 0, sizeof(z));
-    if (inflateInit2(&z, 15 + 16) != Z_OK) {
+    if (inflateInit2(&z, 15 + 16) != Z_OK
+        || (!crc && inflateValidate(&z, 0) != Z_OK)) {
         free(*out);
         return APR_EINVAL;
     }
@@ -247,7 +248,7 @@ apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
     z.avail_out = (uInt)expect;
     rc = inflate(&z, Z_FINISH);
     inflateEnd(&z);
-    /* zlib checks the CRC and the length of the trailer */
+    /* zlib checks the CRC (if asked) and the length of the trailer */
     if (rc != Z_STREAM_END || z.total_out != expect || z.avail_in != 0) {
         free(*out);
         *out = NULL;

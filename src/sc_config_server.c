@@ -13,6 +13,7 @@
 #include "http_log.h"
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <unistd.h>
 
 APLOG_USE_MODULE(sharedcache);
 
@@ -57,6 +58,8 @@ const char *sc_server_local(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     apr_off_t size = 0;
+    apr_off_t phys = (apr_off_t)sysconf(_SC_PHYS_PAGES)
+                     * (apr_off_t)sysconf(_SC_PAGESIZE);
 
     (void)dummy;
     if (err) {
@@ -66,6 +69,15 @@ const char *sc_server_local(cmd_parms *cmd, void *dummy, const char *arg)
         err = sc_word_size(cmd, arg, &size);
         if (!err && size < 64 * 1024) {
             err = "SharedCacheLocal: at least 64K (or Off)";
+        }
+        /* The segment is only made at start-up: a size that cannot be
+         * would pass configtest and stop a graceful restart. */
+        if (!err && phys > 0 && size > phys / 2) {
+            err = apr_psprintf(cmd->pool,
+                               "SharedCacheLocal: %s is more than half of "
+                               "this machine's memory (%" APR_INT64_T_FMT
+                               " MiB)",
+                               arg, (apr_int64_t)(phys >> 20));
         }
     }
     if (!err) {

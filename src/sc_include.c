@@ -10,7 +10,9 @@
  */
 #include "sc_assemble.h"
 #include "sc_esi.h"
+#include "sc_local.h"
 #include "sc_log.h"
+#include "sc_pending.h"
 #include "sc_store.h"
 
 #include "http_core.h"
@@ -131,10 +133,24 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
 {
     sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                &sharedcache_module);
+    int local = sc_local_on() && sc_pending_count() == 0;
     int i, j, k;
 
+    /* The local tier first: what it keeps is not asked of memcached. */
+    for (i = 0; local && i < n; i++) {
+        const char *mine[1 + SC_GENS];
+
+        if (ctxs[i] && !ctxs[i]->prefetch) {
+            sc_lookup_keys(ctxs[i], mine);
+            ctxs[i]->prefetch_local = sc_local_get(
+                r, mine, 1 + SC_GENS, (int)ctxs[i]->dconf->local_ttl,
+                &ctxs[i]->prefetch);
+            ctxs[i]->prefetch_mark = sc_local_mark(mine, 1 + SC_GENS);
+        }
+    }
     for (i = 0; i < n; i++) {
         apr_hash_t *index = apr_hash_make(r->pool);
+        apr_time_t at = apr_time_now();
         const char **keys;
         sc_value_t *vals;
         sc_conn_t *c;
@@ -149,7 +165,8 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
                           (apr_size_t)(n * (1 + SC_GENS)) * sizeof(*keys));
         for (j = i; j < n; j++) {
             const char *mine[1 + SC_GENS];
-            if (!ctxs[j] || ctxs[j]->server != server) {
+            /* (one the local tier answered is not asked) */
+            if (!ctxs[j] || ctxs[j]->server != server || ctxs[j]->prefetch) {
                 continue;
             }
             sc_lookup_keys(ctxs[j], mine);
@@ -175,7 +192,7 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
         for (j = i; j < n; j++) {
             const char *mine[1 + SC_GENS];
             sc_value_t *own;
-            if (!ctxs[j] || ctxs[j]->server != server) {
+            if (!ctxs[j] || ctxs[j]->server != server || ctxs[j]->prefetch) {
                 continue;
             }
             sc_lookup_keys(ctxs[j], mine);
@@ -192,6 +209,7 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
                 }
             }
             ctxs[j]->prefetch = own;
+            ctxs[j]->prefetch_at = at;
         }
     }
 }

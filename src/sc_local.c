@@ -29,6 +29,7 @@
 #include <apr_global_mutex.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -41,8 +42,33 @@ static sc_ring_t *ring;           /* NULL: no local tier */
 static apr_global_mutex_t *mutex; /* writers of the ring */
 /* [SC_LOCAL_SLOTS] change counters, shared by the host's processes */
 static volatile apr_uint32_t *slots;
-/* each thread's buffer for one kept lookup (SC_LOCAL_ITEM_MAX) */
-static __thread unsigned char *buffer;
+/* each thread's buffer for one kept lookup (SC_LOCAL_ITEM_MAX), freed
+ * when the thread exits (mod_http2's workers come and go) */
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+static int buffer_keyed;
+
+static void buffer_key_make(void)
+{
+    buffer_keyed = pthread_key_create(&buffer_key, free) == 0;
+}
+
+static unsigned char *thread_buffer(void)
+{
+    unsigned char *b;
+
+    pthread_once(&buffer_once, buffer_key_make);
+    if (!buffer_keyed) {
+        return NULL;
+    }
+    b = pthread_getspecific(buffer_key);
+    if (!b && (b = malloc(SC_LOCAL_ITEM_MAX)) != NULL
+        && pthread_setspecific(buffer_key, b) != 0) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
 
 static apr_uint32_t fnv1a(const char *s, apr_size_t len)
 {
@@ -90,15 +116,17 @@ apr_status_t sc_local_post_config(apr_pool_t *pconf, apr_pool_t *pproc,
 
     ring = NULL;
     mutex = NULL;
-    if (size <= 0) {
-        return APR_SUCCESS;
-    }
+    /* The change counters whatever the size: a graceful restart may turn
+     * the tier on while children without it still write (sc_local.h). */
     rv = slots_init(pproc);
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS && size > 0) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      SC_LOGNO(0112) "SharedCacheLocal: no shared memory for "
                                     "the change counters");
         return rv;
+    }
+    if (size <= 0) {
+        return APR_SUCCESS;
     }
     rv = ap_global_mutex_create(&mutex, NULL, SC_LOCAL_MUTEX, NULL, s, pconf,
                                 0);
@@ -212,7 +240,7 @@ static int get_u(const unsigned char **at, const unsigned char *end, int n,
     return 1;
 }
 
-int sc_local_get(request_rec *r, const char *const *keys, int n,
+int sc_local_get(request_rec *r, const char *const *keys, int n, int max_age,
                  sc_value_t **vals)
 {
     const unsigned char *at, *end;
@@ -220,15 +248,16 @@ int sc_local_get(request_rec *r, const char *const *keys, int n,
     apr_size_t idlen, len;
     unsigned char *id;
     const char *rec;
+    unsigned char *buffer;
     sc_value_t *out;
+    apr_time_t now = apr_time_now();
     int i;
 
-    if (!ring || (!buffer && !(buffer = malloc(SC_LOCAL_ITEM_MAX)))) {
+    if (!ring || max_age <= 0 || !(buffer = thread_buffer())) {
         return 0;
     }
     id = local_id(r->pool, keys, n, &idlen);
-    if (sc_ring_get(ring, id, idlen, apr_time_now(), buffer, SC_LOCAL_ITEM_MAX,
-                    &rec, &len)
+    if (sc_ring_get(ring, id, idlen, now, buffer, SC_LOCAL_ITEM_MAX, &rec, &len)
         != APR_SUCCESS) {
         return 0;
     }
@@ -242,9 +271,11 @@ int sc_local_get(request_rec *r, const char *const *keys, int n,
     get_u(&at, end, 8, &until);
     get_u(&at, end, 8, &mark);
     get_u(&at, end, 4, &count);
-    /* Still young, and no key of it written on this host since. */
-    if ((apr_uint64_t)apr_time_now() >= until || count != (apr_uint64_t)n
-        || mark != sc_local_mark(keys, n)) {
+    /* Still young (for the entry and for the reader's location), and no
+     * key of it written on this host since. */
+    if ((apr_uint64_t)now >= until
+        || (apr_uint64_t)now >= fetched + apr_time_from_sec(max_age)
+        || count != (apr_uint64_t)n || mark != sc_local_mark(keys, n)) {
         return 0;
     }
     out = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*out));

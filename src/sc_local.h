@@ -13,7 +13,9 @@
  * time of this request; else it asks memcached.
  *
  * Invalidations made on this host apply at once: every key this host's
- * processes increment, delete or set in memcached bumps one of
+ * processes increment, delete or set in memcached (with or without a
+ * local tier of their own, so that a graceful restart that turns it on
+ * misses none) bumps one of
  * SC_LOCAL_SLOTS counters in shared memory (by the key's hash); a kept
  * lookup records the sum of its keys' counters as read before its
  * multi-get, and is used only while that sum is unchanged.  Those made
@@ -54,9 +56,11 @@ int sc_local_on(void);
 apr_uint64_t sc_local_mark(const char *const *keys, int n);
 
 /* The values kept for exactly these keys, each in vals[i] (malloc'd,
- * freed by a cleanup on r->pool unless taken, as sc_store_mget's):
- * 1, or 0 when nothing usable is kept. */
-int sc_local_get(request_rec *r, const char *const *keys, int n,
+ * freed by a cleanup on r->pool unless taken, as sc_store_mget's), if
+ * memcached gave them less than max_age seconds ago (the reader's
+ * SharedCacheLocalTTL; the entry's own is a bound too): 1, or 0 when
+ * nothing usable is kept. */
+int sc_local_get(request_rec *r, const char *const *keys, int n, int max_age,
                  sc_value_t **vals);
 
 /* Keep the values a multi-get of these keys read at fetched (before it

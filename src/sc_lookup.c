@@ -280,7 +280,7 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     sc_lookup_t found;
     sc_usable_t use;
     hinted_t h;
-    int i, n = 1 + SC_GENS, soft;
+    int i, n = 1 + SC_GENS, soft, one_trip = 1;
     apr_uint64_t mark = 0;
     apr_time_t fetched = 0;
 
@@ -313,10 +313,14 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* fetched with the page's other includes (sc_include.c) */
         vals = ctx->prefetch;
         ctx->prefetch = NULL;
+        res->local = ctx->prefetch_local;
+        mark = ctx->prefetch_mark;
+        fetched = ctx->prefetch_at;
     }
     else {
         hint_keys(r, ctx, keys, &n, vary_hint, tags_hint, &h);
-        if (local && sc_local_get(r, keys, n, &vals)) {
+        if (local
+            && sc_local_get(r, keys, n, (int)ctx->dconf->local_ttl, &vals)) {
             res->local = 1;
         }
         else {
@@ -367,7 +371,7 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
             return SC_LOOKUP_ERROR;
         }
         else {
-            h.extra = 1;
+            one_trip = 0;
             h.ntags = 0; /* they were another variant's */
         }
         found = check_record(r, val, mkey, key, len, e);
@@ -397,8 +401,9 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                     &use);
     if (use.fresh) {
         /* Kept for this host when one round trip read it all. */
-        if (local && !res->local && h.vals && !h.extra
-            && e->body_kind == SC_BODY_INLINE && e->local > 0) {
+        if (local && !res->local && one_trip && !h.extra
+            && e->body_kind == SC_BODY_INLINE && e->local > 0
+            && sc_coding_intact(e, ctx->dconf->max_size)) {
             sc_local_put(r, keys, vals, n, mark, fetched, (int)e->local);
         }
         return load_body(r, ctx, c, val, res);

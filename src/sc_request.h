@@ -212,8 +212,12 @@ typedef struct {
     sc_gen_t gens[SC_GENS];
 
     /* --- lookup (sc_lookup.c) --- */
-    sc_value_t *prefetch; /* an ESI include's level-1 record and counters,
-                             fetched with its siblings' (sc_include.c) */
+    sc_value_t *prefetch;       /* an ESI include's level-1 record and counters,
+                                   fetched with its siblings' (sc_include.c) */
+    int prefetch_local;         /* ... from the local tier */
+    apr_uint64_t prefetch_mark; /* ... else the local tier's mark before
+                                   the multi-get (sc_local_mark) */
+    apr_time_t prefetch_at;     /* ... and when it was sent */
     apr_array_header_t *stored_vary; /* names of the Vary record the
                                         lookup found at level 1, or NULL */
     apr_int64_t stored_vary_until;   /* and until when it leads on */
@@ -691,6 +695,10 @@ void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e);
  * bytes. */
 apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
                              apr_off_t max_size);
+/* Does an inline entry's gzip coding (if any) decode, CRC and length
+ * checked, within max_size?  Checked once when the local tier keeps it:
+ * its hits then decode without the CRC (res->local). */
+int sc_coding_intact(const sc_entry_t *e, apr_off_t max_size);
 
 /* --- sc_invalidate.c --- */
 

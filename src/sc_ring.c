@@ -116,7 +116,7 @@ apr_status_t sc_ring_put(sc_ring_t *r, const void *id, apr_size_t idlen,
 {
     apr_uint64_t total = (idlen + len + 7) & ~(apr_uint64_t)7;
     apr_uint64_t pos = r->reserved, off;
-    apr_uint32_t hash = hash_of(id, idlen);
+    apr_uint32_t hash = hash_of(id, idlen), odd;
     unsigned char *at;
     slot_t *s;
 
@@ -135,14 +135,16 @@ apr_status_t sc_ring_put(sc_ring_t *r, const void *id, apr_size_t idlen,
     memcpy(at + idlen, data, len);
 
     s = slot_for(r, hash, (apr_uint32_t)idlen, apr_time_now());
-    __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+    /* Odd while it changes (still odd if a writer died changing it). */
+    odd = s->seq | 1;
+    __atomic_store_n(&s->seq, odd, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     s->hash = hash;
     s->idlen = (apr_uint32_t)idlen;
     s->len = (apr_uint32_t)len;
     s->pos = pos;
     s->until = until;
-    __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->seq, odd + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&r->stores, r->stores + 1, __ATOMIC_RELAXED);
     return APR_SUCCESS;
 }

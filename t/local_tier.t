@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 use IO::Socket::INET;
+use IO::Uncompress::Gunzip qw(gunzip);
 use JSON::PP qw(decode_json);
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -19,6 +20,8 @@ my @bad = (
       'smaller than 64K' ],
     [ "SharedCacheLocal lots\n", qr/SharedCacheLocal: 'lots' is not a size/,
       'not a size' ],
+    [ "SharedCacheLocal 1024G\n", qr/SharedCacheLocal: 1024G is more than half of this machine's memory/,
+      'larger than the machine could give (it would only fail at start-up)' ],
     [ "<VirtualHost *:80>\nSharedCacheLocal 1M\n</VirtualHost>\n",
       qr/SharedCacheLocal cannot occur within <VirtualHost>/,
       'in a virtual host' ],
@@ -40,6 +43,7 @@ SharedCacheRetryInterval 30
     SharedCacheTTL 60
     SharedCachePurge On
     SharedCacheLocalTTL 2
+    SharedCacheESI On
 </Location>
 <Location /app/quick>
     SharedCacheQuickHandler On
@@ -79,6 +83,46 @@ for my $path ('/app/page', '/app/quick/page') {
     is(status($a)->{local_hits} - $l0, 20, '... counted on the status page');
 }
 is($a->renders('/app/quick/page'), 1, 'the quick page rendered once');
+
+# A compressible page kept gzip-coded: browsers get the stored bytes,
+# identity clients the decoded page (its CRC checked once, when kept).
+{
+    my $plain = $a->get('/app/coded?size=20000');
+    $a->get('/app/coded?size=20000') for 1 .. 2;
+    for my $round (1 .. 3) {
+        my $id = $a->get('/app/coded?size=20000');
+        my $gz = $a->get('/app/coded?size=20000', 'Accept-Encoding' => 'gzip');
+        ok(local_hit($id) && local_hit($gz), "round $round: both from the local tier");
+        is($id->{body}, $plain->{body}, '... the identity client gets the page');
+        is($gz->{headers}{'content-encoding'}, 'gzip', '... the browser gzip');
+        my $out;
+        gunzip(\$gz->{raw}{content} => \$out);
+        is($out, $plain->{body}, '... which decodes to the page');
+    }
+}
+
+# An ESI page: its shell and its fragments (taken without a subrequest
+# from a quick location, or through one) all come from the local tier.
+{
+    my $ep = esi_page('/app/esipage', '<' . esi_inc('/app/quick/f1?text=one')
+                      . esi_inc('/app/quick/f2?text=two')
+                      . esi_inc('/app/sub/f3?text=three') . '>');
+    my $first = $a->get($ep);
+    is($first->{body}, '<onetwothree>', 'an ESI page of three fragments');
+    $a->get($ep) for 1 .. 2;
+    my $l0 = status($a)->{local_hits};
+    my $g0 = gets();
+    my @r = map { $a->get($ep) } 1 .. 5;
+    my $g1 = gets();
+    is(scalar(grep { $_->{body} eq '<onetwothree>' && local_hit($_) } @r), 5,
+       'five hits of the page from the local tier, assembled');
+    is($g1 - $g0, 0, '... its fragments too: not one memcached get');
+    is(status($a)->{local_hits} - $l0, 20, '... 4 lookups kept per page');
+    is($a->request('PURGE', '/app/quick/f1?text=one')->{status}, 200,
+       'PURGE of a fragment on this host');
+    is($a->get($ep)->{body}, '<onetwothree>', 'the page');
+    is($a->renders('/app/quick/f1'), 2, '... with that fragment rendered again at once');
+}
 
 # A location with SharedCacheLocalTTL 0 always asks memcached.
 $a->get('/app/nolocal/page') for 1 .. 2;
