@@ -54,19 +54,6 @@ static const char *check_quick(cmd_parms *cmd, sc_dir_conf_t *d)
     return quick_conflict(cmd, d);
 }
 
-/* The .check of SharedCacheLocalTTL. */
-static const char *check_local_ttl(cmd_parms *cmd, sc_dir_conf_t *d)
-{
-    return d->local_ttl > SC_LOCAL_TTL_MAX
-               ? apr_psprintf(cmd->pool,
-                              "SharedCacheLocalTTL: at most %d seconds "
-                              "(the local tier serves without asking "
-                              "memcached, so other hosts' invalidations "
-                              "wait that long)",
-                              SC_LOCAL_TTL_MAX)
-               : NULL;
-}
-
 /* ---- the table of directory directives -------------------------------- */
 
 /* The kinds (sc_directives.def): numbers first. */

@@ -30,6 +30,7 @@ const char *sc_word_expr(cmd_parms *cmd, void *field, const char *arg);
 const char *sc_word_header_name(cmd_parms *cmd, void *field, const char *arg);
 const char *sc_word_namespace(cmd_parms *cmd, void *field, const char *arg);
 const char *sc_word_esi_mode(cmd_parms *cmd, void *field, const char *arg);
+const char *sc_word_local_ttl(cmd_parms *cmd, void *field, const char *arg);
 const char *sc_word_esi_token(cmd_parms *cmd, void *field, const char *arg);
 
 /* --- sc_config_server.c: the server directives (the command table's) --- */

@@ -6,6 +6,7 @@
  */
 #include "sc_config.h"
 #include "sc_config_int.h"
+#include "sc_local.h"
 #include "sc_pending.h"
 #include "sc_key.h"
 #include "sc_log.h"
@@ -203,6 +204,24 @@ const char *sc_word_namespace(cmd_parms *cmd, void *field, const char *arg)
                             cmd->cmd->name, arg, SC_TAG_MAX);
     }
     *(const char **)field = arg;
+    return NULL;
+}
+
+/* SharedCacheLocalTTL: whole seconds, 0 to SC_LOCAL_TTL_MAX. */
+const char *sc_word_local_ttl(cmd_parms *cmd, void *field, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || *end || v < 0 || v > SC_LOCAL_TTL_MAX) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a whole number of seconds from "
+                            "0 to %d (the local tier serves without asking "
+                            "memcached: other hosts' invalidations wait that "
+                            "long)",
+                            cmd->cmd->name, arg, SC_LOCAL_TTL_MAX);
+    }
+    *(apr_int64_t *)field = v;
     return NULL;
 }
 

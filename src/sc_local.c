@@ -302,8 +302,29 @@ int sc_local_get(request_rec *r, const char *const *keys, int n, int max_age,
         at += vlen;
     }
     *vals = out;
-    sc_stat_add_r(r, SC_STAT_LOCAL_HITS, 1);
     return 1;
+}
+
+/* The bytes of a kept lookup: its record and its id. */
+static apr_size_t local_size(const char *const *keys, const sc_value_t *vals,
+                             int n, apr_size_t *record)
+{
+    apr_size_t total = SC_LOCAL_HEAD, id = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        total += 9 + (vals[i].data ? vals[i].len : 0);
+        id += strlen(keys[i]) + 1;
+    }
+    *record = total;
+    return total + id;
+}
+
+int sc_local_fits(const char *const *keys, const sc_value_t *vals, int n)
+{
+    apr_size_t record, all = local_size(keys, vals, n, &record);
+
+    return ring && all <= SC_LOCAL_ITEM_MAX && all <= sc_ring_max_record(ring);
 }
 
 void sc_local_put(request_rec *r, const char *const *keys,
@@ -317,16 +338,12 @@ void sc_local_put(request_rec *r, const char *const *keys,
     apr_status_t rv;
     int i;
 
-    if (!ring || seconds <= 0 || until <= apr_time_now()) {
+    if (!ring || seconds <= 0 || until <= apr_time_now()
+        || !sc_local_fits(keys, vals, n)) {
         return;
     }
-    for (i = 0; i < n; i++) {
-        total += 9 + (vals[i].data ? vals[i].len : 0);
-    }
+    local_size(keys, vals, n, &total);
     id = local_id(r->pool, keys, n, &idlen);
-    if (idlen + total > SC_LOCAL_ITEM_MAX) {
-        return;
-    }
     at = rec = apr_palloc(r->pool, total);
     memcpy(at, "SCL1", 4);
     at += 4;

@@ -63,6 +63,9 @@ apr_uint64_t sc_local_mark(const char *const *keys, int n);
 int sc_local_get(request_rec *r, const char *const *keys, int n, int max_age,
                  sc_value_t **vals);
 
+/* Would the tier keep these values (not too large for it)? */
+int sc_local_fits(const char *const *keys, const sc_value_t *vals, int n);
+
 /* Keep the values a multi-get of these keys read at fetched (before it
  * was sent), with the mark read before it, for seconds. */
 void sc_local_put(request_rec *r, const char *const *keys,

@@ -12,6 +12,7 @@
 #include "sc_local.h"
 #include "sc_log.h"
 #include "sc_pending.h"
+#include "sc_status.h"
 #include "sc_store.h"
 
 #include "http_log.h"
@@ -403,6 +404,7 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* Kept for this host when one round trip read it all. */
         if (local && !res->local && one_trip && !h.extra
             && e->body_kind == SC_BODY_INLINE && e->local > 0
+            && sc_local_fits(keys, vals, n)
             && sc_coding_intact(e, ctx->dconf->max_size)) {
             sc_local_put(r, keys, vals, n, mark, fetched, (int)e->local);
         }
@@ -438,6 +440,9 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
      * expired since, a miss in quick mode) is asked of memcached. */
     if (res->local && found != SC_LOOKUP_FOUND) {
         found = lookup(r, ctx, c, now, res, 0);
+    }
+    else if (res->local) {
+        sc_stat_add_r(r, SC_STAT_LOCAL_HITS, 1);
     }
     return found;
 }

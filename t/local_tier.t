@@ -26,7 +26,11 @@ my @bad = (
       qr/SharedCacheLocal cannot occur within <VirtualHost>/,
       'in a virtual host' ],
     [ "<Location /x>\nSharedCacheLocalTTL 61\n</Location>\n",
-      qr/SharedCacheLocalTTL: at most 60 seconds/, 'a TTL over 60 s' ],
+      qr/SharedCacheLocalTTL: '61' is not a whole number of seconds from 0 to 60/,
+      'a TTL over 60 s' ],
+    [ "<Location /x>\nSharedCacheLocalTTL 1.5\n</Location>\n",
+      qr/SharedCacheLocalTTL: '1.5' is not a whole number of seconds from 0 to 60/,
+      'a TTL that is not whole seconds' ],
 );
 for my $b (@bad) {
     my ($rc, $out) = SCTest::Apache->configtest($b->[0]);
