@@ -70,17 +70,6 @@ static unsigned char *thread_buffer(void)
     return b;
 }
 
-static apr_uint32_t fnv1a(const char *s, apr_size_t len)
-{
-    apr_uint32_t h = 2166136261U;
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)s[i]) * 16777619U;
-    }
-    return h;
-}
-
 void sc_local_pre_config(apr_pool_t *pconf)
 {
     ap_mutex_register(pconf, SC_LOCAL_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
@@ -173,7 +162,7 @@ int sc_local_on(void)
 
 static volatile apr_uint32_t *slot_of(const char *key)
 {
-    return &slots[fnv1a(key, strlen(key)) % SC_LOCAL_SLOTS];
+    return &slots[sc_ring_hash(key, strlen(key)) % SC_LOCAL_SLOTS];
 }
 
 void sc_local_changed(const char *key)

@@ -46,7 +46,7 @@ static unsigned char *data_of(const sc_ring_t *r)
     return (unsigned char *)slots_of(r) + r->nslots * sizeof(slot_t);
 }
 
-static apr_uint32_t hash_of(const void *id, apr_size_t len)
+apr_uint32_t sc_ring_hash(const void *id, apr_size_t len)
 {
     const unsigned char *p = id;
     apr_uint32_t h = 2166136261U;
@@ -116,7 +116,7 @@ apr_status_t sc_ring_put(sc_ring_t *r, const void *id, apr_size_t idlen,
 {
     apr_uint64_t total = (idlen + len + 7) & ~(apr_uint64_t)7;
     apr_uint64_t pos = r->reserved, off;
-    apr_uint32_t hash = hash_of(id, idlen), odd;
+    apr_uint32_t hash = sc_ring_hash(id, idlen), odd;
     unsigned char *at;
     slot_t *s;
 
@@ -176,7 +176,7 @@ apr_status_t sc_ring_get(sc_ring_t *r, const void *id, apr_size_t idlen,
                          apr_time_t now, void *buf, apr_size_t cap,
                          const char **data, apr_size_t *len)
 {
-    apr_uint32_t hash = hash_of(id, idlen);
+    apr_uint32_t hash = sc_ring_hash(id, idlen);
     const slot_t *b = slots_of(r) + (hash & (r->nslots / WAYS - 1)) * WAYS;
     int i;
 

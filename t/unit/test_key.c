@@ -555,7 +555,7 @@ static void test_digest_of_input_over_64k_hashes_every_byte(void **state)
                         "sc:e:ec99adda39f462070e2c7ecbc8433e70dc9fb54c");
 }
 
-/* Digests are remembered per thread (a table of 64 slots): inputs that
+/* Digests are remembered per thread (64 sets of four ways): inputs that
  * share a slot, asked for again in another order, and inputs that differ
  * only in their length still get their own digest. */
 static void test_digest_remembered_is_the_inputs_own(void **state)
