@@ -166,6 +166,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         }
     }
     sc_inc_prefetch(r, parts, n);
+    sc_early_hint(r);
     sc_inc_restrict(r, pg, &fr, own, 0);
     pg->set_cookies = apr_array_make(r->pool, 2, sizeof(const char *));
     for (i = 0, n = 0; i < doc->nodes->nelts; i++) {

@@ -136,6 +136,12 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
     int local = sc_local_on() && sc_pending_count() == 0;
     int i, j, k;
 
+    /* Read with the page's own lookup (sc_incearly.c). */
+    for (i = 0; !local && i < n; i++) {
+        if (ctxs[i]) {
+            sc_early_take(r, ctxs[i]);
+        }
+    }
     /* The local tier first: what it keeps is not asked of memcached. */
     for (i = 0; local && i < n; i++) {
         const char *mine[1 + SC_GENS];
@@ -210,6 +216,11 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
             }
             ctxs[j]->prefetch = own;
             ctxs[j]->prefetch_at = at;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (ctxs[i]) {
+            sc_early_note(r, ctxs[i]);
         }
     }
 }

@@ -165,3 +165,11 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
      * a later configuration change can only miss. */
     return sc_key_variant(&ctx->key1, names, r->headers_in, len);
 }
+
+void sc_lookup_keys(const sc_req_t *ctx, const char **keys)
+{
+    keys[0] = ctx->entry_key;
+    keys[1] = ctx->gens[SC_GEN_URL].key;
+    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
+    keys[3] = ctx->gens[SC_GEN_SERVER].key;
+}

@@ -262,26 +262,18 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                : SC_LOOKUP_MISS;
 }
 
-void sc_lookup_keys(const sc_req_t *ctx, const char **keys)
-{
-    keys[0] = ctx->entry_key;
-    keys[1] = ctx->gens[SC_GEN_URL].key;
-    keys[2] = ctx->gens[SC_GEN_NAMESPACE].key;
-    keys[3] = ctx->gens[SC_GEN_SERVER].key;
-}
-
 /* One lookup; local: the local tier may answer for memcached. */
 static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                           apr_int64_t now, sc_found_t *res, int local)
 {
     sc_entry_t *e = &res->entry;
-    apr_array_header_t *vary_hint = NULL, *tags_hint = NULL;
+    apr_array_header_t *vary_hint = NULL, *tags_hint = NULL, *early = NULL;
     const char **keys, *mkey = ctx->entry_key;
     sc_value_t *val, *vals;
     sc_lookup_t found;
     sc_usable_t use;
     hinted_t h;
-    int i, n = 1 + SC_GENS, soft, one_trip = 1;
+    int i, n = 1 + SC_GENS, soft, one_trip = 1, early_at = 0;
     apr_uint64_t mark = 0;
     apr_time_t fetched = 0;
 
@@ -303,9 +295,12 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         }
         tags_hint = sc_hint_get(r->pool, SC_HINT_TAGS, mkey);
         mkey = ctx->entry_key;
+        /* an ESI page: its includes' keys (sc_incearly.c) */
+        early = local ? NULL : sc_early_keys(r, ctx);
     }
     keys = apr_palloc(r->pool,
-                      (apr_size_t)(n + 1 + (tags_hint ? tags_hint->nelts : 0))
+                      (apr_size_t)(n + 1 + (tags_hint ? tags_hint->nelts : 0)
+                                   + (early ? early->nelts : 0))
                           * sizeof(*keys));
     sc_lookup_keys(ctx, keys);
     res->lease_of = ctx->key;
@@ -320,6 +315,17 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     }
     else {
         hint_keys(r, ctx, keys, &n, vary_hint, tags_hint, &h);
+        early_at = n;
+        for (i = 0; early && i < early->nelts; i++) {
+            const char *k = APR_ARRAY_IDX(early, i, const char *);
+            int j;
+
+            for (j = 0; j < early_at && strcmp(keys[j], k); j++) {
+            }
+            if (j == early_at) {
+                keys[n++] = k;
+            }
+        }
         if (local
             && sc_local_get(r, keys, n, (int)ctx->dconf->local_ttl, &vals)) {
             res->local = 1;
@@ -333,6 +339,9 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 != APR_SUCCESS) {
                 sc_log_backend(r, "lookup", c->error);
                 return SC_LOOKUP_ERROR;
+            }
+            if (early) {
+                sc_early_keep(r, ctx, c, keys, vals, early_at, n, fetched);
             }
         }
         h.vals = vals;

@@ -410,6 +410,10 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx);
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
                            const apr_array_header_t *names, apr_size_t *len);
 
+/* The 1 + SC_GENS keys of a lookup's first round trip (the level-1
+ * record, then the counters), for a multi-get of several requests. */
+void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
+
 /* --- sc_derive.c --- */
 
 /* post_read_request: keep the request headers as the client sent them
@@ -441,7 +445,8 @@ typedef enum {
     SC_HINT_VARY = 0,
     SC_HINT_TAGS = 1,
     SC_HINT_ANYONE = 2,
-    SC_HINT_NOT_QUICK = 3 /* sc_hint_not_quick */
+    SC_HINT_NOT_QUICK = 3, /* sc_hint_not_quick */
+    SC_HINT_INCLUDES = 4   /* an ESI page's includes' keys (sc_incearly.c) */
 } sc_hint_kind_t;
 
 /* child_init: this child's hints (none yet). */
@@ -514,9 +519,23 @@ const char *sc_origin_field(request_rec *r, apr_table_t *out,
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                       apr_int64_t now, sc_found_t *res);
 
-/* The 1 + SC_GENS keys of a lookup's first round trip (the level-1
- * record, then the counters), for a multi-get of several requests. */
-void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
+/* --- sc_incearly.c: an ESI page and its includes in one round trip --- */
+
+/* The keys of the includes of page (a lookup's context) that its lookup
+ * may ask for with its own: what they asked the last time, or NULL. */
+apr_array_header_t *sc_early_keys(request_rec *r, const sc_req_t *page);
+/* What the page's multi-get on c read for keys[from..n) (and the page's
+ * counters, keys[1..SC_GENS]), asked at `at`: for its includes. */
+void sc_early_keep(request_rec *r, const sc_req_t *page, const sc_conn_t *c,
+                   const char **keys, sc_value_t *vals, int from, int n,
+                   apr_time_t at);
+/* An include of page r takes its prefetch from what the page's lookup
+ * read: 1 when every key of its lookup was read there. */
+int sc_early_take(request_rec *r, sc_req_t *inc);
+/* An include of page r asked for its lookup's keys ... */
+void sc_early_note(request_rec *r, const sc_req_t *inc);
+/* ... and once all were asked, they are the page's next hint. */
+void sc_early_hint(request_rec *r);
 
 /* --- sc_fallback.c --- */
 
