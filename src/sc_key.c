@@ -64,10 +64,10 @@ static void append_field(sc_key_t *k, const char *a, apr_size_t alen,
     append(k, "\n", 1);
 }
 
-void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
-                 const apr_array_header_t *ignore)
+/* sc_key_init with the query already in its key form. */
+static void key_start(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
+                      const char *query)
 {
-    const char *query = sc_key_query(p, url->query, ignore);
     char num[SC_DEC_MAX];
     const char *port = decimal(num, url->port);
     const char *origin = apr_pstrcat(p, url->scheme, "://", url->host, ":",
@@ -83,6 +83,12 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
                  (apr_size_t)(num + SC_DEC_MAX - port));
     append_field(k, url->path, strlen(url->path), "", 0);
     append_field(k, query, strlen(query), "", 0);
+}
+
+void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
+                 const apr_array_header_t *ignore)
+{
+    key_start(k, p, url, sc_key_query(p, url->query, ignore));
 }
 
 /* A digest is a pure function of its input, and a hit computes the same
@@ -207,7 +213,13 @@ void sc_key_add(sc_key_t *k, char kind, const char *name, const char *value)
 
 void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
 {
-    sc_key_init(k, p, &rq->url, rq->ignore);
+    const char *query = sc_key_query(p, rq->url.query, rq->ignore);
+    /* a request that was not rewritten routes by the query it sent */
+    int same = rq->route_query == rq->url.query
+               || (rq->route_query && rq->url.query
+                   && !strcmp(rq->route_query, rq->url.query));
+
+    key_start(k, p, &rq->url, query);
     sc_key_add(k, 's', "vhost", rq->vhost);
     if (rq->vhost_addresses && *rq->vhost_addresses) {
         sc_key_add(k, 'a', "vhost-addresses", rq->vhost_addresses);
@@ -215,7 +227,9 @@ void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
     sc_key_add(k, 'H', "host", rq->host);
     sc_key_add(k, 'r', "route-path", rq->route_path);
     sc_key_add(k, 'r', "route-query",
-               sc_key_query(p, rq->route_query, rq->ignore));
+               same && rq->route_query
+                   ? query
+                   : sc_key_query(p, rq->route_query, rq->ignore));
     if (rq->route_backend && !strncmp(rq->route_backend, "proxy:", 6)) {
         sc_key_add(k, 'r', "route-backend", rq->route_backend);
     }
@@ -223,7 +237,10 @@ void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
 
 const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port)
 {
-    return apr_psprintf(p, "%s:%u", name, port);
+    char num[SC_DEC_MAX + 1];
+
+    num[SC_DEC_MAX] = '\0';
+    return apr_pstrcat(p, name, ":", decimal(num, port), NULL);
 }
 
 const char *sc_key_vhost_address_add(apr_pool_t *p, const char *list,
@@ -320,13 +337,19 @@ const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep)
 
 const char *sc_key_dep(apr_pool_t *p, char kind, const char *name)
 {
-    return apr_psprintf(p, "%c:%s", kind, name);
+    const char head[3] = { kind, ':', '\0' };
+
+    return apr_pstrcat(p, head, name, NULL);
 }
 
 const char *sc_key_url_dep(apr_pool_t *p, const sc_url_t *url)
 {
-    return apr_psprintf(p, "%c:%s://%s:%u%s", SC_DEP_URL, url->scheme,
-                        url->host, url->port, url->path);
+    const char head[3] = { SC_DEP_URL, ':', '\0' };
+    char num[SC_DEC_MAX + 1];
+
+    num[SC_DEC_MAX] = '\0';
+    return apr_pstrcat(p, head, url->scheme, "://", url->host, ":",
+                       decimal(num, url->port), url->path, NULL);
 }
 
 int sc_key_tag_ok(const char *tag)

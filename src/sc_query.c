@@ -132,6 +132,10 @@ const char *sc_key_query(apr_pool_t *p, const char *query,
     if (total > SC_KEY_MAX_PARAMS) {
         return query;
     }
+    /* one parameter and nothing to ignore: the query is its own form */
+    if (total == 1 && (!ignore || !ignore->nelts) && !strchr(query, '&')) {
+        return query;
+    }
     s = query;
     params = apr_array_make(p, 8, sizeof(sc_param_t));
     while (*s) {
