@@ -69,22 +69,29 @@ sub local_hit { ($_[0]{headers}{'cache-status'} // '') =~ /detail=local/ }
 sub on { my ($ap, $path, %h) = @_; $ap->raw(GET => $path, Host => 'www.test', %h) }
 
 # --- hits without a memcached request ---------------------------------------
+# n more requests of path: their responses, the memcached gets and the
+# local hits they cost (the status page's own request looks up in the
+# quick handler: taken before and after, not in between).
+sub counted {
+    my ($path, $n) = @_;
+    my $l0 = status($a)->{local_hits};
+    my $g0 = gets();
+    my @r = map { $a->get($path) } 1 .. $n;
+    my $g1 = gets();
+    return (\@r, $g1 - $g0, status($a)->{local_hits} - $l0);
+}
 for my $path ('/app/page', '/app/quick/page') {
     my $first = $a->get($path);
     cache_is($first, 'MISS', "$path: rendered");
     my $mem = $a->get($path);
     cache_is($mem, 'HIT', "$path: a hit from memcached");
     ok(!local_hit($mem), '... not from the local tier yet');
-    # (the status page's own request looks up in the quick handler)
-    my $l0 = status($a)->{local_hits};
-    my $g0 = gets();
-    my @r = map { $a->get($path) } 1 .. 20;
-    my $g1 = gets();
-    is(scalar(grep { $_->{cache} eq 'HIT' && local_hit($_) } @r), 20,
+    my ($r, $gets, $local) = counted($path, 20);
+    is(scalar(grep { $_->{cache} eq 'HIT' && local_hit($_) } @$r), 20,
        "$path: 20 hits from the local tier (Cache-Status detail=local)");
-    is(scalar(grep { $_->{body} eq $first->{body} } @r), 20, '... the same page');
-    is($g1 - $g0, 0, '... and not one memcached get');
-    is(status($a)->{local_hits} - $l0, 20, '... counted on the status page');
+    is(scalar(grep { $_->{body} eq $first->{body} } @$r), 20, '... the same page');
+    is($gets, 0, '... and not one memcached get');
+    is($local, 20, '... counted on the status page');
 }
 is($a->renders('/app/quick/page'), 1, 'the quick page rendered once');
 
@@ -114,14 +121,11 @@ is($a->renders('/app/quick/page'), 1, 'the quick page rendered once');
     my $first = $a->get($ep);
     is($first->{body}, '<onetwothree>', 'an ESI page of three fragments');
     $a->get($ep) for 1 .. 2;
-    my $l0 = status($a)->{local_hits};
-    my $g0 = gets();
-    my @r = map { $a->get($ep) } 1 .. 5;
-    my $g1 = gets();
-    is(scalar(grep { $_->{body} eq '<onetwothree>' && local_hit($_) } @r), 5,
+    my ($r, $gets, $local) = counted($ep, 5);
+    is(scalar(grep { $_->{body} eq '<onetwothree>' && local_hit($_) } @$r), 5,
        'five hits of the page from the local tier, assembled');
-    is($g1 - $g0, 0, '... its fragments too: not one memcached get');
-    is(status($a)->{local_hits} - $l0, 20, '... 4 lookups kept per page');
+    is($gets, 0, '... its fragments too: not one memcached get');
+    is($local, 20, '... 4 lookups kept per page');
     is($a->request('PURGE', '/app/quick/f1?text=one')->{status}, 200,
        'PURGE of a fragment on this host');
     is($a->get($ep)->{body}, '<onetwothree>', 'the page');
@@ -184,7 +188,9 @@ sub rss_kb {
     }
     return $kb;
 }
-# One connection, so one child serves them all: its own memory grows to a
+# Pages of a type that is stored as it is (not compressed): each takes its
+# 2,000 bytes in the tier, so a tier that kept them all would grow by
+# about 20 MB.  One connection, so one child serves them all: its own memory grows to a
 # plateau over the first URLs (allocators), and the rest must not move it.
 my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $a->port)
     or die "connect: $!";
@@ -193,7 +199,7 @@ sub fill {
     my %seen;
     for my $i ($from .. $to) {
         for (1 .. 2) { # a miss stores it, a hit keeps it locally
-            print $s request_text('GET', "/app/many?size=2000&i=$i",
+            print $s request_text('GET', "/app/many?size=2000&type=image/png&i=$i",
                                   { Host => '127.0.0.1:' . $a->port });
             my $r = parse_response(read_response($s));
             $seen{$r->{cache}}++;
@@ -214,9 +220,9 @@ close $s;
 # (a child's allocators settle at a plateau that differs with the number
 # of memcached servers: 0.6 MiB with one, 5.4 MiB once with three)
 ok($grew < 12288, "Apache's memory grew by $grew KiB over 9,000 URLs (< 12 MiB)");
-my $r = $a->get('/app/many?size=2000&i=10000');
+my $r = $a->get('/app/many?size=2000&type=image/png&i=10000');
 ok(local_hit($r), 'the last URL is a local hit');
-$r = $a->get('/app/many?size=2000&i=1');
+$r = $a->get('/app/many?size=2000&type=image/png&i=1');
 cache_is($r, 'HIT', 'the first is still a hit');
 ok(!local_hit($r), '... from memcached: dropped from the local tier');
 
