@@ -43,5 +43,10 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
 void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
                        const ap_directive_t *vhost, int in_section,
                        apr_array_header_t *derivers);
+/* mod_headers' Header directives with a condition (env=, expr=), into
+ * found: checked for the client whose request stored an entry only. */
+void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,
+                                const ap_directive_t *vhost,
+                                apr_array_header_t *found);
 
 #endif

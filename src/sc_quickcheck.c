@@ -219,6 +219,7 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *derive = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *conds = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
     const sc_section_t *q;
@@ -227,6 +228,7 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     collect(p, ap_conftree, NULL, quick, guarded, NULL);
     sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
     sc_quick_derivers(p, ap_conftree, NULL, 0, derive);
+    sc_quick_header_conditions(p, ap_conftree, NULL, conds);
     for (j = 0; j < routes->nelts; j++) {
         const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
         if ((q = quick_reached(quick, r)) != NULL) {
@@ -250,6 +252,19 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
                                         "marks may get the page an "
                                         "anonymous client gets",
                          q->where, r->section->directive, r->where);
+        }
+    }
+    for (j = 0; j < conds->nelts; j++) {
+        const sc_section_t *r = &APR_ARRAY_IDX(conds, j, sc_section_t);
+        if ((q = quick_reached(quick, r)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SC_LOGNO(0115) "SharedCacheQuickHandler On (%s) "
+                                        "serves an entry's stored headers "
+                                        "to every client: the condition of "
+                                        "the Header at %s is checked only "
+                                        "for the client whose request "
+                                        "stored it",
+                         q->where, r->where);
         }
     }
 }

@@ -157,3 +157,29 @@ void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
         }
     }
 }
+
+/* mod_headers' Header with a condition (env=, expr=): evaluated for each
+ * response, so for a stored entry only for the client whose request
+ * stored it; a quick hit (or a page that includes the fragment directly)
+ * carries the stored headers to any other client. */
+void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,
+                                const ap_directive_t *vhost,
+                                apr_array_header_t *found)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "Header") && d->args
+            && (ap_strstr_c(d->args, "env=") || ap_strstr_c(d->args, "expr="))) {
+            sc_section_t r;
+            r.section = d;
+            r.vhost = vhost;
+            r.path = NULL;
+            r.where = sc_tree_line(p, d);
+            APR_ARRAY_PUSH(found, sc_section_t) = r;
+        }
+        if (d->first_child) {
+            sc_quick_header_conditions(
+                p, d->first_child, sc_tree_is(d, "<VirtualHost") ? d : vhost,
+                found);
+        }
+    }
+}

@@ -61,4 +61,26 @@ $before = quick_hits();
 cache_is(from('127.0.0.1', '/app/quick/plain'), 'HIT', 'plain: a HIT');
 is(quick_hits(), $before + 1, 'from the quick handler');
 $ap->stop(allow => [qr/SC0111/]);
+# A Header with a condition is evaluated per response, so for a stored
+# entry only for the client that stored it: next to quick mode, start-up
+# and configtest say so (SC0115), naming both lines; a Header without one
+# (above) is not named.
+{
+    my ($rc, $out) = SCTest::Apache->configtest(<<'CONF2');
+<Location /app>
+    SharedCache On
+    SharedCacheQuickHandler On
+</Location>
+<Location /app/members>
+    Header set Cache-Control no-store "expr=-n %{HTTP_COOKIE}"
+    Header always set X-Beta yes env=beta
+    Header set X-Frame-Options DENY
+</Location>
+CONF2
+    is($rc, 0, 'a conditional Header next to quick mode: a warning, not a refusal');
+    my @w = $out =~ /SC0115: SharedCacheQuickHandler On \((\S+:\d+)\) serves an entry's stored headers to every client: the condition of the Header at (\S+:\d+)/g;
+    is(scalar @w, 4, 'configtest names both conditional Headers and the quick line')
+        or diag($out);
+    isnt($w[1], $w[3], '... each Header once');
+}
 done_testing;
