@@ -168,7 +168,8 @@ void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,
 {
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "Header") && d->args
-            && (ap_strstr_c(d->args, "env=") || ap_strstr_c(d->args, "expr="))) {
+            && (ap_strstr_c(d->args, "env=")
+                || ap_strstr_c(d->args, "expr="))) {
             sc_section_t r;
             r.section = d;
             r.vhost = vhost;
