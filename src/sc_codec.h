@@ -71,11 +71,10 @@ int sc_codec_gzip_framed(const char head[SC_CODEC_GZIP_HEAD],
 
 /* Decode a gzip member in[0, len) that must decode to exactly expect
  * bytes, into a buffer from malloc() (*out, the caller frees it).
- * APR_EINVAL for anything else: bad data, a wrong CRC (unless crc is 0:
- * bytes whose CRC was checked once already, a third of the work) or
- * length, bytes after the member. */
+ * APR_EINVAL for anything else: bad data, a wrong CRC or length, bytes
+ * after the member. */
 apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
-                             int crc, char **out);
+                             char **out);
 
 /* An entity-tag for coding c of the stored one (RFC 9110 8.8.3: each
  * coding is another representation): "abc" becomes "abc-gzip", W/"abc"

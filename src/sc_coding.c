@@ -196,17 +196,16 @@ static int gzip_framed(request_rec *r, apr_bucket_brigade *gz,
            && sc_codec_gzip_framed(head, tail, (apr_size_t)e->identity_len);
 }
 
-/* The gzip coding decoded into a heap bucket, or NULL (crc: check the
- * CRC, unless it was when the local tier kept these bytes). */
+/* The gzip coding decoded into a heap bucket, or NULL. */
 static apr_bucket_brigade *decoded(request_rec *r, apr_bucket_brigade *gz,
-                                   const sc_entry_t *e, int crc)
+                                   const sc_entry_t *e)
 {
     apr_bucket_brigade *out;
     char *flat, *plain;
     apr_size_t len;
 
     if (apr_brigade_pflatten(gz, &flat, &len, r->pool) != APR_SUCCESS
-        || sc_codec_gunzip(flat, len, (apr_size_t)e->identity_len, crc, &plain)
+        || sc_codec_gunzip(flat, len, (apr_size_t)e->identity_len, &plain)
                != APR_SUCCESS) {
         return NULL;
     }
@@ -223,26 +222,6 @@ static apr_status_t not_coded(request_rec *r)
                   SC_LOGNO(0214) "stored entry's codings are not what it "
                                  "records: treated as a miss");
     return APR_EINVAL;
-}
-
-int sc_coding_intact(const sc_entry_t *e, apr_off_t max_size)
-{
-    apr_uint64_t off = e->coding_off[SC_CODING_GZIP];
-    apr_uint64_t len = e->coding_len[SC_CODING_GZIP];
-    char *plain;
-
-    if (!e->codings) {
-        return 1;
-    }
-    if (e->body_kind != SC_BODY_INLINE || off + len > e->body_len
-        || e->identity_len > (apr_uint64_t)max_size
-        || sc_codec_gunzip(e->body + off, (apr_size_t)len,
-                           (apr_size_t)e->identity_len, 1, &plain)
-               != APR_SUCCESS) {
-        return 0;
-    }
-    free(plain);
-    return 1;
 }
 
 apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
@@ -270,7 +249,7 @@ apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
         res->body = slice(r, res->stored, e->coding_off[c], e->coding_len[c]);
     }
     if (c == SC_CODING_IDENTITY || res->revalidate) {
-        res->plain = decoded(r, gz, e, !res->local);
+        res->plain = decoded(r, gz, e);
         if (!res->plain) {
             return not_coded(r);
         }

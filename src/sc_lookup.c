@@ -413,8 +413,7 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         /* Kept for this host when one round trip read it all. */
         if (local && !res->local && one_trip && !h.extra
             && e->body_kind == SC_BODY_INLINE && e->local > 0
-            && sc_local_fits(keys, vals, n)
-            && sc_coding_intact(e, ctx->dconf->max_size)) {
+            && sc_local_fits(keys, vals, n)) {
             sc_local_put(r, keys, vals, n, mark, fetched, (int)e->local);
         }
         return load_body(r, ctx, c, val, res);

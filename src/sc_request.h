@@ -714,10 +714,6 @@ void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e);
  * bytes. */
 apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
                              apr_off_t max_size);
-/* Does an inline entry's gzip coding (if any) decode, CRC and length
- * checked, within max_size?  Checked once when the local tier keeps it:
- * its hits then decode without the CRC (res->local). */
-int sc_coding_intact(const sc_entry_t *e, apr_off_t max_size);
 
 /* --- sc_invalidate.c --- */
 

@@ -96,7 +96,7 @@ for my $path ('/app/page', '/app/quick/page') {
 is($a->renders('/app/quick/page'), 1, 'the quick page rendered once');
 
 # A compressible page kept gzip-coded: browsers get the stored bytes,
-# identity clients the decoded page (its CRC checked once, when kept).
+# identity clients the decoded page.
 {
     my $plain = $a->get('/app/coded?size=20000');
     $a->get('/app/coded?size=20000') for 1 .. 2;
