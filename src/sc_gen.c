@@ -77,8 +77,8 @@ apr_status_t sc_gen_ensure(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n)
             g[i].gen = r;
             g[i].have = 1;
         }
-        else if (rv == SC_EEXISTS) {
-            again = 1;
+        else if (rv == SC_EEXISTS || rv == SC_ENOTSTORED) {
+            again = 1; /* (or created and deleted at once) */
         }
         else {
             return rv;

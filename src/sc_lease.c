@@ -119,16 +119,20 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     const char *token = lease_token(r->pool);
     apr_size_t len = strlen(token);
     sc_value_t *v;
+    apr_status_t rv = APR_SUCCESS;
     int tries;
 
     for (tries = 0; tries < 2; tries++) {
-        apr_status_t rv = sc_store_add(c, key, token, len, lease_exptime(ctx));
+        int not_ours;
 
+        rv = sc_store_add(c, key, token, len, lease_exptime(ctx));
         if (rv == APR_SUCCESS) {
             lease_hold(r, ctx, key, token);
             return SC_LEASE_OURS;
         }
-        if (rv != SC_EEXISTS) {
+        /* another's lease, or one let go (or ours refused) at once */
+        not_ours = rv == SC_EEXISTS || rv == SC_ENOTSTORED;
+        if (!not_ours) {
             sc_log_backend(r, "taking the fill lease", c->error);
         }
         /* Whose is it?  Asked even after a failure (on a new connection):
@@ -136,7 +140,7 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
          * nobody knows it holds would keep every request for the URL
          * waiting until it expires. */
         if (sc_store_mget(c, r->pool, &key, 1, &v) != APR_SUCCESS) {
-            if (rv != SC_EEXISTS) {
+            if (!not_ours) {
                 /* Neither the add's answer nor the lease could be read:
                  * it may be ours.  It is let go of at the end as if it
                  * were: at worst that frees another request's lease (one
@@ -153,12 +157,14 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         if (v[0].data) {
             return lease_state(&v[0]);
         }
-        if (rv != SC_EEXISTS) {
+        if (!not_ours) {
             return SC_LEASE_UNAVAILABLE;
         }
         /* released between the add and the get: try again */
     }
-    return SC_LEASE_THEIRS;
+    /* twice held and let go at once: wait for it; twice gone at once may
+     * be memcached refusing the lease: render without it, not wait */
+    return rv == SC_ENOTSTORED ? SC_LEASE_UNAVAILABLE : SC_LEASE_THEIRS;
 }
 
 /* Is the lease still this request's?  A render slower than

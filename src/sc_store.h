@@ -186,8 +186,12 @@ apr_status_t sc_store_stats(sc_backend_t *b, apr_pool_t *p,
 /* Results besides APR_SUCCESS that are not failures of memcached. */
 #define SC_ENOTFOUND (APR_OS_START_USERERR + 1702) /* incr/delete: no key */
 #define SC_EEXISTS (APR_OS_START_USERERR + 1703)   /* add: key exists */
+/* set/add: the key held nothing right after: deleted at once by another
+ * request (a PURGE, a lease let go), or refused (too large, no memory) */
+#define SC_ENOTSTORED (APR_OS_START_USERERR + 1704)
 
-/* Store only if absent: SC_EEXISTS when the key holds another value.
+/* Store only if absent: SC_EEXISTS when the key holds another value,
+ * SC_ENOTSTORED when it holds none.
  * Told by reading the key back (see above): a value equal to this one
  * counts as stored, so give a value unique to the caller where it matters
  * whose add took the key (a lease's token, a counter's random start). */

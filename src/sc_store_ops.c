@@ -235,8 +235,17 @@ static apr_status_t do_store(sc_conn_t *c, int add, const char *key,
         return rv;
     }
     if (!v.data) {
-        /* refused (too large, out of memory): noreply hides why */
-        return fail_with(c, MEMCACHED_NOTSTORED, "not there once written");
+        /* Deleted between the write and the read (another request's
+         * PURGE, a lease let go: for an add, maybe a value that was there
+         * before and refused ours), or refused (too large, out of memory:
+         * noreply hides which).  Memcached answered in step: the
+         * connection stays. */
+        apr_snprintf(c->errbuf, sizeof(c->errbuf),
+                     "%s not there once written (deleted at once, or "
+                     "refused)",
+                     key);
+        c->error = c->errbuf;
+        return SC_ENOTSTORED;
     }
     same = v.len == len && !memcmp(v.data, data, len);
     free(v.data);

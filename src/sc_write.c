@@ -415,5 +415,9 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     else if (c->failed) {
         sc_log_backend(r, "store", c->error);
     }
+    else if (rv == SC_ENOTSTORED) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0329) "not stored: %s", c->error);
+    }
     sc_store_return(c, r->pool);
 }

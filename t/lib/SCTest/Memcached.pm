@@ -20,7 +20,8 @@ sub start {
     my ($class, %o) = @_;
     my $self = bless { port => $o{port} || free_port(),
                        dir => workdir(), verbose => $o{verbose},
-                       mem => $o{mem} || 64, socket => $o{socket} }, $class;
+                       mem => $o{mem} || 64, socket => $o{socket},
+                       args => $o{args} || [] }, $class;
     if ($o{socket}) {
         # memcached runs as nobody and creates the socket here.
         chmod 01777, $self->{dir};
@@ -35,7 +36,8 @@ sub start {
     if ($ENV{SC_EXTRA_MEMCACHED} && !$o{socket} && !$o{no_extra}) {
         $self->{extra} = [map { $class->start(no_extra => 1,
                                               verbose => $o{verbose},
-                                              mem => $o{mem}) }
+                                              mem => $o{mem},
+                                              args => $o{args}) }
                           1 .. $ENV{SC_EXTRA_MEMCACHED}];
     }
     return $self;
@@ -47,7 +49,7 @@ sub _run {
         ? ('-s', $self->{socket}, '-a', '0777')
         : ('-l', '127.0.0.1', '-p', $self->{port});
     my @cmd = ('memcached', @listen, '-U', '0', '-m', $self->{mem},
-               '-t', '2', '-c', '1024');
+               '-t', '2', '-c', '1024', @{ $self->{args} });
     push @cmd, '-u', 'nobody' if is_root();
     push @cmd, '-vv' if $self->{verbose};
     $self->{log} = "$self->{dir}/memcached.log";
