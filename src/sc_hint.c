@@ -13,7 +13,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #if APR_HAS_THREADS
-#include <apr_thread_mutex.h>
+#include <apr_thread_rwlock.h>
 #endif
 
 #define SC_HINTS 4096
@@ -22,14 +22,25 @@ static apr_pool_t *hint_pool;
 static apr_hash_t *hints;    /* kind + memcached key -> apr_array of names */
 static unsigned int changes; /* hints set since the pool was cleared */
 #if APR_HAS_THREADS
-static apr_thread_mutex_t *hint_lock;
+/* read by every lookup (and every include of an ESI page), written only
+ * when a hint changes: the threads of a child read side by side */
+static apr_thread_rwlock_t *hint_lock;
 #endif
 
-static void lock(void)
+static void lock_read(void)
 {
 #if APR_HAS_THREADS
     if (hint_lock) {
-        apr_thread_mutex_lock(hint_lock);
+        apr_thread_rwlock_rdlock(hint_lock);
+    }
+#endif
+}
+
+static void lock_write(void)
+{
+#if APR_HAS_THREADS
+    if (hint_lock) {
+        apr_thread_rwlock_wrlock(hint_lock);
     }
 #endif
 }
@@ -38,7 +49,7 @@ static void unlock(void)
 {
 #if APR_HAS_THREADS
     if (hint_lock) {
-        apr_thread_mutex_unlock(hint_lock);
+        apr_thread_rwlock_unlock(hint_lock);
     }
 #endif
 }
@@ -52,8 +63,7 @@ void sc_hint_child_init(apr_pool_t *pchild)
     apr_pool_tag(hint_pool, "sharedcache_hints");
     hints = apr_hash_make(hint_pool);
 #if APR_HAS_THREADS
-    if (apr_thread_mutex_create(&hint_lock, APR_THREAD_MUTEX_DEFAULT, pchild)
-        != APR_SUCCESS) {
+    if (apr_thread_rwlock_create(&hint_lock, pchild) != APR_SUCCESS) {
         hint_pool = NULL; /* no hints rather than unguarded ones */
     }
 #endif
@@ -112,7 +122,7 @@ apr_array_header_t *sc_hint_get(apr_pool_t *p, sc_hint_kind_t kind,
     if (!hint_pool || !hint_key(hk, sizeof(hk), kind, key)) {
         return NULL;
     }
-    lock();
+    lock_read();
     h = apr_hash_get(hints, hk, APR_HASH_KEY_STRING);
     if (h) {
         out = copy(p, h); /* the hint may be forgotten once unlocked */
@@ -126,6 +136,7 @@ void sc_hint_set(sc_hint_kind_t kind, const char *key,
 {
     const apr_array_header_t *h;
     char hk[256];
+    int held;
 
     if (!hint_pool || !hint_key(hk, sizeof(hk), kind, key)) {
         return;
@@ -133,7 +144,14 @@ void sc_hint_set(sc_hint_kind_t kind, const char *key,
     if (names && !names->nelts) {
         names = NULL;
     }
-    lock();
+    /* most hints hold: compared side by side, written alone */
+    lock_read();
+    held = same(apr_hash_get(hints, hk, APR_HASH_KEY_STRING), names);
+    unlock();
+    if (held) {
+        return;
+    }
+    lock_write();
     h = apr_hash_get(hints, hk, APR_HASH_KEY_STRING);
     if (!same(h, names)) {
         /* Only a change allocates: a hint that holds costs nothing; hints
