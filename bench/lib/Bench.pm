@@ -8,7 +8,9 @@ use SCTest ();
 # (every process is started here and stopped by PID, also on failure or
 # Ctrl-C), /proc readings, one memcached, and Apache instances (event MPM,
 # one base configuration, the test app under mod_wsgi, a snapshot of the
-# module) on free loopback ports.
+# module) on free loopback ports.  Also the other caches a site might put
+# in front of the same Apache instead (Varnish, nginx proxy_cache), when
+# they are installed.
 #
 #   use lib "$dir/lib"; use Bench;
 #   $workdir = tempdir(...);         # the scripts own and set it
@@ -18,6 +20,9 @@ use SCTest ();
 #                         mpm => "ServerLimit 2\n...", wsgi => 'processes=2 threads=16');
 #   get($ap, '/app/page'); renders($ap);
 #   apache_stop($ap);                # cleanup() at exit does the rest
+#   my $v = varnish_start('name', $backend_ap, $vcl);   # or nginx_start:
+#   get($v, '/app/page'); renders($v);  # the backend's renders
+#   apache_stop($v);                 # the proxy, then its backend
 
 use strict;
 use warnings;
@@ -40,6 +45,7 @@ our @EXPORT = qw(
     free_port wait_port slurp spew
     mc_start mc_start_extra mc_stats mc_ticks
     apache_conf apache_start apache_log apache_stop renders get
+    find_tool varnish_start nginx_start proxy_log
 );
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
@@ -109,15 +115,19 @@ sub reap_orphans {
 my $cleaning;
 sub cleanup {
     return if $cleaning++;
-    # wrk first, then Apache (stops its children), then memcached.
+    # wrk first, then the proxies, then Apache (stops its children), then
+    # memcached.
     my @order = sort {
-        my %rank = (wrk => 0, apache => 1, memcached => 2);
+        my %rank = (wrk => 0, varnish => 1, nginx => 1, apache => 2,
+                    memcached => 3);
         ($rank{(split /:/, $started{$a})[0]} // 0)
             <=> ($rank{(split /:/, $started{$b})[0]} // 0)
     } keys %started;
     for my $pid (@order) {
-        # Note an Apache's children first, to find any it leaves behind.
-        eval { apache_ticks($pid) } if $started{$pid} =~ /^apache/;
+        # Note an Apache's (varnishd's, nginx's) children first, to find
+        # any it leaves behind.
+        eval { apache_ticks($pid) }
+            if $started{$pid} =~ /^(?:apache|varnish|nginx):/;
         stop_pid($pid, $started{$pid} =~ /^wrk/ ? 'INT' : 'TERM');
     }
     reap_orphans();
@@ -150,6 +160,8 @@ sub proc_stat {
 # CPU ticks of an Apache instance: the parent (with its reaped children)
 # and every live child, itself including its reaped children.  A child
 # that exits during a run is counted through the parent's cutime/cstime.
+# The same works for any server that forks its workers: varnishd's
+# manager and its child, nginx's master and its workers.
 sub apache_ticks {
     my ($parent) = @_;
     my $p = proc_stat($parent) or die "Apache parent $parent is gone\n";
@@ -387,11 +399,14 @@ sub apache_log {
          . slurp("$ap->{dir}/logs/stderr.log");
 }
 
+# Stops an instance; for a proxy (varnish_start, nginx_start), the proxy
+# and then its backend Apache.
 sub apache_stop {
     my ($ap) = @_;
     eval { apache_ticks($ap->{pid}) };     # note its children
     stop_pid($ap->{pid});
     reap_orphans($ap->{pid});
+    apache_stop($ap->{backend}) if $ap->{backend};
 }
 
 # How often the app rendered: lines of its renders.log (only those that
@@ -408,6 +423,117 @@ sub get {
     my $r = HTTP::Tiny->new(timeout => 30, max_redirect => 0)
         ->get("http://127.0.0.1:$ap->{port}$path", { headers => \%headers });
     return $r;
+}
+
+# ---- other caches in front of an Apache -----------------------------------
+
+# A program in PATH or in the usual sbin directories (varnishd and nginx
+# live there, outside a normal user's PATH): its path, or undef.
+sub find_tool {
+    my ($tool) = @_;
+    return -x $tool ? $tool : undef if $tool =~ m{/};
+    for my $d ((split /:/, $ENV{PATH} // ''), '/usr/local/sbin', '/usr/sbin',
+               '/sbin') {
+        return "$d/$tool" if length $d && -f "$d/$tool" && -x _;
+    }
+    return undef;
+}
+
+# The object of a proxy in front of $backend: port and pid are the
+# proxy's (wrk and get talk to it, apache_ticks counts its processes);
+# dir is the backend's (renders, apache_log); logs are the proxy's own
+# (proxy_log).
+sub proxy_object {
+    my ($name, $kind, $pdir, $port, $pid, $backend, @logs) = @_;
+    return bless { name => $name, proxy => $kind, pdir => $pdir,
+                   dir => $backend->{dir}, port => $port, pid => $pid,
+                   backend => $backend, logs => \@logs }, 'Bench::Apache';
+}
+
+# The proxy's own log lines (varnishd's output, nginx's error log).
+sub proxy_log {
+    my ($ap) = @_;
+    return join '', map { slurp($_) } @{ $ap->{logs} || [] };
+}
+
+# Varnish in front of the Apache $backend: `varnishd -F` (foreground, so
+# it is stopped by PID) on a free loopback port, no management interface
+# (-T none), the cache in memory (-s malloc,64m), its working directory
+# (-n) in $workdir/name.  $vcl is the VCL; @BACKEND_PORT@ in it stands for
+# the backend's port.  @params: more -p name=value.  Returns the proxy
+# object (see proxy_object); the proxy dies with a message in its log
+# when it cannot start.
+sub varnish_start {
+    my ($name, $backend, $vcl, @params) = @_;
+    my $varnishd = find_tool($ENV{BENCH_VARNISHD} || 'varnishd')
+        or die "varnishd not found\n";
+    my $dir = "$workdir/$name";
+    mkdir $dir or die "$dir: $!";
+    chmod 0755, $dir;
+    $vcl =~ s/\@BACKEND_PORT\@/$backend->{port}/g;
+    spew("$dir/bench.vcl", $vcl);
+    my $port = free_port();
+    my $log = "$dir/varnishd.log";
+    my $pid = spawn("varnish:$name", $log, $varnishd, '-F',
+                    '-a', "127.0.0.1:$port", '-T', 'none',
+                    '-n', "$dir/varnishd", '-f', "$dir/bench.vcl",
+                    '-s', 'malloc,64m', map { ('-p', $_) } @params);
+    my $v = proxy_object($name, 'varnish', $dir, $port, $pid, $backend, $log);
+    unless (wait_port($port, 30, $pid)) {
+        eval { stop_pid($pid) };
+        delete $started{$pid};
+        die "varnishd ($name) did not start:\n" . slurp($log);
+    }
+    # The manager listens before its child (the cache) has started:
+    # wait for the child to answer.
+    my $until = time + 30;
+    while (1) {
+        my $r = HTTP::Tiny->new(timeout => 5)
+            ->request('OPTIONS', "http://127.0.0.1:$port/");
+        last if $r->{status} < 599;
+        if (time > $until || waitpid($pid, WNOHANG) == $pid) {
+            stop_pid($pid);
+            die "varnishd ($name) does not answer:\n" . slurp($log);
+        }
+        sleep 0.1;
+    }
+    return $v;
+}
+
+# nginx in front of the Apache $backend: `nginx -c CONF -g 'daemon off;'`
+# (stopped by PID) with prefix, error log and pid file in $workdir/name.
+# $conf is the whole nginx.conf but the daemon directive; in it @PORT@
+# stands for a free loopback port, @DIR@ for its directory,
+# @BACKEND_PORT@ for the backend's port, and @USER@ for "user www-data;"
+# when run as root (the workers' user, as Apache's children), else
+# nothing.  Returns the proxy object (see proxy_object).
+sub nginx_start {
+    my ($name, $backend, $conf) = @_;
+    my $nginx = find_tool($ENV{BENCH_NGINX} || 'nginx')
+        or die "nginx not found\n";
+    my $dir = "$workdir/$name";
+    mkdir $dir or die "$dir: $!";
+    mkdir "$dir/$_" or die "$dir/$_: $!" for qw(logs tmp cache);
+    chmod 0755, $dir, "$dir/logs";
+    my $port = free_port();
+    $conf =~ s/\@PORT\@/$port/g;
+    $conf =~ s/\@DIR\@/$dir/g;
+    $conf =~ s/\@BACKEND_PORT\@/$backend->{port}/g;
+    my $user = $> == 0 ? 'user www-data;' : '';
+    $conf =~ s/\@USER\@/$user/g;
+    spew("$dir/nginx.conf", $conf);
+    my $log = "$dir/logs/stderr.log";
+    my $pid = spawn("nginx:$name", $log, $nginx, '-p', "$dir/",
+                    '-e', "$dir/logs/error.log", '-c', "$dir/nginx.conf",
+                    '-g', 'daemon off;');
+    my $n = proxy_object($name, 'nginx', $dir, $port, $pid, $backend, $log,
+                         "$dir/logs/error.log");
+    unless (wait_port($port, 20, $pid)) {
+        eval { stop_pid($pid) };
+        delete $started{$pid};
+        die "nginx ($name) did not start:\n" . proxy_log($n);
+    }
+    return $n;
 }
 
 package Bench::Apache;
