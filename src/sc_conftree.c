@@ -45,6 +45,17 @@ const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d)
     return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
 }
 
+void sc_tree_push(apr_pool_t *p, apr_array_header_t *list,
+                  const ap_directive_t *d, const ap_directive_t *vhost)
+{
+    sc_section_t *s = apr_array_push(list);
+
+    s->section = d;
+    s->vhost = vhost;
+    s->path = NULL;
+    s->where = sc_tree_line(p, d);
+}
+
 int sc_tree_overlap(const char *a, const char *b)
 {
     if (!a || !b) {

@@ -28,6 +28,10 @@ const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
                                       const char *name);
 /* "file:line" of d. */
 const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d);
+/* Push d (of virtual host vhost, NULL: the main server) onto a list of
+ * sc_section_t, without a path. */
+void sc_tree_push(apr_pool_t *p, apr_array_header_t *list,
+                  const ap_directive_t *d, const ap_directive_t *vhost);
 /* May two paths (NULL: a regex) cover the same URL? */
 int sc_tree_overlap(const char *a, const char *b);
 

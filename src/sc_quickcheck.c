@@ -181,12 +181,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             && ((is_conditional(d) && has_access_rule(d->first_child))
                 || ((sc_tree_is(d, "<Proxy") || sc_tree_is(d, "<ProxyMatch"))
                     && denies(p, d->first_child)))) {
-            sc_section_t s;
-            s.section = d;
-            s.vhost = vhost;
-            s.path = NULL;
-            s.where = sc_tree_line(p, d);
-            APR_ARRAY_PUSH(denying, sc_section_t) = s;
+            sc_tree_push(p, denying, d, vhost);
         }
         if (d->first_child && !loc && !fs) {
             collect(p, d->first_child, vhost, quick, guarded,

@@ -94,19 +94,14 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
             flags = ap_getword_conf(p, &args);
             if (reads) {
                 int deny = refusing_flags(flags);
-                sc_section_t r;
-                r.section = d;
-                r.vhost = vhost;
-                r.path = NULL;
-                r.where = sc_tree_line(p, d);
                 if (!deny && routes) {
-                    APR_ARRAY_PUSH(routes, sc_section_t) = r;
+                    sc_tree_push(p, routes, d, vhost);
                 }
                 /* a refusal on what a client sends or is: whether it
                  * refuses an anonymous client too cannot be told from
                  * here (a hotlink rule refuses only a foreign Referer) */
                 if (deny && denying) {
-                    APR_ARRAY_PUSH(denying, sc_section_t) = r;
+                    sc_tree_push(p, denying, d, vhost);
                 }
             }
             reads = 0;
@@ -138,12 +133,7 @@ void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
                               || ap_strstr_c(d->args, "expr=")
                               || strchr(d->args, '%')));
         if (derives) {
-            sc_section_t r;
-            r.section = d;
-            r.vhost = vhost;
-            r.path = NULL;
-            r.where = sc_tree_line(p, d);
-            APR_ARRAY_PUSH(derivers, sc_section_t) = r;
+            sc_tree_push(p, derivers, d, vhost);
         }
         if (d->first_child && sc_tree_is(d, "<VirtualHost")) {
             sc_quick_derivers(p, d->first_child, d, 0, derivers);
@@ -170,12 +160,7 @@ void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,
         if (!strcasecmp(d->directive, "Header") && d->args
             && (ap_strstr_c(d->args, "env=")
                 || ap_strstr_c(d->args, "expr="))) {
-            sc_section_t r;
-            r.section = d;
-            r.vhost = vhost;
-            r.path = NULL;
-            r.where = sc_tree_line(p, d);
-            APR_ARRAY_PUSH(found, sc_section_t) = r;
+            sc_tree_push(p, found, d, vhost);
         }
         if (d->first_child) {
             sc_quick_header_conditions(
