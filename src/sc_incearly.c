@@ -8,7 +8,11 @@
  * exactly as a prefetched one is (its record and its counters, read at
  * the same moment as the page's): a hint that no longer holds (other
  * includes, another visitor's variance) costs the second round trip it
- * was to save, never a wrong fragment.  Not with the local tier (a kept
+ * was to save, never a wrong fragment.  Only a page served as its lookup
+ * found it uses them: a page rendered after its lookup (a miss, a stale
+ * copy refreshed) may have changed its fragments meanwhile (a page whose
+ * application purges a fragment it then includes), so its includes are
+ * read after the render, as before.  Not with the local tier (a kept
  * lookup is checked against the keys it was read for) nor in the quick
  * handler (which serves no ESI page).
  */
@@ -79,6 +83,15 @@ void sc_early_keep(request_rec *r, const sc_req_t *page, const sc_conn_t *c,
     }
 }
 
+void sc_early_drop(request_rec *r)
+{
+    early_t *e = early(r, 0);
+
+    if (e) {
+        e->vals = NULL; /* (their buffers go with the pool) */
+    }
+}
+
 int sc_early_take(request_rec *r, sc_req_t *inc)
 {
     early_t *e = early(r, 0);
@@ -136,8 +149,10 @@ void sc_early_note(request_rec *r, const sc_req_t *inc)
         }
         if (j == 1 + SC_GENS
             && !apr_hash_get(e->asked_index, mine[k], APR_HASH_KEY_STRING)) {
-            apr_hash_set(e->asked_index, mine[k], APR_HASH_KEY_STRING, "");
-            APR_ARRAY_PUSH(e->asked, const char *) = mine[k];
+            /* (an include's keys live in its own request's pool) */
+            const char *key = apr_pstrdup(r->pool, mine[k]);
+            apr_hash_set(e->asked_index, key, APR_HASH_KEY_STRING, "");
+            APR_ARRAY_PUSH(e->asked, const char *) = key;
         }
     }
 }

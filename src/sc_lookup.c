@@ -444,6 +444,12 @@ sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                 && sc_pending_count() == 0;
     sc_lookup_t found = lookup(r, ctx, c, now, res, local);
 
+    /* What an ESI page's lookup read for its includes is theirs only
+     * when the page is served as found (sc_incearly.c). */
+    if (found != SC_LOOKUP_FOUND) {
+        sc_early_drop(r);
+    }
+
     /* A kept lookup answers only with a fresh entry: anything else (it
      * expired since, a miss in quick mode) is asked of memcached. */
     if (res->local && found != SC_LOOKUP_FOUND) {

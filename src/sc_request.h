@@ -529,6 +529,8 @@ apr_array_header_t *sc_early_keys(request_rec *r, const sc_req_t *page);
 void sc_early_keep(request_rec *r, const sc_req_t *page, const sc_conn_t *c,
                    const char **keys, sc_value_t *vals, int from, int n,
                    apr_time_t at);
+/* Forget them: the page's lookup found nothing to serve as it is. */
+void sc_early_drop(request_rec *r);
 /* An include of page r takes its prefetch from what the page's lookup
  * read: 1 when every key of its lookup was read there. */
 int sc_early_take(request_rec *r, sc_req_t *inc);
