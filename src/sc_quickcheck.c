@@ -210,23 +210,23 @@ static const sc_section_t *quick_reached(const apr_array_header_t *quick,
     return NULL;
 }
 
-void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
+/* What quick mode does not see (a route, a derived variable, a Header's
+ * condition), said once for each found that a quick section reaches. */
+typedef enum { SAID_ROUTE, SAID_DERIVED, SAID_CONDITION } said_t;
+
+static void say_reached(server_rec *s, const apr_array_header_t *quick,
+                        const apr_array_header_t *found, said_t what)
 {
-    apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *derive = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *conds = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
     const sc_section_t *q;
     int j;
 
-    collect(p, ap_conftree, NULL, quick, guarded, NULL);
-    sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
-    sc_quick_derivers(p, ap_conftree, NULL, 0, derive);
-    sc_quick_header_conditions(p, ap_conftree, NULL, conds);
-    for (j = 0; j < routes->nelts; j++) {
-        const sc_section_t *r = &APR_ARRAY_IDX(routes, j, sc_section_t);
-        if ((q = quick_reached(quick, r)) != NULL) {
+    for (j = 0; j < found->nelts; j++) {
+        const sc_section_t *r = &APR_ARRAY_IDX(found, j, sc_section_t);
+        if ((q = quick_reached(quick, r)) == NULL) {
+            continue;
+        }
+        switch (what) {
+        case SAID_ROUTE:
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          SC_LOGNO(0109) "SharedCacheQuickHandler On (%s) "
                                         "keys requests before the "
@@ -235,11 +235,8 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
                                         "routed elsewhere may get the "
                                         "default route's page",
                          q->where, r->where);
-        }
-    }
-    for (j = 0; j < derive->nelts; j++) {
-        const sc_section_t *r = &APR_ARRAY_IDX(derive, j, sc_section_t);
-        if ((q = quick_reached(quick, r)) != NULL) {
+            break;
+        case SAID_DERIVED:
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          SC_LOGNO(0111) "SharedCacheQuickHandler On (%s) "
                                         "keys requests before the %s at %s "
@@ -247,11 +244,8 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
                                         "marks may get the page an "
                                         "anonymous client gets",
                          q->where, r->section->directive, r->where);
-        }
-    }
-    for (j = 0; j < conds->nelts; j++) {
-        const sc_section_t *r = &APR_ARRAY_IDX(conds, j, sc_section_t);
-        if ((q = quick_reached(quick, r)) != NULL) {
+            break;
+        case SAID_CONDITION:
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          SC_LOGNO(0115) "SharedCacheQuickHandler On (%s) "
                                         "serves an entry's stored headers "
@@ -260,8 +254,26 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
                                         "for the client whose request "
                                         "stored it",
                          q->where, r->where);
+            break;
         }
     }
+}
+
+void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *derive = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *conds = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
+
+    collect(p, ap_conftree, NULL, quick, guarded, NULL);
+    sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
+    sc_quick_derivers(p, ap_conftree, NULL, 0, derive);
+    sc_quick_header_conditions(p, ap_conftree, NULL, conds);
+    say_reached(s, quick, routes, SAID_ROUTE);
+    say_reached(s, quick, derive, SAID_DERIVED);
+    say_reached(s, quick, conds, SAID_CONDITION);
 }
 
 /* A module that checks access (httpd's access, authentication and
