@@ -127,6 +127,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
     apr_table_t *own = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
     fresh_t fr = { 0, 0, -1 };
+    sc_req_t *like = NULL;
     int i, n = 0;
     int deep = sc_inc_depth(r) >= SC_ESI_MAX_DEPTH;
 
@@ -153,7 +154,8 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         }
         else if (!deep && sc_inc_budget(r)) {
             parts[n].allowed = 1;
-            parts[n].direct = sc_inc_direct_key(r, node->src, &parts[n].dq);
+            parts[n].direct = sc_inc_direct_key(r, node->src, &parts[n].dq,
+                                                &like);
         }
         n++;
     }

@@ -99,8 +99,11 @@ int sc_inc_fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
 
 /* The direct key of an include of r (the quick handler's for "GET src"
  * with r's headers) and the request it was made on (*dq), or NULL when
- * the include cannot be served without a subrequest. */
-sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq);
+ * the include cannot be served without a subrequest.  *like (NULL for
+ * the page's first include) keeps the first key made, which the others
+ * are made like (sc_build_key_like). */
+sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
+                            sc_req_t **like);
 
 /* Every part with a direct key looked up in one multi-get per server: a
  * fresh quick-servable 200 joins the page as it is (served, out). */

@@ -352,6 +352,39 @@ static void add_request_line(request_rec *r, sc_key_t *k)
     sc_key_add(k, 't', "request-line", line);
 }
 
+int sc_derive_url_free(request_rec *r)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *line = r->the_request, *sp;
+    apr_size_t n;
+    int i;
+
+    /* a redirect's variables (REDIRECT_*), a subrequest's own CGI ones */
+    if (r->prev || (r->main && !sc_esi_include(r))) {
+        return 0;
+    }
+    /* a request line of another request (add_request_line) */
+    if (r->main) {
+        sp = line ? strchr(line, ' ') : NULL;
+        n = r->unparsed_uri ? strlen(r->unparsed_uri) : 0;
+        if (!sp || !n || strncmp(sp + 1, r->unparsed_uri, n)
+            || (sp[1 + n] != ' ' && sp[1 + n] != '\0')) {
+            return 0;
+        }
+    }
+    /* a rewrite's file, type or handler; <If> sections, the .htaccess
+     * files of r's directories (add_route_state) */
+    if (r->htaccess || apr_table_get(r->notes, "mod_rewrite_rewritten")) {
+        return 0;
+    }
+    for (i = 0; i < 2; i++) {
+        if (apr_table_get(r->notes, rewrite_forced[i])) {
+            return 0;
+        }
+    }
+    return !(cd && cd->sec_if && cd->sec_if->nelts);
+}
+
 const char *sc_derive_key(request_rec *r, sc_key_t *k)
 {
     add_derived_state(r, k);

@@ -36,8 +36,11 @@ APLOG_USE_MODULE(sharedcache);
 
 /* The include's request as the quick handler would see "GET src" sent
  * with the page's headers, or NULL when the quick handler would not serve
- * such a request at all. */
-static request_rec *direct_request(request_rec *r, const char *src)
+ * such a request at all.  Its variables' snapshots (which only the key's
+ * derived fields read) are left out where its key is made like another
+ * include's. */
+static request_rec *direct_request(request_rec *r, const char *src,
+                                   int snapshots)
 {
     request_rec *q;
     apr_table_t *env = sc_derive_env_at_handler(r);
@@ -85,17 +88,24 @@ static request_rec *direct_request(request_rec *r, const char *src)
     /* of the page's variables, those configuration set (as a subrequest
      * of sc_inc_request inherits them) */
     q->subprocess_env = apr_table_copy(p, env ? env : r->subprocess_env);
-    sc_derive_env_snapshot(q, SC_ENV_INHERITED);
-    sc_derive_env_snapshot(q, SC_ENV_AT_HANDLER);
+    if (snapshots) {
+        sc_derive_env_snapshot(q, SC_ENV_INHERITED);
+        sc_derive_env_snapshot(q, SC_ENV_AT_HANDLER);
+    }
     return q;
 }
 
-sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq)
+sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
+                            sc_req_t **like)
 {
     sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                &sharedcache_module);
     sc_dir_conf_t *d = ap_get_module_config(r->server->lookup_defaults,
                                             &sharedcache_module);
+    /* The page's includes differ by their URL alone: the first one's key
+     * gives the others what holds no URL, its bypass verdict too (no rule
+     * of the bypass reads the URL). */
+    int same = *like && (*like)->key_url_free;
     request_rec *q;
     sc_req_t *ctx;
 
@@ -104,13 +114,16 @@ sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq)
         || apr_table_get(r->headers_in, "Authorization")) {
         return NULL;
     }
-    q = direct_request(r, src);
-    if (!q || sc_bypass_reason(q, d, NULL)) {
+    q = direct_request(r, src, !same);
+    if (!q || (!same && sc_bypass_reason(q, d, NULL))) {
         return NULL;
     }
     ctx = sc_req_new(q, d, SC_PHASE_QUICK);
-    if (sc_build_key(q, ctx)) {
+    if (sc_build_key_like(q, ctx, same ? *like : NULL)) {
         return NULL;
+    }
+    if (!*like) {
+        *like = ctx;
     }
     *dq = q;
     return sc_hint_not_quick(r->pool, ctx->entry_key) ? NULL : ctx;

@@ -76,6 +76,7 @@ static void key_start(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
     k->pool = p;
     k->data = NULL;
     k->len = k->cap = 0;
+    k->mid_start = k->mid_end = k->tail_start = 0;
     append(k, "SCK2\n", 5);
     /* Path and query are fields of their own: the path is decoded, so it
      * may hold a '?' that must not read as the start of a query. */
@@ -211,20 +212,15 @@ void sc_key_add(sc_key_t *k, char kind, const char *name, const char *value)
     add_field(k, kind, name, value ? hex : NULL);
 }
 
-void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
+/* The "r:" fields: where httpd routed the request. */
+static void add_route(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq,
+                      const char *query)
 {
-    const char *query = sc_key_query(p, rq->url.query, rq->ignore);
     /* a request that was not rewritten routes by the query it sent */
     int same = rq->route_query == rq->url.query
                || (rq->route_query && rq->url.query
                    && !strcmp(rq->route_query, rq->url.query));
 
-    key_start(k, p, &rq->url, query);
-    sc_key_add(k, 's', "vhost", rq->vhost);
-    if (rq->vhost_addresses && *rq->vhost_addresses) {
-        sc_key_add(k, 'a', "vhost-addresses", rq->vhost_addresses);
-    }
-    sc_key_add(k, 'H', "host", rq->host);
     sc_key_add(k, 'r', "route-path", rq->route_path);
     sc_key_add(k, 'r', "route-query",
                same && rq->route_query
@@ -233,6 +229,36 @@ void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
     if (rq->route_backend && !strncmp(rq->route_backend, "proxy:", 6)) {
         sc_key_add(k, 'r', "route-backend", rq->route_backend);
     }
+}
+
+void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq)
+{
+    const char *query = sc_key_query(p, rq->url.query, rq->ignore);
+
+    key_start(k, p, &rq->url, query);
+    k->mid_start = k->len;
+    sc_key_add(k, 's', "vhost", rq->vhost);
+    if (rq->vhost_addresses && *rq->vhost_addresses) {
+        sc_key_add(k, 'a', "vhost-addresses", rq->vhost_addresses);
+    }
+    sc_key_add(k, 'H', "host", rq->host);
+    k->mid_end = k->len;
+    add_route(k, p, rq, query);
+    k->tail_start = k->len;
+}
+
+void sc_key_request_like(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq,
+                         const sc_key_t *like)
+{
+    const char *query = sc_key_query(p, rq->url.query, rq->ignore);
+
+    key_start(k, p, &rq->url, query);
+    k->mid_start = k->len;
+    append(k, like->data + like->mid_start, like->mid_end - like->mid_start);
+    k->mid_end = k->len;
+    add_route(k, p, rq, query);
+    k->tail_start = k->len;
+    append(k, like->data + like->tail_start, like->len - like->tail_start);
 }
 
 const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port)
@@ -288,6 +314,9 @@ void sc_key_copy(sc_key_t *dst, const sc_key_t *src)
     dst->data = NULL;
     dst->len = dst->cap = 0;
     append(dst, src->data, src->len);
+    dst->mid_start = src->mid_start;
+    dst->mid_end = src->mid_end;
+    dst->tail_start = src->tail_start;
 }
 
 const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len)

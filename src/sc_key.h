@@ -49,6 +49,10 @@ typedef struct {
     char *data; /* the canonical key so far */
     apr_size_t len;
     apr_size_t cap;
+    /* Set by sc_key_request: where its fields that hold no URL ("s:",
+     * "a:", "H:") begin and end, and where what follows its fields (a
+     * location's variance, what configuration derived) begins. */
+    apr_size_t mid_start, mid_end, tail_start;
 } sc_key_t;
 
 /* The query with parameters stably sorted by name and those whose name
@@ -101,6 +105,14 @@ typedef struct {
  * same ignore list) and "r:route-backend" (only for a proxied request).
  * A location's variance fields follow (sc_key_add). */
 void sc_key_request(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq);
+
+/* The key sc_key_request and the same additions would make for rq when
+ * like is the key of a request that differs from rq by its URL alone
+ * (url.path, url.query, route_path, route_query, route_backend) and
+ * whose additions hold no URL: rq's URL and route fields, the rest
+ * copied from like. */
+void sc_key_request_like(sc_key_t *k, apr_pool_t *p, const sc_key_request_t *rq,
+                         const sc_key_t *like);
 
 /* The "s:vhost" value: "<ServerName>:<port>". */
 const char *sc_key_vhost(apr_pool_t *p, const char *name, unsigned int port);

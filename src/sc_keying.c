@@ -86,18 +86,13 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
     return NULL;
 }
 
-/* Level 1 of the key: the URL as the client sent it and as httpd routed
- * it, and the locations' variance. */
-const char *sc_build_key(request_rec *r, sc_req_t *ctx)
+/* The URL's part of r's level-1 key: its counters, its server and the
+ * request fields (rq). */
+static void url_part(request_rec *r, sc_req_t *ctx, sc_key_request_t *rq)
 {
     const sc_dir_conf_t *d = ctx->dconf;
     const char *prefix = ctx->sconf->prefix;
-    const char *cookies = apr_table_get(r->headers_in, "Cookie");
     const request_rec *client = sc_client_request(r);
-    sc_key_t *k = &ctx->key1;
-    sc_key_request_t rq;
-    request_rec *q;
-    const char *why;
     sc_url_t url;
 
     sc_request_url(r, &url);
@@ -112,26 +107,48 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
      * "ProxyPass ... nocanon" backend receives.  Spellings that httpd
      * would normalise alike only cost extra entries. */
     client_target(r, client, &url);
-    sc_gen_init(r->pool, prefix,
-                sc_key_dep(r->pool, SC_DEP_NAMESPACE, d->namespace),
-                &ctx->gens[SC_GEN_NAMESPACE]);
-    sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME, &ctx->gens[SC_GEN_SERVER]);
-    rq.url = url;
-    rq.ignore = d->ignore_query;
-    rq.vhost = sc_key_vhost(r->pool, r->server->server_hostname, url.port);
-    rq.vhost_addresses = vhost_addresses(r);
-    /* The Host header exactly as sent: the application sees all of it
-     * (port, trailing dot, case) and may reflect it into the page. */
-    rq.host = apr_table_get(r->headers_in, "Host");
+    rq->url = url;
+    rq->ignore = d->ignore_query;
     /* Where httpd routed it: after a rewrite ([PT] with a new query, a
      * front controller's internal redirect) the application answers for
      * this, and access control was applied to it.  A request that was not
      * rewritten routes where its target says, so this splits nothing. */
-    rq.route_path = r->uri;
-    rq.route_query = r->args;
+    rq->route_path = r->uri;
+    rq->route_query = r->args;
     /* mod_proxy (ProxyPass, RewriteRule [P]): the backend it was sent to,
      * which a rewrite may choose by what the key does not hold. */
-    rq.route_backend = r->proxyreq ? r->filename : NULL;
+    rq->route_backend = r->proxyreq ? r->filename : NULL;
+}
+
+static void finish(request_rec *r, sc_req_t *ctx)
+{
+    ctx->key = sc_key_bytes(&ctx->key1, &ctx->key_len);
+    ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                                   ctx->key, ctx->key_len);
+}
+
+/* Level 1 of the key: the URL as the client sent it and as httpd routed
+ * it, and the locations' variance. */
+const char *sc_build_key(request_rec *r, sc_req_t *ctx)
+{
+    const sc_dir_conf_t *d = ctx->dconf;
+    const char *prefix = ctx->sconf->prefix;
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    sc_key_t *k = &ctx->key1;
+    sc_key_request_t rq;
+    request_rec *q;
+    const char *why;
+
+    url_part(r, ctx, &rq);
+    sc_gen_init(r->pool, prefix,
+                sc_key_dep(r->pool, SC_DEP_NAMESPACE, d->namespace),
+                &ctx->gens[SC_GEN_NAMESPACE]);
+    sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME, &ctx->gens[SC_GEN_SERVER]);
+    rq.vhost = sc_key_vhost(r->pool, r->server->server_hostname, rq.url.port);
+    rq.vhost_addresses = vhost_addresses(r);
+    /* The Host header exactly as sent: the application sees all of it
+     * (port, trailing dot, case) and may reflect it into the page. */
+    rq.host = apr_table_get(r->headers_in, "Host");
     sc_key_request(k, r->pool, &rq);
     /* The variance of every location of a chain of internal redirects:
      * the public URL's SharedCacheVaryBy* count as much as the target's. */
@@ -152,9 +169,36 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     if (why) {
         return why;
     }
-    ctx->key = sc_key_bytes(k, &ctx->key_len);
-    ctx->entry_key = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
-                                   ctx->key, ctx->key_len);
+    /* What follows the URL's fields reads no URL (sc_build_key_like):
+     * no SharedCacheVary expression, which may read it, and nothing of
+     * it that sc_derive.c keys. */
+    ctx->key_url_free = !(d->vary_exprs && d->vary_exprs->nelts)
+                        && sc_derive_url_free(r);
+    finish(r, ctx);
+    return NULL;
+}
+
+const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
+                              const sc_req_t *like)
+{
+    sc_key_request_t rq;
+    int i;
+
+    if (!like || !like->key_url_free || like->dconf != ctx->dconf
+        || like->sconf != ctx->sconf || !sc_derive_url_free(r)) {
+        return sc_build_key(r, ctx);
+    }
+    url_part(r, ctx, &rq);
+    for (i = SC_GEN_NAMESPACE; i <= SC_GEN_SERVER; i++) {
+        /* the same counters' keys, none of like's values */
+        ctx->gens[i].dep = like->gens[i].dep;
+        ctx->gens[i].key = like->gens[i].key;
+        ctx->gens[i].gen = 0;
+        ctx->gens[i].have = 0;
+    }
+    sc_key_request_like(&ctx->key1, r->pool, &rq, &like->key1);
+    ctx->key_url_free = 1;
+    finish(r, ctx);
     return NULL;
 }
 

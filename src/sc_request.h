@@ -206,6 +206,8 @@ typedef struct {
     const char *entry_key; /* its memcached key */
     int server;            /* the memcached server of the URL's keys
                               (sc_place.h) */
+    int key_url_free;      /* what follows the URL's fields holds no URL
+                              (sc_build_key_like) */
     /* The URL's and the namespace's counters and the server's
      * incarnation, fetched with the entry and created before a miss
      * renders, so an invalidation during the render is never lost. */
@@ -405,6 +407,14 @@ int sc_handler_reports_broken_body(const request_rec *r);
  * message if an expression fails. */
 const char *sc_build_key(request_rec *r, sc_req_t *ctx);
 
+/* sc_build_key for r where like is the key of a request made from the
+ * same page as r and differing from it by its URL alone (ESI includes
+ * served directly, sc_incdirect.c): the fields that hold no URL are
+ * copied from like's key where nothing of them may read the URL
+ * (like->key_url_free), else the whole key is made. */
+const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
+                              const sc_req_t *like);
+
 /* The canonical key of the variant selected by the Vary names (key1
  * extended with the request's values of those headers). */
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
@@ -434,6 +444,11 @@ apr_table_t *sc_derive_env_at_handler(const request_rec *r);
  * changed) and where it routed r beyond its URI, into k; why the key
  * cannot be made (an .htaccess file that cannot be read again), or NULL. */
 const char *sc_derive_key(request_rec *r, sc_key_t *k);
+
+/* Does nothing sc_derive_key adds for r depend on r's URL (no request
+ * line of another request, no rewrite, no <If> section, no redirect's
+ * or subrequest's own variables)? */
+int sc_derive_url_free(request_rec *r);
 
 /* --- sc_hint.c --- */
 

@@ -1078,6 +1078,47 @@ static void test_request_key_optional_fields(void **state)
     assert_true(same_bytes(a, alen, b, blen));
 }
 
+/* A key made like another request's (an ESI include made from the same
+ * page, another URL): byte for byte the key sc_key_request and the same
+ * additions make, whatever the two URLs, queries and backends. */
+static void test_request_key_like_another_is_its_own_key(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_key_request_t a = full_request(p), b = full_request(p);
+    sc_key_t ka, kb, like;
+    const char *x, *y;
+    apr_size_t xlen, ylen;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        b.url.path = i == 0 ? "/frag/one" : "/x";
+        b.url.query = i == 0 ? NULL : i == 1 ? "z=1&y=2" : "";
+        b.route_path = i == 2 ? "/rewritten" : b.url.path;
+        b.route_query = i == 1 ? "z=1&y=2" : NULL;
+        b.route_backend = i == 1 ? NULL : "proxy:http://c/x";
+        a.vhost_addresses = i == 2 ? "" : "*:80";
+        sc_key_request(&ka, p, &a);
+        sc_key_add(&ka, 'c', "sessionid", "s1");
+        sc_key_add(&ka, 'e', "MOBILE", "1");
+        b.vhost_addresses = a.vhost_addresses;
+        sc_key_request(&kb, p, &b);
+        sc_key_add(&kb, 'c', "sessionid", "s1");
+        sc_key_add(&kb, 'e', "MOBILE", "1");
+        sc_key_request_like(&like, p, &b, &ka);
+        x = sc_key_bytes(&kb, &xlen);
+        y = sc_key_bytes(&like, &ylen);
+        assert_true(same_bytes(x, xlen, y, ylen));
+        /* and the same again, made like the one made like */
+        sc_key_request_like(&ka, p, &a, &like);
+        sc_key_request(&kb, p, &a);
+        sc_key_add(&kb, 'c', "sessionid", "s1");
+        sc_key_add(&kb, 'e', "MOBILE", "1");
+        x = sc_key_bytes(&kb, &xlen);
+        y = sc_key_bytes(&ka, &ylen);
+        assert_true(same_bytes(x, xlen, y, ylen));
+    }
+}
+
 static void test_vhost_field_is_name_colon_port(void **state)
 {
     apr_pool_t *p = unit_pool(state);
@@ -1189,6 +1230,7 @@ int main(void)
         UNIT_TEST(test_tag_list_tokens_are_apr_strtok_ones),
         UNIT_TEST(test_request_key_fields_in_order),
         UNIT_TEST(test_request_key_optional_fields),
+        UNIT_TEST(test_request_key_like_another_is_its_own_key),
         UNIT_TEST(test_vhost_field_is_name_colon_port),
         UNIT_TEST(test_vhost_addresses_as_apr_writes_them),
         UNIT_TEST(test_variant_key_extends_level1_with_vary_headers),
