@@ -48,14 +48,25 @@ static unsigned char *data_of(const sc_ring_t *r)
 
 apr_uint32_t sc_ring_hash(const void *id, apr_size_t len)
 {
+    /* Eight bytes a step (a lookup's id is four memcached keys, some 200
+     * bytes, hashed on every hit of the tier: byte-wise FNV-1a was 4 % of
+     * an ESI page's CPU), each mixed by a multiply and a shift, the end
+     * by a 64-bit finaliser. */
     const unsigned char *p = id;
-    apr_uint32_t h = 2166136261U;
-    apr_size_t i;
+    apr_uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
 
-    for (i = 0; i < len; i++) {
-        h = (h ^ p[i]) * 16777619U;
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
     }
-    return h;
+    w = 0;
+    memcpy(&w, p, len);
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (apr_uint32_t)h;
 }
 
 sc_ring_t *sc_ring_init(void *mem, apr_size_t size)

@@ -32,9 +32,12 @@ typedef struct sc_ring_t sc_ring_t;
  * size is below SC_RING_MIN. */
 sc_ring_t *sc_ring_init(void *mem, apr_size_t size);
 
-/* The ring's hash of an id (32-bit FNV-1a): what places a record, and
- * what places a key among the local tier's change counters.  Every child
- * of a server and its next generation must agree on it. */
+/* The ring's hash of an id (32 bits, word by word): what places a
+ * record, and what places a key among the local tier's change counters.
+ * Every child of a server and its next generation must agree on it (a
+ * graceful restart onto a build with another hash would let the old
+ * children miss this host's invalidations for the tier's time, 1 s by
+ * default). */
 apr_uint32_t sc_ring_hash(const void *id, apr_size_t len);
 
 /* The largest id + data a record may hold (a quarter of the ring). */

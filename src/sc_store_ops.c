@@ -128,7 +128,7 @@ static apr_status_t fetch(sc_conn_t *c, const char *const *keys,
     const char *wrong = NULL;
     memcached_result_st result;
     memcached_return_t rc;
-    apr_size_t i;
+    apr_size_t i, from = 0;
 
     if (!seen) {
         return fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
@@ -145,12 +145,19 @@ static apr_status_t fetch(sc_conn_t *c, const char *const *keys,
     while (memcached_fetch_result(c->mc, &result, &rc)) {
         const char *k = memcached_result_key_value(&result);
         size_t klen = memcached_result_key_length(&result);
+        apr_size_t j;
 
-        for (i = 0; i < n; i++) {
+        /* memcached answers in the order asked (misses left out): look
+         * from the key after the last one answered */
+        for (j = 0, i = from; j < n; j++, i = i + 1 < n ? i + 1 : 0) {
             if (klen == lens[i] && memcmp(k, keys[i], klen) == 0) {
                 break;
             }
         }
+        if (j == n) {
+            i = n;
+        }
+        from = i + 1 < n ? i + 1 : 0;
         if (i == n || seen[i]) {
             wrong = i == n ? "a reply for a key not asked"
                            : "a second reply for a key";
