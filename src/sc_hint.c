@@ -61,7 +61,7 @@ void sc_hint_child_init(apr_pool_t *pchild)
         return;
     }
     apr_pool_tag(hint_pool, "sharedcache_hints");
-    hints = apr_hash_make(hint_pool);
+    hints = sc_key_hash_make(hint_pool);
 #if APR_HAS_THREADS
     if (apr_thread_rwlock_create(&hint_lock, pchild) != APR_SUCCESS) {
         hint_pool = NULL; /* no hints rather than unguarded ones */
@@ -158,7 +158,7 @@ void sc_hint_set(sc_hint_kind_t kind, const char *key,
          * that keep changing are forgotten as a full table is. */
         if (apr_hash_count(hints) >= SC_HINTS || ++changes > 4 * SC_HINTS) {
             apr_pool_clear(hint_pool);
-            hints = apr_hash_make(hint_pool);
+            hints = sc_key_hash_make(hint_pool);
             changes = 0;
         }
         apr_hash_set(hints, apr_pstrdup(hint_pool, hk), APR_HASH_KEY_STRING,

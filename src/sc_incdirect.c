@@ -142,9 +142,7 @@ static apr_table_t *stored_fields(request_rec *r, const sc_entry_t *e,
         const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
         apr_table_addn(t, h->name, h->value);
     }
-    apr_table_setn(
-        t, "Age",
-        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, age < 0 ? 0 : age));
+    apr_table_setn(t, "Age", apr_off_t_toa(r->pool, age < 0 ? 0 : age));
     return t;
 }
 
@@ -201,7 +199,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
 void sc_inc_direct(request_rec *r, part_t *parts, int n)
 {
     sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
-    apr_hash_t *entries = apr_hash_make(r->pool);
+    apr_hash_t *entries = sc_key_hash_make(r->pool);
     apr_int64_t now = apr_time_sec(apr_time_now());
     int i, any = 0;
 

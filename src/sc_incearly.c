@@ -70,7 +70,7 @@ void sc_early_keep(request_rec *r, const sc_req_t *page, const sc_conn_t *c,
         return;
     }
     e = early(r, 1);
-    e->vals = apr_hash_make(r->pool);
+    e->vals = sc_key_hash_make(r->pool);
     e->at = at;
     e->server = page->server;
     e->backend = c->backend;
@@ -139,7 +139,7 @@ void sc_early_note(request_rec *r, const sc_req_t *inc)
     e = early(r, 1);
     if (!e->asked) {
         e->asked = apr_array_make(r->pool, 16, sizeof(const char *));
-        e->asked_index = apr_hash_make(r->pool);
+        e->asked_index = sc_key_hash_make(r->pool);
     }
     sc_lookup_keys(inc, mine);
     sc_lookup_keys(page, own);

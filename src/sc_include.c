@@ -155,7 +155,7 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
         }
     }
     for (i = 0; i < n; i++) {
-        apr_hash_t *index = apr_hash_make(r->pool);
+        apr_hash_t *index = sc_key_hash_make(r->pool);
         apr_time_t at = apr_time_now();
         const char **keys;
         sc_value_t *vals;
@@ -233,7 +233,7 @@ void sc_inc_prefetch(request_rec *r, part_t *parts, int n)
     sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
     sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                &sharedcache_module);
-    apr_hash_t *entries = apr_hash_make(r->pool);
+    apr_hash_t *entries = sc_key_hash_make(r->pool);
     int i;
 
     for (i = 0; i < n; i++) {

@@ -130,6 +130,19 @@ static apr_uint64_t memo_hash(const char *data, apr_size_t len)
     return h ^ (h >> 29);
 }
 
+static unsigned int table_hash(const char *key, apr_ssize_t *klen)
+{
+    if (*klen == APR_HASH_KEY_STRING) {
+        *klen = (apr_ssize_t)strlen(key);
+    }
+    return (unsigned int)memo_hash(key, (apr_size_t)*klen);
+}
+
+apr_hash_t *sc_key_hash_make(apr_pool_t *p)
+{
+    return apr_hash_make_custom(p, table_hash);
+}
+
 static void sha1_compute(const char *data, apr_size_t len,
                          char out[SC_DIGEST_HEX_LEN + 1])
 {

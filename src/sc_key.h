@@ -22,6 +22,7 @@
 #ifndef SC_KEY_H
 #define SC_KEY_H
 
+#include <apr_hash.h>
 #include <apr_network_io.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
@@ -205,6 +206,12 @@ int sc_key_path_plain(const char *path);
 /* The memcached key of a dependency's generation counter:
  * "<prefix>:g:<sha1 hex of dep>". */
 const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep);
+
+/* A hash table of memcached keys (or any strings, APR_HASH_KEY_STRING),
+ * hashed eight bytes a step: apr_hash_make's byte-wise hash over a
+ * page's include keys (about 50 bytes each, a common prefix) was a good
+ * part of an ESI page's bookkeeping. */
+apr_hash_t *sc_key_hash_make(apr_pool_t *p);
 
 /* "<prefix>:<kind>:<sha1 hex of data>". */
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
