@@ -104,14 +104,24 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
 #define SC_DIGEST_WAYS 4
 #define SC_DIGEST_MEMO_MAX 512 /* longer inputs are not remembered */
 
+/* A set's ways are told apart by their inputs' lengths and 64-bit hashes,
+ * kept together in one cache line: a probe reads that line, and an
+ * input (whose bytes are compared whole) only where both match.  (With
+ * the lengths beside the inputs, every probe read four cold lines: 3 %
+ * of an ESI page's CPU stalled on them.) */
 typedef struct {
-    apr_size_t len; /* 0: empty slot */
+    apr_uint64_t fp[SC_DIGEST_WAYS];
+    apr_uint32_t len[SC_DIGEST_WAYS]; /* 0: an empty way */
+    unsigned char next;               /* the way to reuse */
+} __attribute__((aligned(64))) digest_set_t;
+
+typedef struct {
     char hex[SC_DIGEST_HEX_LEN + 1];
     char in[SC_DIGEST_MEMO_MAX];
-} digest_memo_t;
+} digest_way_t;
 
-static __thread digest_memo_t digest_memo[SC_DIGEST_SETS][SC_DIGEST_WAYS];
-static __thread unsigned char digest_next[SC_DIGEST_SETS]; /* way to reuse */
+static __thread digest_set_t digest_sets[SC_DIGEST_SETS];
+static __thread digest_way_t digest_ways[SC_DIGEST_SETS][SC_DIGEST_WAYS];
 
 /* Where a digest's input is remembered: not a stored value, so any fast
  * mix of 8 bytes at a time will do. */
@@ -171,7 +181,9 @@ static void sha1_compute(const char *data, apr_size_t len,
 static void sha1_hex(const char *data, apr_size_t len,
                      char out[SC_DIGEST_HEX_LEN + 1])
 {
-    digest_memo_t *set, *m;
+    digest_set_t *set;
+    digest_way_t *m;
+    apr_uint64_t h;
     apr_size_t s;
     int i;
 
@@ -179,21 +191,25 @@ static void sha1_hex(const char *data, apr_size_t len,
         sha1_compute(data, len, out);
         return;
     }
-    s = (apr_size_t)(memo_hash(data, len) % SC_DIGEST_SETS);
-    set = digest_memo[s];
+    h = memo_hash(data, len);
+    s = (apr_size_t)(h % SC_DIGEST_SETS);
+    set = &digest_sets[s];
     for (i = 0; i < SC_DIGEST_WAYS; i++) {
-        m = &set[i];
-        if (m->len == len && !memcmp(m->in, data, len)) {
-            digest_next[s] = (unsigned char)((i + 1) % SC_DIGEST_WAYS);
+        m = &digest_ways[s][i];
+        if (set->len[i] == len && set->fp[i] == h
+            && !memcmp(m->in, data, len)) {
+            set->next = (unsigned char)((i + 1) % SC_DIGEST_WAYS);
             memcpy(out, m->hex, SC_DIGEST_HEX_LEN + 1);
             return;
         }
     }
-    m = &set[digest_next[s]];
-    digest_next[s] = (unsigned char)((digest_next[s] + 1) % SC_DIGEST_WAYS);
+    i = set->next;
+    set->next = (unsigned char)((i + 1) % SC_DIGEST_WAYS);
+    m = &digest_ways[s][i];
     sha1_compute(data, len, m->hex);
     memcpy(m->in, data, len);
-    m->len = len;
+    set->len[i] = (apr_uint32_t)len;
+    set->fp[i] = h;
     memcpy(out, m->hex, SC_DIGEST_HEX_LEN + 1);
 }
 
