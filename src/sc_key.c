@@ -2,6 +2,7 @@
  * sc_key.c: canonical cache key and memcached key digests (see sc_key.h).
  */
 #include "sc_key.h"
+#include "sc_ring.h"
 
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -104,13 +105,14 @@ void sc_key_init(sc_key_t *k, apr_pool_t *p, const sc_url_t *url,
 #define SC_DIGEST_WAYS 4
 #define SC_DIGEST_MEMO_MAX 512 /* longer inputs are not remembered */
 
-/* A set's ways are told apart by their inputs' lengths and 64-bit hashes,
- * kept together in one cache line: a probe reads that line, and an
- * input (whose bytes are compared whole) only where both match.  (With
+/* A set's ways are told apart by their inputs' lengths and hashes
+ * (sc_ring_hash, which also picks the set), kept together in one cache
+ * line: a probe reads that line, and an input (whose bytes are compared
+ * whole) only where both match.  (With
  * the lengths beside the inputs, every probe read four cold lines: 3 %
  * of an ESI page's CPU stalled on them.) */
 typedef struct {
-    apr_uint64_t fp[SC_DIGEST_WAYS];
+    apr_uint32_t fp[SC_DIGEST_WAYS];
     apr_uint32_t len[SC_DIGEST_WAYS]; /* 0: an empty way */
     unsigned char next;               /* the way to reuse */
 } __attribute__((aligned(64))) digest_set_t;
@@ -123,29 +125,12 @@ typedef struct {
 static __thread digest_set_t digest_sets[SC_DIGEST_SETS];
 static __thread digest_way_t digest_ways[SC_DIGEST_SETS][SC_DIGEST_WAYS];
 
-/* Where a digest's input is remembered: not a stored value, so any fast
- * mix of 8 bytes at a time will do. */
-static apr_uint64_t memo_hash(const char *data, apr_size_t len)
-{
-    apr_uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
-
-    for (; len >= 8; data += 8, len -= 8) {
-        memcpy(&w, data, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    w = 0;
-    memcpy(&w, data, len);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 29);
-}
-
 static unsigned int table_hash(const char *key, apr_ssize_t *klen)
 {
     if (*klen == APR_HASH_KEY_STRING) {
         *klen = (apr_ssize_t)strlen(key);
     }
-    return (unsigned int)memo_hash(key, (apr_size_t)*klen);
+    return sc_ring_hash(key, (apr_size_t)*klen);
 }
 
 apr_hash_t *sc_key_hash_make(apr_pool_t *p)
@@ -183,7 +168,7 @@ static void sha1_hex(const char *data, apr_size_t len,
 {
     digest_set_t *set;
     digest_way_t *m;
-    apr_uint64_t h;
+    apr_uint32_t h;
     apr_size_t s;
     int i;
 
@@ -191,7 +176,7 @@ static void sha1_hex(const char *data, apr_size_t len,
         sha1_compute(data, len, out);
         return;
     }
-    h = memo_hash(data, len);
+    h = sc_ring_hash(data, len);
     s = (apr_size_t)(h % SC_DIGEST_SETS);
     set = &digest_sets[s];
     for (i = 0; i < SC_DIGEST_WAYS; i++) {
