@@ -334,43 +334,43 @@ static void add_derived_state(request_rec *r, sc_key_t *k)
 
 /* The request line a subrequest inherited from its page (httpd copies
  * it): its handler reads REQUEST_URI from it.  An ESI include gets a line
- * of its own (sc_include.c), an SSI include the page's. */
-static void add_request_line(request_rec *r, sc_key_t *k)
+ * of its own (sc_include.c), an SSI include the page's.  NULL where r's
+ * line is its own (or r is no subrequest). */
+static const char *inherited_line(const request_rec *r)
 {
     const char *line = r->the_request, *sp, *target;
+    apr_size_t n;
 
     if (!r->main || !line || !(sp = strchr(line, ' '))) {
-        return;
+        return NULL;
     }
     target = sp + 1;
-    if (r->unparsed_uri
-        && !strncmp(target, r->unparsed_uri, strlen(r->unparsed_uri))
-        && (target[strlen(r->unparsed_uri)] == ' '
-            || target[strlen(r->unparsed_uri)] == '\0')) {
-        return; /* its own */
+    n = r->unparsed_uri ? strlen(r->unparsed_uri) : 0;
+    if (r->unparsed_uri && !strncmp(target, r->unparsed_uri, n)
+        && (target[n] == ' ' || target[n] == '\0')) {
+        return NULL; /* its own */
     }
-    sc_key_add(k, 't', "request-line", line);
+    return line;
+}
+
+static void add_request_line(request_rec *r, sc_key_t *k)
+{
+    const char *line = inherited_line(r);
+
+    if (line) {
+        sc_key_add(k, 't', "request-line", line);
+    }
 }
 
 int sc_derive_url_free(request_rec *r)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
-    const char *line = r->the_request, *sp;
-    apr_size_t n;
     int i;
 
-    /* a redirect's variables (REDIRECT_*), a subrequest's own CGI ones */
-    if (r->prev || (r->main && !sc_esi_include(r))) {
+    /* a redirect's variables (REDIRECT_*), a subrequest's own CGI ones,
+     * a request line of another request */
+    if (r->prev || (r->main && !sc_esi_include(r)) || inherited_line(r)) {
         return 0;
-    }
-    /* a request line of another request (add_request_line) */
-    if (r->main) {
-        sp = line ? strchr(line, ' ') : NULL;
-        n = r->unparsed_uri ? strlen(r->unparsed_uri) : 0;
-        if (!sp || !n || strncmp(sp + 1, r->unparsed_uri, n)
-            || (sp[1 + n] != ' ' && sp[1 + n] != '\0')) {
-            return 0;
-        }
     }
     /* a rewrite's file, type or handler; <If> sections, the .htaccess
      * files of r's directories (add_route_state) */
