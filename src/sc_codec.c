@@ -279,3 +279,132 @@ int sc_codec_gzip_framed(const char head[SC_CODEC_GZIP_HEAD],
     return h[0] == 0x1f && h[1] == 0x8b && h[2] == Z_DEFLATED
            && isize == (apr_uint32_t)expect;
 }
+
+/* ---- a gzip member made of pieces --------------------------------------- */
+
+/* magic, deflate, no flags, no time, no extra flags, OS "Unix" */
+const char sc_codec_gzip_head[SC_CODEC_GZIP_HEAD] = { 0x1f, (char)0x8b, 8, 0,
+                                                      0,    0,          0, 0,
+                                                      0,    3 };
+
+struct sc_codec_pieces {
+    z_stream z;
+};
+
+static apr_status_t pieces_end(void *data)
+{
+    sc_codec_pieces_t *z = data;
+
+    deflateEnd(&z->z);
+    return APR_SUCCESS;
+}
+
+sc_codec_pieces_t *sc_codec_pieces_make(apr_pool_t *p)
+{
+    sc_codec_pieces_t *z = apr_pcalloc(p, sizeof(*z));
+
+    /* -15: raw deflate, no zlib or gzip framing of its own */
+    if (deflateInit2(&z->z, SC_CODEC_GZIP_LEVEL, Z_DEFLATED, -15, 8,
+                     Z_DEFAULT_STRATEGY)
+        != Z_OK) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, z, pieces_end, apr_pool_cleanup_null);
+    return z;
+}
+
+static void put_be32(unsigned char *b, apr_uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+static void put_le32(unsigned char *b, apr_uint32_t v)
+{
+    b[0] = (unsigned char)v;
+    b[1] = (unsigned char)(v >> 8);
+    b[2] = (unsigned char)(v >> 16);
+    b[3] = (unsigned char)(v >> 24);
+}
+
+apr_status_t sc_codec_pieces_add(sc_codec_pieces_t *z, apr_pool_t *p,
+                                 const char *in, apr_size_t len, char **out,
+                                 apr_size_t *out_len)
+{
+    /* a sync flush adds an empty stored block (5 bytes) at most, and may
+     * close a partial block first */
+    uLong bound = deflateBound(&z->z, (uLong)len) + 16;
+    apr_size_t made;
+    int rc;
+
+    if (len == 0 || len > 0xffffffffu || deflateReset(&z->z) != Z_OK) {
+        return APR_EGENERAL;
+    }
+    *out = apr_palloc(p, (apr_size_t)bound + SC_CODEC_PIECE_CRC);
+    z->z.next_in = (Bytef *)in;
+    z->z.avail_in = (uInt)len;
+    z->z.next_out = (Bytef *)*out;
+    z->z.avail_out = (uInt)bound;
+    rc = deflate(&z->z, Z_SYNC_FLUSH);
+    made = (apr_size_t)(bound - z->z.avail_out);
+    if (rc != Z_OK || z->z.avail_in != 0 || z->z.avail_out == 0) {
+        return APR_EGENERAL;
+    }
+    put_be32((unsigned char *)*out + made,
+             (apr_uint32_t)crc32(0, (const Bytef *)in, (uInt)len));
+    *out_len = made + SC_CODEC_PIECE_CRC;
+    return APR_SUCCESS;
+}
+
+apr_status_t sc_codec_piece(apr_pool_t *p, const char *in, apr_size_t len,
+                            char **out, apr_size_t *out_len)
+{
+    apr_pool_t *tmp;
+    sc_codec_pieces_t *z;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (apr_pool_create(&tmp, p) != APR_SUCCESS) {
+        return APR_ENOMEM;
+    }
+    z = sc_codec_pieces_make(tmp);
+    if (z) {
+        rv = sc_codec_pieces_add(z, p, in, len, out, out_len);
+    }
+    apr_pool_destroy(tmp);
+    return rv;
+}
+
+int sc_codec_piece_framed(const char *piece, apr_size_t len, apr_uint32_t *crc)
+{
+    static const unsigned char sync[4] = { 0, 0, 0xff, 0xff };
+    const unsigned char *b = (const unsigned char *)piece;
+
+    if (len < 5 + SC_CODEC_PIECE_CRC
+        || memcmp(b + len - SC_CODEC_PIECE_CRC - 4, sync, 4)) {
+        return 0;
+    }
+    b += len - SC_CODEC_PIECE_CRC;
+    *crc = (apr_uint32_t)b[0] << 24 | (apr_uint32_t)b[1] << 16
+           | (apr_uint32_t)b[2] << 8 | (apr_uint32_t)b[3];
+    return 1;
+}
+
+apr_uint32_t sc_codec_crc_combine(apr_uint32_t a, apr_uint32_t b,
+                                  apr_uint64_t b_len)
+{
+    return (apr_uint32_t)crc32_combine(a, b, (z_off_t)b_len);
+}
+
+void sc_codec_gzip_end(char out[SC_CODEC_GZIP_END], apr_uint32_t crc,
+                       apr_uint64_t len)
+{
+    unsigned char *b = (unsigned char *)out;
+
+    /* a final block of the fixed codes holding only end-of-block */
+    b[0] = 0x03;
+    b[1] = 0x00;
+    put_le32(b + 2, crc);
+    put_le32(b + 6, (apr_uint32_t)len);
+}

@@ -83,4 +83,49 @@ apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
  * label the same body.  The stored value for identity. */
 const char *sc_codec_etag(apr_pool_t *p, const char *etag, sc_coding_t c);
 
+/* ---- a gzip member made of pieces (an ESI page for a gzip client) ----
+ *
+ * A piece is raw deflate data that decodes to one run of the page: blocks
+ * none of which is final, ending on a byte boundary (zlib's sync flush,
+ * whose last four bytes are 00 00 ff ff), then the CRC32 of the bytes it
+ * decodes to (SC_CODEC_PIECE_CRC bytes, big-endian).  A piece is made
+ * with an empty window: it refers to none of the bytes before it, so
+ * pieces made apart (one when a fragment is stored, another when the page
+ * is) follow each other in any order.  The member is
+ * sc_codec_gzip_head, the pieces' deflate data in page order, and
+ * sc_codec_gzip_end's empty final block and trailer. */
+#define SC_CODEC_PIECE_CRC 4
+#define SC_CODEC_GZIP_END (2 + SC_CODEC_GZIP_TAIL)
+
+extern const char sc_codec_gzip_head[SC_CODEC_GZIP_HEAD];
+
+/* Makes pieces with one compressor (reset for each piece). */
+typedef struct sc_codec_pieces sc_codec_pieces_t;
+
+/* A maker whose compressor lives as long as p; NULL if zlib fails. */
+sc_codec_pieces_t *sc_codec_pieces_make(apr_pool_t *p);
+
+/* The piece of in[0, len) (len > 0) into *out from p, its CRC included
+ * (*out_len bytes).  APR_EGENERAL if zlib fails. */
+apr_status_t sc_codec_pieces_add(sc_codec_pieces_t *z, apr_pool_t *p,
+                                 const char *in, apr_size_t len, char **out,
+                                 apr_size_t *out_len);
+
+/* The same with a maker of its own (a store makes one piece). */
+apr_status_t sc_codec_piece(apr_pool_t *p, const char *in, apr_size_t len,
+                            char **out, apr_size_t *out_len);
+
+/* Is piece[0, len) framed as a piece (deflate data ending in a sync
+ * flush, then the CRC)?  Its CRC in *crc when it is. */
+int sc_codec_piece_framed(const char *piece, apr_size_t len,
+                          apr_uint32_t *crc);
+
+/* The CRC32 of a run a followed by a run b of b_len bytes. */
+apr_uint32_t sc_codec_crc_combine(apr_uint32_t a, apr_uint32_t b,
+                                  apr_uint64_t b_len);
+
+/* The end of a member whose pieces decode to len bytes of CRC32 crc. */
+void sc_codec_gzip_end(char out[SC_CODEC_GZIP_END], apr_uint32_t crc,
+                       apr_uint64_t len);
+
 #endif

@@ -235,6 +235,58 @@ static void test_gzip_framed_checks_magic_and_length(void **state)
     free(in);
 }
 
+/* Pieces made apart (one by its own maker, two by one maker reset between
+ * them), in any order, make one gzip member that decodes to their runs one
+ * after the other; what is not a piece is told apart. */
+static void test_pieces_make_one_gzip_member(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    char *a = text(9000), *b = text(300), c[] = "<b>Hello, Bob</b>";
+    const char *runs[3] = { b, a, c };
+    apr_size_t lens[3] = { 300, 9000, sizeof(c) - 1 };
+    sc_codec_pieces_t *z = sc_codec_pieces_make(p);
+    char *pc[3], *member, *plain, *out;
+    apr_size_t pl[3], mlen = SC_CODEC_GZIP_HEAD, plen = 0, at;
+    apr_uint32_t crc = 0, piece_crc;
+    int i;
+
+    assert_non_null(z);
+    assert_int_equal(sc_codec_piece(p, runs[0], lens[0], &pc[0], &pl[0]),
+                     APR_SUCCESS);
+    for (i = 1; i < 3; i++) {
+        assert_int_equal(sc_codec_pieces_add(z, p, runs[i], lens[i], &pc[i],
+                                             &pl[i]),
+                         APR_SUCCESS);
+    }
+    plain = apr_palloc(p, 9000 + 300 + sizeof(c));
+    member = apr_palloc(p, pl[0] + pl[1] + pl[2] + 64);
+    memcpy(member, sc_codec_gzip_head, SC_CODEC_GZIP_HEAD);
+    for (i = 0; i < 3; i++) {
+        assert_true(sc_codec_piece_framed(pc[i], pl[i], &piece_crc));
+        memcpy(member + mlen, pc[i], pl[i] - SC_CODEC_PIECE_CRC);
+        mlen += pl[i] - SC_CODEC_PIECE_CRC;
+        memcpy(plain + plen, runs[i], lens[i]);
+        plen += lens[i];
+        crc = sc_codec_crc_combine(crc, piece_crc, lens[i]);
+    }
+    sc_codec_gzip_end(member + mlen, crc, plen);
+    mlen += SC_CODEC_GZIP_END;
+    assert_int_equal(sc_codec_gunzip(member, mlen, plen, &out), APR_SUCCESS);
+    assert_memory_equal(out, plain, plen);
+    free(out);
+    /* a piece's CRC is its run's: a wrong one fails the member */
+    member[mlen - 8] ^= 1;
+    assert_int_equal(sc_codec_gunzip(member, mlen, plen, &out), APR_EINVAL);
+    /* what is not a piece: a gzip member, a piece cut short */
+    assert_false(sc_codec_piece_framed(member, mlen, &piece_crc));
+    assert_false(sc_codec_piece_framed(pc[1], pl[1] - 1, &piece_crc));
+    assert_false(sc_codec_piece_framed(pc[1], 8, &piece_crc));
+    /* nothing is no piece */
+    assert_int_equal(sc_codec_pieces_add(z, p, a, 0, &out, &at), APR_EGENERAL);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +297,7 @@ int main(void)
         UNIT_TEST(test_gzip_round_trip),
         UNIT_TEST(test_gunzip_refuses_what_is_not_exactly_the_body),
         UNIT_TEST(test_gzip_framed_checks_magic_and_length),
+        UNIT_TEST(test_pieces_make_one_gzip_member),
     };
 
     return UNIT_RUN(tests);
