@@ -17,10 +17,18 @@
  * its parts, and no validators (SHAREDCACHE_ESI_HOLD, after
  * SHAREDCACHE_DECIDE, applies them: the decision to store the shell is
  * made on the shell's own headers).
+ *
+ * A client that takes gzip gets the page as one gzip member made of a
+ * deflate piece per part (sc_codec.h): the shell's literal runs and the
+ * fragments taken directly as stored with them, the output of the other
+ * includes compressed for this page; mod_deflate, after this filter, sees
+ * a page that is coded already and leaves it alone.
  */
 #include "sc_assemble.h"
+#include "sc_codec.h"
 #include "sc_esi.h"
 #include "sc_log.h"
+#include "sc_status.h"
 #include "sc_store.h"
 
 #include "http_core.h"
@@ -58,10 +66,112 @@ static void page_headers(request_rec *r, const page_t *pg)
     if (pg->vary) {
         apr_table_mergen(r->headers_out, "Vary", pg->vary);
     }
+    if (pg->codable) {
+        apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
+    }
     for (i = 0; pg->set_cookies && i < pg->set_cookies->nelts; i++) {
         apr_table_addn(r->err_headers_out, "Set-Cookie",
                        APR_ARRAY_IDX(pg->set_cookies, i, const char *));
     }
+}
+
+/* May the module code this page for a client that takes it (the page is
+ * a main request's, SharedCacheCompress On, a compressible type, not coded
+ * already, no no-transform), and does this client get it as gzip? */
+static void page_coding(request_rec *r, const sc_dir_conf_t *d, page_t *pg)
+{
+    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
+    const char *ecc = apr_table_get(r->err_headers_out, "Cache-Control");
+
+    pg->codable = !r->main && d && d->compress == 1
+                  && sc_codec_compressible(r->content_type)
+                  && !r->content_encoding
+                  && !apr_table_get(r->headers_out, "Content-Encoding")
+                  && !apr_table_get(r->err_headers_out, "Content-Encoding")
+                  && !(cc && ap_find_token(r->pool, cc, "no-transform"))
+                  && !(ecc && ap_find_token(r->pool, ecc, "no-transform"));
+    pg->gzip = pg->codable
+               && sc_coding_for_client(r, r->content_type,
+                                       SC_CODING_BIT(SC_CODING_GZIP))
+                      == SC_CODING_GZIP;
+}
+
+/* The page is sent gzip-coded: so labelled before mod_deflate sees any of
+ * it (a FLUSH of the shell, or the page). */
+static void label_gzip(request_rec *r)
+{
+    apr_table_unset(r->err_headers_out, "Content-Encoding");
+    apr_table_setn(r->headers_out, "Content-Encoding", "gzip");
+}
+
+/* One part of the page: its bytes (bb) and, when stored with it, its
+ * deflate piece. */
+typedef struct {
+    apr_bucket_brigade *bb;
+    const char *piece;
+    apr_size_t piece_len;
+} seg_t;
+
+/* The page as one gzip member: the parts' pieces, as stored where they
+ * were, else compressed now.  NULL if zlib fails (the page goes out
+ * uncoded). */
+static apr_bucket_brigade *gzip_page(request_rec *r, const seg_t *segs, int n)
+{
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    apr_bucket_brigade *out = apr_brigade_create(r->pool, ba);
+    sc_codec_pieces_t *z = NULL;
+    char *end = apr_palloc(r->pool, SC_CODEC_GZIP_END);
+    apr_uint32_t crc = 0, piece_crc;
+    apr_uint64_t total = 0;
+    apr_uint64_t stored = 0, made = 0;
+    int i;
+
+    APR_BRIGADE_INSERT_TAIL(
+        out,
+        apr_bucket_immortal_create(sc_codec_gzip_head, SC_CODEC_GZIP_HEAD, ba));
+    for (i = 0; i < n; i++) {
+        const char *piece = segs[i].piece;
+        apr_size_t piece_len = segs[i].piece_len;
+        apr_off_t len;
+
+        if (!segs[i].bb
+            || apr_brigade_length(segs[i].bb, 1, &len) != APR_SUCCESS) {
+            return NULL;
+        }
+        if (len == 0) {
+            continue;
+        }
+        if (piece && sc_codec_piece_framed(piece, piece_len, &piece_crc)) {
+            stored++;
+        }
+        else {
+            char *flat, *made_piece;
+            apr_size_t flat_len;
+
+            if ((!z && !(z = sc_codec_pieces_make(r->pool)))
+                || apr_brigade_pflatten(segs[i].bb, &flat, &flat_len, r->pool)
+                       != APR_SUCCESS
+                || sc_codec_pieces_add(z, r->pool, flat, flat_len, &made_piece,
+                                       &piece_len)
+                       != APR_SUCCESS
+                || !sc_codec_piece_framed(made_piece, piece_len, &piece_crc)) {
+                return NULL;
+            }
+            piece = made_piece;
+            made++;
+        }
+        crc = sc_codec_crc_combine(crc, piece_crc, (apr_uint64_t)len);
+        total += (apr_uint64_t)len;
+        APR_BRIGADE_INSERT_TAIL(
+            out, apr_bucket_pool_create(piece, piece_len - SC_CODEC_PIECE_CRC,
+                                        r->pool, ba));
+    }
+    sc_codec_gzip_end(end, crc, total);
+    APR_BRIGADE_INSERT_TAIL(
+        out, apr_bucket_pool_create(end, SC_CODEC_GZIP_END, r->pool, ba));
+    sc_stat_add_r(r, SC_STAT_ESI_GZIP_STORED, stored);
+    sc_stat_add_r(r, SC_STAT_ESI_GZIP_MADE, made);
+    return out;
 }
 
 /* The page cannot be made: an error before any byte of it is sent. */
@@ -71,6 +181,9 @@ static apr_status_t fail_page(ap_filter_t *f, page_t *pg)
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, f->c->bucket_alloc);
 
     pg->assembled = 1;
+    if (pg->gzip) {
+        apr_table_unset(r->headers_out, "Content-Encoding");
+    }
     ap_remove_output_filter(f);
     sc_surrogate_range_back(r);
     APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY, NULL,
@@ -128,6 +241,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
                                          r->headers_out);
     fresh_t fr = { 0, 0, -1 };
     sc_req_t *like = NULL;
+    seg_t *segs = NULL;
     int i, n = 0;
     int deep = sc_inc_depth(r) >= SC_ESI_MAX_DEPTH;
 
@@ -171,16 +285,29 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
     sc_early_hint(r);
     sc_inc_restrict(r, pg, &fr, own, 0);
     pg->set_cookies = apr_array_make(r->pool, 2, sizeof(const char *));
+    if (pg->gzip) {
+        segs = apr_pcalloc(r->pool,
+                           (apr_size_t)doc->nodes->nelts * sizeof(*segs));
+    }
     for (i = 0, n = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *node = &APR_ARRAY_IDX(doc->nodes, i,
                                                    sc_esi_node_t);
+        apr_bucket_brigade *into = page;
+
+        if (segs) {
+            into = segs[i].bb = apr_brigade_create(r->pool, ba);
+        }
         if (node->kind == SC_ESI_LITERAL) {
             APR_BRIGADE_INSERT_TAIL(
-                page,
+                into,
                 apr_bucket_pool_create(node->data, node->len, r->pool, ba));
+            if (segs) {
+                segs[i].piece = node->piece;
+                segs[i].piece_len = node->piece_len;
+            }
             continue;
         }
-        if (!sc_inc_fetch(r, pg, &fr, &parts[n], page)
+        if (!sc_inc_fetch(r, pg, &fr, &parts[n], into)
             && !parts[n].node->onerror_continue) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           SC_LOGNO(0509) "ESI include %s failed without "
@@ -195,6 +322,10 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
             apr_brigade_destroy(page);
             return fail_page(f, pg);
         }
+        if (segs && parts[n].served) {
+            segs[i].piece = parts[n].piece;
+            segs[i].piece_len = parts[n].piece_len;
+        }
         n++;
     }
     pg->cc = page_cc(r, &fr);
@@ -204,6 +335,23 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         page_headers(r, pg);
     }
     ap_remove_output_filter(f);
+    if (segs) {
+        apr_bucket_brigade *gz = gzip_page(r, segs, doc->nodes->nelts);
+
+        if (gz) {
+            label_gzip(r);
+            page = gz;
+        }
+        else {
+            /* sent as it is, labelled so (a compression filter that saw
+             * the label before has gone) */
+            pg->gzip = 0;
+            apr_table_unset(r->headers_out, "Content-Encoding");
+            for (i = 0; i < doc->nodes->nelts; i++) {
+                APR_BRIGADE_CONCAT(page, segs[i].bb);
+            }
+        }
+    }
     APR_BRIGADE_INSERT_TAIL(page, apr_bucket_eos_create(ba));
     return ap_pass_brigade(f->next, page);
 }
@@ -255,10 +403,14 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             sc_surrogate_range_back(r);
             return ap_pass_brigade(f->next, bb);
         }
+        page_coding(r, d, pg);
         if (r->header_only && !(ctx && ctx->esi_doc)) {
             /* HEAD of a page the application made: its parts are not
              * fetched, so nothing is known of their freshness */
             pg->cc = "no-cache";
+            if (pg->gzip) {
+                label_gzip(r);
+            }
             ap_remove_output_filter(f);
             page_headers(r, pg);
             sc_surrogate_range_back(r);
@@ -300,6 +452,10 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
             APR_BUCKET_REMOVE(b);
             APR_BRIGADE_INSERT_TAIL(fl, b);
+            if (pg->gzip) {
+                /* mod_deflate decides on the first brigade it sees */
+                label_gzip(r);
+            }
             rv = ap_pass_brigade(f->next, fl);
             if (rv != APR_SUCCESS) {
                 return rv;

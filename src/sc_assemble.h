@@ -36,6 +36,9 @@ typedef struct {
     request_rec *dq;            /* ... made on this request */
     int served;                 /* found directly: out is its body */
     apr_table_t *direct_fields; /* ... and these its stored fields */
+    const char *piece;          /* ... and its deflate piece, if stored
+                                   (sc_codec.h), in r->pool */
+    apr_size_t piece_len;
 } part_t;
 
 /* The page being assembled; also SHAREDCACHE_ESI_HOLD's context. */
@@ -49,6 +52,8 @@ typedef struct {
     apr_int64_t age;                 /* the oldest part's Age */
     const char *vary;                /* the parts' Vary, joined */
     apr_array_header_t *set_cookies; /* the fragments' Set-Cookie */
+    int codable; /* SharedCacheCompress may code the page (Vary) */
+    int gzip;    /* ... and this client gets it as one gzip member */
 } page_t;
 
 /* The most restrictive Cache-Control of the parts, as they are met. */

@@ -283,9 +283,9 @@ int sc_codec_gzip_framed(const char head[SC_CODEC_GZIP_HEAD],
 /* ---- a gzip member made of pieces --------------------------------------- */
 
 /* magic, deflate, no flags, no time, no extra flags, OS "Unix" */
-const char sc_codec_gzip_head[SC_CODEC_GZIP_HEAD] = { 0x1f, (char)0x8b, 8, 0,
-                                                      0,    0,          0, 0,
-                                                      0,    3 };
+const char sc_codec_gzip_head[SC_CODEC_GZIP_HEAD] = {
+    0x1f, (char)0x8b, 8, 0, 0, 0, 0, 0, 0, 3
+};
 
 struct sc_codec_pieces {
     z_stream z;

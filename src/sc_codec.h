@@ -117,8 +117,7 @@ apr_status_t sc_codec_piece(apr_pool_t *p, const char *in, apr_size_t len,
 
 /* Is piece[0, len) framed as a piece (deflate data ending in a sync
  * flush, then the CRC)?  Its CRC in *crc when it is. */
-int sc_codec_piece_framed(const char *piece, apr_size_t len,
-                          apr_uint32_t *crc);
+int sc_codec_piece_framed(const char *piece, apr_size_t len, apr_uint32_t *crc);
 
 /* The CRC32 of a run a followed by a run b of b_len bytes. */
 apr_uint32_t sc_codec_crc_combine(apr_uint32_t a, apr_uint32_t b,

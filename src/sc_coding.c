@@ -72,6 +72,32 @@ static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
     return NULL;
 }
 
+/* A fragment an ESI page takes directly (SC_EF_DIRECT) is stored as it
+ * is, with its deflate piece: what a gzip client of the page gets of it
+ * (sc_assemble.c). */
+static void fragment_piece(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
+{
+    const char *ce = stored_header(ctx->headers, "Content-Encoding");
+    apr_size_t len = (apr_size_t)ctx->captured;
+    char *flat, *piece;
+
+    if (ctx->dconf->compress != 1 || !(e->flags & SC_EF_DIRECT)
+        || (e->flags & SC_EF_ESI) || len == 0
+        || (ce && strcasecmp(ce, "identity"))
+        || no_transform(r, ctx->headers)) {
+        return;
+    }
+    flat = apr_palloc(ctx->cpool, len);
+    sc_captured_copy(ctx, 0, flat, len);
+    if (sc_codec_piece(ctx->cpool, flat, len, &piece, &e->piece_len)
+        == APR_SUCCESS) {
+        e->piece = piece;
+    }
+    else {
+        e->piece_len = 0;
+    }
+}
+
 void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
 {
     apr_size_t len = (apr_size_t)ctx->captured, gz_len, br_len = 0;
@@ -82,6 +108,7 @@ void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "stored uncompressed: %s",
                       why);
+        fragment_piece(r, ctx, e);
         return;
     }
     flat = apr_palloc(ctx->cpool, len);
@@ -121,13 +148,12 @@ void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
  * 5.2.1.6), and not those the configuration switched off for it
  * (mod_deflate's no-gzip and gzip-only-text/html, mod_brotli's
  * no-brotli). */
-static sc_coding_t client_coding(request_rec *r, const sc_entry_t *e)
+sc_coding_t sc_coding_for_client(request_rec *r, const char *type,
+                                 unsigned have)
 {
-    unsigned have = e->codings;
     const char *cc = apr_table_get(r->headers_in, "Cache-Control");
     const char *only_html = apr_table_get(r->subprocess_env,
                                           "gzip-only-text/html");
-    const char *type = stored_header(e->headers, "Content-Type");
 
     if (r->main || (cc && ap_find_token(r->pool, cc, "no-transform"))) {
         return SC_CODING_IDENTITY;
@@ -142,6 +168,12 @@ static sc_coding_t client_coding(request_rec *r, const sc_entry_t *e)
     }
     return sc_codec_choose(apr_table_get(r->headers_in, "Accept-Encoding"),
                            have);
+}
+
+static sc_coding_t client_coding(request_rec *r, const sc_entry_t *e)
+{
+    return sc_coding_for_client(r, stored_header(e->headers, "Content-Type"),
+                                e->codings);
 }
 
 /* Bytes [off, off + len) of a brigade, as copies of its buckets. */

@@ -69,7 +69,11 @@ static void write_head(sc_rec_writer_t *w, const void *what)
     int nd = e->deps ? e->deps->nelts : 0;
 
     sc_rec_put_bytes(w, entry_magic, 3);
-    sc_rec_put_uint(w, e->codings ? SC_ENTRY_FORMAT_CODED : SC_ENTRY_FORMAT, 1);
+    sc_rec_put_uint(w,
+                    e->codings ? SC_ENTRY_FORMAT_CODED
+                    : e->piece ? SC_ENTRY_FORMAT_PIECE
+                               : SC_ENTRY_FORMAT,
+                    1);
     sc_rec_put_uint(w, (apr_uint64_t)e->type, 1);
     sc_rec_put_uint(w, e->local > 255 ? 255 : e->local, 1);
     sc_rec_put_uint(w, (apr_uint64_t)e->status, 2);
@@ -99,6 +103,10 @@ static void write_head(sc_rec_writer_t *w, const void *what)
     }
     if (e->codings) {
         write_codings(w, e);
+    }
+    else if (e->piece) {
+        sc_rec_put_uint(w, e->piece_len, 4);
+        sc_rec_put_bytes(w, e->piece, e->piece_len);
     }
     sc_rec_put_uint(w, (apr_uint64_t)e->body_kind, 1);
     sc_rec_put_uint(w, e->body_len, 8);
@@ -130,7 +138,10 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
     if (e->key_len > 0xffffffffu || e->status < 100 || e->status > 599
         || (e->headers && e->headers->nelts > SC_ENTRY_MAX_HEADERS)
         || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)
-        || (e->codings && !codings_ok(e))) {
+        || (e->codings && !codings_ok(e))
+        || (e->piece
+            && (e->codings || e->body_kind != SC_BODY_INLINE
+                || e->piece_len == 0 || e->piece_len > 0xffffffffu))) {
         return SC_EBADREC;
     }
     for (i = 0; e->headers && i < e->headers->nelts; i++) {
@@ -199,7 +210,8 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
 
     memset(e, 0, sizeof(*e));
     if (!magic || memcmp(magic, entry_magic, 3) != 0
-        || (magic[3] != SC_ENTRY_FORMAT && magic[3] != SC_ENTRY_FORMAT_CODED)) {
+        || (magic[3] != SC_ENTRY_FORMAT && magic[3] != SC_ENTRY_FORMAT_CODED
+            && magic[3] != SC_ENTRY_FORMAT_PIECE)) {
         return SC_EBADREC;
     }
     e->type = (int)sc_rec_get_uint(&r, 1);
@@ -244,10 +256,18 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     if (magic[3] == SC_ENTRY_FORMAT_CODED) {
         read_codings(&r, e);
     }
+    else if (magic[3] == SC_ENTRY_FORMAT_PIECE) {
+        e->piece_len = (apr_size_t)sc_rec_get_uint(&r, 4);
+        e->piece = sc_rec_get_bytes(&r, e->piece_len);
+        if (e->piece_len == 0) {
+            r.bad = 1;
+        }
+    }
     e->body_kind = (int)sc_rec_get_uint(&r, 1);
     e->body_len = sc_rec_get_uint(&r, 8);
     if (r.bad || e->body_len > SC_ENTRY_MAX_BODY
-        || (magic[3] == SC_ENTRY_FORMAT_CODED && !codings_ok(e))) {
+        || (magic[3] == SC_ENTRY_FORMAT_CODED && !codings_ok(e))
+        || (e->piece && e->body_kind != SC_BODY_INLINE)) {
         return SC_EBADREC;
     }
     if (e->body_kind == SC_BODY_INLINE) {

@@ -35,6 +35,13 @@
  * the length of the body they decode to.
  * A record without codings is written as format 2, which hosts of the
  * previous version still read.
+ *
+ * Format 4 is format 2 with the deflate piece of the body (sc_codec.h:
+ * what a gzip client gets of a fragment spliced into an ESI page) after
+ * the dependencies:
+ *   piece_len(4) piece                              piece_len >= 1
+ * It has no codings (the body is the response's as it is) and an inline
+ * body; the piece is checked where it is used.
  */
 #ifndef SC_ENTRY_H
 #define SC_ENTRY_H
@@ -51,6 +58,7 @@
 
 #define SC_ENTRY_FORMAT 2
 #define SC_ENTRY_FORMAT_CODED 3
+#define SC_ENTRY_FORMAT_PIECE 4
 #define SC_CHUNK_FORMAT 1
 #define SC_REC_ENTRY 1 /* a stored response */
 #define SC_REC_VARY 2  /* reserved: which headers a URL varies on */
@@ -119,6 +127,9 @@ typedef struct {
     apr_uint64_t coding_off[SC_CODINGS];
     apr_uint64_t coding_len[SC_CODINGS];
     apr_uint64_t identity_len; /* the body decoded */
+    /* format 4: the body's deflate piece (points into the buffer) */
+    const char *piece;
+    apr_size_t piece_len;
 } sc_entry_t;
 
 /* Encode everything but an inline body's bytes.  For SC_BODY_INLINE the

@@ -11,6 +11,7 @@
 #include <string.h>
 
 static const char esi_magic[4] = { 'S', 'C', 'X', SC_ESI_FORMAT };
+static const char esi_magic_pieces[4] = { 'S', 'C', 'X', SC_ESI_FORMAT_PIECES };
 
 /* ASCII only, whatever the locale. */
 static char lower(char c)
@@ -115,7 +116,10 @@ static int doc_ok(const sc_esi_doc_t *doc)
 
         if (n->kind == SC_ESI_LITERAL) {
             if (prev_literal || !n->data || n->len == 0
-                || (apr_uint64_t)n->len > 0xffffffffu) {
+                || (apr_uint64_t)n->len > 0xffffffffu
+                || (n->piece
+                    && (n->piece_len == 0
+                        || (apr_uint64_t)n->piece_len > 0xffffffffu))) {
                 return 0;
             }
             prev_literal = 1;
@@ -135,13 +139,31 @@ static int doc_ok(const sc_esi_doc_t *doc)
     return 1;
 }
 
+/* Does every literal have its piece (and is there one)? */
+static int all_pieces(const sc_esi_doc_t *doc)
+{
+    int i, literals = 0;
+
+    for (i = 0; i < doc->nodes->nelts; i++) {
+        const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
+
+        if (n->kind == SC_ESI_LITERAL) {
+            if (!n->piece) {
+                return 0;
+            }
+            literals++;
+        }
+    }
+    return literals > 0;
+}
+
 /* Two passes over the same code (sc_rec_build): the first measures. */
 static void write_doc(sc_rec_writer_t *w, const void *what)
 {
     const sc_esi_doc_t *doc = what;
-    int i;
+    int i, pieces = all_pieces(doc);
 
-    sc_rec_put_bytes(w, esi_magic, 4);
+    sc_rec_put_bytes(w, pieces ? esi_magic_pieces : esi_magic, 4);
     sc_rec_put_uint(w, (apr_uint64_t)doc->nodes->nelts, 4);
     for (i = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
@@ -150,6 +172,10 @@ static void write_doc(sc_rec_writer_t *w, const void *what)
         if (n->kind == SC_ESI_LITERAL) {
             sc_rec_put_uint(w, n->len, 4);
             sc_rec_put_bytes(w, n->data, n->len);
+            if (pieces) {
+                sc_rec_put_uint(w, n->piece_len, 4);
+                sc_rec_put_bytes(w, n->piece, n->piece_len);
+            }
         }
         else {
             apr_size_t sl = strlen(n->src), al = n->alt ? strlen(n->alt) : 0;
@@ -198,7 +224,7 @@ static const char *get_value(sc_rec_reader_t *r, apr_pool_t *p, int optional)
 }
 
 static void get_node(sc_rec_reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
-                     int prev_literal)
+                     int prev_literal, int pieces)
 {
     sc_esi_node_t *n = apr_array_push(d->nodes);
     apr_uint64_t kind = sc_rec_get_uint(r, 1), flags;
@@ -210,6 +236,13 @@ static void get_node(sc_rec_reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
         n->data = sc_rec_get_bytes(r, n->len);
         if (prev_literal || n->len == 0) {
             r->bad = 1;
+        }
+        if (pieces) {
+            n->piece_len = (apr_size_t)sc_rec_get_uint(r, 4);
+            n->piece = sc_rec_get_bytes(r, n->piece_len);
+            if (n->piece_len == 0) {
+                r->bad = 1;
+            }
         }
         d->literal_len += n->len;
         return;
@@ -237,11 +270,15 @@ apr_status_t sc_esi_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     const char *magic = sc_rec_get_bytes(&r, 4);
     sc_esi_doc_t *d;
     apr_uint64_t n, i;
+    int pieces, literals = 0;
 
     *doc = NULL;
-    if (!magic || memcmp(magic, esi_magic, 4) != 0) {
+    if (!magic
+        || (memcmp(magic, esi_magic, 4)
+            && memcmp(magic, esi_magic_pieces, 4))) {
         return SC_EBADESI;
     }
+    pieces = magic[3] == SC_ESI_FORMAT_PIECES;
     n = sc_rec_get_uint(&r, 4);
     if (r.bad || n > SC_ESI_MAX_NODES) {
         return SC_EBADESI;
@@ -256,9 +293,13 @@ apr_status_t sc_esi_decode(apr_pool_t *p, const char *buf, apr_size_t len,
             && APR_ARRAY_IDX(d->nodes, d->nodes->nelts - 1, sc_esi_node_t).kind
                    == SC_ESI_LITERAL;
 
-        get_node(&r, p, d, prev_literal);
+        get_node(&r, p, d, prev_literal, pieces);
+        literals +=
+            APR_ARRAY_IDX(d->nodes, d->nodes->nelts - 1, sc_esi_node_t).kind
+            == SC_ESI_LITERAL;
     }
-    if (r.bad || r.left != 0) {
+    /* format 2 has a literal: a document of none is written in format 1 */
+    if (r.bad || r.left != 0 || (pieces && !literals)) {
         return SC_EBADESI;
     }
     *doc = d;

@@ -184,6 +184,12 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
     }
     pt->out = res.body;
     pt->direct_fields = stored_fields(r, &res.entry, now);
+    if (res.entry.piece) {
+        /* the record's buffer is the body's bucket's: a copy lives as
+         * long as the page */
+        pt->piece = apr_pmemdup(r->pool, res.entry.piece, res.entry.piece_len);
+        pt->piece_len = res.entry.piece_len;
+    }
     v.has_ttl = 1;
     v.ttl = res.entry.fresh_until - now;
     sc_set_status(q, ctx->dconf, SC_HIT, &v);

@@ -731,6 +731,12 @@ void sc_coding_store(request_rec *r, sc_req_t *ctx, sc_entry_t *e);
  * bytes. */
 apr_status_t sc_coding_serve(request_rec *r, sc_found_t *res,
                              apr_off_t max_size);
+/* Of the codings have (SC_CODING_BIT) of a body of this Content-Type, the
+ * one this client gets (identity in a subrequest, for a request's
+ * no-transform, and where the configuration's no-gzip, no-brotli or
+ * gzip-only-text/html refuse the others). */
+sc_coding_t sc_coding_for_client(request_rec *r, const char *type,
+                                 unsigned have);
 
 /* --- sc_invalidate.c --- */
 

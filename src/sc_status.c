@@ -83,6 +83,13 @@ const sc_stat_info_t sc_stat_info[SC_STAT_COUNT] = {
       "lookups answered by the local tier, without memcached", SC_PER_VHOST },
     { "local_stores", "sharedcache_local_stores_total", NULL,
       "lookups kept in the local tier", SC_PER_VHOST },
+    { "esi_gzip_stored", "sharedcache_esi_gzip_stored_total", NULL,
+      "parts of ESI pages sent to gzip clients in the deflate form stored "
+      "with them",
+      SC_PER_VHOST },
+    { "esi_gzip_compressed", "sharedcache_esi_gzip_compressed_total", NULL,
+      "parts of ESI pages compressed for a gzip client as the page was sent",
+      SC_PER_VHOST },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pproc)

@@ -6,6 +6,8 @@
  * and the Vary record that selects among variants.
  */
 #include "sc_request.h"
+#include "sc_codec.h"
+#include "sc_esi.h"
 #include "sc_log.h"
 #include "sc_status.h"
 #include "sc_store.h"
@@ -54,6 +56,8 @@ static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
     apr_generate_random_bytes((unsigned char *)&e->version, sizeof(e->version));
     e->body_kind = SC_BODY_CHUNKED;
+    e->piece = NULL; /* kept with inline bodies only */
+    e->piece_len = 0;
     e->chunk_size = SC_ITEM_MAX - SC_CHUNK_HEAD_LEN;
     e->nchunks = sc_chunk_count(e->body_len, e->chunk_size);
     for (i = 0; i < e->nchunks; i++) {
@@ -306,6 +310,35 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
     return deps;
 }
 
+/* SharedCacheCompress: each literal run of an ESI page is stored with its
+ * deflate piece, what a gzip client gets of it (sc_assemble.c); all of
+ * them or none. */
+static void esi_pieces(sc_req_t *ctx, sc_esi_doc_t *doc)
+{
+    sc_codec_pieces_t *z = sc_codec_pieces_make(ctx->cpool);
+    int i;
+
+    for (i = 0; z && i < doc->nodes->nelts; i++) {
+        sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
+        char *piece;
+
+        if (n->kind != SC_ESI_LITERAL) {
+            continue;
+        }
+        if (sc_codec_pieces_add(z, ctx->cpool, n->data, n->len, &piece,
+                                &n->piece_len)
+            != APR_SUCCESS) {
+            break;
+        }
+        n->piece = piece;
+    }
+    if (i < doc->nodes->nelts) {
+        for (i = 0; i < doc->nodes->nelts; i++) {
+            APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t).piece = NULL;
+        }
+    }
+}
+
 /* An ESI page is stored parsed (sc_esi.h): its body becomes the parsed
  * form, so a hit never parses it again.  0 when it cannot be. */
 static int esi_parsed(request_rec *r, sc_req_t *ctx)
@@ -316,11 +349,17 @@ static int esi_parsed(request_rec *r, sc_req_t *ctx)
     sc_piece_t *pc;
     char *bytes;
     apr_size_t len;
+    apr_status_t rv = APR_EGENERAL;
 
     sc_captured_copy(ctx, 0, page, (apr_size_t)ctx->captured);
     if (sc_esi_parse(ctx->cpool, page, (apr_size_t)ctx->captured, &doc, &err)
-            != APR_SUCCESS
-        || sc_esi_encode(ctx->cpool, doc, &bytes, &len) != APR_SUCCESS) {
+        == APR_SUCCESS) {
+        if (ctx->dconf->compress == 1) {
+            esi_pieces(ctx, doc);
+        }
+        rv = sc_esi_encode(ctx->cpool, doc, &bytes, &len);
+    }
+    if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       SC_LOGNO(0512) "not stored: the ESI page cannot be "
                                      "parsed (%s)",

@@ -134,6 +134,8 @@ static void check_same(const sc_entry_t *a, const sc_entry_t *b)
         const sc_dep_t *y = &APR_ARRAY_IDX(b->deps, i, sc_dep_t);
         FUZZ_CHECK(strcmp(x->name, y->name) == 0 && x->gen == y->gen);
     }
+    FUZZ_CHECK(a->piece_len == b->piece_len && !a->piece == !b->piece);
+    FUZZ_CHECK(!a->piece || memcmp(a->piece, b->piece, a->piece_len) == 0);
     FUZZ_CHECK(a->body_kind == b->body_kind && a->body_len == b->body_len);
     if (a->body_kind == SC_BODY_INLINE && a->body_len > 0) {
         FUZZ_CHECK(memcmp(a->body, b->body, (size_t)a->body_len) == 0);

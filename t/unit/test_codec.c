@@ -254,9 +254,9 @@ static void test_pieces_make_one_gzip_member(void **state)
     assert_int_equal(sc_codec_piece(p, runs[0], lens[0], &pc[0], &pl[0]),
                      APR_SUCCESS);
     for (i = 1; i < 3; i++) {
-        assert_int_equal(sc_codec_pieces_add(z, p, runs[i], lens[i], &pc[i],
-                                             &pl[i]),
-                         APR_SUCCESS);
+        assert_int_equal(
+            sc_codec_pieces_add(z, p, runs[i], lens[i], &pc[i], &pl[i]),
+            APR_SUCCESS);
     }
     plain = apr_palloc(p, 9000 + 300 + sizeof(c));
     member = apr_palloc(p, pl[0] + pl[1] + pl[2] + 64);

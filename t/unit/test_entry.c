@@ -1409,6 +1409,55 @@ static void test_encode_refuses_bad_codings(void **state)
     assert_int_equal(sc_entry_encode_head(p, &e, &head, &len), SC_EBADREC);
 }
 
+/* Format 4: a fragment's body with its deflate piece, read back as it was
+ * written; a piece with codings, in a chunked entry or empty is refused. */
+static void
+test_piece_round_trips_and_is_refused_where_it_cannot_be(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    sc_entry_t e = full_entry(p, SC_BODY_INLINE), out;
+    char *head, *rec;
+    apr_size_t len, hl, at;
+
+    e.piece = "\x01\x02piece\x00\x00\xff\xff";
+    e.piece_len = 11;
+    rec = encode(p, &e, &len, &hl);
+    assert_int_equal(rec[3], SC_ENTRY_FORMAT_PIECE);
+    assert_int_equal(decode_copy(p, rec, len), APR_SUCCESS);
+    assert_int_equal(sc_entry_decode(p, rec, len, &out), APR_SUCCESS);
+    assert_int_equal(out.piece_len, 11);
+    assert_memory_equal(out.piece, e.piece, 11);
+    assert_true(out.piece > rec && out.piece + 11 <= rec + hl);
+    assert_int_equal(out.codings, 0);
+    assert_int_equal(out.body_len, BODY_LEN);
+    /* piece_len(4) sits right before the piece, before body_kind(1)
+     * body_len(8): a length of 0 */
+    at = hl - 9 - 11 - 4;
+    rec[at + 3] = 0;
+    assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
+    /* format 2 read as format 4 */
+    free(rec);
+    e.piece = NULL;
+    e.piece_len = 0;
+    rec = encode(p, &e, &len, NULL);
+    assert_int_equal(rec[3], SC_ENTRY_FORMAT);
+    rec[3] = SC_ENTRY_FORMAT_PIECE;
+    assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
+    free(rec);
+    /* not written where it cannot be read */
+    e.piece = "x";
+    e.piece_len = 0;
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+    e = full_entry(p, SC_BODY_CHUNKED);
+    e.piece = "x";
+    e.piece_len = 1;
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+    e = coded_entry(p);
+    e.piece = "x";
+    e.piece_len = 1;
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1456,6 +1505,7 @@ int main(void)
         UNIT_TEST(test_coded_round_trip_is_format_3),
         UNIT_TEST(test_decode_rejects_bad_codings),
         UNIT_TEST(test_encode_refuses_bad_codings),
+        UNIT_TEST(test_piece_round_trips_and_is_refused_where_it_cannot_be),
     };
 
     return UNIT_RUN(tests);
