@@ -5,7 +5,8 @@
  * The input is a record as read from memcached.  sc_entry_decode() must
  * refuse it or return an entry that keeps the documented invariants; a
  * decoded entry re-encoded with sc_entry_encode_head() must give back
- * the same bytes (but the reserved byte) and decode to the same entry.
+ * the same bytes (the local TTL byte included) and decode to the same
+ * entry.
  * The same bytes are then checked as a chunk with sc_chunk_check().
  *
  * Built with -DFUZZ_CALLER_LIMITS it also checks what the module's own
@@ -17,8 +18,6 @@
 #include "fuzz.h"
 
 #include "sc_entry.h"
-
-#define RESERVED_OFFSET 5 /* magic(4) type(1) reserved(1) */
 
 static apr_uint64_t be(const uint8_t *p, int width)
 {
@@ -118,7 +117,7 @@ static void check_same(const sc_entry_t *a, const sc_entry_t *b)
     FUZZ_CHECK(a->stored_at == b->stored_at && a->fresh_until == b->fresh_until
                && a->stale_until == b->stale_until
                && a->error_until == b->error_until);
-    FUZZ_CHECK(a->flags == b->flags);
+    FUZZ_CHECK(a->flags == b->flags && a->local == b->local);
     FUZZ_CHECK(a->key_len == b->key_len
                && memcmp(a->key, b->key, a->key_len) == 0);
     FUZZ_CHECK(a->headers->nelts == b->headers->nelts);
@@ -159,7 +158,7 @@ static void round_trip(apr_pool_t *p, const sc_entry_t *e, const uint8_t *data,
     }
     FUZZ_CHECK(hlen + body == size);
     for (i = 0; i < hlen; i++) {
-        FUZZ_CHECK(head[i] == (char)(i == RESERVED_OFFSET ? 0 : data[i]));
+        FUZZ_CHECK(head[i] == (char)data[i]);
     }
     rec = malloc(size ? size : 1);
     if (!rec) {
