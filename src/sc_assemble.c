@@ -104,6 +104,36 @@ static void label_gzip(request_rec *r)
     apr_table_setn(r->headers_out, "Content-Encoding", "gzip");
 }
 
+/* What the filters after this one see while they decide (bb): the page
+ * labelled gzip when the client gets it so; where the module may code
+ * the page but the client gets identity (its weights, a request's
+ * no-transform), no-gzip and no-brotli say so to mod_deflate and
+ * mod_brotli, as on a hit of a stored coding (sc_request.c), only while
+ * bb passes: the includes made after it must not inherit them. */
+static apr_status_t pass_labelled(ap_filter_t *f, const page_t *pg,
+                                  apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    int hold = pg->codable && !pg->gzip
+               && !apr_table_get(r->subprocess_env, "no-gzip")
+               && !apr_table_get(r->subprocess_env, "no-brotli");
+    apr_status_t rv;
+
+    if (pg->gzip) {
+        label_gzip(r);
+    }
+    if (hold) {
+        apr_table_setn(r->subprocess_env, "no-gzip", "1");
+        apr_table_setn(r->subprocess_env, "no-brotli", "1");
+    }
+    rv = ap_pass_brigade(f->next, bb);
+    if (hold) {
+        apr_table_unset(r->subprocess_env, "no-gzip");
+        apr_table_unset(r->subprocess_env, "no-brotli");
+    }
+    return rv;
+}
+
 /* One part of the page: its bytes (bb) and, when stored with it, its
  * deflate piece. */
 typedef struct {
@@ -339,7 +369,6 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         apr_bucket_brigade *gz = gzip_page(r, segs, doc->nodes->nelts);
 
         if (gz) {
-            label_gzip(r);
             page = gz;
         }
         else {
@@ -353,7 +382,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         }
     }
     APR_BRIGADE_INSERT_TAIL(page, apr_bucket_eos_create(ba));
-    return ap_pass_brigade(f->next, page);
+    return pass_labelled(f, pg, page);
 }
 
 /* The shell is whole: parse it (a hit's parsed form is the handler's) and
@@ -408,13 +437,10 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             /* HEAD of a page the application made: its parts are not
              * fetched, so nothing is known of their freshness */
             pg->cc = "no-cache";
-            if (pg->gzip) {
-                label_gzip(r);
-            }
             ap_remove_output_filter(f);
             page_headers(r, pg);
             sc_surrogate_range_back(r);
-            return ap_pass_brigade(f->next, bb);
+            return pass_labelled(f, pg, bb);
         }
         pg->in = apr_brigade_create(r->pool, f->c->bucket_alloc);
         /* The client's headers wait for the page (a subrequest's go
@@ -452,11 +478,8 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
             APR_BUCKET_REMOVE(b);
             APR_BRIGADE_INSERT_TAIL(fl, b);
-            if (pg->gzip) {
-                /* mod_deflate decides on the first brigade it sees */
-                label_gzip(r);
-            }
-            rv = ap_pass_brigade(f->next, fl);
+            /* mod_deflate decides on the first brigade it sees */
+            rv = pass_labelled(f, pg, fl);
             if (rv != APR_SUCCESS) {
                 return rv;
             }

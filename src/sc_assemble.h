@@ -75,7 +75,8 @@ void sc_surrogate_range_back(request_rec *r);
 /* --- sc_include.c --- */
 
 /* An include's request header fields (a copy of the page's): never the
- * client's conditions or ranges, which are the page's. */
+ * client's conditions or ranges, which are the page's, nor its
+ * Accept-Encoding (the body goes into the page as it is). */
 void sc_inc_headers(apr_table_t *t);
 
 /* A subrequest for src, ending in pt's SHAREDCACHE_ESI_PART. */

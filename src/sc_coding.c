@@ -78,7 +78,7 @@ static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
 static void fragment_piece(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
 {
     const char *ce = stored_header(ctx->headers, "Content-Encoding");
-    apr_size_t len = (apr_size_t)ctx->captured;
+    apr_size_t len = (apr_size_t)ctx->captured, piece_len;
     char *flat, *piece;
 
     if (ctx->dconf->compress != 1 || !(e->flags & SC_EF_DIRECT)
@@ -89,12 +89,14 @@ static void fragment_piece(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
     }
     flat = apr_palloc(ctx->cpool, len);
     sc_captured_copy(ctx, 0, flat, len);
-    if (sc_codec_piece(ctx->cpool, flat, len, &piece, &e->piece_len)
+    if (sc_codec_piece(ctx->cpool, flat, len, &piece, &piece_len)
         == APR_SUCCESS) {
-        e->piece = piece;
-    }
-    else {
-        e->piece_len = 0;
+        sc_entry_piece_t *pc;
+
+        e->pieces = apr_array_make(ctx->cpool, 1, sizeof(sc_entry_piece_t));
+        pc = apr_array_push(e->pieces);
+        pc->data = piece;
+        pc->len = piece_len;
     }
 }
 

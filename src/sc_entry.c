@@ -70,9 +70,9 @@ static void write_head(sc_rec_writer_t *w, const void *what)
 
     sc_rec_put_bytes(w, entry_magic, 3);
     sc_rec_put_uint(w,
-                    e->codings ? SC_ENTRY_FORMAT_CODED
-                    : e->piece ? SC_ENTRY_FORMAT_PIECE
-                               : SC_ENTRY_FORMAT,
+                    e->codings  ? SC_ENTRY_FORMAT_CODED
+                    : e->pieces ? SC_ENTRY_FORMAT_PIECE
+                                : SC_ENTRY_FORMAT,
                     1);
     sc_rec_put_uint(w, (apr_uint64_t)e->type, 1);
     sc_rec_put_uint(w, e->local > 255 ? 255 : e->local, 1);
@@ -104,9 +104,14 @@ static void write_head(sc_rec_writer_t *w, const void *what)
     if (e->codings) {
         write_codings(w, e);
     }
-    else if (e->piece) {
-        sc_rec_put_uint(w, e->piece_len, 4);
-        sc_rec_put_bytes(w, e->piece, e->piece_len);
+    else if (e->pieces) {
+        sc_rec_put_uint(w, (apr_uint64_t)e->pieces->nelts, 2);
+        for (i = 0; i < e->pieces->nelts; i++) {
+            const sc_entry_piece_t *pc = &APR_ARRAY_IDX(e->pieces, i,
+                                                        sc_entry_piece_t);
+            sc_rec_put_uint(w, pc->len, 4);
+            sc_rec_put_bytes(w, pc->data, pc->len);
+        }
     }
     sc_rec_put_uint(w, (apr_uint64_t)e->body_kind, 1);
     sc_rec_put_uint(w, e->body_len, 8);
@@ -115,6 +120,26 @@ static void write_head(sc_rec_writer_t *w, const void *what)
         sc_rec_put_uint(w, e->nchunks, 4);
         sc_rec_put_uint(w, e->version, 8);
     }
+}
+
+/* Pieces only without codings, with an inline body: 1 to
+ * SC_ENTRY_MAX_PIECES of them, none empty. */
+static int pieces_ok(const sc_entry_t *e)
+{
+    int i;
+
+    if (e->codings || e->body_kind != SC_BODY_INLINE || e->pieces->nelts < 1
+        || e->pieces->nelts > SC_ENTRY_MAX_PIECES) {
+        return 0;
+    }
+    for (i = 0; i < e->pieces->nelts; i++) {
+        const sc_entry_piece_t *pc = &APR_ARRAY_IDX(e->pieces, i,
+                                                    sc_entry_piece_t);
+        if (!pc->data || pc->len == 0 || pc->len > 0xffffffffu) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Times are unix seconds in [0, SC_TIME_MAX]: their differences can never
@@ -138,10 +163,7 @@ apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
     if (e->key_len > 0xffffffffu || e->status < 100 || e->status > 599
         || (e->headers && e->headers->nelts > SC_ENTRY_MAX_HEADERS)
         || (e->deps && e->deps->nelts > SC_ENTRY_MAX_DEPS)
-        || (e->codings && !codings_ok(e))
-        || (e->piece
-            && (e->codings || e->body_kind != SC_BODY_INLINE
-                || e->piece_len == 0 || e->piece_len > 0xffffffffu))) {
+        || (e->codings && !codings_ok(e)) || (e->pieces && !pieces_ok(e))) {
         return SC_EBADREC;
     }
     for (i = 0; e->headers && i < e->headers->nelts; i++) {
@@ -201,6 +223,25 @@ static void read_codings(sc_rec_reader_t *r, sc_entry_t *e)
     e->identity_len = sc_rec_get_uint(r, 8);
 }
 
+static void read_pieces(sc_rec_reader_t *r, apr_pool_t *p, sc_entry_t *e)
+{
+    int i, n = (int)sc_rec_get_uint(r, 2);
+
+    if (r->bad || n < 1 || n > SC_ENTRY_MAX_PIECES) {
+        r->bad = 1;
+        return;
+    }
+    e->pieces = apr_array_make(p, n, sizeof(sc_entry_piece_t));
+    for (i = 0; i < n && !r->bad; i++) {
+        sc_entry_piece_t *pc = apr_array_push(e->pieces);
+        pc->len = (apr_size_t)sc_rec_get_uint(r, 4);
+        pc->data = sc_rec_get_bytes(r, pc->len);
+        if (pc->len == 0) {
+            r->bad = 1;
+        }
+    }
+}
+
 apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
                              sc_entry_t *e)
 {
@@ -257,17 +298,13 @@ apr_status_t sc_entry_decode(apr_pool_t *p, const char *buf, apr_size_t len,
         read_codings(&r, e);
     }
     else if (magic[3] == SC_ENTRY_FORMAT_PIECE) {
-        e->piece_len = (apr_size_t)sc_rec_get_uint(&r, 4);
-        e->piece = sc_rec_get_bytes(&r, e->piece_len);
-        if (e->piece_len == 0) {
-            r.bad = 1;
-        }
+        read_pieces(&r, p, e);
     }
     e->body_kind = (int)sc_rec_get_uint(&r, 1);
     e->body_len = sc_rec_get_uint(&r, 8);
     if (r.bad || e->body_len > SC_ENTRY_MAX_BODY
         || (magic[3] == SC_ENTRY_FORMAT_CODED && !codings_ok(e))
-        || (e->piece && e->body_kind != SC_BODY_INLINE)) {
+        || (e->pieces && e->body_kind != SC_BODY_INLINE)) {
         return SC_EBADREC;
     }
     if (e->body_kind == SC_BODY_INLINE) {

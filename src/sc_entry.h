@@ -36,12 +36,15 @@
  * A record without codings is written as format 2, which hosts of the
  * previous version still read.
  *
- * Format 4 is format 2 with the deflate piece of the body (sc_codec.h:
- * what a gzip client gets of a fragment spliced into an ESI page) after
- * the dependencies:
- *   piece_len(4) piece                              piece_len >= 1
- * It has no codings (the body is the response's as it is) and an inline
- * body; the piece is checked where it is used.
+ * Format 4 is format 2 with deflate pieces (sc_codec.h: what a gzip client
+ * of an ESI page gets) after the dependencies:
+ *   npieces(2) { piece_len(4) piece }      1..SC_ENTRY_MAX_PIECES pieces,
+ *                                          piece_len >= 1
+ * one for a fragment a page takes directly (its body's), one per literal
+ * run for an ESI page (its parsed form stays the one sc_esi.h writes, so
+ * a host of an earlier version reads the record as a miss, never as a
+ * page it cannot decode).  It has no codings and an inline body; a piece
+ * is checked where it is used.
  */
 #ifndef SC_ENTRY_H
 #define SC_ENTRY_H
@@ -86,6 +89,7 @@
 #define SC_CHUNK_HEAD_LEN 16
 #define SC_ENTRY_MAX_HEADERS 1000
 #define SC_ENTRY_MAX_DEPS 1000
+#define SC_ENTRY_MAX_PIECES 1001 /* an ESI page's literal runs at most */
 #define SC_ENTRY_MAX_BODY ((apr_uint64_t)1 << 40)
 #define SC_CHUNK_MIN (64 * 1024) /* chunks are this large at least */
 #define SC_ENTRY_MAX_CHUNKS 65536
@@ -95,6 +99,12 @@ typedef struct {
     const char *name;
     const char *value;
 } sc_header_t;
+
+/* A deflate piece of the body (format 4). */
+typedef struct {
+    const char *data;
+    apr_size_t len;
+} sc_entry_piece_t;
 
 /* A generation the entry depends on: a tag, its URL, its namespace. */
 typedef struct {
@@ -127,9 +137,9 @@ typedef struct {
     apr_uint64_t coding_off[SC_CODINGS];
     apr_uint64_t coding_len[SC_CODINGS];
     apr_uint64_t identity_len; /* the body decoded */
-    /* format 4: the body's deflate piece (points into the buffer) */
-    const char *piece;
-    apr_size_t piece_len;
+    /* format 4: of sc_entry_piece_t, pointing into the buffer; NULL:
+     * none */
+    apr_array_header_t *pieces;
 } sc_entry_t;
 
 /* Encode everything but an inline body's bytes.  For SC_BODY_INLINE the

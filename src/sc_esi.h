@@ -128,15 +128,8 @@
  *     kind(1) = SC_ESI_INCLUDE  flags(1) src_len(2) src alt_len(2) alt
  *         flags: SC_ESI_F_CONTINUE, no other bit; src_len 1..MAX_ATTR;
  *         alt_len 0 (no alt) ..MAX_ATTR; no NUL in src or alt
- * and nothing after the last node.
- * Format 2 (SC_ESI_FORMAT_PIECES) is format 1 where each literal node
- * ends with its deflate piece (sc_codec.h: what a gzip client gets of it):
- *     kind(1) = SC_ESI_LITERAL  len(4) bytes piece_len(4) piece
- *         piece_len >= 1; the piece is checked where it is used
- * and at least one literal.  A document is written in format 2 when every
- * literal has its piece, else in format 1 (pieces left out).  The
- * encoding of a document is unique: decoding then encoding gives back the
- * same bytes.
+ * and nothing after the last node.  The encoding of a document is unique:
+ * decoding then encoding gives back the same bytes.
  */
 #ifndef SC_ESI_H
 #define SC_ESI_H
@@ -152,7 +145,6 @@
 #define SC_EESILIMIT (APR_OS_START_USERERR + 1711)
 
 #define SC_ESI_FORMAT 1
-#define SC_ESI_FORMAT_PIECES 2
 
 #define SC_ESI_MAX_INCLUDES 1000
 /* Literals are never adjacent: one more than the includes at most. */
@@ -176,7 +168,8 @@ typedef struct {
     /* SC_ESI_LITERAL: len bytes (may hold NUL, not NUL-terminated) */
     const char *data;
     apr_size_t len;
-    /* ... its deflate piece, or NULL (written only in format 2) */
+    /* ... its deflate piece (sc_codec.h), or NULL: not in the stored form
+     * (the entry keeps an ESI page's pieces, sc_entry.h format 4) */
     const char *piece;
     apr_size_t piece_len;
     /* SC_ESI_INCLUDE: NUL-terminated, as written in the page */

@@ -11,7 +11,6 @@
 #include <string.h>
 
 static const char esi_magic[4] = { 'S', 'C', 'X', SC_ESI_FORMAT };
-static const char esi_magic_pieces[4] = { 'S', 'C', 'X', SC_ESI_FORMAT_PIECES };
 
 /* ASCII only, whatever the locale. */
 static char lower(char c)
@@ -116,10 +115,7 @@ static int doc_ok(const sc_esi_doc_t *doc)
 
         if (n->kind == SC_ESI_LITERAL) {
             if (prev_literal || !n->data || n->len == 0
-                || (apr_uint64_t)n->len > 0xffffffffu
-                || (n->piece
-                    && (n->piece_len == 0
-                        || (apr_uint64_t)n->piece_len > 0xffffffffu))) {
+                || (apr_uint64_t)n->len > 0xffffffffu) {
                 return 0;
             }
             prev_literal = 1;
@@ -139,31 +135,13 @@ static int doc_ok(const sc_esi_doc_t *doc)
     return 1;
 }
 
-/* Does every literal have its piece (and is there one)? */
-static int all_pieces(const sc_esi_doc_t *doc)
-{
-    int i, literals = 0;
-
-    for (i = 0; i < doc->nodes->nelts; i++) {
-        const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
-
-        if (n->kind == SC_ESI_LITERAL) {
-            if (!n->piece) {
-                return 0;
-            }
-            literals++;
-        }
-    }
-    return literals > 0;
-}
-
 /* Two passes over the same code (sc_rec_build): the first measures. */
 static void write_doc(sc_rec_writer_t *w, const void *what)
 {
     const sc_esi_doc_t *doc = what;
-    int i, pieces = all_pieces(doc);
+    int i;
 
-    sc_rec_put_bytes(w, pieces ? esi_magic_pieces : esi_magic, 4);
+    sc_rec_put_bytes(w, esi_magic, 4);
     sc_rec_put_uint(w, (apr_uint64_t)doc->nodes->nelts, 4);
     for (i = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
@@ -172,10 +150,6 @@ static void write_doc(sc_rec_writer_t *w, const void *what)
         if (n->kind == SC_ESI_LITERAL) {
             sc_rec_put_uint(w, n->len, 4);
             sc_rec_put_bytes(w, n->data, n->len);
-            if (pieces) {
-                sc_rec_put_uint(w, n->piece_len, 4);
-                sc_rec_put_bytes(w, n->piece, n->piece_len);
-            }
         }
         else {
             apr_size_t sl = strlen(n->src), al = n->alt ? strlen(n->alt) : 0;
@@ -224,7 +198,7 @@ static const char *get_value(sc_rec_reader_t *r, apr_pool_t *p, int optional)
 }
 
 static void get_node(sc_rec_reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
-                     int prev_literal, int pieces)
+                     int prev_literal)
 {
     sc_esi_node_t *n = apr_array_push(d->nodes);
     apr_uint64_t kind = sc_rec_get_uint(r, 1), flags;
@@ -236,13 +210,6 @@ static void get_node(sc_rec_reader_t *r, apr_pool_t *p, sc_esi_doc_t *d,
         n->data = sc_rec_get_bytes(r, n->len);
         if (prev_literal || n->len == 0) {
             r->bad = 1;
-        }
-        if (pieces) {
-            n->piece_len = (apr_size_t)sc_rec_get_uint(r, 4);
-            n->piece = sc_rec_get_bytes(r, n->piece_len);
-            if (n->piece_len == 0) {
-                r->bad = 1;
-            }
         }
         d->literal_len += n->len;
         return;
@@ -270,15 +237,11 @@ apr_status_t sc_esi_decode(apr_pool_t *p, const char *buf, apr_size_t len,
     const char *magic = sc_rec_get_bytes(&r, 4);
     sc_esi_doc_t *d;
     apr_uint64_t n, i;
-    int pieces, literals = 0;
 
     *doc = NULL;
-    if (!magic
-        || (memcmp(magic, esi_magic, 4)
-            && memcmp(magic, esi_magic_pieces, 4))) {
+    if (!magic || memcmp(magic, esi_magic, 4) != 0) {
         return SC_EBADESI;
     }
-    pieces = magic[3] == SC_ESI_FORMAT_PIECES;
     n = sc_rec_get_uint(&r, 4);
     if (r.bad || n > SC_ESI_MAX_NODES) {
         return SC_EBADESI;
@@ -293,13 +256,9 @@ apr_status_t sc_esi_decode(apr_pool_t *p, const char *buf, apr_size_t len,
             && APR_ARRAY_IDX(d->nodes, d->nodes->nelts - 1, sc_esi_node_t).kind
                    == SC_ESI_LITERAL;
 
-        get_node(&r, p, d, prev_literal, pieces);
-        literals +=
-            APR_ARRAY_IDX(d->nodes, d->nodes->nelts - 1, sc_esi_node_t).kind
-            == SC_ESI_LITERAL;
+        get_node(&r, p, d, prev_literal);
     }
-    /* format 2 has a literal: a document of none is written in format 1 */
-    if (r.bad || r.left != 0 || (pieces && !literals)) {
+    if (r.bad || r.left != 0) {
         return SC_EBADESI;
     }
     *doc = d;

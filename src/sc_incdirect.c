@@ -184,11 +184,13 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
     }
     pt->out = res.body;
     pt->direct_fields = stored_fields(r, &res.entry, now);
-    if (res.entry.piece) {
+    if (res.entry.pieces && res.entry.pieces->nelts == 1) {
+        const sc_entry_piece_t *pc = &APR_ARRAY_IDX(res.entry.pieces, 0,
+                                                    sc_entry_piece_t);
         /* the record's buffer is the body's bucket's: a copy lives as
          * long as the page */
-        pt->piece = apr_pmemdup(r->pool, res.entry.piece, res.entry.piece_len);
-        pt->piece_len = res.entry.piece_len;
+        pt->piece = apr_pmemdup(r->pool, pc->data, pc->len);
+        pt->piece_len = pc->len;
     }
     v.has_ttl = 1;
     v.ttl = res.entry.fresh_until - now;

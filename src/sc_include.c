@@ -58,6 +58,10 @@ void sc_inc_headers(apr_table_t *t)
     for (n = page_only; *n; n++) {
         apr_table_unset(t, *n);
     }
+    /* A fragment's body goes into the page as it is: an application that
+     * compresses for clients that take gzip (Django's GZipMiddleware)
+     * must not send it coded. */
+    apr_table_unset(t, "Accept-Encoding");
 }
 
 /* A subrequest for src, ending in pt's SHAREDCACHE_ESI_PART. */

@@ -256,8 +256,10 @@ typedef struct {
     int handler_varies_encoding; /* the handler's Vary named
                                     Accept-Encoding */
     int esi_shell;               /* the response asks for ESI: stored parsed */
-    const char *not_copied;      /* why SAVE did not copy the body: a
-                                    Cache-Status detail, or NULL */
+    apr_array_header_t *esi_pieces; /* ... with these deflate pieces of its
+                                       literal runs (sc_entry_piece_t) */
+    const char *not_copied;         /* why SAVE did not copy the body: a
+                                       Cache-Status detail, or NULL */
 
     /* --- a hit of an ESI page: its parsed form, for SHAREDCACHE_ESI --- */
     const sc_esi_doc_t *esi_doc;

@@ -86,7 +86,37 @@ static int hit_conditions(request_rec *r)
 /* A hit of an ESI page: its parsed form goes to SHAREDCACHE_ESI, which
  * assembles the page (no validators: never a 304 of the shell).  A record
  * that does not decode is served as an error, never as text. */
-static int serve_esi(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *body)
+/* The deflate pieces stored with the page (sc_entry.h format 4) to its
+ * literal runs, copied: the record goes with its body's brigade.  None
+ * unless there is one per run. */
+static void esi_pieces(request_rec *r, sc_esi_doc_t *doc, const sc_entry_t *e)
+{
+    int i, n = 0;
+
+    if (!e->pieces) {
+        return;
+    }
+    for (i = 0; i < doc->nodes->nelts; i++) {
+        n += APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t).kind == SC_ESI_LITERAL;
+    }
+    if (n != e->pieces->nelts) {
+        return;
+    }
+    for (i = 0, n = 0; i < doc->nodes->nelts; i++) {
+        sc_esi_node_t *node = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
+        const sc_entry_piece_t *pc;
+
+        if (node->kind != SC_ESI_LITERAL) {
+            continue;
+        }
+        pc = &APR_ARRAY_IDX(e->pieces, n++, sc_entry_piece_t);
+        node->piece = apr_pmemdup(r->pool, pc->data, pc->len);
+        node->piece_len = pc->len;
+    }
+}
+
+static int serve_esi(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
+                     apr_bucket_brigade *body)
 {
     sc_esi_doc_t *doc;
     apr_bucket_brigade *bb;
@@ -102,6 +132,7 @@ static int serve_esi(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *body)
         apr_brigade_destroy(body);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    esi_pieces(r, doc, e);
     apr_brigade_destroy(body);
     ctx->esi_doc = doc;
     ctx->first_len = 0; /* no label to keep: the page is made anew */
@@ -126,7 +157,7 @@ int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
     sc_restore_response(r, ctx, res, now, status);
     sc_stat_add_r(r, SC_STAT_SERVED_BYTES, e->body_len);
     if (e->flags & SC_EF_ESI) {
-        return serve_esi(r, ctx, body);
+        return serve_esi(r, ctx, e, body);
     }
     remember_label(r, ctx, res);
     if (ctx->quick) {

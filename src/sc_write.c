@@ -56,8 +56,7 @@ static apr_status_t put_chunks(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
     apr_generate_random_bytes((unsigned char *)&e->version, sizeof(e->version));
     e->body_kind = SC_BODY_CHUNKED;
-    e->piece = NULL; /* kept with inline bodies only */
-    e->piece_len = 0;
+    e->pieces = NULL; /* kept with inline bodies only */
     e->chunk_size = SC_ITEM_MAX - SC_CHUNK_HEAD_LEN;
     e->nchunks = sc_chunk_count(e->body_len, e->chunk_size);
     for (i = 0; i < e->nchunks; i++) {
@@ -310,33 +309,37 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
     return deps;
 }
 
-/* SharedCacheCompress: each literal run of an ESI page is stored with its
- * deflate piece, what a gzip client gets of it (sc_assemble.c); all of
- * them or none. */
-static void esi_pieces(sc_req_t *ctx, sc_esi_doc_t *doc)
+/* SharedCacheCompress: an ESI page is stored with the deflate piece of
+ * each of its literal runs, what a gzip client gets of it (sc_assemble.c);
+ * all of them or none. */
+static apr_array_header_t *esi_pieces(sc_req_t *ctx, const sc_esi_doc_t *doc)
 {
     sc_codec_pieces_t *z = sc_codec_pieces_make(ctx->cpool);
+    apr_array_header_t *pieces;
     int i;
 
-    for (i = 0; z && i < doc->nodes->nelts; i++) {
-        sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
+    if (!z) {
+        return NULL;
+    }
+    pieces = apr_array_make(ctx->cpool, doc->nincludes + 1,
+                            sizeof(sc_entry_piece_t));
+    for (i = 0; i < doc->nodes->nelts; i++) {
+        const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
+        sc_entry_piece_t *pc;
         char *piece;
 
         if (n->kind != SC_ESI_LITERAL) {
             continue;
         }
+        pc = apr_array_push(pieces);
         if (sc_codec_pieces_add(z, ctx->cpool, n->data, n->len, &piece,
-                                &n->piece_len)
+                                &pc->len)
             != APR_SUCCESS) {
-            break;
+            return NULL;
         }
-        n->piece = piece;
+        pc->data = piece;
     }
-    if (i < doc->nodes->nelts) {
-        for (i = 0; i < doc->nodes->nelts; i++) {
-            APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t).piece = NULL;
-        }
-    }
+    return pieces->nelts > 0 ? pieces : NULL;
 }
 
 /* An ESI page is stored parsed (sc_esi.h): its body becomes the parsed
@@ -355,7 +358,7 @@ static int esi_parsed(request_rec *r, sc_req_t *ctx)
     if (sc_esi_parse(ctx->cpool, page, (apr_size_t)ctx->captured, &doc, &err)
         == APR_SUCCESS) {
         if (ctx->dconf->compress == 1) {
-            esi_pieces(ctx, doc);
+            ctx->esi_pieces = esi_pieces(ctx, doc);
         }
         rv = sc_esi_encode(ctx->cpool, doc, &bytes, &len);
     }
@@ -402,6 +405,9 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     e.body_kind = SC_BODY_INLINE;
     e.body_len = (apr_uint64_t)ctx->captured;
     sc_coding_store(r, ctx, &e);
+    if (ctx->esi_shell) {
+        e.pieces = ctx->esi_pieces;
+    }
     until = kept_until(ctx, &e);
     exptime = sc_policy_exptime(until - now, now);
     if (ctx->freshened) {

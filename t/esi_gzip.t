@@ -106,11 +106,38 @@ is(plain($gz), $identity{anna}, 'warm page: decodes to the page');
 sub untokened { my ($s) = @_; $s =~ s/token=\w+//g; return $s }
 for my $c (['gzip;q=0', 'Accept-Encoding' => 'gzip;q=0'],
            ['br only', 'Accept-Encoding' => 'br'],
+           ['identity preferred', 'Accept-Encoding' => 'gzip;q=0.5, identity'],
+           ['Cache-Control: no-transform', @GZ, 'Cache-Control' => 'no-transform'],
            ['no-gzip (BrowserMatch)', @GZ, 'User-Agent' => 'OldBrowser/1']) {
     my ($what, @h) = @$c;
     my $r = $ap->get($page, Cookie => 'sessionid=anna', @h);
     is(h($r, 'content-encoding'), '', "$what: no coding");
     is(untokened($r->{body}), untokened($identity{anna}), "$what: the identity page");
+}
+
+# What the cache stores of an ESI page: its parsed form as a host of the
+# previous version reads it (form 1), the pieces in the entry (format 4,
+# which such a host reads as a miss, never as a page it cannot decode).
+my @shells = grep { /^SCE/ && /SCX/ } map { $mc->get_raw($_) // '' } $mc->keys;
+ok(@shells >= 1, 'the shells are stored');
+is(scalar(grep { substr($_, 3, 1) eq "\x04" } @shells), scalar @shells,
+   'each shell is an entry of format 4 (with pieces)');
+is(scalar(grep { /SCX\x01/ && !/SCX[^\x01]/ } @shells), scalar @shells,
+   'each shell\'s parsed form is form 1');
+
+# A fragment the application compresses itself for clients that take gzip
+# (Django's GZipMiddleware): an include asks for it uncoded.
+my $coded = esi_page('/app/page/coded', "<h1>coded</h1>\n$fill"
+                     . esi_inc('/app/quick/z?gz=1&size=1500') . "\n"
+                     . esi_inc('/app/sub/z?gz=1&size=1500') . "\n$fill");
+for my $round (1 .. 3) {
+    for my $c (['identity'], ['gzip', @GZ]) {
+        my ($what, @h) = @$c;
+        my $r = $ap->get($coded, @h);
+        my $p = plain($r);
+        unlike($p, qr/\x1f\x8b/, "coded fragments, $what client, visit $round: no gzip bytes in the page");
+        like($p, qr/token=\w+\n[0-9a-f]{64}/, "coded fragments, $what client, visit $round: the fragments' text");
+    }
 }
 
 # A page whose first visitor is a browser: the miss (the shell from the

@@ -133,8 +133,15 @@ static void check_same(const sc_entry_t *a, const sc_entry_t *b)
         const sc_dep_t *y = &APR_ARRAY_IDX(b->deps, i, sc_dep_t);
         FUZZ_CHECK(strcmp(x->name, y->name) == 0 && x->gen == y->gen);
     }
-    FUZZ_CHECK(a->piece_len == b->piece_len && !a->piece == !b->piece);
-    FUZZ_CHECK(!a->piece || memcmp(a->piece, b->piece, a->piece_len) == 0);
+    FUZZ_CHECK(!a->pieces == !b->pieces);
+    for (i = 0; a->pieces && i < a->pieces->nelts; i++) {
+        const sc_entry_piece_t *x = &APR_ARRAY_IDX(a->pieces, i,
+                                                   sc_entry_piece_t);
+        const sc_entry_piece_t *y = &APR_ARRAY_IDX(b->pieces, i,
+                                                   sc_entry_piece_t);
+        FUZZ_CHECK(a->pieces->nelts == b->pieces->nelts && x->len == y->len
+                   && memcmp(x->data, y->data, x->len) == 0);
+    }
     FUZZ_CHECK(a->body_kind == b->body_kind && a->body_len == b->body_len);
     if (a->body_kind == SC_BODY_INLINE && a->body_len > 0) {
         FUZZ_CHECK(memcmp(a->body, b->body, (size_t)a->body_len) == 0);

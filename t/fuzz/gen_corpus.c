@@ -121,12 +121,20 @@ static void entries(apr_pool_t *p)
     e.body_len = sizeof(body) - 1;
     record(p, "inline", &e, body);
 
-    /* format 4: an inline body with its deflate piece */
-    e.piece = "\x01\x02\x03\x00\x00\xff\xff\xde\xad\xbe\xef";
-    e.piece_len = 11;
-    record(p, "piece", &e, body);
-    e.piece = NULL;
-    e.piece_len = 0;
+    /* format 4: an inline body with deflate pieces */
+    {
+        sc_entry_piece_t *pc;
+
+        e.pieces = apr_array_make(p, 2, sizeof(sc_entry_piece_t));
+        pc = apr_array_push(e.pieces);
+        pc->data = "\x01\x02\x03\x00\x00\xff\xff\xde\xad\xbe\xef";
+        pc->len = 11;
+        pc = apr_array_push(e.pieces);
+        pc->data = "\x03\x00\x00\xff\xff\x12\x34\x56\x78";
+        pc->len = 9;
+        record(p, "piece", &e, body);
+        e.pieces = NULL;
+    }
 
     /* format 3: the body holds a gzip and a br coding */
     e.codings = SC_CODING_BIT(SC_CODING_GZIP) | SC_CODING_BIT(SC_CODING_BR);
@@ -296,23 +304,6 @@ static void esi(apr_pool_t *p)
         exit(1);
     }
     put("fuzz_esi", "record", rec, len);
-    /* format 2: every literal with a piece */
-    {
-        int i;
-
-        for (i = 0; i < d->nodes->nelts; i++) {
-            sc_esi_node_t *n = &APR_ARRAY_IDX(d->nodes, i, sc_esi_node_t);
-            if (n->kind == SC_ESI_LITERAL) {
-                n->piece = "\x03\x00\x00\xff\xff\x12\x34\x56\x78";
-                n->piece_len = 9;
-            }
-        }
-    }
-    if (sc_esi_encode(p, d, &rec, &len) != APR_SUCCESS) {
-        fprintf(stderr, "gen_corpus: cannot encode the ESI page's pieces\n");
-        exit(1);
-    }
-    put("fuzz_esi", "record-pieces", rec, len);
 }
 
 int main(int argc, char **argv)

@@ -1409,53 +1409,79 @@ static void test_encode_refuses_bad_codings(void **state)
     assert_int_equal(sc_entry_encode_head(p, &e, &head, &len), SC_EBADREC);
 }
 
-/* Format 4: a fragment's body with its deflate piece, read back as it was
- * written; a piece with codings, in a chunked entry or empty is refused. */
+/* Format 4: a body with its deflate pieces, read back as written; pieces
+ * with codings, in a chunked entry, empty or none at all are refused. */
 static void
-test_piece_round_trips_and_is_refused_where_it_cannot_be(void **state)
+test_pieces_round_trip_and_are_refused_where_they_cannot_be(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     sc_entry_t e = full_entry(p, SC_BODY_INLINE), out;
+    sc_entry_piece_t *pc;
     char *head, *rec;
     apr_size_t len, hl, at;
 
-    e.piece = "\x01\x02piece\x00\x00\xff\xff";
-    e.piece_len = 11;
+    e.pieces = apr_array_make(p, 2, sizeof(sc_entry_piece_t));
+    pc = apr_array_push(e.pieces);
+    pc->data = "\x01\x02piece\x00\x00\xff\xff";
+    pc->len = 11;
+    pc = apr_array_push(e.pieces);
+    pc->data = "P2";
+    pc->len = 2;
     rec = encode(p, &e, &len, &hl);
     assert_int_equal(rec[3], SC_ENTRY_FORMAT_PIECE);
     assert_int_equal(decode_copy(p, rec, len), APR_SUCCESS);
     assert_int_equal(sc_entry_decode(p, rec, len, &out), APR_SUCCESS);
-    assert_int_equal(out.piece_len, 11);
-    assert_memory_equal(out.piece, e.piece, 11);
-    assert_true(out.piece > rec && out.piece + 11 <= rec + hl);
+    assert_non_null(out.pieces);
+    assert_int_equal(out.pieces->nelts, 2);
+    pc = &APR_ARRAY_IDX(out.pieces, 0, sc_entry_piece_t);
+    assert_int_equal(pc->len, 11);
+    assert_memory_equal(pc->data, "\x01\x02piece\x00\x00\xff\xff", 11);
+    assert_true(pc->data > rec && pc->data + 11 <= rec + hl);
+    pc = &APR_ARRAY_IDX(out.pieces, 1, sc_entry_piece_t);
+    assert_int_equal(pc->len, 2);
+    assert_memory_equal(pc->data, "P2", 2);
     assert_int_equal(out.codings, 0);
     assert_int_equal(out.body_len, BODY_LEN);
-    /* piece_len(4) sits right before the piece, before body_kind(1)
-     * body_len(8): a length of 0 */
-    at = hl - 9 - 11 - 4;
+    /* the second piece's length(4) sits before its 2 bytes, before
+     * body_kind(1) body_len(8): a length of 0 */
+    at = hl - 9 - 2 - 4;
     rec[at + 3] = 0;
     assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
-    /* format 2 read as format 4 */
+    /* no piece at all: npieces(2) = 0 */
+    at = hl - 9 - 2 - 4 - 11 - 4 - 2;
+    rec[at + 3] = 2;
+    rec[at + 1] = 0;
+    assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
     free(rec);
-    e.piece = NULL;
-    e.piece_len = 0;
+    /* format 2 read as format 4 */
+    e.pieces = NULL;
     rec = encode(p, &e, &len, NULL);
     assert_int_equal(rec[3], SC_ENTRY_FORMAT);
     rec[3] = SC_ENTRY_FORMAT_PIECE;
     assert_int_equal(decode_copy(p, rec, len), SC_EBADREC);
     free(rec);
     /* not written where it cannot be read */
-    e.piece = "x";
-    e.piece_len = 0;
+    e.pieces = apr_array_make(p, 1, sizeof(sc_entry_piece_t));
     assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+    pc = apr_array_push(e.pieces);
+    pc->data = "x";
+    pc->len = 0;
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+    pc->len = 1;
+    assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), APR_SUCCESS);
     e = full_entry(p, SC_BODY_CHUNKED);
-    e.piece = "x";
-    e.piece_len = 1;
+    e.pieces = apr_array_make(p, 1, sizeof(sc_entry_piece_t));
+    pc = apr_array_push(e.pieces);
+    pc->data = "x";
+    pc->len = 1;
     assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
-    e = coded_entry(p);
-    e.piece = "x";
-    e.piece_len = 1;
-    assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+    {
+        apr_array_header_t *one = e.pieces;
+
+        e = coded_entry(p);
+        e.pieces = one;
+        assert_int_equal(sc_entry_encode_head(p, &e, &head, &hl), SC_EBADREC);
+    }
 }
 
 int main(void)
@@ -1505,7 +1531,7 @@ int main(void)
         UNIT_TEST(test_coded_round_trip_is_format_3),
         UNIT_TEST(test_decode_rejects_bad_codings),
         UNIT_TEST(test_encode_refuses_bad_codings),
-        UNIT_TEST(test_piece_round_trips_and_is_refused_where_it_cannot_be),
+        UNIT_TEST(test_pieces_round_trip_and_are_refused_where_they_cannot_be),
     };
 
     return UNIT_RUN(tests);

@@ -1273,73 +1273,6 @@ static void test_encode_refuses_what_decode_would(void **state)
     assert_int_equal(encode_nodes(p, a), SC_EBADESI);
 }
 
-/* Format 2: every literal with its deflate piece; a literal without one
- * writes the document in format 1, pieces left out; what format 2 must
- * hold is checked when it is read. */
-static void test_pieces_are_kept_with_every_literal(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    apr_array_header_t *a = apr_array_make(p, 3, sizeof(sc_esi_node_t));
-    sc_esi_doc_t d, *back;
-    sc_esi_node_t *first, *last;
-    apr_size_t len;
-    char *rec;
-
-    first = push(a, SC_ESI_LITERAL, "<p>head</p>", 11);
-    push(a, SC_ESI_INCLUDE, "/frag", 0);
-    last = push(a, SC_ESI_LITERAL, "<p>tail</p>", 11);
-    memset(&d, 0, sizeof(d));
-    d.nodes = a;
-    d.nincludes = 1;
-    d.literal_len = 22;
-    first->piece = "PIECE-1";
-    first->piece_len = 7;
-    last->piece = "P2";
-    last->piece_len = 2;
-    rec = encode(p, &d, &len);
-    assert_int_equal(rec[3], SC_ESI_FORMAT_PIECES);
-    assert_int_equal(decode_copy(p, rec, len, &back), APR_SUCCESS);
-    assert_int_equal(sc_esi_decode(p, rec, len, &back), APR_SUCCESS);
-    assert_same_doc(&d, back);
-    first = &APR_ARRAY_IDX(back->nodes, 0, sc_esi_node_t);
-    last = &APR_ARRAY_IDX(back->nodes, 2, sc_esi_node_t);
-    assert_int_equal(first->piece_len, 7);
-    assert_memory_equal(first->piece, "PIECE-1", 7);
-    assert_int_equal(last->piece_len, 2);
-    assert_memory_equal(last->piece, "P2", 2);
-    assert_null(APR_ARRAY_IDX(back->nodes, 1, sc_esi_node_t).piece);
-    /* an empty piece in format 2 */
-    rec[4 + 4 + 1 + 4 + 11 + 3] = 0;
-    assert_int_equal(decode_copy(p, rec, len, &back), SC_EBADESI);
-    free(rec);
-    /* one literal without its piece: format 1, without any */
-    last->piece = NULL;
-    APR_ARRAY_IDX(a, 2, sc_esi_node_t).piece = NULL;
-    rec = encode(p, &d, &len);
-    assert_int_equal(rec[3], SC_ESI_FORMAT);
-    assert_int_equal(sc_esi_decode(p, rec, len, &back), APR_SUCCESS);
-    assert_null(APR_ARRAY_IDX(back->nodes, 0, sc_esi_node_t).piece);
-    /* format 1 read as format 2: the literal's bytes are not a piece */
-    rec[3] = SC_ESI_FORMAT_PIECES;
-    assert_int_equal(decode_copy(p, rec, len, &back), SC_EBADESI);
-    free(rec);
-    /* format 2 of no literal at all: written as format 1 */
-    a->nelts = 0;
-    push(a, SC_ESI_INCLUDE, "/frag", 0);
-    d.literal_len = 0;
-    rec = encode(p, &d, &len);
-    assert_int_equal(rec[3], SC_ESI_FORMAT);
-    rec[3] = SC_ESI_FORMAT_PIECES;
-    assert_int_equal(decode_copy(p, rec, len, &back), SC_EBADESI);
-    free(rec);
-    /* a piece of length 0 is none: refused */
-    a->nelts = 0;
-    first = push(a, SC_ESI_LITERAL, "x", 1);
-    first->piece = "";
-    first->piece_len = 0;
-    assert_int_equal(encode_nodes(p, a), SC_EBADESI);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1366,7 +1299,6 @@ int main(void)
         UNIT_TEST(test_decode_rejects_oversize_values),
         UNIT_TEST(test_decode_rejects_too_many_includes),
         UNIT_TEST(test_encode_refuses_what_decode_would),
-        UNIT_TEST(test_pieces_are_kept_with_every_literal),
     };
 
     return UNIT_RUN(tests);
