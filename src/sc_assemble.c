@@ -305,7 +305,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
     }
     /* What any client may have is taken from memcached as it is; every
      * other include is a subrequest. */
-    sc_inc_direct(r, parts, n);
+    sc_inc_direct(r, parts, n, pg->gzip);
     for (i = 0; i < n; i++) {
         if (parts[i].allowed && !parts[i].served) {
             parts[i].rr = sc_inc_request(r, parts[i].node->src, &parts[i]);

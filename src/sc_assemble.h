@@ -112,7 +112,8 @@ sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
                             sc_req_t **like);
 
 /* Every part with a direct key looked up in one multi-get per server: a
- * fresh quick-servable 200 joins the page as it is (served, out). */
-void sc_inc_direct(request_rec *r, part_t *parts, int n);
+ * fresh quick-servable 200 joins the page as it is (served, out; and with
+ * pieces, the deflate piece stored with it). */
+void sc_inc_direct(request_rec *r, part_t *parts, int n, int pieces);
 
 #endif

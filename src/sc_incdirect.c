@@ -147,7 +147,7 @@ static apr_table_t *stored_fields(request_rec *r, const sc_entry_t *e,
 }
 
 /* One include looked up directly: 1 when its entry joins the page. */
-static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
+static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
 {
     sc_req_t *ctx = pt->direct;
     request_rec *q = pt->dq;
@@ -184,7 +184,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
     }
     pt->out = res.body;
     pt->direct_fields = stored_fields(r, &res.entry, now);
-    if (res.entry.pieces && res.entry.pieces->nelts == 1) {
+    if (pieces && res.entry.pieces && res.entry.pieces->nelts == 1) {
         const sc_entry_piece_t *pc = &APR_ARRAY_IDX(res.entry.pieces, 0,
                                                     sc_entry_piece_t);
         /* the record's buffer is the body's bucket's: a copy lives as
@@ -204,7 +204,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now)
     return 1;
 }
 
-void sc_inc_direct(request_rec *r, part_t *parts, int n)
+void sc_inc_direct(request_rec *r, part_t *parts, int n, int pieces)
 {
     sc_req_t **ctxs = apr_pcalloc(r->pool, (apr_size_t)n * sizeof(*ctxs));
     apr_hash_t *entries = sc_key_hash_make(r->pool);
@@ -227,7 +227,7 @@ void sc_inc_direct(request_rec *r, part_t *parts, int n)
     }
     sc_inc_prefetch_ctxs(r, ctxs, n);
     for (i = 0; i < n; i++) {
-        if (parts[i].direct && direct_one(r, &parts[i], now)) {
+        if (parts[i].direct && direct_one(r, &parts[i], now, pieces)) {
             parts[i].served = 1;
         }
     }

@@ -87,13 +87,17 @@ static int hit_conditions(request_rec *r)
  * assembles the page (no validators: never a 304 of the shell).  A record
  * that does not decode is served as an error, never as text. */
 /* The deflate pieces stored with the page (sc_entry.h format 4) to its
- * literal runs, copied: the record goes with its body's brigade.  None
+ * literal runs, copied (the record goes with its body's brigade) for a
+ * client that may get the page as gzip (sc_assemble.c decides).  None
  * unless there is one per run. */
 static void esi_pieces(request_rec *r, sc_esi_doc_t *doc, const sc_entry_t *e)
 {
     int i, n = 0;
 
-    if (!e->pieces) {
+    if (!e->pieces
+        || sc_coding_for_client(r, r->content_type,
+                                SC_CODING_BIT(SC_CODING_GZIP))
+               != SC_CODING_GZIP) {
         return;
     }
     for (i = 0; i < doc->nodes->nelts; i++) {
