@@ -83,9 +83,6 @@ static int hit_conditions(request_rec *r)
                : OK;
 }
 
-/* A hit of an ESI page: its parsed form goes to SHAREDCACHE_ESI, which
- * assembles the page (no validators: never a 304 of the shell).  A record
- * that does not decode is served as an error, never as text. */
 /* The deflate pieces stored with the page (sc_entry.h format 4) to its
  * literal runs, copied (the record goes with its body's brigade) for a
  * client that may get the page as gzip (sc_assemble.c decides).  None
@@ -119,6 +116,9 @@ static void esi_pieces(request_rec *r, sc_esi_doc_t *doc, const sc_entry_t *e)
     }
 }
 
+/* A hit of an ESI page: its parsed form goes to SHAREDCACHE_ESI, which
+ * assembles the page (no validators: never a 304 of the shell).  A record
+ * that does not decode is served as an error, never as text. */
 static int serve_esi(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
                      apr_bucket_brigade *body)
 {
