@@ -281,6 +281,29 @@ sc_req_t *sc_esi_prefetched(request_rec *r)
     return ctx;
 }
 
+/* Does a fragment's body have the length its Content-Length says?  A
+ * handler that cannot report a broken body (mod_wsgi's daemon mode, CGI,
+ * FastCGI) ends one the application broke off like a whole one; the
+ * length it announced is what tells them apart.  Without one, the body
+ * is taken as it came (the page is never stored; the fragment itself is
+ * stored only under SharedCacheRequireLength's rule). */
+static int body_as_long_as_said(request_rec *rr, apr_bucket_brigade *out)
+{
+    const char *cl = apr_table_get(rr->headers_out, "Content-Length");
+    apr_off_t said, got = -1;
+    char *end;
+
+    if (!cl) {
+        return 1;
+    }
+    if (apr_strtoff(&said, cl, &end, 10) != APR_SUCCESS || *end || said < 0
+        || end == cl) {
+        return 0;
+    }
+    apr_brigade_length(out, 1, &got);
+    return got == said;
+}
+
 /* Has the subrequest answered something to include? */
 static int include_ran(request_rec *r, part_t *pt)
 {
@@ -300,6 +323,13 @@ static int include_ran(request_rec *r, part_t *pt)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       SC_LOGNO(0504) "ESI include %s failed (%d)",
                       pt->node->src, rv != OK ? rv : rr->status);
+        return 0;
+    }
+    if (!body_as_long_as_said(rr, pt->out)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0514) "ESI include %s failed: its body is not "
+                      "as long as its Content-Length says (cut short)",
+                      pt->node->src);
         return 0;
     }
     return 1;
