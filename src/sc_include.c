@@ -326,10 +326,11 @@ static int include_ran(request_rec *r, part_t *pt)
         return 0;
     }
     if (!body_as_long_as_said(rr, pt->out)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      SC_LOGNO(0514) "ESI include %s failed: its body is not "
-                      "as long as its Content-Length says (cut short)",
-                      pt->node->src);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            SC_LOGNO(0514) "ESI include %s failed: its body is not "
+                           "as long as its Content-Length says (cut short)",
+            pt->node->src);
         return 0;
     }
     return 1;
