@@ -250,6 +250,9 @@ static void finish(request_rec *r, sc_req_t *ctx)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0307) "not stored: response incomplete: %s",
                       why);
+        if (r->main) {
+            sc_fragment_broken(r, why);
+        }
     }
     sc_lease_release(r, ctx,
                      ctx->fragment_refused ? SC_LEASE_MARK_UNCACHEABLE

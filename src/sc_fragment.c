@@ -215,6 +215,20 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
     }
 }
 
+void sc_fragment_broken(request_rec *r, const char *why)
+{
+    request_rec *a, *c;
+
+    for (c = r, a = r->main; a; c = a, a = a->main) {
+        sc_req_t *page = sc_esi_include(c) ? NULL : sc_req_get(a);
+
+        if (page && !page->fragment_refused) {
+            page->fragment_refused = apr_psprintf(
+                a->pool, "a fragment was not whole (%s: %s)", r->uri, why);
+        }
+    }
+}
+
 /* ---- SSI that reads the request ----------------------------------------
  *
  * mod_include's #echo, #if/#elif, #set, #printenv and #exec put the

@@ -690,6 +690,9 @@ int sc_fragment_asked(request_rec *r);
  * brigade): impose them on every page that includes it. */
 void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                               apr_bucket_brigade *bb);
+/* A fragment's body did not end whole (why: cut short of its
+ * Content-Length ...): no page that holds it assembled is stored. */
+void sc_fragment_broken(request_rec *r, const char *why);
 /* SSI that reads the request (#echo, #if, #set, #printenv, #exec): a
  * render whose response goes through mod_include is watched, and neither
  * it nor a page that includes it is stored. */

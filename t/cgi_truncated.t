@@ -43,7 +43,9 @@ my $mc = SCTest::Memcached->start;
 # takes the most restrictive decision of its fragments).
 my %files = ('x.cgi' => $cgi, map {
     ("$_.shtml" => "<html>page $_ <!--#include virtual=\"/x.cgi?mode=$_\" -->"
-                   . " PAGE-END\n") } qw(exit cl));
+                   . " PAGE-END\n") } qw(exit cl clexit));
+$files{'wsgicut.shtml'} = '<html>page <!--#include virtual="/app/cut?size=100&'
+    . 'stream=2&crash=1&hdr=Content-Length:200100" --> PAGE-END';
 my $ap = SCTest::Apache->start(memcached => [$mc],
                                modules => [$cgimod, 'include'],
                                files => \%files, conf => <<'CONF');
@@ -133,6 +135,16 @@ isnt($b->{cache}, 'HIT', 'exit.shtml: not served as a HIT')
     or diag("second: $b->{status} $b->{cache}, the same body: "
             . ($b->{md5} eq $a->{md5} ? 'yes' : 'no'));
 isnt($b->{md5}, $a->{md5}, 'exit.shtml: the page was assembled again');
+# A fragment cut short of its Content-Length (a CGI, mod_wsgi's daemon
+# mode): the page around it is not stored either.
+for my $page ('/clexit.shtml', '/wsgicut.shtml') {
+    ($a, $b) = twice($page);
+    like($a->{body}, qr/PAGE-END\n?\z/, "$page: the page around the cut fragment");
+    isnt($b->{cache}, 'HIT', "$page: not served as a HIT")
+        or diag("second: $b->{status} $b->{cache}, the same body: "
+                . ($b->{md5} eq $a->{md5} ? 'yes' : 'no'));
+    isnt($b->{md5}, $a->{md5}, "$page: the page was assembled again");
+}
 # A whole fragment with a Content-Length: documented, either is right.
 ($a, $b) = twice('/cl.shtml');
 like($a->{body}, qr/page cl BEGIN .*\nEND \S+\n PAGE-END\n\z/s,
