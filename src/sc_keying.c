@@ -6,6 +6,7 @@
  * the server the URL's keys live on.  Level 2: the Vary variant.
  */
 #include "sc_request.h"
+#include "sc_ring.h"
 #include "sc_store.h"
 
 #include "http_core.h"
@@ -178,17 +179,148 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     return NULL;
 }
 
+/* ---- Keys made like another, remembered ---------------------------------
+ *
+ * A key made like another (sc_build_key_like) is a pure function of that
+ * key (its entry key is the digest of all of its bytes, the virtual host's
+ * prefix and the URL's origin among them), of the request's target as
+ * sent and as httpd parsed it, and of the configuration both share.  Each
+ * thread remembers the last ones it made: the includes of a page that is
+ * asked for again are made like the same first include, with the same
+ * sources (a memo of the whole key: its bytes, entry key, URL counter and
+ * server, in place of three or four digests' lookups, the query's
+ * sorting and the key's assembly). */
+#define SC_LIKE_SETS 16
+#define SC_LIKE_WAYS 2
+#define SC_LIKE_IN_MAX 640   /* longer inputs are not remembered */
+#define SC_LIKE_OUT_MAX 2048 /* nor longer keys */
+
+typedef struct {
+    const void *sconf, *dconf;
+    apr_uint32_t h;
+    apr_uint32_t in_len; /* 0: an empty way */
+    char in[SC_LIKE_IN_MAX];
+    apr_size_t key_len, mid_start, mid_end, tail_start;
+    apr_size_t entry_len, dep_len, gkey_len; /* after the key, in out */
+    int server;
+    char out[SC_LIKE_OUT_MAX];
+} like_memo_t;
+
+static __thread like_memo_t like_ways[SC_LIKE_SETS][SC_LIKE_WAYS];
+static __thread unsigned char like_next[SC_LIKE_SETS];
+
+/* The memo's input for r's key made like like: 0 when too long. */
+static apr_size_t like_input(const request_rec *r, const sc_req_t *like,
+                             char *in)
+{
+    const char *f[4] = { like->entry_key, r->unparsed_uri, r->uri,
+                         r->args ? r->args : "\001" };
+    apr_size_t n = 0, l;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (!f[i]) {
+            return 0;
+        }
+        l = strlen(f[i]);
+        if (n + l + 1 > SC_LIKE_IN_MAX) {
+            return 0;
+        }
+        memcpy(in + n, f[i], l);
+        n += l;
+        in[n++] = i == 3 && !r->args ? '\002' : '\n';
+    }
+    return n;
+}
+
+static like_memo_t *like_find(const sc_req_t *ctx, const char *in,
+                              apr_size_t len, apr_uint32_t h)
+{
+    like_memo_t *set = like_ways[h % SC_LIKE_SETS];
+    int i;
+
+    for (i = 0; i < SC_LIKE_WAYS; i++) {
+        like_memo_t *m = &set[i];
+        if (m->in_len == len && m->h == h && m->sconf == ctx->sconf
+            && m->dconf == ctx->dconf && !memcmp(m->in, in, len)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static void like_restore(request_rec *r, sc_req_t *ctx, const like_memo_t *m)
+{
+    const char *o = m->out + m->key_len;
+
+    ctx->key1.pool = r->pool;
+    ctx->key1.data = apr_pmemdup(r->pool, m->out, m->key_len);
+    ctx->key1.len = ctx->key1.cap = m->key_len;
+    ctx->key1.mid_start = m->mid_start;
+    ctx->key1.mid_end = m->mid_end;
+    ctx->key1.tail_start = m->tail_start;
+    ctx->key = ctx->key1.data;
+    ctx->key_len = m->key_len;
+    ctx->entry_key = apr_pstrmemdup(r->pool, o, m->entry_len);
+    o += m->entry_len;
+    ctx->gens[SC_GEN_URL].dep = apr_pstrmemdup(r->pool, o, m->dep_len);
+    o += m->dep_len;
+    ctx->gens[SC_GEN_URL].key = apr_pstrmemdup(r->pool, o, m->gkey_len);
+    ctx->gens[SC_GEN_URL].gen = 0;
+    ctx->gens[SC_GEN_URL].have = 0;
+    ctx->server = m->server;
+}
+
+static void like_keep(const sc_req_t *ctx, const char *in, apr_size_t len,
+                      apr_uint32_t h)
+{
+    apr_size_t s = h % SC_LIKE_SETS;
+    like_memo_t *m = &like_ways[s][like_next[s]];
+    apr_size_t el = strlen(ctx->entry_key);
+    apr_size_t dl = strlen(ctx->gens[SC_GEN_URL].dep);
+    apr_size_t gl = strlen(ctx->gens[SC_GEN_URL].key);
+    char *o = m->out;
+
+    if (ctx->key_len + el + dl + gl > SC_LIKE_OUT_MAX) {
+        return;
+    }
+    like_next[s] = (unsigned char)((like_next[s] + 1) % SC_LIKE_WAYS);
+    m->sconf = ctx->sconf;
+    m->dconf = ctx->dconf;
+    m->h = h;
+    m->in_len = (apr_uint32_t)len;
+    memcpy(m->in, in, len);
+    m->key_len = ctx->key_len;
+    m->mid_start = ctx->key1.mid_start;
+    m->mid_end = ctx->key1.mid_end;
+    m->tail_start = ctx->key1.tail_start;
+    m->entry_len = el;
+    m->dep_len = dl;
+    m->gkey_len = gl;
+    m->server = ctx->server;
+    memcpy(o, ctx->key, ctx->key_len);
+    o += ctx->key_len;
+    memcpy(o, ctx->entry_key, el);
+    o += el;
+    memcpy(o, ctx->gens[SC_GEN_URL].dep, dl);
+    o += dl;
+    memcpy(o, ctx->gens[SC_GEN_URL].key, gl);
+}
+
 const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
                               const sc_req_t *like)
 {
     sc_key_request_t rq;
+    char in[SC_LIKE_IN_MAX];
+    apr_size_t in_len;
+    apr_uint32_t h = 0;
+    const like_memo_t *m = NULL;
     int i;
 
     if (!like || !like->key_url_free || like->dconf != ctx->dconf
         || like->sconf != ctx->sconf || !sc_derive_url_free(r)) {
         return sc_build_key(r, ctx);
     }
-    url_part(r, ctx, &rq);
     for (i = SC_GEN_NAMESPACE; i <= SC_GEN_SERVER; i++) {
         /* the same counters' keys, none of like's values */
         ctx->gens[i].dep = like->gens[i].dep;
@@ -196,9 +328,22 @@ const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
         ctx->gens[i].gen = 0;
         ctx->gens[i].have = 0;
     }
-    sc_key_request_like(&ctx->key1, r->pool, &rq, &like->key1);
     ctx->key_url_free = 1;
+    in_len = like_input(r, like, in);
+    if (in_len) {
+        h = sc_ring_hash(in, in_len);
+        m = like_find(ctx, in, in_len, h);
+    }
+    if (m) {
+        like_restore(r, ctx, m);
+        return NULL;
+    }
+    url_part(r, ctx, &rq);
+    sc_key_request_like(&ctx->key1, r->pool, &rq, &like->key1);
     finish(r, ctx);
+    if (in_len) {
+        like_keep(ctx, in, in_len, h);
+    }
     return NULL;
 }
 

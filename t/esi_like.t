@@ -61,6 +61,32 @@ sub check_visits {
 
 my $ap = server('', 1);
 check_visits($ap, 'plain');
+
+# Each thread remembers the keys it made like another (the same first
+# include, the same source): a page asked for with another Host, or
+# whose first include is another, never gets the keys made for the
+# other.  Alternating visits (enough of them that threads and processes
+# serve both hosts), each with its own Host in the fragment.
+{
+    my $echo = '/app/frag/host?reflect=Host';
+    my $twice = esi_page('/app/page/hosts', '[' . esi_inc($echo) . ']['
+                         . esi_inc("$echo&second=1") . ']');
+    my $other = esi_page('/app/page/hosts2', '[' . esi_inc('/app/frag/first')
+                         . '][' . esi_inc("$echo&second=1") . ']');
+    my (@wrong, $pages);
+    for my $round (1 .. 20) {
+        for my $host ('a.example', 'b.example') {
+            for my $case ([$twice, [$host, $host]], [$other, [$host]]) {
+                my $r = $ap->raw(GET => $case->[0], Host => $host);
+                my @seen = $r->{body} =~ /reflected=(\S+)/g;
+                $pages++;
+                push @wrong, "visit $round, Host $host: @seen"
+                    if "@seen" ne "@{$case->[1]}";
+            }
+        }
+    }
+    is_deeply(\@wrong, [], "$pages pages of two Hosts: each include its own");
+}
 $ap->stop;
 
 # An expression of the virtual host's key that reads the URL: each
