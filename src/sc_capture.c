@@ -197,6 +197,13 @@ static const char *incomplete(request_rec *r, const sc_req_t *ctx)
     if (r->connection->aborted && !ctx->client_gone) {
         return "the connection was aborted";
     }
+    /* A handler that watches the connection (mod_proxy_http, mod_wsgi)
+     * stops once the client is gone and ends its response like a whole
+     * one: only a Content-Length tells then that it went on to the end. */
+    if ((ctx->client_gone || r->connection->aborted) && ctx->expect_len < 0) {
+        return "the client went away, and without a Content-Length nothing "
+               "tells whether the handler finished the body";
+    }
     if (r->status != ctx->status) {
         return apr_psprintf(r->pool, "the status became %d after %d", r->status,
                             ctx->status);

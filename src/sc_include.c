@@ -289,7 +289,8 @@ sc_req_t *sc_esi_prefetched(request_rec *r)
  * stored only under SharedCacheRequireLength's rule). */
 static int body_as_long_as_said(request_rec *rr, apr_bucket_brigade *out)
 {
-    const char *cl = apr_table_get(rr->headers_out, "Content-Length");
+    const char *cl = apr_table_getm(rr->pool, rr->headers_out,
+                                    "Content-Length");
     apr_off_t said, got = -1;
     char *end;
 

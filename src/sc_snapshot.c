@@ -130,7 +130,9 @@ int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
 {
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
-    const char *cl = apr_table_get(out, "Content-Length");
+    /* two Content-Length fields make one invalid list: no length of
+     * theirs can be trusted */
+    const char *cl = apr_table_getm(r->pool, out, "Content-Length");
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     collect_t coll;
 
