@@ -229,6 +229,16 @@ static void finish(request_rec *r, sc_req_t *ctx)
         ctx->fragment_refused = "a fragment was refused before it ran "
                                 "(access control, a missing path)";
     }
+    /* Only a fragment found whole goes into a stored page: one whose copy
+     * stopped (above its location's SharedCacheMaxSize, tags refused ...)
+     * was never checked against its length. */
+    if (!ctx->fragment_refused && ctx->fragments_whole < ctx->fragments_ran) {
+        ctx->fragment_refused = "a fragment was not found whole (its own "
+                                "copy stopped before its end)";
+    }
+    if (complete && r->main) {
+        sc_fragment_whole(r);
+    }
     if (complete && sc_ssi_reads(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0323) "not stored: %s", sc_ssi_reads(r));

@@ -161,6 +161,8 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
     apr_int64_t ttl = 0;
     const char *why = NULL, *rules = NULL;
     int why_checked = 0, rules_checked = 0;
+    sc_decision_t decision = sc_decision_of(r);
+    int from_cache = decision == SC_HIT || decision == SC_STALE;
     request_rec *a, *c;
 
     /* Every page whose stored body holds it: not one that includes it by
@@ -172,6 +174,10 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
 
         if (page) {
             page->fragments_ran++;
+            /* served from the cache: a stored body is whole */
+            if (from_cache) {
+                page->fragments_whole++;
+            }
         }
         if (!page || page->fragment_refused) {
             continue;
@@ -215,6 +221,8 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
     }
 }
 
+#define NOTE_BROKEN_PART "sharedcache-broken-part"
+
 void sc_fragment_broken(request_rec *r, const char *why)
 {
     request_rec *a, *c;
@@ -225,6 +233,31 @@ void sc_fragment_broken(request_rec *r, const char *why)
         if (page && !page->fragment_refused) {
             page->fragment_refused = apr_psprintf(
                 a->pool, "a fragment was not whole (%s: %s)", r->uri, why);
+        }
+        if (sc_esi_include(c)) {
+            /* the ESI page takes this include (an SSI page around the
+             * broken part) as failed */
+            apr_table_setn(c->notes, NOTE_BROKEN_PART,
+                           apr_psprintf(c->pool, "%s: %s", r->uri, why));
+            return;
+        }
+    }
+}
+
+const char *sc_fragment_broken_part(const request_rec *rr)
+{
+    return apr_table_get(rr->notes, NOTE_BROKEN_PART);
+}
+
+void sc_fragment_whole(request_rec *r)
+{
+    request_rec *a, *c;
+
+    /* the pages sc_fragment_reaches_page counted it in */
+    for (c = r, a = r->main; a; c = a, a = a->main) {
+        sc_req_t *page = sc_esi_include(c) ? NULL : sc_req_get(a);
+        if (page) {
+            page->fragments_whole++;
         }
     }
 }

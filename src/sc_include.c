@@ -334,6 +334,13 @@ static int include_ran(request_rec *r, part_t *pt)
             pt->node->src);
         return 0;
     }
+    if (sc_fragment_broken_part(rr)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0515) "ESI include %s failed: a part of it "
+                                     "was cut short (%s)",
+                      pt->node->src, sc_fragment_broken_part(rr));
+        return 0;
+    }
     return 1;
 }
 

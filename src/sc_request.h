@@ -294,6 +294,9 @@ typedef struct {
     int fragments_asked;          /* subrequests created to run into
                                      the page (sc_fragment_asked) */
     int fragments_ran;            /* of those, how many ran */
+    int fragments_whole;          /* of those, how many were found whole:
+                                     served from the cache, or copied to
+                                     the end of their length */
 } sc_req_t;
 
 /* Is the body being copied (not yet stored or given up)? */
@@ -691,8 +694,14 @@ int sc_fragment_asked(request_rec *r);
 void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
                               apr_bucket_brigade *bb);
 /* A fragment's body did not end whole (why: cut short of its
- * Content-Length ...): no page that holds it assembled is stored. */
+ * Content-Length ...): no page that holds it assembled is stored, and
+ * the ESI include it is part of failed. */
 void sc_fragment_broken(request_rec *r, const char *why);
+/* A fragment's body was found whole (copied to its end, complete). */
+void sc_fragment_whole(request_rec *r);
+/* Was a part of this ESI include's subrequest broken (sc_fragment_broken),
+ * and why? */
+const char *sc_fragment_broken_part(const request_rec *rr);
 /* SSI that reads the request (#echo, #if, #set, #printenv, #exec): a
  * render whose response goes through mod_include is watched, and neither
  * it nor a page that includes it is stored. */
