@@ -270,7 +270,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
     apr_table_t *own = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
     fresh_t fr = { 0, 0, -1 };
-    sc_req_t *like = NULL;
+    sc_inc_like_t like = { NULL, NULL };
     seg_t *segs = NULL;
     int i, n = 0;
     int deep = sc_inc_depth(r) >= SC_ESI_MAX_DEPTH;

@@ -103,13 +103,19 @@ int sc_inc_fetch(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
 
 /* --- sc_incdirect.c --- */
 
+/* The first direct key a page made and its request: the others are made
+ * like it (sc_build_key_like), on requests that share its headers. */
+typedef struct {
+    sc_req_t *ctx;
+    request_rec *q;
+} sc_inc_like_t;
+
 /* The direct key of an include of r (the quick handler's for "GET src"
  * with r's headers) and the request it was made on (*dq), or NULL when
- * the include cannot be served without a subrequest.  *like (NULL for
- * the page's first include) keeps the first key made, which the others
- * are made like (sc_build_key_like). */
+ * the include cannot be served without a subrequest.  like (empty for
+ * the page's first include) keeps the first key made. */
 sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
-                            sc_req_t **like);
+                            sc_inc_like_t *like);
 
 /* Every part with a direct key looked up in one multi-get per server: a
  * fresh quick-servable 200 joins the page as it is (served, out; and with

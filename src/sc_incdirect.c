@@ -36,37 +36,24 @@ APLOG_USE_MODULE(sharedcache);
 
 /* The include's request as the quick handler would see "GET src" sent
  * with the page's headers, or NULL when the quick handler would not serve
- * such a request at all.  Its variables' snapshots (which only the key's
- * derived fields read) are left out where its key is made like another
- * include's. */
+ * such a request at all.  Made in the page's pool.  Where its key is made
+ * like another include's (like: that one's request), it shares that
+ * request's headers and variables, which the lookup only reads (the
+ * key's derived fields, which read the variables' snapshots, come from
+ * the other key). */
 static request_rec *direct_request(request_rec *r, const char *src,
-                                   int snapshots)
+                                   const request_rec *like)
 {
-    request_rec *q;
-    apr_table_t *env = sc_derive_env_at_handler(r);
+    apr_pool_t *p = r->pool;
+    request_rec *q = apr_pmemdup(p, like ? like : r, sizeof(*q));
     core_request_config *core, *page_core;
-    apr_pool_t *p;
+    apr_table_t *env;
 
-    if (apr_pool_create(&p, r->pool) != APR_SUCCESS) {
-        return NULL;
-    }
-    q = apr_pmemdup(p, r, sizeof(*q));
-    q->pool = p;
-    q->main = r;
-    q->prev = q->next = NULL;
-    q->method = "GET";
-    q->method_number = M_GET;
-    q->header_only = 0;
     q->the_request = apr_pstrcat(p, "GET ", src, " ", r->protocol, NULL);
     ap_parse_uri(q, src);
     if (q->status != HTTP_OK || !q->uri || !sc_key_path_plain(q->uri)) {
         return NULL;
     }
-    q->filename = q->canonical_filename = q->path_info = NULL;
-    memset(&q->finfo, 0, sizeof(q->finfo));
-    q->handler = NULL;
-    q->content_type = NULL;
-    q->per_dir_config = r->server->lookup_defaults;
     q->request_config = ap_create_request_config(p);
     /* core's state of a new request, as its create_request hook makes it
      * (what the quick handler's request has: no document root or context
@@ -78,25 +65,37 @@ static request_rec *direct_request(request_rec *r, const char *src,
     page_core = ap_get_core_module_config(r->request_config);
     core->bb = page_core ? page_core->bb : NULL;
     ap_set_core_module_config(q->request_config, core);
-    q->htaccess = NULL;
     q->notes = apr_table_make(p, 4);
     apr_table_setn(q->notes, NOTE_INCLUDE, "1");
-    q->headers_in = apr_table_copy(p, r->headers_in);
-    sc_inc_headers(q->headers_in);
     q->headers_out = apr_table_make(p, 4);
     q->err_headers_out = apr_table_make(p, 1);
+    if (like) {
+        return q;
+    }
+    q->main = r;
+    q->prev = q->next = NULL;
+    q->method = "GET";
+    q->method_number = M_GET;
+    q->header_only = 0;
+    q->filename = q->canonical_filename = q->path_info = NULL;
+    memset(&q->finfo, 0, sizeof(q->finfo));
+    q->handler = NULL;
+    q->content_type = NULL;
+    q->per_dir_config = r->server->lookup_defaults;
+    q->htaccess = NULL;
+    q->headers_in = apr_table_copy(p, r->headers_in);
+    sc_inc_headers(q->headers_in);
     /* of the page's variables, those configuration set (as a subrequest
      * of sc_inc_request inherits them) */
+    env = sc_derive_env_at_handler(r);
     q->subprocess_env = apr_table_copy(p, env ? env : r->subprocess_env);
-    if (snapshots) {
-        sc_derive_env_snapshot(q, SC_ENV_INHERITED);
-        sc_derive_env_snapshot(q, SC_ENV_AT_HANDLER);
-    }
+    sc_derive_env_snapshot(q, SC_ENV_INHERITED);
+    sc_derive_env_snapshot(q, SC_ENV_AT_HANDLER);
     return q;
 }
 
 sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
-                            sc_req_t **like)
+                            sc_inc_like_t *like)
 {
     sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                &sharedcache_module);
@@ -105,7 +104,7 @@ sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
     /* The page's includes differ by their URL alone: the first one's key
      * gives the others what holds no URL, its bypass verdict too (no rule
      * of the bypass reads the URL). */
-    int same = *like && (*like)->key_url_free;
+    int same = like->ctx && like->ctx->key_url_free;
     request_rec *q;
     sc_req_t *ctx;
 
@@ -114,16 +113,17 @@ sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
         || apr_table_get(r->headers_in, "Authorization")) {
         return NULL;
     }
-    q = direct_request(r, src, !same);
+    q = direct_request(r, src, same ? like->q : NULL);
     if (!q || (!same && sc_bypass_reason(q, d, NULL))) {
         return NULL;
     }
     ctx = sc_req_new(q, d, SC_PHASE_QUICK);
-    if (sc_build_key_like(q, ctx, same ? *like : NULL)) {
+    if (sc_build_key_like(q, ctx, same ? like->ctx : NULL)) {
         return NULL;
     }
-    if (!*like) {
-        *like = ctx;
+    if (!like->ctx) {
+        like->ctx = ctx;
+        like->q = q;
     }
     *dq = q;
     return sc_hint_not_quick(r->pool, ctx->entry_key) ? NULL : ctx;
