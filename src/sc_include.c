@@ -159,16 +159,18 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
         }
     }
     for (i = 0; i < n; i++) {
-        apr_hash_t *index = sc_key_hash_make(r->pool);
-        apr_time_t at = apr_time_now();
+        apr_hash_t *index;
+        apr_time_t at;
         const char **keys;
         sc_value_t *vals;
         sc_conn_t *c;
         int m = 0, server;
 
         if (!ctxs[i] || ctxs[i]->prefetch) {
-            continue;
+            continue; /* (all of them, where the page's lookup read them) */
         }
+        index = sc_key_hash_make(r->pool);
+        at = apr_time_now();
         /* every one of this server, each key once */
         server = ctxs[i]->server;
         keys = apr_palloc(r->pool,
