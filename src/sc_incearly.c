@@ -34,8 +34,8 @@ typedef struct {
     apr_time_t at;    /* when they were asked for */
     int server;       /* on this server of this cluster */
     const sc_backend_t *backend;
-    apr_array_header_t *asked; /* keys the includes asked this time */
-    apr_hash_t *asked_index;
+    apr_array_header_t *incs; /* the includes that asked (sc_early_note) */
+    int missed; /* an include's keys were not all read with the page */
 } early_t;
 
 static early_t *early(request_rec *r, int make)
@@ -107,6 +107,7 @@ int sc_early_take(request_rec *r, sc_req_t *inc)
     for (k = 0; k < 1 + SC_GENS; k++) {
         v[k] = apr_hash_get(e->vals, mine[k], APR_HASH_KEY_STRING);
         if (!v[k]) {
+            e->missed = 1;
             return 0;
         }
     }
@@ -127,9 +128,7 @@ int sc_early_take(request_rec *r, sc_req_t *inc)
 void sc_early_note(request_rec *r, const sc_req_t *inc)
 {
     const sc_req_t *page = sc_req_get(r);
-    const char *mine[1 + SC_GENS], *own[1 + SC_GENS];
     early_t *e;
-    int k, j;
 
     if (!page || !page->entry_key || page->quick || sc_local_on()
         || inc->server != page->server
@@ -137,33 +136,49 @@ void sc_early_note(request_rec *r, const sc_req_t *inc)
         return;
     }
     e = early(r, 1);
-    if (!e->asked) {
-        e->asked = apr_array_make(r->pool, 16, sizeof(const char *));
-        e->asked_index = sc_key_hash_make(r->pool);
+    if (!e->incs) {
+        e->incs = apr_array_make(r->pool, 16, sizeof(const sc_req_t *));
     }
-    sc_lookup_keys(inc, mine);
-    sc_lookup_keys(page, own);
-    for (k = 0; k < 1 + SC_GENS && e->asked->nelts < SC_EARLY_MAX; k++) {
-        /* the page asks for its own keys anyway */
-        for (j = 0; j < 1 + SC_GENS && strcmp(own[j], mine[k]); j++) {
-        }
-        if (j == 1 + SC_GENS
-            && !apr_hash_get(e->asked_index, mine[k], APR_HASH_KEY_STRING)) {
-            /* (an include's keys live in its own request's pool) */
-            const char *key = apr_pstrdup(r->pool, mine[k]);
-            apr_hash_set(e->asked_index, key, APR_HASH_KEY_STRING, "");
-            APR_ARRAY_PUSH(e->asked, const char *) = key;
-        }
-    }
+    APR_ARRAY_PUSH(e->incs, const sc_req_t *) = inc;
 }
 
 void sc_early_hint(request_rec *r)
 {
     const sc_req_t *page = sc_req_get(r);
     early_t *e = early(r, 0);
+    const char *own[1 + SC_GENS], *mine[1 + SC_GENS];
+    apr_array_header_t *asked = NULL;
+    apr_hash_t *index;
+    int i, j, k;
 
-    if (page && page->entry_key && !page->quick && !sc_local_on()) {
-        sc_hint_set(SC_HINT_INCLUDES, page->entry_key,
-                    e && e->asked ? e->asked : NULL);
+    if (!page || !page->entry_key || page->quick || sc_local_on()) {
+        return;
     }
+    /* Every include found all its keys in what the page's lookup read:
+     * the hint holds (the one it read them by; a key no include asks for
+     * any more stays in it until an include misses one). */
+    if (e && e->vals && !e->missed) {
+        return;
+    }
+    if (e && e->incs) {
+        asked = apr_array_make(r->pool, 16, sizeof(const char *));
+        index = sc_key_hash_make(r->pool);
+        sc_lookup_keys(page, own);
+        for (i = 0; i < e->incs->nelts; i++) {
+            sc_lookup_keys(APR_ARRAY_IDX(e->incs, i, const sc_req_t *), mine);
+            for (k = 0; k < 1 + SC_GENS && asked->nelts < SC_EARLY_MAX; k++) {
+                /* the page asks for its own keys anyway */
+                for (j = 0; j < 1 + SC_GENS && strcmp(own[j], mine[k]); j++) {
+                }
+                if (j == 1 + SC_GENS
+                    && !apr_hash_get(index, mine[k], APR_HASH_KEY_STRING)) {
+                    /* (an include's keys live in its own request's pool) */
+                    const char *key = apr_pstrdup(r->pool, mine[k]);
+                    apr_hash_set(index, key, APR_HASH_KEY_STRING, "");
+                    APR_ARRAY_PUSH(asked, const char *) = key;
+                }
+            }
+        }
+    }
+    sc_hint_set(SC_HINT_INCLUDES, page->entry_key, asked);
 }
