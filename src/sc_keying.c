@@ -190,15 +190,22 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
  * sources (a memo of the whole key: its bytes, entry key, URL counter and
  * server, in place of three or four digests' lookups, the query's
  * sorting and the key's assembly). */
-#define SC_LIKE_SETS 16
-#define SC_LIKE_WAYS 2
-#define SC_LIKE_IN_MAX 640   /* longer inputs are not remembered */
-#define SC_LIKE_OUT_MAX 2048 /* nor longer keys */
+#define SC_LIKE_SETS 32
+#define SC_LIKE_WAYS 4
+#define SC_LIKE_IN_MAX 512   /* longer inputs are not remembered */
+#define SC_LIKE_OUT_MAX 1024 /* nor longer keys */
+
+/* A set's ways told apart by their inputs' hashes and lengths, in one
+ * cache line (as the digest memo's, sc_key.c): a probe reads that line,
+ * and a way's input only where both match. */
+typedef struct {
+    apr_uint32_t h[SC_LIKE_WAYS];
+    apr_uint32_t in_len[SC_LIKE_WAYS]; /* 0: an empty way */
+    unsigned char next;                /* the way to reuse */
+} __attribute__((aligned(64))) like_set_t;
 
 typedef struct {
     const void *sconf, *dconf;
-    apr_uint32_t h;
-    apr_uint32_t in_len; /* 0: an empty way */
     char in[SC_LIKE_IN_MAX];
     apr_size_t key_len, mid_start, mid_end, tail_start;
     apr_size_t entry_len, dep_len, gkey_len; /* after the key, in out */
@@ -206,8 +213,8 @@ typedef struct {
     char out[SC_LIKE_OUT_MAX];
 } like_memo_t;
 
+static __thread like_set_t like_sets[SC_LIKE_SETS];
 static __thread like_memo_t like_ways[SC_LIKE_SETS][SC_LIKE_WAYS];
-static __thread unsigned char like_next[SC_LIKE_SETS];
 
 /* The memo's input for r's key made like like: 0 when too long. */
 static apr_size_t like_input(const request_rec *r, const sc_req_t *like,
@@ -236,12 +243,13 @@ static apr_size_t like_input(const request_rec *r, const sc_req_t *like,
 static like_memo_t *like_find(const sc_req_t *ctx, const char *in,
                               apr_size_t len, apr_uint32_t h)
 {
-    like_memo_t *set = like_ways[h % SC_LIKE_SETS];
+    apr_size_t s = h % SC_LIKE_SETS;
+    like_set_t *set = &like_sets[s];
     int i;
 
     for (i = 0; i < SC_LIKE_WAYS; i++) {
-        like_memo_t *m = &set[i];
-        if (m->in_len == len && m->h == h && m->sconf == ctx->sconf
+        like_memo_t *m = &like_ways[s][i];
+        if (set->in_len[i] == len && set->h[i] == h && m->sconf == ctx->sconf
             && m->dconf == ctx->dconf && !memcmp(m->in, in, len)) {
             return m;
         }
@@ -275,7 +283,8 @@ static void like_keep(const sc_req_t *ctx, const char *in, apr_size_t len,
                       apr_uint32_t h)
 {
     apr_size_t s = h % SC_LIKE_SETS;
-    like_memo_t *m = &like_ways[s][like_next[s]];
+    like_set_t *set = &like_sets[s];
+    like_memo_t *m = &like_ways[s][set->next];
     apr_size_t el = strlen(ctx->entry_key);
     apr_size_t dl = strlen(ctx->gens[SC_GEN_URL].dep);
     apr_size_t gl = strlen(ctx->gens[SC_GEN_URL].key);
@@ -284,11 +293,11 @@ static void like_keep(const sc_req_t *ctx, const char *in, apr_size_t len,
     if (ctx->key_len + el + dl + gl > SC_LIKE_OUT_MAX) {
         return;
     }
-    like_next[s] = (unsigned char)((like_next[s] + 1) % SC_LIKE_WAYS);
+    set->h[set->next] = h;
+    set->in_len[set->next] = (apr_uint32_t)len;
+    set->next = (unsigned char)((set->next + 1) % SC_LIKE_WAYS);
     m->sconf = ctx->sconf;
     m->dconf = ctx->dconf;
-    m->h = h;
-    m->in_len = (apr_uint32_t)len;
     memcpy(m->in, in, len);
     m->key_len = ctx->key_len;
     m->mid_start = ctx->key1.mid_start;
