@@ -27,12 +27,8 @@ my %files = (
 
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
-                               files => \%files, conf => <<'CONF');
-<Directory @DIR@/htdocs>
-    Options +Includes
-    AddType text/html .shtml
-    AddOutputFilter INCLUDES .shtml
-</Directory>
+                               files => \%files,
+                               conf => $SCTest::SSI_DIR . <<'CONF');
 <Location />
     SharedCache On
     SharedCacheTTL 60
