@@ -36,19 +36,31 @@ APLOG_USE_MODULE(sharedcache);
 
 /* The include's request as the quick handler would see "GET src" sent
  * with the page's headers, or NULL when the quick handler would not serve
- * such a request at all.  Made in the page's pool.  Where its key is made
- * like another include's (like: that one's request), it shares that
- * request's headers and variables, which the lookup only reads (the
- * key's derived fields, which read the variables' snapshots, come from
- * the other key). */
+ * such a request at all.  Where its key is made like another include's
+ * (like: that one's request), it shares that request's pool, headers and
+ * variables, which the lookup only reads (the key's derived fields, which
+ * read the variables' snapshots, come from the other key).  The first
+ * one has a pool of its own: what is kept as a pool's userdata (the
+ * variables' snapshots, what a lookup read early) is never the page's. */
 static request_rec *direct_request(request_rec *r, const char *src,
                                    const request_rec *like)
 {
-    apr_pool_t *p = r->pool;
-    request_rec *q = apr_pmemdup(p, like ? like : r, sizeof(*q));
+    apr_pool_t *p;
+    request_rec *q;
     core_request_config *core, *page_core;
     apr_table_t *env;
 
+    if (like) {
+        p = like->pool;
+    }
+    else if (apr_pool_create(&p, r->pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    q = apr_pmemdup(p, like ? like : r, sizeof(*q));
+    q->pool = p;
+    q->method = "GET"; /* (before the target is parsed, as httpd does) */
+    q->method_number = M_GET;
+    q->header_only = 0;
     q->the_request = apr_pstrcat(p, "GET ", src, " ", r->protocol, NULL);
     ap_parse_uri(q, src);
     if (q->status != HTTP_OK || !q->uri || !sc_key_path_plain(q->uri)) {
@@ -74,9 +86,6 @@ static request_rec *direct_request(request_rec *r, const char *src,
     }
     q->main = r;
     q->prev = q->next = NULL;
-    q->method = "GET";
-    q->method_number = M_GET;
-    q->header_only = 0;
     q->filename = q->canonical_filename = q->path_info = NULL;
     memset(&q->finfo, 0, sizeof(q->finfo));
     q->handler = NULL;
