@@ -279,6 +279,11 @@ static void sc_register_hooks(apr_pool_t *p)
         AP_FTYPE_RESOURCE - 1);
     sc_esi_part_filter_handle = ap_register_output_filter(
         SC_FILTER_ESI_PART, sc_esi_part_filter, NULL, AP_FTYPE_CONTENT_SET);
+    /* First of an include's filters: what its handler sent, against the
+     * length it said, before a filter rewrites the body (and drops it). */
+    sc_esi_length_filter_handle = ap_register_output_filter(
+        SC_FILTER_ESI_LENGTH, sc_esi_length_filter, NULL,
+        AP_FTYPE_RESOURCE - 2);
 }
 
 AP_DECLARE_MODULE(sharedcache) = {

@@ -39,6 +39,11 @@ typedef struct {
     const char *piece;          /* ... and its deflate piece, if stored
                                    (sc_codec.h), in r->pool */
     apr_size_t piece_len;
+    /* what its handler sent, before any filter (SHAREDCACHE_ESI_LENGTH) */
+    int len_started;
+    apr_off_t len_said; /* its Content-Length; -1: none, -2: invalid */
+    apr_off_t len_got;
+    const char *cut; /* why its body is not as long as it said, or NULL */
 } part_t;
 
 /* The page being assembled; also SHAREDCACHE_ESI_HOLD's context. */

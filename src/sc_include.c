@@ -25,6 +25,7 @@
 APLOG_USE_MODULE(sharedcache);
 
 ap_filter_rec_t *sc_esi_part_filter_handle;
+ap_filter_rec_t *sc_esi_length_filter_handle;
 
 /* SHAREDCACHE_ESI_PART: the end of an include's filter chain (it never
  * reaches the client): keeps what the fragment sends, in the page's pool. */
@@ -40,6 +41,68 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
     }
     return ap_save_brigade(f, &pt->out, &bb, f->r->pool);
+}
+
+/* SHAREDCACHE_ESI_LENGTH: the first of an include's filters.  A handler
+ * that cannot report a broken body (mod_wsgi's daemon mode, CGI, FastCGI)
+ * ends one the application broke off like a whole one; the length it
+ * announced is what tells them apart, counted here before any filter
+ * rewrites the body (mod_substitute drops the length).  Data not there
+ * yet (a CGI's pipe) is read here: the page waits for the whole include
+ * anyway.  Without a length, the body is taken as it came (the page is
+ * never stored; the fragment itself is stored only under
+ * SharedCacheRequireLength's rule).  What the cache serves is whole. */
+apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    part_t *pt = f->ctx;
+    request_rec *r = f->r;
+    apr_bucket *b;
+
+    if (!pt->len_started) {
+        const char *cl = apr_table_getm(r->pool, r->headers_out,
+                                        "Content-Length");
+        char *end;
+
+        pt->len_started = 1;
+        pt->len_said = -1;
+        if (cl
+            && (apr_strtoff(&pt->len_said, cl, &end, 10) != APR_SUCCESS || *end
+                || end == cl || pt->len_said < 0)) {
+            pt->len_said = -2;
+        }
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_EOS(b)) {
+            sc_decision_t d = sc_decision_of(r);
+            if (d != SC_HIT && d != SC_STALE
+                && (pt->len_said == -2
+                    || (pt->len_said >= 0 && pt->len_got != pt->len_said))) {
+                pt->cut = pt->len_said == -2
+                              ? "an invalid Content-Length"
+                              : apr_psprintf(r->pool,
+                                             "%" APR_OFF_T_FMT " bytes, "
+                                             "Content-Length said "
+                                             "%" APR_OFF_T_FMT,
+                                             pt->len_got, pt->len_said);
+            }
+            break;
+        }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            continue;
+        }
+        if (b->length == (apr_size_t)-1) {
+            const char *data;
+            apr_size_t len;
+            apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                pt->failed = 1;
+                return rv;
+            }
+        }
+        pt->len_got += (apr_off_t)b->length;
+    }
+    return ap_pass_brigade(f->next, bb);
 }
 
 void sc_inc_headers(apr_table_t *t)
@@ -77,6 +140,9 @@ request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
     end->r = r;
     end->c = r->connection;
     pt->out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    pt->len_started = 0;
+    pt->len_got = 0;
+    pt->cut = NULL;
     /* An include is a request of its own, as a surrogate makes it: its
      * own request line (REQUEST_URI), and of the page's variables only
      * those configuration set, which its key holds; not what the page's
@@ -94,6 +160,8 @@ request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
     r->subprocess_env = env;
     apr_table_setn(rr->notes, NOTE_INCLUDE, "1");
     sc_inc_headers(rr->headers_in);
+    ap_add_output_filter_handle(sc_esi_length_filter_handle, pt, rr,
+                                rr->connection);
     /* The key the include would be served under without a subrequest:
      * the entry may be served so if it is stored under it (sc_write.c). */
     if (pt->direct) {
@@ -283,30 +351,6 @@ sc_req_t *sc_esi_prefetched(request_rec *r)
     return ctx;
 }
 
-/* Does a fragment's body have the length its Content-Length says?  A
- * handler that cannot report a broken body (mod_wsgi's daemon mode, CGI,
- * FastCGI) ends one the application broke off like a whole one; the
- * length it announced is what tells them apart.  Without one, the body
- * is taken as it came (the page is never stored; the fragment itself is
- * stored only under SharedCacheRequireLength's rule). */
-static int body_as_long_as_said(request_rec *rr, apr_bucket_brigade *out)
-{
-    const char *cl = apr_table_getm(rr->pool, rr->headers_out,
-                                    "Content-Length");
-    apr_off_t said, got = -1;
-    char *end;
-
-    if (!cl) {
-        return 1;
-    }
-    if (apr_strtoff(&said, cl, &end, 10) != APR_SUCCESS || *end || said < 0
-        || end == cl) {
-        return 0;
-    }
-    apr_brigade_length(out, 1, &got);
-    return got == said;
-}
-
 /* Has the subrequest answered something to include? */
 static int include_ran(request_rec *r, part_t *pt)
 {
@@ -328,12 +372,12 @@ static int include_ran(request_rec *r, part_t *pt)
                       pt->node->src, rv != OK ? rv : rr->status);
         return 0;
     }
-    if (!body_as_long_as_said(rr, pt->out)) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_WARNING, 0, r,
-            SC_LOGNO(0514) "ESI include %s failed: its body is not "
-                           "as long as its Content-Length says (cut short)",
-            pt->node->src);
+    if (pt->cut) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0514) "ESI include %s failed: its body is not "
+                                     "as long as its Content-Length says "
+                                     "(cut short: %s)",
+                      pt->node->src, pt->cut);
         return 0;
     }
     if (sc_fragment_broken_part(rr)) {

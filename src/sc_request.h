@@ -96,6 +96,7 @@ typedef struct {
 #define SC_FILTER_ESI "SHAREDCACHE_ESI"
 #define SC_FILTER_ESI_HOLD "SHAREDCACHE_ESI_HOLD"
 #define SC_FILTER_ESI_PART "SHAREDCACHE_ESI_PART"
+#define SC_FILTER_ESI_LENGTH "SHAREDCACHE_ESI_LENGTH"
 /* An ESI include may include fragments, this many levels deep at most;
  * one client request makes this many includes at most. */
 #define SC_ESI_MAX_DEPTH 3
@@ -657,7 +658,9 @@ int sc_log_transaction(request_rec *r);
 extern ap_filter_rec_t *sc_esi_filter_handle;
 extern ap_filter_rec_t *sc_esi_hold_filter_handle;
 extern ap_filter_rec_t *sc_esi_part_filter_handle;
+extern ap_filter_rec_t *sc_esi_length_filter_handle;
 apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 apr_status_t sc_esi_hold_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 /* insert_filter: where SharedCacheESI is On or Force, SHAREDCACHE_ESI and

@@ -82,7 +82,8 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
  * response alone, never from the request.  Those known to: mod_include
  * behind SHAREDCACHE_SSI_WATCH (which refuses SSI that reads the
  * request), mod_substitute, mod_sed, mod_proxy_html and its xml2enc,
- * mod_deflate's INFLATE, mod_buffer, and the buffer of ap_rputs.  Any
+ * mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and an ESI
+ * include's SHAREDCACHE_ESI_LENGTH (which only counts).  Any
  * other (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by
  * content type after the render began) keeps the response out.  The
  * filter's name, or NULL. */
@@ -105,6 +106,9 @@ static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
 
         if (!strcasecmp(name, "sharedcache_ssi_watch")) {
             watched = 1;
+            continue;
+        }
+        if (!strcasecmp(name, SC_FILTER_ESI_LENGTH)) {
             continue;
         }
         if (!strcasecmp(name, "includes")) {

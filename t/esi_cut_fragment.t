@@ -2,7 +2,8 @@
 # mode (CGI, FastCGI alike) ends such a body like a whole one; the only
 # sign is a body shorter than the Content-Length the application sent.
 # Such an include failed: its alt, onerror="continue" or the page's 502
-# apply, never a page with half a fragment.  Without a Content-Length
+# apply, never a page with half a fragment.  The length is the one the
+# application sent, checked before any filter (mod_substitute drops it).  Without a Content-Length
 # nothing tells a cut body from a whole one: the fragment goes into this
 # page as it came, and is not stored (SharedCacheRequireLength).
 use strict;
@@ -11,7 +12,9 @@ use Test::More;
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+my $ap = SCTest::Apache->start(memcached => [$mc],
+                               modules => [qw(substitute filter)],
+                               conf => <<'CONF');
 <Location /app>
     SharedCache On
     SharedCacheTTL 60
@@ -19,6 +22,11 @@ my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
 </Location>
 <Location /app/quick>
     SharedCacheQuickHandler On
+</Location>
+# A filter that rewrites bodies drops the length the application sent.
+<Location /app/subst>
+    AddOutputFilterByType SUBSTITUTE text/html
+    Substitute "s/x/xy/"
 </Location>
 CONF
 
@@ -67,6 +75,18 @@ for my $loc ('/app/frag', '/app/quick') {
     is(length($r->{body}), 10 + 100100 + 8, "$loc: ... as it came");
     page($nolen);
     is($ap->renders("$loc/nolen"), 2, "$loc: ... and is not stored");
+}
+
+# The length is checked against what the application sent, before any
+# filter: a cut fragment fails even where mod_substitute dropped its
+# length, and a whole one that the filter made longer goes in.
+{
+    my $r = page("/app/subst/cut?$whole&crash=1");
+    is($r->{status}, 502, 'mod_substitute on the fragment: a cut one fails');
+    $r = page("/app/subst/whole?$whole");
+    is($r->{status}, 200, 'mod_substitute on the fragment: a whole one');
+    is(length($r->{body}), 10 + 100 + 2 * 200000 + 8,
+       '... as the filter made it');
 }
 
 my @warn = $ap->error_log =~ /SC0514/g;
