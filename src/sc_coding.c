@@ -91,12 +91,7 @@ static void fragment_piece(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
     sc_captured_copy(ctx, 0, flat, len);
     if (sc_codec_piece(ctx->cpool, flat, len, &piece, &piece_len)
         == APR_SUCCESS) {
-        sc_entry_piece_t *pc;
-
-        e->pieces = apr_array_make(ctx->cpool, 1, sizeof(sc_entry_piece_t));
-        pc = apr_array_push(e->pieces);
-        pc->data = piece;
-        pc->len = piece_len;
+        sc_entry_piece_add(ctx->cpool, &e->pieces, piece, piece_len);
     }
 }
 

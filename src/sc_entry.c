@@ -223,6 +223,19 @@ static void read_codings(sc_rec_reader_t *r, sc_entry_t *e)
     e->identity_len = sc_rec_get_uint(r, 8);
 }
 
+void sc_entry_piece_add(apr_pool_t *p, apr_array_header_t **pieces,
+                        const char *data, apr_size_t len)
+{
+    sc_entry_piece_t *pc;
+
+    if (!*pieces) {
+        *pieces = apr_array_make(p, 4, sizeof(sc_entry_piece_t));
+    }
+    pc = apr_array_push(*pieces);
+    pc->data = data;
+    pc->len = len;
+}
+
 static void read_pieces(sc_rec_reader_t *r, apr_pool_t *p, sc_entry_t *e)
 {
     int i, n = (int)sc_rec_get_uint(r, 2);
@@ -231,13 +244,14 @@ static void read_pieces(sc_rec_reader_t *r, apr_pool_t *p, sc_entry_t *e)
         r->bad = 1;
         return;
     }
-    e->pieces = apr_array_make(p, n, sizeof(sc_entry_piece_t));
     for (i = 0; i < n && !r->bad; i++) {
-        sc_entry_piece_t *pc = apr_array_push(e->pieces);
-        pc->len = (apr_size_t)sc_rec_get_uint(r, 4);
-        pc->data = sc_rec_get_bytes(r, pc->len);
-        if (pc->len == 0) {
+        apr_size_t len = (apr_size_t)sc_rec_get_uint(r, 4);
+        const char *data = sc_rec_get_bytes(r, len);
+        if (len == 0 || !data) {
             r->bad = 1;
+        }
+        else {
+            sc_entry_piece_add(p, &e->pieces, data, len);
         }
     }
 }

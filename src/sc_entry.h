@@ -142,6 +142,11 @@ typedef struct {
     apr_array_header_t *pieces;
 } sc_entry_t;
 
+/* One more deflate piece (data, len) in *pieces, an array of
+ * sc_entry_piece_t made in p by the first one added. */
+void sc_entry_piece_add(apr_pool_t *p, apr_array_header_t **pieces,
+                        const char *data, apr_size_t len);
+
 /* Encode everything but an inline body's bytes.  For SC_BODY_INLINE the
  * record is the returned head followed by body_len body bytes; for
  * SC_BODY_CHUNKED the head is the whole record.  Fails with SC_EBADREC

@@ -61,13 +61,10 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!pt->len_started) {
         const char *cl = apr_table_getm(r->pool, r->headers_out,
                                         "Content-Length");
-        char *end;
 
         pt->len_started = 1;
         pt->len_said = -1;
-        if (cl
-            && (apr_strtoff(&pt->len_said, cl, &end, 10) != APR_SUCCESS || *end
-                || end == cl || pt->len_said < 0)) {
+        if (cl && !ap_parse_strict_length(&pt->len_said, cl)) {
             pt->len_said = -2;
         }
     }

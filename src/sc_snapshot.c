@@ -165,9 +165,8 @@ int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
         return 0;
     }
     if (cl) {
-        char *end;
         apr_off_t n;
-        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
+        if (!ap_parse_strict_length(&n, cl)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           SC_LOGNO(0312) "not stored: invalid Content-Length");
             ctx->not_copied = "invalid-content-length";

@@ -315,31 +315,24 @@ static apr_array_header_t *entry_deps(request_rec *r, sc_req_t *ctx,
 static apr_array_header_t *esi_pieces(sc_req_t *ctx, const sc_esi_doc_t *doc)
 {
     sc_codec_pieces_t *z = sc_codec_pieces_make(ctx->cpool);
-    apr_array_header_t *pieces;
+    apr_array_header_t *pieces = NULL;
     int i;
 
-    if (!z) {
-        return NULL;
-    }
-    pieces = apr_array_make(ctx->cpool, doc->nincludes + 1,
-                            sizeof(sc_entry_piece_t));
-    for (i = 0; i < doc->nodes->nelts; i++) {
+    for (i = 0; z && i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *n = &APR_ARRAY_IDX(doc->nodes, i, sc_esi_node_t);
-        sc_entry_piece_t *pc;
         char *piece;
+        apr_size_t len;
 
         if (n->kind != SC_ESI_LITERAL) {
             continue;
         }
-        pc = apr_array_push(pieces);
-        if (sc_codec_pieces_add(z, ctx->cpool, n->data, n->len, &piece,
-                                &pc->len)
+        if (sc_codec_pieces_add(z, ctx->cpool, n->data, n->len, &piece, &len)
             != APR_SUCCESS) {
             return NULL;
         }
-        pc->data = piece;
+        sc_entry_piece_add(ctx->cpool, &pieces, piece, len);
     }
-    return pieces->nelts > 0 ? pieces : NULL;
+    return pieces;
 }
 
 /* An ESI page is stored parsed (sc_esi.h): its body becomes the parsed

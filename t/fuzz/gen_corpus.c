@@ -122,19 +122,11 @@ static void entries(apr_pool_t *p)
     record(p, "inline", &e, body);
 
     /* format 4: an inline body with deflate pieces */
-    {
-        sc_entry_piece_t *pc;
-
-        e.pieces = apr_array_make(p, 2, sizeof(sc_entry_piece_t));
-        pc = apr_array_push(e.pieces);
-        pc->data = "\x01\x02\x03\x00\x00\xff\xff\xde\xad\xbe\xef";
-        pc->len = 11;
-        pc = apr_array_push(e.pieces);
-        pc->data = "\x03\x00\x00\xff\xff\x12\x34\x56\x78";
-        pc->len = 9;
-        record(p, "piece", &e, body);
-        e.pieces = NULL;
-    }
+    sc_entry_piece_add(p, &e.pieces,
+                       "\x01\x02\x03\x00\x00\xff\xff\xde\xad\xbe\xef", 11);
+    sc_entry_piece_add(p, &e.pieces, "\x03\x00\x00\xff\xff\x12\x34\x56\x78", 9);
+    record(p, "piece", &e, body);
+    e.pieces = NULL;
 
     /* format 3: the body holds a gzip and a br coding */
     e.codings = SC_CODING_BIT(SC_CODING_GZIP) | SC_CODING_BIT(SC_CODING_BR);

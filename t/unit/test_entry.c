@@ -1420,13 +1420,8 @@ test_pieces_round_trip_and_are_refused_where_they_cannot_be(void **state)
     char *head, *rec;
     apr_size_t len, hl, at;
 
-    e.pieces = apr_array_make(p, 2, sizeof(sc_entry_piece_t));
-    pc = apr_array_push(e.pieces);
-    pc->data = "\x01\x02piece\x00\x00\xff\xff";
-    pc->len = 11;
-    pc = apr_array_push(e.pieces);
-    pc->data = "P2";
-    pc->len = 2;
+    sc_entry_piece_add(p, &e.pieces, "\x01\x02piece\x00\x00\xff\xff", 11);
+    sc_entry_piece_add(p, &e.pieces, "P2", 2);
     rec = encode(p, &e, &len, &hl);
     assert_int_equal(rec[3], SC_ENTRY_FORMAT_PIECE);
     assert_int_equal(decode_copy(p, rec, len), APR_SUCCESS);
