@@ -12,7 +12,7 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
              src/sc_bypass.c src/sc_request.c src/sc_rules.c src/sc_derive.c \
              src/sc_keying.c src/sc_key.c src/sc_query.c src/sc_cookie.c src/sc_hint.c src/sc_local.c src/sc_ring.c src/sc_lookup.c src/sc_fallback.c \
              src/sc_place.c src/sc_store.c src/sc_store_ops.c src/sc_gen.c src/sc_entry.c \
-             src/sc_codec.c src/sc_coding.c \
+             src/sc_codec.c src/sc_unzipped.c src/sc_coding.c \
              src/sc_esi.c src/sc_esi_form.c src/sc_lease.c \
              src/sc_serve.c src/sc_handler.c src/sc_refresh.c src/sc_quickprobe.c src/sc_revalidated.c \
              src/sc_snapshot.c src/sc_capture.c \
@@ -22,7 +22,8 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
 HDRS       = $(wildcard src/*.h) src/sc_directives.def
 PURE       = src/sc_key.c src/sc_entry.c src/sc_codec.c src/sc_policy.c \
              src/sc_httpdate.c src/sc_query.c src/sc_cookie.c \
-             src/sc_place.c src/sc_esi.c src/sc_esi_form.c src/sc_ring.c
+             src/sc_place.c src/sc_esi.c src/sc_esi_form.c src/sc_ring.c \
+             src/sc_unzipped.c
 WARN       = -Wall -Wextra -Werror
 comma     := ,
 # zlib, libdeflate (gzip decoding: half zlib's time) and libbrotli's encoder:

@@ -29,6 +29,7 @@
 #include "src/sc_request.h"
 #include "src/sc_status.h"
 #include "src/sc_store.h"
+#include "src/sc_unzipped.h"
 
 /* pre_config: the local tier's mutex is one the Mutex directive names. */
 static int sc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -199,6 +200,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
     sc_status_child_init(pchild, (const char *const *)names->elts,
                          names->nelts);
     sc_hint_child_init(pchild);
+    sc_unzipped_init(pchild);
 }
 
 /* apachectl configtest: the same check, failing the test (post_config

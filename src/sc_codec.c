@@ -225,11 +225,22 @@ apr_status_t sc_codec_brotli(apr_pool_t *p, const char *in, apr_size_t len,
 }
 
 /* Each thread keeps its decompressor (about 10 KiB, no state between
- * calls): allocating it per hit was 5 % of the inflate's time. */
+ * calls): allocating it per hit was 5 % of the inflate's time.  httpd's
+ * threads live as long as their child; a thread that ends before its
+ * process calls sc_codec_thread_end (no destructor: one in a module would
+ * outlive its code after an unload). */
 static __thread struct libdeflate_decompressor *thread_decompressor;
 
-apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
-                             char **out)
+void sc_codec_thread_end(void)
+{
+    if (thread_decompressor) {
+        libdeflate_free_decompressor(thread_decompressor);
+        thread_decompressor = NULL;
+    }
+}
+
+apr_status_t sc_codec_gunzip_into(const char *in, apr_size_t len, char *out,
+                                  apr_size_t expect)
 {
     struct libdeflate_decompressor *d = thread_decompressor;
     enum libdeflate_result rc;
@@ -237,21 +248,35 @@ apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
 
     if (!d) {
         d = thread_decompressor = libdeflate_alloc_decompressor();
-    }
-    *out = d ? malloc(expect ? expect : 1) : NULL;
-    if (!*out) {
-        return APR_ENOMEM;
+        if (!d) {
+            return APR_ENOMEM;
+        }
     }
     /* libdeflate checks the CRC and the length of the trailer (about half
      * zlib's time on a 16 KiB page, CRC included); all of in must be the
      * member, and the member exactly expect bytes */
-    rc = libdeflate_gzip_decompress_ex(d, in, len, *out, expect, &used, &made);
+    rc = libdeflate_gzip_decompress_ex(d, in, len, out, expect, &used, &made);
     if (rc != LIBDEFLATE_SUCCESS || used != len || made != expect) {
-        free(*out);
-        *out = NULL;
         return APR_EINVAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
+                             char **out)
+{
+    apr_status_t rv;
+
+    *out = malloc(expect ? expect : 1);
+    if (!*out) {
+        return APR_ENOMEM;
+    }
+    rv = sc_codec_gunzip_into(in, len, *out, expect);
+    if (rv != APR_SUCCESS) {
+        free(*out);
+        *out = NULL;
+    }
+    return rv;
 }
 
 const char *sc_codec_etag(apr_pool_t *p, const char *etag, sc_coding_t c)

@@ -9,6 +9,8 @@
  */
 #include "sc_request.h"
 #include "sc_log.h"
+#include "sc_status.h"
+#include "sc_unzipped.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -225,23 +227,26 @@ static int gzip_framed(request_rec *r, apr_bucket_brigade *gz,
            && sc_codec_gzip_framed(head, tail, (apr_size_t)e->identity_len);
 }
 
-/* The gzip coding decoded into a heap bucket, or NULL. */
+/* The gzip coding decoded (or the same bytes' body kept from an earlier
+ * hit: sc_unzipped.h), or NULL. */
 static apr_bucket_brigade *decoded(request_rec *r, apr_bucket_brigade *gz,
                                    const sc_entry_t *e)
 {
     apr_bucket_brigade *out;
-    char *flat, *plain;
+    apr_bucket *b;
+    char *flat;
     apr_size_t len;
+    int reused;
 
     if (apr_brigade_pflatten(gz, &flat, &len, r->pool) != APR_SUCCESS
-        || sc_codec_gunzip(flat, len, (apr_size_t)e->identity_len, &plain)
+        || sc_unzipped_bucket(flat, len, (apr_size_t)e->identity_len,
+                              r->connection->bucket_alloc, &b, &reused)
                != APR_SUCCESS) {
         return NULL;
     }
+    sc_stat_add_r(r, reused ? SC_STAT_DECODED_REUSED : SC_STAT_DECODED, 1);
     out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(
-        out, apr_bucket_heap_create(plain, (apr_size_t)e->identity_len, free,
-                                    r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(out, b);
     return out;
 }
 

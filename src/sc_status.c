@@ -90,6 +90,14 @@ const sc_stat_info_t sc_stat_info[SC_STAT_COUNT] = {
     { "esi_gzip_compressed", "sharedcache_esi_gzip_compressed_total", NULL,
       "parts of ESI pages compressed for a gzip client as the page was sent",
       SC_PER_VHOST },
+    { "decoded", "sharedcache_decoded_total", NULL,
+      "hits whose stored gzip form was decoded for a client that accepts no "
+      "stored coding",
+      SC_PER_VHOST },
+    { "decoded_reused", "sharedcache_decoded_reused_total", NULL,
+      "such hits that took the body the child had decoded from the same "
+      "bytes",
+      SC_PER_VHOST },
 };
 
 apr_status_t sc_status_init(apr_pool_t *pproc)

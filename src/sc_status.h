@@ -30,6 +30,8 @@ typedef enum {
     SC_STAT_LOCAL_STORES,
     SC_STAT_ESI_GZIP_STORED,
     SC_STAT_ESI_GZIP_MADE,
+    SC_STAT_DECODED,
+    SC_STAT_DECODED_REUSED,
     SC_STAT_COUNT
 } sc_stat_t;
 

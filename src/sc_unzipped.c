@@ -1,0 +1,185 @@
+/*
+ * sc_unzipped.c: a child's recently decoded bodies (sc_unzipped.h).
+ */
+#include "sc_unzipped.h"
+#include "sc_codec.h"
+
+#include <apr_atomic.h>
+#include <apr_thread_mutex.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One decoded body: its output, then the gzip member it came from. */
+typedef struct {
+    volatile apr_uint32_t refs; /* the slot's and the buckets' */
+    apr_size_t in_len, out_len;
+    const char *in;
+    char out[];
+} body_t;
+
+/* A bucket's hold on a body (shared by its copies and splits). */
+typedef struct {
+    apr_bucket_refcount refcount;
+    body_t *body;
+} hold_t;
+
+static body_t *slots[SC_UNZIPPED_SLOTS];
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *lock;
+#else
+static int lock; /* a child of one thread needs none: "made" */
+#endif
+
+static void release(body_t *body)
+{
+    if (apr_atomic_dec32(&body->refs) == 0) {
+        free(body);
+    }
+}
+
+static void hold_destroy(void *data)
+{
+    hold_t *h = data;
+
+    if (apr_bucket_shared_destroy(h)) {
+        release(h->body);
+        apr_bucket_free(h);
+    }
+}
+
+static apr_status_t hold_read(apr_bucket *b, const char **str, apr_size_t *len,
+                              apr_read_type_e block)
+{
+    hold_t *h = b->data;
+
+    (void)block;
+    *str = h->body->out + b->start;
+    *len = b->length;
+    return APR_SUCCESS;
+}
+
+/* The body lives as long as a bucket holds it: nothing to set aside. */
+const apr_bucket_type_t sc_unzipped_type = { "SHAREDCACHE_DECODED",
+                                             5,
+                                             APR_BUCKET_DATA,
+                                             hold_destroy,
+                                             hold_read,
+                                             apr_bucket_setaside_noop,
+                                             apr_bucket_shared_split,
+                                             apr_bucket_shared_copy };
+
+static apr_bucket *bucket_of(body_t *body, apr_bucket_alloc_t *list)
+{
+    hold_t *h = apr_bucket_alloc(sizeof(*h), list);
+    apr_bucket *b = apr_bucket_alloc(sizeof(*b), list);
+
+    h->body = body;
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = list;
+    b = apr_bucket_shared_make(b, h, 0, body->out_len);
+    b->type = &sc_unzipped_type;
+    return b;
+}
+
+apr_status_t sc_unzipped_init(apr_pool_t *p)
+{
+#if APR_HAS_THREADS
+    return apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, p);
+#else
+    (void)p;
+    lock = 1;
+    return APR_SUCCESS;
+#endif
+}
+
+static void enter(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+}
+
+static void leave(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+}
+
+/* The slot of a gzip member: by its trailer's CRC of the body. */
+static body_t **slot_of(const char *in, apr_size_t len)
+{
+    const unsigned char *t = (const unsigned char *)in + len
+                             - SC_CODEC_GZIP_TAIL;
+    apr_uint32_t crc = (apr_uint32_t)t[0] | (apr_uint32_t)t[1] << 8
+                       | (apr_uint32_t)t[2] << 16 | (apr_uint32_t)t[3] << 24;
+
+    return &slots[crc % SC_UNZIPPED_SLOTS];
+}
+
+apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
+                                apr_size_t expect, apr_bucket_alloc_t *list,
+                                apr_bucket **b, int *reused)
+{
+    body_t **slot = NULL, *body = NULL, *old;
+    apr_status_t rv;
+
+    *b = NULL;
+    *reused = 0;
+    if (lock && expect <= SC_UNZIPPED_MAX
+        && len >= SC_CODEC_GZIP_HEAD + SC_CODEC_GZIP_TAIL) {
+        slot = slot_of(in, len);
+        enter();
+        body = *slot;
+        if (body) {
+            apr_atomic_inc32(&body->refs);
+        }
+        leave();
+    }
+    if (body && body->in_len == len && body->out_len == expect
+        && memcmp(body->in, in, len) == 0) {
+        *b = bucket_of(body, list);
+        *reused = 1;
+        return APR_SUCCESS;
+    }
+    if (body) {
+        release(body);
+    }
+    if (expect > SC_UNZIPPED_MAX) {
+        /* decoded per hit, never kept: no larger a buffer than a store
+         * may keep (the caller's bound) */
+        char *plain;
+
+        rv = sc_codec_gunzip(in, len, expect, &plain);
+        if (rv == APR_SUCCESS) {
+            *b = apr_bucket_heap_create(plain, expect, free, list);
+        }
+        return rv;
+    }
+    body = malloc(sizeof(*body) + expect + len);
+    if (!body) {
+        return APR_ENOMEM;
+    }
+    rv = sc_codec_gunzip_into(in, len, body->out, expect);
+    if (rv != APR_SUCCESS) {
+        free(body);
+        return rv;
+    }
+    memcpy(body->out + expect, in, len);
+    body->in = body->out + expect;
+    body->in_len = len;
+    body->out_len = expect;
+    body->refs = slot ? 2 : 1;
+    if (slot) {
+        enter();
+        old = *slot;
+        *slot = body;
+        leave();
+        if (old) {
+            release(old);
+        }
+    }
+    *b = bucket_of(body, list);
+    return APR_SUCCESS;
+}
