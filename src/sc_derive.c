@@ -12,7 +12,6 @@
 
 #include "http_core.h"
 #include "http_log.h"
-#include "mod_http2.h"
 #include "mod_ssl.h"
 #include "util_script.h"
 #include <apr_strings.h>
@@ -65,33 +64,16 @@ static int env_unkeyed(const char *name)
     return 0;
 }
 
-/* mod_ssl's variables (HTTPS, SSL_*) and mod_http2's (HTTP2, H2PUSH,
- * H2_PUSH, H2_PUSHED: on every request of an HTTP/2 connection) say what
- * the connection is, not what the request asked: not keyed when they hold
- * what mod_ssl or mod_http2 reports for this request's connection (a
- * SetEnvIf that sets HTTPS=on or HTTP2=on from a header on another
- * connection is keyed).  So HTTP/1.1 and HTTP/2 clients share entries. */
+/* mod_ssl's variables (HTTPS, SSL_*) say what the connection is, not
+ * what the request asked: not keyed when they hold what mod_ssl reports
+ * for this connection (a SetEnvIf that sets HTTPS=on from a header on a
+ * plain connection is keyed). */
 static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) * ssl_var;
-static APR_OPTIONAL_FN_TYPE(http2_var_lookup) * h2_var;
-
-static int h2_variable(const char *name)
-{
-    return !strcmp(name, "HTTP2") || !strcmp(name, "H2PUSH")
-           || !strcmp(name, "H2_PUSH") || !strcmp(name, "H2_PUSHED");
-}
 
 static int connection_fact(request_rec *r, const char *name, const char *value)
 {
     const char *is;
 
-    if (h2_variable(name)) {
-        if (!h2_var) {
-            h2_var = APR_RETRIEVE_OPTIONAL_FN(http2_var_lookup);
-        }
-        is = h2_var ? h2_var(r->pool, r->server, r->connection, r, (char *)name)
-                    : NULL;
-        return is && !strcmp(is, value);
-    }
     if (strcmp(name, "HTTPS") && strncmp(name, "SSL_", 4)) {
         return 0;
     }

@@ -11,6 +11,7 @@ The query string chooses what the response looks like:
   etag=VALUE     ETag header               lm=VALUE   Last-Modified
   date=VALUE     Date header               age=VALUE  Age header
   reflect=NAME   echo a request header into the body
+  env=A,B        echo environment variables into the body (A=value)
   sk=TAGS        Surrogate-Key header      inv=TAGS   X-SharedCache-Invalidate
   loc=URL        Location header       cloc=URL   Content-Location
   cond=1         answer 304 (headers only, logged in not-modified.log) when
@@ -107,6 +108,9 @@ def application(environ, start_response):
     if "reflect" in q:
         name = "HTTP_" + q["reflect"].upper().replace("-", "_")
         body += ("reflected=%s\n" % environ.get(name, "")).encode()
+    if "env" in q:
+        for name in q["env"].split(","):
+            body += ("%s=%r\n" % (name, environ.get(name))).encode()
     headers = [("Content-Type", q.get("type", "text/html; charset=utf-8")),
                ("X-Render-Token", token)]
     if q.get("gz"):
