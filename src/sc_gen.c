@@ -6,7 +6,6 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
-#include <stdlib.h>
 #include <string.h>
 
 void sc_gen_init(apr_pool_t *p, const char *prefix, const char *dep,
@@ -20,22 +19,7 @@ void sc_gen_init(apr_pool_t *p, const char *prefix, const char *dep,
 
 int sc_gen_parse(const sc_value_t *v, apr_uint64_t *gen)
 {
-    char buf[24];
-    char *end;
-
-    /* strtoull would also take blanks and a sign: a counter is digits. */
-    if (!v->data || v->len == 0 || v->len >= sizeof(buf) || v->data[0] < '0'
-        || v->data[0] > '9') {
-        return 0;
-    }
-    memcpy(buf, v->data, v->len);
-    buf[v->len] = '\0';
-    /* memcached's incr may leave trailing spaces after shrinking digits */
-    *gen = (apr_uint64_t)strtoull(buf, &end, 10);
-    while (*end == ' ') {
-        end++;
-    }
-    return end != buf && *end == '\0';
+    return sc_key_counter_value(v->data, v->len, gen);
 }
 
 apr_status_t sc_gen_fetch(sc_conn_t *c, apr_pool_t *p, sc_gen_t *g, int n)

@@ -378,6 +378,36 @@ const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep)
     return sc_key_digest(p, prefix, SC_KIND_GEN, dep, strlen(dep));
 }
 
+int sc_key_counter_value(const char *data, apr_size_t len, apr_uint64_t *gen)
+{
+    apr_uint64_t v = 0;
+    apr_size_t i = 0;
+
+    /* By hand: strtoull would take blanks and a sign, and costs a tenth
+     * of a microsecond, which an ESI page pays some thirty times. */
+    if (!data) {
+        return 0;
+    }
+    for (; i < len && data[i] >= '0' && data[i] <= '9'; i++) {
+        unsigned d = (unsigned)(data[i] - '0');
+
+        if (v > (APR_UINT64_MAX - d) / 10) {
+            return 0; /* more than 64 bits */
+        }
+        v = v * 10 + d;
+    }
+    if (i == 0 || i > 20) {
+        return 0;
+    }
+    for (; i < len && data[i] == ' '; i++) {
+    }
+    if (i != len) {
+        return 0;
+    }
+    *gen = v;
+    return 1;
+}
+
 const char *sc_key_dep(apr_pool_t *p, char kind, const char *name)
 {
     const char head[3] = { kind, ':', '\0' };

@@ -207,6 +207,12 @@ int sc_key_path_plain(const char *path);
  * "<prefix>:g:<sha1 hex of dep>". */
 const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep);
 
+/* A counter's value as memcached holds it (the len bytes at data): 1 to
+ * 20 decimal digits of at most 64 bits, which incr may leave followed by
+ * spaces.  False for anything else (a sign, a blank first, other bytes):
+ * no counter. */
+int sc_key_counter_value(const char *data, apr_size_t len, apr_uint64_t *gen);
+
 /* A hash table of memcached keys (or any strings, APR_HASH_KEY_STRING),
  * hashed eight bytes a step: apr_hash_make's byte-wise hash over a
  * page's include keys (about 50 bytes each, a common prefix) was a good

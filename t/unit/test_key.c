@@ -1185,6 +1185,41 @@ static void test_variant_key_extends_level1_with_vary_headers(void **state)
     assert_true(same_bytes(key, len, before, blen));
 }
 
+/* A counter's value as memcached holds it: decimal digits, which incr
+ * may leave followed by spaces.  Anything else (a sign, a blank first,
+ * another byte, more than 64 bits) is no counter: its entries miss. */
+static void test_counter_value_is_digits_then_spaces(void **state)
+{
+    apr_uint64_t g = 7;
+
+    (void)state;
+    assert_true(sc_key_counter_value("0", 1, &g));
+    assert_true(g == 0);
+    assert_true(sc_key_counter_value("4096", 4, &g));
+    assert_true(g == 4096);
+    assert_true(sc_key_counter_value("12  ", 4, &g)); /* incr shrank it */
+    assert_true(g == 12);
+    assert_true(sc_key_counter_value("18446744073709551615", 20, &g));
+    assert_true(g == APR_UINT64_MAX);
+    /* only the len bytes given count */
+    assert_true(sc_key_counter_value("123x", 3, &g));
+    assert_true(g == 123);
+
+    assert_false(sc_key_counter_value("", 0, &g));
+    assert_false(sc_key_counter_value(NULL, 0, &g));
+    assert_false(sc_key_counter_value(" 1", 2, &g));
+    assert_false(sc_key_counter_value("+1", 2, &g));
+    assert_false(sc_key_counter_value("-1", 2, &g));
+    assert_false(sc_key_counter_value("1 2", 3, &g));
+    assert_false(sc_key_counter_value("12a", 3, &g));
+    assert_false(sc_key_counter_value("1\0", 2, &g));
+    assert_false(sc_key_counter_value("1\r\n", 3, &g));
+    assert_false(sc_key_counter_value("   ", 3, &g));
+    assert_false(sc_key_counter_value("18446744073709551616", 20, &g));
+    assert_false(sc_key_counter_value("99999999999999999999", 20, &g));
+    assert_false(sc_key_counter_value("000000000000000000001", 21, &g));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1234,6 +1269,7 @@ int main(void)
         UNIT_TEST(test_vhost_field_is_name_colon_port),
         UNIT_TEST(test_vhost_addresses_as_apr_writes_them),
         UNIT_TEST(test_variant_key_extends_level1_with_vary_headers),
+        UNIT_TEST(test_counter_value_is_digits_then_spaces),
     };
 
     return UNIT_RUN(tests);
