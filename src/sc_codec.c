@@ -3,6 +3,7 @@
  */
 #include "sc_codec.h"
 
+#include <apr_atomic.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <brotli/encode.h>
@@ -224,30 +225,24 @@ apr_status_t sc_codec_brotli(apr_pool_t *p, const char *in, apr_size_t len,
                : APR_EGENERAL;
 }
 
-/* Each thread keeps its decompressor (about 10 KiB, no state between
- * calls): allocating it per hit was 5 % of the inflate's time.  httpd's
- * threads live as long as their child; a thread that ends before its
- * process calls sc_codec_thread_end (no destructor: one in a module would
- * outlive its code after an unload). */
-static __thread struct libdeflate_decompressor *thread_decompressor;
-
-void sc_codec_thread_end(void)
-{
-    if (thread_decompressor) {
-        libdeflate_free_decompressor(thread_decompressor);
-        thread_decompressor = NULL;
-    }
-}
+/* One spare decompressor (about 11 KiB, no state between calls) for the
+ * whole process: allocating one per decode was 5 % of the inflate's
+ * time.  A decode takes the spare (or allocates one) and gives it back,
+ * freeing the one it displaces.  Nothing is kept per thread: mod_http2
+ * ends the workers it starts beyond H2MinWorkers once they idle, and a
+ * decompressor kept by such a thread was lost with it. */
+static volatile void *spare_decompressor;
 
 apr_status_t sc_codec_gunzip_into(const char *in, apr_size_t len, char *out,
                                   apr_size_t expect)
 {
-    struct libdeflate_decompressor *d = thread_decompressor;
+    struct libdeflate_decompressor *d, *was;
     enum libdeflate_result rc;
     size_t used = 0, made = 0;
 
+    d = apr_atomic_xchgptr(&spare_decompressor, NULL);
     if (!d) {
-        d = thread_decompressor = libdeflate_alloc_decompressor();
+        d = libdeflate_alloc_decompressor();
         if (!d) {
             return APR_ENOMEM;
         }
@@ -256,6 +251,10 @@ apr_status_t sc_codec_gunzip_into(const char *in, apr_size_t len, char *out,
      * zlib's time on a 16 KiB page, CRC included); all of in must be the
      * member, and the member exactly expect bytes */
     rc = libdeflate_gzip_decompress_ex(d, in, len, out, expect, &used, &made);
+    was = apr_atomic_xchgptr(&spare_decompressor, d);
+    if (was) {
+        libdeflate_free_decompressor(was);
+    }
     if (rc != LIBDEFLATE_SUCCESS || used != len || made != expect) {
         return APR_EINVAL;
     }

@@ -76,10 +76,6 @@ int sc_codec_gzip_framed(const char head[SC_CODEC_GZIP_HEAD],
 apr_status_t sc_codec_gunzip(const char *in, apr_size_t len, apr_size_t expect,
                              char **out);
 
-/* Free the calling thread's decompressor (a thread that ends before its
- * process). */
-void sc_codec_thread_end(void);
-
 /* The same into out (room for expect bytes). */
 apr_status_t sc_codec_gunzip_into(const char *in, apr_size_t len, char *out,
                                   apr_size_t expect);

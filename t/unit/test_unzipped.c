@@ -226,7 +226,6 @@ static void *hitter(void *arg)
         }
     }
     apr_pool_destroy(p);
-    sc_codec_thread_end();
     return NULL;
 }
 
