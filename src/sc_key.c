@@ -391,12 +391,13 @@ int sc_key_counter_value(const char *data, apr_size_t len, apr_uint64_t *gen)
     for (; i < len && data[i] >= '0' && data[i] <= '9'; i++) {
         unsigned d = (unsigned)(data[i] - '0');
 
-        if (v > (APR_UINT64_MAX - d) / 10) {
+        /* 19 digits always fit in 64 bits: only a 20th is checked */
+        if (i >= 19 && (i > 19 || v > (APR_UINT64_MAX - d) / 10)) {
             return 0; /* more than 64 bits */
         }
         v = v * 10 + d;
     }
-    if (i == 0 || i > 20) {
+    if (i == 0) {
         return 0;
     }
     for (; i < len && data[i] == ' '; i++) {
