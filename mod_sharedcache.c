@@ -162,6 +162,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
 {
     unsigned int max = (unsigned int)request_threads() * 2 + 2;
     apr_array_header_t *names = apr_array_make(pchild, 4, sizeof(char *));
+    sc_server_conf_t *c0;
 
     main_server = s;
     sc_local_child_init(pchild, s);
@@ -200,7 +201,8 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
     sc_status_child_init(pchild, (const char *const *)names->elts,
                          names->nelts);
     sc_hint_child_init(pchild);
-    sc_unzipped_init(pchild);
+    c0 = ap_get_module_config(main_server->module_config, &sharedcache_module);
+    sc_unzipped_init(pchild, sc_config_keep_decoded(c0));
 }
 
 /* apachectl configtest: the same check, failing the test (post_config

@@ -283,6 +283,10 @@ const command_rec sc_config_cmds[] = {
     AP_INIT_TAKE1("SharedCacheLocal", sc_server_local, NULL, RSRC_CONF,
                   "size of this host's local tier in shared memory (K, M, "
                   "G allowed), or Off"),
+    AP_INIT_TAKE1("SharedCacheKeepDecoded", sc_server_keep_decoded, NULL,
+                  RSRC_CONF,
+                  "bytes of decoded bodies each child keeps for identity "
+                  "clients (K, M allowed, at most 8M), or Off"),
 /* directory context */
 #define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
     SC_CMD_##d_kind(d_name, (void *)&directives[DIR_##d_field], d_help),
@@ -548,6 +552,11 @@ const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,
         s->local_size > 0
             ? apr_psprintf(p, "SharedCacheLocal=%" APR_OFF_T_FMT, s->local_size)
             : "SharedCacheLocal=Off";
+    APR_ARRAY_PUSH(out, const char *) =
+        sc_config_keep_decoded(s) > 0
+            ? apr_psprintf(p, "SharedCacheKeepDecoded=%" APR_SIZE_T_FMT,
+                           sc_config_keep_decoded(s))
+            : "SharedCacheKeepDecoded=Off";
     for (i = 0; i < DIR_COUNT; i++) {
         APR_ARRAY_PUSH(out, const char *) = apr_psprintf(
             p, "%s=%s", directives[i].name, value_text(p, d, &directives[i]));

@@ -51,6 +51,9 @@ typedef struct {
                                      counters (sc_vhoststat.h), -1: none */
     apr_off_t local_size;         /* SharedCacheLocal (main server only):
                                      bytes of the local tier, 0: none */
+    apr_off_t keep_decoded;       /* SharedCacheKeepDecoded (main server
+                                     only): bytes of decoded bodies a
+                                     child keeps, 0: none, SC_UNSET */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */
@@ -101,6 +104,11 @@ int sc_config_same_variance(const sc_dir_conf_t *d, const sc_dir_conf_t *base);
  * includes it be stored as one entry. */
 int sc_config_variance_within(const sc_dir_conf_t *frag,
                               const sc_dir_conf_t *page);
+
+/* SharedCacheKeepDecoded of the main server s, in bytes (its default
+ * when unset: 4 MiB a child). */
+#define SC_KEEP_DECODED_DEFAULT ((apr_size_t)4 * 1024 * 1024)
+apr_size_t sc_config_keep_decoded(const sc_server_conf_t *s);
 
 /* The effective settings, as "Directive=value ..." (trace logs, tests). */
 const char *sc_config_describe(apr_pool_t *p, const sc_server_conf_t *s,

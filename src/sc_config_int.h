@@ -41,6 +41,8 @@ const char *sc_server_timeout(cmd_parms *cmd, void *dummy, const char *arg);
 const char *sc_server_retry(cmd_parms *cmd, void *dummy, const char *arg);
 const char *sc_server_prefix(cmd_parms *cmd, void *dummy, const char *arg);
 const char *sc_server_local(cmd_parms *cmd, void *dummy, const char *arg);
+const char *sc_server_keep_decoded(cmd_parms *cmd, void *dummy,
+                                   const char *arg);
 /* post_config: every server's backends (an error is logged). */
 int sc_server_post(apr_pool_t *pconf, server_rec *s);
 

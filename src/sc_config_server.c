@@ -1,14 +1,16 @@
 /*
  * sc_config_server.c: the server directives (SharedCacheServers,
- * -FallbackServers, -Timeout, -RetryInterval, -Prefix, -Local are written
- * out: they fill sc_server_conf_t), the server config's create and merge, and
- * post_config's backends, one per distinct server list.
+ * -FallbackServers, -Timeout, -RetryInterval, -Prefix, -Local and
+ * -KeepDecoded are written out: they fill sc_server_conf_t), the server
+ * config's create and merge, and post_config's backends, one per distinct
+ * server list.
  */
 #include "sc_config.h"
 #include "sc_config_int.h"
 #include "sc_pending.h"
 #include "sc_key.h"
 #include "sc_log.h"
+#include "sc_unzipped.h"
 
 #include "http_log.h"
 #include <apr_lib.h>
@@ -25,6 +27,7 @@ void *sc_config_create_server(apr_pool_t *p, server_rec *s)
     c->timeout_ms = SC_UNSET;
     c->retry_s = SC_UNSET;
     c->stat_slot = -1;
+    c->keep_decoded = SC_UNSET;
     return c;
 }
 
@@ -42,7 +45,8 @@ void *sc_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->prefix = add->prefix ? add->prefix : base->prefix;
     c->quick = add->quick || base->quick;
     c->local_size = base->local_size; /* the main server's only */
-    c->stat_slot = -1;                /* given in post_config */
+    c->keep_decoded = base->keep_decoded;
+    c->stat_slot = -1; /* given in post_config */
     return c;
 }
 
@@ -84,6 +88,42 @@ const char *sc_server_local(cmd_parms *cmd, void *dummy, const char *arg)
         sc_server_conf_of(cmd)->local_size = size;
     }
     return err;
+}
+
+/* SharedCacheKeepDecoded: how much of the bodies it decoded for identity
+ * clients a child keeps (sc_unzipped.h), or Off; one for the whole
+ * server.  At most what the child's slots can hold. */
+const char *sc_server_keep_decoded(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_off_t size = 0;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "off")) {
+        err = sc_word_size(cmd, arg, &size);
+        if (!err && size > (apr_off_t)SC_UNZIPPED_BUDGET_MAX) {
+            err = apr_psprintf(cmd->pool,
+                               "SharedCacheKeepDecoded: %s is more than a "
+                               "child can keep (%d bodies of at most %d KiB "
+                               "with their gzip forms: at most %" APR_OFF_T_FMT
+                               "M, or Off)",
+                               arg, SC_UNZIPPED_SLOTS, SC_UNZIPPED_MAX / 1024,
+                               (apr_off_t)(SC_UNZIPPED_BUDGET_MAX >> 20));
+        }
+    }
+    if (!err) {
+        sc_server_conf_of(cmd)->keep_decoded = size;
+    }
+    return err;
+}
+
+apr_size_t sc_config_keep_decoded(const sc_server_conf_t *s)
+{
+    return s->keep_decoded == SC_UNSET ? SC_KEEP_DECODED_DEFAULT
+                                       : (apr_size_t)s->keep_decoded;
 }
 
 /* SharedCacheServers and SharedCacheFallbackServers: a server list, checked

@@ -24,6 +24,8 @@ typedef struct {
 } hold_t;
 
 static body_t *slots[SC_UNZIPPED_SLOTS];
+static apr_size_t budget; /* of the kept bodies and their gzip forms */
+static apr_size_t kept;   /* what the slots hold of it (under the lock) */
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *lock;
 #else
@@ -82,13 +84,34 @@ static apr_bucket *bucket_of(body_t *body, apr_bucket_alloc_t *list)
     return b;
 }
 
-apr_status_t sc_unzipped_init(apr_pool_t *p)
+/* What a kept body costs of the budget. */
+static apr_size_t cost(const body_t *body)
 {
+    return body->out_len + body->in_len;
+}
+
+apr_status_t sc_unzipped_init(apr_pool_t *p, apr_size_t size)
+{
+    int i;
+
+    /* (a child calls this once, before its threads start) */
+    for (i = 0; i < SC_UNZIPPED_SLOTS; i++) {
+        if (slots[i]) {
+            release(slots[i]);
+            slots[i] = NULL;
+        }
+    }
+    kept = 0;
+    budget = size;
 #if APR_HAS_THREADS
+    lock = NULL;
+    if (size == 0) {
+        return APR_SUCCESS;
+    }
     return apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, p);
 #else
     (void)p;
-    lock = 1;
+    lock = size > 0;
     return APR_SUCCESS;
 #endif
 }
@@ -122,7 +145,7 @@ apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
                                 apr_size_t expect, apr_bucket_alloc_t *list,
                                 apr_bucket **b, int *reused)
 {
-    body_t **slot = NULL, *body = NULL, *old;
+    body_t **slot = NULL, *body = NULL;
     apr_status_t rv;
 
     *b = NULL;
@@ -170,14 +193,29 @@ apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
     body->in = body->out + expect;
     body->in_len = len;
     body->out_len = expect;
-    body->refs = slot ? 2 : 1;
-    if (slot) {
+    body->refs = 1; /* the bucket's */
+    if (slot && cost(body) <= budget) {
+        body_t *gone[SC_UNZIPPED_SLOTS];
+        int i, n = 0, at = (int)(slot - slots);
+
+        /* The newest body is kept in its slot; over the budget, the
+         * bodies of the slots after it make room (each freed by its last
+         * bucket). */
+        body->refs = 2;
         enter();
-        old = *slot;
+        for (i = 0; i < SC_UNZIPPED_SLOTS; i++) {
+            body_t **o = &slots[(at + i) % SC_UNZIPPED_SLOTS];
+            if (*o && (i == 0 || kept + cost(body) > budget)) {
+                kept -= cost(*o);
+                gone[n++] = *o;
+                *o = NULL;
+            }
+        }
         *slot = body;
+        kept += cost(body);
         leave();
-        if (old) {
-            release(old);
+        for (i = 0; i < n; i++) {
+            release(gone[i]);
         }
     }
     *b = bucket_of(body, list);

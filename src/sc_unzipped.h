@@ -11,9 +11,11 @@
  * pure function of those bytes: nothing to invalidate, never stale.
  *
  * SC_UNZIPPED_SLOTS slots per child, chosen by the member's CRC; bodies
- * of at most SC_UNZIPPED_MAX bytes (larger ones are decoded per hit).
- * Memory: at most SC_UNZIPPED_SLOTS × (SC_UNZIPPED_MAX + its gzip form)
- * per child, plus what hits still being written hold.
+ * of at most SC_UNZIPPED_MAX bytes (larger ones are decoded per hit), and
+ * at most the child's budget (SharedCacheKeepDecoded) of bodies and their
+ * gzip forms in all: a body that would go beyond it is decoded for its
+ * hit and not kept.  Memory: that budget per child, plus what hits still
+ * being written hold.
  *
  * A kept body is shared by reference, never copied: each hit gets a
  * bucket of its own read-only type (a filter that appends to a heap
@@ -29,9 +31,15 @@
 #define SC_UNZIPPED_SLOTS 16
 #define SC_UNZIPPED_MAX (256 * 1024)
 
-/* child_init (or a test): the slots' lock.  Without it (or when it could
- * not be made) every call decodes. */
-apr_status_t sc_unzipped_init(apr_pool_t *p);
+/* child_init (or a test): the slots' lock and the budget, in bytes, of
+ * what is kept (what was kept before is let go).  With a budget of 0, or
+ * without the lock (when it could not be made), every call decodes. */
+apr_status_t sc_unzipped_init(apr_pool_t *p, apr_size_t budget);
+
+/* The most a budget can use: every slot holding a body of the largest
+ * size kept and a gzip form as long (SharedCacheKeepDecoded's bound). */
+#define SC_UNZIPPED_BUDGET_MAX \
+    ((apr_size_t)SC_UNZIPPED_SLOTS * 2 * SC_UNZIPPED_MAX)
 
 /* The identity body of the gzip member in[0, len), which must decode to
  * exactly expect bytes (sc_codec_gunzip's checks), as one bucket of

@@ -16,6 +16,11 @@ my @bad = (
     [ 'SharedCacheRetryInterval -1',            'SharedCacheRetryInterval' ],
     [ 'SharedCachePrefix "a b"',                'SharedCachePrefix' ],
     [ 'SharedCachePrefix ' . ('p' x 65),        'SharedCachePrefix' ],
+    [ 'SharedCacheKeepDecoded 9M',              'SharedCacheKeepDecoded' ],
+    [ 'SharedCacheKeepDecoded lots',            'SharedCacheKeepDecoded' ],
+    [ 'SharedCacheKeepDecoded -1',              'SharedCacheKeepDecoded' ],
+    [ "<VirtualHost *:80>\nSharedCacheKeepDecoded 1M\n</VirtualHost>",
+      'SharedCacheKeepDecoded' ],
     [ "<Location />\nSharedCache Maybe\n</Location>", 'SharedCache' ],
     [ "<Location />\nSharedCacheTTL -5\n</Location>", 'SharedCacheTTL' ],
     [ "<Location />\nSharedCacheTTL ten\n</Location>", 'SharedCacheTTL' ],
@@ -92,6 +97,7 @@ SharedCacheServers 127.0.0.1:11211 127.0.0.2:11212 [::1]:11213 [::2] /run/mc.soc
 SharedCacheTimeout 250
 SharedCacheRetryInterval 0
 SharedCachePrefix site1
+SharedCacheKeepDecoded 512K
 <Location />
     SharedCache On
     SharedCacheTTL 2592001
@@ -151,9 +157,9 @@ is($rc, 0, 'conf/sharedcache.conf itself is valid') or diag $out;
 # the loaded module: the documented defaults are valid values.
 my @examples = $text =~ /^#(SharedCache\w* .*)$/mg;
 my %example_of = map { (split ' ', $_)[0] => 1 } @examples;
-my @server = grep { /^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix|Local) / }
+my @server = grep { /^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix|Local|KeepDecoded) / }
              @examples;
-my @dir = grep { !/^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix|Local) / }
+my @dir = grep { !/^SharedCache(Servers|FallbackServers|Timeout|RetryInterval|Prefix|Local|KeepDecoded) / }
           @examples;
 ($rc, $out) = SCTest::Apache->configtest(join("\n", @server,
     '<Location />', @dir, '</Location>', ''));

@@ -17,6 +17,7 @@ SharedCacheVaryByCookie lang
 SharedCacheIgnoreQuery utm_*
 SharedCacheNamespace site
 SharedCacheGrace 5
+SharedCacheKeepDecoded 1M
 <VirtualHost *:\@PORT\@>
     ServerName main.test
 </VirtualHost>
@@ -105,6 +106,8 @@ my %server = (
     SharedCacheSoftInvalidate => 'Off', SharedCacheRequireLength => 'auto',
     SharedCacheESI => 'Off', SharedCacheESIToken => '-',
     SharedCacheKeep => 0, SharedCacheLocalTTL => 1, SharedCacheLocal => 'Off',
+    # the main server's, for every child
+    SharedCacheKeepDecoded => 1048576,
 );
 my %vhost = (%server, SharedCacheServers => join(',', split ' ', $mc2), SharedCacheTimeout => 200,
              SharedCacheFallbackServers => $mc1,

@@ -55,7 +55,7 @@ static void test_same_bytes_reuse_the_body(void **state)
     apr_bucket *a, *b;
     int reused;
 
-    assert_int_equal(sc_unzipped_init(p), APR_SUCCESS);
+    assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     gz = gzip_of(p, body, 16384, &gz_len);
     assert_int_equal(sc_unzipped_bucket(gz, gz_len, 16384, ba, &a, &reused),
                      APR_SUCCESS);
@@ -93,7 +93,7 @@ static void test_a_replaced_body_lives_as_long_as_its_buckets(void **state)
     apr_bucket *a, *b, *c;
     int reused;
 
-    assert_int_equal(sc_unzipped_init(p), APR_SUCCESS);
+    assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     gz1 = gzip_of(p, first, 5000, &l1);
     /* a second body whose CRC falls in the same slot */
     for (seed = 1; seed < 1000; seed++) {
@@ -153,7 +153,7 @@ static void test_a_filter_cannot_write_into_a_kept_body(void **state)
     apr_bucket *a, *b;
     int reused;
 
-    assert_int_equal(sc_unzipped_init(p), APR_SUCCESS);
+    assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     gz = gzip_of(p, body, 3000, &gz_len);
     assert_int_equal(sc_unzipped_bucket(gz, gz_len, 3000, ba, &a, &reused),
                      APR_SUCCESS);
@@ -178,7 +178,7 @@ static void test_larger_bodies_are_decoded_per_call(void **state)
     apr_bucket *a;
     int i, reused;
 
-    assert_int_equal(sc_unzipped_init(p), APR_SUCCESS);
+    assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     gz = gzip_of(p, body, len, &gz_len);
     for (i = 0; i < 2; i++) {
         assert_int_equal(sc_unzipped_bucket(gz, gz_len, len, ba, &a, &reused),
@@ -191,6 +191,95 @@ static void test_larger_bodies_are_decoded_per_call(void **state)
                                         ba, &a, &reused),
                      APR_EINVAL);
     assert_null(a);
+}
+
+/* A member of another slot than the one of ref (of len bytes, seed from). */
+static char *other_slot(apr_pool_t *p, const char *ref, apr_size_t ref_len,
+                        apr_size_t len, unsigned from, char **body,
+                        apr_size_t *gz_len)
+{
+    unsigned seed;
+
+    for (seed = from; seed < from + 1000; seed++) {
+        char *gz;
+        *body = text(p, len, seed * 13);
+        gz = gzip_of(p, *body, len, gz_len);
+        if ((unsigned char)gz[*gz_len - 8] % SC_UNZIPPED_SLOTS
+            != (unsigned char)ref[ref_len - 8] % SC_UNZIPPED_SLOTS) {
+            return gz;
+        }
+    }
+    fail();
+    return NULL;
+}
+
+/* 1 when the member's body is kept: a second call takes it. */
+static int is_kept(apr_bucket_alloc_t *ba, const char *gz, apr_size_t gz_len,
+                   const char *body, apr_size_t len)
+{
+    apr_bucket *b;
+    int reused;
+
+    assert_int_equal(sc_unzipped_bucket(gz, gz_len, len, ba, &b, &reused),
+                     APR_SUCCESS);
+    assert_bucket(b, body, len);
+    return reused;
+}
+
+/* SharedCacheKeepDecoded: what a child keeps (bodies and their gzip
+ * forms) stays within its budget; the newest body is kept, the others
+ * make room; a body above the budget alone is decoded per call. */
+static void test_the_budget_bounds_what_is_kept(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_bucket_alloc_t *ba = apr_bucket_alloc_create(p);
+    char *one = text(p, 20000, 1), *two, *three, *gz1, *gz2, *gz3;
+    apr_size_t l1, l2, l3, budget;
+    apr_bucket *b;
+    int reused;
+
+    gz1 = gzip_of(p, one, 20000, &l1);
+    gz2 = other_slot(p, gz1, l1, 20000, 1, &two, &l2);
+    /* room for one of them, not two */
+    budget = 20000 + (l1 > l2 ? l1 : l2) + 100;
+    assert_int_equal(sc_unzipped_init(p, budget), APR_SUCCESS);
+    assert_int_equal(sc_unzipped_bucket(gz1, l1, 20000, ba, &b, &reused),
+                     APR_SUCCESS);
+    assert_false(reused);
+    assert_bucket(b, one, 20000);
+    assert_true(is_kept(ba, gz1, l1, one, 20000));
+    /* the second, in another slot, takes the first's room */
+    assert_false(is_kept(ba, gz2, l2, two, 20000));
+    assert_true(is_kept(ba, gz2, l2, two, 20000));
+    assert_false(is_kept(ba, gz1, l1, one, 20000));
+    /* a body alone above the budget: decoded at each call, and what is
+     * kept stays */
+    three = text(p, 30000, 3);
+    gz3 = gzip_of(p, three, 30000, &l3);
+    assert_false(is_kept(ba, gz3, l3, three, 30000));
+    assert_false(is_kept(ba, gz3, l3, three, 30000));
+    assert_true(is_kept(ba, gz1, l1, one, 20000));
+    /* room for both: both kept */
+    assert_int_equal(sc_unzipped_init(p, 2 * budget), APR_SUCCESS);
+    assert_false(is_kept(ba, gz1, l1, one, 20000));
+    assert_false(is_kept(ba, gz2, l2, two, 20000));
+    assert_true(is_kept(ba, gz1, l1, one, 20000));
+    assert_true(is_kept(ba, gz2, l2, two, 20000));
+}
+
+/* SharedCacheKeepDecoded Off: nothing kept, every call decodes. */
+static void test_a_budget_of_nothing_keeps_nothing(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_bucket_alloc_t *ba = apr_bucket_alloc_create(p);
+    char *body = text(p, 4000, 9), *gz;
+    apr_size_t gz_len;
+
+    assert_int_equal(sc_unzipped_init(p, 0), APR_SUCCESS);
+    gz = gzip_of(p, body, 4000, &gz_len);
+    assert_false(is_kept(ba, gz, gz_len, body, 4000));
+    assert_false(is_kept(ba, gz, gz_len, body, 4000));
+    assert_false(is_kept(ba, gz, gz_len, body, 4000));
 }
 
 typedef struct {
@@ -238,7 +327,7 @@ static void test_threads_read_their_own_bytes(void **state)
     pthread_t t[4];
     int i;
 
-    assert_int_equal(sc_unzipped_init(p), APR_SUCCESS);
+    assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     for (i = 0; i < 3; i++) {
         x.len[i] = 2000 + 1000 * (apr_size_t)i;
         x.body[i] = text(p, x.len[i], (unsigned)i);
@@ -261,6 +350,8 @@ int main(void)
         UNIT_TEST(test_a_filter_cannot_write_into_a_kept_body),
         UNIT_TEST(test_larger_bodies_are_decoded_per_call),
         UNIT_TEST(test_threads_read_their_own_bytes),
+        UNIT_TEST(test_the_budget_bounds_what_is_kept),
+        UNIT_TEST(test_a_budget_of_nothing_keeps_nothing),
     };
 
     return UNIT_RUN(tests);
