@@ -180,7 +180,11 @@ apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
         }
         return rv;
     }
-    body = malloc(sizeof(*body) + expect + len);
+    /* kept only within the budget: the gzip form is copied for that */
+    if (slot && expect + len > budget) {
+        slot = NULL;
+    }
+    body = malloc(sizeof(*body) + expect + (slot ? len : 0));
     if (!body) {
         return APR_ENOMEM;
     }
@@ -189,18 +193,20 @@ apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
         free(body);
         return rv;
     }
-    memcpy(body->out + expect, in, len);
-    body->in = body->out + expect;
-    body->in_len = len;
     body->out_len = expect;
+    body->in = NULL;
+    body->in_len = 0;
     body->refs = 1; /* the bucket's */
-    if (slot && cost(body) <= budget) {
+    if (slot) {
         body_t *gone[SC_UNZIPPED_SLOTS];
         int i, n = 0, at = (int)(slot - slots);
 
         /* The newest body is kept in its slot; over the budget, the
          * bodies of the slots after it make room (each freed by its last
          * bucket). */
+        memcpy(body->out + expect, in, len);
+        body->in = body->out + expect;
+        body->in_len = len;
         body->refs = 2;
         enter();
         for (i = 0; i < SC_UNZIPPED_SLOTS; i++) {
