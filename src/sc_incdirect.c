@@ -122,6 +122,14 @@ sc_req_t *sc_inc_direct_key(request_rec *r, const char *src, request_rec **dq,
         || apr_table_get(r->headers_in, "Authorization")) {
         return NULL;
     }
+    /* A key this thread made for src like the same first key: no
+     * request of its own, the first one's serves its lookup (which reads
+     * the headers and variables they share, never the URL). */
+    ctx = same ? sc_req_new(like->q, d, SC_PHASE_QUICK) : NULL;
+    if (ctx && sc_remembered_key_like(like->q, ctx, like->ctx, src)) {
+        *dq = like->q;
+        return sc_hint_not_quick(r->pool, ctx->entry_key) ? NULL : ctx;
+    }
     q = direct_request(r, src, same ? like->q : NULL);
     if (!q || (!same && sc_bypass_reason(q, d, NULL))) {
         return NULL;

@@ -216,16 +216,17 @@ typedef struct {
 static __thread like_set_t like_sets[SC_LIKE_SETS];
 static __thread like_memo_t like_ways[SC_LIKE_SETS][SC_LIKE_WAYS];
 
-/* The memo's input for r's key made like like: 0 when too long. */
-static apr_size_t like_input(const request_rec *r, const sc_req_t *like,
-                             char *in)
+/* The memo's input for the key of "GET target" made like like: 0 when
+ * too long.  A direct include's request is made from its target alone
+ * (sc_incdirect.c: httpd's parse of it, the virtual host's settings), so
+ * its path and query are those of the target. */
+static apr_size_t like_input(const char *target, const sc_req_t *like, char *in)
 {
-    const char *f[4] = { like->entry_key, r->unparsed_uri, r->uri,
-                         r->args ? r->args : "\001" };
+    const char *f[2] = { like->entry_key, target };
     apr_size_t n = 0, l;
     int i;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 2; i++) {
         if (!f[i]) {
             return 0;
         }
@@ -235,7 +236,7 @@ static apr_size_t like_input(const request_rec *r, const sc_req_t *like,
         }
         memcpy(in + n, f[i], l);
         n += l;
-        in[n++] = i == 3 && !r->args ? '\002' : '\n';
+        in[n++] = '\n';
     }
     return n;
 }
@@ -316,6 +317,20 @@ static void like_keep(const sc_req_t *ctx, const char *in, apr_size_t len,
     memcpy(o, ctx->gens[SC_GEN_URL].key, gl);
 }
 
+/* The counters' keys of like, none of its values. */
+static void like_gens(sc_req_t *ctx, const sc_req_t *like)
+{
+    int i;
+
+    for (i = SC_GEN_NAMESPACE; i <= SC_GEN_SERVER; i++) {
+        ctx->gens[i].dep = like->gens[i].dep;
+        ctx->gens[i].key = like->gens[i].key;
+        ctx->gens[i].gen = 0;
+        ctx->gens[i].have = 0;
+    }
+    ctx->key_url_free = 1;
+}
+
 const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
                               const sc_req_t *like)
 {
@@ -324,21 +339,13 @@ const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
     apr_size_t in_len;
     apr_uint32_t h = 0;
     const like_memo_t *m = NULL;
-    int i;
 
     if (!like || !like->key_url_free || like->dconf != ctx->dconf
         || like->sconf != ctx->sconf || !sc_derive_url_free(r)) {
         return sc_build_key(r, ctx);
     }
-    for (i = SC_GEN_NAMESPACE; i <= SC_GEN_SERVER; i++) {
-        /* the same counters' keys, none of like's values */
-        ctx->gens[i].dep = like->gens[i].dep;
-        ctx->gens[i].key = like->gens[i].key;
-        ctx->gens[i].gen = 0;
-        ctx->gens[i].have = 0;
-    }
-    ctx->key_url_free = 1;
-    in_len = like_input(r, like, in);
+    like_gens(ctx, like);
+    in_len = like_input(r->unparsed_uri, like, in);
     if (in_len) {
         h = sc_ring_hash(in, in_len);
         m = like_find(ctx, in, in_len, h);
@@ -354,6 +361,34 @@ const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
         like_keep(ctx, in, in_len, h);
     }
     return NULL;
+}
+
+int sc_remembered_key_like(request_rec *r, sc_req_t *ctx, const sc_req_t *like,
+                           const char *target)
+{
+    char in[SC_LIKE_IN_MAX];
+    apr_size_t in_len;
+    apr_uint32_t h;
+    const like_memo_t *m;
+
+    /* (r: like's request, whose URL-free state a direct request made
+     * like it shares: sc_incdirect.c) */
+    if (!like->key_url_free || like->dconf != ctx->dconf
+        || like->sconf != ctx->sconf || !sc_derive_url_free(r)) {
+        return 0;
+    }
+    in_len = like_input(target, like, in);
+    if (!in_len) {
+        return 0;
+    }
+    h = sc_ring_hash(in, in_len);
+    m = like_find(ctx, in, in_len, h);
+    if (!m) {
+        return 0;
+    }
+    like_gens(ctx, like);
+    like_restore(r, ctx, m);
+    return 1;
 }
 
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,

@@ -421,6 +421,12 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx);
 const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
                               const sc_req_t *like);
 
+/* The key sc_build_key_like made last for "GET target" like like, where
+ * this thread remembers it (1, ctx filled on r's pool), else 0: a key
+ * made on no request of its own (r: like's). */
+int sc_remembered_key_like(request_rec *r, sc_req_t *ctx, const sc_req_t *like,
+                           const char *target);
+
 /* The canonical key of the variant selected by the Vary names (key1
  * extended with the request's values of those headers). */
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
