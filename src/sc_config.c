@@ -286,7 +286,7 @@ const command_rec sc_config_cmds[] = {
     AP_INIT_TAKE1("SharedCacheKeepDecoded", sc_server_keep_decoded, NULL,
                   RSRC_CONF,
                   "bytes of decoded bodies each child keeps for identity "
-                  "clients (K, M allowed, at most 8M), or Off"),
+                  "clients (K, M allowed, at most 8M), or Off (not 0)"),
 /* directory context */
 #define SC_DIR(d_name, d_kind, d_field, d_help, ...) \
     SC_CMD_##d_kind(d_name, (void *)&directives[DIR_##d_field], d_help),

@@ -103,8 +103,15 @@ const char *sc_server_keep_decoded(cmd_parms *cmd, void *dummy, const char *arg)
         return err;
     }
     if (strcasecmp(arg, "off")) {
-        err = sc_word_size(cmd, arg, &size);
-        if (!err && size > (apr_off_t)SC_UNZIPPED_BUDGET_MAX) {
+        /* (0 and a size too large to parse: their own words, with Off) */
+        if (sc_word_size(cmd, arg, &size)) {
+            return apr_psprintf(cmd->pool,
+                                "SharedCacheKeepDecoded: '%s' is not a size "
+                                "(bytes, optionally with K or M, at most "
+                                "%" APR_OFF_T_FMT "M) or Off",
+                                arg, (apr_off_t)(SC_UNZIPPED_BUDGET_MAX >> 20));
+        }
+        if (size > (apr_off_t)SC_UNZIPPED_BUDGET_MAX) {
             err = apr_psprintf(cmd->pool,
                                "SharedCacheKeepDecoded: %s is more than a "
                                "child can keep (%d bodies of at most %d KiB "

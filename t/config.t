@@ -91,6 +91,14 @@ for my $case (@bad) {
     isnt($rc, 0, "configtest fails: $label");
     like($out, qr/\Q$directive\E/, "  and names $directive");
 }
+# Off is the word for nothing kept: a 0 (or a size too large to read)
+# is told so, with the bound.
+for my $v ('0', '2000G') {
+    my ($rc, $out) = SCTest::Apache->configtest("SharedCacheKeepDecoded $v");
+    isnt($rc, 0, "configtest fails: SharedCacheKeepDecoded $v");
+    like($out, qr/SharedCacheKeepDecoded: '\Q$v\E' is not a size .*at most 8M\) or Off/,
+         '  and says what is: a size of at most 8M, or Off');
+}
 
 my ($rc, $out) = SCTest::Apache->configtest(<<'CONF');
 SharedCacheServers 127.0.0.1:11211 127.0.0.2:11212 [::1]:11213 [::2] /run/mc.sock
