@@ -331,34 +331,56 @@ static void like_gens(sc_req_t *ctx, const sc_req_t *like)
     ctx->key_url_free = 1;
 }
 
+/* Whether r's key may be made like like's (r: a request of the same
+ * page, or like's own). */
+static int like_applies(request_rec *r, const sc_req_t *ctx,
+                        const sc_req_t *like)
+{
+    return like && like->key_url_free && like->dconf == ctx->dconf
+           && like->sconf == ctx->sconf && sc_derive_url_free(r);
+}
+
+/* The memo's key for "GET target" like like, into ctx on r's pool: 1, or
+ * 0 when this thread does not remember it. */
+static int like_take(request_rec *r, sc_req_t *ctx, const sc_req_t *like,
+                     const char *target)
+{
+    char in[SC_LIKE_IN_MAX];
+    apr_size_t in_len = like_input(target, like, in);
+    const like_memo_t *m;
+
+    if (!in_len) {
+        return 0;
+    }
+    m = like_find(ctx, in, in_len, sc_ring_hash(in, in_len));
+    if (!m) {
+        return 0;
+    }
+    like_gens(ctx, like);
+    like_restore(r, ctx, m);
+    return 1;
+}
+
 const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
                               const sc_req_t *like)
 {
     sc_key_request_t rq;
     char in[SC_LIKE_IN_MAX];
     apr_size_t in_len;
-    apr_uint32_t h = 0;
-    const like_memo_t *m = NULL;
 
-    if (!like || !like->key_url_free || like->dconf != ctx->dconf
-        || like->sconf != ctx->sconf || !sc_derive_url_free(r)) {
+    if (!like_applies(r, ctx, like)) {
         return sc_build_key(r, ctx);
     }
-    like_gens(ctx, like);
-    in_len = like_input(r->unparsed_uri, like, in);
-    if (in_len) {
-        h = sc_ring_hash(in, in_len);
-        m = like_find(ctx, in, in_len, h);
-    }
-    if (m) {
-        like_restore(r, ctx, m);
+    if (like_take(r, ctx, like, r->unparsed_uri)) {
         return NULL;
     }
+    like_gens(ctx, like);
     url_part(r, ctx, &rq);
     sc_key_request_like(&ctx->key1, r->pool, &rq, &like->key1);
     finish(r, ctx);
+    in_len = like_input(r->unparsed_uri, like, in);
     if (in_len) {
-        like_keep(ctx, in, in_len, h);
+        like_keep(ctx, in, in_len, sc_ring_hash(in, in_len));
     }
     return NULL;
 }
@@ -366,29 +388,9 @@ const char *sc_build_key_like(request_rec *r, sc_req_t *ctx,
 int sc_remembered_key_like(request_rec *r, sc_req_t *ctx, const sc_req_t *like,
                            const char *target)
 {
-    char in[SC_LIKE_IN_MAX];
-    apr_size_t in_len;
-    apr_uint32_t h;
-    const like_memo_t *m;
-
     /* (r: like's request, whose URL-free state a direct request made
      * like it shares: sc_incdirect.c) */
-    if (!like->key_url_free || like->dconf != ctx->dconf
-        || like->sconf != ctx->sconf || !sc_derive_url_free(r)) {
-        return 0;
-    }
-    in_len = like_input(target, like, in);
-    if (!in_len) {
-        return 0;
-    }
-    h = sc_ring_hash(in, in_len);
-    m = like_find(ctx, in, in_len, h);
-    if (!m) {
-        return 0;
-    }
-    like_gens(ctx, like);
-    like_restore(r, ctx, m);
-    return 1;
+    return like_applies(r, ctx, like) && like_take(r, ctx, like, target);
 }
 
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
