@@ -11,7 +11,8 @@
 
 /* One decoded body: its output, then the gzip member it came from. */
 typedef struct {
-    volatile apr_uint32_t refs; /* the slot's and the buckets' */
+    volatile apr_uint32_t refs;  /* the slot's and the buckets' */
+    volatile apr_uint32_t taken; /* 1: taken since kept or passed over */
     apr_size_t in_len, out_len;
     const char *in;
     char out[];
@@ -141,6 +142,63 @@ static body_t **slot_of(const char *in, apr_size_t len)
     return &slots[crc % SC_UNZIPPED_SLOTS];
 }
 
+/* Whether a kept body may be let go for a newcomer: one not taken since
+ * it was kept or last passed over may; one taken is passed over (marked
+ * as not taken) and stays.  A page read once (a crawler's walk) then
+ * never displaces one read again and again, and a newcomer decoded again
+ * while a kept body was not taken takes its room: a second chance, as a
+ * CLOCK page cache gives. */
+static int let_go(body_t *o)
+{
+    if (apr_atomic_read32(&o->taken)) {
+        apr_atomic_set32(&o->taken, 0);
+        return 0;
+    }
+    return 1;
+}
+
+/* Keep body (its gzip form copied) in its slot: when that slot's body
+ * and those of the slots after it that may be let go make room for it
+ * within the budget (those are let go, each freed by its last bucket);
+ * otherwise body is decoded for its hit only. */
+static void keep(body_t *body, body_t **slot)
+{
+    int at = (int)(slot - slots), mark[SC_UNZIPPED_SLOTS];
+    body_t *gone[SC_UNZIPPED_SLOTS];
+    apr_size_t room;
+    int i, n = 0;
+
+    enter();
+    if (*slot && !let_go(*slot)) {
+        leave();
+        return;
+    }
+    room = budget - kept;
+    for (i = 0; i < SC_UNZIPPED_SLOTS && (i == 0 || room < cost(body)); i++) {
+        int k = (at + i) % SC_UNZIPPED_SLOTS;
+        if (slots[k] && (i == 0 || let_go(slots[k]))) {
+            room += cost(slots[k]);
+            mark[n++] = k;
+        }
+    }
+    if (room < cost(body)) {
+        leave();
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        gone[i] = slots[mark[i]];
+        slots[mark[i]] = NULL;
+        kept -= cost(gone[i]);
+    }
+    body->refs = 2; /* the slot's too */
+    *slot = body;
+    kept += cost(body);
+    leave();
+    for (i = 0; i < n; i++) {
+        release(gone[i]);
+    }
+}
+
 apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
                                 apr_size_t expect, apr_bucket_alloc_t *list,
                                 apr_bucket **b, int *reused)
@@ -162,6 +220,9 @@ apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
     }
     if (body && body->in_len == len && body->out_len == expect
         && memcmp(body->in, in, len) == 0) {
+        if (!apr_atomic_read32(&body->taken)) {
+            apr_atomic_set32(&body->taken, 1);
+        }
         *b = bucket_of(body, list);
         *reused = 1;
         return APR_SUCCESS;
@@ -197,32 +258,12 @@ apr_status_t sc_unzipped_bucket(const char *in, apr_size_t len,
     body->in = NULL;
     body->in_len = 0;
     body->refs = 1; /* the bucket's */
+    body->taken = 0;
     if (slot) {
-        body_t *gone[SC_UNZIPPED_SLOTS];
-        int i, n = 0, at = (int)(slot - slots);
-
-        /* The newest body is kept in its slot; over the budget, the
-         * bodies of the slots after it make room (each freed by its last
-         * bucket). */
         memcpy(body->out + expect, in, len);
         body->in = body->out + expect;
         body->in_len = len;
-        body->refs = 2;
-        enter();
-        for (i = 0; i < SC_UNZIPPED_SLOTS; i++) {
-            body_t **o = &slots[(at + i) % SC_UNZIPPED_SLOTS];
-            if (*o && (i == 0 || kept + cost(body) > budget)) {
-                kept -= cost(*o);
-                gone[n++] = *o;
-                *o = NULL;
-            }
-        }
-        *slot = body;
-        kept += cost(body);
-        leave();
-        for (i = 0; i < n; i++) {
-            release(gone[i]);
-        }
+        keep(body, slot);
     }
     *b = bucket_of(body, list);
     return APR_SUCCESS;

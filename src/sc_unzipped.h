@@ -13,9 +13,12 @@
  * SC_UNZIPPED_SLOTS slots per child, chosen by the member's CRC; bodies
  * of at most SC_UNZIPPED_MAX bytes (larger ones are decoded per hit), and
  * at most the child's budget (SharedCacheKeepDecoded) of bodies and their
- * gzip forms in all: a body that would go beyond it is decoded for its
- * hit and not kept.  Memory: that budget per child, plus what hits still
- * being written hold.
+ * gzip forms in all.  A newly decoded body takes the room of kept ones
+ * not taken since they were kept (or since a newcomer last passed them
+ * over: a second chance, as in a CLOCK page cache); one that would need
+ * the room of a body taken since is decoded for its hit only, as is a
+ * body above the budget alone.  Memory: that budget per child, plus what
+ * hits still being written hold.
  *
  * A kept body is shared by reference, never copied: each hit gets a
  * bucket of its own read-only type (a filter that appends to a heap

@@ -73,7 +73,29 @@ CONF
     $ap->stop;
 }
 
-# 2. Off: nothing kept, every identity hit decodes.
+# 2. 64K, room for one page of 40,000 bytes: a page taken again and again
+# keeps its room against pages each read once (a crawler's walk): each
+# newcomer is decoded for its hit, the hot page stays kept.
+{
+    my $ap = apache('64K');
+    my $hot = '/app/hot?size=40000';
+    my $first = $ap->get($hot)->{body};
+    my ($wrong, $dec, $reused) = hits($ap, $hot, 2, $first);
+    my ($w, $d, $r, $once_wrong) = (0, 0, 0, 0);
+    for my $i (1 .. 24) {
+        my $u = "/app/once-$i?size=40000";
+        my $body = $ap->get($u)->{body};
+        my ($ow) = hits($ap, $u, 1, $body);
+        $once_wrong += $ow;
+        my @c = hits($ap, $hot, 1, $first);
+        $w += $c[0]; $d += $c[1]; $r += $c[2];
+    }
+    is($w + $once_wrong, 0, '64K: 24 pages read once between hits of a hot page, every body right');
+    cmp_ok($r, '>=', 20, "64K: the hot page stays kept ($r of 24 hits took it, $d decoded)");
+    $ap->stop;
+}
+
+# 3. Off: nothing kept, every identity hit decodes.
 {
     my $ap = apache('Off');
     my $u = '/app/small?size=20000';

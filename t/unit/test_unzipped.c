@@ -228,7 +228,8 @@ static int is_kept(apr_bucket_alloc_t *ba, const char *gz, apr_size_t gz_len,
 
 /* SharedCacheKeepDecoded: what a child keeps (bodies and their gzip
  * forms) stays within its budget; the newest body is kept, the others
- * make room; a body above the budget alone is decoded per call. */
+ * not taken since they were kept make room; a body above the budget alone
+ * is decoded per call. */
 static void test_the_budget_bounds_what_is_kept(void **state)
 {
     apr_pool_t *p = unit_pool(state);
@@ -247,11 +248,15 @@ static void test_the_budget_bounds_what_is_kept(void **state)
                      APR_SUCCESS);
     assert_false(reused);
     assert_bucket(b, one, 20000);
-    assert_true(is_kept(ba, gz1, l1, one, 20000));
-    /* the second, in another slot, takes the first's room */
+    /* the second, in another slot, takes the room of the first, not
+     * taken since it was kept */
     assert_false(is_kept(ba, gz2, l2, two, 20000));
     assert_true(is_kept(ba, gz2, l2, two, 20000));
+    /* the first again: the second was taken since, so it stays for one
+     * more decode of the first */
     assert_false(is_kept(ba, gz1, l1, one, 20000));
+    assert_false(is_kept(ba, gz1, l1, one, 20000));
+    assert_true(is_kept(ba, gz1, l1, one, 20000));
     /* a body alone above the budget: decoded at each call, and what is
      * kept stays */
     three = text(p, 30000, 3);
@@ -265,6 +270,72 @@ static void test_the_budget_bounds_what_is_kept(void **state)
     assert_false(is_kept(ba, gz2, l2, two, 20000));
     assert_true(is_kept(ba, gz1, l1, one, 20000));
     assert_true(is_kept(ba, gz2, l2, two, 20000));
+}
+
+/* A kept body taken since it was kept is not displaced by a body decoded
+ * once (a page read once, a crawler's walk): the newcomer is decoded for
+ * its hit, and the kept body is marked as not taken since.  A newcomer
+ * decoded again while the kept body was not taken then takes its room:
+ * with room for one body, a hot page keeps it against a stream of pages
+ * each read once. */
+static void test_a_body_taken_again_stays_against_one_decoded_once(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_bucket_alloc_t *ba = apr_bucket_alloc_create(p);
+    char *one = text(p, 20000, 1), *two, *three, *gz1, *gz2, *gz3;
+    apr_size_t l1, l2, l3, budget;
+    int i, taken = 0;
+
+    gz1 = gzip_of(p, one, 20000, &l1);
+    gz2 = other_slot(p, gz1, l1, 20000, 1, &two, &l2);
+    gz3 = other_slot(p, gz1, l1, 20000, 100, &three, &l3);
+    budget = 20000 + (l1 > l2 ? l1 : l2) + 100;
+    assert_int_equal(sc_unzipped_init(p, budget), APR_SUCCESS);
+    assert_false(is_kept(ba, gz1, l1, one, 20000));
+    assert_true(is_kept(ba, gz1, l1, one, 20000));
+    /* the hot body against pages read once, in turn */
+    for (i = 0; i < 10; i++) {
+        assert_false(is_kept(ba, i % 2 ? gz3 : gz2, i % 2 ? l3 : l2,
+                             i % 2 ? three : two, 20000));
+        taken += is_kept(ba, gz1, l1, one, 20000);
+    }
+    assert_int_equal(taken, 10);
+    /* not taken between two decodes of the second: it goes in */
+    assert_false(is_kept(ba, gz2, l2, two, 20000));
+    assert_false(is_kept(ba, gz2, l2, two, 20000));
+    assert_true(is_kept(ba, gz2, l2, two, 20000));
+    assert_false(is_kept(ba, gz1, l1, one, 20000));
+}
+
+/* Two bodies of one slot: the one taken again keeps it. */
+static void test_a_slot_stays_with_the_body_taken_again(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    apr_bucket_alloc_t *ba = apr_bucket_alloc_create(p);
+    char *one = text(p, 5000, 0), *two = NULL, *gz1, *gz2 = NULL;
+    apr_size_t l1, l2 = 0;
+    unsigned seed;
+    int i, taken = 0;
+
+    assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
+    gz1 = gzip_of(p, one, 5000, &l1);
+    for (seed = 1; seed < 1000; seed++) {
+        two = text(p, 5000, seed * 7);
+        gz2 = gzip_of(p, two, 5000, &l2);
+        if (memcmp(gz2 + l2 - 8, gz1 + l1 - 8, 4) != 0
+            && ((unsigned char)gz2[l2 - 8] % SC_UNZIPPED_SLOTS
+                == (unsigned char)gz1[l1 - 8] % SC_UNZIPPED_SLOTS)) {
+            break;
+        }
+    }
+    assert_true(seed < 1000);
+    assert_false(is_kept(ba, gz1, l1, one, 5000));
+    assert_true(is_kept(ba, gz1, l1, one, 5000));
+    for (i = 0; i < 10; i++) {
+        assert_false(is_kept(ba, gz2, l2, two, 5000));
+        taken += is_kept(ba, gz1, l1, one, 5000);
+    }
+    assert_int_equal(taken, 10);
 }
 
 /* SharedCacheKeepDecoded Off: nothing kept, every call decodes. */
@@ -351,6 +422,8 @@ int main(void)
         UNIT_TEST(test_larger_bodies_are_decoded_per_call),
         UNIT_TEST(test_threads_read_their_own_bytes),
         UNIT_TEST(test_the_budget_bounds_what_is_kept),
+        UNIT_TEST(test_a_body_taken_again_stays_against_one_decoded_once),
+        UNIT_TEST(test_a_slot_stays_with_the_body_taken_again),
         UNIT_TEST(test_a_budget_of_nothing_keeps_nothing),
     };
 
