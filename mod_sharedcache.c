@@ -203,6 +203,7 @@ static void sc_child_init(apr_pool_t *pchild, server_rec *s)
     sc_hint_child_init(pchild);
     c0 = ap_get_module_config(main_server->module_config, &sharedcache_module);
     sc_unzipped_init(pchild, sc_config_keep_decoded(c0));
+    sc_unzipped_on_kept(sc_status_decoded_kept);
 }
 
 /* apachectl configtest: the same check, failing the test (post_config

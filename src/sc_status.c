@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
     volatile apr_uint32_t pid; /* 0: free */
     apr_uint32_t nservers;
+    volatile apr_uint64_t decoded_kept; /* bytes (sc_unzipped.h) */
     sc_view_server_t s[SC_VIEW_SERVERS];
 } sc_view_child_t;
 
@@ -185,6 +186,7 @@ void sc_status_child_init(apr_pool_t *pchild, const char *const *names, int n)
         return; /* more children than slots: not shown */
     }
     mine->nservers = 0;
+    apr_atomic_set64(&mine->decoded_kept, 0);
     for (j = 0; j < n && j < SC_VIEW_SERVERS; j++) {
         sc_view_server_t *e = &mine->s[j];
 
@@ -210,6 +212,33 @@ void sc_status_server_state(const char *server, apr_uint64_t down_since,
             return;
         }
     }
+}
+
+void sc_status_decoded_kept(apr_size_t bytes)
+{
+    sc_view_child_t *v = mine;
+
+    if (v) {
+        apr_atomic_set64(&v->decoded_kept, bytes);
+    }
+}
+
+apr_uint64_t sc_status_decoded_kept_sum(int *children)
+{
+    apr_uint64_t sum = 0;
+    int i;
+
+    *children = 0;
+    for (i = 0; counters && i < SC_VIEW_CHILDREN; i++) {
+        sc_view_child_t *v = &counters->child[i];
+        apr_uint32_t pid = apr_atomic_read32(&v->pid);
+
+        if (pid && !gone(pid)) {
+            ++*children;
+            sum += apr_atomic_read64(&v->decoded_kept);
+        }
+    }
+    return sum;
 }
 
 /* How many live children have the server marked down, since when (the

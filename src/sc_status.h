@@ -67,6 +67,11 @@ void sc_status_child_init(apr_pool_t *pchild, const char *const *names, int n);
 void sc_status_server_state(const char *server, apr_uint64_t down_since,
                             apr_uint64_t retry_at);
 
+/* What this child keeps of decoded bodies (sc_unzipped.h), in bytes; the
+ * sum over the live children (*children: how many). */
+void sc_status_decoded_kept(apr_size_t bytes);
+apr_uint64_t sc_status_decoded_kept_sum(int *children);
+
 int sc_status_handler(request_rec *r);
 
 #endif

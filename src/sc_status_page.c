@@ -108,7 +108,8 @@ static void json_vhosts(request_rec *r)
 
 static void json(request_rec *r, apr_array_header_t *servers)
 {
-    int i;
+    apr_uint64_t kept;
+    int i, children;
 
     ap_set_content_type(r, "application/json");
     ap_rprintf(r,
@@ -120,6 +121,11 @@ static void json(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "\"%s\": %" APR_UINT64_T_FMT ", ", sc_stat_info[i].name,
                    sc_stat_get(i));
     }
+    kept = sc_status_decoded_kept_sum(&children);
+    ap_rprintf(r,
+               "\"decoded_kept_bytes\": %" APR_UINT64_T_FMT
+               ", \"decoded_kept_children\": %d, ",
+               kept, children);
     json_vhosts(r);
     ap_rputs("\"servers\": [", r);
     for (i = 0; i < servers->nelts; i++) {
@@ -197,7 +203,7 @@ static void prometheus_vhosts(request_rec *r)
 
 static void prometheus(request_rec *r, apr_array_header_t *servers)
 {
-    int i;
+    int i, children;
 
     ap_set_content_type(r, "text/plain; version=0.0.4");
     for (i = 0; i < SC_STAT_COUNT; i++) {
@@ -217,6 +223,12 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
         }
     }
     prometheus_vhosts(r);
+    ap_rprintf(r,
+               "# HELP sharedcache_decoded_kept_bytes bytes of decoded bodies "
+               "the live children keep (SharedCacheKeepDecoded)\n"
+               "# TYPE sharedcache_decoded_kept_bytes gauge\n"
+               "sharedcache_decoded_kept_bytes %" APR_UINT64_T_FMT "\n",
+               sc_status_decoded_kept_sum(&children));
     ap_rputs("# HELP sharedcache_memcached_up memcached server answering\n"
              "# TYPE sharedcache_memcached_up gauge\n",
              r);
@@ -293,8 +305,9 @@ static void html_vhosts(request_rec *r)
 static void html(request_rec *r, apr_array_header_t *servers)
 {
     apr_uint64_t looked = sc_stat_get(SC_STAT_HIT) + sc_stat_get(SC_STAT_MISS)
-                          + sc_stat_get(SC_STAT_STALE);
-    int i;
+                          + sc_stat_get(SC_STAT_STALE),
+                 kept;
+    int i, children;
 
     ap_set_content_type(r, "text/html; charset=utf-8");
     ap_rputs("<!DOCTYPE html>\n<html><head><title>mod_sharedcache status"
@@ -311,12 +324,17 @@ static void html(request_rec *r, apr_array_header_t *servers)
         ap_rprintf(r, "<tr><th>%s</th><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    sc_stat_info[i].name, sc_stat_get(i));
     }
-    ap_rprintf(r, "<tr><th>hit ratio</th><td>%.1f%%</td></tr>\n</table>\n",
+    ap_rprintf(r, "<tr><th>hit ratio</th><td>%.1f%%</td></tr>\n",
                looked ? 100.0
                             * (double)(sc_stat_get(SC_STAT_HIT)
                                        + sc_stat_get(SC_STAT_STALE))
                             / (double)looked
                       : 0.0);
+    kept = sc_status_decoded_kept_sum(&children);
+    ap_rprintf(r,
+               "<tr><th>decoded bodies kept</th><td>%" APR_UINT64_T_FMT
+               " bytes in %d children</td></tr>\n</table>\n",
+               kept, children);
     html_vhosts(r);
     ap_rputs("<h2>memcached</h2>\n<table>\n<tr><th>server</th><th>state"
              "</th><th>children</th><th>items</th><th>bytes</th>"

@@ -27,6 +27,7 @@ typedef struct {
 static body_t *slots[SC_UNZIPPED_SLOTS];
 static apr_size_t budget; /* of the kept bodies and their gzip forms */
 static apr_size_t kept;   /* what the slots hold of it (under the lock) */
+static void (*tell_kept)(apr_size_t kept);
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *lock;
 #else
@@ -117,6 +118,11 @@ apr_status_t sc_unzipped_init(apr_pool_t *p, apr_size_t size)
 #endif
 }
 
+void sc_unzipped_on_kept(void (*tell)(apr_size_t kept))
+{
+    tell_kept = tell;
+}
+
 static void enter(void)
 {
 #if APR_HAS_THREADS
@@ -193,6 +199,9 @@ static void keep(body_t *body, body_t **slot)
     body->refs = 2; /* the slot's too */
     *slot = body;
     kept += cost(body);
+    if (tell_kept) {
+        tell_kept(kept);
+    }
     leave();
     for (i = 0; i < n; i++) {
         release(gone[i]);

@@ -39,6 +39,10 @@
  * without the lock (when it could not be made), every call decodes. */
 apr_status_t sc_unzipped_init(apr_pool_t *p, apr_size_t budget);
 
+/* Told what the slots hold, in bytes, each time it changes (under the
+ * slots' lock: it must not block).  NULL: told nothing. */
+void sc_unzipped_on_kept(void (*tell)(apr_size_t kept));
+
 /* The most a budget can use: every slot holding a body of the largest
  * size kept and a gzip form as long (SharedCacheKeepDecoded's bound). */
 #define SC_UNZIPPED_BUDGET_MAX \

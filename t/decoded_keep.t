@@ -92,6 +92,18 @@ CONF
     }
     is($w + $once_wrong, 0, '64K: 24 pages read once between hits of a hot page, every body right');
     cmp_ok($r, '>=', 20, "64K: the hot page stays kept ($r of 24 hits took it, $d decoded)");
+    # what the children keep is on the status page: at least the hot
+    # page (its body and gzip form), at most 64K for each live child
+    my $s = decode_json($ap->get('/sc-status?json')->{body});
+    my $kept = $s->{decoded_kept_bytes} // -1;
+    my $children = $s->{decoded_kept_children} // -1;
+    cmp_ok($kept, '>', 40000, "status: decoded_kept_bytes $kept holds the hot page");
+    cmp_ok($children, '>=', 1, "status: decoded_kept_children $children");
+    cmp_ok($kept, '<=', 65536 * $children, 'status: ... within 64K a child');
+    like($ap->get('/sc-status?prometheus')->{body}, qr/^sharedcache_decoded_kept_bytes \Q$kept\E$/m,
+         'status: the same in Prometheus (sharedcache_decoded_kept_bytes)');
+    like($ap->get('/sc-status')->{body}, qr/decoded bodies kept.*\b\Q$kept\E\b/,
+         'status: the same on the HTML page');
     $ap->stop;
 }
 
@@ -104,6 +116,8 @@ CONF
     is($wrong, 0, 'Off: 12 identity hits, every body right');
     is($reused, 0, 'Off: no body kept');
     is($dec, 12, 'Off: each hit decoded');
+    is(decode_json($ap->get('/sc-status?json')->{body})->{decoded_kept_bytes}, 0,
+       'Off: status decoded_kept_bytes 0');
     $ap->stop;
 }
 
