@@ -518,6 +518,10 @@ const char *sc_rules_reach(request_rec *r);
  * is then not the default the SSI watch reads)? */
 int sc_rules_ssi_tags(void);
 
+/* Is ProxyHTMLInterp set anywhere (mod_proxy_html's URL maps may then
+ * read the request: a condition, an interpolated ${VAR})? */
+int sc_rules_proxy_html_interp(void);
+
 /* The note that marks sc_anyone_may()'s anonymous copy of a request. */
 #define SC_NOTE_PROBE "sharedcache-probe"
 

@@ -49,6 +49,9 @@ static module *setenvif_module_p, *rewrite_module_p, *headers_module_p;
 static int request_header_rules, server_rewrites;
 /* SSIStartTag or SSIEndTag somewhere: SSI the watch cannot read. */
 static int ssi_tags;
+/* ProxyHTMLInterp On somewhere: mod_proxy_html's URL maps may read the
+ * request (a condition, ${VAR}). */
+static int proxy_html_interp;
 
 static int dir_section(const char *name)
 {
@@ -100,6 +103,12 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
             || !strcasecmp(d->directive, "SSIEndTag")) {
             ssi_tags = 1;
         }
+        /* (not in .htaccess: mod_proxy_html allows it in the server's
+         * files only) */
+        if (!strcasecmp(d->directive, "ProxyHTMLInterp") && d->args
+            && strcasecmp(d->args, "off")) {
+            proxy_html_interp = 1;
+        }
         if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
             const char *args = d->args;
             (void)ap_getword_conf(p, &args); /* pattern */
@@ -122,6 +131,7 @@ void sc_rules_post_config(apr_pool_t *pconf)
     rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
     headers_module_p = ap_find_linked_module("mod_headers.c");
     request_header_rules = server_rewrites = ssi_tags = 0;
+    proxy_html_interp = 0;
     find_derivers(pconf, ap_conftree, 0);
 }
 
@@ -269,4 +279,9 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named)
 int sc_rules_ssi_tags(void)
 {
     return ssi_tags;
+}
+
+int sc_rules_proxy_html_interp(void)
+{
+    return proxy_html_interp;
 }

@@ -81,7 +81,9 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
  * not run them again (sc_hit_filters): each must make it from the
  * response alone, never from the request.  Those known to: mod_include
  * behind SHAREDCACHE_SSI_WATCH (which refuses SSI that reads the
- * request), mod_substitute, mod_sed, mod_proxy_html and its xml2enc,
+ * request), mod_substitute (httpd 2.4's: no expressions), mod_sed,
+ * mod_proxy_html unless ProxyHTMLInterp is set anywhere (its URL maps'
+ * conditions and ${VAR} read the request), its xml2enc,
  * mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and an ESI
  * include's SHAREDCACHE_ESI_LENGTH (which only counts).  Any
  * other (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by
@@ -116,6 +118,9 @@ static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
                 return name;
             }
             continue;
+        }
+        if (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp()) {
+            return name;
         }
         for (k = known; *k && strcasecmp(name, *k); k++) {
         }
