@@ -197,6 +197,51 @@ static int was_sent(void *data, const char *name, const char *value)
     return 1;
 }
 
+/* Replace each occurrence of what (what_len > 0) in value by mark. */
+static const char *replace_all(apr_pool_t *p, const char *value,
+                               const char *what, apr_size_t what_len,
+                               const char *mark)
+{
+    const char *at = strstr(value, what);
+    char *out = "";
+
+    if (!at) {
+        return value;
+    }
+    for (; at; value = at + what_len, at = strstr(value, what)) {
+        out = apr_pstrcat(p, out,
+                          apr_pstrmemdup(p, value, (apr_size_t)(at - value)),
+                          mark, NULL);
+    }
+    return apr_pstrcat(p, out, value, NULL);
+}
+
+/* A header's value as the key holds it: the request's own per-request
+ * values in it (what mod_headers' %{UNIQUE_ID}e and %t give: tracing
+ * recipes set X-Request-Id and X-Request-Start from them) are keyed as a
+ * mark, as the variables themselves are not keyed (env_unkeyed): a key
+ * holding them would never hit.  The rest of the value is keyed as it is.
+ * A mark holds a control byte, which httpd refuses in what a client sends;
+ * a client that sends one anyway gets the page of the mark, which is what
+ * the application saw. */
+static const char *per_request_marked(request_rec *r, const char *value)
+{
+    const char *id = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+    char t[32];
+
+    if (!value) {
+        return NULL;
+    }
+    /* (mod_unique_id's ids are 19 or more characters, no substring of a
+     * value by chance) */
+    if (id && strlen(id) >= 19) {
+        value = replace_all(r->pool, value, id, strlen(id),
+                            "\001UNIQUE_ID\001");
+    }
+    apr_snprintf(t, sizeof(t), "t=%" APR_TIME_T_FMT, r->request_time);
+    return replace_all(r->pool, value, t, strlen(t), "t=\001request-time\001");
+}
+
 static int derived_header(void *data, const char *name, const char *value)
 {
     derived_t *dv = data;
@@ -213,7 +258,7 @@ static int derived_header(void *data, const char *name, const char *value)
     if (want[0]) {
         h = apr_array_push(dv->pairs);
         h->name = name;
-        h->value = value;
+        h->value = per_request_marked(dv->r, value);
     }
     return 1;
 }
@@ -300,7 +345,8 @@ static const char *add_route_state(request_rec *r, sc_key_t *k)
     why = sc_rules_request_headers(r, named);
     for (i = 0; i < named->nelts; i++) {
         const char *n = APR_ARRAY_IDX(named, i, const char *);
-        sc_key_add(k, 'q', n, apr_table_get(r->headers_in, n));
+        sc_key_add(k, 'q', n,
+                   per_request_marked(r, apr_table_get(r->headers_in, n)));
     }
     return why;
 }
