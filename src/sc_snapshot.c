@@ -87,8 +87,8 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
  * mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and an ESI
  * include's SHAREDCACHE_ESI_LENGTH (which only counts).  Any
  * other (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by
- * content type after the render began) keeps the response out.  The
- * filter's name, or NULL. */
+ * content type after the render began, a second INCLUDES) keeps the
+ * response out.  The filter's name, or NULL. */
 static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
 {
     static const char *const known[] = { "substitute", "sed",     "proxy-html",
@@ -113,10 +113,15 @@ static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
         if (!strcasecmp(name, SC_FILTER_ESI_LENGTH)) {
             continue;
         }
+        /* a watch reads what the one mod_include after it reads: a
+         * second mod_include (SetOutputFilter INCLUDES next to
+         * AddOutputFilter) runs what the first made of the request, the
+         * SSI text of fragments among it, unwatched */
         if (!strcasecmp(name, "includes")) {
             if (!watched) {
                 return name;
             }
+            watched = 0;
             continue;
         }
         if (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp()) {
