@@ -82,6 +82,11 @@
     0x10 /* SC_EF_QUICK, and stored by an ESI include whose key as a \
             subrequest is its direct key: a page may take it without a \
             subrequest (sc_incdirect.c) */
+/* Bits 8 to 31: with SC_EF_QUICK, the tag of the configuration under
+ * which the entry was found quick-servable (sc_rules_config_tag): under
+ * another one (a reload that added an access rule, a Redirect) it is not. */
+#define SC_EF_CONF_SHIFT 8
+#define SC_EF_CONF(flags) ((apr_uint32_t)(flags) >> SC_EF_CONF_SHIFT)
 #define SC_EF_ASSEMBLED \
     0x08 /* the body holds what subrequests (SSI includes) made: a 304 \
             to the page says nothing of them, never revalidated */

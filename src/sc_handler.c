@@ -372,7 +372,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         }
         if (quick) {
             if (found == SC_LOOKUP_MISS && res->entry.type == SC_REC_ENTRY
-                && (!(res->entry.flags & SC_EF_QUICK)
+                && (!sc_entry_quick_ok(res->entry.flags)
                     || (res->entry.flags & SC_EF_ESI))) {
                 sc_hint_set_not_quick(r->pool, ctx->entry_key);
             }

@@ -184,7 +184,8 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
     }
     found = sc_lookup(q, ctx, c, now, &res);
     ok = found == SC_LOOKUP_FOUND && res.entry.status == HTTP_OK
-         && (res.entry.flags & SC_EF_DIRECT) && !(res.entry.flags & SC_EF_ESI);
+         && sc_entry_direct_ok(res.entry.flags)
+         && !(res.entry.flags & SC_EF_ESI);
     sc_store_return(c, q->pool);
     if (!ok) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
@@ -193,7 +194,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
                       pt->node->src, (int)found, res.entry.status,
                       (unsigned)res.entry.flags);
         if (res.entry.type == SC_REC_ENTRY
-            && (!(res.entry.flags & SC_EF_DIRECT)
+            && (!sc_entry_direct_ok(res.entry.flags)
                 || (res.entry.flags & SC_EF_ESI))) {
             sc_hint_set_not_quick(r->pool, ctx->entry_key);
         }

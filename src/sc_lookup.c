@@ -399,7 +399,7 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
      * was off nor an ESI page (its includes are subrequests). */
     if (e->type != SC_REC_ENTRY
         || (ctx->quick
-            && (!(e->flags & SC_EF_QUICK) || (e->flags & SC_EF_ESI)))) {
+            && (!sc_entry_quick_ok(e->flags) || (e->flags & SC_EF_ESI)))) {
         return SC_LOOKUP_MISS;
     }
     ctx->fwd = SC_FWD_STALE; /* if it is not served */

@@ -522,6 +522,16 @@ int sc_rules_ssi_tags(void);
  * read the request: a condition, an interpolated ${VAR})? */
 int sc_rules_proxy_html_interp(void);
 
+/* The tag of the configuration this process runs (24 bits, never 0),
+ * which an entry marked quick-servable carries (SC_EF_CONF). */
+apr_uint32_t sc_rules_config_tag(void);
+
+/* May the quick handler serve an entry of these flags (SC_EF_QUICK,
+ * marked under this configuration), and may a page take it without a
+ * subrequest (SC_EF_DIRECT too)? */
+int sc_entry_quick_ok(apr_uint32_t flags);
+int sc_entry_direct_ok(apr_uint32_t flags);
+
 /* The note that marks sc_anyone_may()'s anonymous copy of a request. */
 #define SC_NOTE_PROBE "sharedcache-probe"
 

@@ -11,6 +11,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "util_cfgtree.h"
+#include <apr_sha1.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -123,8 +124,50 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
     }
 }
 
+/* The configuration's tag: 24 bits of a digest of the whole parsed tree
+ * (directives, arguments, sections; Include'd files, <IfModule> and
+ * Define already resolved), made at each start and reload. */
+static apr_uint32_t config_tag;
+
+static void digest_tree(apr_sha1_ctx_t *c, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        const char *args = d->args ? d->args : "";
+
+        apr_sha1_update_binary(c, (const unsigned char *)d->directive,
+                               (unsigned int)strlen(d->directive) + 1);
+        apr_sha1_update_binary(c, (const unsigned char *)args,
+                               (unsigned int)strlen(args) + 1);
+        if (d->first_child) {
+            apr_sha1_update_binary(c, (const unsigned char *)"{", 1);
+            digest_tree(c, d->first_child);
+            apr_sha1_update_binary(c, (const unsigned char *)"}", 1);
+        }
+    }
+}
+
+static apr_uint32_t make_config_tag(void)
+{
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    apr_sha1_ctx_t c;
+    apr_uint32_t tag;
+
+    apr_sha1_init(&c);
+    digest_tree(&c, ap_conftree);
+    apr_sha1_final(digest, &c);
+    tag = (apr_uint32_t)digest[0] << 16 | (apr_uint32_t)digest[1] << 8
+          | digest[2];
+    return tag ? tag : 1; /* 0: an entry stored before tags */
+}
+
+apr_uint32_t sc_rules_config_tag(void)
+{
+    return config_tag;
+}
+
 void sc_rules_post_config(apr_pool_t *pconf)
 {
+    config_tag = make_config_tag();
     configured_headers = apr_array_make(pconf, 4, sizeof(const char *));
     collect_request_headers(pconf, ap_conftree);
     setenvif_module_p = ap_find_linked_module("mod_setenvif.c");

@@ -161,24 +161,34 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
 /* Did httpd read an .htaccess file for r?  Its rules cannot be seen at
  * start-up, and one that denies some clients (Require not ip) lets the
  * anonymous client through: such pages are never quick-servable. */
-static int htaccess_read(const request_rec *r)
+/* Did httpd read an .htaccess file for r, or may one apply to it
+ * (AllowOverride or AllowOverrideList other than None on one of its
+ * directories)?  A file added later applies at once, without a reload:
+ * the configuration's tag cannot see it.  (Where AllowOverride is not set
+ * at all, httpd opens .htaccess files too, but allows nothing in them.) */
+static int htaccess_may_apply(const request_rec *r)
 {
+    const core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
     const struct htaccess_result *h;
 
+    /* (httpd leaves a result's override_list unset: the list is read
+     * from the directory's own configuration) */
     for (h = r->htaccess; h; h = h->next) {
-        if (h->htaccess) {
+        if (h->htaccess || (h->override & OR_ALL)) {
             return 1;
         }
     }
-    return 0;
+    return r->htaccess && d && d->override_list
+           && !apr_is_empty_table(d->override_list);
 }
 
 /* May the quick handler serve this entry (and a page include it without
  * a subrequest, sc_incdirect.c)?  Only if the location asked for it, keys
  * exactly as the virtual host does (what the quick handler sees, or the
- * include's direct key), nobody showed an identity for it, no .htaccess
- * file applies, and an anonymous client would be let through to it and
- * get the same page (sc_quickprobe.c). */
+ * include's direct key), nobody showed an identity for it, httpd reads
+ * no .htaccess file for it, and an anonymous client would be let through
+ * to it and get the same page (sc_quickprobe.c), under this configuration
+ * (its tag goes with the mark: quick_flags). */
 static int quick_servable(request_rec *r, const sc_req_t *ctx)
 {
     const sc_dir_conf_t *base = ap_get_module_config(r->server->lookup_defaults,
@@ -192,7 +202,7 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
            && !strcmp(r->parsed_uri.path, r->uri) && !r->prev
-           && (!r->main || sc_esi_include(r)) && !htaccess_read(r)
+           && (!r->main || sc_esi_include(r)) && !htaccess_may_apply(r)
            && sc_anyone_gets(r, ctx);
 }
 
@@ -206,7 +216,18 @@ static apr_uint32_t quick_flags(request_rec *r, const sc_req_t *ctx)
     if (!quick_servable(r, ctx)) {
         return 0;
     }
-    return SC_EF_QUICK | (r->main ? SC_EF_DIRECT : 0);
+    return SC_EF_QUICK | (r->main ? SC_EF_DIRECT : 0)
+           | sc_rules_config_tag() << SC_EF_CONF_SHIFT;
+}
+
+int sc_entry_quick_ok(apr_uint32_t flags)
+{
+    return (flags & SC_EF_QUICK) && SC_EF_CONF(flags) == sc_rules_config_tag();
+}
+
+int sc_entry_direct_ok(apr_uint32_t flags)
+{
+    return (flags & SC_EF_DIRECT) && sc_entry_quick_ok(flags);
 }
 
 /* How long after expiry the entry may still be served: while one request
