@@ -130,6 +130,7 @@ request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
     ap_filter_t *end = apr_pcalloc(r->pool, sizeof(*end));
     char *line;
     apr_table_t *env;
+    apr_time_t shown;
     request_rec *rr;
 
     end->frec = sc_esi_part_filter_handle;
@@ -150,11 +151,16 @@ request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt)
     if (sc_derive_env_at_handler(r)) {
         r->subprocess_env = sc_derive_env_at_handler(r);
     }
+    /* a request of this moment, also while a hit's pass dates the page
+     * with its stored Date (sc_pass_restored): the subrequest copies it */
+    shown = r->request_time;
+    r->request_time = sc_request_received(r);
     apr_table_setn(r->notes, NOTE_CREATING, "1");
     rr = ap_sub_req_lookup_uri(src, r, end);
     apr_table_unset(r->notes, NOTE_CREATING);
     r->the_request = line;
     r->subprocess_env = env;
+    r->request_time = shown;
     apr_table_setn(rr->notes, NOTE_INCLUDE, "1");
     sc_inc_headers(rr->headers_in);
     ap_add_output_filter_handle(sc_esi_length_filter_handle, pt, rr,

@@ -292,11 +292,22 @@ ap_filter_t *sc_hit_filters(request_rec *r)
     return f;
 }
 
+#define RECEIVED "sharedcache-received"
+
+apr_time_t sc_request_received(request_rec *r)
+{
+    void *t = NULL;
+
+    apr_pool_userdata_get(&t, RECEIVED, r->pool);
+    return t ? *(apr_time_t *)t : r->request_time;
+}
+
 apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
                               apr_bucket_brigade *bb)
 {
     apr_time_t received = r->request_time;
     const char *date = apr_table_get(r->headers_out, "Date");
+    apr_time_t *keep;
     apr_int64_t t;
     apr_status_t rv;
 
@@ -306,6 +317,11 @@ apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
      * request keeps the Date of headers_out as it is. */
     if (date && r->proxyreq == PROXYREQ_NONE
         && sc_policy_http_date(date, apr_time_sec(received), &t)) {
+        /* (what an ESI include made in this pass takes instead:
+         * sc_request_received) */
+        keep = apr_palloc(r->pool, sizeof(*keep));
+        *keep = received;
+        apr_pool_userdata_setn(keep, RECEIVED, NULL, r->pool);
         r->request_time = apr_time_from_sec(t);
     }
     rv = ap_pass_brigade(next, bb);

@@ -398,6 +398,12 @@ ap_filter_t *sc_hit_filters(request_rec *r);
 apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
                               apr_bucket_brigade *bb);
 
+/* When the client's request arrived: r->request_time, but during
+ * sc_pass_restored's pass, which dates the response with the stored Date
+ * through it, the time it held before (what an ESI include made during
+ * that pass is dated with). */
+apr_time_t sc_request_received(request_rec *r);
+
 /* What the policy decides on: a response's final headers (out) and the
  * settings of its location (d; NULL: the headers only). */
 void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
