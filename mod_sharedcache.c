@@ -58,6 +58,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         sc_config_notice_ttl(ptemp, s);
         sc_config_warn_quick_routes(ptemp, s);
+        sc_rules_warn_changing_headers(ptemp, s);
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
     sc_rules_post_config(pconf);

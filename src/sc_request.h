@@ -528,6 +528,11 @@ int sc_rules_ssi_tags(void);
  * read the request: a condition, an interpolated ${VAR})? */
 int sc_rules_proxy_html_interp(void);
 
+/* post_config, once: warn (SC0116) of each RequestHeader set from a
+ * value that differs on every request and that the key cannot mark
+ * (mod_headers' %D, %l, %i, %b). */
+void sc_rules_warn_changing_headers(apr_pool_t *p, server_rec *s);
+
 /* The tag of the configuration this process runs (24 bits, never 0),
  * which an entry marked quick-servable carries (SC_EF_CONF). */
 apr_uint32_t sc_rules_config_tag(void);

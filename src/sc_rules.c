@@ -7,9 +7,11 @@
  * httpd read for it; whether such rules may reach a fragment.
  */
 #include "sc_request.h"
+#include "sc_log.h"
 
 #include "http_config.h"
 #include "http_core.h"
+#include "http_log.h"
 #include "util_cfgtree.h"
 #include <apr_sha1.h>
 #include <apr_strings.h>
@@ -38,6 +40,54 @@ static void collect_request_headers(apr_pool_t *p, ap_directive_t *d)
             collect_request_headers(p, d->first_child);
         }
     }
+}
+
+/* mod_headers' formats that differ on (almost) every request and that
+ * the key cannot mark (sc_derive.c marks %t and %{UNIQUE_ID}e): the time
+ * the request has taken (%D), the load (%l), idle and busy workers (%i,
+ * %b).  The first found in a value, or NULL. */
+static const char *changing_format(const char *value)
+{
+    static const char *const formats[] = { "%D", "%l", "%i", "%b", NULL };
+    const char *const *f;
+
+    for (f = formats; *f; f++) {
+        if (ap_strstr_c(value, *f)) {
+            return *f;
+        }
+    }
+    return NULL;
+}
+
+static void warn_changing(apr_pool_t *p, server_rec *s, ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "RequestHeader") && d->args) {
+            const char *args = d->args;
+            char *action = ap_getword_conf(p, &args);
+            char *name = ap_getword_conf(p, &args);
+            char *value = ap_getword_conf(p, &args);
+            const char *f = changing_format(value);
+
+            if (f && strcasecmp(action, "unset") && *name) {
+                ap_log_error(
+                    APLOG_MARK, APLOG_WARNING, 0, s,
+                    SC_LOGNO(0116) "RequestHeader %s %s (%s:%d): %s differs "
+                                   "on every request, and the header is "
+                                   "keyed: pages it is set for are rendered "
+                                   "and stored each time, never a hit",
+                    action, name, d->filename, d->line_num, f);
+            }
+        }
+        if (d->first_child) {
+            warn_changing(p, s, d->first_child);
+        }
+    }
+}
+
+void sc_rules_warn_changing_headers(apr_pool_t *p, server_rec *s)
+{
+    warn_changing(p, s, ap_conftree);
 }
 
 /* What may derive request state for a subrequest that its parent's

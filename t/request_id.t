@@ -79,4 +79,26 @@ for my $case (['/app/rid?reflect=X-Request-Id', qr/^reflected=[\w\@-]{19,}$/m],
 }
 
 $ap->stop;
+
+# Values the key cannot mark (the time taken so far, %D; the load, %l;
+# idle and busy workers, %i, %b): start-up names each such line (SC0116).
+{
+    my $ap2 = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+<Location /app/queue>
+    SharedCache On
+    SharedCacheTTL 600
+    RequestHeader set X-Queue-Time "%D"
+</Location>
+<Location /app/fine>
+    SharedCache On
+    SharedCacheTTL 600
+    RequestHeader set X-Start "%t"
+</Location>
+CONF
+    my @w = grep { /SC0116/ } split /\n/, $ap2->error_log;
+    is(scalar(@w), 1, 'SC0116: one warning, for the %D line only');
+    like($w[0] // '', qr/RequestHeader set X-Queue-Time \(.*httpd\.conf:\d+\): %D differs on every request/,
+         'SC0116 names the directive, its line and the format');
+    $ap2->stop(allow => [qr/SC0116/]);
+}
 done_testing;
