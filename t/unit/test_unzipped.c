@@ -81,6 +81,26 @@ static void test_same_bytes_reuse_the_body(void **state)
     }
 }
 
+/* Another member of len bytes (a body of its own) in the slot of ref's. */
+static char *same_slot(apr_pool_t *p, const char *ref, apr_size_t ref_len,
+                       apr_size_t len, char **body, apr_size_t *gz_len)
+{
+    unsigned seed;
+
+    for (seed = 1; seed < 1000; seed++) {
+        char *gz;
+        *body = text(p, len, seed * 7);
+        gz = gzip_of(p, *body, len, gz_len);
+        if (memcmp(gz + *gz_len - 8, ref + ref_len - 8, 4) != 0
+            && ((unsigned char)gz[*gz_len - 8] % SC_UNZIPPED_SLOTS
+                == (unsigned char)ref[ref_len - 8] % SC_UNZIPPED_SLOTS)) {
+            return gz;
+        }
+    }
+    fail();
+    return NULL;
+}
+
 /* Two members of one slot: the second replaces the first, whose bucket
  * still reads it (freed with its last bucket). */
 static void test_a_replaced_body_lives_as_long_as_its_buckets(void **state)
@@ -89,23 +109,13 @@ static void test_a_replaced_body_lives_as_long_as_its_buckets(void **state)
     apr_bucket_alloc_t *ba = apr_bucket_alloc_create(p);
     char *first = text(p, 5000, 0), *gz1, *gz2 = NULL, *second = NULL;
     apr_size_t l1, l2 = 0;
-    unsigned seed;
     apr_bucket *a, *b, *c;
     int reused;
 
     assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     gz1 = gzip_of(p, first, 5000, &l1);
     /* a second body whose CRC falls in the same slot */
-    for (seed = 1; seed < 1000; seed++) {
-        second = text(p, 5000, seed * 7);
-        gz2 = gzip_of(p, second, 5000, &l2);
-        if (memcmp(gz2 + l2 - 8, gz1 + l1 - 8, 4) != 0
-            && ((unsigned char)gz2[l2 - 8] % SC_UNZIPPED_SLOTS
-                == (unsigned char)gz1[l1 - 8] % SC_UNZIPPED_SLOTS)) {
-            break;
-        }
-    }
-    assert_true(seed < 1000);
+    gz2 = same_slot(p, gz1, l1, 5000, &second, &l2);
     assert_int_equal(sc_unzipped_bucket(gz1, l1, 5000, ba, &a, &reused),
                      APR_SUCCESS);
     assert_int_equal(sc_unzipped_bucket(gz2, l2, 5000, ba, &b, &reused),
@@ -314,21 +324,11 @@ static void test_a_slot_stays_with_the_body_taken_again(void **state)
     apr_bucket_alloc_t *ba = apr_bucket_alloc_create(p);
     char *one = text(p, 5000, 0), *two = NULL, *gz1, *gz2 = NULL;
     apr_size_t l1, l2 = 0;
-    unsigned seed;
     int i, taken = 0;
 
     assert_int_equal(sc_unzipped_init(p, SC_UNZIPPED_BUDGET_MAX), APR_SUCCESS);
     gz1 = gzip_of(p, one, 5000, &l1);
-    for (seed = 1; seed < 1000; seed++) {
-        two = text(p, 5000, seed * 7);
-        gz2 = gzip_of(p, two, 5000, &l2);
-        if (memcmp(gz2 + l2 - 8, gz1 + l1 - 8, 4) != 0
-            && ((unsigned char)gz2[l2 - 8] % SC_UNZIPPED_SLOTS
-                == (unsigned char)gz1[l1 - 8] % SC_UNZIPPED_SLOTS)) {
-            break;
-        }
-    }
-    assert_true(seed < 1000);
+    gz2 = same_slot(p, gz1, l1, 5000, &two, &l2);
     assert_false(is_kept(ba, gz1, l1, one, 5000));
     assert_true(is_kept(ba, gz1, l1, one, 5000));
     for (i = 0; i < 10; i++) {
