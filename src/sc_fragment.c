@@ -300,15 +300,29 @@ const char *sc_ssi_reads(const request_rec *r)
 
 void sc_ssi_watch(request_rec *r)
 {
-    ap_filter_t *f;
+    ap_filter_rec_t *includes = ap_get_output_filter_handle("includes");
+    ap_filter_t *f, *prev = NULL, *w;
 
-    for (f = r->output_filters; f && f->frec->ftype <= SC_SAVE_FTYPE;
-         f = f->next) {
-        if (!strcasecmp(f->frec->name, "includes")) {
+    /* right before mod_include: it reads what mod_include runs, after any
+     * filter before it (a Substitute may write SSI) */
+    for (f = r->output_filters;
+         includes && f && f->frec->ftype <= SC_SAVE_FTYPE;
+         prev = f, f = f->next) {
+        if (f->frec != includes) {
+            continue;
+        }
+        if (!prev) {
             ap_add_output_filter_handle(sc_ssi_watch_filter_handle, NULL, r,
                                         r->connection);
             return;
         }
+        w = apr_pcalloc(r->pool, sizeof(*w));
+        w->frec = sc_ssi_watch_filter_handle;
+        w->r = r;
+        w->c = r->connection;
+        w->next = f;
+        prev->next = w;
+        return;
     }
 }
 

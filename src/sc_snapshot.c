@@ -80,56 +80,58 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
 /* The filters before SHAREDCACHE_SAVE made the stored body, and a hit does
  * not run them again (sc_hit_filters): each must make it from the
  * response alone, never from the request.  Those known to: mod_include
- * behind SHAREDCACHE_SSI_WATCH (which refuses SSI that reads the
- * request), mod_substitute (httpd 2.4's: no expressions), mod_sed,
- * mod_proxy_html unless ProxyHTMLInterp is set anywhere (its URL maps'
- * conditions and ${VAR} read the request), its xml2enc,
- * mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and an ESI
- * include's SHAREDCACHE_ESI_LENGTH (which only counts).  Any
- * other (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by
- * content type after the render began, a second INCLUDES) keeps the
- * response out.  The filter's name, or NULL. */
-static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
+ * right behind SHAREDCACHE_SSI_WATCH (which reads exactly what it runs and
+ * refuses SSI that reads the request; a second mod_include runs what the
+ * first made, fragments' SSI text among it), mod_substitute (httpd 2.4's:
+ * no expressions), mod_sed, mod_proxy_html unless ProxyHTMLInterp is set
+ * anywhere (its URL maps' conditions and ${VAR} read the request), its
+ * xml2enc, mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and
+ * an ESI include's SHAREDCACHE_ESI_LENGTH (which only counts).  Each is
+ * known by its registered filter, not by its name: a mod_filter chain is
+ * named as the administrator likes (FilterDeclare sed); only
+ * AddOutputFilterByType's ("BYTYPE:NAME") is taken by the name it wraps,
+ * mod_include excepted, whose source no watch reads there.  Any other
+ * (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by content
+ * type or after the render began) keeps the response out.  The filter's
+ * name, or NULL. */
+static int known_filter(const ap_filter_t *f, const char *name, int by_type)
 {
     static const char *const known[] = { "substitute", "sed",     "proxy-html",
                                          "xml2enc",    "inflate", "buffer",
                                          "old_write",  NULL };
     const char *const *k;
-    ap_filter_t *f;
-    int watched = 0;
 
-    for (f = r->output_filters; f && f != save; f = f->next) {
+    if (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp()) {
+        return 0;
+    }
+    for (k = known; *k; k++) {
+        if (!strcasecmp(name, *k)) {
+            return by_type || f->frec == ap_get_output_filter_handle(*k);
+        }
+    }
+    return 0;
+}
+
+static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
+{
+    ap_filter_rec_t *includes = ap_get_output_filter_handle("includes");
+    const ap_filter_t *f, *prev = NULL;
+
+    for (f = r->output_filters; f && f != save; prev = f, f = f->next) {
         const char *name = f->frec->name;
+        int by_type = !strncasecmp(name, "bytype:", 7);
 
-        /* AddOutputFilterByType goes through mod_filter: "BYTYPE:NAME" */
-        if (!strncasecmp(name, "bytype:", 7)) {
-            name += 7;
-        }
-
-        if (!strcasecmp(name, "sharedcache_ssi_watch")) {
-            watched = 1;
+        if (f->frec == sc_ssi_watch_filter_handle
+            || f->frec == sc_esi_length_filter_handle) {
             continue;
         }
-        if (!strcasecmp(name, SC_FILTER_ESI_LENGTH)) {
-            continue;
-        }
-        /* a watch reads what the one mod_include after it reads: a
-         * second mod_include (SetOutputFilter INCLUDES next to
-         * AddOutputFilter) runs what the first made of the request, the
-         * SSI text of fragments among it, unwatched */
-        if (!strcasecmp(name, "includes")) {
-            if (!watched) {
+        if (includes && f->frec == includes) {
+            if (!prev || prev->frec != sc_ssi_watch_filter_handle) {
                 return name;
             }
-            watched = 0;
             continue;
         }
-        if (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp()) {
-            return name;
-        }
-        for (k = known; *k && strcasecmp(name, *k); k++) {
-        }
-        if (!*k) {
+        if (!known_filter(f, by_type ? name + 7 : name, by_type)) {
             return name;
         }
     }
