@@ -348,10 +348,11 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
                     "they send or are (Require not, Require expr, Deny, "
                     "<RequireNone>, access rules inside <If>, a "
                     "RewriteRule [F], [G] or [R=4xx] on anything but the "
-                    "URL and the host), which an anonymous client is "
-                    "let through: quick mode would serve the clients it "
-                    "denies.  Turn quick mode off there, or deny them "
-                    "before httpd",
+                    "URL and the host, or on a RewriteMap or a file test, "
+                    "which change without a reload), which an anonymous "
+                    "client is let through: quick mode would serve the "
+                    "clients it denies.  Turn quick mode off there, or "
+                    "deny them before httpd",
                     q->where, g->where);
             }
         }

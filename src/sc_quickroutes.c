@@ -49,6 +49,25 @@ static int cond_reads_client(const char *test)
     return 0;
 }
 
+/* A RewriteCond that reads what may change without a reload: a
+ * RewriteMap (its file, database or program) or the file system (-f, -d,
+ * -s, -l, -L, -h, -x, -F, -U).  A refusal on it may start to refuse a URL
+ * whose quick-servable entries were marked before (t/quick_reload.t): the
+ * configuration's tag cannot see it. */
+static int cond_reads_state(const char *test, const char *pattern)
+{
+    static const char tests[] = "dfslLhxFUH";
+
+    if (strstr(test, "${")) {
+        return 1;
+    }
+    if (*pattern == '!') {
+        pattern++;
+    }
+    return pattern[0] == '-' && pattern[1] && strchr(tests, pattern[1])
+           && pattern[2] == '\0';
+}
+
 /* Does a RewriteRule's flag list refuse the request: [F], [G], or a
  * redirect with a 4xx or 5xx status ([R=403])? */
 static int refusing_flags(const char *flags)
@@ -80,18 +99,26 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
 {
-    int reads = 0;
+    int reads = 0, state = 0;
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
             const char *args = d->args;
-            reads |= cond_reads_client(ap_getword_conf(p, &args));
+            const char *test = ap_getword_conf(p, &args);
+            const char *pattern = ap_getword_conf(p, &args);
+            reads |= cond_reads_client(test);
+            state |= cond_reads_state(test, pattern);
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
             const char *args = d->args, *flags;
             ap_getword_conf(p, &args); /* pattern */
             ap_getword_conf(p, &args); /* substitution */
             flags = ap_getword_conf(p, &args);
+            /* a refusal on a map or the file system: it may refuse an
+             * anonymous client later, without a reload */
+            if (!reads && state && denying && refusing_flags(flags)) {
+                sc_tree_push(p, denying, d, vhost);
+            }
             if (reads) {
                 int deny = refusing_flags(flags);
                 if (!deny && routes) {
@@ -104,7 +131,7 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                     sc_tree_push(p, denying, d, vhost);
                 }
             }
-            reads = 0;
+            reads = state = 0;
         }
         else if (d->first_child) {
             sc_quick_routes(p, d->first_child,

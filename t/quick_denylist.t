@@ -3,7 +3,8 @@
 # (Require not, Require expr or any provider but those that only let
 # clients in by what they have, Deny, <RequireNone>, SSLRequire, any
 # access rule in <If>/<ElseIf>/<Else>, a RewriteRule [F], [G] or [R=4xx] on anything but
-# the URL and the host) lets the anonymous client through and the denied
+# the URL and the host, or on a RewriteMap or a file test, which change
+# without a reload) lets the anonymous client through and the denied
 # ones would get quick hits.  Such a rule next to quick mode
 # fails configtest, naming the SharedCacheQuickHandler line and the rule.
 use strict;
@@ -11,6 +12,12 @@ use warnings;
 use Test::More;
 use SCTest;
 
+# a blocklist map (RewriteMap must find its file)
+my $map = "/tmp/sc-quick-denylist-$$.map";
+open my $mf, '>', $map or die $!;
+print $mf "/dq/blocked closed\n";
+close $mf;
+END { unlink $map if $map }
 my $quick = "<Location /dq>\n    SharedCache On\n    SharedCacheQuickHandler On\n</Location>\n";
 my @denying = (
     [ 'Require not ip', "<Directory /tmp>\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Directory>\n" ],
@@ -30,6 +37,11 @@ my @denying = (
     [ 'SSLRequire', "<Location /dq>\nSSLRequire not (%{REMOTE_ADDR} -ipmatch \"127.0.0.9/32\")\n</Location>\n" ],
     [ 'an AuthzProviderAlias', "<AuthzProviderAlias expr notblocked \"! -R '127.0.0.9/32'\">\n</AuthzProviderAlias>\n<Directory /tmp>\nRequire notblocked\n</Directory>\n" ],
     [ '<Proxy> with Require not', "<Proxy \"*\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Proxy>\n" ],
+    # what changes without a reload: a blocklist map, a flag file
+    [ 'RewriteRule [F] on a RewriteMap', "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteCond \${blocked:%{REQUEST_URI}|open} =closed\nRewriteRule ^ - [F]\n" ],
+    [ 'RewriteRule [F] on a file test', "RewriteEngine On\nRewriteCond /tmp/flags%{REQUEST_URI} -f\nRewriteRule ^ - [F]\n" ],
+    [ 'RewriteRule [G] on a negated file test', "RewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/dq/gone - [G]\n" ],
+    [ 'RewriteRule [R=503] on a maintenance file', "RewriteEngine On\nRewriteCond /tmp/maintenance.flag -f\nRewriteRule ^ - [R=503]\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
@@ -52,9 +64,12 @@ for my $c (@denying) {
 my ($rc, $out) = SCTest::Apache->configtest(
     $quick . "<Directory /tmp>\nRequire all granted\n</Directory>\n");
 is($rc, 0, 'Require all granted next to quick mode is fine') or diag($out);
-# A rewrite on what is the same for every client of a URL is fine.
+# A refusal on the URL alone is fine, and so is a route on a file test
+# (a front controller: routing, not access).
 ($rc, $out) = SCTest::Apache->configtest(
-    $quick . "RewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\n"
-    . "RewriteRule ^/dq/gone - [G]\n", modules => ['rewrite']);
-is($rc, 0, 'a [G] on a file test next to quick mode is fine') or diag($out);
+    $quick . "RewriteEngine On\nRewriteCond %{REQUEST_URI} ^/dq/gone\n"
+    . "RewriteRule ^ - [G]\n"
+    . "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/dq/(.*) /app/\$1 [PT]\n",
+    modules => ['rewrite']);
+is($rc, 0, 'a [G] on the URL and a route on a file test next to quick mode are fine') or diag($out);
 done_testing;
