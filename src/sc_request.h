@@ -528,6 +528,11 @@ int sc_rules_ssi_tags(void);
  * read the request: a condition, an interpolated ${VAR})? */
 int sc_rules_proxy_html_interp(void);
 
+/* Is a "BYTYPE:" filter declared, or given a provider, with mod_filter's
+ * FilterDeclare or FilterProvider anywhere (an AddOutputFilterByType
+ * chain may then run another filter than it names)? */
+int sc_rules_bytype_declared(void);
+
 /* post_config, once: warn (SC0116) of each RequestHeader set from a
  * value that differs on every request and that the key cannot mark
  * (mod_headers' %D, %l, %i, %b). */

@@ -103,6 +103,9 @@ static int ssi_tags;
 /* ProxyHTMLInterp On somewhere: mod_proxy_html's URL maps may read the
  * request (a condition, ${VAR}). */
 static int proxy_html_interp;
+/* A FilterDeclare or FilterProvider of a "BYTYPE:" filter somewhere:
+ * AddOutputFilterByType's chains may run another filter than they name. */
+static int bytype_declared;
 
 static int dir_section(const char *name)
 {
@@ -159,6 +162,11 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
         if (!strcasecmp(d->directive, "ProxyHTMLInterp") && d->args
             && strcasecmp(d->args, "off")) {
             proxy_html_interp = 1;
+        }
+        if ((!strcasecmp(d->directive, "FilterDeclare")
+             || !strcasecmp(d->directive, "FilterProvider"))
+            && d->args && !strncasecmp(d->args, "BYTYPE:", 7)) {
+            bytype_declared = 1;
         }
         if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
             const char *args = d->args;
@@ -224,7 +232,7 @@ void sc_rules_post_config(apr_pool_t *pconf)
     rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
     headers_module_p = ap_find_linked_module("mod_headers.c");
     request_header_rules = server_rewrites = ssi_tags = 0;
-    proxy_html_interp = 0;
+    proxy_html_interp = bytype_declared = 0;
     find_derivers(pconf, ap_conftree, 0);
 }
 
@@ -377,4 +385,9 @@ int sc_rules_ssi_tags(void)
 int sc_rules_proxy_html_interp(void)
 {
     return proxy_html_interp;
+}
+
+int sc_rules_bytype_declared(void)
+{
+    return bytype_declared;
 }

@@ -90,7 +90,10 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
  * known by its registered filter, not by its name: a mod_filter chain is
  * named as the administrator likes (FilterDeclare sed); only
  * AddOutputFilterByType's ("BYTYPE:NAME") is taken by the name it wraps,
- * mod_include excepted, whose source no watch reads there.  Any other
+ * mod_include excepted, whose source no watch reads there, and only where
+ * no FilterDeclare or FilterProvider names a BYTYPE: filter (one may add
+ * INCLUDES to BYTYPE:SUBSTITUTE) and no .htaccess file was read for the
+ * request (FilterProvider is allowed there).  Any other
  * (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by content
  * type or after the render began) keeps the response out.  The filter's
  * name, or NULL. */
@@ -112,15 +115,31 @@ static int known_filter(const ap_filter_t *f, const char *name, int by_type)
     return 0;
 }
 
+static int htaccess_read(const request_rec *r)
+{
+    const struct htaccess_result *h;
+
+    for (h = r->htaccess; h; h = h->next) {
+        if (h->htaccess) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
 {
     ap_filter_rec_t *includes = ap_get_output_filter_handle("includes");
+    int by_type_ok = !sc_rules_bytype_declared() && !htaccess_read(r);
     const ap_filter_t *f, *prev = NULL;
 
     for (f = r->output_filters; f && f != save; prev = f, f = f->next) {
         const char *name = f->frec->name;
         int by_type = !strncasecmp(name, "bytype:", 7);
 
+        if (by_type && !by_type_ok) {
+            return name;
+        }
         if (f->frec == sc_ssi_watch_filter_handle
             || f->frec == sc_esi_length_filter_handle) {
             continue;

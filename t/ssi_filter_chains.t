@@ -35,6 +35,25 @@ FilterDeclare sed
 FilterProvider sed INCLUDES "%{CONTENT_TYPE} =~ m|^text/html|"
 FilterChain sed
 CONF
+    ['a chain declared as BYTYPE:sed running INCLUDES', [qw(include filter)],
+     { 'page.shtml' => "<p>hello $echo</p>\n" }, <<'CONF'],
+<Directory @DIR@/htdocs>
+    Options +Includes
+</Directory>
+AddType text/html .shtml
+FilterDeclare BYTYPE:sed
+FilterProvider BYTYPE:sed INCLUDES "%{CONTENT_TYPE} =~ m|^text/html|"
+FilterChain BYTYPE:sed
+CONF
+    ['INCLUDES added to AddOutputFilterByType SUBSTITUTE', [qw(include filter substitute)],
+     { 'page.shtml' => "<p>hello $echo</p>\n" }, <<'CONF'],
+<Directory @DIR@/htdocs>
+    Options +Includes
+</Directory>
+AddType text/html .shtml
+AddOutputFilterByType SUBSTITUTE text/plain
+FilterProvider BYTYPE:SUBSTITUTE INCLUDES "%{CONTENT_TYPE} =~ m|^text/html|"
+CONF
     ['a mod_filter chain named buffer, the only INCLUDES', [qw(include filter)],
      { 'page.shtml' => "<p>hello $echo</p>\n" }, <<'CONF'],
 <Directory @DIR@/htdocs>
@@ -86,6 +105,26 @@ CONF
     like($first->{body}, qr/hello friend/, 'a plain Substitute: the page');
     my $hit = $ap->get('/page.shtml');
     is($hit->{cache}, 'HIT', 'a plain Substitute before INCLUDES: stored, then a hit');
+    is($hit->{body}, $first->{body}, '... the same page');
+    $ap->stop;
+}
+
+# AddOutputFilterByType SUBSTITUTE as its manual shows it: stored.
+{
+    my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(filter substitute)],
+        files => { 'page.html' => "<p>hello {{visitor}}</p>\n" }, conf => <<'CONF');
+AddOutputFilterByType SUBSTITUTE text/html
+Substitute "s|\{\{visitor\}\}|friend|"
+<Location />
+    SharedCache On
+    SharedCacheTTL 600
+    SharedCacheNamespace bytype-substitute
+</Location>
+CONF
+    my $first = $ap->get('/page.html');
+    like($first->{body}, qr/hello friend/, 'AddOutputFilterByType SUBSTITUTE: the page');
+    my $hit = $ap->get('/page.html');
+    is($hit->{cache}, 'HIT', 'AddOutputFilterByType SUBSTITUTE: stored, then a hit');
     is($hit->{body}, $first->{body}, '... the same page');
     $ap->stop;
 }
