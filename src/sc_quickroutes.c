@@ -92,6 +92,32 @@ static int refusing_flags(const char *flags)
     return 0;
 }
 
+/* Does a RewriteRule's flag list decide whether the rules after it run:
+ * [C] (a chain: the next rule runs only if this one matched), [S=n],
+ * [L], [END], [N]? */
+static int flow_flags(apr_pool_t *p, const char *flags)
+{
+    char *list = apr_pstrdup(p, flags), *flag, *last;
+
+    if (*list == '[') {
+        list++;
+    }
+    for (flag = apr_strtok(list, ",]", &last); flag;
+         flag = apr_strtok(NULL, ",]", &last)) {
+        while (*flag == ' ') {
+            flag++;
+        }
+        if (!strcasecmp(flag, "c") || !strcasecmp(flag, "chain")
+            || !strncasecmp(flag, "s=", 2) || !strncasecmp(flag, "skip=", 5)
+            || !strcasecmp(flag, "l") || !strcasecmp(flag, "last")
+            || !strcasecmp(flag, "end") || !strcasecmp(flag, "n")
+            || !strncasecmp(flag, "n=", 2) || !strcasecmp(flag, "next")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* RewriteRules that send a request elsewhere (not [F], [G]) depending on
  * what cond_reads_client names, anywhere in the configuration: the quick
  * handler keys a request before they run. */
@@ -99,7 +125,11 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
 {
-    int reads = 0, state = 0;
+    /* flow: an earlier rule of this list that decides whether later ones
+     * run ([C], [S], [L], [END], [N]) on what a client sends or on a map
+     * or the file system: a refusal after it is reached by some clients
+     * and not others, whatever its own conditions read */
+    int reads = 0, state = 0, flow = 0;
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
@@ -116,7 +146,7 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
             flags = ap_getword_conf(p, &args);
             /* a refusal on a map or the file system: it may refuse an
              * anonymous client later, without a reload */
-            if (!reads && state && denying && refusing_flags(flags)) {
+            if (!reads && (state || flow) && denying && refusing_flags(flags)) {
                 sc_tree_push(p, denying, d, vhost);
             }
             if (reads) {
@@ -130,6 +160,9 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                 if (deny && denying) {
                     sc_tree_push(p, denying, d, vhost);
                 }
+            }
+            if ((reads || state) && flow_flags(p, flags)) {
+                flow = 1;
             }
             reads = state = 0;
         }

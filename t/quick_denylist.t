@@ -42,6 +42,11 @@ my @denying = (
     [ 'RewriteRule [F] on a file test', "RewriteEngine On\nRewriteCond /tmp/flags%{REQUEST_URI} -f\nRewriteRule ^ - [F]\n" ],
     [ 'RewriteRule [G] on a negated file test', "RewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/dq/gone - [G]\n" ],
     [ 'RewriteRule [R=503] on a maintenance file', "RewriteEngine On\nRewriteCond /tmp/maintenance.flag -f\nRewriteRule ^ - [R=503]\n" ],
+    # a refusal reached or not by an earlier rule's decision on the client
+    # or on the file system: a chain, a skip, a last rule
+    [ '[F] chained [C] to a rule on the User-Agent', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^/dq/ - [C]\nRewriteRule ^ - [F]\n" ],
+    [ '[F] skipped [S=1] by a flag file', "RewriteEngine On\nRewriteCond /tmp/flag !-f\nRewriteRule ^ - [S=1]\nRewriteRule ^/dq/ - [F]\n" ],
+    [ '[F] after an [L] on a flag file', "RewriteEngine On\nRewriteCond /tmp/open -f\nRewriteRule ^ - [L]\nRewriteRule ^/dq/ - [F]\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
@@ -72,4 +77,10 @@ is($rc, 0, 'Require all granted next to quick mode is fine') or diag($out);
     . "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/dq/(.*) /app/\$1 [PT]\n",
     modules => ['rewrite']);
 is($rc, 0, 'a [G] on the URL and a route on a file test next to quick mode are fine') or diag($out);
+# WordPress's rules (a front controller with [L] on file tests) are fine.
+($rc, $out) = SCTest::Apache->configtest(
+    $quick . "RewriteEngine On\nRewriteRule ^/index\\.php\$ - [L]\n"
+    . "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteCond %{REQUEST_FILENAME} !-d\n"
+    . "RewriteRule . /index.php [L]\n", modules => ['rewrite']);
+is($rc, 0, 'WordPress\'s rules next to quick mode are fine') or diag($out);
 done_testing;
