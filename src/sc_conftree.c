@@ -11,6 +11,31 @@ int sc_tree_is(const ap_directive_t *d, const char *name)
     return !strcasecmp(d->directive, name);
 }
 
+int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
+                         const char *const *names)
+{
+    char *list = apr_pstrdup(p, flags), *flag, *last;
+    const char *const *n;
+
+    if (*list == '[') {
+        list++;
+    }
+    for (flag = apr_strtok(list, ",]", &last); flag;
+         flag = apr_strtok(NULL, ",]", &last)) {
+        while (*flag == ' ') {
+            flag++;
+        }
+        for (n = names; *n; n++) {
+            apr_size_t len = strlen(*n);
+            if ((*n)[len - 1] == '=' ? !strncasecmp(flag, *n, len)
+                                     : !strcasecmp(flag, *n)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d)
 {
     const char *args = d->args, *w;

@@ -26,6 +26,10 @@ const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d);
 /* The first directive name of a list set to On, or NULL. */
 const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
                                       const char *name);
+/* Does a RewriteRule's flag list ("[L,NS]") hold one of names (NULL
+ * ended; a name ending in '=' is a prefix: "S=" for [S=2])? */
+int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
+                         const char *const *names);
 /* "file:line" of d. */
 const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d);
 /* Push d (of virtual host vhost, NULL: the main server) onto a list of

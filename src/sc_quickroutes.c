@@ -97,25 +97,11 @@ static int refusing_flags(const char *flags)
  * [L], [END], [N]? */
 static int flow_flags(apr_pool_t *p, const char *flags)
 {
-    char *list = apr_pstrdup(p, flags), *flag, *last;
+    static const char *const flow[] = {
+        "c", "chain", "s=", "skip=", "l", "last", "end", "n", "n=", "next", NULL
+    };
 
-    if (*list == '[') {
-        list++;
-    }
-    for (flag = apr_strtok(list, ",]", &last); flag;
-         flag = apr_strtok(NULL, ",]", &last)) {
-        while (*flag == ' ') {
-            flag++;
-        }
-        if (!strcasecmp(flag, "c") || !strcasecmp(flag, "chain")
-            || !strncasecmp(flag, "s=", 2) || !strncasecmp(flag, "skip=", 5)
-            || !strcasecmp(flag, "l") || !strcasecmp(flag, "last")
-            || !strcasecmp(flag, "end") || !strcasecmp(flag, "n")
-            || !strncasecmp(flag, "n=", 2) || !strcasecmp(flag, "next")) {
-            return 1;
-        }
-    }
-    return 0;
+    return sc_tree_rewrite_flag(p, flags, flow);
 }
 
 /* RewriteRules that send a request elsewhere (not [F], [G]) depending on

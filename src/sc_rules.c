@@ -7,6 +7,7 @@
  * httpd read for it; whether such rules may reach a fragment.
  */
 #include "sc_request.h"
+#include "sc_conftree.h"
 #include "sc_log.h"
 
 #include "http_config.h"
@@ -127,21 +128,9 @@ static int dir_section(const char *name)
 /* Does a RewriteRule's flag list ("[L,NS]") hold NS or nosubreq? */
 static int rewrite_flags_ns(apr_pool_t *p, const char *flags)
 {
-    char *list = apr_pstrdup(p, flags), *flag, *last;
+    static const char *const ns[] = { "ns", "nosubreq", NULL };
 
-    if (*list == '[') {
-        list++;
-    }
-    for (flag = apr_strtok(list, ",]", &last); flag;
-         flag = apr_strtok(NULL, ",]", &last)) {
-        while (*flag == ' ') {
-            flag++;
-        }
-        if (!strcasecmp(flag, "ns") || !strcasecmp(flag, "nosubreq")) {
-            return 1;
-        }
-    }
-    return 0;
+    return sc_tree_rewrite_flag(p, flags, ns);
 }
 
 static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
