@@ -520,6 +520,13 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named);
  * where they exist at all the answer is "may". */
 const char *sc_rules_reach(request_rec *r);
 
+/* Did httpd read an .htaccess file for r; with may, or may one apply to
+ * it (AllowOverride or AllowOverrideList other than None on one of its
+ * directories: a file added later applies at once, without a reload)?
+ * (Where AllowOverride is not set at all, httpd opens .htaccess files
+ * too, but allows nothing in them.) */
+int sc_htaccess_applies(const request_rec *r, int may);
+
 /* Is SSIStartTag or SSIEndTag configured anywhere (mod_include's markup
  * is then not the default the SSI watch reads)? */
 int sc_rules_ssi_tags(void);

@@ -366,6 +366,22 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named)
     return htaccess_request_headers(r, named);
 }
 
+int sc_htaccess_applies(const request_rec *r, int may)
+{
+    const core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const struct htaccess_result *h;
+
+    /* (httpd leaves a result's override_list unset: the list is read
+     * from the directory's own configuration) */
+    for (h = r->htaccess; h; h = h->next) {
+        if (h->htaccess || (may && (h->override & OR_ALL))) {
+            return 1;
+        }
+    }
+    return may && r->htaccess && d && d->override_list
+           && !apr_is_empty_table(d->override_list);
+}
+
 int sc_rules_ssi_tags(void)
 {
     return ssi_tags;

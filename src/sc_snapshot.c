@@ -115,22 +115,10 @@ static int known_filter(const ap_filter_t *f, const char *name, int by_type)
     return 0;
 }
 
-static int htaccess_read(const request_rec *r)
-{
-    const struct htaccess_result *h;
-
-    for (h = r->htaccess; h; h = h->next) {
-        if (h->htaccess) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
 {
     ap_filter_rec_t *includes = ap_get_output_filter_handle("includes");
-    int by_type_ok = !sc_rules_bytype_declared() && !htaccess_read(r);
+    int by_type_ok = !sc_rules_bytype_declared() && !sc_htaccess_applies(r, 0);
     const ap_filter_t *f, *prev = NULL;
 
     for (f = r->output_filters; f && f != save; prev = f, f = f->next) {

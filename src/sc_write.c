@@ -158,30 +158,6 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
                              : rv;
 }
 
-/* Did httpd read an .htaccess file for r?  Its rules cannot be seen at
- * start-up, and one that denies some clients (Require not ip) lets the
- * anonymous client through: such pages are never quick-servable. */
-/* Did httpd read an .htaccess file for r, or may one apply to it
- * (AllowOverride or AllowOverrideList other than None on one of its
- * directories)?  A file added later applies at once, without a reload:
- * the configuration's tag cannot see it.  (Where AllowOverride is not set
- * at all, httpd opens .htaccess files too, but allows nothing in them.) */
-static int htaccess_may_apply(const request_rec *r)
-{
-    const core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
-    const struct htaccess_result *h;
-
-    /* (httpd leaves a result's override_list unset: the list is read
-     * from the directory's own configuration) */
-    for (h = r->htaccess; h; h = h->next) {
-        if (h->htaccess || (h->override & OR_ALL)) {
-            return 1;
-        }
-    }
-    return r->htaccess && d && d->override_list
-           && !apr_is_empty_table(d->override_list);
-}
-
 /* May the quick handler serve this entry (and a page include it without
  * a subrequest, sc_incdirect.c)?  Only if the location asked for it, keys
  * exactly as the virtual host does (what the quick handler sees, or the
@@ -202,7 +178,7 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
            && !strcmp(r->parsed_uri.path, r->uri) && !r->prev
-           && (!r->main || sc_esi_include(r)) && !htaccess_may_apply(r)
+           && (!r->main || sc_esi_include(r)) && !sc_htaccess_applies(r, 1)
            && sc_anyone_gets(r, ctx);
 }
 
