@@ -31,12 +31,15 @@
 #include "src/sc_store.h"
 #include "src/sc_unzipped.h"
 
-/* pre_config: the local tier's mutex is one the Mutex directive names. */
+/* pre_config: the local tier's mutex is one the Mutex directive names;
+ * the filters the cache trusts are noted before the configuration names
+ * its own. */
 static int sc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
     sc_local_pre_config(pconf);
+    sc_filters_pre_config();
     return OK;
 }
 

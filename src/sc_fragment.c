@@ -300,7 +300,7 @@ const char *sc_ssi_reads(const request_rec *r)
 
 void sc_ssi_watch(request_rec *r)
 {
-    ap_filter_rec_t *includes = ap_get_output_filter_handle("includes");
+    ap_filter_rec_t *includes = sc_filter_genuine("includes");
     ap_filter_t *f, *prev = NULL, *w;
 
     /* right before mod_include: it reads what mod_include runs, after any

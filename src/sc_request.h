@@ -689,6 +689,15 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb);
  * ctx->not_copied). */
 int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx);
 
+/* pre_config: note the functions the modules registered for the filters
+ * the cache trusts, before the configuration registers names of its own
+ * (ExtFilterDefine, LuaOutputFilter, FilterDeclare). */
+void sc_filters_pre_config(void);
+
+/* The filter registered under name (one sc_snapshot.c trusts, or
+ * "includes") if it is still the module's, else NULL. */
+ap_filter_rec_t *sc_filter_genuine(const char *name);
+
 /* --- sc_capture.c --- */
 
 apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb);

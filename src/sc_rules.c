@@ -154,8 +154,11 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
         }
         if ((!strcasecmp(d->directive, "FilterDeclare")
              || !strcasecmp(d->directive, "FilterProvider"))
-            && d->args && !strncasecmp(d->args, "BYTYPE:", 7)) {
-            bytype_declared = 1;
+            && d->args) {
+            const char *args = d->args; /* (the name may be quoted) */
+            if (!strncasecmp(ap_getword_conf(p, &args), "BYTYPE:", 7)) {
+                bytype_declared = 1;
+            }
         }
         if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
             const char *args = d->args;

@@ -77,6 +77,58 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
     h->value = now;
 }
 
+/* The filters trusted before the cache (unknown_filter_before says which
+ * and why); mod_include only right behind the SSI watch. */
+static const char *const known[] = { "substitute", "sed",      "proxy-html",
+                                     "xml2enc",    "inflate",  "buffer",
+                                     "old_write",  "includes", NULL };
+/* What each module registered for its name, seen at pre_config: the
+ * configuration is read after it, and ExtFilterDefine, LuaOutputFilter
+ * and FilterDeclare register the administrator's names in the same
+ * registry (httpd then keeps the record of the name and replaces its
+ * function: an ext filter called "sed" is not mod_sed). */
+static ap_out_filter_func known_func[sizeof(known) / sizeof(known[0])];
+
+void sc_filters_pre_config(void)
+{
+    int i;
+
+    for (i = 0; known[i]; i++) {
+        ap_filter_rec_t *frec = ap_get_output_filter_handle(known[i]);
+        known_func[i] = frec ? frec->filter_func.out_func : NULL;
+    }
+}
+
+ap_filter_rec_t *sc_filter_genuine(const char *name)
+{
+    int i;
+
+    for (i = 0; known[i]; i++) {
+        if (!strcasecmp(name, known[i])) {
+            ap_filter_rec_t *frec = ap_get_output_filter_handle(known[i]);
+            return frec && known_func[i]
+                           && frec->filter_func.out_func == known_func[i]
+                       ? frec
+                       : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Is f the module's filter of that name (by_type: a BYTYPE: chain, which
+ * runs the filter registered under the name it wraps)? */
+static int known_filter(const ap_filter_t *f, const char *name, int by_type)
+{
+    ap_filter_rec_t *genuine;
+
+    if (!strcasecmp(name, "includes")
+        || (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp())) {
+        return 0;
+    }
+    genuine = sc_filter_genuine(name);
+    return genuine && (by_type || f->frec == genuine);
+}
+
 /* The filters before SHAREDCACHE_SAVE made the stored body, and a hit does
  * not run them again (sc_hit_filters): each must make it from the
  * response alone, never from the request.  Those known to: mod_include
@@ -87,8 +139,9 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
  * anywhere (its URL maps' conditions and ${VAR} read the request), its
  * xml2enc, mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and
  * an ESI include's SHAREDCACHE_ESI_LENGTH (which only counts).  Each is
- * known by its registered filter, not by its name: a mod_filter chain is
- * named as the administrator likes (FilterDeclare sed); only
+ * known by the function its module registered, not by its name: a
+ * mod_filter chain, an ext or a Lua filter is named as the administrator
+ * likes (FilterDeclare sed, ExtFilterDefine buffer); only
  * AddOutputFilterByType's ("BYTYPE:NAME") is taken by the name it wraps,
  * mod_include excepted, whose source no watch reads there, and only where
  * no FilterDeclare or FilterProvider names a BYTYPE: filter (one may add
@@ -97,27 +150,9 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
  * (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by content
  * type or after the render began) keeps the response out.  The filter's
  * name, or NULL. */
-static int known_filter(const ap_filter_t *f, const char *name, int by_type)
-{
-    static const char *const known[] = { "substitute", "sed",     "proxy-html",
-                                         "xml2enc",    "inflate", "buffer",
-                                         "old_write",  NULL };
-    const char *const *k;
-
-    if (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp()) {
-        return 0;
-    }
-    for (k = known; *k; k++) {
-        if (!strcasecmp(name, *k)) {
-            return by_type || f->frec == ap_get_output_filter_handle(*k);
-        }
-    }
-    return 0;
-}
-
 static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
 {
-    ap_filter_rec_t *includes = ap_get_output_filter_handle("includes");
+    ap_filter_rec_t *includes = sc_filter_genuine("includes");
     int by_type_ok = !sc_rules_bytype_declared() && !sc_htaccess_applies(r, 0);
     const ap_filter_t *f, *prev = NULL;
 
