@@ -107,6 +107,9 @@ static int proxy_html_interp;
 /* A FilterDeclare or FilterProvider of a "BYTYPE:" filter somewhere:
  * AddOutputFilterByType's chains may run another filter than they name. */
 static int bytype_declared;
+/* an AllowOverrideList other than None anywhere (not allowed in
+ * .htaccess files) */
+static int override_lists;
 
 static int dir_section(const char *name)
 {
@@ -151,6 +154,12 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
         if (!strcasecmp(d->directive, "ProxyHTMLInterp") && d->args
             && strcasecmp(d->args, "off")) {
             proxy_html_interp = 1;
+        }
+        if (!strcasecmp(d->directive, "AllowOverrideList") && d->args) {
+            const char *args = d->args;
+            if (strcasecmp(ap_getword_conf(p, &args), "None")) {
+                override_lists = 1;
+            }
         }
         if ((!strcasecmp(d->directive, "FilterDeclare")
              || !strcasecmp(d->directive, "FilterProvider"))
@@ -224,7 +233,7 @@ void sc_rules_post_config(apr_pool_t *pconf)
     rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
     headers_module_p = ap_find_linked_module("mod_headers.c");
     request_header_rules = server_rewrites = ssi_tags = 0;
-    proxy_html_interp = bytype_declared = 0;
+    proxy_html_interp = bytype_declared = override_lists = 0;
     find_derivers(pconf, ap_conftree, 0);
 }
 
@@ -371,18 +380,23 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named)
 
 int sc_htaccess_applies(const request_rec *r, int may)
 {
-    const core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
     const struct htaccess_result *h;
 
-    /* (httpd leaves a result's override_list unset: the list is read
-     * from the directory's own configuration) */
+    /* httpd looks for a file (and keeps a result) only in directories
+     * where AllowOverride or AllowOverrideList allows something (or
+     * where AllowOverride is not set: OR_UNSET, nothing allowed); the
+     * result has the directory's AllowOverride bits but not its list,
+     * and a subdirectory's "AllowOverrideList None" does not stop the
+     * parent's file from applying */
     for (h = r->htaccess; h; h = h->next) {
-        if (h->htaccess || (may && (h->override & OR_ALL))) {
+        if (h->htaccess
+            || (may
+                && ((h->override & OR_ALL) || !(h->override & OR_UNSET)
+                    || override_lists))) {
             return 1;
         }
     }
-    return may && r->htaccess && d && d->override_list
-           && !apr_is_empty_table(d->override_list);
+    return 0;
 }
 
 int sc_rules_ssi_tags(void)

@@ -115,4 +115,43 @@ CONF
     $ap2->stop(allow => [qr/AH01630/]);
 }
 
+# 4. The same where only a parent directory's AllowOverrideList makes httpd
+# read an .htaccess file (a subdirectory's "AllowOverrideList None" does
+# not stop it), with AllowOverride None or never set.
+for my $parent ("AllowOverride None\n    AllowOverrideList Require",
+                "AllowOverrideList Require") {
+    (my $what = $parent) =~ s/\n\s*/, /;
+    my $ap3 = SCTest::Apache->start(memcached => [$mc], conf => <<"CONF");
+LogLevel warn sharedcache:trace1
+<Directory \@DIR\@/htdocs>
+    $parent
+</Directory>
+<Directory \@DIR\@/htdocs/sub>
+    AllowOverrideList None
+</Directory>
+<Location /sub>
+    SharedCache On
+    SharedCacheTTL 600
+    SharedCacheQuickHandler On
+</Location>
+CONF
+    my $d = $ap3->dir;
+    mkdir "$d/htdocs/sub";
+    chmod 0755, "$d/htdocs/sub";
+    open my $pf, '>', "$d/htdocs/sub/page.html" or die $!;
+    print $pf "<p>members only</p>\n";
+    close $pf;
+    chmod 0644, "$d/htdocs/sub/page.html";
+    $ap3->get('/sub/page.html');
+    is($ap3->get('/sub/page.html')->{cache}, 'HIT', "$what: stored, then a hit");
+    open my $fh, '>', "$d/htdocs/.htaccess" or die $!;
+    print $fh "Require all denied\n";
+    close $fh;
+    chmod 0644, "$d/htdocs/.htaccess";
+    my $got = $ap3->get('/sub/page.html');
+    is($got->{status}, 403, "$what: the parent's .htaccess added later refuses the page at once");
+    unlink "$d/htdocs/.htaccess";
+    $ap3->stop(allow => [qr/AH01630/]);
+}
+
 done_testing;
