@@ -266,11 +266,12 @@ void sc_fragment_whole(request_rec *r)
  *
  * mod_include's #echo, #if/#elif, #set, #printenv and #exec put the
  * request's headers, variables, the time or a command's output into the
- * page.  A page whose SSI source holds one is not stored, nor is any page
- * that includes it assembled (its fragments still are, each under its own
- * rules).  SHAREDCACHE_SSI_WATCH reads the source on its way into
- * INCLUDES, as a stream: each directive from mod_include's default start
- * tag "<!--#" to its "-->", wherever the reads cut it.  Where SSIStartTag
+ * page; #fsize and #flastmod show another file's size or date to the
+ * clients its access rules let through.  A page whose SSI source holds one is
+ * not stored, nor is any page that includes it assembled (its fragments still
+ * are, each under its own rules).  SHAREDCACHE_SSI_WATCH reads the source on
+ * its way into INCLUDES, as a stream: each directive from mod_include's default
+ * start tag "<!--#" to its "-->", wherever the reads cut it.  Where SSIStartTag
  * or SSIEndTag is configured, every SSI page counts as reading. */
 
 ap_filter_rec_t *sc_ssi_watch_filter_handle;
@@ -329,8 +330,11 @@ void sc_ssi_watch(request_rec *r)
 /* The directive named at s (just after "<!--#"), if it reads the request. */
 static const char *reading_directive(const char *s, apr_size_t len)
 {
-    static const char *const reading[] = { "echo",     "if",   "elif", "set",
-                                           "printenv", "exec", NULL };
+    /* (#fsize and #flastmod look their file up as the client: its
+     * access rules decide what they show) */
+    static const char *const reading[] = { "echo",  "if",       "elif",
+                                           "set",   "printenv", "exec",
+                                           "fsize", "flastmod", NULL };
     const char *const *d;
     apr_size_t i = 0, n;
 

@@ -1,6 +1,7 @@
 # SSI that reads the request: mod_include's #echo, #if/#elif, #set,
 # #printenv and #exec put one visitor's headers, cookies, variables or the
-# time into the page.  Such a page is served but never stored, nor is a
+# time into the page; #fsize and #flastmod show another file's size and
+# date only to a visitor its access rules let through.  Such a page is served but never stored, nor is a
 # page that includes it; a page of plain includes is stored as before.
 use strict;
 use warnings;
@@ -66,4 +67,38 @@ my $p = $ap->get('/plain.shtml');
 cache_is($p, 'HIT', 'a page of plain includes is stored');
 like($ap->error_log, qr/SC0323: not stored: its SSI #echo reads the request/,
      'the reason is logged');
+# #fsize and #flastmod look the file up as the visitor (access control
+# runs): an insider's page must not reach an outsider.
+$ap->stop(allow => [qr/AH01368/]); # (spaced.shtml's blanks)
+$ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
+    files => { 'report.shtml' => '<p><!--#fsize virtual="/private/q3.pdf" --> bytes, '
+                                 . 'updated <!--#flastmod file="private/q3.pdf" --></p>' },
+    conf => <<'CONF');
+<Directory @DIR@/htdocs>
+    Options +Includes
+    AddType text/html .shtml
+    AddOutputFilter INCLUDES .shtml
+</Directory>
+<Directory @DIR@/htdocs/private>
+    Require ip 127.0.0.5
+</Directory>
+<Location />
+    SharedCache On
+    SharedCacheTTL 600
+    SharedCacheNamespace fsize
+</Location>
+CONF
+my $d = $ap->dir;
+mkdir "$d/htdocs/private";
+chmod 0755, "$d/htdocs/private";
+open my $f, '>', "$d/htdocs/private/q3.pdf" or die $!;
+print $f 'x' x 123457;
+close $f;
+chmod 0644, "$d/htdocs/private/q3.pdf";
+my $in = $ap->raw(GET => '/report.shtml', _from => '127.0.0.5');
+my $out = $ap->raw(GET => '/report.shtml', _from => '127.0.0.1');
+like($in->{body}, qr/121K/, '#fsize: the insider sees the protected file\'s size');
+unlike($out->{body}, qr/121K/, '#fsize: an outsider never sees it');
+isnt($out->{cache}, 'HIT', '#fsize, #flastmod: the page is not stored');
+$ap->stop(allow => [qr/AH01630/, qr/AH02670/]);
 done_testing;
