@@ -301,6 +301,12 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ctx->revalidating = NULL;
         ctx->state = sc_snapshot(f, r, ctx) ? SC_CAP_COPYING : SC_CAP_PASSING;
     }
+    else if (ctx->freshened) {
+        /* the stored body is the response: the rest of the answer's own
+         * (a 304 that writes the page anyway, a HEAD run as a GET) goes
+         * nowhere, or it would follow the stored body to the client */
+        sc_drop_data(bb);
+    }
     if (!SC_COPYING(ctx)) {
         /* Refused or substituted by SHAREDCACHE_DECIDE: waiters need not
          * wait; not worth copying (decided before any decision): let go. */
@@ -309,7 +315,9 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                              ? SC_LEASE_MARK_UNCACHEABLE
                              : SC_LEASE_LET_GO);
         stop_capture(ctx);
-        ap_remove_output_filter(f);
+        if (!ctx->freshened) {
+            ap_remove_output_filter(f);
+        }
         return pass_on(f, ctx, bb);
     }
     eos = capture(f, ctx, bb, &rv);

@@ -681,6 +681,8 @@ int sc_head_freshens(request_rec *r, const sc_req_t *ctx);
 /* The answer (a 304, or a HEAD that freshens) makes the stored response,
  * with the answer's header fields, the response: its body leads bb. */
 void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb);
+/* Delete bb's data buckets, keeping its metadata (EOS, FLUSH). */
+void sc_drop_data(apr_bucket_brigade *bb);
 
 /* --- sc_snapshot.c --- */
 

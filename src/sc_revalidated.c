@@ -25,10 +25,23 @@ static const char *const body_fields[] = {
     "Content-Range",  "Vary",         NULL
 };
 
+void sc_drop_data(apr_bucket_brigade *bb)
+{
+    apr_bucket *b, *next;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+    }
+}
+
 /* Revalidation answered 304 (RFC 9111 4.3.4): the stored response, with
  * the 304's header fields replacing the stored ones (not those the body
  * depends on, nor those never stored), is the response now: its body
- * leads bb, where nothing of the 304 but metadata can be.  Stored again
+ * leads bb, where nothing of the 304 but metadata is left (nor of its
+ * later brigades: sc_capture_filter).  Stored again
  * as a new render would be, on the headers as they now are. */
 void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
 {
@@ -38,7 +51,6 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
                                            r->headers_out);
     const apr_array_header_t *arr = apr_table_elts(fresh);
     const apr_table_entry_t *te = (const apr_table_entry_t *)arr->elts;
-    apr_bucket *b;
     int i;
 
     for (i = 0; i < e->headers->nelts; i++) {
@@ -79,13 +91,7 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
     /* the body as it was captured: decoded (sc_coding_serve) */
     ap_set_content_length(
         r, (apr_off_t)(e->codings ? e->identity_len : e->body_len));
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);) {
-        apr_bucket *next = APR_BUCKET_NEXT(b);
-        if (!APR_BUCKET_IS_METADATA(b)) {
-            apr_bucket_delete(b);
-        }
-        b = next;
-    }
+    sc_drop_data(bb);
     APR_BRIGADE_PREPEND(bb, ctx->revalidating->plain);
     ctx->kept_deps = e->deps;
     ctx->revalidating = NULL;

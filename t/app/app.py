@@ -16,7 +16,8 @@ The query string chooses what the response looks like:
   loc=URL        Location header       cloc=URL   Content-Location
   cond=1         answer 304 (headers only, logged in not-modified.log) when
                  If-None-Match is the etag= value; h304=NAME:VAL|NAME:VAL
-                 more headers of the 304 only
+                 more headers of the 304 only; body304=N: the 304 writes a
+                 body of N bytes "X" anyway (as careless scripts do)
   expin=N        Expires N seconds from now (on the 200 and the 304)
   etagif=NAME:V  send the etag= only when request header NAME is V
   hdr=NAME:VAL   one more response header (TOKEN in VAL: the render's token)
@@ -84,7 +85,7 @@ def application(environ, start_response):
         if "expin" in q:
             headers.append(("Expires", expires_in(int(q["expin"]))))
         start_response("304 Not Modified", headers)
-        return [b""]
+        return [b"X" * int(q.get("body304", "0"))]
     record(environ)
     if "sleep" in q:
         time.sleep(int(q["sleep"]) / 1000.0)
