@@ -4,6 +4,7 @@
  */
 #include "sc_conftree.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 int sc_tree_is(const ap_directive_t *d, const char *name)
@@ -11,29 +12,45 @@ int sc_tree_is(const ap_directive_t *d, const char *name)
     return !strcasecmp(d->directive, name);
 }
 
-int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
-                         const char *const *names)
+const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
+                                       const char *const *names)
 {
     char *list = apr_pstrdup(p, flags), *flag, *last;
-    const char *const *n;
+    apr_size_t len = strlen(list);
 
+    if (len && list[len - 1] == ']') {
+        list[len - 1] = '\0';
+    }
     if (*list == '[') {
         list++;
     }
-    for (flag = apr_strtok(list, ",]", &last); flag;
-         flag = apr_strtok(NULL, ",]", &last)) {
-        while (*flag == ' ') {
+    for (flag = apr_strtok(list, ",", &last); flag;
+         flag = apr_strtok(NULL, ",", &last)) {
+        char *end, *value = strchr(flag, '=');
+        const char *const *n;
+
+        if (value) {
+            *value++ = '\0';
+        }
+        while (apr_isspace(*flag)) {
             flag++;
         }
+        for (end = flag + strlen(flag); end > flag && apr_isspace(end[-1]);) {
+            *--end = '\0';
+        }
         for (n = names; *n; n++) {
-            apr_size_t len = strlen(*n);
-            if ((*n)[len - 1] == '=' ? !strncasecmp(flag, *n, len)
-                                     : !strcasecmp(flag, *n)) {
-                return 1;
+            if (!strcasecmp(flag, *n)) {
+                return value ? value : "";
             }
         }
     }
-    return 0;
+    return NULL;
+}
+
+int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
+                         const char *const *names)
+{
+    return sc_tree_rewrite_flag_value(p, flags, names) != NULL;
 }
 
 const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d)

@@ -26,8 +26,14 @@ const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d);
 /* The first directive name of a list set to On, or NULL. */
 const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
                                       const char *name);
-/* Does a RewriteRule's flag list ("[L,NS]") hold one of names (NULL
- * ended; a name ending in '=' is a prefix: "S=" for [S=2])? */
+/* The value of the flag of a RewriteRule's or RewriteCond's flag list
+ * ("[L,R=301]", read as mod_rewrite reads it: each flag trimmed of blanks,
+ * its name before any '=') named one of names (NULL ended, compared
+ * without case: the short and the long spelling, "R" and "redirect"):
+ * "" for a flag without a value; NULL if the list has none of them. */
+const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
+                                       const char *const *names);
+/* Does a flag list hold one of names (sc_tree_rewrite_flag_value)? */
 int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
                          const char *const *names);
 /* "file:line" of d. */

@@ -7,28 +7,86 @@
 #include "sc_conftree.h"
 
 #include "http_core.h"
+#include "ap_regex.h"
 #include "util_cfgtree.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
+#include <stdlib.h>
+
+/* Does pattern (a RewriteRule's or RewriteCond's regex, "!" negating it)
+ * match str?  Where it does not compile here, it may. */
+static int pattern_matches(apr_pool_t *p, const char *pattern, const char *str,
+                           int nocase)
+{
+    int negated = *pattern == '!';
+    ap_regex_t *re = ap_pregcomp(p, pattern + negated,
+                                 AP_REG_EXTENDED | (nocase ? AP_REG_ICASE : 0));
+
+    if (!re) {
+        return 1;
+    }
+    return (ap_regexec(re, str, 0, NULL, 0) == 0) != negated;
+}
+
+/* The values a request the quick handler serves may have: its method and
+ * its protocol are the client's (a HEAD is served as a GET). */
+static const char *const quick_methods[] = { "GET", "HEAD", NULL };
+static const char *const quick_protocols[] = { "HTTP/0.9", "HTTP/1.0",
+                                               "HTTP/1.1", "HTTP/2.0", NULL };
+
+/* Is a RewriteCond on the request line (test is exactly %{REQUEST_METHOD}
+ * or %{SERVER_PROTOCOL}) the same for every request the quick handler
+ * serves: a regex or "=" comparison that all its values pass or all
+ * fail (a refusal of TRACE or POST never refuses them)? */
+static int cond_same_for_quick(apr_pool_t *p, const char *test,
+                               const char *pattern, int nocase)
+{
+    const char *const *v = !strcasecmp(test, "%{REQUEST_METHOD}")
+                               ? quick_methods
+                           : !strcasecmp(test, "%{SERVER_PROTOCOL}")
+                               ? quick_protocols
+                               : NULL;
+    int negated = *pattern == '!', first = -1;
+    const char *pat = pattern + negated;
+
+    if (!v || *pat == '<' || *pat == '>' || *pat == '-') {
+        return 0; /* another test, or another comparison */
+    }
+    for (; *v; v++) {
+        int hit = *pat == '=' ? !(nocase ? strcasecmp(pat + 1, *v)
+                                         : strcmp(pat + 1, *v))
+                              : pattern_matches(p, pat, *v, nocase);
+        if (first >= 0 && hit != first) {
+            return 0;
+        }
+        first = hit;
+    }
+    return 1;
+}
 
 /* A RewriteCond whose test may differ from client to client (or over
  * time) for one URL: anything but the URL, the host and the server (an
  * expr= condition may read anything).  Request headers but Host, cookies,
- * the client's and the connection's address, TLS, the environment, the
- * time, lookaheads all count. */
-static int cond_reads_client(const char *test)
+ * the client's and the connection's address, the request line's method
+ * and protocol (unless the condition is the same for all the quick
+ * handler serves), TLS, the environment, the time, lookaheads all
+ * count. */
+static int cond_reads_client(apr_pool_t *p, const char *test,
+                             const char *pattern, int nocase)
 {
     static const char *const same_for_all[] = {
-        "REQUEST_URI",     "REQUEST_FILENAME", "SCRIPT_FILENAME",
-        "QUERY_STRING",    "HTTP_HOST",        "SERVER_NAME",
-        "SERVER_ADDR",     "SERVER_PORT",      "SERVER_ADMIN",
-        "SERVER_PROTOCOL", "SERVER_SOFTWARE",  "DOCUMENT_ROOT",
-        "REQUEST_SCHEME",  "REQUEST_METHOD",   "PATH_INFO",
-        "IS_SUBREQ",       "API_VERSION",      NULL
+        "REQUEST_URI",  "REQUEST_FILENAME", "SCRIPT_FILENAME", "QUERY_STRING",
+        "HTTP_HOST",    "SERVER_NAME",      "SERVER_ADDR",     "SERVER_PORT",
+        "SERVER_ADMIN", "SERVER_SOFTWARE",  "DOCUMENT_ROOT",   "REQUEST_SCHEME",
+        "PATH_INFO",    "IS_SUBREQ",        "API_VERSION",     NULL
     };
     const char *at;
 
     if (!strcasecmp(test, "expr")) {
         return 1;
+    }
+    if (cond_same_for_quick(p, test, pattern, nocase)) {
+        return 0;
     }
     for (at = strstr(test, "%{"); at; at = strstr(at + 2, "%{")) {
         const char *name = at + 2, *close = strchr(name, '}');
@@ -53,10 +111,19 @@ static int cond_reads_client(const char *test)
  * RewriteMap (its file, database or program) or the file system (-f, -d,
  * -s, -l, -L, -h, -x, -F, -U).  A refusal on it may start to refuse a URL
  * whose quick-servable entries were marked before (t/quick_reload.t): the
- * configuration's tag cannot see it. */
+ * configuration's tag cannot see it.  1: a map, or a file test of
+ * another file than the request's own (a flag file); 2: a test of the
+ * request's own file only (%{REQUEST_FILENAME}: a front controller's
+ * route, which serves the same entry to everyone). */
 static int cond_reads_state(const char *test, const char *pattern)
 {
     static const char tests[] = "dfslLhxFUH";
+    static const char *const own[] = { "%{REQUEST_FILENAME}",
+                                       "%{SCRIPT_FILENAME}",
+                                       "%{DOCUMENT_ROOT}%{REQUEST_URI}",
+                                       "%{DOCUMENT_ROOT}/%{REQUEST_URI}",
+                                       NULL };
+    const char *const *o;
 
     if (strstr(test, "${")) {
         return 1;
@@ -64,30 +131,32 @@ static int cond_reads_state(const char *test, const char *pattern)
     if (*pattern == '!') {
         pattern++;
     }
-    return pattern[0] == '-' && pattern[1] && strchr(tests, pattern[1])
-           && pattern[2] == '\0';
+    if (!(pattern[0] == '-' && pattern[1] && strchr(tests, pattern[1])
+          && pattern[2] == '\0')) {
+        return 0;
+    }
+    for (o = own; *o; o++) {
+        if (!strcasecmp(test, *o)) {
+            return 2;
+        }
+    }
+    return 1;
 }
 
 /* Does a RewriteRule's flag list refuse the request: [F], [G], or a
- * redirect with a 4xx or 5xx status ([R=403])? */
-static int refusing_flags(const char *flags)
+ * status that is not a redirect ([R=403], [redirect=0503])? */
+static int refusing_flags(apr_pool_t *p, const char *flags)
 {
-    const char *r;
+    static const char *const refuse[] = { "f", "forbidden", "g", "gone", NULL };
+    static const char *const redirect[] = { "r", "redirect", NULL };
+    const char *status = sc_tree_rewrite_flag_value(p, flags, redirect);
 
-    if (ap_strcasestr(flags, "forbidden") || ap_strcasestr(flags, "gone")) {
+    if (sc_tree_rewrite_flag(p, flags, refuse)) {
         return 1;
     }
-    for (r = flags; *r; r++) {
-        if ((*r == 'F' || *r == 'f' || *r == 'G' || *r == 'g')
-            && (r == flags || r[-1] == '[' || r[-1] == ',')
-            && (r[1] == ']' || r[1] == ',' || r[1] == '\0')) {
-            return 1;
-        }
-    }
-    for (r = ap_strcasestr(flags, "R="); r; r = ap_strcasestr(r + 1, "R=")) {
-        if (r[2] == '4' || r[2] == '5') {
-            return 1;
-        }
+    if (status && apr_isdigit(*status)) {
+        int code = atoi(status);
+        return code < 300 || code > 399;
     }
     return 0;
 }
@@ -97,46 +166,119 @@ static int refusing_flags(const char *flags)
  * [L], [END], [N]? */
 static int flow_flags(apr_pool_t *p, const char *flags)
 {
-    static const char *const flow[] = {
-        "c", "chain", "s=", "skip=", "l", "last", "end", "n", "n=", "next", NULL
-    };
+    static const char *const flow[] = { "c",    "chain", "s", "skip", "l",
+                                        "last", "end",   "n", "next", NULL };
 
     return sc_tree_rewrite_flag(p, flags, flow);
 }
 
-/* RewriteRules that send a request elsewhere (not [F], [G]) depending on
- * what cond_reads_client names, anywhere in the configuration: the quick
- * handler keys a request before they run. */
-void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
-                     const ap_directive_t *vhost, apr_array_header_t *routes,
-                     apr_array_header_t *denying)
+/* Does it end the rules for a request it matches ([L], [END])? */
+static int stop_flags(apr_pool_t *p, const char *flags)
 {
-    /* flow: an earlier rule of this list that decides whether later ones
-     * run ([C], [S], [L], [END], [N]) on what a client sends or on a map
-     * or the file system: a refusal after it is reached by some clients
-     * and not others, whatever its own conditions read */
-    int reads = 0, state = 0, flow = 0;
+    static const char *const stop[] = { "l", "last", "end", NULL };
+
+    return sc_tree_rewrite_flag(p, flags, stop);
+}
+
+static int nocase_flag(apr_pool_t *p, const char *flags)
+{
+    static const char *const nc[] = { "nc", "nocase", NULL };
+
+    return sc_tree_rewrite_flag(p, flags, nc);
+}
+
+/* The one path a RewriteRule's pattern matches ("^$", "^remote\.php$"),
+ * or NULL for a pattern that matches more. */
+static const char *literal_path(apr_pool_t *p, const char *pattern)
+{
+    apr_size_t len = strlen(pattern), i;
+    char *out, *o;
+
+    if (len < 2 || pattern[0] != '^' || pattern[len - 1] != '$'
+        || (len > 2 && pattern[len - 2] == '\\')) {
+        return NULL;
+    }
+    out = o = apr_palloc(p, len);
+    for (i = 1; i < len - 1; i++) {
+        if (pattern[i] == '\\') {
+            if (apr_isalnum(pattern[++i])) {
+                return NULL; /* \d, \w ... */
+            }
+        }
+        else if (strchr(".[]()*+?{}|^$", pattern[i])) {
+            return NULL;
+        }
+        *o++ = pattern[i];
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The earlier rules of a list (and its <IfModule>s) that decide on the
+ * client, a map or a flag file whether or where the rules after them
+ * run: [C], [S], [L], [END], [N], or a rewrite of the URL.  A refusal
+ * after one is reached by some clients and not others, whatever its own
+ * conditions read, unless it cannot match the one path such a rule
+ * matches (Nextcloud's DavClnt rule on "^$" before its [R=404]s). */
+typedef struct {
+    int any;                   /* one may decide on any path */
+    apr_array_header_t *paths; /* the one path each other one decides on */
+} flow_t;
+
+static int flow_reaches(apr_pool_t *p, const flow_t *flow, const char *pattern,
+                        int nocase)
+{
+    int i;
+
+    if (flow->any) {
+        return 1;
+    }
+    for (i = 0; i < flow->paths->nelts; i++) {
+        if (pattern_matches(p, pattern,
+                            APR_ARRAY_IDX(flow->paths, i, const char *),
+                            nocase)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void quick_routes(apr_pool_t *p, const ap_directive_t *d,
+                         const ap_directive_t *vhost,
+                         apr_array_header_t *routes,
+                         apr_array_header_t *denying, flow_t *flow)
+{
+    /* the conditions of the rule to come */
+    int reads = 0, state = 0, flag_file = 0;
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
             const char *args = d->args;
             const char *test = ap_getword_conf(p, &args);
             const char *pattern = ap_getword_conf(p, &args);
-            reads |= cond_reads_client(test);
-            state |= cond_reads_state(test, pattern);
+            int nc = nocase_flag(p, ap_getword_conf(p, &args));
+            int st = cond_reads_state(test, pattern);
+            reads |= cond_reads_client(p, test, pattern, nc);
+            state |= st != 0;
+            flag_file |= st == 1;
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
-            const char *args = d->args, *flags;
-            ap_getword_conf(p, &args); /* pattern */
-            ap_getword_conf(p, &args); /* substitution */
-            flags = ap_getword_conf(p, &args);
-            /* a refusal on a map or the file system: it may refuse an
-             * anonymous client later, without a reload */
-            if (!reads && (state || flow) && denying && refusing_flags(flags)) {
+            const char *args = d->args;
+            const char *pattern = ap_getword_conf(p, &args);
+            const char *subst = ap_getword_conf(p, &args);
+            const char *flags = ap_getword_conf(p, &args);
+            int nc = nocase_flag(p, flags), deny = refusing_flags(p, flags);
+            int rewrites = strcmp(subst, "-") && !stop_flags(p, flags);
+            int i;
+
+            /* a refusal on a map or the file system, or reached by an
+             * earlier rule's decision: it may refuse an anonymous client
+             * later, without a reload, or refuse some clients only */
+            if (!reads && deny && denying
+                && (state || flow_reaches(p, flow, pattern, nc))) {
                 sc_tree_push(p, denying, d, vhost);
             }
             if (reads) {
-                int deny = refusing_flags(flags);
                 if (!deny && routes) {
                     sc_tree_push(p, routes, d, vhost);
                 }
@@ -147,17 +289,53 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                     sc_tree_push(p, denying, d, vhost);
                 }
             }
-            if ((reads || state) && flow_flags(p, flags)) {
-                flow = 1;
+            /* a rewrite that goes on may turn a decided path into any */
+            for (i = 0; rewrites && i < flow->paths->nelts; i++) {
+                if (pattern_matches(p, pattern,
+                                    APR_ARRAY_IDX(flow->paths, i, const char *),
+                                    nc)) {
+                    flow->any = 1;
+                }
             }
-            reads = state = 0;
+            if ((reads || flag_file)
+                && (flow_flags(p, flags) || strcmp(subst, "-"))) {
+                const char *path = literal_path(p, pattern);
+                static const char *const next[] = { "n", "next", NULL };
+                if (!path || rewrites || sc_tree_rewrite_flag(p, flags, next)) {
+                    flow->any = 1;
+                }
+                else {
+                    APR_ARRAY_PUSH(flow->paths, const char *) = path;
+                }
+            }
+            reads = state = flag_file = 0;
+        }
+        else if (d->first_child
+                 && (sc_tree_is(d, "<IfModule")
+                     || sc_tree_is(d, "<IfDefine"))) {
+            /* only wrap the rules of this list */
+            quick_routes(p, d->first_child, vhost, routes, denying, flow);
         }
         else if (d->first_child) {
-            sc_quick_routes(p, d->first_child,
-                            sc_tree_is(d, "<VirtualHost") ? d : vhost, routes,
-                            denying);
+            flow_t inner = { 0, apr_array_make(p, 2, sizeof(const char *)) };
+            quick_routes(p, d->first_child,
+                         sc_tree_is(d, "<VirtualHost") ? d : vhost, routes,
+                         denying, &inner);
         }
     }
+}
+
+/* RewriteRules that send a request elsewhere (not [F], [G]) depending on
+ * what cond_reads_client names, anywhere in the configuration: the quick
+ * handler keys a request before they run; and (denying) those that
+ * refuse some clients, or may refuse later without a reload. */
+void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
+                     const ap_directive_t *vhost, apr_array_header_t *routes,
+                     apr_array_header_t *denying)
+{
+    flow_t flow = { 0, apr_array_make(p, 2, sizeof(const char *)) };
+
+    quick_routes(p, d, vhost, routes, denying, &flow);
 }
 
 /* What a section derives from the request after the quick phase: a

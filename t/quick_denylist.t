@@ -47,6 +47,17 @@ my @denying = (
     [ '[F] chained [C] to a rule on the User-Agent', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^/dq/ - [C]\nRewriteRule ^ - [F]\n" ],
     [ '[F] skipped [S=1] by a flag file', "RewriteEngine On\nRewriteCond /tmp/flag !-f\nRewriteRule ^ - [S=1]\nRewriteRule ^/dq/ - [F]\n" ],
     [ '[F] after an [L] on a flag file', "RewriteEngine On\nRewriteCond /tmp/open -f\nRewriteRule ^ - [L]\nRewriteRule ^/dq/ - [F]\n" ],
+    # a refusal reached by an earlier rule's rewrite on the client
+    [ '[F] of a path an earlier rule rewrites bots to', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^/(.*)\$ /blocked/\$1\nRewriteRule ^/blocked/ - [F]\n" ],
+    # the request line is the client's: its protocol, and a method the
+    # quick handler serves (GET, HEAD)
+    [ 'RewriteCond SERVER_PROTOCOL [F]', "RewriteEngine On\nRewriteCond %{SERVER_PROTOCOL} =HTTP/1.0\nRewriteRule ^ - [F]\n" ],
+    [ 'RewriteCond REQUEST_METHOD =HEAD [F]', "RewriteEngine On\nRewriteCond %{REQUEST_METHOD} =HEAD\nRewriteRule ^ - [F]\n" ],
+    # every spelling mod_rewrite reads
+    [ '[redirect=403]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [redirect=403]\n" ],
+    [ '[R=0403]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [R=0403]\n" ],
+    [ '"[NC, F]"', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - \"[NC, F]\"\n" ],
+    [ '[Forbidden]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [Forbidden]\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
@@ -83,4 +94,64 @@ is($rc, 0, 'a [G] on the URL and a route on a file test next to quick mode are f
     . "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteCond %{REQUEST_FILENAME} !-d\n"
     . "RewriteRule . /index.php [L]\n", modules => ['rewrite']);
 is($rc, 0, 'WordPress\'s rules next to quick mode are fine') or diag($out);
+# Refusals of methods the quick handler never serves are fine.
+($rc, $out) = SCTest::Apache->configtest(
+    $quick . "RewriteEngine On\nRewriteCond %{REQUEST_METHOD} ^(TRACE|TRACK)\n"
+    . "RewriteRule .* - [F]\nRewriteCond %{REQUEST_METHOD} !^(GET|HEAD|POST)\$ [NC]\n"
+    . "RewriteRule .* - [F]\nRewriteCond %{REQUEST_METHOD} =POST\n"
+    . "RewriteRule ^/dq/ro/ - [R=405]\n", modules => ['rewrite']);
+is($rc, 0, 'refusals of TRACE, of other methods than GET, HEAD, POST, of POST: fine')
+    or diag($out);
+# Drupal's and Nextcloud's rules: a URL-only refusal after a front
+# controller on the request's own file; one after a rule on the client
+# whose pattern matches no path the refusal matches.
+($rc, $out) = SCTest::Apache->configtest($quick . <<'DRUPAL', modules => ['rewrite']);
+<Directory /var/www/drupal>
+  RewriteEngine on
+  RewriteRule "/\.|^\.(?!well-known/)" - [F]
+  RewriteCond %{HTTP_HOST} .
+  RewriteCond %{HTTP_HOST} ^www\.(.+)$ [NC]
+  RewriteRule ^ http%{ENV:protossl}://%1%{REQUEST_URI} [L,R=301]
+  RewriteCond %{REQUEST_URI} ^(.*)?/(install\.php) [OR]
+  RewriteCond %{REQUEST_URI} ^(.*)?/(rebuild\.php)
+  RewriteCond %{REQUEST_URI} !core
+  RewriteRule ^ %1/core/%2 [L,QSA,R=301]
+  RewriteRule ^core/install\.php core/install.php?rewrite=ok [QSA,L]
+  RewriteCond %{REQUEST_FILENAME} !-f
+  RewriteCond %{REQUEST_FILENAME} !-d
+  RewriteCond %{REQUEST_URI} !=/favicon.ico
+  RewriteRule ^ index.php [L]
+  RewriteCond %{REQUEST_URI} !/core/[^/]*\.php$
+  RewriteCond %{REQUEST_URI} !/core/modules/system/tests/https?\.php
+  RewriteCond %{REQUEST_URI} !/core/modules/statistics/statistics\.php$
+  RewriteRule "^(.+/.*|autoload)\.php($|/)" - [F]
+</Directory>
+DRUPAL
+is($rc, 0, 'Drupal\'s rules next to quick mode are fine') or diag($out);
+($rc, $out) = SCTest::Apache->configtest($quick . <<'NEXTCLOUD', modules => ['rewrite']);
+<Directory /var/www/nextcloud>
+  RewriteEngine on
+  RewriteCond %{HTTP_USER_AGENT} DavClnt
+  RewriteRule ^$ /remote.php/webdav/ [L,R=302]
+  RewriteRule .* - [env=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+  RewriteRule ^\.well-known/carddav /remote.php/dav/ [R=301,L]
+  RewriteRule ^\.well-known/caldav /remote.php/dav/ [R=301,L]
+  RewriteRule ^remote/(.*) remote.php [QSA,L]
+  RewriteRule ^(?:build|tests|config|lib|3rdparty|templates)/.* - [R=404,L]
+  RewriteRule ^\.well-known/(?!acme-challenge|pki-validation) /index.php [QSA,L]
+  RewriteRule ^ocm-provider/?$ index.php [QSA,L]
+  RewriteRule ^(?:\.(?!well-known)|autotest|occ|issue|indie|db_|console).* - [R=404,L]
+</Directory>
+NEXTCLOUD
+is($rc, 0, 'Nextcloud\'s rules next to quick mode are fine') or diag($out);
+# ... but a refusal that can match the path such a rule decides on is not.
+($rc, $out) = SCTest::Apache->configtest($quick . <<'DAV', modules => ['rewrite']);
+<Directory /var/www/nextcloud>
+  RewriteEngine on
+  RewriteCond %{HTTP_USER_AGENT} DavClnt
+  RewriteRule ^$ /remote.php/webdav/ [L,R=302]
+  RewriteRule ^$ - [F]
+</Directory>
+DAV
+isnt($rc, 0, 'a refusal of the path a rule on the client decides on fails');
 done_testing;
