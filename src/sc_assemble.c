@@ -58,6 +58,7 @@ static void page_headers(request_rec *r, const page_t *pg)
     apr_table_unset(r->err_headers_out, "Expires");
     apr_table_unset(r->headers_out, "ETag");
     apr_table_unset(r->headers_out, "Last-Modified");
+    r->mtime = 0; /* (If-Range reads it where no Last-Modified is) */
     apr_table_unset(r->headers_out, "Content-Length");
     if (pg->age > 0) {
         apr_table_setn(r->headers_out, "Age",

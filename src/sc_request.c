@@ -186,7 +186,7 @@ static void restore_headers(request_rec *r, const sc_entry_t *e)
 static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
 {
     const sc_entry_t *e = &res->entry;
-    const char *vary, *etag;
+    const char *vary, *etag, *if_range;
 
     if (!e->codings) {
         return (apr_off_t)e->body_len;
@@ -208,6 +208,14 @@ static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
             apr_table_setn(r->notes, NOTE_NO_COMPRESS, "1");
         }
         return (apr_off_t)e->identity_len;
+    }
+    /* A date in If-Range names no coding: the MISS went out as the
+     * application or mod_deflate made it, under the same Last-Modified
+     * (RFC 9110 13.1.5); a range of these bytes is given only to a client
+     * that names their entity-tag. */
+    if_range = apr_table_get(r->headers_in, "If-Range");
+    if (if_range && *if_range != '"' && strncmp(if_range, "W/", 2)) {
+        apr_table_unset(r->headers_in, "Range");
     }
     /* digests of the identity body are not this coding's (mod_deflate
      * drops Content-MD5 too) */

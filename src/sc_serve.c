@@ -143,6 +143,7 @@ static int serve_esi(request_rec *r, sc_req_t *ctx, const sc_entry_t *e,
     ap_set_module_config(r->request_config, &sharedcache_module, ctx);
     apr_table_unset(r->headers_out, "ETag");
     apr_table_unset(r->headers_out, "Last-Modified");
+    r->mtime = 0; /* (If-Range reads it where no Last-Modified is) */
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     APR_BRIGADE_INSERT_TAIL(bb,
                             apr_bucket_eos_create(r->connection->bucket_alloc));

@@ -1,0 +1,94 @@
+# If-Range on hits (RFC 9110 13.1.5).  A date names the representation a
+# client has only where every response for it has the same bytes: the
+# MISS goes out as the application (or mod_deflate) made it, the HITs in
+# the coding the cache stored, under one Last-Modified; a resumed
+# download would splice gzip bytes onto identity ones.  A coded hit
+# answers a range only to an entity-tag (each coding has its own), an
+# identity hit to a date too.  An assembled ESI page has no validator at
+# all: the shell's Last-Modified is not the page's.
+use strict;
+use warnings;
+use IO::Uncompress::Gunzip qw(gunzip);
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+Alias /s @DIR@/htdocs
+<Location /s>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Directory @DIR@/htdocs>
+    FileETag None
+</Directory>
+<Location /app/esi>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheESI On
+</Location>
+CONF
+srand(7);
+my $doc = join '', map {
+    '<p>' . join(' ', map { join '', map { chr(97 + int rand 26) } 1 .. 1 + int rand 9 } 1 .. 12)
+    . "</p>\n" } 1 .. 3000;
+my $file = $ap->dir . '/htdocs/article.html';
+open my $fh, '>', $file or die $!;
+print $fh $doc;
+close $fh;
+chmod 0644, $file;
+utime(time - 86400, time - 86400, $file);
+
+my @gz = ('Accept-Encoding' => 'gzip');
+my $miss = $ap->get('/s/article.html', @gz);
+cache_is($miss, 'MISS', 'the first download is the MISS');
+is($miss->{headers}{'content-encoding'} // 'identity', 'identity',
+   '... as the file is (no compression filter)');
+my $lm = $miss->{headers}{'last-modified'};
+ok($lm, 'it has a Last-Modified');
+
+# A gzip client resumes by date: the hit is gzip, the bytes it has are not.
+my $r = $ap->get('/s/article.html', @gz, Range => 'bytes=10000-', 'If-Range' => $lm);
+cache_is($r, 'HIT', 'the resumption is a hit');
+is($r->{status}, 200, '... of the whole representation, not a range of '
+   . 'another coding');
+my $body = $r->{body};
+gunzip(\$r->{body} => \$body) if ($r->{headers}{'content-encoding'} // '') eq 'gzip';
+is($body, $doc, '... the document');
+
+# By the gzip entity-tag of a hit: a range of the same bytes.
+my $ap2 = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+CONF
+my $u = '/app/t?size=30000&etag=%22v1%22';
+$ap2->get($u, @gz);
+my $full = $ap2->get($u, @gz);
+cache_is($full, 'HIT', 'a gzip hit');
+my $tag = $full->{headers}{etag};
+my $part = $ap2->get($u, @gz, Range => 'bytes=100-199', 'If-Range' => $tag);
+is($part->{status}, 206, 'If-Range with its entity-tag: 206');
+is($part->{body}, substr($full->{body}, 100, 100), '... of its bytes');
+# An identity client resumes by date: identity hits are the MISS's bytes.
+my $id = $ap2->get($u);
+my $idlm = '/app/t2?size=30000&lm=Mon,%2001%20Jan%202024%2000:00:00%20GMT';
+my $m2 = $ap2->get($idlm);
+my $p2 = $ap2->get($idlm, Range => 'bytes=100-199',
+                   'If-Range' => 'Mon, 01 Jan 2024 00:00:00 GMT');
+cache_is($p2, 'HIT', 'identity hit');
+is($p2->{status}, 206, '... If-Range with its date: 206');
+is($p2->{body}, substr($m2->{body}, 100, 100), '... of the MISS\'s bytes');
+$ap2->stop;
+
+# An ESI page: the shell's Last-Modified matches nothing.
+my $esi = '/app/esi/p?size=4000&esiparts=2&sc=content%3D%22ESI%2F1.0%22&lm=Mon,%2001%20Jan%202024%2000:00:00%20GMT';
+$ap->get($esi);
+my $e = $ap->get($esi, Range => 'bytes=0-9',
+                 'If-Range' => 'Mon, 01 Jan 2024 00:00:00 GMT');
+is($e->{status}, 200, 'ESI page: If-Range with the shell\'s date gets the whole page');
+ok(!$e->{headers}{'last-modified'}, '... which has no Last-Modified');
+is(length $e->{body}, 4000, '... all of it');
+$ap->stop;
+done_testing;
