@@ -393,7 +393,10 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (found == SC_LOOKUP_STALE && res->grace_ok) {
         rv = serve_stale_or_refresh(r, ctx, c, res, now);
     }
-    else if (d->lock) {
+    /* A HEAD with nothing stored to freshen stores nothing: it would
+     * hold the fill lock over a render the requests behind it cannot
+     * use, then each renders again. */
+    else if (d->lock && !(r->header_only && found == SC_LOOKUP_MISS)) {
         rv = claim_or_wait(r, ctx, &c, &res, &now);
     }
     else {
