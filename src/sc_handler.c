@@ -386,6 +386,18 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
         }
         return uncached(r, d);
     }
+    /* RFC 9111 5.2.1.7: a client that asks for a stored response only
+     * gets a 504 where none may be served, not a render.  (memcached
+     * failing is not an answer: that request renders.) */
+    if (!r->main && !(found == SC_LOOKUP_STALE && res->grace_ok) && cc
+        && ap_find_token(r->pool, cc, "only-if-cached")) {
+        sc_verdict_t v = { .fwd = found == SC_LOOKUP_STALE ? SC_FWD_STALE
+                                                           : SC_FWD_URI_MISS,
+                           .detail = "only-if-cached" };
+        sc_store_return(c, r->pool);
+        sc_set_status(r, d, SC_MISS, &v);
+        return HTTP_GATEWAY_TIME_OUT;
+    }
     /* log_transaction finds ctx to store late, SHAREDCACHE_DECIDE to
      * decide on the response. */
     ap_set_module_config(r->request_config, &sharedcache_module, ctx);

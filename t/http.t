@@ -98,6 +98,17 @@ cache_is($body->{headers}{'x-sharedcache'}, 'BYPASS',
 $ap->get('/app/nocache');
 cache_is($ap->get('/app/nocache', 'Cache-Control' => 'no-cache'), 'HIT',
          'request Cache-Control: no-cache is still a HIT');
+# only-if-cached (RFC 9111 5.2.1.7): a stored response, or a 504, never a
+# render; min-fresh, like no-cache, cannot make a client force renders.
+cache_is($ap->get('/app/nocache', 'Cache-Control' => 'only-if-cached'), 'HIT',
+         'only-if-cached of a stored page: the HIT');
+my $oic = $ap->get('/app/oic', 'Cache-Control' => 'only-if-cached');
+is($oic->{status}, 504, 'only-if-cached of a page not stored: 504');
+is($ap->renders('/app/oic'), 0, '... without a render');
+cache_is($ap->get('/app/nocache', 'Cache-Control' => 'min-fresh=100000'), 'HIT',
+         'min-fresh does not force a render');
+cache_is($ap->get('/app/nocache', 'Cache-Control' => 'max-age=0'), 'HIT',
+         'nor does max-age=0');
 
 # Targeted headers: honoured, then removed.
 my $t = '/app/targeted?cc=max-age%3D0&sc=max-age%3D60';
