@@ -527,6 +527,15 @@ const char *sc_rules_reach(request_rec *r);
  * too, but allows nothing in them.) */
 int sc_htaccess_applies(const request_rec *r, int may);
 
+/* pre_config: note the functions the modules registered for the filters
+ * the cache trusts, before the configuration registers names of its own
+ * (ExtFilterDefine, LuaOutputFilter, FilterDeclare). */
+void sc_filters_pre_config(void);
+
+/* The filter registered under name (one sc_snapshot.c trusts, or
+ * "includes") if it is still the module's, else NULL. */
+ap_filter_rec_t *sc_filter_genuine(const char *name);
+
 /* Is SSIStartTag or SSIEndTag configured anywhere (mod_include's markup
  * is then not the default the SSI watch reads)? */
 int sc_rules_ssi_tags(void);
@@ -690,15 +699,6 @@ void sc_drop_data(apr_bucket_brigade *bb);
  * handler made them; 0 when the body is not worth copying (why in
  * ctx->not_copied). */
 int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx);
-
-/* pre_config: note the functions the modules registered for the filters
- * the cache trusts, before the configuration registers names of its own
- * (ExtFilterDefine, LuaOutputFilter, FilterDeclare). */
-void sc_filters_pre_config(void);
-
-/* The filter registered under name (one sc_snapshot.c trusts, or
- * "includes") if it is still the module's, else NULL. */
-ap_filter_rec_t *sc_filter_genuine(const char *name);
 
 /* --- sc_capture.c --- */
 

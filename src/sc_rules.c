@@ -4,7 +4,9 @@
  * the configuration tree (the headers RequestHeader directives name, a
  * RequestHeader that depends on the request, a server-level RewriteRule
  * that applies to subrequests) and per request from the .htaccess files
- * httpd read for it; whether such rules may reach a fragment.
+ * httpd read for it; whether such rules may reach a fragment; which
+ * filters are still the modules' own (not an administrator's of the same
+ * name).
  */
 #include "sc_request.h"
 #include "sc_conftree.h"
@@ -376,6 +378,44 @@ const char *sc_rules_request_headers(request_rec *r, apr_array_header_t *named)
         apr_array_cat(named, configured_headers);
     }
     return htaccess_request_headers(r, named);
+}
+
+/* The filters trusted before the cache (sc_snapshot.c says which and
+ * why); mod_include only right behind the SSI watch (sc_fragment.c). */
+static const char *const known[] = { "substitute", "sed",      "proxy-html",
+                                     "xml2enc",    "inflate",  "buffer",
+                                     "old_write",  "includes", NULL };
+/* What each module registered for its name, seen at pre_config: the
+ * configuration is read after it, and ExtFilterDefine, LuaOutputFilter
+ * and FilterDeclare register the administrator's names in the same
+ * registry (httpd then keeps the record of the name and replaces its
+ * function: an ext filter called "sed" is not mod_sed). */
+static ap_out_filter_func known_func[sizeof(known) / sizeof(known[0])];
+
+void sc_filters_pre_config(void)
+{
+    int i;
+
+    for (i = 0; known[i]; i++) {
+        ap_filter_rec_t *frec = ap_get_output_filter_handle(known[i]);
+        known_func[i] = frec ? frec->filter_func.out_func : NULL;
+    }
+}
+
+ap_filter_rec_t *sc_filter_genuine(const char *name)
+{
+    int i;
+
+    for (i = 0; known[i]; i++) {
+        if (!strcasecmp(name, known[i])) {
+            ap_filter_rec_t *frec = ap_get_output_filter_handle(known[i]);
+            return frec && known_func[i]
+                           && frec->filter_func.out_func == known_func[i]
+                       ? frec
+                       : NULL;
+        }
+    }
+    return NULL;
 }
 
 int sc_htaccess_applies(const request_rec *r, int may)

@@ -77,44 +77,6 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
     h->value = now;
 }
 
-/* The filters trusted before the cache (unknown_filter_before says which
- * and why); mod_include only right behind the SSI watch. */
-static const char *const known[] = { "substitute", "sed",      "proxy-html",
-                                     "xml2enc",    "inflate",  "buffer",
-                                     "old_write",  "includes", NULL };
-/* What each module registered for its name, seen at pre_config: the
- * configuration is read after it, and ExtFilterDefine, LuaOutputFilter
- * and FilterDeclare register the administrator's names in the same
- * registry (httpd then keeps the record of the name and replaces its
- * function: an ext filter called "sed" is not mod_sed). */
-static ap_out_filter_func known_func[sizeof(known) / sizeof(known[0])];
-
-void sc_filters_pre_config(void)
-{
-    int i;
-
-    for (i = 0; known[i]; i++) {
-        ap_filter_rec_t *frec = ap_get_output_filter_handle(known[i]);
-        known_func[i] = frec ? frec->filter_func.out_func : NULL;
-    }
-}
-
-ap_filter_rec_t *sc_filter_genuine(const char *name)
-{
-    int i;
-
-    for (i = 0; known[i]; i++) {
-        if (!strcasecmp(name, known[i])) {
-            ap_filter_rec_t *frec = ap_get_output_filter_handle(known[i]);
-            return frec && known_func[i]
-                           && frec->filter_func.out_func == known_func[i]
-                       ? frec
-                       : NULL;
-        }
-    }
-    return NULL;
-}
-
 /* Is f the module's filter of that name (by_type: a BYTYPE: chain, which
  * runs the filter registered under the name it wraps)? */
 static int known_filter(const ap_filter_t *f, const char *name, int by_type)
