@@ -186,7 +186,7 @@ static void restore_headers(request_rec *r, const sc_entry_t *e)
 static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
 {
     const sc_entry_t *e = &res->entry;
-    const char *vary, *etag, *if_range;
+    const char *vary, *etag;
 
     if (!e->codings) {
         return (apr_off_t)e->body_len;
@@ -209,12 +209,12 @@ static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
         }
         return (apr_off_t)e->identity_len;
     }
-    /* A date in If-Range names no coding: the MISS went out as the
-     * application or mod_deflate made it, under the same Last-Modified
-     * (RFC 9110 13.1.5); a range of these bytes is given only to a client
-     * that names their entity-tag. */
-    if_range = apr_table_get(r->headers_in, "If-Range");
-    if (if_range && *if_range != '"' && strncmp(if_range, "W/", 2)) {
+    /* If-Range cannot tell these bytes from the MISS's: it went out as
+     * the application made it under the same Last-Modified, or coded by
+     * mod_deflate (mod_brotli) under the same "-gzip" ("-br") entity-tag,
+     * from another compressor's bytes (RFC 9110 13.1.5): a resumed
+     * download would join two encodings.  The whole representation then. */
+    if (apr_table_get(r->headers_in, "If-Range")) {
         apr_table_unset(r->headers_in, "Range");
     }
     /* digests of the identity body are not this coding's (mod_deflate
