@@ -163,6 +163,23 @@ static apr_table_t *stored_fields(request_rec *r, const sc_entry_t *e,
     return t;
 }
 
+/* Was the entry stored coded by its application (a gzip it made itself,
+ * a .gz file with AddEncoding)?  Its bytes cannot join a page
+ * (sc_include.c refuses such an include too). */
+static int app_coded(const sc_entry_t *e)
+{
+    int i;
+
+    for (i = 0; i < e->headers->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
+        if (!strcasecmp(h->name, "Content-Encoding") && *h->value
+            && strcasecmp(h->value, "identity")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* One include looked up directly: 1 when its entry joins the page. */
 static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
 {
@@ -185,7 +202,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
     found = sc_lookup(q, ctx, c, now, &res);
     ok = found == SC_LOOKUP_FOUND && res.entry.status == HTTP_OK
          && sc_entry_direct_ok(res.entry.flags)
-         && !(res.entry.flags & SC_EF_ESI);
+         && !(res.entry.flags & SC_EF_ESI) && !app_coded(&res.entry);
     sc_store_return(c, q->pool);
     if (!ok) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
@@ -195,7 +212,7 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
                       (unsigned)res.entry.flags);
         if (res.entry.type == SC_REC_ENTRY
             && (!sc_entry_direct_ok(res.entry.flags)
-                || (res.entry.flags & SC_EF_ESI))) {
+                || (res.entry.flags & SC_EF_ESI) || app_coded(&res.entry))) {
             sc_hint_set_not_quick(r->pool, ctx->entry_key);
         }
         return 0;

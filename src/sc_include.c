@@ -358,6 +358,7 @@ sc_req_t *sc_esi_prefetched(request_rec *r)
 static int include_ran(request_rec *r, part_t *pt)
 {
     request_rec *rr = pt->rr;
+    const char *ce;
     int rv;
 
     if (rr->status != HTTP_OK) {
@@ -381,6 +382,21 @@ static int include_ran(request_rec *r, part_t *pt)
                                      "as long as its Content-Length says "
                                      "(cut short: %s)",
                       pt->node->src, pt->cut);
+        return 0;
+    }
+    /* coded bytes (an application that compresses itself, a .gz file
+     * with AddEncoding) would sit raw in the page */
+    ce = rr->content_encoding
+             ? rr->content_encoding
+             : apr_table_get(rr->headers_out, "Content-Encoding");
+    if (!ce) {
+        ce = apr_table_get(rr->err_headers_out, "Content-Encoding");
+    }
+    if (ce && *ce && strcasecmp(ce, "identity")) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SC_LOGNO(0516) "ESI include %s failed: its response is "
+                                     "coded (Content-Encoding: %s)",
+                      pt->node->src, ce);
         return 0;
     }
     if (sc_fragment_broken_part(rr)) {
