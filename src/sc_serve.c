@@ -177,6 +177,11 @@ int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
         if (rv == HTTP_NOT_MODIFIED) {
             r->status = HTTP_NOT_MODIFIED;
             apr_brigade_cleanup(body);
+            /* the client's copy may be in another coding (the MISS went
+             * out as the application or mod_deflate made it): no
+             * representation metadata for it to apply (RFC 9110 15.4.5) */
+            apr_table_unset(r->headers_out, "Content-Encoding");
+            r->content_encoding = NULL;
         }
         else if (rv != OK) {
             apr_brigade_destroy(body);

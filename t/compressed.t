@@ -148,6 +148,9 @@ is(h($head_id, 'content-encoding'), '', 'HEAD, identity client: identity');
 my $nm = $ap->get($page_url, @GZ, 'If-None-Match' => '"v1-gzip"');
 is($nm->{status}, 304, 'If-None-Match "v1-gzip" from a gzip client: 304');
 is(h($nm, 'etag'), '"v1-gzip"', '... with the gzip ETag');
+is(h($nm, 'content-encoding'), '',
+   '... and no Content-Encoding (RFC 9110 15.4.5: no representation '
+   . 'metadata a cache would apply to the copy it has)');
 my $nm2 = $ap->get($page_url, @GZ, 'If-None-Match' => '"v1"');
 is($nm2->{status}, 200,
    'If-None-Match "v1" (the identity tag) from a gzip client: 200');
