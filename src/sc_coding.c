@@ -62,6 +62,10 @@ static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
     if (ctx->captured < SC_CODEC_MIN) {
         return "small";
     }
+    /* (what its application wrote anyway is no representation) */
+    if (r->status == HTTP_NO_CONTENT) {
+        return "a 204";
+    }
     if (ce && strcasecmp(ce, "identity")) {
         return "already coded";
     }

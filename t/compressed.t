@@ -343,6 +343,13 @@ is(h($shell, 'content-encoding'), 'gzip',
 is(decoded($shell), 'A' . decoded($frag) . 'B',
    'an ESI page includes the coded fragment decoded');
 
+# A 204 has no content, whatever its application wrote: never stored coded.
+my $nc = '/app/nocontent?status=204&size=4000&cc=max-age%3D60';
+$ap->get($nc, @GZ);
+my $nch = $ap->get($nc, @GZ);
+cache_is($nch, 'HIT', 'a 204 is stored');
+is(h($nch, 'content-encoding'), '', '... and its hit is not labelled coded');
+
 $ap->stop;
 
 # B: Debian's deflate.conf (mod_filter, mod_deflate) and mod_brotli's
@@ -392,5 +399,6 @@ is(h($bp, 'content-encoding'), '',
    . 'reads no weights but 0, does not compress it after the cache)');
 is($bp->{body}, $bpage, '... the page');
 $b->stop;
+
 
 done_testing;
