@@ -67,7 +67,10 @@ static const char *cache_status(apr_pool_t *p, sc_decision_t st,
         s = apr_pstrcat(p, s, "; collapsed", NULL);
     }
     if (v->has_ttl) {
-        s = apr_psprintf(p, "%s; ttl=%" APR_INT64_T_FMT, s, v->ttl);
+        /* a copy served stale has no freshness left, whatever its own
+         * lifetime says (an invalidation made it stale) */
+        s = apr_psprintf(p, "%s; ttl=%" APR_INT64_T_FMT, s,
+                         st == SC_STALE && v->ttl > 0 ? 0 : v->ttl);
     }
     if (v->detail) {
         s = apr_pstrcat(p, s, "; detail=", v->detail, NULL);

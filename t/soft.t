@@ -39,6 +39,9 @@ is(scalar(grep { $_->{cache} eq 'STALE' } @res), 10,
    . 'one that refreshes it after its response too)');
 is(scalar(grep { $_->{body} eq $old->{body} } grep { $_->{cache} eq 'STALE' }
           @res), 10, 'STALE is the old page');
+is(scalar(grep { ($_->{headers}{'cache-status'} // '') =~ /; hit; ttl=(-\d+|0)\b/ }
+          @res), 10, 'its Cache-Status says no freshness is left (ttl=0 or less)')
+    or diag($res[0]{headers}{'cache-status'});
 is($ap->renders('/app/soft/page'), 2, 'one refresh ran');
 my $new = $ap->get($p);
 cache_is($new, 'HIT', 'then the refreshed page is a HIT');
