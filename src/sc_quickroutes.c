@@ -28,31 +28,24 @@ static int pattern_matches(apr_pool_t *p, const char *pattern, const char *str,
     return (ap_regexec(re, str, 0, NULL, 0) == 0) != negated;
 }
 
-/* The values a request the quick handler serves may have: its method and
- * its protocol are the client's (a HEAD is served as a GET). */
-static const char *const quick_methods[] = { "GET", "HEAD", NULL };
-static const char *const quick_protocols[] = { "HTTP/0.9", "HTTP/1.0",
-                                               "HTTP/1.1", "HTTP/2.0", NULL };
-
-/* Is a RewriteCond on the request line (test is exactly %{REQUEST_METHOD}
- * or %{SERVER_PROTOCOL}) the same for every request the quick handler
- * serves: a regex or "=" comparison that all its values pass or all
- * fail (a refusal of TRACE or POST never refuses them)? */
+/* Is a RewriteCond on the method (test is exactly %{REQUEST_METHOD}) the
+ * same for every request the quick handler serves (GET, and HEAD, which
+ * it serves as a GET): a regex or "=" comparison that both pass or both
+ * fail (a refusal of TRACE or POST never refuses them)?  (The protocol
+ * is not known so: httpd takes HTTP/1.2 as well as HTTP/1.1.) */
 static int cond_same_for_quick(apr_pool_t *p, const char *test,
                                const char *pattern, int nocase)
 {
-    const char *const *v = !strcasecmp(test, "%{REQUEST_METHOD}")
-                               ? quick_methods
-                           : !strcasecmp(test, "%{SERVER_PROTOCOL}")
-                               ? quick_protocols
-                               : NULL;
+    static const char *const methods[] = { "GET", "HEAD", NULL };
+    const char *const *v;
     int negated = *pattern == '!', first = -1;
     const char *pat = pattern + negated;
 
-    if (!v || *pat == '<' || *pat == '>' || *pat == '-') {
+    if (strcasecmp(test, "%{REQUEST_METHOD}") || *pat == '<' || *pat == '>'
+        || *pat == '-') {
         return 0; /* another test, or another comparison */
     }
-    for (; *v; v++) {
+    for (v = methods; *v; v++) {
         int hit = *pat == '=' ? !(nocase ? strcasecmp(pat + 1, *v)
                                          : strcmp(pat + 1, *v))
                               : pattern_matches(p, pat, *v, nocase);
@@ -67,18 +60,20 @@ static int cond_same_for_quick(apr_pool_t *p, const char *test,
 /* A RewriteCond whose test may differ from client to client (or over
  * time) for one URL: anything but the URL, the host and the server (an
  * expr= condition may read anything).  Request headers but Host, cookies,
- * the client's and the connection's address, the request line's method
- * and protocol (unless the condition is the same for all the quick
- * handler serves), TLS, the environment, the time, lookaheads all
+ * the client's and the connection's addresses (the local one too: one
+ * virtual host may listen on an internal and a public address), the
+ * request line's protocol and method (unless the condition is the same
+ * for GET and HEAD), TLS, the environment, the time, lookaheads all
  * count. */
 static int cond_reads_client(apr_pool_t *p, const char *test,
                              const char *pattern, int nocase)
 {
     static const char *const same_for_all[] = {
-        "REQUEST_URI",  "REQUEST_FILENAME", "SCRIPT_FILENAME", "QUERY_STRING",
-        "HTTP_HOST",    "SERVER_NAME",      "SERVER_ADDR",     "SERVER_PORT",
-        "SERVER_ADMIN", "SERVER_SOFTWARE",  "DOCUMENT_ROOT",   "REQUEST_SCHEME",
-        "PATH_INFO",    "IS_SUBREQ",        "API_VERSION",     NULL
+        "REQUEST_URI",   "REQUEST_FILENAME", "SCRIPT_FILENAME",
+        "QUERY_STRING",  "HTTP_HOST",        "SERVER_NAME",
+        "SERVER_PORT",   "SERVER_ADMIN",     "SERVER_SOFTWARE",
+        "DOCUMENT_ROOT", "REQUEST_SCHEME",   "PATH_INFO",
+        "IS_SUBREQ",     "API_VERSION",      NULL
     };
     const char *at;
 
@@ -221,10 +216,26 @@ static const char *literal_path(apr_pool_t *p, const char *pattern)
  * conditions read, unless it cannot match the one path such a rule
  * matches (Nextcloud's DavClnt rule on "^$" before its [R=404]s). */
 typedef struct {
+    const char *path; /* the one path a rule decides on */
+    int nocase;       /* ... in any case ([NC]) */
+} decided_t;
+
+typedef struct {
     int any;                   /* one may decide on any path */
-    apr_array_header_t *paths; /* the one path each other one decides on */
+    apr_array_header_t *paths; /* decided_t: what each other one decides */
 } flow_t;
 
+static flow_t *flow_new(apr_pool_t *p, const flow_t *from)
+{
+    flow_t *f = apr_pcalloc(p, sizeof(*f));
+
+    f->any = from && from->any;
+    f->paths = from ? apr_array_copy(p, from->paths)
+                    : apr_array_make(p, 2, sizeof(decided_t));
+    return f;
+}
+
+/* May a rule of this pattern match a path an earlier rule decided on? */
 static int flow_reaches(apr_pool_t *p, const flow_t *flow, const char *pattern,
                         int nocase)
 {
@@ -234,20 +245,61 @@ static int flow_reaches(apr_pool_t *p, const flow_t *flow, const char *pattern,
         return 1;
     }
     for (i = 0; i < flow->paths->nelts; i++) {
-        if (pattern_matches(p, pattern,
-                            APR_ARRAY_IDX(flow->paths, i, const char *),
-                            nocase)) {
+        const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
+        if (pattern_matches(p, pattern, dp->path, nocase || dp->nocase)) {
             return 1;
         }
     }
     return 0;
 }
 
-static void quick_routes(apr_pool_t *p, const ap_directive_t *d,
-                         const ap_directive_t *vhost,
-                         apr_array_header_t *routes,
-                         apr_array_header_t *denying, flow_t *flow)
+/* The walk: the lists found so far, and the main server's rules (a
+ * virtual host with RewriteOptions Inherit runs them too). */
+typedef struct {
+    apr_pool_t *p;
+    const ap_directive_t *top;
+    const flow_t *server; /* the flow at the end of the main server's rules */
+    int inherit_down;     /* RewriteOptions InheritDown[Before] there */
+    apr_array_header_t *routes, *denying;
+} walk_t;
+
+static void push_once(walk_t *w, apr_array_header_t *list,
+                      const ap_directive_t *d, const ap_directive_t *vhost)
 {
+    int i;
+
+    if (!list) {
+        return;
+    }
+    for (i = 0; i < list->nelts; i++) {
+        if (APR_ARRAY_IDX(list, i, sc_section_t).section == d) {
+            return;
+        }
+    }
+    sc_tree_push(w->p, list, d, vhost);
+}
+
+/* Does a list say RewriteOptions kind... (Inherit: any of its kinds)? */
+static int inherits(apr_pool_t *p, const ap_directive_t *d, const char *kind)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "RewriteOptions") && d->args) {
+            const char *args = d->args, *word;
+            while (*(word = ap_getword_conf(p, &args))) {
+                if (!strncasecmp(word, kind, strlen(kind))) {
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Walk one list of rules (descend: and the sections in it). */
+static void quick_routes(walk_t *w, const ap_directive_t *d,
+                         const ap_directive_t *vhost, flow_t *flow, int descend)
+{
+    apr_pool_t *p = w->p;
     /* the conditions of the rule to come */
     int reads = 0, state = 0, flag_file = 0;
 
@@ -274,26 +326,20 @@ static void quick_routes(apr_pool_t *p, const ap_directive_t *d,
             /* a refusal on a map or the file system, or reached by an
              * earlier rule's decision: it may refuse an anonymous client
              * later, without a reload, or refuse some clients only */
-            if (!reads && deny && denying
+            if (!reads && deny
                 && (state || flow_reaches(p, flow, pattern, nc))) {
-                sc_tree_push(p, denying, d, vhost);
+                push_once(w, w->denying, d, vhost);
             }
+            /* on what a client sends or is: a route, or a refusal
+             * (whether it refuses an anonymous client too cannot be told
+             * from here: a hotlink rule refuses only a foreign Referer) */
             if (reads) {
-                if (!deny && routes) {
-                    sc_tree_push(p, routes, d, vhost);
-                }
-                /* a refusal on what a client sends or is: whether it
-                 * refuses an anonymous client too cannot be told from
-                 * here (a hotlink rule refuses only a foreign Referer) */
-                if (deny && denying) {
-                    sc_tree_push(p, denying, d, vhost);
-                }
+                push_once(w, deny ? w->denying : w->routes, d, vhost);
             }
             /* a rewrite that goes on may turn a decided path into any */
             for (i = 0; rewrites && i < flow->paths->nelts; i++) {
-                if (pattern_matches(p, pattern,
-                                    APR_ARRAY_IDX(flow->paths, i, const char *),
-                                    nc)) {
+                const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
+                if (pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
                     flow->any = 1;
                 }
             }
@@ -305,7 +351,9 @@ static void quick_routes(apr_pool_t *p, const ap_directive_t *d,
                     flow->any = 1;
                 }
                 else {
-                    APR_ARRAY_PUSH(flow->paths, const char *) = path;
+                    decided_t *dp = apr_array_push(flow->paths);
+                    dp->path = path;
+                    dp->nocase = nc;
                 }
             }
             reads = state = flag_file = 0;
@@ -314,13 +362,22 @@ static void quick_routes(apr_pool_t *p, const ap_directive_t *d,
                  && (sc_tree_is(d, "<IfModule")
                      || sc_tree_is(d, "<IfDefine"))) {
             /* only wrap the rules of this list */
-            quick_routes(p, d->first_child, vhost, routes, denying, flow);
+            quick_routes(w, d->first_child, vhost, flow, descend);
         }
-        else if (d->first_child) {
-            flow_t inner = { 0, apr_array_make(p, 2, sizeof(const char *)) };
-            quick_routes(p, d->first_child,
-                         sc_tree_is(d, "<VirtualHost") ? d : vhost, routes,
-                         denying, &inner);
+        else if (d->first_child && descend && sc_tree_is(d, "<VirtualHost")) {
+            /* RewriteOptions Inherit: the main server's rules run before
+             * (InheritBefore) or after (Inherit) the host's own: either
+             * way, each list's decisions reach the other's refusals */
+            int inherit = w->inherit_down
+                          || inherits(p, d->first_child, "Inherit");
+            flow_t *inner = flow_new(p, inherit ? w->server : NULL);
+            quick_routes(w, d->first_child, d, inner, 1);
+            if (inherit) {
+                quick_routes(w, w->top, d, flow_new(p, inner), 0);
+            }
+        }
+        else if (d->first_child && descend) {
+            quick_routes(w, d->first_child, vhost, flow_new(p, NULL), 1);
         }
     }
 }
@@ -333,9 +390,17 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
 {
-    flow_t flow = { 0, apr_array_make(p, 2, sizeof(const char *)) };
+    walk_t w = { p, d, NULL, 0, NULL, NULL };
+    flow_t *server = flow_new(p, NULL);
 
-    quick_routes(p, d, vhost, routes, denying, &flow);
+    /* the main server's own rules first, for the hosts that inherit
+     * them */
+    quick_routes(&w, d, vhost, server, 0);
+    w.server = server;
+    w.inherit_down = inherits(p, d, "InheritDown");
+    w.routes = routes;
+    w.denying = denying;
+    quick_routes(&w, d, vhost, flow_new(p, NULL), 1);
 }
 
 /* What a section derives from the request after the quick phase: a

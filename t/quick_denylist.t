@@ -57,6 +57,16 @@ my @denying = (
     [ '[redirect=403]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [redirect=403]\n" ],
     [ '[R=0403]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [R=0403]\n" ],
     [ '"[NC, F]"', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - \"[NC, F]\"\n" ],
+    # the local address is the connection's, not keyed (one virtual
+    # host may listen on an internal and a public address)
+    [ 'RewriteCond SERVER_ADDR [F]', "RewriteEngine On\nRewriteCond %{SERVER_ADDR} =127.0.0.2\nRewriteRule ^/dq/internal/ - [F]\n" ],
+    # a protocol httpd accepts beyond the usual four
+    [ 'RewriteCond SERVER_PROTOCOL, other versions [F]', "RewriteEngine On\nRewriteCond %{SERVER_PROTOCOL} !^HTTP/(0\\.9|1\\.[01]|2\\.0)\$\nRewriteRule ^ - [F]\n" ],
+    # the one path an earlier rule decides on, without case
+    [ '[F] of the path an earlier [NC] rule on the client decides on', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !Mozilla\nRewriteRule ^/dq/x\$ - [NC,L]\nRewriteRule ^/dq/X\$ - [F]\n" ],
+    # a parent server's rules run before a virtual host's that inherits them
+    [ '[F] after a parent\'s [L] on the client (RewriteOptions InheritBefore)', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !goodbot\nRewriteRule ^ - [L]\n<VirtualHost 127.0.0.2:8080>\nRewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^/dq/ - [F]\n</VirtualHost>\n" ],
+    [ 'a parent\'s [F] after a virtual host\'s [L] on the client (RewriteOptions Inherit)', "RewriteEngine On\nRewriteRule ^/dq/ - [F]\n<VirtualHost 127.0.0.2:8080>\nRewriteEngine On\nRewriteOptions Inherit\nRewriteCond %{HTTP_USER_AGENT} !goodbot\nRewriteRule ^ - [L]\n</VirtualHost>\n" ],
     [ '[Forbidden]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [Forbidden]\n" ],
 );
 for my $c (@denying) {
