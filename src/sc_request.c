@@ -191,6 +191,15 @@ static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
     if (!e->codings) {
         return (apr_off_t)e->body_len;
     }
+    /* If-Range cannot tell the hit's bytes from the MISS's: it went out
+     * as the application made it under the same Last-Modified, or coded
+     * by mod_deflate (mod_brotli, which read no weight but 0) under the
+     * same "-gzip" ("-br") entity-tag, from another compressor's bytes
+     * (RFC 9110 13.1.5): a resumed download would join two encodings.
+     * The whole representation then, identity or coded. */
+    if (apr_table_get(r->headers_in, "If-Range")) {
+        apr_table_unset(r->headers_in, "Range");
+    }
     vary = apr_table_get(r->headers_out, "Vary");
     if (!vary || !ap_find_token(r->pool, vary, "Accept-Encoding")) {
         apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
@@ -208,14 +217,6 @@ static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
             apr_table_setn(r->notes, NOTE_NO_COMPRESS, "1");
         }
         return (apr_off_t)e->identity_len;
-    }
-    /* If-Range cannot tell these bytes from the MISS's: it went out as
-     * the application made it under the same Last-Modified, or coded by
-     * mod_deflate (mod_brotli) under the same "-gzip" ("-br") entity-tag,
-     * from another compressor's bytes (RFC 9110 13.1.5): a resumed
-     * download would join two encodings.  The whole representation then. */
-    if (apr_table_get(r->headers_in, "If-Range")) {
-        apr_table_unset(r->headers_in, "Range");
     }
     /* digests of the identity body are not this coding's (mod_deflate
      * drops Content-MD5 too) */

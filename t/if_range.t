@@ -2,10 +2,10 @@
 # client has only where every response for it has the same bytes: the
 # MISS goes out as the application (or mod_deflate) made it, the HITs in
 # the coding the cache stored, under one Last-Modified, or coded by
-# mod_deflate under the same "-gzip" entity-tag from other bytes; a
-# resumed download would splice two encodings.  A coded hit answers
-# If-Range with the whole representation; an identity hit has the MISS's
-# bytes and answers a range.  An assembled ESI page has no validator at
+# mod_deflate under the same "-gzip" entity-tag from other bytes (also
+# for a client the cache then gives identity); a resumed download would
+# splice two encodings.  A hit of an entry stored coded answers If-Range
+# with the whole representation; one stored as it is answers a range.  An assembled ESI page has no validator at
 # all: the shell's Last-Modified is not the page's.
 use strict;
 use warnings;
@@ -78,9 +78,19 @@ is($part->{status}, 200, 'If-Range with the MISS\'s gzip entity-tag: the whole '
 my $unz;
 gunzip(\$part->{body} => \$unz);
 is(length $unz, 30000, '... which decodes whole');
-# An identity client resumes by date: identity hits are the MISS's bytes.
-my $id = $ap2->get($u);
-my $idlm = '/app/t2?size=30000&lm=Mon,%2001%20Jan%202024%2000:00:00%20GMT';
+# A client that weights identity above gzip: mod_deflate (which reads no
+# weight but 0) coded its MISS, the cache gives it identity.
+my $lmq = 'lm=Mon,%2001%20Jan%202024%2000:00:00%20GMT';
+my @w = ('Accept-Encoding' => 'gzip;q=0.5, identity');
+my $wm = $ap2->get("/app/w?size=30000&$lmq", @w);
+is($wm->{headers}{'content-encoding'}, 'gzip', 'mod_deflate codes that MISS');
+my $wr = $ap2->get("/app/w?size=30000&$lmq", @w, Range => 'bytes=100-',
+                   'If-Range' => 'Mon, 01 Jan 2024 00:00:00 GMT');
+cache_is($wr, 'HIT', 'its resumption is a hit');
+is($wr->{status}, 200, '... of the whole representation');
+# An entry stored as it is (not compressible): every response has the
+# MISS's bytes, and a date in If-Range gets a range.
+my $idlm = "/app/t2?size=30000&type=image/png&$lmq";
 my $m2 = $ap2->get($idlm);
 my $p2 = $ap2->get($idlm, Range => 'bytes=100-199',
                    'If-Range' => 'Mon, 01 Jan 2024 00:00:00 GMT');
