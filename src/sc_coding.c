@@ -19,19 +19,6 @@
 
 APLOG_USE_MODULE(sharedcache);
 
-static const char *stored_header(const apr_array_header_t *hs, const char *name)
-{
-    int i;
-
-    for (i = 0; hs && i < hs->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(hs, i, sc_header_t);
-        if (!strcasecmp(h->name, name)) {
-            return h->value;
-        }
-    }
-    return NULL;
-}
-
 /* Cache-Control: no-transform in any of the response's field lines? */
 static int no_transform(request_rec *r, const apr_array_header_t *hs)
 {
@@ -50,7 +37,7 @@ static int no_transform(request_rec *r, const apr_array_header_t *hs)
 /* Why the captured body is stored as it is, or NULL when it is coded. */
 static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
 {
-    const char *ce = stored_header(ctx->headers, "Content-Encoding");
+    const char *ce = sc_header_value(ctx->headers, "Content-Encoding");
 
     if (ctx->dconf->compress != 1) {
         return "SharedCacheCompress Off";
@@ -69,7 +56,7 @@ static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
     if (ce && strcasecmp(ce, "identity")) {
         return "already coded";
     }
-    if (!sc_codec_compressible(stored_header(ctx->headers, "Content-Type"))) {
+    if (!sc_codec_compressible(sc_header_value(ctx->headers, "Content-Type"))) {
         return "not a compressible type";
     }
     if (no_transform(r, ctx->headers)) {
@@ -83,7 +70,7 @@ static const char *keep_as_is(request_rec *r, const sc_req_t *ctx)
  * (sc_assemble.c). */
 static void fragment_piece(request_rec *r, sc_req_t *ctx, sc_entry_t *e)
 {
-    const char *ce = stored_header(ctx->headers, "Content-Encoding");
+    const char *ce = sc_header_value(ctx->headers, "Content-Encoding");
     apr_size_t len = (apr_size_t)ctx->captured, piece_len;
     char *flat, *piece;
 
@@ -175,7 +162,7 @@ sc_coding_t sc_coding_for_client(request_rec *r, const char *type,
 
 static sc_coding_t client_coding(request_rec *r, const sc_entry_t *e)
 {
-    return sc_coding_for_client(r, stored_header(e->headers, "Content-Type"),
+    return sc_coding_for_client(r, sc_header_value(e->headers, "Content-Type"),
                                 e->codings);
 }
 

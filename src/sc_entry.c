@@ -512,3 +512,16 @@ apr_status_t sc_entry_chunk(const sc_entry_t *e, apr_uint32_t index,
     *data_len = want;
     return APR_SUCCESS;
 }
+
+const char *sc_header_value(const apr_array_header_t *hs, const char *name)
+{
+    int i;
+
+    for (i = 0; hs && i < hs->nelts; i++) {
+        const sc_header_t *h = &APR_ARRAY_IDX(hs, i, sc_header_t);
+        if (!strcasecmp(h->name, name)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}

@@ -156,6 +156,10 @@ void sc_entry_piece_add(apr_pool_t *p, apr_array_header_t **pieces,
  * record is the returned head followed by body_len body bytes; for
  * SC_BODY_CHUNKED the head is the whole record.  Fails with SC_EBADREC
  * if a header name or value holds CR, LF or NUL. */
+/* The value of the first field name (any case) of a list of sc_header_t
+ * (hs may be NULL), or NULL. */
+const char *sc_header_value(const apr_array_header_t *hs, const char *name);
+
 apr_status_t sc_entry_encode_head(apr_pool_t *p, const sc_entry_t *e,
                                   char **out, apr_size_t *len);
 

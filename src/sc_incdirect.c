@@ -168,16 +168,9 @@ static apr_table_t *stored_fields(request_rec *r, const sc_entry_t *e,
  * (sc_include.c refuses such an include too). */
 static int app_coded(const sc_entry_t *e)
 {
-    int i;
+    const char *ce = sc_header_value(e->headers, "Content-Encoding");
 
-    for (i = 0; i < e->headers->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
-        if (!strcasecmp(h->name, "Content-Encoding") && *h->value
-            && strcasecmp(h->value, "identity")) {
-            return 1;
-        }
-    }
-    return 0;
+    return ce && *ce && strcasecmp(ce, "identity");
 }
 
 /* One include looked up directly: 1 when its entry joins the page. */

@@ -100,19 +100,6 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
                                  "the stored response is served");
 }
 
-static const char *entry_header(const sc_entry_t *e, const char *name)
-{
-    int i;
-
-    for (i = 0; i < e->headers->nelts; i++) {
-        const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
-        if (!strcasecmp(h->name, name)) {
-            return h->value;
-        }
-    }
-    return NULL;
-}
-
 /* RFC 9111 4.3.5: a 200 to the cache's HEAD freshens the stored response
  * as a 304 would when it carries a validator, every validator it carries
  * is the stored one, and the length it says (if any) is the stored
@@ -132,11 +119,13 @@ int sc_head_freshens(request_rec *r, const sc_req_t *ctx)
     if (!r->header_only || r->status != HTTP_OK || (!etag && !lm)) {
         return 0;
     }
-    if (etag && (!(stored = entry_header(e, "ETag")) || strcmp(etag, stored))) {
+    if (etag
+        && (!(stored = sc_header_value(e->headers, "ETag"))
+            || strcmp(etag, stored))) {
         return 0;
     }
     if (lm
-        && (!(stored = entry_header(e, "Last-Modified"))
+        && (!(stored = sc_header_value(e->headers, "Last-Modified"))
             || strcmp(lm, stored))) {
         return 0;
     }
