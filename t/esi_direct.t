@@ -36,7 +36,7 @@ RewriteRule ^/app/frag/sub/(.*)$ /app/esi-version/$1 [PT]
     SharedCacheQuickHandler On
 </Location>
 <Location /app/frag/short>
-    SharedCacheTTL 1
+    SharedCacheTTL 3
 </Location>
 <Location /app/frag/hdr>
     Header set Cache-Control "no-store"
@@ -79,15 +79,16 @@ is($ap->renders('/app/frag/lang'), 2, 'each variant rendered once');
 
 # --- a stale fragment refreshes through a subrequest ----------------------
 my $sp = esi_page('/app/page/short', 'S' . esi_inc('/app/frag/short/clock'));
-# (times are whole seconds: the first two requests start a second, so a
-# busy machine does not see the 1 s fragment expire between them)
+# (times are whole seconds and memcached's clock ticks once a second: the
+# first two requests start a second and the fragment lives 3 s, so a busy
+# machine does not see it expire between them; a 1 s fragment did, once)
 Time::HiRes::sleep(1 - (Time::HiRes::time() - int(Time::HiRes::time())));
 my $s1 = $ap->get($sp);
 $ap->get($sp);
-sleep 2;
+sleep 4;
 my $s2 = $ap->get($sp);
 isnt(tokens($s2->{body})->[0], tokens($s1->{body})->[0],
-     'a 1 s fragment is rendered again once expired');
+     'a 3 s fragment is rendered again once expired');
 is($ap->renders('/app/frag/short/clock'), 2, 'twice in all');
 
 # --- an invalidated tag is checked on a direct include ---------------------
