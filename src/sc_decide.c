@@ -281,6 +281,7 @@ static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
     }
     ctx->label_checked = 1;
     if (!same) {
+        ctx->recoded = !hit;
         return 1;
     }
     if (hit) {
@@ -322,6 +323,22 @@ static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
     return 1;
 }
 
+/* A hit that a filter after the cache codes (mod_deflate on an entry
+ * stored as it is) leaves with that filter's bytes of this response, not
+ * the MISS's (a streamed MISS was coded with a sync flush per piece)
+ * under the same entity-tag and date: If-Range gets the whole
+ * representation, as on a hit of an entry stored coded (label_coding in
+ * sc_request.c).  httpd's byterange filter, after this one, reads Range
+ * when the body reaches it. */
+static void hit_if_range(request_rec *r)
+{
+    if (apr_table_get(r->headers_in, "If-Range")
+        && (apr_table_get(r->headers_out, "Content-Encoding")
+            || apr_table_get(r->err_headers_out, "Content-Encoding"))) {
+        apr_table_unset(r->headers_in, "Range");
+    }
+}
+
 /* SHAREDCACHE_DECIDE, inserted for every request of a location with
  * SharedCache On: acts on the invalidate header and unsafe methods,
  * decides for a GET miss, and keeps the headers meant for this cache from
@@ -355,6 +372,7 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     /* A response served from the cache carries none of these headers. */
     if (status == SC_HIT || status == SC_STALE) {
+        hit_if_range(r);
         if (!ctx || !ctx->first_len || check_label(r, ctx, bb, 1)) {
             ap_remove_output_filter(f);
         }

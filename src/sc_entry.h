@@ -82,6 +82,9 @@
     0x10 /* SC_EF_QUICK, and stored by an ESI include whose key as a \
             subrequest is its direct key: a page may take it without a \
             subrequest (sc_incdirect.c) */
+#define SC_EF_RECODED \
+    0x20 /* a filter after the cache changed the MISS's body (mod_deflate \
+            coded it): its client has other bytes than a hit's */
 /* Bits 8 to 31: with SC_EF_QUICK, the tag of the configuration under
  * which the entry was found quick-servable (sc_rules_config_tag): under
  * another one (a reload that added an access rule, a Redirect) it is not. */

@@ -188,17 +188,21 @@ static apr_off_t label_coding(request_rec *r, const sc_found_t *res)
     const sc_entry_t *e = &res->entry;
     const char *vary, *etag;
 
+    /* If-Range cannot tell the hit's bytes from the MISS's where they
+     * differ: an entry stored coded went out as the application made it
+     * under the same Last-Modified, or coded by mod_deflate (mod_brotli,
+     * which read no weight but 0) under the same "-gzip" ("-br")
+     * entity-tag, from another compressor's bytes; an entry stored as it
+     * is whose MISS such a filter coded (SC_EF_RECODED) has a hit of
+     * other bytes too, identity in quick mode, or coded from another
+     * flushing of the body (RFC 9110 13.1.5): a resumed download would
+     * join two encodings.  The whole representation then. */
+    if ((e->codings || (e->flags & SC_EF_RECODED))
+        && apr_table_get(r->headers_in, "If-Range")) {
+        apr_table_unset(r->headers_in, "Range");
+    }
     if (!e->codings) {
         return (apr_off_t)e->body_len;
-    }
-    /* If-Range cannot tell the hit's bytes from the MISS's: it went out
-     * as the application made it under the same Last-Modified, or coded
-     * by mod_deflate (mod_brotli, which read no weight but 0) under the
-     * same "-gzip" ("-br") entity-tag, from another compressor's bytes
-     * (RFC 9110 13.1.5): a resumed download would join two encodings.
-     * The whole representation then, identity or coded. */
-    if (apr_table_get(r->headers_in, "If-Range")) {
-        apr_table_unset(r->headers_in, "Range");
     }
     vary = apr_table_get(r->headers_out, "Vary");
     if (!vary || !ap_find_token(r->pool, vary, "Accept-Encoding")) {

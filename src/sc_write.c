@@ -387,7 +387,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     stale_windows(ctx, &e);
     e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0) | quick_flags(r, ctx)
               | (ctx->esi_shell ? SC_EF_ESI : 0)
-              | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0);
+              | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0)
+              | (ctx->recoded ? SC_EF_RECODED : 0);
     e.local = (unsigned)ctx->dconf->local_ttl;
     e.key = ctx->key;
     e.key_len = ctx->key_len;

@@ -66,6 +66,13 @@ AddOutputFilterByType DEFLATE text/html text/plain
     SharedCache On
     SharedCacheTTL 60
 </Location>
+<Location /app/asis>
+    SharedCacheCompress Off
+    SharedCacheRequireLength Off
+</Location>
+<Location /app/asis/q>
+    SharedCacheQuickHandler On
+</Location>
 CONF
 my $u = '/app/t?size=30000&etag=%22v1%22';
 my $dm = $ap2->get($u, @gz);
@@ -97,6 +104,31 @@ my $p2 = $ap2->get($idlm, Range => 'bytes=100-199',
 cache_is($p2, 'HIT', 'identity hit');
 is($p2->{status}, 206, '... If-Range with its date: 206');
 is($p2->{body}, substr($m2->{body}, 100, 100), '... of the MISS\'s bytes');
+
+# An entry stored as it is whose MISS mod_deflate coded: the MISS streamed
+# (a sync flush per piece), the hit one brigade: other gzip bytes under
+# the same "-gzip" entity-tag; in quick mode the hit is identity under the
+# same date.  Its hits answer If-Range with the whole representation.
+my $text = 'abcdefghij' x 50;
+for my $su ("/app/asis/dl?text=$text&stream=4&chunkms=50&etag=%22s1%22&$lmq",
+            "/app/asis/q/dl?text=$text&stream=4&chunkms=50&etag=%22s1%22&$lmq") {
+my $sm = $ap2->raw(GET => $su, @gz);
+is($sm->{headers}{'content-encoding'}, 'gzip', 'a streamed MISS coded by mod_deflate');
+my $sh = $ap2->raw(GET => $su, @gz);
+cache_is($sh, 'HIT', '... its hit');
+is($sh->{headers}{'content-encoding'} // 'identity', $su =~ m{/q/} ? 'identity' : 'gzip',
+   '... coded by mod_deflate too (identity in quick mode: no filter runs)');
+for my $ir ($sm->{headers}{etag}, 'Mon, 01 Jan 2024 00:00:00 GMT') {
+    my $sr = $ap2->raw(GET => $su, @gz, Range => 'bytes=200-', 'If-Range' => $ir);
+    cache_is($sr, 'HIT', "If-Range $ir on that hit");
+    is($sr->{status}, 200, '... gets the whole representation');
+    my $sd;
+    gunzip(\$sr->{body} => \$sd);
+    is(length $sd, length($text) + 400_000, '... which decodes whole');
+}
+my $sn = $ap2->raw(GET => $su, @gz, Range => 'bytes=200-299');
+is($sn->{status}, 206, 'a Range without If-Range is answered (the client\'s own risk)');
+}
 $ap2->stop;
 
 # An ESI page: the shell's Last-Modified matches nothing.
