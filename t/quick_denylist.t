@@ -68,6 +68,8 @@ my @denying = (
     [ '[F] after a parent\'s [L] on the client (RewriteOptions InheritBefore)', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !goodbot\nRewriteRule ^ - [L]\n<VirtualHost 127.0.0.2:8080>\nRewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^/dq/ - [F]\n</VirtualHost>\n" ],
     [ 'a parent\'s [F] after a virtual host\'s [L] on the client (RewriteOptions Inherit)', "RewriteEngine On\nRewriteRule ^/dq/ - [F]\n<VirtualHost 127.0.0.2:8080>\nRewriteEngine On\nRewriteOptions Inherit\nRewriteCond %{HTTP_USER_AGENT} !goodbot\nRewriteRule ^ - [L]\n</VirtualHost>\n" ],
     [ '[Forbidden]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [Forbidden]\n" ],
+    # a redirect that does not end the rules goes on with its substitution
+    [ '[F] after a redirect on the client without [L]', "RewriteEngine On\nRewriteCond %{HTTPS} off\nRewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [R=301]\nRewriteRule ^/dq/secret - [F]\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
@@ -159,9 +161,26 @@ is($rc, 0, 'Nextcloud\'s rules next to quick mode are fine') or diag($out);
 <Directory /var/www/nextcloud>
   RewriteEngine on
   RewriteCond %{HTTP_USER_AGENT} DavClnt
-  RewriteRule ^$ /remote.php/webdav/ [L,R=302]
+  RewriteRule ^$ /remote.php/webdav/ [L]
   RewriteRule ^$ - [F]
 </Directory>
 DAV
 isnt($rc, 0, 'a refusal of the path a rule on the client decides on fails');
+# A redirect that ends the rules sends whom it matches away for good:
+# those it does not match reach a later refusal as if it were not there,
+# and nobody gets the page.  Forcing HTTPS, or a canonical URL for
+# index.php, before a refusal of a path (found wrongly refused by the
+# outside attack).
+for my $c (
+    [ 'forcing HTTPS', "RewriteCond %{HTTPS} off\nRewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [L,R=301]\n" ],
+    [ 'index.php to /', "RewriteCond %{THE_REQUEST} ^[A-Z]{3,9}\\ /index\\.php\\ HTTP/\nRewriteRule ^/index\\.php\$ http://www.example.com/ [R=301,L]\n" ],
+    [ 'DavClnt to WebDAV', "RewriteCond %{HTTP_USER_AGENT} DavClnt\nRewriteRule ^/\$ /remote.php/webdav/ [END,R=302]\n" ],
+) {
+    my ($label, $redirect) = @$c;
+    ($rc, $out) = SCTest::Apache->configtest(
+        $quick . "RewriteEngine On\n$redirect"
+        . "RewriteRule ^/wp-config\\.php\$ - [F]\nRewriteRule ^/\$ - [F]\n",
+        modules => ['rewrite']);
+    is($rc, 0, "$label, then a refusal of a path: fine") or diag($out);
+}
 done_testing;
