@@ -106,6 +106,21 @@ static int drop_qualified(request_rec *r, sc_req_t *ctx, const char *list)
     return 1;
 }
 
+/* Does a compression filter after the cache code this resource's
+ * responses?  mod_deflate and mod_brotli name Accept-Encoding in Vary
+ * whether or not they code this client's response: the entry's bytes may
+ * not be what other clients got under the same validators
+ * (SC_EF_RECODED). */
+static int coded_after(request_rec *r, const sc_req_t *ctx, apr_table_t *out)
+{
+    const char *now = apr_table_get(out, "Vary");
+    const char *then = ctx->headers ? sc_header_value(ctx->headers, "Vary")
+                                    : NULL;
+
+    return now && ap_find_token(r->pool, now, "Accept-Encoding")
+           && !(then && ap_find_token(r->pool, then, "Accept-Encoding"));
+}
+
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss: may the
  * response be stored? */
 static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
@@ -121,6 +136,7 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
         earlier_forbids(r, &ctx->policy);
     }
     ctx->vary_raw = in.vary;
+    ctx->recoded |= coded_after(r, ctx, out);
     ctx->app_vary_cookies = sc_app_vary_cookies(r, out);
     ctx->vary = sc_effective_vary(r, ctx, in.vary);
     if (ctx->dconf->quick == 1 && ctx->headers) {
@@ -281,7 +297,7 @@ static int check_label(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb,
     }
     ctx->label_checked = 1;
     if (!same) {
-        ctx->recoded = !hit;
+        ctx->recoded |= !hit;
         return 1;
     }
     if (hit) {

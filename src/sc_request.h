@@ -284,7 +284,8 @@ typedef struct {
     char first[32];
     apr_size_t first_len;
     int label_checked;
-    int recoded; /* other bytes reached it on the MISS: SC_EF_RECODED */
+    int recoded; /* a filter after the cache codes the MISS, or may:
+                    SC_EF_RECODED */
     const char *served_encoding; /* a hit's stored Content-Encoding */
 
     /* --- fragments (sc_decide.c): what the page's subrequests (SSI

@@ -94,6 +94,8 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
     sc_drop_data(bb);
     APR_BRIGADE_PREPEND(bb, ctx->revalidating->plain);
     ctx->kept_deps = e->deps;
+    /* what the earlier MISS gave out under these validators stays out */
+    ctx->recoded |= (e->flags & SC_EF_RECODED) != 0;
     ctx->revalidating = NULL;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   SC_LOGNO(0324) "revalidated: the application answered 304, "

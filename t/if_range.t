@@ -69,6 +69,7 @@ AddOutputFilterByType DEFLATE text/html text/plain
 <Location /app/asis>
     SharedCacheCompress Off
     SharedCacheRequireLength Off
+    SharedCachePurge On
 </Location>
 <Location /app/asis/q>
     SharedCacheQuickHandler On
@@ -129,6 +130,19 @@ for my $ir ($sm->{headers}{etag}, 'Mon, 01 Jan 2024 00:00:00 GMT') {
 my $sn = $ap2->raw(GET => $su, @gz, Range => 'bytes=200-299');
 is($sn->{status}, 206, 'a Range without If-Range is answered (the client\'s own risk)');
 }
+# Stored again by a client mod_deflate does not code for (after a PURGE,
+# an expiry), under the same date: the bytes the first MISS gave out are
+# still someone's.  mod_deflate's Vary says it codes this resource.
+my $qu = "/app/asis/q/re?size=30000&$lmq";
+my $qm = $ap2->raw(GET => $qu, @gz);
+is($qm->{headers}{'content-encoding'}, 'gzip', 'a MISS coded by mod_deflate');
+is($ap2->raw(PURGE => $qu)->{status}, 200, '... purged');
+my $qi = $ap2->raw(GET => $qu, 'Accept-Encoding' => 'identity');
+cache_is($qi, 'MISS', '... stored again by an identity client');
+my $qr = $ap2->raw(GET => $qu, @gz, Range => 'bytes=200-',
+                   'If-Range' => 'Mon, 01 Jan 2024 00:00:00 GMT');
+cache_is($qr, 'HIT', 'the gzip client resumes from a quick hit');
+is($qr->{status}, 200, '... which gives the whole representation');
 $ap2->stop;
 
 # An ESI page: the shell's Last-Modified matches nothing.
