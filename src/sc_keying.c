@@ -55,20 +55,26 @@ static const char *vhost_addresses(request_rec *r)
     return out;
 }
 
-/* The port of the "s:vhost" field: the URL's, or, where the
- * configuration has httpd report the port the client connected to
- * (UseCanonicalPhysicalPort On), the port it reports: SERVER_PORT, which
- * rewrite rules, expressions and the application read, so that one
- * server on a public and an internal port never gives one port's page
- * to the other. */
-static unsigned int vhost_port(request_rec *r, unsigned int url_port)
+/* The "s:vhost" field: the virtual host's ServerName and the URL's port,
+ * or what httpd reports instead (SERVER_NAME, SERVER_PORT: rewrite rules,
+ * expressions and the application read them) where the configuration
+ * has it report what the connection says: the name the local address
+ * resolves to (UseCanonicalName DNS), the port the client connected to
+ * (UseCanonicalPhysicalPort On).  One server on a public and an internal
+ * address or port never gives one's page to the other. */
+static const char *vhost_field(request_rec *r, unsigned int url_port)
 {
     const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *name = r->server->server_hostname;
+    unsigned int port = url_port;
 
-    if (core && core->use_canonical_phys_port == USE_CANONICAL_PHYS_PORT_ON) {
-        return ap_get_server_port(r);
+    if (core && core->use_canonical_name == USE_CANONICAL_NAME_DNS) {
+        name = ap_get_server_name(r);
     }
-    return url_port;
+    if (core && core->use_canonical_phys_port == USE_CANONICAL_PHYS_PORT_ON) {
+        port = ap_get_server_port(r);
+    }
+    return sc_key_vhost(r->pool, name, port);
 }
 
 /* A location's variance fields.  q is the request of the chain whose
@@ -161,8 +167,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
                 sc_key_dep(r->pool, SC_DEP_NAMESPACE, d->namespace),
                 &ctx->gens[SC_GEN_NAMESPACE]);
     sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME, &ctx->gens[SC_GEN_SERVER]);
-    rq.vhost = sc_key_vhost(r->pool, r->server->server_hostname,
-                            vhost_port(r, rq.url.port));
+    rq.vhost = vhost_field(r, rq.url.port);
     rq.vhost_addresses = vhost_addresses(r);
     /* The Host header exactly as sent: the application sees all of it
      * (port, trailing dot, case) and may reflect it into the page. */

@@ -296,16 +296,19 @@ static int inherits(apr_pool_t *p, const ap_directive_t *d, const char *kind)
 }
 
 /* Does a rule send whom it matches away for good: an external redirect
- * ([R], [R=301], [redirect=permanent]) that ends the rules ([L], [END])
- * outside a chain?  Whom it matches gets a redirect, never a page; whom
- * it does not reaches the next rules as if it were not there. */
-static int sends_away(apr_pool_t *p, const char *flags)
+ * ([R], [R=301], [redirect=permanent]) to a substitution (with "-"
+ * mod_rewrite redirects nowhere: the flags end the rules, nothing more)
+ * that ends the rules ([L], [END]) outside a chain?  Whom it matches gets
+ * a redirect, never a page; whom it does not reaches the next rules as if
+ * it were not there. */
+static int sends_away(apr_pool_t *p, const char *subst, const char *flags)
 {
     static const char *const redirect[] = { "r", "redirect", NULL };
     static const char *const chain[] = { "c", "chain", NULL };
 
-    return sc_tree_rewrite_flag(p, flags, redirect) && !refusing_flags(p, flags)
-           && stop_flags(p, flags) && !sc_tree_rewrite_flag(p, flags, chain);
+    return strcmp(subst, "-") && sc_tree_rewrite_flag(p, flags, redirect)
+           && !refusing_flags(p, flags) && stop_flags(p, flags)
+           && !sc_tree_rewrite_flag(p, flags, chain);
 }
 
 /* Walk one list of rules (descend: and the sections in it). */
@@ -356,7 +359,7 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
                     flow->any = 1;
                 }
             }
-            if ((reads || flag_file) && !sends_away(p, flags)
+            if ((reads || flag_file) && !sends_away(p, subst, flags)
                 && (flow_flags(p, flags) || strcmp(subst, "-"))) {
                 const char *path = literal_path(p, pattern);
                 static const char *const next[] = { "n", "next", NULL };

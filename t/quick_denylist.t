@@ -69,6 +69,9 @@ my @denying = (
     [ 'a parent\'s [F] after a virtual host\'s [L] on the client (RewriteOptions Inherit)', "RewriteEngine On\nRewriteRule ^/dq/ - [F]\n<VirtualHost 127.0.0.2:8080>\nRewriteEngine On\nRewriteOptions Inherit\nRewriteCond %{HTTP_USER_AGENT} !goodbot\nRewriteRule ^ - [L]\n</VirtualHost>\n" ],
     [ '[Forbidden]', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [Forbidden]\n" ],
     # a redirect that does not end the rules goes on with its substitution
+    # with "-" mod_rewrite redirects nowhere: [R,L] is [L]
+    [ '[F] after a "-" [R=301,L] on the client', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !Mozilla\nRewriteRule ^ - [R=301,L]\nRewriteRule ^/dq/admin - [F]\n" ],
+    [ '[F] after a "-" [R,END] on the client', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !Mozilla\nRewriteRule ^ - [R,END]\nRewriteRule ^/dq/admin - [F]\n" ],
     [ '[F] after a redirect on the client without [L]', "RewriteEngine On\nRewriteCond %{HTTPS} off\nRewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [R=301]\nRewriteRule ^/dq/secret - [F]\n" ],
 );
 for my $c (@denying) {

@@ -1,0 +1,58 @@
+# UseCanonicalName DNS: httpd reports as SERVER_NAME the name the
+# connection's local address resolves to (what mod_rewrite, expressions
+# and the application read).  One server on an internal and a public
+# address refuses an admin path where that name is not the internal one.
+# The key's ServerName is the name reported, so neither address gets the
+# other's page (found by the outside attack: quick-served to the public
+# address, and a page showing SERVER_NAME given to the other address).
+use strict;
+use warnings;
+use Test::More;
+use IO::Socket::INET;
+use SCTest;
+use SCTest::HTTP qw(parse_response);
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'],
+                               conf => <<"CONF");
+Listen 127.0.0.2:\@PORT\@
+ServerName www.example.com
+UseCanonicalName DNS
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler On
+</Location>
+RewriteEngine On
+RewriteCond %{SERVER_NAME} !=localhost
+RewriteRule ^/app/admin - [F]
+CONF
+
+sub req {
+    my ($addr, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $ap->port,
+                                  Timeout => 30) or die "connect: $!";
+    print $s "GET $path HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n";
+    my $raw = do { local $/; <$s> };
+    return parse_response($raw, method => 'GET');
+}
+
+my $name = req('127.0.0.1', '/app/probe?env=SERVER_NAME')->{body};
+SKIP: {
+    skip "127.0.0.1 does not resolve to localhost here ($name)", 6
+        unless $name =~ /SERVER_NAME=.?localhost/;
+    my $p = '/app/admin/report?env=SERVER_NAME';
+    is(req('127.0.0.2', $p)->{status}, 403, 'the public address is refused');
+    is(req('127.0.0.1', $p)->{status}, 200, 'the internal address is let through');
+    is(req('127.0.0.1', $p)->{cache}, 'HIT', '... from the cache');
+    my $o = req('127.0.0.2', $p);
+    is($o->{status}, 403, 'the public address is still refused after the insider\'s page was stored');
+    isnt($o->{cache}, 'HIT', '... never given the insider\'s entry');
+    # a page each address may have: each gets the name it is told
+    my $q = '/app/pub/page?env=SERVER_NAME';
+    req('127.0.0.1', $q);
+    my $b = req('127.0.0.2', $q);
+    like($b->{body}, qr/SERVER_NAME=.?www\.example\.com/, 'the public address gets its own SERVER_NAME');
+}
+$ap->stop;
+done_testing;
