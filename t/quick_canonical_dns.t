@@ -8,9 +8,7 @@
 use strict;
 use warnings;
 use Test::More;
-use IO::Socket::INET;
 use SCTest;
-use SCTest::HTTP qw(parse_response);
 
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'],
@@ -30,11 +28,7 @@ CONF
 
 sub req {
     my ($addr, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $ap->port,
-                                  Timeout => 30) or die "connect: $!";
-    print $s "GET $path HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n";
-    my $raw = do { local $/; <$s> };
-    return parse_response($raw, method => 'GET');
+    return $ap->raw(GET => $path, Host => 'www.example.com', _to_addr => $addr);
 }
 
 my $name = req('127.0.0.1', '/app/probe?env=SERVER_NAME')->{body};

@@ -9,9 +9,7 @@
 use strict;
 use warnings;
 use Test::More;
-use IO::Socket::INET;
 use SCTest;
-use SCTest::HTTP qw(parse_response);
 
 my $internal = SCTest::Process::free_port();
 my $mc = SCTest::Memcached->start;
@@ -33,11 +31,7 @@ CONF
 
 sub req {
     my ($port, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Timeout => 30) or die "connect: $!";
-    print $s "GET $path HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n";
-    my $raw = do { local $/; <$s> };
-    return parse_response($raw, method => 'GET');
+    return $ap->raw(GET => $path, Host => 'www.example.com', _to_port => $port);
 }
 
 my $p = '/app/admin/report?reflect=Host';

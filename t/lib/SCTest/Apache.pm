@@ -223,17 +223,21 @@ sub request {
 sub get { my ($self, $path, %h) = @_; $self->request('GET', $path, %h) }
 
 # A request written byte for byte on its own connection (any Host, any
-# target, any header; _from => address to send it from; _body => a body),
-# for what HTTP::Tiny will not send.  Returns the summary of
-# SCTest::HTTP::parse_response (as request() does, with head) and ms.
+# target, any header; _from => address to send it from; _to_addr,
+# _to_port => another address or port of this server to send it to;
+# _body => a body), for what HTTP::Tiny will not send.  Returns the
+# summary of SCTest::HTTP::parse_response (as request() does, with head)
+# and ms.
 sub raw {
     my ($self, $method, $target, %headers) = @_;
     my $body = delete $headers{_body} // '';
     # _from: the client's own address (127.0.0.5 ...), for rules on it
     my $from = delete $headers{_from};
+    my $to_addr = delete $headers{_to_addr} // $self->{addr};
+    my $to_port = delete $headers{_to_port} // $self->{port};
     my $t0 = time;
-    my $s = IO::Socket::INET->new(PeerAddr => $self->{addr},
-                                  PeerPort => $self->{port}, Timeout => 30,
+    my $s = IO::Socket::INET->new(PeerAddr => $to_addr,
+                                  PeerPort => $to_port, Timeout => 30,
                                   $from ? (LocalAddr => $from) : ())
         or die "connect: $!";
     binmode $s;
