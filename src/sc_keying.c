@@ -77,6 +77,16 @@ static const char *vhost_field(request_rec *r, unsigned int url_port)
     return sc_key_vhost(r->pool, name, port);
 }
 
+int sc_key_server_as_vhost(request_rec *r)
+{
+    const core_dir_config *here = ap_get_core_module_config(r->per_dir_config);
+    const core_dir_config *vhost =
+        ap_get_core_module_config(r->server->lookup_defaults);
+
+    return here && vhost && here->use_canonical_name == vhost->use_canonical_name
+           && here->use_canonical_phys_port == vhost->use_canonical_phys_port;
+}
+
 /* A location's variance fields.  q is the request of the chain whose
  * location d is (expressions run against it). */
 static const char *add_variance(request_rec *q, sc_key_t *k,

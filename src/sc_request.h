@@ -421,6 +421,12 @@ int sc_handler_reports_broken_body(const request_rec *r);
  * message if an expression fails. */
 const char *sc_build_key(request_rec *r, sc_req_t *ctx);
 
+/* Does r's location report the server's name and port (UseCanonicalName,
+ * UseCanonicalPhysicalPort) as its virtual host does?  The quick phase
+ * keys with the virtual host's settings: where a section changes them, a
+ * client's quick key may not be the key its own request would have. */
+int sc_key_server_as_vhost(request_rec *r);
+
 /* sc_build_key for r where like is the key of a request made from the
  * same page as r and differing from it by its URL alone (ESI includes
  * served directly, sc_incdirect.c): the fields that hold no URL are

@@ -161,7 +161,8 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
 /* May the quick handler serve this entry (and a page include it without
  * a subrequest, sc_incdirect.c)?  Only if the location asked for it, keys
  * exactly as the virtual host does (what the quick handler sees, or the
- * include's direct key), nobody showed an identity for it, httpd reads
+ * include's direct key; its variance and how it reports the server's name
+ * and port), nobody showed an identity for it, httpd reads
  * no .htaccess file for it, and an anonymous client would be let through
  * to it and get the same page (sc_quickprobe.c), under this configuration
  * (its tag goes with the mark: quick_flags). */
@@ -176,6 +177,7 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && !memcmp(qkey, ctx->key, ctx->key_len)
            && !ctx->filters_changed_headers
            && sc_config_same_variance(ctx->dconf, base)
+           && sc_key_server_as_vhost(r)
            && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
            && !strcmp(r->parsed_uri.path, r->uri) && !r->prev
            && (!r->main || sc_esi_include(r)) && !sc_htaccess_applies(r, 1)
