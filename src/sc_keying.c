@@ -80,10 +80,11 @@ static const char *vhost_field(request_rec *r, unsigned int url_port)
 int sc_key_server_as_vhost(request_rec *r)
 {
     const core_dir_config *here = ap_get_core_module_config(r->per_dir_config);
-    const core_dir_config *vhost =
-        ap_get_core_module_config(r->server->lookup_defaults);
+    const core_dir_config *vhost = ap_get_core_module_config(
+        r->server->lookup_defaults);
 
-    return here && vhost && here->use_canonical_name == vhost->use_canonical_name
+    return here && vhost
+           && here->use_canonical_name == vhost->use_canonical_name
            && here->use_canonical_phys_port == vhost->use_canonical_phys_port;
 }
 

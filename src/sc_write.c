@@ -177,11 +177,10 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
            && !memcmp(qkey, ctx->key, ctx->key_len)
            && !ctx->filters_changed_headers
            && sc_config_same_variance(ctx->dconf, base)
-           && sc_key_server_as_vhost(r)
-           && sc_key_path_plain(r->parsed_uri.path) && r->parsed_uri.path
-           && !strcmp(r->parsed_uri.path, r->uri) && !r->prev
-           && (!r->main || sc_esi_include(r)) && !sc_htaccess_applies(r, 1)
-           && sc_anyone_gets(r, ctx);
+           && sc_key_server_as_vhost(r) && sc_key_path_plain(r->parsed_uri.path)
+           && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri)
+           && !r->prev && (!r->main || sc_esi_include(r))
+           && !sc_htaccess_applies(r, 1) && sc_anyone_gets(r, ctx);
 }
 
 /* SC_EF_QUICK for what the quick handler may serve; and SC_EF_DIRECT
