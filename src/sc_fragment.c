@@ -283,12 +283,31 @@ ap_filter_rec_t *sc_ssi_watch_filter_handle;
  * as one that reads the request: not guessed at. */
 #define SSI_DIRECTIVE_MAX 8192
 
-/* The watch reads the source as a stream, across buckets and brigades:
- * looking for the start tag, or inside a directive up to its "-->". */
+/* Where the watch is in the source, read as mod_include's parser reads
+ * it (a stream, across buckets and brigades): outside a directive; in its
+ * name; in the "-->" that may end it there; between arguments, where
+ * "-->" ends it too; in an argument's name, before its '=', before its
+ * value, in the value (quoted, with '\' escaping the quote, or up to a
+ * blank).  A "-->" anywhere else is the argument's, as mod_include takes
+ * it. */
+typedef enum {
+    W_TEXT,
+    W_NAME,
+    W_NAME_END,
+    W_PRE_ARG,
+    W_ARG_END,
+    W_ARG_NAME,
+    W_ARG_EQ,
+    W_PRE_VAL,
+    W_VAL,
+    W_VAL_ESC
+} watch_state_t;
+
 typedef struct {
-    apr_size_t matched; /* bytes of the start tag matched so far */
-    int in_directive;
-    char *dir; /* the directive so far, after the start tag */
+    watch_state_t state;
+    apr_size_t matched; /* bytes of the start tag, or of "-->", matched */
+    char quote;         /* the value's quote, or '\0' */
+    char *dir;          /* the directive so far, after the start tag */
     apr_size_t dir_len;
     int found; /* said: the rest only passes (the filter stays, so that
                   SHAREDCACHE_SAVE sees mod_include is watched) */
@@ -354,7 +373,9 @@ static const char *reading_directive(const char *s, apr_size_t len)
 
 /* Does the directive s (len bytes, after "<!--#") expand a variable in
  * its arguments (#include virtual="/x/${HTTP_X_PAGE}")?  mod_include
- * decodes the arguments' entities first: "&#36;" is a '$' too. */
+ * decodes the arguments' entities first: "&#36;" is a '$' too, and so is
+ * a number that its int overflows into 36 ("&#4294967332;"); one of ten
+ * digits or more is taken as one. */
 static int expands_variable(const char *s, apr_size_t len)
 {
     apr_size_t i;
@@ -365,16 +386,97 @@ static int expands_variable(const char *s, apr_size_t len)
         }
         if (s[i] == '&' && i + 1 < len && s[i + 1] == '#') {
             apr_size_t j = i + 2;
-            int val = 0;
-            while (j < len && apr_isdigit(s[j]) && val < 1000) {
-                val = val * 10 + (s[j++] - '0');
+            apr_uint32_t val = 0;
+            while (j < len && apr_isdigit(s[j])) {
+                val = val * 10 + (apr_uint32_t)(s[j++] - '0');
             }
-            if (j < len && s[j] == ';' && val == '$') {
+            if (j < len && s[j] == ';' && (val == '$' || j - i - 2 >= 10)) {
                 return 1;
             }
         }
     }
     return 0;
+}
+
+#define SSI_END "-->"
+
+/* One byte c of a directive: the next state (c read), or W_TEXT once its
+ * "-->" is complete.  *again: c is to be read once more in the new state
+ * (mod_include's parser does not take it there). */
+static watch_state_t directive_byte(watch_t *w, char c, int *again)
+{
+    int blank = apr_isspace(c);
+
+    *again = 0;
+    switch (w->state) {
+    case W_NAME:
+        if (c == '-') {
+            w->matched = 1;
+            return W_NAME_END;
+        }
+        return blank ? W_PRE_ARG : W_NAME;
+    case W_NAME_END:
+    case W_ARG_END:
+        if (c == '>' && w->matched == 2) {
+            w->matched = 0; /* (of the start tag, from now on) */
+            return W_TEXT;
+        }
+        if (c == '-') {
+            w->matched = w->matched < 2 ? w->matched + 1 : 2;
+            return w->state;
+        }
+        /* not the end: in a name, the name goes on; between arguments,
+         * "-", "--" start an argument's name */
+        *again = 1;
+        return w->state == W_NAME_END ? W_NAME : W_ARG_NAME;
+    case W_PRE_ARG:
+        if (blank) {
+            return W_PRE_ARG;
+        }
+        if (c == '-') {
+            w->matched = 1;
+            return W_ARG_END;
+        }
+        if (c == '"' || c == '\'' || c == '`') {
+            w->quote = c; /* a value without a name */
+            return W_VAL;
+        }
+        *again = 1;
+        return W_ARG_NAME;
+    case W_ARG_NAME:
+        return blank ? W_ARG_EQ : c == '=' ? W_PRE_VAL : W_ARG_NAME;
+    case W_ARG_EQ:
+        if (blank) {
+            return W_ARG_EQ;
+        }
+        if (c == '=') {
+            return W_PRE_VAL;
+        }
+        *again = 1; /* an argument without a value */
+        return W_PRE_ARG;
+    case W_PRE_VAL:
+        if (blank) {
+            return W_PRE_VAL;
+        }
+        if (c == '"' || c == '\'' || c == '`') {
+            w->quote = c;
+            return W_VAL;
+        }
+        w->quote = '\0';
+        *again = 1;
+        return W_VAL;
+    case W_VAL:
+        if (w->quote) {
+            return c == '\\' ? W_VAL_ESC : c == w->quote ? W_PRE_ARG : W_VAL;
+        }
+        return blank ? W_PRE_ARG : W_VAL;
+    case W_VAL_ESC:
+        /* '\' escapes the quote only: anything else is read as it is */
+        *again = c != w->quote;
+        return W_VAL;
+    default:
+        return W_TEXT;
+    }
 }
 
 /* Read len bytes at s of the source: a directive that reads the request,
@@ -385,7 +487,9 @@ static const char *watch_bytes(apr_pool_t *p, watch_t *w, const char *s,
     apr_size_t i = 0;
 
     while (i < len) {
-        if (!w->in_directive) {
+        int again;
+
+        if (w->state == W_TEXT) {
             if (!w->matched) {
                 const char *lt = memchr(s + i, '<', len - i);
                 if (!lt) {
@@ -396,7 +500,7 @@ static const char *watch_bytes(apr_pool_t *p, watch_t *w, const char *s,
             if (s[i] == SSI_TAG[w->matched]) {
                 i++;
                 if (++w->matched == SSI_TAG_LEN) {
-                    w->in_directive = 1;
+                    w->state = W_NAME;
                     w->matched = 0;
                     w->dir_len = 0;
                 }
@@ -415,16 +519,19 @@ static const char *watch_bytes(apr_pool_t *p, watch_t *w, const char *s,
         if (!w->dir) {
             w->dir = apr_palloc(p, SSI_DIRECTIVE_MAX);
         }
+        do {
+            w->state = directive_byte(w, s[i], &again);
+        } while (again);
         w->dir[w->dir_len++] = s[i++];
-        if (w->dir_len >= 3 && !memcmp(w->dir + w->dir_len - 3, "-->", 3)) {
-            const char *d = reading_directive(w->dir, w->dir_len - 3);
+        if (w->state == W_TEXT) {
+            apr_size_t n = w->dir_len - (sizeof(SSI_END) - 1);
+            const char *d = reading_directive(w->dir, n);
             if (d) {
                 return d;
             }
-            if (expands_variable(w->dir, w->dir_len - 3)) {
+            if (expands_variable(w->dir, n)) {
                 return "... with a variable";
             }
-            w->in_directive = 0;
         }
     }
     return NULL;

@@ -29,13 +29,23 @@ my %files = (
                          ' virtual="/nav/' . ('a' x 32) . '${HTTP_X_PAGE}" -->'),
     'e3b.shtml' => $cut->('<!-', 3, '-#include virtual="/nav/${HTTP_X_PAGE}" -->'),
     'plain.shtml' => qq{<p>plain</p><!--#include virtual="/nav/fixed?a=1&amp;b=2" -->\n},
+    # mod_include ends a directive at a "-->" between its arguments only:
+    # one in a quoted value (escaped quotes too) or an unquoted one is
+    # the value's (found by the outside attack)
+    'q1.shtml' => qq{<p>q1</p><!--#include virtual="/nav/a?x=-->" virtual="/nav/b\${HTTP_X_PAGE}" -->\n},
+    'q2.shtml' => qq{<p>q2</p><!--#include virtual=/nav/a?x=--> virtual="/nav/b\${HTTP_X_PAGE}" -->\n},
+    'q3.shtml' => qq{<p>q3</p><!--#include virtual="/nav/a?x=\\"-->" virtual="/nav/b\${HTTP_X_PAGE}" -->\n},
+    # its entities' numbers overflow an int: 2^32 + 36 is a '$'
+    'o1.shtml' => qq{<p>o1</p><!--#include virtual="/nav/o&#4294967332;{HTTP_X_PAGE}" -->\n},
+    'qplain.shtml' => qq{<p>qplain</p><!--#include virtual="/nav/fixed?x=-->" -->\n},
 );
 my $conf = "EnableMMAP Off\n" . SCTest::ssi_site();
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
                                files => \%files, conf => $conf);
 for my $t (['e1.shtml', 'X-Page', 'EVILPAGE'], ['e1b.shtml', 'X-Page', 'EVILPAGE'],
-           ['e3.shtml', 'X-Page', 'EVILPAGE'], ['e3b.shtml', 'X-Page', 'EVILPAGE']) {
+           ['e3.shtml', 'X-Page', 'EVILPAGE'], ['e3b.shtml', 'X-Page', 'EVILPAGE'],
+           map { ["$_.shtml", 'X-Page', 'EVILPAGE'] } qw(q1 q2 q3 o1)) {
     my ($p, $h, $v) = @$t;
     my $a = $ap->raw(GET => "/$p", $h => $v);
     like($a->{body}, qr/$v/, "$p: the SSI reads $h");
@@ -45,6 +55,10 @@ for my $t (['e1.shtml', 'X-Page', 'EVILPAGE'], ['e1b.shtml', 'X-Page', 'EVILPAGE
 $ap->raw(GET => '/plain.shtml');
 cache_is($ap->raw(GET => '/plain.shtml'), 'HIT',
          'an include with an entity but no variable is stored');
+$ap->raw(GET => '/qplain.shtml');
+my $qp = $ap->raw(GET => '/qplain.shtml');
+cache_is($qp, 'HIT', 'an include with "-->" in its value but no variable is stored');
+like($qp->{body}, qr{nav path=/fixed}, '... and includes');
 $ap->stop;
 
 # A start tag of its own: nothing the watch reads; every SSI page counts.
