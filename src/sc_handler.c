@@ -346,6 +346,7 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     }
 
     sc_invalidate_retry(r, ctx->sconf);
+    sc_lease_retry(r, ctx->sconf);
     /* A server that missed an invalidation is not read until fenced. */
     c = sc_fence_allows(ctx->sconf->backend, r->pool, ctx->sconf->prefix,
                         ctx->server)

@@ -9,6 +9,7 @@
  */
 #include "sc_request.h"
 #include "sc_log.h"
+#include "sc_pending.h"
 #include "sc_store.h"
 
 #include "http_log.h"
@@ -167,26 +168,89 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     return rv == SC_ENOTSTORED ? SC_LEASE_UNAVAILABLE : SC_LEASE_THEIRS;
 }
 
-/* Is the lease still this request's?  A render slower than
+/* Is the lease key still token's?  A render slower than
  * SharedCacheLockTimeout lost it when it expired, and another request may
  * hold it now: letting go of that one would start one more render.  Read
- * in a pool of its own (this may run in a cleanup of r->pool).  When it
- * cannot be read, it counts as ours: freed at worst, never left held. */
-static int still_ours(sc_conn_t *c, const sc_req_t *ctx)
+ * in a pool of its own (this may run in a cleanup of r->pool).  1: ours,
+ * 0: not, -1: it could not be read. */
+static int token_holds(sc_conn_t *c, const char *key, const char *token)
 {
     apr_pool_t *tmp;
     sc_value_t *v;
-    int ours = 1;
+    int ours = -1;
 
-    if (!ctx->lease_token || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
-        return 1;
+    if (!token || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return -1;
     }
-    if (sc_store_mget(c, tmp, &ctx->lease_key, 1, &v) == APR_SUCCESS) {
-        ours = v[0].data && v[0].len == strlen(ctx->lease_token)
-               && !memcmp(v[0].data, ctx->lease_token, v[0].len);
+    if (sc_store_mget(c, tmp, &key, 1, &v) == APR_SUCCESS) {
+        ours = v[0].data && v[0].len == strlen(token)
+               && !memcmp(v[0].data, token, v[0].len);
     }
     apr_pool_destroy(tmp);
     return ours;
+}
+
+/* A lease this request could not let go of (its server out of reach, or
+ * marked down in this child after another thread's timeout): kept for the
+ * next request of any child of the host that reaches the server, so that
+ * the requests waiting for it do not wait until it expires. */
+static void keep_lease(request_rec *r, const sc_req_t *ctx)
+{
+    apr_time_t until = apr_time_now()
+                       + apr_time_from_sec(ctx->dconf->lock_timeout);
+
+    if (ctx->lease_token
+        && sc_pending_lease_add(ctx->sconf->backend->cluster, ctx->server,
+                                ctx->lease_key, ctx->lease_token, until)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0215) "fill lease %s could not be let go of: "
+                                     "the next request that reaches its "
+                                     "server will",
+                      ctx->lease_key);
+    }
+}
+
+typedef struct {
+    request_rec *r;
+    const sc_server_conf_t *s;
+} retry_t;
+
+static int try_letting_go(void *data, int server, const char *key,
+                          const char *token)
+{
+    retry_t *t = data;
+    sc_conn_t *c = sc_store_acquire(t->s->backend, server);
+    int ours;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!c) {
+        return -1; /* still marked down here */
+    }
+    ours = token_holds(c, key, token);
+    if (ours == 1) {
+        rv = sc_store_delete(c, key);
+        rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+    }
+    sc_store_release(c);
+    if (ours < 0 || rv != APR_SUCCESS) {
+        return -1;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r,
+                  SC_LOGNO(0216) "fill lease %s let go of %s", key,
+                  ours ? "now" : "already (expired, or another's)");
+    return 0;
+}
+
+void sc_lease_retry(request_rec *r, const sc_server_conf_t *s)
+{
+    retry_t t;
+
+    if (!sc_pending_lease_count()) {
+        return;
+    }
+    t.r = r;
+    t.s = s;
+    sc_pending_lease_retry(s->backend->cluster, try_letting_go, &t);
 }
 
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
@@ -204,8 +268,9 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * keep-alive connection. */
     c = sc_store_acquire(ctx->sconf->backend, ctx->server);
     if (!c) {
+        keep_lease(r, ctx);
         ctx->lease_key = NULL;
-        return; /* the lease expires by itself */
+        return;
     }
     /* Uncacheable (or too large): leave a marker, so waiters stop waiting
      * at once and later requests do not queue behind the URL one by one.
@@ -214,7 +279,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * just let go.  A reply out of step with its command closes the
      * connection; the release is tried once more on a fresh one (an
      * unreleased lease would hold waiters until it expires). */
-    if (!still_ours(c, ctx)) {
+    if (!token_holds(c, ctx->lease_key, ctx->lease_token)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0212) "fill lease %s expired during the "
                                      "render: another request's now, left "
@@ -244,6 +309,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
                        mark ? "marking the fill lease uncacheable"
                             : "releasing the fill lease",
                        c->error);
+        keep_lease(r, ctx);
     }
     ctx->lease_key = NULL;
     sc_store_release(c);

@@ -30,28 +30,54 @@ typedef struct {
 
 static table_t *table;
 
+/* Fill leases that could not be let go of (sc_pending_lease_add). */
+#define TOKEN_MAX 40
+
+typedef struct {
+    volatile apr_uint32_t state;
+    apr_uint64_t cluster;
+    int server;
+    apr_time_t until; /* when it expires by itself */
+    char key[KEY_MAX];
+    char token[TOKEN_MAX];
+} lease_slot_t;
+
+typedef struct {
+    volatile apr_uint32_t count;
+    lease_slot_t slots[SC_PENDING_LEASE_SLOTS];
+} lease_table_t;
+
+static lease_table_t *leases;
+
+/* A table of size bytes shared by every child, made once per name and
+ * kept across restarts: httpd unloads and reloads the module at a
+ * restart, and the table's address is kept with the process pool, which
+ * lives on (and so does what waits in it).  Shared anonymous memory that
+ * nothing unmaps: a child that exits tears its pools down while threads
+ * may still look at the table.  NULL when there is no memory. */
+static void *shared_table(apr_pool_t *pproc, const char *name, apr_size_t size)
+{
+    void *mem = NULL;
+
+    apr_pool_userdata_get(&mem, name, pproc);
+    if (mem) {
+        return mem;
+    }
+    mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+               -1, 0);
+    if (mem == MAP_FAILED) {
+        return NULL;
+    }
+    memset(mem, 0, size);
+    apr_pool_userdata_set(mem, name, NULL, pproc);
+    return mem;
+}
+
 apr_status_t sc_pending_init(apr_pool_t *pproc)
 {
-    void *mem;
-
-    /* httpd unloads and reloads the module at a restart: the table's
-     * address is kept with the process pool, which lives on. */
-    apr_pool_userdata_get((void **)&table, "sharedcache-pending", pproc);
-    if (table) {
-        return APR_SUCCESS; /* a restart: keep what waits */
-    }
-    /* Shared anonymous memory that nothing unmaps: a child that exits
-     * tears its pools down while threads may still look at the table. */
-    mem = mmap(NULL, sizeof(table_t), PROT_READ | PROT_WRITE,
-               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        table = NULL;
-        return APR_ENOMEM;
-    }
-    table = mem;
-    memset((void *)table, 0, sizeof(*table));
-    apr_pool_userdata_set(table, "sharedcache-pending", NULL, pproc);
-    return APR_SUCCESS;
+    table = shared_table(pproc, "sharedcache-pending", sizeof(table_t));
+    leases = shared_table(pproc, "sharedcache-leases", sizeof(lease_table_t));
+    return table && leases ? APR_SUCCESS : APR_ENOMEM;
 }
 
 int sc_pending_count(void)
@@ -171,4 +197,58 @@ int sc_pending_retry(apr_uint64_t cluster,
         apr_atomic_set32(&s->state, FREE);
     }
     return given_up;
+}
+
+int sc_pending_lease_add(apr_uint64_t cluster, int server, const char *key,
+                         const char *token, apr_time_t until)
+{
+    int i;
+
+    if (!leases || strlen(key) >= KEY_MAX || strlen(token) >= TOKEN_MAX) {
+        return 0;
+    }
+    for (i = 0; i < SC_PENDING_LEASE_SLOTS; i++) {
+        lease_slot_t *s = &leases->slots[i];
+
+        if (apr_atomic_cas32(&s->state, WRITING, FREE) == FREE) {
+            s->cluster = cluster;
+            s->server = server;
+            s->until = until;
+            apr_cpystrn(s->key, key, KEY_MAX);
+            apr_cpystrn(s->token, token, TOKEN_MAX);
+            apr_atomic_inc32(&leases->count);
+            apr_atomic_set32(&s->state, WAITING);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int sc_pending_lease_count(void)
+{
+    return leases ? (int)apr_atomic_read32(&leases->count) : 0;
+}
+
+void sc_pending_lease_retry(apr_uint64_t cluster,
+                            int (*try)(void *data, int server, const char *key,
+                                       const char *token),
+                            void *data)
+{
+    int i;
+
+    for (i = 0; leases && i < SC_PENDING_LEASE_SLOTS; i++) {
+        lease_slot_t *s = &leases->slots[i];
+
+        if (apr_atomic_cas32(&s->state, TRYING, WAITING) != WAITING) {
+            continue; /* free, or another child tries it */
+        }
+        if (s->cluster != cluster
+            || (apr_time_now() < s->until
+                && try(data, s->server, s->key, s->token) != 0)) {
+            apr_atomic_set32(&s->state, WAITING);
+            continue;
+        }
+        apr_atomic_dec32(&leases->count);
+        apr_atomic_set32(&s->state, FREE);
+    }
 }

@@ -652,6 +652,10 @@ void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to);
  * THEIRS, UNCACHEABLE or UNAVAILABLE. */
 sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key);
 
+/* Before a lookup: let go of the cluster's leases that could not be let
+ * go of when their requests ended (sc_pending.h). */
+void sc_lease_retry(request_rec *r, const sc_server_conf_t *s);
+
 /* --- sc_handler.c --- */
 
 int sc_handler(request_rec *r);
