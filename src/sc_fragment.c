@@ -289,7 +289,8 @@ ap_filter_rec_t *sc_ssi_watch_filter_handle;
  * "-->" ends it too; in an argument's name, before its '=', before its
  * value, in the value (quoted, with '\' escaping the quote, or up to a
  * blank).  A "-->" anywhere else is the argument's, as mod_include takes
- * it. */
+ * it.  W_UNSURE: mod_include's reading depends on where its reads cut the
+ * source (three dashes in a name), so the watch cannot follow it. */
 typedef enum {
     W_TEXT,
     W_NAME,
@@ -300,7 +301,8 @@ typedef enum {
     W_ARG_EQ,
     W_PRE_VAL,
     W_VAL,
-    W_VAL_ESC
+    W_VAL_ESC,
+    W_UNSURE
 } watch_state_t;
 
 typedef struct {
@@ -421,12 +423,19 @@ static watch_state_t directive_byte(watch_t *w, char c, int *again)
             w->matched = 0; /* (of the start tag, from now on) */
             return W_TEXT;
         }
-        if (c == '-') {
-            w->matched = w->matched < 2 ? w->matched + 1 : 2;
+        if (c == '-' && w->matched < 2) {
+            w->matched++;
             return w->state;
         }
+        if (c == '-' && w->state == W_NAME_END) {
+            /* mod_include takes up its match again after the first dash
+             * of those it has in this read: "--->" ends the name, unless
+             * a read ends in the dashes */
+            return W_UNSURE;
+        }
         /* not the end: in a name, the name goes on; between arguments,
-         * "-", "--" start an argument's name */
+         * mod_include reads it all again as an argument's name ("--->"
+         * too) */
         *again = 1;
         return w->state == W_NAME_END ? W_NAME : W_ARG_NAME;
     case W_PRE_ARG:
@@ -522,6 +531,9 @@ static const char *watch_bytes(apr_pool_t *p, watch_t *w, const char *s,
         do {
             w->state = directive_byte(w, s[i], &again);
         } while (again);
+        if (w->state == W_UNSURE) {
+            return "... whose end depends on how it is read";
+        }
         w->dir[w->dir_len++] = s[i++];
         if (w->state == W_TEXT) {
             apr_size_t n = w->dir_len - (sizeof(SSI_END) - 1);

@@ -37,6 +37,15 @@ my %files = (
     'q3.shtml' => qq{<p>q3</p><!--#include virtual="/nav/a?x=\\"-->" virtual="/nav/b\${HTTP_X_PAGE}" -->\n},
     # its entities' numbers overflow an int: 2^32 + 36 is a '$'
     'o1.shtml' => qq{<p>o1</p><!--#include virtual="/nav/o&#4294967332;{HTTP_X_PAGE}" -->\n},
+    # "--->" between arguments is an argument's name to mod_include, not
+    # the end: the directive goes on (found by the outside attack)
+    'd1.shtml' => qq{<p>d1</p><!--#config --->="<!--#x a='" --> <!--#echo var="HTTP_X_PAGE" --> ' -->\n},
+    'd2.shtml' => qq{<p>d2</p><!--#include virtual="/nav/a" --->="<!--#x a='" --> <!--#echo var="HTTP_X_PAGE" --> ' -->\n},
+    # in a directive's name, whether "--->" ends it depends on where a
+    # read cuts the dashes: here the read ends after two, and the name
+    # goes on
+    'n1.shtml' => $cut->('<!--#include--', length('<!--#include--'),
+                         q{-> x=' <!--#y a=' --> <!--#echo var="HTTP_X_PAGE" --> ' -->}),
     'qplain.shtml' => qq{<p>qplain</p><!--#include virtual="/nav/fixed?x=-->" -->\n},
 );
 my $conf = "EnableMMAP Off\n" . SCTest::ssi_site();
@@ -45,7 +54,7 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
                                files => \%files, conf => $conf);
 for my $t (['e1.shtml', 'X-Page', 'EVILPAGE'], ['e1b.shtml', 'X-Page', 'EVILPAGE'],
            ['e3.shtml', 'X-Page', 'EVILPAGE'], ['e3b.shtml', 'X-Page', 'EVILPAGE'],
-           map { ["$_.shtml", 'X-Page', 'EVILPAGE'] } qw(q1 q2 q3 o1)) {
+           map { ["$_.shtml", 'X-Page', 'EVILPAGE'] } qw(q1 q2 q3 o1 d1 d2 n1)) {
     my ($p, $h, $v) = @$t;
     my $a = $ap->raw(GET => "/$p", $h => $v);
     like($a->{body}, qr/$v/, "$p: the SSI reads $h");
@@ -59,7 +68,7 @@ $ap->raw(GET => '/qplain.shtml');
 my $qp = $ap->raw(GET => '/qplain.shtml');
 cache_is($qp, 'HIT', 'an include with "-->" in its value but no variable is stored');
 like($qp->{body}, qr{nav path=/fixed}, '... and includes');
-$ap->stop;
+$ap->stop(allow => [qr/AH01349|AH01342|AH01371/]);   # d1, d2, n1's markup
 
 # A start tag of its own: nothing the watch reads; every SSI page counts.
 $ap = SCTest::Apache->start(memcached => [$mc], modules => ['include'],
