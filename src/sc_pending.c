@@ -242,9 +242,11 @@ void sc_pending_lease_retry(apr_uint64_t cluster,
         if (apr_atomic_cas32(&s->state, TRYING, WAITING) != WAITING) {
             continue; /* free, or another child tries it */
         }
-        if (s->cluster != cluster
-            || (apr_time_now() < s->until
-                && try(data, s->server, s->key, s->token) != 0)) {
+        /* An expired lease is gone, whatever cluster it was of (one a
+         * restart left behind has nobody to let go of it). */
+        if (apr_time_now() < s->until
+            && (s->cluster != cluster
+                || try(data, s->server, s->key, s->token) != 0)) {
             apr_atomic_set32(&s->state, WAITING);
             continue;
         }

@@ -9,6 +9,7 @@
 #include "sc_status_int.h"
 #include "sc_config.h"
 #include "sc_local.h"
+#include "sc_pending.h"
 #include "sc_store.h"
 #include "sc_vhoststat.h"
 
@@ -124,8 +125,9 @@ static void json(request_rec *r, apr_array_header_t *servers)
     kept = sc_status_decoded_kept_sum(&children);
     ap_rprintf(r,
                "\"decoded_kept_bytes\": %" APR_UINT64_T_FMT
-               ", \"decoded_kept_children\": %d, ",
-               kept, children);
+               ", \"decoded_kept_children\": %d, "
+               "\"invalidations_waiting\": %d, \"leases_kept\": %d, ",
+               kept, children, sc_pending_count(), sc_pending_lease_count());
     json_vhosts(r);
     ap_rputs("\"servers\": [", r);
     for (i = 0; i < servers->nelts; i++) {
@@ -227,8 +229,17 @@ static void prometheus(request_rec *r, apr_array_header_t *servers)
                "# HELP sharedcache_decoded_kept_bytes bytes of decoded bodies "
                "the live children keep (SharedCacheKeepDecoded)\n"
                "# TYPE sharedcache_decoded_kept_bytes gauge\n"
-               "sharedcache_decoded_kept_bytes %" APR_UINT64_T_FMT "\n",
-               sc_status_decoded_kept_sum(&children));
+               "sharedcache_decoded_kept_bytes %" APR_UINT64_T_FMT "\n"
+               "# HELP sharedcache_invalidations_waiting invalidations kept "
+               "to be tried again\n"
+               "# TYPE sharedcache_invalidations_waiting gauge\n"
+               "sharedcache_invalidations_waiting %d\n"
+               "# HELP sharedcache_leases_kept fill leases kept to be let go "
+               "of\n"
+               "# TYPE sharedcache_leases_kept gauge\n"
+               "sharedcache_leases_kept %d\n",
+               sc_status_decoded_kept_sum(&children), sc_pending_count(),
+               sc_pending_lease_count());
     ap_rputs("# HELP sharedcache_memcached_up memcached server answering\n"
              "# TYPE sharedcache_memcached_up gauge\n",
              r);
@@ -333,8 +344,10 @@ static void html(request_rec *r, apr_array_header_t *servers)
     kept = sc_status_decoded_kept_sum(&children);
     ap_rprintf(r,
                "<tr><th>decoded bodies kept</th><td>%" APR_UINT64_T_FMT
-               " bytes in %d children</td></tr>\n</table>\n",
-               kept, children);
+               " bytes in %d children</td></tr>\n"
+               "<tr><th>invalidations waiting</th><td>%d</td></tr>\n"
+               "<tr><th>fill leases kept</th><td>%d</td></tr>\n</table>\n",
+               kept, children, sc_pending_count(), sc_pending_lease_count());
     html_vhosts(r);
     ap_rputs("<h2>memcached</h2>\n<table>\n<tr><th>server</th><th>state"
              "</th><th>children</th><th>items</th><th>bytes</th>"
