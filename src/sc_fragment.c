@@ -311,6 +311,7 @@ typedef struct {
     char quote;         /* the value's quote, or '\0' */
     char *dir;          /* the directive so far, after the start tag */
     apr_size_t dir_len;
+    apr_bucket_brigade *rest; /* what is not yet passed on, while passing */
     int found; /* said: the rest only passes (the filter stays, so that
                   SHAREDCACHE_SAVE sees mod_include is watched) */
 } watch_t;
@@ -562,10 +563,16 @@ static void pages_refuse(request_rec *r, const char *why)
     }
 }
 
+/* The watch passes on what it has read every so many bytes: reading a
+ * file's or a pipe's bucket leaves its bytes in memory and the rest in a
+ * new bucket, so a brigade read to its end would be held whole. */
+#define WATCH_PASS_BYTES (64 * 1024)
+
 apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     watch_t *w = f->ctx;
+    apr_size_t unpassed = 0;
     apr_bucket *b;
 
     if (!w) {
@@ -576,10 +583,24 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         const char *data, *found;
         apr_size_t len;
 
+        if (unpassed >= WATCH_PASS_BYTES) {
+            apr_status_t rv;
+
+            w->rest = apr_brigade_split_ex(bb, b, w->rest);
+            rv = ap_pass_brigade(f->next, bb);
+            apr_brigade_cleanup(bb);
+            APR_BRIGADE_CONCAT(bb, w->rest);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            b = APR_BRIGADE_FIRST(bb);
+            unpassed = 0;
+        }
         if (APR_BUCKET_IS_METADATA(b)
             || apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
             continue;
         }
+        unpassed += len;
         found = sc_rules_ssi_tags() ? "... with SSIStartTag or SSIEndTag "
                                       "configured (not read here)"
                                     : watch_bytes(r->pool, w, data, len);
