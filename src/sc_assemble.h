@@ -22,8 +22,15 @@
 /* includes made for one client request (on the main request) */
 #define INCLUDES_MADE "sharedcache-esi-includes"
 
+/* includes' bytes kept for one client request (on the main request) */
+#define INCLUDES_HELD "sharedcache-esi-held"
+
 /* Largest shell processed; a larger one fails (never sent raw). */
 #define SC_ESI_MAX_SHELL (16 * 1024 * 1024)
+
+/* Most bytes of its includes' bodies kept for one client request until
+ * its page is sent; the include that goes beyond fails. */
+#define SC_ESI_MAX_HELD (16 * 1024 * 1024)
 
 /* One include of the page, as it is fetched. */
 typedef struct {

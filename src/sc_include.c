@@ -43,6 +43,25 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_save_brigade(f, &pt->out, &bb, f->r->pool);
 }
 
+/* Are the includes' bodies kept for this client request, len bytes more,
+ * within SC_ESI_MAX_HELD?  (They are kept until the page is sent.) */
+static int held_within(request_rec *r, apr_size_t len)
+{
+    request_rec *top = r;
+    apr_off_t *held = NULL;
+
+    while (top->main) {
+        top = top->main;
+    }
+    apr_pool_userdata_get((void **)&held, INCLUDES_HELD, top->pool);
+    if (!held) {
+        held = apr_pcalloc(top->pool, sizeof(*held));
+        apr_pool_userdata_setn(held, INCLUDES_HELD, NULL, top->pool);
+    }
+    *held += (apr_off_t)len;
+    return *held <= SC_ESI_MAX_HELD;
+}
+
 /* SHAREDCACHE_ESI_LENGTH: the first of an include's filters.  A handler
  * that cannot report a broken body (mod_wsgi's daemon mode, CGI, FastCGI)
  * ends one the application broke off like a whole one; the length it
@@ -98,6 +117,15 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             }
         }
         pt->len_got += (apr_off_t)b->length;
+        if (!held_within(r, b->length)) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          SC_LOGNO(0517) "ESI include %s failed: the page's "
+                                         "includes are larger than %d bytes",
+                          pt->node->src, SC_ESI_MAX_HELD);
+            pt->failed = 1;
+            apr_brigade_cleanup(bb);
+            return APR_ENOSPC; /* the render stops */
+        }
     }
     return ap_pass_brigade(f->next, bb);
 }
