@@ -200,7 +200,7 @@ static void keep_lease(request_rec *r, const sc_req_t *ctx)
                        + apr_time_from_sec(ctx->dconf->lock_timeout);
 
     if (ctx->lease_token
-        && sc_pending_lease_add(ctx->sconf->backend->cluster, ctx->server,
+        && sc_pending_lease_add(ctx->sconf->backend->names[ctx->server],
                                 ctx->lease_key, ctx->lease_token, until)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0215) "fill lease %s could not be let go of: "
@@ -215,16 +215,23 @@ typedef struct {
     const sc_server_conf_t *s;
 } retry_t;
 
-static int try_letting_go(void *data, int server, const char *key,
+static int try_letting_go(void *data, const char *name, const char *key,
                           const char *token)
 {
     retry_t *t = data;
-    sc_conn_t *c = sc_store_acquire(t->s->backend, server);
-    int ours;
+    sc_backend_t *b = t->s->backend;
+    sc_conn_t *c = NULL;
+    int ours, server;
     apr_status_t rv = APR_SUCCESS;
 
+    for (server = 0; server < b->servers->nelts; server++) {
+        if (!strcmp(b->names[server], name)) {
+            c = sc_store_acquire(b, server);
+            break;
+        }
+    }
     if (!c) {
-        return -1; /* still marked down here */
+        return -1; /* not one of ours, or still marked down here */
     }
     ours = token_holds(c, key, token);
     if (ours == 1) {
@@ -250,7 +257,7 @@ void sc_lease_retry(request_rec *r, const sc_server_conf_t *s)
     }
     t.r = r;
     t.s = s;
-    sc_pending_lease_retry(s->backend->cluster, try_letting_go, &t);
+    sc_pending_lease_retry(try_letting_go, &t);
 }
 
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)

@@ -33,11 +33,12 @@ static table_t *table;
 /* Fill leases that could not be let go of (sc_pending_lease_add). */
 #define TOKEN_MAX 40
 
+#define SERVER_MAX 128
+
 typedef struct {
     volatile apr_uint32_t state;
-    apr_uint64_t cluster;
-    int server;
-    apr_time_t until; /* when it expires by itself */
+    char server[SERVER_MAX]; /* its name: "host:port" or a socket's path */
+    apr_time_t until;        /* when it expires by itself */
     char key[KEY_MAX];
     char token[TOKEN_MAX];
 } lease_slot_t;
@@ -199,20 +200,20 @@ int sc_pending_retry(apr_uint64_t cluster,
     return given_up;
 }
 
-int sc_pending_lease_add(apr_uint64_t cluster, int server, const char *key,
-                         const char *token, apr_time_t until)
+int sc_pending_lease_add(const char *server, const char *key, const char *token,
+                         apr_time_t until)
 {
     int i;
 
-    if (!leases || strlen(key) >= KEY_MAX || strlen(token) >= TOKEN_MAX) {
+    if (!leases || strlen(server) >= SERVER_MAX || strlen(key) >= KEY_MAX
+        || strlen(token) >= TOKEN_MAX) {
         return 0;
     }
     for (i = 0; i < SC_PENDING_LEASE_SLOTS; i++) {
         lease_slot_t *s = &leases->slots[i];
 
         if (apr_atomic_cas32(&s->state, WRITING, FREE) == FREE) {
-            s->cluster = cluster;
-            s->server = server;
+            apr_cpystrn(s->server, server, SERVER_MAX);
             s->until = until;
             apr_cpystrn(s->key, key, KEY_MAX);
             apr_cpystrn(s->token, token, TOKEN_MAX);
@@ -229,9 +230,8 @@ int sc_pending_lease_count(void)
     return leases ? (int)apr_atomic_read32(&leases->count) : 0;
 }
 
-void sc_pending_lease_retry(apr_uint64_t cluster,
-                            int (*try)(void *data, int server, const char *key,
-                                       const char *token),
+void sc_pending_lease_retry(int (*try)(void *data, const char *server,
+                                       const char *key, const char *token),
                             void *data)
 {
     int i;
@@ -242,11 +242,9 @@ void sc_pending_lease_retry(apr_uint64_t cluster,
         if (apr_atomic_cas32(&s->state, TRYING, WAITING) != WAITING) {
             continue; /* free, or another child tries it */
         }
-        /* An expired lease is gone, whatever cluster it was of (one a
-         * restart left behind has nobody to let go of it). */
+        /* An expired lease is gone: nobody waits for it any more. */
         if (apr_time_now() < s->until
-            && (s->cluster != cluster
-                || try(data, s->server, s->key, s->token) != 0)) {
+            && try(data, s->server, s->key, s->token) != 0) {
             apr_atomic_set32(&s->state, WAITING);
             continue;
         }

@@ -51,24 +51,25 @@ int sc_pending_retry(apr_uint64_t cluster,
                      void *data);
 
 /* Fill leases that could not be let go of (their server out of reach, or
- * marked down in this child): the next request of any child that uses
- * their cluster lets them go once the server answers, when still theirs
- * (token), so that the requests waiting for one do not wait until it
- * expires (until).  False when the table is full: that lease expires by
- * itself. */
+ * marked down in this child): the next request of any child whose
+ * servers include theirs (by name: a restart that changes the list or the
+ * prefix keeps it) lets them go once the server answers, when still
+ * theirs (token), so that the requests waiting for one do not wait until
+ * it expires (until).  False when the table is full: that lease expires
+ * by itself. */
 #define SC_PENDING_LEASE_SLOTS 64
-int sc_pending_lease_add(apr_uint64_t cluster, int server, const char *key,
-                         const char *token, apr_time_t until);
+int sc_pending_lease_add(const char *server, const char *key, const char *token,
+                         apr_time_t until);
 
 /* How many wait (cheap: read before anything else). */
 int sc_pending_lease_count(void);
 
-/* Try each waiting lease of the cluster with try(data, server, key,
- * token), which returns 0 when it is let go of or no longer this token's;
- * a lease past its expiry is dropped untried. */
-void sc_pending_lease_retry(apr_uint64_t cluster,
-                            int (*try)(void *data, int server, const char *key,
-                                       const char *token),
+/* Try each waiting lease with try(data, server, key, token), which
+ * returns 0 when it is let go of or no longer this token's (else it
+ * waits: the server is not reached, or not one of the caller's); a lease
+ * past its expiry is dropped untried. */
+void sc_pending_lease_retry(int (*try)(void *data, const char *server,
+                                       const char *key, const char *token),
                             void *data);
 
 #endif
