@@ -199,14 +199,24 @@ static void keep_lease(request_rec *r, const sc_req_t *ctx)
     apr_time_t until = apr_time_now()
                        + apr_time_from_sec(ctx->dconf->lock_timeout);
 
-    if (ctx->lease_token
-        && sc_pending_lease_add(ctx->sconf->backend->names[ctx->server],
-                                ctx->lease_key, ctx->lease_token, until)) {
+    if (!ctx->lease_token) {
+        return;
+    }
+    if (sc_pending_lease_add(ctx->sconf->backend->names[ctx->server],
+                             ctx->lease_key, ctx->lease_token, until)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0215) "fill lease %s could not be let go of: "
                                      "the next request that reaches its "
                                      "server will",
                       ctx->lease_key);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0217) "fill lease %s could not be let go of "
+                                     "nor kept (%d kept already): it "
+                                     "expires in %" APR_INT64_T_FMT " s",
+                      ctx->lease_key, sc_pending_lease_count(),
+                      ctx->dconf->lock_timeout);
     }
 }
 
