@@ -568,6 +568,18 @@ static void pages_refuse(request_rec *r, const char *why)
  * new bucket, so a brigade read to its end would be held whole. */
 #define WATCH_PASS_BYTES (64 * 1024)
 
+/* The page reads the request (found says how): it and the pages that
+ * include it are not stored; the rest only passes. */
+static void refuse(request_rec *r, watch_t *w, const char *found)
+{
+    const char *why = apr_pstrcat(r->pool, "its SSI #", found,
+                                  " reads the request", NULL);
+
+    apr_table_setn(r->notes, NOTE_SSI_READS, why);
+    pages_refuse(r, why);
+    w->found = 1;
+}
+
 apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
@@ -582,10 +594,9 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          b = APR_BUCKET_NEXT(b)) {
         const char *data, *found;
         apr_size_t len;
+        apr_status_t rv;
 
         if (unpassed >= WATCH_PASS_BYTES) {
-            apr_status_t rv;
-
             w->rest = apr_brigade_split_ex(bb, b, w->rest);
             rv = ap_pass_brigade(f->next, bb);
             apr_brigade_cleanup(bb);
@@ -596,20 +607,25 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             b = APR_BRIGADE_FIRST(bb);
             unpassed = 0;
         }
-        if (APR_BUCKET_IS_METADATA(b)
-            || apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+        if (APR_BUCKET_IS_METADATA(b)) {
             continue;
+        }
+        rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        if (rv != APR_SUCCESS) {
+            /* what follows is not watched: the page counts as reading, and
+             * the error ends the response, as it ends mod_include's */
+            refuse(r, w, "... whose source could not be read");
+            w->rest = apr_brigade_split_ex(bb, b, w->rest);
+            ap_pass_brigade(f->next, bb);
+            apr_brigade_cleanup(w->rest);
+            return rv;
         }
         unpassed += len;
         found = sc_rules_ssi_tags() ? "... with SSIStartTag or SSIEndTag "
                                       "configured (not read here)"
                                     : watch_bytes(r->pool, w, data, len);
         if (found) {
-            const char *why = apr_pstrcat(r->pool, "its SSI #", found,
-                                          " reads the request", NULL);
-            apr_table_setn(r->notes, NOTE_SSI_READS, why);
-            pages_refuse(r, why);
-            w->found = 1;
+            refuse(r, w, found);
         }
     }
     return ap_pass_brigade(f->next, bb);
