@@ -181,8 +181,18 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
     reflect_scan_t scan;
     int i;
 
+    const sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                                     &sharedcache_module);
+
     if (apr_table_get(r->subprocess_env, "no-sharedcache")) {
         return why(detail, "no-sharedcache-env", "no-sharedcache is set");
+    }
+    /* Code run before the handler (mod_lua's hooks) may route or change
+     * the request by anything it carries: no key holds that. */
+    if (s && s->code_hook) {
+        *detail = "code-hook";
+        return apr_pstrcat(r->pool, s->code_hook, " may change the request",
+                           NULL);
     }
     /* Credentials: only a location keyed on the authenticated user may
      * cache them, and only once httpd has authenticated someone. */

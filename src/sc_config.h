@@ -54,6 +54,10 @@ typedef struct {
     apr_off_t keep_decoded;       /* SharedCacheKeepDecoded (main server
                                      only): bytes of decoded bodies a
                                      child keeps, 0: none, SC_UNSET */
+    const char *code_hook;        /* a hook whose code may change its
+                                     requests before the handler ("the
+                                     LuaHookFixups at file:line"), or NULL
+                                     (sc_config_mark_code_hooks) */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */
@@ -126,6 +130,12 @@ void sc_config_notice_ttl(apr_pool_t *p, server_rec *s);
 /* Start-up: a warning where quick mode meets RewriteRules that route by
  * the client's headers (sc_quickcheck.c). */
 void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s);
+
+/* Mark each server that a hook of code configured in it or in the main
+ * server applies to (mod_lua's LuaHook*, but LuaHookLog, which runs after
+ * the response): its requests are served uncached.  Said at warn level
+ * once per hook when say is true. */
+void sc_config_mark_code_hooks(apr_pool_t *p, server_rec *s, int say);
 
 /* post_config: resolve every server's base directory config and give
  * each server a backend (servers with equal settings share one). */

@@ -391,3 +391,60 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
     }
     return NULL;
 }
+
+/* Hooks of code (mod_lua's) that run before the handler: they may route
+ * or change a request by anything it carries, which no key can hold. */
+static int code_hook(const ap_directive_t *d)
+{
+    return !strncasecmp(d->directive, "LuaHook", 7)
+           && strcasecmp(d->directive, "LuaHookLog");
+}
+
+static int is_server_of(const server_rec *s, const ap_directive_t *vhost)
+{
+    return s->defn_name && vhost->filename
+           && s->defn_line_number == (unsigned)vhost->line_num
+           && !strcmp(s->defn_name, vhost->filename);
+}
+
+static void mark_hooks(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
+                       const ap_directive_t *vhost, int say)
+{
+    for (; d; d = d->next) {
+        server_rec *t;
+
+        if (sc_tree_is(d, "<VirtualHost")) {
+            mark_hooks(p, s, d->first_child, d, say);
+            continue;
+        }
+        if (d->first_child) {
+            mark_hooks(p, s, d->first_child, vhost, say);
+        }
+        if (!code_hook(d)) {
+            continue;
+        }
+        for (t = s; t; t = t->next) {
+            sc_server_conf_t *c = ap_get_module_config(t->module_config,
+                                                       &sharedcache_module);
+            if (c && !c->code_hook && (!vhost || is_server_of(t, vhost))) {
+                c->code_hook = apr_psprintf(p, "the %s at %s", d->directive,
+                                            sc_tree_line(p, d));
+            }
+        }
+        if (say) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SC_LOGNO(0120) "the %s at %s runs code that may "
+                                        "change requests before the "
+                                        "cache's handler: SharedCache "
+                                        "serves the requests of its %s "
+                                        "uncached",
+                         d->directive, sc_tree_line(p, d),
+                         vhost ? "virtual host" : "server");
+        }
+    }
+}
+
+void sc_config_mark_code_hooks(apr_pool_t *p, server_rec *s, int say)
+{
+    mark_hooks(p, s, ap_conftree, NULL, say);
+}
