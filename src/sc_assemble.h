@@ -51,6 +51,7 @@ typedef struct {
     apr_off_t len_said; /* its Content-Length; -1: none, -2: invalid */
     apr_off_t len_got;
     const char *cut; /* why its body is not as long as it said, or NULL */
+    apr_bucket_brigade *rest; /* the length filter's, while passing */
 } part_t;
 
 /* The page being assembled; also SHAREDCACHE_ESI_HOLD's context. */
@@ -96,6 +97,12 @@ request_rec *sc_inc_request(request_rec *r, const char *src, part_t *pt);
 
 /* One more include for this client request, within SC_ESI_MAX_TOTAL? */
 int sc_inc_budget(request_rec *r);
+
+/* len more bytes of its includes' bodies kept for this client request
+ * until its page is sent, within SC_ESI_MAX_HELD?  Counted when true.
+ * Every include counts (rendered, a hit, taken directly, an SSI page's
+ * own includes), at every level of nesting. */
+int sc_inc_hold(request_rec *r, apr_off_t len);
 
 /* What memcached holds for each of ctxs (NULL ones skipped) in one
  * multi-get per server: each one's prefetch. */

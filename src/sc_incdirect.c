@@ -210,6 +210,9 @@ static int direct_one(request_rec *r, part_t *pt, apr_int64_t now, int pieces)
         }
         return 0;
     }
+    if (!sc_inc_hold(r, (apr_off_t)res.entry.body_len)) {
+        return 0; /* a subrequest fails it, and says why */
+    }
     pt->out = res.body;
     pt->direct_fields = stored_fields(r, &res.entry, now);
     if (pieces && res.entry.pieces && res.entry.pieces->nelts == 1) {

@@ -39,13 +39,33 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (AP_BUCKET_IS_ERROR(b)) {
             pt->failed = 1;
         }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            continue;
+        }
+        if (b->length == (apr_size_t)-1) {
+            const char *data;
+            apr_size_t len;
+            apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                pt->failed = 1;
+                return rv;
+            }
+        }
+        /* whatever made it (a render, a hit, an SSI page's includes) */
+        if (!sc_inc_hold(f->r, (apr_off_t)b->length)) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, f->r,
+                          SC_LOGNO(0517) "ESI include %s failed: the page's "
+                                         "includes are larger than %d bytes",
+                          pt->node->src, SC_ESI_MAX_HELD);
+            pt->failed = 1;
+            apr_brigade_cleanup(bb);
+            return APR_ENOSPC; /* the render stops */
+        }
     }
     return ap_save_brigade(f, &pt->out, &bb, f->r->pool);
 }
 
-/* Are the includes' bodies kept for this client request, len bytes more,
- * within SC_ESI_MAX_HELD?  (They are kept until the page is sent.) */
-static int held_within(request_rec *r, apr_size_t len)
+int sc_inc_hold(request_rec *r, apr_off_t len)
 {
     request_rec *top = r;
     apr_off_t *held = NULL;
@@ -58,9 +78,17 @@ static int held_within(request_rec *r, apr_size_t len)
         held = apr_pcalloc(top->pool, sizeof(*held));
         apr_pool_userdata_setn(held, INCLUDES_HELD, NULL, top->pool);
     }
-    *held += (apr_off_t)len;
-    return *held <= SC_ESI_MAX_HELD;
+    if (len > SC_ESI_MAX_HELD - *held) {
+        return 0;
+    }
+    *held += len;
+    return 1;
 }
+
+/* The length filter passes on what it has read every so many bytes: a
+ * pipe's bucket read leaves its bytes in memory and the rest in a new
+ * bucket, so a brigade read to its end would be held whole. */
+#define LENGTH_PASS_BYTES (64 * 1024)
 
 /* SHAREDCACHE_ESI_LENGTH: the first of an include's filters.  A handler
  * that cannot report a broken body (mod_wsgi's daemon mode, CGI, FastCGI)
@@ -75,6 +103,7 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     part_t *pt = f->ctx;
     request_rec *r = f->r;
+    apr_size_t unpassed = 0;
     apr_bucket *b;
 
     if (!pt->len_started) {
@@ -89,6 +118,20 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
+        if (unpassed >= LENGTH_PASS_BYTES) {
+            apr_status_t rv;
+
+            pt->rest = apr_brigade_split_ex(bb, b, pt->rest);
+            rv = ap_pass_brigade(f->next, bb);
+            apr_brigade_cleanup(bb);
+            APR_BRIGADE_CONCAT(bb, pt->rest);
+            if (rv != APR_SUCCESS) {
+                apr_brigade_cleanup(bb);
+                return rv;
+            }
+            b = APR_BRIGADE_FIRST(bb);
+            unpassed = 0;
+        }
         if (APR_BUCKET_IS_EOS(b)) {
             sc_decision_t d = sc_decision_of(r);
             if (d != SC_HIT && d != SC_STALE
@@ -117,15 +160,7 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             }
         }
         pt->len_got += (apr_off_t)b->length;
-        if (!held_within(r, b->length)) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          SC_LOGNO(0517) "ESI include %s failed: the page's "
-                                         "includes are larger than %d bytes",
-                          pt->node->src, SC_ESI_MAX_HELD);
-            pt->failed = 1;
-            apr_brigade_cleanup(bb);
-            return APR_ENOSPC; /* the render stops */
-        }
+        unpassed += b->length;
     }
     return ap_pass_brigade(f->next, bb);
 }
