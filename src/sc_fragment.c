@@ -563,9 +563,8 @@ static void pages_refuse(request_rec *r, const char *why)
     }
 }
 
-/* The watch passes on what it has read every so many bytes: reading a
- * file's or a pipe's bucket leaves its bytes in memory and the rest in a
- * new bucket, so a brigade read to its end would be held whole. */
+/* The watch passes on what it has read every so many bytes
+ * (sc_pass_read). */
 #define WATCH_PASS_BYTES (64 * 1024)
 
 /* The page reads the request (found says how): it and the pages that
@@ -597,10 +596,7 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_status_t rv;
 
         if (unpassed >= WATCH_PASS_BYTES) {
-            w->rest = apr_brigade_split_ex(bb, b, w->rest);
-            rv = ap_pass_brigade(f->next, bb);
-            apr_brigade_cleanup(bb);
-            APR_BRIGADE_CONCAT(bb, w->rest);
+            rv = sc_pass_read(f, bb, b, &w->rest);
             if (rv != APR_SUCCESS) {
                 return rv;
             }
@@ -615,9 +611,8 @@ apr_status_t sc_ssi_watch_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             /* what follows is not watched: the page counts as reading, and
              * the error ends the response, as it ends mod_include's */
             refuse(r, w, "... whose source could not be read");
-            w->rest = apr_brigade_split_ex(bb, b, w->rest);
-            ap_pass_brigade(f->next, bb);
-            apr_brigade_cleanup(w->rest);
+            sc_pass_read(f, bb, b, &w->rest);
+            apr_brigade_cleanup(bb);
             return rv;
         }
         unpassed += len;

@@ -27,11 +27,30 @@ APLOG_USE_MODULE(sharedcache);
 ap_filter_rec_t *sc_esi_part_filter_handle;
 ap_filter_rec_t *sc_esi_length_filter_handle;
 
+/* Reads a bucket whose length is not known yet (a pipe's, a CGI's): the
+ * include waits for its data anyway.  A failed read fails the include. */
+static apr_status_t read_length(part_t *pt, apr_bucket *b)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (b->length != (apr_size_t)-1) {
+        return APR_SUCCESS;
+    }
+    rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+    if (rv != APR_SUCCESS) {
+        pt->failed = 1;
+    }
+    return rv;
+}
+
 /* SHAREDCACHE_ESI_PART: the end of an include's filter chain (it never
  * reaches the client): keeps what the fragment sends, in the page's pool. */
 apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     part_t *pt = f->ctx;
+    apr_status_t rv;
     apr_bucket *b;
 
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
@@ -42,14 +61,9 @@ apr_status_t sc_esi_part_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(b)) {
             continue;
         }
-        if (b->length == (apr_size_t)-1) {
-            const char *data;
-            apr_size_t len;
-            apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                pt->failed = 1;
-                return rv;
-            }
+        rv = read_length(pt, b);
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
         /* whatever made it (a render, a hit, an SSI page's includes) */
         if (!sc_inc_hold(f->r, (apr_off_t)b->length)) {
@@ -85,9 +99,8 @@ int sc_inc_hold(request_rec *r, apr_off_t len)
     return 1;
 }
 
-/* The length filter passes on what it has read every so many bytes: a
- * pipe's bucket read leaves its bytes in memory and the rest in a new
- * bucket, so a brigade read to its end would be held whole. */
+/* The length filter passes on what it has read every so many bytes
+ * (sc_pass_read). */
 #define LENGTH_PASS_BYTES (64 * 1024)
 
 /* SHAREDCACHE_ESI_LENGTH: the first of an include's filters.  A handler
@@ -104,6 +117,7 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     part_t *pt = f->ctx;
     request_rec *r = f->r;
     apr_size_t unpassed = 0;
+    apr_status_t rv;
     apr_bucket *b;
 
     if (!pt->len_started) {
@@ -119,12 +133,7 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
         if (unpassed >= LENGTH_PASS_BYTES) {
-            apr_status_t rv;
-
-            pt->rest = apr_brigade_split_ex(bb, b, pt->rest);
-            rv = ap_pass_brigade(f->next, bb);
-            apr_brigade_cleanup(bb);
-            APR_BRIGADE_CONCAT(bb, pt->rest);
+            rv = sc_pass_read(f, bb, b, &pt->rest);
             if (rv != APR_SUCCESS) {
                 apr_brigade_cleanup(bb);
                 return rv;
@@ -150,14 +159,9 @@ apr_status_t sc_esi_length_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(b)) {
             continue;
         }
-        if (b->length == (apr_size_t)-1) {
-            const char *data;
-            apr_size_t len;
-            apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                pt->failed = 1;
-                return rv;
-            }
+        rv = read_length(pt, b);
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
         pt->len_got += (apr_off_t)b->length;
         unpassed += b->length;

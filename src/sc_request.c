@@ -347,6 +347,18 @@ apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
     return rv;
 }
 
+apr_status_t sc_pass_read(ap_filter_t *f, apr_bucket_brigade *bb,
+                          apr_bucket *upto, apr_bucket_brigade **rest)
+{
+    apr_status_t rv;
+
+    *rest = apr_brigade_split_ex(bb, upto, *rest);
+    rv = ap_pass_brigade(f->next, bb);
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_CONCAT(bb, *rest);
+    return rv;
+}
+
 int sc_handler_reports_broken_body(const request_rec *r)
 {
     const char *h = r->handler, *ct = r->content_type;

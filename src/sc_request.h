@@ -400,6 +400,14 @@ ap_filter_t *sc_hit_filters(request_rec *r);
 apr_status_t sc_pass_restored(request_rec *r, ap_filter_t *next,
                               apr_bucket_brigade *bb);
 
+/* Pass bb's buckets before upto on to f's next filter, leaving upto and
+ * what follows in bb (*rest: the filter's brigade for the split, made
+ * once).  For a filter that reads a body as it goes: reading a file's or
+ * a pipe's bucket leaves its bytes in memory and the rest in a new
+ * bucket, so a brigade read to its end would be held whole. */
+apr_status_t sc_pass_read(ap_filter_t *f, apr_bucket_brigade *bb,
+                          apr_bucket *upto, apr_bucket_brigade **rest);
+
 /* When the client's request arrived: r->request_time, but during
  * sc_pass_restored's pass, which dates the response with the stored Date
  * through it, the time it held before (what an ESI include made during
