@@ -5,7 +5,7 @@
 use strict;
 use warnings;
 use IO::Socket::INET;
-use Socket qw(SOL_SOCKET SO_RCVBUF);
+use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
 use Test::More;
 use SCTest;
 
@@ -26,9 +26,12 @@ is($ap->get($big)->{headers}{'x-sharedcache'}, 'HIT', 'then a hit, its body kept
 
 my @slow;
 for my $i (1 .. 4) {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ap->port,
-                                  Timeout => 30) or die "connect: $!";
+    # the receive buffer is set before connecting: set after, it shrinks a
+    # window already offered, and the kernel's probes of the closed window
+    # back off for seconds on end
+    my $s = IO::Socket::INET->new(Proto => 'tcp') or die "socket: $!";
     setsockopt($s, SOL_SOCKET, SO_RCVBUF, 16384);
+    $s->connect(pack_sockaddr_in($ap->port, inet_aton('127.0.0.1'))) or die "connect: $!";
     binmode $s;
     print $s "GET $big HTTP/1.1\r\nHost: 127.0.0.1:${\ $ap->port}\r\nConnection: close\r\n\r\n";
     push @slow, $s;

@@ -444,6 +444,7 @@ sub _halt {
 sub stop {
     my ($self, %o) = @_;
     return unless $self->{pid};
+    delete $self->{client};    # a kept-alive connection holds up the stop
     _halt(delete $self->{pid});
     my @bad = $self->unexpected_errors(@{ $o{allow} || [] });
     ok(!@bad, 'error log has no unexpected errors')
@@ -452,6 +453,7 @@ sub stop {
 
 sub DESTROY {
     my ($self) = @_;
+    delete $self->{client};
     _halt(delete $self->{pid}) if $self->{pid};
 }
 
