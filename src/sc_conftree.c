@@ -82,6 +82,12 @@ const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
     return NULL;
 }
 
+int sc_code_hook(const char *directive)
+{
+    return !strncasecmp(directive, "LuaHook", 7)
+           && strcasecmp(directive, "LuaHookLog");
+}
+
 const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d)
 {
     return apr_psprintf(p, "%s:%d", d->filename, d->line_num);

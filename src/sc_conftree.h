@@ -36,6 +36,11 @@ const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
 /* Does a flag list hold one of names (sc_tree_rewrite_flag_value)? */
 int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
                          const char *const *names);
+/* Is a directive named so a hook of code (mod_lua's LuaHook*, but
+ * LuaHookLog, which runs after the response) that runs before the
+ * handler?  It may route or change a request by anything it carries,
+ * which no key can hold. */
+int sc_code_hook(const char *directive);
 /* "file:line" of d. */
 const char *sc_tree_line(apr_pool_t *p, const ap_directive_t *d);
 /* Push d (of virtual host vhost, NULL: the main server) onto a list of

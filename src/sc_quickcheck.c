@@ -392,14 +392,6 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
     return NULL;
 }
 
-/* Hooks of code (mod_lua's) that run before the handler: they may route
- * or change a request by anything it carries, which no key can hold. */
-static int code_hook(const ap_directive_t *d)
-{
-    return !strncasecmp(d->directive, "LuaHook", 7)
-           && strcasecmp(d->directive, "LuaHookLog");
-}
-
 static int is_server_of(const server_rec *s, const ap_directive_t *vhost)
 {
     return s->defn_name && vhost->filename
@@ -420,7 +412,7 @@ static void mark_hooks(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
         if (d->first_child) {
             mark_hooks(p, s, d->first_child, vhost, say);
         }
-        if (!code_hook(d)) {
+        if (!sc_code_hook(d->directive)) {
             continue;
         }
         for (t = s; t; t = t->next) {

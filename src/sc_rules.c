@@ -313,6 +313,10 @@ static const char *htaccess_text_headers(request_rec *r, char *text,
             || !strcasecmp(word, "IncludeOptional")) {
             return "an .htaccess file includes text the module cannot read";
         }
+        if (sc_code_hook(word + (*word == '<'))) {
+            return "an .htaccess file runs a mod_lua hook, which may change "
+                   "the request";
+        }
         if (!strcasecmp(word, "RequestHeader")) {
             (void)ap_getword_conf(r->pool, &args); /* the action */
             word = ap_getword_conf(r->pool, &args);
