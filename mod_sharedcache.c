@@ -252,6 +252,8 @@ static void sc_register_hooks(apr_pool_t *p)
     /* Subrequests that should run into a page being captured (SSI
      * includes) are counted, so one refused before it runs is noticed. */
     ap_hook_create_request(sc_fragment_asked, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_perdir_config(sc_fragment_looked_up, NULL, NULL,
+                               APR_HOOK_MIDDLE);
     /* When the request is over: the deferred store of a body without
      * Content-Length, once its handler has finished without failing. */
     ap_hook_log_transaction(sc_log_transaction, NULL, NULL, APR_HOOK_FIRST);

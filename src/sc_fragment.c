@@ -15,6 +15,8 @@
 #include <apr_strings.h>
 #include <string.h>
 
+static void pages_refuse(request_rec *r, const char *why);
+
 /* Did a subrequest's handler fail without output?  It returns its status
  * (the default handler's 404, a mod_wsgi daemon that is down) to the
  * includer without setting r->status: what reaches the filters is a 200
@@ -148,6 +150,32 @@ int sc_fragment_asked(request_rec *r)
         if (page && !sc_esi_include(c)) {
             page->fragments_asked++;
         }
+    }
+    return DECLINED;
+}
+
+int sc_fragment_looked_up(request_rec *r)
+{
+    const request_rec *a, *c;
+    int making = 0;
+
+    /* only under a page being made that would hold what it finds (not
+     * the page that includes it by ESI: its own rules, sc_include.c), and
+     * not one an anonymous client's check prepares (sc_quickprobe.c) */
+    for (c = r, a = r->main; a; c = a, a = a->main) {
+        sc_req_t *page = sc_esi_include(c) ? NULL : sc_req_get(a);
+
+        if (apr_table_get(a->notes, SC_NOTE_PROBE)) {
+            return DECLINED;
+        }
+        making |= page && !page->fragment_refused;
+    }
+    /* httpd checks access for a subrequest only where its configuration
+     * is not its parent's: there, it meets rules of its own */
+    if (making && r->per_dir_config != r->main->per_dir_config
+        && !sc_anyone_may(r)) {
+        pages_refuse(r, "access rules of its own that an anonymous client "
+                        "does not pass");
     }
     return DECLINED;
 }

@@ -766,6 +766,13 @@ void sc_insert_error_filter(request_rec *r);
  * control, a bad path) never reaches SHAREDCACHE_DECIDE, and the page,
  * which then holds mod_include's error text, is not stored. */
 int sc_fragment_asked(request_rec *r);
+
+/* post_perdir_config: any subrequest of a page being made, a lookup too
+ * (mod_autoindex lists only the files the client may read, mod_dir and
+ * mod_negotiation pick by them), that meets access rules of its own an
+ * anonymous client does not pass makes the page depend on who asks: it
+ * and the pages that include it are not stored. */
+int sc_fragment_looked_up(request_rec *r);
 /* A fragment's final headers reach SHAREDCACHE_DECIDE (bb: its first
  * brigade): impose them on every page that includes it. */
 void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
