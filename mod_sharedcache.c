@@ -57,9 +57,9 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SC_LOGNO(0105) "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    sc_config_mark_code_hooks(pconf, s,
-                              ap_state_query(AP_SQ_MAIN_STATE)
-                                  != AP_SQ_MS_CREATE_PRE_CONFIG);
+    sc_config_mark_servers(pconf, s,
+                           ap_state_query(AP_SQ_MAIN_STATE)
+                               != AP_SQ_MS_CREATE_PRE_CONFIG);
     /* said once: not in the first, trial run of post_config */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         sc_config_notice_ttl(ptemp, s);
@@ -225,7 +225,7 @@ static void sc_test_config(apr_pool_t *pconf, server_rec *s)
     }
     sc_config_notice_ttl(pconf, s);
     sc_config_warn_quick_routes(pconf, s);
-    sc_config_mark_code_hooks(pconf, s, 1);
+    sc_config_mark_servers(pconf, s, 1);
 }
 
 static void sc_register_hooks(apr_pool_t *p)

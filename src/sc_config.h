@@ -57,7 +57,10 @@ typedef struct {
     const char *code_hook;        /* a hook whose code may change its
                                      requests before the handler ("the
                                      LuaHookFixups at file:line"), or NULL
-                                     (sc_config_mark_code_hooks) */
+                                     (sc_config_mark_servers) */
+    apr_array_header_t *sticky;   /* the cookies sticky balancers route
+                                     its requests by (stickysession), or
+                                     NULL (sc_config_mark_servers) */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */
@@ -131,11 +134,13 @@ void sc_config_notice_ttl(apr_pool_t *p, server_rec *s);
  * the client's headers (sc_quickcheck.c). */
 void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s);
 
-/* Mark each server that a hook of code configured in it or in the main
- * server applies to (mod_lua's LuaHook*, but LuaHookLog, which runs after
- * the response): its requests are served uncached.  Said at warn level
- * once per hook when say is true. */
-void sc_config_mark_code_hooks(apr_pool_t *p, server_rec *s, int say);
+/* Mark each server with what its configuration, or the main server's,
+ * does to its requests that no section's rules show: a hook of code
+ * (mod_lua's LuaHook*, but LuaHookLog, which runs after the response)
+ * serves its requests uncached, said at warn level once per hook when
+ * say is true; a sticky balancer's cookie (mod_proxy_balancer's
+ * stickysession, in ProxySet, ProxyPass or ProxyPassMatch) is keyed. */
+void sc_config_mark_servers(apr_pool_t *p, server_rec *s, int say);
 
 /* post_config: resolve every server's base directory config and give
  * each server a backend (servers with equal settings share one). */

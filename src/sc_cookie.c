@@ -48,6 +48,36 @@ const char *sc_key_cookie(apr_pool_t *p, const char *header, const char *name)
     return found;
 }
 
+const char *sc_key_cookie_sticky(apr_pool_t *p, const char *header,
+                                 const char *name)
+{
+    apr_size_t nlen = strlen(name);
+    const char *at;
+
+    if (!header || !nlen) {
+        return NULL;
+    }
+    for (at = strstr(header, name); at; at = strstr(at + 1, name)) {
+        if (at != header && at[-1] != ';' && at[-1] != ','
+            && !apr_isspace(at[-1])) {
+            continue;
+        }
+        at += nlen;
+        while (*at && apr_isspace(*at)) {
+            at++;
+        }
+        if (*at == '=' && at[1]) {
+            return apr_pstrmemdup(p, at + 1, strcspn(at + 1, ";,"));
+        }
+        if (!*at || !at[1]) {
+            return NULL; /* the end of the header */
+        }
+        at++; /* the search goes on after the character that was compared,
+                 as the balancer's */
+    }
+    return NULL;
+}
+
 /* RFC 6265 cookie-octet: no blank, '"', ',', ';' or '\\'. */
 static int is_cookie_octet(char ch)
 {

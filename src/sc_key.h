@@ -154,6 +154,14 @@ const char *sc_key_bytes(const sc_key_t *k, apr_size_t *len);
  * the cookie is absent. */
 const char *sc_key_cookie(apr_pool_t *p, const char *header, const char *name);
 
+/* The value of cookie name exactly as mod_proxy_balancer reads a sticky
+ * session's: the first place the name (compared with case) starts the
+ * header or follows ';', ',' or a blank, then optional blanks, '=' and a
+ * value that is not empty, up to ';' or ','; NULL when there is none.
+ * Two headers with the same value route alike. */
+const char *sc_key_cookie_sticky(apr_pool_t *p, const char *header,
+                                 const char *name);
+
 /*
  * Generation counters (DESIGN section 6).  An entry depends on counters
  * named by "dependencies":

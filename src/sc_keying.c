@@ -172,6 +172,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     sc_key_request_t rq;
     request_rec *q;
     const char *why;
+    int i;
 
     url_part(r, ctx, &rq);
     sc_gen_init(r->pool, prefix,
@@ -198,6 +199,13 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
         if (err) {
             return err;
         }
+    }
+    /* The member a sticky balancer routes to, by the cookie it reads
+     * (every request of the server: the quick handler does not know yet
+     * which go to a balancer). */
+    for (i = 0; ctx->sconf->sticky && i < ctx->sconf->sticky->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(ctx->sconf->sticky, i, const char *);
+        sc_key_add(k, 'b', name, sc_key_cookie_sticky(r->pool, cookies, name));
     }
     why = sc_derive_key(r, k);
     if (why) {

@@ -399,44 +399,104 @@ static int is_server_of(const server_rec *s, const ap_directive_t *vhost)
            && !strcmp(s->defn_name, vhost->filename);
 }
 
-static void mark_hooks(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
-                       const ap_directive_t *vhost, int say)
+/* The directive's own server: c, where it applies to c's requests. */
+static int applies_to(const server_rec *t, const ap_directive_t *vhost)
 {
-    for (; d; d = d->next) {
+    return !vhost || is_server_of(t, vhost);
+}
+
+static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
+                      const ap_directive_t *vhost, int say)
+{
+    server_rec *t;
+
+    for (t = s; t; t = t->next) {
+        sc_server_conf_t *c = ap_get_module_config(t->module_config,
+                                                   &sharedcache_module);
+        if (c && !c->code_hook && applies_to(t, vhost)) {
+            c->code_hook = apr_psprintf(p, "the %s at %s", d->directive,
+                                        sc_tree_line(p, d));
+        }
+    }
+    if (say) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     SC_LOGNO(0120) "the %s at %s runs code that may "
+                                    "change requests before the "
+                                    "cache's handler: SharedCache "
+                                    "serves the requests of its %s "
+                                    "uncached",
+                     d->directive, sc_tree_line(p, d),
+                     vhost ? "virtual host" : "server");
+    }
+}
+
+/* mod_proxy_balancer's stickysession=COOKIE|PATHPARAM, among the
+ * parameters of a ProxySet, ProxyPass or ProxyPassMatch: the cookie (the
+ * path parameter is in the URL, which the key holds). */
+static void mark_sticky(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
+                        const ap_directive_t *vhost)
+{
+    const char *args = d->args;
+    char *word;
+
+    while (*(word = ap_getword_conf(p, &args))) {
+        char *bar;
         server_rec *t;
 
-        if (sc_tree_is(d, "<VirtualHost")) {
-            mark_hooks(p, s, d->first_child, d, say);
+        if (strncasecmp(word, "stickysession=", 14) || !word[14]) {
             continue;
         }
-        if (d->first_child) {
-            mark_hooks(p, s, d->first_child, vhost, say);
+        word += 14;
+        bar = strchr(word, '|');
+        if (bar) {
+            *bar = '\0';
         }
-        if (!sc_code_hook(d->directive)) {
-            continue;
-        }
-        for (t = s; t; t = t->next) {
+        for (t = s; *word && t; t = t->next) {
             sc_server_conf_t *c = ap_get_module_config(t->module_config,
                                                        &sharedcache_module);
-            if (c && !c->code_hook && (!vhost || is_server_of(t, vhost))) {
-                c->code_hook = apr_psprintf(p, "the %s at %s", d->directive,
-                                            sc_tree_line(p, d));
+            int i;
+
+            if (!c || !applies_to(t, vhost)) {
+                continue;
             }
-        }
-        if (say) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         SC_LOGNO(0120) "the %s at %s runs code that may "
-                                        "change requests before the "
-                                        "cache's handler: SharedCache "
-                                        "serves the requests of its %s "
-                                        "uncached",
-                         d->directive, sc_tree_line(p, d),
-                         vhost ? "virtual host" : "server");
+            if (!c->sticky) {
+                c->sticky = apr_array_make(p, 1, sizeof(const char *));
+            }
+            /* (the balancer tells names apart by case) */
+            for (i = 0;
+                 i < c->sticky->nelts
+                 && strcmp(APR_ARRAY_IDX(c->sticky, i, const char *), word);
+                 i++) {
+            }
+            if (i == c->sticky->nelts) {
+                APR_ARRAY_PUSH(c->sticky, const char *) = word;
+            }
         }
     }
 }
 
-void sc_config_mark_code_hooks(apr_pool_t *p, server_rec *s, int say)
+static void mark_servers(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
+                         const ap_directive_t *vhost, int say)
 {
-    mark_hooks(p, s, ap_conftree, NULL, say);
+    for (; d; d = d->next) {
+        if (sc_tree_is(d, "<VirtualHost")) {
+            mark_servers(p, s, d->first_child, d, say);
+            continue;
+        }
+        if (d->first_child) {
+            mark_servers(p, s, d->first_child, vhost, say);
+        }
+        if (sc_code_hook(d->directive)) {
+            mark_hook(p, s, d, vhost, say);
+        }
+        else if (sc_tree_is(d, "ProxySet") || sc_tree_is(d, "ProxyPass")
+                 || sc_tree_is(d, "ProxyPassMatch")) {
+            mark_sticky(p, s, d, vhost);
+        }
+    }
+}
+
+void sc_config_mark_servers(apr_pool_t *p, server_rec *s, int say)
+{
+    mark_servers(p, s, ap_conftree, NULL, say);
 }

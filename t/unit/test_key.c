@@ -871,6 +871,43 @@ static void test_cookie_names_and_values_are_trimmed(void **state)
     assert_null(sc_key_cookie(p, NULL, "x"));
 }
 
+/* A sticky balancer's cookie is read as mod_proxy_balancer reads it: the
+ * first match, by case, after ';', ',' or a blank, up to ';' or ','. */
+static void test_sticky_cookie_is_read_as_the_balancer_reads_it(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+
+    assert_string_equal(sc_key_cookie_sticky(p, "ROUTEID=.r1", "ROUTEID"),
+                        ".r1");
+    assert_string_equal(
+        sc_key_cookie_sticky(p, "a=1; ROUTEID=.r2; b=3", "ROUTEID"), ".r2");
+    assert_string_equal(sc_key_cookie_sticky(p, "x=1,ROUTEID=.r2", "ROUTEID"),
+                        ".r2");
+    assert_string_equal(sc_key_cookie_sticky(p, "ROUTEID=.r1,x", "ROUTEID"),
+                        ".r1");
+    /* the first one; blanks before '=' skipped, after it kept */
+    assert_string_equal(
+        sc_key_cookie_sticky(p, "ROUTEID=.a; ROUTEID=.b", "ROUTEID"), ".a");
+    assert_string_equal(sc_key_cookie_sticky(p, "ROUTEID \t= .a", "ROUTEID"),
+                        " .a");
+    /* by case, and not inside another name */
+    assert_null(sc_key_cookie_sticky(p, "routeid=.r2", "ROUTEID"));
+    assert_null(sc_key_cookie_sticky(p, "XROUTEID=.r2", "ROUTEID"));
+    assert_string_equal(
+        sc_key_cookie_sticky(p, "ROUTEIDX=1; ROUTEID=.r2", "ROUTEID"), ".r2");
+    /* the search goes on after the character compared: "A A=x" and
+     * "A;A=x" have none, "A; A=x" has one */
+    assert_null(sc_key_cookie_sticky(p, "A A=x", "A"));
+    assert_null(sc_key_cookie_sticky(p, "A;A=x", "A"));
+    assert_string_equal(sc_key_cookie_sticky(p, "A; A=x", "A"), "x");
+    /* the end of the header; an empty value before ';' is one */
+    assert_null(sc_key_cookie_sticky(p, "ROUTEID=", "ROUTEID"));
+    assert_null(sc_key_cookie_sticky(p, "ROUTEID", "ROUTEID"));
+    assert_string_equal(
+        sc_key_cookie_sticky(p, "ROUTEID=;ROUTEID=.r1", "ROUTEID"), "");
+    assert_null(sc_key_cookie_sticky(p, NULL, "ROUTEID"));
+}
+
 /* A header that lenient parsers (Python's http.cookies, comma-splitting
  * ones) read as more cookies than Django does is refused (THREATS 37). */
 static void test_cookie_header_with_ambiguous_values_is_refused(void **state)
@@ -1258,6 +1295,7 @@ int main(void)
         UNIT_TEST(test_vectors_file_keys_and_digests_match),
         UNIT_TEST(test_dep_vectors_file_counter_keys_match),
         UNIT_TEST(test_cookie_names_and_values_are_trimmed),
+        UNIT_TEST(test_sticky_cookie_is_read_as_the_balancer_reads_it),
         UNIT_TEST(test_dep_names_of_url_tag_and_namespace),
         UNIT_TEST(test_tag_ok_accepts_printable_up_to_128_bytes),
         UNIT_TEST(test_tag_list_splits_on_commas_blanks_and_tabs),

@@ -1,0 +1,57 @@
+# mod_proxy_balancer with stickysession (the httpd manual's recipe: the
+# route in a ROUTEID cookie) routes each client to the member its cookie
+# names.  The key holds that cookie, read as the balancer reads it, in a
+# server where a balancer is sticky: before, a client pinned to the canary
+# member filled the page every other client got, and a client could pin
+# itself (found by the outside attack).  Normal and quick mode; a Cookie
+# header other parsers may read differently is served uncached.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+for my $quick ('Off', 'On') {
+    my $port = SCTest::free_port();
+    my $ap = SCTest::Apache->start(memcached => [$mc], port => $port,
+        modules => [qw(proxy proxy_http proxy_balancer slotmem_shm
+                       lbmethod_byrequests headers)], conf => <<"CONF");
+<Proxy "balancer://cl">
+    BalancerMember "http://127.0.0.1:$port/app/stable" route=r1
+    BalancerMember "http://127.0.0.1:$port/app/canary" route=r2
+    ProxySet stickysession=ROUTEID
+</Proxy>
+Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
+ProxyPass /site balancer://cl
+<Location /site>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler $quick
+    SharedCacheNamespace sticky$quick
+</Location>
+CONF
+    my $get = sub { $ap->raw(GET => $_[0], Cookie => $_[1]) };
+    for my $order (['r1', 'r2'], ['r2', 'r1']) {
+        my $u = "/site/page-$order->[0]";
+        for my $route (@$order, @$order) {
+            my $want = $route eq 'r1' ? 'stable' : 'canary';
+            my $r = $get->($u, "ROUTEID=.$route");
+            like($r->{body}, qr{path=/\Q$want\E/}, "quick $quick: $u pinned to $route gets the $want member ($r->{cache})");
+        }
+    }
+    # the second request of a route is a hit: the page is still shared
+    $get->('/site/shared', 'ROUTEID=.r2; a=1');
+    cache_is($get->('/site/shared', 'b=2; ROUTEID=.r2'), 'HIT',
+             "quick $quick: the same route shares the page");
+    # read as the balancer reads it: a comma ends a cookie, and the name
+    # is told apart by case
+    my $u = '/site/read';
+    $get->($u, 'ROUTEID=.r1');
+    my $comma = $get->($u, 'x=1,ROUTEID=.r2');
+    like($comma->{body}, qr{path=/canary/}, "quick $quick: after a comma the route still counts ($comma->{cache})");
+    my $case = $get->($u, 'routeid=.r2');
+    my $plain = $get->($u, 'ROUTEID=.r2');
+    like($plain->{body}, qr{path=/canary/}, "quick $quick: a pinned client after one that spelled the name in lower case ($plain->{cache})");
+    $ap->stop(allow => [qr/SC0115/]);
+}
+done_testing;
