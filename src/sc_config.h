@@ -58,6 +58,16 @@ typedef struct {
                                      requests before the handler ("the
                                      LuaHookFixups at file:line"), or NULL
                                      (sc_config_mark_servers) */
+    int denies;                   /* a rule of its own or the main
+                                     server's denies some clients by what
+                                     they send or are (Require not,
+                                     Require expr, Deny, an access rule
+                                     inside <If>, a RewriteRule [F] on
+                                     the client ...), or a module checks
+                                     access by rules start-up cannot
+                                     read: an anonymous client passes a
+                                     denial of others
+                                     (sc_config_check_quick) */
     apr_array_header_t *sticky;   /* the cookies sticky balancers route
                                      its requests by (stickysession), or
                                      NULL (sc_config_mark_servers) */

@@ -43,6 +43,25 @@ int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
     return 0;
 }
 
+/* Does every client pass the access rules a subrequest meets?  httpd
+ * skips access control for one whose configuration is its parent's;
+ * otherwise it has rules of its own, which this client passed or not
+ * (Require ip, a client certificate ...).  Every client passes them only
+ * where an anonymous client does and nothing may deny some clients by
+ * what they send or are: no such rule in its server or the main server
+ * (sc_server_conf_t.denies), no .htaccess file on its path (read at each
+ * request, unseen at start-up); an anonymous client passes a denial of
+ * others. */
+static int rules_pass_anyone(request_rec *r)
+{
+    const sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                                     &sharedcache_module);
+
+    return r->per_dir_config == r->main->per_dir_config
+           || (s && !s->denies && !sc_htaccess_applies(r, 1)
+               && sc_anyone_may(r));
+}
+
 /* Why a fragment (a subrequest: an SSI include) keeps any page that
  * includes it from being stored, or NULL; *ttl is how long it stays
  * fresh.  d is the fragment's location. */
@@ -81,13 +100,8 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
     if (!sc_policy_decide(&in, &policy)) {
         return policy.reason;
     }
-    /* httpd skips access control for a subrequest whose configuration is
-     * its parent's; otherwise the fragment passed rules of its own, for
-     * this client (Require ip, a client certificate ...). */
-    if (r->main && r->per_dir_config != r->main->per_dir_config
-        && !sc_anyone_may(r)) {
-        return "access rules of its own that an anonymous client does not "
-               "pass";
+    if (r->main && !rules_pass_anyone(r)) {
+        return "access rules of its own that not every client passes";
     }
     *ttl = policy.ttl;
     return NULL;
@@ -170,12 +184,18 @@ int sc_fragment_looked_up(request_rec *r)
         }
         making |= page && !page->fragment_refused;
     }
-    /* httpd checks access for a subrequest only where its configuration
-     * is not its parent's: there, it meets rules of its own */
-    if (making && r->per_dir_config != r->main->per_dir_config
-        && !sc_anyone_may(r)) {
-        pages_refuse(r, "access rules of its own that an anonymous client "
-                        "does not pass");
+    /* (not the lookup of PATH_TRANSLATED that ap_add_cgi_vars makes for
+     * every CGI, WSGI or FastCGI request with a PATH_INFO: what it finds
+     * is the same whoever asks, and whether access lets it through is
+     * not looked at) */
+    if (!making
+        || (r->main->path_info && r->uri
+            && !strcmp(r->uri, r->main->path_info))) {
+        return DECLINED;
+    }
+    if (!rules_pass_anyone(r)) {
+        pages_refuse(r, "access rules of its own that not every client "
+                        "passes");
     }
     return DECLINED;
 }

@@ -313,6 +313,36 @@ static const char *unknown_access_module(void)
     return NULL;
 }
 
+static int is_server_of(const server_rec *s, const ap_directive_t *vhost)
+{
+    return s->defn_name && vhost->filename
+           && s->defn_line_number == (unsigned)vhost->line_num
+           && !strcmp(s->defn_name, vhost->filename);
+}
+
+/* Mark each server that a rule denying some clients by what they send or
+ * are applies to (a section of its own or of the main server), or every
+ * one where a module checks access by rules this check cannot read. */
+static void mark_denying(server_rec *s, const apr_array_header_t *denying)
+{
+    int unknown = unknown_access_module() != NULL;
+    server_rec *t;
+    int i;
+
+    for (t = s; t; t = t->next) {
+        sc_server_conf_t *c = ap_get_module_config(t->module_config,
+                                                   &sharedcache_module);
+        if (!c) {
+            continue;
+        }
+        c->denies = unknown;
+        for (i = 0; !c->denies && i < denying->nelts; i++) {
+            const sc_section_t *g = &APR_ARRAY_IDX(denying, i, sc_section_t);
+            c->denies = !g->vhost || is_server_of(t, g->vhost);
+        }
+    }
+}
+
 const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
@@ -323,6 +353,7 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 
     collect(p, ap_conftree, NULL, quick, guarded, denying);
     sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
+    mark_denying(s, denying);
     if (quick->nelts && unknown_access_module()) {
         return apr_psprintf(
             p,
@@ -390,13 +421,6 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
         }
     }
     return NULL;
-}
-
-static int is_server_of(const server_rec *s, const ap_directive_t *vhost)
-{
-    return s->defn_name && vhost->filename
-           && s->defn_line_number == (unsigned)vhost->line_num
-           && !strcmp(s->defn_name, vhost->filename);
 }
 
 /* The directive's own server: c, where it applies to c's requests. */

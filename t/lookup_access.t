@@ -6,6 +6,9 @@
 # not stored.  Before, the listing made for an allowed client, naming a
 # file others are refused, was stored for everyone (found by the outside
 # attack).  Pages whose lookups meet no such rule are stored as before.
+# Where the configuration denies some clients by what they send or are
+# (Require not ip ...), an anonymous client passes a denial of others, so
+# any rules of their own keep the page out, a fragment's too.
 use strict;
 use warnings;
 use Test::More;
@@ -92,4 +95,74 @@ unlike($other->{body}, qr/STAFF DOC/,
 from('127.0.0.1', '/open/');
 cache_is(from('127.0.0.5', '/open/'), 'HIT', 'a listing of public files is stored');
 $ap->stop(allow => [qr/AH01630/, qr/AH01797/, qr/AH01276/, qr/AH00128/, qr/AH01664/, qr/AH02670/]);
+
+# A denial of some clients: the anonymous client passes it.
+$ap = SCTest::Apache->start(memcached => [$mc],
+    modules => [qw(autoindex dir include)], conf => <<'CONF');
+AddType text/html .shtml
+AddOutputFilter INCLUDES .shtml
+<Directory @DIR@/htdocs>
+    Options +Indexes +Includes
+    DirectoryIndex disabled
+    Require all granted
+    <Files "secret-*">
+        <RequireAll>
+            Require all granted
+            Require not ip 127.0.0.2
+        </RequireAll>
+    </Files>
+</Directory>
+<Location /denied>
+    <RequireAll>
+        Require all granted
+        Require not ip 127.0.0.2
+    </RequireAll>
+</Location>
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheRequireLength Off
+    SharedCacheNamespace denylist
+</Location>
+CONF
+$h = $ap->dir . '/htdocs';
+%files = ('idx/public.txt' => "x\n", 'idx/secret-salaries-2025.txt' => "x\n",
+          'open/public.txt' => "x\n",
+          'page.shtml' => "page <!--#include virtual=\"/denied/frag.html\" -->\n",
+          'denied/frag.html' => "MEMBERS ONLY\n");
+for my $dir (qw(idx open denied)) {
+    mkdir "$h/$dir";
+    chmod 0755, "$h/$dir";
+}
+for my $f (keys %files) {
+    open my $fh, '>', "$h/$f" or die "$f: $!";
+    print $fh $files{$f};
+    close $fh;
+    chmod 0644, "$h/$f";
+}
+is(from('127.0.0.2', '/idx/secret-salaries-2025.txt')->{status}, 403,
+   'denial: the file is refused to 127.0.0.2');
+$staff = from('127.0.0.1', '/idx/');
+like($staff->{body}, qr/secret-salaries/, 'denial: another client sees the file');
+$other = from('127.0.0.2', '/idx/');
+unlike($other->{body}, qr/secret-salaries/,
+       "denial: the denied client never gets its name ($other->{cache})");
+$staff = from('127.0.0.1', '/page.shtml');
+like($staff->{body}, qr/MEMBERS ONLY/, 'denial: an SSI page includes the fragment');
+$other = from('127.0.0.2', '/page.shtml');
+unlike($other->{body}, qr/MEMBERS ONLY/,
+       "denial: the denied client never gets the fragment ($other->{cache})");
+# (where rules deny some clients, any lookup whose configuration is not
+# its page's keeps the page out: httpd merges a <Location> anew for each
+# URL, so that is every lookup of another URL)
+from('127.0.0.1', '/open/');
+isnt(from('127.0.0.2', '/open/')->{cache}, 'HIT',
+     'denial: a listing is not stored, even of public files');
+# but not the lookup of PATH_TRANSLATED that every WSGI (CGI, FastCGI)
+# request with a PATH_INFO makes: the application's pages are stored
+from('127.0.0.1', '/app/page');
+cache_is(from('127.0.0.2', '/app/page'), 'HIT',
+         'denial: an application page (PATH_INFO) is stored');
+$ap->stop(allow => [qr/AH01630/, qr/AH01797/, qr/AH01276/, qr/AH01664/,
+                    qr/unable to include "\/denied/]);
 done_testing;
