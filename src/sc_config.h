@@ -71,6 +71,9 @@ typedef struct {
     apr_array_header_t *sticky;   /* the cookies sticky balancers route
                                      its requests by (stickysession), or
                                      NULL (sc_config_mark_servers) */
+    apr_array_header_t *sticky_params; /* ... and the URL parameters they
+                                     route by (stickysession=COOKIE|PARAM,
+                                     PARAM is COOKIE when not given) */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */

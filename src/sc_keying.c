@@ -207,15 +207,28 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
         const char *name = APR_ARRAY_IDX(ctx->sconf->sticky, i, const char *);
         sc_key_add(k, 'b', name, sc_key_cookie_sticky(r->pool, cookies, name));
     }
+    /* The balancer finds "PARAM=" anywhere in the URL, a query
+     * parameter's value too: a URL that holds it is keyed as sent, every
+     * parameter as it is, in its place (SharedCacheIgnoreQuery aside). */
+    for (i = 0; ctx->sconf->sticky_params && r->unparsed_uri
+                && i < ctx->sconf->sticky_params->nelts;
+         i++) {
+        const char *name = APR_ARRAY_IDX(ctx->sconf->sticky_params, i,
+                                         const char *);
+        if (strstr(r->unparsed_uri, name)) {
+            sc_key_add(k, 'b', "url", r->unparsed_uri);
+            break;
+        }
+    }
     why = sc_derive_key(r, k);
     if (why) {
         return why;
     }
     /* What follows the URL's fields reads no URL (sc_build_key_like):
-     * no SharedCacheVary expression, which may read it, and nothing of
-     * it that sc_derive.c keys. */
+     * no SharedCacheVary expression, which may read it, no sticky
+     * balancer's parameter, and nothing of it that sc_derive.c keys. */
     ctx->key_url_free = !(d->vary_exprs && d->vary_exprs->nelts)
-                        && sc_derive_url_free(r);
+                        && !ctx->sconf->sticky_params && sc_derive_url_free(r);
     finish(r, ctx);
     return NULL;
 }

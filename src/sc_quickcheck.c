@@ -454,9 +454,25 @@ static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
     }
 }
 
-/* mod_proxy_balancer's stickysession=COOKIE|PATHPARAM, among the
- * parameters of a ProxySet, ProxyPass or ProxyPassMatch: the cookie (the
- * path parameter is in the URL, which the key holds). */
+/* Add name to *list once (the balancer tells names apart by case). */
+static void add_name(apr_pool_t *p, apr_array_header_t **list, const char *name)
+{
+    int i;
+
+    if (!*list) {
+        *list = apr_array_make(p, 1, sizeof(const char *));
+    }
+    for (i = 0; i < (*list)->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(*list, i, const char *), name)) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(*list, const char *) = name;
+}
+
+/* mod_proxy_balancer's stickysession=COOKIE|PATHPARAM (PATHPARAM is
+ * COOKIE when not given), among the parameters of a ProxySet, ProxyPass
+ * or ProxyPassMatch. */
 static void mark_sticky(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
                         const ap_directive_t *vhost)
 {
@@ -464,6 +480,7 @@ static void mark_sticky(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
     char *word;
 
     while (*(word = ap_getword_conf(p, &args))) {
+        const char *param;
         char *bar;
         server_rec *t;
 
@@ -472,28 +489,21 @@ static void mark_sticky(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
         }
         word += 14;
         bar = strchr(word, '|');
+        param = bar ? bar + 1 : word;
         if (bar) {
             *bar = '\0';
         }
-        for (t = s; *word && t; t = t->next) {
+        for (t = s; t; t = t->next) {
             sc_server_conf_t *c = ap_get_module_config(t->module_config,
                                                        &sharedcache_module);
-            int i;
-
             if (!c || !applies_to(t, vhost)) {
                 continue;
             }
-            if (!c->sticky) {
-                c->sticky = apr_array_make(p, 1, sizeof(const char *));
+            if (*word) {
+                add_name(p, &c->sticky, word);
             }
-            /* (the balancer tells names apart by case) */
-            for (i = 0;
-                 i < c->sticky->nelts
-                 && strcmp(APR_ARRAY_IDX(c->sticky, i, const char *), word);
-                 i++) {
-            }
-            if (i == c->sticky->nelts) {
-                APR_ARRAY_PUSH(c->sticky, const char *) = word;
+            if (*param) {
+                add_name(p, &c->sticky_params, param);
             }
         }
     }

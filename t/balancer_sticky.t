@@ -3,7 +3,8 @@
 # names.  The key holds that cookie, read as the balancer reads it, in a
 # server where a balancer is sticky: before, a client pinned to the canary
 # member filled the page every other client got, and a client could pin
-# itself (found by the outside attack).  Normal and quick mode; a Cookie
+# itself (found by the outside attack), also by a route parameter inside a
+# query parameter SharedCacheIgnoreQuery leaves out of the key.  Normal and quick mode; a Cookie
 # header other parsers may read differently is served uncached.
 use strict;
 use warnings;
@@ -19,7 +20,7 @@ for my $quick ('Off', 'On') {
 <Proxy "balancer://cl">
     BalancerMember "http://127.0.0.1:$port/app/stable" route=r1
     BalancerMember "http://127.0.0.1:$port/app/canary" route=r2
-    ProxySet stickysession=ROUTEID
+    ProxySet stickysession=ROUTEID|jsessionid
 </Proxy>
 Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
 ProxyPass /site balancer://cl
@@ -29,6 +30,7 @@ ProxyPass /site balancer://cl
     SharedCacheQuickHandler $quick
     SharedCacheNamespace sticky$quick
 </Location>
+SharedCacheIgnoreQuery utm_*
 CONF
     my $get = sub { $ap->raw(GET => $_[0], Cookie => $_[1]) };
     for my $order (['r1', 'r2'], ['r2', 'r1']) {
@@ -52,6 +54,14 @@ CONF
     my $case = $get->($u, 'routeid=.r2');
     my $plain = $get->($u, 'ROUTEID=.r2');
     like($plain->{body}, qr{path=/canary/}, "quick $quick: a pinned client after one that spelled the name in lower case ($plain->{cache})");
+    # the balancer finds the route parameter anywhere in the URL, inside an
+    # ignored parameter's value too
+    my $smuggled = $ap->raw(GET => '/site/q?utm_source=jsessionid=x.r2');
+    like($smuggled->{body}, qr{path=/canary/}, "quick $quick: a route in the query pins the client");
+    for my $t ('/site/q', '/site/q?utm_source=news') {
+        my $r = $ap->raw(GET => $t);
+        unlike($r->{body}, qr{path=/canary/}, "quick $quick: $t without a route never gets it ($r->{cache})");
+    }
     $ap->stop(allow => [qr/SC0115/]);
 }
 done_testing;
