@@ -49,17 +49,20 @@ int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
  * (Require ip, a client certificate ...).  Every client passes them only
  * where an anonymous client does and nothing may deny some clients by
  * what they send or are: no such rule in its server or the main server
- * (sc_server_conf_t.denies), no .htaccess file on its path (read at each
+ * (sc_server_conf_t.denies), no <If> section (its condition may read
+ * the client, and what it holds refuse: a Redirect 403, a RewriteRule
+ * [F]), no .htaccess file on its path (read at each
  * request, unseen at start-up); an anonymous client passes a denial of
  * others. */
 static int rules_pass_anyone(request_rec *r)
 {
     const sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                      &sharedcache_module);
+    core_dir_config *cr = ap_get_core_module_config(r->per_dir_config);
 
     return r->per_dir_config == r->main->per_dir_config
            || (s && !s->denies && !sc_htaccess_applies(r, 1)
-               && sc_anyone_may(r));
+               && !(cr && cr->sec_if && cr->sec_if->nelts) && sc_anyone_may(r));
 }
 
 /* Why a fragment (a subrequest: an SSI include) keeps any page that

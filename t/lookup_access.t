@@ -165,4 +165,49 @@ cache_is(from('127.0.0.2', '/app/page'), 'HIT',
          'denial: an application page (PATH_INFO) is stored');
 $ap->stop(allow => [qr/AH01630/, qr/AH01797/, qr/AH01276/, qr/AH01664/,
                     qr/unable to include "\/denied/]);
+
+# A condition on the client in an <If> that refuses a file (a Redirect
+# with a status, a RewriteRule [F]): whether a lookup passes it is not
+# known at start-up (found by the outside attack).
+$ap = SCTest::Apache->start(memcached => [$mc],
+    modules => [qw(autoindex dir rewrite)], conf => <<'CONF');
+<Directory @DIR@/htdocs>
+    Options +Indexes
+    DirectoryIndex disabled
+    Require all granted
+    <Files "secret-*">
+        <If "-R '127.0.0.2'">
+            Redirect 403
+        </If>
+    </Files>
+    <Files "hidden-*">
+        <If "-R '127.0.0.2'">
+            RewriteEngine On
+            RewriteRule ^ - [F]
+        </If>
+    </Files>
+</Directory>
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheRequireLength Off
+    SharedCacheNamespace iflist
+</Location>
+CONF
+$h = $ap->dir . '/htdocs';
+mkdir "$h/idx";
+chmod 0755, "$h/idx";
+for my $f ('public.txt', 'secret-salaries.txt', 'hidden-plan.txt') {
+    open my $fh, '>', "$h/idx/$f" or die $!;
+    print $fh "x\n";
+    close $fh;
+    chmod 0644, "$h/idx/$f";
+}
+is(from('127.0.0.2', '/idx/secret-salaries.txt')->{status}, 403, '<If>: the file is refused to 127.0.0.2');
+$staff = from('127.0.0.1', '/idx/');
+like($staff->{body}, qr/secret-salaries.*hidden-plan|hidden-plan.*secret-salaries/s, '<If>: another client sees both files');
+$other = from('127.0.0.2', '/idx/');
+unlike($other->{body}, qr/secret-salaries|hidden-plan/,
+       "<If>: the refused client never gets their names ($other->{cache})");
+$ap->stop(allow => [qr/AH01630/, qr/AH01797/, qr/AH01276/]);
 done_testing;
