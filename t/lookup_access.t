@@ -52,15 +52,21 @@ my %files = (
     'ssi/secret-plan.txt' => "x" x 5000,
     'neg/secret-doc.html' => "STAFF DOC\n",
 );
-for my $dir (qw(idx open home ssi neg)) {
-    mkdir "$h/$dir";
-    chmod 0755, "$h/$dir";
-}
-for my $f (keys %files) {
-    open my $fh, '>', "$h/$f" or die "$f: $!";
-    print $fh $files{$f};
-    close $fh;
-    chmod 0644, "$h/$f";
+write_files($h, %files);
+# Files under htdocs (name => content), their directories made first.
+sub write_files {
+    my ($root, %f) = @_;
+    for my $f (sort keys %f) {
+        (my $dir = $f) =~ s{/[^/]*$}{};
+        if ($dir ne $f && !-d "$root/$dir") {
+            mkdir "$root/$dir" or die "$dir: $!";
+            chmod 0755, "$root/$dir";
+        }
+        open my $fh, '>', "$root/$f" or die "$f: $!";
+        print $fh $f{$f};
+        close $fh;
+        chmod 0644, "$root/$f";
+    }
 }
 sub from { my ($src, $t) = @_; $ap->raw(GET => $t, _from => $src) }
 
@@ -130,16 +136,7 @@ $h = $ap->dir . '/htdocs';
           'open/public.txt' => "x\n",
           'page.shtml' => "page <!--#include virtual=\"/denied/frag.html\" -->\n",
           'denied/frag.html' => "MEMBERS ONLY\n");
-for my $dir (qw(idx open denied)) {
-    mkdir "$h/$dir";
-    chmod 0755, "$h/$dir";
-}
-for my $f (keys %files) {
-    open my $fh, '>', "$h/$f" or die "$f: $!";
-    print $fh $files{$f};
-    close $fh;
-    chmod 0644, "$h/$f";
-}
+write_files($h, %files);
 is(from('127.0.0.2', '/idx/secret-salaries-2025.txt')->{status}, 403,
    'denial: the file is refused to 127.0.0.2');
 $staff = from('127.0.0.1', '/idx/');
@@ -195,14 +192,8 @@ $ap = SCTest::Apache->start(memcached => [$mc],
 </Location>
 CONF
 $h = $ap->dir . '/htdocs';
-mkdir "$h/idx";
-chmod 0755, "$h/idx";
-for my $f ('public.txt', 'secret-salaries.txt', 'hidden-plan.txt') {
-    open my $fh, '>', "$h/idx/$f" or die $!;
-    print $fh "x\n";
-    close $fh;
-    chmod 0644, "$h/idx/$f";
-}
+write_files($h, map { ("idx/$_" => "x\n") }
+                   'public.txt', 'secret-salaries.txt', 'hidden-plan.txt');
 is(from('127.0.0.2', '/idx/secret-salaries.txt')->{status}, 403, '<If>: the file is refused to 127.0.0.2');
 $staff = from('127.0.0.1', '/idx/');
 like($staff->{body}, qr/secret-salaries.*hidden-plan|hidden-plan.*secret-salaries/s, '<If>: another client sees both files');
