@@ -320,6 +320,13 @@ static int is_server_of(const server_rec *s, const ap_directive_t *vhost)
            && !strcmp(s->defn_name, vhost->filename);
 }
 
+/* Does a directive of virtual host vhost (NULL: the main server) apply
+ * to server t's requests? */
+static int applies_to(const server_rec *t, const ap_directive_t *vhost)
+{
+    return !vhost || is_server_of(t, vhost);
+}
+
 /* Mark each server that a rule denying some clients by what they send or
  * are applies to (a section of its own or of the main server), or every
  * one where a module checks access by rules this check cannot read. */
@@ -338,7 +345,7 @@ static void mark_denying(server_rec *s, const apr_array_header_t *denying)
         c->denies = unknown;
         for (i = 0; !c->denies && i < denying->nelts; i++) {
             const sc_section_t *g = &APR_ARRAY_IDX(denying, i, sc_section_t);
-            c->denies = !g->vhost || is_server_of(t, g->vhost);
+            c->denies = applies_to(t, g->vhost);
         }
     }
 }
@@ -421,12 +428,6 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
         }
     }
     return NULL;
-}
-
-/* The directive's own server: c, where it applies to c's requests. */
-static int applies_to(const server_rec *t, const ap_directive_t *vhost)
-{
-    return !vhost || is_server_of(t, vhost);
 }
 
 static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
