@@ -68,6 +68,7 @@ static int sc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     sc_purge_method = ap_method_register(pconf, "PURGE");
     sc_rules_post_config(pconf);
+    sc_keying_post_config();
     if (sc_pending_init(s->process->pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      SC_LOGNO(0106) "no shared memory for failed "

@@ -68,12 +68,6 @@ typedef struct {
                                      read: an anonymous client passes a
                                      denial of others
                                      (sc_config_check_quick) */
-    apr_array_header_t *sticky;   /* the cookies sticky balancers route
-                                     its requests by (stickysession), or
-                                     NULL (sc_config_mark_servers) */
-    apr_array_header_t *sticky_params; /* ... and the URL parameters they
-                                     route by (stickysession=COOKIE|PARAM,
-                                     PARAM is COOKIE when not given) */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */
@@ -151,8 +145,7 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s);
  * does to its requests that no section's rules show: a hook of code
  * (mod_lua's LuaHook*, but LuaHookLog, which runs after the response)
  * serves its requests uncached, said at warn level once per hook when
- * say is true; a sticky balancer's cookie (mod_proxy_balancer's
- * stickysession, in ProxySet, ProxyPass or ProxyPassMatch) is keyed. */
+ * say is true. */
 void sc_config_mark_servers(apr_pool_t *p, server_rec *s, int say);
 
 /* post_config: resolve every server's base directory config and give

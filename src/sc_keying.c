@@ -11,9 +11,64 @@
 
 #include "http_core.h"
 #include "http_protocol.h"
+#include "mod_proxy.h"
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
+
+/* ---- Sticky balancers ----------------------------------------------------
+ *
+ * mod_proxy_balancer routes a sticky balancer's request by the cookie and
+ * the URL parameter its live settings name (balancer->s, in shared memory:
+ * stickysession as configured, or as balancer-manager set it since).  They
+ * are read for every request of the server: the quick handler does not
+ * know yet which go to a balancer. */
+static module *proxy_mod;
+
+void sc_keying_post_config(void)
+{
+    proxy_mod = ap_find_linked_module("mod_proxy.c");
+}
+
+/* Adds the member r's sticky balancers route it to, by what they read,
+ * to k: each one's cookie, read as the balancer reads it, and the URL as
+ * sent where it holds a route parameter (the balancer finds "PARAM="
+ * anywhere in it, a query parameter's value too: every parameter counts,
+ * SharedCacheIgnoreQuery aside).  Returns whether a balancer of the
+ * server routes by a URL parameter. */
+static int key_sticky(request_rec *r, sc_key_t *k, const char *cookies)
+{
+    const proxy_server_conf *pc;
+    const proxy_balancer *b;
+    int i, params = 0, url_keyed = 0;
+
+    pc = proxy_mod ? ap_get_module_config(r->server->module_config, proxy_mod)
+                   : NULL;
+    if (!pc || !pc->balancers) {
+        return 0;
+    }
+    b = (const proxy_balancer *)pc->balancers->elts;
+    for (i = 0; i < pc->balancers->nelts; i++) {
+        char name[PROXY_BALANCER_MAX_STICKY_SIZE];
+
+        /* (copied: balancer-manager may write them meanwhile) */
+        if (!b[i].s || !*b[i].s->sticky) {
+            continue; /* not sticky: the balancer reads neither */
+        }
+        apr_cpystrn(name, b[i].s->sticky, sizeof name);
+        sc_key_add(k, 'b', name, sc_key_cookie_sticky(r->pool, cookies, name));
+        apr_cpystrn(name, b[i].s->sticky_path, sizeof name);
+        if (!*name) {
+            continue;
+        }
+        params = 1;
+        if (!url_keyed && r->unparsed_uri && strstr(r->unparsed_uri, name)) {
+            sc_key_add(k, 'b', "url", r->unparsed_uri);
+            url_keyed = 1;
+        }
+    }
+    return params;
+}
 
 /* The path and query of the request-target exactly as the client sent
  * them.  httpd normalises r->parsed_uri.path in place (dot segments,
@@ -172,7 +227,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
     sc_key_request_t rq;
     request_rec *q;
     const char *why;
-    int i;
+    int sticky_params;
 
     url_part(r, ctx, &rq);
     sc_gen_init(r->pool, prefix,
@@ -200,26 +255,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
             return err;
         }
     }
-    /* The member a sticky balancer routes to, by the cookie it reads
-     * (every request of the server: the quick handler does not know yet
-     * which go to a balancer). */
-    for (i = 0; ctx->sconf->sticky && i < ctx->sconf->sticky->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(ctx->sconf->sticky, i, const char *);
-        sc_key_add(k, 'b', name, sc_key_cookie_sticky(r->pool, cookies, name));
-    }
-    /* The balancer finds "PARAM=" anywhere in the URL, a query
-     * parameter's value too: a URL that holds it is keyed as sent, every
-     * parameter as it is, in its place (SharedCacheIgnoreQuery aside). */
-    for (i = 0; ctx->sconf->sticky_params && r->unparsed_uri
-                && i < ctx->sconf->sticky_params->nelts;
-         i++) {
-        const char *name = APR_ARRAY_IDX(ctx->sconf->sticky_params, i,
-                                         const char *);
-        if (strstr(r->unparsed_uri, name)) {
-            sc_key_add(k, 'b', "url", r->unparsed_uri);
-            break;
-        }
-    }
+    sticky_params = key_sticky(r, k, cookies);
     why = sc_derive_key(r, k);
     if (why) {
         return why;
@@ -228,7 +264,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
      * no SharedCacheVary expression, which may read it, no sticky
      * balancer's parameter, and nothing of it that sc_derive.c keys. */
     ctx->key_url_free = !(d->vary_exprs && d->vary_exprs->nelts)
-                        && !ctx->sconf->sticky_params && sc_derive_url_free(r);
+                        && !sticky_params && sc_derive_url_free(r);
     finish(r, ctx);
     return NULL;
 }

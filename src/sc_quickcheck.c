@@ -455,61 +455,6 @@ static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
     }
 }
 
-/* Add name to *list once (the balancer tells names apart by case). */
-static void add_name(apr_pool_t *p, apr_array_header_t **list, const char *name)
-{
-    int i;
-
-    if (!*list) {
-        *list = apr_array_make(p, 1, sizeof(const char *));
-    }
-    for (i = 0; i < (*list)->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(*list, i, const char *), name)) {
-            return;
-        }
-    }
-    APR_ARRAY_PUSH(*list, const char *) = name;
-}
-
-/* mod_proxy_balancer's stickysession=COOKIE|PATHPARAM (PATHPARAM is
- * COOKIE when not given), among the parameters of a ProxySet, ProxyPass
- * or ProxyPassMatch. */
-static void mark_sticky(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
-                        const ap_directive_t *vhost)
-{
-    const char *args = d->args;
-    char *word;
-
-    while (*(word = ap_getword_conf(p, &args))) {
-        const char *param;
-        char *bar;
-        server_rec *t;
-
-        if (strncasecmp(word, "stickysession=", 14) || !word[14]) {
-            continue;
-        }
-        word += 14;
-        bar = strchr(word, '|');
-        param = bar ? bar + 1 : word;
-        if (bar) {
-            *bar = '\0';
-        }
-        for (t = s; t; t = t->next) {
-            sc_server_conf_t *c = ap_get_module_config(t->module_config,
-                                                       &sharedcache_module);
-            if (!c || !applies_to(t, vhost)) {
-                continue;
-            }
-            if (*word) {
-                add_name(p, &c->sticky, word);
-            }
-            if (*param) {
-                add_name(p, &c->sticky_params, param);
-            }
-        }
-    }
-}
-
 static void mark_servers(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
                          const ap_directive_t *vhost, int say)
 {
@@ -523,10 +468,6 @@ static void mark_servers(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
         }
         if (sc_code_hook(d->directive)) {
             mark_hook(p, s, d, vhost, say);
-        }
-        else if (sc_tree_is(d, "ProxySet") || sc_tree_is(d, "ProxyPass")
-                 || sc_tree_is(d, "ProxyPassMatch")) {
-            mark_sticky(p, s, d, vhost);
         }
     }
 }

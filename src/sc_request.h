@@ -425,6 +425,10 @@ int sc_handler_reports_broken_body(const request_rec *r);
 
 /* --- sc_keying.c --- */
 
+/* post_config: find mod_proxy, whose sticky balancers' live settings
+ * every key reads. */
+void sc_keying_post_config(void);
+
 /* Level 1 of the key and the URL's and namespace's counters; an error
  * message if an expression fails. */
 const char *sc_build_key(request_rec *r, sc_req_t *ctx);

@@ -6,6 +6,9 @@
 # itself (found by the outside attack), also by a route parameter inside a
 # query parameter SharedCacheIgnoreQuery leaves out of the key.  Normal and quick mode; a Cookie
 # header other parsers may read differently is served uncached.
+# Stickiness switched on at run time through balancer-manager (the
+# balancer's shared memory, not the configuration files) is keyed as well:
+# the key reads the balancer's live settings.
 use strict;
 use warnings;
 use Test::More;
@@ -63,5 +66,47 @@ CONF
         unlike($r->{body}, qr{path=/canary/}, "quick $quick: $t without a route never gets it ($r->{cache})");
     }
     $ap->stop(allow => [qr/SC0115/]);
+}
+
+# No stickysession in the files: an administrator turns it on in
+# balancer-manager (the nonce from its page, a same-host Referer).
+for my $quick ('Off', 'On') {
+    my $port = SCTest::free_port();
+    my $ap = SCTest::Apache->start(memcached => [$mc], port => $port,
+        modules => [qw(proxy proxy_http proxy_balancer slotmem_shm
+                       lbmethod_byrequests headers)], conf => <<"CONF");
+<Proxy "balancer://live">
+    BalancerMember "http://127.0.0.1:$port/app/stable" route=r1 lbset=0
+    BalancerMember "http://127.0.0.1:$port/app/canary" route=r2 lbset=1
+</Proxy>
+Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
+<Location /balancer-manager>
+    SetHandler balancer-manager
+</Location>
+ProxyPass /balancer-manager !
+ProxyPass /site balancer://live
+<Location /site>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler $quick
+    SharedCacheNamespace live$quick
+</Location>
+CONF
+    my $page = $ap->raw(GET => '/balancer-manager');
+    my ($nonce) = $page->{body} =~ /nonce=([0-9a-f-]+)/;
+    ok($nonce, "quick $quick: balancer-manager shows its nonce");
+    my $set = $ap->raw(POST => '/balancer-manager',
+        'Content-Type' => 'application/x-www-form-urlencoded',
+        Referer => "http://127.0.0.1:$port/balancer-manager",
+        _body => "b=live&b_ss=ROUTEID&nonce=$nonce");
+    my $after = $ap->raw(GET => '/balancer-manager');
+    like($after->{body}, qr{<td>ROUTEID</td>}, "quick $quick: the balancer is sticky now");
+    my $u = '/site/live';
+    for my $route ('r1', 'r2', 'r1', 'r2') {
+        my $want = $route eq 'r1' ? 'stable' : 'canary';
+        my $r = $ap->raw(GET => $u, Cookie => "ROUTEID=.$route");
+        like($r->{body}, qr{path=/\Q$want\E/}, "quick $quick: pinned to $route at run time, the $want member ($r->{cache})");
+    }
+    $ap->stop(allow => [qr/SC0115|AH01190|AH10187/]);
 }
 done_testing;
