@@ -159,11 +159,27 @@ int sc_header_cache_only(const char *name)
     return sc_name_listed(name, sc_cache_only_fields);
 }
 
+/* Fields about one exchange, not the page: the server's side of this
+ * request's authentication (RFC 9110 11.6.3, 11.7.3; mod_auth_digest's
+ * rspauth over the request's own cnonce and nonce count, set before the
+ * handler).  Never stored; a hit keeps those its request got. */
+const char *const sc_exchange_fields[] = { "Authentication-Info",
+                                           "Proxy-Authentication-Info", NULL };
+
 static void restore_headers(request_rec *r, const sc_entry_t *e)
 {
+    const char *own[sizeof(sc_exchange_fields) / sizeof(*sc_exchange_fields)];
     int i;
 
+    for (i = 0; sc_exchange_fields[i]; i++) {
+        own[i] = apr_table_get(r->headers_out, sc_exchange_fields[i]);
+    }
     apr_table_clear(r->headers_out);
+    for (i = 0; sc_exchange_fields[i]; i++) {
+        if (own[i]) {
+            apr_table_setn(r->headers_out, sc_exchange_fields[i], own[i]);
+        }
+    }
     for (i = 0; i < e->headers->nelts; i++) {
         const sc_header_t *h = &APR_ARRAY_IDX(e->headers, i, sc_header_t);
         /* A subrequest's fields reach no client, and a fragment's

@@ -816,6 +816,10 @@ int sc_header_unstored(const sc_req_t *ctx, const char *name);
  * on a hit (sc_request.c). */
 extern const char *const sc_cache_only_fields[];
 int sc_header_cache_only(const char *name);
+/* Fields about one exchange, not the page (Authentication-Info,
+ * Proxy-Authentication-Info): never stored, and a hit keeps the ones the
+ * phases before the handler gave its own request (sc_request.c). */
+extern const char *const sc_exchange_fields[];
 /* Is name (a header field's, any case) one of list (NULL-terminated)? */
 int sc_name_listed(const char *name, const char *const *list);
 /* Do two lists of names (of const char *; NULL: none) hold the same, in

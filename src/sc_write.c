@@ -43,6 +43,7 @@ static const char *const unstored[] = { "Connection",
 int sc_header_unstored(const sc_req_t *ctx, const char *name)
 {
     return sc_name_listed(name, unstored)
+           || sc_name_listed(name, sc_exchange_fields)
            || !strcasecmp(name, ctx->dconf->tag_header)
            || !strcasecmp(name, ctx->dconf->invalidate_header);
 }
