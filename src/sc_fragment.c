@@ -54,7 +54,7 @@ int sc_subrequest_failed(const request_rec *r, apr_table_t *out,
  * [F]), no .htaccess file on its path (read at each
  * request, unseen at start-up); an anonymous client passes a denial of
  * others. */
-static int rules_pass_anyone(request_rec *r)
+int sc_rules_pass_anyone(request_rec *r)
 {
     const sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
                                                      &sharedcache_module);
@@ -103,7 +103,7 @@ static const char *fragment_refuses(request_rec *r, const sc_dir_conf_t *d,
     if (!sc_policy_decide(&in, &policy)) {
         return policy.reason;
     }
-    if (r->main && !rules_pass_anyone(r)) {
+    if (r->main && !sc_rules_pass_anyone(r)) {
         return "access rules of its own that not every client passes";
     }
     *ttl = policy.ttl;
@@ -196,7 +196,7 @@ int sc_fragment_looked_up(request_rec *r)
             && !strcmp(r->uri, r->main->path_info))) {
         return DECLINED;
     }
-    if (!rules_pass_anyone(r)) {
+    if (!sc_rules_pass_anyone(r)) {
         pages_refuse(r, "access rules of its own that not every client "
                         "passes");
     }

@@ -552,9 +552,10 @@ static int keep_cookie(void *data, const char *name, const char *value)
  * URL only, and asking (sc_anyone_may) prepares the include once more. */
 #define SC_ANYONE_MEMO 10
 
-/* Would an anonymous client be let through to rr's URL?  Asked of httpd
- * at most once per SC_ANYONE_MEMO seconds per child, virtual host, Host
- * and URL. */
+/* Would every client be let through to rr's URL (sc_rules_pass_anyone:
+ * an anonymous client, and no rule that denies some clients)?  Asked of
+ * httpd at most once per SC_ANYONE_MEMO seconds per child, virtual host,
+ * Host and URL. */
 static int anyone_may_include(request_rec *r, request_rec *rr)
 {
     const char *host = apr_table_get(rr->headers_in, "Host");
@@ -571,7 +572,7 @@ static int anyone_may_include(request_rec *r, request_rec *rr)
         && apr_atoi64(APR_ARRAY_IDX(memo, 1, const char *)) > now) {
         return !strcmp(APR_ARRAY_IDX(memo, 0, const char *), "1");
     }
-    may = sc_anyone_may(rr);
+    may = sc_rules_pass_anyone(rr);
     memo = apr_array_make(r->pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(memo, const char *) = may ? "1" : "0";
     APR_ARRAY_PUSH(memo, const char *) = apr_psprintf(
@@ -597,8 +598,8 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
 
     int personal = fd && pd && !sc_config_variance_within(fd, pd);
 
-    /* A fragment with access rules of its own that an anonymous client
-     * would not pass makes the page this client's own. */
+    /* A fragment with access rules of its own that not every client
+     * would pass makes the page this client's own. */
     if (!personal && !fr->private_ && rr->per_dir_config != r->per_dir_config
         && !anyone_may_include(r, rr)) {
         personal = 1;

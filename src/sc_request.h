@@ -777,6 +777,10 @@ int sc_fragment_asked(request_rec *r);
  * anonymous client does not pass makes the page depend on who asks: it
  * and the pages that include it are not stored. */
 int sc_fragment_looked_up(request_rec *r);
+/* Does every client pass the access rules subrequest r meets (its
+ * parent's configuration, or rules an anonymous client passes where
+ * nothing may deny some clients by what they send or are)? */
+int sc_rules_pass_anyone(request_rec *r);
 /* A fragment's final headers reach SHAREDCACHE_DECIDE (bb: its first
  * brigade): impose them on every page that includes it. */
 void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
