@@ -9,6 +9,8 @@
 #include "http_core.h"
 #include "http_ssl.h"
 #include "http_protocol.h"
+#include "mod_auth.h"
+#include "ap_provider.h"
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -171,6 +173,28 @@ static const char *why(const char **detail, const char *token,
     return reason;
 }
 
+/* Is r->user a name mod_authn_anon accepts where r is ("Anonymous guest",
+ * "Anonymous *")?  Every visitor may give it: it is no one's identity, and
+ * what tells visitors apart, the e-mail address sent as the password, is
+ * what an application that reads the credentials sees.  Asked of its
+ * provider on a copy of r that is not an initial request (it logs the
+ * address it accepts of those only); a name it does not know is
+ * AUTH_USER_NOT_FOUND whatever the password. */
+static int anonymous_user(request_rec *r)
+{
+    const authn_provider *anon;
+    request_rec probe;
+
+    anon = ap_lookup_provider(AUTHN_PROVIDER_GROUP, "anon",
+                              AUTHN_PROVIDER_VERSION);
+    if (!anon || !anon->check_password || !r->user) {
+        return 0;
+    }
+    probe = *r;
+    probe.prev = r;
+    return anon->check_password(&probe, r->user, "") != AUTH_USER_NOT_FOUND;
+}
+
 /* Why this request may not use the cache at all, or NULL.  Each rule is
  * one line of the README's "What is never shared". */
 static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
@@ -205,6 +229,10 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
     if (r->user && d->vary_user != 1) {
         return why(detail, "authenticated",
                    "request is authenticated (r->user)");
+    }
+    if (r->user && anonymous_user(r)) {
+        return why(detail, "anonymous-user",
+                   "its user name is one mod_authn_anon accepts");
     }
     /* A verified client certificate identifies the client even without
      * SSLUserName (applications read SSL_CLIENT_S_DN_* themselves). */
