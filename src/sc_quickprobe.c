@@ -12,7 +12,10 @@
  * control, fixups).  Only when that succeeds, and the anonymous client's
  * key is the entry's (the same route, nothing derived for it that the
  * real request had not), may the quick handler serve the entry; otherwise
- * the normal handler finds it, after access control.
+ * the normal handler finds it, after access control.  It is asked from
+ * three addresses far apart (two IPv4 documentation networks and IPv6's):
+ * an allowlist that happens to cover one (a sloppy 192.0.0.0/8) is still
+ * an allowlist.
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -26,8 +29,16 @@
 
 APLOG_USE_MODULE(sharedcache);
 
-/* TEST-NET-1 (RFC 5737): an address no access rule grants by name. */
-#define SC_ANYONE_IP "192.0.2.1"
+/* Where the anonymous client asks from: TEST-NET-1 and TEST-NET-3 (RFC
+ * 5737), and the IPv6 documentation prefix (RFC 3849).  Rules must let
+ * each through. */
+static const struct {
+    const char *ip;
+    int family;
+} anyone_at[] = { { "192.0.2.1", APR_INET },
+                  { "203.0.113.1", APR_INET },
+                  { "2001:db8::1", APR_INET6 } };
+#define SC_ANYONE_AT (sizeof(anyone_at) / sizeof(anyone_at[0]))
 
 /* The connection's module state for the anonymous copy: the real one's,
  * but none of mod_remoteip's, which holds the client address a PROXY
@@ -46,17 +57,19 @@ static ap_conf_vector_t *anonymous_conn_config(request_rec *r)
     return v;
 }
 
-static void make_anonymous(request_rec *anon, apr_sockaddr_t *addr)
+static void make_anonymous(request_rec *anon, apr_sockaddr_t *addr,
+                           const char *ip)
 {
     anon->useragent_addr = addr;
-    anon->useragent_ip = SC_ANYONE_IP;
+    anon->useragent_ip = (char *)ip;
     anon->useragent_host = NULL;
 }
 
-/* The anonymous copy of r, prepared by httpd up to the handler, or NULL
- * when httpd would not let it through. */
-static request_rec *anonymous_request(request_rec *r)
+/* The anonymous copy of r asking from anyone_at[at], prepared by httpd up
+ * to the handler, or NULL when httpd would not let it through. */
+static request_rec *anonymous_request(request_rec *r, apr_size_t at)
 {
+    const char *ip = anyone_at[at].ip;
     request_rec *anon = apr_pmemdup(r->pool, r, sizeof(*r));
     struct ap_logconf *quiet = apr_pcalloc(r->pool, sizeof(*quiet));
     apr_sockaddr_t *addr;
@@ -64,7 +77,7 @@ static request_rec *anonymous_request(request_rec *r)
     const char *host = apr_table_get(r->headers_in, "Host");
     int rc;
 
-    if (apr_sockaddr_info_get(&addr, SC_ANYONE_IP, APR_INET, 0, 0, r->pool)
+    if (apr_sockaddr_info_get(&addr, ip, anyone_at[at].family, 0, 0, r->pool)
         != APR_SUCCESS) {
         return 0;
     }
@@ -72,12 +85,12 @@ static request_rec *anonymous_request(request_rec *r)
      * on CONN_REMOTE_ADDR read the peer, not the user agent). */
     conn = apr_pmemdup(r->pool, r->connection, sizeof(*conn));
     conn->client_addr = addr;
-    conn->client_ip = SC_ANYONE_IP;
+    conn->client_ip = (char *)ip;
     conn->remote_host = NULL;
     conn->notes = apr_table_make(r->pool, 1);
     conn->conn_config = anonymous_conn_config(r);
     anon->connection = conn;
-    make_anonymous(anon, addr);
+    make_anonymous(anon, addr, ip);
     anon->headers_in = apr_table_make(r->pool, 1);
     if (host) {
         apr_table_setn(anon->headers_in, "Host", host);
@@ -127,24 +140,33 @@ static request_rec *anonymous_request(request_rec *r)
     if (rc != OK && rc != DECLINED) {
         return NULL;
     }
-    make_anonymous(anon, addr); /* whatever a module made of it there */
+    make_anonymous(anon, addr, ip); /* whatever a module made of it there */
 
     rc = ap_process_request_internal(anon);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                   "quick mode: an "
-                  "anonymous client would get %d for %s",
-                  rc, r->uri);
+                  "anonymous client at %s would get %d for %s",
+                  ip, rc, r->uri);
     return rc == OK ? anon : NULL;
 }
 
 int sc_anyone_may(request_rec *r)
 {
-    return anonymous_request(r) != NULL;
+    apr_size_t at;
+
+    for (at = 0; at < SC_ANYONE_AT; at++) {
+        if (!anonymous_request(r, at)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
-int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
+/* Does the anonymous client at anyone_at[at] get the page of key ctx->key
+ * for r's URL? */
+static int anyone_at_gets(request_rec *r, const sc_req_t *ctx, apr_size_t at)
 {
-    request_rec *anon = anonymous_request(r);
+    request_rec *anon = anonymous_request(r, at);
     sc_dir_conf_t *d;
     sc_req_t *actx;
 
@@ -163,10 +185,22 @@ int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
     if (sc_build_key(anon, actx) || actx->key_len != ctx->key_len
         || memcmp(actx->key, ctx->key, ctx->key_len)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                      "quick mode: an anonymous client would get another "
-                      "page for %s",
-                      r->uri);
+                      "quick mode: an anonymous client at %s would get "
+                      "another page for %s",
+                      anyone_at[at].ip, r->uri);
         return 0;
+    }
+    return 1;
+}
+
+int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
+{
+    apr_size_t at;
+
+    for (at = 0; at < SC_ANYONE_AT; at++) {
+        if (!anyone_at_gets(r, ctx, at)) {
+            return 0;
+        }
     }
     return 1;
 }
