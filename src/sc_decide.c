@@ -17,6 +17,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_core.h"
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -233,25 +234,13 @@ static apr_status_t swallow(ap_filter_t *f, apr_bucket_brigade *bb)
 }
 
 /* Stale-on-error: the backend answered 5xx (or failed and httpd made an
- * error page); before its headers leave, send the stale copy instead. */
+ * error page, or a redirect to an ErrorDocument's URL); before its
+ * headers leave, send the stale copy instead. */
 static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
                                apr_bucket_brigade *bb)
 {
-    request_rec *r = f->r;
-    apr_bucket_brigade *out = ctx->stale->body;
-
-    ap_log_rerror(
-        APLOG_MARK, APLOG_INFO, 0, r,
-        SC_LOGNO(0309) "backend answered %d: serving the stale copy instead",
-        r->status);
-    ctx->state = SC_CAP_SUBSTITUTED;
-    apr_table_clear(r->err_headers_out);
-    sc_restore_response(r, ctx, ctx->stale, apr_time_sec(apr_time_now()),
-                        SC_STALE);
     apr_brigade_cleanup(bb);
-    APR_BRIGADE_INSERT_TAIL(out,
-                            apr_bucket_eos_create(r->connection->bucket_alloc));
-    return sc_pass_restored(r, f->next, out);
+    return sc_serve_stale_instead(f->r, ctx, f->next);
 }
 
 /* Did the body reach this filter as it left the handler (or the cache)?
@@ -376,7 +365,8 @@ apr_status_t sc_decide_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (ctx && ctx->state == SC_CAP_SUBSTITUTED) {
         return swallow(f, bb);
     }
-    if (ctx && ctx->stale && r->status >= 500 && !r->main) {
+    if (ctx && ctx->stale && (r->status >= 500 || ctx->error_redirected)
+        && !r->main) {
         return substitute(f, ctx, bb);
     }
     if (ctx && f->ctx == &ctx->label_checked) {
@@ -456,13 +446,37 @@ void sc_insert_filter(request_rec *r)
     }
 }
 
+/* Is r's 302 httpd's answer to a 5xx whose ErrorDocument is a URL?  Its
+ * Location is then that ErrorDocument's string (ap_die; an expression,
+ * evaluated again here). */
+static int error_document_redirect(request_rec *r)
+{
+    const char *loc = apr_table_get(r->headers_out, "Location");
+    int s;
+
+    if (r->status != HTTP_MOVED_TEMPORARILY || !loc) {
+        return 0;
+    }
+    for (s = HTTP_INTERNAL_SERVER_ERROR;
+         s <= HTTP_NETWORK_AUTHENTICATION_REQUIRED; s++) {
+        const char *doc = ap_response_code_string(r, ap_index_of_response(s));
+        if (doc && !strcmp(doc, loc)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void sc_insert_error_filter(request_rec *r)
 {
     sc_req_t *ctx = sc_req_get(r);
 
     /* The handler failed (e.g. the mod_wsgi daemon is down) and httpd
-     * builds an error page: a stale copy may replace it. */
-    if (ctx && ctx->stale && r->status >= 500) {
+     * builds an error page, or redirects to an ErrorDocument's URL: a
+     * stale copy may replace it. */
+    if (ctx && ctx->stale && ctx->state != SC_CAP_SUBSTITUTED
+        && (r->status >= 500 || error_document_redirect(r))) {
+        ctx->error_redirected = r->status < 500;
         ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
                                     r->connection);
     }

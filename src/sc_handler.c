@@ -474,6 +474,13 @@ int sc_quick_handler(request_rec *r, int lookup_uri)
     sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                             &sharedcache_module);
 
+    /* An ErrorDocument answering a 5xx that a stale copy may replace. */
+    if (!lookup_uri && r->prev) {
+        int rv = sc_serve_stale_for_error_document(r);
+        if (rv != DECLINED) {
+            return rv;
+        }
+    }
     /* Before translation r->uri is the raw path: only a path that httpd
      * will not decode or normalise keys the same as in the normal phase. */
     if (lookup_uri || !s->quick || !d || r->method_number != M_GET || r->main

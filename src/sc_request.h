@@ -225,12 +225,14 @@ typedef struct {
                                         lookup found at level 1, or NULL */
     apr_int64_t stored_vary_until;   /* and until when it leads on */
     sc_found_t *stale;               /* a stale copy kept for stale-on-error */
-    sc_found_t *revalidating;        /* the entry this render revalidates */
-    sc_found_t *refreshing; /* a refresh after the response (a subrequest
-                               of the request that served this stale
-                               entry): render, no lookup */
-    sc_fwd_t fwd;           /* what the lookup missed (Cache-Status) */
-    int collapsed;          /* served what another request's render stored */
+    int error_redirected;     /* httpd answers its 5xx with a redirect to an
+                                 ErrorDocument's URL (sc_insert_error_filter) */
+    sc_found_t *revalidating; /* the entry this render revalidates */
+    sc_found_t *refreshing;   /* a refresh after the response (a subrequest
+                                 of the request that served this stale
+                                 entry): render, no lookup */
+    sc_fwd_t fwd;             /* what the lookup missed (Cache-Status) */
+    int collapsed;            /* served what another request's render stored */
 
     /* --- lease (sc_lease.c) --- */
     const char *lease_key;     /* the fill lease this request holds */
@@ -705,6 +707,14 @@ int sc_parity_changed(request_rec *r, const sc_req_t *ctx, apr_table_t *out);
  * or an HTTP status for ap_die. */
 int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
              apr_int64_t now, sc_decision_t status);
+/* Stale on error: serve failed's stale copy to r (failed itself, or the
+ * request of an ErrorDocument that answers failed's 5xx) through next,
+ * in place of the error. */
+apr_status_t sc_serve_stale_instead(request_rec *r, sc_req_t *failed,
+                                    ap_filter_t *next);
+/* The quick handler of an ErrorDocument's internal redirect for a 5xx
+ * whose request keeps a stale copy: that copy, served; else DECLINED. */
+int sc_serve_stale_for_error_document(request_rec *r);
 
 /* --- sc_revalidated.c --- */
 

@@ -193,3 +193,43 @@ int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
     rv = sc_pass_restored(r, sc_hit_filters(r), body);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
+
+apr_status_t sc_serve_stale_instead(request_rec *r, sc_req_t *failed,
+                                    ap_filter_t *next)
+{
+    apr_bucket_brigade *out = failed->stale->body;
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  SC_LOGNO(0309) "backend answered %d: serving the stale "
+                                 "copy instead",
+                  r->prev && r->status != HTTP_MOVED_TEMPORARILY
+                      ? r->prev->status
+                      : r->status);
+    failed->state = SC_CAP_SUBSTITUTED;
+    apr_table_clear(r->err_headers_out);
+    sc_restore_response(r, failed, failed->stale, apr_time_sec(apr_time_now()),
+                        SC_STALE);
+    APR_BRIGADE_INSERT_TAIL(out,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
+    return sc_pass_restored(r, next, out);
+}
+
+/* httpd answers an error with an ErrorDocument's local path by an
+ * internal redirect, which runs the quick handler first (whatever
+ * SharedCacheQuickHandler says): the failed request is r->prev, its
+ * status the error's. */
+int sc_serve_stale_for_error_document(request_rec *r)
+{
+    sc_req_t *failed;
+    apr_status_t rv;
+
+    if (!r->prev || r->main || !ap_is_HTTP_SERVER_ERROR(r->prev->status)) {
+        return DECLINED;
+    }
+    failed = sc_req_get(r->prev);
+    if (!failed || !failed->stale || failed->state == SC_CAP_SUBSTITUTED) {
+        return DECLINED;
+    }
+    rv = sc_serve_stale_instead(r, failed, r->output_filters);
+    return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
+}
