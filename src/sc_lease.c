@@ -69,13 +69,20 @@ sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key)
 
 /* Backstop: a request that ends while still holding the lease (its
  * handler failed before any output, say) lets go of it then, while its
- * pool is being destroyed (sc_lease_release borrows without a pool). */
+ * pool is being destroyed (sc_lease_release borrows without a pool).
+ * Nothing decided on its response: one httpd made in place of the
+ * handler's (ap_die: an error page, an ErrorDocument's internal redirect
+ * or its URL's 302) is stored by nobody, and the waiters are told so. */
 static apr_status_t release_at_end(void *data)
 {
     sc_req_t *ctx = data;
+    request_rec *r = ctx->lease_holder;
 
     if (ctx->lease_key) {
-        sc_lease_release(ctx->lease_holder, ctx, SC_LEASE_LET_GO);
+        sc_lease_release(r, ctx,
+                         ap_is_HTTP_SUCCESS(r->status)
+                             ? SC_LEASE_LET_GO
+                             : SC_LEASE_MARK_UNCACHEABLE);
     }
     return APR_SUCCESS;
 }
@@ -270,9 +277,21 @@ void sc_lease_retry(request_rec *r, const sc_server_conf_t *s)
     sc_pending_lease_retry(try_letting_go, &t);
 }
 
+/* How long the waiters are told not to wait for a render that failed:
+ * soon enough, a request takes the lease again and tries the backend. */
+#define SC_FAILED_MARK_SECS 2
+
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
 {
-    int mark = how == SC_LEASE_MARK_UNCACHEABLE && r->status < 500;
+    /* A render that failed (a 5xx, or one a stale copy replaced) stores
+     * nothing either: the requests waiting for it render at once, as
+     * they would without the cache, instead of taking the lease over one
+     * after the other, each failing in turn. */
+    int failed = r->status >= 500 || ctx->state == SC_CAP_SUBSTITUTED;
+    int mark = how == SC_LEASE_MARK_UNCACHEABLE || failed;
+    apr_int64_t exptime = failed ? sc_policy_exptime(
+                              SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
+                                 : lease_exptime(ctx);
     apr_status_t rv = APR_SUCCESS;
     sc_conn_t *c;
     int tries;
@@ -291,11 +310,11 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
     }
     /* Uncacheable (or too large): leave a marker, so waiters stop waiting
      * at once and later requests do not queue behind the URL one by one.
-     * A 5xx never leaves it: a failing backend is worth trying again at
-     * the next request.  Otherwise (stored, or a failure worth retrying)
-     * just let go.  A reply out of step with its command closes the
-     * connection; the release is tried once more on a fresh one (an
-     * unreleased lease would hold waiters until it expires). */
+     * A failed render leaves it for SC_FAILED_MARK_SECS only: a failing
+     * backend is worth trying again soon.  Otherwise (stored, or a
+     * failure worth retrying) just let go.  A reply out of step with its
+     * command closes the connection; the release is tried once more on a fresh
+     * one (an unreleased lease would hold waiters until it expires). */
     if (!token_holds(c, ctx->lease_key, ctx->lease_token)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0212) "fill lease %s expired during the "
@@ -309,7 +328,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
     for (tries = 0; tries < 2; tries++) {
         if (mark) {
             rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
-                              sizeof(UNCACHEABLE) - 1, lease_exptime(ctx));
+                              sizeof(UNCACHEABLE) - 1, exptime);
         }
         else {
             rv = sc_store_delete(c, ctx->lease_key);

@@ -137,7 +137,7 @@ typedef enum {
 /* How a lease is let go of. */
 typedef enum {
     SC_LEASE_LET_GO,          /* stored, or a failure worth a retry */
-    SC_LEASE_MARK_UNCACHEABLE /* waiters should not wait (below 500) */
+    SC_LEASE_MARK_UNCACHEABLE /* waiters should not wait */
 } sc_lease_end_t;
 
 /* What a lookup found. */
