@@ -188,8 +188,9 @@ static const char *quick_conflict(cmd_parms *cmd, const sc_dir_conf_t *d)
                                 "%s: a section with "
                                 "SharedCacheQuickHandler On cannot set its "
                                 "own SharedCacheVaryBy*, SharedCacheVary, "
-                                "SharedCacheBypassCookie/Header or "
-                                "SharedCacheIgnoreQuery: the quick handler "
+                                "SharedCacheBypassCookie/Header, "
+                                "SharedCacheIgnoreQuery or "
+                                "SharedCacheNamespace: the quick handler "
                                 "runs before sections are merged.  Set them "
                                 "for the whole virtual host instead",
                                 cmd->cmd->name);

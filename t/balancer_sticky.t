@@ -31,8 +31,8 @@ ProxyPass /site balancer://cl
     SharedCache On
     SharedCacheTTL 60
     SharedCacheQuickHandler $quick
-    SharedCacheNamespace sticky$quick
 </Location>
+SharedCacheNamespace sticky$quick
 SharedCacheIgnoreQuery utm_*
 CONF
     my $get = sub { $ap->raw(GET => $_[0], Cookie => $_[1]) };
@@ -89,8 +89,8 @@ ProxyPass /site balancer://live
     SharedCache On
     SharedCacheTTL 60
     SharedCacheQuickHandler $quick
-    SharedCacheNamespace live$quick
 </Location>
+SharedCacheNamespace live$quick
 CONF
     my $page = $ap->raw(GET => '/balancer-manager');
     my ($nonce) = $page->{body} =~ /nonce=([0-9a-f-]+)/;

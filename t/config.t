@@ -72,6 +72,11 @@ my @bad = (
       'SharedCacheQuickHandler' ],
     [ "<Directory /tmp>\nSharedCacheQuickHandler On\n</Directory>",
       'SharedCacheQuickHandler' ],
+    # the namespace's counter is the quick handler's, the virtual host's:
+    # a section's own namespace would make quick mode never hit
+    [ "<Location /q>\nSharedCacheQuickHandler On\n"
+      . "SharedCacheNamespace blog\n</Location>",
+      'SharedCacheQuickHandler' ],
     # Quick mode serves before access control: a protected part of a quick
     # space would be served to anyone.
     [ "<Location /pub>\nSharedCacheQuickHandler On\n</Location>\n"
