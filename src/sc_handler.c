@@ -153,7 +153,9 @@ static int serve_stale_or_refresh(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
     sc_found_t *later;
     int rv;
 
-    if (lease == SC_LEASE_THEIRS) {
+    /* Another request refreshes it, or the last refresh failed a moment
+     * ago (the backend is tried again once the mark is gone). */
+    if (lease == SC_LEASE_THEIRS || lease == SC_LEASE_FAILED) {
         sc_store_return(c, r->pool);
         return sc_serve(r, ctx, res, now, SC_STALE);
     }

@@ -19,9 +19,11 @@ APLOG_USE_MODULE(sharedcache);
 
 /* Lease values: a render in progress ("lease" and a token of the
  * request's own, so that reading the key back tells whose add took it),
- * or "the last render was not storable: do not wait". */
+ * "the last render was not storable: do not wait", or "the last render
+ * failed: do not wait, and a stale copy within grace is served as is". */
 #define LEASE "lease "
 #define UNCACHEABLE "uncacheable"
+#define FAILED "failed"
 
 static sc_lease_t lease_state(const sc_value_t *v)
 {
@@ -31,6 +33,9 @@ static sc_lease_t lease_state(const sc_value_t *v)
     if (v->len == sizeof(UNCACHEABLE) - 1
         && !memcmp(v->data, UNCACHEABLE, v->len)) {
         return SC_LEASE_UNCACHEABLE;
+    }
+    if (v->len == sizeof(FAILED) - 1 && !memcmp(v->data, FAILED, v->len)) {
+        return SC_LEASE_FAILED;
     }
     return SC_LEASE_THEIRS;
 }
@@ -327,8 +332,8 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
     }
     for (tries = 0; tries < 2; tries++) {
         if (mark) {
-            rv = sc_store_set(c, ctx->lease_key, UNCACHEABLE,
-                              sizeof(UNCACHEABLE) - 1, exptime);
+            const char *v = failed ? FAILED : UNCACHEABLE;
+            rv = sc_store_set(c, ctx->lease_key, v, strlen(v), exptime);
         }
         else {
             rv = sc_store_delete(c, ctx->lease_key);

@@ -131,6 +131,7 @@ typedef enum {
     SC_LEASE_FREE,        /* nobody holds it (what a probe may find) */
     SC_LEASE_THEIRS,      /* another request renders: wait for it */
     SC_LEASE_UNCACHEABLE, /* the last render could not be stored */
+    SC_LEASE_FAILED,      /* the last render failed, a moment ago */
     SC_LEASE_UNAVAILABLE  /* memcached failed: render without it */
 } sc_lease_t;
 
