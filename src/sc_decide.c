@@ -448,23 +448,33 @@ void sc_insert_filter(request_rec *r)
 
 /* Is r's 302 httpd's answer to a 5xx whose ErrorDocument is a URL?  Its
  * Location is then that ErrorDocument's string (ap_die; an expression,
- * evaluated again here). */
+ * evaluated again here).  ap_die has replaced the status by then: where
+ * the same URL also answers another status (a 404: an answer, not a
+ * failure), the redirect cannot be told apart and goes out as it is. */
 static int error_document_redirect(request_rec *r)
 {
     const char *loc = apr_table_get(r->headers_out, "Location");
-    int s;
+    int s, server_error = 0;
 
     if (r->status != HTTP_MOVED_TEMPORARILY || !loc) {
         return 0;
     }
-    for (s = HTTP_INTERNAL_SERVER_ERROR;
-         s <= HTTP_NETWORK_AUTHENTICATION_REQUIRED; s++) {
-        const char *doc = ap_response_code_string(r, ap_index_of_response(s));
+    for (s = HTTP_BAD_REQUEST; s <= HTTP_NETWORK_AUTHENTICATION_REQUIRED; s++) {
+        const char *doc;
+
+        if (!ap_is_HTTP_SERVER_ERROR(s)
+            && ap_index_of_response(s) == ap_index_of_response(500)) {
+            continue; /* not a status httpd knows (it maps it to 500's) */
+        }
+        doc = ap_response_code_string(r, ap_index_of_response(s));
         if (doc && !strcmp(doc, loc)) {
-            return 1;
+            if (!ap_is_HTTP_SERVER_ERROR(s)) {
+                return 0;
+            }
+            server_error = 1;
         }
     }
-    return 0;
+    return server_error;
 }
 
 void sc_insert_error_filter(request_rec *r)

@@ -21,7 +21,13 @@ my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(proxy proxy_ht
 ProxyPass /over/ http://127.0.0.1:\@PORT\@/app/raw/
 ProxyPass /overurl/ http://127.0.0.1:\@PORT\@/app/raw/
 ProxyPass /gone/ http://127.0.0.1:$down/
-<LocationMatch "^/(over|overurl|gone)/">
+Alias /origin/ \@DIR\@/origin/
+<Directory \@DIR\@/origin>
+    Require all granted
+    Header set Cache-Control "max-age=1"
+</Directory>
+ProxyPass /shared/ http://127.0.0.1:\@PORT\@/origin/
+<LocationMatch "^/(over|overurl|gone|shared)/">
     SharedCache On
     SharedCacheTTL 1
     SharedCacheStaleOnError 300
@@ -36,6 +42,11 @@ ProxyPass /gone/ http://127.0.0.1:$down/
 </Location>
 <Location /gone>
     ErrorDocument 503 /maint.html
+</Location>
+<Location /shared>
+    ProxyErrorOverride On
+    ErrorDocument 404 http://127.0.0.1:\@PORT\@/maint.html
+    ErrorDocument 503 http://127.0.0.1:\@PORT\@/maint.html
 </Location>
 CONF
 my $fail = $ap->dir . '/app/fail';
@@ -62,6 +73,22 @@ for my $u (@pages) {
     is($r->{status}, 200, "$u: the backend answers again: a page ($r->{cache})");
     isnt($r->{body}, $first{$u}, "$u: rendered again, not the stale copy");
 }
+# One ErrorDocument URL for a 404 and a 503: httpd's 302 no longer tells
+# which it answers, and a 404 is an answer, not a failure (RFC 5861 4):
+# the redirect goes out, never the stale copy of a page that is gone
+# (found by the outside attack on the first version of this rule).
+my $origin = $ap->dir . '/origin';
+mkdir $origin;
+open my $art, '>', "$origin/article.html" or die $!;
+print $art "an article\n";
+close $art;
+my $was = $ap->raw(GET => '/shared/article.html');
+is($was->{status}, 200, "a proxied article: rendered ($was->{cache})");
+sleep 2;
+unlink "$origin/article.html";
+my $now = $ap->raw(GET => '/shared/article.html');
+is($now->{status}, 302, 'deleted: the ErrorDocument redirect the 404 and 503 share');
+unlike($now->{body}, qr/an article/, 'never the stale copy of the deleted page');
 # a backend that is down: nothing was ever stored, the ErrorDocument goes out
 my $g = $ap->raw(GET => '/gone/x');
 is($g->{status}, 503, 'a backend never reached: its error');
