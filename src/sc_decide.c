@@ -245,7 +245,7 @@ static apr_status_t substitute(ap_filter_t *f, sc_req_t *ctx,
                                apr_bucket_brigade *bb)
 {
     apr_brigade_cleanup(bb);
-    return sc_serve_stale_instead(f->r, ctx, f->next);
+    return sc_serve_stale_instead(f->r, ctx, f->r->status, f->next);
 }
 
 /* Did the body reach this filter as it left the handler (or the cache)?

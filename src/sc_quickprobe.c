@@ -150,20 +150,8 @@ static request_rec *anonymous_request(request_rec *r, apr_size_t at)
     return rc == OK ? anon : NULL;
 }
 
-int sc_anyone_may(request_rec *r)
-{
-    apr_size_t at;
-
-    for (at = 0; at < SC_ANYONE_AT; at++) {
-        if (!anonymous_request(r, at)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Does the anonymous client at anyone_at[at] get the page of key ctx->key
- * for r's URL? */
+/* Does the anonymous client at anyone_at[at] get through to r's URL and,
+ * when ctx is given, to the page of key ctx->key? */
 static int anyone_at_gets(request_rec *r, const sc_req_t *ctx, apr_size_t at)
 {
     request_rec *anon = anonymous_request(r, at);
@@ -172,6 +160,9 @@ static int anyone_at_gets(request_rec *r, const sc_req_t *ctx, apr_size_t at)
 
     if (!anon) {
         return 0;
+    }
+    if (!ctx) {
+        return 1;
     }
     /* Let through, but routed elsewhere, or with something derived for
      * it that the real request had not (a rule on "not this address"):
@@ -193,7 +184,8 @@ static int anyone_at_gets(request_rec *r, const sc_req_t *ctx, apr_size_t at)
     return 1;
 }
 
-int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
+/* Every one of the anonymous clients, as anyone_at_gets asks. */
+static int everyone_gets(request_rec *r, const sc_req_t *ctx)
 {
     apr_size_t at;
 
@@ -203,4 +195,14 @@ int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
         }
     }
     return 1;
+}
+
+int sc_anyone_may(request_rec *r)
+{
+    return everyone_gets(r, NULL);
+}
+
+int sc_anyone_gets(request_rec *r, const sc_req_t *ctx)
+{
+    return everyone_gets(r, ctx);
 }

@@ -710,9 +710,10 @@ int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
              apr_int64_t now, sc_decision_t status);
 /* Stale on error: serve failed's stale copy to r (failed itself, or the
  * request of an ErrorDocument that answers failed's 5xx) through next,
- * in place of the error. */
+ * in place of the error; status is the error's, for the log (302 for
+ * the redirect to an ErrorDocument's URL). */
 apr_status_t sc_serve_stale_instead(request_rec *r, sc_req_t *failed,
-                                    ap_filter_t *next);
+                                    int status, ap_filter_t *next);
 /* The quick handler of an ErrorDocument's internal redirect for a 5xx
  * whose request keeps a stale copy: that copy, served; else DECLINED. */
 int sc_serve_stale_for_error_document(request_rec *r);

@@ -195,16 +195,14 @@ int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
 }
 
 apr_status_t sc_serve_stale_instead(request_rec *r, sc_req_t *failed,
-                                    ap_filter_t *next)
+                                    int status, ap_filter_t *next)
 {
     apr_bucket_brigade *out = failed->stale->body;
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   SC_LOGNO(0309) "backend answered %d: serving the stale "
                                  "copy instead",
-                  r->prev && r->status != HTTP_MOVED_TEMPORARILY
-                      ? r->prev->status
-                      : r->status);
+                  status);
     failed->state = SC_CAP_SUBSTITUTED;
     apr_table_clear(r->err_headers_out);
     sc_restore_response(r, failed, failed->stale, apr_time_sec(apr_time_now()),
@@ -230,6 +228,6 @@ int sc_serve_stale_for_error_document(request_rec *r)
     if (!failed || !failed->stale || failed->state == SC_CAP_SUBSTITUTED) {
         return DECLINED;
     }
-    rv = sc_serve_stale_instead(r, failed, r->output_filters);
+    rv = sc_serve_stale_instead(r, failed, r->prev->status, r->output_filters);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
