@@ -308,12 +308,17 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         sc_drop_data(bb);
     }
     if (!SC_COPYING(ctx)) {
-        /* Refused or substituted by SHAREDCACHE_DECIDE: waiters need not
-         * wait; not worth copying (decided before any decision): let go. */
+        /* Refused or substituted by SHAREDCACHE_DECIDE, or not worth
+         * copying (a status not kept, too large: decided before any
+         * decision): waiters need not wait, unless the refusal was the
+         * request's own (a HEAD, a 304 to its conditions).  Let go
+         * unmarked after a page's refusal, they took the lease over one
+         * after the other, each refused in turn. */
         sc_lease_release(r, ctx,
-                         ctx->state != SC_CAP_PASSING && !r->header_only
-                             ? SC_LEASE_MARK_UNCACHEABLE
-                             : SC_LEASE_LET_GO);
+                         ctx->state == SC_CAP_PASSING
+                             ? sc_lease_end_for(r, ctx->not_copied)
+                         : r->header_only ? SC_LEASE_LET_GO
+                                          : SC_LEASE_MARK_UNCACHEABLE);
         stop_capture(ctx);
         if (!ctx->freshened) {
             ap_remove_output_filter(f);

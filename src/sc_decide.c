@@ -218,14 +218,10 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     sc_set_status(r, ctx->dconf, storable ? SC_MISS : SC_UNCACHEABLE, &v);
     if (!storable) {
         /* Waiters need not wait for the end of this response.  A refusal
-         * that the request made (a HEAD, Cache-Control: no-store) says
-         * nothing of the page: let go, and the next request renders for
-         * all; marked, every miss would render for SharedCacheLockTimeout. */
-        int by_request = r->header_only
-                         || (ctx->policy.storable && !r->no_cache && !bad_tags
-                             && ctx->request_no_store);
-        sc_lease_release(
-            r, ctx, by_request ? SC_LEASE_LET_GO : SC_LEASE_MARK_UNCACHEABLE);
+         * that the request made says nothing of the page: let go, and the
+         * next request renders for all; marked, every miss would render
+         * for SharedCacheLockTimeout. */
+        sc_lease_release(r, ctx, sc_lease_end_for(r, v.detail));
     }
     return storable;
 }

@@ -24,16 +24,31 @@ APLOG_USE_MODULE(sharedcache);
  * delay anyone notices; doubling up to 25 ms keeps a slow render's
  * waiters at about 40 small gets a second each, so a herd of them does
  * not load memcached. */
+typedef struct {
+    apr_uint32_t holder; /* the lease's holder last seen, 0: none yet */
+    int successors;      /* holders seen after the first */
+} sc_holders_t;
+
 static void wait_while_leased(request_rec *r, sc_req_t *ctx,
                               const char *lease_key, apr_time_t until,
-                              apr_interval_time_t *pause)
+                              apr_interval_time_t *pause, sc_holders_t *seen)
 {
     apr_time_t now;
+    apr_uint32_t holder = 0;
 
     while ((now = apr_time_now()) < until) {
         apr_sleep(until - now < *pause ? until - now : *pause);
         *pause = *pause * 2 > 25000 ? 25000 : *pause * 2;
-        if (sc_lease_probe(r, ctx, lease_key) != SC_LEASE_THEIRS) {
+        if (sc_lease_probe(r, ctx, lease_key, &holder) != SC_LEASE_THEIRS) {
+            return;
+        }
+        /* (a lease let go and taken over between two polls is a new
+         * holder all the same) */
+        if (seen->holder && holder != seen->holder) {
+            seen->successors++;
+        }
+        seen->holder = holder;
+        if (seen->successors > 1) {
             return;
         }
     }
@@ -41,12 +56,16 @@ static void wait_while_leased(request_rec *r, sc_req_t *ctx,
 
 /* Wait for another request's render (it holds the lease), then look up
  * once more.  When the lease goes without a store (its holder died or
- * failed) or SharedCacheLockTimeout passes, the waiter tries to take the
- * lease itself: one waiter renders and the others wait on for its store,
+ * failed, or let go after a refusal of its own request's) or
+ * SharedCacheLockTimeout passes, the waiter tries to take the lease
+ * itself: one waiter renders and the others wait on for its store,
  * instead of all of them rendering at once.  A waiter waits at most twice
  * SharedCacheLockTimeout in all (the holder's lease, then one successor's
- * render); a dead holder's lease may outlive its timeout by up to a
- * second of memcached's clock, which the second period also covers.
+ * render), and follows one successor only: when that one lets go without
+ * a store too (new visitors one after the other, each given a cookie),
+ * it renders itself rather than queue behind a third.  A dead holder's
+ * lease may outlive its timeout by up to a second of memcached's clock,
+ * which the second period also covers.
  * Returns the last lookup's result (*res tells what was found): FOUND or
  * STALE to serve, or MISS (or STALE, for stale-on-error) to render, with
  * the lease if it could be taken. */
@@ -58,6 +77,7 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
     apr_interval_time_t timeout = apr_time_from_sec(ctx->dconf->lock_timeout);
     apr_time_t until = start + timeout, last = start + 2 * timeout;
     apr_interval_time_t pause = 2000;
+    sc_holders_t seen = { 0, 0 };
     sc_found_t again;
     sc_lookup_t found;
     sc_lease_t lease;
@@ -65,7 +85,7 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
 
     sc_stat_add_r(r, SC_STAT_LOCK_WAITS, 1);
     for (;;) {
-        wait_while_leased(r, ctx, lease_key, until, &pause);
+        wait_while_leased(r, ctx, lease_key, until, &pause, &seen);
         c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
         if (!c) {
             return SC_LOOKUP_ERROR;
@@ -89,7 +109,8 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
             break;
         }
         sc_store_return(c, r->pool);
-        if (lease != SC_LEASE_THEIRS || apr_time_now() >= last) {
+        if (lease != SC_LEASE_THEIRS || apr_time_now() >= last
+            || seen.successors > 1) {
             break;
         }
         /* Another waiter took it over first (or the dead holder's lease
@@ -408,10 +429,11 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (found == SC_LOOKUP_STALE && res->grace_ok) {
         rv = serve_stale_or_refresh(r, ctx, c, res, now);
     }
-    /* A HEAD with nothing stored to freshen stores nothing: it would
-     * hold the fill lock over a render the requests behind it cannot
-     * use, then each renders again. */
-    else if (d->lock && !(r->header_only && found == SC_LOOKUP_MISS)) {
+    /* A HEAD with nothing stored to freshen stores nothing, nor does a
+     * request that says no-store: either would hold the fill lock over a
+     * render the requests behind it cannot use. */
+    else if (d->lock && !ctx->request_no_store
+             && !(r->header_only && found == SC_LOOKUP_MISS)) {
         rv = claim_or_wait(r, ctx, &c, &res, &now);
     }
     else {

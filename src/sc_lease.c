@@ -10,9 +10,11 @@
 #include "sc_request.h"
 #include "sc_log.h"
 #include "sc_pending.h"
+#include "sc_ring.h"
 #include "sc_store.h"
 
 #include "http_log.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -56,7 +58,8 @@ const char *sc_lease_key(request_rec *r, const sc_req_t *ctx, sc_found_t *res)
     return res->lease_key;
 }
 
-sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key)
+sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key,
+                          apr_uint32_t *holder)
 {
     sc_conn_t *c = sc_store_borrow(ctx->sconf->backend, ctx->server, r->pool);
     sc_value_t *v;
@@ -67,6 +70,9 @@ sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key)
     }
     if (sc_store_mget(c, r->pool, &key, 1, &v) == APR_SUCCESS) {
         state = lease_state(&v[0]);
+        if (state == SC_LEASE_THEIRS) {
+            *holder = sc_ring_hash(v[0].data, v[0].len);
+        }
     }
     sc_store_return(c, r->pool);
     return state;
@@ -280,6 +286,72 @@ void sc_lease_retry(request_rec *r, const sc_server_conf_t *s)
     t.r = r;
     t.s = s;
     sc_pending_lease_retry(try_letting_go, &t);
+}
+
+typedef struct {
+    apr_pool_t *pool;
+    const char *sent; /* the request's Cookie header */
+    int theirs;       /* a Set-Cookie of a cookie the client sent */
+} first_visit_t;
+
+static int sets_sent_cookie(void *data, const char *key, const char *value)
+{
+    first_visit_t *fv = data;
+    const char *eq = strchr(value, '=');
+    const char *semi = strchr(value, ';');
+    apr_size_t len;
+
+    (void)key;
+    /* "NAME=VALUE; attributes": NAME, or the whole field if it has none
+     * (a field that cannot be read counts as the client's) */
+    if (!eq || (semi && semi < eq)) {
+        fv->theirs = 1;
+        return 0;
+    }
+    for (len = (apr_size_t)(eq - value); len && apr_isspace(value[len - 1]);
+         len--) {
+    }
+    while (len && apr_isspace(*value)) {
+        value++;
+        len--;
+    }
+    if (!len
+        || (fv->sent
+            && sc_key_cookie(fv->pool, fv->sent,
+                             apr_pstrmemdup(fv->pool, value, len)))) {
+        fv->theirs = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Does the response set only cookies the client did not send?  Its first
+ * visit (mod_usertrack, a session or CSRF cookie started): the page
+ * itself may be storable, and the next client's render will say. */
+static int first_visit_cookies(request_rec *r)
+{
+    first_visit_t fv;
+
+    fv.pool = r->pool;
+    fv.sent = apr_table_getm(r->pool, r->headers_in, "Cookie");
+    fv.theirs = 0;
+    apr_table_do(sets_sent_cookie, &fv, r->headers_out, "Set-Cookie",
+                 "Set-Cookie2", NULL);
+    apr_table_do(sets_sent_cookie, &fv, r->err_headers_out, "Set-Cookie",
+                 "Set-Cookie2", NULL);
+    return !fv.theirs;
+}
+
+sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail)
+{
+    int by_request = r->header_only
+                     || (detail && !strcmp(detail, "status")
+                         && (r->status == HTTP_NOT_MODIFIED
+                             || r->status == HTTP_PRECONDITION_FAILED))
+                     || (detail && !strcmp(detail, "set-cookie")
+                         && first_visit_cookies(r));
+
+    return by_request ? SC_LEASE_LET_GO : SC_LEASE_MARK_UNCACHEABLE;
 }
 
 /* How long the waiters are told not to wait for a render that failed:

@@ -661,11 +661,19 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                           sc_found_t *res);
 /* Let go of the lease this request holds, if any. */
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how);
+/* How to let go of the lease after a render refused for detail (a
+ * Cache-Status detail): unmarked where the refusal is the request's own
+ * (a HEAD, a 304 or 412 to its conditions, a Set-Cookie only of cookies
+ * it did not send), so the next waiter renders for the others; marked
+ * uncacheable where it is the page's. */
+sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail);
 /* The lease from holds becomes to's, held by request r (a refresh). */
 void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to);
 /* The state of a lease, fetched alone (cheap: what waiters poll): FREE,
- * THEIRS, UNCACHEABLE or UNAVAILABLE. */
-sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key);
+ * THEIRS, UNCACHEABLE or UNAVAILABLE; for THEIRS, *holder tells one
+ * holder's lease from the next one's (a hash of its token). */
+sc_lease_t sc_lease_probe(request_rec *r, sc_req_t *ctx, const char *key,
+                          apr_uint32_t *holder);
 
 /* Before a lookup: let go of the cluster's leases that could not be let
  * go of when their requests ended (sc_pending.h). */

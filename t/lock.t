@@ -9,7 +9,6 @@ use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(time);
-use POSIX ();
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
@@ -107,29 +106,6 @@ for my $i (1 .. 3) {
     $ap1->get('/go');
     cmp_ok((time - $t0) * 1000, '<', 1500,
            "internally redirected request $i: no lock wait");
-}
-
-# A refusal that the request made (Cache-Control: no-store, or a HEAD)
-# says nothing about the page: the lease is let go, not marked
-# uncacheable, so the clients that arrive while it renders still wait
-# for one render.  Marked, all eight rendered at once (outside attack).
-for my $first (['Cache-Control' => 'no-store'], ['_method' => 'HEAD']) {
-    my $u = '/app/first-' . ($first->[0] =~ s/\W//gr)
-        . '?cc=max-age%3D60&sleep=800';
-    my $pid = fork // die;
-    if (!$pid) {
-        my @h = @$first;
-        if ($h[0] eq '_method') { $ap1->raw(HEAD => $u, Host => 'www.test') }
-        else { $ap1->raw(GET => $u, Host => 'www.test', @h) }
-        POSIX::_exit(0);
-    }
-    select(undef, undef, undef, 0.2);   # the lease is the first client's
-    my @r = cold_burst($u, 8, $ap1);
-    waitpid($pid, 0);
-    my $renders = $ap1->renders($u =~ s/\?.*//r);
-    cmp_ok($renders, '<=', 2, "first a $first->[0] $first->[1] request, "
-           . "then 8 clients: $renders renders, not one each");
-    is(scalar(grep { $_->{status} == 200 } @r), 8, '... all 200');
 }
 
 $_->stop for $ap1, $ap2;

@@ -6,7 +6,11 @@
 # 1.4, ... 4.2 s (found by the outside attack).  Now the lease is left
 # marked: a 5xx for two seconds (a failing backend is tried again soon),
 # another error for SharedCacheLockTimeout, as an uncacheable response;
-# the waiters render at once, as they would without the cache.
+# the waiters render at once, as they would without the cache.  So do
+# the waiters of a response refused before any decision: a status the
+# cache does not keep (403, 201), a Content-Length above
+# SharedCacheMaxSize (they were let go unmarked, and took the lease over
+# one after the other: found by the outside attack).
 use strict;
 use warnings;
 use Test::More;
@@ -26,6 +30,7 @@ ErrorDocument 500 /err.html
 <Location />
     SharedCache On
     SharedCacheTTL 60
+    SharedCacheMaxSize 100000
 </Location>
 <Location /app/raw>
     SharedCache Off
@@ -34,7 +39,9 @@ CONF
 my $n = 0;
 for my $case (['/app', 'status=500'], ['/app', 'status=503'],
               ['/px', 'status=404&cc=max-age%3D60'], ['/px', 'status=500'],
-              ['/app', 'cc=no-store']) {
+              ['/app', 'cc=no-store'], ['/app', 'status=403&cc=max-age%3D60'],
+              ['/app', 'status=201&cc=max-age%3D60'],
+              ['/app', 'size=200000&cc=max-age%3D60']) {
     my ($pre, $q) = @$case;
     my $u = "$pre/c" . $n++ . "?$q&sleep=700";
     my @r = $ap->parallel_get($u, total => 6, conns => 6);

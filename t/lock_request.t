@@ -1,0 +1,95 @@
+# The fill lock and a render that stores nothing for a reason of the
+# request's own, not of the page: a HEAD, a client's Cache-Control:
+# no-store, a 304 to the client's own conditions, a Set-Cookie of a
+# cookie the client did not send (mod_usertrack's first visit).  Such a
+# request does not take the lease where it cannot store at all, and a
+# lease it held is let go unmarked: the clients behind it still share one
+# render.  Marked "uncacheable", all eight rendered at once and the lock
+# stayed off for SharedCacheLockTimeout: any one client could switch it
+# off (found by the outside attack).  And a chain of such renders ends:
+# a waiter follows at most two holders that let go without a store, then
+# renders itself.
+# sc-test: alone (it measures time; make prove runs the others two at a time)
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(time);
+use POSIX ();
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['usertrack'],
+    conf => <<'CONF');
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheLockTimeout 10
+</Location>
+<Location /app/ut>
+    CookieTracking On
+    CookieName Apache
+</Location>
+CONF
+
+# First one client, 0.2 s later eight ordinary ones; the page renders in
+# $ms.
+my $n = 0;
+sub first_then_eight {
+    my ($label, $first, $q, $ms, %eight) = @_;
+    my $u = ($label =~ /visitor/ ? '/app/ut/p' : '/app/p') . $n++
+        . "?cc=max-age%3D60&sleep=$ms$q";
+    my $pid = fork // die;
+    if (!$pid) {
+        my ($method, %h) = @$first;
+        $ap->raw($method => $u, %h);
+        POSIX::_exit(0);
+    }
+    select(undef, undef, undef, 0.2);   # the first client's render runs
+    my $t0 = time;
+    my @r = SCTest::Apache->burst(map { [ $ap, $u, %eight ] } 1 .. 8);
+    my $wall = (time - $t0) * 1000;
+    waitpid($pid, 0);
+    my $renders = $ap->renders($u =~ s/\?.*//r);
+    diag sprintf("first %s, then 8: %d renders, %.0f ms (%s)", $label,
+                 $renders, $wall, join(' ', map { $_->{cache} } @r));
+    is(scalar(grep { $_->{status} == 200 } @r), 8, "$label first: the 8 get 200");
+    return ($renders, $wall);
+}
+
+my ($renders, $wall) = first_then_eight('a HEAD', ['HEAD'], '', 800);
+cmp_ok($renders, '<=', 2, "a HEAD first: the 8 share one render ($renders in all)");
+
+# A no-store request takes no lease: the 8 do not wait for its render.
+($renders, $wall) = first_then_eight('a no-store request',
+    [GET => 'Cache-Control' => 'no-store'], '', 1500);
+cmp_ok($renders, '<=', 2, "a no-store request first: the 8 share one render "
+       . "($renders in all)");
+cmp_ok($wall, '<', 2300, sprintf('... and do not wait for the no-store '
+       . 'render first (%.0f ms; waiting: about 2,800)', $wall));
+
+($renders) = first_then_eight('a conditional request',
+    [GET => 'If-None-Match' => '"v1"'], '&etag=%22v1%22&cond=1', 800);
+cmp_ok($renders, '<=', 2, "a 304 to the client's own conditions first: the "
+       . "8 share one render ($renders in all)");
+
+($renders) = first_then_eight('a new visitor', ['GET'], '', 800,
+                              Cookie => 'Apache=back.1');
+cmp_ok($renders, '<=', 2, "a new visitor (mod_usertrack's Set-Cookie) first: "
+       . "the 8 returning visitors share one render ($renders in all)");
+my $r = $ap->raw(GET => '/app/ut/p' . ($n - 1) . '?cc=max-age%3D60&sleep=800');
+is($r->{cache}, 'HIT', 'a later new visitor gets the stored page');
+ok(!$r->{headers}{'set-cookie'} || $r->{headers}{'set-cookie'} !~ /back/,
+   '... with no one else\'s cookie');
+
+# Eight new visitors at once: every render sets a cookie and stores
+# nothing.  Each waiter follows two holders at most, then renders.
+my $u = '/app/ut/herd?cc=max-age%3D60&sleep=800';
+my @r = SCTest::Apache->burst(map { [ $ap, $u ] } 1 .. 8);
+my @ms = sort { $a <=> $b } map { $_->{ms} } @r;
+diag "eight new visitors: " . join(" ", map { int } @ms) . " ms";
+is(scalar(grep { $_->{status} == 200 } @r), 8, 'eight new visitors at once: all 200');
+cmp_ok($ms[-1], '<', 4000, sprintf('... the last answered after %.0f ms, '
+       . 'not eight renders in a row (6,400)', $ms[-1]));
+
+$ap->stop;
+done_testing;
