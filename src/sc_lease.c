@@ -14,7 +14,6 @@
 #include "sc_store.h"
 
 #include "http_log.h"
-#include <apr_lib.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(sharedcache);
@@ -112,6 +111,7 @@ void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to)
 {
     if (from->lease_key) {
         lease_hold(r, to, from->lease_key, from->lease_token);
+        to->lease_successor = from->lease_successor;
         from->lease_key = NULL;
     }
 }
@@ -288,68 +288,12 @@ void sc_lease_retry(request_rec *r, const sc_server_conf_t *s)
     sc_pending_lease_retry(try_letting_go, &t);
 }
 
-typedef struct {
-    apr_pool_t *pool;
-    const char *sent; /* the request's Cookie header */
-    int theirs;       /* a Set-Cookie of a cookie the client sent */
-} first_visit_t;
-
-static int sets_sent_cookie(void *data, const char *key, const char *value)
-{
-    first_visit_t *fv = data;
-    const char *eq = strchr(value, '=');
-    const char *semi = strchr(value, ';');
-    apr_size_t len;
-
-    (void)key;
-    /* "NAME=VALUE; attributes": NAME, or the whole field if it has none
-     * (a field that cannot be read counts as the client's) */
-    if (!eq || (semi && semi < eq)) {
-        fv->theirs = 1;
-        return 0;
-    }
-    for (len = (apr_size_t)(eq - value); len && apr_isspace(value[len - 1]);
-         len--) {
-    }
-    while (len && apr_isspace(*value)) {
-        value++;
-        len--;
-    }
-    if (!len
-        || (fv->sent
-            && sc_key_cookie(fv->pool, fv->sent,
-                             apr_pstrmemdup(fv->pool, value, len)))) {
-        fv->theirs = 1;
-        return 0;
-    }
-    return 1;
-}
-
-/* Does the response set only cookies the client did not send?  Its first
- * visit (mod_usertrack, a session or CSRF cookie started): the page
- * itself may be storable, and the next client's render will say. */
-static int first_visit_cookies(request_rec *r)
-{
-    first_visit_t fv;
-
-    fv.pool = r->pool;
-    fv.sent = apr_table_getm(r->pool, r->headers_in, "Cookie");
-    fv.theirs = 0;
-    apr_table_do(sets_sent_cookie, &fv, r->headers_out, "Set-Cookie",
-                 "Set-Cookie2", NULL);
-    apr_table_do(sets_sent_cookie, &fv, r->err_headers_out, "Set-Cookie",
-                 "Set-Cookie2", NULL);
-    return !fv.theirs;
-}
-
 sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail)
 {
     int by_request = r->header_only
                      || (detail && !strcmp(detail, "status")
                          && (r->status == HTTP_NOT_MODIFIED
-                             || r->status == HTTP_PRECONDITION_FAILED))
-                     || (detail && !strcmp(detail, "set-cookie")
-                         && first_visit_cookies(r));
+                             || r->status == HTTP_PRECONDITION_FAILED));
 
     return by_request ? SC_LEASE_LET_GO : SC_LEASE_MARK_UNCACHEABLE;
 }
@@ -365,7 +309,13 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * they would without the cache, instead of taking the lease over one
      * after the other, each failing in turn. */
     int failed = r->status >= 500 || ctx->state == SC_CAP_SUBSTITUTED;
-    int mark = how == SC_LEASE_MARK_UNCACHEABLE || failed;
+    /* A refusal is one request's evidence, and a client can shape its
+     * own (a cookie the application replaces, a header that makes it
+     * answer private): the lease is marked only when the render after
+     * one that stored nothing, another request's, is refused too.  The
+     * first lets go, and the next waiter renders for the others. */
+    int mark = (how == SC_LEASE_MARK_UNCACHEABLE && ctx->lease_successor)
+               || failed;
     apr_int64_t exptime = failed ? sc_policy_exptime(
                               SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
                                  : lease_exptime(ctx);

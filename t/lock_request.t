@@ -1,14 +1,14 @@
 # The fill lock and a render that stores nothing for a reason of the
 # request's own, not of the page: a HEAD, a client's Cache-Control:
-# no-store, a 304 to the client's own conditions, a Set-Cookie of a
-# cookie the client did not send (mod_usertrack's first visit).  Such a
-# request does not take the lease where it cannot store at all, and a
-# lease it held is let go unmarked: the clients behind it still share one
-# render.  Marked "uncacheable", all eight rendered at once and the lock
-# stayed off for SharedCacheLockTimeout: any one client could switch it
-# off (found by the outside attack).  And a chain of such renders ends:
-# a waiter follows at most two holders that let go without a store, then
-# renders itself.
+# no-store, a 304 to the client's own conditions, a Set-Cookie of a new
+# visitor (mod_usertrack), a cookie the site replaces.  A request that
+# cannot store takes no lease; a refusal marks the lease "uncacheable"
+# only when the next render, another request's, is refused too: the
+# clients behind one such request still share one render.  Marked at
+# once, all eight rendered at once and the lock stayed off for
+# SharedCacheLockTimeout: any one client could switch it off (found by
+# the outside attack).  And a chain of holders that store nothing ends:
+# a waiter follows one successor only, then renders itself.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
@@ -76,6 +76,15 @@ cmp_ok($renders, '<=', 2, "a 304 to the client's own conditions first: the "
                               Cookie => 'Apache=back.1');
 cmp_ok($renders, '<=', 2, "a new visitor (mod_usertrack's Set-Cookie) first: "
        . "the 8 returning visitors share one render ($renders in all)");
+# A client cannot make its refusal look like the page's: a cookie that
+# mod_usertrack does not take as its own (the name spelled in lower
+# case) is replaced, so the render sets one of a cookie "sent"; still
+# the 8 share one render.  A refusal marks the lease only when the render
+# after it, another request's, is refused as well.
+($renders) = first_then_eight('a visitor with a cookie the site replaces',
+    [GET => Cookie => 'apache=x'], '', 800, Cookie => 'Apache=back.1');
+cmp_ok($renders, '<=', 2, "a visitor with a replaced cookie first: the 8 "
+       . "returning visitors share one render ($renders in all)");
 my $r = $ap->raw(GET => '/app/ut/p' . ($n - 1) . '?cc=max-age%3D60&sleep=800');
 is($r->{cache}, 'HIT', 'a later new visitor gets the stored page');
 ok(!$r->{headers}{'set-cookie'} || $r->{headers}{'set-cookie'} !~ /back/,
