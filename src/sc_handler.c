@@ -109,8 +109,6 @@ static sc_lookup_t wait_for_render(request_rec *r, sc_req_t *ctx,
             break;
         }
         sc_store_return(c, r->pool);
-        /* taken over from a holder that stored nothing */
-        ctx->lease_successor = lease == SC_LEASE_OURS;
         if (lease != SC_LEASE_THEIRS || apr_time_now() >= last
             || seen.successors > 1) {
             break;

@@ -111,7 +111,6 @@ void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to)
 {
     if (from->lease_key) {
         lease_hold(r, to, from->lease_key, from->lease_token);
-        to->lease_successor = from->lease_successor;
         from->lease_key = NULL;
     }
 }
@@ -298,6 +297,35 @@ sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail)
     return by_request ? SC_LEASE_LET_GO : SC_LEASE_MARK_UNCACHEABLE;
 }
 
+/* Was the render before this one refused too?  A refusal is one
+ * request's evidence, and a client can shape its own (a cookie the
+ * application replaces, a header that makes it answer private): the
+ * first refusal is written down next to the lease, for
+ * SharedCacheLockTimeout, and the lease let go, so the next request
+ * renders for the others; the lease is marked only when that one is
+ * refused too.  1: marks now; 0: the first (or unreadable: let go). */
+static int refused_before(sc_conn_t *c, const sc_req_t *ctx)
+{
+    char key[256]; /* memcached's keys: 250 bytes at most */
+    const char *k = key;
+    apr_pool_t *tmp;
+    sc_value_t *v;
+    int before = 0;
+
+    if (apr_snprintf(key, sizeof(key), "%s:r", ctx->lease_key) > 250
+        || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return 0;
+    }
+    if (sc_store_mget(c, tmp, &k, 1, &v) == APR_SUCCESS) {
+        before = v[0].data != NULL;
+        if (!before) {
+            sc_store_set(c, key, "1", 1, lease_exptime(ctx));
+        }
+    }
+    apr_pool_destroy(tmp);
+    return before;
+}
+
 /* How long the waiters are told not to wait for a render that failed:
  * soon enough, a request takes the lease again and tries the backend. */
 #define SC_FAILED_MARK_SECS 2
@@ -314,8 +342,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * answer private): the lease is marked only when the render after
      * one that stored nothing, another request's, is refused too.  The
      * first lets go, and the next waiter renders for the others. */
-    int mark = (how == SC_LEASE_MARK_UNCACHEABLE && ctx->lease_successor)
-               || failed;
+    int mark = failed;
     apr_int64_t exptime = failed ? sc_policy_exptime(
                               SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
                                  : lease_exptime(ctx);
@@ -351,6 +378,9 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
         ctx->lease_key = NULL;
         sc_store_release(c);
         return;
+    }
+    if (how == SC_LEASE_MARK_UNCACHEABLE && !failed) {
+        mark = refused_before(c, ctx);
     }
     for (tries = 0; tries < 2; tries++) {
         if (mark) {

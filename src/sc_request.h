@@ -240,8 +240,6 @@ typedef struct {
     const char *lease_token;   /* its value: "lease" and this request's
                                   random token */
     request_rec *lease_holder; /* the request that holds it */
-    int lease_successor;       /* taken over from a holder that stored
-                                  nothing: a refusal now marks it */
 
     /* --- capture (sc_capture.c) --- */
     sc_cap_state_t state;
@@ -667,7 +665,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how);
  * Cache-Status detail): unmarked where the refusal is the request's own
  * (a HEAD, a 304 or 412 to its conditions), so the next waiter renders
  * for the others; else marked uncacheable (which sc_lease_release does
- * only for a successor's render: two refusals in a row). */
+ * only for the second refusal in a row). */
 sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail);
 /* The lease from holds becomes to's, held by request r (a refresh). */
 void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to);

@@ -100,5 +100,18 @@ is(scalar(grep { $_->{status} == 200 } @r), 8, 'eight new visitors at once: all 
 cmp_ok($ms[-1], '<', 4000, sprintf('... the last answered after %.0f ms, '
        . 'not eight renders in a row (6,400)', $ms[-1]));
 
+# Steady traffic of new visitors on a page that sets each a cookie:
+# refused in a row, by one request and the next (not only by a waiter
+# that took the lease over: a keep-alive client's next request takes it
+# first), so the lease is marked and later requests do not wait.  Let
+# go every time, each waited for two renders (outside attack).
+my @s = $ap->parallel_get('/app/ut/steady?cc=max-age%3D60&sleep=300',
+                          total => 36, conns => 6);
+my $sum = 0;
+$sum += $_->{ms} for @s;
+cmp_ok($sum / @s, '<', 450, sprintf('six new visitors in a loop: %.0f ms a '
+       . 'request on average, about one render (300 ms), not two or three',
+       $sum / @s));
+
 $ap->stop;
 done_testing;
