@@ -29,10 +29,11 @@
 #include <apr_sha1.h>
 
 /* Kinds of memcached keys (one letter after the prefix). */
-#define SC_KIND_ENTRY 'e' /* an entry (or, later, a Vary record) */
-#define SC_KIND_CHUNK 'c' /* one chunk of a large body */
-#define SC_KIND_LOCK 'l'  /* fill lock (lease) of an entry */
-#define SC_KIND_GEN 'g'   /* generation counter of a tag/URL/namespace */
+#define SC_KIND_ENTRY 'e'   /* an entry (or, later, a Vary record) */
+#define SC_KIND_CHUNK 'c'   /* one chunk of a large body */
+#define SC_KIND_LOCK 'l'    /* fill lock (lease) of an entry */
+#define SC_KIND_GEN 'g'     /* generation counter of a tag/URL/namespace */
+#define SC_KIND_REFUSED 'r' /* a fill lease's note: its last render refused */
 
 #define SC_DIGEST_HEX_LEN (APR_SHA1_DIGESTSIZE * 2)
 #define SC_PREFIX_MAX 64

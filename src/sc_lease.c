@@ -308,14 +308,20 @@ static int refused_before(sc_conn_t *c, const sc_req_t *ctx)
 {
     char key[256]; /* memcached's keys: 250 bytes at most */
     const char *k = key;
+    apr_size_t len = strlen(ctx->lease_key);
+    apr_size_t kind = len - SC_DIGEST_HEX_LEN - 2;
     apr_pool_t *tmp;
     sc_value_t *v;
     int before = 0;
 
-    if (apr_snprintf(key, sizeof(key), "%s:r", ctx->lease_key) > 250
+    /* the lease's key with another kind: "<prefix>:r:<hex>" */
+    if (len >= sizeof(key) || len < SC_DIGEST_HEX_LEN + 2
+        || ctx->lease_key[kind] != SC_KIND_LOCK
         || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
         return 0;
     }
+    memcpy(key, ctx->lease_key, len + 1);
+    key[kind] = SC_KIND_REFUSED;
     if (sc_store_mget(c, tmp, &k, 1, &v) == APR_SUCCESS) {
         before = v[0].data != NULL;
         if (!before) {

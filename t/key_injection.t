@@ -10,7 +10,7 @@ use warnings;
 use Test::More;
 use SCTest;
 
-my $KEY = qr/^sc:[ecgl]:[0-9a-f]{40}(?::[0-9a-f]{16}:\d+)?$/;
+my $KEY = qr/^sc:[ecglr]:[0-9a-f]{40}(?::[0-9a-f]{16}:\d+)?$/;
 
 my $mc = SCTest::Memcached->start(verbose => 1);
 my $ap = SCTest::Apache->start(memcached => [$mc], conf => <<'CONF');
