@@ -315,10 +315,9 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          * unmarked after a page's refusal, they took the lease over one
          * after the other, each refused in turn. */
         sc_lease_release(r, ctx,
-                         ctx->state == SC_CAP_PASSING
-                             ? sc_lease_end_for(r, ctx->not_copied)
-                         : r->header_only ? SC_LEASE_LET_GO
-                                          : SC_LEASE_MARK_UNCACHEABLE);
+                         sc_lease_end_for(r, ctx->state == SC_CAP_PASSING
+                                                 ? ctx->not_copied
+                                                 : NULL));
         stop_capture(ctx);
         if (!ctx->freshened) {
             ap_remove_output_filter(f);

@@ -373,6 +373,21 @@ const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
     return out;
 }
 
+const char *sc_key_rekind(apr_pool_t *p, const char *key, char kind)
+{
+    apr_size_t len = key ? strlen(key) : 0;
+    apr_size_t at = len - SC_DIGEST_HEX_LEN - 2;
+    char *out;
+
+    if (len < SC_DIGEST_HEX_LEN + 4 || key[at - 1] != ':' || key[at + 1] != ':'
+        || strspn(key + at + 2, "0123456789abcdef") != SC_DIGEST_HEX_LEN) {
+        return NULL;
+    }
+    out = apr_pstrmemdup(p, key, len);
+    out[at] = kind;
+    return out;
+}
+
 const char *sc_key_counter(apr_pool_t *p, const char *prefix, const char *dep)
 {
     return sc_key_digest(p, prefix, SC_KIND_GEN, dep, strlen(dep));

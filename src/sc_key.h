@@ -232,6 +232,11 @@ apr_hash_t *sc_key_hash_make(apr_pool_t *p);
 const char *sc_key_digest(apr_pool_t *p, const char *prefix, char kind,
                           const char *data, apr_size_t len);
 
+/* The key of sc_key_digest's shape with the same digest and another kind
+ * (the fill lease's note beside its lease); NULL when key is not of that
+ * shape. */
+const char *sc_key_rekind(apr_pool_t *p, const char *key, char kind);
+
 /* Memcached key of chunk index of an entry version:
  * "<prefix>:c:<sha1 hex of the canonical key>:<version, 16 hex>:<index>". */
 const char *sc_chunk_key(apr_pool_t *p, const char *prefix, const char *key,

@@ -3,7 +3,9 @@
  * the farm.  A miss takes the lease with memcached add; other requests for
  * the URL then wait for its store instead of rendering too.  The holder
  * lets go when its response is stored or given up: a plain delete, or an
- * "uncacheable" marker that tells waiters and later requests not to wait.
+ * "uncacheable" marker that tells waiters and later requests not to wait
+ * (set when two renders in a row were refused: a note beside the lease
+ * remembers the first).
  * A request that ends still holding it lets go from a cleanup of its
  * pool.  The lease expires by itself after SharedCacheLockTimeout.
  */
@@ -187,24 +189,25 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 
 /* Is the lease key still token's?  A render slower than
  * SharedCacheLockTimeout lost it when it expired, and another request may
- * hold it now: letting go of that one would start one more render.  Read
- * in a pool of its own (this may run in a cleanup of r->pool).  1: ours,
- * 0: not, -1: it could not be read. */
-static int token_holds(sc_conn_t *c, const char *key, const char *token)
+ * hold it now: letting go of that one would start one more render.  With
+ * note, whether that key is set is read in the same round trip (*noted).
+ * 1: ours, 0: not, -1: it could not be read. */
+static int token_holds(sc_conn_t *c, apr_pool_t *p, const char *key,
+                       const char *token, const char *note, int *noted)
 {
-    apr_pool_t *tmp;
+    const char *keys[2];
     sc_value_t *v;
-    int ours = -1;
 
-    if (!token || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+    keys[0] = key;
+    keys[1] = note;
+    if (!token || sc_store_mget(c, p, keys, note ? 2 : 1, &v) != APR_SUCCESS) {
         return -1;
     }
-    if (sc_store_mget(c, tmp, &key, 1, &v) == APR_SUCCESS) {
-        ours = v[0].data && v[0].len == strlen(token)
-               && !memcmp(v[0].data, token, v[0].len);
+    if (note) {
+        *noted = v[1].data != NULL;
     }
-    apr_pool_destroy(tmp);
-    return ours;
+    return v[0].data && v[0].len == strlen(token)
+           && !memcmp(v[0].data, token, v[0].len);
 }
 
 /* A lease this request could not let go of (its server out of reach, or
@@ -248,7 +251,8 @@ static int try_letting_go(void *data, const char *name, const char *key,
     retry_t *t = data;
     sc_backend_t *b = t->s->backend;
     sc_conn_t *c = NULL;
-    int ours, server;
+    apr_pool_t *tmp;
+    int ours = -1, server;
     apr_status_t rv = APR_SUCCESS;
 
     for (server = 0; server < b->servers->nelts; server++) {
@@ -260,7 +264,10 @@ static int try_letting_go(void *data, const char *name, const char *key,
     if (!c) {
         return -1; /* not one of ours, or still marked down here */
     }
-    ours = token_holds(c, key, token);
+    if (apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
+        ours = token_holds(c, tmp, key, token, NULL, NULL);
+        apr_pool_destroy(tmp);
+    }
     if (ours == 1) {
         rv = sc_store_delete(c, key);
         rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
@@ -297,41 +304,6 @@ sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail)
     return by_request ? SC_LEASE_LET_GO : SC_LEASE_MARK_UNCACHEABLE;
 }
 
-/* Was the render before this one refused too?  A refusal is one
- * request's evidence, and a client can shape its own (a cookie the
- * application replaces, a header that makes it answer private): the
- * first refusal is written down next to the lease, for
- * SharedCacheLockTimeout, and the lease let go, so the next request
- * renders for the others; the lease is marked only when that one is
- * refused too.  1: marks now; 0: the first (or unreadable: let go). */
-static int refused_before(sc_conn_t *c, const sc_req_t *ctx)
-{
-    char key[256]; /* memcached's keys: 250 bytes at most */
-    const char *k = key;
-    apr_size_t len = strlen(ctx->lease_key);
-    apr_size_t kind = len - SC_DIGEST_HEX_LEN - 2;
-    apr_pool_t *tmp;
-    sc_value_t *v;
-    int before = 0;
-
-    /* the lease's key with another kind: "<prefix>:r:<hex>" */
-    if (len >= sizeof(key) || len < SC_DIGEST_HEX_LEN + 2
-        || ctx->lease_key[kind] != SC_KIND_LOCK
-        || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
-        return 0;
-    }
-    memcpy(key, ctx->lease_key, len + 1);
-    key[kind] = SC_KIND_REFUSED;
-    if (sc_store_mget(c, tmp, &k, 1, &v) == APR_SUCCESS) {
-        before = v[0].data != NULL;
-        if (!before) {
-            sc_store_set(c, key, "1", 1, lease_exptime(ctx));
-        }
-    }
-    apr_pool_destroy(tmp);
-    return before;
-}
-
 /* How long the waiters are told not to wait for a render that failed:
  * soon enough, a request takes the lease again and tries the backend. */
 #define SC_FAILED_MARK_SECS 2
@@ -345,49 +317,66 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
     int failed = r->status >= 500 || ctx->state == SC_CAP_SUBSTITUTED;
     /* A refusal is one request's evidence, and a client can shape its
      * own (a cookie the application replaces, a header that makes it
-     * answer private): the lease is marked only when the render after
-     * one that stored nothing, another request's, is refused too.  The
-     * first lets go, and the next waiter renders for the others. */
-    int mark = failed;
+     * answer private): the first is written down in a note beside the
+     * lease ("<prefix>:r:<hex>", for SharedCacheLockTimeout) and the
+     * lease let go, so that the next request renders for the others; the
+     * lease is marked only when that render is refused too. */
+    int refused = how == SC_LEASE_MARK_UNCACHEABLE && !failed;
+    int mark = failed, ours;
     apr_int64_t exptime = failed ? sc_policy_exptime(
                               SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
                                  : lease_exptime(ctx);
     apr_status_t rv = APR_SUCCESS;
+    const char *note = NULL;
+    apr_pool_t *tmp;
     sc_conn_t *c;
     int tries;
 
     if (!ctx->lease_key) {
         return;
     }
-    /* No pool: this may run in a cleanup of r->pool, and any longer-lived
-     * pool (the connection's) would grow by a cleanup per request on a
-     * keep-alive connection. */
+    /* No pool of the request's or longer-lived: this may run in a
+     * cleanup of r->pool, and the connection's would grow by a cleanup
+     * per request on a keep-alive connection. */
     c = sc_store_acquire(ctx->sconf->backend, ctx->server);
-    if (!c) {
+    if (!c || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        if (c) {
+            sc_store_release(c);
+        }
         keep_lease(r, ctx);
         ctx->lease_key = NULL;
         return;
+    }
+    if (refused) {
+        note = sc_key_rekind(tmp, ctx->lease_key, SC_KIND_REFUSED);
     }
     /* Uncacheable (or too large): leave a marker, so waiters stop waiting
      * at once and later requests do not queue behind the URL one by one.
      * A failed render leaves it for SC_FAILED_MARK_SECS only: a failing
      * backend is worth trying again soon.  Otherwise (stored, or a
      * failure worth retrying) just let go.  A reply out of step with its
-     * command closes the connection; the release is tried once more on a fresh
-     * one (an unreleased lease would hold waiters until it expires). */
-    if (!token_holds(c, ctx->lease_key, ctx->lease_token)) {
+     * command closes the connection; the release is tried once more on a
+     * fresh one (an unreleased lease would hold waiters until it
+     * expires). */
+    ours = token_holds(c, tmp, ctx->lease_key, ctx->lease_token, note, &mark);
+    if (!ours) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0212) "fill lease %s expired during the "
                                      "render: another request's now, left "
                                      "alone",
                       ctx->lease_key);
         ctx->lease_key = NULL;
+        apr_pool_destroy(tmp);
         sc_store_release(c);
         return;
     }
-    if (how == SC_LEASE_MARK_UNCACHEABLE && !failed) {
-        mark = refused_before(c, ctx);
+    if (ours < 0) {
+        mark = failed; /* unread: the note is not trusted either */
     }
+    else if (note && !mark) {
+        sc_store_set(c, note, "1", 1, lease_exptime(ctx));
+    }
+    apr_pool_destroy(tmp);
     for (tries = 0; tries < 2; tries++) {
         if (mark) {
             const char *v = failed ? FAILED : UNCACHEABLE;

@@ -523,6 +523,26 @@ static void test_digest_differs_for_different_inputs(void **state)
     assert_string_equal(base, sc_key_digest(p, "sc", 'e', "abc", 3));
 }
 
+static void test_rekind_keeps_the_digest_and_prefix(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    const char *lease = sc_key_digest(p, "my:site", SC_KIND_LOCK, "abc", 3);
+
+    assert_string_equal(sc_key_rekind(p, lease, SC_KIND_REFUSED),
+                        sc_key_digest(p, "my:site", SC_KIND_REFUSED, "abc", 3));
+    assert_string_equal(sc_key_rekind(p, lease, SC_KIND_LOCK), lease);
+    /* not of the shape: NULL, never a key made of something else */
+    assert_null(sc_key_rekind(p, NULL, SC_KIND_REFUSED));
+    assert_null(sc_key_rekind(p, "", SC_KIND_REFUSED));
+    assert_null(sc_key_rekind(p, "sc:l:abc", SC_KIND_REFUSED));
+    assert_null(
+        sc_key_rekind(p, apr_pstrcat(p, lease, ":0", NULL), SC_KIND_REFUSED));
+    assert_null(sc_key_rekind(
+        p, "sc:l:ABCDEF0123456789abcdef0123456789abcdef01", SC_KIND_REFUSED));
+    assert_null(sc_key_rekind(
+        p, "sc:ll0123456789abcdef0123456789abcdef01234567", SC_KIND_REFUSED));
+}
+
 static void test_digest_of_8k_path_key_is_a_normal_key(void **state)
 {
     apr_pool_t *p = unit_pool(state);
@@ -1286,6 +1306,7 @@ int main(void)
         UNIT_TEST(test_digest_has_fixed_length_whatever_the_input),
         UNIT_TEST(test_digest_fits_memcached_with_64_byte_prefix),
         UNIT_TEST(test_digest_differs_for_different_inputs),
+        UNIT_TEST(test_rekind_keeps_the_digest_and_prefix),
         UNIT_TEST(test_digest_of_8k_path_key_is_a_normal_key),
         UNIT_TEST(test_digest_of_input_over_64k_hashes_every_byte),
         UNIT_TEST(test_digest_remembered_is_the_inputs_own),
