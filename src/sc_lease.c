@@ -4,8 +4,8 @@
  * the URL then wait for its store instead of rendering too.  The holder
  * lets go when its response is stored or given up: a plain delete, or an
  * "uncacheable" marker that tells waiters and later requests not to wait
- * (set when two renders in a row were refused: a note beside the lease
- * remembers the first).
+ * (set when two renders in a row were refused and none stored since the
+ * first: a note beside the lease remembers the first, or the last store).
  * A request that ends still holding it lets go from a cleanup of its
  * pool.  The lease expires by itself after SharedCacheLockTimeout.
  */
@@ -27,6 +27,12 @@ APLOG_USE_MODULE(sharedcache);
 #define LEASE "lease "
 #define UNCACHEABLE "uncacheable"
 #define FAILED "failed"
+
+/* The lease's note ("<prefix>:r:<hex>"): the last render refused, or a
+ * store of the entry, kept while the entry is (and SharedCacheLockTimeout
+ * more). */
+#define NOTE_REFUSED "refused"
+#define NOTE_STORED "stored"
 
 static sc_lease_t lease_state(const sc_value_t *v)
 {
@@ -190,10 +196,10 @@ sc_lease_t sc_lease_claim(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
 /* Is the lease key still token's?  A render slower than
  * SharedCacheLockTimeout lost it when it expired, and another request may
  * hold it now: letting go of that one would start one more render.  With
- * note, whether that key is set is read in the same round trip (*noted).
+ * note, that key's value is read in the same round trip (*noted, in p).
  * 1: ours, 0: not, -1: it could not be read. */
 static int token_holds(sc_conn_t *c, apr_pool_t *p, const char *key,
-                       const char *token, const char *note, int *noted)
+                       const char *token, const char *note, sc_value_t **noted)
 {
     const char *keys[2];
     sc_value_t *v;
@@ -204,7 +210,7 @@ static int token_holds(sc_conn_t *c, apr_pool_t *p, const char *key,
         return -1;
     }
     if (note) {
-        *noted = v[1].data != NULL;
+        *noted = &v[1];
     }
     return v[0].data && v[0].len == strlen(token)
            && !memcmp(v[0].data, token, v[0].len);
@@ -304,6 +310,27 @@ sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail)
     return by_request ? SC_LEASE_LET_GO : SC_LEASE_MARK_UNCACHEABLE;
 }
 
+void sc_lease_note_stored(request_rec *r, const sc_req_t *ctx, sc_conn_t *c,
+                          const char *key, apr_size_t key_len,
+                          apr_int64_t until)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    const char *note;
+
+    if (!ctx->dconf->lock) {
+        return;
+    }
+    note = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_REFUSED, key,
+                         key_len);
+    if (sc_store_set(
+            c, note, NOTE_STORED, sizeof(NOTE_STORED) - 1,
+            sc_policy_exptime(until - now + ctx->dconf->lock_timeout, now))
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0218) "fill lease note %s: %s", note, c->error);
+    }
+}
+
 /* How long the waiters are told not to wait for a render that failed:
  * soon enough, a request takes the lease again and tries the backend. */
 #define SC_FAILED_MARK_SECS 2
@@ -320,9 +347,12 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * answer private): the first is written down in a note beside the
      * lease ("<prefix>:r:<hex>", for SharedCacheLockTimeout) and the
      * lease let go, so that the next request renders for the others; the
-     * lease is marked only when that render is refused too. */
+     * lease is marked only when that render is refused too.  A page
+     * stored since (the note says so) is never marked: a client cannot
+     * switch its lock off by two refusals of its own. */
     int refused = how == SC_LEASE_MARK_UNCACHEABLE && !failed;
     int mark = failed, ours;
+    sc_value_t *noted = NULL;
     apr_int64_t exptime = failed ? sc_policy_exptime(
                               SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
                                  : lease_exptime(ctx);
@@ -358,7 +388,7 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * command closes the connection; the release is tried once more on a
      * fresh one (an unreleased lease would hold waiters until it
      * expires). */
-    ours = token_holds(c, tmp, ctx->lease_key, ctx->lease_token, note, &mark);
+    ours = token_holds(c, tmp, ctx->lease_key, ctx->lease_token, note, &noted);
     if (!ours) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0212) "fill lease %s expired during the "
@@ -370,11 +400,13 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
         sc_store_release(c);
         return;
     }
-    if (ours < 0) {
-        mark = failed; /* unread: the note is not trusted either */
+    if (ours > 0 && note && !noted->data) {
+        sc_store_set(c, note, NOTE_REFUSED, sizeof(NOTE_REFUSED) - 1,
+                     lease_exptime(ctx));
     }
-    else if (note && !mark) {
-        sc_store_set(c, note, "1", 1, lease_exptime(ctx));
+    else if (ours > 0 && note) {
+        mark = noted->len == sizeof(NOTE_REFUSED) - 1
+               && !memcmp(noted->data, NOTE_REFUSED, noted->len);
     }
     apr_pool_destroy(tmp);
     for (tries = 0; tries < 2; tries++) {

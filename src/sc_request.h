@@ -667,6 +667,13 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how);
  * for the others; else marked uncacheable (which sc_lease_release does
  * only for the second refusal in a row). */
 sc_lease_end_t sc_lease_end_for(request_rec *r, const char *detail);
+/* Write down beside the lease of the entry stored under key (on c, its
+ * server) that it was stored, until it is no longer kept (until, in
+ * seconds) and SharedCacheLockTimeout more: a refusal then never marks
+ * its lease, however many in a row. */
+void sc_lease_note_stored(request_rec *r, const sc_req_t *ctx, sc_conn_t *c,
+                          const char *key, apr_size_t key_len,
+                          apr_int64_t until);
 /* The lease from holds becomes to's, held by request r (a refresh). */
 void sc_lease_hand_over(request_rec *r, sc_req_t *from, sc_req_t *to);
 /* The state of a lease, fetched alone (cheap: what waiters poll): FREE,

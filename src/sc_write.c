@@ -438,6 +438,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
         rv = put_vary(ctx, c, &e, until, now);
     }
     if (rv == APR_SUCCESS) {
+        sc_lease_note_stored(r, ctx, c, e.key, e.key_len, until);
         sc_stat_add_r(r, SC_STAT_STORES, 1);
         sc_stat_add_r(r, SC_STAT_STORED_BYTES, e.body_len);
         ap_log_rerror(

@@ -7,8 +7,10 @@
 # clients behind one such request still share one render.  Marked at
 # once, all eight rendered at once and the lock stayed off for
 # SharedCacheLockTimeout: any one client could switch it off (found by
-# the outside attack).  And a chain of holders that store nothing ends:
-# a waiter follows one successor only, then renders itself.
+# the outside attack); and a page stored since is never marked, so two
+# refusals of one client's making do not switch its lock off.  And a
+# chain of holders that store nothing ends: a waiter follows one
+# successor only, then renders itself.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
 use strict;
 use warnings;
@@ -89,6 +91,45 @@ my $r = $ap->raw(GET => '/app/ut/p' . ($n - 1) . '?cc=max-age%3D60&sleep=800');
 is($r->{cache}, 'HIT', 'a later new visitor gets the stored page');
 ok(!$r->{headers}{'set-cookie'} || $r->{headers}{'set-cookie'} !~ /back/,
    '... with no one else\'s cookie');
+
+# A store clears the refusal written down before it.  A page that
+# lives less than SharedCacheLockTimeout: a new visitor's render (its
+# Set-Cookie refused, written down), a returning visitor's (stored); the
+# entry expires, and the next new visitor's refusal is the first since
+# that store, not the second in a row: the lease is let go, not marked,
+# and eight returning visitors after it share one render.  Left there,
+# the note of before the store marked the lease "uncacheable" for
+# SharedCacheLockTimeout: all eight rendered.
+{
+    my $u = '/app/ut/short?cc=max-age%3D2&sleep=500';
+    $ap->raw(GET => $u);
+    my $s = $ap->raw(GET => $u, Cookie => 'Apache=back.1');
+    is($s->{cache}, 'MISS', 'a short-lived page: a returning visitor stores it');
+    is($ap->raw(GET => $u, Cookie => 'Apache=back.1')->{cache}, 'HIT',
+       '... the next one gets it');
+    select(undef, undef, undef, 2.6);   # it expires
+    $ap->raw(GET => $u);
+    my $before = $ap->renders('/app/ut/short');
+    my @r = SCTest::Apache->burst(map { [ $ap, $u, Cookie => 'Apache=back.1' ] } 1 .. 8);
+    my $renders = $ap->renders('/app/ut/short') - $before;
+    diag "short-lived page, then 8: $renders renders ("
+        . join(' ', map { $_->{cache} } @r) . ")";
+    is(scalar(grep { $_->{status} == 200 } @r), 8, '... eight returning visitors: all 200');
+    cmp_ok($renders, '<=', 2, "... and they share one render ($renders), the "
+           . "refusal before the store forgotten");
+    # Two refusals in a row of one client's making (two new visitors, one
+    # after the other) do not switch off the lock of a page stored since
+    # its note was made: the eight after them still share one render.
+    select(undef, undef, undef, 2.6);   # it expires again
+    $ap->raw(GET => $u) for 1 .. 2;
+    $before = $ap->renders('/app/ut/short');
+    @r = SCTest::Apache->burst(map { [ $ap, $u, Cookie => 'Apache=back.1' ] } 1 .. 8);
+    $renders = $ap->renders('/app/ut/short') - $before;
+    diag "short-lived page, two new visitors, then 8: $renders renders ("
+        . join(' ', map { $_->{cache} } @r) . ")";
+    cmp_ok($renders, '<=', 2, "two refusals in a row of a page stored before: "
+           . "the 8 still share one render ($renders)");
+}
 
 # Eight new visitors at once: every render sets a cookie and stores
 # nothing.  Each waiter follows two holders at most, then renders.
