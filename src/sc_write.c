@@ -438,7 +438,12 @@ void sc_write(request_rec *r, sc_req_t *ctx)
         rv = put_vary(ctx, c, &e, until, now);
     }
     if (rv == APR_SUCCESS) {
+        /* the lease of a later miss: the variant's once the Vary record
+         * is found, the URL's when it is gone too */
         sc_lease_note_stored(r, ctx, c, e.key, e.key_len, until);
+        if (e.key != ctx->key) {
+            sc_lease_note_stored(r, ctx, c, ctx->key, ctx->key_len, until);
+        }
         sc_stat_add_r(r, SC_STAT_STORES, 1);
         sc_stat_add_r(r, SC_STAT_STORED_BYTES, e.body_len);
         ap_log_rerror(

@@ -131,6 +131,24 @@ ok(!$r->{headers}{'set-cookie'} || $r->{headers}{'set-cookie'} !~ /back/,
            . "the 8 still share one render ($renders)");
 }
 
+# The same for a page that varies (Vary: Cookie): stored under its
+# variant's key, its later misses take the URL's lease once the Vary
+# record is gone too; the note is on both.
+{
+    my $u = '/app/ut/varied?cc=max-age%3D2&sleep=500&vary=Cookie';
+    my $s = $ap->raw(GET => $u, Cookie => 'Apache=back.1');
+    is($s->{cache}, 'MISS', 'a short-lived page with Vary: Cookie is stored');
+    select(undef, undef, undef, 2.6);
+    $ap->raw(GET => $u) for 1 .. 2;
+    my $before = $ap->renders('/app/ut/varied');
+    my @r = SCTest::Apache->burst(map { [ $ap, $u, Cookie => 'Apache=back.1' ] } 1 .. 8);
+    my $renders = $ap->renders('/app/ut/varied') - $before;
+    diag "varied page, two new visitors, then 8: $renders renders ("
+        . join(' ', map { $_->{cache} } @r) . ")";
+    cmp_ok($renders, '<=', 2, "... two refusals in a row after it: the 8 "
+           . "with one cookie still share one render ($renders)");
+}
+
 # Eight new visitors at once: every render sets a cookie and stores
 # nothing.  Each waiter follows two holders at most, then renders.
 my $u = '/app/ut/herd?cc=max-age%3D60&sleep=800';
