@@ -401,7 +401,8 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
         return;
     }
     if (ours > 0 && note && !noted->data) {
-        sc_store_set(c, note, NOTE_REFUSED, sizeof(NOTE_REFUSED) - 1,
+        /* add: a store's note written meanwhile is never replaced */
+        sc_store_add(c, note, NOTE_REFUSED, sizeof(NOTE_REFUSED) - 1,
                      lease_exptime(ctx));
     }
     else if (ours > 0 && note) {

@@ -118,6 +118,17 @@ static apr_status_t put_entry(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
  * It leads to the variant as long as memcached keeps the variant (until),
  * to be served stale on error or revalidated too, and never less long
  * than the record it replaces with the same names led to the others. */
+/* How long the URL's Vary record is kept once a variant kept until
+ * until is stored: as long as the longest-lived variant of its names. */
+static apr_int64_t vary_kept_until(const sc_req_t *ctx, apr_int64_t until)
+{
+    if (ctx->stored_vary && sc_names_equal(ctx->stored_vary, ctx->vary)
+        && ctx->stored_vary_until > until) {
+        return ctx->stored_vary_until;
+    }
+    return until;
+}
+
 static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
                              const sc_entry_t *entry, apr_int64_t until,
                              apr_int64_t now)
@@ -128,10 +139,7 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
     apr_status_t rv;
     int i;
 
-    if (ctx->stored_vary && sc_names_equal(ctx->stored_vary, ctx->vary)
-        && ctx->stored_vary_until > until) {
-        until = ctx->stored_vary_until;
-    }
+    until = vary_kept_until(ctx, until);
 
     /* Only what a Vary record holds: none of the variant's body fields
      * (a copy of the entry once carried its codings along). */
@@ -442,7 +450,8 @@ void sc_write(request_rec *r, sc_req_t *ctx)
          * is found, the URL's when it is gone too */
         sc_lease_note_stored(r, ctx, c, e.key, e.key_len, until);
         if (e.key != ctx->key) {
-            sc_lease_note_stored(r, ctx, c, ctx->key, ctx->key_len, until);
+            sc_lease_note_stored(r, ctx, c, ctx->key, ctx->key_len,
+                                 vary_kept_until(ctx, until));
         }
         sc_stat_add_r(r, SC_STAT_STORES, 1);
         sc_stat_add_r(r, SC_STAT_STORED_BYTES, e.body_len);
