@@ -9,7 +9,9 @@
  * on the backend's response, which notes the raw Date and Expires lines of
  * the final header block for the client's request; sc_origin_field() gives
  * the raw value back as long as the header still holds what mod_proxy
- * made of it (a later mod_headers edit wins).
+ * made of it (a later mod_headers edit wins).  And what the backend
+ * receives: the X-Forwarded-* fields mod_proxy adds to its request, which
+ * a Vary naming them is keyed on (sc_origin_headers_in()).
  */
 #include "sc_request.h"
 
@@ -223,4 +225,50 @@ const char *sc_origin_field(request_rec *r, apr_table_t *out, const char *field)
         return value;
     }
     return raw;
+}
+
+/* ---- What the origin receives ------------------------------------------
+ *
+ * mod_proxy_http and mod_proxy_http2 add to the request they send a
+ * backend (ProxyAddHeaders On, the default) what the client's request
+ * does not hold: the address the client came from (X-Forwarded-For), its
+ * Host header (X-Forwarded-Host) and the server's name
+ * (X-Forwarded-Server), each merged after what the client sent.  A
+ * response that varies on one varies on what the backend received, so the
+ * key holds that value, made as mod_proxy makes it, whether or not the
+ * request goes through mod_proxy: a key finer than what the origin read
+ * never shares more. */
+static const char *const proxy_added[] = { "X-Forwarded-For",
+                                           "X-Forwarded-Host",
+                                           "X-Forwarded-Server", NULL };
+
+int sc_origin_added(const char *name)
+{
+    const char *const *n;
+
+    for (n = proxy_added; *n; n++) {
+        if (!strcasecmp(*n, name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_table_t *sc_origin_headers_in(request_rec *r)
+{
+    apr_table_t *t = apr_table_copy(r->pool, r->headers_in);
+    const char *host = apr_table_get(r->headers_in, "Host");
+
+    /* (mod_proxy merges the same values, with ", ", into the first field
+     * of each name: the merged value tells what the client sent apart
+     * from what mod_proxy added, an address holding no comma) */
+    apr_table_mergen(t, "X-Forwarded-For",
+                     r->useragent_ip ? r->useragent_ip : "");
+    if (host) {
+        apr_table_mergen(t, "X-Forwarded-Host", host);
+    }
+    apr_table_mergen(t, "X-Forwarded-Server",
+                     r->server->server_hostname ? r->server->server_hostname
+                                                : "");
+    return t;
 }

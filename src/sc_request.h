@@ -610,6 +610,13 @@ int sc_origin_framed(const request_rec *r);
 const char *sc_origin_field(request_rec *r, apr_table_t *out,
                             const char *field);
 
+/* The request headers as a backend behind mod_proxy receives them: r's,
+ * with the client's address, Host and server name merged into
+ * X-Forwarded-For, -Host and -Server as mod_proxy merges them.
+ * sc_origin_added() says whether name (any case) is one of those. */
+apr_table_t *sc_origin_headers_in(request_rec *r);
+int sc_origin_added(const char *name);
+
 /* --- sc_lookup.c --- */
 
 sc_lookup_t sc_lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,

@@ -90,6 +90,13 @@ def application(environ, start_response):
     if "sleep" in q:
         time.sleep(int(q["sleep"]) / 1000.0)
     status = int(q.get("status", "200"))
+    if "allow" in q and ":" in q["allow"]:
+        # an address allowlist behind a gateway: the last X-Forwarded-For
+        # item (the address the gateway saw) must be the one named
+        name, value = q["allow"].split(":", 1)
+        seen = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+        if seen.split(",")[-1].strip() != value:
+            status = int(q.get("deny", "403"))
     if q.get("failable") and os.path.exists(os.path.join(HERE, "fail")):
         status = 503
     token = uuid.uuid4().hex
@@ -142,7 +149,7 @@ def application(environ, start_response):
         headers.append(("Expires", expires_in(int(q["expin"]))))
     if q.get("cookie"):
         headers.append(("Set-Cookie", "sessionid=%s; Path=/" % token))
-    reasons = {200: "OK", 201: "Created", 203: "Non-Authoritative Information", 303: "See Other",
+    reasons = {200: "OK", 201: "Created", 203: "Non-Authoritative Information", 303: "See Other", 403: "Forbidden",
                404: "Not Found", 410: "Gone", 500: "Internal Server Error",
                503: "Service Unavailable", 301: "Moved Permanently"}
     if status in (301, 308) and "loc" not in q:

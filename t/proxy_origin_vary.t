@@ -1,0 +1,146 @@
+# A Vary names a request header as the origin received it.  mod_proxy
+# adds X-Forwarded-For (the client's address), X-Forwarded-Host and
+# X-Forwarded-Server to the request it sends a backend (ProxyAddHeaders
+# On, the default); a backend that answers by them says Vary:
+# X-Forwarded-For.  The client's request holds none of them: keyed on the
+# client's headers, every client would share one variant (an address
+# allowlist at the backend leaks its page; one outsider's 404 hides the
+# page from insiders).  The key holds what mod_proxy sends.
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+
+sub cs { my ($res) = @_; return $res->{headers}{'x-sharedcache'} // '-' }
+
+sub reflected { my ($res) = @_; return ($res->{body} =~ /reflected=(\S*)/)[0] // '' }
+
+{
+    my $ap = SCTest::Apache->start(memcached => [$mc],
+                                   modules => [qw(proxy proxy_http headers)],
+                                   conf => <<'CONF');
+<Location /app/raw>
+    SharedCache Off
+</Location>
+ProxyPass /px/ http://127.0.0.1:@PORT@/app/raw/
+ProxyPass /pq/ http://127.0.0.1:@PORT@/app/raw/
+ProxyPass /rh/ http://127.0.0.1:@PORT@/app/raw/
+ProxyPass /off/ http://127.0.0.1:@PORT@/app/raw/
+<Location /px>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /pq>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheQuickHandler On
+</Location>
+<Location /rh>
+    # the client's address passed in a header of the administrator's own
+    SharedCache On
+    SharedCacheTTL 60
+    ProxyAddHeaders Off
+    RequestHeader set X-Client-IP "expr=%{REMOTE_ADDR}"
+    SharedCacheVaryByHeader X-Client-IP
+</Location>
+<Location /off>
+    SharedCache Off
+</Location>
+<Location /app/esi>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheESI On
+</Location>
+CONF
+
+    # a page rendered for the address the backend was told of
+    for my $base ('/px', '/pq', '/rh', '/off') {
+        my $h = $base eq '/rh' ? 'X-Client-IP' : 'X-Forwarded-For';
+        my $page = "$base/a?vary=$h&reflect=$h&cc=max-age%3D60";
+        my $one = $ap->raw(GET => $page, _from => '127.0.0.1');
+        my $again = $ap->raw(GET => $page, _from => '127.0.0.1');
+        my $two = $ap->raw(GET => $page, _from => '127.0.0.5');
+        my $two_again = $ap->raw(GET => $page, _from => '127.0.0.5');
+        is(reflected($one), '127.0.0.1', "$base: the first client's page");
+        is(reflected($two), '127.0.0.5',
+           "$base: another client gets a page rendered for itself, not the first's ("
+           . cs($two) . ')');
+        is(reflected($two_again), '127.0.0.5', "$base: and again");
+        next if $base eq '/off';
+        # still a cache: each client's variant is stored and hit
+        is(cs($again), 'HIT', "$base: the first client's page is a hit the second time");
+        is(cs($two_again), 'HIT', "$base: the other client's page is a hit the second time");
+    }
+
+    # an allowlist at the backend, by the address mod_proxy forwards
+    for my $base ('/px', '/pq') {
+        my $page = "$base/report?allow=X-Forwarded-For:127.0.0.1&vary=X-Forwarded-For"
+                   . '&cc=max-age%3D60';
+        my $in = $ap->raw(GET => $page, _from => '127.0.0.1');
+        my $in2 = $ap->raw(GET => $page, _from => '127.0.0.1');
+        my $out = $ap->raw(GET => $page, _from => '127.0.0.5');
+        is($in->{status}, 200, "$base allowlist: the insider is let in");
+        is(cs($in2), 'HIT', "$base allowlist: the insider's page is stored");
+        is($out->{status}, 403, "$base allowlist: the outsider is refused after the insider's visit ("
+           . cs($out) . ')');
+
+        # a backend that hides the page from outsiders with a 404 (stored
+        # by default): an outsider first does not hide it from insiders
+        my $hide = "$base/hide?allow=X-Forwarded-For:127.0.0.1&deny=404"
+                   . '&vary=X-Forwarded-For';
+        my $o = $ap->raw(GET => $hide, _from => '127.0.0.5');
+        my $o2 = $ap->raw(GET => $hide, _from => '127.0.0.5');
+        my $i = $ap->raw(GET => $hide, _from => '127.0.0.1');
+        is($o->{status}, 404, "$base hidden: the outsider gets the backend's 404");
+        is(cs($o2), 'HIT', "$base hidden: the outsider's 404 is stored");
+        is($i->{status}, 200, "$base hidden: the insider still gets the page (" . cs($i) . ')');
+    }
+
+    # an ESI fragment that comes through the proxy
+    my $page = esi_page('/app/esi/page',
+                        'shell ' . esi_inc('/px/frag?vary=X-Forwarded-For'
+                                           . '&reflect=X-Forwarded-For&cc=max-age%3D60'),
+                        '&cc=max-age%3D60');
+    my $one = $ap->raw(GET => $page, _from => '127.0.0.1');
+    my $two = $ap->raw(GET => $page, _from => '127.0.0.5');
+    my $two_again = $ap->raw(GET => $page, _from => '127.0.0.5');
+    like($one->{body}, qr/shell .*reflected=127\.0\.0\.1/s, 'ESI: the first client\'s fragment');
+    is(reflected($two), '127.0.0.5', 'ESI: another client gets a fragment rendered for itself');
+    is(reflected($two_again), '127.0.0.5', 'ESI: and again');
+    # (quick mode at /pq warns of the RequestHeader at /rh: not this test's)
+    $ap->stop(allow => [qr/SC0111/]);
+}
+
+# The README's recipe behind a load balancer: mod_remoteip consumes the
+# balancer's X-Forwarded-For (the request no longer bypasses), mod_proxy
+# forwards the client's address as X-Forwarded-For again.  (The backend is
+# this Apache, whose mod_remoteip makes that header REMOTE_ADDR.)
+{
+    my $ap = SCTest::Apache->start(memcached => [$mc],
+                                   modules => [qw(proxy proxy_http remoteip)],
+                                   conf => <<'CONF');
+RemoteIPHeader X-Forwarded-For
+RemoteIPTrustedProxy 127.0.0.1
+<Location /app/raw>
+    SharedCache Off
+</Location>
+ProxyPass /px/ http://127.0.0.1:@PORT@/app/raw/
+<Location /px>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+CONF
+    my $page = '/px/a?vary=X-Forwarded-For&env=REMOTE_ADDR&cc=max-age%3D60';
+    my $one = $ap->raw(GET => $page, 'X-Forwarded-For' => '198.51.100.7');
+    my $one_again = $ap->raw(GET => $page, 'X-Forwarded-For' => '198.51.100.7');
+    my $two = $ap->raw(GET => $page, 'X-Forwarded-For' => '203.0.113.9');
+    like($one->{body}, qr/REMOTE_ADDR='198\.51\.100\.7'/, 'remoteip: the first client\'s page');
+    is(cs($one_again), 'HIT', 'remoteip: stored for that client');
+    like($two->{body}, qr/REMOTE_ADDR='203\.0\.113\.9'/,
+         'remoteip: the second client gets a page rendered for its address (' . cs($two) . ')');
+    $ap->stop;
+}
+
+done_testing;
