@@ -2,7 +2,7 @@
 # restrictive decision of their parts (THREATS 35): a private fragment, a
 # fragment that sets a cookie, bypassed the cache, failed or keys on what
 # the page does not keeps the page out of the cache; a fragment's Vary
-# becomes the page's.
+# keys the page.
 use strict;
 use warnings;
 use Test::More;
@@ -14,6 +14,8 @@ my %pages = (
     'nostore.shtml' => '/app/frag?sc=no-store',
     'cookie.shtml'  => '/app/frag?cookie=1',
     'varies.shtml'  => '/app/frag?vary=Cookie',
+    'lang.shtml'    => '/app/frag?vary=Accept-Language&reflect=Accept-Language'
+                       . '&cc=max-age%3D60',
     'failed.shtml'  => '/app/frag?status=500',
     'user.shtml'    => '/app/peruser/frag',
     'bypass.shtml'  => '/app/anon/frag',
@@ -92,6 +94,23 @@ cache_is($alice2, 'HIT', 'a page with a varying fragment is stored');
 is($alice2->{body}, $alice1->{body}, 'per cookie');
 isnt($bob->{body}, $alice1->{body}, 'another cookie never gets it');
 isnt($anon->{body}, $alice1->{body}, 'nor a visitor without cookies');
+
+# Any header a fragment's Vary names keys the page.  The client gets the
+# page's own headers, which leave before its fragments run: the
+# fragment's Vary is not added to them (README, "A page takes the most
+# restrictive decision of its fragments").
+my ($en1, $en2) = twice('/lang.shtml', 'Accept-Language' => 'en');
+my ($de1, $de2) = twice('/lang.shtml', 'Accept-Language' => 'de');
+cache_is($en2, 'HIT', 'a page whose fragment varies on Accept-Language is stored');
+cache_is($de2, 'HIT', 'one entry per language');
+like($en2->{body}, qr/reflected=en\b/, 'the en page holds the en fragment');
+like($de1->{body}, qr/reflected=de\b/, 'another language never gets it');
+like($de2->{body}, qr/reflected=de\b/, 'nor from the cache');
+for ([MISS => $en1], [HIT => $en2]) {
+    my ($what, $res) = @$_;
+    unlike($res->{headers}{vary} // '', qr/accept-language/i,
+           "$what: the fragment's Vary is not sent with the page's headers");
+}
 
 # The fragment's location keys on the session; the page's does not.
 my ($u1, $u2) = twice('/user.shtml', Cookie => 'sessionid=alice');
