@@ -10,6 +10,7 @@ use strict;
 use warnings;
 use Test::More;
 use SCTest;
+use SCTest::Cluster;
 
 my $mc = SCTest::Memcached->start;
 
@@ -140,6 +141,20 @@ CONF
     is(cs($one_again), 'HIT', 'remoteip: stored for that client');
     like($two->{body}, qr/REMOTE_ADDR='203\.0\.113\.9'/,
          'remoteip: the second client gets a page rendered for its address (' . cs($two) . ')');
+
+    # sharedcachectl inspect finds a variant by the header as the backend
+    # received it
+    my $port = $ap->port;
+    my @args = ('inspect', "http://127.0.0.1:$port$page", '--vhost', "127.0.0.1:$port",
+                '--backend', "http://127.0.0.1:$port/app/raw/a?vary=X-Forwarded-For"
+                . '&env=REMOTE_ADDR&cc=max-age%3D60');
+    my $r = SCTest::Cluster::ctl(servers => [$mc],
+                                 args => [@args, '-H', 'X-Forwarded-For: 198.51.100.7']);
+    is($r->{rc}, 0, 'inspect: the variant of 198.51.100.7 is cached') or diag("$r->{out}$r->{err}");
+    like($r->{out}, qr/^variant:\s+x-forwarded-for: 198\.51\.100\.7$/m, 'and shown');
+    $r = SCTest::Cluster::ctl(servers => [$mc],
+                              args => [@args, '-H', 'X-Forwarded-For: 192.0.2.1']);
+    is($r->{rc}, 1, 'inspect: no variant for an address that never asked');
     $ap->stop;
 }
 
