@@ -156,8 +156,9 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
     }
     for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
         const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
-        apr_table_t *in = sc_origin_added(name) ? sc_origin_headers_in(q)
-                                                : q->headers_in;
+        apr_table_t *in = sc_origin_added(name)
+                              ? sc_origin_headers_in(q, q->headers_in)
+                              : q->headers_in;
         sc_key_add(k, 'h', name, apr_table_getm(q->pool, in, name));
     }
     if (d->vary_user == 1) {
@@ -488,7 +489,7 @@ int sc_remembered_key_like(request_rec *r, sc_req_t *ctx, const sc_req_t *like,
 const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
                            const apr_array_header_t *names, apr_size_t *len)
 {
-    apr_table_t *headers = r->headers_in;
+    apr_table_t *headers = ctx->key_headers ? ctx->key_headers : r->headers_in;
     int i;
 
     /* names were narrowed when stored (effective_vary in sc_capture.c):
@@ -496,7 +497,7 @@ const char *sc_variant_key(request_rec *r, const sc_req_t *ctx,
      * adds is keyed as the backend receives it (sc_origin.c). */
     for (i = 0; names && i < names->nelts; i++) {
         if (sc_origin_added(APR_ARRAY_IDX(names, i, const char *))) {
-            headers = sc_origin_headers_in(r);
+            headers = sc_origin_headers_in(r, headers);
             break;
         }
     }

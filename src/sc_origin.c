@@ -233,14 +233,17 @@ const char *sc_origin_field(request_rec *r, apr_table_t *out, const char *field)
  * backend (ProxyAddHeaders On, the default) what the client's request
  * does not hold: the address the client came from (X-Forwarded-For), its
  * Host header (X-Forwarded-Host) and the server's name
- * (X-Forwarded-Server), each merged after what the client sent.  A
- * response that varies on one varies on what the backend received, so the
- * key holds that value, made as mod_proxy makes it, whether or not the
- * request goes through mod_proxy: a key finer than what the origin read
- * never shares more. */
+ * (X-Forwarded-Server), each merged after what the client sent; with
+ * ProxyVia On, mod_proxy_http merges the client's protocol version and
+ * the server's name and port into Via.  A response that varies on one
+ * varies on what the backend received, so the key holds a value that
+ * tells it: the X-Forwarded-* ones as mod_proxy makes them, Via with the
+ * protocol version (its other parts are the virtual host's, in the key),
+ * whether or not the request goes through mod_proxy: a key finer than
+ * what the origin read never shares more. */
 static const char *const proxy_added[] = { "X-Forwarded-For",
                                            "X-Forwarded-Host",
-                                           "X-Forwarded-Server", NULL };
+                                           "X-Forwarded-Server", "Via", NULL };
 
 int sc_origin_added(const char *name)
 {
@@ -254,10 +257,10 @@ int sc_origin_added(const char *name)
     return 0;
 }
 
-apr_table_t *sc_origin_headers_in(request_rec *r)
+apr_table_t *sc_origin_headers_in(request_rec *r, apr_table_t *in)
 {
-    apr_table_t *t = apr_table_copy(r->pool, r->headers_in);
-    const char *host = apr_table_get(r->headers_in, "Host");
+    apr_table_t *t = apr_table_copy(r->pool, in);
+    const char *host = apr_table_get(in, "Host");
 
     /* (mod_proxy merges the same values, with ", ", into the first field
      * of each name: the merged value tells what the client sent apart
@@ -270,5 +273,9 @@ apr_table_t *sc_origin_headers_in(request_rec *r)
     apr_table_mergen(t, "X-Forwarded-Server",
                      r->server->server_hostname ? r->server->server_hostname
                                                 : "");
+    apr_table_mergen(t, "Via",
+                     apr_psprintf(r->pool, "%d.%d",
+                                  HTTP_VERSION_MAJOR(r->proto_num),
+                                  HTTP_VERSION_MINOR(r->proto_num)));
     return t;
 }

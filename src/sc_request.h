@@ -275,6 +275,11 @@ typedef struct {
     apr_array_header_t *app_vary_cookies; /* X-SharedCache-Vary's cookies
                                              (lower case), or NULL */
     const char *vary_raw;                 /* the page's own Vary value */
+    apr_table_t *key_headers;    /* r->headers_in as the request held them
+                                    when it was let render: the variant it
+                                    stores under reads these (a handler may
+                                    change r->headers_in: mod_proxy_http2
+                                    drops Host) */
     int filters_changed_headers; /* output filters (mod_headers) made the
                                     client's headers other than the stored
                                     ones: a quick hit would differ */
@@ -610,11 +615,12 @@ int sc_origin_framed(const request_rec *r);
 const char *sc_origin_field(request_rec *r, apr_table_t *out,
                             const char *field);
 
-/* The request headers as a backend behind mod_proxy receives them: r's,
- * with the client's address, Host and server name merged into
- * X-Forwarded-For, -Host and -Server as mod_proxy merges them.
+/* The request headers as a backend behind mod_proxy receives them: in (r's
+ * headers), with the client's address, Host and server name merged into
+ * X-Forwarded-For, -Host and -Server as mod_proxy merges them, and the
+ * request's protocol version into Via.
  * sc_origin_added() says whether name (any case) is one of those. */
-apr_table_t *sc_origin_headers_in(request_rec *r);
+apr_table_t *sc_origin_headers_in(request_rec *r, apr_table_t *in);
 int sc_origin_added(const char *name);
 
 /* --- sc_lookup.c --- */

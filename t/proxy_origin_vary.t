@@ -158,4 +158,54 @@ CONF
     $ap->stop;
 }
 
+# What the key reads of the request is what it held when the handler
+# let it render: mod_proxy_http2 drops Host from the request once it has
+# made X-Forwarded-Host (and :authority) of it, before the store keys the
+# response.  And mod_proxy merges the client's protocol version into Via
+# (ProxyVia On).
+{
+    my $h2 = SCTest::mpm() ne 'prefork';    # mod_http2 is inactive under prefork
+    my $ap = SCTest::Apache->start(memcached => [$mc],
+                                   modules => [qw(proxy proxy_http), $h2 ? qw(proxy_http2 http2) : ()],
+                                   conf => ($h2 ? <<'H2' : '') . <<'CONF');
+Protocols h2c http/1.1
+ProxyPass /h2/ h2c://127.0.0.1:@PORT@/app/raw/
+<Location /h2>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+H2
+ProxyVia On
+<Location /app/raw>
+    SharedCache Off
+</Location>
+ProxyPass /px/ http://127.0.0.1:@PORT@/app/raw/
+<Location /px>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+CONF
+    for my $h ($h2 ? ('X-Forwarded-Host', 'Host') : ()) {
+        my $page = "/h2/p?vary=$h&reflect=$h&cc=max-age%3D60";
+        my @r;
+        for (1 .. 4) {
+            # (the first h2c request of a connection may get httpd's 411)
+            my $r = $ap->raw(GET => $page);
+            push @r, $r if $r->{status} == 200;
+        }
+        is(cs($r[-1]), 'HIT', "h2c backend, Vary: $h: a hit once stored ("
+           . join(' ', map { cs($_) } @r) . ')');
+    }
+
+    my $page = '/px/v?vary=Via&reflect=Via&cc=max-age%3D60';
+    my $old = $ap->raw(GET => $page, _proto => 'HTTP/1.0');
+    my $new = $ap->raw(GET => $page);
+    my $new2 = $ap->raw(GET => $page);
+    like(reflected($old), qr/^1\.0$/, 'ProxyVia: the HTTP/1.0 client\'s page');
+    like(reflected($new), qr/^1\.1$/,
+         'ProxyVia: an HTTP/1.1 client gets the page rendered for its Via (' . cs($new) . ')');
+    is(cs($new2), 'HIT', 'ProxyVia: stored per protocol version');
+    $ap->stop(allow => [qr/chunked transfer encoding/]);
+}
+
 done_testing;

@@ -225,7 +225,8 @@ sub get { my ($self, $path, %h) = @_; $self->request('GET', $path, %h) }
 # A request written byte for byte on its own connection (any Host, any
 # target, any header; _from => address to send it from; _to_addr,
 # _to_port => another address or port of this server to send it to;
-# _body => a body), for what HTTP::Tiny will not send.  Returns the
+# _body => a body; _proto => 'HTTP/1.0' for another protocol version),
+# for what HTTP::Tiny will not send.  Returns the
 # summary of SCTest::HTTP::parse_response (as request() does, with head)
 # and ms.
 sub raw {
@@ -233,6 +234,7 @@ sub raw {
     my $body = delete $headers{_body} // '';
     # _from: the client's own address (127.0.0.5 ...), for rules on it
     my $from = delete $headers{_from};
+    my $proto = delete $headers{_proto};
     my $to_addr = delete $headers{_to_addr} // $self->{addr};
     my $to_port = delete $headers{_to_port} // $self->{port};
     my $t0 = time;
@@ -244,7 +246,9 @@ sub raw {
     $headers{Host} //= "127.0.0.1:$self->{port}";
     $headers{Connection} //= 'close'; # a test's own must still close
     $headers{'Content-Length'} = length $body if length $body;
-    print $s request_text($method, $target, \%headers, $body);
+    my $text = request_text($method, $target, \%headers, $body);
+    $text =~ s{ HTTP/1\.1\r\n}{ $proto\r\n} if $proto;
+    print $s $text;
     my $resp = do { local $/; <$s> } // '';
     close $s;
     my $r = parse_response($resp, method => $method);
