@@ -60,6 +60,12 @@ static request_rec *refresh_request(request_rec *r, sc_req_t *ctx,
     sink->r = r;
     sink->c = r->connection;
     rr = ap_sub_req_method_uri("GET", r->unparsed_uri, r, sink);
+    /* As the client's request: httpd leaves a subrequest's protocol
+     * version at 0.0 and its port to the connection's, which mod_proxy
+     * puts into Via (and the key reads: sc_origin.c). */
+    rr->proto_num = r->proto_num;
+    rr->parsed_uri.port_str = r->parsed_uri.port_str;
+    rr->parsed_uri.port = r->parsed_uri.port;
     d = ap_get_module_config(rr->per_dir_config, &sharedcache_module);
     if (rr->status != HTTP_OK) {
         why = apr_psprintf(r->pool, "the subrequest was answered %d",

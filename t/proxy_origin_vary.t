@@ -9,6 +9,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes qw(sleep);
 use SCTest;
 use SCTest::Cluster;
 
@@ -205,6 +206,30 @@ CONF
     like(reflected($new), qr/^1\.1$/,
          'ProxyVia: an HTTP/1.1 client gets the page rendered for its Via (' . cs($new) . ')');
     is(cs($new2), 'HIT', 'ProxyVia: stored per protocol version');
+
+    # a refresh after the response (stale-while-revalidate) is a
+    # subrequest made like the client's request: its protocol version and
+    # port, so its page lands under the client's key, rendered for what
+    # the client's own request would have sent
+    my $swr = '&cc=max-age%3D3,%20stale-while-revalidate%3D60';
+    for my $h ('Via', 'X-Forwarded-For') {
+        my $p = "/px/s$h?vary=$h&reflect=$h$swr";
+        my $first = $ap->raw(GET => $p);
+        sleep 3.5;
+        my @r;
+        for (1 .. 4) {
+            push @r, $ap->raw(GET => $p);
+            sleep 0.5;
+        }
+        my $tok = sub { ($_[0]{body} =~ /token=(\w+)/)[0] // '' };
+        is(cs($r[-1]), 'HIT', "refresh, Vary: $h: refreshed, then a hit ("
+           . join(' ', map { cs($_) } @r) . ')');
+        isnt($tok->($r[-1]), $tok->($first), "refresh, Vary: $h: the refreshed page is served");
+        cmp_ok($ap->renders("/app/raw/s$h"), '<=', 2, "refresh, Vary: $h: one refresh render");
+        my $line = sub { ($_[0]{body} =~ /reflected=([^\n]*)/)[0] // '' };
+        is($line->($r[-1]), $line->($first),
+           "refresh, Vary: $h: rendered for what the client's request sends the backend");
+    }
     $ap->stop(allow => [qr/chunked transfer encoding/]);
 }
 
