@@ -1,0 +1,57 @@
+# An HTTP/2 (h2c) client's stale-while-revalidate hit: is the entry
+# refreshed after the response?  Proxied (Vary: Via / X-Forwarded-For /
+# none) and not proxied (the WSGI app directly); SharedCacheGrace too.
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(sleep);
+use SCTest;
+
+plan skip_all => 'event only' if SCTest::mpm() eq 'prefork';
+my $mc = SCTest::Memcached->start;
+sub tok { ($_[0] =~ /token=(\w+)/)[0] // '' }
+
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(proxy proxy_http http2)], conf => <<'CONF');
+Protocols h2c http/1.1
+<Location /app/raw>
+    SharedCache Off
+</Location>
+<Location /app/direct>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+ProxyPass /px/ http://127.0.0.1:@PORT@/app/raw/
+<Location /px>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+CONF
+my $port = $ap->port;
+sub curl {
+    my ($mode, $url) = @_;
+    my @a = ('curl', '-s', '-i', '--max-time', '20');
+    push @a, '--http2-prior-knowledge' if $mode eq 'h2';
+    push @a, "http://127.0.0.1:$port$url";
+    open my $fh, '-|', @a or die $!;
+    local $/; my $out = <$fh>; close $fh;
+    my ($cs) = $out =~ /^x-sharedcache:\s*(\S+)/mi;
+    return { body => $out, cs => $cs // '-' };
+}
+my $n = 0;
+for my $mode ('1.1', 'h2') {
+    for my $path ('/px/p', '/app/direct/p') {
+        for my $vary ('', '&vary=Via', '&vary=X-Forwarded-For') {
+            $n++;
+            my $q = "$path$n?cc=max-age%3D2,%20stale-while-revalidate%3D60$vary";
+            my $first = curl($mode, $q);
+            sleep 2.3;
+            my $stale = curl($mode, $q);
+            sleep 1.0;
+            my $after = curl($mode, $q);
+            isnt(tok($after->{body}), tok($first->{body}),
+                 "$mode $path vary '$vary': refreshed after the stale hit ($first->{cs} $stale->{cs} $after->{cs})");
+        }
+    }
+}
+$ap->stop(allow => [qr/./]);
+done_testing;
