@@ -194,7 +194,11 @@ static const char *incomplete(request_rec *r, const sc_req_t *ctx)
     if (ctx->state == SC_CAP_COPYING) {
         return "no decision was made on its headers";
     }
-    if (r->connection->aborted && !ctx->client_gone) {
+    /* A refresh after the response runs once the client's response has
+     * left: on HTTP/2 mod_http2 has marked the stream's connection
+     * aborted by then, which says nothing of the refresh's body beyond
+     * what the checks below read (a handler that stopped early). */
+    if (r->connection->aborted && !ctx->client_gone && !ctx->refreshing) {
         return "the connection was aborted";
     }
     /* A handler that watches the connection (mod_proxy_http, mod_wsgi)

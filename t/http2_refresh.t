@@ -1,13 +1,17 @@
-# An HTTP/2 (h2c) client's stale-while-revalidate hit: is the entry
-# refreshed after the response?  Proxied (Vary: Via / X-Forwarded-For /
-# none) and not proxied (the WSGI app directly); SharedCacheGrace too.
+# A refresh after the response (stale-while-revalidate) started by an
+# HTTP/2 client is stored: by the time it runs, mod_http2 has marked the
+# stream's connection aborted, which says nothing of the refresh's body
+# (outside-attack round 47 F1).  HTTP/1.1 clients are the control;
+# proxied (Vary: Via, X-Forwarded-For, none) and the application directly.
 use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(sleep);
 use SCTest;
 
-plan skip_all => 'event only' if SCTest::mpm() eq 'prefork';
+plan skip_all => 'mod_http2 is inactive under prefork' if SCTest::mpm() eq 'prefork';
+my $curl = `curl --version 2>/dev/null` // '';
+plan skip_all => 'needs curl with HTTP/2' unless $curl =~ /\bHTTP2\b/;
 my $mc = SCTest::Memcached->start;
 sub tok { ($_[0] =~ /token=(\w+)/)[0] // '' }
 
@@ -53,5 +57,5 @@ for my $mode ('1.1', 'h2') {
         }
     }
 }
-$ap->stop(allow => [qr/./]);
+$ap->stop;
 done_testing;
