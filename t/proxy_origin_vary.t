@@ -189,11 +189,14 @@ CONF
     for my $h ($h2 ? ('X-Forwarded-Host', 'Host') : ()) {
         my $page = "/h2/p?vary=$h&reflect=$h&cc=max-age%3D60";
         my @r;
-        for (1 .. 4) {
-            # (the first h2c request of a connection may get httpd's 411)
+        for (1 .. 20) {
+            # (an h2c request to the backend may get httpd's 411, more
+            # often on a loaded machine: ask until three were answered)
             my $r = $ap->raw(GET => $page);
             push @r, $r if $r->{status} == 200;
+            last if @r == 3;
         }
+        cmp_ok(scalar @r, '>=', 2, "h2c backend, Vary: $h: answered at least twice");
         is(cs($r[-1]), 'HIT', "h2c backend, Vary: $h: a hit once stored ("
            . join(' ', map { cs($_) } @r) . ')');
     }
