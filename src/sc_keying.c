@@ -148,6 +148,7 @@ int sc_key_server_as_vhost(request_rec *r)
 static const char *add_variance(request_rec *q, sc_key_t *k,
                                 const sc_dir_conf_t *d, const char *cookies)
 {
+    apr_table_t *origin = NULL; /* as the backend receives them */
     int i;
 
     for (i = 0; d->vary_cookies && i < d->vary_cookies->nelts; i++) {
@@ -156,9 +157,13 @@ static const char *add_variance(request_rec *q, sc_key_t *k,
     }
     for (i = 0; d->vary_headers && i < d->vary_headers->nelts; i++) {
         const char *name = APR_ARRAY_IDX(d->vary_headers, i, const char *);
-        apr_table_t *in = sc_origin_added(name)
-                              ? sc_origin_headers_in(q, q->headers_in)
-                              : q->headers_in;
+        apr_table_t *in = q->headers_in;
+        if (sc_origin_added(name)) {
+            if (!origin) {
+                origin = sc_origin_headers_in(q, q->headers_in);
+            }
+            in = origin;
+        }
         sc_key_add(k, 'h', name, apr_table_getm(q->pool, in, name));
     }
     if (d->vary_user == 1) {
