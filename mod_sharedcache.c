@@ -280,6 +280,11 @@ static void sc_register_hooks(apr_pool_t *p)
      * HTTP_HEADER: decides on the headers the client really gets. */
     sc_decide_filter_handle = ap_register_output_filter(
         SC_FILTER_DECIDE, sc_decide_filter, NULL, AP_FTYPE_CONTENT_SET + 5);
+    /* First of all: what the handler said (its Vary, whether it is
+     * personal), which a content filter never takes back
+     * (sc_resp_vary.c). */
+    sc_first_filter_handle = ap_register_output_filter(
+        SC_FILTER_FIRST, sc_first_filter, NULL, AP_FTYPE_RESOURCE - 3);
     /* ESI: after SHAREDCACHE_SAVE (the shell is stored unassembled),
      * before DEFLATE; the client's headers wait after SHAREDCACHE_DECIDE
      * (the shell is decided on its own headers); an include's output ends

@@ -138,7 +138,7 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     }
     ctx->vary_raw = in.vary;
     ctx->recoded |= coded_after(r, ctx, out);
-    ctx->app_vary_cookies = sc_app_vary_cookies(r, out);
+    ctx->app_vary_cookies = sc_app_vary_cookies(r);
     ctx->vary = sc_effective_vary(r, ctx, in.vary);
     if (ctx->dconf->quick == 1 && ctx->headers) {
         ctx->filters_changed_headers = sc_parity_changed(r, ctx, out);
@@ -442,6 +442,8 @@ void sc_insert_filter(request_rec *r)
     /* Everywhere: a response may invalidate even where nothing is
      * cached (an admin section with SharedCache Off, say). */
     if (d && !(r->handler && !strcmp(r->handler, SC_STATUS_HANDLER))) {
+        ap_add_output_filter_handle(sc_first_filter_handle, NULL, r,
+                                    r->connection);
         ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,
                                     r->connection);
     }

@@ -208,7 +208,7 @@ void sc_fragment_reaches_page(request_rec *r, const sc_dir_conf_t *d,
 {
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
-    const char *vary = apr_table_getm(r->pool, out, "Vary");
+    const char *vary = sc_response_vary(r, out);
     apr_int64_t ttl = 0;
     const char *why = NULL, *rules = NULL;
     int why_checked = 0, rules_checked = 0;

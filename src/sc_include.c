@@ -596,7 +596,9 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
                                                    &sharedcache_module);
     apr_bucket *b;
 
-    int personal = fd && pd && !sc_config_variance_within(fd, pd);
+    /* (its handler's word counts where a filter lifted it) */
+    int personal = (fd && pd && !sc_config_variance_within(fd, pd))
+                   || sc_handler_personal(rr);
 
     /* A fragment with access rules of its own that not every client
      * would pass makes the page this client's own. */

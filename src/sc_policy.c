@@ -355,6 +355,13 @@ const char *sc_policy_personal(const sc_policy_in_t *in, const char **detail)
                         "targeted Cache-Control: no-store, private or "
                         "no-cache");
     }
+    /* a filter after the handler may restrict, never lift (mod_headers'
+     * "Header set Cache-Control public" over an application's private) */
+    if (in->handler_personal) {
+        return personal(detail, in->handler_personal,
+                        "its handler's own fields (Set-Cookie, Vary: *, "
+                        "no-store or private), which a filter removed");
+    }
     return NULL;
 }
 

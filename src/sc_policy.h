@@ -23,6 +23,9 @@ typedef struct {
     const char *age;
     const char *vary;
     int has_set_cookie;
+    /* why its handler's own fields (before a filter changed them) made it
+     * personal, as a detail token (sc_policy_personal of them), or NULL */
+    const char *handler_personal;
     apr_int64_t now; /* unix seconds */
     /* the configuration */
     apr_int64_t default_ttl;       /* SharedCacheTTL */

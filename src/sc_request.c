@@ -402,28 +402,3 @@ int sc_handler_reports_broken_body(const request_rec *r)
     return !strncasecmp(ct, h, n)
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
-
-/* What the policy decides on: a response's final headers (out) and the
- * settings of its location (d; NULL: the headers only). */
-void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
-                     sc_policy_in_t *in)
-{
-    memset(in, 0, sizeof(*in));
-    in->status = r->status;
-    in->cache_control = apr_table_getm(r->pool, out, "Cache-Control");
-    in->surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
-    in->cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
-    in->expires = sc_origin_field(r, out, "Expires");
-    in->date = sc_origin_field(r, out, "Date");
-    in->age = apr_table_get(out, "Age");
-    in->vary = apr_table_getm(r->pool, out, "Vary");
-    in->has_set_cookie = apr_table_get(out, "Set-Cookie")
-                         || apr_table_get(out, "Set-Cookie2");
-    in->now = apr_time_sec(apr_time_now());
-    if (d) {
-        in->default_ttl = d->ttl;
-        in->force_ttl = d->force_ttl;
-        in->max_ttl = d->max_ttl;
-        in->statuses = d->statuses;
-    }
-}

@@ -422,10 +422,14 @@ apr_status_t sc_pass_read(ap_filter_t *f, apr_bucket_brigade *bb,
  * that pass is dated with). */
 apr_time_t sc_request_received(request_rec *r);
 
-/* What the policy decides on: a response's final headers (out) and the
+/* What the policy decides on: a response's final headers (out), with
+ * what its handler said that no filter takes back (sc_resp_vary.c: the
+ * names of its Vary, whether its fields made it personal), and the
  * settings of its location (d; NULL: the headers only). */
 void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
                      sc_policy_in_t *in);
+/* The response fields of in from out alone. */
+void sc_policy_fields(request_rec *r, apr_table_t *out, sc_policy_in_t *in);
 
 /* Does the request's handler end a broken body with an error bucket (files,
  * mod_proxy), so that a body without Content-Length can be trusted? */
@@ -714,9 +718,26 @@ int sc_anyone_gets(request_rec *r, const sc_req_t *ctx);
 
 /* --- sc_resp_vary.c --- */
 
-/* The cookies "X-SharedCache-Vary: cookie=a, cookie=b" names (lower case,
- * as variance names), or NULL when absent or not only such items. */
-apr_array_header_t *sc_app_vary_cookies(request_rec *r, apr_table_t *out);
+/* SHAREDCACHE_FIRST, the first of a response's filters: notes what its
+ * handler said (its Vary and X-SharedCache-Vary, whether its fields made
+ * it personal) before a filter (mod_headers) changes them; a hit's are
+ * noted as it is restored (sc_note_handler). */
+#define SC_FILTER_FIRST "SHAREDCACHE_FIRST"
+extern ap_filter_rec_t *sc_first_filter_handle;
+apr_status_t sc_first_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* What a response (its final headers: out) varies on, as a Vary value:
+ * the names of its handler's Vary and of its final one (NULL: none). */
+const char *sc_response_vary(request_rec *r, apr_table_t *out);
+/* Note r's response fields as they are now as its handler's word. */
+void sc_note_handler(request_rec *r);
+/* Why its handler's own fields made r's response personal (a detail
+ * token for Cache-Status), or NULL. */
+const char *sc_handler_personal(const request_rec *r);
+
+/* The cookies its handler's "X-SharedCache-Vary: cookie=a, cookie=b"
+ * names (lower case, as variance names: a filter's never narrows), or
+ * NULL when absent or not only such items. */
+apr_array_header_t *sc_app_vary_cookies(request_rec *r);
 /* The response's Vary names (vary: its Vary value) that select its
  * variant: less what the location's keyed cookies and a compression
  * filter account for, Cookie narrowed to ctx->app_vary_cookies; NULL if

@@ -1,8 +1,18 @@
 /*
- * sc_resp_vary.c: what a response varies on, as the key sees it: its Vary
- * names less those the location's keyed cookies and a compression filter
- * account for, Vary: Cookie narrowed to the cookies the application names
- * (X-SharedCache-Vary).
+ * sc_resp_vary.c: what a response's handler said that no filter after it
+ * takes back, and what the response varies on as the key sees it.
+ *
+ * SHAREDCACHE_FIRST, the first of a response's filters, notes the Vary
+ * its handler sent and whether its fields made it personal (Set-Cookie,
+ * Vary: *, no-store, private).  A filter may add variance and
+ * restrictions, never remove them: a response is keyed on the names of
+ * its handler's Vary and of the client's, and is personal if either its
+ * handler's fields or its final ones say so, so mod_headers' "Header
+ * unset Vary" or "Header set Cache-Control public" changes what the
+ * client is told, never who shares the page.  The key's names are then
+ * those less what the location's keyed cookies and a compression filter
+ * account for, Vary: Cookie narrowed to the cookies the application
+ * names (X-SharedCache-Vary).
  */
 #include "sc_request.h"
 
@@ -10,13 +20,105 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+ap_filter_rec_t *sc_first_filter_handle;
+
+void sc_policy_fields(request_rec *r, apr_table_t *out, sc_policy_in_t *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->status = r->status;
+    in->cache_control = apr_table_getm(r->pool, out, "Cache-Control");
+    in->surrogate_control = apr_table_getm(r->pool, out, "Surrogate-Control");
+    in->cdn_cache_control = apr_table_getm(r->pool, out, "CDN-Cache-Control");
+    in->expires = sc_origin_field(r, out, "Expires");
+    in->date = sc_origin_field(r, out, "Date");
+    in->age = apr_table_get(out, "Age");
+    in->vary = apr_table_getm(r->pool, out, "Vary");
+    in->has_set_cookie = apr_table_get(out, "Set-Cookie")
+                         || apr_table_get(out, "Set-Cookie2");
+    in->now = apr_time_sec(apr_time_now());
+}
+
+void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
+                     sc_policy_in_t *in)
+{
+    sc_policy_fields(r, out, in);
+    in->vary = sc_response_vary(r, out);
+    in->handler_personal = sc_handler_personal(r);
+    if (d) {
+        in->default_ttl = d->ttl;
+        in->force_ttl = d->force_ttl;
+        in->max_ttl = d->max_ttl;
+        in->statuses = d->statuses;
+    }
+}
+
+/* The handler's Vary ("" when it sent none), its X-SharedCache-Vary and
+ * why its fields made the response personal (a detail token; absent when
+ * they did not). */
+#define NOTE_HANDLER_VARY "sharedcache-handler-vary"
+#define NOTE_HANDLER_NARROW "sharedcache-handler-narrow"
+#define NOTE_HANDLER_PERSONAL "sharedcache-handler-personal"
+
+void sc_note_handler(request_rec *r)
+{
+    apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    const char *narrow = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
+    sc_policy_in_t in;
+    const char *detail = NULL;
+
+    sc_policy_fields(r, out, &in);
+    apr_table_setn(r->notes, NOTE_HANDLER_VARY, in.vary ? in.vary : "");
+    if (narrow) {
+        apr_table_setn(r->notes, NOTE_HANDLER_NARROW, narrow);
+    }
+    else {
+        apr_table_unset(r->notes, NOTE_HANDLER_NARROW);
+    }
+    if (sc_policy_personal(&in, &detail)) {
+        apr_table_setn(r->notes, NOTE_HANDLER_PERSONAL, detail);
+    }
+    else {
+        apr_table_unset(r->notes, NOTE_HANDLER_PERSONAL);
+    }
+}
+
+apr_status_t sc_first_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    /* (a hit's fields were noted as it was restored: it starts after
+     * this filter) */
+    if (!apr_table_get(r->notes, NOTE_HANDLER_VARY)) {
+        sc_note_handler(r);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+const char *sc_response_vary(request_rec *r, apr_table_t *out)
+{
+    const char *now = apr_table_getm(r->pool, out, "Vary");
+    const char *then = apr_table_get(r->notes, NOTE_HANDLER_VARY);
+
+    if (!then || !*then) {
+        return now;
+    }
+    return now ? apr_pstrcat(r->pool, now, ", ", then, NULL) : then;
+}
+
+const char *sc_handler_personal(const request_rec *r)
+{
+    return apr_table_get(r->notes, NOTE_HANDLER_PERSONAL);
+}
+
 /* The cookies an application's "X-SharedCache-Vary: cookie=sessionid,
  * cookie=csrftoken" says its page varies on (lower case), or NULL when the
  * header is absent or not made only of such items (then Vary: Cookie
  * stays whole). */
-apr_array_header_t *sc_app_vary_cookies(request_rec *r, apr_table_t *out)
+apr_array_header_t *sc_app_vary_cookies(request_rec *r)
 {
-    const char *list = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
+    const char *list = apr_table_get(r->notes, NOTE_HANDLER_NARROW);
     apr_array_header_t *names = apr_array_make(r->pool, 2, sizeof(char *));
     char *copy, *item, *last;
 

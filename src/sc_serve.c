@@ -160,6 +160,11 @@ int sc_serve(request_rec *r, sc_req_t *ctx, const sc_found_t *res,
     int rv;
 
     sc_restore_response(r, ctx, res, now, status);
+    if (r->main) {
+        /* a fragment: what its handler said, for the page that holds it
+         * (a main request's hit was decided on when it was stored) */
+        sc_note_handler(r);
+    }
     sc_stat_add_r(r, SC_STAT_SERVED_BYTES, e->body_len);
     if (e->flags & SC_EF_ESI) {
         return serve_esi(r, ctx, e, body);

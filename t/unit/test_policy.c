@@ -856,6 +856,25 @@ static void test_policy_targeted_no_cache_refuses(void **state)
     }
 }
 
+/* What the handler said made the response personal refuses it, whatever
+ * its final fields say; the final fields' own reason comes first. */
+static void test_policy_handler_personal_refuses(void **state)
+{
+    sc_policy_in_t in = base_in();
+    sc_policy_out_t out;
+
+    (void)state;
+    in.cache_control = "public, max-age=600";
+    assert_true(sc_policy_decide(&in, &out));
+    in.handler_personal = "private";
+    assert_false(sc_policy_decide(&in, &out));
+    assert_string_equal(out.detail, "private");
+    assert_non_null(sc_policy_personal(&in, NULL));
+    in.has_set_cookie = 1;
+    assert_false(sc_policy_decide(&in, &out));
+    assert_string_equal(out.detail, "set-cookie");
+}
+
 /* ---- statuses without heuristic freshness ------------------------------- */
 
 static void test_redirects_need_freshness_of_their_own(void **state)
@@ -1115,6 +1134,7 @@ int main(void)
         UNIT_TEST(test_policy_statuses_come_from_the_configuration),
         UNIT_TEST(test_policy_reports_the_age_it_arrived_with),
         UNIT_TEST(test_policy_targeted_no_cache_refuses),
+        UNIT_TEST(test_policy_handler_personal_refuses),
         UNIT_TEST(test_qualified_fields),
         UNIT_TEST(test_redirects_need_freshness_of_their_own),
         UNIT_TEST(test_directive_absent_is_minus_one),
