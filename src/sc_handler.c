@@ -285,6 +285,7 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
     sc_store_return(c, r->pool);
     /* the headers the lookup read: the handler may change them */
     ctx->key_headers = apr_table_copy(r->pool, r->headers_in);
+    sc_note_before_handler(r);
     if (res->body && res->revalidate) {
         ask_with_validators(r, ctx, res);
     }

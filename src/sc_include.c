@@ -590,6 +590,7 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
     request_rec *rr = pt->rr;
     apr_table_t *out = apr_table_overlay(r->pool, rr->err_headers_out,
                                          rr->headers_out);
+    const char *vary = sc_response_vary(rr, out);
     const sc_dir_conf_t *fd = ap_get_module_config(rr->per_dir_config,
                                                    &sharedcache_module);
     const sc_dir_conf_t *pd = ap_get_module_config(r->per_dir_config,
@@ -605,6 +606,10 @@ static void include_done(request_rec *r, page_t *pg, fresh_t *fr, part_t *pt,
     if (!personal && !fr->private_ && rr->per_dir_config != r->per_dir_config
         && !anyone_may_include(r, rr)) {
         personal = 1;
+    }
+    /* the page's Vary tells caches after it what its handler's said */
+    if (vary) {
+        apr_table_setn(out, "Vary", vary);
     }
     sc_inc_restrict(r, pg, fr, out, personal);
     apr_table_do(keep_cookie, pg, out, "Set-Cookie", NULL);

@@ -728,8 +728,12 @@ apr_status_t sc_first_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 /* What a response (its final headers: out) varies on, as a Vary value:
  * the names of its handler's Vary and of its final one (NULL: none). */
 const char *sc_response_vary(request_rec *r, apr_table_t *out);
-/* Note r's response fields as they are now as its handler's word. */
+/* Note r's response fields as they are now as its handler's word (added
+ * to what was noted: variance and restrictions are never taken back). */
 void sc_note_handler(request_rec *r);
+/* Before the handler renders: note an X-SharedCache-Vary that is there
+ * already (not the application's: it narrows nothing). */
+void sc_note_before_handler(request_rec *r);
 /* Why its handler's own fields made r's response personal (a detail
  * token for Cache-Status), or NULL. */
 const char *sc_handler_personal(const request_rec *r);

@@ -54,32 +54,44 @@ void sc_policy_input(request_rec *r, apr_table_t *out, const sc_dir_conf_t *d,
 
 /* The handler's Vary ("" when it sent none), its X-SharedCache-Vary and
  * why its fields made the response personal (a detail token; absent when
- * they did not). */
+ * they did not); an X-SharedCache-Vary that was there before the handler
+ * ran (mod_headers' "early", a module's hook): not the application's. */
 #define NOTE_HANDLER_VARY "sharedcache-handler-vary"
 #define NOTE_HANDLER_NARROW "sharedcache-handler-narrow"
 #define NOTE_HANDLER_PERSONAL "sharedcache-handler-personal"
+#define NOTE_NARROW_BEFORE "sharedcache-narrow-before"
+
+void sc_note_before_handler(request_rec *r)
+{
+    if (apr_table_get(r->headers_out, "X-SharedCache-Vary")
+        || apr_table_get(r->err_headers_out, "X-SharedCache-Vary")) {
+        apr_table_setn(r->notes, NOTE_NARROW_BEFORE, "1");
+    }
+}
 
 void sc_note_handler(request_rec *r)
 {
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
     const char *narrow = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
+    const char *noted = apr_table_get(r->notes, NOTE_HANDLER_VARY);
     sc_policy_in_t in;
     const char *detail = NULL;
 
+    /* added to what was noted before (a revalidation's 304, then the
+     * stored response it made the response again): never less */
     sc_policy_fields(r, out, &in);
+    if (noted && *noted) {
+        in.vary = in.vary ? apr_pstrcat(r->pool, in.vary, ", ", noted, NULL)
+                          : noted;
+    }
     apr_table_setn(r->notes, NOTE_HANDLER_VARY, in.vary ? in.vary : "");
     if (narrow) {
         apr_table_setn(r->notes, NOTE_HANDLER_NARROW, narrow);
     }
-    else {
-        apr_table_unset(r->notes, NOTE_HANDLER_NARROW);
-    }
-    if (sc_policy_personal(&in, &detail)) {
+    if (!apr_table_get(r->notes, NOTE_HANDLER_PERSONAL)
+        && sc_policy_personal(&in, &detail)) {
         apr_table_setn(r->notes, NOTE_HANDLER_PERSONAL, detail);
-    }
-    else {
-        apr_table_unset(r->notes, NOTE_HANDLER_PERSONAL);
     }
 }
 
@@ -122,7 +134,7 @@ apr_array_header_t *sc_app_vary_cookies(request_rec *r)
     apr_array_header_t *names = apr_array_make(r->pool, 2, sizeof(char *));
     char *copy, *item, *last;
 
-    if (!list) {
+    if (!list || apr_table_get(r->notes, NOTE_NARROW_BEFORE)) {
         return NULL;
     }
     copy = apr_pstrdup(r->pool, list);

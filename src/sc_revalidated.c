@@ -97,6 +97,8 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
     /* what the earlier MISS gave out under these validators stays out */
     ctx->recoded |= (e->flags & SC_EF_RECODED) != 0;
     ctx->revalidating = NULL;
+    /* what the stored response's handler said counts with the 304's */
+    sc_note_handler(r);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   SC_LOGNO(0324) "revalidated: the application answered 304, "
                                  "the stored response is served");

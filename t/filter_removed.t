@@ -10,8 +10,13 @@
 # And a response its handler made personal (Cache-Control private or
 # no-store, Set-Cookie, Vary: *) is never stored, nor does it make an ESI
 # page public, where "Header set Cache-Control public" or "Header unset
-# Set-Cookie" hides it from the client.  Control: SharedCache Off, each
-# client its own page.
+# Set-Cookie" hides it from the client.  What the handler said is noted
+# before any filter, when a fragment is served from the cache, and again
+# when a 304 makes the stored response the response (round 50 F1); an
+# X-SharedCache-Vary that was there before the handler ran ("Header
+# early") narrows nothing (round 50 F2); an assembled ESI page's Vary
+# holds its includes' handlers' (round 50 F3).  Control: SharedCache Off,
+# each client its own page.
 use strict;
 use warnings;
 use Test::More;
@@ -61,11 +66,20 @@ my $conf = <<'CONF';
 <Location /themed.shtml>
     SharedCacheVaryByHeader X-Theme
 </Location>
+<Location /revalidated.shtml>
+    SharedCacheKeep 60
+</Location>
+<Location /app/frag/revalidated>
+    SharedCacheKeep 60
+</Location>
 CONF
 
 my $inc = "<!--#include virtual=\"/app/frag/x?vary=Cookie&reflect=Cookie\" -->";
 my %files = ('page.shtml' => "<html>page $inc end\n",
-             'themed.shtml' => "<html>themed $inc end\n");
+             'themed.shtml' => "<html>themed $inc end\n",
+             'revalidated.shtml' => "<html>revalidated <!--#include virtual="
+             . "\"/app/frag/revalidated?vary=Cookie&reflect=Cookie&cond=1"
+             . "&etag=%22e1%22&cc=max-age%3D1\" --> end\n");
 my $page = '/page?vary=Cookie&reflect=Cookie';
 
 sub reflected { ($_[0]{body} =~ /reflected=(\S*)/)[0] // '' }
@@ -136,6 +150,14 @@ for my $sc ('On', 'Off') {
     like($e->{body}, qr/reflected=alice/, "[$sc] ESI: the page holds Alice's fragment");
     like($e->{headers}{'cache-control'} // '', qr/private/,
          "[$sc] ESI: and is private to her") if $sc eq 'On';
+    # an ESI include whose Vary a filter removed: the page still says it
+    my $v = $ap->raw(GET => esi_page('/app/esi/varied', 'V[' . esi_inc(
+        '/app/frag/v?vary=Cookie&reflect=Cookie&cc=max-age%3D60') . ']',
+        '&cc=max-age%3D600'), Cookie => 'sessionid=ALICE');
+    like($v->{body}, qr/reflected=sessionid=ALICE/, "[$sc] ESI: Alice's fragment");
+    like($v->{headers}{vary} // '', qr/cookie/i,
+         "[$sc] ESI: the page's Vary names what its include's handler said")
+        if $sc eq 'On';
 
     # an SSI page, its fragment's location unsetting the fragment's Vary
     my $p1 = $ap->raw(GET => '/page.shtml', Cookie => 'sessionid=ALICE');
@@ -162,6 +184,33 @@ for my $sc ('On', 'Off') {
          "[$sc] SSI, fragment a hit: Bob's page holds his own fragment");
     like($t{'anon-light'}{body}, qr/reflected=\n/,
          "[$sc] SSI, fragment a hit: an anonymous page holds nobody's");
+    # a fragment revalidated (its 304 names no Vary) while the page renders
+    $ap->raw(GET => '/revalidated.shtml', Cookie => 'sessionid=ALICE');
+    sleep 3; # both stale (the fragment's max-age=1 bounds the page's)
+    my $ra = $ap->raw(GET => '/revalidated.shtml', Cookie => 'sessionid=ALICE');
+    my $rb = $ap->raw(GET => '/revalidated.shtml', Cookie => 'sessionid=BOB');
+    like($ra->{body}, qr/reflected=sessionid=ALICE/, "[$sc] 304: Alice's page");
+    like($rb->{body}, qr/reflected=sessionid=BOB/,
+         "[$sc] 304: Bob's page holds his own fragment");
+    $ap->stop;
+}
+
+# "Header ... early" (server context only) sets a response field before
+# the handler runs: not the application's word
+for my $sc ('On', 'Off') {
+    my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['headers'],
+                                   conf => <<"CONF");
+Header set X-SharedCache-Vary "cookie=lang" early
+<Location />
+    SharedCache $sc
+    SharedCacheTTL 60
+</Location>
+CONF
+    my $u = '/app/early/p?vary=Cookie&reflect=Cookie';
+    $ap->raw(GET => $u, Cookie => 'sessionid=ALICE; lang=en') for 1 .. 2;
+    like(reflected($ap->raw(GET => $u, Cookie => 'sessionid=BOB; lang=en')),
+         qr/^sessionid=BOB/,
+         "[$sc] an X-SharedCache-Vary set before the handler narrows nothing");
     $ap->stop;
 }
 done_testing;
