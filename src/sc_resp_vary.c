@@ -74,17 +74,13 @@ void sc_note_handler(request_rec *r)
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
     const char *narrow = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
-    const char *noted = apr_table_get(r->notes, NOTE_HANDLER_VARY);
     sc_policy_in_t in;
     const char *detail = NULL;
 
     /* added to what was noted before (a revalidation's 304, then the
      * stored response it made the response again): never less */
     sc_policy_fields(r, out, &in);
-    if (noted && *noted) {
-        in.vary = in.vary ? apr_pstrcat(r->pool, in.vary, ", ", noted, NULL)
-                          : noted;
-    }
+    in.vary = sc_response_vary(r, out);
     apr_table_setn(r->notes, NOTE_HANDLER_VARY, in.vary ? in.vary : "");
     if (narrow) {
         apr_table_setn(r->notes, NOTE_HANDLER_NARROW, narrow);
