@@ -50,6 +50,11 @@ static const char *const reflected[] = { "forwarded",
                                          "front-end-https",
                                          "x-scheme",
                                          "x-script-name",
+                                         /* mod_wsgi's other trusted
+                                          * proxy headers */
+                                         "x-forwarded-script-name",
+                                         "x-forwarded-https",
+                                         "x-https",
                                          NULL };
 
 /* A request header name as the bypass lists hold it: lower case, '_'
