@@ -16,7 +16,8 @@
 
 /* Request headers that applications, frameworks and proxies commonly
  * reflect into pages (host, scheme, client address, method and URL
- * overrides), in lower case.  A request carrying one, in this spelling or
+ * overrides; all mod_wsgi's WSGITrustedProxyHeaders accepts), in lower
+ * case.  A request carrying one, in this spelling or
  * with '_' for '-' (mod_proxy forwards those, many WSGI servers read them
  * as dashes), bypasses the cache unless the location keys on exactly that
  * header (SharedCacheVaryByHeader); SharedCacheBypassHeader adds more. */
@@ -50,8 +51,6 @@ static const char *const reflected[] = { "forwarded",
                                          "front-end-https",
                                          "x-scheme",
                                          "x-script-name",
-                                         /* mod_wsgi's other trusted
-                                          * proxy headers */
                                          "x-forwarded-script-name",
                                          "x-forwarded-https",
                                          "x-https",
