@@ -199,6 +199,26 @@ static int anonymous_user(request_rec *r)
     return anon->check_password(&probe, r->user, "") != AUTH_USER_NOT_FOUND;
 }
 
+/* Does r go to mod_proxy_fcgi: ProxyPass, mod_rewrite's [P] or SetHandler
+ * "proxy:fcgi://..." (the PHP-FPM recipe), or a balancer, whose members
+ * may be FastCGI servers?  (Unknown before translation: quick mode's
+ * phase, which serves only what the normal phase stored.) */
+static int fastcgi(const request_rec *r)
+{
+    static const char *const schemes[] = { "proxy:fcgi://", "proxy:balancer://",
+                                           NULL };
+    const char *const *s;
+
+    for (s = schemes; *s; s++) {
+        apr_size_t n = strlen(*s);
+        if ((r->handler && !strncasecmp(r->handler, *s, n))
+            || (r->filename && !strncasecmp(r->filename, *s, n))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Why this request may not use the cache at all, or NULL.  Each rule is
  * one line of the README's "What is never shared". */
 static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
@@ -221,6 +241,13 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
         *detail = "code-hook";
         return apr_pstrcat(r->pool, s->code_hook, " may change the request",
                            NULL);
+    }
+    /* FastCGI parameters that ProxyFCGISetEnvIf makes from the request
+     * inside mod_proxy_fcgi's handler, after the key was made. */
+    if (fastcgi(r) && sc_rules_fcgi_env(r)) {
+        return why(detail, "fcgi-env",
+                   "ProxyFCGISetEnvIf may make its FastCGI parameters "
+                   "from the request");
     }
     /* Credentials: only a location keyed on the authenticated user may
      * cache them, and only once httpd has authenticated someone. */

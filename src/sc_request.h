@@ -17,6 +17,7 @@
  *   sc_serve.c     a stored entry served (conditions, an ESI page)
  *   sc_refresh.c   a refresh after the response (grace)
  *   sc_revalidated.c  a 304 to a revalidation: the stored response again
+ *   sc_copy_filters.c  the filters before the copy: trusted or not
  *   sc_snapshot.c  the status and headers SHAREDCACHE_SAVE keeps
  *   sc_capture.c   SHAREDCACHE_SAVE: copies the body on its way out
  *   sc_surrogate.c the ESI handshake: which responses are processed
@@ -581,6 +582,11 @@ int sc_rules_proxy_html_interp(void);
  * chain may then run another filter than it names)? */
 int sc_rules_bytype_declared(void);
 
+/* May mod_proxy_fcgi's ProxyFCGISetEnvIf make r's FastCGI parameters
+ * (its settings in a section, an .htaccess file or the server that apply
+ * to r)?  It evaluates them inside its handler, after the key was made. */
+int sc_rules_fcgi_env(const request_rec *r);
+
 /* post_config, once: warn (SC0116) of each RequestHeader set from a
  * value that differs on every request and that the key cannot mark
  * (mod_headers' %D, %l, %i, %b). */
@@ -718,19 +724,14 @@ int sc_anyone_gets(request_rec *r, const sc_req_t *ctx);
 
 /* --- sc_resp_vary.c --- */
 
-/* SHAREDCACHE_FIRST, the first of a response's filters: notes what its
- * handler said (its Vary and X-SharedCache-Vary, whether its fields made
- * it personal) before a filter (mod_headers) changes them; a hit's are
- * noted as it is restored (sc_note_handler). */
-#define SC_FILTER_FIRST "SHAREDCACHE_FIRST"
-extern ap_filter_rec_t *sc_first_filter_handle;
-apr_status_t sc_first_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 /* What a response (its final headers: out) varies on, as a Vary value:
  * the names of its handler's Vary and of its final one (NULL: none). */
 const char *sc_response_vary(request_rec *r, apr_table_t *out);
 /* Note r's response fields as they are now as its handler's word (added
  * to what was noted: variance and restrictions are never taken back). */
 void sc_note_handler(request_rec *r);
+/* ... unless they were noted already (a hit's, as it was restored). */
+void sc_note_handler_once(request_rec *r);
 /* Before the handler renders: note an X-SharedCache-Vary that is there
  * already (not the application's: it narrows nothing). */
 void sc_note_before_handler(request_rec *r);
@@ -781,6 +782,22 @@ int sc_head_freshens(request_rec *r, const sc_req_t *ctx);
 void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb);
 /* Delete bb's data buckets, keeping its metadata (EOS, FLUSH). */
 void sc_drop_data(apr_bucket_brigade *bb);
+
+/* --- sc_copy_filters.c --- */
+
+/* SHAREDCACHE_FIRST, the first of a response's filters: notes what its
+ * handler said (its Vary and X-SharedCache-Vary, whether its fields made
+ * it personal) before a filter (mod_headers) changes them, a hit's being
+ * noted as it is restored (sc_note_handler); and the first filter then
+ * before the copy that may make the body from the request. */
+#define SC_FILTER_FIRST "SHAREDCACHE_FIRST"
+extern ap_filter_rec_t *sc_first_filter_handle;
+apr_status_t sc_first_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void sc_note_filters_before_copy(request_rec *r);
+/* The first filter before save (r's SHAREDCACHE_SAVE) that may make the
+ * body from the request, now or when the handler first wrote; NULL when
+ * none. */
+const char *sc_filter_before_copy(request_rec *r, ap_filter_t *save);
 
 /* --- sc_snapshot.c --- */
 

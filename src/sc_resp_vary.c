@@ -2,7 +2,8 @@
  * sc_resp_vary.c: what a response's handler said that no filter after it
  * takes back, and what the response varies on as the key sees it.
  *
- * SHAREDCACHE_FIRST, the first of a response's filters, notes the Vary
+ * SHAREDCACHE_FIRST (sc_copy_filters.c), the first of a response's
+ * filters, notes the Vary
  * its handler sent and whether its fields made it personal (Set-Cookie,
  * Vary: *, no-store, private).  A filter may add variance and
  * restrictions, never remove them: a response is keyed on the names of
@@ -19,8 +20,6 @@
 #include "http_core.h"
 #include <apr_lib.h>
 #include <apr_strings.h>
-
-ap_filter_rec_t *sc_first_filter_handle;
 
 void sc_policy_fields(request_rec *r, apr_table_t *out, sc_policy_in_t *in)
 {
@@ -91,17 +90,13 @@ void sc_note_handler(request_rec *r)
     }
 }
 
-apr_status_t sc_first_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+void sc_note_handler_once(request_rec *r)
 {
-    request_rec *r = f->r;
-
     /* (a hit's fields were noted as it was restored: it starts after
-     * this filter) */
+     * SHAREDCACHE_FIRST) */
     if (!apr_table_get(r->notes, NOTE_HANDLER_VARY)) {
         sc_note_handler(r);
     }
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
 }
 
 const char *sc_response_vary(request_rec *r, apr_table_t *out)

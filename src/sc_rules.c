@@ -15,6 +15,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "util_cfgtree.h"
 #include <apr_sha1.h>
 #include <apr_strings.h>
@@ -100,6 +101,10 @@ void sc_rules_warn_changing_headers(apr_pool_t *p, server_rec *s)
  * value) and whether a server-level RewriteRule applies to subrequests
  * (no [NS]). */
 static module *setenvif_module_p, *rewrite_module_p, *headers_module_p;
+static module *proxy_fcgi_module_p;
+/* ProxyFCGISetEnvIf in the main server, outside any section (its virtual
+ * hosts inherit it; their own are seen in their lookup defaults). */
+static int fcgi_env_main;
 static int request_header_rules, server_rewrites;
 /* SSIStartTag or SSIEndTag somewhere: SSI the watch cannot read. */
 static int ssi_tags;
@@ -136,6 +141,21 @@ static int rewrite_flags_ns(apr_pool_t *p, const char *flags)
     static const char *const ns[] = { "ns", "nosubreq", NULL };
 
     return sc_tree_rewrite_flag(p, flags, ns);
+}
+
+static int in_main_server(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "ProxyFCGISetEnvIf")) {
+            return 1;
+        }
+        if (d->first_child && !dir_section(d->directive)
+            && !sc_tree_is(d, "<VirtualHost")
+            && in_main_server(d->first_child)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
@@ -234,6 +254,8 @@ void sc_rules_post_config(apr_pool_t *pconf)
     setenvif_module_p = ap_find_linked_module("mod_setenvif.c");
     rewrite_module_p = ap_find_linked_module("mod_rewrite.c");
     headers_module_p = ap_find_linked_module("mod_headers.c");
+    proxy_fcgi_module_p = ap_find_linked_module("mod_proxy_fcgi.c");
+    fcgi_env_main = proxy_fcgi_module_p && in_main_server(ap_conftree);
     request_header_rules = server_rewrites = ssi_tags = 0;
     proxy_html_interp = bytype_declared = override_lists = 0;
     find_derivers(pconf, ap_conftree, 0);
@@ -246,6 +268,19 @@ static int section_rules(const request_rec *r, module *m)
     return m
            && ap_get_module_config(r->per_dir_config, m)
                   != ap_get_module_config(r->server->lookup_defaults, m);
+}
+
+int sc_rules_fcgi_env(const request_rec *r)
+{
+    module *m = proxy_fcgi_module_p;
+
+    /* (a section's or an .htaccess file's ProxyFCGIBackendType counts
+     * too: its settings are one record) */
+    return m
+           && (fcgi_env_main || section_rules(r, m)
+               || ap_get_module_config(r->server->lookup_defaults, m)
+                      != ap_get_module_config(ap_server_conf->lookup_defaults,
+                                              m));
 }
 
 static const char *htaccess_request_headers(request_rec *r,

@@ -3,8 +3,8 @@
  * call, before any body: the status and the header fields as the handler
  * made them (less those of one hop, those never stored and the cache's
  * own), the Date hits replay, and whether the body is worth copying at
- * all (filters before the cache that may make it from the request, HEAD,
- * status, Content-Length).
+ * all (filters before the cache that may make it from the request:
+ * sc_copy_filters.c; HEAD, status, Content-Length).
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -77,71 +77,6 @@ static void stored_date(request_rec *r, apr_table_t *out, sc_header_t *h)
     h->value = now;
 }
 
-/* Is f the module's filter of that name (by_type: a BYTYPE: chain, which
- * runs the filter registered under the name it wraps)? */
-static int known_filter(const ap_filter_t *f, const char *name, int by_type)
-{
-    ap_filter_rec_t *genuine;
-
-    if (!strcasecmp(name, "includes")
-        || (!strcasecmp(name, "proxy-html") && sc_rules_proxy_html_interp())) {
-        return 0;
-    }
-    genuine = sc_filter_genuine(name);
-    return genuine && (by_type || f->frec == genuine);
-}
-
-/* The filters before SHAREDCACHE_SAVE made the stored body, and a hit does
- * not run them again (sc_hit_filters): each must make it from the
- * response alone, never from the request.  Those known to: mod_include
- * right behind SHAREDCACHE_SSI_WATCH (which reads exactly what it runs and
- * refuses SSI that reads the request; a second mod_include runs what the
- * first made, fragments' SSI text among it), mod_substitute (httpd 2.4's:
- * no expressions), mod_sed, mod_proxy_html unless ProxyHTMLInterp is set
- * anywhere (its URL maps' conditions and ${VAR} read the request), its
- * xml2enc, mod_deflate's INFLATE, mod_buffer, the buffer of ap_rputs, and
- * an ESI include's SHAREDCACHE_ESI_LENGTH (which only counts).  Each is
- * known by the function its module registered, not by its name: a
- * mod_filter chain, an ext or a Lua filter is named as the administrator
- * likes (FilterDeclare sed, ExtFilterDefine buffer); only
- * AddOutputFilterByType's ("BYTYPE:NAME") is taken by the name it wraps,
- * mod_include excepted, whose source no watch reads there, and only where
- * no FilterDeclare or FilterProvider names a BYTYPE: filter (one may add
- * INCLUDES to BYTYPE:SUBSTITUTE) and no .htaccess file was read for the
- * request (FilterProvider is allowed there).  Any other
- * (mod_ext_filter, mod_lua, a mod_filter chain, INCLUDES added by content
- * type or after the render began) keeps the response out.  The filter's
- * name, or NULL. */
-static const char *unknown_filter_before(request_rec *r, ap_filter_t *save)
-{
-    ap_filter_rec_t *includes = sc_filter_genuine("includes");
-    int by_type_ok = !sc_rules_bytype_declared() && !sc_htaccess_applies(r, 0);
-    const ap_filter_t *f, *prev = NULL;
-
-    for (f = r->output_filters; f && f != save; prev = f, f = f->next) {
-        const char *name = f->frec->name;
-        int by_type = !strncasecmp(name, "bytype:", 7);
-
-        if (by_type && !by_type_ok) {
-            return name;
-        }
-        if (f->frec == sc_ssi_watch_filter_handle
-            || f->frec == sc_esi_length_filter_handle) {
-            continue;
-        }
-        if (includes && f->frec == includes) {
-            if (!prev || prev->frec != sc_ssi_watch_filter_handle) {
-                return name;
-            }
-            continue;
-        }
-        if (!known_filter(f, by_type ? name + 7 : name, by_type)) {
-            return name;
-        }
-    }
-    return NULL;
-}
-
 /* SHAREDCACHE_SAVE's first call: keep the response's status and headers
  * as the handler made them (filters after this one run again on every
  * hit) and say whether the body is worth capturing.  Whether it may be
@@ -156,7 +91,7 @@ int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
     const char *vary = apr_table_getm(r->pool, out, "Vary");
     collect_t coll;
 
-    const char *filter = unknown_filter_before(r, f);
+    const char *filter = sc_filter_before_copy(r, f);
 
     ctx->expect_len = -1;
     if (filter) {
