@@ -199,24 +199,36 @@ static int anonymous_user(request_rec *r)
     return anon->check_password(&probe, r->user, "") != AUTH_USER_NOT_FOUND;
 }
 
-/* Does r go to mod_proxy_fcgi: ProxyPass, mod_rewrite's [P] or SetHandler
- * "proxy:fcgi://..." (the PHP-FPM recipe), or a balancer, whose members
- * may be FastCGI servers?  (Unknown before translation: quick mode's
- * phase, which serves only what the normal phase stored.) */
+/* Is name ("proxy:URL", a handler or a file name mod_proxy reads) one
+ * for a FastCGI server or a balancer, whose members may be FastCGI
+ * servers?  A unix socket's URL ("unix:/path|fcgi://host/") is told by
+ * the URL after its '|', as mod_proxy does. */
+static int fastcgi_url(const char *name)
+{
+    const char *url, *bar;
+
+    if (!name || strncasecmp(name, "proxy:", 6)) {
+        return 0;
+    }
+    url = name + 6;
+    if (!strncasecmp(url, "unix:", 5)) {
+        bar = strchr(url, '|');
+        if (!bar) {
+            return 0;
+        }
+        url = bar + 1;
+    }
+    return !strncasecmp(url, "fcgi://", 7)
+           || !strncasecmp(url, "balancer://", 11);
+}
+
+/* Does r go to mod_proxy_fcgi: ProxyPass, mod_rewrite's [P] or [H=],
+ * SetHandler "proxy:fcgi://..." or "proxy:unix:...|fcgi://..." (the
+ * PHP-FPM recipes), or a balancer?  (Unknown before translation: quick
+ * mode's phase, which serves only what the normal phase stored.) */
 static int fastcgi(const request_rec *r)
 {
-    static const char *const schemes[] = { "proxy:fcgi://", "proxy:balancer://",
-                                           NULL };
-    const char *const *s;
-
-    for (s = schemes; *s; s++) {
-        apr_size_t n = strlen(*s);
-        if ((r->handler && !strncasecmp(r->handler, *s, n))
-            || (r->filename && !strncasecmp(r->filename, *s, n))) {
-            return 1;
-        }
-    }
-    return 0;
+    return fastcgi_url(r->handler) || fastcgi_url(r->filename);
 }
 
 /* Why this request may not use the cache at all, or NULL.  Each rule is

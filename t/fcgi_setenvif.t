@@ -4,7 +4,7 @@
 # handler, after the key was made: no key holds them.  Where its settings
 # apply, a FastCGI request is served uncached, through ProxyPass and
 # through the PHP-FPM recipe (SetHandler "proxy:fcgi://..." in
-# <FilesMatch>), set in a <Location>, a <Directory> or the virtual host;
+# <FilesMatch>), to a TCP port or a unix socket (PHP-FPM's default), set in a <Location>, a <Directory> or the virtual host;
 # elsewhere FastCGI pages are cached as before.  (mod_proxy_fcgi drops the
 # backend's Content-Length: FastCGI pages are stored with
 # SharedCacheRequireLength Off.)  Control: the application's own answer to
@@ -16,11 +16,18 @@ use SCTest;
 use SCTest::Process qw(free_port wait_port spawn stop_pid workdir);
 
 my $port = free_port();
-my $log = workdir() . '/fcgi.log';
-my $fcgi = spawn($log, 'python3', "$SCTest::ROOT/t/lib/fcgi_echo.py", $port);
+my $wd = workdir();
+my $fcgi = spawn("$wd/fcgi.log", 'python3', "$SCTest::ROOT/t/lib/fcgi_echo.py", $port);
 wait_port($port, 10, $fcgi) or die "the FastCGI responder did not start";
+# the same on a unix socket, as PHP-FPM listens by default
+my $sock = "$wd/fcgi.sock";
+my $fcgi_unix = spawn("$wd/fcgi-unix.log", 'python3',
+                      "$SCTest::ROOT/t/lib/fcgi_echo.py", $sock);
+for (1 .. 100) { last if -S $sock; select undef, undef, undef, 0.1 }
+-S $sock or die "the FastCGI responder on a unix socket did not start";
 
-my %files = ('staff.php' => "x\n", 'plain.php' => "x\n");
+my %files = ('staff.php' => "x\n", 'plain.php' => "x\n",
+             'staff.fpm' => "x\n", 'plain.fpm' => "x\n");
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(proxy proxy_fcgi)],
                                files => \%files, conf => <<"CONF");
@@ -45,6 +52,16 @@ ProxyPass /f/ fcgi://127.0.0.1:$port/
 <Files "staff.php">
     ProxyFCGISetEnvIf "-R '127.0.0.5'" STAFF "yes"
 </Files>
+ProxyPass /u/ "unix:$sock|fcgi://localhost/"
+<Location /u/staff>
+    ProxyFCGISetEnvIf "-R '127.0.0.5'" STAFF "yes"
+</Location>
+<FilesMatch "\\.fpm\$">
+    SetHandler "proxy:unix:$sock|fcgi://localhost"
+</FilesMatch>
+<Files "staff.fpm">
+    ProxyFCGISetEnvIf "-R '127.0.0.5'" STAFF "yes"
+</Files>
 CONF
 
 sub var { my ($r, $n) = @_; $r->{body} =~ /^\Q$n\E=(.*)$/m ? $1 : '(none)' }
@@ -58,6 +75,10 @@ my @cases = (
     [ 'ProxyPass, req_novary', '/f/tenant/p?env=TENANT', 'TENANT',
       { 'X-Tenant' => 'acme' }, {} ],
     [ 'SetHandler in FilesMatch, -R', '/staff.php?env=STAFF', 'STAFF',
+      { _from => '127.0.0.5' }, { _from => '127.0.0.6' } ],
+    [ 'ProxyPass to a unix socket, -R', '/u/staff/p?env=STAFF', 'STAFF',
+      { _from => '127.0.0.5' }, { _from => '127.0.0.6' } ],
+    [ 'SetHandler to a unix socket, -R', '/staff.fpm?env=STAFF', 'STAFF',
       { _from => '127.0.0.5' }, { _from => '127.0.0.6' } ],
 );
 for my $c (@cases) {
@@ -76,7 +97,7 @@ for my $c (@cases) {
 }
 
 # Where no ProxyFCGISetEnvIf applies, FastCGI pages are cached.
-for my $u ('/f/plain/p', '/plain.php') {
+for my $u ('/f/plain/p', '/plain.php', '/u/plain/p', '/plain.fpm') {
     my $m = $ap->raw(GET => $u);
     my $h = $ap->raw(GET => $u);
     cache_is($h, 'HIT', "$u: a FastCGI page without such rules is cached");
@@ -132,4 +153,5 @@ cache_is($ap->raw(GET => '/f/any', Host => "plain.test:$hp"), 'HIT',
          'the other virtual host caches its FastCGI pages');
 $ap->stop;
 stop_pid($fcgi);
+stop_pid($fcgi_unix);
 done_testing;

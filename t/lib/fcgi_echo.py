@@ -3,7 +3,9 @@
 mod_proxy_fcgi): answers every request with a fresh token and the
 parameters named in ?env=A,B (the FastCGI parameters it received), with
 Cache-Control from ?cc= (default max-age=60) and a Content-Length.
-Usage: fcgi_echo.py PORT"""
+Usage: fcgi_echo.py PORT, or fcgi_echo.py PATH for a unix socket (PHP-FPM's
+default), which it makes writable by anyone."""
+import os
 import socket
 import struct
 import sys
@@ -92,9 +94,15 @@ def serve(s):
 
 
 def main():
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(('127.0.0.1', int(sys.argv[1])))
+    where = sys.argv[1]
+    if where.isdigit():
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(('127.0.0.1', int(where)))
+    else:
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(where)
+        os.chmod(where, 0o777)
     srv.listen(64)
     while True:
         c, _ = srv.accept()
