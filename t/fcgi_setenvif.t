@@ -29,13 +29,16 @@ for (1 .. 100) { last if -S $sock; select undef, undef, undef, 0.1 }
 my %files = ('staff.php' => "x\n", 'plain.php' => "x\n",
              'staff.fpm' => "x\n", 'plain.fpm' => "x\n");
 my $mc = SCTest::Memcached->start;
-my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(proxy proxy_fcgi)],
-                               files => \%files, conf => <<"CONF");
+# FastCGI pages have no Content-Length once through mod_proxy_fcgi
+my $cached = <<'CONF';
 <Location />
     SharedCache On
     SharedCacheTTL 60
     SharedCacheRequireLength Off
 </Location>
+CONF
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(proxy proxy_fcgi)],
+                               files => \%files, conf => $cached . <<"CONF");
 ProxyPass /f/ fcgi://127.0.0.1:$port/
 <Location /f/staff>
     ProxyFCGISetEnvIf "-R '127.0.0.5'" STAFF "yes"
@@ -107,12 +110,7 @@ $ap->stop;
 
 # Set for the whole server: every FastCGI request of it.
 $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(proxy proxy_fcgi)],
-                            conf => <<"CONF");
-<Location />
-    SharedCache On
-    SharedCacheTTL 60
-    SharedCacheRequireLength Off
-</Location>
+                            conf => $cached . <<"CONF");
 ProxyPass /f/ fcgi://127.0.0.1:$port/
 ProxyFCGISetEnvIf "-R '127.0.0.5'" STAFF "yes"
 CONF

@@ -10,29 +10,24 @@ use Test::More;
 use SCTest;
 
 my $mc = SCTest::Memcached->start;
+my $vhost = sub {
+    my ($name, $header) = @_;
+    return <<"VH";
+<VirtualHost 127.0.0.1:\@PORT\@>
+    ServerName $name
+    WSGIScriptAlias /app \@DIR\@/app/app.py process-group=scapp application-group=%{GLOBAL}
+    RemoteIPHeader $header
+    RemoteIPInternalProxy 127.0.0.5
+    <Location /app>
+        SharedCache On
+        SharedCacheTTL 60
+    </Location>
+</VirtualHost>
+VH
+};
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(remoteip)],
-                               conf => <<'CONF');
-<VirtualHost 127.0.0.1:@PORT@>
-    ServerName listed.test
-    WSGIScriptAlias /app @DIR@/app/app.py process-group=scapp application-group=%{GLOBAL}
-    RemoteIPHeader X-Client-IP
-    RemoteIPInternalProxy 127.0.0.5
-    <Location /app>
-        SharedCache On
-        SharedCacheTTL 60
-    </Location>
-</VirtualHost>
-<VirtualHost 127.0.0.1:@PORT@>
-    ServerName custom.test
-    WSGIScriptAlias /app @DIR@/app/app.py process-group=scapp application-group=%{GLOBAL}
-    RemoteIPHeader X-Edge-Client
-    RemoteIPInternalProxy 127.0.0.5
-    <Location /app>
-        SharedCache On
-        SharedCacheTTL 60
-    </Location>
-</VirtualHost>
-CONF
+                               conf => $vhost->('listed.test', 'X-Client-IP')
+                                       . $vhost->('custom.test', 'X-Edge-Client'));
 my $port = $ap->port;
 sub addr { $_[0]{body} =~ /REMOTE_ADDR='([^']*)'/ ? $1 : '(none)' }
 my $u = '/app/ip?env=REMOTE_ADDR&cc=max-age%3D60';
