@@ -72,6 +72,93 @@ static int positive_provider(const char *name)
     return 0;
 }
 
+/* The variables a rule that runs after the quick phase may take away
+ * from some requests ("!name"): a section's SetEnvIf, SetEnvIfNoCase,
+ * SetEnvIfExpr, BrowserMatch or BrowserMatchNoCase (header_parser), a
+ * server-level RewriteRule's [E=!name] (translate_name).  "Require env
+ * name" then refuses the requests it fires for, and not the anonymous
+ * client of the probe: a denial.  (A server-level SetEnvIf runs before
+ * the quick phase, whose key holds what it left; a section's RewriteRule
+ * after access control.)  Collected at start-up, read by denies(). */
+static apr_array_header_t *removed_vars;
+
+static void push_removed(apr_pool_t *p, const char *word)
+{
+    const char *eq;
+
+    if (*word != '!' || !word[1]) {
+        return;
+    }
+    eq = strchr(word, '=');
+    APR_ARRAY_PUSH(removed_vars, const char *) =
+        eq ? apr_pstrmemdup(p, word + 1, eq - word - 1) : word + 1;
+}
+
+static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
+                            int in_section)
+{
+    static const char *const env_flag[] = { "E", "env", NULL };
+
+    for (; d; d = d->next) {
+        const char *n = d->directive;
+        const char *args = d->args ? d->args : "";
+        int skip = -1;
+
+        if (in_section
+            && (!strcasecmp(n, "SetEnvIf")
+                || !strcasecmp(n, "SetEnvIfNoCase"))) {
+            skip = 2; /* attribute, regex */
+        }
+        else if (in_section
+                 && (!strcasecmp(n, "SetEnvIfExpr")
+                     || !strcasecmp(n, "BrowserMatch")
+                     || !strcasecmp(n, "BrowserMatchNoCase"))) {
+            skip = 1; /* expression or regex */
+        }
+        if (skip >= 0) {
+            const char *w;
+            while (skip-- > 0) {
+                (void)ap_getword_conf(p, &args);
+            }
+            while (*(w = ap_getword_conf(p, &args))) {
+                push_removed(p, w);
+            }
+        }
+        if (!in_section && !strcasecmp(n, "RewriteRule")) {
+            const char *v;
+            (void)ap_getword_conf(p, &args); /* pattern */
+            (void)ap_getword_conf(p, &args); /* substitution */
+            v = sc_tree_rewrite_flag_value(p, ap_getword_conf(p, &args),
+                                           env_flag);
+            if (v) {
+                push_removed(p, v);
+            }
+        }
+        if (d->first_child) {
+            int wraps = sc_tree_is(d, "<IfModule") || sc_tree_is(d, "<IfDefine")
+                        || sc_tree_is(d, "<VirtualHost");
+            collect_removed(p, d->first_child, in_section || !wraps);
+        }
+    }
+}
+
+/* Does "Require env ..." (args after "env") name a variable a later rule
+ * may take away? */
+static int env_removed_later(apr_pool_t *p, const char *args)
+{
+    const char *w;
+    int i;
+
+    while (removed_vars && *(w = ap_getword_conf(p, &args))) {
+        for (i = 0; i < removed_vars->nelts; i++) {
+            if (!strcasecmp(w, APR_ARRAY_IDX(removed_vars, i, const char *))) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int is_conditional(const ap_directive_t *d)
 {
     return sc_tree_is(d, "<If") || sc_tree_is(d, "<ElseIf")
@@ -108,7 +195,10 @@ static int denies(apr_pool_t *p, const ap_directive_t *d)
         }
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
-            if (!positive_provider(ap_getword_conf(p, &args))) {
+            const char *provider = ap_getword_conf(p, &args);
+            if (!positive_provider(provider)
+                || (!strcasecmp(provider, "env")
+                    && env_removed_later(p, args))) {
                 return 1;
             }
         }
@@ -358,7 +448,10 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 
     apr_array_header_t *denying = apr_array_make(p, 2, sizeof(sc_section_t));
 
+    removed_vars = apr_array_make(p, 2, sizeof(const char *));
+    collect_removed(p, ap_conftree, 0);
     collect(p, ap_conftree, NULL, quick, guarded, denying);
+    removed_vars = NULL;
     sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
     mark_denying(s, denying);
     if (quick->nelts && unknown_access_module()) {
@@ -383,7 +476,8 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
                     p,
                     "SharedCacheQuickHandler On (%s) serves hits before "
                     "access control, but %s denies some clients by what "
-                    "they send or are (Require not, Require expr, Deny, "
+                    "they send or are (Require not, Require expr, Require "
+                    "env of a variable a later rule may remove, Deny, "
                     "<RequireNone>, access rules inside <If>, a "
                     "RewriteRule [F], [G] or [R=4xx] on anything but the "
                     "URL and the host, or on a RewriteMap or a file test, "

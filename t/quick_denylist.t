@@ -1,7 +1,8 @@
 # Quick mode lets a page through when an anonymous client would be let
 # through; a rule that denies some clients by what they send or are
 # (Require not, Require expr or any provider but those that only let
-# clients in by what they have, Deny, <RequireNone>, SSLRequire, any
+# clients in by what they have, Require env of a variable a later rule
+# may remove, Deny, <RequireNone>, SSLRequire, any
 # access rule in <If>/<ElseIf>/<Else>, a RewriteRule [F], [G] or [R=4xx] on anything but
 # the URL and the host, or on a RewriteMap or a file test, which change
 # without a reload) lets the anonymous client through and the denied
@@ -73,6 +74,15 @@ my @denying = (
     [ '[F] after a "-" [R=301,L] on the client', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !Mozilla\nRewriteRule ^ - [R=301,L]\nRewriteRule ^/dq/admin - [F]\n" ],
     [ '[F] after a "-" [R,END] on the client', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !Mozilla\nRewriteRule ^ - [R,END]\nRewriteRule ^/dq/admin - [F]\n" ],
     [ '[F] after a redirect on the client without [L]', "RewriteEngine On\nRewriteCond %{HTTPS} off\nRewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [R=301]\nRewriteRule ^/dq/secret - [F]\n" ],
+    # "Require env" lets in whom a variable was set for: a later rule
+    # that takes it away from some clients (after the quick phase: a
+    # section's SetEnvIf, a server-level RewriteRule) refuses them, and
+    # the anonymous client, for whom it does not fire, gets through
+    [ 'Require env of a variable a section\'s SetEnvIf removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIf X-Bad ^1\$ !good\nRequire env good\n</Directory>\n" ],
+    [ 'Require env of a variable a section\'s BrowserMatchNoCase removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nBrowserMatchNoCase badbot !good\n<RequireAny>\nRequire env other good\n</RequireAny>\n</Directory>\n" ],
+    [ 'Require env of a variable a section\'s SetEnvIfExpr removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfExpr \"-R '127.0.0.9/32'\" !good\nRequire env good\n</Directory>\n" ],
+    [ 'Require env of a variable a RewriteRule [E=!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^ - [E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    [ 'Require env of a variable a RewriteRule [env=!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.9\nRewriteRule ^ - [NC,env=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
@@ -95,6 +105,14 @@ for my $c (@denying) {
 my ($rc, $out) = SCTest::Apache->configtest(
     $quick . "<Directory /tmp>\nRequire all granted\n</Directory>\n");
 is($rc, 0, 'Require all granted next to quick mode is fine') or diag($out);
+# "Require env" of a variable nothing takes away later is an allowlist:
+# the probe keeps such pages out of the quick phase (the server-level
+# SetEnvIf that removes one runs before it, and is in the key).
+($rc, $out) = SCTest::Apache->configtest(
+    $quick . "SetEnvIf X-Good ^1\$ good\nSetEnvIf X-Bad ^1\$ !other\n"
+    . "<Directory /tmp>\nSetEnvIf X-Bad ^1\$ !unrelated\nRequire env good\n</Directory>\n");
+is($rc, 0, 'Require env of a variable no later rule removes next to quick mode is fine')
+    or diag($out);
 # A refusal on the URL alone is fine, and so is a route on a file test
 # (a front controller: routing, not access).
 ($rc, $out) = SCTest::Apache->configtest(
