@@ -12,9 +12,11 @@ int sc_tree_is(const ap_directive_t *d, const char *name)
     return !strcasecmp(d->directive, name);
 }
 
-const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
-                                       const char *const *names)
+apr_array_header_t *sc_tree_rewrite_flag_values(apr_pool_t *p,
+                                                const char *flags,
+                                                const char *const *names)
 {
+    apr_array_header_t *values = apr_array_make(p, 1, sizeof(const char *));
     char *list = apr_pstrdup(p, flags), *flag, *last;
     apr_size_t len = strlen(list);
 
@@ -40,11 +42,20 @@ const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
         }
         for (n = names; *n; n++) {
             if (!strcasecmp(flag, *n)) {
-                return value ? value : "";
+                APR_ARRAY_PUSH(values, const char *) = value ? value : "";
+                break;
             }
         }
     }
-    return NULL;
+    return values;
+}
+
+const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
+                                       const char *const *names)
+{
+    apr_array_header_t *values = sc_tree_rewrite_flag_values(p, flags, names);
+
+    return values->nelts ? APR_ARRAY_IDX(values, 0, const char *) : NULL;
 }
 
 int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,

@@ -33,6 +33,11 @@ const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
  * "" for a flag without a value; NULL if the list has none of them. */
 const char *sc_tree_rewrite_flag_value(apr_pool_t *p, const char *flags,
                                        const char *const *names);
+/* ... the values of every such flag, in order (mod_rewrite applies
+ * each: "[E=a:1,E=!b]"). */
+apr_array_header_t *sc_tree_rewrite_flag_values(apr_pool_t *p,
+                                                const char *flags,
+                                                const char *const *names);
 /* Does a flag list hold one of names (sc_tree_rewrite_flag_value)? */
 int sc_tree_rewrite_flag(apr_pool_t *p, const char *flags,
                          const char *const *names);

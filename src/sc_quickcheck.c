@@ -125,13 +125,14 @@ static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
             }
         }
         if (!in_section && !strcasecmp(n, "RewriteRule")) {
-            const char *v;
+            apr_array_header_t *v;
+            int i;
             (void)ap_getword_conf(p, &args); /* pattern */
             (void)ap_getword_conf(p, &args); /* substitution */
-            v = sc_tree_rewrite_flag_value(p, ap_getword_conf(p, &args),
-                                           env_flag);
-            if (v) {
-                push_removed(p, v);
+            v = sc_tree_rewrite_flag_values(p, ap_getword_conf(p, &args),
+                                            env_flag);
+            for (i = 0; i < v->nelts; i++) {
+                push_removed(p, APR_ARRAY_IDX(v, i, const char *));
             }
         }
         if (d->first_child) {
@@ -142,18 +143,44 @@ static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
     }
 }
 
+static int removed_later(const char *name)
+{
+    int i;
+
+    for (i = 0; removed_vars && i < removed_vars->nelts; i++) {
+        if (!strcasecmp(name, APR_ARRAY_IDX(removed_vars, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Does "Require env ..." (args after "env") name a variable a later rule
  * may take away? */
 static int env_removed_later(apr_pool_t *p, const char *args)
 {
     const char *w;
-    int i;
 
-    while (removed_vars && *(w = ap_getword_conf(p, &args))) {
-        for (i = 0; i < removed_vars->nelts; i++) {
-            if (!strcasecmp(w, APR_ARRAY_IDX(removed_vars, i, const char *))) {
-                return 1;
-            }
+    while (*(w = ap_getword_conf(p, &args))) {
+        if (removed_later(w)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* mod_access_compat's "Allow from ... env=[!]var ...": letting in those
+ * without a variable ("env=!bad_bot", Require not env's twin), or those
+ * with one a later rule may take away (Require env's), denies the
+ * others. */
+static int allow_env_denies(apr_pool_t *p, const char *args)
+{
+    const char *w;
+
+    while (*(w = ap_getword_conf(p, &args))) {
+        if (!strncasecmp(w, "env=", 4)
+            && (w[4] == '!' || removed_later(w + 4))) {
+            return 1;
         }
     }
     return 0;
@@ -201,6 +228,9 @@ static int denies(apr_pool_t *p, const ap_directive_t *d)
                     && env_removed_later(p, args))) {
                 return 1;
             }
+        }
+        else if (!strcasecmp(n, "Allow") && allow_env_denies(p, d->args)) {
+            return 1;
         }
         else if (!strcasecmp(n, "Deny") || !strcasecmp(n, "<RequireNone")
                  || !strcasecmp(n, "SSLRequire")
@@ -477,7 +507,8 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
                     "SharedCacheQuickHandler On (%s) serves hits before "
                     "access control, but %s denies some clients by what "
                     "they send or are (Require not, Require expr, Require "
-                    "env of a variable a later rule may remove, Deny, "
+                    "env of a variable a later rule may remove, Allow from "
+                    "env=!var, Deny, "
                     "<RequireNone>, access rules inside <If>, a "
                     "RewriteRule [F], [G] or [R=4xx] on anything but the "
                     "URL and the host, or on a RewriteMap or a file test, "

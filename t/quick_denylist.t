@@ -82,12 +82,17 @@ my @denying = (
     [ 'Require env of a variable a section\'s BrowserMatchNoCase removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nBrowserMatchNoCase badbot !good\n<RequireAny>\nRequire env other good\n</RequireAny>\n</Directory>\n" ],
     [ 'Require env of a variable a section\'s SetEnvIfExpr removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfExpr \"-R '127.0.0.9/32'\" !good\nRequire env good\n</Directory>\n" ],
     [ 'Require env of a variable a RewriteRule [E=!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^ - [E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    [ 'Require env of a variable a second E= flag removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [E=bot:1,E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    # mod_access_compat's twins of Require not env and Require env
+    [ 'Allow from env=!var', "<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot bad_bot\nOrder Allow,Deny\nAllow from env=!bad_bot\n</Directory>\n" ],
+    [ 'Allow from env= of a variable a section\'s SetEnvIf removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot !good\nOrder Allow,Deny\nAllow from 192.0.2.0/24 env=good\n</Directory>\n" ],
     [ 'Require env of a variable a RewriteRule [env=!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.9\nRewriteRule ^ - [NC,env=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
 );
 for my $c (@denying) {
     my ($label, $rule) = @$c;
     my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
-                                                modules => ['rewrite', 'proxy', 'ssl']);
+                                                modules => ['rewrite', 'proxy', 'ssl',
+                                                            'access_compat']);
     isnt($rc, 0, "$label next to quick mode: configtest fails");
     like($out, qr/SharedCacheQuickHandler On \(.*denies some clients/s,
          "$label: the message says why") or diag($out);
