@@ -12,6 +12,31 @@ int sc_tree_is(const ap_directive_t *d, const char *name)
     return !strcasecmp(d->directive, name);
 }
 
+void sc_tree_rewrite_args(apr_pool_t *p, const char *args, const char *word[3])
+{
+    char *s = apr_pstrdup(p, args ? args : "");
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        char quote = '\0';
+
+        while (apr_isspace(*s)) {
+            s++;
+        }
+        if (*s == '"' || *s == '\'') {
+            quote = *s++;
+        }
+        word[i] = s;
+        while (*s && (quote ? *s != quote : !apr_isspace(*s))) {
+            /* "\ " is a blank inside the word, kept as written */
+            s += *s == '\\' && apr_isspace(s[1]) ? 2 : 1;
+        }
+        if (*s) {
+            *s++ = '\0';
+        }
+    }
+}
+
 apr_array_header_t *sc_tree_rewrite_flag_values(apr_pool_t *p,
                                                 const char *flags,
                                                 const char *const *names)

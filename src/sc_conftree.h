@@ -26,6 +26,11 @@ const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d);
 /* The first directive name of a list set to On, or NULL. */
 const ap_directive_t *sc_tree_sets_on(apr_pool_t *p, const ap_directive_t *d,
                                       const char *name);
+/* A RewriteRule's or RewriteCond's three arguments (word[0..2], "" when
+ * absent) split as mod_rewrite splits them: each may be quoted with " or
+ * ', and outside quotes a blank escaped with '\' is part of the word
+ * ("%{REQUEST_URI}\ %{HTTP_USER_AGENT}" is one test string). */
+void sc_tree_rewrite_args(apr_pool_t *p, const char *args, const char *word[3]);
 /* The value of the flag of a RewriteRule's or RewriteCond's flag list
  * ("[L,R=301]", read as mod_rewrite reads it: each flag trimmed of blanks,
  * its name before any '=') named one of names (NULL ended, compared

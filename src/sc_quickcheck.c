@@ -94,6 +94,29 @@ static void push_removed(apr_pool_t *p, const char *word)
         eq ? apr_pstrmemdup(p, word + 1, eq - word - 1) : word + 1;
 }
 
+/* A RewriteRule's E= value: mod_rewrite expands all of it ("\!" to "!",
+ * %N, $N, %{...}, ${map:...}), then unsets the name after a leading "!".
+ * One that may begin with "!" only once expanded, or whose name is made
+ * at run time, may take away any variable ("*"). */
+static void push_rewrite_env(apr_pool_t *p, const char *v)
+{
+    if (*v == '\\') {
+        v++;
+    }
+    if (*v == '%' || *v == '$') {
+        APR_ARRAY_PUSH(removed_vars, const char *) = "*";
+        return;
+    }
+    if (*v != '!') {
+        return;
+    }
+    if (strpbrk(v + 1, "%$\\")) {
+        APR_ARRAY_PUSH(removed_vars, const char *) = "*";
+        return;
+    }
+    APR_ARRAY_PUSH(removed_vars, const char *) = apr_pstrdup(p, v + 1);
+}
+
 static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
                             int in_section)
 {
@@ -125,14 +148,13 @@ static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
             }
         }
         if (!in_section && !strcasecmp(n, "RewriteRule")) {
+            const char *word[3]; /* pattern, substitution, flags */
             apr_array_header_t *v;
             int i;
-            (void)ap_getword_conf(p, &args); /* pattern */
-            (void)ap_getword_conf(p, &args); /* substitution */
-            v = sc_tree_rewrite_flag_values(p, ap_getword_conf(p, &args),
-                                            env_flag);
+            sc_tree_rewrite_args(p, d->args, word);
+            v = sc_tree_rewrite_flag_values(p, word[2], env_flag);
             for (i = 0; i < v->nelts; i++) {
-                push_removed(p, APR_ARRAY_IDX(v, i, const char *));
+                push_rewrite_env(p, APR_ARRAY_IDX(v, i, const char *));
             }
         }
         if (d->first_child) {
@@ -148,7 +170,8 @@ static int removed_later(const char *name)
     int i;
 
     for (i = 0; removed_vars && i < removed_vars->nelts; i++) {
-        if (!strcasecmp(name, APR_ARRAY_IDX(removed_vars, i, const char *))) {
+        const char *v = APR_ARRAY_IDX(removed_vars, i, const char *);
+        if (!strcmp(v, "*") || !strcasecmp(name, v)) {
             return 1;
         }
     }

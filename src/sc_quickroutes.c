@@ -321,21 +321,28 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
-            const char *args = d->args;
-            const char *test = ap_getword_conf(p, &args);
-            const char *pattern = ap_getword_conf(p, &args);
-            int nc = nocase_flag(p, ap_getword_conf(p, &args));
+            const char *word[3];
+            const char *test, *pattern;
+            int nc;
+            sc_tree_rewrite_args(p, d->args, word);
+            test = word[0];
+            pattern = word[1];
+            nc = nocase_flag(p, word[2]);
             int st = cond_reads_state(test, pattern);
             reads |= cond_reads_client(p, test, pattern, nc);
             state |= st != 0;
             flag_file |= st == 1;
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
-            const char *args = d->args;
-            const char *pattern = ap_getword_conf(p, &args);
-            const char *subst = ap_getword_conf(p, &args);
-            const char *flags = ap_getword_conf(p, &args);
-            int nc = nocase_flag(p, flags), deny = refusing_flags(p, flags);
+            const char *word[3];
+            const char *pattern, *subst, *flags;
+            int nc, deny;
+            sc_tree_rewrite_args(p, d->args, word);
+            pattern = word[0];
+            subst = word[1];
+            flags = word[2];
+            nc = nocase_flag(p, flags);
+            deny = refusing_flags(p, flags);
             int rewrites = strcmp(subst, "-") && !stop_flags(p, flags);
             int i;
 

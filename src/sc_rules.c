@@ -192,10 +192,9 @@ static void find_derivers(apr_pool_t *p, ap_directive_t *d, int in_dir)
             }
         }
         if (!strcasecmp(d->directive, "RewriteRule") && !in_dir && d->args) {
-            const char *args = d->args;
-            (void)ap_getword_conf(p, &args); /* pattern */
-            (void)ap_getword_conf(p, &args); /* substitution */
-            if (!rewrite_flags_ns(p, ap_getword_conf(p, &args))) {
+            const char *word[3]; /* pattern, substitution, flags */
+            sc_tree_rewrite_args(p, d->args, word);
+            if (!rewrite_flags_ns(p, word[2])) {
                 server_rewrites = 1;
             }
         }

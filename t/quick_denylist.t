@@ -83,6 +83,15 @@ my @denying = (
     [ 'Require env of a variable a section\'s SetEnvIfExpr removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfExpr \"-R '127.0.0.9/32'\" !good\nRequire env good\n</Directory>\n" ],
     [ 'Require env of a variable a RewriteRule [E=!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^ - [E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
     [ 'Require env of a variable a second E= flag removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [E=bot:1,E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    # a name mod_rewrite expands before it reads the "!": an escape, a
+    # back-reference the client chooses
+    [ 'Require env of a variable an escaped [E=\\!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^ - [E=\\!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    [ 'Require env of a variable the client names to [E=!%1]', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} (.+)\nRewriteRule ^ - [E=!%1]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    [ 'Require env of a variable [E=%1] may name with its "!"', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} (.+)\nRewriteRule ^ - [E=%1:x]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    # mod_rewrite's words: "\ " is a blank inside one
+    [ '[F] after a pattern with an escaped blank', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} evil\nRewriteRule ^/dq/(\\ )? - [F]\n" ],
+    [ '[F] on a test string with an escaped blank', "RewriteEngine On\nRewriteCond %{REQUEST_URI}\\ %{HTTP_USER_AGENT} evil\$\nRewriteRule ^/dq/ - [F]\n" ],
+    [ 'Require env of a variable removed after an escaped blank', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^/(\\ )? - [E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
     # mod_access_compat's twins of Require not env and Require env
     [ 'Allow from env=!var', "<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot bad_bot\nOrder Allow,Deny\nAllow from env=!bad_bot\n</Directory>\n" ],
     [ 'Allow from env= of a variable a section\'s SetEnvIf removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot !good\nOrder Allow,Deny\nAllow from 192.0.2.0/24 env=good\n</Directory>\n" ],
