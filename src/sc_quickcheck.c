@@ -18,6 +18,44 @@
 
 APLOG_USE_MODULE(sharedcache);
 
+/* What <AuthzProviderAlias> names (collect_aliases), while the start-up
+ * check runs. */
+static apr_array_header_t *alias_names;
+
+static int aliased(const char *name)
+{
+    int i;
+
+    for (i = 0; alias_names && i < alias_names->nelts; i++) {
+        if (!strcasecmp(name, APR_ARRAY_IDX(alias_names, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The names <AuthzProviderAlias base NAME ...> gives: each replaces the
+ * provider of that name ("all", "method" ...), so a line naming it is
+ * read as that alias's, whose expression may refuse anyone. */
+static void collect_aliases(apr_pool_t *p, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (sc_tree_is(d, "<AuthzProviderAlias") && d->args) {
+            const char *args = d->args;
+            char *name;
+            (void)ap_getword_conf(p, &args); /* the base provider */
+            name = ap_getword_conf(p, &args);
+            if (*name && name[strlen(name) - 1] == '>') {
+                name[strlen(name) - 1] = '\0';
+            }
+            APR_ARRAY_PUSH(alias_names, const char *) = name;
+        }
+        if (d->first_child) {
+            collect_aliases(p, d->first_child);
+        }
+    }
+}
+
 /* Access rules that let some clients in and not others (anything but
  * "Require all granted|denied"): authn/authz, IP, host, env, expr. */
 static int restricts(apr_pool_t *p, const ap_directive_t *d)
@@ -28,7 +66,7 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d)
             const char *args = d->args;
             const char *w = ap_getword_conf(p, &args);
             const char *v = ap_getword_conf(p, &args);
-            if (strcasecmp(w, "all")
+            if (strcasecmp(w, "all") || aliased(w)
                 || (strcasecmp(v, "granted") && strcasecmp(v, "denied"))) {
                 return 1;
             }
@@ -64,6 +102,9 @@ static int positive_provider(const char *name)
     };
     const char *const *n;
 
+    if (aliased(name)) {
+        return 0;
+    }
     for (n = positive; *n; n++) {
         if (!strcasecmp(name, *n)) {
             return 1;
@@ -209,6 +250,17 @@ static int allow_env_denies(apr_pool_t *p, const char *args)
     return 0;
 }
 
+/* mod_ssl's SSLCipherSuite of a section: enforced at access control by
+ * renegotiating the connection, it refuses a client by its cipher, which
+ * the probe copies from the client whose request stored the entry.
+ * (A section's SSLVerifyClient refuses only clients whose requests the
+ * cache never serves in the quick phase: with a certificate, or without
+ * one where it is required, so nothing is stored.) */
+static int tls_refusal(const ap_directive_t *d)
+{
+    return !strcasecmp(d->directive, "SSLCipherSuite");
+}
+
 static int is_conditional(const ap_directive_t *d)
 {
     return sc_tree_is(d, "<If") || sc_tree_is(d, "<ElseIf")
@@ -256,7 +308,7 @@ static int denies(apr_pool_t *p, const ap_directive_t *d)
             return 1;
         }
         else if (!strcasecmp(n, "Deny") || !strcasecmp(n, "<RequireNone")
-                 || !strcasecmp(n, "SSLRequire")
+                 || !strcasecmp(n, "SSLRequire") || tls_refusal(d)
                  || !strncasecmp(n, "LuaHook", 7)
                  || !strcasecmp(n, "LuaAuthzProvider")
                  || !strcasecmp(n, "WSGIAccessScript")
@@ -503,8 +555,10 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 
     removed_vars = apr_array_make(p, 2, sizeof(const char *));
     collect_removed(p, ap_conftree, 0);
+    alias_names = apr_array_make(p, 2, sizeof(const char *));
+    collect_aliases(p, ap_conftree);
     collect(p, ap_conftree, NULL, quick, guarded, denying);
-    removed_vars = NULL;
+    removed_vars = alias_names = NULL;
     sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
     mark_denying(s, denying);
     if (quick->nelts && unknown_access_module()) {
@@ -531,7 +585,8 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
                     "access control, but %s denies some clients by what "
                     "they send or are (Require not, Require expr, Require "
                     "env of a variable a later rule may remove, Allow from "
-                    "env=!var, Deny, "
+                    "env=!var, a provider alias under a trusted name, a "
+                    "section's SSLCipherSuite, Deny, "
                     "<RequireNone>, access rules inside <If>, a "
                     "RewriteRule [F], [G] or [R=4xx] on anything but the "
                     "URL and the host, or on a RewriteMap or a file test, "

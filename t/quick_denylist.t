@@ -92,6 +92,13 @@ my @denying = (
     [ '[F] after a pattern with an escaped blank', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} evil\nRewriteRule ^/dq/(\\ )? - [F]\n" ],
     [ '[F] on a test string with an escaped blank', "RewriteEngine On\nRewriteCond %{REQUEST_URI}\\ %{HTTP_USER_AGENT} evil\$\nRewriteRule ^/dq/ - [F]\n" ],
     [ 'Require env of a variable removed after an escaped blank', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^/(\\ )? - [E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    # a provider alias under a name the check trusts replaces that
+    # provider: its expression may refuse some clients
+    [ 'an AuthzProviderAlias named method', "<AuthzProviderAlias expr method \"! -R '127.0.0.9/32'\">\n</AuthzProviderAlias>\n<Directory /tmp>\nRequire method GET\n</Directory>\n" ],
+    [ 'an AuthzProviderAlias named all', "<AuthzProviderAlias expr all \"! -R '127.0.0.9/32'\">\n</AuthzProviderAlias>\n<Location /dq>\nRequire all granted\n</Location>\n" ],
+    # mod_ssl refuses a connection by its cipher at access control (a
+    # renegotiation); the probe copies the storing client's connection
+    [ 'a section\'s SSLCipherSuite', "<Location /dq/strong>\nSSLCipherSuite ECDHE-ECDSA-AES256-GCM-SHA384\n</Location>\n" ],
     # mod_access_compat's twins of Require not env and Require env
     [ 'Allow from env=!var', "<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot bad_bot\nOrder Allow,Deny\nAllow from env=!bad_bot\n</Directory>\n" ],
     [ 'Allow from env= of a variable a section\'s SetEnvIf removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot !good\nOrder Allow,Deny\nAllow from 192.0.2.0/24 env=good\n</Directory>\n" ],
