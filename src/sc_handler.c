@@ -296,6 +296,9 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
     }
     ap_add_output_filter_handle(sc_save_filter_handle, ctx, r, r->connection);
     sc_ssi_watch(r);
+    /* before any filter has run: one placed before SHAREDCACHE_FIRST may
+     * remove itself on its first call */
+    sc_note_filters_before_copy(r);
     return DECLINED;
 }
 

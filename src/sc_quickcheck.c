@@ -116,11 +116,13 @@ static int positive_provider(const char *name)
 /* The variables a rule that runs after the quick phase may take away
  * from some requests ("!name"): a section's SetEnvIf, SetEnvIfNoCase,
  * SetEnvIfExpr, BrowserMatch or BrowserMatchNoCase (header_parser), a
- * server-level RewriteRule's [E=!name] (translate_name).  "Require env
- * name" then refuses the requests it fires for, and not the anonymous
- * client of the probe: a denial.  (A server-level SetEnvIf runs before
- * the quick phase, whose key holds what it left; a section's RewriteRule
- * after access control.)  Collected at start-up, read by denies(). */
+ * RewriteRule's [E=!name] (translate_name; fixups in a section), mod_env's
+ * UnsetEnv (fixups).  "Require env name" then refuses the requests it
+ * fires for before the variable is gone, and not the anonymous client of
+ * the probe, or lets in only those it was set for while the stored key,
+ * made after fixups, no longer holds it: a denial.  (A server-level
+ * SetEnvIf runs before the quick phase, whose key holds what it left.)
+ * Collected at start-up, read by denies(). */
 static apr_array_header_t *removed_vars;
 
 static void push_removed(apr_pool_t *p, const char *word)
@@ -188,7 +190,13 @@ static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
                 push_removed(p, w);
             }
         }
-        if (!in_section && !strcasecmp(n, "RewriteRule")) {
+        if (!strcasecmp(n, "UnsetEnv")) {
+            const char *w;
+            while (*(w = ap_getword_conf(p, &args))) {
+                APR_ARRAY_PUSH(removed_vars, const char *) = w;
+            }
+        }
+        if (!strcasecmp(n, "RewriteRule")) {
             const char *word[3]; /* pattern, substitution, flags */
             apr_array_header_t *v;
             int i;

@@ -65,6 +65,39 @@ for my $mode ('Off', 'On') {
     }
     $ap->stop;
 }
+# A filter placed before SHAREDCACHE_FIRST (mod_ext_filter's ftype=5)
+# that removes itself on its first call for some clients (DisableEnv=
+# on a variable the handler put in the environment: the client's header).
+{
+    my $ap = SCTest::Apache->start(memcached => [$mc], modules => [qw(cgi ext_filter)],
+                                   conf => <<'CONF');
+ExtFilterDefine redact mode=output ftype=5 cmd="/bin/sed -e s/token=[0-9a-f]*/token=REDACTED/" DisableEnv=HTTP_X_STAFF
+ScriptAlias /cgi/ @DIR@/htdocs/cgi/
+<Directory @DIR@/htdocs/cgi>
+    Options +ExecCGI
+    Require all granted
+</Directory>
+<Location /cgi>
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheRequireLength Off
+    SetOutputFilter redact
+</Location>
+CONF
+    mkdir $ap->dir . '/htdocs/cgi';
+    open my $f, '>', $ap->dir . '/htdocs/cgi/page' or die $!;
+    print $f "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n"
+        . "Cache-Control: max-age=60\\r\\n\\r\\ntoken=abc123\\n'\n";
+    close $f;
+    chmod 0755, $ap->dir . '/htdocs/cgi/page';
+    my $staff = $ap->raw(GET => '/cgi/page', 'X-Staff' => '1');
+    is(redacted($staff), 'raw', 'ftype=5: staff get the raw page (control)');
+    my $other = $ap->raw(GET => '/cgi/page');
+    is(redacted($other), 'redacted',
+       "LEAK if failing: ftype=5: a client without X-Staff gets it redacted ($other->{cache})");
+    $ap->stop;
+}
+
 is($got{Off}{"inside-first outside 1"}, 'redacted',
    'control: the outsider gets the redacted page');
 is($got{Off}{"inside-first inside 1"}, 'raw', 'control: the insider gets the raw one');

@@ -83,6 +83,10 @@ my @denying = (
     [ 'Require env of a variable a section\'s SetEnvIfExpr removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfExpr \"-R '127.0.0.9/32'\" !good\nRequire env good\n</Directory>\n" ],
     [ 'Require env of a variable a RewriteRule [E=!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^ - [E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
     [ 'Require env of a variable a second E= flag removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} badbot [NC]\nRewriteRule ^ - [E=bot:1,E=!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
+    # ... or after access control, but before the handler (fixups): the
+    # stored key then lacks it as the refused client's quick key does
+    [ 'Require env of a variable a section\'s RewriteRule [E=!] removes', "<Directory /tmp>\nSetEnvIf Referer ^\$ local_ref\nSetEnvIf Referer ^http://good\\.example/ local_ref\nRewriteEngine On\nRewriteRule ^ - [E=!local_ref]\nRequire env local_ref\n</Directory>\n" ],
+    [ 'Require env of a variable UnsetEnv removes', "<Directory /tmp>\nSetEnvIf Referer ^\$ local_ref\nRequire env local_ref\n</Directory>\nUnsetEnv local_ref\n" ],
     # a name mod_rewrite expands before it reads the "!": an escape, a
     # back-reference the client chooses
     [ 'Require env of a variable an escaped [E=\\!] removes', "SetEnvIf Request_URI . good\nRewriteEngine On\nRewriteCond %{HTTP:X-Bad} =1\nRewriteRule ^ - [E=\\!good]\n<Directory /tmp>\nRequire env good\n</Directory>\n" ],
@@ -108,7 +112,7 @@ for my $c (@denying) {
     my ($label, $rule) = @$c;
     my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
                                                 modules => ['rewrite', 'proxy', 'ssl',
-                                                            'access_compat']);
+                                                            'access_compat', 'env']);
     isnt($rc, 0, "$label next to quick mode: configtest fails");
     like($out, qr/SharedCacheQuickHandler On \(.*denies some clients/s,
          "$label: the message says why") or diag($out);
