@@ -12,6 +12,7 @@
 
 #include "http_core.h"
 #include "http_log.h"
+#include "http_ssl.h"
 #include "mod_ssl.h"
 #include "util_script.h"
 #include <apr_strings.h>
@@ -64,17 +65,26 @@ static int env_unkeyed(const char *name)
     return 0;
 }
 
+int sc_derive_name_unkeyed(const char *name)
+{
+    return env_unkeyed(name) || !strcmp(name, "HTTPS")
+           || !strncmp(name, "SSL_", 4);
+}
+
 /* mod_ssl's variables (HTTPS, SSL_*) say what the connection is, not
  * what the request asked: not keyed when they hold what mod_ssl reports
- * for this connection (a SetEnvIf that sets HTTPS=on from a header on a
- * plain connection is keyed). */
+ * for this TLS connection, not empty (a SetEnvIf that sets HTTPS=on from
+ * a header on a plain connection is keyed; mod_ssl reports "" for a name
+ * it does not know and, on a plain connection, sets none: an SSL_STAFF
+ * the configuration sets empty for some clients is theirs). */
 static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) * ssl_var;
 
 static int connection_fact(request_rec *r, const char *name, const char *value)
 {
     const char *is;
 
-    if (strcmp(name, "HTTPS") && strncmp(name, "SSL_", 4)) {
+    if ((strcmp(name, "HTTPS") && strncmp(name, "SSL_", 4)) || !*value
+        || !ap_ssl_conn_is_ssl(r->connection)) {
         return 0;
     }
     if (!ssl_var) {

@@ -7,6 +7,7 @@
  * (the routes are sc_quickroutes.c's).
  */
 #include "sc_config.h"
+#include "sc_request.h"
 #include "sc_conftree.h"
 #include "sc_log.h"
 
@@ -228,13 +229,14 @@ static int removed_later(const char *name)
 }
 
 /* Does "Require env ..." (args after "env") name a variable a later rule
- * may take away? */
+ * may take away, or one no key holds (sc_derive_name_unkeyed: the
+ * clients it lets in and those it refuses share keys)? */
 static int env_removed_later(apr_pool_t *p, const char *args)
 {
     const char *w;
 
     while (*(w = ap_getword_conf(p, &args))) {
-        if (removed_later(w)) {
+        if (removed_later(w) || sc_derive_name_unkeyed(w)) {
             return 1;
         }
     }

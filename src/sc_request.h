@@ -477,6 +477,11 @@ void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
 
 /* --- sc_derive.c --- */
 
+/* May a variable of this name be left out of a key (the cache's own,
+ * per-request identifiers, mod_ssl's where they are the connection's)?
+ * Its presence then tells no two clients apart. */
+int sc_derive_name_unkeyed(const char *name);
+
 /* post_read_request: keep the request headers as the client sent them
  * (the key holds those the configuration adds or changes). */
 int sc_derive_arrived(request_rec *r);

@@ -103,6 +103,11 @@ my @denying = (
     # mod_ssl refuses a connection by its cipher at access control (a
     # renegotiation); the probe copies the storing client's connection
     [ 'a section\'s SSLCipherSuite', "<Location /dq/strong>\nSSLCipherSuite ECDHE-ECDSA-AES256-GCM-SHA384\n</Location>\n" ],
+    # a variable the key never holds (the cache's own names, mod_ssl's
+    # where they are connection facts): its presence is in no key
+    [ 'Require env of a variable named sharedcache*', "<Directory /tmp>\nSetEnvIf User-Agent ^(?!.*BadBot) sharedcache_ok\nRequire env sharedcache_ok\n</Directory>\n" ],
+    [ 'Require env HTTPS', "<Directory /tmp>\nSetEnvIf User-Agent ^(?!.*BadBot) HTTPS=on\nRequire env HTTPS\n</Directory>\n" ],
+    [ 'Require env of an SSL_ variable', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} !BadBot [NV]\nRewriteRule ^ - [E=SSL_OK]\n<Directory /tmp>\nRequire env SSL_OK\n</Directory>\n" ],
     # mod_access_compat's twins of Require not env and Require env
     [ 'Allow from env=!var', "<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot bad_bot\nOrder Allow,Deny\nAllow from env=!bad_bot\n</Directory>\n" ],
     [ 'Allow from env= of a variable a section\'s SetEnvIf removes', "SetEnvIf Request_URI . good\n<Directory /tmp>\nSetEnvIfNoCase User-Agent badbot !good\nOrder Allow,Deny\nAllow from 192.0.2.0/24 env=good\n</Directory>\n" ],
