@@ -62,16 +62,18 @@ int sc_tree_overlap(const char *a, const char *b);
 
 /* --- sc_quickroutes.c --- */
 
-/* RewriteRules that route by what the client sends (into routes), and
- * those that refuse some clients so (into denying, if not NULL). */
+/* RewriteRules that route by what the client sends (into routes, if not
+ * NULL), and those that refuse some clients, or route or mark them by what
+ * they are (into denying, if not NULL). */
 void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying);
 /* Sections that derive variables or headers from the request after the
- * quick phase (into derivers). */
+ * quick phase: from what a client sends (into said), from what it is
+ * (into refused); either may be NULL. */
 void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
                        const ap_directive_t *vhost, int in_section,
-                       apr_array_header_t *derivers);
+                       apr_array_header_t *said, apr_array_header_t *refused);
 /* mod_headers' Header directives with a condition (env=, expr=), into
  * found: checked for the client whose request stored an entry only. */
 void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,

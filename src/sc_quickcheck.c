@@ -277,15 +277,18 @@ static int is_conditional(const ap_directive_t *d)
            || sc_tree_is(d, "<Else");
 }
 
-/* Any access rule at all (Require, Allow, Deny, Satisfy), at any depth. */
-static int has_access_rule(const ap_directive_t *d)
+/* Does a conditional section act on the request (not only on the
+ * response's headers: mod_headers' Header, mod_expires)?  Its condition
+ * may read what a client is; what it holds may refuse (an access rule, a
+ * Redirect 403), route (a Redirect, a SetHandler) or mark the clients it
+ * picks (a SetEnv the application refuses on), which an anonymous
+ * client, the probe, is not. */
+static int acts_on_request(const ap_directive_t *d)
 {
     for (; d; d = d->next) {
-        if (!strcasecmp(d->directive, "Require")
-            || !strcasecmp(d->directive, "Allow")
-            || !strcasecmp(d->directive, "Deny")
-            || !strcasecmp(d->directive, "Satisfy")
-            || (d->first_child && has_access_rule(d->first_child))) {
+        if (d->first_child ? acts_on_request(d->first_child)
+                           : strcasecmp(d->directive, "Header")
+                                 && strncasecmp(d->directive, "Expires", 7)) {
             return 1;
         }
     }
@@ -302,7 +305,7 @@ static int denies(apr_pool_t *p, const ap_directive_t *d)
 {
     for (; d; d = d->next) {
         const char *n = d->directive;
-        if (is_conditional(d) && has_access_rule(d->first_child)) {
+        if (is_conditional(d) && acts_on_request(d->first_child)) {
             return 1;
         }
         if (!strcasecmp(n, "Require")) {
@@ -383,7 +386,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
         /* outside <Location>, <Directory> and <Files>: a conditional
          * section's or a <Proxy> section's denials apply to any URL */
         if (denying && !loc && !fs
-            && ((is_conditional(d) && has_access_rule(d->first_child))
+            && ((is_conditional(d) && acts_on_request(d->first_child))
                 || ((sc_tree_is(d, "<Proxy") || sc_tree_is(d, "<ProxyMatch"))
                     && denies(p, d->first_child)))) {
             sc_tree_push(p, denying, d, vhost);
@@ -474,7 +477,7 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
 
     collect(p, ap_conftree, NULL, quick, guarded, NULL);
     sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
-    sc_quick_derivers(p, ap_conftree, NULL, 0, derive);
+    sc_quick_derivers(p, ap_conftree, NULL, 0, derive, NULL);
     sc_quick_header_conditions(p, ap_conftree, NULL, conds);
     say_reached(s, quick, routes, SAID_ROUTE);
     say_reached(s, quick, derive, SAID_DERIVED);
@@ -570,6 +573,7 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
     collect(p, ap_conftree, NULL, quick, guarded, denying);
     removed_vars = alias_names = NULL;
     sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
+    sc_quick_derivers(p, ap_conftree, NULL, 0, NULL, denying);
     mark_denying(s, denying);
     if (quick->nelts && unknown_access_module()) {
         return apr_psprintf(
@@ -592,19 +596,24 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
                 return apr_psprintf(
                     p,
                     "SharedCacheQuickHandler On (%s) serves hits before "
-                    "access control, but %s denies some clients by what "
+                    "access control, but the %s%s at %s denies some "
+                    "clients by what "
                     "they send or are (Require not, Require expr, Require "
                     "env of a variable a later rule may remove, Allow from "
                     "env=!var, a provider alias under a trusted name, a "
                     "section's SSLCipherSuite, Deny, "
-                    "<RequireNone>, access rules inside <If>, a "
-                    "RewriteRule [F], [G] or [R=4xx] on anything but the "
-                    "URL and the host, or on a RewriteMap or a file test, "
-                    "which change without a reload), which an anonymous "
-                    "client is let through: quick mode would serve the "
-                    "clients it denies.  Turn quick mode off there, or "
-                    "deny them before httpd",
-                    q->where, g->where);
+                    "<RequireNone>, an <If> section that acts on the "
+                    "request, a RewriteRule [F], [G] or [R=4xx] on "
+                    "anything but the URL and the host, or on a "
+                    "RewriteMap or a file test, which change without a "
+                    "reload), or routes or marks some clients by what they "
+                    "are (a RewriteRule, or a section's SetEnvIf, on their "
+                    "address, TLS, the environment or an expression), "
+                    "which an anonymous client is let through: quick mode "
+                    "would serve the clients it denies or routes.  Turn "
+                    "quick mode off there, or deny them before httpd",
+                    q->where, g->section->directive,
+                    *g->section->directive == '<' ? ">" : "", g->where);
             }
         }
     }

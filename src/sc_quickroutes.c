@@ -57,16 +57,20 @@ static int cond_same_for_quick(apr_pool_t *p, const char *test,
     return 1;
 }
 
-/* A RewriteCond whose test may differ from client to client (or over
- * time) for one URL: anything but the URL, the host and the server (an
- * expr= condition may read anything).  Request headers but Host, cookies,
- * the client's and the connection's addresses (the local one too: one
- * virtual host may listen on an internal and a public address), the
- * request line's protocol and method (unless the condition is the same
- * for GET and HEAD), TLS, the environment, the time, lookaheads all
- * count. */
-static int cond_reads_client(apr_pool_t *p, const char *test,
-                             const char *pattern, int nocase)
+/* What a variable of a rewrite (%{NAME}, %{HTTP:x}, %{ENV:x} ...) may
+ * differ by from client to client (or over time) for one URL. */
+typedef enum {
+    READS_NOTHING, /* the URL, the host, the server */
+    READS_SENT,    /* what any client may send or choose: request headers
+                      but Host, cookies, the request line, method and
+                      protocol, TLS or not (HTTPS); or the time */
+    READS_IS       /* what a client is: its address, the local address
+                      (one virtual host may listen on an internal and a
+                      public one), TLS, the user, the environment (which
+                      may hold any of them), a lookahead, any other name */
+} reads_t;
+
+static reads_t var_reads(const char *name, apr_size_t len)
 {
     static const char *const same_for_all[] = {
         "REQUEST_URI",   "REQUEST_FILENAME", "SCRIPT_FILENAME",
@@ -75,31 +79,57 @@ static int cond_reads_client(apr_pool_t *p, const char *test,
         "DOCUMENT_ROOT", "REQUEST_SCHEME",   "PATH_INFO",
         "IS_SUBREQ",     "API_VERSION",      NULL
     };
+    static const char *const sent[] = { "THE_REQUEST", "REQUEST_METHOD",
+                                        "SERVER_PROTOCOL", "HTTPS", NULL };
+    const char *const *v;
+
+    for (v = same_for_all; *v; v++) {
+        if (strlen(*v) == len && !strncasecmp(name, *v, len)) {
+            return READS_NOTHING;
+        }
+    }
+    for (v = sent; *v; v++) {
+        if (strlen(*v) == len && !strncasecmp(name, *v, len)) {
+            return READS_SENT;
+        }
+    }
+    if (!strncasecmp(name, "HTTP_", 5) || !strncasecmp(name, "HTTP:", 5)
+        || !strncasecmp(name, "TIME", 4)) {
+        return READS_SENT;
+    }
+    return READS_IS;
+}
+
+/* The most any %{NAME} of s reads. */
+static reads_t text_reads(const char *s)
+{
+    reads_t most = READS_NOTHING;
     const char *at;
 
+    for (at = strstr(s, "%{"); at; at = strstr(at + 2, "%{")) {
+        const char *name = at + 2, *close = strchr(name, '}');
+        reads_t r = close ? var_reads(name, (apr_size_t)(close - name))
+                          : READS_IS;
+        if (r > most) {
+            most = r;
+        }
+    }
+    return most;
+}
+
+/* What a RewriteCond's test may differ by from client to client (an
+ * expr= condition may read anything; a condition on the method that is
+ * the same for GET and HEAD, nothing). */
+static reads_t cond_reads(apr_pool_t *p, const char *test, const char *pattern,
+                          int nocase)
+{
     if (!strcasecmp(test, "expr")) {
-        return 1;
+        return READS_IS;
     }
     if (cond_same_for_quick(p, test, pattern, nocase)) {
-        return 0;
+        return READS_NOTHING;
     }
-    for (at = strstr(test, "%{"); at; at = strstr(at + 2, "%{")) {
-        const char *name = at + 2, *close = strchr(name, '}');
-        const char *const *v;
-        if (!close) {
-            return 1;
-        }
-        for (v = same_for_all; *v; v++) {
-            if (strlen(*v) == (apr_size_t)(close - name)
-                && !strncasecmp(name, *v, strlen(*v))) {
-                break;
-            }
-        }
-        if (!*v) {
-            return 1;
-        }
-    }
-    return 0;
+    return text_reads(test);
 }
 
 /* A RewriteCond that reads what may change without a reload: a
@@ -317,7 +347,8 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
 {
     apr_pool_t *p = w->p;
     /* the conditions of the rule to come */
-    int reads = 0, state = 0, flag_file = 0;
+    reads_t reads = READS_NOTHING;
+    int state = 0, flag_file = 0;
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
@@ -329,7 +360,10 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             pattern = word[1];
             nc = nocase_flag(p, word[2]);
             int st = cond_reads_state(test, pattern);
-            reads |= cond_reads_client(p, test, pattern, nc);
+            reads_t r = cond_reads(p, test, pattern, nc);
+            if (r > reads) {
+                reads = r;
+            }
             state |= st != 0;
             flag_file |= st == 1;
         }
@@ -345,6 +379,19 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             deny = refusing_flags(p, flags);
             int rewrites = strcmp(subst, "-") && !stop_flags(p, flags);
             int i;
+            /* and what the rule makes of the client: a variable it sets
+             * to what the client is (one set to a header it sends is
+             * what the header is: Nextcloud's HTTP_AUTHORIZATION), a
+             * route a map of it gives (a redirect's target does not
+             * matter: whom it matches gets no page) */
+            reads_t own = text_reads(flags) == READS_IS ? READS_IS
+                                                        : READS_NOTHING;
+            if (!sends_away(p, subst, flags) && text_reads(subst) > own) {
+                own = text_reads(subst);
+            }
+            if (own > reads) {
+                reads = own;
+            }
 
             /* a refusal on a map or the file system, or reached by an
              * earlier rule's decision: it may refuse an anonymous client
@@ -355,9 +402,14 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             }
             /* on what a client sends or is: a route, or a refusal
              * (whether it refuses an anonymous client too cannot be told
-             * from here: a hotlink rule refuses only a foreign Referer) */
+             * from here: a hotlink rule refuses only a foreign Referer).
+             * A route by what a client is may be a refusal too: to a
+             * section that refuses, to a block page, a variable the
+             * application refuses on; the probe, an anonymous client,
+             * is not the client it picks. */
             if (reads) {
-                push_once(w, deny ? w->denying : w->routes, d, vhost);
+                push_once(w, deny || reads == READS_IS ? w->denying : w->routes,
+                          d, vhost);
             }
             /* a rewrite that goes on may turn a decided path into any */
             for (i = 0; rewrites && i < flow->paths->nelts; i++) {
@@ -406,9 +458,10 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
 }
 
 /* RewriteRules that send a request elsewhere (not [F], [G]) depending on
- * what cond_reads_client names, anywhere in the configuration: the quick
- * handler keys a request before they run; and (denying) those that
- * refuse some clients, or may refuse later without a reload. */
+ * what a client sends (cond_reads), anywhere in the configuration: the
+ * quick handler keys a request before they run; and (denying) those that
+ * refuse some clients, route or mark them by what they are, or may
+ * refuse later without a reload. */
 void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
@@ -426,36 +479,106 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
     quick_routes(&w, d, vhost, flow_new(p, NULL), 1);
 }
 
+/* What mod_setenvif's attribute (SetEnvIf's first word) reads: the
+ * client's or the local address, a variable (mod_geoip's country, one an
+ * earlier SetEnvIf set), or what the client sends (a header, a regex of
+ * header names, the request line). */
+static reads_t setenvif_reads(apr_pool_t *p, const ap_directive_t *d)
+{
+    static const char *const is[] = { "Remote_Addr", "Remote_Host",
+                                      "Server_Addr", NULL };
+    const char *args = d->args ? d->args : "";
+    const char *attr = ap_getword_conf(p, &args);
+    const char *const *v;
+    const char *c;
+
+    if (!strcasecmp(d->directive, "SetEnvIfExpr")) {
+        return READS_IS;
+    }
+    if (!strncasecmp(d->directive, "BrowserMatch", 12)) {
+        return READS_SENT;
+    }
+    for (v = is; *v; v++) {
+        if (!strcasecmp(attr, *v)) {
+            return READS_IS;
+        }
+    }
+    for (c = attr; *c && (apr_isalnum(*c) || *c == '_'); c++) {
+    }
+    return !*c && strchr(attr, '_') && strncasecmp(attr, "Request_", 8)
+               ? READS_IS
+               : READS_SENT;
+}
+
+/* What mod_headers' RequestHeader derives from: a condition (its last
+ * word, after the value and an edit's replacement) that is an expression
+ * may pick the clients it marks by what they are; a value of the client
+ * (a %-variable, an expression: "expr=%{REMOTE_ADDR}") or a condition on
+ * a variable differs from client to client like what they send: the
+ * probe's own value is not the storing client's, and keeps the entry out
+ * of the quick phase. */
+static reads_t request_header_reads(apr_pool_t *p, const char *args)
+{
+    const char *word[5] = { "", "", "", "", "" };
+    const char *cond;
+    int n, at;
+
+    for (n = 0; n < 5 && *args; n++) {
+        word[n] = ap_getword_conf(p, &args);
+    }
+    at = !strcasecmp(word[0], "unset")      ? 2
+         : !strncasecmp(word[0], "edit", 4) ? 4
+                                            : 3;
+    cond = word[at];
+    if (!strncasecmp(cond, "expr=", 5)) {
+        return READS_IS;
+    }
+    if (!strncasecmp(cond, "env=", 4) || strchr(word[2], '%')
+        || !strncasecmp(word[2], "expr=", 5)
+        || (at == 4 && strchr(word[3], '%'))) {
+        return READS_SENT;
+    }
+    return READS_NOTHING;
+}
+
 /* What a section derives from the request after the quick phase: a
  * per-directory SetEnvIf or BrowserMatch, a RequestHeader with env=,
  * expr= or a %-variable (anywhere: it runs at fixups).  The quick phase
- * keys a request before they run. */
+ * keys a request before they run: those on what a client sends go into
+ * said, those on what it is (marking, perhaps, the clients an application
+ * refuses) into refused. */
 void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
                        const ap_directive_t *vhost, int in_section,
-                       apr_array_header_t *derivers)
+                       apr_array_header_t *said, apr_array_header_t *refused)
 {
     for (; d; d = d->next) {
         const char *n = d->directive;
-        int derives = (in_section
-                       && (!strncasecmp(n, "SetEnvIf", 8)
-                           || !strncasecmp(n, "BrowserMatch", 12)))
-                      || (!strcasecmp(n, "RequestHeader") && d->args
-                          && !ap_strstr_c(d->args, "early")
-                          && (ap_strstr_c(d->args, "env=")
-                              || ap_strstr_c(d->args, "expr=")
-                              || strchr(d->args, '%')));
-        if (derives) {
-            sc_tree_push(p, derivers, d, vhost);
+        reads_t reads = READS_NOTHING;
+
+        if (in_section
+            && (!strncasecmp(n, "SetEnvIf", 8)
+                || !strncasecmp(n, "BrowserMatch", 12))) {
+            reads = setenvif_reads(p, d);
+        }
+        else if (!strcasecmp(n, "RequestHeader") && d->args
+                 && !ap_strstr_c(d->args, "early")) {
+            reads = request_header_reads(p, d->args);
+        }
+        if (reads != READS_NOTHING) {
+            apr_array_header_t *list = reads == READS_IS ? refused : said;
+            if (list) {
+                sc_tree_push(p, list, d, vhost);
+            }
         }
         if (d->first_child && sc_tree_is(d, "<VirtualHost")) {
-            sc_quick_derivers(p, d->first_child, d, 0, derivers);
+            sc_quick_derivers(p, d->first_child, d, 0, said, refused);
         }
         else if (d->first_child) {
             /* <IfModule> and <IfDefine> only wrap what they hold */
             int wraps = sc_tree_is(d, "<IfModule")
                         || sc_tree_is(d, "<IfDefine");
             sc_quick_derivers(p, d->first_child, vhost, in_section || !wraps,
-                              derivers);
+                              said, refused);
         }
     }
 }

@@ -1,0 +1,110 @@
+# Quick mode keys a request before any RewriteRule, section SetEnvIf or
+# <If> runs.  Where such a rule routes or marks the clients it picks by
+# what they are (their address, the local address, TLS, the environment,
+# an expression, a map of any of those) and lets an anonymous client
+# through, it is a blocklist: the store-time probe asks as an anonymous
+# client, so the picked client would get the anonymous page as a quick
+# hit (a [PT] to a section that refuses, a geo-block [R=302], a map's
+# route, a <Directory> rewrite to a refused file, an application told by
+# a variable).  Next to quick mode that fails configtest, as a Require
+# not does (outside-attack round 60 F2).  Routes by what a client sends
+# (headers, the request line) are only said (t/quick_rewrite_route.t).
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $map = "/tmp/sc-quick-routes-$$.map";
+open my $mf, '>', $map or die $!;
+print $mf "127.0.0.66 /blocked\n";
+close $mf;
+END { unlink $map if $map }
+
+my $quick = "<Location /app>\n    SharedCache On\n    SharedCacheQuickHandler On\n</Location>\n"
+    . "<Location /blocked>\n    Require all denied\n</Location>\n";
+my @refused = (
+    [ '[PT] by address to a refusing section',
+      "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.66\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    [ '[R=302] geo-block on an environment variable',
+      "RewriteEngine On\nRewriteCond %{ENV:GEOIP_COUNTRY_CODE} ^(XX|YY)\$\nRewriteRule ^/app/ http://blocked.example/ [R=302,L]\n" ],
+    [ 'a route a map of the address gives',
+      "RewriteEngine On\nRewriteMap route \"txt:$map\"\nRewriteRule ^/app/(.*) \${route:%{REMOTE_ADDR}|/app/\$1} [PT]\n" ],
+    [ 'a <Directory> rewrite by address to a refused file',
+      "<Directory /tmp>\nRewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.66\nRewriteRule ^ denied.html [L]\n</Directory>\n<Files denied.html>\nRequire all denied\n</Files>\n" ],
+    [ 'an expression condition',
+      "RewriteEngine On\nRewriteCond expr \"-R '127.0.0.66/32'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    [ 'a route on the local address',
+      "RewriteEngine On\nRewriteCond %{SERVER_ADDR} !=127.0.0.1\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    [ 'a client certificate\'s name',
+      "RewriteEngine On\nRewriteCond %{SSL:SSL_CLIENT_S_DN_CN} =mallory\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    [ 'a [E=] of the address the application reads',
+      "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.66\nRewriteRule ^ - [E=BLOCKED:1]\n" ],
+    [ 'a substitution of the address',
+      "RewriteEngine On\nRewriteRule ^/app/(.*) /app/%{REMOTE_ADDR}/\$1 [PT]\n" ],
+    [ 'a section\'s SetEnvIf Remote_Addr',
+      "<Location /app/x>\nSetEnvIf Remote_Addr ^127\\.0\\.0\\.66\$ BLOCKED\n</Location>\n" ],
+    [ 'a section\'s SetEnvIfExpr',
+      "<Location /app/x>\nSetEnvIfExpr \"-R '127.0.0.66/32'\" BLOCKED\n</Location>\n" ],
+    [ 'a section\'s SetEnvIf on an environment variable',
+      "<Location /app/x>\nSetEnvIf GEOIP_COUNTRY_CODE ^XX\$ BLOCKED\n</Location>\n" ],
+    [ 'a RequestHeader on an expression',
+      "<Location /app/x>\nRequestHeader set X-Blocked 1 \"expr=-R '127.0.0.66/32'\"\n</Location>\n" ],
+    [ '<If> with a Redirect',
+      "<If \"-R '127.0.0.66/32'\">\nRedirect 302 http://blocked.example/\n</If>\n" ],
+    [ '<If> with a SetEnv, inside a <Location>',
+      "<Location /app>\n<If \"-R '127.0.0.66/32'\">\nSetEnv BLOCKED 1\n</If>\n</Location>\n" ],
+    [ '<ElseIf> with a SetHandler',
+      "<If \"-R '127.0.0.5/32'\">\nHeader set X-Staff 1\n</If>\n<ElseIf \"-R '127.0.0.66/32'\">\nSetHandler blocked-handler\n</ElseIf>\n" ],
+);
+for my $c (@refused) {
+    my ($label, $rule) = @$c;
+    my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
+                                                modules => ['rewrite', 'ssl', 'headers', 'alias', 'env']);
+    isnt($rc, 0, "$label next to quick mode: configtest fails");
+    like($out, qr/SharedCacheQuickHandler On \(.*(routes or marks|denies) some clients/s,
+         "$label: the message says why") or diag($out);
+}
+
+# What every client gets alike, or what a client sends (said, not
+# refused), and a condition on the scheme (in the key).
+for my $c (
+    [ 'HSTS in <If> on HTTPS', "<If \"%{HTTPS} == 'on'\">\nHeader always set Strict-Transport-Security \"max-age=1\"\n</If>\n" ],
+    [ 'forcing HTTPS', "RewriteEngine On\nRewriteCond %{HTTPS} off\nRewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [L,R=301]\n" ],
+    [ 'a mobile route by User-Agent', "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} Mobile\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
+    [ 'a canonical host', "RewriteEngine On\nRewriteCond %{HTTP_HOST} !^www\\. [NC]\nRewriteRule ^ http://www.example.com%{REQUEST_URI} [R=301,L]\n" ],
+    [ 'a server-wide SetEnvIf Remote_Addr', "SetEnvIf Remote_Addr ^127\\.0\\.0\\.66\$ BLOCKED\n" ],
+    [ 'a RequestHeader of the address (each client its own: the probe\'s is not the entry\'s)',
+      "<Location /app/x>\nRequestHeader set X-Client-IP \"expr=%{REMOTE_ADDR}\"\n</Location>\n" ],
+    [ 'a section\'s BrowserMatch', "<Location /app/x>\nBrowserMatch Mobile mobile\n</Location>\n" ],
+) {
+    my ($label, $rule) = @$c;
+    my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
+                                                modules => ['rewrite', 'ssl', 'headers', 'alias', 'env']);
+    is($rc, 0, "$label next to quick mode: fine") or diag($out);
+}
+
+# The round's reproduction, in a running server: refused at start-up; with
+# quick mode off the blocked client is refused (control).
+my $mc = SCTest::Memcached->start;
+my $conf = <<'CONF';
+<Location /app>
+    SharedCache On
+    SharedCacheTTL 60
+</Location>
+<Location /blocked>
+    Require all denied
+</Location>
+RewriteEngine On
+RewriteCond %{REMOTE_ADDR} =127.0.0.66
+RewriteRule ^/app/ /blocked [PT]
+CONF
+my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'], conf => $conf);
+$ap->raw(GET => '/app/page') for 1 .. 2;
+is($ap->raw(GET => '/app/page', _from => '127.0.0.66')->{status}, 403,
+   'normal mode: the routed client is refused');
+$ap->stop(allow => [qr/AH01630/]);
+(my $qconf = $conf) =~ s/SharedCacheTTL 60/SharedCacheTTL 60\n    SharedCacheQuickHandler On/;
+my ($rc, $out) = SCTest::Apache->configtest($qconf, modules => ['rewrite']);
+isnt($rc, 0, 'quick mode next to it: configtest fails');
+like($out, qr/RewriteRule at \S+:\d+/, 'naming the rule') or diag($out);
+done_testing;
