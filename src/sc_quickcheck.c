@@ -23,16 +23,24 @@ APLOG_USE_MODULE(sharedcache);
  * check runs. */
 static apr_array_header_t *alias_names;
 
-static int aliased(const char *name)
+/* Is name (in any case) on a list of names the start-up check gathered,
+ * where "*" stands for any? */
+static int listed(const apr_array_header_t *list, const char *name)
 {
     int i;
 
-    for (i = 0; alias_names && i < alias_names->nelts; i++) {
-        if (!strcasecmp(name, APR_ARRAY_IDX(alias_names, i, const char *))) {
+    for (i = 0; list && i < list->nelts; i++) {
+        const char *v = APR_ARRAY_IDX(list, i, const char *);
+        if (!strcmp(v, "*") || !strcasecmp(name, v)) {
             return 1;
         }
     }
     return 0;
+}
+
+static int aliased(const char *name)
+{
+    return listed(alias_names, name);
 }
 
 /* The names <AuthzProviderAlias base NAME ...> gives: each replaces the
@@ -217,15 +225,7 @@ static void collect_removed(apr_pool_t *p, const ap_directive_t *d,
 
 static int removed_later(const char *name)
 {
-    int i;
-
-    for (i = 0; removed_vars && i < removed_vars->nelts; i++) {
-        const char *v = APR_ARRAY_IDX(removed_vars, i, const char *);
-        if (!strcmp(v, "*") || !strcasecmp(name, v)) {
-            return 1;
-        }
-    }
-    return 0;
+    return listed(removed_vars, name);
 }
 
 /* Does "Require env ..." (args after "env") name a variable a later rule

@@ -17,11 +17,14 @@ use SCTest::Process qw(free_port wait_port spawn stop_pid workdir);
 
 my $port = free_port();
 my $wd = workdir();
-my $fcgi = spawn("$wd/fcgi.log", 'python3', "$SCTest::ROOT/t/lib/fcgi_echo.py", $port);
+my ($fcgi, $fcgi_unix);
+# the responders go whatever happens to the test
+END { stop_pid($_) for grep { $_ } $fcgi, $fcgi_unix }
+$fcgi = spawn("$wd/fcgi.log", 'python3', "$SCTest::ROOT/t/lib/fcgi_echo.py", $port);
 wait_port($port, 10, $fcgi) or die "the FastCGI responder did not start";
 # the same on a unix socket, as PHP-FPM listens by default
 my $sock = "$wd/fcgi.sock";
-my $fcgi_unix = spawn("$wd/fcgi-unix.log", 'python3',
+$fcgi_unix = spawn("$wd/fcgi-unix.log", 'python3',
                       "$SCTest::ROOT/t/lib/fcgi_echo.py", $sock);
 for (1 .. 100) { last if -S $sock; select undef, undef, undef, 0.1 }
 -S $sock or die "the FastCGI responder on a unix socket did not start";
@@ -150,6 +153,4 @@ $ap->raw(GET => '/f/any', Host => "plain.test:$hp");
 cache_is($ap->raw(GET => '/f/any', Host => "plain.test:$hp"), 'HIT',
          'the other virtual host caches its FastCGI pages');
 $ap->stop;
-stop_pid($fcgi);
-stop_pid($fcgi_unix);
 done_testing;
