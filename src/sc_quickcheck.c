@@ -277,18 +277,58 @@ static int is_conditional(const ap_directive_t *d)
            || sc_tree_is(d, "<Else");
 }
 
-/* Does a conditional section act on the request (not only on the
- * response's headers: mod_headers' Header, mod_expires)?  Its condition
- * may read what a client is; what it holds may refuse (an access rule, a
- * Redirect 403), route (a Redirect, a SetHandler) or mark the clients it
- * picks (a SetEnv the application refuses on), which an anonymous
- * client, the probe, is not. */
-static int acts_on_request(const ap_directive_t *d)
+/* How a conditional section acts on the request (beyond the response's
+ * headers: mod_headers' Header, mod_expires).  Its condition may read
+ * what a client is; what it holds may refuse (an access rule, a Redirect
+ * 403) or route (a Redirect, a SetHandler) the clients it picks, or mark
+ * them (a SetEnv, a RequestHeader the application refuses on), which an
+ * anonymous client, the probe, is not. */
+typedef enum { ACTS_NOT, ACTS_MARKS, ACTS_ROUTES } acts_t;
+
+static acts_t acts_on_request(const ap_directive_t *d)
+{
+    static const char *const marks[] = { "SetEnv",         "UnsetEnv",
+                                         "PassEnv",        "SetEnvIf",
+                                         "SetEnvIfNoCase", "SetEnvIfExpr",
+                                         "BrowserMatch",   "BrowserMatchNoCase",
+                                         "RequestHeader",  NULL };
+    acts_t most = ACTS_NOT;
+
+    for (; d; d = d->next) {
+        acts_t a = ACTS_ROUTES;
+        const char *const *m;
+        if (d->first_child) {
+            a = acts_on_request(d->first_child);
+        }
+        else if (!strcasecmp(d->directive, "Header")
+                 || !strncasecmp(d->directive, "Expires", 7)) {
+            a = ACTS_NOT;
+        }
+        else {
+            for (m = marks; *m; m++) {
+                if (!strcasecmp(d->directive, *m)) {
+                    a = ACTS_MARKS;
+                }
+            }
+        }
+        if (a > most) {
+            most = a;
+        }
+    }
+    return most;
+}
+
+/* Does a list hold a conditional section that marks the clients it picks
+ * (and does not refuse or route them: denies() says so)? */
+static int marks(const ap_directive_t *d)
 {
     for (; d; d = d->next) {
-        if (d->first_child ? acts_on_request(d->first_child)
-                           : strcasecmp(d->directive, "Header")
-                                 && strncasecmp(d->directive, "Expires", 7)) {
+        if ((sc_tree_is(d, "<If") || sc_tree_is(d, "<ElseIf")
+             || sc_tree_is(d, "<Else"))
+            && acts_on_request(d->first_child) == ACTS_MARKS) {
+            return 1;
+        }
+        if (d->first_child && marks(d->first_child)) {
             return 1;
         }
     }
@@ -305,7 +345,8 @@ static int denies(apr_pool_t *p, const ap_directive_t *d)
 {
     for (; d; d = d->next) {
         const char *n = d->directive;
-        if (is_conditional(d) && acts_on_request(d->first_child)) {
+        if (is_conditional(d)
+            && acts_on_request(d->first_child) == ACTS_ROUTES) {
             return 1;
         }
         if (!strcasecmp(n, "Require")) {
@@ -340,9 +381,15 @@ static const ap_directive_t *sets_quick(apr_pool_t *p, const ap_directive_t *d)
     return sc_tree_sets_on(p, d, "SharedCacheQuickHandler");
 }
 
+/* The sections collect() finds: quick ones, those with access rules
+ * (guarded), and, when asked for, those that deny some clients (denying)
+ * or mark them by what they are (marking). */
+typedef struct {
+    apr_array_header_t *quick, *guarded, *denying, *marking;
+} found_t;
+
 static void collect(apr_pool_t *p, const ap_directive_t *d,
-                    const ap_directive_t *vhost, apr_array_header_t *quick,
-                    apr_array_header_t *guarded, apr_array_header_t *denying)
+                    const ap_directive_t *vhost, const found_t *f)
 {
     const ap_directive_t *on;
 
@@ -354,7 +401,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
         s.vhost = vhost;
         s.path = "/";
         s.where = sc_tree_line(p, on);
-        APR_ARRAY_PUSH(quick, sc_section_t) = s;
+        APR_ARRAY_PUSH(f->quick, sc_section_t) = s;
     }
     for (; d; d = d->next) {
         int loc = sc_tree_is(d, "<Location") || sc_tree_is(d, "<LocationMatch");
@@ -362,7 +409,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
                  || sc_tree_is(d, "<Files") || sc_tree_is(d, "<FilesMatch");
 
         if (sc_tree_is(d, "<VirtualHost")) {
-            collect(p, d->first_child, d, quick, guarded, denying);
+            collect(p, d->first_child, d, f);
             continue;
         }
         if (loc || fs) {
@@ -374,26 +421,33 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             if (loc && (on = sets_quick(p, d->first_child)) != NULL) {
                 sc_section_t q = s;
                 q.where = sc_tree_line(p, on);
-                APR_ARRAY_PUSH(quick, sc_section_t) = q;
+                APR_ARRAY_PUSH(f->quick, sc_section_t) = q;
             }
             if (restricts(p, d->first_child)) {
-                APR_ARRAY_PUSH(guarded, sc_section_t) = s;
+                APR_ARRAY_PUSH(f->guarded, sc_section_t) = s;
             }
-            if (denying && denies(p, d->first_child)) {
-                APR_ARRAY_PUSH(denying, sc_section_t) = s;
+            if (f->denying && denies(p, d->first_child)) {
+                APR_ARRAY_PUSH(f->denying, sc_section_t) = s;
+            }
+            if (f->marking && marks(d->first_child)) {
+                APR_ARRAY_PUSH(f->marking, sc_section_t) = s;
             }
         }
         /* outside <Location>, <Directory> and <Files>: a conditional
          * section's or a <Proxy> section's denials apply to any URL */
-        if (denying && !loc && !fs
-            && ((is_conditional(d) && acts_on_request(d->first_child))
+        if (f->denying && !loc && !fs
+            && ((is_conditional(d)
+                 && acts_on_request(d->first_child) == ACTS_ROUTES)
                 || ((sc_tree_is(d, "<Proxy") || sc_tree_is(d, "<ProxyMatch"))
                     && denies(p, d->first_child)))) {
-            sc_tree_push(p, denying, d, vhost);
+            sc_tree_push(p, f->denying, d, vhost);
+        }
+        if (f->marking && !loc && !fs && is_conditional(d)
+            && acts_on_request(d->first_child) == ACTS_MARKS) {
+            sc_tree_push(p, f->marking, d, vhost);
         }
         if (d->first_child && !loc && !fs) {
-            collect(p, d->first_child, vhost, quick, guarded,
-                    denying); /* <If...> */
+            collect(p, d->first_child, vhost, f); /* <If...> */
         }
     }
 }
@@ -473,9 +527,10 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     apr_array_header_t *derive = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *conds = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *guarded = apr_array_make(p, 2, sizeof(sc_section_t));
+    found_t f = { quick, apr_array_make(p, 2, sizeof(sc_section_t)), NULL,
+                  NULL };
 
-    collect(p, ap_conftree, NULL, quick, guarded, NULL);
+    collect(p, ap_conftree, NULL, &f);
     sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
     sc_quick_derivers(p, ap_conftree, NULL, 0, derive, NULL);
     sc_quick_header_conditions(p, ap_conftree, NULL, conds);
@@ -562,19 +617,24 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *guarded = apr_array_make(p, 4, sizeof(sc_section_t));
-    int i, j;
-
     apr_array_header_t *denying = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *marking = apr_array_make(p, 2, sizeof(sc_section_t));
+    found_t f = { quick, guarded, denying, marking };
+    int i, j;
 
     removed_vars = apr_array_make(p, 2, sizeof(const char *));
     collect_removed(p, ap_conftree, 0);
     alias_names = apr_array_make(p, 2, sizeof(const char *));
     collect_aliases(p, ap_conftree);
-    collect(p, ap_conftree, NULL, quick, guarded, denying);
+    collect(p, ap_conftree, NULL, &f);
     removed_vars = alias_names = NULL;
     sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
-    sc_quick_derivers(p, ap_conftree, NULL, 0, NULL, denying);
+    sc_quick_derivers(p, ap_conftree, NULL, 0, NULL, marking);
+    /* a fragment's subrequest meets the rules that refuse or route; what
+     * marks it is in its own key (sc_fragment.c) */
     mark_denying(s, denying);
+    /* quick mode keys before either */
+    apr_array_cat(denying, marking);
     if (quick->nelts && unknown_access_module()) {
         return apr_psprintf(
             p,
