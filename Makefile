@@ -128,20 +128,25 @@ unit: $(UNIT_TESTS)
 TESTJOBS  ?= 2
 T_ALONE    = $(shell grep -l '^\# sc-test: alone' t/*.t)
 T_SHARED   = $(filter-out $(T_ALONE),$(wildcard t/*.t))
-PROVE_ALL  = $(PROVE) --timer -I t/lib -j$(TESTJOBS) $(T_SHARED) && \
-             $(PROVE) --timer -I t/lib $(T_ALONE)
+# the shared tests, then $(1) one by one
+prove_all  = $(PROVE) --timer -I t/lib -j$(TESTJOBS) $(T_SHARED) && \
+             $(PROVE) --timer -I t/lib $(1)
+# tests that build their memcached cluster themselves (no_extra): the
+# cluster pass would run them again unchanged
+T_OWN      = $(shell grep -l '^\# sc-test: own-cluster' t/*.t)
 
 prove: $(MODULE) $(CTL)
 	@for mpm in $(MPMS); do \
 	    echo "== prove under the $$mpm MPM"; \
-	    export SC_MPM=$$mpm; $(PROVE_ALL) || exit 1; \
+	    export SC_MPM=$$mpm; $(call prove_all,$(T_ALONE)) || exit 1; \
 	done
 
 # The suite once more with every memcached a test starts made a cluster of
 # three (SC_EXTRA_MEMCACHED, t/lib/SCTest/Memcached.pm), under event.
 prove-cluster: $(MODULE) $(CTL)
 	@echo "== prove with three memcached servers per test (event MPM)"
-	@export SC_EXTRA_MEMCACHED=2 SC_MPM=event; $(PROVE_ALL)
+	@export SC_EXTRA_MEMCACHED=2 SC_MPM=event; \
+	    $(call prove_all,$(filter-out $(T_OWN),$(T_ALONE)))
 
 # The Python package's tests (Debian's python3, the one with Django).
 pytest:

@@ -8,6 +8,7 @@
 # Each URL is cached alone, and the keys memcached holds before and after
 # are compared: what appeared is that URL's.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -10,6 +10,7 @@
 # does): the one holding the fewest entries, so that a fair spread keeps
 # at least two thirds of the URLs.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

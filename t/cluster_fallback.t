@@ -9,6 +9,7 @@
 # Apache on the same address and port (the same keys) runs with
 # "SharedCacheServers new" and "SharedCacheFallbackServers old".
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -19,6 +19,7 @@
 # The server cut off or paused holds a copy of the namespace counter, as
 # every server does; a flush must reach it when it answers again.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -8,6 +8,7 @@
 # at once (found by the outside attack: the first request after the
 # pause waited 7 to 8 s under event).
 # sc-test: alone (it measures time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

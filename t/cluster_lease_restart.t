@@ -8,6 +8,7 @@
 # once, not when it expires (the next request for its URL would wait until
 # then).  The status page shows how many leases are kept.
 # sc-test: alone (it stops a memcached for seconds)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

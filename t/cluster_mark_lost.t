@@ -2,6 +2,7 @@
 # that held the mark restarting empty (or evicting it) before the fenced
 # server comes back does not let that server's old entries be served.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

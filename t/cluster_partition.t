@@ -18,6 +18,7 @@
 # a network partition does: the server comes back with its old data and
 # without the invalidations.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

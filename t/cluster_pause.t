@@ -9,6 +9,7 @@
 # The server paused holds a copy of the namespace counter (every server
 # does): the one holding the fewest entries.  It is resumed whatever happens (SCTest::Cluster's END block).
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -4,6 +4,7 @@
 # from the server that missed the invalidation, whatever the other
 # prefix's requests did meanwhile.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -3,6 +3,7 @@
 # the first failure), the unreachable server gets fence marks, and the
 # tool exits 3 naming it.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -6,6 +6,7 @@
 # would count as done) and drop it: when A comes back with its old data,
 # the pre-POST page must not be served.  (Found by an outside attack.)
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use Test::More;

@@ -5,6 +5,7 @@
 # still reports what the others saw.  When the server answers again, each
 # child that retries it marks it up and the count falls back to zero.
 # sc-test: alone (it measures time; make prove runs the others two at a time)
+# sc-test: own-cluster (every memcached it starts is no_extra)
 use strict;
 use warnings;
 use HTTP::Tiny;
