@@ -62,6 +62,24 @@ int sc_tree_overlap(const char *a, const char *b);
 
 /* --- sc_quickroutes.c --- */
 
+/* What a rule's condition (a RewriteCond's, an <If>'s) may differ by
+ * from client to client (or over time) for one URL. */
+typedef enum {
+    SC_READS_NOTHING, /* the URL, the host, the server */
+    SC_READS_SENT,    /* what any client may send or choose: request headers
+                      but Host, cookies, the request line, method and
+                      protocol, TLS or not (HTTPS); or the time */
+    SC_READS_IS       /* what a client is: its address, the local address
+                      (one virtual host may listen on an internal and a
+                      public one), TLS, the user, the environment (which
+                      may hold any of them), a lookahead, any other name */
+} sc_reads_t;
+
+/* What the condition of a conditional section (<If>, <ElseIf>, <Else>)
+ * reads; *chain carries what those before it in its chain read (an
+ * <Else> picks the clients theirs do not). */
+sc_reads_t sc_quick_cond_reads(const ap_directive_t *d, sc_reads_t *chain);
+
 /* RewriteRules that route by what the client sends (into routes, if not
  * NULL), and those that refuse some clients, or route or mark them by what
  * they are (into denying, if not NULL). */

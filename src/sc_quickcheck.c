@@ -318,21 +318,58 @@ static acts_t acts_on_request(const ap_directive_t *d)
     return most;
 }
 
-/* Does a list hold a conditional section that marks the clients it picks
- * (and does not refuse or route them: denies() says so)? */
-static int marks(const ap_directive_t *d)
+/* Any access rule at all (Require, Allow, Deny, Satisfy), at any depth. */
+static int has_access_rule(const ap_directive_t *d)
 {
     for (; d; d = d->next) {
-        if ((sc_tree_is(d, "<If") || sc_tree_is(d, "<ElseIf")
-             || sc_tree_is(d, "<Else"))
-            && acts_on_request(d->first_child) == ACTS_MARKS) {
-            return 1;
-        }
-        if (d->first_child && marks(d->first_child)) {
+        if (!strcasecmp(d->directive, "Require")
+            || !strcasecmp(d->directive, "Allow")
+            || !strcasecmp(d->directive, "Deny")
+            || !strcasecmp(d->directive, "Satisfy")
+            || (d->first_child && has_access_rule(d->first_child))) {
             return 1;
         }
     }
     return 0;
+}
+
+/* What a conditional section does to the clients its condition picks:
+ * refuses some (any access rule: the URL space it guards cannot be told)
+ * or routes them by what they are (IF_DENIES), marks them so
+ * (IF_MARKS), routes or marks them by what they send (IF_SENT: said);
+ * *chain as sc_quick_cond_reads. */
+enum { IF_DENIES = 1, IF_MARKS = 2, IF_SENT = 4 };
+
+static unsigned if_kind(const ap_directive_t *d, sc_reads_t *chain)
+{
+    sc_reads_t reads = sc_quick_cond_reads(d, chain);
+    acts_t acts = acts_on_request(d->first_child);
+
+    if (has_access_rule(d->first_child)
+        || (reads == SC_READS_IS && acts == ACTS_ROUTES)) {
+        return IF_DENIES;
+    }
+    if (reads == SC_READS_IS && acts == ACTS_MARKS) {
+        return IF_MARKS;
+    }
+    return reads == SC_READS_SENT && acts != ACTS_NOT ? IF_SENT : 0;
+}
+
+/* The kinds of the conditional sections of a list, at any depth. */
+static unsigned if_kinds(const ap_directive_t *d)
+{
+    sc_reads_t chain = SC_READS_NOTHING;
+    unsigned kinds = 0;
+
+    for (; d; d = d->next) {
+        if (is_conditional(d)) {
+            kinds |= if_kind(d, &chain);
+        }
+        if (d->first_child) {
+            kinds |= if_kinds(d->first_child);
+        }
+    }
+    return kinds;
 }
 
 /* Rules that deny some clients by what they send or are (Require not,
@@ -343,12 +380,11 @@ static int marks(const ap_directive_t *d)
  * they deny. */
 static int denies(apr_pool_t *p, const ap_directive_t *d)
 {
+    if (if_kinds(d) & IF_DENIES) {
+        return 1;
+    }
     for (; d; d = d->next) {
         const char *n = d->directive;
-        if (is_conditional(d)
-            && acts_on_request(d->first_child) == ACTS_ROUTES) {
-            return 1;
-        }
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *provider = ap_getword_conf(p, &args);
@@ -386,12 +422,15 @@ static const ap_directive_t *sets_quick(apr_pool_t *p, const ap_directive_t *d)
  * or mark them by what they are (marking). */
 typedef struct {
     apr_array_header_t *quick, *guarded, *denying, *marking;
+    apr_array_header_t *said; /* <If>s on what a client sends */
 } found_t;
 
 static void collect(apr_pool_t *p, const ap_directive_t *d,
                     const ap_directive_t *vhost, const found_t *f)
 {
     const ap_directive_t *on;
+    sc_reads_t chain = SC_READS_NOTHING; /* of an <If> chain at this level */
+    unsigned kinds;
 
     /* Quick mode for a whole server or virtual host covers every path;
      * messages name the directive's own line. */
@@ -429,22 +468,29 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             if (f->denying && denies(p, d->first_child)) {
                 APR_ARRAY_PUSH(f->denying, sc_section_t) = s;
             }
-            if (f->marking && marks(d->first_child)) {
+            kinds = if_kinds(d->first_child);
+            if (f->marking && (kinds & IF_MARKS)) {
                 APR_ARRAY_PUSH(f->marking, sc_section_t) = s;
+            }
+            if (f->said && (kinds & IF_SENT)) {
+                APR_ARRAY_PUSH(f->said, sc_section_t) = s;
             }
         }
         /* outside <Location>, <Directory> and <Files>: a conditional
          * section's or a <Proxy> section's denials apply to any URL */
-        if (f->denying && !loc && !fs
-            && ((is_conditional(d)
-                 && acts_on_request(d->first_child) == ACTS_ROUTES)
-                || ((sc_tree_is(d, "<Proxy") || sc_tree_is(d, "<ProxyMatch"))
+        kinds = !loc && !fs && is_conditional(d) ? if_kind(d, &chain) : 0;
+        if (f->denying
+            && ((kinds & IF_DENIES)
+                || (!loc && !fs
+                    && (sc_tree_is(d, "<Proxy") || sc_tree_is(d, "<ProxyMatch"))
                     && denies(p, d->first_child)))) {
             sc_tree_push(p, f->denying, d, vhost);
         }
-        if (f->marking && !loc && !fs && is_conditional(d)
-            && acts_on_request(d->first_child) == ACTS_MARKS) {
+        if (f->marking && (kinds & IF_MARKS)) {
             sc_tree_push(p, f->marking, d, vhost);
+        }
+        if (f->said && (kinds & IF_SENT)) {
+            sc_tree_push(p, f->said, d, vhost);
         }
         if (d->first_child && !loc && !fs) {
             collect(p, d->first_child, vhost, f); /* <If...> */
@@ -491,12 +537,14 @@ static void say_reached(server_rec *s, const apr_array_header_t *quick,
         case SAID_ROUTE:
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          SC_LOGNO(0109) "SharedCacheQuickHandler On (%s) "
-                                        "keys requests before the "
-                                        "RewriteRule at %s routes them by "
-                                        "the client's headers: a client "
+                                        "keys requests before the %s%s at "
+                                        "%s routes them by what the client "
+                                        "sends (a header, the request "
+                                        "line, TLS or not): a client "
                                         "routed elsewhere may get the "
                                         "default route's page",
-                         q->where, r->where);
+                         q->where, r->section->directive,
+                         *r->section->directive == '<' ? ">" : "", r->where);
             break;
         case SAID_DERIVED:
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -527,8 +575,8 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     apr_array_header_t *derive = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *conds = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
-    found_t f = { quick, apr_array_make(p, 2, sizeof(sc_section_t)), NULL,
-                  NULL };
+    found_t f = { quick, apr_array_make(p, 2, sizeof(sc_section_t)), NULL, NULL,
+                  routes };
 
     collect(p, ap_conftree, NULL, &f);
     sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
@@ -619,7 +667,7 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
     apr_array_header_t *guarded = apr_array_make(p, 4, sizeof(sc_section_t));
     apr_array_header_t *denying = apr_array_make(p, 2, sizeof(sc_section_t));
     apr_array_header_t *marking = apr_array_make(p, 2, sizeof(sc_section_t));
-    found_t f = { quick, guarded, denying, marking };
+    found_t f = { quick, guarded, denying, marking, NULL };
     int i, j;
 
     removed_vars = apr_array_make(p, 2, sizeof(const char *));

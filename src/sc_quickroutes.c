@@ -57,20 +57,7 @@ static int cond_same_for_quick(apr_pool_t *p, const char *test,
     return 1;
 }
 
-/* What a variable of a rewrite (%{NAME}, %{HTTP:x}, %{ENV:x} ...) may
- * differ by from client to client (or over time) for one URL. */
-typedef enum {
-    READS_NOTHING, /* the URL, the host, the server */
-    READS_SENT,    /* what any client may send or choose: request headers
-                      but Host, cookies, the request line, method and
-                      protocol, TLS or not (HTTPS); or the time */
-    READS_IS       /* what a client is: its address, the local address
-                      (one virtual host may listen on an internal and a
-                      public one), TLS, the user, the environment (which
-                      may hold any of them), a lookahead, any other name */
-} reads_t;
-
-static reads_t var_reads(const char *name, apr_size_t len)
+static sc_reads_t var_reads(const char *name, apr_size_t len)
 {
     static const char *const same_for_all[] = {
         "REQUEST_URI",   "REQUEST_FILENAME", "SCRIPT_FILENAME",
@@ -85,31 +72,31 @@ static reads_t var_reads(const char *name, apr_size_t len)
 
     for (v = same_for_all; *v; v++) {
         if (strlen(*v) == len && !strncasecmp(name, *v, len)) {
-            return READS_NOTHING;
+            return SC_READS_NOTHING;
         }
     }
     for (v = sent; *v; v++) {
         if (strlen(*v) == len && !strncasecmp(name, *v, len)) {
-            return READS_SENT;
+            return SC_READS_SENT;
         }
     }
     if (!strncasecmp(name, "HTTP_", 5) || !strncasecmp(name, "HTTP:", 5)
         || !strncasecmp(name, "TIME", 4)) {
-        return READS_SENT;
+        return SC_READS_SENT;
     }
-    return READS_IS;
+    return SC_READS_IS;
 }
 
 /* The most any %{NAME} of s reads. */
-static reads_t text_reads(const char *s)
+static sc_reads_t text_reads(const char *s)
 {
-    reads_t most = READS_NOTHING;
+    sc_reads_t most = SC_READS_NOTHING;
     const char *at;
 
     for (at = strstr(s, "%{"); at; at = strstr(at + 2, "%{")) {
         const char *name = at + 2, *close = strchr(name, '}');
-        reads_t r = close ? var_reads(name, (apr_size_t)(close - name))
-                          : READS_IS;
+        sc_reads_t r = close ? var_reads(name, (apr_size_t)(close - name))
+                             : SC_READS_IS;
         if (r > most) {
             most = r;
         }
@@ -120,16 +107,105 @@ static reads_t text_reads(const char *s)
 /* What a RewriteCond's test may differ by from client to client (an
  * expr= condition may read anything; a condition on the method that is
  * the same for GET and HEAD, nothing). */
-static reads_t cond_reads(apr_pool_t *p, const char *test, const char *pattern,
-                          int nocase)
+static sc_reads_t cond_reads(apr_pool_t *p, const char *test,
+                             const char *pattern, int nocase)
 {
     if (!strcasecmp(test, "expr")) {
-        return READS_IS;
+        return SC_READS_IS;
     }
     if (cond_same_for_quick(p, test, pattern, nocase)) {
-        return READS_NOTHING;
+        return SC_READS_NOTHING;
     }
     return text_reads(test);
+}
+
+/* What an ap_expr condition (an <If>'s) may differ by from client to
+ * client: the most its %{NAME}s read; a function other than those of a
+ * request header (req, http, req_novary) or of a string, or an operator
+ * other than a comparison of strings or numbers (-R, -ipmatch, file
+ * tests ...), may read what a client is. */
+static sc_reads_t expr_reads(const char *expr)
+{
+    static const char *const sent_fn[] = { "req", "http", "req_novary", NULL };
+    static const char *const string_fn[] = { "tolower",  "toupper", "escape",
+                                             "unescape", "base64",  "unbase64",
+                                             "md5",      "sha1",    NULL };
+    static const char *const string_op[] = {
+        "n",  "z", "eq",       "ne",        "lt",      "le", "gt",
+        "ge", "T", "strmatch", "strcmatch", "fnmatch", NULL
+    };
+    sc_reads_t most = text_reads(expr);
+    const char *c;
+
+    for (c = expr; *c; c++) {
+        const char *start = c;
+        const char *const *v;
+        apr_size_t len;
+        if (*c == '-' && (c == expr || !apr_isalnum(c[-1]))
+            && apr_isalpha(c[1])) {
+            /* an operator: -R, -ipmatch, -f ... */
+            for (start = ++c; apr_isalnum(*c) || *c == '_'; c++) {
+            }
+            len = (apr_size_t)(c - start);
+            for (v = string_op; *v; v++) {
+                if (strlen(*v) == len && !strncmp(start, *v, len)) {
+                    break;
+                }
+            }
+            if (!*v) {
+                return SC_READS_IS;
+            }
+            c--;
+            continue;
+        }
+        if (!apr_isalpha(*c)
+            || (c > expr
+                && (apr_isalnum(c[-1]) || c[-1] == '_' || c[-1] == '%'))) {
+            continue;
+        }
+        /* a word: a function if "(" follows */
+        while (apr_isalnum(*c) || *c == '_') {
+            c++;
+        }
+        len = (apr_size_t)(c - start);
+        if (*c != '(') {
+            c--;
+            continue;
+        }
+        for (v = sent_fn; *v; v++) {
+            if (strlen(*v) == len && !strncasecmp(start, *v, len)) {
+                break;
+            }
+        }
+        if (*v) {
+            if (most < SC_READS_SENT) {
+                most = SC_READS_SENT;
+            }
+            continue;
+        }
+        for (v = string_fn; *v; v++) {
+            if (strlen(*v) == len && !strncasecmp(start, *v, len)) {
+                break;
+            }
+        }
+        if (!*v) {
+            return SC_READS_IS;
+        }
+    }
+    return most;
+}
+
+sc_reads_t sc_quick_cond_reads(const ap_directive_t *d, sc_reads_t *chain)
+{
+    /* <Else> holds when those before it in its chain do not; <ElseIf>
+     * when its own condition holds and theirs do not */
+    sc_reads_t r = sc_tree_is(d, "<Else") ? SC_READS_NOTHING
+                                          : expr_reads(d->args ? d->args : "");
+
+    if (sc_tree_is(d, "<If") || r > *chain) {
+        *chain = r;
+    }
+    return *chain;
 }
 
 /* A RewriteCond that reads what may change without a reload: a
@@ -347,7 +423,7 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
 {
     apr_pool_t *p = w->p;
     /* the conditions of the rule to come */
-    reads_t reads = READS_NOTHING;
+    sc_reads_t reads = SC_READS_NOTHING;
     int state = 0, flag_file = 0;
 
     for (; d; d = d->next) {
@@ -360,7 +436,7 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             pattern = word[1];
             nc = nocase_flag(p, word[2]);
             int st = cond_reads_state(test, pattern);
-            reads_t r = cond_reads(p, test, pattern, nc);
+            sc_reads_t r = cond_reads(p, test, pattern, nc);
             if (r > reads) {
                 reads = r;
             }
@@ -384,8 +460,9 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
              * what the header is: Nextcloud's HTTP_AUTHORIZATION), a
              * route a map of it gives (a redirect's target does not
              * matter: whom it matches gets no page) */
-            reads_t own = text_reads(flags) == READS_IS ? READS_IS
-                                                        : READS_NOTHING;
+            sc_reads_t own = text_reads(flags) == SC_READS_IS
+                                 ? SC_READS_IS
+                                 : SC_READS_NOTHING;
             if (!sends_away(p, subst, flags) && text_reads(subst) > own) {
                 own = text_reads(subst);
             }
@@ -408,7 +485,8 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
              * application refuses on; the probe, an anonymous client,
              * is not the client it picks. */
             if (reads) {
-                push_once(w, deny || reads == READS_IS ? w->denying : w->routes,
+                push_once(w,
+                          deny || reads == SC_READS_IS ? w->denying : w->routes,
                           d, vhost);
             }
             /* a rewrite that goes on may turn a decided path into any */
@@ -483,7 +561,7 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
  * client's or the local address, a variable (mod_geoip's country, one an
  * earlier SetEnvIf set), or what the client sends (a header, a regex of
  * header names, the request line). */
-static reads_t setenvif_reads(apr_pool_t *p, const ap_directive_t *d)
+static sc_reads_t setenvif_reads(apr_pool_t *p, const ap_directive_t *d)
 {
     static const char *const is[] = { "Remote_Addr", "Remote_Host",
                                       "Server_Addr", NULL };
@@ -493,21 +571,21 @@ static reads_t setenvif_reads(apr_pool_t *p, const ap_directive_t *d)
     const char *c;
 
     if (!strcasecmp(d->directive, "SetEnvIfExpr")) {
-        return READS_IS;
+        return SC_READS_IS;
     }
     if (!strncasecmp(d->directive, "BrowserMatch", 12)) {
-        return READS_SENT;
+        return SC_READS_SENT;
     }
     for (v = is; *v; v++) {
         if (!strcasecmp(attr, *v)) {
-            return READS_IS;
+            return SC_READS_IS;
         }
     }
     for (c = attr; *c && (apr_isalnum(*c) || *c == '_'); c++) {
     }
     return !*c && strchr(attr, '_') && strncasecmp(attr, "Request_", 8)
-               ? READS_IS
-               : READS_SENT;
+               ? SC_READS_IS
+               : SC_READS_SENT;
 }
 
 /* What mod_headers' RequestHeader derives from: a condition (its last
@@ -517,7 +595,7 @@ static reads_t setenvif_reads(apr_pool_t *p, const ap_directive_t *d)
  * a variable differs from client to client like what they send: the
  * probe's own value is not the storing client's, and keeps the entry out
  * of the quick phase. */
-static reads_t request_header_reads(apr_pool_t *p, const char *args)
+static sc_reads_t request_header_reads(apr_pool_t *p, const char *args)
 {
     const char *word[5] = { "", "", "", "", "" };
     const char *cond;
@@ -530,15 +608,18 @@ static reads_t request_header_reads(apr_pool_t *p, const char *args)
          : !strncasecmp(word[0], "edit", 4) ? 4
                                             : 3;
     cond = word[at];
+    if (!strcasecmp(cond, "early")) {
+        return SC_READS_NOTHING; /* before the quick phase: in its key */
+    }
     if (!strncasecmp(cond, "expr=", 5)) {
-        return READS_IS;
+        return SC_READS_IS;
     }
     if (!strncasecmp(cond, "env=", 4) || strchr(word[2], '%')
         || !strncasecmp(word[2], "expr=", 5)
         || (at == 4 && strchr(word[3], '%'))) {
-        return READS_SENT;
+        return SC_READS_SENT;
     }
-    return READS_NOTHING;
+    return SC_READS_NOTHING;
 }
 
 /* What a section derives from the request after the quick phase: a
@@ -553,19 +634,18 @@ void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
 {
     for (; d; d = d->next) {
         const char *n = d->directive;
-        reads_t reads = READS_NOTHING;
+        sc_reads_t reads = SC_READS_NOTHING;
 
         if (in_section
             && (!strncasecmp(n, "SetEnvIf", 8)
                 || !strncasecmp(n, "BrowserMatch", 12))) {
             reads = setenvif_reads(p, d);
         }
-        else if (!strcasecmp(n, "RequestHeader") && d->args
-                 && !ap_strstr_c(d->args, "early")) {
+        else if (!strcasecmp(n, "RequestHeader") && d->args) {
             reads = request_header_reads(p, d->args);
         }
-        if (reads != READS_NOTHING) {
-            apr_array_header_t *list = reads == READS_IS ? refused : said;
+        if (reads != SC_READS_NOTHING) {
+            apr_array_header_t *list = reads == SC_READS_IS ? refused : said;
             if (list) {
                 sc_tree_push(p, list, d, vhost);
             }

@@ -49,6 +49,14 @@ my @refused = (
       "<Location /app/x>\nSetEnvIf GEOIP_COUNTRY_CODE ^XX\$ BLOCKED\n</Location>\n" ],
     [ 'a RequestHeader on an expression',
       "<Location /app/x>\nRequestHeader set X-Blocked 1 \"expr=-R '127.0.0.66/32'\"\n</Location>\n" ],
+    [ 'a RequestHeader on an expression, "early" in its value (round 61 F1)',
+      "<Location /app/x>\nRequestHeader set X-Blocked yearly-ban \"expr=-R '127.0.0.66/32'\"\n</Location>\n" ],
+    [ '<Else> of an <If> on the address, with a Redirect',
+      "<If \"-R '127.0.0.5/32'\">\nHeader set X-Staff 1\n</If>\n<Else>\nRedirect 302 / http://blocked.example/\n</Else>\n" ],
+    [ '<If> on a function of the environment',
+      "<If \"env('GEO') == 'XX'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ '<If> on the URL holding an access rule',
+      "<If \"%{REQUEST_URI} =~ m#^/app/admin#\">\nRequire ip 127.0.0.5\n</If>\n" ],
     [ '<If> with a Redirect',
       "<If \"-R '127.0.0.66/32'\">\nRedirect 302 http://blocked.example/\n</If>\n" ],
     [ '<If> with a SetEnv, inside a <Location>',
@@ -75,6 +83,13 @@ for my $c (
     [ 'a server-wide SetEnvIf Remote_Addr', "SetEnvIf Remote_Addr ^127\\.0\\.0\\.66\$ BLOCKED\n" ],
     [ 'a RequestHeader of the address (each client its own: the probe\'s is not the entry\'s)',
       "<Location /app/x>\nRequestHeader set X-Client-IP \"expr=%{REMOTE_ADDR}\"\n</Location>\n" ],
+    # <If> on what the key holds, or what a client sends (round 61 F2)
+    [ 'the manual\'s canonical host <If>', "<If \"%{HTTP_HOST} != 'www.example.com'\">\nRedirect / http://www.example.com/\n</If>\n" ],
+    [ 'an <If> redirect to HTTPS', "<If \"%{HTTPS} != 'on'\">\nRedirect permanent / https://example.com/\n</If>\n" ],
+    [ 'a load balancer\'s X-Forwarded-Proto <If>', "<If \"%{HTTP:X-Forwarded-Proto} == 'http'\">\nRedirect permanent / https://example.com/\n</If>\n" ],
+    [ 'a type by URL in <If>', "<If \"%{REQUEST_URI} =~ m#\\.json\$#\">\nForceType application/json\n</If>\n" ],
+    [ 'an <Else> of an <If> on the host', "<If \"%{HTTP_HOST} == 'www.example.com'\">\nHeader set X-A 1\n</If>\n<Else>\nRedirect / http://www.example.com/\n</Else>\n" ],
+    [ 'a RequestHeader early', "RequestHeader set X-Early 1 early\n" ],
     [ 'a section\'s BrowserMatch', "<Location /app/x>\nBrowserMatch Mobile mobile\n</Location>\n" ],
 ) {
     my ($label, $rule) = @$c;
