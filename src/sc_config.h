@@ -68,6 +68,11 @@ typedef struct {
                                      read: an anonymous client passes a
                                      denial of others
                                      (sc_config_check_quick) */
+    int local_routes;             /* its files are chosen by the local
+                                     address the client connected to
+                                     (mod_vhost_alias's
+                                     VirtualDocumentRootIP): the key
+                                     holds it (sc_config_mark_servers) */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */

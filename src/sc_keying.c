@@ -97,8 +97,10 @@ static void client_target(request_rec *r, const request_rec *client,
 /* The addresses and ports a virtual host is declared on ("*:port" for a
  * wildcard, the same on every host of a farm; "" for the main server):
  * two virtual hosts with one ServerName on different addresses or ports
- * never share an entry. */
-static const char *vhost_addresses(request_rec *r)
+ * never share an entry.  Where its files are chosen by the local address
+ * the client connected to (sc_server_conf_t.local_routes), that address
+ * too. */
+static const char *vhost_addresses(request_rec *r, const sc_server_conf_t *s)
 {
     const server_addr_rec *a;
     const char *out = "";
@@ -106,6 +108,10 @@ static const char *vhost_addresses(request_rec *r)
     for (a = r->server->is_virtual ? r->server->addrs : NULL; a; a = a->next) {
         out = sc_key_vhost_address_add(r->pool, out, a->host_addr,
                                        (unsigned int)a->host_port);
+    }
+    if (s && s->local_routes) {
+        out = apr_pstrcat(r->pool, out, " local ", r->connection->local_ip,
+                          NULL);
     }
     return out;
 }
@@ -243,7 +249,7 @@ const char *sc_build_key(request_rec *r, sc_req_t *ctx)
                 &ctx->gens[SC_GEN_NAMESPACE]);
     sc_gen_init(r->pool, prefix, SC_DEP_SERVER_NAME, &ctx->gens[SC_GEN_SERVER]);
     rq.vhost = vhost_field(r, rq.url.port);
-    rq.vhost_addresses = vhost_addresses(r);
+    rq.vhost_addresses = vhost_addresses(r, ctx->sconf);
     /* The Host header exactly as sent: the application sees all of it
      * (port, trailing dot, case) and may reflect it into the page. */
     rq.host = apr_table_get(r->headers_in, "Host");

@@ -785,6 +785,28 @@ static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
     }
 }
 
+/* mod_vhost_alias's directives that map a request to its files by the
+ * local address the client connected to (an internal and a public
+ * listener of one server serve each their own), here or in the main
+ * server (a virtual host inherits them). */
+static void mark_local_routes(server_rec *s, const ap_directive_t *d,
+                              const ap_directive_t *vhost)
+{
+    server_rec *t;
+
+    if (strcasecmp(d->directive, "VirtualDocumentRootIP")
+        && strcasecmp(d->directive, "VirtualScriptAliasIP")) {
+        return;
+    }
+    for (t = s; t; t = t->next) {
+        sc_server_conf_t *c = ap_get_module_config(t->module_config,
+                                                   &sharedcache_module);
+        if (c && applies_to(t, vhost)) {
+            c->local_routes = 1;
+        }
+    }
+}
+
 static void mark_servers(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
                          const ap_directive_t *vhost, int say)
 {
@@ -799,6 +821,7 @@ static void mark_servers(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
         if (sc_code_hook(d->directive)) {
             mark_hook(p, s, d, vhost, say);
         }
+        mark_local_routes(s, d, vhost);
     }
 }
 
