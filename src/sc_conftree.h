@@ -80,6 +80,10 @@ typedef enum {
  * <Else> picks the clients theirs do not). */
 sc_reads_t sc_quick_cond_reads(const ap_directive_t *d, sc_reads_t *chain);
 
+/* Read which variables of the configuration tree only rules on the URL
+ * set, for the reads below (before them: a variable such a rule sets is
+ * then read as the URL is, any other as what a client is). */
+void sc_quick_routes_prepare(apr_pool_t *p, const ap_directive_t *tree);
 /* RewriteRules that route by what the client sends (into routes, if not
  * NULL), and those that refuse some clients, or route or mark them by what
  * they are (into denying, if not NULL). */

@@ -578,6 +578,7 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     found_t f = { quick, apr_array_make(p, 2, sizeof(sc_section_t)), NULL, NULL,
                   routes };
 
+    sc_quick_routes_prepare(p, ap_conftree);
     collect(p, ap_conftree, NULL, &f);
     sc_quick_routes(p, ap_conftree, NULL, routes, NULL);
     sc_quick_derivers(p, ap_conftree, NULL, 0, derive, NULL);
@@ -674,6 +675,7 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
     collect_removed(p, ap_conftree, 0);
     alias_names = apr_array_make(p, 2, sizeof(const char *));
     collect_aliases(p, ap_conftree);
+    sc_quick_routes_prepare(p, ap_conftree);
     collect(p, ap_conftree, NULL, &f);
     removed_vars = alias_names = NULL;
     sc_quick_routes(p, ap_conftree, NULL, NULL, denying);

@@ -57,6 +57,23 @@ static int cond_same_for_quick(apr_pool_t *p, const char *test,
     return 1;
 }
 
+/* Is the word [w, w + len) one of list (in any case)? */
+static int word_in(const char *w, apr_size_t len, const char *const *list)
+{
+    for (; *list; list++) {
+        if (strlen(*list) == len && !strncasecmp(w, *list, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The variables that only rules on the URL set (a RewriteRule's E=
+ * whose conditions read nothing of the client: Symfony's BASE), NULL
+ * ended, while the start-up check runs (sc_quick_routes_prepare); NULL:
+ * none known. */
+static apr_array_header_t *url_vars;
+
 static sc_reads_t var_reads(const char *name, apr_size_t len)
 {
     static const char *const same_for_all[] = {
@@ -68,21 +85,27 @@ static sc_reads_t var_reads(const char *name, apr_size_t len)
     };
     static const char *const sent[] = { "THE_REQUEST", "REQUEST_METHOD",
                                         "SERVER_PROTOCOL", "HTTPS", NULL };
-    const char *const *v;
+    /* what httpd sets for an internal redirect (a front controller's
+     * loop guard) */
+    static const char *const redirect[] = { "REDIRECT_STATUS", "REDIRECT_URL",
+                                            "REDIRECT_QUERY_STRING", NULL };
 
-    for (v = same_for_all; *v; v++) {
-        if (strlen(*v) == len && !strncasecmp(name, *v, len)) {
+    if (word_in(name, len, same_for_all)) {
+        return SC_READS_NOTHING;
+    }
+    if (word_in(name, len, sent) || !strncasecmp(name, "HTTP_", 5)
+        || !strncasecmp(name, "HTTP:", 5) || !strncasecmp(name, "TIME", 4)) {
+        return SC_READS_SENT;
+    }
+    if (len > 4 && !strncasecmp(name, "ENV:", 4)) {
+        if (word_in(name + 4, len - 4, redirect)) {
             return SC_READS_NOTHING;
         }
-    }
-    for (v = sent; *v; v++) {
-        if (strlen(*v) == len && !strncasecmp(name, *v, len)) {
-            return SC_READS_SENT;
+        if (url_vars
+            && word_in(name + 4, len - 4,
+                       (const char *const *)(void *)url_vars->elts)) {
+            return SC_READS_NOTHING;
         }
-    }
-    if (!strncasecmp(name, "HTTP_", 5) || !strncasecmp(name, "HTTP:", 5)
-        || !strncasecmp(name, "TIME", 4)) {
-        return SC_READS_SENT;
     }
     return SC_READS_IS;
 }
@@ -119,77 +142,107 @@ static sc_reads_t cond_reads(apr_pool_t *p, const char *test,
     return text_reads(test);
 }
 
+/* What an operator of an ap_expr condition reads (op: its name after
+ * "-", len long; then: what follows it): a comparison of strings or
+ * numbers nothing; a file test of the request's own file nothing (a
+ * front controller's); anything else (-R, -ipmatch, another file, -U and
+ * -A, whose subrequests meet access rules) what a client is. */
+static sc_reads_t operator_reads(const char *op, apr_size_t len,
+                                 const char *then)
+{
+    static const char *const string_op[] = {
+        "n",  "z", "eq",       "ne",        "lt",      "le", "gt",
+        "ge", "T", "strmatch", "strcmatch", "fnmatch", NULL
+    };
+
+    if (word_in(op, len, string_op)) {
+        return SC_READS_NOTHING;
+    }
+    if (len == 1 && strchr("defsLhx", *op)) { /* a file test */
+        while (apr_isspace(*then)) {
+            then++;
+        }
+        if (!strncasecmp(then, "%{REQUEST_FILENAME}", 19)
+            || !strncasecmp(then, "%{SCRIPT_FILENAME}", 18)) {
+            return SC_READS_NOTHING;
+        }
+    }
+    return SC_READS_IS;
+}
+
 /* What an ap_expr condition (an <If>'s) may differ by from client to
- * client: the most its %{NAME}s read; a function other than those of a
- * request header (req, http, req_novary) or of a string, or an operator
- * other than a comparison of strings or numbers (-R, -ipmatch, file
- * tests ...), may read what a client is. */
+ * client: the most its %{NAME}s read (also inside a string); a function
+ * other than those of a request header (req, http, req_novary) or of a
+ * string, or an operator operator_reads does not clear, may read what a
+ * client is.  Strings in quotes are no operators ('www.my-site.example');
+ * an operator may be glued to a keyword ("not-R"). */
 static sc_reads_t expr_reads(const char *expr)
 {
     static const char *const sent_fn[] = { "req", "http", "req_novary", NULL };
     static const char *const string_fn[] = { "tolower",  "toupper", "escape",
                                              "unescape", "base64",  "unbase64",
                                              "md5",      "sha1",    NULL };
-    static const char *const string_op[] = {
-        "n",  "z", "eq",       "ne",        "lt",      "le", "gt",
-        "ge", "T", "strmatch", "strcmatch", "fnmatch", NULL
-    };
+    static const char *const keyword[] = { "and",   "or", "not", "true",
+                                           "false", "in", NULL };
     sc_reads_t most = text_reads(expr);
-    const char *c;
+    const char *c = expr, *word = NULL;
+    apr_size_t word_len = 0;
 
-    for (c = expr; *c; c++) {
-        const char *start = c;
-        const char *const *v;
-        apr_size_t len;
-        if (*c == '-' && (c == expr || !apr_isalnum(c[-1]))
-            && apr_isalpha(c[1])) {
-            /* an operator: -R, -ipmatch, -f ... */
-            for (start = ++c; apr_isalnum(*c) || *c == '_'; c++) {
-            }
-            len = (apr_size_t)(c - start);
-            for (v = string_op; *v; v++) {
-                if (strlen(*v) == len && !strncmp(start, *v, len)) {
-                    break;
+    while (*c) {
+        if (*c == '\'') {
+            /* a string: to its closing quote */
+            for (c++; *c && *c != '\''; c++) {
+                if (*c == '\\' && c[1]) {
+                    c++;
                 }
             }
-            if (!*v) {
+            c += *c != '\0';
+            word = NULL;
+        }
+        else if (c[0] == '%' && c[1] == '{') {
+            const char *close = strchr(c, '}');
+            c = close ? close + 1 : c + strlen(c);
+            word = NULL;
+        }
+        else if (*c == '-' && apr_isalpha(c[1])
+                 && (c == expr || !apr_isalnum(c[-1])
+                     || (word && word_in(word, word_len, keyword)))) {
+            const char *op = ++c;
+            while (apr_isalnum(*c) || *c == '_') {
+                c++;
+            }
+            if (operator_reads(op, (apr_size_t)(c - op), c) == SC_READS_IS) {
                 return SC_READS_IS;
             }
-            c--;
-            continue;
+            word = NULL;
         }
-        if (!apr_isalpha(*c)
-            || (c > expr
-                && (apr_isalnum(c[-1]) || c[-1] == '_' || c[-1] == '%'))) {
-            continue;
+        else if (apr_isalpha(*c) || *c == '_') {
+            const char *after;
+            word = c;
+            while (apr_isalnum(*c) || *c == '_') {
+                c++;
+            }
+            word_len = (apr_size_t)(c - word);
+            for (after = c; apr_isspace(*after); after++) {
+            }
+            if (*after != '(' || word_in(word, word_len, keyword)) {
+                continue;
+            }
+            /* a function */
+            if (word_in(word, word_len, sent_fn)) {
+                if (most < SC_READS_SENT) {
+                    most = SC_READS_SENT;
+                }
+            }
+            else if (!word_in(word, word_len, string_fn)) {
+                return SC_READS_IS;
+            }
         }
-        /* a word: a function if "(" follows */
-        while (apr_isalnum(*c) || *c == '_') {
+        else {
+            if (!apr_isspace(*c)) {
+                word = NULL;
+            }
             c++;
-        }
-        len = (apr_size_t)(c - start);
-        if (*c != '(') {
-            c--;
-            continue;
-        }
-        for (v = sent_fn; *v; v++) {
-            if (strlen(*v) == len && !strncasecmp(start, *v, len)) {
-                break;
-            }
-        }
-        if (*v) {
-            if (most < SC_READS_SENT) {
-                most = SC_READS_SENT;
-            }
-            continue;
-        }
-        for (v = string_fn; *v; v++) {
-            if (strlen(*v) == len && !strncasecmp(start, *v, len)) {
-                break;
-            }
-        }
-        if (!*v) {
-            return SC_READS_IS;
         }
     }
     return most;
@@ -533,6 +586,93 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             quick_routes(w, d->first_child, vhost, flow_new(p, NULL), 1);
         }
     }
+}
+
+/* The variables set by a rule of the configuration: by a RewriteRule's
+ * E= whose conditions and own words read nothing of the client (into
+ * url), by anything else (into other: SetEnv, SetEnvIf, BrowserMatch,
+ * PassEnv, UnsetEnv, an E= on the client).  *any: an E= whose name is
+ * expanded at run time may set any. */
+static void collect_setters(apr_pool_t *p, const ap_directive_t *d,
+                            apr_array_header_t *url, apr_array_header_t *other,
+                            int *any)
+{
+    static const char *const env[] = { "e", "env", NULL };
+    sc_reads_t reads = SC_READS_NOTHING;
+
+    for (; d; d = d->next) {
+        const char *n = d->directive;
+        if (!strcasecmp(n, "RewriteCond")) {
+            const char *word[3];
+            sc_reads_t r;
+            sc_tree_rewrite_args(p, d->args, word);
+            r = cond_reads(p, word[0], word[1], nocase_flag(p, word[2]));
+            reads = r > reads ? r : reads;
+        }
+        else if (!strcasecmp(n, "RewriteRule")) {
+            const char *word[3];
+            apr_array_header_t *set;
+            int i;
+            sc_tree_rewrite_args(p, d->args, word);
+            if (text_reads(word[1]) > reads) {
+                reads = text_reads(word[1]);
+            }
+            if (text_reads(word[2]) > reads) {
+                reads = text_reads(word[2]);
+            }
+            set = sc_tree_rewrite_flag_values(p, word[2], env);
+            for (i = 0; set && i < set->nelts; i++) {
+                const char *v = APR_ARRAY_IDX(set, i, const char *);
+                const char *colon = strchr(v, ':');
+                const char *name =
+                    colon ? apr_pstrmemdup(p, v, (apr_size_t)(colon - v)) : v;
+                name += *name == '!';
+                if (strpbrk(name, "%$\\")) {
+                    *any = 1;
+                }
+                *(const char **)apr_array_push(reads ? other : url) = name;
+            }
+            reads = SC_READS_NOTHING;
+        }
+        else if (d->args
+                 && (!strncasecmp(n, "SetEnv", 6) || !strcasecmp(n, "PassEnv")
+                     || !strcasecmp(n, "UnsetEnv")
+                     || !strncasecmp(n, "BrowserMatch", 12))) {
+            /* every word, as a name (with its "!" and "=value" cut) */
+            const char *args = d->args, *w;
+            while (*(w = ap_getword_conf(p, &args))) {
+                const char *eq = strchr(w, '=');
+                w = eq ? apr_pstrmemdup(p, w, (apr_size_t)(eq - w)) : w;
+                *(const char **)apr_array_push(other) = w + (*w == '!');
+            }
+        }
+        if (d->first_child) {
+            collect_setters(p, d->first_child, url, other, any);
+        }
+    }
+}
+
+void sc_quick_routes_prepare(apr_pool_t *p, const ap_directive_t *tree)
+{
+    apr_array_header_t *url = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *other = apr_array_make(p, 4, sizeof(const char *));
+    int any = 0, i;
+
+    url_vars = NULL;
+    collect_setters(p, tree, url, other, &any);
+    if (any) {
+        return;
+    }
+    *(const char **)apr_array_push(other) = NULL;
+    url_vars = apr_array_make(p, url->nelts + 1, sizeof(const char *));
+    for (i = 0; i < url->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(url, i, const char *);
+        if (!word_in(name, strlen(name),
+                     (const char *const *)(void *)other->elts)) {
+            *(const char **)apr_array_push(url_vars) = name;
+        }
+    }
+    *(const char **)apr_array_push(url_vars) = NULL;
 }
 
 /* RewriteRules that send a request elsewhere (not [F], [G]) depending on

@@ -57,6 +57,16 @@ my @refused = (
       "<If \"env('GEO') == 'XX'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ '<If> on the URL holding an access rule',
       "<If \"%{REQUEST_URI} =~ m#^/app/admin#\">\nRequire ip 127.0.0.5\n</If>\n" ],
+    # the expression's operators glued to a keyword, a function's "(" after
+    # a blank (round 62 L1)
+    [ '<If> on "true and-R"', "<If \"true and-R '127.0.0.66/32'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ '<If> on "not-R"', "<If \"not-R '127.0.0.66/32'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ '<If> on "reqenv (..)"', "<If \"reqenv ('BLOCKED') == '1'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ 'a RequestHeader on "expr=not-R"', "<Location /app/x>\nRequestHeader set X-Blocked 1 \"expr=not-R '127.0.0.1/32'\"\n</Location>\n" ],
+    [ '<If> on a file test of another file', "<If \"-f '/tmp/blocked-flag'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ 'a route on a variable an address rule sets',
+      "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.66\nRewriteRule ^ - [E=BASE:/blocked]\nRewriteRule ^/app/(.*) %{ENV:BASE}/\$1 [PT]\n" ],
     [ '<If> with a Redirect',
       "<If \"-R '127.0.0.66/32'\">\nRedirect 302 http://blocked.example/\n</If>\n" ],
     [ '<If> with a SetEnv, inside a <Location>',
@@ -89,6 +99,13 @@ for my $c (
     [ 'a load balancer\'s X-Forwarded-Proto <If>', "<If \"%{HTTP:X-Forwarded-Proto} == 'http'\">\nRedirect permanent / https://example.com/\n</If>\n" ],
     [ 'a type by URL in <If>', "<If \"%{REQUEST_URI} =~ m#\\.json\$#\">\nForceType application/json\n</If>\n" ],
     [ 'an <Else> of an <If> on the host', "<If \"%{HTTP_HOST} == 'www.example.com'\">\nHeader set X-A 1\n</If>\n<Else>\nRedirect / http://www.example.com/\n</Else>\n" ],
+    # front controllers (round 62 M1): a variable a rule on the URL sets,
+    # httpd's REDIRECT_STATUS, a file test of the request's own file
+    [ 'Symfony\'s apache-pack rules', "<Directory /tmp/sym>\nRewriteEngine On\nRewriteCond %{REQUEST_URI}::\$0 ^(/.+)/(.*)::\\2\$\nRewriteRule .* - [E=BASE:%1]\nRewriteCond %{HTTP:Authorization} .+\nRewriteRule ^ - [E=HTTP_AUTHORIZATION:%0]\nRewriteCond %{ENV:REDIRECT_STATUS} =\"\"\nRewriteRule ^index\\.php(?:/(.*)|\$) %{ENV:BASE}/\$1 [R=301,L]\nRewriteCond %{REQUEST_FILENAME} -f\nRewriteRule ^ - [L]\nRewriteRule ^ %{ENV:BASE}/index.php [L]\n</Directory>\n" ],
+    [ 'a REDIRECT_STATUS loop guard', "<Directory /tmp/wp>\nRewriteEngine On\nRewriteCond %{ENV:REDIRECT_STATUS} ^\$\nRewriteRule ^index\\.php\$ - [L]\nRewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule . /index.php [L]\n</Directory>\n" ],
+    [ 'an <If> front controller on its own file', "<Directory /tmp/x>\n<If \"! -f %{REQUEST_FILENAME}\">\nSetHandler application/x-httpd-php\n</If>\n</Directory>\n" ],
+    [ 'an <If> on a hyphenated host', "<If \"%{HTTP_HOST} != 'www.my-site.example'\">\nRedirect / http://www.my-site.example/\n</If>\n" ],
+    [ 'an <If> with "not (...)"', "<If \"not (%{HTTP_HOST} == 'www.example.com')\">\nRedirect / http://www.example.com/\n</If>\n" ],
     [ 'a RequestHeader early', "RequestHeader set X-Early 1 early\n" ],
     [ 'a section\'s BrowserMatch', "<Location /app/x>\nBrowserMatch Mobile mobile\n</Location>\n" ],
 ) {
