@@ -73,6 +73,11 @@ typedef struct {
                                      (mod_vhost_alias's
                                      VirtualDocumentRootIP): the key
                                      holds it (sc_config_mark_servers) */
+    int expr_routes;              /* an expression picks files or handlers
+                                     of its requests (Alias "/%{...}" in
+                                     a <Location>, SetHandler "%{...}"):
+                                     the key holds the file and handler
+                                     (sc_config_mark_servers) */
 } sc_server_conf_t;
 
 /* The C type of each kind of directive (sc_directives.def). */

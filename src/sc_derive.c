@@ -306,15 +306,25 @@ static void add_derived(request_rec *r, sc_key_t *k, char kind,
 static const char *const rewrite_forced[] = { "rewrite-forced-mimetype",
                                               "rewrite-forced-handler" };
 
+/* Were r's file and handler chosen by more than its URL: by a rewrite, or
+ * in a server where an expression picks them (sc_server_conf_t)? */
+static int routed_beyond_url(request_rec *r)
+{
+    const char *rw = apr_table_get(r->notes, "mod_rewrite_rewritten");
+    const sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                                     &sharedcache_module);
+
+    return (rw && strcmp(rw, "0")) || (s && s->expr_routes);
+}
+
 static const char *add_route_state(request_rec *r, sc_key_t *k)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
-    const char *rw = apr_table_get(r->notes, "mod_rewrite_rewritten");
     apr_array_header_t *named;
     const char *why;
     int i;
 
-    if (rw && strcmp(rw, "0") && r->filename) {
+    if (routed_beyond_url(r) && r->filename) {
         const char *root = ap_document_root(r);
         apr_size_t n = strlen(root);
         const char *f = r->filename;
@@ -428,9 +438,10 @@ int sc_derive_url_free(request_rec *r)
     if (r->prev || (r->main && !sc_esi_include(r)) || inherited_line(r)) {
         return 0;
     }
-    /* a rewrite's file, type or handler; <If> sections, the .htaccess
-     * files of r's directories (add_route_state) */
-    if (r->htaccess || apr_table_get(r->notes, "mod_rewrite_rewritten")) {
+    /* a rewrite's or an expression's file, type or handler; <If>
+     * sections, the .htaccess files of r's directories (add_route_state) */
+    if (r->htaccess || apr_table_get(r->notes, "mod_rewrite_rewritten")
+        || routed_beyond_url(r)) {
         return 0;
     }
     for (i = 0; i < 2; i++) {

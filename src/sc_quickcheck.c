@@ -787,24 +787,32 @@ static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
     }
 }
 
-/* mod_vhost_alias's directives that map a request to its files by the
- * local address the client connected to (an internal and a public
- * listener of one server serve each their own), here or in the main
- * server (a virtual host inherits them). */
-static void mark_local_routes(server_rec *s, const ap_directive_t *d,
-                              const ap_directive_t *vhost)
+/* Directives that map a request to its files or handler by more than
+ * its URL, here or in the main server (a virtual host inherits them):
+ * mod_vhost_alias's by the local address the client connected to (an
+ * internal and a public listener of one server serve each their own);
+ * an expression (an Alias or ScriptAlias in a <Location>, SetHandler) by
+ * anything a request carries. */
+static void mark_routes(server_rec *s, const ap_directive_t *d,
+                        const ap_directive_t *vhost)
 {
+    static const char *const by_expr[] = { "Alias", "ScriptAlias", "SetHandler",
+                                           NULL };
+    int local = !strcasecmp(d->directive, "VirtualDocumentRootIP")
+                || !strcasecmp(d->directive, "VirtualScriptAliasIP");
+    int expr = 0;
+    const char *const *e;
     server_rec *t;
 
-    if (strcasecmp(d->directive, "VirtualDocumentRootIP")
-        && strcasecmp(d->directive, "VirtualScriptAliasIP")) {
-        return;
+    for (e = by_expr; *e && d->args; e++) {
+        expr |= !strcasecmp(d->directive, *e) && ap_strstr_c(d->args, "%{");
     }
-    for (t = s; t; t = t->next) {
+    for (t = s; (local || expr) && t; t = t->next) {
         sc_server_conf_t *c = ap_get_module_config(t->module_config,
                                                    &sharedcache_module);
         if (c && applies_to(t, vhost)) {
-            c->local_routes = 1;
+            c->local_routes |= local;
+            c->expr_routes |= expr;
         }
     }
 }
@@ -823,7 +831,7 @@ static void mark_servers(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
         if (sc_code_hook(d->directive)) {
             mark_hook(p, s, d, vhost, say);
         }
-        mark_local_routes(s, d, vhost);
+        mark_routes(s, d, vhost);
     }
 }
 
