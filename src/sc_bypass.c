@@ -133,7 +133,7 @@ int sc_client_certificate(request_rec *r)
     }
     v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
                           "SSL_CLIENT_VERIFY");
-    return v && (!strcmp(v, "SUCCESS") || !strncmp(v, "GENEROUS", 8));
+    return v && *v && strcmp(v, "NONE");
 }
 
 /* Is the request asking to switch protocols (a WebSocket handshake)? */
@@ -277,11 +277,12 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
         return why(detail, "anonymous-user",
                    "its user name is one mod_authn_anon accepts");
     }
-    /* A verified client certificate identifies the client even without
-     * SSLUserName (applications read SSL_CLIENT_S_DN_* themselves). */
+    /* A client certificate, verified or not, identifies the client even
+     * without SSLUserName (applications read SSL_CLIENT_S_DN_*
+     * themselves). */
     if (!(d->vary_user == 1 && r->user) && sc_client_certificate(r)) {
         return why(detail, "client-certificate",
-                   "request carries a verified client certificate");
+                   "request carries a client certificate");
     }
     /* A GET with a body: never cache (THREATS 11, 13). */
     if (apr_table_get(r->headers_in, "Transfer-Encoding")

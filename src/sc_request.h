@@ -341,7 +341,10 @@ void sc_refresh_after_response(request_rec *r, sc_req_t *ctx, sc_found_t *res);
 const char *sc_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
                              const char **detail);
 
-/* Did the client present a certificate that mod_ssl verified? */
+/* Did the client present a certificate, verified or not (with
+ * SSLVerifyClient optional_no_ca one that fails verification is let
+ * through, SSL_CLIENT_VERIFY "FAILED:...", and its names reach the
+ * application all the same)? */
 int sc_client_certificate(request_rec *r);
 
 /* --- sc_verdict.c --- */
