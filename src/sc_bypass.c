@@ -85,6 +85,7 @@ static int in_list(const apr_array_header_t *list, const char *name)
 }
 
 typedef struct {
+    request_rec *r;
     const sc_dir_conf_t *d;
     const char *found;
 } reflect_scan_t;
@@ -96,7 +97,11 @@ static int reflected_header(void *data, const char *name, const char *value)
     char buf[SC_HEADER_NAME_MAX + 1], exact[SC_HEADER_NAME_MAX + 1];
     const char *k = header_key(name, buf, sizeof(buf));
 
-    (void)value;
+    /* One the configuration set or changed (RequestHeader: X-Forwarded-
+     * Proto behind a TLS proxy) is in the key, as derived. */
+    if (!sc_derive_header_sent(scan->r, name, value)) {
+        return 1;
+    }
     /* A name spelled with '_': mod_proxy forwards it, and WSGI servers,
      * PHP and others read it as the dashed header that may be keyed or
      * reflected (X_Forwarded_Host, Accept_Language, SCRIPT_NAME for
@@ -316,6 +321,7 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
                        "a SharedCacheBypassCookie is present");
         }
     }
+    scan.r = r;
     scan.d = d;
     scan.found = NULL;
     apr_table_do(reflected_header, &scan, r->headers_in, NULL);

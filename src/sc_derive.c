@@ -207,6 +207,24 @@ static int was_sent(void *data, const char *name, const char *value)
     return 1;
 }
 
+int sc_derive_header_sent(request_rec *r, const char *name, const char *value)
+{
+    const request_rec *top = r;
+    void *sent = NULL;
+    const char *want[2] = { name, value };
+
+    while (top->main) {
+        top = top->main;
+    }
+    top = sc_client_request(top);
+    apr_pool_userdata_get(&sent, SENT, top->pool);
+    if (!sent) {
+        return 1;
+    }
+    apr_table_do(was_sent, (void *)want, sent, name, NULL);
+    return want[0] == NULL;
+}
+
 /* Replace each occurrence of what (what_len > 0) in value by mark. */
 static const char *replace_all(apr_pool_t *p, const char *value,
                                const char *what, apr_size_t what_len,

@@ -484,6 +484,10 @@ void sc_lookup_keys(const sc_req_t *ctx, const char **keys);
  * per-request identifiers, mod_ssl's where they are the connection's)?
  * Its presence then tells no two clients apart. */
 int sc_derive_name_unkeyed(const char *name);
+/* Did the client send this request header with this value, as it
+ * arrived?  One the configuration set or changed (RequestHeader) is
+ * keyed as derived (sc_derive_key).  1 where nothing was noted. */
+int sc_derive_header_sent(request_rec *r, const char *name, const char *value);
 
 /* post_read_request: keep the request headers as the client sent them
  * (the key holds those the configuration adds or changes). */
