@@ -90,43 +90,49 @@ typedef struct {
     const char *found;
 } reflect_scan_t;
 
-static int reflected_header(void *data, const char *name, const char *value)
+/* Is the header one of those that bypass: spelled with '_', or on the
+ * reflected list (or SharedCacheBypassHeader's) and not keyed? */
+static int bypassing_header(const reflect_scan_t *scan, const char *name)
 {
-    reflect_scan_t *scan = data;
     const char *const *h;
     char buf[SC_HEADER_NAME_MAX + 1], exact[SC_HEADER_NAME_MAX + 1];
     const char *k = header_key(name, buf, sizeof(buf));
 
-    /* One the configuration set or changed (RequestHeader: X-Forwarded-
-     * Proto behind a TLS proxy) is in the key, as derived. */
-    if (!sc_derive_header_sent(scan->r, name, value)) {
-        return 1;
-    }
     /* A name spelled with '_': mod_proxy forwards it, and WSGI servers,
      * PHP and others read it as the dashed header that may be keyed or
      * reflected (X_Forwarded_Host, Accept_Language, SCRIPT_NAME for
      * gunicorn).  Browsers never send one. */
     if (strchr(name, '_')) {
-        scan->found = name;
-        return 0;
+        return 1;
     }
     if (!k) {
-        return 1;
+        return 0;
     }
     for (h = reflected; *h && strcmp(*h, k); h++) {
     }
     if (!*h && !in_list(scan->d->bypass_headers, k)) {
-        return 1;
+        return 0;
     }
     /* Keyed only under its exact spelling: X_Forwarded_Host is not in a
      * key that holds X-Forwarded-Host. */
     apr_cpystrn(exact, name, sizeof(exact));
     ap_str_tolower(exact);
-    if (!strcmp(exact, k) && in_list(scan->d->vary_headers, k)) {
-        return 1;
+    return !(!strcmp(exact, k) && in_list(scan->d->vary_headers, k));
+}
+
+static int reflected_header(void *data, const char *name, const char *value)
+{
+    reflect_scan_t *scan = data;
+
+    /* ... as the client sent it: one the configuration set or changed
+     * (RequestHeader: X-Forwarded-Proto behind a TLS proxy) is in the
+     * key, as derived */
+    if (bypassing_header(scan, name)
+        && sc_derive_header_sent(scan->r, name, value)) {
+        scan->found = name;
+        return 0;
     }
-    scan->found = name;
-    return 0;
+    return 1;
 }
 
 int sc_client_certificate(request_rec *r)
