@@ -3,7 +3,9 @@
 # it.  One the configuration sets (mod_headers' RequestHeader: the usual
 # recipe behind a TLS-terminating proxy) is no reason: it is keyed as a
 # derived header, like any RequestHeader's.  Found by an outside attack
-# (round 64 M1): every request bypassed.  A client's own stays a bypass.
+# (round 64 M1): every request bypassed; also where the client sent the
+# very value the configuration sets (round 65).  A client's own stays a
+# bypass.
 use strict;
 use warnings;
 use Test::More;
@@ -28,6 +30,12 @@ like($r->{body}, qr/reflected=https/, '... the application sees it');
 # the client's own value is overridden: same page, same key
 cache_is($ap->get($u, 'X-Forwarded-Proto' => 'http'), 'HIT',
          "a client's value the configuration replaces: the same page");
+# the proxy in front sends the very value the configuration sets (ELB,
+# haproxy, nginx: X-Forwarded-Proto: https): set by the configuration all
+# the same (round 65)
+$ap->get($u, 'X-Forwarded-Proto' => 'https');
+cache_is($ap->get($u, 'X-Forwarded-Proto' => 'https'), 'HIT',
+         'the same value from a proxy in front: cached');
 # a value of the client's address: keyed, each address its own
 my $e = '/app/early/p?reflect=X-Real-IP';
 $ap->raw(GET => $e, _from => '127.0.0.5') for 1 .. 2;
