@@ -339,9 +339,50 @@ static int routed_beyond_url(request_rec *r)
     return (rw && strcmp(rw, "0")) || (s && s->expr_routes);
 }
 
-static const char *add_route_state(request_rec *r, sc_key_t *k)
+#define IF_HELD "sharedcache-if-held"
+
+/* Which <If> sections hold for r, "file:line=1 ..." ("error" for a
+ * condition that fails), evaluated now. */
+static const char *if_sections_held(request_rec *r)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *held = "";
+    int i;
+
+    for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
+        ap_conf_vector_t *sec = APR_ARRAY_IDX(cd->sec_if, i,
+                                              ap_conf_vector_t *);
+        core_dir_config *c = ap_get_core_module_config(sec);
+        const char *err = NULL;
+        int rc;
+
+        if (!c || !c->condition) {
+            continue; /* <Else>: what came before decides it */
+        }
+        rc = ap_expr_exec(r, c->condition, &err);
+        held = apr_psprintf(r->pool, "%s%s:%d=%s ", held,
+                            c->condition->filename, c->condition->line_number,
+                            err  ? "error"
+                            : rc ? "1"
+                                 : "0");
+    }
+    return held;
+}
+
+int sc_derive_if_noted(request_rec *r)
+{
+    const sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &sharedcache_module);
+
+    if (d && d->enabled == 1) {
+        apr_table_setn(r->notes, IF_HELD, if_sections_held(r));
+    }
+    return DECLINED;
+}
+
+static const char *add_route_state(request_rec *r, sc_key_t *k)
+{
+    const char *held;
     apr_array_header_t *named;
     const char *why;
     int i;
@@ -365,23 +406,15 @@ static const char *add_route_state(request_rec *r, sc_key_t *k)
             sc_key_add(k, 'f', rewrite_forced[i], forced);
         }
     }
-    for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
-        ap_conf_vector_t *sec = APR_ARRAY_IDX(cd->sec_if, i,
-                                              ap_conf_vector_t *);
-        core_dir_config *c = ap_get_core_module_config(sec);
-        const char *err = NULL;
-        int rc;
-
-        if (!c || !c->condition) {
-            continue; /* <Else>: what came before decides it */
-        }
-        rc = ap_expr_exec(r, c->condition, &err);
-        sc_key_add(k, 'i',
-                   apr_psprintf(r->pool, "%s:%d", c->condition->filename,
-                                c->condition->line_number),
-                   err  ? "error"
-                   : rc ? "1"
-                        : "0");
+    /* which <If> sections hold, as httpd decided before fixups
+     * (RequestHeader may change the headers they read after), or where
+     * no fixup ran (the quick phase) as they hold now */
+    held = apr_table_get(r->notes, IF_HELD);
+    if (!held) {
+        held = if_sections_held(r);
+    }
+    if (*held) {
+        sc_key_add(k, 'i', "if", held);
     }
     named = apr_array_make(r->pool, 4, sizeof(const char *));
     why = sc_rules_request_headers(r, named);
