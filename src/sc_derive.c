@@ -15,6 +15,7 @@
 #include "http_ssl.h"
 #include "mod_ssl.h"
 #include "util_script.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <stdlib.h>
 
@@ -181,6 +182,42 @@ typedef struct {
     apr_table_t *own;          /* a subrequest's own CGI variables */
 } derived_t;
 
+/* Is env (HTTP_X_SITE) the CGI variable of the header name (X-Site:
+ * upper case, '_' for anything but letters and digits)? */
+static int cgi_name_of(const char *env, const char *name)
+{
+    if (strncmp(env, "HTTP_", 5)) {
+        return 0;
+    }
+    for (env += 5; *env && *name; env++, name++) {
+        if (*env != (apr_isalnum(*name) ? apr_toupper(*name) : '_')) {
+            return 0;
+        }
+    }
+    return !*env && !*name;
+}
+
+typedef struct {
+    derived_t *dv;
+    const char *env;
+} shadow_t;
+
+/* A request header whose CGI variable is shadow->env: httpd gives the
+ * application its value in place of the configured one (mod_wsgi,
+ * mod_cgi and mod_proxy_fcgi get ap_add_common_vars' variables). */
+static int shadowing_header(void *data, const char *name, const char *value)
+{
+    shadow_t *sh = data;
+    sc_header_t *h;
+
+    if (cgi_name_of(sh->env, name)) {
+        h = apr_array_push(sh->dv->pairs);
+        h->name = apr_pstrcat(sh->dv->r->pool, sh->env, " from ", name, NULL);
+        h->value = value;
+    }
+    return 1;
+}
+
 static int derived_env(void *data, const char *name, const char *value)
 {
     derived_t *dv = data;
@@ -188,9 +225,13 @@ static int derived_env(void *data, const char *name, const char *value)
 
     if (!env_unkeyed(name) && !connection_fact(dv->r, name, value)
         && config_derived(dv->r, name, value, dv->own)) {
+        shadow_t sh = { dv, name };
         h = apr_array_push(dv->pairs);
         h->name = name;
         h->value = value;
+        if (!strncmp(name, "HTTP_", 5)) {
+            apr_table_do(shadowing_header, &sh, dv->r->headers_in, NULL);
+        }
     }
     return 1;
 }
