@@ -54,6 +54,11 @@ static const char *const reflected[] = { "forwarded",
                                          "x-forwarded-script-name",
                                          "x-forwarded-https",
                                          "x-https",
+                                         "client-ip",
+                                         "x-forwarded",
+                                         "forwarded-for",
+                                         "cf-visitor",
+                                         "x-proxied-https",
                                          NULL };
 
 /* A request header name as the bypass lists hold it: lower case, '_'
