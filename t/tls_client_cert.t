@@ -19,24 +19,14 @@ my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(
     memcached => [$mc],
     modules => [qw(ssl socache_shmcb)],
-    conf => <<"CONF");
-Listen 127.0.0.1:$tls
-SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
-<VirtualHost 127.0.0.1:$tls>
-    ServerName 127.0.0.1
-    SSLEngine on
-    SSLCertificateFile $pki/server.crt
-    SSLCertificateKeyFile $pki/server.key
-    SSLCACertificateFile $pki/ca.crt
+    conf => SCTest::PKI::tls_vhost($pki, $tls, <<"CONF"));
     SSLVerifyClient optional
-    SSLVerifyDepth 2
     SSLOptions +StdEnvVars
     RequestHeader set X-Cert-CN "%{SSL_CLIENT_S_DN_CN}s"
     <Location /app>
         SharedCache On
         SharedCacheTTL 60
     </Location>
-</VirtualHost>
 CONF
 
 # GET over TLS as alice, bob or nobody (SCTest::PKI::tls_get).

@@ -32,24 +32,14 @@ for my $mode ('off', 'normal', 'quick') {
     my $ap = SCTest::Apache->start(
         memcached => [$mc],
         modules => [qw(ssl socache_shmcb)],
-        conf => <<"CONF");
-Listen 127.0.0.1:$tls
-SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
-<VirtualHost 127.0.0.1:$tls>
-    ServerName 127.0.0.1
-    SSLEngine on
-    SSLCertificateFile $pki/server.crt
-    SSLCertificateKeyFile $pki/server.key
-    SSLCACertificateFile $pki/ca.crt
+        conf => SCTest::PKI::tls_vhost($pki, $tls, <<"CONF"));
     SSLVerifyClient optional_no_ca
-    SSLVerifyDepth 2
     SSLOptions +StdEnvVars
     <Location /app>
         SharedCache $sc
         SharedCacheTTL 60
         $quick
     </Location>
-</VirtualHost>
 CONF
     my $get = sub { SCTest::PKI::tls_get($ap, $pki, $tls, @_) };
     for my $who ('mallory', 'eve') {

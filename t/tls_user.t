@@ -22,17 +22,8 @@ my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(
     memcached => [$mc],
     modules => [qw(ssl socache_shmcb)],
-    conf => <<"CONF");
-Listen 127.0.0.1:$tls
-SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
-<VirtualHost 127.0.0.1:$tls>
-    ServerName 127.0.0.1
-    SSLEngine on
-    SSLCertificateFile $pki/server.crt
-    SSLCertificateKeyFile $pki/server.key
-    SSLCACertificateFile $pki/ca.crt
+    conf => SCTest::PKI::tls_vhost($pki, $tls, <<"CONF"));
     SSLVerifyClient optional
-    SSLVerifyDepth 2
     SSLUserName SSL_CLIENT_S_DN_CN
     SSLOptions +StdEnvVars
     RequestHeader set X-User "expr=%{REMOTE_USER}"
@@ -46,7 +37,6 @@ SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
     <Location /app/quick>
         SharedCacheQuickHandler On
     </Location>
-</VirtualHost>
 CONF
 
 # GET over TLS as alice, bob or nobody (SCTest::PKI::tls_get).

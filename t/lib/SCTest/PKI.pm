@@ -3,7 +3,8 @@ package SCTest::PKI;
 # Owns the test PKI for TLS tests: SCTest::test_pki() (imported into
 # SCTest from here) makes a CA, a server certificate and two client
 # certificates with the openssl command; tls_get() sends a request over
-# TLS with one of them.
+# TLS with one of them; tls_vhost() is the configuration of a TLS virtual
+# host with its server certificate.
 
 use strict;
 use warnings;
@@ -12,7 +13,7 @@ use SCTest::Process qw(workdir);
 use SCTest::HTTP;
 use Time::HiRes ();
 
-our @EXPORT_OK = qw(test_pki tls_get);
+our @EXPORT_OK = qw(test_pki tls_get tls_vhost);
 
 # A test PKI made with the openssl command: a CA (ca.crt), a server
 # certificate for 127.0.0.1 (server.crt/.key) and client certificates with
@@ -59,6 +60,25 @@ sub test_pki {
 # at the end of the body; waiting for the access log line makes sure the
 # request (and the store after a MISS) is over before the next one is
 # sent.  Returns SCTest::HTTP::parse_response's hash.
+# The configuration of a TLS virtual host on 127.0.0.1:$port with the test
+# PKI's server certificate and CA (certificates up to two deep); $inner goes
+# inside it (SSLVerifyClient, SSLOptions, locations).
+sub tls_vhost {
+    my ($pki, $port, $inner) = @_;
+    return <<"CONF";
+Listen 127.0.0.1:$port
+SSLSessionCache shmcb:\@DIR\@/ssl_scache(512000)
+<VirtualHost 127.0.0.1:$port>
+    ServerName 127.0.0.1
+    SSLEngine on
+    SSLCertificateFile $pki/server.crt
+    SSLCertificateKeyFile $pki/server.key
+    SSLCACertificateFile $pki/ca.crt
+    SSLVerifyDepth 2
+$inner</VirtualHost>
+CONF
+}
+
 sub tls_get {
     my ($ap, $pki, $port, $path, $who) = @_;
     my $lines = sub {
