@@ -242,6 +242,8 @@ static void sc_register_hooks(apr_pool_t *p)
      * RequestHeader, mod_setenvif). */
     ap_hook_post_read_request(sc_derive_arrived, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
+    ap_hook_header_parser(sc_derive_if_noted, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(sc_derive_if_noted, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_quick_handler(sc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     /* SHAREDCACHE_DECIDE on every request of a cached location: it sees

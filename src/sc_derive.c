@@ -183,9 +183,14 @@ typedef struct {
 } derived_t;
 
 /* Is env (HTTP_X_SITE) the CGI variable of the header name (X-Site:
- * upper case, '_' for anything but letters and digits)? */
+ * upper case, '_' for anything but letters and digits; CONTENT_TYPE and
+ * CONTENT_LENGTH those of Content-Type and Content-Length)? */
 static int cgi_name_of(const char *env, const char *name)
 {
+    if (!strcmp(env, "CONTENT_TYPE") || !strcmp(env, "CONTENT_LENGTH")) {
+        return !strncasecmp(name, "Content-", 8)
+               && !strcasecmp(env + 8, name + 8);
+    }
     if (strncmp(env, "HTTP_", 5)) {
         return 0;
     }
@@ -229,9 +234,7 @@ static int derived_env(void *data, const char *name, const char *value)
         h = apr_array_push(dv->pairs);
         h->name = name;
         h->value = value;
-        if (!strncmp(name, "HTTP_", 5)) {
-            apr_table_do(shadowing_header, &sh, dv->r->headers_in, NULL);
-        }
+        apr_table_do(shadowing_header, &sh, dv->r->headers_in, NULL);
     }
     return 1;
 }
@@ -415,7 +418,7 @@ int sc_derive_if_noted(request_rec *r)
     const sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                                   &sharedcache_module);
 
-    if (d && d->enabled == 1) {
+    if (d && d->enabled == 1 && !apr_table_get(r->notes, IF_HELD)) {
         apr_table_setn(r->notes, IF_HELD, if_sections_held(r));
     }
     return DECLINED;

@@ -492,8 +492,10 @@ int sc_derive_header_sent(request_rec *r, const char *name, const char *value);
 /* post_read_request: keep the request headers as the client sent them
  * (the key holds those the configuration adds or changes). */
 int sc_derive_arrived(request_rec *r);
-/* fixups, before any other: note which <If> sections hold, as httpd
- * decided before RequestHeader may change the headers they read. */
+/* header_parser (main requests) and fixups (subrequests, which run no
+ * header_parser), before any other: note which <If> sections hold, as
+ * httpd decided right before, ahead of a per-directory SetEnvIf or a
+ * RequestHeader that may change what they read. */
 int sc_derive_if_noted(request_rec *r);
 
 /* Keep r's variables as its handler phase begins, or as a subrequest

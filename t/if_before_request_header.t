@@ -5,7 +5,10 @@
 # conditions in the handler: a client that sent the header an <If> reads
 # (then unset or replaced by RequestHeader) must not get its variant
 # stored under everybody's key.  Found by an outside attack (round 66 F1);
-# SharedCache Off is the control.
+# likewise a per-directory SetEnvIf (header_parser) that removes the
+# variable an <If> read (round 67 F1): the note is taken at the first
+# header_parser, right after httpd walked the sections.  SharedCache Off is
+# the control.
 use strict;
 use warnings;
 use Test::More;
@@ -33,13 +36,24 @@ Alias /t @DIR@/htdocs
     </If>
     RequestHeader set X-Forwarded-Proto https
 </Location>
+SetEnvIf X-Beta "^1$" beta=1
+Alias /b @DIR@/htdocs
+<Location /b>
+    SharedCache @SC@
+    SharedCacheTTL 60
+    <If "reqenv('beta') == '1'">
+        ForceType text/plain
+    </If>
+    SetEnvIf Request_URI "." !beta
+</Location>
 CONF
 for my $sc ('Off', 'On') {
     (my $c = $conf) =~ s/\@SC\@/$sc/g;
-    my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['headers', 'alias'],
+    my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['headers', 'alias', 'setenvif'],
                                    conf => $c, files => { 'page.html' => "<p>hello</p>\n" });
     for my $case (['/s/page.html', 'X-Variant' => 'raw'],
-                  ['/t/page.html', 'X-Forwarded-Proto' => 'http']) {
+                  ['/t/page.html', 'X-Forwarded-Proto' => 'http'],
+                  ['/b/page.html', 'X-Beta' => '1']) {
         my ($u, @h) = @$case;
         like($ap->raw(GET => $u, @h)->{headers}{'content-type'} // '', qr{text/plain},
              "[$sc] $u: the client that asks gets its variant");
