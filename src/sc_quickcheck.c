@@ -569,6 +569,47 @@ static void say_reached(server_rec *s, const apr_array_header_t *quick,
     }
 }
 
+/* A conditional section anywhere in a list? */
+static const ap_directive_t *conditional_in(const ap_directive_t *d)
+{
+    const ap_directive_t *found;
+
+    for (; d; d = d->next) {
+        if (is_conditional(d)) {
+            return d;
+        }
+        if (d->first_child && (found = conditional_in(d->first_child))) {
+            return found;
+        }
+    }
+    return NULL;
+}
+
+/* A quick <Location> holding an <If>: which <If> sections hold is in the
+ * stored key, and the quick phase, before <Location> sections merge,
+ * knows only the server's: its entries are never quick hits. */
+static void say_quick_if(apr_pool_t *p, server_rec *s,
+                         const apr_array_header_t *quick)
+{
+    const ap_directive_t *c;
+    int i;
+
+    for (i = 0; i < quick->nelts; i++) {
+        const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
+        if (sc_tree_is(q->section, "<Location")
+            && (c = conditional_in(q->section->first_child)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SC_LOGNO(0117) "SharedCacheQuickHandler On (%s) "
+                                        "serves nothing in the quick "
+                                        "phase: the %s> at %s inside its "
+                                        "<Location> is decided after it "
+                                        "(move it to the virtual host, or "
+                                        "turn quick mode off there)",
+                         q->where, c->directive, sc_tree_line(p, c));
+        }
+    }
+}
+
 void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *routes = apr_array_make(p, 2, sizeof(sc_section_t));
@@ -586,6 +627,7 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
     say_reached(s, quick, routes, SAID_ROUTE);
     say_reached(s, quick, derive, SAID_DERIVED);
     say_reached(s, quick, conds, SAID_CONDITION);
+    say_quick_if(p, s, quick);
 }
 
 /* A module that checks access (httpd's access, authentication and

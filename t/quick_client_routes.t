@@ -115,6 +115,19 @@ for my $c (
     is($rc, 0, "$label next to quick mode: fine") or diag($out);
 }
 
+# An <If> inside a quick <Location> (only response headers: it starts) is
+# decided after the quick phase: its entries are never quick hits, and
+# start-up says so (round 68 M1).
+{
+    my ($rc, $out) = SCTest::Apache->configtest(
+        "<Location /app>\n    SharedCache On\n    SharedCacheQuickHandler On\n"
+        . "    <If \"%{REQUEST_URI} =~ /\\.css\$/\">\n        Header set X-Css yes\n    </If>\n"
+        . "</Location>\n", modules => ['headers']);
+    is($rc, 0, 'an <If> of response headers inside a quick <Location>: it starts');
+    like($out, qr/SC0117: SharedCacheQuickHandler On \(\S+\) serves nothing in the quick phase: the <If> at \S+:\d+/,
+         '... and says the location serves nothing in the quick phase') or diag($out);
+}
+
 # The round's reproduction, in a running server: refused at start-up; with
 # quick mode off the blocked client is refused (control).
 my $mc = SCTest::Memcached->start;
