@@ -124,8 +124,9 @@ unit: $(UNIT_TESTS)
 
 # The suite against a real Apache and memcached, once per MPM.  A test that
 # measures time says "# sc-test: alone" and runs by itself; the others run
-# TESTJOBS at a time (SCTest::free_port never hands one port to two tests).
-TESTJOBS  ?= 2
+# TESTJOBS at a time (SCTest::free_port never hands one port to two tests;
+# they mostly wait, four keep two cores busy).
+TESTJOBS  ?= 4
 T_ALONE    = $(shell grep -l '^\# sc-test: alone' t/*.t)
 T_SHARED   = $(filter-out $(T_ALONE),$(wildcard t/*.t))
 # the shared tests, then $(1) one by one
