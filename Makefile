@@ -7,7 +7,8 @@ MPMS      ?= prefork event
 
 # In the order a request meets them (README, "Layout").
 SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
-             src/sc_config_server.c src/sc_conftree.c src/sc_quickroutes.c \
+             src/sc_config_server.c src/sc_conftree.c src/sc_reads.c \
+             src/sc_quickroutes.c \
              src/sc_quickcheck.c src/sc_ttlcheck.c \
              src/sc_bypass.c src/sc_request.c src/sc_rules.c src/sc_derive.c \
              src/sc_keying.c src/sc_key.c src/sc_query.c src/sc_cookie.c src/sc_hint.c src/sc_local.c src/sc_ring.c src/sc_lookup.c src/sc_fallback.c \
@@ -23,7 +24,7 @@ HDRS       = $(wildcard src/*.h) src/sc_directives.def
 PURE       = src/sc_key.c src/sc_entry.c src/sc_codec.c src/sc_policy.c \
              src/sc_httpdate.c src/sc_query.c src/sc_cookie.c \
              src/sc_place.c src/sc_esi.c src/sc_esi_form.c src/sc_ring.c \
-             src/sc_unzipped.c
+             src/sc_unzipped.c src/sc_reads.c
 WARN       = -Wall -Wextra -Werror
 comma     := ,
 # zlib, libdeflate (gzip decoding: half zlib's time) and libbrotli's encoder:

@@ -9,6 +9,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "util_cfgtree.h"
+#include "sc_reads.h"
 #include <apr_tables.h>
 
 /* A section of the configuration a check names in its message. */
@@ -60,20 +61,7 @@ void sc_tree_push(apr_pool_t *p, apr_array_header_t *list,
 /* May two paths (NULL: a regex) cover the same URL? */
 int sc_tree_overlap(const char *a, const char *b);
 
-/* --- sc_quickroutes.c --- */
-
-/* What a rule's condition (a RewriteCond's, an <If>'s) may differ by
- * from client to client (or over time) for one URL. */
-typedef enum {
-    SC_READS_NOTHING, /* the URL, the host, the server */
-    SC_READS_SENT,    /* what any client may send or choose: request headers
-                      but Host, cookies, the request line, method and
-                      protocol, TLS or not (HTTPS); or the time */
-    SC_READS_IS       /* what a client is: its address, the local address
-                      (one virtual host may listen on an internal and a
-                      public one), TLS, the user, the environment (which
-                      may hold any of them), a lookahead, any other name */
-} sc_reads_t;
+/* --- sc_quickroutes.c (what a text reads: sc_reads.h) --- */
 
 /* What the condition of a conditional section (<If>, <ElseIf>, <Else>)
  * reads; *chain carries what those before it in its chain read (an

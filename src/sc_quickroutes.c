@@ -5,6 +5,7 @@
  * tree at start-up, for sc_quickcheck.c's warnings and refusals).
  */
 #include "sc_conftree.h"
+#include "sc_reads.h"
 
 #include "http_core.h"
 #include "ap_regex.h"
@@ -57,74 +58,20 @@ static int cond_same_for_quick(apr_pool_t *p, const char *test,
     return 1;
 }
 
-/* Is the word [w, w + len) one of list (in any case)? */
-static int word_in(const char *w, apr_size_t len, const char *const *list)
-{
-    for (; *list; list++) {
-        if (strlen(*list) == len && !strncasecmp(w, *list, len)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* The variables that only rules on the URL set (a RewriteRule's E=
- * whose conditions read nothing of the client: Symfony's BASE), NULL
- * ended, while the start-up check runs (sc_quick_routes_prepare); NULL:
- * none known. */
+ * whose conditions read nothing of the client: Symfony's BASE), while
+ * the start-up check runs (sc_quick_routes_prepare); NULL: none known. */
 static apr_array_header_t *url_vars;
 
-static sc_reads_t var_reads(const char *name, apr_size_t len)
+/* url_vars as sc_reads.h takes it: NULL ended, or NULL. */
+static const char *const *url_only(void)
 {
-    static const char *const same_for_all[] = {
-        "REQUEST_URI",   "REQUEST_FILENAME", "SCRIPT_FILENAME",
-        "QUERY_STRING",  "HTTP_HOST",        "SERVER_NAME",
-        "SERVER_PORT",   "SERVER_ADMIN",     "SERVER_SOFTWARE",
-        "DOCUMENT_ROOT", "REQUEST_SCHEME",   "PATH_INFO",
-        "IS_SUBREQ",     "API_VERSION",      NULL
-    };
-    static const char *const sent[] = { "THE_REQUEST", "REQUEST_METHOD",
-                                        "SERVER_PROTOCOL", "HTTPS", NULL };
-    /* what httpd sets for an internal redirect (a front controller's
-     * loop guard) */
-    static const char *const redirect[] = { "REDIRECT_STATUS", "REDIRECT_URL",
-                                            "REDIRECT_QUERY_STRING", NULL };
-
-    if (word_in(name, len, same_for_all)) {
-        return SC_READS_NOTHING;
-    }
-    if (word_in(name, len, sent) || !strncasecmp(name, "HTTP_", 5)
-        || !strncasecmp(name, "HTTP:", 5) || !strncasecmp(name, "TIME", 4)) {
-        return SC_READS_SENT;
-    }
-    if (len > 4 && !strncasecmp(name, "ENV:", 4)) {
-        if (word_in(name + 4, len - 4, redirect)) {
-            return SC_READS_NOTHING;
-        }
-        if (url_vars
-            && word_in(name + 4, len - 4,
-                       (const char *const *)(void *)url_vars->elts)) {
-            return SC_READS_NOTHING;
-        }
-    }
-    return SC_READS_IS;
+    return url_vars ? (const char *const *)(void *)url_vars->elts : NULL;
 }
 
-/* The most any %{NAME} of s reads. */
 static sc_reads_t text_reads(const char *s)
 {
-    sc_reads_t most = SC_READS_NOTHING;
-    const char *at;
-
-    for (at = strstr(s, "%{"); at; at = strstr(at + 2, "%{")) {
-        const char *name = at + 2, *close = strchr(name, '}');
-        sc_reads_t r = close ? var_reads(name, (apr_size_t)(close - name))
-                             : SC_READS_IS;
-        if (r > most) {
-            most = r;
-        }
-    }
-    return most;
+    return sc_reads_text(s, url_only());
 }
 
 /* What a RewriteCond's test may differ by from client to client (an
@@ -142,118 +89,13 @@ static sc_reads_t cond_reads(apr_pool_t *p, const char *test,
     return text_reads(test);
 }
 
-/* What an operator of an ap_expr condition reads (op: its name after
- * "-", len long; then: what follows it): a comparison of strings or
- * numbers nothing; a file test of the request's own file nothing (a
- * front controller's); anything else (-R, -ipmatch, another file, -U and
- * -A, whose subrequests meet access rules) what a client is. */
-static sc_reads_t operator_reads(const char *op, apr_size_t len,
-                                 const char *then)
-{
-    static const char *const string_op[] = {
-        "n",  "z", "eq",       "ne",        "lt",      "le", "gt",
-        "ge", "T", "strmatch", "strcmatch", "fnmatch", NULL
-    };
-
-    if (word_in(op, len, string_op)) {
-        return SC_READS_NOTHING;
-    }
-    if (len == 1 && strchr("defsLhx", *op)) { /* a file test */
-        while (apr_isspace(*then)) {
-            then++;
-        }
-        if (!strncasecmp(then, "%{REQUEST_FILENAME}", 19)
-            || !strncasecmp(then, "%{SCRIPT_FILENAME}", 18)) {
-            return SC_READS_NOTHING;
-        }
-    }
-    return SC_READS_IS;
-}
-
-/* What an ap_expr condition (an <If>'s) may differ by from client to
- * client: the most its %{NAME}s read (also inside a string); a function
- * other than those of a request header (req, http, req_novary) or of a
- * string, or an operator operator_reads does not clear, may read what a
- * client is.  Strings in quotes are no operators ('www.my-site.example');
- * an operator may be glued to a keyword ("not-R"). */
-static sc_reads_t expr_reads(const char *expr)
-{
-    static const char *const sent_fn[] = { "req", "http", "req_novary", NULL };
-    static const char *const string_fn[] = { "tolower",  "toupper", "escape",
-                                             "unescape", "base64",  "unbase64",
-                                             "md5",      "sha1",    NULL };
-    static const char *const keyword[] = { "and",   "or", "not", "true",
-                                           "false", "in", NULL };
-    sc_reads_t most = text_reads(expr);
-    const char *c = expr, *word = NULL;
-    apr_size_t word_len = 0;
-
-    while (*c) {
-        if (*c == '\'') {
-            /* a string: to its closing quote */
-            for (c++; *c && *c != '\''; c++) {
-                if (*c == '\\' && c[1]) {
-                    c++;
-                }
-            }
-            c += *c != '\0';
-            word = NULL;
-        }
-        else if (c[0] == '%' && c[1] == '{') {
-            const char *close = strchr(c, '}');
-            c = close ? close + 1 : c + strlen(c);
-            word = NULL;
-        }
-        else if (*c == '-' && apr_isalpha(c[1])
-                 && (c == expr || !apr_isalnum(c[-1])
-                     || (word && word_in(word, word_len, keyword)))) {
-            const char *op = ++c;
-            while (apr_isalnum(*c) || *c == '_') {
-                c++;
-            }
-            if (operator_reads(op, (apr_size_t)(c - op), c) == SC_READS_IS) {
-                return SC_READS_IS;
-            }
-            word = NULL;
-        }
-        else if (apr_isalpha(*c) || *c == '_') {
-            const char *after;
-            word = c;
-            while (apr_isalnum(*c) || *c == '_') {
-                c++;
-            }
-            word_len = (apr_size_t)(c - word);
-            for (after = c; apr_isspace(*after); after++) {
-            }
-            if (*after != '(' || word_in(word, word_len, keyword)) {
-                continue;
-            }
-            /* a function */
-            if (word_in(word, word_len, sent_fn)) {
-                if (most < SC_READS_SENT) {
-                    most = SC_READS_SENT;
-                }
-            }
-            else if (!word_in(word, word_len, string_fn)) {
-                return SC_READS_IS;
-            }
-        }
-        else {
-            if (!apr_isspace(*c)) {
-                word = NULL;
-            }
-            c++;
-        }
-    }
-    return most;
-}
-
 sc_reads_t sc_quick_cond_reads(const ap_directive_t *d, sc_reads_t *chain)
 {
     /* <Else> holds when those before it in its chain do not; <ElseIf>
      * when its own condition holds and theirs do not */
-    sc_reads_t r = sc_tree_is(d, "<Else") ? SC_READS_NOTHING
-                                          : expr_reads(d->args ? d->args : "");
+    sc_reads_t r = sc_tree_is(d, "<Else")
+                       ? SC_READS_NOTHING
+                       : sc_reads_expr(d->args ? d->args : "", url_only());
 
     if (sc_tree_is(d, "<If") || r > *chain) {
         *chain = r;
@@ -667,8 +509,8 @@ void sc_quick_routes_prepare(apr_pool_t *p, const ap_directive_t *tree)
     url_vars = apr_array_make(p, url->nelts + 1, sizeof(const char *));
     for (i = 0; i < url->nelts; i++) {
         const char *name = APR_ARRAY_IDX(url, i, const char *);
-        if (!word_in(name, strlen(name),
-                     (const char *const *)(void *)other->elts)) {
+        if (!sc_reads_word_in(name, strlen(name),
+                              (const char *const *)(void *)other->elts)) {
             *(const char **)apr_array_push(url_vars) = name;
         }
     }

@@ -1,0 +1,159 @@
+/*
+ * test_reads.c: what quick mode's start-up check reads of a configured
+ * text (src/sc_reads.c): the expressions, variables and texts of the
+ * outside attacks that found the check too weak or too strict (rounds
+ * 60-68), as a table: each row what it reads of a client.
+ */
+#include "unit.h"
+#include "sc_reads.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define N SC_READS_NOTHING
+#define S SC_READS_SENT
+#define I SC_READS_IS
+
+typedef struct {
+    const char *text;
+    sc_reads_t reads;
+} row_t;
+
+static const char *const symfony[] = { "BASE", NULL };
+
+static int check(const char *what, const row_t *rows, apr_size_t n,
+                 sc_reads_t (*f)(const char *, const char *const *),
+                 const char *const *url_vars)
+{
+    apr_size_t i;
+    int wrong = 0;
+
+    for (i = 0; i < n; i++) {
+        sc_reads_t got = f(rows[i].text, url_vars);
+        if (got != rows[i].reads) {
+            print_message("%s \"%s\": reads %d, expected %d\n", what,
+                          rows[i].text, got, rows[i].reads);
+            wrong++;
+        }
+    }
+    return wrong;
+}
+
+#define CHECK(what, rows, f, vars) \
+    assert_int_equal( \
+        check(what, rows, sizeof(rows) / sizeof(rows[0]), f, vars), 0)
+
+/* an <If>'s condition */
+static void test_expressions(void **state)
+{
+    static const row_t rows[] = {
+        /* the URL, the host, the server: nothing */
+        { "%{HTTP_HOST} == 'www.example.com'", N },
+        { "%{HTTP_HOST} != 'www.my-site.example'", N },
+        { "%{REQUEST_URI} =~ m#^/admin#", N },
+        { "%{QUERY_STRING} -strmatch '*a*'", N },
+        { "tolower(%{HTTP_HOST}) == 'a.example'", N },
+        { "%{ENV:REDIRECT_STATUS} == '200'", N },
+        /* a file test of the request's own file (a front controller) */
+        { "-f %{REQUEST_FILENAME}", N },
+        { "! -f %{REQUEST_FILENAME}", N },
+        { "-d %{SCRIPT_FILENAME}", N },
+        /* an operator or a variable inside a string is text */
+        { "%{HTTP_HOST} == 'a -R b'", N },
+        { "%{HTTP_HOST} == 'it\\'s -ipmatch x'", N },
+        /* what a client sends */
+        { "%{HTTP:X-Variant} == 'raw'", S },
+        { "req('X-Variant') == 'raw'", S },
+        { "http ('Accept') =~ /json/", S },
+        { "req_novary('X') == '1'", S },
+        { "%{HTTPS} == 'on'", S },
+        { "%{TIME_HOUR} -lt 12", S },
+        { "-T %{HTTP:X-Beta}", S },
+        { "%{HTTP_COOKIE} =~ /beta=1/", S },
+        { "%{HTTP:X} in { 'a', 'b' }", S },
+        { "%{REQUEST_METHOD} == 'POST'", S },
+        /* what a client is */
+        { "-R '10.0.0.0/8'", I },
+        { "! -R '10.0.0.0/8'", I },
+        { "true and-R '10.0.0.0/8'", I },
+        { "not-R '10.0.0.0/8'", I },
+        { "%{HTTP_HOST} == 'a' || -ipmatch '10.0.0.0/8'", I },
+        { "%{REMOTE_ADDR} == '10.0.0.1'", I },
+        { "%{REMOTE_USER} == 'alice'", I },
+        { "%{SSL_CLIENT_S_DN_CN} == 'mallory'", I },
+        { "env('X') == '1'", I },
+        { "env ('X') == '1'", I },
+        { "reqenv('beta') == '1'", I },
+        { "-f '/srv/maintenance.flag'", I },
+        { "-U '/private/'", I },
+        { "%{ENV:BASE} == '/app'", I },
+        { "%{CONN_REMOTE_ADDR} -ipmatch '10.0.0.0/8'", I },
+        { "%{REMOTE_ADDR", I }, /* unclosed */
+    };
+
+    (void)state;
+    CHECK("expr", rows, sc_reads_expr, NULL);
+}
+
+/* A variable only URL rules set (sc_quick_routes_prepare) reads nothing;
+ * others still what a client is. */
+static void test_url_only_variables(void **state)
+{
+    static const row_t rows[] = {
+        { "%{ENV:BASE} == '/app'", N },
+        { "%{ENV:base} == '/app'", N },
+        { "%{ENV:BASEX} == '/app'", I },
+        { "%{ENV:GEOIP_COUNTRY_CODE} == 'DE'", I },
+    };
+
+    (void)state;
+    CHECK("expr with BASE", rows, sc_reads_expr, symfony);
+}
+
+/* a RewriteRule's substitution or flags, a RewriteCond's test */
+static void test_texts(void **state)
+{
+    static const row_t rows[] = {
+        { "", N },
+        { "/index.php?q=%{REQUEST_URI}", N },
+        { "%{DOCUMENT_ROOT}/%{REQUEST_URI}", N },
+        { "/%{SERVER_NAME}/%{SERVER_PORT}", N },
+        { "E=HTTP_AUTHORIZATION:%{HTTP:Authorization}", S },
+        { "%{HTTP_USER_AGENT}", S },
+        { "%{http_user_agent}", S },
+        { "%{THE_REQUEST}", S },
+        { "/geo/%{ENV:GEOIP_COUNTRY_CODE}", I },
+        { "%{REMOTE_ADDR}", I },
+        { "%{REMOTE_HOST}", I },
+        { "%{LA-U:REMOTE_USER}", I },
+        { "%{HTTP_HOST}%{REMOTE_ADDR}", I }, /* the most of all */
+        { "/x/%{HTTP_HOST", I },             /* unclosed */
+    };
+
+    (void)state;
+    CHECK("text", rows, sc_reads_text, NULL);
+}
+
+static void test_word_in(void **state)
+{
+    static const char *const list[] = { "and", "or", NULL };
+
+    (void)state;
+    assert_true(sc_reads_word_in("AND", 3, list));
+    assert_true(sc_reads_word_in("order", 2, list));
+    assert_false(sc_reads_word_in("order", 5, list));
+    assert_false(sc_reads_word_in("an", 2, list));
+    assert_false(sc_reads_word_in("and", 3, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_expressions),
+        UNIT_TEST(test_url_only_variables),
+        UNIT_TEST(test_texts),
+        UNIT_TEST(test_word_in),
+    };
+
+    return UNIT_RUN(tests);
+}
