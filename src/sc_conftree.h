@@ -90,4 +90,27 @@ void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,
                                 const ap_directive_t *vhost,
                                 apr_array_header_t *found);
 
+/* --- sc_quickacts.c --- */
+
+/* Gather what the checks below need of the whole tree (the names
+ * <AuthzProviderAlias> gives, the variables later rules take away);
+ * sc_quick_acts_done forgets it. */
+void sc_quick_acts_prepare(apr_pool_t *p, const ap_directive_t *tree);
+void sc_quick_acts_done(void);
+/* Access rules that let some clients in and not others, in a list. */
+int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d);
+/* Rules of a list that refuse some clients by what they send or are,
+ * which an anonymous client (the probe) passes. */
+int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d);
+/* An <If>, <ElseIf> or <Else>? */
+int sc_quick_is_conditional(const ap_directive_t *d);
+/* What a conditional section does to the clients its condition picks:
+ * refuses some (any access rule) or routes them by what they are
+ * (SC_IF_DENIES), marks them so (SC_IF_MARKS), routes or marks them by
+ * what they send (SC_IF_SENT); *chain as sc_quick_cond_reads. */
+enum { SC_IF_DENIES = 1, SC_IF_MARKS = 2, SC_IF_SENT = 4 };
+unsigned sc_quick_if_kind(const ap_directive_t *d, sc_reads_t *chain);
+/* The kinds of the conditional sections of a list, at any depth. */
+unsigned sc_quick_if_kinds(const ap_directive_t *d);
+
 #endif
