@@ -68,6 +68,27 @@ void sc_note_before_handler(request_rec *r)
     }
 }
 
+/* httpd's handlers that make a response from request headers without
+ * naming them in Vary: mod_imagemap's menu and default redirect ("base
+ * referer", "default referer"), by either of the names it answers to.
+ * The key varies on them as if the handler had said so (the client is
+ * told nothing new). */
+static const char *handler_reads(const request_rec *r)
+{
+    static const struct {
+        const char *handler, *reads;
+    } known[] = { { "imap-file", "Referer" },
+                  { "application/x-httpd-imap", "Referer" } };
+    apr_size_t i;
+
+    for (i = 0; r->handler && i < sizeof(known) / sizeof(known[0]); i++) {
+        if (!strcasecmp(r->handler, known[i].handler)) {
+            return known[i].reads;
+        }
+    }
+    return NULL;
+}
+
 void sc_note_handler(request_rec *r)
 {
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
@@ -80,6 +101,11 @@ void sc_note_handler(request_rec *r)
      * stored response it made the response again): never less */
     sc_policy_fields(r, out, &in);
     in.vary = sc_response_vary(r, out);
+    if (handler_reads(r)) {
+        in.vary = in.vary ? apr_pstrcat(r->pool, in.vary, ", ",
+                                        handler_reads(r), NULL)
+                          : handler_reads(r);
+    }
     apr_table_setn(r->notes, NOTE_HANDLER_VARY, in.vary ? in.vary : "");
     if (narrow) {
         apr_table_setn(r->notes, NOTE_HANDLER_NARROW, narrow);
