@@ -455,6 +455,9 @@ int sc_handler(request_rec *r)
 
     /* Before any handler (an application's) adds its variables. */
     sc_derive_env_snapshot(r, SC_ENV_AT_HANDLER);
+    if (r->handler) {
+        apr_table_setn(r->notes, SC_NOTE_HANDLER, r->handler);
+    }
 
     if (d && APLOGrtrace2(r)) {
         ap_log_rerror(

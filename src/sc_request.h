@@ -105,6 +105,9 @@ typedef struct {
 /* note: the level-1 key the quick handler computed for this request */
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
 #define SC_NOTE_STATUS "sharedcache-status"
+/* note: the handler as httpd ran it (sc_handler): where none was set,
+ * httpd names it after the content type only while it runs */
+#define SC_NOTE_HANDLER "sharedcache-handler"
 
 #define SC_MAX_TAGS 256 /* per entry */
 

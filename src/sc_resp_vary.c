@@ -70,19 +70,24 @@ void sc_note_before_handler(request_rec *r)
 
 /* httpd's handlers that make a response from request headers without
  * naming them in Vary: mod_imagemap's menu and default redirect ("base
- * referer", "default referer"), by either of the names it answers to.
- * The key varies on them as if the handler had said so (the client is
- * told nothing new). */
+ * referer", "default referer"), by either of the names it answers to
+ * (the second, its content type, is the handler's name only while it
+ * runs: SC_NOTE_HANDLER keeps it).  The key varies on them as if the
+ * handler had said so (the client is told nothing new). */
 static const char *handler_reads(const request_rec *r)
 {
+    const char *handler = apr_table_get(r->notes, SC_NOTE_HANDLER);
     static const struct {
         const char *handler, *reads;
     } known[] = { { "imap-file", "Referer" },
                   { "application/x-httpd-imap", "Referer" } };
     apr_size_t i;
 
-    for (i = 0; r->handler && i < sizeof(known) / sizeof(known[0]); i++) {
-        if (!strcasecmp(r->handler, known[i].handler)) {
+    if (!handler) {
+        handler = r->handler;
+    }
+    for (i = 0; handler && i < sizeof(known) / sizeof(known[0]); i++) {
+        if (!strcasecmp(handler, known[i].handler)) {
             return known[i].reads;
         }
     }
