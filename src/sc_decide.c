@@ -441,7 +441,7 @@ void sc_insert_filter(request_rec *r)
 
     /* Everywhere: a response may invalidate even where nothing is
      * cached (an admin section with SharedCache Off, say). */
-    if (d && !(r->handler && !strcmp(r->handler, SC_STATUS_HANDLER))) {
+    if (d && !sc_handler_live(r)) {
         ap_add_output_filter_handle(sc_first_filter_handle, NULL, r,
                                     r->connection);
         ap_add_output_filter_handle(sc_decide_filter_handle, NULL, r,

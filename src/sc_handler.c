@@ -488,8 +488,8 @@ int sc_handler(request_rec *r)
     if (r->handler && !strcmp(r->handler, "redirect-handler")) {
         return DECLINED;
     }
-    /* The status page is never the cache's business, wherever it is. */
-    if (r->handler && !strcmp(r->handler, SC_STATUS_HANDLER)) {
+    /* Status pages are never the cache's business, wherever they are. */
+    if (sc_handler_live(r)) {
         return DECLINED;
     }
     return run(r, d, 0);

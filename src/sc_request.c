@@ -402,3 +402,18 @@ int sc_handler_reports_broken_body(const request_rec *r)
     return !strncasecmp(ct, h, n)
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
+
+int sc_handler_live(const request_rec *r)
+{
+    static const char *const live[] = { SC_STATUS_HANDLER, "server-status",
+                                        "server-info",     "balancer-manager",
+                                        "ldap-status",     NULL };
+    const char *const *h;
+
+    for (h = live; r->handler && *h; h++) {
+        if (!strcasecmp(r->handler, *h)) {
+            return 1;
+        }
+    }
+    return 0;
+}

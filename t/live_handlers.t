@@ -1,0 +1,50 @@
+# httpd's pages of the server's live state (mod_status's server-status,
+# mod_info's server-info, mod_proxy_balancer's balancer-manager) are never
+# stored, like the module's own status page, even under a location with
+# SharedCache On where responses without a length are stored
+# (SharedCacheRequireLength Off): an administrator reads them for what is
+# happening now, and server-status lists other clients' requests (outside
+# attack round 71 L1).
+use strict;
+use warnings;
+use Test::More;
+use SCTest;
+
+my $mc = SCTest::Memcached->start;
+my $ap = SCTest::Apache->start(
+    memcached => [$mc],
+    modules   => ['status', 'info', 'proxy', 'proxy_balancer', 'proxy_http',
+                  'slotmem_shm', 'lbmethod_byrequests'],
+    conf      => <<'CONF');
+<Location />
+    SharedCache On
+    SharedCacheTTL 60
+    SharedCacheRequireLength Off
+</Location>
+<Location /server-status>
+    SetHandler server-status
+</Location>
+<Location /server-info>
+    SetHandler server-info
+</Location>
+<Location /balancer-manager>
+    SetHandler balancer-manager
+</Location>
+CONF
+
+sub accesses { ($_[0]{body} =~ /^Total Accesses: (\d+)/m)[0] // -1 }
+
+my $first = $ap->raw(GET => '/server-status?auto');
+is($first->{status}, 200, 'server-status answers');
+my $second = $ap->raw(GET => '/server-status?auto', _from => '127.0.0.5');
+isnt($second->{cache}, 'HIT', 'server-status is not a hit');
+cmp_ok(accesses($second), '>', accesses($first),
+       'server-status counts the requests since (it is live)');
+for my $u ('/server-info', '/balancer-manager') {
+    my $a = $ap->raw(GET => $u);
+    my $b = $ap->raw(GET => $u);
+    is($a->{status}, 200, "$u answers");
+    isnt($b->{cache}, 'HIT', "$u is not a hit");
+}
+$ap->stop(allow => [qr/AH10187/]); # balancer-manager: a GET without Referer
+done_testing;
