@@ -312,99 +312,113 @@ static int sends_away(apr_pool_t *p, const char *subst, const char *flags)
            && !sc_tree_rewrite_flag(p, flags, chain);
 }
 
+/* What the RewriteConds before a rule read: the most of what they may
+ * differ by (reads), whether one reads a map or the file system
+ * (state), another file than the request's own (flag_file). */
+typedef struct {
+    sc_reads_t reads;
+    int state, flag_file;
+} conds_t;
+
+static void cond_seen(apr_pool_t *p, const ap_directive_t *d, conds_t *c)
+{
+    const char *word[3];
+    int st;
+    sc_reads_t r;
+
+    sc_tree_rewrite_args(p, d->args, word);
+    st = cond_reads_state(word[0], word[1]);
+    r = cond_reads(p, word[0], word[1], nocase_flag(p, word[2]));
+    if (r > c->reads) {
+        c->reads = r;
+    }
+    c->state |= st != 0;
+    c->flag_file |= st == 1;
+}
+
+/* A RewriteRule, c its conditions: a route, a refusal, or a decision that
+ * reaches a later rule's refusal (flow). */
+static void rule_seen(walk_t *w, const ap_directive_t *d,
+                      const ap_directive_t *vhost, flow_t *flow,
+                      const conds_t *c)
+{
+    apr_pool_t *p = w->p;
+    const char *word[3];
+    const char *pattern, *subst, *flags;
+    sc_reads_t reads = c->reads, own;
+    int nc, deny, rewrites, i;
+
+    sc_tree_rewrite_args(p, d->args, word);
+    pattern = word[0];
+    subst = word[1];
+    flags = word[2];
+    nc = nocase_flag(p, flags);
+    deny = refusing_flags(p, flags);
+    rewrites = strcmp(subst, "-") && !stop_flags(p, flags);
+    /* and what the rule makes of the client: a variable it sets to what
+     * the client is (one set to a header it sends is what the header is:
+     * Nextcloud's HTTP_AUTHORIZATION), a route a map of it gives (a
+     * redirect's target does not matter: whom it matches gets no page) */
+    own = text_reads(flags) == SC_READS_IS ? SC_READS_IS : SC_READS_NOTHING;
+    if (!sends_away(p, subst, flags) && text_reads(subst) > own) {
+        own = text_reads(subst);
+    }
+    if (own > reads) {
+        reads = own;
+    }
+
+    /* a refusal on a map or the file system, or reached by an earlier
+     * rule's decision: it may refuse an anonymous client later, without a
+     * reload, or refuse some clients only */
+    if (!reads && deny && (c->state || flow_reaches(p, flow, pattern, nc))) {
+        push_once(w, w->denying, d, vhost);
+    }
+    /* on what a client sends or is: a route, or a refusal (whether it
+     * refuses an anonymous client too cannot be told from here: a hotlink
+     * rule refuses only a foreign Referer).  A route by what a client is
+     * may be a refusal too: to a section that refuses, to a block page, a
+     * variable the application refuses on; the probe, an anonymous
+     * client, is not the client it picks. */
+    if (reads) {
+        push_once(w, deny || reads == SC_READS_IS ? w->denying : w->routes, d,
+                  vhost);
+    }
+    /* a rewrite that goes on may turn a decided path into any */
+    for (i = 0; rewrites && i < flow->paths->nelts; i++) {
+        const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
+        if (pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
+            flow->any = 1;
+        }
+    }
+    if ((reads || c->flag_file) && !sends_away(p, subst, flags)
+        && (flow_flags(p, flags) || strcmp(subst, "-"))) {
+        const char *path = literal_path(p, pattern);
+        static const char *const next[] = { "n", "next", NULL };
+        if (!path || rewrites || sc_tree_rewrite_flag(p, flags, next)) {
+            flow->any = 1;
+        }
+        else {
+            decided_t *dp = apr_array_push(flow->paths);
+            dp->path = path;
+            dp->nocase = nc;
+        }
+    }
+}
+
 /* Walk one list of rules (descend: and the sections in it). */
 static void quick_routes(walk_t *w, const ap_directive_t *d,
                          const ap_directive_t *vhost, flow_t *flow, int descend)
 {
     apr_pool_t *p = w->p;
-    /* the conditions of the rule to come */
-    sc_reads_t reads = SC_READS_NOTHING;
-    int state = 0, flag_file = 0;
+    conds_t c = { SC_READS_NOTHING, 0, 0 }; /* of the rule to come */
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
-            const char *word[3];
-            const char *test, *pattern;
-            int nc;
-            sc_tree_rewrite_args(p, d->args, word);
-            test = word[0];
-            pattern = word[1];
-            nc = nocase_flag(p, word[2]);
-            int st = cond_reads_state(test, pattern);
-            sc_reads_t r = cond_reads(p, test, pattern, nc);
-            if (r > reads) {
-                reads = r;
-            }
-            state |= st != 0;
-            flag_file |= st == 1;
+            cond_seen(p, d, &c);
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
-            const char *word[3];
-            const char *pattern, *subst, *flags;
-            int nc, deny;
-            sc_tree_rewrite_args(p, d->args, word);
-            pattern = word[0];
-            subst = word[1];
-            flags = word[2];
-            nc = nocase_flag(p, flags);
-            deny = refusing_flags(p, flags);
-            int rewrites = strcmp(subst, "-") && !stop_flags(p, flags);
-            int i;
-            /* and what the rule makes of the client: a variable it sets
-             * to what the client is (one set to a header it sends is
-             * what the header is: Nextcloud's HTTP_AUTHORIZATION), a
-             * route a map of it gives (a redirect's target does not
-             * matter: whom it matches gets no page) */
-            sc_reads_t own = text_reads(flags) == SC_READS_IS
-                                 ? SC_READS_IS
-                                 : SC_READS_NOTHING;
-            if (!sends_away(p, subst, flags) && text_reads(subst) > own) {
-                own = text_reads(subst);
-            }
-            if (own > reads) {
-                reads = own;
-            }
-
-            /* a refusal on a map or the file system, or reached by an
-             * earlier rule's decision: it may refuse an anonymous client
-             * later, without a reload, or refuse some clients only */
-            if (!reads && deny
-                && (state || flow_reaches(p, flow, pattern, nc))) {
-                push_once(w, w->denying, d, vhost);
-            }
-            /* on what a client sends or is: a route, or a refusal
-             * (whether it refuses an anonymous client too cannot be told
-             * from here: a hotlink rule refuses only a foreign Referer).
-             * A route by what a client is may be a refusal too: to a
-             * section that refuses, to a block page, a variable the
-             * application refuses on; the probe, an anonymous client,
-             * is not the client it picks. */
-            if (reads) {
-                push_once(w,
-                          deny || reads == SC_READS_IS ? w->denying : w->routes,
-                          d, vhost);
-            }
-            /* a rewrite that goes on may turn a decided path into any */
-            for (i = 0; rewrites && i < flow->paths->nelts; i++) {
-                const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
-                if (pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
-                    flow->any = 1;
-                }
-            }
-            if ((reads || flag_file) && !sends_away(p, subst, flags)
-                && (flow_flags(p, flags) || strcmp(subst, "-"))) {
-                const char *path = literal_path(p, pattern);
-                static const char *const next[] = { "n", "next", NULL };
-                if (!path || rewrites || sc_tree_rewrite_flag(p, flags, next)) {
-                    flow->any = 1;
-                }
-                else {
-                    decided_t *dp = apr_array_push(flow->paths);
-                    dp->path = path;
-                    dp->nocase = nc;
-                }
-            }
-            reads = state = flag_file = 0;
+            rule_seen(w, d, vhost, flow, &c);
+            memset(&c, 0, sizeof(c));
         }
         else if (d->first_child
                  && (sc_tree_is(d, "<IfModule")
