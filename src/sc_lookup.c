@@ -262,137 +262,170 @@ static sc_lookup_t load_body(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                : SC_LOOKUP_MISS;
 }
 
+/* What a lookup's first round trip asked for and got. */
+typedef struct {
+    const char **keys;
+    int n;                         /* keys asked */
+    sc_value_t *vals;              /* their values */
+    hinted_t h;                    /* what hints added to them */
+    apr_array_header_t *vary_hint; /* the Vary names a hint gave */
+    apr_uint64_t mark;             /* the local tier's mark before it */
+    apr_time_t fetched;            /* when it was read */
+} trip_t;
+
+/* One round trip: the entry and the counters it must match, and what
+ * the hints say the entry will need: its variant, its tags' counters (the
+ * variant's tags when it varies), an ESI page's includes.  (The lease
+ * matters on a miss only: the miss asks for it.)  local: the local tier
+ * may answer for memcached. */
+static sc_lookup_t first_trip(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                              sc_found_t *res, int local, trip_t *t)
+{
+    apr_array_header_t *tags_hint = NULL, *early = NULL;
+    int i, early_at;
+
+    memset(t, 0, sizeof(*t));
+    t->n = 1 + SC_GENS;
+    if (!ctx->prefetch) {
+        const char *mkey = ctx->entry_key;
+        t->vary_hint = sc_hint_get(r->pool, SC_HINT_VARY, ctx->entry_key);
+        if (t->vary_hint) {
+            apr_size_t len;
+            const char *variant = sc_variant_key(r, ctx, t->vary_hint, &len);
+            mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
+                                 variant, len);
+        }
+        tags_hint = sc_hint_get(r->pool, SC_HINT_TAGS, mkey);
+        /* an ESI page: its includes' keys (sc_incearly.c) */
+        early = local ? NULL : sc_early_keys(r, ctx);
+    }
+    t->keys = apr_palloc(
+        r->pool, (apr_size_t)(t->n + 1 + (tags_hint ? tags_hint->nelts : 0)
+                              + (early ? early->nelts : 0))
+                     * sizeof(*t->keys));
+    sc_lookup_keys(ctx, t->keys);
+    if (ctx->prefetch) {
+        /* fetched with the page's other includes (sc_include.c) */
+        t->vals = ctx->prefetch;
+        ctx->prefetch = NULL;
+        res->local = ctx->prefetch_local;
+        t->mark = ctx->prefetch_mark;
+        t->fetched = ctx->prefetch_at;
+        return SC_LOOKUP_FOUND;
+    }
+    hint_keys(r, ctx, t->keys, &t->n, t->vary_hint, tags_hint, &t->h);
+    early_at = t->n;
+    for (i = 0; early && i < early->nelts; i++) {
+        const char *k = APR_ARRAY_IDX(early, i, const char *);
+        int j;
+
+        for (j = 0; j < early_at && strcmp(t->keys[j], k); j++) {
+        }
+        if (j == early_at) {
+            t->keys[t->n++] = k;
+        }
+    }
+    if (local
+        && sc_local_get(r, t->keys, t->n, (int)ctx->dconf->local_ttl,
+                        &t->vals)) {
+        res->local = 1;
+    }
+    else {
+        /* What this host changes from now on is newer than the values
+         * read (sc_local.h). */
+        t->mark = local ? sc_local_mark(t->keys, t->n) : 0;
+        t->fetched = apr_time_now();
+        if (sc_store_mget(c, r->pool, t->keys, (apr_size_t)t->n, &t->vals)
+            != APR_SUCCESS) {
+            sc_log_backend(r, "lookup", c->error);
+            return SC_LOOKUP_ERROR;
+        }
+        if (early) {
+            sc_early_keep(r, ctx, c, t->keys, t->vals, early_at, t->n,
+                          t->fetched);
+        }
+    }
+    t->h.vals = t->vals;
+    return SC_LOOKUP_FOUND;
+}
+
+/* A Vary record e: the variant's entry into e, its value *val and key
+ * *mkey: fetched with the record where the hint named it, else in a
+ * round trip of its own (*one_trip then 0). */
+static sc_lookup_t follow_vary(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                               apr_int64_t now, trip_t *t, sc_found_t *res,
+                               sc_value_t **val, const char **mkey,
+                               int *one_trip)
+{
+    sc_entry_t *e = &res->entry;
+    apr_size_t len;
+    const char *key;
+
+    if (!sc_entry_vary_live(e, now)) {
+        return SC_LOOKUP_MISS;
+    }
+    /* The variant has its own entry and its own lease. */
+    ctx->fwd = SC_FWD_VARY_MISS;
+    ctx->stored_vary = sc_entry_vary_names(r->pool, e);
+    ctx->stored_vary_until = e->stale_until;
+    if (t->h.vals) {
+        sc_hint_set(SC_HINT_VARY, ctx->entry_key, ctx->stored_vary);
+    }
+    key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
+    *mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, key, len);
+    res->lease_of = key;
+    res->lease_of_len = len;
+    if (t->h.variant && t->h.variant_len == len
+        && !memcmp(t->h.variant, key, len)) {
+        *val = &t->vals[t->h.variant_at]; /* fetched with the record */
+    }
+    else if (sc_store_mget(c, r->pool, mkey, 1, val) != APR_SUCCESS) {
+        sc_log_backend(r, "lookup", c->error);
+        return SC_LOOKUP_ERROR;
+    }
+    else {
+        *one_trip = 0;
+        t->h.ntags = 0; /* they were another variant's */
+    }
+    return check_record(r, *val, *mkey, key, len, e);
+}
+
 /* One lookup; local: the local tier may answer for memcached. */
 static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                           apr_int64_t now, sc_found_t *res, int local)
 {
     sc_entry_t *e = &res->entry;
-    apr_array_header_t *vary_hint = NULL, *tags_hint = NULL, *early = NULL;
-    const char **keys, *mkey = ctx->entry_key;
-    sc_value_t *val, *vals;
+    const char *mkey = ctx->entry_key;
+    sc_value_t *val;
     sc_lookup_t found;
     sc_usable_t use;
-    hinted_t h;
-    int i, n = 1 + SC_GENS, soft, one_trip = 1, early_at = 0;
-    apr_uint64_t mark = 0;
-    apr_time_t fetched = 0;
+    trip_t t;
+    int i, soft, one_trip = 1;
 
     memset(res, 0, sizeof(*res));
-    memset(&h, 0, sizeof(h));
     ctx->stored_vary = NULL;
     ctx->fwd = SC_FWD_URI_MISS;
-    /* One round trip: the entry and the counters it must match, and what
-     * the hints say the entry will need: its variant, its tags' counters
-     * (the variant's tags when it varies).  (The lease matters on a miss
-     * only: the miss asks for it.) */
-    if (!ctx->prefetch) {
-        vary_hint = sc_hint_get(r->pool, SC_HINT_VARY, ctx->entry_key);
-        if (vary_hint) {
-            apr_size_t len;
-            const char *variant = sc_variant_key(r, ctx, vary_hint, &len);
-            mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY,
-                                 variant, len);
-        }
-        tags_hint = sc_hint_get(r->pool, SC_HINT_TAGS, mkey);
-        mkey = ctx->entry_key;
-        /* an ESI page: its includes' keys (sc_incearly.c) */
-        early = local ? NULL : sc_early_keys(r, ctx);
-    }
-    keys = apr_palloc(r->pool,
-                      (apr_size_t)(n + 1 + (tags_hint ? tags_hint->nelts : 0)
-                                   + (early ? early->nelts : 0))
-                          * sizeof(*keys));
-    sc_lookup_keys(ctx, keys);
     res->lease_of = ctx->key;
     res->lease_of_len = ctx->key_len;
-    if (ctx->prefetch) {
-        /* fetched with the page's other includes (sc_include.c) */
-        vals = ctx->prefetch;
-        ctx->prefetch = NULL;
-        res->local = ctx->prefetch_local;
-        mark = ctx->prefetch_mark;
-        fetched = ctx->prefetch_at;
-    }
-    else {
-        hint_keys(r, ctx, keys, &n, vary_hint, tags_hint, &h);
-        early_at = n;
-        for (i = 0; early && i < early->nelts; i++) {
-            const char *k = APR_ARRAY_IDX(early, i, const char *);
-            int j;
-
-            for (j = 0; j < early_at && strcmp(keys[j], k); j++) {
-            }
-            if (j == early_at) {
-                keys[n++] = k;
-            }
-        }
-        if (local
-            && sc_local_get(r, keys, n, (int)ctx->dconf->local_ttl, &vals)) {
-            res->local = 1;
-        }
-        else {
-            /* What this host changes from now on is newer than the
-             * values read (sc_local.h). */
-            mark = local ? sc_local_mark(keys, n) : 0;
-            fetched = apr_time_now();
-            if (sc_store_mget(c, r->pool, keys, (apr_size_t)n, &vals)
-                != APR_SUCCESS) {
-                sc_log_backend(r, "lookup", c->error);
-                return SC_LOOKUP_ERROR;
-            }
-            if (early) {
-                sc_early_keep(r, ctx, c, keys, vals, early_at, n, fetched);
-            }
-        }
-        h.vals = vals;
-    }
-    for (i = 0; i < SC_GENS; i++) {
-        ctx->gens[i].have = sc_gen_parse(&vals[i + 1], &ctx->gens[i].gen);
-    }
-    val = &vals[0];
-    found = check_record(r, val, ctx->entry_key, ctx->key, ctx->key_len, e);
+    found = first_trip(r, ctx, c, res, local, &t);
     if (found != SC_LOOKUP_FOUND) {
         return found;
     }
-    if (e->type == SC_REC_VARY) {
-        apr_size_t len;
-        const char *key;
-
-        if (!sc_entry_vary_live(e, now)) {
-            return SC_LOOKUP_MISS;
-        }
-        /* The variant has its own entry and its own lease. */
-        ctx->fwd = SC_FWD_VARY_MISS;
-        ctx->stored_vary = sc_entry_vary_names(r->pool, e);
-        ctx->stored_vary_until = e->stale_until;
-        if (h.vals) {
-            sc_hint_set(SC_HINT_VARY, ctx->entry_key, ctx->stored_vary);
-        }
-        key = sc_variant_key(r, ctx, ctx->stored_vary, &len);
-        mkey = sc_key_digest(r->pool, ctx->sconf->prefix, SC_KIND_ENTRY, key,
-                             len);
-        res->lease_of = key;
-        res->lease_of_len = len;
-        if (h.variant && h.variant_len == len && !memcmp(h.variant, key, len)) {
-            val = &vals[h.variant_at]; /* fetched with the record */
-        }
-        else if (sc_store_mget(c, r->pool, &mkey, 1, &val) != APR_SUCCESS) {
-            sc_log_backend(r, "lookup", c->error);
-            return SC_LOOKUP_ERROR;
-        }
-        else {
-            one_trip = 0;
-            h.ntags = 0; /* they were another variant's */
-        }
-        found = check_record(r, val, mkey, key, len, e);
-        if (found != SC_LOOKUP_FOUND) {
-            return found;
-        }
+    for (i = 0; i < SC_GENS; i++) {
+        ctx->gens[i].have = sc_gen_parse(&t.vals[i + 1], &ctx->gens[i].gen);
     }
-    else if (vary_hint) {
+    val = &t.vals[0];
+    found = check_record(r, val, ctx->entry_key, ctx->key, ctx->key_len, e);
+    if (found == SC_LOOKUP_FOUND && e->type == SC_REC_VARY) {
+        found = follow_vary(r, ctx, c, now, &t, res, &val, &mkey, &one_trip);
+    }
+    else if (found == SC_LOOKUP_FOUND && t.vary_hint) {
         sc_hint_set(SC_HINT_VARY, ctx->entry_key, NULL);
     }
-    if (e->type == SC_REC_ENTRY && h.vals) {
+    if (found != SC_LOOKUP_FOUND) {
+        return found;
+    }
+    if (e->type == SC_REC_ENTRY && t.h.vals) {
         remember_tags(r, mkey, e);
     }
     /* The quick handler serves neither an entry stored where quick mode
@@ -403,7 +436,7 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
         return SC_LOOKUP_MISS;
     }
     ctx->fwd = SC_FWD_STALE; /* if it is not served */
-    found = deps_valid(r, ctx, c, e, &h, &soft);
+    found = deps_valid(r, ctx, c, e, &t.h, &soft);
     if (found == SC_LOOKUP_ERROR || (found == SC_LOOKUP_MISS && !soft)) {
         return found;
     }
@@ -411,10 +444,11 @@ static sc_lookup_t lookup(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
                     &use);
     if (use.fresh) {
         /* Kept for this host when one round trip read it all. */
-        if (local && !res->local && one_trip && !h.extra
+        if (local && !res->local && one_trip && !t.h.extra
             && e->body_kind == SC_BODY_INLINE && e->local > 0
-            && sc_local_fits(keys, vals, n)) {
-            sc_local_put(r, keys, vals, n, mark, fetched, (int)e->local);
+            && sc_local_fits(t.keys, t.vals, t.n)) {
+            sc_local_put(r, t.keys, t.vals, t.n, t.mark, t.fetched,
+                         (int)e->local);
         }
         return load_body(r, ctx, c, val, res);
     }
