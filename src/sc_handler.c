@@ -325,25 +325,33 @@ static int bypass(request_rec *r, const sc_dir_conf_t *d, int quick,
  * render.  Returns what serving returned, or DECLINED with the capture
  * filter added (normal mode) or nothing done (quick mode: the normal
  * handler runs later). */
-static int run(request_rec *r, sc_dir_conf_t *d, int quick)
+/* The quick phase's key, from the headers as the client sent them: an
+ * entry is quick-servable only if it is stored under this very key (a
+ * RequestHeader may change a keyed header before the normal phase). */
+static int quick_declined(request_rec *r, const sc_req_t *ctx)
+{
+    apr_table_setn(r->notes, SC_NOTE_QUICK_KEY,
+                   apr_pstrmemdup(r->pool, ctx->key, ctx->key_len));
+    return DECLINED;
+}
+
+/* r's context with its key, or NULL and *rv what to answer: a bypass,
+ * a refresh's render, the quick phase declining. */
+static sc_req_t *keyed(request_rec *r, sc_dir_conf_t *d, int quick, int *rv)
 {
     sc_req_t *ctx, *earlier;
-    sc_conn_t *c;
-    sc_found_t *res;
-    apr_int64_t now;
-    sc_lookup_t found;
     const char *why, *detail, *cc;
-    int rv;
 
     ctx = quick ? NULL : sc_req_get(r);
     if (ctx && ctx->refreshing) {
-        return render_refresh(r, ctx);
+        *rv = render_refresh(r, ctx);
+        return NULL;
     }
     why = sc_bypass_reason(r, d, &detail);
     if (why) {
-        return bypass(r, d, quick, why, detail);
+        *rv = bypass(r, d, quick, why, detail);
+        return NULL;
     }
-
     /* An ESI include's key was made, and its entry fetched, with its
      * siblings'. */
     ctx = quick ? NULL : sc_esi_prefetched(r);
@@ -357,14 +365,14 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       SC_LOGNO(0206) "%s: serving uncached", why);
-        return bypass(r, d, quick, why, "unkeyable");
+        *rv = bypass(r, d, quick, why, "unkeyable");
+        return NULL;
     }
     /* The quick handler does not ask again for an entry it just found it
      * may not serve: the normal handler asks, once. */
     if (quick && sc_hint_not_quick(r->pool, ctx->entry_key)) {
-        apr_table_setn(r->notes, SC_NOTE_QUICK_KEY,
-                       apr_pstrmemdup(r->pool, ctx->key, ctx->key_len));
-        return DECLINED;
+        *rv = quick_declined(r, ctx);
+        return NULL;
     }
     /* An earlier request of this chain of internal redirects (mod_actions)
      * may hold a lease: its key names another route, so nobody will fill
@@ -373,7 +381,23 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
     if (earlier) {
         sc_lease_release(earlier->lease_holder, earlier, SC_LEASE_LET_GO);
     }
+    return ctx;
+}
 
+static int run(request_rec *r, sc_dir_conf_t *d, int quick)
+{
+    sc_req_t *ctx;
+    sc_conn_t *c;
+    sc_found_t *res;
+    apr_int64_t now;
+    sc_lookup_t found;
+    const char *cc;
+    int rv;
+
+    ctx = keyed(r, d, quick, &rv);
+    if (!ctx) {
+        return rv;
+    }
     sc_invalidate_retry(r, ctx->sconf);
     sc_lease_retry(r, ctx->sconf);
     /* A server that missed an invalidation is not read until fenced. */
@@ -406,16 +430,11 @@ static int run(request_rec *r, sc_dir_conf_t *d, int quick)
                     || (res->entry.flags & SC_EF_ESI))) {
                 sc_hint_set_not_quick(r->pool, ctx->entry_key);
             }
-            /* The key the quick phase saw, from the headers as the client
-             * sent them: an entry is quick-servable only if it is stored
-             * under this very key (a RequestHeader may change a keyed
-             * header before the normal phase). */
-            apr_table_setn(r->notes, SC_NOTE_QUICK_KEY,
-                           apr_pstrmemdup(r->pool, ctx->key, ctx->key_len));
-            return DECLINED;
+            return quick_declined(r, ctx);
         }
         return uncached(r, d);
     }
+    cc = apr_table_get(r->headers_in, "Cache-Control");
     /* RFC 9111 5.2.1.7: a client that asks for a stored response only
      * gets a 504 where none may be served, not a render.  (memcached
      * failing is not an answer: that request renders.) */
