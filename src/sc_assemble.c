@@ -260,19 +260,13 @@ static void log_markup(request_rec *r, const sc_esi_doc_t *doc)
 
 /* Every include fetched (what memcached holds of them first, in one
  * multi-get), the page is sent whole. */
-static apr_status_t assemble(ap_filter_t *f, page_t *pg,
-                             const sc_esi_doc_t *doc)
+/* Start doc's includes into parts: what any client may have is taken from
+ * memcached as it is; every other include is a subrequest, its entry
+ * fetched with its siblings'. */
+static void start_includes(request_rec *r, page_t *pg, const sc_esi_doc_t *doc,
+                           part_t *parts)
 {
-    request_rec *r = f->r;
-    apr_bucket_alloc_t *ba = f->c->bucket_alloc;
-    apr_bucket_brigade *page = apr_brigade_create(r->pool, ba);
-    part_t *parts = apr_pcalloc(r->pool, (apr_size_t)(doc->nincludes + 1)
-                                             * sizeof(*parts));
-    apr_table_t *own = apr_table_overlay(r->pool, r->err_headers_out,
-                                         r->headers_out);
-    fresh_t fr = { 0, 0, -1 };
     sc_inc_like_t like = { NULL, NULL };
-    seg_t *segs = NULL;
     int i, n = 0;
     int deep = sc_inc_depth(r) >= SC_ESI_MAX_DEPTH;
 
@@ -282,7 +276,6 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
                                      "includes deep (a loop?)",
                       doc->nincludes, SC_ESI_MAX_DEPTH);
     }
-
     for (i = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *node = &APR_ARRAY_IDX(doc->nodes, i,
                                                    sc_esi_node_t);
@@ -304,8 +297,6 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         }
         n++;
     }
-    /* What any client may have is taken from memcached as it is; every
-     * other include is a subrequest. */
     sc_inc_direct(r, parts, n, pg->gzip);
     for (i = 0; i < n; i++) {
         if (parts[i].allowed && !parts[i].served) {
@@ -313,14 +304,19 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
         }
     }
     sc_inc_prefetch(r, parts, n);
-    sc_early_hint(r);
-    sc_inc_restrict(r, pg, &fr, own, 0);
-    pg->set_cookies = apr_array_make(r->pool, 2, sizeof(const char *));
-    if (pg->gzip) {
-        segs = apr_pcalloc(r->pool,
-                           (apr_size_t)doc->nodes->nelts * sizeof(*segs));
-    }
-    for (i = 0, n = 0; i < doc->nodes->nelts; i++) {
+}
+
+/* doc's literals and includes, in order, into page (or, for a gzip page,
+ * each into its segment of segs); 0: an include failed without
+ * onerror="continue" (the includes not reached are let go). */
+static int fill_page(request_rec *r, page_t *pg, fresh_t *fr,
+                     const sc_esi_doc_t *doc, part_t *parts, seg_t *segs,
+                     apr_bucket_brigade *page)
+{
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    int i, n = 0;
+
+    for (i = 0; i < doc->nodes->nelts; i++) {
         const sc_esi_node_t *node = &APR_ARRAY_IDX(doc->nodes, i,
                                                    sc_esi_node_t);
         apr_bucket_brigade *into = page;
@@ -338,7 +334,7 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
             }
             continue;
         }
-        if (!sc_inc_fetch(r, pg, &fr, &parts[n], into)
+        if (!sc_inc_fetch(r, pg, fr, &parts[n], into)
             && !parts[n].node->onerror_continue) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           SC_LOGNO(0509) "ESI include %s failed without "
@@ -350,14 +346,42 @@ static apr_status_t assemble(ap_filter_t *f, page_t *pg,
                     ap_destroy_sub_req(parts[n].rr);
                 }
             }
-            apr_brigade_destroy(page);
-            return fail_page(f, pg);
+            return 0;
         }
         if (segs && parts[n].served) {
             segs[i].piece = parts[n].piece;
             segs[i].piece_len = parts[n].piece_len;
         }
         n++;
+    }
+    return 1;
+}
+
+static apr_status_t assemble(ap_filter_t *f, page_t *pg,
+                             const sc_esi_doc_t *doc)
+{
+    request_rec *r = f->r;
+    apr_bucket_alloc_t *ba = f->c->bucket_alloc;
+    apr_bucket_brigade *page = apr_brigade_create(r->pool, ba);
+    part_t *parts = apr_pcalloc(r->pool, (apr_size_t)(doc->nincludes + 1)
+                                             * sizeof(*parts));
+    apr_table_t *own = apr_table_overlay(r->pool, r->err_headers_out,
+                                         r->headers_out);
+    fresh_t fr = { 0, 0, -1 };
+    seg_t *segs = NULL;
+    int i;
+
+    start_includes(r, pg, doc, parts);
+    sc_early_hint(r);
+    sc_inc_restrict(r, pg, &fr, own, 0);
+    pg->set_cookies = apr_array_make(r->pool, 2, sizeof(const char *));
+    if (pg->gzip) {
+        segs = apr_pcalloc(r->pool,
+                           (apr_size_t)doc->nodes->nelts * sizeof(*segs));
+    }
+    if (!fill_page(r, pg, &fr, doc, parts, segs, page)) {
+        apr_brigade_destroy(page);
+        return fail_page(f, pg);
     }
     pg->cc = page_cc(r, &fr);
     pg->assembled = 1;
