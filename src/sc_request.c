@@ -403,15 +403,42 @@ int sc_handler_reports_broken_body(const request_rec *r)
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-int sc_handler_live(const request_rec *r)
+const char *sc_handler_name(request_rec *r)
 {
-    static const char *const live[] = { SC_STATUS_HANDLER, "server-status",
-                                        "server-info",     "balancer-manager",
-                                        "ldap-status",     NULL };
+    const char *h = apr_table_get(r->notes, SC_NOTE_HANDLER);
+    const char *end;
+
+    if (h || r->handler) {
+        return h ? h : r->handler;
+    }
+    if (!r->content_type) {
+        return NULL;
+    }
+    end = strchr(r->content_type, ';');
+    if (!end) {
+        return r->content_type;
+    }
+    while (end > r->content_type && end[-1] == ' ') {
+        end--;
+    }
+    return apr_pstrmemdup(r->pool, r->content_type,
+                          (apr_size_t)(end - r->content_type));
+}
+
+int sc_handler_live(request_rec *r)
+{
+    static const char *const live[] = { SC_STATUS_HANDLER,
+                                        "server-status",
+                                        "application/x-httpd-status",
+                                        "server-info",
+                                        "balancer-manager",
+                                        "ldap-status",
+                                        NULL };
+    const char *name = sc_handler_name(r);
     const char *const *h;
 
-    for (h = live; r->handler && *h; h++) {
-        if (!strcasecmp(r->handler, *h)) {
+    for (h = live; name && *h; h++) {
+        if (!strcasecmp(name, *h)) {
             return 1;
         }
     }

@@ -389,11 +389,16 @@ const request_rec *sc_client_request(const request_rec *r);
  * rewrites method_number to GET): httpd's method number, M_INVALID for
  * one it does not know.  A subrequest's is its own. */
 int sc_client_method(request_rec *r);
+/* The handler httpd runs (or ran) for r: as sc_handler noted it, else
+ * r->handler, else, as httpd names it where none is set, r's content type
+ * without its parameters (AddType application/x-httpd-status); NULL:
+ * none. */
+const char *sc_handler_name(request_rec *r);
 /* Is r's handler one that shows the server's live state (the module's
- * status page, mod_status's, mod_info's, mod_proxy_balancer's manager,
- * mod_ldap's cache page)?  Never the cache's business: never looked up,
- * never stored. */
-int sc_handler_live(const request_rec *r);
+ * status page, mod_status's by either of its names, mod_info's,
+ * mod_proxy_balancer's manager, mod_ldap's cache page)?  Never the
+ * cache's business: never looked up, never stored. */
+int sc_handler_live(request_rec *r);
 
 /* The URL of the request as keys and URL dependencies see it. */
 void sc_request_url(request_rec *r, sc_url_t *url);

@@ -72,20 +72,17 @@ void sc_note_before_handler(request_rec *r)
  * naming them in Vary: mod_imagemap's menu and default redirect ("base
  * referer", "default referer"), by either of the names it answers to
  * (the second, its content type, is the handler's name only while it
- * runs: SC_NOTE_HANDLER keeps it).  The key varies on them as if the
+ * runs: sc_handler_name).  The key varies on them as if the
  * handler had said so (the client is told nothing new). */
-static const char *handler_reads(const request_rec *r)
+static const char *handler_reads(request_rec *r)
 {
-    const char *handler = apr_table_get(r->notes, SC_NOTE_HANDLER);
+    const char *handler = sc_handler_name(r);
     static const struct {
         const char *handler, *reads;
     } known[] = { { "imap-file", "Referer" },
                   { "application/x-httpd-imap", "Referer" } };
     apr_size_t i;
 
-    if (!handler) {
-        handler = r->handler;
-    }
     for (i = 0; handler && i < sizeof(known) / sizeof(known[0]); i++) {
         if (!strcasecmp(handler, known[i].handler)) {
             return known[i].reads;
@@ -99,6 +96,7 @@ void sc_note_handler(request_rec *r)
     apr_table_t *out = apr_table_overlay(r->pool, r->err_headers_out,
                                          r->headers_out);
     const char *narrow = apr_table_getm(r->pool, out, "X-SharedCache-Vary");
+    const char *reads = handler_reads(r);
     sc_policy_in_t in;
     const char *detail = NULL;
 
@@ -106,10 +104,9 @@ void sc_note_handler(request_rec *r)
      * stored response it made the response again): never less */
     sc_policy_fields(r, out, &in);
     in.vary = sc_response_vary(r, out);
-    if (handler_reads(r)) {
-        in.vary = in.vary ? apr_pstrcat(r->pool, in.vary, ", ",
-                                        handler_reads(r), NULL)
-                          : handler_reads(r);
+    if (reads) {
+        in.vary = in.vary ? apr_pstrcat(r->pool, in.vary, ", ", reads, NULL)
+                          : reads;
     }
     apr_table_setn(r->notes, NOTE_HANDLER_VARY, in.vary ? in.vary : "");
     if (narrow) {

@@ -4,7 +4,9 @@
 # SharedCache On where responses without a length are stored
 # (SharedCacheRequireLength Off): an administrator reads them for what is
 # happening now, and server-status lists other clients' requests (outside
-# attack round 71 L1).
+# attack round 71 L1); also where mod_status is picked by its content
+# type (application/x-httpd-status: round 72 F1), which httpd makes the
+# handler's name only while it runs.
 use strict;
 use warnings;
 use Test::More;
@@ -15,7 +17,15 @@ my $ap = SCTest::Apache->start(
     memcached => [$mc],
     modules   => ['status', 'info', 'proxy', 'proxy_balancer', 'proxy_http',
                   'slotmem_shm', 'lbmethod_byrequests'],
+    files     => { 's.st' => '', 'f.page' => '' },
     conf      => <<'CONF');
+AddType application/x-httpd-status .st
+<Files f.page>
+    ForceType application/x-httpd-status
+</Files>
+<Location /status-by-type>
+    SetHandler application/x-httpd-status
+</Location>
 <Location />
     SharedCache On
     SharedCacheTTL 60
@@ -34,12 +44,14 @@ CONF
 
 sub accesses { ($_[0]{body} =~ /^Total Accesses: (\d+)/m)[0] // -1 }
 
-my $first = $ap->raw(GET => '/server-status?auto');
-is($first->{status}, 200, 'server-status answers');
-my $second = $ap->raw(GET => '/server-status?auto', _from => '127.0.0.5');
-isnt($second->{cache}, 'HIT', 'server-status is not a hit');
-cmp_ok(accesses($second), '>', accesses($first),
-       'server-status counts the requests since (it is live)');
+for my $u ('/server-status', '/s.st', '/f.page', '/status-by-type') {
+    my $first = $ap->raw(GET => "$u?auto");
+    is($first->{status}, 200, "$u answers");
+    my $second = $ap->raw(GET => "$u?auto", _from => '127.0.0.5');
+    isnt($second->{cache}, 'HIT', "$u is not a hit");
+    cmp_ok(accesses($second), '>', accesses($first),
+           "$u counts the requests since (it is live)");
+}
 for my $u ('/server-info', '/balancer-manager') {
     my $a = $ap->raw(GET => $u);
     my $b = $ap->raw(GET => $u);
