@@ -433,6 +433,7 @@ int sc_handler_live(request_rec *r)
                                         "server-info",
                                         "balancer-manager",
                                         "ldap-status",
+                                        "md-status",
                                         NULL };
     const char *name = sc_handler_name(r);
     const char *const *h;

@@ -396,7 +396,8 @@ int sc_client_method(request_rec *r);
 const char *sc_handler_name(request_rec *r);
 /* Is r's handler one that shows the server's live state (the module's
  * status page, mod_status's by either of its names, mod_info's,
- * mod_proxy_balancer's manager, mod_ldap's cache page)?  Never the
+ * mod_proxy_balancer's manager, mod_ldap's cache page, mod_md's
+ * certificates)?  Never the
  * cache's business: never looked up, never stored. */
 int sc_handler_live(request_rec *r);
 

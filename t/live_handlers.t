@@ -1,5 +1,6 @@
 # httpd's pages of the server's live state (mod_status's server-status,
-# mod_info's server-info, mod_proxy_balancer's balancer-manager) are never
+# mod_info's server-info, mod_proxy_balancer's balancer-manager, mod_md's
+# md-status) are never
 # stored, like the module's own status page, even under a location with
 # SharedCache On where responses without a length are stored
 # (SharedCacheRequireLength Off): an administrator reads them for what is
@@ -16,9 +17,10 @@ my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(
     memcached => [$mc],
     modules   => ['status', 'info', 'proxy', 'proxy_balancer', 'proxy_http',
-                  'slotmem_shm', 'lbmethod_byrequests'],
+                  'slotmem_shm', 'lbmethod_byrequests', 'md'],
     files     => { 's.st' => '', 'f.page' => '' },
     conf      => <<'CONF');
+MDStoreDir @DIR@/md
 AddType application/x-httpd-status .st
 <Files f.page>
     ForceType application/x-httpd-status
@@ -40,6 +42,9 @@ AddType application/x-httpd-status .st
 <Location /balancer-manager>
     SetHandler balancer-manager
 </Location>
+<Location /md-status>
+    SetHandler md-status
+</Location>
 CONF
 
 sub accesses { ($_[0]{body} =~ /^Total Accesses: (\d+)/m)[0] // -1 }
@@ -52,7 +57,7 @@ for my $u ('/server-status', '/s.st', '/f.page', '/status-by-type') {
     cmp_ok(accesses($second), '>', accesses($first),
            "$u counts the requests since (it is live)");
 }
-for my $u ('/server-info', '/balancer-manager') {
+for my $u ('/server-info', '/balancer-manager', '/md-status') {
     my $a = $ap->raw(GET => $u);
     my $b = $ap->raw(GET => $u);
     is($a->{status}, 200, "$u answers");
