@@ -122,6 +122,53 @@ static int coded_after(request_rec *r, const sc_req_t *ctx, apr_table_t *out)
            && !(then && ap_find_token(r->pool, then, "Accept-Encoding"));
 }
 
+/* Why decide() does not store r's response, logged, as Cache-Status's
+ * detail (NULL: it does, or the policy gave none); in the order the
+ * reasons are checked. */
+static const char *why_not_stored(request_rec *r, const sc_req_t *ctx,
+                                  int bad_tags, int unverifiable,
+                                  int unreadable)
+{
+    if (!ctx->policy.storable) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0301) "not stored: %s", ctx->policy.reason);
+        return ctx->policy.detail;
+    }
+    if (r->no_cache) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0302) "not stored: r->no_cache is set");
+        return "handler-no-cache";
+    }
+    if (bad_tags) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SC_LOGNO(0308) "not stored: %s holds an invalid tag "
+                                     "or more than %d",
+                      ctx->dconf->tag_header, SC_MAX_TAGS);
+        return "invalid-tag";
+    }
+    if (ctx->request_no_store) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0320) "not stored: the request said Cache-Control: "
+                           "no-store");
+        return "request-no-store";
+    }
+    if (unverifiable) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            SC_LOGNO(0310) "not stored: no Content-Length to verify the body "
+                           "against (SharedCacheRequireLength On)");
+        return "no-content-length";
+    }
+    if (unreadable) {
+        return "no-cache-list";
+    }
+    if (!SC_COPYING(ctx)) {
+        return ctx->not_copied; /* a HEAD: a miss, nothing to keep */
+    }
+    return NULL;
+}
+
 /* The storing side of SHAREDCACHE_DECIDE, for a GET miss: may the
  * response be stored? */
 static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
@@ -173,43 +220,7 @@ static int decide(request_rec *r, sc_req_t *ctx, apr_table_t *out)
     if (ctx->state == SC_CAP_COPYING) {
         ctx->state = storable ? SC_CAP_STORING : SC_CAP_REFUSED;
     }
-    if (!ctx->policy.storable) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      SC_LOGNO(0301) "not stored: %s", ctx->policy.reason);
-        v.detail = ctx->policy.detail;
-    }
-    else if (r->no_cache) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      SC_LOGNO(0302) "not stored: r->no_cache is set");
-        v.detail = "handler-no-cache";
-    }
-    else if (bad_tags) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      SC_LOGNO(0308) "not stored: %s holds an invalid tag "
-                                     "or more than %d",
-                      ctx->dconf->tag_header, SC_MAX_TAGS);
-        v.detail = "invalid-tag";
-    }
-    else if (ctx->request_no_store) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r,
-            SC_LOGNO(0320) "not stored: the request said Cache-Control: "
-                           "no-store");
-        v.detail = "request-no-store";
-    }
-    else if (unverifiable) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r,
-            SC_LOGNO(0310) "not stored: no Content-Length to verify the body "
-                           "against (SharedCacheRequireLength On)");
-        v.detail = "no-content-length";
-    }
-    else if (unreadable) {
-        v.detail = "no-cache-list";
-    }
-    else if (!SC_COPYING(ctx)) {
-        v.detail = ctx->not_copied; /* a HEAD: a miss, nothing to keep */
-    }
+    v.detail = why_not_stored(r, ctx, bad_tags, unverifiable, unreadable);
     v.stored = storable && SC_COPYING(ctx);
     if (v.stored) {
         v.has_ttl = 1;
