@@ -313,36 +313,14 @@ static void mark_denying(server_rec *s, const apr_array_header_t *denying)
     }
 }
 
-const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
+/* The first quick section that a denying one (denying) overlaps, as
+ * start-up's error; NULL: none. */
+static const char *denied_next_to_quick(apr_pool_t *p,
+                                        const apr_array_header_t *quick,
+                                        const apr_array_header_t *denying)
 {
-    apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *guarded = apr_array_make(p, 4, sizeof(sc_section_t));
-    apr_array_header_t *denying = apr_array_make(p, 2, sizeof(sc_section_t));
-    apr_array_header_t *marking = apr_array_make(p, 2, sizeof(sc_section_t));
-    found_t f = { quick, guarded, denying, marking, NULL };
     int i, j;
 
-    sc_quick_acts_prepare(p, ap_conftree);
-    sc_quick_routes_prepare(p, ap_conftree);
-    collect(p, ap_conftree, NULL, &f);
-    sc_quick_acts_done();
-    sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
-    sc_quick_derivers(p, ap_conftree, NULL, 0, NULL, marking);
-    /* a fragment's subrequest meets the rules that refuse or route; what
-     * marks it is in its own key (sc_fragment.c) */
-    mark_denying(s, denying);
-    /* quick mode keys before either */
-    apr_array_cat(denying, marking);
-    if (quick->nelts && unknown_access_module()) {
-        return apr_psprintf(
-            p,
-            "SharedCacheQuickHandler On (%s) serves hits before access "
-            "control, but %s checks access by rules this check cannot read: "
-            "quick mode would skip them.  Turn quick mode off, or leave "
-            "that module out",
-            APR_ARRAY_IDX(quick, 0, sc_section_t).where,
-            unknown_access_module());
-    }
     for (i = 0; i < quick->nelts; i++) {
         const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
         for (j = 0; j < denying->nelts; j++) {
@@ -375,6 +353,18 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
             }
         }
     }
+    return NULL;
+}
+
+/* The first quick section that a guarded <Location> overlaps, as
+ * start-up's error (a guarded <Directory> or <Files> is only warned of:
+ * its URL space cannot be told); NULL: none. */
+static const char *guarded_next_to_quick(apr_pool_t *p, server_rec *s,
+                                         const apr_array_header_t *quick,
+                                         const apr_array_header_t *guarded)
+{
+    int i, j;
+
     for (i = 0; i < quick->nelts; i++) {
         const sc_section_t *q = &APR_ARRAY_IDX(quick, i, sc_section_t);
         for (j = 0; j < guarded->nelts; j++) {
@@ -408,6 +398,40 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
         }
     }
     return NULL;
+}
+
+const char *sc_config_check_quick(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *quick = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *guarded = apr_array_make(p, 4, sizeof(sc_section_t));
+    apr_array_header_t *denying = apr_array_make(p, 2, sizeof(sc_section_t));
+    apr_array_header_t *marking = apr_array_make(p, 2, sizeof(sc_section_t));
+    found_t f = { quick, guarded, denying, marking, NULL };
+    const char *msg;
+
+    sc_quick_acts_prepare(p, ap_conftree);
+    sc_quick_routes_prepare(p, ap_conftree);
+    collect(p, ap_conftree, NULL, &f);
+    sc_quick_acts_done();
+    sc_quick_routes(p, ap_conftree, NULL, NULL, denying);
+    sc_quick_derivers(p, ap_conftree, NULL, 0, NULL, marking);
+    /* a fragment's subrequest meets the rules that refuse or route; what
+     * marks it is in its own key (sc_fragment.c) */
+    mark_denying(s, denying);
+    /* quick mode keys before either */
+    apr_array_cat(denying, marking);
+    if (quick->nelts && unknown_access_module()) {
+        return apr_psprintf(
+            p,
+            "SharedCacheQuickHandler On (%s) serves hits before access "
+            "control, but %s checks access by rules this check cannot read: "
+            "quick mode would skip them.  Turn quick mode off, or leave "
+            "that module out",
+            APR_ARRAY_IDX(quick, 0, sc_section_t).where,
+            unknown_access_module());
+    }
+    msg = denied_next_to_quick(p, quick, denying);
+    return msg ? msg : guarded_next_to_quick(p, s, quick, guarded);
 }
 
 static void mark_hook(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
