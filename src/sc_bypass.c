@@ -247,6 +247,38 @@ static int fastcgi(const request_rec *r)
     return fastcgi_url(r->handler) || fastcgi_url(r->filename);
 }
 
+/* Who the client is, where a key cannot hold it: credentials, a user,
+ * a client certificate (a location keyed on the authenticated user holds
+ * one httpd authenticated). */
+static const char *identity_reason(request_rec *r, const sc_dir_conf_t *d,
+                                   const char **detail)
+{
+    /* Credentials: only a location keyed on the authenticated user may
+     * cache them, and only once httpd has authenticated someone. */
+    if (apr_table_get(r->headers_in, "Authorization")
+        && !(d->vary_user && r->user)) {
+        return why(detail, "authorization", "request has Authorization");
+    }
+    /* Authenticated without Authorization (TLS client certificates with
+     * SSLUserName, Kerberos, form login): the same rule. */
+    if (r->user && d->vary_user != 1) {
+        return why(detail, "authenticated",
+                   "request is authenticated (r->user)");
+    }
+    if (r->user && anonymous_user(r)) {
+        return why(detail, "anonymous-user",
+                   "its user name is one mod_authn_anon accepts");
+    }
+    /* A client certificate, verified or not, identifies the client even
+     * without SSLUserName (applications read SSL_CLIENT_S_DN_*
+     * themselves). */
+    if (!(d->vary_user == 1 && r->user) && sc_client_certificate(r)) {
+        return why(detail, "client-certificate",
+                   "request carries a client certificate");
+    }
+    return NULL;
+}
+
 /* Why this request may not use the cache at all, or NULL.  Each rule is
  * one line of the README's "What is never shared". */
 static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
@@ -254,6 +286,7 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    const char *reason;
     reflect_scan_t scan;
     int i;
 
@@ -277,28 +310,8 @@ static const char *own_bypass_reason(request_rec *r, const sc_dir_conf_t *d,
                    "ProxyFCGISetEnvIf may make its FastCGI parameters "
                    "from the request");
     }
-    /* Credentials: only a location keyed on the authenticated user may
-     * cache them, and only once httpd has authenticated someone. */
-    if (apr_table_get(r->headers_in, "Authorization")
-        && !(d->vary_user && r->user)) {
-        return why(detail, "authorization", "request has Authorization");
-    }
-    /* Authenticated without Authorization (TLS client certificates with
-     * SSLUserName, Kerberos, form login): the same rule. */
-    if (r->user && d->vary_user != 1) {
-        return why(detail, "authenticated",
-                   "request is authenticated (r->user)");
-    }
-    if (r->user && anonymous_user(r)) {
-        return why(detail, "anonymous-user",
-                   "its user name is one mod_authn_anon accepts");
-    }
-    /* A client certificate, verified or not, identifies the client even
-     * without SSLUserName (applications read SSL_CLIENT_S_DN_*
-     * themselves). */
-    if (!(d->vary_user == 1 && r->user) && sc_client_certificate(r)) {
-        return why(detail, "client-certificate",
-                   "request carries a client certificate");
+    if ((reason = identity_reason(r, d, detail)) != NULL) {
+        return reason;
     }
     /* A GET with a body: never cache (THREATS 11, 13). */
     if (apr_table_get(r->headers_in, "Transfer-Encoding")
