@@ -438,6 +438,48 @@ static apr_status_t shell_done(ap_filter_t *f, page_t *pg)
     return assemble(f, pg, doc);
 }
 
+/* The filter's first brigade: r's page to assemble, or NULL and *rv the
+ * answer where r's response is not one (passed on as it is) or is a
+ * HEAD of one the application made. */
+static page_t *page_start(ap_filter_t *f, apr_bucket_brigade *bb,
+                          apr_status_t *rv)
+{
+    request_rec *r = f->r;
+    sc_req_t *ctx = sc_req_get(r);
+    const sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &sharedcache_module);
+    page_t *pg = f->ctx = apr_pcalloc(r->pool, sizeof(*pg));
+
+    if (!(ctx && ctx->esi_doc)
+        && !sc_esi_wanted(
+            r, d,
+            apr_table_overlay(r->pool, r->err_headers_out, r->headers_out))) {
+        ap_remove_output_filter(f);
+        sc_surrogate_range_back(r);
+        *rv = ap_pass_brigade(f->next, bb);
+        return NULL;
+    }
+    page_coding(r, d, pg);
+    if (r->header_only && !(ctx && ctx->esi_doc)) {
+        /* HEAD of a page the application made: its parts are not
+         * fetched, so nothing is known of their freshness */
+        pg->cc = "no-cache";
+        ap_remove_output_filter(f);
+        page_headers(r, pg);
+        sc_surrogate_range_back(r);
+        *rv = pass_labelled(f, pg, bb);
+        return NULL;
+    }
+    pg->in = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    /* The client's headers wait for the page (a subrequest's go
+     * nowhere). */
+    if (!r->main) {
+        ap_add_output_filter_handle(sc_esi_hold_filter_handle, pg, r,
+                                    r->connection);
+    }
+    return pg;
+}
+
 apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
@@ -445,34 +487,10 @@ apr_status_t sc_esi_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_bucket *b;
 
     if (!pg) {
-        sc_req_t *ctx = sc_req_get(r);
-        const sc_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
-                                                      &sharedcache_module);
-        pg = f->ctx = apr_pcalloc(r->pool, sizeof(*pg));
-        if (!(ctx && ctx->esi_doc)
-            && !sc_esi_wanted(r, d,
-                              apr_table_overlay(r->pool, r->err_headers_out,
-                                                r->headers_out))) {
-            ap_remove_output_filter(f);
-            sc_surrogate_range_back(r);
-            return ap_pass_brigade(f->next, bb);
-        }
-        page_coding(r, d, pg);
-        if (r->header_only && !(ctx && ctx->esi_doc)) {
-            /* HEAD of a page the application made: its parts are not
-             * fetched, so nothing is known of their freshness */
-            pg->cc = "no-cache";
-            ap_remove_output_filter(f);
-            page_headers(r, pg);
-            sc_surrogate_range_back(r);
-            return pass_labelled(f, pg, bb);
-        }
-        pg->in = apr_brigade_create(r->pool, f->c->bucket_alloc);
-        /* The client's headers wait for the page (a subrequest's go
-         * nowhere). */
-        if (!r->main) {
-            ap_add_output_filter_handle(sc_esi_hold_filter_handle, pg, r,
-                                        r->connection);
+        apr_status_t rv;
+
+        if (!(pg = page_start(f, bb, &rv))) {
+            return rv;
         }
     }
     if (pg->passing) {
