@@ -75,13 +75,13 @@ static sc_reads_t text_reads(const char *s)
 }
 
 /* What a RewriteCond's test may differ by from client to client (an
- * expr= condition may read anything; a condition on the method that is
- * the same for GET and HEAD, nothing). */
+ * "expr" condition's pattern is an ap_expr, read as an <If>'s; a
+ * condition on the method that is the same for GET and HEAD, nothing). */
 static sc_reads_t cond_reads(apr_pool_t *p, const char *test,
                              const char *pattern, int nocase)
 {
     if (!strcasecmp(test, "expr")) {
-        return SC_READS_IS;
+        return sc_reads_expr(pattern, url_only());
     }
     if (cond_same_for_quick(p, test, pattern, nocase)) {
         return SC_READS_NOTHING;

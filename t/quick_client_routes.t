@@ -62,6 +62,8 @@ my @refused = (
     [ '<If> on "true and-R"', "<If \"true and-R '127.0.0.66/32'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ '<If> on "not-R"', "<If \"not-R '127.0.0.66/32'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ '<If> on "reqenv (..)"', "<If \"reqenv ('BLOCKED') == '1'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    [ 'a RewriteCond expr on a function of the environment',
+      "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ 'a RequestHeader on "expr=not-R"', "<Location /app/x>\nRequestHeader set X-Blocked 1 \"expr=not-R '127.0.0.1/32'\"\n</Location>\n" ],
     [ '<If> on a file test of another file', "<If \"-f '/tmp/blocked-flag'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
@@ -108,6 +110,10 @@ for my $c (
     [ 'an <If> with "not (...)"', "<If \"not (%{HTTP_HOST} == 'www.example.com')\">\nRedirect / http://www.example.com/\n</If>\n" ],
     [ 'a RequestHeader early', "RequestHeader set X-Early 1 early\n" ],
     [ 'a section\'s BrowserMatch', "<Location /app/x>\nBrowserMatch Mobile mobile\n</Location>\n" ],
+    # a RewriteCond expr is read as an <If>'s expression (round 73 L1)
+    [ 'a canonical host by RewriteCond expr', "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} != 'www.example.com'\"\nRewriteRule ^ http://www.example.com%{REQUEST_URI} [R=301,L]\n" ],
+    [ 'a host refused by RewriteCond expr', "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} =~ /^old\\./\"\nRewriteRule ^ - [F]\n" ],
+    [ 'a route by RewriteCond expr on a header', "RewriteEngine On\nRewriteCond expr \"req('X-Mobile') == '1'\"\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
 ) {
     my ($label, $rule) = @$c;
     my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
