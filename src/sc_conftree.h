@@ -66,7 +66,8 @@ int sc_tree_overlap(const char *a, const char *b);
 /* What the condition of a conditional section (<If>, <ElseIf>, <Else>)
  * reads; *chain carries what those before it in its chain read (an
  * <Else> picks the clients theirs do not). */
-sc_reads_t sc_quick_cond_reads(const ap_directive_t *d, sc_reads_t *chain);
+sc_reads_t sc_quick_cond_reads(apr_pool_t *p, const ap_directive_t *d,
+                               sc_reads_t *chain);
 
 /* Read which variables of the configuration tree only rules on the URL
  * set, for the reads below (before them: a variable such a rule sets is
@@ -109,8 +110,9 @@ int sc_quick_is_conditional(const ap_directive_t *d);
  * (SC_IF_DENIES), marks them so (SC_IF_MARKS), routes or marks them by
  * what they send (SC_IF_SENT); *chain as sc_quick_cond_reads. */
 enum { SC_IF_DENIES = 1, SC_IF_MARKS = 2, SC_IF_SENT = 4 };
-unsigned sc_quick_if_kind(const ap_directive_t *d, sc_reads_t *chain);
+unsigned sc_quick_if_kind(apr_pool_t *p, const ap_directive_t *d,
+                          sc_reads_t *chain);
 /* The kinds of the conditional sections of a list, at any depth. */
-unsigned sc_quick_if_kinds(const ap_directive_t *d);
+unsigned sc_quick_if_kinds(apr_pool_t *p, const ap_directive_t *d);
 
 #endif

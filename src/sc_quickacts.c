@@ -331,9 +331,10 @@ static int has_access_rule(const ap_directive_t *d)
  * or routes them by what they are (SC_IF_DENIES), marks them so
  * (SC_IF_MARKS), routes or marks them by what they send (SC_IF_SENT: said);
  * *chain as sc_quick_cond_reads. */
-unsigned sc_quick_if_kind(const ap_directive_t *d, sc_reads_t *chain)
+unsigned sc_quick_if_kind(apr_pool_t *p, const ap_directive_t *d,
+                          sc_reads_t *chain)
 {
-    sc_reads_t reads = sc_quick_cond_reads(d, chain);
+    sc_reads_t reads = sc_quick_cond_reads(p, d, chain);
     acts_t acts = acts_on_request(d->first_child);
 
     if (has_access_rule(d->first_child)
@@ -347,17 +348,17 @@ unsigned sc_quick_if_kind(const ap_directive_t *d, sc_reads_t *chain)
 }
 
 /* The kinds of the conditional sections of a list, at any depth. */
-unsigned sc_quick_if_kinds(const ap_directive_t *d)
+unsigned sc_quick_if_kinds(apr_pool_t *p, const ap_directive_t *d)
 {
     sc_reads_t chain = SC_READS_NOTHING;
     unsigned kinds = 0;
 
     for (; d; d = d->next) {
         if (sc_quick_is_conditional(d)) {
-            kinds |= sc_quick_if_kind(d, &chain);
+            kinds |= sc_quick_if_kind(p, d, &chain);
         }
         if (d->first_child) {
-            kinds |= sc_quick_if_kinds(d->first_child);
+            kinds |= sc_quick_if_kinds(p, d->first_child);
         }
     }
     return kinds;
@@ -371,7 +372,7 @@ unsigned sc_quick_if_kinds(const ap_directive_t *d)
  * they deny. */
 int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d)
 {
-    if (sc_quick_if_kinds(d) & SC_IF_DENIES) {
+    if (sc_quick_if_kinds(p, d) & SC_IF_DENIES) {
         return 1;
     }
     for (; d; d = d->next) {

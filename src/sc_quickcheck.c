@@ -75,7 +75,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
             if (f->denying && sc_quick_denies(p, d->first_child)) {
                 APR_ARRAY_PUSH(f->denying, sc_section_t) = s;
             }
-            kinds = sc_quick_if_kinds(d->first_child);
+            kinds = sc_quick_if_kinds(p, d->first_child);
             if (f->marking && (kinds & SC_IF_MARKS)) {
                 APR_ARRAY_PUSH(f->marking, sc_section_t) = s;
             }
@@ -86,7 +86,7 @@ static void collect(apr_pool_t *p, const ap_directive_t *d,
         /* outside <Location>, <Directory> and <Files>: a conditional
          * section's or a <Proxy> section's denials apply to any URL */
         kinds = !loc && !fs && sc_quick_is_conditional(d)
-                    ? sc_quick_if_kind(d, &chain)
+                    ? sc_quick_if_kind(p, d, &chain)
                     : 0;
         if (f->denying
             && ((kinds & SC_IF_DENIES)

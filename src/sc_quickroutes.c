@@ -89,13 +89,27 @@ static sc_reads_t cond_reads(apr_pool_t *p, const char *test,
     return text_reads(test);
 }
 
-sc_reads_t sc_quick_cond_reads(const ap_directive_t *d, sc_reads_t *chain)
+/* The condition of a conditional section as httpd reads it: its
+ * arguments up to the last '>', one word of the configuration (quotes
+ * and their escapes taken off). */
+static const char *condition_of(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d->args ? d->args : "";
+    const char *end = strrchr(args, '>');
+    const char *word = apr_pstrndup(
+        p, args, end ? (apr_size_t)(end - args) : strlen(args));
+
+    return ap_getword_conf(p, &word);
+}
+
+sc_reads_t sc_quick_cond_reads(apr_pool_t *p, const ap_directive_t *d,
+                               sc_reads_t *chain)
 {
     /* <Else> holds when those before it in its chain do not; <ElseIf>
      * when its own condition holds and theirs do not */
     sc_reads_t r = sc_tree_is(d, "<Else")
                        ? SC_READS_NOTHING
-                       : sc_reads_expr(d->args ? d->args : "", url_only());
+                       : sc_reads_expr(condition_of(p, d), url_only());
 
     if (sc_tree_is(d, "<If") || r > *chain) {
         *chain = r;

@@ -67,6 +67,38 @@ sc_reads_t sc_reads_text(const char *s, const char *const *url_vars)
     return most;
 }
 
+/* Is the file an ap_expr file test names, at then, the request's own (a
+ * front controller's test): one of the forms below, bare or quoted,
+ * and nothing glued after it ("%{REQUEST_FILENAME}.'flag'" is another
+ * file)? */
+static int own_file(const char *then)
+{
+    static const char *const own[] = { "%{REQUEST_FILENAME}",
+                                       "%{SCRIPT_FILENAME}",
+                                       "%{DOCUMENT_ROOT}%{REQUEST_URI}",
+                                       "%{DOCUMENT_ROOT}/%{REQUEST_URI}",
+                                       NULL };
+    const char *const *o;
+    char quote = 0;
+
+    while (apr_isspace(*then)) {
+        then++;
+    }
+    if (*then == '\'' || *then == '"') {
+        quote = *then++;
+    }
+    for (o = own; *o; o++) {
+        apr_size_t n = strlen(*o);
+        if (!strncasecmp(then, *o, n)) {
+            char after = then[n];
+            return quote
+                       ? after == quote
+                       : (after == '\0' || apr_isspace(after) || after == ')');
+        }
+    }
+    return 0;
+}
+
 /* What an operator of an ap_expr condition reads (op: its name after
  * "-", len long; then: what follows it): a comparison of strings or
  * numbers nothing; a file test of the request's own file nothing (a
@@ -83,54 +115,111 @@ static sc_reads_t operator_reads(const char *op, apr_size_t len,
     if (sc_reads_word_in(op, len, string_op)) {
         return SC_READS_NOTHING;
     }
-    if (len == 1 && strchr("defsLhx", *op)) { /* a file test */
-        while (apr_isspace(*then)) {
-            then++;
-        }
-        if (!strncasecmp(then, "%{REQUEST_FILENAME}", 19)
-            || !strncasecmp(then, "%{SCRIPT_FILENAME}", 18)) {
-            return SC_READS_NOTHING;
-        }
+    if (len == 1 && strchr("defsLhx", *op) && own_file(then)) {
+        return SC_READS_NOTHING;
     }
     return SC_READS_IS;
 }
 
-/* Past the string that starts at c (a quote): after its closing quote. */
+/* httpd's scanner of ap_expr (server/util_expr_scan.l), as far as what a
+ * condition reads depends on it: a string in '...' or "..." (the other
+ * quote is a character of it; a backslash escapes the next one), a
+ * regular expression in /.../ or m followed by any of the delimiters
+ * below (no escapes: it ends at the next delimiter) and an "i".  Past the
+ * one that starts at c, or NULL where it does not end (then nothing is
+ * known of what follows). */
+#define REGEX_DELIMITERS "/#$%^,;:_?|-!.'\""
+
 static const char *past_string(const char *c)
 {
-    for (c++; *c && *c != '\''; c++) {
+    char quote = *c++;
+
+    for (; *c && *c != quote && *c != '\n'; c++) {
         if (*c == '\\' && c[1]) {
             c++;
         }
     }
-    return c + (*c != '\0');
+    return *c == quote ? c + 1 : NULL;
 }
 
-sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
+static const char *past_regex(const char *c)
+{
+    char delimiter = *c == 'm' ? *++c : *c;
+    const char *end = strchr(c + 1, delimiter);
+
+    if (!end) {
+        return NULL;
+    }
+    return end[1] == 'i' ? end + 2 : end + 1;
+}
+
+/* Does a regular expression start at c, a token's first character?  ("m_"
+ * and an identifier's character is the identifier: the scanner takes the
+ * longest token.) */
+static int regex_at(const char *c)
+{
+    if (*c == '/') {
+        return 1;
+    }
+    return *c == 'm' && c[1] && strchr(REGEX_DELIMITERS, c[1])
+           && !(c[1] == '_' && (apr_isalnum(c[2]) || c[2] == '_'));
+}
+
+/* Past the variable %{...} that starts at c (one may hold others:
+ * %{HTTP:%{X}}), or NULL where it does not end. */
+static const char *past_var(const char *c)
+{
+    int depth = 0;
+
+    for (; *c; c++) {
+        if (c[0] == '%' && c[1] == '{') {
+            depth++;
+            c++;
+        }
+        else if (*c == '}' && --depth == 0) {
+            return c + 1;
+        }
+    }
+    return NULL;
+}
+
+/* What calling the function [name, name + len) reads: a request
+ * header's (req, http, req_novary) what a client sends, a string's
+ * nothing, any other (env, reqenv, osenv, note, file, filesize, a
+ * module's) what a client is. */
+static sc_reads_t function_reads(const char *name, apr_size_t len)
 {
     static const char *const sent_fn[] = { "req", "http", "req_novary", NULL };
     static const char *const string_fn[] = { "tolower",  "toupper", "escape",
                                              "unescape", "base64",  "unbase64",
                                              "md5",      "sha1",    NULL };
-    static const char *const keyword[] = { "and",   "or", "not", "true",
-                                           "false", "in", NULL };
-    sc_reads_t most = sc_reads_text(expr, url_vars);
-    const char *c = expr, *word = NULL;
-    apr_size_t word_len = 0;
 
-    while (*c) {
-        if (*c == '\'') {
+    if (sc_reads_word_in(name, len, sent_fn)) {
+        return SC_READS_SENT;
+    }
+    return sc_reads_word_in(name, len, string_fn) ? SC_READS_NOTHING
+                                                  : SC_READS_IS;
+}
+
+sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
+{
+    sc_reads_t most = sc_reads_text(expr, url_vars), r;
+    const char *c = expr;
+
+    while (c && *c) {
+        if (*c == '\'' || *c == '"') {
             c = past_string(c);
-            word = NULL;
+        }
+        else if (regex_at(c)) {
+            c = past_regex(c);
         }
         else if (c[0] == '%' && c[1] == '{') {
-            const char *close = strchr(c, '}');
-            c = close ? close + 1 : c + strlen(c);
-            word = NULL;
+            c = past_var(c);
         }
-        else if (*c == '-' && apr_isalpha(c[1])
-                 && (c == expr || !apr_isalnum(c[-1])
-                     || (word && sc_reads_word_in(word, word_len, keyword)))) {
+        else if (*c == '-' && (apr_isalpha(c[1]) || c[1] == '_')) {
+            /* an operator: outside strings, regexes and variables, "-"
+             * and a letter is nothing else (the scanner takes the longest
+             * token: "and-R" is "and", "-R") */
             const char *op = ++c;
             while (apr_isalnum(*c) || *c == '_') {
                 c++;
@@ -138,36 +227,33 @@ sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
             if (operator_reads(op, (apr_size_t)(c - op), c) == SC_READS_IS) {
                 return SC_READS_IS;
             }
-            word = NULL;
         }
-        else if (apr_isalpha(*c) || *c == '_') {
-            const char *after;
-            word = c;
+        else if (apr_isalpha(*c)) {
+            const char *name = c, *after;
             while (apr_isalnum(*c) || *c == '_') {
                 c++;
             }
-            word_len = (apr_size_t)(c - word);
             for (after = c; apr_isspace(*after); after++) {
             }
-            if (*after != '(' || sc_reads_word_in(word, word_len, keyword)) {
-                continue;
-            }
-            /* a function */
-            if (sc_reads_word_in(word, word_len, sent_fn)) {
-                if (most < SC_READS_SENT) {
-                    most = SC_READS_SENT;
+            /* a function ("and (", "not (" are no calls) */
+            if (*after == '(') {
+                static const char *const keyword[] = { "and", "or", "not", "in",
+                                                       NULL };
+                apr_size_t len = (apr_size_t)(c - name);
+                r = sc_reads_word_in(name, len, keyword)
+                        ? SC_READS_NOTHING
+                        : function_reads(name, len);
+                if (r == SC_READS_IS) {
+                    return r;
                 }
-            }
-            else if (!sc_reads_word_in(word, word_len, string_fn)) {
-                return SC_READS_IS;
+                most = r > most ? r : most;
             }
         }
         else {
-            if (!apr_isspace(*c)) {
-                word = NULL;
-            }
             c++;
         }
     }
-    return most;
+    /* a string, a regex or a variable that does not end: nothing is known
+     * of what follows */
+    return c ? most : SC_READS_IS;
 }

@@ -62,6 +62,11 @@ my @refused = (
     [ '<If> on "true and-R"', "<If \"true and-R '127.0.0.66/32'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ '<If> on "not-R"', "<If \"not-R '127.0.0.66/32'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ '<If> on "reqenv (..)"', "<If \"reqenv ('BLOCKED') == '1'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
+    # a quote inside a regex or a "..." string hid the rest (round 74 H1)
+    [ 'a RewriteCond expr with a quote in a regex',
+      "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} =~ /'/ || -R '127.0.0.66/32'\"\nRewriteRule ^/app/ - [F]\n" ],
+    [ 'a RewriteCond expr with a quote in a \"...\" string',
+      "RewriteEngine On\nRewriteCond expr (\"'\"==\"x\"||-R'127.0.0.66/32')\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
       "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
@@ -113,6 +118,8 @@ for my $c (
     # a RewriteCond expr is read as an <If>'s expression (round 73 L1)
     [ 'a canonical host by RewriteCond expr', "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} != 'www.example.com'\"\nRewriteRule ^ http://www.example.com%{REQUEST_URI} [R=301,L]\n" ],
     [ 'a host refused by RewriteCond expr', "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} =~ /^old\\./\"\nRewriteRule ^ - [F]\n" ],
+    [ 'a RewriteCond expr regex with "(" and "-"', "RewriteEngine On\nRewriteCond expr \"%{REQUEST_URI} =~ m#^/app/old(/|-data)#\"\nRewriteRule ^ - [G]\n" ],
+    [ 'an <If> front controller on DOCUMENT_ROOT and REQUEST_URI', "<Directory /tmp/x>\n<If \"! -f '%{DOCUMENT_ROOT}%{REQUEST_URI}'\">\nSetHandler application/x-httpd-php\n</If>\n</Directory>\n" ],
     [ 'a route by RewriteCond expr on a header', "RewriteEngine On\nRewriteCond expr \"req('X-Mobile') == '1'\"\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
 ) {
     my ($label, $rule) = @$c;

@@ -89,6 +89,36 @@ static void test_expressions(void **state)
         { "%{ENV:BASE} == '/app'", I },
         { "%{CONN_REMOTE_ADDR} -ipmatch '10.0.0.0/8'", I },
         { "%{REMOTE_ADDR", I }, /* unclosed */
+        /* httpd's scanner: "..." strings, /.../ and m#...# regexes hide
+         * no quote that would hide an operator from the reader (round 74
+         * H1), and nothing inside them is read as a call or an operator
+         * (round 74 L1) */
+        { "%{HTTP_HOST} =~ /'/ || -R '127.0.0.5/32'", I },
+        { "(\"'\"==\"x\"||-R'127.0.0.5/32')", I },
+        { "%{HTTP_HOST} =~ m#'# || -ipmatch '10.0.0.0/8'", I },
+        { "%{HTTP_HOST} =~ m'x' || -R '10.0.0.0/8'", I },
+        { "%{HTTP_HOST} =~ /a/i && -R '1.2.3.4'", I },
+        /* no escapes in a regex: it ends at the second "/" */
+        { "%{HTTP_HOST} =~ /a\\/ -R '1.2.3.4' || true", I },
+        { "\"it\\\" -R\" == %{HTTP_HOST}", N },
+        { "%{HTTP_HOST} =~ m#^/app/old(/|$)#", N },
+        { "%{HTTP_HOST} =~ /^www(2)?\\.old\\.example$/", N },
+        { "%{REQUEST_URI} =~ m#/-data/#", N },
+        { "%{REQUEST_URI} =~ m_x_", N },
+        { "md5(%{HTTP_HOST}) == 'x'", N },
+        { "%{HTTP_HOST} == 'x' || %{HTTP:%{SERVER_NAME}/} == 'a' || -R "
+          "'10.0.0.0/8'",
+          I },
+        /* what does not end: nothing known of what follows */
+        { "%{HTTP_HOST} =~ /x", I },
+        { "%{HTTP_HOST} == 'x", I },
+        { "%{HTTP_HOST} == \"x", I },
+        /* a file test: the request's own file, bare or quoted, or another */
+        { "! -f '%{DOCUMENT_ROOT}%{REQUEST_URI}'", N },
+        { "-f \"%{DOCUMENT_ROOT}/%{REQUEST_URI}\"", N },
+        { "-f %{REQUEST_FILENAME}.'.flag'", I },
+        { "-f '%{DOCUMENT_ROOT}%{REQUEST_URI}.flag'", I },
+        { "-f %{REQUEST_FILENAME}x", I },
     };
 
     (void)state;
