@@ -219,7 +219,7 @@ clean:
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS  = fuzz_entry fuzz_policy fuzz_key fuzz_esi
+FUZZ_TARGETS  = fuzz_entry fuzz_policy fuzz_key fuzz_esi fuzz_reads
 FUZZ_BIN      = t/fuzz/bin
 FUZZ_WORK     = t/fuzz/work
 FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

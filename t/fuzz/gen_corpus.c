@@ -5,7 +5,8 @@
  * policy and key seeds follow the input layouts documented at the top of
  * fuzz_policy.c and fuzz_key.c; the ESI seeds are pages (one as pieces for
  * check_generated()), a stored form made with sc_esi_encode() and an
- * include source (fuzz_esi.c).
+ * include source (fuzz_esi.c); the reads seeds are ap_expr conditions
+ * (fuzz_reads.c).
  *
  * Usage: gen_corpus <corpus directory>
  */
@@ -298,6 +299,22 @@ static void esi(apr_pool_t *p)
     put("fuzz_esi", "record", rec, len);
 }
 
+/* ap_expr conditions as the start-up check meets them (fuzz_reads.c):
+ * an expression, then after a NUL a variable only URL rules set. */
+static void reads(void)
+{
+    static const char host[] = "%{HTTP_HOST} != 'www.example.com'";
+    static const char mixed[] =
+        "%{REQUEST_URI} =~ m#^/app/old(/|-data)#i && req('X-A') == \"a'b\" "
+        "|| ! -f '%{DOCUMENT_ROOT}%{REQUEST_URI}' || -R '10.0.0.0/8' "
+        "|| %{HTTP:%{SERVER_NAME}} -in { 'a', 'b' } || env('X') == '1'";
+    static const char base[] = "%{ENV:BASE} == '/app'\0BASE";
+
+    put("fuzz_reads", "host", host, sizeof(host) - 1);
+    put("fuzz_reads", "mixed", mixed, sizeof(mixed) - 1);
+    put("fuzz_reads", "base", base, sizeof(base) - 1);
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *p;
@@ -313,6 +330,7 @@ int main(int argc, char **argv)
     policies();
     keys();
     esi(p);
+    reads();
     apr_pool_destroy(p);
     apr_terminate();
     return 0;
