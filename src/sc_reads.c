@@ -21,13 +21,24 @@ int sc_reads_word_in(const char *w, apr_size_t len, const char *const *list)
 sc_reads_t sc_reads_var(const char *name, apr_size_t len,
                         const char *const *url_vars)
 {
-    static const char *const same_for_all[] = {
-        "REQUEST_URI",   "REQUEST_FILENAME", "SCRIPT_FILENAME",
-        "QUERY_STRING",  "HTTP_HOST",        "SERVER_NAME",
-        "SERVER_PORT",   "SERVER_ADMIN",     "SERVER_SOFTWARE",
-        "DOCUMENT_ROOT", "REQUEST_SCHEME",   "PATH_INFO",
-        "IS_SUBREQ",     "API_VERSION",      NULL
-    };
+    static const char *const same_for_all[] = { "REQUEST_URI",
+                                                "REQUEST_FILENAME",
+                                                "SCRIPT_FILENAME",
+                                                "QUERY_STRING",
+                                                "HTTP_HOST",
+                                                "SERVER_NAME",
+                                                "SERVER_PORT",
+                                                "SERVER_ADMIN",
+                                                "SERVER_SOFTWARE",
+                                                "DOCUMENT_ROOT",
+                                                "REQUEST_SCHEME",
+                                                "PATH_INFO",
+                                                "IS_SUBREQ",
+                                                "API_VERSION",
+                                                "DOCUMENT_URI",
+                                                "CONTEXT_PREFIX",
+                                                "CONTEXT_DOCUMENT_ROOT",
+                                                NULL };
     static const char *const sent[] = { "THE_REQUEST", "REQUEST_METHOD",
                                         "SERVER_PROTOCOL", "HTTPS", NULL };
     /* what httpd sets for an internal redirect (a front controller's
@@ -109,7 +120,7 @@ static sc_reads_t operator_reads(const char *op, apr_size_t len,
 {
     static const char *const string_op[] = {
         "n",  "z", "eq",       "ne",        "lt",      "le", "gt",
-        "ge", "T", "strmatch", "strcmatch", "fnmatch", NULL
+        "ge", "T", "strmatch", "strcmatch", "fnmatch", "in", NULL
     };
 
     if (sc_reads_word_in(op, len, string_op)) {
@@ -165,19 +176,30 @@ static int regex_at(const char *c)
            && !(c[1] == '_' && (apr_isalnum(c[2]) || c[2] == '_'));
 }
 
-/* Past the variable %{...} that starts at c (one may hold others:
- * %{HTTP:%{X}}), or NULL where it does not end. */
+/* Past the variable %{...} that starts at c, or NULL where it does not
+ * end.  Its argument (after a ':') may hold others (%{HTTP:%{X}}) and
+ * takes backslash escapes: "\\}" and "\\%" do not end or start one. */
 static const char *past_var(const char *c)
 {
-    int depth = 0;
+    int depth = 0, arg = 0; /* arg: in the innermost one's argument */
 
     for (; *c; c++) {
-        if (c[0] == '%' && c[1] == '{') {
-            depth++;
+        if (arg && *c == '\\' && c[1]) {
             c++;
         }
-        else if (*c == '}' && --depth == 0) {
-            return c + 1;
+        else if (c[0] == '%' && c[1] == '{') {
+            depth++;
+            arg = 0;
+            c++;
+        }
+        else if (*c == ':' && !arg) {
+            arg = 1;
+        }
+        else if (*c == '}') {
+            if (--depth == 0) {
+                return c + 1;
+            }
+            arg = 1; /* back in the argument that held it */
         }
     }
     return NULL;

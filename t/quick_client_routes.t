@@ -67,6 +67,9 @@ my @refused = (
       "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} =~ /'/ || -R '127.0.0.66/32'\"\nRewriteRule ^/app/ - [F]\n" ],
     [ 'a RewriteCond expr with a quote in a \"...\" string',
       "RewriteEngine On\nRewriteCond expr (\"'\"==\"x\"||-R'127.0.0.66/32')\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    # "\\}" inside a variable's argument does not end it (round 75 H1)
+    [ 'a RewriteCond expr with an escaped "}" in a variable',
+      "RewriteEngine On\nRewriteCond expr \"%{HTTP:X-A\\}/} == 'on' || -R '127.0.0.66' || %{HTTP:X-B\\}/} == 'on'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
       "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
@@ -120,6 +123,7 @@ for my $c (
     [ 'a host refused by RewriteCond expr', "RewriteEngine On\nRewriteCond expr \"%{HTTP_HOST} =~ /^old\\./\"\nRewriteRule ^ - [F]\n" ],
     [ 'a RewriteCond expr regex with "(" and "-"', "RewriteEngine On\nRewriteCond expr \"%{REQUEST_URI} =~ m#^/app/old(/|-data)#\"\nRewriteRule ^ - [G]\n" ],
     [ 'an <If> front controller on DOCUMENT_ROOT and REQUEST_URI', "<Directory /tmp/x>\n<If \"! -f '%{DOCUMENT_ROOT}%{REQUEST_URI}'\">\nSetHandler application/x-httpd-php\n</If>\n</Directory>\n" ],
+    [ 'a RewriteCond expr list of URLs (round 75 M1)', "RewriteEngine On\nRewriteCond expr \"%{REQUEST_URI} -in { '/old', '/older' }\"\nRewriteRule ^ - [G]\n" ],
     [ 'a route by RewriteCond expr on a header', "RewriteEngine On\nRewriteCond expr \"req('X-Mobile') == '1'\"\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
 ) {
     my ($label, $rule) = @$c;

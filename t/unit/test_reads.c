@@ -109,6 +109,18 @@ static void test_expressions(void **state)
         { "%{HTTP_HOST} == 'x' || %{HTTP:%{SERVER_NAME}/} == 'a' || -R "
           "'10.0.0.0/8'",
           I },
+        /* a variable's argument takes backslash escapes: "\\}" does not
+         * end it (round 75 H1) */
+        { "%{HTTP:X-A\\}/} == 'on' || -R '127.0.0.66' || %{HTTP:X-B\\}/} == "
+          "'on'",
+          I },
+        { "%{HTTP:X-A\\%{/} == 'on' || env('X') == '1' || %{HTTP:B/} == 'a'",
+          I },
+        { "%{HTTP:X-A\\}/} == 'on' || %{HTTP:X-B\\}/} == 'on'", S },
+        /* list membership compares strings (round 75 M1) */
+        { "%{REQUEST_URI} -in { '/a', '/b' }", N },
+        { "%{REQUEST_METHOD} -in { 'GET', 'HEAD' }", S },
+        { "%{DOCUMENT_URI} == '/x' && %{CONTEXT_PREFIX} == '/app'", N },
         /* what does not end: nothing known of what follows */
         { "%{HTTP_HOST} =~ /x", I },
         { "%{HTTP_HOST} == 'x", I },
