@@ -8,6 +8,8 @@
 #include "sc_reads.h"
 
 #include "http_core.h"
+#include "ap_expr.h"
+#include "http_log.h"
 #include "ap_regex.h"
 #include "util_cfgtree.h"
 #include <apr_lib.h>
@@ -74,6 +76,89 @@ static sc_reads_t text_reads(const char *s)
     return sc_reads_text(s, url_only());
 }
 
+/* What httpd's own parser meets in an expression: the most its
+ * variables, functions and operators read, and how many file tests it
+ * makes (which file each reads, the parser does not say). */
+typedef struct {
+    sc_reads_t most;
+    int file_tests;
+} parsed_t;
+
+#define PARSED_KEY "sharedcache-quick-parsed"
+
+/* The lookup httpd's parser makes of every variable, function and
+ * operator of an expression: noted, then resolved as httpd resolves it
+ * (an unknown name fails the parse, as in httpd). */
+static int note_lookup(ap_expr_lookup_parms *parms)
+{
+    parsed_t *pd = NULL;
+    const char *name = parms->name;
+    apr_size_t len = strlen(name);
+    sc_reads_t r;
+
+    (void)apr_pool_userdata_get((void **)&pd, PARSED_KEY, parms->ptemp);
+    switch (parms->type) {
+    case AP_EXPR_FUNC_VAR:
+        r = sc_reads_var(name, len, url_only());
+        break;
+    case AP_EXPR_FUNC_STRING:
+    case AP_EXPR_FUNC_LIST:
+        r = sc_reads_function(name, len);
+        /* %{ENV:NAME}, reqenv('NAME'): read as mod_rewrite's %{ENV:NAME}
+         * (httpd's REDIRECT_STATUS, a variable only URL rules set) */
+        if (parms->arg
+            && (!strcasecmp(name, "env") || !strcasecmp(name, "reqenv"))) {
+            const char *v = apr_pstrcat(parms->ptemp, "ENV:", parms->arg, NULL);
+            r = sc_reads_var(v, strlen(v), url_only());
+        }
+        break;
+    case AP_EXPR_FUNC_OP_UNARY:
+    case AP_EXPR_FUNC_OP_BINARY:
+        r = sc_reads_operator(name, len);
+        if (len == 1 && strchr("defsLhx", *name) && pd) {
+            /* a file test: of a file named as it is, another file than
+             * the request's; else sc_reads_file_tests says */
+            pd->file_tests++;
+            r = parms->arg ? SC_READS_IS : SC_READS_NOTHING;
+        }
+        break;
+    default:
+        r = SC_READS_IS;
+    }
+    if (pd && r > pd->most) {
+        pd->most = r;
+    }
+    return ap_expr_lookup_default(parms);
+}
+
+/* What an ap_expr condition (an <If>'s, a RewriteCond expr's) reads, as
+ * httpd's own parser reads it: no reading of its own can take a token
+ * for another.  Which file a file test reads is sc_reads_file_tests's
+ * (the request's own: nothing), where both count the same tests.  One
+ * httpd cannot parse here reads what a client is. */
+static sc_reads_t expr_reads(apr_pool_t *p, const char *expr)
+{
+    parsed_t pd = { SC_READS_NOTHING, 0 };
+    ap_expr_info_t info;
+    apr_pool_t *tmp;
+    const char *err;
+    int tests, own;
+
+    if (apr_pool_create(&tmp, p) != APR_SUCCESS) {
+        return SC_READS_IS;
+    }
+    apr_pool_userdata_setn(&pd, PARSED_KEY, NULL, tmp);
+    memset(&info, 0, sizeof(info));
+    info.module_index = APLOG_NO_MODULE;
+    err = ap_expr_parse(tmp, tmp, &info, expr, note_lookup);
+    apr_pool_destroy(tmp);
+    tests = sc_reads_file_tests(expr, &own);
+    if (err || tests != pd.file_tests || own != tests) {
+        return SC_READS_IS;
+    }
+    return pd.most;
+}
+
 /* What a RewriteCond's test may differ by from client to client (an
  * "expr" condition's pattern is an ap_expr, read as an <If>'s; a
  * condition on the method that is the same for GET and HEAD, nothing). */
@@ -81,7 +166,7 @@ static sc_reads_t cond_reads(apr_pool_t *p, const char *test,
                              const char *pattern, int nocase)
 {
     if (!strcasecmp(test, "expr")) {
-        return sc_reads_expr(pattern, url_only());
+        return expr_reads(p, pattern);
     }
     if (cond_same_for_quick(p, test, pattern, nocase)) {
         return SC_READS_NOTHING;
@@ -107,9 +192,8 @@ sc_reads_t sc_quick_cond_reads(apr_pool_t *p, const ap_directive_t *d,
 {
     /* <Else> holds when those before it in its chain do not; <ElseIf>
      * when its own condition holds and theirs do not */
-    sc_reads_t r = sc_tree_is(d, "<Else")
-                       ? SC_READS_NOTHING
-                       : sc_reads_expr(condition_of(p, d), url_only());
+    sc_reads_t r = sc_tree_is(d, "<Else") ? SC_READS_NOTHING
+                                          : expr_reads(p, condition_of(p, d));
 
     if (sc_tree_is(d, "<If") || r > *chain) {
         *chain = r;

@@ -110,26 +110,27 @@ static int own_file(const char *then)
     return 0;
 }
 
-/* What an operator of an ap_expr condition reads (op: its name after
- * "-", len long; then: what follows it): a comparison of strings or
- * numbers nothing; a file test of the request's own file nothing (a
- * front controller's); anything else (-R, -ipmatch, another file, -U and
- * -A, whose subrequests meet access rules) what a client is. */
+sc_reads_t sc_reads_operator(const char *op, apr_size_t len)
+{
+    static const char *const string_op[] = {
+        "n", "z",        "eq",        "ne",      "lt", "le",      "gt", "ge",
+        "T", "strmatch", "strcmatch", "fnmatch", "in", "ipmatch", NULL
+    };
+
+    return sc_reads_word_in(op, len, string_op) ? SC_READS_NOTHING
+                                                : SC_READS_IS;
+}
+
+/* What an operator read token by token reads (then: what follows it): as
+ * sc_reads_operator, but a file test of the request's own file nothing (a
+ * front controller's). */
 static sc_reads_t operator_reads(const char *op, apr_size_t len,
                                  const char *then)
 {
-    static const char *const string_op[] = {
-        "n",  "z", "eq",       "ne",        "lt",      "le", "gt",
-        "ge", "T", "strmatch", "strcmatch", "fnmatch", "in", NULL
-    };
-
-    if (sc_reads_word_in(op, len, string_op)) {
-        return SC_READS_NOTHING;
-    }
     if (len == 1 && strchr("defsLhx", *op) && own_file(then)) {
         return SC_READS_NOTHING;
     }
-    return SC_READS_IS;
+    return sc_reads_operator(op, len);
 }
 
 /* httpd's scanner of ap_expr (server/util_expr_scan.l), as far as what a
@@ -205,11 +206,7 @@ static const char *past_var(const char *c)
     return NULL;
 }
 
-/* What calling the function [name, name + len) reads: a request
- * header's (req, http, req_novary) what a client sends, a string's
- * nothing, any other (env, reqenv, osenv, note, file, filesize, a
- * module's) what a client is. */
-static sc_reads_t function_reads(const char *name, apr_size_t len)
+sc_reads_t sc_reads_function(const char *name, apr_size_t len)
 {
     static const char *const sent_fn[] = { "req", "http", "req_novary", NULL };
     static const char *const string_fn[] = { "tolower",  "toupper", "escape",
@@ -223,12 +220,23 @@ static sc_reads_t function_reads(const char *name, apr_size_t len)
                                                   : SC_READS_IS;
 }
 
-sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
+/* The file tests an expression makes (-d -e -f -s -L -h -x), as counted
+ * by scan(): all of them, and those of the request's own file. */
+typedef struct {
+    int all, own;
+    int open; /* a string, regex or variable did not end */
+} file_tests_t;
+
+/* What an expression reads, token by token; its file tests counted into
+ * *ft. */
+static sc_reads_t scan(const char *expr, const char *const *url_vars,
+                       file_tests_t *ft)
 {
     sc_reads_t most = sc_reads_text(expr, url_vars), r;
     const char *c = expr;
 
     while (c && *c) {
+        r = SC_READS_NOTHING;
         if (*c == '\'' || *c == '"') {
             c = past_string(c);
         }
@@ -246,9 +254,11 @@ sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
             while (apr_isalnum(*c) || *c == '_') {
                 c++;
             }
-            if (operator_reads(op, (apr_size_t)(c - op), c) == SC_READS_IS) {
-                return SC_READS_IS;
+            if (c - op == 1 && strchr("defsLhx", *op)) {
+                ft->all++;
+                ft->own += own_file(c);
             }
+            r = operator_reads(op, (apr_size_t)(c - op), c);
         }
         else if (apr_isalpha(*c)) {
             const char *name = c, *after;
@@ -262,20 +272,34 @@ sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
                 static const char *const keyword[] = { "and", "or", "not", "in",
                                                        NULL };
                 apr_size_t len = (apr_size_t)(c - name);
-                r = sc_reads_word_in(name, len, keyword)
-                        ? SC_READS_NOTHING
-                        : function_reads(name, len);
-                if (r == SC_READS_IS) {
-                    return r;
+                if (!sc_reads_word_in(name, len, keyword)) {
+                    r = sc_reads_function(name, len);
                 }
-                most = r > most ? r : most;
             }
         }
         else {
             c++;
         }
+        most = r > most ? r : most;
     }
     /* a string, a regex or a variable that does not end: nothing is known
      * of what follows */
+    ft->open = !c;
     return c ? most : SC_READS_IS;
+}
+
+sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars)
+{
+    file_tests_t ft = { 0, 0, 0 };
+
+    return scan(expr, url_vars, &ft);
+}
+
+int sc_reads_file_tests(const char *expr, int *own)
+{
+    file_tests_t ft = { 0, 0, 0 };
+
+    (void)scan(expr, NULL, &ft);
+    *own = ft.own;
+    return ft.open ? -1 : ft.all;
 }

@@ -37,6 +37,19 @@ int sc_reads_word_in(const char *w, apr_size_t len, const char *const *list);
 sc_reads_t sc_reads_var(const char *name, apr_size_t len,
                         const char *const *url_vars);
 
+/* What calling the ap_expr function [name, name + len) reads: a request
+ * header's (req, http, req_novary) what a client sends, a string's
+ * (tolower, md5 ...) nothing, any other (env, reqenv, osenv, note, resp,
+ * file, filesize, a module's) what a client is. */
+sc_reads_t sc_reads_function(const char *name, apr_size_t len);
+
+/* What an ap_expr operator [op, op + len) (its name after "-") reads of
+ * its own: a comparison or match of strings, numbers or addresses given
+ * (-n -z -T -eq ... -in -strmatch -ipmatch) nothing (its operands read
+ * what they read); -R (the client's address), a file or URL test (-f
+ * ... -F -U -A) or a module's operator what a client is. */
+sc_reads_t sc_reads_operator(const char *op, apr_size_t len);
+
 /* The most any %{NAME} of s reads (an unclosed one: what a client is). */
 sc_reads_t sc_reads_text(const char *s, const char *const *url_vars);
 
@@ -48,5 +61,12 @@ sc_reads_t sc_reads_text(const char *s, const char *const *url_vars);
  * ('www.my-site.example'); an operator may be glued to a keyword
  * ("not-R"). */
 sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars);
+
+/* How many file tests (-d -e -f -s -L -h -x) the expression makes, as
+ * the reader above tokenizes it, and (*own) how many of them test the
+ * request's own file; -1 where a string, regex or variable does not end.
+ * (httpd's own parser names the operators but not which file a test
+ * reads: sc_quickroutes.c asks this for that, and checks the counts.) */
+int sc_reads_file_tests(const char *expr, int *own);
 
 #endif

@@ -77,7 +77,8 @@ static void test_expressions(void **state)
         { "! -R '10.0.0.0/8'", I },
         { "true and-R '10.0.0.0/8'", I },
         { "not-R '10.0.0.0/8'", I },
-        { "%{HTTP_HOST} == 'a' || -ipmatch '10.0.0.0/8'", I },
+        { "%{HTTP_HOST} == 'a' || %{REMOTE_ADDR} -ipmatch '10.0.0.0/8'", I },
+        { "%{HTTP:X-Real-IP} -ipmatch '10.0.0.0/8'", S },
         { "%{REMOTE_ADDR} == '10.0.0.1'", I },
         { "%{REMOTE_USER} == 'alice'", I },
         { "%{SSL_CLIENT_S_DN_CN} == 'mallory'", I },
@@ -95,7 +96,7 @@ static void test_expressions(void **state)
          * (round 74 L1) */
         { "%{HTTP_HOST} =~ /'/ || -R '127.0.0.5/32'", I },
         { "(\"'\"==\"x\"||-R'127.0.0.5/32')", I },
-        { "%{HTTP_HOST} =~ m#'# || -ipmatch '10.0.0.0/8'", I },
+        { "%{HTTP_HOST} =~ m#'# || env('X') == '1'", I },
         { "%{HTTP_HOST} =~ m'x' || -R '10.0.0.0/8'", I },
         { "%{HTTP_HOST} =~ /a/i && -R '1.2.3.4'", I },
         /* no escapes in a regex: it ends at the second "/" */
