@@ -80,8 +80,8 @@ sc_reads_t sc_reads_text(const char *s, const char *const *url_vars)
 
 /* Is the file an ap_expr file test names, at then, the request's own (a
  * front controller's test): one of the forms below, bare or quoted,
- * and nothing glued after it ("%{REQUEST_FILENAME}.'flag'" is another
- * file)? */
+ * with nothing glued after it ("%{REQUEST_FILENAME}x") nor joined to it
+ * by the "." operator ("%{REQUEST_FILENAME} . '.flag'": another file)? */
 static int own_file(const char *then)
 {
     static const char *const own[] = { "%{REQUEST_FILENAME}",
@@ -100,12 +100,19 @@ static int own_file(const char *then)
     }
     for (o = own; *o; o++) {
         apr_size_t n = strlen(*o);
-        if (!strncasecmp(then, *o, n)) {
-            char after = then[n];
-            return quote
-                       ? after == quote
-                       : (after == '\0' || apr_isspace(after) || after == ')');
+        const char *end = then + n;
+
+        if (strncasecmp(then, *o, n)) {
+            continue;
         }
+        if (quote ? *end++ != quote
+                  : (*end && !apr_isspace(*end) && *end != ')')) {
+            return 0;
+        }
+        while (apr_isspace(*end)) {
+            end++;
+        }
+        return *end != '.';
     }
     return 0;
 }

@@ -74,6 +74,8 @@ my @refused = (
       "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ 'a RequestHeader on "expr=not-R"', "<Location /app/x>\nRequestHeader set X-Blocked 1 \"expr=not-R '127.0.0.1/32'\"\n</Location>\n" ],
+    [ '<If> on a file test of the request\'s file joined to another name (round 76 H1)',
+      "<If \"-f %{REQUEST_FILENAME} . '.gone'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ '<If> on a file test of another file', "<If \"-f '/tmp/blocked-flag'\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
     [ 'a route on a variable an address rule sets',
       "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.66\nRewriteRule ^ - [E=BASE:/blocked]\nRewriteRule ^/app/(.*) %{ENV:BASE}/\$1 [PT]\n" ],

@@ -132,6 +132,10 @@ static void test_expressions(void **state)
         { "-f %{REQUEST_FILENAME}.'.flag'", I },
         { "-f '%{DOCUMENT_ROOT}%{REQUEST_URI}.flag'", I },
         { "-f %{REQUEST_FILENAME}x", I },
+        /* "." joins another word to the file's name (round 76 H1) */
+        { "-f %{REQUEST_FILENAME} . '.gone'", I },
+        { "-f '%{REQUEST_FILENAME}' . '.gone'", I },
+        { "-f %{REQUEST_FILENAME} && %{HTTP_HOST} == 'a'", N },
     };
 
     (void)state;
