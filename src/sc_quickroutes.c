@@ -212,12 +212,7 @@ sc_reads_t sc_quick_cond_reads(apr_pool_t *p, const ap_directive_t *d,
 static int cond_reads_state(const char *test, const char *pattern)
 {
     static const char tests[] = "dfslLhxFUH";
-    static const char *const own[] = { "%{REQUEST_FILENAME}",
-                                       "%{SCRIPT_FILENAME}",
-                                       "%{DOCUMENT_ROOT}%{REQUEST_URI}",
-                                       "%{DOCUMENT_ROOT}/%{REQUEST_URI}",
-                                       NULL };
-    const char *const *o;
+    apr_size_t own = sc_reads_own_file(test);
 
     if (strstr(test, "${")) {
         return 1;
@@ -229,12 +224,7 @@ static int cond_reads_state(const char *test, const char *pattern)
           && pattern[2] == '\0')) {
         return 0;
     }
-    for (o = own; *o; o++) {
-        if (!strcasecmp(test, *o)) {
-            return 2;
-        }
-    }
-    return 1;
+    return own && test[own] == '\0' ? 2 : 1;
 }
 
 /* Does a RewriteRule's flag list refuse the request: [F], [G], or a

@@ -78,11 +78,7 @@ sc_reads_t sc_reads_text(const char *s, const char *const *url_vars)
     return most;
 }
 
-/* Is the file an ap_expr file test names, at then, the request's own (a
- * front controller's test): one of the forms below, bare or quoted,
- * with nothing glued after it ("%{REQUEST_FILENAME}x") nor joined to it
- * by the "." operator ("%{REQUEST_FILENAME} . '.flag'": another file)? */
-static int own_file(const char *then)
+apr_size_t sc_reads_own_file(const char *s)
 {
     static const char *const own[] = { "%{REQUEST_FILENAME}",
                                        "%{SCRIPT_FILENAME}",
@@ -90,7 +86,25 @@ static int own_file(const char *then)
                                        "%{DOCUMENT_ROOT}/%{REQUEST_URI}",
                                        NULL };
     const char *const *o;
+
+    for (o = own; *o; o++) {
+        apr_size_t n = strlen(*o);
+        if (!strncasecmp(s, *o, n)) {
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* Is the file an ap_expr file test names, at then, the request's own:
+ * bare or quoted, with nothing glued after it ("%{REQUEST_FILENAME}x")
+ * nor joined to it by the "." operator ("%{REQUEST_FILENAME} . '.flag'":
+ * another file)? */
+static int own_file(const char *then)
+{
+    const char *end;
     char quote = 0;
+    apr_size_t n;
 
     while (apr_isspace(*then)) {
         then++;
@@ -98,23 +112,17 @@ static int own_file(const char *then)
     if (*then == '\'' || *then == '"') {
         quote = *then++;
     }
-    for (o = own; *o; o++) {
-        apr_size_t n = strlen(*o);
-        const char *end = then + n;
-
-        if (strncasecmp(then, *o, n)) {
-            continue;
-        }
-        if (quote ? *end++ != quote
-                  : (*end && !apr_isspace(*end) && *end != ')')) {
-            return 0;
-        }
-        while (apr_isspace(*end)) {
-            end++;
-        }
-        return *end != '.';
+    if (!(n = sc_reads_own_file(then))) {
+        return 0;
     }
-    return 0;
+    end = then + n;
+    if (quote ? *end++ != quote : (*end && !apr_isspace(*end) && *end != ')')) {
+        return 0;
+    }
+    while (apr_isspace(*end)) {
+        end++;
+    }
+    return *end != '.';
 }
 
 sc_reads_t sc_reads_operator(const char *op, apr_size_t len)

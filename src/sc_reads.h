@@ -62,6 +62,12 @@ sc_reads_t sc_reads_text(const char *s, const char *const *url_vars);
  * ("not-R"). */
 sc_reads_t sc_reads_expr(const char *expr, const char *const *url_vars);
 
+/* The length of the name of the request's own file that s starts with
+ * (%{REQUEST_FILENAME}, %{SCRIPT_FILENAME}, %{DOCUMENT_ROOT}%{REQUEST_URI}
+ * with or without a "/"), in any case; 0: none.  A file test of it is a
+ * front controller's: the same for every client. */
+apr_size_t sc_reads_own_file(const char *s);
+
 /* How many file tests (-d -e -f -s -L -h -x) the expression makes, as
  * the reader above tokenizes it, and (*own) how many of them test the
  * request's own file; -1 where a string, regex or variable does not end.
