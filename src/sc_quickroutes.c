@@ -214,6 +214,13 @@ static int cond_reads_state(const char *test, const char *pattern)
     static const char tests[] = "dfslLhxFUH";
     apr_size_t own = sc_reads_own_file(test);
 
+    /* an expression's file tests, as a RewriteCond's own (round 77 H1:
+     * in a server's rules %{REQUEST_FILENAME} is no file yet) */
+    if (!strcasecmp(test, "expr")) {
+        int own_tests, n = sc_reads_file_tests(pattern, &own_tests);
+        return n == 0 ? 0 : (n > 0 && own_tests == n ? 2 : 1);
+    }
+
     if (strstr(test, "${")) {
         return 1;
     }

@@ -35,7 +35,7 @@ sc_reads_t sc_reads_var(const char *name, apr_size_t len,
                                                 "PATH_INFO",
                                                 "IS_SUBREQ",
                                                 "API_VERSION",
-                                                "DOCUMENT_URI",
+
                                                 "CONTEXT_PREFIX",
                                                 "CONTEXT_DOCUMENT_ROOT",
                                                 NULL };

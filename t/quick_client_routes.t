@@ -70,6 +70,10 @@ my @refused = (
     # "\\}" inside a variable's argument does not end it (round 75 H1)
     [ 'a RewriteCond expr with an escaped "}" in a variable',
       "RewriteEngine On\nRewriteCond expr \"%{HTTP:X-A\\}/} == 'on' || -R '127.0.0.66' || %{HTTP:X-B\\}/} == 'on'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    # a refusal on a file test changes without a reload, in an
+    # expression as in a RewriteCond's own test (round 77 H1)
+    [ 'a RewriteCond expr file test of REQUEST_FILENAME with [F]',
+      "RewriteEngine On\nRewriteCond expr \"-f %{REQUEST_FILENAME}\"\nRewriteRule ^ - [F]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
       "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
@@ -126,6 +130,7 @@ for my $c (
     [ 'a RewriteCond expr regex with "(" and "-"', "RewriteEngine On\nRewriteCond expr \"%{REQUEST_URI} =~ m#^/app/old(/|-data)#\"\nRewriteRule ^ - [G]\n" ],
     [ 'an <If> front controller on DOCUMENT_ROOT and REQUEST_URI', "<Directory /tmp/x>\n<If \"! -f '%{DOCUMENT_ROOT}%{REQUEST_URI}'\">\nSetHandler application/x-httpd-php\n</If>\n</Directory>\n" ],
     [ 'a RewriteCond expr list of URLs (round 75 M1)', "RewriteEngine On\nRewriteCond expr \"%{REQUEST_URI} -in { '/old', '/older' }\"\nRewriteRule ^ - [G]\n" ],
+    [ 'a front controller by RewriteCond expr', "<Directory /tmp/fc>\nRewriteEngine On\nRewriteCond expr \"! -f %{REQUEST_FILENAME}\"\nRewriteRule ^ index.php [L]\n</Directory>\n" ],
     [ 'a route by RewriteCond expr on a header', "RewriteEngine On\nRewriteCond expr \"req('X-Mobile') == '1'\"\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
 ) {
     my ($label, $rule) = @$c;

@@ -121,7 +121,9 @@ static void test_expressions(void **state)
         /* list membership compares strings (round 75 M1) */
         { "%{REQUEST_URI} -in { '/a', '/b' }", N },
         { "%{REQUEST_METHOD} -in { 'GET', 'HEAD' }", S },
-        { "%{DOCUMENT_URI} == '/x' && %{CONTEXT_PREFIX} == '/app'", N },
+        { "%{CONTEXT_PREFIX} == '/app'", N },
+        /* httpd reads DOCUMENT_URI from the environment first (round 77) */
+        { "%{DOCUMENT_URI} == '/x'", I },
         /* what does not end: nothing known of what follows */
         { "%{HTTP_HOST} =~ /x", I },
         { "%{HTTP_HOST} == 'x", I },
