@@ -437,9 +437,11 @@ static void rule_seen(walk_t *w, const ap_directive_t *d,
                       const ap_directive_t *vhost, flow_t *flow,
                       const conds_t *c)
 {
+    static const char *const env_flag[] = { "e", "env", NULL };
     apr_pool_t *p = w->p;
     const char *word[3];
     const char *pattern, *subst, *flags;
+    apr_array_header_t *sets;
     sc_reads_t reads = c->reads, own;
     int nc, deny, rewrites, i;
 
@@ -466,6 +468,17 @@ static void rule_seen(walk_t *w, const ap_directive_t *d,
      * rule's decision: it may refuse an anonymous client later, without a
      * reload, or refuse some clients only */
     if (!reads && deny && (c->state || flow_reaches(p, flow, pattern, nc))) {
+        push_once(w, w->denying, d, vhost);
+    }
+    /* a route or a variable by a map or a flag file: where it leads (a
+     * section that refuses, a variable a later rule or the application
+     * refuses on) may change without a reload, as a refusal on it
+     * (round 78 H1) */
+    if (!reads && !deny && !sends_away(p, subst, flags)
+        && (c->flag_file || strstr(subst, "${") || strstr(flags, "${"))
+        && (rewrites
+            || ((sets = sc_tree_rewrite_flag_values(p, flags, env_flag))
+                && sets->nelts > 0))) {
         push_once(w, w->denying, d, vhost);
     }
     /* on what a client sends or is: a route, or a refusal (whether it
@@ -558,6 +571,11 @@ static void collect_setters(apr_pool_t *p, const ap_directive_t *d,
             sc_reads_t r;
             sc_tree_rewrite_args(p, d->args, word);
             r = cond_reads(p, word[0], word[1], nocase_flag(p, word[2]));
+            /* a file test or a map: what changes without a reload is no
+             * URL's (round 78 H1) */
+            if (cond_reads_state(word[0], word[1])) {
+                r = SC_READS_IS;
+            }
             reads = r > reads ? r : reads;
         }
         else if (!strcasecmp(n, "RewriteRule")) {
@@ -570,6 +588,9 @@ static void collect_setters(apr_pool_t *p, const ap_directive_t *d,
             }
             if (text_reads(word[2]) > reads) {
                 reads = text_reads(word[2]);
+            }
+            if (strstr(word[1], "${") || strstr(word[2], "${")) {
+                reads = SC_READS_IS; /* a map's value */
             }
             set = sc_tree_rewrite_flag_values(p, word[2], env);
             for (i = 0; set && i < set->nelts; i++) {

@@ -74,6 +74,18 @@ my @refused = (
     # expression as in a RewriteCond's own test (round 77 H1)
     [ 'a RewriteCond expr file test of REQUEST_FILENAME with [F]',
       "RewriteEngine On\nRewriteCond expr \"-f %{REQUEST_FILENAME}\"\nRewriteRule ^ - [F]\n" ],
+    # a rule on a flag file or a map, through a variable or a route
+    # (round 78 H1): it changes without a reload like a refusal on it
+    [ 'a flag file\'s variable, then [F] on it',
+      "RewriteEngine On\nRewriteCond /tmp/flags%{REQUEST_URI} -f\nRewriteRule ^ - [E=BLK:1]\nRewriteCond %{ENV:BLK} =1\nRewriteRule ^ - [F]\n" ],
+    [ 'a map\'s variable, then [F] on it',
+      "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteCond \${blocked:%{REQUEST_URI}|open} =closed\nRewriteRule ^ - [E=BLK:1]\nRewriteCond %{ENV:BLK} =1\nRewriteRule ^ - [F]\n" ],
+    [ 'a flag file\'s variable, then a RewriteCond expr on it',
+      "RewriteEngine On\nRewriteCond /tmp/flags%{REQUEST_URI} -f\nRewriteRule ^ - [E=BLK:1]\nRewriteCond expr \"reqenv('BLK') == '1'\"\nRewriteRule ^ - [F]\n" ],
+    [ 'a route on a flag file to a refusing section',
+      "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    [ 'a route by a map in the substitution',
+      "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
       "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
