@@ -432,10 +432,11 @@ static void cond_seen(apr_pool_t *p, const ap_directive_t *d, conds_t *c)
 }
 
 /* A RewriteRule, c its conditions: a route, a refusal, or a decision that
- * reaches a later rule's refusal (flow). */
-static void rule_seen(walk_t *w, const ap_directive_t *d,
-                      const ap_directive_t *vhost, flow_t *flow,
-                      const conds_t *c)
+ * reaches a later rule's refusal (flow).  Did it decide on a map or a
+ * flag file? */
+static int rule_seen(walk_t *w, const ap_directive_t *d,
+                     const ap_directive_t *vhost, flow_t *flow,
+                     const conds_t *c)
 {
     static const char *const env_flag[] = { "e", "env", NULL };
     apr_pool_t *p = w->p;
@@ -443,7 +444,7 @@ static void rule_seen(walk_t *w, const ap_directive_t *d,
     const char *pattern, *subst, *flags;
     apr_array_header_t *sets;
     sc_reads_t reads = c->reads, own;
-    int nc, deny, rewrites, i;
+    int nc, deny, rewrites, i, on_state;
 
     sc_tree_rewrite_args(p, d->args, word);
     pattern = word[0];
@@ -472,11 +473,12 @@ static void rule_seen(walk_t *w, const ap_directive_t *d,
     }
     /* a route or a variable by a map or a flag file: where it leads (a
      * section that refuses, a variable a later rule or the application
-     * refuses on) may change without a reload, as a refusal on it
-     * (round 78 H1) */
-    if (!reads && !deny && !sends_away(p, subst, flags)
-        && (c->flag_file || strstr(subst, "${") || strstr(flags, "${"))
-        && (rewrites
+     * refuses on) may change without a reload, as a refusal on it: also
+     * an external redirect that ends the rules, also with [L] (rounds 78
+     * and 79 H1) */
+    on_state = c->flag_file || strstr(subst, "${") || strstr(flags, "${");
+    if (!reads && on_state
+        && (strcmp(subst, "-") || deny
             || ((sets = sc_tree_rewrite_flag_values(p, flags, env_flag))
                 && sets->nelts > 0))) {
         push_once(w, w->denying, d, vhost);
@@ -511,6 +513,24 @@ static void rule_seen(walk_t *w, const ap_directive_t *d,
             dp->nocase = nc;
         }
     }
+    return on_state;
+}
+
+/* How many of the rules after a RewriteRule (its arguments args) its
+ * match decides on: the next with [C], n with [S=n]. */
+static int rules_reached(apr_pool_t *p, const char *args)
+{
+    static const char *const chain[] = { "c", "chain", NULL };
+    static const char *const skip[] = { "s", "skip", NULL };
+    const char *word[3];
+    const char *n;
+
+    sc_tree_rewrite_args(p, args, word);
+    if (sc_tree_rewrite_flag(p, word[2], chain)) {
+        return 1;
+    }
+    n = sc_tree_rewrite_flag_value(p, word[2], skip);
+    return n ? atoi(n) : 0;
 }
 
 /* Walk one list of rules (descend: and the sections in it). */
@@ -519,14 +539,19 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
 {
     apr_pool_t *p = w->p;
     conds_t c = { SC_READS_NOTHING, 0, 0 }; /* of the rule to come */
+    int reached = 0; /* rules a decision on state still reaches ([C], [S]) */
 
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "RewriteCond")) {
             cond_seen(p, d, &c);
         }
         else if (!strcasecmp(d->directive, "RewriteRule")) {
-            rule_seen(w, d, vhost, flow, &c);
+            int n = rule_seen(w, d, vhost, flow, &c) ? rules_reached(p, d->args)
+                                                     : 0;
+            reached = reached > 0 ? reached - 1 : 0;
+            reached = n > reached ? n : reached;
             memset(&c, 0, sizeof(c));
+            c.state = c.flag_file = reached > 0;
         }
         else if (d->first_child
                  && (sc_tree_is(d, "<IfModule")
@@ -562,7 +587,8 @@ static void collect_setters(apr_pool_t *p, const ap_directive_t *d,
                             int *any)
 {
     static const char *const env[] = { "e", "env", NULL };
-    sc_reads_t reads = SC_READS_NOTHING;
+    sc_reads_t reads = SC_READS_NOTHING, carried = SC_READS_NOTHING;
+    int reached = 0;
 
     for (; d; d = d->next) {
         const char *n = d->directive;
@@ -604,7 +630,15 @@ static void collect_setters(apr_pool_t *p, const ap_directive_t *d,
                 }
                 *(const char **)apr_array_push(reads ? other : url) = name;
             }
-            reads = SC_READS_NOTHING;
+            /* what a rule read reaches the rules its match decides on
+             * ([C], [S=n]: round 79 H1) */
+            i = reads ? rules_reached(p, d->args) : 0;
+            reached = reached > 0 ? reached - 1 : 0;
+            if (i > reached) {
+                reached = i;
+                carried = reads;
+            }
+            reads = reached > 0 ? carried : SC_READS_NOTHING;
         }
         else if (d->args
                  && (!strncasecmp(n, "SetEnv", 6) || !strcasecmp(n, "PassEnv")

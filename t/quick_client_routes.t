@@ -84,6 +84,18 @@ my @refused = (
       "RewriteEngine On\nRewriteCond /tmp/flags%{REQUEST_URI} -f\nRewriteRule ^ - [E=BLK:1]\nRewriteCond expr \"reqenv('BLK') == '1'\"\nRewriteRule ^ - [F]\n" ],
     [ 'a route on a flag file to a refusing section',
       "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    # ... also ending the rules, an external redirect, through [C] and
+    # [S] (round 79 H1)
+    [ 'a route on a flag file with [PT,L]',
+      "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^/app/ /blocked [PT,L]\n" ],
+    [ 'a takedown redirect on a flag file',
+      "RewriteEngine On\nRewriteCond /tmp/flags%{REQUEST_URI} -f\nRewriteRule ^ /gone.html [R=302,L]\n" ],
+    [ 'a flag file chaining to a route',
+      "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^ - [C]\nRewriteRule ^/app/ /blocked [PT]\n" ],
+    [ 'a flag file skipping a route',
+      "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^ - [S=1]\nRewriteRule ^/app/(.*) /app/open/\$1 [PT]\n" ],
+    [ 'a flag file chaining to an E=, then [F] on it in a <Location>',
+      "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^ - [C]\nRewriteRule ^ - [E=BLK:1]\n<Location /app/x>\nRewriteEngine On\nRewriteCond %{ENV:BLK} =1\nRewriteRule ^ - [F]\n</Location>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
