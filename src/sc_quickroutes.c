@@ -357,6 +357,12 @@ typedef struct {
     const flow_t *server; /* the flow at the end of the main server's rules */
     int inherit_down;     /* RewriteOptions InheritDown[Before] there */
     apr_array_header_t *routes, *denying;
+    /* where a per-directory list says RewriteOptions Inherit*: the
+     * decisions of every per-directory list (mod_rewrite joins a
+     * section's rules to those of the sections it inherits), gathered
+     * first (gathering) */
+    flow_t *perdir;
+    int gathering;
 } walk_t;
 
 static void push_once(walk_t *w, apr_array_header_t *list,
@@ -385,6 +391,26 @@ static int inherits(apr_pool_t *p, const ap_directive_t *d, const char *kind)
                 if (!strncasecmp(word, kind, strlen(kind))) {
                     return 1;
                 }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Does a section's list (in_section), at any depth, say RewriteOptions
+ * Inherit* (a server's or a virtual host's own list is inherits()')? */
+static int section_inherits(apr_pool_t *p, const ap_directive_t *d,
+                            int in_section)
+{
+    for (; d; d = d->next) {
+        if (d->first_child) {
+            int section = in_section
+                          || !(sc_tree_is(d, "<VirtualHost")
+                               || sc_tree_is(d, "<IfModule")
+                               || sc_tree_is(d, "<IfDefine"));
+            if ((section && inherits(p, d->first_child, "Inherit"))
+                || section_inherits(p, d->first_child, section)) {
+                return 1;
             }
         }
     }
@@ -572,7 +598,12 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             }
         }
         else if (d->first_child && descend) {
-            quick_routes(w, d->first_child, vhost, flow_new(p, NULL), 1);
+            /* a section's list; where per-directory lists inherit, each
+             * reached by the decisions of all (outside attack round 80) */
+            flow_t *f = !w->perdir     ? flow_new(p, NULL)
+                        : w->gathering ? w->perdir
+                                       : flow_new(p, w->perdir);
+            quick_routes(w, d->first_child, vhost, f, 1);
         }
     }
 }
@@ -690,7 +721,7 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
 {
-    walk_t w = { p, d, NULL, 0, NULL, NULL };
+    walk_t w = { p, d, NULL, 0, NULL, NULL, NULL, 0 };
     flow_t *server = flow_new(p, NULL);
 
     /* the main server's own rules first, for the hosts that inherit
@@ -698,6 +729,13 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
     quick_routes(&w, d, vhost, server, 0);
     w.server = server;
     w.inherit_down = inherits(p, d, "InheritDown");
+    /* then, where per-directory lists inherit, what all of them decide */
+    if (section_inherits(p, d, 0)) {
+        w.perdir = flow_new(p, NULL);
+        w.gathering = 1;
+        quick_routes(&w, d, vhost, flow_new(p, NULL), 1);
+        w.gathering = 0;
+    }
     w.routes = routes;
     w.denying = denying;
     quick_routes(&w, d, vhost, flow_new(p, NULL), 1);

@@ -96,6 +96,11 @@ my @refused = (
       "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^ - [S=1]\nRewriteRule ^/app/(.*) /app/open/\$1 [PT]\n" ],
     [ 'a flag file chaining to an E=, then [F] on it in a <Location>',
       "RewriteEngine On\nRewriteCond /tmp/maint -f\nRewriteRule ^ - [C]\nRewriteRule ^ - [E=BLK:1]\n<Location /app/x>\nRewriteEngine On\nRewriteCond %{ENV:BLK} =1\nRewriteRule ^ - [F]\n</Location>\n" ],
+    # per-directory lists joined by RewriteOptions Inherit (round 80 H1)
+    [ 'a flag file\'s [L] in one <Location>, an inheriting one\'s [F]',
+      "<Location /app>\nRewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\n</Location>\n<Location /app/secret>\nRewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^ - [F]\n</Location>\n" ],
+    [ 'the same in two <Directory> sections',
+      "<Directory /tmp/d>\nRewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\n</Directory>\n<Directory /tmp/d/secret>\nRewriteEngine On\nRewriteOptions Inherit\nRewriteRule ^ - [F]\n</Directory>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
