@@ -76,6 +76,48 @@ static sc_reads_t text_reads(const char *s)
     return sc_reads_text(s, url_only());
 }
 
+/* The RewriteMaps that every definition of their name makes int: (tolower,
+ * toupper, escape, unescape): a function of the key it is given, which
+ * changes with no file nor program; the others' values change without a
+ * reload (sc_quick_routes_prepare, NULL ended). */
+static apr_array_header_t *int_maps;
+
+static void collect_maps(apr_pool_t *p, const ap_directive_t *d,
+                         apr_array_header_t *pure, apr_array_header_t *other)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "RewriteMap") && d->args) {
+            const char *args = d->args;
+            const char *name = ap_getword_conf(p, &args);
+            const char *type = ap_getword_conf(p, &args);
+            *(const char **)apr_array_push(
+                strncasecmp(type, "int:", 4) ? other : pure) = name;
+        }
+        if (d->first_child) {
+            collect_maps(p, d->first_child, pure, other);
+        }
+    }
+}
+
+/* Does a RewriteRule's or RewriteCond's text look a value up in a map
+ * other than an int: one (each "${name:", nested ones too; a "${" with no
+ * name ended by ':' is taken for one)? */
+static int reads_map(const char *s)
+{
+    const char *at;
+
+    for (at = strstr(s, "${"); at; at = strstr(at + 2, "${")) {
+        const char *name = at + 2;
+        apr_size_t len = strcspn(name, ":}");
+        if (name[len] != ':' || !int_maps
+            || !sc_reads_word_in(name, len,
+                                 (const char *const *)(void *)int_maps->elts)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* What httpd's own parser meets in an expression: the most its
  * variables, functions and operators read, and how many file tests it
  * makes (which file each reads, the parser does not say). */
@@ -221,7 +263,7 @@ static int cond_reads_state(const char *test, const char *pattern)
         return n == 0 ? 0 : (n > 0 && own_tests == n ? 2 : 1);
     }
 
-    if (strstr(test, "${")) {
+    if (reads_map(test)) {
         return 1;
     }
     if (*pattern == '!') {
@@ -502,7 +544,7 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
      * refuses on) may change without a reload, as a refusal on it: also
      * an external redirect that ends the rules, also with [L] (rounds 78
      * and 79 H1) */
-    on_state = c->flag_file || strstr(subst, "${") || strstr(flags, "${");
+    on_state = c->flag_file || reads_map(subst) || reads_map(flags);
     if (!reads && on_state
         && (strcmp(subst, "-") || deny
             || ((sets = sc_tree_rewrite_flag_values(p, flags, env_flag))
@@ -646,7 +688,7 @@ static void collect_setters(apr_pool_t *p, const ap_directive_t *d,
             if (text_reads(word[2]) > reads) {
                 reads = text_reads(word[2]);
             }
-            if (strstr(word[1], "${") || strstr(word[2], "${")) {
+            if (reads_map(word[1]) || reads_map(word[2])) {
                 reads = SC_READS_IS; /* a map's value */
             }
             set = sc_tree_rewrite_flag_values(p, word[2], env);
@@ -693,9 +735,22 @@ void sc_quick_routes_prepare(apr_pool_t *p, const ap_directive_t *tree)
 {
     apr_array_header_t *url = apr_array_make(p, 4, sizeof(const char *));
     apr_array_header_t *other = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *pure = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *maps = apr_array_make(p, 2, sizeof(const char *));
     int any = 0, i;
 
     url_vars = NULL;
+    collect_maps(p, tree, pure, maps);
+    *(const char **)apr_array_push(maps) = NULL;
+    int_maps = apr_array_make(p, pure->nelts + 1, sizeof(const char *));
+    for (i = 0; i < pure->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(pure, i, const char *);
+        if (!sc_reads_word_in(name, strlen(name),
+                              (const char *const *)(void *)maps->elts)) {
+            *(const char **)apr_array_push(int_maps) = name;
+        }
+    }
+    *(const char **)apr_array_push(int_maps) = NULL;
     collect_setters(p, tree, url, other, &any);
     if (any) {
         return;

@@ -103,6 +103,9 @@ my @refused = (
       "<Directory /tmp/d>\nRewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\n</Directory>\n<Directory /tmp/d/secret>\nRewriteEngine On\nRewriteOptions Inherit\nRewriteRule ^ - [F]\n</Directory>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
+    [ 'an int: map whose name another host gives a file',
+      "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteRule ^/app/(.*) /app/\${lc:\$1} [PT]\n<VirtualHost 127.0.0.2:80>\nRewriteEngine On\nRewriteMap lc \"txt:$map\"\nRewriteRule ^/app/(.*) /app/\${lc:\$1} [PT]\n</VirtualHost>\n" ],
+    [ 'an int: map around a file map', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) /app/\${lc:\${blocked:\$1}} [PT]\n" ],
     [ 'a RewriteCond expr on a function of the environment',
       "RewriteEngine On\nRewriteCond expr \"reqenv('BLOCKED') == '1'\"\nRewriteRule ^/app/ /blocked [PT]\n" ],
     [ '<If> on "filesize (..)"', "<If \"filesize ('/tmp/flag') -gt 0\">\nRedirect 302 / http://blocked.example/\n</If>\n" ],
@@ -161,6 +164,9 @@ for my $c (
     [ 'a RewriteCond expr list of URLs (round 75 M1)', "RewriteEngine On\nRewriteCond expr \"%{REQUEST_URI} -in { '/old', '/older' }\"\nRewriteRule ^ - [G]\n" ],
     [ 'a front controller by RewriteCond expr', "<Directory /tmp/fc>\nRewriteEngine On\nRewriteCond expr \"! -f %{REQUEST_FILENAME}\"\nRewriteRule ^ index.php [L]\n</Directory>\n" ],
     [ 'a route by RewriteCond expr on a header', "RewriteEngine On\nRewriteCond expr \"req('X-Mobile') == '1'\"\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
+    # an int: map is a function of its key, like the URL it is given
+    [ 'the lower-case URL redirect (an int: map)', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteCond %{REQUEST_URI} [A-Z]\nRewriteRule (.*) \${lc:\$1} [R=301,L]\n" ],
+    [ 'a route through an int: map of the URL', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteRule ^/app/(.*) /app/\${lc:\$1} [PT]\n" ],
 ) {
     my ($label, $rule) = @$c;
     my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
