@@ -405,6 +405,11 @@ typedef struct {
      * first (gathering) */
     flow_t *perdir;
     int gathering;
+    /* walking a per-directory list; and (ends) a server's or a host's
+     * rule ends all rewriting, the per-directory lists' too ([END]), on
+     * the client, a map or a flag file: every per-directory list is
+     * reached by it (outside attack round 81 H1) */
+    int section, ends;
 } walk_t;
 
 static void push_once(walk_t *w, apr_array_header_t *list,
@@ -507,6 +512,7 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
                      const conds_t *c)
 {
     static const char *const env_flag[] = { "e", "env", NULL };
+    static const char *const end[] = { "end", NULL };
     apr_pool_t *p = w->p;
     const char *word[3];
     const char *pattern, *subst, *flags;
@@ -567,6 +573,10 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
         if (pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
             flow->any = 1;
         }
+    }
+    if ((reads || c->flag_file) && !w->section && !sends_away(p, subst, flags)
+        && sc_tree_rewrite_flag(p, flags, end)) {
+        w->ends = 1;
     }
     if ((reads || c->flag_file) && !sends_away(p, subst, flags)
         && (flow_flags(p, flags) || strcmp(subst, "-"))) {
@@ -645,7 +655,11 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
             flow_t *f = !w->perdir     ? flow_new(p, NULL)
                         : w->gathering ? w->perdir
                                        : flow_new(p, w->perdir);
+            int section = w->section;
+            f->any |= w->ends;
+            w->section = 1;
             quick_routes(w, d->first_child, vhost, f, 1);
+            w->section = section;
         }
     }
 }
@@ -776,7 +790,7 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
 {
-    walk_t w = { p, d, NULL, 0, NULL, NULL, NULL, 0 };
+    walk_t w = { p, d, NULL, 0, NULL, NULL, NULL, 0, 0, 0 };
     flow_t *server = flow_new(p, NULL);
 
     /* the main server's own rules first, for the hosts that inherit
@@ -784,13 +798,15 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
     quick_routes(&w, d, vhost, server, 0);
     w.server = server;
     w.inherit_down = inherits(p, d, "InheritDown");
-    /* then, where per-directory lists inherit, what all of them decide */
+    /* then what every list decides: whether a server's or a host's
+     * [END] ends the per-directory lists, and where per-directory lists
+     * inherit, what all of them decide */
     if (section_inherits(p, d, 0)) {
         w.perdir = flow_new(p, NULL);
-        w.gathering = 1;
-        quick_routes(&w, d, vhost, flow_new(p, NULL), 1);
-        w.gathering = 0;
     }
+    w.gathering = 1;
+    quick_routes(&w, d, vhost, flow_new(p, NULL), 1);
+    w.gathering = 0;
     w.routes = routes;
     w.denying = denying;
     quick_routes(&w, d, vhost, flow_new(p, NULL), 1);

@@ -101,6 +101,16 @@ my @refused = (
       "<Location /app>\nRewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\n</Location>\n<Location /app/secret>\nRewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^ - [F]\n</Location>\n" ],
     [ 'the same in two <Directory> sections',
       "<Directory /tmp/d>\nRewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\n</Directory>\n<Directory /tmp/d/secret>\nRewriteEngine On\nRewriteOptions Inherit\nRewriteRule ^ - [F]\n</Directory>\n" ],
+    # [END] in a server's or a host's rules ends the per-directory
+    # rules too (outside attack round 81 H1)
+    [ 'a flag file\'s [END] in the server\'s rules, a <Location>\'s [F]',
+      "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
+    [ 'a map\'s [END] in a virtual host, a <Directory>\'s [R=403]',
+      "<VirtualHost 127.0.0.2:80>\nRewriteEngine On\nRewriteMap open \"txt:$map\"\nRewriteCond \${open:%{REQUEST_URI}} =1\nRewriteRule ^ - [END]\n</VirtualHost>\n<Directory /tmp/d>\nRewriteEngine On\nRewriteRule ^ - [R=403]\n</Directory>\n" ],
+    [ 'a flag file chained to an [END] in the server\'s rules, a <Location>\'s [G]',
+      "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [C]\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [G]\n</Location>\n" ],
+    [ 'a client\'s [END] in the server\'s rules, a <Location>\'s [F]',
+      "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.5\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
@@ -165,6 +175,8 @@ for my $c (
     [ 'a front controller by RewriteCond expr', "<Directory /tmp/fc>\nRewriteEngine On\nRewriteCond expr \"! -f %{REQUEST_FILENAME}\"\nRewriteRule ^ index.php [L]\n</Directory>\n" ],
     [ 'a route by RewriteCond expr on a header', "RewriteEngine On\nRewriteCond expr \"req('X-Mobile') == '1'\"\nRewriteRule ^/app/(.*) /app/m/\$1 [PT]\n" ],
     # an int: map is a function of its key, like the URL it is given
+    [ 'an [END] on the URL in the server\'s rules, a <Location>\'s [F]',
+      "RewriteEngine On\nRewriteRule ^/static/ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
     [ 'the lower-case URL redirect (an int: map)', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteCond %{REQUEST_URI} [A-Z]\nRewriteRule (.*) \${lc:\$1} [R=301,L]\n" ],
     [ 'a route through an int: map of the URL', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteRule ^/app/(.*) /app/\${lc:\$1} [PT]\n" ],
 ) {
