@@ -12,23 +12,14 @@ import itertools
 import socket
 import struct
 import sys
-import threading
 import urllib.parse
+
+from backend_io import read_exact, serve_forever
 
 RENDERED = itertools.count(1)
 FORWARD_REQUEST, CPING = 2, 10
 SEND_BODY_CHUNK, SEND_HEADERS, END_RESPONSE, CPONG = 3, 4, 5, 9
 QUERY_STRING, ATTRIBUTES_END = 5, 0xFF
-
-
-def read_exactly(conn, n):
-    data = b''
-    while len(data) < n:
-        more = conn.recv(n - len(data))
-        if not more:
-            raise EOFError
-        data += more
-    return data
 
 
 def packet(payload):
@@ -116,8 +107,8 @@ def answer(conn, uri, query):
 def serve(conn):
     try:
         while True:
-            head = read_exactly(conn, 4)
-            payload = read_exactly(conn, struct.unpack('>H', head[2:])[0])
+            head = read_exact(conn, 4)
+            payload = read_exact(conn, struct.unpack('>H', head[2:])[0])
             if not payload:
                 continue  # an empty body chunk: the request's body ended
             if payload[0] == CPING:
@@ -136,10 +127,7 @@ def main():
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(('127.0.0.1', int(sys.argv[1])))
-    listener.listen(64)
-    while True:
-        conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    serve_forever(listener, serve)
 
 
 if __name__ == '__main__':

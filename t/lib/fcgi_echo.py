@@ -9,21 +9,12 @@ import os
 import socket
 import struct
 import sys
-import threading
 import uuid
 from urllib.parse import parse_qs
 
+from backend_io import read_exact, serve_forever
+
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
-
-
-def read_exact(s, n):
-    b = b''
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            raise EOFError
-        b += c
-    return b
 
 
 def name_values(data):
@@ -103,10 +94,7 @@ def main():
         srv = socket.socket(socket.AF_UNIX)
         srv.bind(where)
         os.chmod(where, 0o777)
-    srv.listen(64)
-    while True:
-        c, _ = srv.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
+    serve_forever(srv, serve)
 
 
 if __name__ == '__main__':
