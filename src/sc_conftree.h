@@ -1,7 +1,7 @@
 /*
- * sc_conftree.h: what the start-up checks (sc_quickcheck.c,
- * sc_quickroutes.c, sc_ttlcheck.c) read of httpd's parsed configuration
- * tree, and the sections they collect.
+ * sc_conftree.h: what the start-up checks (sc_quickcheck.c and the
+ * sc_quick*.c files it calls, sc_ttlcheck.c) read of httpd's parsed
+ * configuration tree, and the sections they collect.
  */
 #ifndef SC_CONFTREE_H
 #define SC_CONFTREE_H
@@ -61,24 +61,54 @@ void sc_tree_push(apr_pool_t *p, apr_array_header_t *list,
 /* May two paths (NULL: a regex) cover the same URL? */
 int sc_tree_overlap(const char *a, const char *b);
 
-/* --- sc_quickroutes.c (what a text reads: sc_reads.h) --- */
+/* --- sc_quickrules.c (what a text reads: sc_reads.h) --- */
 
 /* What the condition of a conditional section (<If>, <ElseIf>, <Else>)
  * reads; *chain carries what those before it in its chain read (an
  * <Else> picks the clients theirs do not). */
 sc_reads_t sc_quick_cond_reads(apr_pool_t *p, const ap_directive_t *d,
                                sc_reads_t *chain);
-
 /* Read which variables of the configuration tree only rules on the URL
- * set, for the reads below (before them: a variable such a rule sets is
- * then read as the URL is, any other as what a client is). */
+ * set, and which RewriteMaps are int: ones, for the reads below (before
+ * them: a variable such a rule sets is then read as the URL is, any other
+ * as what a client is). */
 void sc_quick_routes_prepare(apr_pool_t *p, const ap_directive_t *tree);
+/* Does a regex ("!" negating it) match str (one that does not compile
+ * here may)? */
+int sc_rule_pattern_matches(apr_pool_t *p, const char *pattern, const char *str,
+                            int nocase);
+/* What a rule's text (a test string, a substitution, flags) reads. */
+sc_reads_t sc_rule_text_reads(const char *s);
+/* Does a text look a value up in a map other than an int: one? */
+int sc_rule_reads_map(const char *s);
+/* What a RewriteCond's test may differ by from client to client. */
+sc_reads_t sc_rule_cond_reads(apr_pool_t *p, const char *test,
+                              const char *pattern, int nocase);
+/* Does a RewriteCond read what changes without a reload: 1 a map or a
+ * flag file, 2 the request's own file only, 0 neither? */
+int sc_rule_cond_state(const char *test, const char *pattern);
+/* Does a RewriteRule's flag list refuse ([F], [G], a status that is not
+ * a redirect); decide whether the rules after it run ([C], [S], [L],
+ * [END], [N]); end the rules ([L], [END]); match without case ([NC])? */
+int sc_rule_refuses(apr_pool_t *p, const char *flags);
+int sc_rule_flow_flags(apr_pool_t *p, const char *flags);
+int sc_rule_stops(apr_pool_t *p, const char *flags);
+int sc_rule_nocase(apr_pool_t *p, const char *flags);
+/* How many of the rules after a RewriteRule (its arguments) its match
+ * decides on: the next with [C], n with [S=n]. */
+int sc_rule_reached(apr_pool_t *p, const char *args);
+
+/* --- sc_quickroutes.c --- */
+
 /* RewriteRules that route by what the client sends (into routes, if not
  * NULL), and those that refuse some clients, or route or mark them by what
  * they are (into denying, if not NULL). */
 void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying);
+
+/* --- sc_quickderive.c --- */
+
 /* Sections that derive variables or headers from the request after the
  * quick phase: from what a client sends (into said), from what it is
  * (into refused); either may be NULL. */

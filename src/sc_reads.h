@@ -2,7 +2,7 @@
  * sc_reads: what a text of the configuration may differ by from client
  * to client for one URL: a variable's name (RewriteRule's and ap_expr's
  * %{NAME}), a text holding %{NAME}s, an ap_expr condition (an <If>'s).
- * Quick mode's start-up check (sc_quickroutes.c, sc_quickcheck.c) reads
+ * Quick mode's start-up check (sc_quickrules.c, sc_quickcheck.c) reads
  * the configuration with these: a rule on what a client *is* next to a
  * quick location fails start-up, one on what it *sends* warns.
  *
@@ -72,7 +72,7 @@ apr_size_t sc_reads_own_file(const char *s);
  * the reader above tokenizes it, and (*own) how many of them test the
  * request's own file; -1 where a string, regex or variable does not end.
  * (httpd's own parser names the operators but not which file a test
- * reads: sc_quickroutes.c asks this for that, and checks the counts.) */
+ * reads: sc_quickrules.c asks this for that, and checks the counts.) */
 int sc_reads_file_tests(const char *expr, int *own);
 
 #endif
