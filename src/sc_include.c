@@ -267,25 +267,12 @@ int sc_inc_budget(request_rec *r)
     return *made <= SC_ESI_MAX_TOTAL;
 }
 
-/* What memcached holds for each of ctxs, in one multi-get per server:
- * each one's level-1 record and the counters it is checked against
- * (sc_lookup takes them from its prefetch).  The counters many share are
- * asked once. */
-void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
+/* The local tier first: what it keeps is not asked of memcached. */
+static void prefetch_local(request_rec *r, sc_req_t **ctxs, int n)
 {
-    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
-                                               &sharedcache_module);
-    int local = sc_local_on() && sc_pending_count() == 0;
-    int i, j, k;
+    int i;
 
-    /* Read with the page's own lookup (sc_incearly.c). */
-    for (i = 0; !local && i < n; i++) {
-        if (ctxs[i]) {
-            sc_early_take(r, ctxs[i]);
-        }
-    }
-    /* The local tier first: what it keeps is not asked of memcached. */
-    for (i = 0; local && i < n; i++) {
+    for (i = 0; i < n; i++) {
         const char *mine[1 + SC_GENS];
 
         if (ctxs[i] && !ctxs[i]->prefetch) {
@@ -296,70 +283,101 @@ void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
             ctxs[i]->prefetch_mark = sc_local_mark(mine, 1 + SC_GENS);
         }
     }
-    for (i = 0; i < n; i++) {
-        apr_hash_t *index;
-        apr_time_t at;
-        const char **keys;
-        sc_value_t *vals;
-        sc_conn_t *c;
-        int m = 0, server;
+}
 
-        if (!ctxs[i] || ctxs[i]->prefetch) {
-            continue; /* (all of them, where the page's lookup read them) */
-        }
-        index = sc_key_hash_make(r->pool);
-        at = apr_time_now();
-        /* every one of this server, each key once */
-        server = ctxs[i]->server;
-        keys = apr_palloc(r->pool,
-                          (apr_size_t)(n * (1 + SC_GENS)) * sizeof(*keys));
-        for (j = i; j < n; j++) {
-            const char *mine[1 + SC_GENS];
-            /* (one the local tier answered is not asked) */
-            if (!ctxs[j] || ctxs[j]->server != server || ctxs[j]->prefetch) {
-                continue;
-            }
-            sc_lookup_keys(ctxs[j], mine);
-            for (k = 0; k < 1 + SC_GENS; k++) {
-                if (!apr_hash_get(index, mine[k], APR_HASH_KEY_STRING)) {
-                    keys[m] = mine[k];
-                    apr_hash_set(index, mine[k], APR_HASH_KEY_STRING,
-                                 (void *)(apr_uintptr_t)(m + 1));
-                    m++;
-                }
-            }
-        }
-        c = sc_store_borrow(s->backend, server, r->pool);
-        if (!c) {
+/* Is ctxs[j] one of server's still to read? */
+static int still_to_read(sc_req_t *const *ctxs, int j, int server)
+{
+    return ctxs[j] && ctxs[j]->server == server && !ctxs[j]->prefetch;
+}
+
+/* Those of ctxs[i]'s server still to read, from ctxs[i] on, in one
+ * multi-get: every key once. */
+static void prefetch_server(request_rec *r, const sc_server_conf_t *s,
+                            sc_req_t **ctxs, int i, int n)
+{
+    apr_hash_t *index = sc_key_hash_make(r->pool);
+    apr_time_t at = apr_time_now();
+    int server = ctxs[i]->server;
+    const char **keys = apr_palloc(r->pool, (apr_size_t)(n * (1 + SC_GENS))
+                                                * sizeof(*keys));
+    sc_value_t *vals;
+    sc_conn_t *c;
+    int m = 0, j, k;
+
+    for (j = i; j < n; j++) {
+        const char *mine[1 + SC_GENS];
+        /* (one the local tier answered is not asked) */
+        if (!still_to_read(ctxs, j, server)) {
             continue;
         }
-        if (sc_store_mget(c, r->pool, keys, (apr_size_t)m, &vals)
-            != APR_SUCCESS) {
-            sc_store_return(c, r->pool);
-            continue; /* each looks up alone, and logs */
+        sc_lookup_keys(ctxs[j], mine);
+        for (k = 0; k < 1 + SC_GENS; k++) {
+            if (!apr_hash_get(index, mine[k], APR_HASH_KEY_STRING)) {
+                keys[m] = mine[k];
+                apr_hash_set(index, mine[k], APR_HASH_KEY_STRING,
+                             (void *)(apr_uintptr_t)(m + 1));
+                m++;
+            }
         }
+    }
+    c = sc_store_borrow(s->backend, server, r->pool);
+    if (!c) {
+        return;
+    }
+    if (sc_store_mget(c, r->pool, keys, (apr_size_t)m, &vals) != APR_SUCCESS) {
         sc_store_return(c, r->pool);
-        for (j = i; j < n; j++) {
-            const char *mine[1 + SC_GENS];
-            sc_value_t *own;
-            if (!ctxs[j] || ctxs[j]->server != server || ctxs[j]->prefetch) {
-                continue;
+        return; /* each looks up alone, and logs */
+    }
+    sc_store_return(c, r->pool);
+    for (j = i; j < n; j++) {
+        const char *mine[1 + SC_GENS];
+        sc_value_t *own;
+        if (!still_to_read(ctxs, j, server)) {
+            continue;
+        }
+        sc_lookup_keys(ctxs[j], mine);
+        own = apr_pcalloc(r->pool, (1 + SC_GENS) * sizeof(*own));
+        for (k = 0; k < 1 + SC_GENS; k++) {
+            apr_uintptr_t pos = (apr_uintptr_t)apr_hash_get(
+                index, mine[k], APR_HASH_KEY_STRING);
+            if (k == 0) {
+                /* the record: this one's alone, it may take it */
+                sc_value_move(r->pool, &vals[pos - 1], &own[0]);
             }
-            sc_lookup_keys(ctxs[j], mine);
-            own = apr_pcalloc(r->pool, (1 + SC_GENS) * sizeof(*own));
-            for (k = 0; k < 1 + SC_GENS; k++) {
-                apr_uintptr_t at = (apr_uintptr_t)apr_hash_get(
-                    index, mine[k], APR_HASH_KEY_STRING);
-                if (k == 0) {
-                    /* the record: this one's alone, it may take it */
-                    sc_value_move(r->pool, &vals[at - 1], &own[0]);
-                }
-                else {
-                    own[k] = vals[at - 1]; /* read only */
-                }
+            else {
+                own[k] = vals[pos - 1]; /* read only */
             }
-            ctxs[j]->prefetch = own;
-            ctxs[j]->prefetch_at = at;
+        }
+        ctxs[j]->prefetch = own;
+        ctxs[j]->prefetch_at = at;
+    }
+}
+
+/* What memcached holds for each of ctxs, in one multi-get per server:
+ * each one's level-1 record and the counters it is checked against
+ * (sc_lookup takes them from its prefetch).  The counters many share are
+ * asked once. */
+void sc_inc_prefetch_ctxs(request_rec *r, sc_req_t **ctxs, int n)
+{
+    sc_server_conf_t *s = ap_get_module_config(r->server->module_config,
+                                               &sharedcache_module);
+    int local = sc_local_on() && sc_pending_count() == 0;
+    int i;
+
+    /* Read with the page's own lookup (sc_incearly.c). */
+    for (i = 0; !local && i < n; i++) {
+        if (ctxs[i]) {
+            sc_early_take(r, ctxs[i]);
+        }
+    }
+    if (local) {
+        prefetch_local(r, ctxs, n);
+    }
+    for (i = 0; i < n; i++) {
+        if (ctxs[i] && !ctxs[i]->prefetch) {
+            /* (all of them, where the page's lookup read them) */
+            prefetch_server(r, s, ctxs, i, n);
         }
     }
     for (i = 0; i < n; i++) {
