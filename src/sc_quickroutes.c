@@ -48,10 +48,12 @@ static const char *literal_path(apr_pool_t *p, const char *pattern)
 typedef struct {
     const char *path; /* the one path a rule decides on */
     int nocase;       /* ... in any case ([NC]) */
+    int state;        /* ... on a map or a flag file */
 } decided_t;
 
 typedef struct {
     int any;                   /* one may decide on any path */
+    int any_state;             /* ... one on a map or a flag file */
     apr_array_header_t *paths; /* decided_t: what each other one decides */
 } flow_t;
 
@@ -60,28 +62,46 @@ static flow_t *flow_new(apr_pool_t *p, const flow_t *from)
     flow_t *f = apr_pcalloc(p, sizeof(*f));
 
     f->any = from && from->any;
+    f->any_state = from && from->any_state;
     f->paths = from ? apr_array_copy(p, from->paths)
                     : apr_array_make(p, 2, sizeof(decided_t));
     return f;
 }
 
-/* May a rule of this pattern match a path an earlier rule decided on? */
+/* May a rule of this pattern match a path an earlier rule decided on (on
+ * state: one that decided on a map or a flag file)? */
 static int flow_reaches(apr_pool_t *p, const flow_t *flow, const char *pattern,
-                        int nocase)
+                        int nocase, int on_state)
 {
     int i;
 
-    if (flow->any) {
+    if (on_state ? flow->any_state : flow->any) {
         return 1;
     }
     for (i = 0; i < flow->paths->nelts; i++) {
         const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
-        if (sc_rule_pattern_matches(p, pattern, dp->path,
-                                    nocase || dp->nocase)) {
+        if ((dp->state || !on_state)
+            && sc_rule_pattern_matches(p, pattern, dp->path,
+                                       nocase || dp->nocase)) {
             return 1;
         }
     }
     return 0;
+}
+
+/* One more decision of a list: on path (NULL: any), on state or not. */
+static void flow_add(flow_t *flow, const char *path, int nocase, int on_state)
+{
+    if (!path) {
+        flow->any = 1;
+        flow->any_state |= on_state;
+    }
+    else {
+        decided_t *dp = apr_array_push(flow->paths);
+        dp->path = path;
+        dp->nocase = nocase;
+        dp->state = on_state;
+    }
 }
 
 /* The walk: the lists found so far, and the main server's rules (a
@@ -100,9 +120,10 @@ typedef struct {
     int gathering;
     /* walking a per-directory list; and (ends) a server's or a host's
      * rule ends all rewriting, the per-directory lists' too ([END]), on
-     * the client, a map or a flag file: every per-directory list is
-     * reached by it (outside attack round 81 H1) */
-    int section, ends;
+     * the client, a map or a flag file (ends_state: on one of these two):
+     * every per-directory list is reached by it (outside attack round 81
+     * H1) */
+    int section, ends, ends_state;
 } walk_t;
 
 static void push_once(walk_t *w, apr_array_header_t *list,
@@ -199,10 +220,12 @@ static void cond_seen(apr_pool_t *p, const ap_directive_t *d, conds_t *c)
 
 /* A RewriteRule, c its conditions: a route, a refusal, or a decision that
  * reaches a later rule's refusal (flow).  Did it decide on a map or a
- * flag file? */
+ * flag file?  One that an earlier decision on a map or a flag file
+ * reaches runs or not as the state says, as if it read it (outside attack
+ * round 83 H1: a flag file's [L] before a route to a refusing section). */
 static int rule_seen(walk_t *w, const ap_directive_t *d,
                      const ap_directive_t *vhost, flow_t *flow,
-                     const conds_t *c)
+                     const conds_t *conds)
 {
     static const char *const env_flag[] = { "e", "env", NULL };
     static const char *const end[] = { "end", NULL };
@@ -210,6 +233,7 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
     const char *word[3];
     const char *pattern, *subst, *flags;
     apr_array_header_t *sets;
+    conds_t cs = *conds, *c = &cs;
     sc_reads_t reads = c->reads, own;
     int nc, deny, rewrites, i, on_state;
 
@@ -218,6 +242,9 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
     subst = word[1];
     flags = word[2];
     nc = sc_rule_nocase(p, flags);
+    if (flow_reaches(p, flow, pattern, nc, 1)) {
+        c->state = c->flag_file = 1;
+    }
     deny = sc_rule_refuses(p, flags);
     rewrites = strcmp(subst, "-") && !sc_rule_stops(p, flags);
     /* and what the rule makes of the client: a variable it sets to what
@@ -236,7 +263,7 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
     /* a refusal on a map or the file system, or reached by an earlier
      * rule's decision: it may refuse an anonymous client later, without a
      * reload, or refuse some clients only */
-    if (!reads && deny && (c->state || flow_reaches(p, flow, pattern, nc))) {
+    if (!reads && deny && (c->state || flow_reaches(p, flow, pattern, nc, 0))) {
         push_once(w, w->denying, d, vhost);
     }
     /* a route or a variable by a map or a flag file: where it leads (a
@@ -266,25 +293,21 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
     for (i = 0; rewrites && i < flow->paths->nelts; i++) {
         const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
         if (sc_rule_pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
-            flow->any = 1;
+            flow_add(flow, NULL, 0, dp->state);
         }
     }
     if ((reads || c->flag_file) && !w->section && !sends_away(p, subst, flags)
         && sc_tree_rewrite_flag(p, flags, end)) {
         w->ends = 1;
+        w->ends_state |= c->flag_file;
     }
     if ((reads || c->flag_file) && !sends_away(p, subst, flags)
         && (sc_rule_flow_flags(p, flags) || strcmp(subst, "-"))) {
-        const char *path = literal_path(p, pattern);
         static const char *const next[] = { "n", "next", NULL };
-        if (!path || rewrites || sc_tree_rewrite_flag(p, flags, next)) {
-            flow->any = 1;
-        }
-        else {
-            decided_t *dp = apr_array_push(flow->paths);
-            dp->path = path;
-            dp->nocase = nc;
-        }
+        const char *path = rewrites || sc_tree_rewrite_flag(p, flags, next)
+                               ? NULL
+                               : literal_path(p, pattern);
+        flow_add(flow, path, nc, c->flag_file);
     }
     return on_state;
 }
@@ -336,6 +359,7 @@ static void quick_routes(walk_t *w, const ap_directive_t *d,
                                        : flow_new(p, w->perdir);
             int section = w->section;
             f->any |= w->ends;
+            f->any_state |= w->ends_state;
             w->section = 1;
             quick_routes(w, d->first_child, vhost, f, 1);
             w->section = section;
@@ -352,7 +376,7 @@ void sc_quick_routes(apr_pool_t *p, const ap_directive_t *d,
                      const ap_directive_t *vhost, apr_array_header_t *routes,
                      apr_array_header_t *denying)
 {
-    walk_t w = { p, d, NULL, 0, NULL, NULL, NULL, 0, 0, 0 };
+    walk_t w = { p, d, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0 };
     flow_t *server = flow_new(p, NULL);
 
     /* the main server's own rules first, for the hosts that inherit

@@ -102,15 +102,19 @@ static void collect_maps(apr_pool_t *p, const ap_directive_t *d,
 }
 
 /* Does a RewriteRule's or RewriteCond's text look a value up in a map
- * other than an int: one (each "${name:", nested ones too; a "${" with no
- * name ended by ':' is taken for one)? */
+ * other than an int: one (each "${name:", nested ones too)?  A "${" not
+ * followed by a plain name and ':' is taken for one (mod_rewrite reads a
+ * name up to the first ':' outside braces: "${a{:}:k}" looks up "a{:}";
+ * outside attack round 83 L1). */
 int sc_rule_reads_map(const char *s)
 {
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
     const char *at;
 
     for (at = strstr(s, "${"); at; at = strstr(at + 2, "${")) {
         const char *name = at + 2;
-        apr_size_t len = strcspn(name, ":}");
+        apr_size_t len = strspn(name, plain);
         if (name[len] != ':' || !int_maps
             || !sc_reads_word_in(name, len,
                                  (const char *const *)(void *)int_maps->elts)) {

@@ -111,6 +111,18 @@ my @refused = (
       "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [C]\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [G]\n</Location>\n" ],
     [ 'a client\'s [END] in the server\'s rules, a <Location>\'s [F]',
       "RewriteEngine On\nRewriteCond %{REMOTE_ADDR} =127.0.0.5\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
+    # a rule an earlier decision on state reaches is decided on state
+    # (outside attack round 83 H1)
+    [ 'a flag file\'s [L] before a route into a refusing section',
+      "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\nRewriteRule ^/app/(.*) /blocked/\$1 [PT]\n<Location /blocked>\nRequire all denied\n</Location>\n" ],
+    [ 'a flag file\'s [L] before an [END], a <Location>\'s [F]',
+      "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
+    [ 'the same in a virtual host',
+      "<VirtualHost 127.0.0.2:80>\nRewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [L]\nRewriteRule ^ - [END]\n</VirtualHost>\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
+    [ 'a flag file\'s [END] before a <Location>\'s route',
+      "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ /blocked/x [PT]\n</Location>\n" ],
+    [ 'a file map whose name holds braces next to an int: one (mod_rewrite reads the name up to the ":" outside braces)',
+      "RewriteEngine On\nRewriteMap lc{ int:tolower\nRewriteMap \"lc{:}\" \"txt:$map\"\nRewriteCond \${lc{:}:%{REQUEST_URI}|0} =1\nRewriteRule ^/app/ - [F]\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
