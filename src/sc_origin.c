@@ -195,14 +195,12 @@ int sc_origin_framed(const request_rec *r)
 
     /* mod_proxy_http ends a chunked body or one shorter than its length
      * with an error bucket; a body that ends where the backend closed the
-     * connection ends the same way whole or cut.  mod_proxy_ajp ends a
-     * body at the container's END_RESPONSE only, and one the container
-     * breaks off with an error bucket (ap_proxy_backend_broke).  The other
-     * schemes (fcgi, scgi, uwsgi) end a body cut short like a whole one
-     * (PHP-FPM after a fatal error that followed a flush). */
-    if (r->filename && !strncmp(r->filename, "proxy:ajp", 9)) {
-        return 1;
-    }
+     * connection ends the same way whole or cut.  The other schemes
+     * (fcgi, scgi, uwsgi, ajp) end a body cut short like a whole one
+     * (PHP-FPM after a fatal error that followed a flush; an AJP
+     * container's END_RESPONSE after less than the Content-Length it
+     * declared, which httpd drops unless ap_trust_cgilike_cl is set:
+     * outside attack round 83 M1). */
     return r->filename
            && (!strncmp(r->filename, "proxy:http", 10)
                || !strncmp(r->filename, "proxy:h2", 8))

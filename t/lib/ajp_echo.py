@@ -4,7 +4,9 @@ mod_proxy_ajp): it answers every forwarded request with a text/plain page
 of its URI, its query and a count of the requests it rendered.  The query
 picks the answer: nolen=1 sends no Content-Length, noend=1 closes the
 connection after the first body chunk, without END_RESPONSE (a container
-whose application broke off mid-stream).
+whose application broke off mid-stream), short=1 declares a Content-Length
+longer than the body and ends it with END_RESPONSE (a servlet that set a
+length and wrote less).
 
 Usage: ajp_echo.py PORT
 """
@@ -90,7 +92,8 @@ def answer(conn, uri, query):
     body = ('uri=%s query=%s n=%d\n' % (uri, query, next(RENDERED))).encode()
     headers = [('Content-Type', 'text/plain')]
     if 'nolen' not in asked and 'noend' not in asked:
-        headers.append(('Content-Length', str(len(body))))
+        declared = len(body) + (1000 if 'short' in asked else 0)
+        headers.append(('Content-Length', str(declared)))
     start = bytes([SEND_HEADERS]) + struct.pack('>H', 200) + string('OK')
     start += struct.pack('>H', len(headers))
     for name, value in headers:
