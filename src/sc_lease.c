@@ -335,6 +335,61 @@ void sc_lease_note_stored(request_rec *r, const sc_req_t *ctx, sc_conn_t *c,
  * soon enough, a request takes the lease again and tries the backend. */
 #define SC_FAILED_MARK_SECS 2
 
+/* Is the lease still ours (1; -1 where that could not be told; 0: another
+ * request's now)?  For a refusal (refused), the first is noted beside the
+ * lease, and *mark set where one was noted before (see below). */
+static int hold_and_note(sc_conn_t *c, apr_pool_t *tmp, const sc_req_t *ctx,
+                         int refused, int *mark)
+{
+    sc_value_t *noted = NULL;
+    const char *note = NULL;
+    int ours;
+
+    if (refused) {
+        note = sc_key_rekind(tmp, ctx->lease_key, SC_KIND_REFUSED);
+    }
+    ours = token_holds(c, tmp, ctx->lease_key, ctx->lease_token, note, &noted);
+    if (ours > 0 && note && !noted->data) {
+        /* add: a store's note written meanwhile is never replaced */
+        sc_store_add(c, note, NOTE_REFUSED, sizeof(NOTE_REFUSED) - 1,
+                     lease_exptime(ctx));
+    }
+    else if (ours > 0 && note) {
+        *mark = noted->len == sizeof(NOTE_REFUSED) - 1
+                && !memcmp(noted->data, NOTE_REFUSED, noted->len);
+    }
+    return ours;
+}
+
+/* Mark the lease (failed: for SC_FAILED_MARK_SECS) or let it go, tried
+ * once more on a fresh connection after a reply out of step. */
+static apr_status_t mark_or_let_go(request_rec *r, sc_conn_t *c,
+                                   const sc_req_t *ctx, int mark, int failed)
+{
+    apr_int64_t exptime = failed ? sc_policy_exptime(
+                              SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
+                                 : lease_exptime(ctx);
+    apr_status_t rv = APR_SUCCESS;
+    int tries;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (mark) {
+            const char *v = failed ? FAILED : UNCACHEABLE;
+            rv = sc_store_set(c, ctx->lease_key, v, strlen(v), exptime);
+        }
+        else {
+            rv = sc_store_delete(c, ctx->lease_key);
+            rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
+        }
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      SC_LOGNO(0207) "fill lease: %s", c->error);
+    }
+    return rv;
+}
+
 void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
 {
     /* A render that failed (a 5xx, or one a stale copy replaced) stores
@@ -352,15 +407,8 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * switch its lock off by two refusals of its own. */
     int refused = how == SC_LEASE_MARK_UNCACHEABLE && !failed;
     int mark = failed, ours;
-    sc_value_t *noted = NULL;
-    apr_int64_t exptime = failed ? sc_policy_exptime(
-                              SC_FAILED_MARK_SECS, apr_time_sec(apr_time_now()))
-                                 : lease_exptime(ctx);
-    apr_status_t rv = APR_SUCCESS;
-    const char *note = NULL;
     apr_pool_t *tmp;
     sc_conn_t *c;
-    int tries;
 
     if (!ctx->lease_key) {
         return;
@@ -377,9 +425,8 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
         ctx->lease_key = NULL;
         return;
     }
-    if (refused) {
-        note = sc_key_rekind(tmp, ctx->lease_key, SC_KIND_REFUSED);
-    }
+    ours = hold_and_note(c, tmp, ctx, refused, &mark);
+    apr_pool_destroy(tmp);
     /* Uncacheable (or too large): leave a marker, so waiters stop waiting
      * at once and later requests do not queue behind the URL one by one.
      * A failed render leaves it for SC_FAILED_MARK_SECS only: a failing
@@ -388,7 +435,6 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
      * command closes the connection; the release is tried once more on a
      * fresh one (an unreleased lease would hold waiters until it
      * expires). */
-    ours = token_holds(c, tmp, ctx->lease_key, ctx->lease_token, note, &noted);
     if (!ours) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       SC_LOGNO(0212) "fill lease %s expired during the "
@@ -396,36 +442,10 @@ void sc_lease_release(request_rec *r, sc_req_t *ctx, sc_lease_end_t how)
                                      "alone",
                       ctx->lease_key);
         ctx->lease_key = NULL;
-        apr_pool_destroy(tmp);
         sc_store_release(c);
         return;
     }
-    if (ours > 0 && note && !noted->data) {
-        /* add: a store's note written meanwhile is never replaced */
-        sc_store_add(c, note, NOTE_REFUSED, sizeof(NOTE_REFUSED) - 1,
-                     lease_exptime(ctx));
-    }
-    else if (ours > 0 && note) {
-        mark = noted->len == sizeof(NOTE_REFUSED) - 1
-               && !memcmp(noted->data, NOTE_REFUSED, noted->len);
-    }
-    apr_pool_destroy(tmp);
-    for (tries = 0; tries < 2; tries++) {
-        if (mark) {
-            const char *v = failed ? FAILED : UNCACHEABLE;
-            rv = sc_store_set(c, ctx->lease_key, v, strlen(v), exptime);
-        }
-        else {
-            rv = sc_store_delete(c, ctx->lease_key);
-            rv = rv == SC_ENOTFOUND ? APR_SUCCESS : rv;
-        }
-        if (rv == APR_SUCCESS) {
-            break;
-        }
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      SC_LOGNO(0207) "fill lease: %s", c->error);
-    }
-    if (rv != APR_SUCCESS) {
+    if (mark_or_let_go(r, c, ctx, mark, failed) != APR_SUCCESS) {
         sc_log_backend(r,
                        mark ? "marking the fill lease uncacheable"
                             : "releasing the fill lease",
