@@ -377,6 +377,57 @@ static int esi_parsed(request_rec *r, sc_req_t *ctx)
     return 1;
 }
 
+/* The record of a response (its key the URL's, not yet a variant's). */
+static void entry_of(request_rec *r, sc_req_t *ctx, sc_entry_t *e,
+                     apr_int64_t now)
+{
+    memset(e, 0, sizeof(*e));
+    e->type = SC_REC_ENTRY;
+    e->status = ctx->status;
+    e->stored_at = now - ctx->policy.age;
+    e->fresh_until = now + ctx->policy.ttl;
+    stale_windows(ctx, e);
+    e->flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0) | quick_flags(r, ctx)
+               | (ctx->esi_shell ? SC_EF_ESI : 0)
+               | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0)
+               | (ctx->recoded ? SC_EF_RECODED : 0);
+    e->local = (unsigned)ctx->dconf->local_ttl;
+    e->key = ctx->key;
+    e->key_len = ctx->key_len;
+    e->headers = ctx->headers;
+    e->body_kind = SC_BODY_INLINE;
+    e->body_len = (apr_uint64_t)ctx->captured;
+    sc_coding_store(r, ctx, e);
+    if (ctx->esi_shell) {
+        e->pieces = ctx->esi_pieces;
+    }
+}
+
+/* Stored (mkey, kept until until): the leases of later misses, counted,
+ * logged. */
+static void note_stored(request_rec *r, sc_req_t *ctx, sc_conn_t *c,
+                        const sc_entry_t *e, const char *mkey,
+                        apr_int64_t until)
+{
+    /* the lease of a later miss: the variant's once the Vary record is
+     * found, the URL's when it is gone too */
+    sc_lease_note_stored(r, ctx, c, e->key, e->key_len, until);
+    if (e->key != ctx->key) {
+        sc_lease_note_stored(r, ctx, c, ctx->key, ctx->key_len,
+                             vary_kept_until(ctx, until));
+    }
+    sc_stat_add_r(r, SC_STAT_STORES, 1);
+    sc_stat_add_r(r, SC_STAT_STORED_BYTES, e->body_len);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  SC_LOGNO(0305) "stored %s: %" APR_UINT64_T_FMT
+                                 " bytes%s, fresh %" APR_INT64_T_FMT " s",
+                  mkey, e->codings ? e->identity_len : e->body_len,
+                  e->codings ? apr_psprintf(
+                      r->pool, " (coded in %" APR_UINT64_T_FMT ")", e->body_len)
+                             : "",
+                  ctx->policy.ttl);
+}
+
 void sc_write(request_rec *r, sc_req_t *ctx)
 {
     apr_int64_t now = apr_time_sec(apr_time_now());
@@ -389,26 +440,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
     if (ctx->esi_shell && !esi_parsed(r, ctx)) {
         return;
     }
-    memset(&e, 0, sizeof(e));
-    e.type = SC_REC_ENTRY;
-    e.status = ctx->status;
-    e.stored_at = now - ctx->policy.age;
-    e.fresh_until = now + ctx->policy.ttl;
-    stale_windows(ctx, &e);
-    e.flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0) | quick_flags(r, ctx)
-              | (ctx->esi_shell ? SC_EF_ESI : 0)
-              | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0)
-              | (ctx->recoded ? SC_EF_RECODED : 0);
-    e.local = (unsigned)ctx->dconf->local_ttl;
-    e.key = ctx->key;
-    e.key_len = ctx->key_len;
-    e.headers = ctx->headers;
-    e.body_kind = SC_BODY_INLINE;
-    e.body_len = (apr_uint64_t)ctx->captured;
-    sc_coding_store(r, ctx, &e);
-    if (ctx->esi_shell) {
-        e.pieces = ctx->esi_pieces;
-    }
+    entry_of(r, ctx, &e, now);
     until = kept_until(ctx, &e);
     exptime = sc_policy_exptime(until - now, now);
     if (ctx->freshened) {
@@ -446,24 +478,7 @@ void sc_write(request_rec *r, sc_req_t *ctx)
         rv = put_vary(ctx, c, &e, until, now);
     }
     if (rv == APR_SUCCESS) {
-        /* the lease of a later miss: the variant's once the Vary record
-         * is found, the URL's when it is gone too */
-        sc_lease_note_stored(r, ctx, c, e.key, e.key_len, until);
-        if (e.key != ctx->key) {
-            sc_lease_note_stored(r, ctx, c, ctx->key, ctx->key_len,
-                                 vary_kept_until(ctx, until));
-        }
-        sc_stat_add_r(r, SC_STAT_STORES, 1);
-        sc_stat_add_r(r, SC_STAT_STORED_BYTES, e.body_len);
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r,
-            SC_LOGNO(0305) "stored %s: %" APR_UINT64_T_FMT
-                           " bytes%s, fresh %" APR_INT64_T_FMT " s",
-            mkey, e.codings ? e.identity_len : e.body_len,
-            e.codings ? apr_psprintf(
-                r->pool, " (coded in %" APR_UINT64_T_FMT ")", e.body_len)
-                      : "",
-            ctx->policy.ttl);
+        note_stored(r, ctx, c, &e, mkey, until);
     }
     else if (c->failed) {
         sc_log_backend(r, "store", c->error);
