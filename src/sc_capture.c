@@ -281,21 +281,13 @@ static void finish(request_rec *r, sc_req_t *ctx)
     stop_capture(ctx);
 }
 
-apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+/* The first brigade of the answer (a revalidation's: the stored copy
+ * freshened), or one after a freshened copy. */
+static void first_or_freshened(ap_filter_t *f, sc_req_t *ctx,
+                               apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    sc_req_t *ctx = f->ctx;
-    apr_bucket_brigade *tail;
-    apr_bucket *eos;
-    apr_status_t rv;
 
-    if (!ctx) { /* added by hand (SetOutputFilter) */
-        ap_remove_output_filter(f);
-        return ap_pass_brigade(f->next, bb);
-    }
-    if (ctx->magic != SC_REQ_MAGIC) {
-        abort(); /* not our context: memory corruption */
-    }
     if (ctx->state == SC_CAP_NEW) {
         if (ctx->revalidating
             && (r->status == HTTP_NOT_MODIFIED || sc_head_freshens(r, ctx))) {
@@ -311,33 +303,19 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          * nowhere, or it would follow the stored body to the client */
         sc_drop_data(bb);
     }
-    if (!SC_COPYING(ctx)) {
-        /* Refused or substituted by SHAREDCACHE_DECIDE, or not worth
-         * copying (a status not kept, too large: decided before any
-         * decision): waiters need not wait, unless the refusal was the
-         * request's own (a HEAD, a 304 to its conditions).  Let go
-         * unmarked after a page's refusal, they took the lease over one
-         * after the other, each refused in turn. */
-        sc_lease_release(r, ctx,
-                         sc_lease_end_for(r, ctx->state == SC_CAP_PASSING
-                                                 ? ctx->not_copied
-                                                 : NULL));
-        stop_capture(ctx);
-        if (!ctx->freshened) {
-            ap_remove_output_filter(f);
-        }
-        return pass_on(f, ctx, bb);
-    }
-    eos = capture(f, ctx, bb, &rv);
-    if (!eos) {
-        return rv;
-    }
-    /* EOS.  Once SHAREDCACHE_DECIDE has decided: store, let go of the
-     * lease, then send the rest, so neither the store nor the waiters
-     * wait for a slow client.  Before (a short response): send it first,
-     * so that the decision is made on the final headers. */
-    tail = apr_brigade_split_ex(bb, eos, NULL);
-    rv = APR_SUCCESS;
+}
+
+/* EOS.  Once SHAREDCACHE_DECIDE has decided: store, let go of the lease,
+ * then send the rest, so neither the store nor the waiters wait for a
+ * slow client.  Before (a short response): send it first, so that the
+ * decision is made on the final headers. */
+static apr_status_t at_eos(ap_filter_t *f, sc_req_t *ctx,
+                           apr_bucket_brigade *bb, apr_bucket *eos)
+{
+    request_rec *r = f->r;
+    apr_bucket_brigade *tail = apr_brigade_split_ex(bb, eos, NULL);
+    apr_status_t rv = APR_SUCCESS;
+
     if (ctx->state == SC_CAP_COPYING) {
         /* A filter between here and SHAREDCACHE_DECIDE may hold a small
          * body back until it sees more (mod_deflate does): a FLUSH makes
@@ -368,6 +346,42 @@ apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     APR_BRIGADE_CONCAT(bb, tail);
     rv = pass_on(f, ctx, bb);
     return ctx->client_gone ? APR_SUCCESS : rv;
+}
+
+apr_status_t sc_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    sc_req_t *ctx = f->ctx;
+    apr_bucket *eos;
+    apr_status_t rv;
+
+    if (!ctx) { /* added by hand (SetOutputFilter) */
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (ctx->magic != SC_REQ_MAGIC) {
+        abort(); /* not our context: memory corruption */
+    }
+    first_or_freshened(f, ctx, bb);
+    if (!SC_COPYING(ctx)) {
+        /* Refused or substituted by SHAREDCACHE_DECIDE, or not worth
+         * copying (a status not kept, too large: decided before any
+         * decision): waiters need not wait, unless the refusal was the
+         * request's own (a HEAD, a 304 to its conditions).  Let go
+         * unmarked after a page's refusal, they took the lease over one
+         * after the other, each refused in turn. */
+        sc_lease_release(r, ctx,
+                         sc_lease_end_for(r, ctx->state == SC_CAP_PASSING
+                                                 ? ctx->not_copied
+                                                 : NULL));
+        stop_capture(ctx);
+        if (!ctx->freshened) {
+            ap_remove_output_filter(f);
+        }
+        return pass_on(f, ctx, bb);
+    }
+    eos = capture(f, ctx, bb, &rv);
+    return eos ? at_eos(f, ctx, bb, eos) : rv;
 }
 int sc_log_transaction(request_rec *r)
 {
