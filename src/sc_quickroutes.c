@@ -218,6 +218,43 @@ static void cond_seen(apr_pool_t *p, const ap_directive_t *d, conds_t *c)
     c->flag_file |= st == 1;
 }
 
+/* What a RewriteRule (word: its pattern, substitution, flags) decides of
+ * the rules after it, where it decides on the client or on state
+ * (decides; on_state: on a map or a flag file): whether they run ([C],
+ * [S], [L], [END], [N]) or on what path (a rewrite); a rewrite that goes
+ * on may turn a path decided before into any. */
+static void rule_decides(walk_t *w, flow_t *flow, const char *const word[3],
+                         int decides, int on_state)
+{
+    static const char *const end[] = { "end", NULL };
+    static const char *const next[] = { "n", "next", NULL };
+    apr_pool_t *p = w->p;
+    const char *pattern = word[0], *subst = word[1], *flags = word[2];
+    int nc = sc_rule_nocase(p, flags);
+    int rewrites = strcmp(subst, "-") && !sc_rule_stops(p, flags);
+    int i;
+
+    for (i = 0; rewrites && i < flow->paths->nelts; i++) {
+        const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
+        if (sc_rule_pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
+            flow_add(flow, NULL, 0, dp->state);
+        }
+    }
+    if (!decides || sends_away(p, subst, flags)) {
+        return;
+    }
+    if (!w->section && sc_tree_rewrite_flag(p, flags, end)) {
+        w->ends = 1;
+        w->ends_state |= on_state;
+    }
+    if (sc_rule_flow_flags(p, flags) || strcmp(subst, "-")) {
+        const char *path = rewrites || sc_tree_rewrite_flag(p, flags, next)
+                               ? NULL
+                               : literal_path(p, pattern);
+        flow_add(flow, path, nc, on_state);
+    }
+}
+
 /* A RewriteRule, c its conditions: a route, a refusal, or a decision that
  * reaches a later rule's refusal (flow).  Did it decide on a map or a
  * flag file?  One that an earlier decision on a map or a flag file
@@ -228,14 +265,13 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
                      const conds_t *conds)
 {
     static const char *const env_flag[] = { "e", "env", NULL };
-    static const char *const end[] = { "end", NULL };
     apr_pool_t *p = w->p;
     const char *word[3];
     const char *pattern, *subst, *flags;
     apr_array_header_t *sets;
     conds_t cs = *conds, *c = &cs;
     sc_reads_t reads = c->reads, own;
-    int nc, deny, rewrites, i, on_state;
+    int nc, deny, on_state;
 
     sc_tree_rewrite_args(p, d->args, word);
     pattern = word[0];
@@ -246,7 +282,6 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
         c->state = c->flag_file = 1;
     }
     deny = sc_rule_refuses(p, flags);
-    rewrites = strcmp(subst, "-") && !sc_rule_stops(p, flags);
     /* and what the rule makes of the client: a variable it sets to what
      * the client is (one set to a header it sends is what the header is:
      * Nextcloud's HTTP_AUTHORIZATION), a route a map of it gives (a
@@ -289,26 +324,7 @@ static int rule_seen(walk_t *w, const ap_directive_t *d,
         push_once(w, deny || reads == SC_READS_IS ? w->denying : w->routes, d,
                   vhost);
     }
-    /* a rewrite that goes on may turn a decided path into any */
-    for (i = 0; rewrites && i < flow->paths->nelts; i++) {
-        const decided_t *dp = &APR_ARRAY_IDX(flow->paths, i, decided_t);
-        if (sc_rule_pattern_matches(p, pattern, dp->path, nc || dp->nocase)) {
-            flow_add(flow, NULL, 0, dp->state);
-        }
-    }
-    if ((reads || c->flag_file) && !w->section && !sends_away(p, subst, flags)
-        && sc_tree_rewrite_flag(p, flags, end)) {
-        w->ends = 1;
-        w->ends_state |= c->flag_file;
-    }
-    if ((reads || c->flag_file) && !sends_away(p, subst, flags)
-        && (sc_rule_flow_flags(p, flags) || strcmp(subst, "-"))) {
-        static const char *const next[] = { "n", "next", NULL };
-        const char *path = rewrites || sc_tree_rewrite_flag(p, flags, next)
-                               ? NULL
-                               : literal_path(p, pattern);
-        flow_add(flow, path, nc, c->flag_file);
-    }
+    rule_decides(w, flow, word, reads || c->flag_file, c->flag_file);
     return on_state;
 }
 
