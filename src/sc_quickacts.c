@@ -10,7 +10,9 @@
 
 #include "http_core.h"
 #include "util_cfgtree.h"
+#include <apr_lib.h>
 #include <apr_strings.h>
+#include <stdlib.h>
 
 /* What <AuthzProviderAlias> names (collect_aliases), while the start-up
  * check runs. */
@@ -276,9 +278,29 @@ int sc_quick_is_conditional(const ap_directive_t *d)
  * 403) or route (a Redirect, a SetHandler) the clients it picks, or mark
  * them (a SetEnv, a RequestHeader the application refuses on), which an
  * anonymous client, the probe, is not. */
-typedef enum { ACTS_NOT, ACTS_MARKS, ACTS_ROUTES } acts_t;
+typedef enum { ACTS_NOT, ACTS_MARKS, ACTS_ROUTES, ACTS_REFUSES } acts_t;
 
-static acts_t acts_on_request(const ap_directive_t *d)
+/* Does a directive refuse the request: a RewriteRule [F], [G] or with a
+ * status that is no redirect, a Redirect gone or with such a status
+ * ("Redirect 403" inside an <If>)? */
+static int refuses(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d->args ? d->args : "", *first;
+
+    if (!strcasecmp(d->directive, "RewriteRule")) {
+        const char *word[3];
+        sc_tree_rewrite_args(p, args, word);
+        return sc_rule_refuses(p, word[2]);
+    }
+    if (strncasecmp(d->directive, "Redirect", 8)) {
+        return 0;
+    }
+    first = ap_getword_conf(p, &args);
+    return !strcasecmp(first, "gone")
+           || (apr_isdigit(*first) && (atoi(first) < 300 || atoi(first) > 399));
+}
+
+static acts_t acts_on_request(apr_pool_t *p, const ap_directive_t *d)
 {
     static const char *const marks[] = { "SetEnv",         "UnsetEnv",
                                          "PassEnv",        "SetEnvIf",
@@ -291,7 +313,10 @@ static acts_t acts_on_request(const ap_directive_t *d)
         acts_t a = ACTS_ROUTES;
         const char *const *m;
         if (d->first_child) {
-            a = acts_on_request(d->first_child);
+            a = acts_on_request(p, d->first_child);
+        }
+        else if (refuses(p, d)) {
+            a = ACTS_REFUSES;
         }
         else if (!strcasecmp(d->directive, "Header")
                  || !strncasecmp(d->directive, "Expires", 7)) {
@@ -335,10 +360,13 @@ unsigned sc_quick_if_kind(apr_pool_t *p, const ap_directive_t *d,
                           sc_reads_t *chain)
 {
     sc_reads_t reads = sc_quick_cond_reads(p, d, chain);
-    acts_t acts = acts_on_request(d->first_child);
+    acts_t acts = acts_on_request(p, d->first_child);
 
+    /* a refusal on what a client sends too (hotlink protection on the
+     * Referer: outside attack round 84 H1), as a RewriteRule's is */
     if (has_access_rule(d->first_child)
-        || (reads == SC_READS_IS && acts == ACTS_ROUTES)) {
+        || (reads == SC_READS_IS && acts >= ACTS_ROUTES)
+        || (reads != SC_READS_NOTHING && acts == ACTS_REFUSES)) {
         return SC_IF_DENIES;
     }
     if (reads == SC_READS_IS && acts == ACTS_MARKS) {

@@ -50,7 +50,7 @@ sc_reads_t sc_reads_var(const char *name, apr_size_t len,
         return SC_READS_NOTHING;
     }
     if (sc_reads_word_in(name, len, sent) || !strncasecmp(name, "HTTP_", 5)
-        || !strncasecmp(name, "HTTP:", 5) || !strncasecmp(name, "TIME", 4)) {
+        || !strncasecmp(name, "HTTP:", 5)) {
         return SC_READS_SENT;
     }
     if (len > 4 && !strncasecmp(name, "ENV:", 4)

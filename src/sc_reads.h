@@ -20,11 +20,13 @@ typedef enum {
     SC_READS_NOTHING, /* the URL, the host, the server */
     SC_READS_SENT,    /* what any client may send or choose: request headers
                       but Host, cookies, the request line, method and
-                      protocol, TLS or not (HTTPS); or the time */
+                      protocol, TLS or not (HTTPS) */
     SC_READS_IS       /* what a client is: its address, the local address
                       (one virtual host may listen on an internal and a
                       public one), TLS, the user, the environment (which
-                      may hold any of them), a lookahead, any other name */
+                      may hold any of them), a lookahead, any other name;
+                      or what changes without a reload as a flag file
+                      does, whoever asks: the time */
 } sc_reads_t;
 
 /* Is the word [w, w + len) one of list (NULL ended, in any case)? */

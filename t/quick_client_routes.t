@@ -123,6 +123,16 @@ my @refused = (
       "RewriteEngine On\nRewriteCond /tmp/flag -f\nRewriteRule ^ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ /blocked/x [PT]\n</Location>\n" ],
     [ 'a file map whose name holds braces next to an int: one (mod_rewrite reads the name up to the ":" outside braces)',
       "RewriteEngine On\nRewriteMap lc{ int:tolower\nRewriteMap \"lc{:}\" \"txt:$map\"\nRewriteCond \${lc{:}:%{REQUEST_URI}|0} =1\nRewriteRule ^/app/ - [F]\n" ],
+    # a refusal inside an <If> on what a client sends, or on the time
+    # (which changes without a reload, as a flag file does): outside
+    # attack round 84 H1
+    [ 'hotlink protection: a RewriteRule [F] inside an <If> on Referer',
+      "<If \"! %{HTTP_REFERER} =~ m#^http://good\\.example/#\">\nRewriteEngine On\nRewriteRule ^ - [F]\n</If>\n" ],
+    [ 'a Redirect gone inside an <If> on a header', "<If \"%{HTTP:X-Old-Client} == '1'\">\nRedirect gone\n</If>\n" ],
+    [ 'a Redirect 403 inside an <If> on a header', "<If \"%{HTTP:X-Old-Client} == '1'\">\nRedirect 403\n</If>\n" ],
+    [ 'a Redirect gone inside an <If> on the time', "<If \"%{TIME} > '20261129000000'\">\nRedirect gone\n</If>\n" ],
+    [ 'a route on the time into a refusing section',
+      "RewriteEngine On\nRewriteCond %{TIME_HOUR} ^0[0-6]\$\nRewriteRule ^/app/(.*) /closed/\$1 [PT]\n<Location /closed>\nRequire all denied\n</Location>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
