@@ -133,6 +133,9 @@ my @refused = (
     [ 'a Redirect gone inside an <If> on the time', "<If \"%{TIME} > '20261129000000'\">\nRedirect gone\n</If>\n" ],
     [ 'a route on the time into a refusing section',
       "RewriteEngine On\nRewriteCond %{TIME_HOUR} ^0[0-6]\$\nRewriteRule ^/app/(.*) /closed/\$1 [PT]\n<Location /closed>\nRequire all denied\n</Location>\n" ],
+    [ 'a refusal of HEAD only inside an <If> (the quick handler serves HEAD as GET)',
+      "<If \"%{REQUEST_METHOD} == 'HEAD'\">\nRedirect 403\n</If>\n" ],
+    [ 'a refusal of GET only inside an <If> (a regex)', "<If \"%{REQUEST_METHOD} =~ /^GET\$/\">\nRedirect 403\n</If>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
@@ -199,6 +202,12 @@ for my $c (
     # an int: map is a function of its key, like the URL it is given
     [ 'an [END] on the URL in the server\'s rules, a <Location>\'s [F]',
       "RewriteEngine On\nRewriteRule ^/static/ - [END]\n<Location /app/x>\nRewriteEngine On\nRewriteRule ^ - [F]\n</Location>\n" ],
+    # a method refusal in an <If> that GET and HEAD pass alike, as the
+    # same RewriteCond (outside attack round 85 F1)
+    [ 'TRACE refused inside an <If>', "<If \"%{REQUEST_METHOD} == 'TRACE'\">\nRewriteEngine On\nRewriteRule ^ - [F]\n</If>\n" ],
+    [ 'POST refused inside an <If>', "<If \"%{REQUEST_METHOD} == \\\"POST\\\"\">\nRedirect 405\n</If>\n" ],
+    [ 'all but GET and HEAD refused inside an <If>', "<If \"%{REQUEST_METHOD} !~ /^(GET|HEAD)\$/\">\nRedirect 405\n</If>\n" ],
+    [ 'PUT and DELETE refused inside an <If> (m#...#i)', "<If \"%{REQUEST_METHOD} =~ m#^(PUT|DELETE)\$#i\">\nRedirect 405\n</If>\n" ],
     [ 'the lower-case URL redirect (an int: map)', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteCond %{REQUEST_URI} [A-Z]\nRewriteRule (.*) \${lc:\$1} [R=301,L]\n" ],
     [ 'a route through an int: map of the URL', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteRule ^/app/(.*) /app/\${lc:\$1} [PT]\n" ],
 ) {
