@@ -217,7 +217,9 @@ static int method_same_for_quick(apr_pool_t *p, const char *expr)
         return 0;
     }
     end = strchr(s, close);
-    if (!end || memchr(s, '\\', (apr_size_t)(end - s))
+    /* (no escapes, no %{VAR} or $N a string expands, no RewriteCond
+     * operator) */
+    if (!end || strcspn(s, regex ? "\\%" : "\\%$") < (apr_size_t)(end - s)
         || (end > s && strchr("=!<>-", *s))) {
         return 0;
     }

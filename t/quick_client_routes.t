@@ -136,6 +136,7 @@ my @refused = (
     [ 'a refusal of HEAD only inside an <If> (the quick handler serves HEAD as GET)',
       "<If \"%{REQUEST_METHOD} == 'HEAD'\">\nRedirect 403\n</If>\n" ],
     [ 'a refusal of GET only inside an <If> (a regex)', "<If \"%{REQUEST_METHOD} =~ /^GET\$/\">\nRedirect 403\n</If>\n" ],
+    [ 'a method compared to a header inside an <If> (a string expands %{...})', "<If \"%{REQUEST_METHOD} == '%{HTTP:X-M}'\">\nRedirect 403\n</If>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
