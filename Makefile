@@ -8,7 +8,8 @@ MPMS      ?= prefork event
 # In the order a request meets them (README, "Layout").
 SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
              src/sc_config_server.c src/sc_conftree.c src/sc_reads.c \
-             src/sc_quickrules.c src/sc_quickroutes.c src/sc_quickderive.c \
+             src/sc_quickmethod.c src/sc_quickrules.c src/sc_quickroutes.c \
+             src/sc_quickderive.c \
              src/sc_quickacts.c \
              src/sc_quickcheck.c src/sc_ttlcheck.c \
              src/sc_bypass.c src/sc_request.c src/sc_rules.c src/sc_derive.c \

@@ -61,6 +61,12 @@ void sc_tree_push(apr_pool_t *p, apr_array_header_t *list,
 /* May two paths (NULL: a regex) cover the same URL? */
 int sc_tree_overlap(const char *a, const char *b);
 
+/* --- sc_quickmethod.c --- */
+
+/* Is an ap_expr condition made only of tests of the method, and does it
+ * hold alike for GET and HEAD (the quick handler's methods)? */
+int sc_quick_method_same(apr_pool_t *p, const char *expr);
+
 /* --- sc_quickrules.c (what a text reads: sc_reads.h) --- */
 
 /* What the condition of a conditional section (<If>, <ElseIf>, <Else>)

@@ -60,8 +60,23 @@ static void collect_aliases(apr_pool_t *p, const ap_directive_t *d)
     }
 }
 
+/* Does "Require method ..." (args: its methods) let in GET and HEAD
+ * alike, the quick handler's methods (it serves HEAD as a GET)? */
+static int methods_alike(apr_pool_t *p, const char *args)
+{
+    int get = 0, head = 0;
+    const char *m;
+
+    while (*(m = ap_getword_conf(p, &args))) {
+        get |= !strcmp(m, "GET");
+        head |= !strcmp(m, "HEAD");
+    }
+    return get == head;
+}
+
 /* Access rules that let some clients in and not others (anything but
- * "Require all granted|denied"): authn/authz, IP, host, env, expr. */
+ * "Require all granted|denied", or "Require method" of GET and HEAD
+ * alike): authn/authz, IP, host, env, expr. */
 int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
 {
     for (; d; d = d->next) {
@@ -69,7 +84,14 @@ int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *w = ap_getword_conf(p, &args);
-            const char *v = ap_getword_conf(p, &args);
+            const char *v;
+            if (!strcasecmp(w, "method") && !aliased(w)) {
+                if (!methods_alike(p, args)) {
+                    return 1;
+                }
+                continue;
+            }
+            v = ap_getword_conf(p, &args);
             if (strcasecmp(w, "all") || aliased(w)
                 || (strcasecmp(v, "granted") && strcasecmp(v, "denied"))) {
                 return 1;
@@ -292,6 +314,10 @@ static int refuses(apr_pool_t *p, const ap_directive_t *d)
         sc_tree_rewrite_args(p, args, word);
         return sc_rule_refuses(p, word[2]);
     }
+    if (!strncasecmp(d->directive, "SSLRequire", 10)
+        || !strcasecmp(d->directive, "SSLVerifyClient")) {
+        return 1; /* SSLRequireSSL, SSLRequire: a refusal by TLS */
+    }
     if (strncasecmp(d->directive, "Redirect", 8)) {
         return 0;
     }
@@ -364,7 +390,10 @@ unsigned sc_quick_if_kind(apr_pool_t *p, const ap_directive_t *d,
 
     /* a refusal on what a client sends too (hotlink protection on the
      * Referer: outside attack round 84 H1), as a RewriteRule's is */
-    if (has_access_rule(d->first_child)
+    /* an access rule in one on the URL alone that lets in or refuses
+     * every client alike (Require all denied for TRACE) is the probe's */
+    if ((reads == SC_READS_NOTHING ? sc_quick_restricts(p, d->first_child)
+                                   : has_access_rule(d->first_child))
         || (reads == SC_READS_IS && acts >= ACTS_ROUTES)
         || (reads != SC_READS_NOTHING && acts == ACTS_REFUSES)) {
         return SC_IF_DENIES;

@@ -179,65 +179,6 @@ static int note_lookup(ap_expr_lookup_parms *parms)
     return ap_expr_lookup_default(parms);
 }
 
-/* Is an ap_expr condition a comparison of the method alone
- * ("%{REQUEST_METHOD} == 'TRACE'", "!~ /^(GET|HEAD)$/") that GET and HEAD
- * pass alike, as cond_same_for_quick's RewriteCond (outside attack round
- * 85 F1)?  Any other spelling: no. */
-static int method_same_for_quick(apr_pool_t *p, const char *expr)
-{
-    static const char var[] = "%{REQUEST_METHOD}";
-    const char *s = expr + strspn(expr, " \t"), *end;
-    int negated, regex, nocase = 0;
-    char close;
-
-    if (strncasecmp(s, var, sizeof(var) - 1)) {
-        return 0;
-    }
-    s += sizeof(var) - 1;
-    s += strspn(s, " \t");
-    if (!strchr("=!", s[0]) || !s[0] || !s[1] || !strchr("=~", s[1])) {
-        return 0;
-    }
-    negated = s[0] == '!';
-    regex = s[1] == '~';
-    s += 2;
-    s += strspn(s, " \t");
-    if (regex && *s == '/') {
-        close = *s++;
-    }
-    else if (regex && s[0] == 'm' && s[1] && !apr_isalnum(s[1])
-             && !apr_isspace(s[1])) {
-        close = s[1];
-        s += 2;
-    }
-    else if (!regex && (*s == '\'' || *s == '"')) {
-        close = *s++;
-    }
-    else {
-        return 0;
-    }
-    end = strchr(s, close);
-    /* (no escapes, no %{VAR} or $N a string expands, no RewriteCond
-     * operator) */
-    if (!end || strcspn(s, regex ? "\\%" : "\\%$") < (apr_size_t)(end - s)
-        || (end > s && strchr("=!<>-", *s))) {
-        return 0;
-    }
-    if (regex && end[1] == 'i') {
-        nocase = 1;
-        end++;
-    }
-    if (end[1 + strspn(end + 1, " \t")] != '\0') {
-        return 0;
-    }
-    return cond_same_for_quick(
-        p, var,
-        apr_pstrcat(p, negated ? "!" : "", regex ? "" : "=",
-                    apr_pstrmemdup(p, s, (apr_size_t)(strchr(s, close) - s)),
-                    NULL),
-        nocase);
-}
-
 /* What an ap_expr condition (an <If>'s, a RewriteCond expr's) reads, as
  * httpd's own parser reads it: no reading of its own can take a token
  * for another.  Which file a file test reads is sc_reads_file_tests's
@@ -251,7 +192,7 @@ static sc_reads_t expr_reads(apr_pool_t *p, const char *expr)
     const char *err;
     int tests, own;
 
-    if (method_same_for_quick(p, expr)) {
+    if (sc_quick_method_same(p, expr)) {
         return SC_READS_NOTHING;
     }
     if (apr_pool_create(&tmp, p) != APR_SUCCESS) {
