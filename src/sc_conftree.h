@@ -66,6 +66,10 @@ int sc_tree_overlap(const char *a, const char *b);
 /* Is an ap_expr condition made only of tests of the method, and does it
  * hold alike for GET and HEAD (the quick handler's methods)? */
 int sc_quick_method_same(apr_pool_t *p, const char *expr);
+/* Does a regex match str (compiled here with ICASE or not, whatever
+ * RegexDefaultOptions says now: it may have said otherwise where the
+ * regex is); -1: it does not compile. */
+int sc_quick_regex(apr_pool_t *p, const char *re, const char *str, int icase);
 
 /* --- sc_quickrules.c (what a text reads: sc_reads.h) --- */
 

@@ -60,23 +60,42 @@ static void collect_aliases(apr_pool_t *p, const ap_directive_t *d)
     }
 }
 
-/* Does "Require method ..." (args: its methods) let in GET and HEAD
- * alike, the quick handler's methods (it serves HEAD as a GET)? */
-static int methods_alike(apr_pool_t *p, const char *args)
+/* Does a <Limit> or <LimitExcept> leave GET alone (and so HEAD: httpd
+ * takes HEAD for GET), the methods the quick handler serves?  Methods
+ * are named in their case ("get" is another). */
+static int spares_get(apr_pool_t *p, const ap_directive_t *d)
 {
-    int get = 0, head = 0;
-    const char *m;
+    const char *args = d->args ? d->args : "", *m;
+    int except = sc_tree_is(d, "<LimitExcept"), get = 0;
 
-    while (*(m = ap_getword_conf(p, &args))) {
-        get |= !strcmp(m, "GET");
-        head |= !strcmp(m, "HEAD");
+    if (!except && !sc_tree_is(d, "<Limit")) {
+        return 0;
     }
-    return get == head;
+    while (*(m = ap_getword_conf(p, &args))) {
+        apr_size_t n = strcspn(m, ">");
+        get |= (n == 3 && !strncmp(m, "GET", 3))
+               || (n == 4 && !strncmp(m, "HEAD", 4));
+    }
+    return except ? get : !get;
 }
 
-/* Access rules that let some clients in and not others (anything but
- * "Require all granted|denied", or "Require method" of GET and HEAD
- * alike): authn/authz, IP, host, env, expr. */
+/* Is a Require line (args) "method ..." or "not method ..."?  httpd
+ * takes HEAD for GET: such a rule lets both in or neither (and the probe
+ * is a GET). */
+static int method_rule(apr_pool_t *p, const char *args)
+{
+    const char *w = ap_getword_conf(p, &args);
+
+    if (!strcasecmp(w, "not") && !aliased(w)) {
+        w = ap_getword_conf(p, &args);
+    }
+    return !strcasecmp(w, "method") && !aliased(w);
+}
+
+/* Access rules that let some clients in and not others: authn/authz, IP,
+ * host, env, expr; not "Require all granted|denied", nor "Require
+ * method" (httpd takes HEAD for GET: it lets both in or neither, and the
+ * probe is a GET), nor the rules of a <Limit> that leaves GET alone. */
 int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
 {
     for (; d; d = d->next) {
@@ -84,14 +103,10 @@ int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *w = ap_getword_conf(p, &args);
-            const char *v;
-            if (!strcasecmp(w, "method") && !aliased(w)) {
-                if (!methods_alike(p, args)) {
-                    return 1;
-                }
+            const char *v = ap_getword_conf(p, &args);
+            if (method_rule(p, d->args)) {
                 continue;
             }
-            v = ap_getword_conf(p, &args);
             if (strcasecmp(w, "all") || aliased(w)
                 || (strcasecmp(v, "granted") && strcasecmp(v, "denied"))) {
                 return 1;
@@ -102,7 +117,8 @@ int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
                  || !strncasecmp(n, "LuaHook", 7)) {
             return 1;
         }
-        else if (d->first_child && sc_quick_restricts(p, d->first_child)) {
+        else if (d->first_child && !spares_get(p, d)
+                 && sc_quick_restricts(p, d->first_child)) {
             return 1; /* <RequireAny>, <Limit> ... */
         }
     }
@@ -437,6 +453,9 @@ int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d)
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *provider = ap_getword_conf(p, &args);
+            if (method_rule(p, d->args)) {
+                continue;
+            }
             if (!positive_provider(provider)
                 || (!strcasecmp(provider, "env")
                     && env_removed_later(p, args))) {
@@ -454,7 +473,8 @@ int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d)
                  || !strcasecmp(n, "WSGIAuthGroupScript")) {
             return 1;
         }
-        else if (d->first_child && sc_quick_denies(p, d->first_child)) {
+        else if (d->first_child && !spares_get(p, d)
+                 && sc_quick_denies(p, d->first_child)) {
             return 1;
         }
     }

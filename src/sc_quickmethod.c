@@ -15,6 +15,19 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+int sc_quick_regex(apr_pool_t *p, const char *re, const char *str, int icase)
+{
+    /* RegexDefaultOptions may have said otherwise where the regex is: the
+     * options that matter for a method or a path are given here */
+    ap_regex_t *compiled = ap_pregcomp(
+        p, re, AP_REG_NO_DEFAULT | AP_REG_DEFAULT | (icase ? AP_REG_ICASE : 0));
+
+    if (!compiled) {
+        return -1;
+    }
+    return ap_regexec(compiled, str, 0, NULL, 0) == 0;
+}
+
 /* What a test gives: a bit for each method it holds for. */
 enum { FOR_GET = 1, FOR_HEAD = 2, FOR_BOTH = 3 };
 
@@ -95,12 +108,13 @@ static int equals(scan_t *sc)
            | (end - start == 4 && !strncmp(start, "HEAD", 4) ? FOR_HEAD : 0);
 }
 
-/* For which methods a regex (/re/ or m#re#, flag i) matches; -1: none. */
+/* For which methods a regex (/re/ or m#re#, flag i) matches, whether
+ * RegexDefaultOptions says ICASE where it is or not; -1: none, or not
+ * the same either way. */
 static int matches(scan_t *sc)
 {
-    const char *start, *end;
-    int flags = AP_REG_EXTENDED, hits = 0;
-    ap_regex_t *re;
+    const char *start, *end, *re;
+    int icase, hits = -1;
     char close;
 
     blanks(sc);
@@ -121,16 +135,18 @@ static int matches(scan_t *sc)
         return -1;
     }
     sc->s = end + 1;
-    if (*sc->s == 'i') {
-        flags |= AP_REG_ICASE;
-        sc->s++;
+    icase = *sc->s == 'i';
+    sc->s += icase;
+    re = apr_pstrmemdup(sc->p, start, (apr_size_t)(end - start));
+    for (; icase < 2; icase++) {
+        int get = sc_quick_regex(sc->p, re, "GET", icase);
+        int head = sc_quick_regex(sc->p, re, "HEAD", icase);
+        int these = (get > 0 ? FOR_GET : 0) | (head > 0 ? FOR_HEAD : 0);
+        if (get < 0 || head < 0 || (hits >= 0 && these != hits)) {
+            return -1;
+        }
+        hits = these;
     }
-    re = ap_pregcomp(sc->p, apr_pstrmemdup(sc->p, start, end - start), flags);
-    if (!re) {
-        return -1;
-    }
-    hits |= ap_regexec(re, "GET", 0, NULL, 0) == 0 ? FOR_GET : 0;
-    hits |= ap_regexec(re, "HEAD", 0, NULL, 0) == 0 ? FOR_HEAD : 0;
     return hits;
 }
 

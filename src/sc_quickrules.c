@@ -19,18 +19,19 @@
 #include <stdlib.h>
 
 /* Does pattern (a RewriteRule's or RewriteCond's regex, "!" negating it)
- * match str?  Where it does not compile here, it may. */
+ * match str?  Where it does not compile here, it may; where
+ * RegexDefaultOptions may have made it blind to case, it may if either
+ * way does. */
 int sc_rule_pattern_matches(apr_pool_t *p, const char *pattern, const char *str,
                             int nocase)
 {
-    int negated = *pattern == '!';
-    ap_regex_t *re = ap_pregcomp(p, pattern + negated,
-                                 AP_REG_EXTENDED | (nocase ? AP_REG_ICASE : 0));
+    int negated = *pattern == '!', icase, may = 0;
 
-    if (!re) {
-        return 1;
+    for (icase = nocase; icase < 2; icase++) {
+        int hit = sc_quick_regex(p, pattern + negated, str, icase);
+        may |= hit < 0 || hit != negated;
     }
-    return (ap_regexec(re, str, 0, NULL, 0) == 0) != negated;
+    return may;
 }
 
 /* Is a RewriteCond on the method (test is exactly %{REQUEST_METHOD}) the
@@ -43,21 +44,24 @@ static int cond_same_for_quick(apr_pool_t *p, const char *test,
 {
     static const char *const methods[] = { "GET", "HEAD", NULL };
     const char *const *v;
-    int negated = *pattern == '!', first = -1;
+    int negated = *pattern == '!', first = -1, icase;
     const char *pat = pattern + negated;
 
     if (strcasecmp(test, "%{REQUEST_METHOD}") || *pat == '<' || *pat == '>'
         || *pat == '-') {
         return 0; /* another test, or another comparison */
     }
-    for (v = methods; *v; v++) {
-        int hit = *pat == '=' ? !(nocase ? strcasecmp(pat + 1, *v)
-                                         : strcmp(pat + 1, *v))
-                              : sc_rule_pattern_matches(p, pat, *v, nocase);
-        if (first >= 0 && hit != first) {
-            return 0;
+    /* a regex, with RegexDefaultOptions' ICASE where it is or not */
+    for (icase = nocase; icase < 2; icase++, first = -1) {
+        for (v = methods; *v; v++) {
+            int hit = *pat != '=' ? sc_quick_regex(p, pat, *v, icase)
+                      : nocase    ? !strcasecmp(pat + 1, *v)
+                                  : !strcmp(pat + 1, *v);
+            if (hit < 0 || (first >= 0 && hit != first)) {
+                return 0;
+            }
+            first = hit;
         }
-        first = hit;
     }
     return 1;
 }
