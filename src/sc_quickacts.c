@@ -62,7 +62,9 @@ static void collect_aliases(apr_pool_t *p, const ap_directive_t *d)
 
 /* Does a <Limit> or <LimitExcept> leave GET alone (and so HEAD: httpd
  * takes HEAD for GET), the methods the quick handler serves?  Methods
- * are named in their case ("get" is another). */
+ * are named in their case ("get" is another).  It limits to its methods
+ * only the access rules in it (limited()); the rest, an SSLRequire, a
+ * WSGIAccessScript, applies to every method (outside attack round 89). */
 static int spares_get(apr_pool_t *p, const ap_directive_t *d)
 {
     const char *args = d->args ? d->args : "", *m;
@@ -77,6 +79,25 @@ static int spares_get(apr_pool_t *p, const ap_directive_t *d)
                || (n == 4 && !strncmp(m, "HEAD", 4));
     }
     return except ? get : !get;
+}
+
+/* A directive a <Limit> limits to its methods: Require and its
+ * sections, mod_access_compat's Allow, Deny, Order, and Satisfy. */
+static int limited(const ap_directive_t *d)
+{
+    static const char *const names[] = { "Require",     "<RequireAny",
+                                         "<RequireAll", "<RequireNone",
+                                         "Allow",       "Deny",
+                                         "Order",       "Satisfy",
+                                         NULL };
+    const char *const *n;
+
+    for (n = names; *n; n++) {
+        if (!strcasecmp(d->directive, *n)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Is a Require line (args) "method ..." or "not method ..."?  httpd
@@ -96,10 +117,13 @@ static int method_rule(apr_pool_t *p, const char *args)
  * host, env, expr; not "Require all granted|denied", nor "Require
  * method" (httpd takes HEAD for GET: it lets both in or neither, and the
  * probe is a GET), nor the rules of a <Limit> that leaves GET alone. */
-int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
+static int restricts(apr_pool_t *p, const ap_directive_t *d, int spared)
 {
     for (; d; d = d->next) {
         const char *n = d->directive;
+        if (spared && limited(d)) {
+            continue; /* in a <Limit> that leaves GET alone */
+        }
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *w = ap_getword_conf(p, &args);
@@ -117,12 +141,17 @@ int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
                  || !strncasecmp(n, "LuaHook", 7)) {
             return 1;
         }
-        else if (d->first_child && !spares_get(p, d)
-                 && sc_quick_restricts(p, d->first_child)) {
+        else if (d->first_child
+                 && restricts(p, d->first_child, spared || spares_get(p, d))) {
             return 1; /* <RequireAny>, <Limit> ... */
         }
     }
     return 0;
+}
+
+int sc_quick_restricts(apr_pool_t *p, const ap_directive_t *d)
+{
+    return restricts(p, d, 0);
 }
 
 /* Require providers that only let clients in by what they have (an
@@ -443,13 +472,16 @@ unsigned sc_quick_if_kinds(apr_pool_t *p, const ap_directive_t *d)
  * an anonymous client lacks what they deny on, so the probe of
  * sc_quickprobe.c passes them, and quick mode would serve the clients
  * they deny. */
-int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d)
+static int denies(apr_pool_t *p, const ap_directive_t *d, int spared)
 {
     if (sc_quick_if_kinds(p, d) & SC_IF_DENIES) {
         return 1;
     }
     for (; d; d = d->next) {
         const char *n = d->directive;
+        if (spared && limited(d)) {
+            continue; /* in a <Limit> that leaves GET alone */
+        }
         if (!strcasecmp(n, "Require")) {
             const char *args = d->args;
             const char *provider = ap_getword_conf(p, &args);
@@ -473,12 +505,17 @@ int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d)
                  || !strcasecmp(n, "WSGIAuthGroupScript")) {
             return 1;
         }
-        else if (d->first_child && !spares_get(p, d)
-                 && sc_quick_denies(p, d->first_child)) {
+        else if (d->first_child
+                 && denies(p, d->first_child, spared || spares_get(p, d))) {
             return 1;
         }
     }
     return 0;
+}
+
+int sc_quick_denies(apr_pool_t *p, const ap_directive_t *d)
+{
+    return denies(p, d, 0);
 }
 
 void sc_quick_acts_prepare(apr_pool_t *p, const ap_directive_t *tree)

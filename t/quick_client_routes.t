@@ -150,6 +150,10 @@ my @refused = (
       "RegexDefaultOptions +ICASE\nRewriteEngine On\nRewriteCond %{REQUEST_METHOD} ^head\$\nRewriteRule ^ - [F]\nRegexDefaultOptions -ICASE\n" ],
     [ 'HEAD refused by an <If> regex under RegexDefaultOptions +ICASE',
       "RegexDefaultOptions +ICASE\n<If \"%{REQUEST_METHOD} =~ /^head\$/\">\nRedirect 403\n</If>\nRegexDefaultOptions -ICASE\n" ],
+    # a <Limit> limits the access rules in it, not the rest (outside
+    # attack round 89 H1, H2)
+    [ 'SSLRequire inside a <Limit POST>', "<Location /app/x>\n<Limit POST>\nSSLRequire %{REMOTE_ADDR} != \"127.0.0.9\"\n</Limit>\n</Location>\n" ],
+    [ 'SSLCipherSuite inside a <Limit POST>', "<Location /app/x>\n<Limit POST>\nSSLCipherSuite HIGH\n</Limit>\n</Location>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
