@@ -422,6 +422,8 @@ static int has_access_rule(const ap_directive_t *d)
     return 0;
 }
 
+static int denies(apr_pool_t *p, const ap_directive_t *d, int spared);
+
 /* What a conditional section does to the clients its condition picks:
  * refuses some (any access rule: the URL space it guards cannot be told)
  * or routes them by what they are (SC_IF_DENIES), marks them so
@@ -436,9 +438,12 @@ unsigned sc_quick_if_kind(apr_pool_t *p, const ap_directive_t *d,
     /* a refusal on what a client sends too (hotlink protection on the
      * Referer: outside attack round 84 H1), as a RewriteRule's is */
     /* an access rule in one on the URL alone that lets in or refuses
-     * every client alike (Require all denied for TRACE) is the probe's */
+     * every client alike (Require all denied for TRACE) is the probe's;
+     * one that denies some clients (a WSGIAccessScript) is not, whatever
+     * the condition reads (outside attack round 90 H1) */
     if ((reads == SC_READS_NOTHING ? sc_quick_restricts(p, d->first_child)
                                    : has_access_rule(d->first_child))
+        || denies(p, d->first_child, 0)
         || (reads == SC_READS_IS && acts >= ACTS_ROUTES)
         || (reads != SC_READS_NOTHING && acts == ACTS_REFUSES)) {
         return SC_IF_DENIES;

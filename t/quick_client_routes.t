@@ -154,6 +154,12 @@ my @refused = (
     # attack round 89 H1, H2)
     [ 'SSLRequire inside a <Limit POST>', "<Location /app/x>\n<Limit POST>\nSSLRequire %{REMOTE_ADDR} != \"127.0.0.9\"\n</Limit>\n</Location>\n" ],
     [ 'SSLCipherSuite inside a <Limit POST>', "<Location /app/x>\n<Limit POST>\nSSLCipherSuite HIGH\n</Limit>\n</Location>\n" ],
+    # a denial in an <If> whatever its condition reads (outside attack
+    # round 90 H1)
+    [ 'a WSGIAccessScript inside a method-only <If>', "<If \"%{REQUEST_METHOD} != 'POST'\">\nWSGIAccessScript /tmp/access.wsgi\n</If>\n" ],
+    [ 'a WSGIAccessScript inside an <If> on the URL', "<If \"%{REQUEST_URI} =~ m#^/app/#\">\nWSGIAccessScript /tmp/access.wsgi\n</If>\n" ],
+    [ 'a WSGIAccessScript inside an <Else> of a method test', "<If \"%{REQUEST_METHOD} == 'POST'\">\nHeader set X-Post 1\n</If>\n<Else>\nWSGIAccessScript /tmp/access.wsgi\n</Else>\n" ],
+    [ 'a WSGIAccessScript inside an <If> on a header', "<If \"%{HTTP:X-A} == '1'\">\nWSGIAccessScript /tmp/access.wsgi\n</If>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
