@@ -98,9 +98,12 @@ const char *sc_tree_location_path(apr_pool_t *p, const ap_directive_t *d)
     }
     w = ap_getword_conf(p, &args);
     if (*w && w[strlen(w) - 1] == '>') {
-        return apr_pstrndup(p, w, strlen(w) - 1);
+        w = apr_pstrndup(p, w, strlen(w) - 1);
     }
-    return w;
+    /* <Location ~ "regex">, or a wildcard path httpd matches with
+     * fnmatch (with a star, a question mark or brackets): may overlap all
+     * (outside attack round 91) */
+    return !strcmp(w, "~") || strpbrk(w, "*?[") ? NULL : w;
 }
 
 /* The first directive name of a list set to On, or NULL. */

@@ -242,15 +242,18 @@ void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s)
 /* A module that checks access (httpd's access, authentication and
  * authorization hooks) by rules the checks here do not read, or NULL.
  * Those here are read (mod_authz_core's Require, mod_access_compat's
- * Allow and Deny, mod_ssl's SSLRequire, mod_wsgi's WSGIAccessScript) or
+ * Allow and Deny, mod_ssl's SSLRequire, mod_wsgi's WSGIAccessScript),
  * only authenticate (a request with credentials is never served in the
- * quick phase). */
+ * quick phase) or refuse by method alone (mod_allowmethods: httpd takes
+ * HEAD for GET, and the probe is a GET). */
 static const char *unknown_access_module(void)
 {
     static const char *const known[] = {
-        "mod_authz_core.c", "mod_access_compat.c", "mod_ssl.c",
-        "mod_authn_core.c", "mod_auth_basic.c",    "mod_auth_digest.c",
-        "mod_auth_form.c",  "mod_wsgi.c",          NULL
+        "mod_authz_core.c",   "mod_access_compat.c",
+        "mod_ssl.c",          "mod_authn_core.c",
+        "mod_auth_basic.c",   "mod_auth_digest.c",
+        "mod_auth_form.c",    "mod_wsgi.c",
+        "mod_allowmethods.c", NULL
     };
     apr_array_header_t *hooks[4];
     int h, i;

@@ -1,9 +1,10 @@
 # SharedCacheQuickHandler next to access rules that its start-up check
-# does not see (THREATS 36): a <Location ~> regex, .htaccess (Require,
-# mod_rewrite [F] on the client address, "Require not env" of a
-# per-directory SetEnvIf, a denylist).  (Rules it sees next to quick mode,
-# <If> with Require, [F] on the client, denylists, fail configtest:
-# t/quick_denylist.t.)  An allowed client (127.0.0.5) fills the entry in the
+# does not see (THREATS 36): .htaccess (Require, mod_rewrite [F] on the
+# client address, "Require not env" of a per-directory SetEnvIf, a
+# denylist).  (Rules it sees next to quick mode, <If> with Require, [F] on
+# the client, denylists, a <Location ~> regex, which may cover any path
+# (outside attack round 91), fail configtest: t/quick_denylist.t, and
+# below.)  An allowed client (127.0.0.5) fills the entry in the
 # normal phase; the quick handler must never serve it to anyone else,
 # because an entry is quick-servable only when httpd would let an
 # anonymous client through to it.  A public page still gets quick HITs.
@@ -13,6 +14,20 @@ use Test::More;
 use SCTest;
 use IO::Socket::INET;
 
+{
+    my ($rc, $out) = SCTest::Apache->configtest(<<'CONF');
+<Location /app/quick>
+    SharedCache On
+    SharedCacheQuickHandler On
+</Location>
+<Location ~ "^/app/quick/rx/">
+    Require ip 127.0.0.5
+</Location>
+CONF
+    isnt($rc, 0, 'a <Location ~ regex> with Require ip next to quick mode: configtest fails');
+    like($out, qr/restricts access to part of the same space/, '... as a rule that restricts') or diag($out);
+}
+
 my $mc = SCTest::Memcached->start;
 my $ap = SCTest::Apache->start(memcached => [$mc], modules => ['rewrite'],
     conf => <<'CONF');
@@ -21,9 +36,6 @@ LogLevel warn sharedcache:trace1
     SharedCache On
     SharedCacheTTL 60
     SharedCacheQuickHandler On
-</Location>
-<Location ~ "^/app/quick/rx/">
-    Require ip 127.0.0.5
 </Location>
 <Location /dq>
     SharedCache On
@@ -77,8 +89,7 @@ sub from {
     return $ap->raw(GET => $target, _from => $src, %h);
 }
 
-for my $p ('/app/quick/rx/report', '/dq/ht/page.html', '/dq/rwd/page.html',
-           '/dq/senv/page.html') {
+for my $p ('/dq/ht/page.html', '/dq/rwd/page.html', '/dq/senv/page.html') {
     is(from('127.0.0.1', $p)->{status}, 403, "$p: refused to 127.0.0.1");
     my $staff = from('127.0.0.5', $p);
     is($staff->{status}, 200, "$p: allowed to 127.0.0.5 ($staff->{cache})");

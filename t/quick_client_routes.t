@@ -160,6 +160,10 @@ my @refused = (
     [ 'a WSGIAccessScript inside an <If> on the URL', "<If \"%{REQUEST_URI} =~ m#^/app/#\">\nWSGIAccessScript /tmp/access.wsgi\n</If>\n" ],
     [ 'a WSGIAccessScript inside an <Else> of a method test', "<If \"%{REQUEST_METHOD} == 'POST'\">\nHeader set X-Post 1\n</If>\n<Else>\nWSGIAccessScript /tmp/access.wsgi\n</Else>\n" ],
     [ 'a WSGIAccessScript inside an <If> on a header', "<If \"%{HTTP:X-A} == '1'\">\nWSGIAccessScript /tmp/access.wsgi\n</If>\n" ],
+    # a regex or wildcard <Location> covers any path (outside attack
+    # round 91 H1)
+    [ 'a denylist in a <Location ~ regex>', "<Location ~ \"^/app/x/\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n" ],
+    [ 'a denylist in a wildcard <Location>', "<Location \"/*/x\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
     [ 'an int: map whose name another host gives a file',
@@ -254,6 +258,19 @@ for my $c (
     my ($rc, $out) = SCTest::Apache->configtest($quick . $rule,
                                                 modules => ['rewrite', 'ssl', 'headers', 'alias', 'env']);
     is($rc, 0, "$label next to quick mode: fine") or diag($out);
+}
+
+# A quick <Location ~ regex> covers any path too (round 91 H1); an
+# AllowMethods (mod_allowmethods takes HEAD for GET, as httpd does)
+# refuses GET and HEAD alike, and the probe is a GET (round 91 L1).
+{
+    my ($rc, $out) = SCTest::Apache->configtest(
+        "<Location ~ \"^/app/quick\">\n    SharedCache On\n    SharedCacheQuickHandler On\n</Location>\n"
+        . "<Location /app/quick/x>\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n");
+    isnt($rc, 0, 'a quick <Location ~ regex> next to a denylist under it: configtest fails');
+    ($rc, $out) = SCTest::Apache->configtest(
+        $quick . "<Location /app/x>\nAllowMethods GET POST\n</Location>\n", modules => ['allowmethods']);
+    is($rc, 0, 'mod_allowmethods next to quick mode: fine') or diag($out);
 }
 
 # An address rule for GET (and so HEAD) restricts.
