@@ -143,10 +143,21 @@ void sc_tree_push(apr_pool_t *p, apr_array_header_t *list,
     s->where = sc_tree_line(p, d);
 }
 
+/* Does <Location a> cover the URL b, as httpd matches it: a prefix that
+ * ends at a '/' of either ("/app" covers "/app" and "/app/x", never
+ * "/application")? */
+static int covers(const char *a, const char *b)
+{
+    apr_size_t n = strlen(a);
+
+    return !strncmp(a, b, n)
+           && (n == 0 || a[n - 1] == '/' || b[n] == '/' || b[n] == '\0');
+}
+
 int sc_tree_overlap(const char *a, const char *b)
 {
     if (!a || !b) {
         return 1; /* a regex: assume it may */
     }
-    return !strncmp(a, b, strlen(a)) || !strncmp(b, a, strlen(b));
+    return covers(a, b) || covers(b, a);
 }

@@ -163,6 +163,7 @@ my @refused = (
     # a regex or wildcard <Location> covers any path (outside attack
     # round 91 H1)
     [ 'a denylist in a <Location ~ regex>', "<Location ~ \"^/app/x/\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n" ],
+    [ 'a denylist in <Location /app/> (the quick <Location /app> covers it)', "<Location /app/>\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n" ],
     [ 'a denylist in a wildcard <Location>', "<Location \"/*/x\">\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n" ],
     [ 'a route by a map in the substitution',
       "RewriteEngine On\nRewriteMap blocked \"txt:$map\"\nRewriteRule ^/app/(.*) \${blocked:\$1|/app/\$1} [PT]\n" ],
@@ -251,6 +252,8 @@ for my $c (
     [ 'Require not method in a <RequireAll>', "<Location /app/x>\n<RequireAll>\nRequire all granted\nRequire not method TRACE POST\n</RequireAll>\n</Location>\n" ],
     [ 'a denylist for POST only (<Limit>)', "<Location /app/x>\n<Limit POST>\n<RequireAll>\nRequire all granted\nRequire not ip 10.0.0.66\n</RequireAll>\n</Limit>\n</Location>\n" ],
     [ 'an address rule for all but GET (<LimitExcept>)', "<Location /app/x>\n<LimitExcept GET>\nRequire ip 10.0.0.0/8\n</LimitExcept>\n</Location>\n" ],
+    # httpd's <Location /app> never covers /application (round 92 M1)
+    [ 'a denylist in <Location /application> next to a quick <Location /app>', "<Location /application>\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.9\n</RequireAll>\n</Location>\n" ],
     [ 'the lower-case URL redirect (an int: map)', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteCond %{REQUEST_URI} [A-Z]\nRewriteRule (.*) \${lc:\$1} [R=301,L]\n" ],
     [ 'a route through an int: map of the URL', "RewriteEngine On\nRewriteMap lc int:tolower\nRewriteRule ^/app/(.*) /app/\${lc:\$1} [PT]\n" ],
 ) {
