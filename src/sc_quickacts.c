@@ -424,6 +424,18 @@ static int has_access_rule(const ap_directive_t *d)
 
 static int denies(apr_pool_t *p, const ap_directive_t *d, int spared);
 
+/* mod_access_compat's "Deny from all": nobody, or (Order Deny,Allow)
+ * only whom an Allow lets in: an allowlist, whose anonymous client the
+ * probe is, never a denylist (outside attack round 93 M1). */
+static int deny_from_all(apr_pool_t *p, const char *args)
+{
+    const char *from = ap_getword_conf(p, &args);
+    const char *all = ap_getword_conf(p, &args);
+
+    return !strcasecmp(from, "from") && !strcasecmp(all, "all")
+           && !*ap_getword_conf(p, &args);
+}
+
 /* What a conditional section does to the clients its condition picks:
  * refuses some (any access rule: the URL space it guards cannot be told)
  * or routes them by what they are (SC_IF_DENIES), marks them so
@@ -502,7 +514,9 @@ static int denies(apr_pool_t *p, const ap_directive_t *d, int spared)
         else if (!strcasecmp(n, "Allow") && allow_env_denies(p, d->args)) {
             return 1;
         }
-        else if (!strcasecmp(n, "Deny") || !strcasecmp(n, "<RequireNone")
+        else if ((!strcasecmp(n, "Deny")
+                  && !deny_from_all(p, d->args ? d->args : ""))
+                 || !strcasecmp(n, "<RequireNone")
                  || !strcasecmp(n, "SSLRequire") || tls_refusal(d)
                  || !strncasecmp(n, "LuaHook", 7)
                  || !strcasecmp(n, "LuaAuthzProvider")

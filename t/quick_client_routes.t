@@ -276,6 +276,25 @@ for my $c (
     is($rc, 0, 'mod_allowmethods next to quick mode: fine') or diag($out);
 }
 
+# mod_access_compat: "Deny from all" with an Allow is an allowlist (the
+# probe's, as Require ip), never a denylist (outside attack round 93 M1);
+# a Deny of some clients is one.
+{
+    my $compat = $quick . "<Directory /tmp/ac>\n%s\n</Directory>\n";
+    my ($rc, $out) = SCTest::Apache->configtest(
+        sprintf($compat, "Order Deny,Allow\nDeny from all\nAllow from 127.0.0.5"),
+        modules => ['access_compat']);
+    is($rc, 0, 'an allowlist of Deny from all and Allow from next to quick mode: fine') or diag($out);
+    ($rc, $out) = SCTest::Apache->configtest(
+        sprintf($compat, "SetEnvIf Referer ^http://www\\.example\\.com/ local_referal\nOrder Deny,Allow\nDeny from all\nAllow from env=local_referal"),
+        modules => ['access_compat', 'setenvif']);
+    is($rc, 0, 'the manual\'s 2.2 hotlink allowlist next to quick mode: fine') or diag($out);
+    ($rc, $out) = SCTest::Apache->configtest(
+        sprintf($compat, "Order Allow,Deny\nAllow from all\nDeny from 127.0.0.9"),
+        modules => ['access_compat']);
+    isnt($rc, 0, 'a denylist by Deny from an address next to quick mode: configtest fails');
+}
+
 # An address rule for GET (and so HEAD) restricts.
 for my $limit ("<Limit GET>", "<Limit POST GET>", "<LimitExcept POST>") {
     (my $end = $limit) =~ s/<(\w+).*/<\/$1>/;
