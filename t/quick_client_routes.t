@@ -305,6 +305,28 @@ for my $limit ("<Limit GET>", "<Limit POST GET>", "<LimitExcept POST>") {
         or diag($out);
 }
 
+# A Header of mod_headers that applies to a quick location (the server's,
+# its virtual host's, its own) changes every response after it is stored:
+# no entry is ever a quick hit, and start-up says so (outside attack round
+# 95 M1: HSTS, Nextcloud's X-Content-Type-Options); one set early does
+# not.
+for my $c (
+    [ 'the HSTS recipe in the server', "Header always set Strict-Transport-Security \"max-age=63072000\"\n" ],
+    [ 'a Header set in the virtual host', "<VirtualHost 127.0.0.2:80>\nSharedCacheQuickHandler On\nHeader set X-Content-Type-Options nosniff\n</VirtualHost>\n" ],
+    [ 'a Header in the quick <Location>', "<Location /app/x>\nSharedCache On\nSharedCacheQuickHandler On\nHeader set X-Frame-Options SAMEORIGIN\n</Location>\n" ],
+) {
+    my ($label, $conf) = @$c;
+    my ($rc, $out) = SCTest::Apache->configtest($quick . $conf, modules => ['headers']);
+    is($rc, 0, "$label: it starts") or diag($out);
+    like($out, qr/SC0118: SharedCacheQuickHandler On \(\S+\) serves nothing in the quick phase: the Header at \S+:\d+/,
+         "$label: start-up says the location serves nothing in the quick phase") or diag($out);
+}
+{
+    my ($rc, $out) = SCTest::Apache->configtest(
+        $quick . "Header set X-Early 1 early\nHeader note X-A a-note\n", modules => ['headers']);
+    unlike($out, qr/SC0118/, 'a Header set early, a Header note: nothing said') or diag($out);
+}
+
 # An <If> inside a quick <Location> (only response headers: it starts) is
 # decided after the quick phase: its entries are never quick hits, and
 # start-up says so (round 68 M1).
