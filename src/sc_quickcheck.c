@@ -220,8 +220,8 @@ static void say_quick_if(apr_pool_t *p, server_rec *s,
 }
 
 /* A Header of mod_headers in a list (and the <IfModule>s in it) that
- * changes a response after the cache stored it: any but one set early
- * (before the handler) or a note. */
+ * changes every response after the cache stored it: any but one set
+ * early (before the handler), one on a condition, or a note. */
 static const ap_directive_t *late_header_in(apr_pool_t *p,
                                             const ap_directive_t *d)
 {
@@ -238,6 +238,12 @@ static const ap_directive_t *late_header_in(apr_pool_t *p,
             }
             while (*(w = ap_getword_conf(p, &args))) {
                 early = !strcasecmp(w, "early");
+                /* a condition (the balancer's ROUTEID recipe) changes
+                 * some responses only: said apart (SAID_CONDITION) */
+                if (!strncasecmp(w, "env=", 4) || !strncasecmp(w, "expr=", 5)) {
+                    early = 1;
+                    break;
+                }
             }
             if (!early && strcasecmp(action, "note")) {
                 return d;
