@@ -219,9 +219,19 @@ static void say_quick_if(apr_pool_t *p, server_rec *s,
     }
 }
 
-/* A Header of mod_headers in a list (and the <IfModule>s in it) that
- * changes every response after the cache stored it: any but one set
- * early (before the handler), one on a condition, or a note. */
+/* Where a Header's condition (early, env=, expr=) stands: after its
+ * action's header name and value(s). */
+static int header_condition_at(const char *action)
+{
+    if (!strcasecmp(action, "unset") || !strcasecmp(action, "echo")) {
+        return 2;
+    }
+    return !strncasecmp(action, "edit", 4) ? 4 : 3;
+}
+
+/* A Header of mod_headers in a list (and the <IfModule>s in it) that may
+ * change every response after the cache stored it: any but one set early
+ * (before the handler), one on a condition, or a note. */
 static const ap_directive_t *late_header_in(apr_pool_t *p,
                                             const ap_directive_t *d)
 {
@@ -230,22 +240,22 @@ static const ap_directive_t *late_header_in(apr_pool_t *p,
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "Header") && d->args) {
             const char *args = d->args, *w, *action;
-            int early = 0;
+            int spared = 0, at, i;
             action = ap_getword_conf(p, &args);
             if (!strcasecmp(action, "always")
                 || !strcasecmp(action, "onsuccess")) {
                 action = ap_getword_conf(p, &args);
             }
-            while (*(w = ap_getword_conf(p, &args))) {
-                early = !strcasecmp(w, "early");
+            at = header_condition_at(action);
+            for (i = 1; *(w = ap_getword_conf(p, &args)); i++) {
                 /* a condition (the balancer's ROUTEID recipe) changes
                  * some responses only: said apart (SAID_CONDITION) */
-                if (!strncasecmp(w, "env=", 4) || !strncasecmp(w, "expr=", 5)) {
-                    early = 1;
-                    break;
-                }
+                spared |= i >= at
+                          && (!strcasecmp(w, "early")
+                              || !strncasecmp(w, "env=", 4)
+                              || !strncasecmp(w, "expr=", 5));
             }
-            if (!early && strcasecmp(action, "note")) {
+            if (!spared && strcasecmp(action, "note")) {
                 return d;
             }
         }
@@ -279,11 +289,12 @@ static void say_quick_headers(apr_pool_t *p, server_rec *s,
         if (h) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          SC_LOGNO(0118) "SharedCacheQuickHandler On (%s) "
-                                        "serves nothing in the quick "
+                                        "may serve nothing in the quick "
                                         "phase: the Header at %s changes "
-                                        "every response after it is "
-                                        "stored (set it early, or turn "
-                                        "quick mode off there)",
+                                        "responses after they are stored "
+                                        "(keep it out of the quick "
+                                        "location's reach, or turn quick "
+                                        "mode off there)",
                          q->where, sc_tree_line(p, h));
         }
     }
