@@ -90,14 +90,8 @@ static int limited(const ap_directive_t *d)
                                          "Allow",       "Deny",
                                          "Order",       "Satisfy",
                                          NULL };
-    const char *const *n;
 
-    for (n = names; *n; n++) {
-        if (!strcasecmp(d->directive, *n)) {
-            return 1;
-        }
-    }
-    return 0;
+    return sc_reads_word_in(d->directive, strlen(d->directive), names);
 }
 
 /* Is a Require line (args) "method ..." or "not method ..."?  httpd
@@ -125,12 +119,12 @@ static int restricts(apr_pool_t *p, const ap_directive_t *d, int spared)
             continue; /* in a <Limit> that leaves GET alone */
         }
         if (!strcasecmp(n, "Require")) {
-            const char *args = d->args;
-            const char *w = ap_getword_conf(p, &args);
-            const char *v = ap_getword_conf(p, &args);
+            const char *args = d->args, *w, *v;
             if (method_rule(p, d->args)) {
                 continue;
             }
+            w = ap_getword_conf(p, &args);
+            v = ap_getword_conf(p, &args);
             if (strcasecmp(w, "all") || aliased(w)
                 || (strcasecmp(v, "granted") && strcasecmp(v, "denied"))) {
                 return 1;
