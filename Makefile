@@ -19,7 +19,7 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
              src/sc_esi.c src/sc_esi_form.c src/sc_lease.c \
              src/sc_serve.c src/sc_handler.c src/sc_refresh.c src/sc_quickprobe.c src/sc_revalidated.c \
              src/sc_copy_filters.c src/sc_snapshot.c src/sc_capture.c \
-             src/sc_surrogate.c src/sc_include.c src/sc_incdirect.c src/sc_incearly.c src/sc_assemble.c src/sc_resp_vary.c src/sc_parity.c src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_httpdate.c src/sc_write.c \
+             src/sc_surrogate.c src/sc_include.c src/sc_incdirect.c src/sc_incearly.c src/sc_assemble.c src/sc_resp_vary.c src/sc_parity.c src/sc_before.c src/sc_decide.c src/sc_fragment.c src/sc_policy.c src/sc_httpdate.c src/sc_write.c \
              src/sc_invalidate.c src/sc_pending.c src/sc_status.c src/sc_status_page.c \
              src/sc_vhoststat.c src/sc_origin.c src/sc_verdict.c
 HDRS       = $(wildcard src/*.h) src/sc_directives.def

@@ -85,6 +85,9 @@
 #define SC_EF_RECODED \
     0x20 /* a filter after the cache changed the MISS's body (mod_deflate \
             coded it): its client has other bytes than a hit's */
+#define SC_EF_OWN_FIELDS \
+    0x40 /* the handler replaced the response fields set before it ran \
+            (mod_proxy): a hit drops those of its own request too */
 /* Bits 8 to 31: with SC_EF_QUICK, the tag of the configuration under
  * which the entry was found quick-servable (sc_rules_config_tag): under
  * another one (a reload that added an access rule, a Redirect) it is not. */

@@ -286,6 +286,7 @@ static int render(request_rec *r, sc_req_t *ctx, sc_conn_t *c, sc_found_t *res)
     /* the headers the lookup read: the handler may change them */
     ctx->key_headers = apr_table_copy(r->pool, r->headers_in);
     sc_note_before_handler(r);
+    sc_note_fields_before(r, ctx);
     if (res->body && res->revalidate) {
         ask_with_validators(r, ctx, res);
     }
@@ -327,11 +328,18 @@ static int bypass(request_rec *r, const sc_dir_conf_t *d, int quick,
  * handler runs later). */
 /* The quick phase's key, from the headers as the client sent them: an
  * entry is quick-servable only if it is stored under this very key (a
- * RequestHeader may change a keyed header before the normal phase). */
+ * RequestHeader may change a keyed header before the normal phase), and
+ * the response fields set so far (mod_headers' "early"): only if no more
+ * were set before its handler ran (sc_note_before_handler). */
 static int quick_declined(request_rec *r, const sc_req_t *ctx)
 {
+    const char *fields = sc_fields_now(r);
+
     apr_table_setn(r->notes, SC_NOTE_QUICK_KEY,
                    apr_pstrmemdup(r->pool, ctx->key, ctx->key_len));
+    if (fields) {
+        apr_table_setn(r->notes, SC_NOTE_QUICK_FIELDS, fields);
+    }
     return DECLINED;
 }
 

@@ -2,7 +2,7 @@
  * sc_parity.c: quick mode's header parity.  A quick hit runs none of the
  * filters after SHAREDCACHE_SAVE, a normal hit runs them all: an entry is
  * quick-servable only if those filters left the client's headers as they
- * are stored.
+ * are stored (less the fields set before the handler ran: sc_before.c).
  */
 #include "sc_request.h"
 
@@ -80,10 +80,11 @@ static int stored_as(void *data, const char *name, const char *value)
 }
 
 /* Did filters after SHAREDCACHE_SAVE (mod_headers' Header set/unset) make
- * the client's headers differ from the stored ones?  A normal hit runs
- * them again; a quick hit cannot, so such an entry is not quick-servable
- * (a quick hit and a normal hit carry the same headers). */
-static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
+ * the client's headers differ from the stored ones (those set before the
+ * handler ran taken off as they were when it was stored)?  A normal hit
+ * runs them again; a quick hit cannot, so such an entry is not
+ * quick-servable (a quick hit and a normal hit carry the same headers). */
+static int headers_changed(request_rec *r, const sc_req_t *ctx)
 {
     parity_t p;
     int i, stored = 0;
@@ -91,7 +92,8 @@ static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
     p.ctx = ctx;
     p.differ = 0;
     p.seen = 0;
-    apr_table_do(stored_as, &p, out, NULL);
+    apr_table_do(stored_as, &p, sc_own_fields(r, ctx, ctx->before_replaced),
+                 NULL);
     for (i = 0; ctx->headers && i < ctx->headers->nelts; i++) {
         stored += !parity_ignores(
             ctx, APR_ARRAY_IDX(ctx->headers, i, sc_header_t).name);
@@ -103,5 +105,5 @@ static int headers_changed(const sc_req_t *ctx, apr_table_t *out)
  * the client gets from what is stored (headers, type, variance)? */
 int sc_parity_changed(request_rec *r, const sc_req_t *ctx, apr_table_t *out)
 {
-    return headers_changed(ctx, out) || type_or_vary_changed(r, ctx, out);
+    return headers_changed(r, ctx) || type_or_vary_changed(r, ctx, out);
 }

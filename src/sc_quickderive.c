@@ -115,18 +115,31 @@ void sc_quick_derivers(apr_pool_t *p, const ap_directive_t *d,
     }
 }
 
+/* The last word of a directive's arguments ("" when none). */
+static const char *last_word(apr_pool_t *p, const char *args)
+{
+    const char *w, *last = "";
+
+    while (*(w = ap_getword_conf(p, &args))) {
+        last = w;
+    }
+    return last;
+}
+
 /* mod_headers' Header with a condition (env=, expr=): evaluated for each
  * response, so for a stored entry only for the client whose request
  * stored it; a quick hit (or a page that includes the fragment directly)
- * carries the stored headers to any other client. */
+ * carries the stored headers to any other client.  Not one set early:
+ * it runs for each request, before the quick phase, and its field is
+ * never stored (sc_parity.c). */
 void sc_quick_header_conditions(apr_pool_t *p, const ap_directive_t *d,
                                 const ap_directive_t *vhost,
                                 apr_array_header_t *found)
 {
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "Header") && d->args
-            && (ap_strstr_c(d->args, "env=")
-                || ap_strstr_c(d->args, "expr="))) {
+            && (ap_strstr_c(d->args, "env=") || ap_strstr_c(d->args, "expr="))
+            && strcasecmp(last_word(p, d->args), "early")) {
             sc_tree_push(p, found, d, vhost);
         }
         if (d->first_child) {

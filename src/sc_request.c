@@ -166,18 +166,24 @@ int sc_header_cache_only(const char *name)
 const char *const sc_exchange_fields[] = { "Authentication-Info",
                                            "Proxy-Authentication-Info", NULL };
 
+/* The stored fields join those r holds (set before its handler would
+ * run: mod_headers' "early", a module's hook, each made for this request
+ * and never stored), unless the stored response's handler replaced those
+ * (SC_EF_OWN_FIELDS: mod_proxy), which keeps only the exchange's own. */
 static void restore_headers(request_rec *r, const sc_entry_t *e)
 {
     const char *own[sizeof(sc_exchange_fields) / sizeof(*sc_exchange_fields)];
     int i;
 
-    for (i = 0; sc_exchange_fields[i]; i++) {
-        own[i] = apr_table_get(r->headers_out, sc_exchange_fields[i]);
-    }
-    apr_table_clear(r->headers_out);
-    for (i = 0; sc_exchange_fields[i]; i++) {
-        if (own[i]) {
-            apr_table_setn(r->headers_out, sc_exchange_fields[i], own[i]);
+    if (e->flags & SC_EF_OWN_FIELDS) {
+        for (i = 0; sc_exchange_fields[i]; i++) {
+            own[i] = apr_table_get(r->headers_out, sc_exchange_fields[i]);
+        }
+        apr_table_clear(r->headers_out);
+        for (i = 0; sc_exchange_fields[i]; i++) {
+            if (own[i]) {
+                apr_table_setn(r->headers_out, sc_exchange_fields[i], own[i]);
+            }
         }
     }
     for (i = 0; i < e->headers->nelts; i++) {

@@ -26,6 +26,8 @@
  *                  includes (each one a subrequest through the handler)
  *   sc_resp_vary.c what a response varies on, as the key sees it
  *   sc_parity.c    quick mode's header parity
+ *   sc_before.c    the response fields set before the handler ran (never
+ *                  stored)
  *   sc_decide.c    SHAREDCACHE_DECIDE: decides on the final headers
  *   sc_fragment.c  what SSI includes impose on their page
  *   sc_write.c     writes the entry (chunks, Vary record)
@@ -104,6 +106,8 @@ typedef struct {
 #define SC_ESI_MAX_TOTAL 1000
 /* note: the level-1 key the quick handler computed for this request */
 #define SC_NOTE_QUICK_KEY "sharedcache-quick-key"
+/* sc_fields_now() as the quick phase saw it (absent: no field) */
+#define SC_NOTE_QUICK_FIELDS "sharedcache-quick-fields"
 #define SC_NOTE_STATUS "sharedcache-status"
 /* note: the handler as httpd ran it (sc_handler): where none was set,
  * httpd names it after the content type only while it runs */
@@ -287,6 +291,17 @@ typedef struct {
     int filters_changed_headers; /* output filters (mod_headers) made the
                                     client's headers other than the stored
                                     ones: a quick hit would differ */
+    /* The fields r->headers_out and r->err_headers_out held when the
+     * handler was let run (mod_headers' "early", mod_negotiation, a
+     * module's hook): made again for each request by whatever set them,
+     * never stored (sc_parity.c). */
+    apr_table_t *before_out, *before_err;
+    const apr_table_t *out_at_handler; /* r->headers_out itself, then */
+    int before_not_quick; /* some were set after the quick phase (access
+                             control, fixups): a quick hit would lack them */
+    int before_replaced;  /* the handler replaced r->headers_out (mod_proxy):
+                             a hit drops those set before it too
+                             (SC_EF_OWN_FIELDS) */
     /* The body's label (THREATS 39): its first bytes, as captured or as
      * served from the cache, compared with what reaches
      * SHAREDCACHE_DECIDE.  The same bytes there mean the filters between
@@ -786,6 +801,25 @@ apr_array_header_t *sc_effective_vary(request_rec *r, const sc_req_t *ctx,
 /* Did filters after SHAREDCACHE_SAVE change the client's headers, type
  * or variance from what is stored (then no quick hit may serve it)? */
 int sc_parity_changed(request_rec *r, const sc_req_t *ctx, apr_table_t *out);
+/* --- sc_before.c --- */
+
+/* The fields r->headers_out and r->err_headers_out hold now, as one
+ * string (NULL when there are none): what the quick phase saw is compared
+ * with what the handler finds. */
+const char *sc_fields_now(request_rec *r);
+/* Before the handler renders: note the fields that are there already
+ * (ctx->before_out, before_err, out_at_handler, before_not_quick). */
+void sc_note_fields_before(request_rec *r, sc_req_t *ctx);
+/* Did the handler replace r->headers_out, as mod_proxy does (none of the
+ * fields set before it left, or some and the table is another)? */
+int sc_fields_replaced(request_rec *r, const sc_req_t *ctx);
+
+/* The fields of r's response (r->err_headers_out's, then
+ * r->headers_out's) as its handler made them: each field set before it
+ * ran taken off once, in its table (in r->headers_out unless the handler
+ * replaced it), also where httpd merged a later field into it ("early,
+ * app" is "app"). */
+apr_table_t *sc_own_fields(request_rec *r, const sc_req_t *ctx, int replaced);
 
 /* --- sc_serve.c --- */
 

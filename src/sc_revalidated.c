@@ -47,9 +47,12 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
 {
     const sc_entry_t *e = &ctx->revalidating->entry;
     apr_table_t *merged = apr_table_make(r->pool, e->headers->nelts + 8);
-    apr_table_t *fresh = apr_table_overlay(r->pool, r->err_headers_out,
-                                           r->headers_out);
-    const apr_array_header_t *arr = apr_table_elts(fresh);
+    /* the answer's fields as its handler made them: one set before it ran
+     * (this request's own, made again for every hit) replaces no stored
+     * one, and stays where it was */
+    int replaced = sc_fields_replaced(r, ctx);
+    apr_table_t *answered = sc_own_fields(r, ctx, replaced);
+    const apr_array_header_t *arr = apr_table_elts(answered);
     const apr_table_entry_t *te = (const apr_table_entry_t *)arr->elts;
     int i;
 
@@ -64,7 +67,7 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
             continue;
         }
         else if (sc_name_listed(h->name, body_fields)
-                 || !apr_table_get(fresh, h->name)) {
+                 || !apr_table_get(answered, h->name)) {
             apr_table_addn(merged, h->name, h->value);
         }
     }
@@ -72,6 +75,9 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
         if (!sc_name_listed(te[i].key, body_fields)) {
             apr_table_addn(merged, te[i].key, te[i].val);
         }
+    }
+    if (!replaced && ctx->before_out) {
+        merged = apr_table_overlay(r->pool, merged, ctx->before_out);
     }
     /* The stored response's tags stay its tags, with those the 304 names
      * (Django's and Flask's 304s keep few fields, and a middleware may add
@@ -87,7 +93,9 @@ void sc_revalidated(request_rec *r, sc_req_t *ctx, apr_bucket_brigade *bb)
     r->status = e->status;
     r->status_line = NULL;
     r->headers_out = merged;
-    apr_table_clear(r->err_headers_out);
+    r->err_headers_out = ctx->before_err
+                             ? apr_table_copy(r->pool, ctx->before_err)
+                             : apr_table_make(r->pool, 4);
     /* the body as it was captured: decoded (sc_coding_serve) */
     ap_set_content_length(
         r, (apr_off_t)(e->codings ? e->identity_len : e->body_len));

@@ -209,7 +209,14 @@ apr_status_t sc_serve_stale_instead(request_rec *r, sc_req_t *failed,
                                  "copy instead",
                   status);
     failed->state = SC_CAP_SUBSTITUTED;
-    apr_table_clear(r->err_headers_out);
+    /* the fields of the failed response go, those set before its handler
+     * ran stay */
+    r->headers_out = failed->before_out
+                         ? apr_table_copy(r->pool, failed->before_out)
+                         : apr_table_make(r->pool, 8);
+    r->err_headers_out = failed->before_err
+                             ? apr_table_copy(r->pool, failed->before_err)
+                             : apr_table_make(r->pool, 8);
     sc_restore_response(r, failed, failed->stale, apr_time_sec(apr_time_now()),
                         SC_STALE);
     APR_BRIGADE_INSERT_TAIL(out,

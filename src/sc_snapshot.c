@@ -1,10 +1,10 @@
 /*
  * sc_snapshot.c: what SHAREDCACHE_SAVE keeps of a response on its first
  * call, before any body: the status and the header fields as the handler
- * made them (less those of one hop, those never stored and the cache's
- * own), the Date hits replay, and whether the body is worth copying at
- * all (filters before the cache that may make it from the request:
- * sc_copy_filters.c; HEAD, status, Content-Length).
+ * made them (less those of one hop, those never stored, the cache's own
+ * and those set before it ran: sc_before.c), the Date hits replay, and whether
+ * the body is worth copying at all (filters before the cache that may make it
+ * from the request: sc_copy_filters.c; HEAD, status, Content-Length).
  */
 #include "sc_request.h"
 #include "sc_log.h"
@@ -154,7 +154,9 @@ int sc_snapshot(ap_filter_t *f, request_rec *r, sc_req_t *ctx)
     coll.out = ctx->headers;
     coll.ctx = ctx;
     coll.connection = apr_table_get(out, "Connection");
-    apr_table_do(collect_header, &coll, out, NULL);
+    ctx->before_replaced = sc_fields_replaced(r, ctx);
+    apr_table_do(collect_header, &coll,
+                 sc_own_fields(r, ctx, ctx->before_replaced), NULL);
     stored_date(r, out, apr_array_push(ctx->headers));
     apr_pool_create(&ctx->cpool, r->pool);
     apr_pool_tag(ctx->cpool, "sharedcache_capture");

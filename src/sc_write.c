@@ -172,7 +172,8 @@ static apr_status_t put_vary(sc_req_t *ctx, sc_conn_t *c,
  * exactly as the virtual host does (what the quick handler sees, or the
  * include's direct key; its variance and how it reports the server's name
  * and port), nobody showed an identity for it, httpd reads
- * no .htaccess file for it, and an anonymous client would be let through
+ * no .htaccess file for it, no response field was set between the quick
+ * phase and the handler, and an anonymous client would be let through
  * to it and get the same page (sc_quickprobe.c), under this configuration
  * (its tag goes with the mark: quick_flags). */
 static int quick_servable(request_rec *r, const sc_req_t *ctx)
@@ -184,7 +185,7 @@ static int quick_servable(request_rec *r, const sc_req_t *ctx)
     return ctx->dconf->quick == 1 && !r->user && !sc_client_certificate(r)
            && qkey && strlen(qkey) == ctx->key_len
            && !memcmp(qkey, ctx->key, ctx->key_len)
-           && !ctx->filters_changed_headers
+           && !ctx->filters_changed_headers && !ctx->before_not_quick
            && sc_config_same_variance(ctx->dconf, base)
            && sc_key_server_as_vhost(r) && sc_key_path_plain(r->parsed_uri.path)
            && r->parsed_uri.path && !strcmp(r->parsed_uri.path, r->uri)
@@ -390,7 +391,8 @@ static void entry_of(request_rec *r, sc_req_t *ctx, sc_entry_t *e,
     e->flags = (ctx->policy.no_stale ? SC_EF_NO_STALE : 0) | quick_flags(r, ctx)
                | (ctx->esi_shell ? SC_EF_ESI : 0)
                | (ctx->fragments_asked > 0 ? SC_EF_ASSEMBLED : 0)
-               | (ctx->recoded ? SC_EF_RECODED : 0);
+               | (ctx->recoded ? SC_EF_RECODED : 0)
+               | (ctx->before_replaced ? SC_EF_OWN_FIELDS : 0);
     e->local = (unsigned)ctx->dconf->local_ttl;
     e->key = ctx->key;
     e->key_len = ctx->key_len;

@@ -16,6 +16,7 @@ use strict;
 use warnings;
 use Digest::MD5 qw(md5_hex);
 use File::Copy ();
+use File::Path ();
 use HTTP::Tiny;
 use IO::Socket::INET;
 use POSIX ();
@@ -74,6 +75,9 @@ sub _setup {
     SCTest::Django::setup($self) if $self->{django};
     if ($self->{files}) {
         for my $name (keys %{ $self->{files} }) {
+            # a file in a directory of its own: the directory too
+            File::Path::make_path("$d/htdocs/$1", { mode => 0755 })
+                if $name =~ m{^(.+)/[^/]+$};
             open my $f, '>', "$d/htdocs/$name" or die "$name: $!";
             print $f $self->{files}{$name};
             close $f;
