@@ -9,7 +9,8 @@
  * also where httpd merged a later field of the same name into it (mod_cgi
  * and mod_proxy_fcgi merge a script's fields into err_headers_out: "early,
  * app" keeps "app").  A handler that replaced r->headers_out (mod_proxy)
- * left none of those it held: the response's are its own.
+ * left none of those it held: a field of its table is its own, unless it
+ * is the very one set before (a table copied or overlaid keeps them).
  */
 #include "sc_request.h"
 
@@ -78,51 +79,70 @@ static const char *member_at(const char *v, const char *b)
     return NULL;
 }
 
+/* How a field of the response is matched with one set before: as the
+ * very same (a table copied or overlaid keeps its values: one equal to
+ * it in a table the handler made is the handler's, mod_proxy's backend
+ * sending the same X-Frame-Options), or also by its value where it stands
+ * in the table it was set in (httpd merges a later field into it there:
+ * a member is enough). */
+typedef enum { BY_IDENTITY, BY_VALUE } match_t;
+
 typedef struct {
     const char *value;
+    match_t how;
     int found;
 } pair_t;
 
-/* httpd may have merged a later field into it: a member is enough */
 static int value_is(void *data, const char *name, const char *value)
 {
     pair_t *p = data;
 
     (void)name;
-    p->found = member_at(value, p->value) != NULL;
+    p->found = value == p->value
+               || (p->how == BY_VALUE && member_at(value, p->value));
     return !p->found;
 }
 
-static int in(const apr_table_t *t, const char *name, const char *value)
-{
-    pair_t p = { value, 0 };
+typedef struct {
+    const apr_table_t *t;
+    match_t how;
+} kept_t;
 
-    apr_table_do(value_is, &p, t, name, NULL);
+static int kept(const kept_t *k, const char *name, const char *value)
+{
+    pair_t p = { value, k->how, 0 };
+
+    apr_table_do(value_is, &p, k->t, name, NULL);
     return p.found;
 }
 
 static int present(void *data, const char *name, const char *value)
 {
-    return in(data, name, value);
+    return kept(data, name, value);
 }
 
 static int absent(void *data, const char *name, const char *value)
 {
-    return !in(data, name, value);
+    return !kept(data, name, value);
+}
+
+static int same_table(request_rec *r, const sc_req_t *ctx)
+{
+    return r->headers_out == ctx->out_at_handler;
 }
 
 int sc_fields_replaced(request_rec *r, const sc_req_t *ctx)
 {
     const apr_table_t *before = ctx->before_out;
+    kept_t k = { r->headers_out, same_table(r, ctx) ? BY_VALUE : BY_IDENTITY };
 
     if (!before || apr_is_empty_table(before)) {
         return 0;
     }
-    /* all gone; or some, with the table (one the handler made: a field in
-     * it equal to one of them is the handler's) */
-    return apr_table_do(absent, r->headers_out, before, NULL)
-           || (r->headers_out != ctx->out_at_handler
-               && !apr_table_do(present, r->headers_out, before, NULL));
+    /* all gone; or some, with the table (one the handler made) */
+    return apr_table_do(absent, &k, before, NULL)
+           || (k.how == BY_IDENTITY
+               && !apr_table_do(present, &k, before, NULL));
 }
 
 /* A pass over a response's fields: each field set before the handler is
@@ -130,6 +150,7 @@ int sc_fields_replaced(request_rec *r, const sc_req_t *ctx)
 typedef struct {
     const apr_array_header_t *fields; /* of apr_table_entry_t */
     char *taken;
+    match_t how;
 } side_t;
 
 typedef struct {
@@ -139,8 +160,10 @@ typedef struct {
     apr_table_t *own;
 } own_t;
 
-static void side_start(apr_pool_t *p, side_t *side, const apr_table_t *t)
+static void side_start(apr_pool_t *p, side_t *side, const apr_table_t *t,
+                       match_t how)
 {
+    side->how = how;
     side->fields = t ? apr_table_elts(t) : NULL;
     side->taken = side->fields && side->fields->nelts
                       ? apr_pcalloc(p, side->fields->nelts)
@@ -176,7 +199,12 @@ static const char *own_value(own_t *own, const char *name, const char *value)
         if (side->taken[i] || strcasecmp(f->key, name)) {
             continue;
         }
-        if ((less = less_member(own->p, value, f->val)) != NULL) {
+        if (value == f->val) {
+            side->taken[i] = 1;
+            return NULL;
+        }
+        if (side->how == BY_VALUE
+            && (less = less_member(own->p, value, f->val)) != NULL) {
             side->taken[i] = 1;
             value = less;
         }
@@ -199,8 +227,11 @@ apr_table_t *sc_own_fields(request_rec *r, const sc_req_t *ctx, int replaced)
     own_t own;
 
     own.p = r->pool;
-    side_start(r->pool, &own.err, ctx->before_err);
-    side_start(r->pool, &own.out, replaced ? NULL : ctx->before_out);
+    side_start(r->pool, &own.err, ctx->before_err, BY_VALUE);
+    /* where the handler replaced them, one still there is one a table
+     * took over as it was (never stored either) */
+    side_start(r->pool, &own.out, ctx->before_out,
+               same_table(r, ctx) && !replaced ? BY_VALUE : BY_IDENTITY);
     own.own = apr_table_make(r->pool, 16);
     own.in_err = 1;
     apr_table_do(add_own, &own, r->err_headers_out, NULL);
