@@ -101,6 +101,9 @@ int sc_rule_cond_state(const char *test, const char *pattern);
  * a redirect); decide whether the rules after it run ([C], [S], [L],
  * [END], [N]); end the rules ([L], [END]); match without case ([NC])? */
 int sc_rule_refuses(apr_pool_t *p, const char *flags);
+/* Is a status (a Redirect's, a RewriteRule's [R=]) one that is no
+ * redirect (403, 0503: a refusal)? */
+int sc_status_refuses(const char *status);
 int sc_rule_flow_flags(apr_pool_t *p, const char *flags);
 int sc_rule_stops(apr_pool_t *p, const char *flags);
 int sc_rule_nocase(apr_pool_t *p, const char *flags);

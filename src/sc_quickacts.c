@@ -361,8 +361,7 @@ static int refuses(apr_pool_t *p, const ap_directive_t *d)
         return 0;
     }
     first = ap_getword_conf(p, &args);
-    return !strcasecmp(first, "gone")
-           || (apr_isdigit(*first) && (atoi(first) < 300 || atoi(first) > 399));
+    return !strcasecmp(first, "gone") || sc_status_refuses(first);
 }
 
 static acts_t acts_on_request(apr_pool_t *p, const ap_directive_t *d)

@@ -289,22 +289,21 @@ int sc_rule_cond_state(const char *test, const char *pattern)
     return own && test[own] == '\0' ? 2 : 1;
 }
 
+int sc_status_refuses(const char *status)
+{
+    return status && apr_isdigit(*status)
+           && (atoi(status) < 300 || atoi(status) > 399);
+}
+
 /* Does a RewriteRule's flag list refuse the request: [F], [G], or a
  * status that is not a redirect ([R=403], [redirect=0503])? */
 int sc_rule_refuses(apr_pool_t *p, const char *flags)
 {
     static const char *const refuse[] = { "f", "forbidden", "g", "gone", NULL };
     static const char *const redirect[] = { "r", "redirect", NULL };
-    const char *status = sc_tree_rewrite_flag_value(p, flags, redirect);
 
-    if (sc_tree_rewrite_flag(p, flags, refuse)) {
-        return 1;
-    }
-    if (status && apr_isdigit(*status)) {
-        int code = atoi(status);
-        return code < 300 || code > 399;
-    }
-    return 0;
+    return sc_tree_rewrite_flag(p, flags, refuse)
+           || sc_status_refuses(sc_tree_rewrite_flag_value(p, flags, redirect));
 }
 
 /* Does a RewriteRule's flag list decide whether the rules after it run:
