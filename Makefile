@@ -11,7 +11,7 @@ SRC        = mod_sharedcache.c src/sc_config.c src/sc_config_words.c \
              src/sc_quickmethod.c src/sc_quickrules.c src/sc_quickroutes.c \
              src/sc_quickderive.c \
              src/sc_quickacts.c \
-             src/sc_quickcheck.c src/sc_ttlcheck.c \
+             src/sc_quickcheck.c src/sc_quickwarn.c src/sc_ttlcheck.c \
              src/sc_bypass.c src/sc_request.c src/sc_rules.c src/sc_derive.c \
              src/sc_keying.c src/sc_key.c src/sc_query.c src/sc_cookie.c src/sc_hint.c src/sc_local.c src/sc_ring.c src/sc_lookup.c src/sc_fallback.c \
              src/sc_place.c src/sc_store.c src/sc_store_ops.c src/sc_gen.c src/sc_entry.c \

@@ -144,11 +144,12 @@ const char *sc_config_check_quick(apr_pool_t *p, server_rec *s);
 
 /* Start-up: a notice for each "SharedCache On" with no positive
  * SharedCacheTTL (nor SharedCacheForceTTL) in any section that may apply
- * to the same URLs (sc_quickcheck.c). */
+ * to the same URLs (sc_ttlcheck.c). */
 void sc_config_notice_ttl(apr_pool_t *p, server_rec *s);
 
-/* Start-up: a warning where quick mode meets RewriteRules that route by
- * the client's headers (sc_quickcheck.c). */
+/* Start-up: a warning where quick mode meets what it does not see:
+ * RewriteRules that route by the client's headers, a Header's condition,
+ * ... (sc_quickwarn.c). */
 void sc_config_warn_quick_routes(apr_pool_t *p, server_rec *s);
 
 /* Mark each server with what its configuration, or the main server's,

@@ -158,4 +158,17 @@ unsigned sc_quick_if_kind(apr_pool_t *p, const ap_directive_t *d,
 /* The kinds of the conditional sections of a list, at any depth. */
 unsigned sc_quick_if_kinds(apr_pool_t *p, const ap_directive_t *d);
 
+/* --- sc_quickcheck.c --- */
+
+/* The sections sc_quick_collect() finds: quick ones, those with access
+ * rules (guarded), and, when asked for, those that deny some clients
+ * (denying) or mark them by what they are (marking), and <If>s on what a
+ * client sends (said). */
+typedef struct {
+    apr_array_header_t *quick, *guarded, *denying, *marking;
+    apr_array_header_t *said;
+} sc_quick_found_t;
+void sc_quick_collect(apr_pool_t *p, const ap_directive_t *d,
+                      const ap_directive_t *vhost, const sc_quick_found_t *f);
+
 #endif
