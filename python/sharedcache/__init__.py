@@ -361,7 +361,9 @@ class Client:
         (keys.url_dep tells which part of the URL counts).  Hard, as the
         PURGE method: the URL's counter is deleted, so its entries are
         misses, never served STALE.  Returns True when the counter
-        existed.
+        existed.  The port is the one httpd reports for the URL: behind
+        a TLS-terminating proxy (ServerName https://HOST, no
+        UseCanonicalName On) the port Apache listens on.
 
         >>> client.purge("https://example.com/blog/post/5")  # doctest: +SKIP
         True

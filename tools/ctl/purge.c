@@ -86,15 +86,26 @@ static int apply(ctl_t *ctl, const char *verb, const char *dep, int hard)
     return EXIT_OK;
 }
 
+/* Was the port written in the URL's authority (host:port, [v6]:port)? */
+static int port_written(const char *authority)
+{
+    const char *host_end = authority[0] == '[' ? strchr(authority, ']')
+                                               : authority;
+
+    return host_end && strchr(host_end, ':') != NULL;
+}
+
 int ctl_purge(ctl_t *ctl, int argc, const char *const *argv)
 {
     const char **deps;
+    int *defaulted;
     int i, rc, result = EXIT_OK;
 
     if (argc < 1) {
         return ctl_usage("purge: give at least one URL");
     }
     deps = apr_palloc(ctl->pool, sizeof(char *) * (apr_size_t)argc);
+    defaulted = apr_palloc(ctl->pool, sizeof(int) * (apr_size_t)argc);
     for (i = 0; i < argc; i++) {
         ctl_url_t u;
         const char *err = ctl_parse_url(ctl->pool, argv[i], &u);
@@ -103,6 +114,7 @@ int ctl_purge(ctl_t *ctl, int argc, const char *const *argv)
             return ctl_complain(EXIT_USAGE, "bad URL '%s': %s", argv[i], err);
         }
         deps[i] = sc_key_url_dep(ctl->pool, &u.url);
+        defaulted[i] = !port_written(u.authority);
     }
     if ((rc = ctl_connect(ctl)) != EXIT_OK) {
         return rc;
@@ -110,6 +122,12 @@ int ctl_purge(ctl_t *ctl, int argc, const char *const *argv)
     for (i = 0; i < argc; i++) {
         /* hard, as the PURGE method: never served STALE afterwards */
         rc = apply(ctl, "purged", deps[i], 1);
+        if (rc == EXIT_NOTFOUND && defaulted[i]) {
+            printf("  (a URL is named with the port httpd reports for it: "
+                   "behind a TLS-terminating proxy, with ServerName "
+                   "https://HOST and no UseCanonicalName On, the port "
+                   "Apache listens on: https://HOST:PORT/...)\n");
+        }
         /* every URL is tried: one server down stops none of the others */
         if (rc == EXIT_BACKEND || (rc == EXIT_NOTFOUND && !result)) {
             result = rc;
