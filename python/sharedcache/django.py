@@ -220,27 +220,84 @@ def esi_include(request, src, alt=None, onerror_continue=False):
 
 
 def _render_in_place(request, src):
+    """The fragment's content, its view called for this request: it is
+    part of the page, so what it used of the request (the CSRF token, in
+    request.META) is the page's request's too, and its response is kept
+    for SharedCacheMiddleware to mark the page with (_mark_in_place)."""
     from urllib.parse import urlsplit
 
     from django.http import QueryDict
-    from django.urls import resolve
+    from django.urls import get_script_prefix, resolve
 
     esi.include_tag(src)  # the same checks
     parts = urlsplit(src)
-    match = resolve(parts.path)
+    # src is a URL of the site: under a script prefix (WSGIScriptAlias
+    # /dj), the view's path is what follows it
+    path_info = parts.path
+    prefix = get_script_prefix()
+    if prefix != "/" and path_info.startswith(prefix):
+        path_info = "/" + path_info[len(prefix):]
+    match = resolve(path_info)
     sub = copy.copy(request)
-    sub.path = sub.path_info = parts.path
+    sub.path = parts.path
+    sub.path_info = path_info
     sub.method = "GET"
     sub.GET = QueryDict(parts.query)
-    sub.META = dict(request.META, PATH_INFO=parts.path,
-                    QUERY_STRING=parts.query, REQUEST_METHOD="GET")
-    response = match.func(sub, *match.args, **match.kwargs)
+    own = {"PATH_INFO": path_info, "QUERY_STRING": parts.query,
+           "REQUEST_METHOD": "GET"}
+    sub.META = dict(request.META, **own)
+    try:
+        response = match.func(sub, *match.args, **match.kwargs)
+    finally:
+        for key, value in sub.META.items():
+            if key not in own and request.META.get(key) is not value:
+                request.META[key] = value
     if hasattr(response, "render") and not getattr(response, "is_rendered",
                                                     True):
         response.render()
+    if not hasattr(request, "_sharedcache_in_place"):
+        request._sharedcache_in_place = []
+    request._sharedcache_in_place.append(response)
     if response.status_code >= 400:
         return ""
     return response.content.decode(response.charset or "utf-8")
+
+
+def _directives(value):
+    return {d.strip().split("=", 1)[0].strip().lower():
+            (d.split("=", 1)[1].strip() if "=" in d else None)
+            for d in (value or "").split(",") if d.strip()}
+
+
+def _mark_in_place(response, fragment):
+    """A page holding a fragment rendered in place is at least as
+    personal and as short-lived as the fragment: its Vary, its private,
+    no-store and no-cache, its cookies, its tags (an invalidation of the
+    fragment reaches the page) and a shorter Surrogate-Control max-age."""
+    from django.utils.cache import patch_cache_control, patch_vary_headers
+
+    if fragment.get("Vary"):
+        patch_vary_headers(response, [v.strip() for v in
+                                      fragment["Vary"].split(",")
+                                      if v.strip()])
+    said = _directives(fragment.get("Cache-Control"))
+    for name in ("private", "no-store", "no-cache"):
+        if name in said:
+            patch_cache_control(response, **{name.replace("-", "_"): True})
+    for name, morsel in fragment.cookies.items():
+        if name not in response.cookies:
+            response.cookies[name] = morsel
+    for header in (tag_header(), invalidate_header()):
+        if fragment.get(header):
+            _merge(response, header, fragment[header].split())
+    mine = _directives(response.get("Surrogate-Control")).get("max-age")
+    theirs = _directives(fragment.get("Surrogate-Control")).get("max-age")
+    if mine and theirs and mine.isdigit() and theirs.isdigit() \
+            and int(theirs) < int(mine):
+        response["Surrogate-Control"] = ", ".join(
+            "max-age=" + theirs if d.strip().lower().startswith("max-age")
+            else d.strip()
+            for d in response["Surrogate-Control"].split(","))
 
 
 def esi_fragment(*tags, seconds=None, vary_on_cookie=False):
@@ -352,6 +409,8 @@ class SharedCacheMiddleware:
             invalidate_in_response(response, tags)
         if getattr(request, "_sharedcache_esi", False):
             esi.mark_esi(response)
+        for fragment in getattr(request, "_sharedcache_in_place", ()):
+            _mark_in_place(response, fragment)
         return response
 
 

@@ -187,9 +187,58 @@ def esi_include(src, alt=None, onerror_continue=False):
 
 def _render_in_place(src):
     esi.include_tag(src)  # the same checks
-    client = flask.current_app.test_client()
+    # without a cookie jar of its own: the request's Cookie header goes
+    # as it is (a jar would replace it)
+    client = flask.current_app.test_client(use_cookies=False)
     cookie = flask.request.headers.get("Cookie")
     response = client.get(src, headers={"Cookie": cookie} if cookie else {})
+
+    @flask.after_this_request
+    def _mark(page):
+        _mark_in_place(page, response)
+        return page
+
     if response.status_code >= 400:
         return ""
     return response.get_data(as_text=True)
+
+
+def _directives(value):
+    return {d.strip().split("=", 1)[0].strip().lower():
+            (d.split("=", 1)[1].strip() if "=" in d else None)
+            for d in (value or "").split(",") if d.strip()}
+
+
+def _mark_in_place(page, fragment):
+    """A page holding a fragment rendered in place is at least as
+    personal and as short-lived as the fragment: its Vary, its private,
+    no-store and no-cache, its cookies, its tags (an invalidation of the
+    fragment reaches the page) and a shorter Surrogate-Control max-age."""
+    vary = fragment.headers.get("Vary", "")
+    for name in (v.strip() for v in vary.split(",")):
+        if name and name.lower() not in _directives(page.headers.get("Vary")):
+            page.headers["Vary"] = ", ".join(
+                filter(None, [page.headers.get("Vary"), name]))
+    said = _directives(fragment.headers.get("Cache-Control"))
+    mine = _directives(page.headers.get("Cache-Control"))
+    for name in ("private", "no-store", "no-cache"):
+        if name in said and name not in mine:
+            page.headers["Cache-Control"] = ", ".join(
+                filter(None, [page.headers.get("Cache-Control"), name]))
+    for cookie in fragment.headers.getlist("Set-Cookie"):
+        page.headers.add("Set-Cookie", cookie)
+    for header, default in (("SHAREDCACHE_TAG_HEADER", DEFAULT_TAG_HEADER),
+                            ("SHAREDCACHE_INVALIDATE_HEADER",
+                             DEFAULT_INVALIDATE_HEADER)):
+        name = _config(header, default)
+        if fragment.headers.get(name):
+            _merge(page, name, fragment.headers[name].split())
+    mine = _directives(page.headers.get("Surrogate-Control")).get("max-age")
+    theirs = _directives(
+        fragment.headers.get("Surrogate-Control")).get("max-age")
+    if mine and theirs and mine.isdigit() and theirs.isdigit() \
+            and int(theirs) < int(mine):
+        page.headers["Surrogate-Control"] = ", ".join(
+            "max-age=" + theirs if d.strip().lower().startswith("max-age")
+            else d.strip()
+            for d in page.headers["Surrogate-Control"].split(","))

@@ -316,6 +316,57 @@ class Esi(unittest.TestCase):
             out = scd.esi_include(self.rf.get("/"), "/frag/?who=you")
         self.assertEqual(out, "hello you")
 
+    def test_in_place_fragment_marks_its_page(self):
+        # A fragment rendered in place (its location has ESI off) is part
+        # of the page: what it used of the request (the CSRF token, the
+        # session) and what its response says (Vary, Cache-Control,
+        # Set-Cookie, its tags, a shorter freshness) is the page's too.
+        # Before, a CSRF form fragment's token was stored in a shared page
+        # (outside attack round 103).
+        from django.middleware.csrf import get_token
+        from django.urls import path
+
+        def fragment(request):
+            response = HttpResponse("token " + get_token(request))
+            response["Vary"] = "Cookie"
+            response["Cache-Control"] = "private"
+            response["Surrogate-Key"] = "forms"
+            response["Surrogate-Control"] = "max-age=30"
+            response.set_cookie("frag", "1")
+            return response
+
+        def page(request):
+            out = scd.esi_include(request, "/frag/")
+            response = HttpResponse("page " + out)
+            response["Surrogate-Control"] = "max-age=600"
+            return response
+
+        urls = type("urls", (), {"urlpatterns": [path("frag/", fragment)]})
+        request = self.rf.get("/")
+        with override_settings(ROOT_URLCONF=urls):
+            response = scd.SharedCacheMiddleware(page)(request)
+        self.assertTrue(request.META.get("CSRF_COOKIE_USED"))
+        self.assertIn("Cookie", response["Vary"])
+        self.assertIn("private", response["Cache-Control"])
+        self.assertIn("forms", response["Surrogate-Key"].split())
+        self.assertEqual(response["Surrogate-Control"], "max-age=30")
+        self.assertEqual(response.cookies["frag"].value, "1")
+
+    def test_in_place_under_a_script_prefix(self):
+        from django.urls import path, set_script_prefix
+
+        def fragment(request):
+            return HttpResponse("hello")
+
+        urls = type("urls", (), {"urlpatterns": [path("frag/", fragment)]})
+        set_script_prefix("/dj/")
+        try:
+            with override_settings(ROOT_URLCONF=urls):
+                out = scd.esi_include(self.rf.get("/"), "/dj/frag/")
+        finally:
+            set_script_prefix("/")
+        self.assertEqual(out, "hello")
+
     def test_template_tag(self):
         from django.template import Context, Engine
 

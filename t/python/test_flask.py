@@ -191,6 +191,33 @@ class Esi(unittest.TestCase):
         self.assertEqual(r.get_data(as_text=True), "[fragment 1]")
         self.assertNotIn("Surrogate-Control", r.headers)
 
+    def test_in_place_fragment_marks_its_page(self):
+        # rendered in place, the fragment is the page's: its Vary,
+        # private, cookies and tags mark the page (outside attack round
+        # 103, the Django side)
+        @self.app.route("/mine")
+        def mine():
+            r = flask.make_response("hello " + flask.request.cookies.get(
+                "who", "?"))
+            r.headers["Vary"] = "Cookie"
+            r.headers["Cache-Control"] = "private"
+            r.headers["Surrogate-Key"] = "boxes"
+            r.set_cookie("seen", "1")
+            return r
+
+        @self.app.route("/shell")
+        def shell():
+            return flask.render_template_string("[{{ esi_include('/mine') }}]")
+
+        client = self.app.test_client(use_cookies=False)
+        r = client.get("/shell", headers={"Cookie": "who=alice"})
+        self.assertEqual(r.get_data(as_text=True), "[hello alice]")
+        self.assertIn("Cookie", r.headers.get("Vary", ""))
+        self.assertIn("private", r.headers.get("Cache-Control", ""))
+        self.assertIn("boxes", r.headers.get("Surrogate-Key", "").split())
+        self.assertTrue(any(c.startswith("seen=1")
+                            for c in r.headers.getlist("Set-Cookie")))
+
     def test_only_local_paths(self):
         with self.app.test_request_context(
                 "/", headers={"Surrogate-Capability": 'h="ESI/1.0"'}):
