@@ -8,7 +8,8 @@
 # was stored and served to everyone (outside attack round 103).  The
 # README's Django recipe with ESI on for /blog only, as its ESI example.
 # With a real ESI include (/blog/) the fragment is a subrequest and the
-# page is never stored with it.
+# page is never stored with it.  An include inside an in-place fragment
+# marks the page too (round 104).
 use strict;
 use warnings;
 use Test::More;
@@ -47,6 +48,7 @@ import uuid
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
 from sharedcache.django import esi_fragment
 
 def page(request):
@@ -56,14 +58,29 @@ def page(request):
 def form_frag(request):
     return render(request, "formfrag.html", {})
 
+def outer(request):
+    return render(request, "outer.html", {})
+
+@cache_control(private=True)
+def private(request):
+    return HttpResponse("WHO[%s]" % request.META["REMOTE_ADDR"])
+
+def nested(request):
+    return render(request, "nested.html", {})
+
 urlpatterns = [
     path("about", page),
     path("blog/", page),
     path("fragments/form", form_frag),
+    path("fragments/outer", outer),
+    path("fragments/private", private),
+    path("nested", nested),
     path("", include("scsite.urls")),
 ]
 PY
     'tpl/page.html' => qq{{% load sharedcache %}<h1>page {{ r }}</h1>\n<div>{% esi_include "/fragments/form" %}</div>\n},
+    'tpl/outer.html' => qq{{% load sharedcache %}<p>{% esi_include "/fragments/private" %}</p>},
+    'tpl/nested.html' => qq{{% load sharedcache %}<h1>nested</h1>{% esi_include "/fragments/outer" %}\n},
     'tpl/formfrag.html' => qq{<form method="post">{% csrf_token %}<input name="q"></form>},
 );
 {
@@ -119,6 +136,17 @@ for my $page ('/about', '/blog/') {
         isnt(unmask(tok($a->{body})), $victim_secret,
              "$page: an anonymous attacker does not get the victim's CSRF secret ($i)");
     }
+}
+
+# an include inside a fragment rendered in place marks the page too: a
+# private fragment two levels down keeps the page out (outside attack
+# round 104)
+my $first = $ap->raw(GET => '/nested', _from => '127.0.0.5');
+like($first->{body}, qr/WHO\[127\.0\.0\.5\]/, 'nested: the first visitor gets its fragment');
+for my $i (1 .. 2) {
+    my $r = $ap->raw(GET => '/nested', _from => '127.0.0.6');
+    like($r->{body}, qr/WHO\[127\.0\.0\.6\]/,
+         "nested: another visitor gets its own ($i, " . ($r->{headers}{'x-sharedcache'} // '') . ")");
 }
 $ap->stop;
 done_testing;

@@ -246,17 +246,24 @@ def _render_in_place(request, src):
     own = {"PATH_INFO": path_info, "QUERY_STRING": parts.query,
            "REQUEST_METHOD": "GET"}
     sub.META = dict(request.META, **own)
+    # one list for the page and every fragment in it, nested ones too
+    if not hasattr(request, "_sharedcache_in_place"):
+        request._sharedcache_in_place = []
+    sub._sharedcache_in_place = request._sharedcache_in_place
     try:
         response = match.func(sub, *match.args, **match.kwargs)
+        if hasattr(response, "render") and not getattr(
+                response, "is_rendered", True):
+            response.render()
     finally:
         for key, value in sub.META.items():
             if key not in own and request.META.get(key) is not value:
                 request.META[key] = value
-    if hasattr(response, "render") and not getattr(response, "is_rendered",
-                                                    True):
-        response.render()
-    if not hasattr(request, "_sharedcache_in_place"):
-        request._sharedcache_in_place = []
+        # tags the fragment gave its request (tag_request, cache_tags of
+        # a view that raised, invalidate_after_request) are the page's
+        for name in ("_sharedcache_tags", "_sharedcache_invalidate"):
+            if getattr(sub, name, None) is not getattr(request, name, None):
+                setattr(request, name, getattr(sub, name))
     request._sharedcache_in_place.append(response)
     if response.status_code >= 400:
         return ""
@@ -272,7 +279,8 @@ def _directives(value):
 def _mark_in_place(response, fragment):
     """A page holding a fragment rendered in place is at least as
     personal and as short-lived as the fragment: its Vary, its private,
-    no-store and no-cache, its cookies, its tags (an invalidation of the
+    no-store and no-cache (in Cache-Control, Surrogate-Control and
+    CDN-Cache-Control), its cookies, its tags (an invalidation of the
     fragment reaches the page) and a shorter Surrogate-Control max-age."""
     from django.utils.cache import patch_cache_control, patch_vary_headers
 
@@ -284,6 +292,12 @@ def _mark_in_place(response, fragment):
     for name in ("private", "no-store", "no-cache"):
         if name in said:
             patch_cache_control(response, **{name.replace("-", "_"): True})
+    for header in ("Surrogate-Control", "CDN-Cache-Control"):
+        said = _directives(fragment.get(header))
+        for name in ("private", "no-store", "no-cache"):
+            if name in said and name not in _directives(response.get(header)):
+                response[header] = ", ".join(
+                    filter(None, [response.get(header), name]))
     for name, morsel in fragment.cookies.items():
         if name not in response.cookies:
             response.cookies[name] = morsel

@@ -191,7 +191,12 @@ def _render_in_place(src):
     # as it is (a jar would replace it)
     client = flask.current_app.test_client(use_cookies=False)
     cookie = flask.request.headers.get("Cookie")
-    response = client.get(src, headers={"Cookie": cookie} if cookie else {})
+    # src is a URL of the site: under a script root (WSGIScriptAlias /fl)
+    # the application's path is what follows it
+    root = flask.request.script_root
+    path = src[len(root):] if root and src.startswith(root + "/") else src
+    response = client.get(path, headers={"Cookie": cookie} if cookie else {},
+                          base_url=flask.request.host_url.rstrip("/") + root)
 
     @flask.after_this_request
     def _mark(page):
@@ -212,19 +217,21 @@ def _directives(value):
 def _mark_in_place(page, fragment):
     """A page holding a fragment rendered in place is at least as
     personal and as short-lived as the fragment: its Vary, its private,
-    no-store and no-cache, its cookies, its tags (an invalidation of the
+    no-store and no-cache (in Cache-Control, Surrogate-Control and
+    CDN-Cache-Control), its cookies, its tags (an invalidation of the
     fragment reaches the page) and a shorter Surrogate-Control max-age."""
     vary = fragment.headers.get("Vary", "")
     for name in (v.strip() for v in vary.split(",")):
         if name and name.lower() not in _directives(page.headers.get("Vary")):
             page.headers["Vary"] = ", ".join(
                 filter(None, [page.headers.get("Vary"), name]))
-    said = _directives(fragment.headers.get("Cache-Control"))
-    mine = _directives(page.headers.get("Cache-Control"))
-    for name in ("private", "no-store", "no-cache"):
-        if name in said and name not in mine:
-            page.headers["Cache-Control"] = ", ".join(
-                filter(None, [page.headers.get("Cache-Control"), name]))
+    for header in ("Cache-Control", "Surrogate-Control", "CDN-Cache-Control"):
+        said = _directives(fragment.headers.get(header))
+        for name in ("private", "no-store", "no-cache"):
+            if name in said and name not in _directives(
+                    page.headers.get(header)):
+                page.headers[header] = ", ".join(
+                    filter(None, [page.headers.get(header), name]))
     for cookie in fragment.headers.getlist("Set-Cookie"):
         page.headers.add("Set-Cookie", cookie)
     for header, default in (("SHAREDCACHE_TAG_HEADER", DEFAULT_TAG_HEADER),

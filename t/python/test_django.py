@@ -352,6 +352,43 @@ class Esi(unittest.TestCase):
         self.assertEqual(response["Surrogate-Control"], "max-age=30")
         self.assertEqual(response.cookies["frag"].value, "1")
 
+    def test_in_place_nested_and_every_refusal(self):
+        # an include inside an in-place fragment marks the page too, with
+        # its tags; a fragment's Surrogate-Control or CDN-Cache-Control
+        # no-store or private keeps the page out as well (outside attack
+        # round 104)
+        from django.urls import path
+        from django.views.decorators.cache import cache_control
+
+        @cache_control(private=True)
+        def inner(request):
+            scd.tag_request(request, "inner-tag")
+            return HttpResponse("inner")
+
+        def outer(request):
+            return HttpResponse("outer " + scd.esi_include(request, "/in/"))
+
+        def cdn(request):
+            response = HttpResponse("cdn")
+            response["CDN-Cache-Control"] = "private"
+            response["Surrogate-Control"] = "no-store"
+            return response
+
+        def page(request):
+            return HttpResponse(scd.esi_include(request, "/out/")
+                                + scd.esi_include(request, "/cdn/"))
+
+        urls = type("urls", (), {"urlpatterns": [
+            path("in/", inner), path("out/", outer), path("cdn/", cdn)]})
+        request = self.rf.get("/")
+        with override_settings(ROOT_URLCONF=urls):
+            response = scd.SharedCacheMiddleware(page)(request)
+        self.assertEqual(response.content, b"outer innercdn")
+        self.assertIn("private", response["Cache-Control"])
+        self.assertIn("inner-tag", response["Surrogate-Key"].split())
+        self.assertIn("private", response["CDN-Cache-Control"])
+        self.assertIn("no-store", response["Surrogate-Control"])
+
     def test_in_place_under_a_script_prefix(self):
         from django.urls import path, set_script_prefix
 

@@ -218,6 +218,24 @@ class Esi(unittest.TestCase):
         self.assertTrue(any(c.startswith("seen=1")
                             for c in r.headers.getlist("Set-Cookie")))
 
+    def test_in_place_refusals_and_script_root(self):
+        @self.app.route("/cdn")
+        def cdn():
+            r = flask.make_response("cdn")
+            r.headers["CDN-Cache-Control"] = "private"
+            r.headers["Surrogate-Control"] = "no-store"
+            return r
+
+        @self.app.route("/p")
+        def p():
+            return flask.render_template_string(
+                "[{{ esi_include('/fl/cdn') }}]")
+
+        r = self.app.test_client().get("/p", base_url="http://localhost/fl")
+        self.assertEqual(r.get_data(as_text=True), "[cdn]")
+        self.assertIn("private", r.headers.get("CDN-Cache-Control", ""))
+        self.assertIn("no-store", r.headers.get("Surrogate-Control", ""))
+
     def test_only_local_paths(self):
         with self.app.test_request_context(
                 "/", headers={"Surrogate-Capability": 'h="ESI/1.0"'}):
