@@ -270,48 +270,20 @@ def _render_in_place(request, src):
     return response.content.decode(response.charset or "utf-8")
 
 
-def _directives(value):
-    return {d.strip().split("=", 1)[0].strip().lower():
-            (d.split("=", 1)[1].strip() if "=" in d else None)
-            for d in (value or "").split(",") if d.strip()}
-
-
 def _mark_in_place(response, fragment):
     """A page holding a fragment rendered in place is at least as
-    personal and as short-lived as the fragment: its Vary, its private,
-    no-store and no-cache (in Cache-Control, Surrogate-Control and
-    CDN-Cache-Control), its cookies, its tags (an invalidation of the
-    fragment reaches the page) and a shorter Surrogate-Control max-age."""
-    from django.utils.cache import patch_cache_control, patch_vary_headers
-
-    if fragment.get("Vary"):
-        patch_vary_headers(response, [v.strip() for v in
-                                      fragment["Vary"].split(",")
-                                      if v.strip()])
-    said = _directives(fragment.get("Cache-Control"))
-    for name in ("private", "no-store", "no-cache"):
-        if name in said:
-            patch_cache_control(response, **{name.replace("-", "_"): True})
-    for header in ("Surrogate-Control", "CDN-Cache-Control"):
-        said = _directives(fragment.get(header))
-        for name in ("private", "no-store", "no-cache"):
-            if name in said and name not in _directives(response.get(header)):
-                response[header] = ", ".join(
-                    filter(None, [response.get(header), name]))
+    personal and as short-lived as the fragment (esi.in_place_marks), and
+    takes its cookies and its tags (an invalidation of the fragment
+    reaches the page)."""
+    for header, value in esi.in_place_marks(response.get,
+                                            fragment.get).items():
+        response[header] = value
     for name, morsel in fragment.cookies.items():
         if name not in response.cookies:
             response.cookies[name] = morsel
     for header in (tag_header(), invalidate_header()):
         if fragment.get(header):
             _merge(response, header, fragment[header].split())
-    mine = _directives(response.get("Surrogate-Control")).get("max-age")
-    theirs = _directives(fragment.get("Surrogate-Control")).get("max-age")
-    if mine and theirs and mine.isdigit() and theirs.isdigit() \
-            and int(theirs) < int(mine):
-        response["Surrogate-Control"] = ", ".join(
-            "max-age=" + theirs if d.strip().lower().startswith("max-age")
-            else d.strip()
-            for d in response["Surrogate-Control"].split(","))
 
 
 def esi_fragment(*tags, seconds=None, vary_on_cookie=False):

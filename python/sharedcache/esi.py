@@ -15,7 +15,8 @@ render the fragment in place instead.
 
 import html
 
-__all__ = ["include_tag", "surrogate_can_esi", "mark_esi", "surrogate_merge"]
+__all__ = ["include_tag", "surrogate_can_esi", "mark_esi", "surrogate_merge",
+           "in_place_marks"]
 
 ESI_CONTENT = 'content="ESI/1.0"'
 
@@ -58,3 +59,48 @@ def mark_esi(headers):
     mapping with get and item assignment)."""
     headers["Surrogate-Control"] = surrogate_merge(
         headers.get("Surrogate-Control"), ESI_CONTENT)
+
+
+def _directives(value):
+    """A cache-control header's directives: {name: value or None}."""
+    return {d.strip().split("=", 1)[0].strip().lower():
+            (d.split("=", 1)[1].strip() if "=" in d else None)
+            for d in (value or "").split(",") if d.strip()}
+
+
+def _joined(value, name):
+    return ", ".join(filter(None, [value, name]))
+
+
+def in_place_marks(page, fragment):
+    """What a page holding a fragment rendered in place takes of it:
+    {header: new value} for the page, from two header getters (name ->
+    value or None).  The fragment's Vary names; its private, no-store and
+    no-cache in Cache-Control, Surrogate-Control and CDN-Cache-Control;
+    a shorter Surrogate-Control max-age where the page has one."""
+    out = {}
+    names = [v.strip() for v in (fragment("Vary") or "").split(",")
+             if v.strip()]
+    vary = page("Vary")
+    for name in names:
+        if name.lower() not in _directives(vary):
+            vary = _joined(vary, name)
+    if vary != page("Vary"):
+        out["Vary"] = vary
+    for header in ("Cache-Control", "Surrogate-Control", "CDN-Cache-Control"):
+        value = page(header)
+        for name in ("private", "no-store", "no-cache"):
+            if name in _directives(fragment(header)) \
+                    and name not in _directives(value):
+                value = _joined(value, name)
+        if value != page(header):
+            out[header] = value
+    surrogate = out.get("Surrogate-Control", page("Surrogate-Control"))
+    mine = _directives(surrogate).get("max-age")
+    theirs = _directives(fragment("Surrogate-Control")).get("max-age")
+    if mine and theirs and mine.isdigit() and theirs.isdigit() \
+            and int(theirs) < int(mine):
+        out["Surrogate-Control"] = ", ".join(
+            "max-age=" + theirs if d.strip().lower().startswith("max-age")
+            else d.strip() for d in surrogate.split(","))
+    return out

@@ -208,30 +208,14 @@ def _render_in_place(src):
     return response.get_data(as_text=True)
 
 
-def _directives(value):
-    return {d.strip().split("=", 1)[0].strip().lower():
-            (d.split("=", 1)[1].strip() if "=" in d else None)
-            for d in (value or "").split(",") if d.strip()}
-
-
 def _mark_in_place(page, fragment):
     """A page holding a fragment rendered in place is at least as
-    personal and as short-lived as the fragment: its Vary, its private,
-    no-store and no-cache (in Cache-Control, Surrogate-Control and
-    CDN-Cache-Control), its cookies, its tags (an invalidation of the
-    fragment reaches the page) and a shorter Surrogate-Control max-age."""
-    vary = fragment.headers.get("Vary", "")
-    for name in (v.strip() for v in vary.split(",")):
-        if name and name.lower() not in _directives(page.headers.get("Vary")):
-            page.headers["Vary"] = ", ".join(
-                filter(None, [page.headers.get("Vary"), name]))
-    for header in ("Cache-Control", "Surrogate-Control", "CDN-Cache-Control"):
-        said = _directives(fragment.headers.get(header))
-        for name in ("private", "no-store", "no-cache"):
-            if name in said and name not in _directives(
-                    page.headers.get(header)):
-                page.headers[header] = ", ".join(
-                    filter(None, [page.headers.get(header), name]))
+    personal and as short-lived as the fragment (esi.in_place_marks), and
+    takes its cookies and its tags (an invalidation of the fragment
+    reaches the page)."""
+    for header, value in esi.in_place_marks(page.headers.get,
+                                            fragment.headers.get).items():
+        page.headers[header] = value
     for cookie in fragment.headers.getlist("Set-Cookie"):
         page.headers.add("Set-Cookie", cookie)
     for header, default in (("SHAREDCACHE_TAG_HEADER", DEFAULT_TAG_HEADER),
@@ -240,12 +224,3 @@ def _mark_in_place(page, fragment):
         name = _config(header, default)
         if fragment.headers.get(name):
             _merge(page, name, fragment.headers[name].split())
-    mine = _directives(page.headers.get("Surrogate-Control")).get("max-age")
-    theirs = _directives(
-        fragment.headers.get("Surrogate-Control")).get("max-age")
-    if mine and theirs and mine.isdigit() and theirs.isdigit() \
-            and int(theirs) < int(mine):
-        page.headers["Surrogate-Control"] = ", ".join(
-            "max-age=" + theirs if d.strip().lower().startswith("max-age")
-            else d.strip()
-            for d in page.headers["Surrogate-Control"].split(","))
