@@ -255,6 +255,11 @@ def _render_in_place(request, src):
         if hasattr(response, "render") and not getattr(
                 response, "is_rendered", True):
             response.render()
+    except BaseException:
+        # what the page answers now is no page for everyone
+        from django.http import HttpResponseServerError
+        request._sharedcache_in_place.append(HttpResponseServerError())
+        raise
     finally:
         for key, value in sub.META.items():
             if key not in own and request.META.get(key) is not value:
@@ -275,9 +280,13 @@ def _mark_in_place(response, fragment):
     personal and as short-lived as the fragment (esi.in_place_marks), and
     takes its cookies and its tags (an invalidation of the fragment
     reaches the page)."""
-    for header, value in esi.in_place_marks(response.get,
-                                            fragment.get).items():
-        response[header] = value
+    marks = esi.in_place_marks(response.get, fragment.get,
+                               failed=fragment.status_code >= 400)
+    for header, value in marks.items():
+        if value is None:
+            del response[header]
+        else:
+            response[header] = value
     for name, morsel in fragment.cookies.items():
         if name not in response.cookies:
             response.cookies[name] = morsel

@@ -61,6 +61,9 @@ def mark_esi(headers):
         headers.get("Surrogate-Control"), ESI_CONTENT)
 
 
+NARROW_HEADER = "X-SharedCache-Vary"
+
+
 def _directives(value):
     """A cache-control header's directives: {name: value or None}."""
     return {d.strip().split("=", 1)[0].strip().lower():
@@ -72,13 +75,53 @@ def _joined(value, name):
     return ", ".join(filter(None, [value, name]))
 
 
-def in_place_marks(page, fragment):
+def _narrowed(get):
+    """The cookies X-SharedCache-Vary narrows a Vary: Cookie to, or None
+    (every cookie: absent, or not only cookie=NAME items)."""
+    value = get(NARROW_HEADER)
+    if not value:
+        return None
+    names = set()
+    for item in value.split(","):
+        kind, _, name = item.strip().partition("=")
+        if kind.strip().lower() != "cookie" or not name.strip():
+            return None
+        names.add(name.strip())
+    return names
+
+
+def _cookie_narrowing(page, fragment):
+    """The page's X-SharedCache-Vary once the fragment's Vary: Cookie
+    joins it: the union of both narrowings, None where either varies on
+    every cookie (a page that varied on no cookie takes the fragment's)."""
+    if "cookie" not in _directives(fragment("Vary")):
+        return page(NARROW_HEADER)
+    theirs = _narrowed(fragment)
+    if "cookie" not in _directives(page("Vary")):
+        return ", ".join("cookie=" + n for n in sorted(theirs)) \
+            if theirs else None
+    mine = _narrowed(page)
+    if mine is None or theirs is None:
+        return None
+    extra = sorted(theirs - mine)
+    return ", ".join(filter(None, [page(NARROW_HEADER)]
+                            + ["cookie=" + n for n in extra]))
+
+
+def in_place_marks(page, fragment, failed=False):
     """What a page holding a fragment rendered in place takes of it:
-    {header: new value} for the page, from two header getters (name ->
-    value or None).  The fragment's Vary names; its private, no-store and
-    no-cache in Cache-Control, Surrogate-Control and CDN-Cache-Control;
-    a shorter Surrogate-Control max-age where the page has one."""
+    {header: new value, or None to remove it} for the page, from two
+    header getters (name -> value or None).  The fragment's Vary names
+    (a narrowing of Vary: Cookie, X-SharedCache-Vary, widens to hold
+    the fragment's); its private, no-store and no-cache in Cache-Control,
+    Surrogate-Control and CDN-Cache-Control; a shorter Surrogate-Control
+    max-age where the page has one.  A fragment that failed (raised, or
+    answered an error) keeps the page out of the cache: what it would
+    have said is unknown, and another visitor may get it whole."""
     out = {}
+    narrowing = _cookie_narrowing(page, fragment)
+    if narrowing != page(NARROW_HEADER):
+        out[NARROW_HEADER] = narrowing
     names = [v.strip() for v in (fragment("Vary") or "").split(",")
              if v.strip()]
     vary = page("Vary")
@@ -95,6 +138,11 @@ def in_place_marks(page, fragment):
                 value = _joined(value, name)
         if value != page(header):
             out[header] = value
+    if failed and "no-store" not in _directives(
+            out.get("Surrogate-Control", page("Surrogate-Control"))):
+        out["Surrogate-Control"] = _joined(
+            out.get("Surrogate-Control", page("Surrogate-Control")),
+            "no-store")
     surrogate = out.get("Surrogate-Control", page("Surrogate-Control"))
     mine = _directives(surrogate).get("max-age")
     theirs = _directives(fragment("Surrogate-Control")).get("max-age")

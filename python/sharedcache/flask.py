@@ -213,9 +213,13 @@ def _mark_in_place(page, fragment):
     personal and as short-lived as the fragment (esi.in_place_marks), and
     takes its cookies and its tags (an invalidation of the fragment
     reaches the page)."""
-    for header, value in esi.in_place_marks(page.headers.get,
-                                            fragment.headers.get).items():
-        page.headers[header] = value
+    marks = esi.in_place_marks(page.headers.get, fragment.headers.get,
+                               failed=fragment.status_code >= 400)
+    for header, value in marks.items():
+        if value is None:
+            page.headers.pop(header, None)
+        else:
+            page.headers[header] = value
     for cookie in fragment.headers.getlist("Set-Cookie"):
         page.headers.add("Set-Cookie", cookie)
     for header, default in (("SHAREDCACHE_TAG_HEADER", DEFAULT_TAG_HEADER),

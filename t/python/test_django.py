@@ -389,6 +389,54 @@ class Esi(unittest.TestCase):
         self.assertIn("private", response["CDN-Cache-Control"])
         self.assertIn("no-store", response["Surrogate-Control"])
 
+    def test_in_place_widens_a_narrowed_cookie_vary(self):
+        # the page narrows Vary: Cookie to sessionid, its fragment varies
+        # on every cookie (or on cart): the page's narrowing widens;
+        # a fragment that failed keeps the page out of the cache
+        # (outside attack round 105)
+        from django.http import Http404
+        from django.urls import path
+
+        def everyone(request):
+            response = HttpResponse("cart")
+            response["Vary"] = "Cookie"
+            return response
+
+        def cart(request):
+            response = HttpResponse("cart")
+            response["Vary"] = "Cookie"
+            response["X-SharedCache-Vary"] = "cookie=cart"
+            return response
+
+        def fails(request):
+            raise Http404("no such language")
+
+        def page_with(src):
+            def page(request):
+                response = HttpResponse(scd.esi_include(request, src))
+                response["Vary"] = "Cookie"
+                response["X-SharedCache-Vary"] = "cookie=sessionid"
+                return response
+            return page
+
+        urls = type("urls", (), {"urlpatterns": [
+            path("all/", everyone), path("cart/", cart),
+            path("fails/", fails)]})
+        with override_settings(ROOT_URLCONF=urls):
+            wide = scd.SharedCacheMiddleware(page_with("/all/"))(
+                self.rf.get("/"))
+            both = scd.SharedCacheMiddleware(page_with("/cart/"))(
+                self.rf.get("/"))
+            request = self.rf.get("/")
+            with self.assertRaises(Http404):
+                page_with("/fails/")(request)
+            failed = HttpResponse("not found", status=404)
+            scd.SharedCacheMiddleware(lambda r: failed)(request)
+        self.assertNotIn("X-SharedCache-Vary", wide)
+        self.assertEqual(both["X-SharedCache-Vary"],
+                         "cookie=sessionid, cookie=cart")
+        self.assertIn("no-store", failed["Surrogate-Control"])
+
     def test_in_place_under_a_script_prefix(self):
         from django.urls import path, set_script_prefix
 

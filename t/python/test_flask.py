@@ -236,6 +236,31 @@ class Esi(unittest.TestCase):
         self.assertIn("private", r.headers.get("CDN-Cache-Control", ""))
         self.assertIn("no-store", r.headers.get("Surrogate-Control", ""))
 
+    def test_in_place_narrowing_and_failure(self):
+        @self.app.route("/cart")
+        def cart():
+            r = flask.make_response("cart")
+            r.headers["Vary"] = "Cookie"
+            return r
+
+        @self.app.route("/gone")
+        def gone():
+            flask.abort(404)
+
+        @self.app.route("/narrow/<frag>")
+        def narrow(frag):
+            r = flask.make_response(flask.render_template_string(
+                "[{{ esi_include(src) }}]", src="/" + frag))
+            r.headers["Vary"] = "Cookie"
+            r.headers["X-SharedCache-Vary"] = "cookie=session"
+            return r
+
+        client = self.app.test_client()
+        wide = client.get("/narrow/cart")
+        self.assertNotIn("X-SharedCache-Vary", wide.headers)
+        failed = client.get("/narrow/gone")
+        self.assertIn("no-store", failed.headers.get("Surrogate-Control", ""))
+
     def test_only_local_paths(self):
         with self.app.test_request_context(
                 "/", headers={"Surrogate-Capability": 'h="ESI/1.0"'}):
