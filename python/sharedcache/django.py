@@ -219,6 +219,10 @@ def esi_include(request, src, alt=None, onerror_continue=False):
     return tag
 
 
+_PAGE_ONLY = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
+              "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_RANGE")
+
+
 def _render_in_place(request, src):
     """The fragment's content, its view called for this request: it is
     part of the page, so what it used of the request (the CSRF token, in
@@ -245,7 +249,11 @@ def _render_in_place(request, src):
     sub.GET = QueryDict(parts.query)
     own = {"PATH_INFO": path_info, "QUERY_STRING": parts.query,
            "REQUEST_METHOD": "GET"}
-    sub.META = dict(request.META, **own)
+    # the page's conditions and range are not the fragment's: it is
+    # asked for whole (a 304 would leave it empty in the page)
+    sub.META = {key: value for key, value in request.META.items()
+                if key not in _PAGE_ONLY}
+    sub.META.update(own)
     # one list for the page and every fragment in it, nested ones too
     if not hasattr(request, "_sharedcache_in_place"):
         request._sharedcache_in_place = []
@@ -270,7 +278,7 @@ def _render_in_place(request, src):
             if getattr(sub, name, None) is not getattr(request, name, None):
                 setattr(request, name, getattr(sub, name))
     request._sharedcache_in_place.append(response)
-    if response.status_code >= 400:
+    if not 200 <= response.status_code < 300:
         return ""
     return response.content.decode(response.charset or "utf-8")
 
@@ -280,8 +288,9 @@ def _mark_in_place(response, fragment):
     personal and as short-lived as the fragment (esi.in_place_marks), and
     takes its cookies and its tags (an invalidation of the fragment
     reaches the page)."""
-    marks = esi.in_place_marks(response.get, fragment.get,
-                               failed=fragment.status_code >= 400)
+    marks = esi.in_place_marks(
+        response.get, fragment.get,
+        failed=not 200 <= fragment.status_code < 300)
     for header, value in marks.items():
         if value is None:
             del response[header]

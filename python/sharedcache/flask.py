@@ -203,7 +203,7 @@ def _render_in_place(src):
         _mark_in_place(page, response)
         return page
 
-    if response.status_code >= 400:
+    if not 200 <= response.status_code < 300:
         return ""
     return response.get_data(as_text=True)
 
@@ -213,8 +213,9 @@ def _mark_in_place(page, fragment):
     personal and as short-lived as the fragment (esi.in_place_marks), and
     takes its cookies and its tags (an invalidation of the fragment
     reaches the page)."""
-    marks = esi.in_place_marks(page.headers.get, fragment.headers.get,
-                               failed=fragment.status_code >= 400)
+    marks = esi.in_place_marks(
+        page.headers.get, fragment.headers.get,
+        failed=not 200 <= fragment.status_code < 300)
     for header, value in marks.items():
         if value is None:
             page.headers.pop(header, None)
