@@ -415,6 +415,12 @@ class SharedCacheMiddleware:
             esi.mark_esi(response)
         for fragment in getattr(request, "_sharedcache_in_place", ()):
             _mark_in_place(response, fragment)
+        # a streamed page sends its headers before the fragments in it
+        # are rendered: where they render in place, none could mark it
+        if getattr(response, "streaming", False) and not esi.surrogate_can_esi(
+                request.META.get("HTTP_SURROGATE_CAPABILITY")):
+            response["Surrogate-Control"] = esi.surrogate_merge(
+                response.get("Surrogate-Control"), "no-store")
         return response
 
 

@@ -459,6 +459,22 @@ class Esi(unittest.TestCase):
             response = scd.SharedCacheMiddleware(page)(request)
         self.assertEqual(response.content, b"[full]")
 
+    def test_streamed_page_is_never_stored_where_fragments_render_in_place(
+            self):
+        # a streamed page sends its headers before a fragment in it is
+        # rendered: where fragments render in place (no ESI), nothing
+        # could mark it (outside attack round 106); under ESI it streams
+        # as before
+        from django.http import StreamingHttpResponse
+
+        def page(request):
+            return StreamingHttpResponse(iter([b"a", b"b"]))
+
+        plain = scd.SharedCacheMiddleware(page)(self.rf.get("/"))
+        esi_on = scd.SharedCacheMiddleware(page)(self.esi_request())
+        self.assertIn("no-store", plain["Surrogate-Control"])
+        self.assertNotIn("Surrogate-Control", esi_on)
+
     def test_in_place_under_a_script_prefix(self):
         from django.urls import path, set_script_prefix
 
